@@ -1,0 +1,236 @@
+import { type Kind, ownersOf, PARENTS } from './kinds';
+import type { Line } from './ndjson';
+import type { CompiledPolicy } from './policy';
+import { type Decision, REASONS, type ReasonCode } from './reasons';
+import { safeFileName } from './safe-name';
+import { type AnyRecord, describeIssue, type FileRef, KIND_SCHEMAS, type RecordOf } from './schemas';
+
+/**
+ * The decisions of migration-rules.md, as pure functions. For each line of a kind file, in the order
+ * of "Which rule decides": unreadable → duplicate → schema → orphan → parent → the kind's rule → file.
+ */
+
+export interface Verdict {
+  readonly decision: Decision;
+  readonly reason: ReasonCode;
+  readonly detail?: string;
+}
+
+export const verdict = (reason: ReasonCode, detail?: string): Verdict =>
+  detail === undefined
+    ? { decision: REASONS[reason].decision, reason }
+    : { decision: REASONS[reason].decision, reason, detail };
+
+/** A decided record: one line of decisions.ndjson, with what receipts need besides. */
+export interface DecidedRecord extends Verdict {
+  readonly kind: Kind;
+  readonly id: string;
+  readonly wave: string;
+  /** The legacy accounts the record belongs to (legacy-export.md, "Owners"). */
+  readonly owners: readonly string[];
+  /** The record's file, for the owners' receipts (a dropped file can still be downloaded). */
+  readonly file?: { readonly fileName: string; readonly size: number; readonly sha256: string };
+}
+
+export type ParentStatus = 'migrated' | 'not-migrated' | 'absent';
+
+/** What the rules need to know beyond the record itself; built by earlier stages. */
+export interface DecisionContext {
+  readonly policy: CompiledPolicy;
+  /** Whether the container a record points at is a line of its kind file, and whether it migrates. */
+  parentStatus(kind: Kind, id: string): ParentStatus;
+  /** GR-1: whether a group has a standing, schema-valid item in the activity window. */
+  isGroupActive(groupId: string): boolean;
+  /** ID-3: whether a standing, schema-valid eTwinning account has this (normalised) e-mail. */
+  hasEtwinningAccount(email: string): boolean;
+}
+
+// ---- step 1: the line -------------------------------------------------------------------------
+
+export type ParsedLine =
+  | { readonly ok: true; readonly id: string; readonly raw: Record<string, unknown> }
+  | { readonly ok: false; readonly detail: string; readonly raw?: Record<string, unknown> };
+
+/** Step 1: a line that is not a JSON object with a non-empty string `id` is INVALID_RECORD. */
+export function parseLine(text: string): ParsedLine {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { ok: false, detail: '(line): not JSON' };
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return { ok: false, detail: '(line): not a JSON object' };
+  }
+  const raw = value as Record<string, unknown>;
+  if (typeof raw.id !== 'string' || raw.id === '')
+    return { ok: false, detail: 'id: expected a non-empty string', raw };
+  return { ok: true, id: raw.id, raw };
+}
+
+// ---- step 3: the schema -----------------------------------------------------------------------
+
+export type Validated =
+  | { readonly ok: true; readonly record: AnyRecord }
+  | { readonly ok: false; readonly detail: string };
+
+/** Step 3: the export schema; unlisted fields (passwordHash, login: ID-1) are dropped here. */
+export function validateRecord(kind: Kind, raw: Record<string, unknown>): Validated {
+  const result = KIND_SCHEMAS[kind].safeParse(raw);
+  return result.success
+    ? { ok: true, record: result.data as AnyRecord }
+    : { ok: false, detail: describeIssue(result.error) };
+}
+
+// ---- steps 4-6: the rules ---------------------------------------------------------------------
+
+const onOrAfter = (timestamp: string, instant: number) => Date.parse(timestamp) >= instant;
+
+/** GR-1: an item created or updated in the half-open window. */
+export function isActiveItem(
+  policy: CompiledPolicy,
+  item: { createdAt: string; updatedAt?: string },
+): boolean {
+  const { from, to } = policy.groupWindowMs;
+  const inWindow = (ts: string) => {
+    const t = Date.parse(ts);
+    return t >= from && t < to;
+  };
+  return inWindow(item.createdAt) || (item.updatedAt !== undefined && inWindow(item.updatedAt));
+}
+
+const cutoff = (ok: boolean, yes: ReasonCode, no: ReasonCode) => verdict(ok ? yes : no);
+
+type Rule<K extends Kind> = (record: RecordOf<K>, ctx: DecisionContext) => Verdict;
+
+/** Step 6: each kind's own rule. */
+const RULES: { [K in Kind]: Rule<K> } = {
+  projects: (r, { policy }) =>
+    cutoff(
+      onOrAfter(r.registeredAt, policy.twinspaceCutoffMs),
+      'TWINSPACE_ELIGIBLE',
+      'TWINSPACE_BEFORE_CUTOFF',
+    ),
+  'twinspace-items': (r, { policy }) =>
+    cutoff(onOrAfter(r.createdAt, policy.contentCutoffMs), 'CONTENT_ELIGIBLE', 'CONTENT_BEFORE_CUTOFF'),
+  groups: (r, ctx) => cutoff(ctx.isGroupActive(r.id), 'GROUP_ACTIVE', 'GROUP_INACTIVE'),
+  'group-items': (r, { policy }) =>
+    cutoff(onOrAfter(r.createdAt, policy.contentCutoffMs), 'CONTENT_ELIGIBLE', 'CONTENT_BEFORE_CUTOFF'),
+  accounts: (r, ctx) =>
+    verdict(r.platform === 'seg' && ctx.hasEtwinningAccount(r.email) ? 'SEG_SUPERSEDED' : 'PROFILE_MIGRATED'),
+  activities: (r, { policy }) =>
+    cutoff(onOrAfter(r.occurredAt, policy.activityCutoffMs), 'ACTIVITY_ELIGIBLE', 'ACTIVITY_BEFORE_CUTOFF'),
+  portfolio: () => verdict('PORTFOLIO_MIGRATED'),
+  events: (r, { policy }) =>
+    cutoff(
+      policy.eligibleOrganiserRoles.has(r.organiserRole),
+      'EVENT_ELIGIBLE',
+      'EVENT_ORGANISER_NOT_ELIGIBLE',
+    ),
+  'learning-lab': () => verdict('LEARNING_LAB_NOT_MIGRATED'),
+  photos: () => verdict('PHOTO_NOT_MIGRATED'),
+  contacts: (_, { policy }) =>
+    verdict(policy.policy.migrateContacts ? 'CONTACTS_MIGRATED' : 'CONTACTS_NOT_MIGRATED'),
+  'feed-posts': () => verdict('FEED_NOT_MIGRATED'),
+  mailbox: () => verdict('MAILBOX_NOT_MIGRATED'),
+  'partner-forum': () => verdict('PARTNER_FORUM_NOT_MIGRATED'),
+};
+
+/** Steps 4-6 for a schema-valid, standing record. */
+export function decideRecord(kind: Kind, record: AnyRecord, ctx: DecisionContext): Verdict {
+  const parent = PARENTS[kind];
+  if (parent) {
+    const parentId = (record as Record<string, unknown>)[parent.field] as string;
+    const status = ctx.parentStatus(parent.kind, parentId);
+    if (status === 'absent')
+      return verdict('ORPHAN_RECORD', `${parent.field}: no ${parent.kind} line has id "${parentId}"`);
+    if (status === 'not-migrated') return verdict('PARENT_NOT_MIGRATED');
+  }
+  return (RULES[kind] as Rule<Kind>)(record as never, ctx);
+}
+
+// ---- step 7: the file -------------------------------------------------------------------------
+
+export type BlobStatus = 'ok' | 'missing' | 'mismatch';
+
+/** The file a record carries: an item's or learning-lab's `file`, a photo, an account's profile photo. */
+export function fileOf(kind: Kind, record: AnyRecord): FileRef | undefined {
+  if (kind === 'accounts') return (record as RecordOf<'accounts'>).profilePhoto;
+  return (record as { file?: FileRef }).file;
+}
+
+/**
+ * Step 7, for a record that step 6 migrates and that has a file: BLOB_MISSING, then
+ * BLOB_CHECKSUM_MISMATCH. A profile photo is the exception: the profile migrates without it.
+ * DQ-6: a migrated file with an unsafe name says that its name was made safe.
+ */
+export function applyBlobCheck(kind: Kind, rule: Verdict, file: FileRef, status: BlobStatus): Verdict {
+  if (status !== 'ok') {
+    const what = status === 'missing' ? 'is not in the export' : 'does not match its sha256';
+    if (kind !== 'accounts')
+      return verdict(status === 'missing' ? 'BLOB_MISSING' : 'BLOB_CHECKSUM_MISMATCH', `file ${what}`);
+    return verdict(rule.reason, `profilePhoto left out: the file ${what}`);
+  }
+  return safeFileName(file.fileName) === file.fileName
+    ? rule
+    : verdict(rule.reason, 'file name made safe (DQ-6)');
+}
+
+// ---- a whole line -----------------------------------------------------------------------------
+
+export interface LineResult {
+  readonly decided: DecidedRecord;
+  /** Set when step 7 applies: check this file, then `settleBlob`. */
+  readonly needsBlob?: FileRef;
+}
+
+/**
+ * Decides one line of a kind file. `claim(id)` answers whether this is the first line of the kind
+ * with that id (and remembers it): the first stands, every later one is DUPLICATE_ID (DQ-2).
+ */
+export function decideLine(
+  kind: Kind,
+  wave: string,
+  path: string,
+  line: Line,
+  ctx: DecisionContext,
+  claim: (id: string) => boolean,
+): LineResult {
+  const quarantine = (
+    id: string,
+    reason: ReasonCode,
+    detail: string,
+    raw?: Record<string, unknown>,
+  ): LineResult => ({
+    decided: { kind, id, wave, ...verdict(reason, detail), owners: raw ? ownersOf(kind, raw) : [] },
+  });
+  if ('unreadable' in line)
+    return quarantine(`${path}:${line.lineNo}`, 'INVALID_RECORD', `(line): ${line.unreadable}`);
+  const parsed = parseLine(line.text);
+  if (!parsed.ok) return quarantine(`${path}:${line.lineNo}`, 'INVALID_RECORD', parsed.detail, parsed.raw);
+  const { id, raw } = parsed;
+  if (!claim(id))
+    return quarantine(id, 'DUPLICATE_ID', `an earlier line (before line ${line.lineNo}) has this id`, raw);
+  const valid = validateRecord(kind, raw);
+  if (!valid.ok) return quarantine(id, 'INVALID_RECORD', valid.detail, raw);
+  const rule = decideRecord(kind, valid.record, ctx);
+  const file = fileOf(kind, valid.record);
+  const decided: DecidedRecord = {
+    kind,
+    id,
+    wave,
+    ...rule,
+    owners: ownersOf(kind, valid.record as Record<string, unknown>),
+    ...(file ? { file: { fileName: file.fileName, size: file.size, sha256: file.sha256 } } : {}),
+  };
+  return rule.decision === 'migrated' && file ? { decided, needsBlob: file } : { decided };
+}
+
+/** Step 7 for a line that needed it. */
+export function settleBlob(result: LineResult, status: BlobStatus): DecidedRecord {
+  const { decided, needsBlob } = result;
+  if (!needsBlob) return decided;
+  const v = applyBlobCheck(decided.kind, decided, needsBlob, status);
+  const { detail: _old, ...rest } = decided;
+  return { ...rest, ...v };
+}

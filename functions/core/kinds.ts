@@ -1,0 +1,73 @@
+/** The kinds of a legacy export (legacy-export.md) and the facts about them that every rule needs. */
+export const KINDS = [
+  'accounts',
+  'activities',
+  'portfolio',
+  'events',
+  'learning-lab',
+  'projects',
+  'twinspace-items',
+  'groups',
+  'group-items',
+  'photos',
+  'contacts',
+  'feed-posts',
+  'mailbox',
+  'partner-forum',
+] as const;
+
+export type Kind = (typeof KINDS)[number];
+
+export const isKind = (value: unknown): value is Kind => (KINDS as readonly unknown[]).includes(value);
+
+/** Containers and the field by which their items point at them (rules DQ-3, TS-3, GR-4). */
+export const PARENTS: Partial<Record<Kind, { kind: Kind; field: string }>> = {
+  'twinspace-items': { kind: 'projects', field: 'projectId' },
+  'group-items': { kind: 'groups', field: 'groupId' },
+};
+
+/**
+ * Kinds whose decisions need a pass over a kind file first: a group's activity comes from its items
+ * (GR-1), an SEG account's supersession from the eTwinning accounts (ID-3).
+ */
+export const INDEXES_BEFORE_DECIDING: Partial<Record<Kind, Kind>> = {
+  groups: 'group-items',
+  accounts: 'accounts',
+};
+
+/** The owner fields of a kind ("Owners" in legacy-export.md); containers name their owners by role. */
+const OWNER_FIELD: Partial<Record<Kind, string>> = {
+  activities: 'accountId',
+  portfolio: 'accountId',
+  photos: 'accountId',
+  contacts: 'accountId',
+  'feed-posts': 'accountId',
+  'partner-forum': 'accountId',
+  'twinspace-items': 'authorId',
+  'group-items': 'authorId',
+  events: 'organiserId',
+  mailbox: 'senderId',
+};
+const OWNER_ROLE: Partial<Record<Kind, string>> = { projects: 'founder', groups: 'admin' };
+
+/**
+ * The legacy accounts a record belongs to. Works on raw, unvalidated objects too (best effort), so a
+ * quarantined record still shows on its owner's receipt when its owner field is readable.
+ */
+export function ownersOf(kind: Kind, record: Record<string, unknown>): string[] {
+  if (kind === 'accounts') return typeof record.id === 'string' ? [record.id] : [];
+  const field = OWNER_FIELD[kind];
+  if (field) {
+    const owner = record[field];
+    return typeof owner === 'string' && owner !== '' ? [owner] : [];
+  }
+  const role = OWNER_ROLE[kind];
+  if (!role || !Array.isArray(record.members)) return [];
+  const owners = new Set<string>();
+  for (const member of record.members as unknown[]) {
+    const m = member as { accountId?: unknown; role?: unknown } | null;
+    if (m && m.role === role && typeof m.accountId === 'string' && m.accountId !== '')
+      owners.add(m.accountId);
+  }
+  return [...owners];
+}

@@ -1,0 +1,138 @@
+/**
+ * Every reason code of migration-rules.md, the decision it carries and its text in plain words for
+ * receipts. One table, so that another language is one more column.
+ */
+export type Decision = 'migrated' | 'dropped' | 'quarantined';
+export const DECISIONS: readonly Decision[] = ['migrated', 'dropped', 'quarantined'];
+
+export const REASONS = {
+  TWINSPACE_ELIGIBLE: {
+    decision: 'migrated',
+    rule: 'TS-1',
+    en: 'The project was registered on or after the cut-off date, so its TwinSpace moves to ESEP.',
+  },
+  TWINSPACE_BEFORE_CUTOFF: {
+    decision: 'dropped',
+    rule: 'TS-1',
+    en: 'The project was registered before the cut-off date; its TwinSpace is deleted.',
+  },
+  CONTENT_ELIGIBLE: {
+    decision: 'migrated',
+    rule: 'TS-2',
+    en: 'The content was created on or after the cut-off date and moves to ESEP.',
+  },
+  CONTENT_BEFORE_CUTOFF: {
+    decision: 'dropped',
+    rule: 'TS-2',
+    en: 'The content was created before the cut-off date and is deleted.',
+  },
+  PARENT_NOT_MIGRATED: {
+    decision: 'dropped',
+    rule: 'TS-3',
+    en: 'The TwinSpace or group it belongs to is not migrated, so it goes with it.',
+  },
+  GROUP_ACTIVE: {
+    decision: 'migrated',
+    rule: 'GR-1',
+    en: 'The group was active in the activity window and moves to ESEP with its members.',
+  },
+  GROUP_INACTIVE: {
+    decision: 'dropped',
+    rule: 'GR-1',
+    en: 'The group had no activity in the activity window and is deleted.',
+  },
+  PROFILE_MIGRATED: {
+    decision: 'migrated',
+    rule: 'PR-1',
+    en: 'The profile is kept and shown once you register on ESEP with the same e-mail.',
+  },
+  SEG_SUPERSEDED: {
+    decision: 'dropped',
+    rule: 'ID-3',
+    en: 'You also have an eTwinning account with this e-mail; only the eTwinning data moves.',
+  },
+  ACTIVITY_ELIGIBLE: {
+    decision: 'migrated',
+    rule: 'PR-2',
+    en: 'The profile activity took place on or after the cut-off date and is shown on ESEP.',
+  },
+  ACTIVITY_BEFORE_CUTOFF: {
+    decision: 'dropped',
+    rule: 'PR-2',
+    en: 'The profile activity took place before the cut-off date and is deleted.',
+  },
+  PORTFOLIO_MIGRATED: {
+    decision: 'migrated',
+    rule: 'PR-3',
+    en: 'Portfolio entries move to your ESEP portfolio, whatever their date.',
+  },
+  PHOTO_NOT_MIGRATED: {
+    decision: 'dropped',
+    rule: 'PR-4',
+    en: 'Only the profile photo moves; other photos are deleted.',
+  },
+  CONTACTS_NOT_MIGRATED: {
+    decision: 'dropped',
+    rule: 'PR-5',
+    en: 'Contacts, followers and followed users are not migrated.',
+  },
+  CONTACTS_MIGRATED: {
+    decision: 'migrated',
+    rule: 'PR-5',
+    en: 'Contacts are migrated under the policy in force for this run.',
+  },
+  EVENT_ELIGIBLE: {
+    decision: 'migrated',
+    rule: 'EV-1',
+    en: "The event was organised by a support organisation or ambassador and moves to participants' portfolios.",
+  },
+  EVENT_ORGANISER_NOT_ELIGIBLE: {
+    decision: 'dropped',
+    rule: 'EV-2',
+    en: 'eTwinning Live events of other organisers do not continue on ESEP.',
+  },
+  LEARNING_LAB_NOT_MIGRATED: {
+    decision: 'dropped',
+    rule: 'EV-3',
+    en: 'The Learning Lab and the content of past events are deleted.',
+  },
+  MAILBOX_NOT_MIGRATED: {
+    decision: 'dropped',
+    rule: 'NM-1',
+    en: 'eTwinning Live mailbox messages are deleted; ESEP has a new mailbox.',
+  },
+  FEED_NOT_MIGRATED: { decision: 'dropped', rule: 'NM-2', en: 'Feed posts and their comments are deleted.' },
+  PARTNER_FORUM_NOT_MIGRATED: {
+    decision: 'dropped',
+    rule: 'NM-3',
+    en: 'Partner-finding forum posts are deleted; ESEP has a new Networking area.',
+  },
+  INVALID_RECORD: {
+    decision: 'quarantined',
+    rule: 'DQ-1',
+    en: 'The record could not be read as delivered; the support service will look at it.',
+  },
+  DUPLICATE_ID: {
+    decision: 'quarantined',
+    rule: 'DQ-2',
+    en: 'Another record with the same id came first; this copy is held for review.',
+  },
+  ORPHAN_RECORD: {
+    decision: 'quarantined',
+    rule: 'DQ-3',
+    en: 'The TwinSpace or group it belongs to is not in the export; it is held for review.',
+  },
+  BLOB_MISSING: {
+    decision: 'quarantined',
+    rule: 'DQ-4',
+    en: 'Its file is missing from the export; it is held for review.',
+  },
+  BLOB_CHECKSUM_MISMATCH: {
+    decision: 'quarantined',
+    rule: 'DQ-5',
+    en: 'Its file arrived damaged; it is held for review.',
+  },
+} as const satisfies Record<string, { decision: Decision; rule: string; en: string }>;
+
+export type ReasonCode = keyof typeof REASONS;
+export const REASON_CODES = Object.keys(REASONS) as ReasonCode[];

@@ -1,0 +1,42 @@
+import { createHash } from 'node:crypto';
+
+const MAX_NAME_BYTES = 255;
+// Path separators, control characters (C0, DEL, C1) and the characters that are unsafe in object keys.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point (DQ-6)
+const UNSAFE = /[/\\\u0000-\u001f\u007f-\u009f]/g;
+
+/**
+ * Rule DQ-6: a file name with path separators, `..`, control characters or over 255 bytes is made
+ * safe. The result is one path segment (never empty, `.` or `..`) of at most 255 UTF-8 bytes.
+ */
+export function safeFileName(name: string): string {
+  let safe = name
+    .normalize('NFC')
+    .replace(UNSAFE, '_')
+    .replace(/\.{2,}/g, '_')
+    .trim();
+  if (safe === '' || safe === '.') safe = 'file';
+  if (Buffer.byteLength(safe, 'utf8') <= MAX_NAME_BYTES) return safe;
+  const dot = safe.lastIndexOf('.');
+  const ext = dot > 0 && safe.length - dot <= 16 ? safe.slice(dot) : '';
+  const tag = `~${createHash('sha256').update(name, 'utf8').digest('hex').slice(0, 8)}`;
+  const budget = MAX_NAME_BYTES - Buffer.byteLength(tag + ext, 'utf8');
+  let stem = '';
+  for (const ch of safe.slice(0, safe.length - ext.length)) {
+    if (Buffer.byteLength(stem + ch, 'utf8') > budget) break;
+    stem += ch;
+  }
+  return stem + tag + ext;
+}
+
+/** Whether a name would be changed by `safeFileName` (reported in a decision's detail). */
+export const isSafeFileName = (name: string): boolean => safeFileName(name) === name;
+
+/**
+ * A file-system or object-key segment for an id that may hold anything (ids are arbitrary strings):
+ * the id itself when it is plainly safe, otherwise a stable hash of it.
+ */
+export function safeIdSegment(id: string): string {
+  if (/^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/.test(id)) return id;
+  return `~${createHash('sha256').update(id, 'utf8').digest('base64url').slice(0, 32)}`;
+}

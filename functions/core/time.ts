@@ -1,0 +1,62 @@
+/** Calendar dates in a named time zone, turned into instants (rules' "Conventions"). */
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function formatter(timeZone: string): Intl.DateTimeFormat {
+  let f = formatters.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+    });
+    formatters.set(timeZone, f);
+  }
+  return f;
+}
+
+/** The zone's offset from UTC at an instant, in milliseconds (e.g. +7,200,000 for CEST). */
+function offsetAt(instant: number, timeZone: string): number {
+  const parts: Record<string, number> = {};
+  for (const p of formatter(timeZone).formatToParts(new Date(instant))) {
+    if (p.type !== 'literal') parts[p.type] = Number(p.value);
+  }
+  const asUtc = Date.UTC(
+    parts.year ?? 0,
+    (parts.month ?? 1) - 1,
+    parts.day ?? 1,
+    parts.hour ?? 0,
+    parts.minute ?? 0,
+    parts.second ?? 0,
+  );
+  return asUtc - Math.floor(instant / 1000) * 1000;
+}
+
+export const CALENDAR_DATE = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/;
+
+/** The instant at which a calendar date (`YYYY-MM-DD`) begins in a time zone. */
+export function startOfDay(date: string, timeZone: string): number {
+  if (!CALENDAR_DATE.test(date)) throw new RangeError(`not a calendar date: ${date}`);
+  const [y, m, d] = date.split('-').map(Number) as [number, number, number];
+  const midnightUtc = Date.UTC(y, m - 1, d);
+  if (new Date(midnightUtc).getUTCDate() !== d) throw new RangeError(`no such day: ${date}`);
+  // Two rounds settle the offset also on days when it changes (midnight is never inside a DST gap in Europe).
+  let instant = midnightUtc - offsetAt(midnightUtc, timeZone);
+  instant = midnightUtc - offsetAt(instant, timeZone);
+  return instant;
+}
+
+/** Whether a zone name is known to this runtime's time-zone database. */
+export function isTimeZone(name: string): boolean {
+  try {
+    formatter(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
