@@ -1,0 +1,125 @@
+import { parseArgs } from 'node:util';
+import { ConservationError, ExportRejectedError, PolicyError } from '../functions/core/errors';
+import { generateExport } from '../local/generate';
+import { formatSummary, loadPolicy, plan } from '../local/plan';
+import { UsageError } from '../local/usage';
+
+const HELP = `esep-migrate — move a legacy eTwinning / School Education Gateway export into ESEP
+
+Usage:
+  esep-migrate plan <exportDir> [--wave <id>|all] [--out <dir>] [--policy <file>] [--state <dir>]
+      A dry run straight over the files, no services: writes summary.json, decisions.ndjson and
+      receipts/ into --out (default <state>/plans/<exportId>) and prints a summary.
+  esep-migrate generate --out <dir> --accounts <n> [--seed <n>]
+      Writes a realistic synthetic export (deterministic for a seed) with every kind, files and the
+      edge cases of the rules. The folder's name is the exportId.
+  esep-migrate --help
+
+Waves (default policy): sept-2022, nov-2022, 2023. Rules: shared/spec/migration-rules.md.
+Exit status: 0 completed (whatever was dropped or quarantined), 2 export or arguments rejected,
+1 anything else.`;
+
+type Flags = Record<string, string | boolean | undefined>;
+
+function parse(args: string[], options: Record<string, { type: 'string' | 'boolean' }>) {
+  try {
+    return parseArgs({ args, options, allowPositionals: true, strict: true });
+  } catch (cause) {
+    throw new UsageError((cause as Error).message, { cause });
+  }
+}
+
+function wholeNumber(flags: Flags, name: string, fallback?: number): number {
+  const raw = flags[name];
+  if (raw === undefined) {
+    if (fallback === undefined) throw new UsageError(`--${name} is required`);
+    return fallback;
+  }
+  if (typeof raw !== 'string' || !/^\d+$/.test(raw))
+    throw new UsageError(`--${name}: expected a whole number, got "${raw}"`);
+  return Number(raw);
+}
+
+const str = (flags: Flags, name: string) =>
+  typeof flags[name] === 'string' ? (flags[name] as string) : undefined;
+
+async function planCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, {
+    wave: { type: 'string' },
+    out: { type: 'string' },
+    policy: { type: 'string' },
+    state: { type: 'string' },
+  });
+  if (positionals.length !== 1) throw new UsageError('plan: expected one <exportDir>');
+  const policyFile = str(values, 'policy');
+  const result = await plan({
+    exportDir: positionals[0] as string,
+    wave: str(values, 'wave'),
+    out: str(values, 'out'),
+    policyFile,
+    stateDir: str(values, 'state'),
+  });
+  const policy = await loadPolicy(policyFile);
+  const s = result.summary;
+  console.log(
+    `Plan of export ${s.exportId}, waves ${s.waves.join(', ')} (dry run: nothing written to any target)\n`,
+  );
+  console.log(formatSummary(s, policy.waveOf));
+  console.log(`\nstatus: ${s.status}`);
+  console.log(`report: ${result.outDir} (summary.json, decisions.ndjson, ${result.receipts} receipts)`);
+  return 0;
+}
+
+async function generateCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, {
+    out: { type: 'string' },
+    accounts: { type: 'string' },
+    seed: { type: 'string' },
+  });
+  if (positionals.length > 0) throw new UsageError(`generate: unexpected argument "${positionals[0]}"`);
+  const out = str(values, 'out');
+  if (!out) throw new UsageError('--out is required');
+  const accounts = wholeNumber(values, 'accounts');
+  const seed = wholeNumber(values, 'seed', 1);
+  let result: Awaited<ReturnType<typeof generateExport>>;
+  try {
+    result = await generateExport({ out, accounts, seed });
+  } catch (error) {
+    if (error instanceof RangeError) throw new UsageError(error.message, { cause: error });
+    throw error;
+  }
+  console.log(`generated export ${result.exportId} in ${out}: ${accounts} accounts, ${result.records} lines`);
+  return 0;
+}
+
+const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
+  plan: planCommand,
+  generate: generateCommand,
+};
+
+/** Runs the command line; returns the exit status. */
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    console.log(HELP);
+    return command === undefined ? 2 : 0;
+  }
+  const run = COMMANDS[command];
+  try {
+    if (!run) throw new UsageError(`unknown command "${command}" (see esep-migrate --help)`);
+    return await run(rest);
+  } catch (error) {
+    if (error instanceof UsageError || error instanceof PolicyError) {
+      console.error(`esep-migrate: ${error.message}`);
+      return 2;
+    }
+    if (error instanceof ExportRejectedError) {
+      console.error(`esep-migrate: export rejected: ${error.message}`);
+      return 2;
+    }
+    if (error instanceof ConservationError) console.error(`esep-migrate: internal error: ${error.message}`);
+    else console.error(`esep-migrate: ${(error as Error)?.message ?? error}`);
+    if (process.env.ESEP_DEBUG) console.error(error);
+    return 1;
+  }
+}

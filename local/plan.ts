@@ -1,0 +1,127 @@
+import { readFile, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { decideExport } from '../functions/core/engine';
+import { ExportRejectedError } from '../functions/core/errors';
+import { validateExport } from '../functions/core/manifest';
+import { type CompiledPolicy, compilePolicy, parsePolicyJson } from '../functions/core/policy';
+import type { Summary } from '../functions/core/report';
+import { buildStagePlan, selectWaves } from '../functions/core/stages';
+import { fsExportSource } from './fs-export-source';
+import { progressReporter } from './progress';
+import { ReportFolder } from './report-folder';
+import { UsageError } from './usage';
+
+export interface PlanOptions {
+  readonly exportDir: string;
+  readonly wave?: string;
+  readonly out?: string;
+  readonly policyFile?: string;
+  readonly stateDir?: string;
+  readonly stderr?: NodeJS.WriteStream | { write(s: string): unknown; isTTY?: boolean };
+}
+
+export interface PlanResult {
+  readonly summary: Summary;
+  readonly outDir: string;
+  readonly receipts: number;
+}
+
+export async function loadPolicy(file: string | undefined): Promise<CompiledPolicy> {
+  if (!file) return compilePolicy();
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (cause) {
+    throw new UsageError(
+      `--policy: cannot read ${file} (${(cause as NodeJS.ErrnoException).code ?? cause})`,
+      { cause },
+    );
+  }
+  return parsePolicyJson(text, file);
+}
+
+/** Partitions of the receipts spool: about 50,000 decisions each when read back. */
+const partitionsFor = (records: number) => Math.min(512, Math.max(1, Math.ceil(records / 50_000)));
+
+/**
+ * `esep-migrate plan`: a dry run straight over the files with the core alone. Writes the report folder
+ * (summary.json, decisions.ndjson, receipts/) and nothing else anywhere.
+ */
+export async function plan(options: PlanOptions): Promise<PlanResult> {
+  const startedAt = new Date();
+  const policy = await loadPolicy(options.policyFile);
+  const waves = selectWaves(buildStagePlan(policy), options.wave ?? 'all');
+  if (!waves)
+    throw new UsageError(
+      `--wave: unknown wave "${options.wave}" (one of ${policy.waveIds.join(', ')}, or all)`,
+    );
+  const dir = resolve(options.exportDir);
+  const isDir = await stat(dir).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
+  if (!isDir) throw new ExportRejectedError(`${options.exportDir}: no such export folder`, options.exportDir);
+  const source = fsExportSource(dir);
+  const validated = await validateExport(source);
+  const exportId = validated.manifest.exportId;
+  const outDir = resolve(options.out ?? join(options.stateDir ?? '.esep-local', 'plans', exportId));
+  const records = validated.manifest.files.reduce((n, f) => n + f.records, 0);
+  const folder = new ReportFolder(outDir, exportId, partitionsFor(records));
+  const progress = progressReporter(options.stderr ?? process.stderr, 'plan');
+  await folder.open();
+  try {
+    const tally = await decideExport({
+      source,
+      validated,
+      policy,
+      waves,
+      sink: (record) => folder.add(record),
+      onProgress: progress.onProgress,
+    });
+    progress.end();
+    const summary = tally.summary(
+      exportId,
+      waves.map((w) => w.wave),
+      startedAt,
+      new Date(),
+    );
+    const receipts = await folder.finish(summary);
+    return { summary, outDir, receipts };
+  } catch (error) {
+    progress.end();
+    await folder.abandon();
+    throw error;
+  }
+}
+
+/** The summary table printed at the end of a plan or run: counts only, never personal data. */
+export function formatSummary(summary: Summary, waveOf: Readonly<Record<string, string>>): string {
+  const rows: string[][] = [['kind', 'wave', 'migrated', 'dropped', 'quarantined', 'total']];
+  const totals = { migrated: 0, dropped: 0, quarantined: 0 };
+  for (const [kind, c] of Object.entries(summary.counts)) {
+    totals.migrated += c.migrated;
+    totals.dropped += c.dropped;
+    totals.quarantined += c.quarantined;
+    rows.push([
+      kind,
+      waveOf[kind] ?? '',
+      ...[c.migrated, c.dropped, c.quarantined, c.migrated + c.dropped + c.quarantined].map(String),
+    ]);
+  }
+  const all = totals.migrated + totals.dropped + totals.quarantined;
+  rows.push(['total', '', ...[totals.migrated, totals.dropped, totals.quarantined, all].map(String)]);
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
+  const line = (r: string[]) =>
+    r.map((cell, i) => (i < 2 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join('  ');
+  const reasons = Object.entries(summary.reasons)
+    .sort(([, a], [, b]) => b - a)
+    .map(([code, n]) => `  ${code.padEnd(30)} ${n}`);
+  return [
+    line(rows[0] ?? []),
+    ...rows.slice(1, -1).map(line),
+    line(rows.at(-1) ?? []),
+    '',
+    'reasons:',
+    ...reasons,
+  ].join('\n');
+}
