@@ -10,7 +10,10 @@ import { CALENDAR_DATE, isTimeZone, startOfDay } from './time';
 const calendarDate = z
   .string()
   .regex(CALENDAR_DATE, 'expected a calendar date YYYY-MM-DD')
-  .refine((date) => new Date(`${date}T00:00:00Z`).toISOString().startsWith(date), 'no such day');
+  .refine((date) => {
+    const t = Date.parse(`${date}T00:00:00Z`);
+    return Number.isFinite(t) && new Date(t).toISOString().startsWith(date);
+  }, 'no such day');
 const waveId = z.string().regex(/^[A-Za-z0-9._-]{1,32}$/, 'expected 1-32 characters of [A-Za-z0-9._-]');
 
 export const ORGANISER_ROLES = ['CSS', 'NSO', 'AMBASSADOR', 'TEACHER'] as const;

@@ -1,0 +1,192 @@
+import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { KINDS } from '../../functions/core/kinds';
+import { cli, ROOT } from '../helpers/cli';
+
+const SAMPLE = join(ROOT, 'samples', 'export');
+const manifest = JSON.parse(readFileSync(join(SAMPLE, 'manifest.json'), 'utf8')) as {
+  files: { kind: string; path: string; records: number }[];
+};
+
+let tmp: string;
+beforeAll(async () => {
+  tmp = await mkdtemp(join(tmpdir(), 'esep-plan-'));
+});
+afterAll(async () => {
+  await rm(tmp, { recursive: true, force: true });
+});
+
+const readJson = (path: string) => JSON.parse(readFileSync(path, 'utf8'));
+const lines = (path: string) => readFileSync(path, 'utf8').split('\n').filter(Boolean);
+
+/** Personal data and credentials of the sample: e-mails, names, password hashes and logins. */
+function secretsOfSample(): string[] {
+  const file = manifest.files.find((f) => f.kind === 'accounts');
+  if (!file) throw new Error('sample has no accounts');
+  const secrets = new Set<string>();
+  for (const line of gunzipSync(readFileSync(join(SAMPLE, file.path)))
+    .toString('utf8')
+    .split('\n')) {
+    try {
+      const a = JSON.parse(line);
+      for (const field of ['email', 'passwordHash', 'login', 'lastName']) {
+        if (typeof a[field] === 'string' && a[field].trim().length > 3) secrets.add(a[field].trim());
+      }
+    } catch {}
+  }
+  return [...secrets];
+}
+
+describe('esep-migrate plan on samples/export', () => {
+  let out: string;
+  let result: ReturnType<typeof cli>;
+  beforeAll(() => {
+    out = join(tmp, 'all');
+    result = cli(['plan', 'samples/export', '--out', out]);
+  });
+
+  test('completes with exit 0 and prints the summary table and the report path', () => {
+    expect(result.stderr).not.toMatch(/esep-migrate:/);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/kind\s+wave\s+migrated\s+dropped\s+quarantined\s+total/);
+    expect(result.stdout).toContain(`report: ${out}`);
+  });
+
+  test('summary.json has the shape of outputs.md and obeys conservation against the manifest', () => {
+    const summary = readJson(join(out, 'summary.json'));
+    expect(Object.keys(summary).sort()).toEqual([
+      'counts',
+      'exportId',
+      'finishedAt',
+      'reasons',
+      'startedAt',
+      'status',
+      'waves',
+    ]);
+    expect(summary.exportId).toBe('export');
+    expect(summary.waves).toEqual(['sept-2022', 'nov-2022', '2023']);
+    expect(summary.status).toBe('completed-with-quarantine');
+    expect(Object.keys(summary.counts).sort()).toEqual([...KINDS].sort());
+    for (const f of manifest.files) {
+      const c = summary.counts[f.kind];
+      expect(c.migrated + c.dropped + c.quarantined).toBe(f.records);
+    }
+    const reasonTotal = Object.values(summary.reasons as Record<string, number>).reduce((a, b) => a + b, 0);
+    expect(reasonTotal).toBe(manifest.files.reduce((n, f) => n + f.records, 0));
+  });
+
+  test('decisions.ndjson has one line per record with exactly the fields of outputs.md', () => {
+    const decisions = lines(join(out, 'decisions.ndjson')).map((l) => JSON.parse(l));
+    expect(decisions).toHaveLength(manifest.files.reduce((n, f) => n + f.records, 0));
+    for (const d of decisions) {
+      expect(
+        Object.keys(d).filter((k) => !['kind', 'id', 'decision', 'reason', 'wave', 'detail'].includes(k)),
+      ).toEqual([]);
+    }
+    expect(decisions.some((d) => /^[a-z-]+\.ndjson(\.gz)?:\d+$/.test(d.id))).toBe(true);
+  });
+
+  test('receipts: one per owning account, each record with its reason in plain words', () => {
+    const files = readdirSync(join(out, 'receipts'));
+    expect(files).toContain('acc-000000.json');
+    const receipt = readJson(join(out, 'receipts', 'acc-000000.json'));
+    expect(receipt.accountId).toBe('acc-000000');
+    expect(receipt.records.length).toBe(
+      receipt.counts.migrated + receipt.counts.dropped + receipt.counts.quarantined,
+    );
+    expect(receipt.records.every((r: { explanation: string }) => r.explanation.length > 20)).toBe(true);
+    const anyDownloads = files.some((f) => readJson(join(out, 'receipts', f)).downloads.length > 0);
+    expect(anyDownloads).toBe(true);
+  });
+
+  test('no e-mail, name, password hash or login in the console output or the report folder', () => {
+    const secrets = secretsOfSample();
+    expect(secrets.length).toBeGreaterThan(50);
+    const everything = [
+      result.stdout,
+      result.stderr,
+      readFileSync(join(out, 'decisions.ndjson'), 'utf8'),
+      readFileSync(join(out, 'summary.json'), 'utf8'),
+    ];
+    for (const f of readdirSync(join(out, 'receipts')))
+      everything.push(readFileSync(join(out, 'receipts', f), 'utf8'));
+    const text = everything.join('\n');
+    expect(secrets.filter((s) => text.includes(s))).toEqual([]);
+    expect(text).not.toMatch(/passwordHash|"login"/);
+  });
+
+  test('a second plan gives the same decisions and receipts', () => {
+    const again = join(tmp, 'again');
+    expect(cli(['plan', 'samples/export', '--out', again]).status).toBe(0);
+    expect(readFileSync(join(again, 'decisions.ndjson'), 'utf8')).toBe(
+      readFileSync(join(out, 'decisions.ndjson'), 'utf8'),
+    );
+    expect(readdirSync(join(again, 'receipts'))).toEqual(readdirSync(join(out, 'receipts')));
+  });
+});
+
+describe('esep-migrate plan: waves, policy and rejections', () => {
+  test('--wave decides only that wave', () => {
+    const out = join(tmp, 'nov');
+    expect(cli(['plan', 'samples/export', '--wave', 'nov-2022', '--out', out]).status).toBe(0);
+    const kinds = new Set(lines(join(out, 'decisions.ndjson')).map((l) => JSON.parse(l).kind));
+    expect(kinds).toEqual(new Set(['groups', 'group-items']));
+    expect(Object.keys(readJson(join(out, 'summary.json')).counts).sort()).toEqual(['group-items', 'groups']);
+  });
+
+  test('--policy changes a rule without touching code', () => {
+    const policy = join(tmp, 'policy.json');
+    writeFileSync(policy, JSON.stringify({ migrateContacts: true }));
+    const out = join(tmp, 'contacts');
+    expect(cli(['plan', 'samples/export', '--wave', '2023', '--policy', policy, '--out', out]).status).toBe(
+      0,
+    );
+    expect(readJson(join(out, 'summary.json')).reasons.CONTACTS_MIGRATED).toBeGreaterThan(0);
+  });
+
+  test('a damaged export is rejected with exit 2, naming the file, and nothing is written', () => {
+    const copy = join(tmp, 'damaged', 'export');
+    cpSync(SAMPLE, copy, { recursive: true });
+    writeFileSync(
+      join(copy, 'mailbox.ndjson'),
+      `${readFileSync(join(copy, 'mailbox.ndjson'), 'utf8')}{"id":"smuggled"}\n`,
+    );
+    const out = join(tmp, 'damaged-out');
+    const r = cli(['plan', copy, '--out', out]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/export rejected: mailbox\.ndjson: SHA-256 is/);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  test.each([
+    [['plan'], /expected one <exportDir>/],
+    [['plan', 'samples/export', '--wave', '2024'], /--wave: unknown wave "2024"/],
+    [['plan', 'no/such/folder'], /no such export folder/],
+    [['plan', 'samples/export', '--policy', 'no-such-policy.json'], /--policy: cannot read/],
+    [['plan', 'samples/export', '--frobnicate'], /Unknown option '--frobnicate'/],
+    [['generate', '--out', 'x'], /--accounts is required/],
+    [['migrate-everything'], /unknown command "migrate-everything"/],
+  ])('%j is rejected with exit 2: %s', (args, message) => {
+    const r = cli(args);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(message);
+  });
+
+  test('a policy that breaks the rules is rejected with exit 2, naming the field', () => {
+    const policy = join(tmp, 'bad-policy.json');
+    writeFileSync(policy, JSON.stringify({ contentCutoff: '2018-13-01' }));
+    const r = cli(['plan', 'samples/export', '--policy', policy]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/contentCutoff/);
+  });
+
+  test('--help lists the commands', () => {
+    const r = cli(['--help']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/esep-migrate plan <exportDir>/);
+    expect(r.stdout).toMatch(/esep-migrate generate --out <dir> --accounts <n>/);
+  });
+});
