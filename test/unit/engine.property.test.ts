@@ -108,17 +108,15 @@ test('every line gets exactly one decision and conservation holds', async () => 
 
 test('decisions do not depend on line order when ids are unique', async () => {
   const unique = exportArb(12).map((kinds) => {
-    const dedupe = <T>(lines: T[]) => {
+    const dedupe = (lines: unknown[]) => {
       const seen = new Set<string>();
-      return lines.filter(
-        (l) =>
-          typeof l !== 'object' ||
-          (l && !seen.has((l as { id: string }).id) && seen.add((l as { id: string }).id)),
-      );
+      return lines.filter((l): l is { id: string } => {
+        if (typeof l !== 'object' || l === null) return false;
+        const id = (l as { id: string }).id;
+        return !seen.has(id) && seen.add(id) !== undefined;
+      });
     };
-    return Object.fromEntries(
-      Object.entries(kinds).map(([k, v]) => [k, dedupe(v as unknown[]).filter((l) => typeof l === 'object')]),
-    );
+    return Object.fromEntries(Object.entries(kinds).map(([k, v]) => [k, dedupe(v)]));
   });
   await fc.assert(
     fc.asyncProperty(unique, fc.func(fc.integer()), async (kinds, order) => {
