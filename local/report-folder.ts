@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
@@ -19,14 +18,62 @@ export const decisionLine = (d: DecidedRecord) =>
     ...(d.detail === undefined ? {} : { detail: d.detail }),
   });
 
-async function write(stream: WriteStream, text: string): Promise<void> {
-  if (!stream.write(text)) await once(stream, 'drain');
+/**
+ * Lines gathered in memory and handed to the stream in large writes: one system call per batch rather
+ * than per line. `write` returns a promise only when it had to flush (back-pressure).
+ */
+class BatchedWriter {
+  private parts: string[] = [];
+  private size = 0;
+  readonly stream: WriteStream;
+
+  constructor(
+    path: string,
+    private readonly batchChars: number,
+  ) {
+    this.stream = createWriteStream(path, { highWaterMark: Math.max(batchChars, 16 * 1024) });
+  }
+
+  write(text: string): void | Promise<void> {
+    this.parts.push(text);
+    this.size += text.length;
+    if (this.size >= this.batchChars) return this.flush();
+  }
+
+  async flush(): Promise<void> {
+    if (this.size === 0) return;
+    const ok = this.stream.write(this.parts.join(''));
+    this.parts = [];
+    this.size = 0;
+    if (!ok) await once(this.stream, 'drain');
+  }
+
+  async close(): Promise<void> {
+    await this.flush();
+    const closed = once(this.stream, 'close');
+    this.stream.end();
+    await closed;
+  }
 }
 
-async function closeStream(stream: WriteStream): Promise<void> {
-  const closed = once(stream, 'close');
-  stream.end();
-  await closed;
+/** FNV-1a: a cheap, stable string hash to spread owners over the spool's partitions. */
+function fnv1a(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+/** Runs `work` over items with at most `limit` in flight. */
+async function eachLimited<T>(
+  items: Iterable<T>,
+  limit: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
+  const it = items[Symbol.iterator]();
+  const worker = async () => {
+    for (let next = it.next(); !next.done; next = it.next()) await work(next.value);
+  };
+  await Promise.all(Array.from({ length: limit }, worker));
 }
 
 /**
@@ -36,9 +83,9 @@ async function closeStream(stream: WriteStream): Promise<void> {
  * read back alone.
  */
 export class ReportFolder {
-  private decisions?: WriteStream;
+  private decisions?: BatchedWriter;
   private spoolDir?: string;
-  private partitions: WriteStream[] = [];
+  private partitions: BatchedWriter[] = [];
 
   constructor(
     readonly dir: string,
@@ -52,29 +99,34 @@ export class ReportFolder {
     await rm(join(this.dir, 'receipts'), { recursive: true, force: true });
     await rm(join(this.dir, 'summary.json'), { force: true });
     await mkdir(join(this.dir, 'receipts'));
-    this.decisions = createWriteStream(join(this.dir, 'decisions.ndjson'));
+    this.decisions = new BatchedWriter(join(this.dir, 'decisions.ndjson'), 1024 * 1024);
     this.spoolDir = await mkdtemp(join(this.dir, '.spool-'));
-    for (let i = 0; i < this.partitionCount; i++)
-      this.partitions.push(createWriteStream(join(this.spoolDir, `${i}.ndjson`)));
+    for (let i = 0; i < this.partitionCount; i++) {
+      this.partitions.push(new BatchedWriter(join(this.spoolDir, `${i}.ndjson`), 64 * 1024));
+    }
   }
 
-  async add(record: DecidedRecord): Promise<void> {
+  /** Takes one decision; returns a promise only when a write must wait (back-pressure). */
+  add(record: DecidedRecord): void | Promise<void> {
     if (!this.decisions) throw new Error('report folder not open');
-    await write(this.decisions, `${decisionLine(record)}\n`);
-    const owners = new Set(record.owners);
-    for (const owner of owners) {
-      const p = createHash('md5').update(owner).digest().readUInt32BE(0) % this.partitionCount;
-      await write(this.partitions[p] as WriteStream, `${JSON.stringify([owner, record])}\n`);
+    const waits: Promise<void>[] = [];
+    const queued = this.decisions.write(`${decisionLine(record)}\n`);
+    if (queued) waits.push(queued);
+    for (const owner of new Set(record.owners)) {
+      const p = fnv1a(owner) % this.partitionCount;
+      const spooled = (this.partitions[p] as BatchedWriter).write(`${JSON.stringify([owner, record])}\n`);
+      if (spooled) waits.push(spooled);
     }
+    if (waits.length > 0) return Promise.all(waits).then(() => undefined);
   }
 
   /** Writes the receipts and summary.json; returns the number of receipts. */
   async finish(summary: Summary): Promise<number> {
     if (!this.decisions || !this.spoolDir) throw new Error('report folder not open');
-    await closeStream(this.decisions);
+    await this.decisions.close();
     let receipts = 0;
-    for (const [i, stream] of this.partitions.entries()) {
-      await closeStream(stream);
+    for (const [i, partition] of this.partitions.entries()) {
+      await partition.close();
       const byOwner = new Map<string, DecidedRecord[]>();
       const path = join(this.spoolDir, `${i}.ndjson`);
       for await (const line of createInterface({
@@ -86,14 +138,12 @@ export class ReportFolder {
         if (list) list.push(record);
         else byOwner.set(owner, [record]);
       }
-      for (const [owner, records] of byOwner) {
+      await eachLimited(byOwner, 16, async ([owner, records]) => {
         const receipt = buildReceipt(this.exportId, owner, records);
-        await writeFile(
-          join(this.dir, 'receipts', `${safeIdSegment(owner)}.json`),
-          `${JSON.stringify(receipt, null, 2)}\n`,
-        );
+        const file = join(this.dir, 'receipts', `${safeIdSegment(owner)}.json`);
+        await writeFile(file, `${JSON.stringify(receipt, null, 2)}\n`);
         receipts++;
-      }
+      });
       await rm(path);
     }
     await rm(this.spoolDir, { recursive: true, force: true });
@@ -105,7 +155,7 @@ export class ReportFolder {
 
   /** Removes the spool after a failure; the folder holds no summary.json, so it is not a report. */
   async abandon(): Promise<void> {
-    for (const s of [this.decisions, ...this.partitions]) s?.destroy();
+    for (const w of [this.decisions, ...this.partitions]) w?.stream.destroy();
     if (this.spoolDir) await rm(this.spoolDir, { recursive: true, force: true });
   }
 }
