@@ -1,5 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { ReportFolder } from '../functions/adapters/report-folder';
 import { decideExport } from '../functions/core/engine';
 import { ExportRejectedError } from '../functions/core/errors';
 import { validateExport } from '../functions/core/manifest';
@@ -8,7 +9,6 @@ import type { Summary } from '../functions/core/report';
 import { buildStagePlan, selectWaves } from '../functions/core/stages';
 import { fsExportSource } from './fs-export-source';
 import { progressReporter } from './progress';
-import { ReportFolder } from './report-folder';
 import { UsageError } from './usage';
 
 export interface PlanOptions {

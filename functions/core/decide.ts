@@ -180,6 +180,8 @@ export function applyBlobCheck(kind: Kind, rule: Verdict, file: FileRef, status:
 
 export interface LineResult {
   readonly decided: DecidedRecord;
+  /** The schema-valid record, when the line got that far (what a migrated document is made of). */
+  readonly record?: AnyRecord;
   /** Set when step 7 applies: check this file, then `settleBlob`. */
   readonly needsBlob?: FileRef;
 }
@@ -223,7 +225,8 @@ export function decideLine(
     owners: ownersOf(kind, valid.record as Record<string, unknown>),
     ...(file ? { file: { fileName: file.fileName, size: file.size, sha256: file.sha256 } } : {}),
   };
-  return rule.decision === 'migrated' && file ? { decided, needsBlob: file } : { decided };
+  const record = valid.record;
+  return rule.decision === 'migrated' && file ? { decided, record, needsBlob: file } : { decided, record };
 }
 
 /** Step 7 for a line that needed it. */

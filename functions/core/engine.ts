@@ -10,7 +10,7 @@ import {
   validateRecord,
 } from './decide';
 import { emailKey } from './identity';
-import { type Kind, PARENTS } from './kinds';
+import { isContainerKind, type Kind } from './kinds';
 import type { ValidatedExport } from './manifest';
 import { readLines, sha256Of } from './ndjson';
 import type { CompiledPolicy } from './policy';
@@ -84,7 +84,6 @@ export async function decideExport(options: DecideExportOptions): Promise<Tally>
       isGroupActive: (groupId) => indexes['group-activity'].has(groupId),
       hasEtwinningAccount: (email) => indexes['etwinning-emails'].has(shortKey(email)),
     };
-    const isParent = (kind: Kind) => Object.values(PARENTS).some((p) => p.kind === kind);
 
     for (const stage of wave.stages) {
       for (const step of stage.steps) {
@@ -125,7 +124,7 @@ export async function decideExport(options: DecideExportOptions): Promise<Tally>
             tally.add(decided);
             await sink(decided);
           }
-          if (isParent(step.kind)) {
+          if (isContainerKind(step.kind)) {
             lineIds.set(step.kind, seen);
             migratedIds.set(step.kind, migrated);
           }

@@ -26,6 +26,9 @@ export const PARENTS: Partial<Record<Kind, { kind: Kind; field: string }>> = {
   'group-items': { kind: 'groups', field: 'groupId' },
 };
 
+/** Kinds whose decisions their items read (projects, groups). */
+export const isContainerKind = (kind: Kind): boolean => Object.values(PARENTS).some((p) => p.kind === kind);
+
 /**
  * Kinds whose decisions need a pass over a kind file first: a group's activity comes from its items
  * (GR-1), an SEG account's supersession from the eTwinning accounts (ID-3).

@@ -1,7 +1,70 @@
+import type { ChunkCounts } from './chunks';
+import type { DecidedRecord } from './decide';
+import type { Kind } from './kinds';
+import type { Decision } from './reasons';
+import type { IndexName } from './stages';
+
 /** What the core needs from the world, implemented by the local file system and by S3. */
 export interface ExportSource {
   /** The export's folder or prefix name; it must equal the manifest's exportId. */
   readonly name: string;
   /** The bytes of a file of the export (a path relative to it), or undefined when there is none. */
   open(path: string): Promise<AsyncIterable<Uint8Array> | undefined>;
+}
+
+/** The standing (first) line of an id, and its decision once decided. */
+export interface Standing {
+  readonly firstLine: number;
+  readonly decision?: Decision;
+}
+
+/** A decision in the ledger: the record's decision and the line it came from (its occurrence). */
+export type LedgerEntry = DecidedRecord & { readonly line: number };
+
+/**
+ * The pipeline's state (DynamoDB on AWS, dynalite locally). Every write is idempotent: deterministic keys
+ * and conditional writes, no transactions, no counters that a retry could double.
+ */
+export interface PipelineStore {
+  /** DQ-2 in parallel: keeps the smallest line number seen for each id, whatever the order of calls. */
+  recordFirstLines(
+    scope: string,
+    kind: Kind,
+    entries: readonly { id: string; line: number }[],
+  ): Promise<void>;
+  standing(scope: string, kind: Kind, ids: readonly string[]): Promise<Map<string, Standing>>;
+  setStandingDecisions(
+    scope: string,
+    kind: Kind,
+    entries: readonly { id: string; decision: Decision }[],
+  ): Promise<void>;
+  addToIndex(scope: string, index: IndexName, keys: readonly string[]): Promise<void>;
+  inIndex(scope: string, index: IndexName, keys: readonly string[]): Promise<Set<string>>;
+  /** The per-record decision ledger, keyed (export, kind, id, occurrence). */
+  putDecisions(exportId: string, entries: readonly LedgerEntry[]): Promise<void>;
+  /** Records a chunk's counts once; false when the marker was already there. */
+  putChunkMarker(scope: string, stage: string, chunk: string, counts: ChunkCounts): Promise<boolean>;
+  /** The sum of a stage's markers. */
+  stageProgress(scope: string, stage: string): Promise<{ chunks: number; counts: ChunkCounts }>;
+  putStageExpectation(scope: string, stage: string, chunks: number): Promise<void>;
+  stageExpectation(scope: string, stage: string): Promise<number | undefined>;
+  putRunStatus(exportId: string, status: RunStatus): Promise<void>;
+}
+
+export interface RunStatus {
+  readonly scope: string;
+  readonly waves: readonly string[];
+  readonly state: 'running' | 'completed' | 'completed-with-quarantine' | 'failed';
+  readonly at: string;
+  readonly error?: string;
+}
+
+/** Objects of the buckets: exports (with the working area), migrated, reports. */
+export interface ObjectStore {
+  get(bucket: string, key: string): Promise<AsyncIterable<Uint8Array> | undefined>;
+  getText(bucket: string, key: string): Promise<string | undefined>;
+  put(bucket: string, key: string, body: string | Uint8Array, contentType?: string): Promise<void>;
+  /** Server-side copy. */
+  copy(fromBucket: string, fromKey: string, toBucket: string, toKey: string): Promise<void>;
+  list(bucket: string, prefix: string): Promise<string[]>;
 }

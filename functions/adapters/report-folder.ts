@@ -3,9 +3,10 @@ import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import type { DecidedRecord } from '../functions/core/decide';
-import { buildReceipt, type Summary } from '../functions/core/report';
-import { safeIdSegment } from '../functions/core/safe-name';
+import type { DecidedRecord } from '../core/decide';
+import { buildReceipt, type Summary } from '../core/report';
+import { safeIdSegment } from '../core/safe-name';
+import { eachLimited } from './retry';
 
 /** One line of decisions.ndjson (outputs.md), and nothing else of the record. */
 export const decisionLine = (d: DecidedRecord) =>
@@ -61,19 +62,6 @@ function fnv1a(text: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
   return h >>> 0;
-}
-
-/** Runs `work` over items with at most `limit` in flight. */
-async function eachLimited<T>(
-  items: Iterable<T>,
-  limit: number,
-  work: (item: T) => Promise<void>,
-): Promise<void> {
-  const it = items[Symbol.iterator]();
-  const worker = async () => {
-    for (let next = it.next(); !next.done; next = it.next()) await work(next.value);
-  };
-  await Promise.all(Array.from({ length: limit }, worker));
 }
 
 /**

@@ -1,0 +1,29 @@
+import { App, Tags, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { PipelineStack } from '../lib/pipeline-stack';
+import { readSettings } from '../lib/settings';
+import { StatefulStack } from '../lib/stateful-stack';
+
+/** Builds the CDK app: the stateful stack (RETAIN) and the pipeline stack, checked by cdk-nag. */
+export function buildApp(app = new App()): { app: App; stateful: StatefulStack; pipeline: PipelineStack } {
+  const settings = readSettings(app.node);
+  const env = { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION };
+  const stateful = new StatefulStack(app, `EsepMigration-Stateful-${settings.envName}`, {
+    env,
+    exportRetentionDays: settings.exportRetentionDays,
+    description: 'ESEP migration: key, buckets, table and identity key (retained)',
+  });
+  const pipeline = new PipelineStack(app, `EsepMigration-Pipeline-${settings.envName}`, {
+    env,
+    settings,
+    stateful: stateful.outputs,
+    description: 'ESEP migration: state machine, workers, queues, triggers, dashboard and alarms',
+  });
+  pipeline.addStackDependency(stateful);
+  Tags.of(app).add('project', 'esep-migration');
+  Tags.of(app).add('environment', settings.envName);
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
+  return { app, stateful, pipeline };
+}
+
+if (require.main === module) buildApp().app.synth();

@@ -1,0 +1,71 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { ChunkMessage } from '../core/chunks';
+import type { Entity } from '../core/entities';
+import { type CompiledPolicy, parsePolicyJson } from '../core/policy';
+import type { WorkflowDeps } from '../core/workflow';
+import { ENV, type EnvKey, QUEUE_ENV } from '../env';
+import { readConfig } from './config';
+import { dynamoStore } from './dynamo-store';
+import { chunked } from './retry';
+import { bucketExportSource, s3Objects } from './s3-objects';
+
+/** AWS SDK v3 clients of a function, made once per container with the defaults of the Lambda runtime. */
+export const awsClients = () => ({
+  s3: new S3Client({}),
+  dynamo: new DynamoDBClient({}),
+  sqs: new SQSClient({}),
+  secrets: new SecretsManagerClient({}),
+});
+export type Clients = ReturnType<typeof awsClients>;
+
+export const policyFrom = (json: string): CompiledPolicy => parsePolicyJson(json, ENV.policy);
+
+/** The workflow's dependencies from clients and configuration (AWS, or the local stand-ins). */
+export function workflowDeps(
+  clients: Pick<Clients, 's3' | 'dynamo'>,
+  config: Record<'exportsBucket' | 'table' | 'policy', string>,
+): WorkflowDeps {
+  const objects = s3Objects(clients.s3);
+  return {
+    policy: policyFrom(config.policy),
+    store: dynamoStore(clients.dynamo, config.table),
+    objects,
+    exportsBucket: config.exportsBucket,
+    source: (exportId) => bucketExportSource(objects, config.exportsBucket, exportId),
+  };
+}
+
+export const WORKFLOW_ENV = ['exportsBucket', 'table', 'policy'] as const satisfies readonly EnvKey[];
+
+/** Sends chunk messages in batches of ten, resending the entries SQS did not take. */
+export function sqsChunkQueue(sqs: SQSClient, urls: Readonly<Record<Entity, string>>) {
+  return async (entity: Entity, messages: readonly ChunkMessage[]) => {
+    for (const batch of chunked(messages, 10)) {
+      let entries = batch.map((m, i) => ({ Id: String(i), MessageBody: JSON.stringify(m) }));
+      for (let attempt = 0; entries.length > 0; attempt++) {
+        if (attempt > 8) throw new Error(`SQS refused ${entries.length} messages`);
+        const r = await sqs.send(new SendMessageBatchCommand({ QueueUrl: urls[entity], Entries: entries }));
+        const failed = new Set((r.Failed ?? []).map((f) => f.Id));
+        entries = entries.filter((e) => failed.has(e.Id));
+      }
+    }
+  };
+}
+
+export const queueUrlsFrom = (config: Partial<Record<EnvKey, string>>): Record<Entity, string> =>
+  Object.fromEntries(Object.entries(QUEUE_ENV).map(([entity, key]) => [entity, config[key] ?? ''])) as Record<
+    Entity,
+    string
+  >;
+
+/** The identity index's HMAC key, read once from Secrets Manager. */
+export async function secretString(secrets: SecretsManagerClient, arn: string): Promise<string> {
+  const r = await secrets.send(new GetSecretValueCommand({ SecretId: arn }));
+  if (!r.SecretString) throw new Error('the e-mail key secret has no string value');
+  return r.SecretString;
+}
+
+export { readConfig };

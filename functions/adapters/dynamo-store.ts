@@ -1,0 +1,299 @@
+import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  BatchGetCommand,
+  BatchWriteCommand,
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { ChunkCounts } from '../core/chunks';
+import type { Kind } from '../core/kinds';
+import type { IdentityEntry, IdentityStore, LinkOutcome } from '../core/linking';
+import type { LedgerEntry, PipelineStore, RunStatus, Standing } from '../core/ports';
+import type { Decision } from '../core/reasons';
+import type { IndexName } from '../core/stages';
+import { backoff, chunked, eachLimited } from './retry';
+
+/**
+ * The single table of the pipeline (lib/stateful-stack.ts documents the access patterns). Keys are
+ * deterministic and every write is idempotent; conditional writes where an order matters.
+ *
+ * | item | pk | sk |
+ * |---|---|---|
+ * | standing line of an id | `S#<scope>#<kind>#<id>` | `#` |
+ * | index entry (group activity, eTwinning e-mail keys) | `X#<scope>#<index>#<key>` | `#` |
+ * | decision ledger | `D#<exportId>#<kind>#<id>` | line number, 10 digits |
+ * | chunk marker | `C#<scope>#<stage>` | chunk id |
+ * | stage expectation | `E#<scope>` | stage id |
+ * | run status | `R#<exportId>` | scope |
+ */
+const ONE = '#';
+const line10 = (n: number) => String(n).padStart(10, '0');
+
+export function dynamoStore(
+  client: DynamoDBClient,
+  table: string,
+  concurrency = 16,
+): PipelineStore & { putItems(items: Record<string, unknown>[]): Promise<void> } {
+  const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+
+  async function batchWrite(items: Record<string, unknown>[]): Promise<void> {
+    await eachLimited(chunked(items, 25), concurrency, async (batch) => {
+      let pending = batch.map((Item) => ({ PutRequest: { Item } }));
+      for (let attempt = 0; pending.length > 0; attempt++) {
+        if (attempt > 0) await backoff(attempt);
+        if (attempt > 10) throw new Error(`BatchWriteItem left ${pending.length} items unprocessed`);
+        const r = await doc.send(new BatchWriteCommand({ RequestItems: { [table]: pending } }));
+        pending = (r.UnprocessedItems?.[table] ?? []) as typeof pending;
+      }
+    });
+  }
+
+  async function batchGet(pks: string[]): Promise<Map<string, Record<string, unknown>>> {
+    const found = new Map<string, Record<string, unknown>>();
+    await eachLimited(chunked([...new Set(pks)], 100), concurrency, async (batch) => {
+      let keys: Record<string, unknown>[] = batch.map((pk) => ({ pk, sk: ONE }));
+      for (let attempt = 0; keys.length > 0; attempt++) {
+        if (attempt > 0) await backoff(attempt);
+        if (attempt > 10) throw new Error(`BatchGetItem left ${keys.length} keys unprocessed`);
+        const r = await doc.send(
+          new BatchGetCommand({ RequestItems: { [table]: { Keys: keys, ConsistentRead: true } } }),
+        );
+        for (const item of r.Responses?.[table] ?? []) found.set(item.pk as string, item);
+        keys = (r.UnprocessedKeys?.[table]?.Keys ?? []) as Record<string, unknown>[];
+      }
+    });
+    return found;
+  }
+
+  const standingPk = (scope: string, kind: Kind, id: string) => `S#${scope}#${kind}#${id}`;
+  const indexPk = (scope: string, index: IndexName, key: string) => `X#${scope}#${index}#${key}`;
+
+  return {
+    putItems: batchWrite,
+
+    async recordFirstLines(scope, kind, entries) {
+      const first = new Map<string, number>();
+      for (const { id, line } of entries)
+        if (!((first.get(id) ?? Number.POSITIVE_INFINITY) <= line)) first.set(id, line);
+      await eachLimited(first, concurrency, async ([id, line]) => {
+        try {
+          await doc.send(
+            new UpdateCommand({
+              TableName: table,
+              Key: { pk: standingPk(scope, kind, id), sk: ONE },
+              UpdateExpression: 'SET firstLine = :n',
+              ConditionExpression: 'attribute_not_exists(firstLine) OR firstLine > :n',
+              ExpressionAttributeValues: { ':n': line },
+            }),
+          );
+        } catch (error) {
+          if (!(error instanceof ConditionalCheckFailedException)) throw error;
+        }
+      });
+    },
+
+    async standing(scope, kind, ids) {
+      const items = await batchGet(ids.map((id) => standingPk(scope, kind, id)));
+      const out = new Map<string, Standing>();
+      for (const id of ids) {
+        const item = items.get(standingPk(scope, kind, id));
+        if (item && typeof item.firstLine === 'number') {
+          out.set(
+            id,
+            item.decision
+              ? { firstLine: item.firstLine, decision: item.decision as Decision }
+              : { firstLine: item.firstLine },
+          );
+        }
+      }
+      return out;
+    },
+
+    async setStandingDecisions(scope, kind, entries) {
+      await eachLimited(entries, concurrency, async ({ id, decision }) => {
+        await doc.send(
+          new UpdateCommand({
+            TableName: table,
+            Key: { pk: standingPk(scope, kind, id), sk: ONE },
+            UpdateExpression: 'SET decision = :d',
+            ExpressionAttributeValues: { ':d': decision },
+          }),
+        );
+      });
+    },
+
+    async addToIndex(scope, index, keys) {
+      await batchWrite(keys.map((key) => ({ pk: indexPk(scope, index, key), sk: ONE })));
+    },
+
+    async inIndex(scope, index, keys) {
+      const items = await batchGet(keys.map((key) => indexPk(scope, index, key)));
+      return new Set(keys.filter((key) => items.has(indexPk(scope, index, key))));
+    },
+
+    async putDecisions(exportId, entries: readonly LedgerEntry[]) {
+      await batchWrite(
+        entries.map((e) => ({
+          pk: `D#${exportId}#${e.kind}#${e.id}`,
+          sk: line10(e.line),
+          decision: e.decision,
+          reason: e.reason,
+          wave: e.wave,
+          detail: e.detail,
+        })),
+      );
+    },
+
+    async putChunkMarker(scope, stage, chunk, counts: ChunkCounts) {
+      try {
+        await doc.send(
+          new PutCommand({
+            TableName: table,
+            Item: { pk: `C#${scope}#${stage}`, sk: chunk, ...counts },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          }),
+        );
+        return true;
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException) return false;
+        throw error;
+      }
+    },
+
+    async stageProgress(scope, stage) {
+      const counts: ChunkCounts = { lines: 0, migrated: 0, dropped: 0, quarantined: 0 };
+      let chunks = 0;
+      let start: Record<string, unknown> | undefined;
+      do {
+        const r = await doc.send(
+          new QueryCommand({
+            TableName: table,
+            KeyConditionExpression: 'pk = :pk',
+            ExpressionAttributeValues: { ':pk': `C#${scope}#${stage}` },
+            ConsistentRead: true,
+            ExclusiveStartKey: start,
+          }),
+        );
+        for (const item of r.Items ?? []) {
+          chunks++;
+          for (const k of ['lines', 'migrated', 'dropped', 'quarantined'] as const)
+            counts[k] += Number(item[k] ?? 0);
+        }
+        start = r.LastEvaluatedKey;
+      } while (start);
+      return { chunks, counts };
+    },
+
+    async putStageExpectation(scope, stage, chunks) {
+      await doc.send(new PutCommand({ TableName: table, Item: { pk: `E#${scope}`, sk: stage, chunks } }));
+    },
+
+    async stageExpectation(scope, stage) {
+      const r = await doc.send(
+        new QueryCommand({
+          TableName: table,
+          KeyConditionExpression: 'pk = :pk AND sk = :sk',
+          ExpressionAttributeValues: { ':pk': `E#${scope}`, ':sk': stage },
+          ConsistentRead: true,
+        }),
+      );
+      const item = r.Items?.[0];
+      return item ? Number(item.chunks) : undefined;
+    },
+
+    async putRunStatus(exportId, status: RunStatus) {
+      await doc.send(
+        new PutCommand({ TableName: table, Item: { pk: `R#${exportId}`, sk: status.scope, ...status } }),
+      );
+    },
+  };
+}
+
+/**
+ * The identity index and links, in the same table; they outlive every run (rule ID-6).
+ *
+ * | item | pk | sk |
+ * |---|---|---|
+ * | identity index entry | `I#<HMAC of the normalised e-mail>` | `<platform>#<legacyAccountId>` |
+ * | a user's link outcome | `L#<esepUserId>` | `#` |
+ * | a legacy account's link | `A#<legacyAccountId>` | `#` |
+ */
+export function dynamoIdentities(client: DynamoDBClient, table: string): IdentityStore {
+  const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  const conditional = async (command: PutCommand | DeleteCommand): Promise<boolean> => {
+    try {
+      await doc.send(command as PutCommand);
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  };
+  const store = dynamoStore(client, table);
+  return {
+    async putIdentities(entries) {
+      await store.putItems(
+        entries.map((e) => ({
+          pk: `I#${e.key}`,
+          sk: `${e.platform}#${e.accountId}`,
+          platform: e.platform,
+          accountId: e.accountId,
+        })),
+      );
+    },
+    async lookup(key) {
+      const r = await doc.send(
+        new QueryCommand({
+          TableName: table,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': `I#${key}` },
+          ConsistentRead: true,
+        }),
+      );
+      return (r.Items ?? []).map((i) => ({
+        key,
+        platform: i.platform as IdentityEntry['platform'],
+        accountId: i.accountId as string,
+      }));
+    },
+    async linkOf(esepUserId) {
+      const r = await doc.send(
+        new GetCommand({ TableName: table, Key: { pk: `L#${esepUserId}`, sk: ONE }, ConsistentRead: true }),
+      );
+      if (!r.Item) return undefined;
+      const { decision, reason, legacyAccountId } = r.Item as LinkOutcome;
+      return { esepUserId, decision, reason, ...(legacyAccountId ? { legacyAccountId } : {}) };
+    },
+    claimLegacy: (accountId, esepUserId) =>
+      conditional(
+        new PutCommand({
+          TableName: table,
+          Item: { pk: `A#${accountId}`, sk: ONE, esepUserId },
+          ConditionExpression: 'attribute_not_exists(pk) OR esepUserId = :me',
+          ExpressionAttributeValues: { ':me': esepUserId },
+        }),
+      ),
+    async releaseLegacy(accountId, esepUserId) {
+      await conditional(
+        new DeleteCommand({
+          TableName: table,
+          Key: { pk: `A#${accountId}`, sk: ONE },
+          ConditionExpression: 'esepUserId = :me',
+          ExpressionAttributeValues: { ':me': esepUserId },
+        }),
+      );
+    },
+    putLink: (outcome) =>
+      conditional(
+        new PutCommand({
+          TableName: table,
+          Item: { pk: `L#${outcome.esepUserId}`, sk: ONE, ...outcome },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      ),
+  };
+}

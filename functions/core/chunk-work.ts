@@ -1,0 +1,132 @@
+import type { ChunkCounts, ChunkMessage } from './chunks';
+import {
+  type BlobStatus,
+  type DecisionContext,
+  decideLine,
+  isActiveItem,
+  type LineResult,
+  parseLine,
+  settleBlob,
+  validateRecord,
+} from './decide';
+import { emailKey } from './identity';
+import { isContainerKind, PARENTS } from './kinds';
+import type { Line } from './ndjson';
+import type { CompiledPolicy } from './policy';
+import type { LedgerEntry, PipelineStore } from './ports';
+import type { FileRef } from './schemas';
+import { INDEX_OF } from './stages';
+
+export interface ChunkWorkDeps {
+  readonly store: PipelineStore;
+  readonly policy: CompiledPolicy;
+  /** The identity index's HMAC key: e-mails are compared as keyed hashes, never stored. */
+  readonly emailSecret: string;
+  readonly blobStatus: (ref: FileRef) => Promise<BlobStatus>;
+}
+
+export interface ChunkOutcome {
+  readonly counts: ChunkCounts;
+  /** The decided lines (decide chunks only), with the records that migrate. */
+  readonly results: readonly (LedgerEntry & { readonly result: LineResult })[];
+}
+
+const strings = (values: unknown[]) => [
+  ...new Set(values.filter((v): v is string => typeof v === 'string' && v !== '')),
+];
+
+/**
+ * One chunk of one step of the stage plan, against the pipeline's store: the distributed counterpart of
+ * `decideExport`, calling the same `decideLine`. Safe to run again (a redelivered message): every write
+ * it makes is keyed by the line and holds the same value.
+ */
+export async function workChunk(
+  msg: ChunkMessage,
+  lines: readonly Line[],
+  deps: ChunkWorkDeps,
+): Promise<ChunkOutcome> {
+  const { store, policy } = deps;
+  const counts: ChunkCounts = { lines: lines.length, migrated: 0, dropped: 0, quarantined: 0 };
+  const parsed = lines.map((line) => ({
+    line,
+    parsed: 'unreadable' in line ? undefined : parseLine(line.text),
+  }));
+  const ok = parsed.flatMap(({ line, parsed: p }) => (p?.ok ? [{ line, id: p.id, raw: p.raw }] : []));
+
+  if (msg.op === 'ids') {
+    await store.recordFirstLines(
+      msg.scope,
+      msg.kind,
+      ok.map(({ id, line }) => ({ id, line: line.lineNo })),
+    );
+    return { counts, results: [] };
+  }
+
+  const standing = await store.standing(msg.scope, msg.kind, strings(ok.map((o) => o.id)));
+  const stands = (id: string, lineNo: number) => standing.get(id)?.firstLine === lineNo;
+
+  if (msg.op === 'index') {
+    const keys: string[] = [];
+    for (const { line, id, raw } of ok) {
+      if (!stands(id, line.lineNo)) continue;
+      const valid = validateRecord(msg.kind, raw);
+      if (!valid.ok) continue;
+      if (msg.index === 'group-activity') {
+        const item = valid.record as { groupId: string; createdAt: string; updatedAt?: string };
+        if (isActiveItem(policy, item)) keys.push(item.groupId);
+      } else {
+        const account = valid.record as { platform: string; email: string };
+        if (account.platform === 'etwinning') keys.push(emailKey(deps.emailSecret, account.email));
+      }
+    }
+    if (msg.index) await store.addToIndex(msg.scope, msg.index, strings(keys));
+    return { counts, results: [] };
+  }
+
+  // decide: prefetch what the rules need, then decide each line with the same pure functions as `plan`.
+  const parent = PARENTS[msg.kind];
+  const parents = parent
+    ? await store.standing(msg.scope, parent.kind, strings(ok.map((o) => o.raw[parent.field])))
+    : new Map();
+  const activeGroups =
+    INDEX_OF[msg.kind] === 'group-activity'
+      ? await store.inIndex(msg.scope, 'group-activity', strings(ok.map((o) => o.id)))
+      : new Set<string>();
+  const emailKeys = new Map<string, string>();
+  if (INDEX_OF[msg.kind] === 'etwinning-emails') {
+    for (const email of strings(ok.map((o) => o.raw.email)))
+      emailKeys.set(email, emailKey(deps.emailSecret, email));
+  }
+  const etwinning =
+    emailKeys.size > 0
+      ? await store.inIndex(msg.scope, 'etwinning-emails', [...new Set(emailKeys.values())])
+      : new Set<string>();
+  const ctx: DecisionContext = {
+    policy,
+    parentStatus: (_kind, id) => {
+      const p = parents.get(id);
+      return !p ? 'absent' : p.decision === 'migrated' ? 'migrated' : 'not-migrated';
+    },
+    isGroupActive: (id) => activeGroups.has(id),
+    hasEtwinningAccount: (email) => etwinning.has(emailKeys.get(email) ?? emailKey(deps.emailSecret, email)),
+  };
+
+  const results: (LedgerEntry & { result: LineResult })[] = [];
+  const standingDecisions: { id: string; decision: LedgerEntry['decision'] }[] = [];
+  for (const line of lines) {
+    let result = decideLine(msg.kind, msg.wave, msg.path, line, ctx, (id) => stands(id, line.lineNo));
+    if (result.needsBlob)
+      result = { ...result, decided: settleBlob(result, await deps.blobStatus(result.needsBlob)) };
+    const decided = result.decided;
+    counts[decided.decision]++;
+    if (standing.get(decided.id)?.firstLine === line.lineNo)
+      standingDecisions.push({ id: decided.id, decision: decided.decision });
+    results.push({ ...decided, line: line.lineNo, result });
+  }
+  if (isContainerKind(msg.kind)) await store.setStandingDecisions(msg.scope, msg.kind, standingDecisions);
+  await store.putDecisions(
+    msg.exportId,
+    results.map(({ result: _r, ...entry }) => entry),
+  );
+  return { counts, results };
+}

@@ -1,0 +1,94 @@
+import { z } from 'zod';
+import { emailKey } from './identity';
+
+/**
+ * Account linking (rules ID-2 to ID-8): an ESEP registration links the legacy account with the same
+ * normalised e-mail. The index holds keyed hashes only (ID-5); an outcome never names another account or
+ * e-mail beyond the one linked to the registering user.
+ */
+export const RegistrationSchema = z.object({
+  esepUserId: z.string().min(1).max(256),
+  email: z.string().min(3).max(512),
+  registeredAt: z.iso.datetime({ offset: true }),
+});
+export type Registration = z.infer<typeof RegistrationSchema>;
+
+export interface IdentityEntry {
+  readonly key: string;
+  readonly platform: 'etwinning' | 'seg';
+  readonly accountId: string;
+}
+
+export type LinkReason = 'LINKED' | 'NO_LEGACY_MATCH' | 'AMBIGUOUS_LEGACY_EMAIL' | 'LINK_FROZEN';
+
+export interface LinkOutcome {
+  readonly esepUserId: string;
+  readonly decision: 'linked' | 'not-linked';
+  readonly reason: LinkReason;
+  readonly legacyAccountId?: string;
+}
+
+export interface IdentityStore {
+  putIdentities(entries: readonly IdentityEntry[]): Promise<void>;
+  /** The distinct legacy accounts indexed under a key. */
+  lookup(key: string): Promise<IdentityEntry[]>;
+  /** The first registration's outcome for a user, if any (ID-4: it decides for ever). */
+  linkOf(esepUserId: string): Promise<LinkOutcome | undefined>;
+  /** Claims a legacy account for a user; false when another user holds it. */
+  claimLegacy(accountId: string, esepUserId: string): Promise<boolean>;
+  releaseLegacy(accountId: string, esepUserId: string): Promise<void>;
+  /** Records a user's outcome once; false when one was recorded first. */
+  putLink(outcome: LinkOutcome & { registeredAt: string }): Promise<boolean>;
+}
+
+/** ID-3 and ID-8: eTwinning wins over SEG; two accounts of the winning platform are never auto-linked. */
+export function chooseLegacy(
+  entries: readonly IdentityEntry[],
+): { accountId: string } | { reason: 'NO_LEGACY_MATCH' | 'AMBIGUOUS_LEGACY_EMAIL' } {
+  const accounts = (platform: IdentityEntry['platform']) => [
+    ...new Set(entries.filter((e) => e.platform === platform).map((e) => e.accountId)),
+  ];
+  const etwinning = accounts('etwinning');
+  const candidates = etwinning.length > 0 ? etwinning : accounts('seg');
+  if (candidates.length === 0) return { reason: 'NO_LEGACY_MATCH' };
+  if (candidates.length > 1) return { reason: 'AMBIGUOUS_LEGACY_EMAIL' };
+  return { accountId: candidates[0] as string };
+}
+
+/**
+ * Decides one registration. Safe under redelivery and concurrency: the user's outcome is a conditional
+ * put (the first wins, later ones read it back as LINK_FROZEN), and a legacy account is claimed by a
+ * conditional put before the outcome is written (released again if this delivery lost).
+ */
+export async function linkRegistration(
+  reg: Registration,
+  deps: { identities: IdentityStore; secret: string },
+): Promise<LinkOutcome> {
+  const { identities } = deps;
+  const frozen = (): LinkOutcome => ({
+    esepUserId: reg.esepUserId,
+    decision: 'not-linked',
+    reason: 'LINK_FROZEN',
+  });
+  if (await identities.linkOf(reg.esepUserId)) return frozen();
+  const choice = chooseLegacy(await identities.lookup(emailKey(deps.secret, reg.email)));
+  let outcome: LinkOutcome;
+  if ('accountId' in choice && (await identities.claimLegacy(choice.accountId, reg.esepUserId))) {
+    outcome = {
+      esepUserId: reg.esepUserId,
+      decision: 'linked',
+      reason: 'LINKED',
+      legacyAccountId: choice.accountId,
+    };
+  } else {
+    // A legacy account held by another user reads as no match: nothing reveals that it exists (ID-5).
+    outcome = {
+      esepUserId: reg.esepUserId,
+      decision: 'not-linked',
+      reason: 'reason' in choice ? choice.reason : 'NO_LEGACY_MATCH',
+    };
+  }
+  if (await identities.putLink({ ...outcome, registeredAt: reg.registeredAt })) return outcome;
+  if (outcome.legacyAccountId) await identities.releaseLegacy(outcome.legacyAccountId, reg.esepUserId);
+  return frozen();
+}

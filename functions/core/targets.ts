@@ -1,0 +1,122 @@
+import type { DecidedRecord } from './decide';
+import type { Kind } from './kinds';
+import { safeFileName, safeIdSegment } from './safe-name';
+import type { AnyRecord, FileRef, RecordOf } from './schemas';
+
+/**
+ * The layout of the migrated bucket, which an ESEP importer reads (README, "Migrated layout"). Every key
+ * is under `<exportId>/`, every id a safe segment, every file name made safe (DQ-6): a key never leaves
+ * its record's own prefix. Documents carry the export's fields only: never a password hash, login or
+ * e-mail (the e-mail lives only as a keyed hash in the identity index).
+ */
+export interface TargetWrite {
+  readonly documentKey: string;
+  readonly document: Record<string, unknown>;
+  /** A file to copy server-side from `blobs/<sha256>` of the export to `key`. */
+  readonly file?: { readonly sha256: string; readonly key: string };
+}
+
+const seg = safeIdSegment;
+
+function withFile(
+  prefix: string,
+  ref: FileRef | undefined,
+): { file?: TargetWrite['file']; fileDoc?: Record<string, unknown> } {
+  if (!ref) return {};
+  const key = `${prefix}/${safeFileName(ref.fileName)}`;
+  return {
+    file: { sha256: ref.sha256, key },
+    fileDoc: {
+      key,
+      fileName: ref.fileName,
+      size: ref.size,
+      contentType: ref.contentType,
+      sha256: ref.sha256,
+    },
+  };
+}
+
+/** What a migrated record becomes in the target; undefined for a record that is not migrated. */
+export function targetOf(
+  exportId: string,
+  decided: DecidedRecord,
+  record: AnyRecord | undefined,
+): TargetWrite | undefined {
+  if (decided.decision !== 'migrated' || !record) return undefined;
+  const root = `${exportId}`;
+  const meta = { kind: decided.kind, id: decided.id, wave: decided.wave, reason: decided.reason };
+  const item = (
+    container: 'twinspaces' | 'groups',
+    parentId: string,
+    r: RecordOf<'twinspace-items'> | RecordOf<'group-items'>,
+  ) => {
+    const prefix = `${root}/${container}/${seg(parentId)}/items/${seg(r.id)}`;
+    const { file, fileDoc } = withFile(prefix, r.file);
+    const { file: _ref, ...fields } = r;
+    return {
+      documentKey: `${prefix}.json`,
+      document: { ...meta, ...fields, ...(fileDoc ? { file: fileDoc } : {}) },
+      ...(file ? { file } : {}),
+    };
+  };
+  switch (decided.kind as Kind) {
+    case 'accounts': {
+      const a = record as RecordOf<'accounts'>;
+      const prefix = `${root}/profiles/${seg(a.id)}`;
+      // The photo is copied only when step 7 found it sound (detail says why it was left out otherwise).
+      const photo = decided.detail?.startsWith('profilePhoto left out') ? undefined : a.profilePhoto;
+      const { file, fileDoc } = withFile(`${prefix}/photo`, photo);
+      return {
+        documentKey: `${prefix}/profile.json`,
+        document: {
+          ...meta,
+          legacyAccountId: a.id,
+          platform: a.platform,
+          firstName: a.firstName,
+          lastName: a.lastName,
+          country: a.country,
+          registeredAt: a.registeredAt,
+          organisations: a.organisations,
+          ...(a.progressScore === undefined ? {} : { legacyProgressScore: a.progressScore }),
+          ...(fileDoc ? { profilePhoto: fileDoc } : {}),
+        },
+        ...(file ? { file } : {}),
+      };
+    }
+    case 'activities':
+    case 'portfolio':
+    case 'contacts': {
+      const r = record as { accountId: string; id: string };
+      return {
+        documentKey: `${root}/profiles/${seg(r.accountId)}/${decided.kind}/${seg(r.id)}.json`,
+        document: { ...meta, ...r },
+      };
+    }
+    case 'events':
+      return {
+        documentKey: `${root}/events/${seg(decided.id)}.json`,
+        document: { ...meta, ...(record as RecordOf<'events'>) },
+      };
+    case 'projects':
+      return {
+        documentKey: `${root}/twinspaces/${seg(decided.id)}/twinspace.json`,
+        document: { ...meta, ...(record as RecordOf<'projects'>) },
+      };
+    case 'groups':
+      return {
+        documentKey: `${root}/groups/${seg(decided.id)}/group.json`,
+        document: { ...meta, ...(record as RecordOf<'groups'>) },
+      };
+    case 'twinspace-items': {
+      const r = record as RecordOf<'twinspace-items'>;
+      return item('twinspaces', r.projectId, r);
+    }
+    case 'group-items': {
+      const r = record as RecordOf<'group-items'>;
+      return item('groups', r.groupId, r);
+    }
+    default:
+      // Kinds whose rules never migrate (photos, mailbox, feeds, forum, learning lab) have no layout.
+      return undefined;
+  }
+}

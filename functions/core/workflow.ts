@@ -1,0 +1,213 @@
+import { CHUNK_LINES, type ChunkMessage, encodeChunkLine, runScope, workKeys } from './chunks';
+import type { DecidedRecord } from './decide';
+import { ENTITY_OF_KIND, type Entity } from './entities';
+import { ExportRejectedError } from './errors';
+import type { Kind } from './kinds';
+import { readManifest, validateExport } from './manifest';
+import { readLines } from './ndjson';
+import type { CompiledPolicy } from './policy';
+import type { ExportSource, ObjectStore, PipelineStore } from './ports';
+import { checkConservation, type Summary, Tally } from './report';
+import { EXPORT_ID } from './schemas';
+import { buildStagePlan, selectWaves, type WavePlan } from './stages';
+
+/**
+ * The steps of the workflow, written once over ports: the state machine's Lambda functions call them on
+ * AWS, the same handlers call them locally. Their inputs and outputs are small (far below 256 KB).
+ */
+export interface Run {
+  readonly exportId: string;
+  /** exportId@policy-hash: the run's working area and markers. */
+  readonly scope: string;
+  readonly waves: readonly string[];
+  readonly startedAt: string;
+}
+
+export interface WorkflowDeps {
+  readonly policy: CompiledPolicy;
+  readonly store: PipelineStore;
+  readonly objects: ObjectStore;
+  readonly exportsBucket: string;
+  readonly source: (exportId: string) => ExportSource;
+  readonly now?: () => Date;
+}
+
+/** Where a run starts: an upload's `{bucket, key}` or an operator's `{exportId, wave}`. */
+export interface StartInput {
+  readonly key?: string;
+  readonly exportId?: string;
+  readonly wave?: string;
+}
+
+const MANIFEST_KEY = /^exports\/([^/]+)\/manifest\.json$/;
+
+/** Validates the export and opens the run; throws ExportRejectedError (the execution fails, nothing migrates). */
+export async function startRun(input: StartInput, deps: WorkflowDeps): Promise<Run> {
+  const exportId = input.exportId ?? MANIFEST_KEY.exec(input.key ?? '')?.[1];
+  if (!exportId || !EXPORT_ID.test(exportId)) {
+    throw new ExportRejectedError(
+      `no export named by ${JSON.stringify(input.key ?? input.exportId ?? null)}`,
+    );
+  }
+  const waves = selectWaves(buildStagePlan(deps.policy), input.wave ?? 'all');
+  if (!waves)
+    throw new ExportRejectedError(
+      `unknown wave "${input.wave}" (one of ${deps.policy.waveIds.join(', ')}, or all)`,
+    );
+  await validateExport(deps.source(exportId));
+  const run: Run = {
+    exportId,
+    scope: runScope(exportId, deps.policy),
+    waves: waves.map((w) => w.wave),
+    startedAt: (deps.now?.() ?? new Date()).toISOString(),
+  };
+  await deps.store.putRunStatus(exportId, {
+    scope: run.scope,
+    waves: run.waves,
+    state: 'running',
+    at: run.startedAt,
+  });
+  return run;
+}
+
+function stageOf(
+  policy: CompiledPolicy,
+  stageId: string,
+): { wave: WavePlan; stage: WavePlan['stages'][number] } {
+  for (const wave of buildStagePlan(policy)) {
+    const stage = wave.stages.find((s) => s.id === stageId);
+    if (stage) return { wave, stage };
+  }
+  throw new Error(`unknown stage "${stageId}"`);
+}
+
+/** Sends chunk messages to the queue of an entity worker. */
+export type ChunkQueue = (entity: Entity, messages: readonly ChunkMessage[]) => Promise<void>;
+
+/**
+ * Cuts the kind files of a stage into chunks (objects in the working area), records how many chunks
+ * the stage expects, then sends one message per chunk. Safe to repeat: keys and contents are the same.
+ */
+export async function splitStage(
+  run: Run,
+  stageId: string,
+  deps: WorkflowDeps & { queue: ChunkQueue },
+): Promise<{ chunks: number }> {
+  const { wave, stage } = stageOf(deps.policy, stageId);
+  const source = deps.source(run.exportId);
+  const { files } = await readManifest(source);
+  const messages: ChunkMessage[] = [];
+  for (const step of stage.steps) {
+    const file = files.get(step.kind);
+    if (!file) continue;
+    const bytes = await source.open(file.path);
+    if (!bytes) throw new Error(`${file.path} disappeared after validation`);
+    let rows: string[] = [];
+    let chunk = 0;
+    const flush = async () => {
+      const key = workKeys.chunk(run.scope, stage.id, step.kind, step.op, chunk);
+      await deps.objects.put(deps.exportsBucket, key, `${rows.join('\n')}\n`, 'application/x-ndjson');
+      messages.push({
+        scope: run.scope,
+        exportId: run.exportId,
+        wave: wave.wave,
+        stage: stage.id,
+        op: step.op,
+        kind: step.kind,
+        ...(step.op === 'index' ? { index: step.index } : {}),
+        path: file.path,
+        chunk,
+        key,
+      });
+      chunk++;
+      rows = [];
+    };
+    for await (const line of readLines(bytes)) {
+      rows.push(encodeChunkLine(line));
+      if (rows.length >= CHUNK_LINES) await flush();
+    }
+    if (rows.length > 0) await flush();
+  }
+  await deps.store.putStageExpectation(run.scope, stage.id, messages.length);
+  const byEntity = new Map<Entity, ChunkMessage[]>();
+  for (const m of messages)
+    byEntity.set(ENTITY_OF_KIND[m.kind], [...(byEntity.get(ENTITY_OF_KIND[m.kind]) ?? []), m]);
+  for (const [entity, list] of byEntity) await deps.queue(entity, list);
+  return { chunks: messages.length };
+}
+
+export interface StageStatus {
+  readonly done: boolean;
+  readonly chunks: number;
+  readonly expected: number;
+}
+
+/** Sums a stage's chunk markers: done when every chunk it expects has recorded its counts. */
+export async function stageStatus(
+  run: Run,
+  stageId: string,
+  deps: Pick<WorkflowDeps, 'store'>,
+): Promise<StageStatus> {
+  const expected = await deps.store.stageExpectation(run.scope, stageId);
+  if (expected === undefined) throw new Error(`stage "${stageId}" of ${run.scope} was never split`);
+  const { chunks } = await deps.store.stageProgress(run.scope, stageId);
+  return { done: chunks >= expected, chunks, expected };
+}
+
+/** The results of a run's decide chunks, in the plan's order: waves, stages, kinds, chunks. */
+export async function* runResults(run: Run, deps: WorkflowDeps): AsyncGenerator<DecidedRecord> {
+  const keys = await deps.objects.list(deps.exportsBucket, workKeys.resultsPrefix(run.scope));
+  const waves = buildStagePlan(deps.policy).filter((w) => run.waves.includes(w.wave));
+  for (const wave of waves) {
+    for (const stage of wave.stages) {
+      for (const step of stage.steps) {
+        if (step.op !== 'decide') continue;
+        const prefix = `${workKeys.resultsPrefix(run.scope)}${stage.id}/${step.kind}/`;
+        for (const key of keys.filter((k) => k.startsWith(prefix))) {
+          const text = await deps.objects.getText(deps.exportsBucket, key);
+          for (const row of (text ?? '').split('\n')) if (row !== '') yield JSON.parse(row) as DecidedRecord;
+        }
+      }
+    }
+  }
+}
+
+/** A sink for the report's records and its summary (a folder, then uploaded on AWS). */
+export interface ReportSink {
+  add(record: DecidedRecord): void | Promise<void>;
+  finish(summary: Summary): Promise<number>;
+}
+
+/** Builds the report from the run's results; conservation checked against the manifest. */
+export async function reportRun(
+  run: Run,
+  deps: WorkflowDeps,
+  sink: ReportSink,
+): Promise<{ summary: Summary; receipts: number }> {
+  const source = deps.source(run.exportId);
+  const { files } = await readManifest(source);
+  const waves = buildStagePlan(deps.policy).filter((w) => run.waves.includes(w.wave));
+  const tally = new Tally(waves.flatMap((w) => w.kinds));
+  for await (const record of runResults(run, deps)) {
+    tally.add(record);
+    await sink.add(record);
+  }
+  const expected = new Map<Kind, number>(
+    waves.flatMap((w) => w.kinds.map((k) => [k, files.get(k)?.records ?? 0] as [Kind, number])),
+  );
+  checkConservation(tally.counts, expected);
+  const summary = tally.summary(
+    run.exportId,
+    [...run.waves],
+    new Date(run.startedAt),
+    deps.now?.() ?? new Date(),
+  );
+  const receipts = await sink.finish(summary);
+  await deps.store.putRunStatus(run.exportId, {
+    scope: run.scope,
+    waves: run.waves,
+    state: summary.status,
+    at: summary.finishedAt,
+  });
+  return { summary, receipts };
+}

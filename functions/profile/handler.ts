@@ -1,0 +1,6 @@
+import { entityHandler, makeEntityHandler } from '../shared/entity-worker';
+
+/** The profile worker: decides the chunks of its kinds, fed by its own SQS queue. */
+export const makeHandler = (deps: Parameters<typeof makeEntityHandler>[1]) =>
+  makeEntityHandler('profile', deps);
+export const handler = entityHandler('profile');

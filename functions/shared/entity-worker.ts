@@ -1,0 +1,138 @@
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { awsClients, policyFrom, secretString } from '../adapters/aws';
+import { onColdStart, readConfig } from '../adapters/config';
+import { dynamoStore } from '../adapters/dynamo-store';
+import { countDecisions, logger } from '../adapters/observability';
+import { exportPrefix, s3Objects } from '../adapters/s3-objects';
+import { workChunk } from '../core/chunk-work';
+import { ChunkMessageSchema, chunkId, decodeChunk, workKeys } from '../core/chunks';
+import type { BlobStatus } from '../core/decide';
+import { ENTITY_OF_KIND, type Entity } from '../core/entities';
+import { sha256Of } from '../core/ndjson';
+import type { CompiledPolicy } from '../core/policy';
+import type { ObjectStore, PipelineStore } from '../core/ports';
+import { targetOf } from '../core/targets';
+
+export interface EntityDeps {
+  readonly store: PipelineStore;
+  readonly objects: ObjectStore;
+  readonly policy: CompiledPolicy;
+  readonly exportsBucket: string;
+  readonly migratedBucket: string;
+  /** The identity index's HMAC key (resolved lazily: only account chunks need it). */
+  readonly emailSecret: () => Promise<string>;
+}
+
+/** A chunk message that cannot be processed as it stands; it will reach the dead-letter queue. */
+export class PoisonMessageError extends Error {
+  override name = 'PoisonMessageError';
+}
+
+/**
+ * One chunk: decide its lines (the same core as `plan`), copy the migrated files server-side, write the
+ * migrated documents, keep the results for the report, then record the chunk's marker once. Every write
+ * is keyed by the chunk or record, so a redelivered message changes nothing.
+ */
+export async function processChunkRecord(entity: Entity, body: string, deps: EntityDeps): Promise<void> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(body);
+  } catch (cause) {
+    throw new PoisonMessageError('message body is not JSON', { cause });
+  }
+  const parsed = ChunkMessageSchema.safeParse(raw);
+  if (!parsed.success)
+    throw new PoisonMessageError(`not a chunk message: ${parsed.error.issues[0]?.path.join('.')}`);
+  const msg = parsed.data;
+  if (ENTITY_OF_KIND[msg.kind] !== entity)
+    throw new PoisonMessageError(`kind ${msg.kind} does not belong to ${entity}`);
+  const text = await deps.objects.getText(deps.exportsBucket, msg.key);
+  if (text === undefined) throw new PoisonMessageError(`chunk object ${msg.key} is missing`);
+
+  const blobs = new Map<string, BlobStatus>();
+  const blobKey = (sha256: string) => `${exportPrefix(msg.exportId)}blobs/${sha256}`;
+  const outcome = await workChunk(msg, decodeChunk(text), {
+    store: deps.store,
+    policy: deps.policy,
+    emailSecret: msg.kind === 'accounts' ? await deps.emailSecret() : '',
+    async blobStatus(ref) {
+      const known = blobs.get(ref.sha256);
+      if (known) return known;
+      const bytes = await deps.objects.get(deps.exportsBucket, blobKey(ref.sha256));
+      const status: BlobStatus = !bytes
+        ? 'missing'
+        : (await sha256Of(bytes)) === ref.sha256
+          ? 'ok'
+          : 'mismatch';
+      blobs.set(ref.sha256, status);
+      return status;
+    },
+  });
+
+  if (msg.op === 'decide') {
+    for (const { result } of outcome.results) {
+      const target = targetOf(msg.exportId, result.decided, result.record);
+      if (!target) continue;
+      if (target.file)
+        await deps.objects.copy(
+          deps.exportsBucket,
+          blobKey(target.file.sha256),
+          deps.migratedBucket,
+          target.file.key,
+        );
+      await deps.objects.put(
+        deps.migratedBucket,
+        target.documentKey,
+        `${JSON.stringify(target.document, null, 2)}\n`,
+        'application/json',
+      );
+    }
+    const rows = outcome.results.map(({ result }) => JSON.stringify(result.decided)).join('\n');
+    await deps.objects.put(
+      deps.exportsBucket,
+      workKeys.result(msg.scope, msg.stage, msg.kind, msg.chunk),
+      `${rows}\n`,
+      'application/x-ndjson',
+    );
+  }
+  const first = await deps.store.putChunkMarker(msg.scope, msg.stage, chunkId(msg), outcome.counts);
+  if (first && msg.op === 'decide') countDecisions(msg.kind, outcome.counts);
+  logger.info('chunk done', {
+    exportId: msg.exportId,
+    stage: msg.stage,
+    kind: msg.kind,
+    op: msg.op,
+    chunk: msg.chunk,
+    first,
+    ...outcome.counts,
+  });
+}
+
+/** The SQS-fed handler of an entity worker: partial batch responses, one failed record never fails the rest. */
+export function makeEntityHandler(entity: Entity, deps: EntityDeps) {
+  const processor = new BatchProcessor(EventType.SQS);
+  const record = (r: SQSRecord) => processChunkRecord(entity, r.body, deps);
+  return (event: SQSEvent, context?: unknown): Promise<SQSBatchResponse> =>
+    processPartialResponse(event, record, processor, context ? { context: context as Context } : undefined);
+}
+
+/** The Lambda entry of an entity worker, configured from its environment at the cold start. */
+export function entityHandler(entity: Entity) {
+  return onColdStart(() => {
+    const config = readConfig(['exportsBucket', 'migratedBucket', 'table', 'policy', 'emailKeySecret']);
+    const clients = awsClients();
+    let secret: Promise<string> | undefined;
+    return makeEntityHandler(entity, {
+      store: dynamoStore(clients.dynamo, config.table),
+      objects: s3Objects(clients.s3),
+      policy: policyFrom(config.policy),
+      exportsBucket: config.exportsBucket,
+      migratedBucket: config.migratedBucket,
+      emailSecret: () => {
+        secret ??= secretString(clients.secrets, config.emailKeySecret);
+        return secret;
+      },
+    });
+  });
+}

@@ -1,0 +1,17 @@
+import { awsClients, WORKFLOW_ENV, workflowDeps } from '../adapters/aws';
+import { onColdStart, readConfig } from '../adapters/config';
+import { logger } from '../adapters/observability';
+import { type Run, type StartInput, startRun, type WorkflowDeps } from '../core/workflow';
+
+/** Validates the uploaded export (a rejected one fails the execution: ExportRejectedError) and opens the run. */
+export const makeHandler =
+  (deps: { workflow: WorkflowDeps }) =>
+  async (event: StartInput): Promise<Run> => {
+    const run = await startRun(event, deps.workflow);
+    logger.info('run started', { exportId: run.exportId, scope: run.scope, waves: run.waves });
+    return run;
+  };
+
+export const handler = onColdStart(() =>
+  makeHandler({ workflow: workflowDeps(awsClients(), readConfig(WORKFLOW_ENV)) }),
+);

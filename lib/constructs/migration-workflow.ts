@@ -1,0 +1,144 @@
+import { Duration } from 'aws-cdk-lib';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+import type { WavePlan } from '../../functions/core/stages';
+
+/** Errors worth retrying with backoff: throttling and passing faults of Lambda and the services behind it. */
+export const TRANSIENT_ERRORS = [
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
+  'Lambda.TooManyRequestsException',
+  'ThrottlingException',
+  'ProvisionedThroughputExceededException',
+  'RequestLimitExceeded',
+  'InternalServerError',
+  'ServiceUnavailable',
+  'SlowDown',
+  'TimeoutError',
+  'TransientError',
+];
+
+export interface MigrationWorkflowProps {
+  readonly plan: readonly WavePlan[];
+  readonly functions: Record<
+    'validate' | 'indexIdentities' | 'split' | 'progress' | 'report' | 'runStatus',
+    lambda.IFunction
+  >;
+  readonly pollSeconds: number;
+}
+
+/** A state name from a stage id (`sept-2022/decide-1` → `sept-2022 decide-1`). */
+export const stageStateName = (stageId: string, what: string) => `${stageId.replace('/', ' ')} ${what}`;
+
+/**
+ * The one state machine, built from the core's stage plan: validate the export, index identities, then
+ * for each selected wave (a Map over the run's waves, one at a time) each stage in order — split into
+ * chunks, wait, check progress, loop until every chunk is done — and finally the report. Transient
+ * errors are retried with backoff and jitter; any other error goes to a failure path that records the
+ * run's status. Payloads carry ids and counts only.
+ */
+export class MigrationWorkflow extends Construct {
+  readonly stateMachine: sfn.StateMachine;
+
+  constructor(scope: Construct, id: string, props: MigrationWorkflowProps) {
+    super(scope, id);
+    const { functions: fns } = props;
+    const invoke = (
+      name: string,
+      fn: lambda.IFunction,
+      payload: Record<string, unknown> | undefined,
+      resultPath: string,
+    ) => {
+      const task = new tasks.LambdaInvoke(this, name, {
+        lambdaFunction: fn,
+        payloadResponseOnly: true,
+        ...(payload ? { payload: sfn.TaskInput.fromObject(payload) } : {}),
+        resultPath,
+      });
+      task.addRetry({
+        errors: TRANSIENT_ERRORS,
+        interval: Duration.seconds(2),
+        backoffRate: 2,
+        maxAttempts: 6,
+        jitterStrategy: sfn.JitterType.FULL,
+      });
+      return task;
+    };
+    const run = { 'run.$': '$.run' };
+
+    const recordFailure = invoke('Record failure', fns.runStatus, undefined, sfn.JsonPath.DISCARD);
+    const failed = new sfn.Fail(this, 'Run failed', {
+      errorPath: '$.error.Error',
+      causePath: '$.error.Cause',
+    });
+    recordFailure.next(failed);
+    const onError = <T extends sfn.TaskStateBase | sfn.Map>(state: T): T => {
+      state.addCatch(recordFailure, { errors: ['States.ALL'], resultPath: '$.error' });
+      return state;
+    };
+
+    const validate = onError(invoke('Validate export', fns.validate, undefined, '$.run'));
+    const indexIdentities = onError(
+      invoke('Index identities', fns.indexIdentities, run, sfn.JsonPath.DISCARD),
+    );
+
+    const chooseWave = new sfn.Choice(this, 'Which wave');
+    for (const wave of props.plan) {
+      let first: sfn.IChainable | undefined;
+      let last: sfn.INextable | undefined;
+      for (const stage of wave.stages) {
+        const input = { ...run, stage: stage.id };
+        const split = invoke(stageStateName(stage.id, 'split'), fns.split, input, '$.split');
+        const wait = new sfn.Wait(this, stageStateName(stage.id, 'wait'), {
+          time: sfn.WaitTime.duration(Duration.seconds(props.pollSeconds)),
+        });
+        const progress = invoke(stageStateName(stage.id, 'progress'), fns.progress, input, '$.progress');
+        const done = new sfn.Choice(this, stageStateName(stage.id, 'done?'));
+        const next = new sfn.Pass(this, stageStateName(stage.id, 'complete'));
+        split.next(wait);
+        wait.next(progress);
+        progress.next(done);
+        done.when(sfn.Condition.booleanEquals('$.progress.done', true), next).otherwise(wait);
+        if (last) last.next(split);
+        first ??= split;
+        last = next;
+      }
+      if (first) chooseWave.when(sfn.Condition.stringEquals('$.wave', wave.wave), first);
+    }
+    chooseWave.otherwise(
+      new sfn.Fail(this, 'Unknown wave', {
+        error: 'UnknownWave',
+        cause: 'the run names a wave that the deployed plan does not have',
+      }),
+    );
+
+    const waves = onError(
+      new sfn.Map(this, 'Each wave in order', {
+        itemsPath: '$.run.waves',
+        itemSelector: { 'wave.$': '$$.Map.Item.Value', 'run.$': '$.run' },
+        maxConcurrency: 1,
+        resultPath: sfn.JsonPath.DISCARD,
+      }),
+    );
+    waves.itemProcessor(chooseWave);
+    const report = onError(invoke('Write report', fns.report, run, '$.report'));
+
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      definitionBody: sfn.DefinitionBody.fromChainable(
+        validate.next(indexIdentities).next(waves).next(report),
+      ),
+      timeout: Duration.hours(24),
+      tracingEnabled: true,
+      logs: {
+        destination: new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.THREE_MONTHS }),
+        level: sfn.LogLevel.ALL,
+        includeExecutionData: false,
+      },
+    });
+  }
+}

@@ -1,0 +1,358 @@
+import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as lambdaEvents from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as secrets from 'aws-cdk-lib/aws-secretsmanager';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { MonitoringFacade, notifySns } from 'cdk-monitoring-constructs';
+import type { Construct } from 'constructs';
+import { ENTITIES, type Entity } from '../functions/core/entities';
+import { buildStagePlan } from '../functions/core/stages';
+import { type EnvKey, QUEUE_ENV } from '../functions/env';
+import { MigrationFunction } from './constructs/migration-function';
+import { MigrationWorkflow } from './constructs/migration-workflow';
+import { acknowledge, nagResource, REASONS } from './constructs/nag';
+import type { Settings } from './settings';
+import type { StatefulOutputs } from './stateful-stack';
+
+export interface PipelineStackProps extends StackProps {
+  readonly settings: Settings;
+  readonly stateful: StatefulOutputs;
+}
+
+/** The registration events of ESEP (EU Login) that link legacy accounts. */
+export const REGISTRATION_EVENT = { source: 'esep.accounts', detailType: 'ESEP Registration' } as const;
+
+/**
+ * The pipeline: an upload of `exports/<exportId>/manifest.json` starts the state machine (EventBridge);
+ * the state machine feeds the entity workers through SQS (claim checks in S3); registrations arrive on
+ * an event bus and link legacy accounts. Every function gets only what it uses.
+ */
+export class PipelineStack extends Stack {
+  readonly stateMachine;
+  readonly queues: Record<Entity | 'link', { queue: sqs.Queue; dlq: sqs.Queue }>;
+  readonly registrationBus: events.EventBus;
+
+  constructor(scope: Construct, id: string, props: PipelineStackProps) {
+    super(scope, id, props);
+    const { settings, stateful } = props;
+    // Imported by ARN: grants then go to this stack's roles only, never back into the stateful stack's
+    // key or bucket policies (which would tie the stacks into a cycle).
+    const key = kms.Key.fromKeyArn(this, 'Key', stateful.keyArn);
+    const imported = (id: string, bucketArn: string) =>
+      s3.Bucket.fromBucketAttributes(this, id, { bucketArn, encryptionKey: key });
+    const exportsBucket = imported('Exports', stateful.exportsBucketArn);
+    const migratedBucket = imported('Migrated', stateful.migratedBucketArn);
+    const reportsBucket = imported('Reports', stateful.reportsBucketArn);
+    const table = dynamodb.Table.fromTableAttributes(this, 'State', {
+      tableArn: stateful.tableArn,
+      encryptionKey: key,
+    });
+    const emailKeySecret = secrets.Secret.fromSecretAttributes(this, 'EmailKey', {
+      secretCompleteArn: stateful.emailKeySecretArn,
+      encryptionKey: key,
+    });
+    const observability = {
+      serviceName: 'esep-migration',
+      logLevel: settings.logLevel,
+      metricsNamespace: `EsepMigration/${settings.envName}`,
+    };
+    const policy = JSON.stringify(settings.policy.policy);
+    const base = { exportsBucket: exportsBucket.bucketName, table: table.tableName, policy };
+    const fn = (
+      name: string,
+      environment: Partial<Record<EnvKey, string>>,
+      timeout: Duration,
+      memorySize = 1024,
+    ) => new MigrationFunction(this, name, { name, environment, observability, timeout, memorySize }).fn;
+
+    // Grants on prefixes, each with the acknowledgement of exactly the wildcard findings it causes.
+    const kmsAck = (f: lambda.IFunction) =>
+      acknowledge(f.role ?? f, {
+        'AwsSolutions-IAM5[Action::kms:ReEncrypt*]': REASONS.kmsGrant,
+        'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]': REASONS.kmsGrant,
+      });
+    const readPrefix = (b: s3.IBucket, f: lambda.IFunction, prefix: string) => {
+      b.grantRead(f, `${prefix}*`);
+      kmsAck(f);
+      acknowledge(f.role ?? f, {
+        'AwsSolutions-IAM5[Action::s3:GetObject*]': REASONS.s3Read,
+        'AwsSolutions-IAM5[Action::s3:GetBucket*]': REASONS.s3Read,
+        'AwsSolutions-IAM5[Action::s3:List*]': REASONS.s3Read,
+        [nagResource(this, b.bucketArn, `/${prefix}*`)]: REASONS.objects,
+      });
+    };
+    const putPrefix = (b: s3.IBucket, f: lambda.IFunction, prefix: string) => {
+      b.grantPut(f, `${prefix}*`);
+      kmsAck(f);
+      acknowledge(f.role ?? f, {
+        'AwsSolutions-IAM5[Action::s3:Abort*]': REASONS.s3Put,
+        [nagResource(this, b.bucketArn, `/${prefix}*`)]: REASONS.objects,
+      });
+    };
+
+    // ---- queues (claim checks), each with a dead-letter queue after five receives -------------------
+    const workerTimeout = Duration.minutes(5);
+    const queue = (name: string, visibility: Duration) => {
+      const dlq = new sqs.Queue(this, `${name}Dlq`, {
+        encryption: sqs.QueueEncryption.KMS,
+        encryptionMasterKey: key,
+        enforceSSL: true,
+        retentionPeriod: Duration.days(14),
+      });
+      const q = new sqs.Queue(this, `${name}Queue`, {
+        encryption: sqs.QueueEncryption.KMS,
+        encryptionMasterKey: key,
+        enforceSSL: true,
+        visibilityTimeout: visibility,
+        retentionPeriod: Duration.days(4),
+        deadLetterQueue: { queue: dlq, maxReceiveCount: 5 },
+      });
+      return { queue: q, dlq };
+    };
+    const queues = Object.fromEntries(
+      ENTITIES.map((e) => [e, queue(pascal(e), Duration.minutes(30))]),
+    ) as Record<Entity, ReturnType<typeof queue>>;
+    const link = queue('Link', Duration.minutes(3));
+    this.queues = { ...queues, link };
+
+    // ---- functions --------------------------------------------------------------------------------
+    const validate = fn('validate', base, Duration.minutes(15), 1769);
+    readPrefix(exportsBucket, validate, 'exports/');
+    table.grantWriteData(validate);
+    kmsAck(validate);
+
+    const indexIdentities = fn(
+      'index-identities',
+      { ...base, emailKeySecret: emailKeySecret.secretArn },
+      Duration.minutes(15),
+    );
+    readPrefix(exportsBucket, indexIdentities, 'exports/');
+    table.grantWriteData(indexIdentities);
+    kmsAck(indexIdentities);
+    emailKeySecret.grantRead(indexIdentities);
+    kmsAck(indexIdentities);
+
+    const queueUrls = Object.fromEntries(ENTITIES.map((e) => [QUEUE_ENV[e], queues[e].queue.queueUrl]));
+    const split = fn('split', { ...base, ...queueUrls }, Duration.minutes(15), 1769);
+    readPrefix(exportsBucket, split, 'exports/');
+    putPrefix(exportsBucket, split, 'work/');
+    table.grantWriteData(split);
+    kmsAck(split);
+    for (const e of ENTITIES) queues[e].queue.grantSendMessages(split);
+
+    const progress = fn('progress', { table: table.tableName }, Duration.seconds(30), 512);
+    table.grantReadData(progress);
+    kmsAck(progress);
+
+    const report = fn(
+      'report',
+      { ...base, reportsBucket: reportsBucket.bucketName },
+      Duration.minutes(15),
+      3008,
+    );
+    readPrefix(exportsBucket, report, 'exports/');
+    readPrefix(exportsBucket, report, 'work/');
+    putPrefix(reportsBucket, report, '');
+    table.grantWriteData(report);
+    kmsAck(report);
+
+    const runStatus = fn('run-status', { table: table.tableName }, Duration.seconds(30), 256);
+    table.grantWriteData(runStatus);
+    kmsAck(runStatus);
+
+    const workers = ENTITIES.map((entity) => {
+      const worker = fn(
+        entity,
+        { ...base, migratedBucket: migratedBucket.bucketName, emailKeySecret: emailKeySecret.secretArn },
+        workerTimeout,
+      );
+      readPrefix(exportsBucket, worker, 'exports/');
+      readPrefix(exportsBucket, worker, 'work/');
+      putPrefix(exportsBucket, worker, 'work/');
+      putPrefix(migratedBucket, worker, '');
+      table.grantReadWriteData(worker);
+      kmsAck(worker);
+      if (entity === 'profile') emailKeySecret.grantRead(worker);
+      worker.addEventSource(
+        new lambdaEvents.SqsEventSource(queues[entity].queue, {
+          batchSize: 5,
+          reportBatchItemFailures: true,
+          maxConcurrency: settings.workerConcurrency,
+        }),
+      );
+      return { entity, worker };
+    });
+
+    const accountLink = fn(
+      'account-link',
+      { table: table.tableName, emailKeySecret: emailKeySecret.secretArn },
+      Duration.seconds(30),
+      512,
+    );
+    table.grantReadWriteData(accountLink);
+    kmsAck(accountLink);
+    emailKeySecret.grantRead(accountLink);
+    accountLink.addEventSource(
+      new lambdaEvents.SqsEventSource(link.queue, {
+        batchSize: 10,
+        reportBatchItemFailures: true,
+        maxConcurrency: 2,
+      }),
+    );
+
+    // ---- the state machine, from the stage plan ----------------------------------------------------
+    const workflow = new MigrationWorkflow(this, 'Workflow', {
+      plan: buildStagePlan(settings.policy),
+      functions: { validate, indexIdentities, split, progress, report, runStatus },
+      pollSeconds: settings.pollSeconds,
+    });
+    this.stateMachine = workflow.stateMachine;
+    acknowledge(this.stateMachine, {
+      'AwsSolutions-IAM5[Resource::*]': `${REASONS.xray} The log delivery actions of Step Functions (logs:*LogDelivery*, DescribeResourcePolicies) accept only * as well.`,
+      ...Object.fromEntries(
+        [validate, indexIdentities, split, progress, report, runStatus].map((f) => [
+          nagResource(this, f.functionArn, ':*'),
+          "lambda:InvokeFunction on the workflow's own functions, any version (CDK grants the unqualified ARN and its versions).",
+        ]),
+      ),
+    });
+
+    // ---- triggers ---------------------------------------------------------------------------------
+    const triggerDlq = new sqs.Queue(this, 'TriggerDlq', {
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: key,
+      enforceSSL: true,
+    });
+    acknowledge(triggerDlq, {
+      'AwsSolutions-SQS3':
+        'This queue is the dead-letter queue of the EventBridge targets (uploads, registrations); a dead-letter queue of its own would only move the same events again.',
+    });
+    new events.Rule(this, 'ManifestUploaded', {
+      description: 'An upload of exports/<exportId>/manifest.json (written last) starts a run',
+      eventPattern: {
+        source: ['aws.s3'],
+        detailType: ['Object Created'],
+        detail: {
+          bucket: { name: [exportsBucket.bucketName] },
+          object: { key: events.Match.wildcard('exports/*/manifest.json') },
+        },
+      },
+      targets: [
+        new targets.SfnStateMachine(this.stateMachine, {
+          input: events.RuleTargetInput.fromObject({
+            bucket: events.EventField.fromPath('$.detail.bucket.name'),
+            key: events.EventField.fromPath('$.detail.object.key'),
+          }),
+          deadLetterQueue: triggerDlq,
+          retryAttempts: 10,
+          maxEventAge: Duration.hours(24),
+        }),
+      ],
+    });
+
+    this.registrationBus = new events.EventBus(this, 'Registrations', {
+      description: 'ESEP registration events (EU Login)',
+    });
+    new events.Rule(this, 'Registered', {
+      eventBus: this.registrationBus,
+      eventPattern: { source: [REGISTRATION_EVENT.source], detailType: [REGISTRATION_EVENT.detailType] },
+      targets: [new targets.SqsQueue(link.queue, { deadLetterQueue: triggerDlq, retryAttempts: 10 })],
+    });
+
+    // ---- alarms and dashboard (cdk-monitoring-constructs) ------------------------------------------
+    const topic = new sns.Topic(this, 'Alarms', { masterKey: key, enforceSSL: true });
+    if (settings.alarmEmail) topic.addSubscription(new subscriptions.EmailSubscription(settings.alarmEmail));
+    const monitoring = new MonitoringFacade(this, 'Monitoring', {
+      alarmFactoryDefaults: {
+        actionsEnabled: true,
+        action: notifySns(topic),
+        alarmNamePrefix: `esep-migration-${settings.envName}`,
+      },
+      metricFactoryDefaults: {},
+    });
+    monitoring.monitorStepFunction({
+      stateMachine: this.stateMachine,
+      addFailedExecutionCountAlarm: { Critical: { maxErrorCount: 0 } },
+      addTimedOutExecutionCountAlarm: { Critical: { maxErrorCount: 0 } },
+      addAbortedExecutionCountAlarm: { Warning: { maxErrorCount: 0 } },
+    });
+    const functions = {
+      validate,
+      'index-identities': indexIdentities,
+      split,
+      progress,
+      report,
+      'run-status': runStatus,
+      'account-link': accountLink,
+    };
+    for (const [name, f] of [
+      ...Object.entries(functions),
+      ...workers.map((w) => [w.entity, w.worker] as const),
+    ]) {
+      monitoring.monitorLambdaFunction({
+        lambdaFunction: f,
+        humanReadableName: name,
+        alarmFriendlyName: name,
+        addFaultCountAlarm: { Critical: { maxErrorCount: 0 } },
+        addThrottlesCountAlarm: { Warning: { maxErrorCount: 10 } },
+        addLatencyP99Alarm: {
+          Warning: { maxLatency: Duration.millis(f.timeout ? f.timeout.toMilliseconds() * 0.8 : 60_000) },
+        },
+      });
+    }
+    for (const [name, q] of Object.entries(this.queues)) {
+      monitoring.monitorSqsQueueWithDlq({
+        queue: q.queue,
+        deadLetterQueue: q.dlq,
+        humanReadableName: name,
+        alarmFriendlyName: `${name}-queue`,
+        addQueueMaxMessageAgeAlarm: { Warning: { maxAgeInSeconds: 3600 } },
+        addDeadLetterQueueMaxSizeAlarm: { Critical: { maxMessageCount: 0 } },
+      });
+    }
+    monitoring.monitorDynamoTable({
+      table,
+      addReadThrottledEventsCountAlarm: { Warning: { maxThrottledEventsThreshold: 10 } },
+      addWriteThrottledEventsCountAlarm: { Warning: { maxThrottledEventsThreshold: 10 } },
+    });
+    const emf = (expression: string, label: string) =>
+      new cloudwatch.MathExpression({ expression, label, usingMetrics: {}, period: Duration.minutes(5) });
+    monitoring.monitorCustom({
+      humanReadableName: 'Decisions per kind and decision (EMF)',
+      alarmFriendlyName: 'decisions',
+      metricGroups: [
+        {
+          title: 'Decisions',
+          metrics: [
+            emf(
+              `SEARCH('{${observability.metricsNamespace},kind,decision,service} MetricName="Decisions"', 'Sum', 300)`,
+              '',
+            ),
+          ],
+        },
+        {
+          title: 'Ambiguous legacy e-mails (for the support service)',
+          metrics: [
+            new cloudwatch.Metric({
+              namespace: observability.metricsNamespace,
+              metricName: 'AmbiguousLegacyEmail',
+              dimensionsMap: { service: observability.serviceName },
+              statistic: 'Sum',
+              period: Duration.hours(1),
+            }),
+          ],
+        },
+      ],
+    });
+  }
+}
+
+const pascal = (s: string) => s.replace(/(^|-)([a-z])/g, (_, __, c: string) => c.toUpperCase());

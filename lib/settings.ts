@@ -1,0 +1,54 @@
+import { readFileSync } from 'node:fs';
+import type { Node } from 'constructs';
+import { type CompiledPolicy, compilePolicy, parsePolicyJson } from '../functions/core/policy';
+
+/**
+ * The deployment's settings, from CDK context (`cdk deploy -c key=value` or cdk.json). Every one has a
+ * default, so a plain `cdk synth` works offline.
+ */
+export interface Settings {
+  /** Names the stacks and the metrics namespace: dev, test, prod. */
+  readonly envName: string;
+  /** The migration policy: the defaults of the rules, or a JSON file of changes (`-c policyFile=...`). */
+  readonly policy: CompiledPolicy;
+  /** Raw exports (and the run's working copies) are deleted this many days after upload. */
+  readonly exportRetentionDays: number;
+  /** Alarms are sent to this address when set (an SNS e-mail subscription). */
+  readonly alarmEmail?: string;
+  /** The most concurrent invocations of each entity worker (SQS event source maxConcurrency, 2-1000). */
+  readonly workerConcurrency: number;
+  /** Seconds between progress checks of a stage. */
+  readonly pollSeconds: number;
+  readonly logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+}
+
+function integer(node: Node, key: string, fallback: number, min: number, max: number): number {
+  const raw = node.tryGetContext(key);
+  const value = raw === undefined ? fallback : Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new RangeError(
+      `context ${key}: expected a whole number from ${min} to ${max}, got ${JSON.stringify(raw)}`,
+    );
+  }
+  return value;
+}
+
+export function readSettings(node: Node): Settings {
+  const policyFile = node.tryGetContext('policyFile') as string | undefined;
+  const logLevel = String(node.tryGetContext('logLevel') ?? 'INFO').toUpperCase();
+  if (!['DEBUG', 'INFO', 'WARN', 'ERROR'].includes(logLevel))
+    throw new RangeError(`context logLevel: unknown level ${logLevel}`);
+  const envName = String(node.tryGetContext('envName') ?? 'dev');
+  if (!/^[a-z][a-z0-9-]{0,15}$/.test(envName))
+    throw new RangeError(`context envName: expected [a-z][a-z0-9-]{0,15}, got ${envName}`);
+  const alarmEmail = node.tryGetContext('alarmEmail') as string | undefined;
+  return {
+    envName,
+    policy: policyFile ? parsePolicyJson(readFileSync(policyFile, 'utf8'), policyFile) : compilePolicy(),
+    exportRetentionDays: integer(node, 'exportRetentionDays', 180, 1, 3650),
+    ...(alarmEmail ? { alarmEmail } : {}),
+    workerConcurrency: integer(node, 'workerConcurrency', 10, 2, 1000),
+    pollSeconds: integer(node, 'pollSeconds', 10, 1, 3600),
+    logLevel: logLevel as Settings['logLevel'],
+  };
+}

@@ -1,0 +1,159 @@
+import { Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as secrets from 'aws-cdk-lib/aws-secretsmanager';
+import type { Construct } from 'constructs';
+import { acknowledge } from './constructs/nag';
+
+export interface StatefulOutputs {
+  readonly keyArn: string;
+  readonly exportsBucketArn: string;
+  readonly migratedBucketArn: string;
+  readonly reportsBucketArn: string;
+  readonly tableArn: string;
+  readonly emailKeySecretArn: string;
+}
+
+export interface StatefulStackProps extends StackProps {
+  readonly exportRetentionDays: number;
+}
+
+/**
+ * What must outlive every deployment (RETAIN): the key, the buckets, the table and the identity key.
+ *
+ * Buckets (all KMS-encrypted with the key, TLS only, public access blocked, versioned, access-logged):
+ * - exports: uploads at `exports/<exportId>/` (manifest.json last: its upload starts a run) and the
+ *   runs' working copies at `work/`; both expire after the retention period, old versions a day later,
+ *   because what the rules delete must really go.
+ * - migrated: the target, read by the ESEP importer (README, "Migrated layout").
+ * - reports: `<exportId>/summary.json`, `decisions.ndjson`, `receipts/`.
+ *
+ * Table (on demand, point-in-time recovery, KMS): one table, keys `pk`/`sk`, no index. Access patterns:
+ * - run status: put/get `R#<exportId>` / scope.
+ * - stage expectation and chunk markers: put `E#<scope>` / stage; conditional put `C#<scope>#<stage>` /
+ *   chunk (once), query by pk to sum a stage.
+ * - standing line of an id: conditional update `S#<scope>#<kind>#<id>` keeping the smallest line, batch
+ *   get by key; containers' decisions on the same item.
+ * - indexes of a run (group activity, eTwinning e-mail keys): batch put/get `X#<scope>#<index>#<key>`.
+ * - decision ledger: batch put `D#<exportId>#<kind>#<id>` / line; query by record.
+ * - identity index: put `I#<e-mail HMAC>` / `<platform>#<accountId>`, query by pk.
+ * - links: conditional put `L#<esepUserId>` (first registration decides) and `A#<legacyAccountId>`
+ *   (one ESEP user per legacy account).
+ * No transactions (the local stand-in has none) and no TTL: idempotence by deterministic keys.
+ */
+export class StatefulStack extends Stack {
+  readonly key: kms.Key;
+  readonly exportsBucket: s3.Bucket;
+  readonly migratedBucket: s3.Bucket;
+  readonly reportsBucket: s3.Bucket;
+  readonly table: dynamodb.Table;
+  readonly emailKeySecret: secrets.Secret;
+  /** What the pipeline stack uses, as named exports (plain ARNs: no grant reaches back into this stack). */
+  readonly outputs: StatefulOutputs;
+
+  constructor(scope: Construct, id: string, props: StatefulStackProps) {
+    super(scope, id, props);
+    this.key = new kms.Key(this, 'Key', {
+      description: 'ESEP migration: buckets, table, queues, topic and secret',
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    // EventBridge delivers to the encrypted queues; CloudWatch alarms publish to the encrypted topic.
+    this.key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        principals: [
+          new iam.ServicePrincipal('events.amazonaws.com'),
+          new iam.ServicePrincipal('cloudwatch.amazonaws.com'),
+        ],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'aws:SourceAccount': this.account } },
+      }),
+    );
+
+    const accessLogs = new s3.Bucket(this, 'AccessLogs', {
+      encryption: s3.BucketEncryption.S3_MANAGED, // log delivery writes with SSE-S3 only
+      enforceSSL: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      versioned: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+      lifecycleRules: [{ expiration: Duration.days(400), noncurrentVersionExpiration: Duration.days(1) }],
+    });
+    Validations.of(accessLogs).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason: 'This is the access-log bucket itself; logging it into itself would loop.',
+    });
+
+    const bucket = (name: string, lifecycleRules: s3.LifecycleRule[] = []) =>
+      new s3.Bucket(this, name, {
+        encryption: s3.BucketEncryption.KMS,
+        encryptionKey: this.key,
+        bucketKeyEnabled: true,
+        enforceSSL: true,
+        blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+        objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+        versioned: true,
+        serverAccessLogsBucket: accessLogs,
+        serverAccessLogsPrefix: `${name.toLowerCase()}/`,
+        removalPolicy: RemovalPolicy.RETAIN,
+        lifecycleRules: [{ abortIncompleteMultipartUploadAfter: Duration.days(1) }, ...lifecycleRules],
+      });
+    const retention = Duration.days(props.exportRetentionDays);
+    this.exportsBucket = bucket('Exports', [
+      { prefix: 'exports/', expiration: retention, noncurrentVersionExpiration: Duration.days(1) },
+      { prefix: 'work/', expiration: retention, noncurrentVersionExpiration: Duration.days(1) },
+    ]);
+    this.exportsBucket.enableEventBridgeNotification();
+    // The CDK helper that switches on EventBridge notifications is a custom resource with its own role.
+    acknowledge(this, {
+      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]':
+        "The role of the CDK-provided BucketNotificationsHandler (sets the exports bucket's notification configuration at deployment); it runs only during deployments.",
+      'AwsSolutions-IAM5[Resource::*]':
+        'The CDK-provided BucketNotificationsHandler calls s3:PutBucketNotification, which CDK grants on *.',
+    });
+    this.migratedBucket = bucket('Migrated', [{ noncurrentVersionExpiration: Duration.days(30) }]);
+    this.reportsBucket = bucket('Reports', [{ noncurrentVersionExpiration: Duration.days(30) }]);
+
+    this.table = new dynamodb.Table(this, 'State', {
+      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
+      encryptionKey: this.key,
+      deletionProtection: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    this.emailKeySecret = new secrets.Secret(this, 'EmailKey', {
+      description: 'HMAC key of the identity index (keyed hashes of normalised e-mails, rule ID-5)',
+      encryptionKey: this.key,
+      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.outputs = {
+      keyArn: this.exportValue(this.key.keyArn, { name: `${this.stackName}-KeyArn` }),
+      exportsBucketArn: this.exportValue(this.exportsBucket.bucketArn, {
+        name: `${this.stackName}-ExportsBucketArn`,
+      }),
+      migratedBucketArn: this.exportValue(this.migratedBucket.bucketArn, {
+        name: `${this.stackName}-MigratedBucketArn`,
+      }),
+      reportsBucketArn: this.exportValue(this.reportsBucket.bucketArn, {
+        name: `${this.stackName}-ReportsBucketArn`,
+      }),
+      tableArn: this.exportValue(this.table.tableArn, { name: `${this.stackName}-TableArn` }),
+      emailKeySecretArn: this.exportValue(this.emailKeySecret.secretArn, {
+        name: `${this.stackName}-EmailKeySecretArn`,
+      }),
+    };
+    Validations.of(this.emailKeySecret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'The HMAC key of the identity index must stay stable: rotating it would orphan every indexed legacy account until all exports are re-indexed, breaking ID-6 (registration keeps working after shutdown).',
+    });
+  }
+}
