@@ -1,11 +1,15 @@
 import { App, Tags, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { FEATURE_FLAGS } from '../lib/feature-flags';
 import { PipelineStack } from '../lib/pipeline-stack';
 import { readSettings } from '../lib/settings';
 import { StatefulStack } from '../lib/stateful-stack';
 
 /** Builds the CDK app: the stateful stack (RETAIN) and the pipeline stack, checked by cdk-nag. */
 export function buildApp(app = new App()): { app: App; stateful: StatefulStack; pipeline: PipelineStack } {
+  for (const [flag, value] of Object.entries(FEATURE_FLAGS)) {
+    if (app.node.tryGetContext(flag) === undefined) app.node.setContext(flag, value);
+  }
   const settings = readSettings(app.node);
   const env = { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION };
   const stateful = new StatefulStack(app, `EsepMigration-Stateful-${settings.envName}`, {

@@ -30,6 +30,8 @@ export interface WorkflowDeps {
   readonly exportsBucket: string;
   readonly source: (exportId: string) => ExportSource;
   readonly now?: () => Date;
+  /** Lines per chunk (CHUNK_LINES); smaller in tests, to exercise many chunks. */
+  readonly chunkLines?: number;
 }
 
 /** Where a run starts: an upload's `{bucket, key}` or an operator's `{exportId, wave}`. */
@@ -124,7 +126,7 @@ export async function splitStage(
     };
     for await (const line of readLines(bytes)) {
       rows.push(encodeChunkLine(line));
-      if (rows.length >= CHUNK_LINES) await flush();
+      if (rows.length >= (deps.chunkLines ?? CHUNK_LINES)) await flush();
     }
     if (rows.length > 0) await flush();
   }

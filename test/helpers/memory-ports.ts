@@ -1,0 +1,143 @@
+import type { ChunkCounts } from '../../functions/core/chunks';
+import type { IdentityStore, LinkOutcome } from '../../functions/core/linking';
+import type {
+  LedgerEntry,
+  ObjectStore,
+  PipelineStore,
+  RunStatus,
+  Standing,
+} from '../../functions/core/ports';
+
+/** The pipeline's ports in memory: the same contracts as DynamoDB and S3, for fast tests of the logic. */
+export function memoryStore() {
+  const standing = new Map<string, Standing>();
+  const index = new Set<string>();
+  const ledger = new Map<string, LedgerEntry>();
+  const markers = new Map<string, Map<string, ChunkCounts>>();
+  const expectations = new Map<string, number>();
+  const runs = new Map<string, RunStatus>();
+  const store: PipelineStore = {
+    async recordFirstLines(scope, kind, entries) {
+      for (const { id, line } of entries) {
+        const key = `${scope}#${kind}#${id}`;
+        const current = standing.get(key);
+        if (!current || current.firstLine > line) standing.set(key, { ...current, firstLine: line });
+      }
+    },
+    async standing(scope, kind, ids) {
+      const out = new Map<string, Standing>();
+      for (const id of ids) {
+        const s = standing.get(`${scope}#${kind}#${id}`);
+        if (s) out.set(id, s);
+      }
+      return out;
+    },
+    async setStandingDecisions(scope, kind, entries) {
+      for (const { id, decision } of entries) {
+        const key = `${scope}#${kind}#${id}`;
+        const current = standing.get(key);
+        if (current) standing.set(key, { ...current, decision });
+      }
+    },
+    async addToIndex(scope, name, keys) {
+      for (const k of keys) index.add(`${scope}#${name}#${k}`);
+    },
+    async inIndex(scope, name, keys) {
+      return new Set(keys.filter((k) => index.has(`${scope}#${name}#${k}`)));
+    },
+    async putDecisions(exportId, entries) {
+      for (const e of entries) ledger.set(`${exportId}#${e.kind}#${e.id}#${e.line}`, e);
+    },
+    async putChunkMarker(scope, stage, chunk, counts) {
+      const m = markers.get(`${scope}#${stage}`) ?? new Map<string, ChunkCounts>();
+      markers.set(`${scope}#${stage}`, m);
+      if (m.has(chunk)) return false;
+      m.set(chunk, counts);
+      return true;
+    },
+    async stageProgress(scope, stage) {
+      const counts: ChunkCounts = { lines: 0, migrated: 0, dropped: 0, quarantined: 0 };
+      const m = markers.get(`${scope}#${stage}`) ?? new Map();
+      for (const c of m.values())
+        for (const k of Object.keys(counts) as (keyof ChunkCounts)[]) counts[k] += c[k];
+      return { chunks: m.size, counts };
+    },
+    async putStageExpectation(scope, stage, chunks) {
+      expectations.set(`${scope}#${stage}`, chunks);
+    },
+    async stageExpectation(scope, stage) {
+      return expectations.get(`${scope}#${stage}`);
+    },
+    async putRunStatus(exportId, status) {
+      runs.set(`${exportId}#${status.scope}`, status);
+    },
+  };
+  return { store, ledger, runs, markers };
+}
+
+export function memoryObjects() {
+  const objects = new Map<string, Buffer>();
+  const store: ObjectStore = {
+    async get(bucket, key) {
+      const bytes = objects.get(`${bucket}/${key}`);
+      return bytes
+        ? (async function* () {
+            yield bytes;
+          })()
+        : undefined;
+    },
+    async getText(bucket, key) {
+      return objects.get(`${bucket}/${key}`)?.toString('utf8');
+    },
+    async put(bucket, key, body) {
+      objects.set(`${bucket}/${key}`, Buffer.from(body));
+    },
+    async copy(fromBucket, fromKey, toBucket, toKey) {
+      const bytes = objects.get(`${fromBucket}/${fromKey}`);
+      if (!bytes) throw Object.assign(new Error(`NoSuchKey ${fromKey}`), { name: 'NoSuchKey' });
+      objects.set(`${toBucket}/${toKey}`, bytes);
+    },
+    async list(bucket, prefix) {
+      return [...objects.keys()]
+        .filter((k) => k.startsWith(`${bucket}/${prefix}`))
+        .map((k) => k.slice(bucket.length + 1))
+        .sort();
+    },
+  };
+  return { objects, store };
+}
+
+export function memoryIdentities() {
+  const identities = new Map<string, { key: string; platform: 'etwinning' | 'seg'; accountId: string }>();
+  const links = new Map<string, LinkOutcome & { registeredAt: string }>();
+  const legacy = new Map<string, string>();
+  const store: IdentityStore = {
+    async putIdentities(entries) {
+      for (const e of entries) identities.set(`${e.key}#${e.platform}#${e.accountId}`, e);
+    },
+    async lookup(key) {
+      return [...identities.values()].filter((e) => e.key === key);
+    },
+    async linkOf(user) {
+      const l = links.get(user);
+      if (!l) return undefined;
+      const { registeredAt: _, ...outcome } = l;
+      return outcome;
+    },
+    async claimLegacy(accountId, user) {
+      const holder = legacy.get(accountId);
+      if (holder && holder !== user) return false;
+      legacy.set(accountId, user);
+      return true;
+    },
+    async releaseLegacy(accountId, user) {
+      if (legacy.get(accountId) === user) legacy.delete(accountId);
+    },
+    async putLink(outcome) {
+      if (links.has(outcome.esepUserId)) return false;
+      links.set(outcome.esepUserId, outcome);
+      return true;
+    },
+  };
+  return { store, identities, links, legacy };
+}

@@ -1,0 +1,278 @@
+import { App } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { buildApp } from '../../bin/app';
+import { ENTITIES } from '../../functions/core/entities';
+import { type SynthesizedApp, synthesize } from '../../local/template';
+
+let synth: SynthesizedApp;
+let stateful: Template;
+let pipeline: Template;
+beforeAll(() => {
+  synth = synthesize({ workerConcurrency: 7, exportRetentionDays: 30, alarmEmail: 'ops@example.org' });
+  stateful = Template.fromJSON(synth.templates.stateful);
+  pipeline = Template.fromJSON(synth.templates.pipeline);
+});
+
+type Resource = { Type: string; Properties: Record<string, unknown>; DeletionPolicy?: string };
+const resources = (t: Template, type: string) =>
+  Object.entries(t.findResources(type)) as [string, Resource][];
+
+/** The actions a function's role may take, with their resources, from every policy attached to it. */
+function permissions(handler: string): {
+  actions: string[];
+  statements: { Action: string | string[]; Resource: unknown }[];
+} {
+  const fn = [...synth.functions.values()].find((f) => f.handler === `functions/${handler}/handler.ts`);
+  if (!fn) throw new Error(`no function ${handler}`);
+  const role = synth.templates.pipeline.Resources[fn.logicalId]?.Properties?.Role as
+    | { 'Fn::GetAtt': [string] }
+    | undefined;
+  const roleRef = role?.['Fn::GetAtt'][0];
+  const statements = resources(pipeline, 'AWS::IAM::Policy')
+    .filter(([, p]) => (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === roleRef))
+    .flatMap(
+      ([, p]) =>
+        (p.Properties.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown }[] })
+          .Statement,
+    );
+  return { actions: [...new Set(statements.flatMap((s) => [s.Action].flat()))].sort(), statements };
+}
+
+describe('stateful stack', () => {
+  test('every data bucket: KMS, TLS only, public access blocked, versioned, access-logged, retained', () => {
+    const buckets = resources(stateful, 'AWS::S3::Bucket');
+    expect(buckets).toHaveLength(4);
+    for (const [id, b] of buckets) {
+      expect(b.DeletionPolicy).toBe('Retain');
+      expect(b.Properties.PublicAccessBlockConfiguration).toEqual({
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      });
+      expect(b.Properties.VersioningConfiguration).toEqual({ Status: 'Enabled' });
+      const sse = (
+        b.Properties.BucketEncryption as {
+          ServerSideEncryptionConfiguration: { ServerSideEncryptionByDefault: { SSEAlgorithm: string } }[];
+        }
+      ).ServerSideEncryptionConfiguration[0]?.ServerSideEncryptionByDefault.SSEAlgorithm;
+      if (id.startsWith('AccessLogs')) expect(sse).toBe('AES256');
+      else {
+        expect(sse).toBe('aws:kms');
+        expect(b.Properties.LoggingConfiguration).toBeDefined();
+      }
+    }
+    const policies = resources(stateful, 'AWS::S3::BucketPolicy');
+    expect(policies).toHaveLength(4);
+    for (const [, p] of policies) {
+      expect((p.Properties.PolicyDocument as { Statement: unknown[] }).Statement).toContainEqual(
+        expect.objectContaining({
+          Effect: 'Deny',
+          Principal: { AWS: '*' },
+          Action: 's3:*',
+          Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+        }),
+      );
+    }
+  });
+
+  test('raw exports and working copies expire after the retention period (context exportRetentionDays)', () => {
+    stateful.hasResourceProperties('AWS::S3::Bucket', {
+      LifecycleConfiguration: {
+        Rules: Match.arrayWith([
+          Match.objectLike({
+            Prefix: 'exports/',
+            ExpirationInDays: 30,
+            NoncurrentVersionExpiration: { NoncurrentDays: 1 },
+            Status: 'Enabled',
+          }),
+          Match.objectLike({ Prefix: 'work/', ExpirationInDays: 30 }),
+        ]),
+      },
+    });
+    stateful.hasResourceProperties('Custom::S3BucketNotifications', {
+      NotificationConfiguration: { EventBridgeConfiguration: {} },
+    });
+  });
+
+  test('the table: on demand, point-in-time recovery, KMS, retained, deletion-protected; the key rotates', () => {
+    const [[, table]] = resources(stateful, 'AWS::DynamoDB::Table') as [[string, Resource]];
+    expect(table.DeletionPolicy).toBe('Retain');
+    expect(table.Properties).toMatchObject({
+      BillingMode: 'PAY_PER_REQUEST',
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      SSESpecification: { SSEEnabled: true, SSEType: 'KMS' },
+      DeletionProtectionEnabled: true,
+    });
+    stateful.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+    stateful.hasResource('AWS::SecretsManager::Secret', { DeletionPolicy: 'Retain' });
+  });
+
+  test('no hard-coded physical names', () => {
+    for (const t of [synth.templates.stateful, synth.templates.pipeline]) {
+      for (const [id, r] of Object.entries(t.Resources)) {
+        const named = [
+          'BucketName',
+          'TableName',
+          'QueueName',
+          'FunctionName',
+          'StateMachineName',
+          'TopicName',
+          'Name',
+        ].filter((k) => typeof r.Properties?.[k] === 'string' && r.Type !== 'AWS::Events::EventBus');
+        expect({ id, named }).toEqual({ id, named: [] });
+      }
+    }
+  });
+});
+
+describe('pipeline stack', () => {
+  test('each entity queue and the link queue: KMS, TLS only, a dead-letter queue after 5 receives', () => {
+    const queues = resources(pipeline, 'AWS::SQS::Queue');
+    const main = queues.filter(([, q]) => q.Properties.RedrivePolicy);
+    expect(main).toHaveLength(ENTITIES.length + 1);
+    for (const [, q] of main) expect(q.Properties.RedrivePolicy).toMatchObject({ maxReceiveCount: 5 });
+    for (const [, q] of queues) expect(q.Properties.KmsMasterKeyId).toBeDefined();
+    for (const [, p] of resources(pipeline, 'AWS::SQS::QueuePolicy')) {
+      expect(JSON.stringify(p.Properties.PolicyDocument)).toContain('"aws:SecureTransport":"false"');
+    }
+  });
+
+  test('SQS event sources report batch item failures and cap concurrency (context workerConcurrency)', () => {
+    const mappings = resources(pipeline, 'AWS::Lambda::EventSourceMapping');
+    expect(mappings).toHaveLength(ENTITIES.length + 1);
+    for (const [, m] of mappings)
+      expect(m.Properties.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
+    expect(
+      mappings.filter(
+        ([, m]) => (m.Properties.ScalingConfig as { MaximumConcurrency: number }).MaximumConcurrency === 7,
+      ),
+    ).toHaveLength(ENTITIES.length);
+  });
+
+  test('every function: Node.js 22 or newer on ARM64, X-Ray, Powertools settings, its handler module', () => {
+    const fns = resources(pipeline, 'AWS::Lambda::Function');
+    expect(fns).toHaveLength(synth.functions.size);
+    for (const [, f] of fns) {
+      expect(Number(/nodejs(\d+)/.exec(String(f.Properties.Runtime))?.[1])).toBeGreaterThanOrEqual(22);
+      expect(f.Properties.Architectures).toEqual(['arm64']);
+      expect(f.Properties.TracingConfig).toEqual({ Mode: 'Active' });
+      expect((f.Properties.Environment as { Variables: Record<string, unknown> }).Variables).toMatchObject({
+        POWERTOOLS_SERVICE_NAME: 'esep-migration',
+        POWERTOOLS_LOG_LEVEL: 'INFO',
+        POWERTOOLS_METRICS_NAMESPACE: 'EsepMigration/dev',
+      });
+    }
+  });
+
+  test.each([
+    ['progress', ['dynamodb:'], ['s3:', 'sqs:', 'secretsmanager:']],
+    ['validate', ['s3:GetObject*', 'dynamodb:PutItem'], ['s3:PutObject', 'sqs:', 'secretsmanager:']],
+    [
+      'split',
+      ['sqs:SendMessage', 's3:PutObject'],
+      ['sqs:ReceiveMessage', 'secretsmanager:', 's3:DeleteObject'],
+    ],
+    [
+      'profile',
+      ['sqs:ReceiveMessage', 's3:PutObject', 'secretsmanager:GetSecretValue'],
+      ['sqs:SendMessage', 's3:DeleteObject'],
+    ],
+    [
+      'twinspace',
+      ['sqs:ReceiveMessage', 's3:PutObject'],
+      ['secretsmanager:', 'sqs:SendMessage', 's3:DeleteObject'],
+    ],
+    ['report', ['s3:PutObject', 's3:GetObject*'], ['sqs:', 'secretsmanager:', 's3:DeleteObject']],
+    ['account-link', ['dynamodb:', 'secretsmanager:GetSecretValue', 'sqs:ReceiveMessage'], ['s3:']],
+  ])('%s may do what it needs and nothing else', (handler, allowed, denied) => {
+    const { actions } = permissions(handler);
+    for (const a of allowed) expect(actions.some((x) => x.startsWith(a))).toBe(true);
+    for (const d of denied) expect(actions.filter((x) => x.startsWith(d))).toEqual([]);
+    expect(actions).not.toContain('*');
+    expect(actions.filter((a) => a.endsWith(':*'))).toEqual([]);
+  });
+
+  test('workers write the target and the working area only, and read the export only', () => {
+    const { statements } = permissions('group');
+    const puts = statements.filter((s) => [s.Action].flat().some((a) => a.startsWith('s3:PutObject')));
+    const resourcesOf = (s: { Resource: unknown }) => JSON.stringify(s.Resource);
+    expect(puts.map(resourcesOf).join(' ')).toMatch(/MigratedBucketArn.*\/\*|\/\*.*MigratedBucketArn/);
+    expect(puts.map(resourcesOf).join(' ')).not.toContain('/exports/*');
+  });
+
+  test('an upload of exports/*/manifest.json starts the state machine; registrations reach the link queue', () => {
+    pipeline.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.s3'],
+        'detail-type': ['Object Created'],
+        detail: { object: { key: [{ wildcard: 'exports/*/manifest.json' }] } },
+      },
+      Targets: [
+        Match.objectLike({
+          Arn: { Ref: Match.stringLikeRegexp('StateMachine') },
+          DeadLetterConfig: Match.anyValue(),
+        }),
+      ],
+    });
+    pipeline.hasResourceProperties('AWS::Events::Rule', {
+      EventBusName: Match.anyValue(),
+      EventPattern: { source: ['esep.accounts'], 'detail-type': ['ESEP Registration'] },
+    });
+  });
+
+  test('a Standard state machine with full logging and tracing', () => {
+    pipeline.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineType: 'STANDARD',
+      TracingConfiguration: { Enabled: true },
+      LoggingConfiguration: Match.objectLike({ Level: 'ALL' }),
+    });
+  });
+
+  test('a dashboard, and alarms on failures, errors, throttles, queue age, dead letters and table throttling, all to the encrypted topic', () => {
+    pipeline.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+    pipeline.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+    pipeline.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'ops@example.org',
+    });
+    const alarms = resources(pipeline, 'AWS::CloudWatch::Alarm');
+    const metrics = alarms
+      .map(
+        ([, a]) =>
+          `${a.Properties.Namespace ?? ''}:${a.Properties.MetricName ?? JSON.stringify(a.Properties.Metrics ?? '')}`,
+      )
+      .join('\n');
+    for (const m of [
+      'ExecutionsFailed',
+      'ExecutionsTimedOut',
+      'Throttles',
+      'ApproximateAgeOfOldestMessage',
+      'ApproximateNumberOfMessagesVisible',
+      'ReadThrottleEvents',
+      'WriteThrottleEvents',
+    ]) {
+      expect(metrics).toContain(m);
+    }
+    expect(metrics).toMatch(/Errors|Faults|FaultRate|FaultCount/);
+    for (const [, a] of alarms) expect(JSON.stringify(a.Properties.AlarmActions)).toMatch(/Alarms/);
+  });
+});
+
+describe('cdk-nag', () => {
+  test('AwsSolutions checks pass with zero unacknowledged findings', () => {
+    const { app } = buildApp(new App({ context: { 'aws:cdk:bundling-stacks': [] } }));
+    expect(() => app.synth()).not.toThrow();
+  });
+  test('and they do run: a careless bucket fails synthesis', () => {
+    const { app, pipeline: stack } = buildApp(new App({ context: { 'aws:cdk:bundling-stacks': [] } }));
+    new s3.Bucket(stack, 'Careless');
+    const log = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      expect(() => app.synth()).toThrow(/AwsSolutions-S1'[\s\S]*AwsSolutions-S10'/);
+    } finally {
+      log.mockRestore();
+    }
+  });
+});

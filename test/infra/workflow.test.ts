@@ -1,0 +1,89 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import aslValidator from 'asl-validator';
+import { compilePolicy } from '../../functions/core/policy';
+import { buildStagePlan } from '../../functions/core/stages';
+import { stageStateName } from '../../lib/constructs/migration-workflow';
+import {
+  definitionOf,
+  type SynthesizedApp,
+  synthesize,
+  taskFunction,
+  taskStates,
+} from '../../local/template';
+import { ROOT } from '../helpers/cli';
+
+let synth: SynthesizedApp;
+let definition: Record<string, unknown>;
+beforeAll(() => {
+  synth = synthesize();
+  definition = definitionOf(synth);
+});
+
+describe('the state machine definition', () => {
+  test('is valid ASL (asl-validator, on a copy: it mutates its input)', () => {
+    const result = aslValidator(structuredClone(definition));
+    expect(result.errors.map((e) => e.message)).toEqual([]);
+    expect(result.isValid).toBe(true);
+  });
+
+  test('every Task calls a function whose handler module exists in functions/ and exports makeHandler and handler', () => {
+    const tasks = taskStates(definition);
+    expect(tasks.size).toBeGreaterThan(10);
+    for (const [name, task] of tasks) {
+      const logicalId = taskFunction(task.Resource);
+      const fn = logicalId ? synth.functions.get(logicalId) : undefined;
+      if (!fn) throw new Error(`task "${name}" calls no known function (${task.Resource})`);
+      expect(fn.handler).toMatch(/^functions\/[a-z-]+\/handler\.ts$/);
+      const file = join(ROOT, fn.handler);
+      expect(existsSync(file)).toBe(true);
+      const source = readFileSync(file, 'utf8');
+      expect(source).toMatch(/export const makeHandler\b/);
+      expect(source).toMatch(/export const handler\b/);
+    }
+  });
+
+  test('is built from the stage plan: a split, wait, progress loop for every stage of every wave', () => {
+    const names = new Set(taskStates(definition).keys());
+    for (const wave of buildStagePlan(compilePolicy())) {
+      for (const stage of wave.stages) {
+        expect(names).toContain(stageStateName(stage.id, 'split'));
+        expect(names).toContain(stageStateName(stage.id, 'progress'));
+      }
+    }
+    const waves = (
+      definition.States as Record<string, { Type: string; MaxConcurrency?: number; ItemsPath?: string }>
+    )['Each wave in order'];
+    expect(waves).toMatchObject({ Type: 'Map', MaxConcurrency: 1, ItemsPath: '$.run.waves' });
+  });
+
+  test('a policy that moves kinds between waves changes the machine on the next synth', () => {
+    const moved = synthesize({
+      policyFile: join(ROOT, 'test', 'fixtures', 'policy-groups-in-september.json'),
+    });
+    const names = new Set(taskStates(definitionOf(moved)).keys());
+    expect(names).toContain('sept-2022 index split');
+    expect(names).not.toContain('nov-2022 ids split');
+  });
+
+  test('starts by validating, retries transient errors with backoff, and catches everything else into a recorded failure', () => {
+    expect(definition.StartAt).toBe('Validate export');
+    const states = definition.States as Record<
+      string,
+      {
+        Retry?: { ErrorEquals: string[]; BackoffRate?: number; JitterStrategy?: string }[];
+        Catch?: { ErrorEquals: string[]; Next: string }[];
+      }
+    >;
+    for (const name of ['Validate export', 'Index identities', 'Each wave in order', 'Write report']) {
+      expect(states[name]?.Catch).toEqual([
+        expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: 'Record failure' }),
+      ]);
+    }
+    const retry = states['Validate export']?.Retry?.find((r) =>
+      r.ErrorEquals.includes('ThrottlingException'),
+    );
+    expect(retry).toMatchObject({ BackoffRate: 2, JitterStrategy: 'FULL' });
+    expect(retry?.ErrorEquals).not.toContain('ExportRejectedError');
+  });
+});

@@ -1,0 +1,297 @@
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { bucketExportSource } from '../../functions/adapters/s3-objects';
+import type { ChunkMessage } from '../../functions/core/chunks';
+import type { DecidedRecord } from '../../functions/core/decide';
+import { decideExport } from '../../functions/core/engine';
+import type { Entity } from '../../functions/core/entities';
+import { ExportRejectedError } from '../../functions/core/errors';
+import { validateExport } from '../../functions/core/manifest';
+import { compilePolicy } from '../../functions/core/policy';
+import { buildStagePlan } from '../../functions/core/stages';
+import {
+  type Run,
+  reportRun,
+  splitStage,
+  stageStatus,
+  startRun,
+  type WorkflowDeps,
+} from '../../functions/core/workflow';
+import {
+  type EntityDeps,
+  PoisonMessageError,
+  processChunkRecord,
+} from '../../functions/shared/entity-worker';
+import { makeHandler as twinspaceHandler } from '../../functions/twinspace/handler';
+import { fsExportSource } from '../../local/fs-export-source';
+import { generateExport } from '../../local/generate';
+import { memoryObjects, memoryStore } from '../helpers/memory-ports';
+
+/**
+ * The distributed workflow (the Lambda functions' logic) against in-memory ports: every chunk message is
+ * delivered twice, in shuffled order, and the result must equal `plan` decision for decision.
+ */
+const policy = compilePolicy();
+let dir: string;
+let exportDir: string;
+let planned: DecidedRecord[];
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'esep-wf-'));
+  exportDir = join(dir, 'wf-export');
+  await generateExport({ out: exportDir, accounts: 160, seed: 42 });
+  const source = fsExportSource(exportDir);
+  planned = [];
+  await decideExport({
+    source,
+    validated: await validateExport(source),
+    policy,
+    waves: buildStagePlan(policy),
+    sink: (r) => void planned.push(r),
+  });
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+function upload(objects: ReturnType<typeof memoryObjects>['store']) {
+  const walk = async (sub: string) => {
+    for (const e of readdirSync(join(exportDir, sub), { withFileTypes: true })) {
+      const rel = sub ? `${sub}/${e.name}` : e.name;
+      if (e.isDirectory()) await walk(rel);
+      else await objects.put('exports', `exports/wf-export/${rel}`, readFileSync(join(exportDir, rel)));
+    }
+  };
+  return walk('');
+}
+
+/** A deterministic shuffle, each message twice. */
+function redeliver<T>(items: T[], seed: number): T[] {
+  const twice = [...items, ...items];
+  let s = seed;
+  for (let i = twice.length - 1; i > 0; i--) {
+    s = (s * 1103515245 + 12345) % 2147483648;
+    const j = s % (i + 1);
+    [twice[i], twice[j]] = [twice[j] as T, twice[i] as T];
+  }
+  return twice;
+}
+
+async function runWorkflow(wave = 'all') {
+  const { store, ledger, runs } = memoryStore();
+  const { store: objects, objects: raw } = memoryObjects();
+  await upload(objects);
+  const workflow: WorkflowDeps = {
+    policy,
+    store,
+    objects,
+    exportsBucket: 'exports',
+    source: (id) => bucketExportSource(objects, 'exports', id),
+    chunkLines: 17,
+  };
+  const entityDeps: EntityDeps = {
+    store,
+    objects,
+    policy,
+    exportsBucket: 'exports',
+    migratedBucket: 'migrated',
+    emailSecret: async () => 'test-secret',
+  };
+  const queued: { entity: Entity; message: ChunkMessage }[] = [];
+  const run = await startRun({ key: 'exports/wf-export/manifest.json', wave }, workflow);
+  let delivered = 0;
+  for (const plan of buildStagePlan(policy).filter((w) => run.waves.includes(w.wave))) {
+    for (const stage of plan.stages) {
+      await splitStage(run, stage.id, {
+        ...workflow,
+        queue: async (entity, messages) =>
+          void queued.push(...messages.map((message) => ({ entity, message }))),
+      });
+      for (const { entity, message } of redeliver(queued.splice(0), delivered + 7)) {
+        await processChunkRecord(entity, JSON.stringify(message), entityDeps);
+        delivered++;
+      }
+      expect(await stageStatus(run, stage.id, workflow)).toMatchObject({ done: true });
+    }
+  }
+  const records: DecidedRecord[] = [];
+  const report = await reportRun(run, workflow, { add: (r) => void records.push(r), finish: async () => 0 });
+  return { run, records, report, ledger, runs, raw, delivered, workflow, entityDeps };
+}
+
+const key = (r: DecidedRecord) =>
+  `${r.kind}|${r.id}|${r.decision}|${r.reason}|${r.detail ?? ''}|${[...r.owners].join(',')}`;
+
+describe('the workflow over chunks, with at-least-once delivery', () => {
+  let result: Awaited<ReturnType<typeof runWorkflow>>;
+  beforeAll(async () => {
+    result = await runWorkflow();
+  });
+
+  test('agrees with plan, decision for decision, in the same order', () => {
+    expect(result.delivered).toBeGreaterThan(100);
+    expect(result.records.map(key)).toEqual(planned.map(key));
+  });
+
+  test('the ledger holds one entry per line, the run is recorded as finished', () => {
+    expect(result.ledger.size).toBe(planned.length);
+    expect([...result.runs.values()].map((r) => r.state)).toEqual(['completed-with-quarantine']);
+    expect(result.report.summary.status).toBe('completed-with-quarantine');
+  });
+
+  test('migrated records are in the target under their own prefix; nothing dropped or quarantined is', () => {
+    const target = [...result.raw.keys()].filter((k) => k.startsWith('migrated/'));
+    const migratedItems = planned.filter((r) => r.kind === 'twinspace-items' && r.decision === 'migrated');
+    for (const item of migratedItems)
+      expect(target.some((k) => k.includes(`/items/${item.id}.json`))).toBe(true);
+    const notMigrated = planned.filter((r) => r.kind === 'twinspace-items' && r.decision !== 'migrated');
+    for (const item of notMigrated) expect(target.some((k) => k.includes(`/items/${item.id}`))).toBe(false);
+    expect(target.every((k) => k.startsWith('migrated/wf-export/'))).toBe(true);
+    expect(target.some((k) => k.includes('..'))).toBe(false);
+  });
+
+  test('migrated files are byte-identical copies, and no password hash, login or e-mail reaches the target', () => {
+    const files = [...result.raw.entries()].filter(
+      ([k]) => k.startsWith('migrated/') && !k.endsWith('.json'),
+    );
+    expect(files.length).toBeGreaterThan(10);
+    const documents = [...result.raw.entries()].filter(
+      ([k]) => k.startsWith('migrated/') && k.endsWith('.json'),
+    );
+    const refs = documents.flatMap(([, v]) => {
+      const doc = JSON.parse(v.toString('utf8'));
+      return [doc.file, doc.profilePhoto].filter(Boolean) as { key: string; sha256: string }[];
+    });
+    expect(refs.length).toBe(files.length);
+    for (const ref of refs) {
+      const bytes = result.raw.get(`migrated/${ref.key}`);
+      expect(bytes && createHash('sha256').update(bytes).digest('hex')).toBe(ref.sha256);
+    }
+    const text = [...result.raw.entries()]
+      .filter(([k]) => k.startsWith('migrated/'))
+      .map(([, v]) => v.toString('utf8'))
+      .join('\n');
+    expect(text).not.toMatch(/passwordHash|"login"|"email"|@school\d+\.example\.eu/);
+  });
+
+  test('a single wave decides only its kinds and agrees with plan for them', async () => {
+    const nov = await runWorkflow('nov-2022');
+    const expected = planned.filter((r) => r.wave === 'nov-2022');
+    expect(nov.records.map(key)).toEqual(expected.map(key));
+  });
+});
+
+describe('the steps at their edges', () => {
+  test('a damaged export is rejected before anything is written', async () => {
+    const { store, runs } = memoryStore();
+    const { store: objects, objects: raw } = memoryObjects();
+    await upload(objects);
+    raw.set('exports/exports/wf-export/mailbox.ndjson', Buffer.from('{"id":"smuggled"}\n'));
+    const workflow: WorkflowDeps = {
+      policy,
+      store,
+      objects,
+      exportsBucket: 'exports',
+      source: (id) => bucketExportSource(objects, 'exports', id),
+    };
+    await expect(startRun({ key: 'exports/wf-export/manifest.json' }, workflow)).rejects.toThrow(
+      ExportRejectedError,
+    );
+    expect(runs.size).toBe(0);
+    await expect(startRun({ key: 'uploads/x/manifest.json' }, workflow)).rejects.toThrow(/no export named/);
+    await expect(startRun({ exportId: 'wf-export', wave: '2030' }, workflow)).rejects.toThrow(
+      /unknown wave "2030"/,
+    );
+  });
+
+  test('a stage is not done until every chunk has recorded its marker', async () => {
+    const { store } = memoryStore();
+    const run: Run = {
+      exportId: 'x',
+      scope: 'x@1',
+      waves: ['sept-2022'],
+      startedAt: new Date(0).toISOString(),
+    };
+    await store.putStageExpectation(run.scope, 'sept-2022/ids', 2);
+    await store.putChunkMarker(run.scope, 'sept-2022/ids', 'a', {
+      lines: 1,
+      migrated: 0,
+      dropped: 0,
+      quarantined: 0,
+    });
+    expect(await stageStatus(run, 'sept-2022/ids', { store })).toEqual({
+      done: false,
+      chunks: 1,
+      expected: 2,
+    });
+    expect(
+      await store.putChunkMarker(run.scope, 'sept-2022/ids', 'a', {
+        lines: 1,
+        migrated: 0,
+        dropped: 0,
+        quarantined: 0,
+      }),
+    ).toBe(false);
+    await store.putChunkMarker(run.scope, 'sept-2022/ids', 'b', {
+      lines: 1,
+      migrated: 0,
+      dropped: 0,
+      quarantined: 0,
+    });
+    expect(await stageStatus(run, 'sept-2022/ids', { store })).toEqual({
+      done: true,
+      chunks: 2,
+      expected: 2,
+    });
+    await expect(stageStatus(run, 'nov-2022/ids', { store })).rejects.toThrow(/never split/);
+  });
+
+  test('poison messages are refused with a typed error, and the SQS handler reports only them as failed', async () => {
+    const { store } = memoryStore();
+    const { store: objects } = memoryObjects();
+    const deps: EntityDeps = {
+      store,
+      objects,
+      policy,
+      exportsBucket: 'exports',
+      migratedBucket: 'migrated',
+      emailSecret: async () => 's',
+    };
+    await expect(processChunkRecord('twinspace', 'not json', deps)).rejects.toThrow(PoisonMessageError);
+    const wrongQueue = {
+      scope: 's',
+      exportId: 'e',
+      wave: 'w',
+      stage: 's/ids',
+      op: 'ids',
+      kind: 'accounts',
+      path: 'a',
+      chunk: 0,
+      key: 'k',
+    };
+    await expect(processChunkRecord('twinspace', JSON.stringify(wrongQueue), deps)).rejects.toThrow(
+      /does not belong to twinspace/,
+    );
+    await objects.put('exports', 'k', '{"n":1,"t":"{\\"id\\":\\"p1\\"}"}\n');
+    const good = { ...wrongQueue, kind: 'projects' };
+    const handler = twinspaceHandler(deps);
+    const record = (messageId: string, body: string) => ({
+      messageId,
+      body,
+      receiptHandle: messageId,
+      attributes: {},
+      messageAttributes: {},
+      md5OfBody: '',
+      eventSource: 'aws:sqs',
+      eventSourceARN: 'arn:aws:sqs:eu-west-1:0:q',
+      awsRegion: 'eu-west-1',
+    });
+    const response = await handler({
+      Records: [record('m1', JSON.stringify(good)), record('m2', '{"broken"')],
+    } as never);
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'm2' }]);
+  });
+});
