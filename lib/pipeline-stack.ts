@@ -124,6 +124,7 @@ export class PipelineStack extends Stack {
     this.queues = { ...queues, link };
 
     // ---- functions --------------------------------------------------------------------------------
+    const queueUrls = Object.fromEntries(ENTITIES.map((e) => [QUEUE_ENV[e], queues[e].queue.queueUrl]));
     const validate = fn('validate', base, Duration.minutes(15), 1769);
     readPrefix(exportsBucket, validate, 'exports/');
     table.grantWriteData(validate);
@@ -140,7 +141,6 @@ export class PipelineStack extends Stack {
     emailKeySecret.grantRead(indexIdentities);
     kmsAck(indexIdentities);
 
-    const queueUrls = Object.fromEntries(ENTITIES.map((e) => [QUEUE_ENV[e], queues[e].queue.queueUrl]));
     const split = fn('split', { ...base, ...queueUrls }, Duration.minutes(15), 1769);
     readPrefix(exportsBucket, split, 'exports/');
     putPrefix(exportsBucket, split, 'work/');
@@ -148,8 +148,9 @@ export class PipelineStack extends Stack {
     kmsAck(split);
     for (const e of ENTITIES) queues[e].queue.grantSendMessages(split);
 
-    const progress = fn('progress', { table: table.tableName }, Duration.seconds(30), 512);
+    const progress = fn('progress', { table: table.tableName, ...queueUrls }, Duration.seconds(30), 512);
     table.grantReadData(progress);
+    for (const e of ENTITIES) queues[e].queue.grant(progress, 'sqs:GetQueueAttributes');
     kmsAck(progress);
 
     const report = fn(

@@ -1,8 +1,8 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { z } from 'zod';
-import { awsClients, secretString } from '../adapters/aws';
-import { onColdStart, readConfig } from '../adapters/config';
+import { type Clients, lambdaEntry, secretString } from '../adapters/aws';
+import { readConfig } from '../adapters/config';
 import { dynamoIdentities } from '../adapters/dynamo-store';
 import { countEvent, logger } from '../adapters/observability';
 import { type IdentityStore, type LinkOutcome, linkRegistration, RegistrationSchema } from '../core/linking';
@@ -44,15 +44,15 @@ export const makeHandler = (deps: LinkDeps) => {
     processPartialResponse(event, record, processor, context ? { context: context as Context } : undefined);
 };
 
-export const handler = onColdStart(() => {
-  const config = readConfig(['table', 'emailKeySecret']);
-  const clients = awsClients();
+export function depsFrom(clients: Clients, env: NodeJS.ProcessEnv): LinkDeps {
+  const config = readConfig(['table', 'emailKeySecret'], env);
   let secret: Promise<string> | undefined;
-  return makeHandler({
+  return {
     identities: dynamoIdentities(clients.dynamo, config.table),
     secret: () => {
       secret ??= secretString(clients.secrets, config.emailKeySecret);
       return secret;
     },
-  });
-});
+  };
+}
+export const handler = lambdaEntry(makeHandler, depsFrom);

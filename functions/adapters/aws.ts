@@ -7,7 +7,7 @@ import type { Entity } from '../core/entities';
 import { type CompiledPolicy, parsePolicyJson } from '../core/policy';
 import type { WorkflowDeps } from '../core/workflow';
 import { ENV, type EnvKey, QUEUE_ENV } from '../env';
-import { readConfig } from './config';
+import { onColdStart, readConfig } from './config';
 import { dynamoStore } from './dynamo-store';
 import { chunked } from './retry';
 import { bucketExportSource, s3Objects } from './s3-objects';
@@ -20,6 +20,18 @@ export const awsClients = () => ({
   secrets: new SecretsManagerClient({}),
 });
 export type Clients = ReturnType<typeof awsClients>;
+
+/**
+ * The Lambda entry of a handler module: `makeHandler(depsFrom(clients, environment))`, built at the cold
+ * start. The local runtime calls the same `depsFrom` with local clients and the environment of the
+ * synthesized template, so configuration is read the same way in both places.
+ */
+export function lambdaEntry<D, E, R>(
+  makeHandler: (deps: D) => (event: E, context?: unknown) => Promise<R>,
+  depsFrom: (clients: Clients, env: NodeJS.ProcessEnv) => D,
+) {
+  return onColdStart(() => makeHandler(depsFrom(awsClients(), process.env)));
+}
 
 export const policyFrom = (json: string): CompiledPolicy => parsePolicyJson(json, ENV.policy);
 

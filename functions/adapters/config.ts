@@ -16,8 +16,8 @@ export function readConfig<K extends EnvKey>(
 }
 
 /**
- * The Lambda entry point: builds the handler from the environment on the first invocation (the cold
- * start), so that importing a handler module (tests, the local runtime) reads no environment.
+ * Builds the handler from the environment on the first invocation (the cold start), so that importing
+ * a handler module (tests, the local runtime) reads no environment.
  */
 export function onColdStart<E, R>(build: () => (event: E, context?: unknown) => Promise<R>) {
   let handler: ((event: E, context?: unknown) => Promise<R>) | undefined;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
@@ -31,6 +32,11 @@ import { backoff, chunked, eachLimited } from './retry';
  * | run status | `R#<exportId>` | scope |
  */
 const ONE = '#';
+/** Ids are arbitrary strings, DynamoDB keys at most 2,048 bytes: a long id is keyed by its hash. */
+export const keyPart = (id: string) =>
+  Buffer.byteLength(id, 'utf8') <= 512
+    ? id
+    : `~${createHash('sha256').update(id, 'utf8').digest('base64url')}`;
 const line10 = (n: number) => String(n).padStart(10, '0');
 
 export function dynamoStore(
@@ -69,8 +75,8 @@ export function dynamoStore(
     return found;
   }
 
-  const standingPk = (scope: string, kind: Kind, id: string) => `S#${scope}#${kind}#${id}`;
-  const indexPk = (scope: string, index: IndexName, key: string) => `X#${scope}#${index}#${key}`;
+  const standingPk = (scope: string, kind: Kind, id: string) => `S#${scope}#${kind}#${keyPart(id)}`;
+  const indexPk = (scope: string, index: IndexName, key: string) => `X#${scope}#${index}#${keyPart(key)}`;
 
   return {
     putItems: batchWrite,
@@ -138,7 +144,8 @@ export function dynamoStore(
     async putDecisions(exportId, entries: readonly LedgerEntry[]) {
       await batchWrite(
         entries.map((e) => ({
-          pk: `D#${exportId}#${e.kind}#${e.id}`,
+          pk: `D#${exportId}#${e.kind}#${keyPart(e.id)}`,
+          id: e.id,
           sk: line10(e.line),
           decision: e.decision,
           reason: e.reason,
@@ -166,7 +173,7 @@ export function dynamoStore(
 
     async stageProgress(scope, stage) {
       const counts: ChunkCounts = { lines: 0, migrated: 0, dropped: 0, quarantined: 0 };
-      let chunks = 0;
+      const ids: string[] = [];
       let start: Record<string, unknown> | undefined;
       do {
         const r = await doc.send(
@@ -179,17 +186,19 @@ export function dynamoStore(
           }),
         );
         for (const item of r.Items ?? []) {
-          chunks++;
+          ids.push(item.sk as string);
           for (const k of ['lines', 'migrated', 'dropped', 'quarantined'] as const)
             counts[k] += Number(item[k] ?? 0);
         }
         start = r.LastEvaluatedKey;
       } while (start);
-      return { chunks, counts };
+      return { chunks: ids.length, counts, ids };
     },
 
     async putStageExpectation(scope, stage, chunks) {
-      await doc.send(new PutCommand({ TableName: table, Item: { pk: `E#${scope}`, sk: stage, chunks } }));
+      await doc.send(
+        new PutCommand({ TableName: table, Item: { pk: `E#${scope}`, sk: stage, chunks: { ...chunks } } }),
+      );
     },
 
     async stageExpectation(scope, stage) {
@@ -202,7 +211,7 @@ export function dynamoStore(
         }),
       );
       const item = r.Items?.[0];
-      return item ? Number(item.chunks) : undefined;
+      return item ? (item.chunks as Record<string, number>) : undefined;
     },
 
     async putRunStatus(exportId, status: RunStatus) {
@@ -239,7 +248,7 @@ export function dynamoIdentities(client: DynamoDBClient, table: string): Identit
       await store.putItems(
         entries.map((e) => ({
           pk: `I#${e.key}`,
-          sk: `${e.platform}#${e.accountId}`,
+          sk: `${e.platform}#${keyPart(e.accountId)}`,
           platform: e.platform,
           accountId: e.accountId,
         })),
@@ -262,7 +271,11 @@ export function dynamoIdentities(client: DynamoDBClient, table: string): Identit
     },
     async linkOf(esepUserId) {
       const r = await doc.send(
-        new GetCommand({ TableName: table, Key: { pk: `L#${esepUserId}`, sk: ONE }, ConsistentRead: true }),
+        new GetCommand({
+          TableName: table,
+          Key: { pk: `L#${keyPart(esepUserId)}`, sk: ONE },
+          ConsistentRead: true,
+        }),
       );
       if (!r.Item) return undefined;
       const { decision, reason, legacyAccountId } = r.Item as LinkOutcome;
@@ -272,7 +285,7 @@ export function dynamoIdentities(client: DynamoDBClient, table: string): Identit
       conditional(
         new PutCommand({
           TableName: table,
-          Item: { pk: `A#${accountId}`, sk: ONE, esepUserId },
+          Item: { pk: `A#${keyPart(accountId)}`, sk: ONE, accountId, esepUserId },
           ConditionExpression: 'attribute_not_exists(pk) OR esepUserId = :me',
           ExpressionAttributeValues: { ':me': esepUserId },
         }),
@@ -281,7 +294,7 @@ export function dynamoIdentities(client: DynamoDBClient, table: string): Identit
       await conditional(
         new DeleteCommand({
           TableName: table,
-          Key: { pk: `A#${accountId}`, sk: ONE },
+          Key: { pk: `A#${keyPart(accountId)}`, sk: ONE },
           ConditionExpression: 'esepUserId = :me',
           ExpressionAttributeValues: { ':me': esepUserId },
         }),
@@ -291,7 +304,7 @@ export function dynamoIdentities(client: DynamoDBClient, table: string): Identit
       conditional(
         new PutCommand({
           TableName: table,
-          Item: { pk: `L#${outcome.esepUserId}`, sk: ONE, ...outcome },
+          Item: { pk: `L#${keyPart(outcome.esepUserId)}`, sk: ONE, ...outcome },
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
       ),

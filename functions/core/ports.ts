@@ -44,17 +44,21 @@ export interface PipelineStore {
   putDecisions(exportId: string, entries: readonly LedgerEntry[]): Promise<void>;
   /** Records a chunk's counts once; false when the marker was already there. */
   putChunkMarker(scope: string, stage: string, chunk: string, counts: ChunkCounts): Promise<boolean>;
-  /** The sum of a stage's markers. */
-  stageProgress(scope: string, stage: string): Promise<{ chunks: number; counts: ChunkCounts }>;
-  putStageExpectation(scope: string, stage: string, chunks: number): Promise<void>;
-  stageExpectation(scope: string, stage: string): Promise<number | undefined>;
+  /** The sum of a stage's markers, and the ids of the chunks that recorded one. */
+  stageProgress(
+    scope: string,
+    stage: string,
+  ): Promise<{ chunks: number; counts: ChunkCounts; ids: string[] }>;
+  /** How many chunks each step of a stage was cut into (by `<kind>.<op>`). */
+  putStageExpectation(scope: string, stage: string, chunks: Readonly<Record<string, number>>): Promise<void>;
+  stageExpectation(scope: string, stage: string): Promise<Readonly<Record<string, number>> | undefined>;
   putRunStatus(exportId: string, status: RunStatus): Promise<void>;
 }
 
 export interface RunStatus {
   readonly scope: string;
   readonly waves: readonly string[];
-  readonly state: 'running' | 'completed' | 'completed-with-quarantine' | 'failed';
+  readonly state: 'running' | 'completed' | 'completed-with-quarantine' | 'incomplete' | 'failed';
   readonly at: string;
   readonly error?: string;
 }

@@ -11,7 +11,9 @@ const zero = (): DecisionCounts => ({ migrated: 0, dropped: 0, quarantined: 0 })
 export interface Summary {
   exportId: string;
   waves: string[];
-  status: 'completed' | 'completed-with-quarantine';
+  /** `incomplete`: chunks went to a dead-letter queue; `missing` names them (beyond outputs.md's two). */
+  status: 'completed' | 'completed-with-quarantine' | 'incomplete';
+  missing?: { stage: string; chunks: string[] }[];
   counts: Partial<Record<Kind, DecisionCounts>>;
   reasons: Partial<Record<ReasonCode, number>>;
   startedAt: string;

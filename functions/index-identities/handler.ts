@@ -1,5 +1,5 @@
-import { awsClients, secretString, WORKFLOW_ENV, workflowDeps } from '../adapters/aws';
-import { onColdStart, readConfig } from '../adapters/config';
+import { type Clients, lambdaEntry, secretString, WORKFLOW_ENV, workflowDeps } from '../adapters/aws';
+import { readConfig } from '../adapters/config';
 import { dynamoIdentities } from '../adapters/dynamo-store';
 import { logger } from '../adapters/observability';
 import { parseLine, validateRecord } from '../core/decide';
@@ -46,12 +46,12 @@ export const makeHandler =
     return { indexed };
   };
 
-export const handler = onColdStart(() => {
-  const config = readConfig([...WORKFLOW_ENV, 'emailKeySecret']);
-  const clients = awsClients();
-  return makeHandler({
+export function depsFrom(clients: Clients, env: NodeJS.ProcessEnv) {
+  const config = readConfig([...WORKFLOW_ENV, 'emailKeySecret'], env);
+  return {
     workflow: workflowDeps(clients, config),
     identities: dynamoIdentities(clients.dynamo, config.table),
     secret: () => secretString(clients.secrets, config.emailKeySecret),
-  });
-});
+  };
+}
+export const handler = lambdaEntry(makeHandler, depsFrom);

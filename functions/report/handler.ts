@@ -1,8 +1,8 @@
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { awsClients, WORKFLOW_ENV, workflowDeps } from '../adapters/aws';
-import { onColdStart, readConfig } from '../adapters/config';
+import { type Clients, lambdaEntry, WORKFLOW_ENV, workflowDeps } from '../adapters/aws';
+import { readConfig } from '../adapters/config';
 import { logger } from '../adapters/observability';
 import { ReportFolder } from '../adapters/report-folder';
 import { eachLimited } from '../adapters/retry';
@@ -55,7 +55,8 @@ export const makeHandler =
     }
   };
 
-export const handler = onColdStart(() => {
-  const config = readConfig([...WORKFLOW_ENV, 'reportsBucket']);
-  return makeHandler({ workflow: workflowDeps(awsClients(), config), reportsBucket: config.reportsBucket });
-});
+export function depsFrom(clients: Clients, env: NodeJS.ProcessEnv) {
+  const config = readConfig([...WORKFLOW_ENV, 'reportsBucket'], env);
+  return { workflow: workflowDeps(clients, config), reportsBucket: config.reportsBucket };
+}
+export const handler = lambdaEntry(makeHandler, depsFrom);

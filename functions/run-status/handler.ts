@@ -1,5 +1,5 @@
-import { awsClients } from '../adapters/aws';
-import { onColdStart, readConfig } from '../adapters/config';
+import { type Clients, lambdaEntry } from '../adapters/aws';
+import { readConfig } from '../adapters/config';
 import { dynamoStore } from '../adapters/dynamo-store';
 import { logger } from '../adapters/observability';
 import type { PipelineStore } from '../core/ports';
@@ -41,6 +41,7 @@ export const makeHandler =
     return { state: 'failed', error };
   };
 
-export const handler = onColdStart(() =>
-  makeHandler({ store: dynamoStore(awsClients().dynamo, readConfig(['table']).table) }),
-);
+export const depsFrom = (clients: Clients, env: NodeJS.ProcessEnv) => ({
+  store: dynamoStore(clients.dynamo, readConfig(['table'], env).table),
+});
+export const handler = lambdaEntry(makeHandler, depsFrom);

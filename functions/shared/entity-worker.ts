@@ -1,7 +1,7 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { awsClients, policyFrom, secretString } from '../adapters/aws';
-import { onColdStart, readConfig } from '../adapters/config';
+import { type Clients, policyFrom, secretString } from '../adapters/aws';
+import { readConfig } from '../adapters/config';
 import { dynamoStore } from '../adapters/dynamo-store';
 import { countDecisions, logger } from '../adapters/observability';
 import { exportPrefix, s3Objects } from '../adapters/s3-objects';
@@ -117,22 +117,19 @@ export function makeEntityHandler(entity: Entity, deps: EntityDeps) {
     processPartialResponse(event, record, processor, context ? { context: context as Context } : undefined);
 }
 
-/** The Lambda entry of an entity worker, configured from its environment at the cold start. */
-export function entityHandler(entity: Entity) {
-  return onColdStart(() => {
-    const config = readConfig(['exportsBucket', 'migratedBucket', 'table', 'policy', 'emailKeySecret']);
-    const clients = awsClients();
-    let secret: Promise<string> | undefined;
-    return makeEntityHandler(entity, {
-      store: dynamoStore(clients.dynamo, config.table),
-      objects: s3Objects(clients.s3),
-      policy: policyFrom(config.policy),
-      exportsBucket: config.exportsBucket,
-      migratedBucket: config.migratedBucket,
-      emailSecret: () => {
-        secret ??= secretString(clients.secrets, config.emailKeySecret);
-        return secret;
-      },
-    });
-  });
+/** An entity worker's dependencies from clients and its environment (AWS, or the local stand-ins). */
+export function entityDepsFrom(clients: Clients, env: NodeJS.ProcessEnv): EntityDeps {
+  const config = readConfig(['exportsBucket', 'migratedBucket', 'table', 'policy', 'emailKeySecret'], env);
+  let secret: Promise<string> | undefined;
+  return {
+    store: dynamoStore(clients.dynamo, config.table),
+    objects: s3Objects(clients.s3),
+    policy: policyFrom(config.policy),
+    exportsBucket: config.exportsBucket,
+    migratedBucket: config.migratedBucket,
+    emailSecret: () => {
+      secret ??= secretString(clients.secrets, config.emailKeySecret);
+      return secret;
+    },
+  };
 }

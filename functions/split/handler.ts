@@ -1,5 +1,12 @@
-import { awsClients, queueUrlsFrom, sqsChunkQueue, WORKFLOW_ENV, workflowDeps } from '../adapters/aws';
-import { onColdStart, readConfig } from '../adapters/config';
+import {
+  type Clients,
+  lambdaEntry,
+  queueUrlsFrom,
+  sqsChunkQueue,
+  WORKFLOW_ENV,
+  workflowDeps,
+} from '../adapters/aws';
+import { readConfig } from '../adapters/config';
 import { logger } from '../adapters/observability';
 import { type ChunkQueue, type Run, splitStage, type WorkflowDeps } from '../core/workflow';
 import { QUEUE_ENV } from '../env';
@@ -13,11 +20,11 @@ export const makeHandler =
     return result;
   };
 
-export const handler = onColdStart(() => {
-  const clients = awsClients();
-  const config = readConfig([...WORKFLOW_ENV, ...Object.values(QUEUE_ENV)]);
-  return makeHandler({
+export function depsFrom(clients: Clients, env: NodeJS.ProcessEnv) {
+  const config = readConfig([...WORKFLOW_ENV, ...Object.values(QUEUE_ENV)], env);
+  return {
     workflow: workflowDeps(clients, config),
     queue: sqsChunkQueue(clients.sqs, queueUrlsFrom(config)),
-  });
-});
+  };
+}
+export const handler = lambdaEntry(makeHandler, depsFrom);

@@ -1,6 +1,7 @@
-import { entityHandler, makeEntityHandler } from '../shared/entity-worker';
+import { lambdaEntry } from '../adapters/aws';
+import { type EntityDeps, entityDepsFrom, makeEntityHandler } from '../shared/entity-worker';
 
 /** The twinspace worker: decides the chunks of its kinds, fed by its own SQS queue. */
-export const makeHandler = (deps: Parameters<typeof makeEntityHandler>[1]) =>
-  makeEntityHandler('twinspace', deps);
-export const handler = entityHandler('twinspace');
+export const makeHandler = (deps: EntityDeps) => makeEntityHandler('twinspace', deps);
+export const depsFrom = entityDepsFrom;
+export const handler = lambdaEntry(makeHandler, depsFrom);

@@ -1,5 +1,5 @@
-import { awsClients, WORKFLOW_ENV, workflowDeps } from '../adapters/aws';
-import { onColdStart, readConfig } from '../adapters/config';
+import { type Clients, lambdaEntry, WORKFLOW_ENV, workflowDeps } from '../adapters/aws';
+import { readConfig } from '../adapters/config';
 import { logger } from '../adapters/observability';
 import { type Run, type StartInput, startRun, type WorkflowDeps } from '../core/workflow';
 
@@ -12,6 +12,7 @@ export const makeHandler =
     return run;
   };
 
-export const handler = onColdStart(() =>
-  makeHandler({ workflow: workflowDeps(awsClients(), readConfig(WORKFLOW_ENV)) }),
-);
+export const depsFrom = (clients: Clients, env: NodeJS.ProcessEnv) => ({
+  workflow: workflowDeps(clients, readConfig(WORKFLOW_ENV, env)),
+});
+export const handler = lambdaEntry(makeHandler, depsFrom);

@@ -31,6 +31,9 @@ export interface MigrationWorkflowProps {
   readonly pollSeconds: number;
 }
 
+/** The error of a stage whose missing chunks went to a dead-letter queue. */
+export const STAGE_STALLED = 'StageStalled';
+
 /** A state name from a stage id (`sept-2022/decide-1` → `sept-2022 decide-1`). */
 export const stageStateName = (stageId: string, what: string) => `${stageId.replace('/', ' ')} ${what}`;
 
@@ -93,16 +96,30 @@ export class MigrationWorkflow extends Construct {
       for (const stage of wave.stages) {
         const input = { ...run, stage: stage.id };
         const split = invoke(stageStateName(stage.id, 'split'), fns.split, input, '$.split');
+        const start = new sfn.Pass(this, stageStateName(stage.id, 'start'), {
+          result: sfn.Result.fromObject({ stalledChecks: 0 }),
+          resultPath: '$.progress',
+        });
         const wait = new sfn.Wait(this, stageStateName(stage.id, 'wait'), {
           time: sfn.WaitTime.duration(Duration.seconds(props.pollSeconds)),
         });
-        const progress = invoke(stageStateName(stage.id, 'progress'), fns.progress, input, '$.progress');
+        const progress = invoke(
+          stageStateName(stage.id, 'progress'),
+          fns.progress,
+          { ...input, 'stalledChecks.$': '$.progress.stalledChecks' },
+          '$.progress',
+        );
         const done = new sfn.Choice(this, stageStateName(stage.id, 'done?'));
         const next = new sfn.Pass(this, stageStateName(stage.id, 'complete'));
-        split.next(wait);
-        wait.next(progress);
-        progress.next(done);
-        done.when(sfn.Condition.booleanEquals('$.progress.done', true), next).otherwise(wait);
+        const stalled = new sfn.Fail(this, stageStateName(stage.id, 'stalled'), {
+          error: STAGE_STALLED,
+          cause: `chunks of ${stage.id} went to a dead-letter queue; the report names them`,
+        });
+        split.next(start).next(wait).next(progress).next(done);
+        done
+          .when(sfn.Condition.booleanEquals('$.progress.done', true), next)
+          .when(sfn.Condition.booleanEquals('$.progress.stalled', true), stalled)
+          .otherwise(wait);
         if (last) last.next(split);
         first ??= split;
         last = next;
@@ -116,16 +133,27 @@ export class MigrationWorkflow extends Construct {
       }),
     );
 
-    const waves = onError(
-      new sfn.Map(this, 'Each wave in order', {
-        itemsPath: '$.run.waves',
-        itemSelector: { 'wave.$': '$$.Map.Item.Value', 'run.$': '$.run' },
-        maxConcurrency: 1,
-        resultPath: sfn.JsonPath.DISCARD,
-      }),
-    );
-    waves.itemProcessor(chooseWave);
     const report = onError(invoke('Write report', fns.report, run, '$.report'));
+    const waves = new sfn.Map(this, 'Each wave in order', {
+      itemsPath: '$.run.waves',
+      itemSelector: { 'wave.$': '$$.Map.Item.Value', 'run.$': '$.run' },
+      maxConcurrency: 1,
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    waves.itemProcessor(chooseWave);
+    // A stalled stage still gets its report (which names what is missing); anything else is a failure.
+    waves.addCatch(report, { errors: [STAGE_STALLED], resultPath: '$.stalled' });
+    onError(waves);
+    const finished = new sfn.Choice(this, 'Complete?')
+      .when(
+        sfn.Condition.stringEquals('$.report.status', 'incomplete'),
+        new sfn.Fail(this, 'Run incomplete', {
+          error: 'RunIncomplete',
+          cause: 'chunks went to a dead-letter queue; see the report and redrive them',
+        }),
+      )
+      .otherwise(new sfn.Succeed(this, 'Run complete'));
+    report.next(finished);
 
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       stateMachineType: sfn.StateMachineType.STANDARD,

@@ -14,7 +14,7 @@ export function memoryStore() {
   const index = new Set<string>();
   const ledger = new Map<string, LedgerEntry>();
   const markers = new Map<string, Map<string, ChunkCounts>>();
-  const expectations = new Map<string, number>();
+  const expectations = new Map<string, Readonly<Record<string, number>>>();
   const runs = new Map<string, RunStatus>();
   const store: PipelineStore = {
     async recordFirstLines(scope, kind, entries) {
@@ -60,7 +60,7 @@ export function memoryStore() {
       const m = markers.get(`${scope}#${stage}`) ?? new Map();
       for (const c of m.values())
         for (const k of Object.keys(counts) as (keyof ChunkCounts)[]) counts[k] += c[k];
-      return { chunks: m.size, counts };
+      return { chunks: m.size, counts, ids: [...m.keys()] };
     },
     async putStageExpectation(scope, stage, chunks) {
       expectations.set(`${scope}#${stage}`, chunks);

@@ -167,7 +167,11 @@ describe('pipeline stack', () => {
   });
 
   test.each([
-    ['progress', ['dynamodb:'], ['s3:', 'sqs:', 'secretsmanager:']],
+    [
+      'progress',
+      ['dynamodb:', 'sqs:GetQueueAttributes'],
+      ['s3:', 'sqs:SendMessage', 'sqs:ReceiveMessage', 'sqs:DeleteMessage', 'secretsmanager:'],
+    ],
     ['validate', ['s3:GetObject*', 'dynamodb:PutItem'], ['s3:PutObject', 'sqs:', 'secretsmanager:']],
     [
       'split',
