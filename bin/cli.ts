@@ -2,11 +2,16 @@ import { parseArgs } from 'node:util';
 import { ConservationError, ExportRejectedError, PolicyError } from '../functions/core/errors';
 import { generateExport } from '../local/generate';
 import { formatSummary, loadPolicy, plan } from '../local/plan';
+import { ExecutionFailedError, runLocal } from '../local/run';
 import { UsageError } from '../local/usage';
 
 const HELP = `esep-migrate — move a legacy eTwinning / School Education Gateway export into ESEP
 
 Usage:
+  esep-migrate run <exportDir> [--wave <id>|all] [--out <dir>] [--state <dir>] [--policy <file>]
+      Runs the pipeline on this machine, as if the export had been uploaded: the synthesized state
+      machine and the real handlers against local stand-ins for S3, DynamoDB and SQS, their data under
+      --state (default .esep-local). Writes the report into --out (default <state>/reports/<exportId>).
   esep-migrate plan <exportDir> [--wave <id>|all] [--out <dir>] [--policy <file>] [--state <dir>]
       A dry run straight over the files, no services: writes summary.json, decisions.ndjson and
       receipts/ into --out (default <state>/plans/<exportId>) and prints a summary.
@@ -70,6 +75,34 @@ async function planCommand(args: string[]): Promise<number> {
   return 0;
 }
 
+async function runCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, {
+    wave: { type: 'string' },
+    out: { type: 'string' },
+    policy: { type: 'string' },
+    state: { type: 'string' },
+  });
+  if (positionals.length !== 1) throw new UsageError('run: expected one <exportDir>');
+  const policyFile = str(values, 'policy');
+  const result = await runLocal({
+    exportDir: positionals[0] as string,
+    wave: str(values, 'wave'),
+    out: str(values, 'out'),
+    stateDir: str(values, 'state'),
+    policyFile,
+  });
+  const s = result.summary;
+  console.log(`Run of export ${s.exportId}, waves ${s.waves.join(', ')}\n`);
+  console.log(formatSummary(s, (await loadPolicy(policyFile)).waveOf));
+  console.log(`\nstatus: ${s.status}`);
+  for (const m of s.missing ?? [])
+    console.log(
+      `missing: ${m.stage}: ${m.chunks.length} chunks in a dead-letter queue (${m.chunks.slice(0, 5).join(', ')}${m.chunks.length > 5 ? ', ...' : ''})`,
+    );
+  console.log(`report: ${result.outDir} (summary.json, decisions.ndjson, ${result.receipts} receipts)`);
+  return result.incomplete ? 1 : 0;
+}
+
 async function generateCommand(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, {
     out: { type: 'string' },
@@ -93,6 +126,7 @@ async function generateCommand(args: string[]): Promise<number> {
 }
 
 const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
+  run: runCommand,
   plan: planCommand,
   generate: generateCommand,
 };
@@ -118,6 +152,7 @@ export async function main(argv: string[]): Promise<number> {
       return 2;
     }
     if (error instanceof ConservationError) console.error(`esep-migrate: internal error: ${error.message}`);
+    else if (error instanceof ExecutionFailedError) console.error(`esep-migrate: ${error.message}`);
     else console.error(`esep-migrate: ${(error as Error)?.message ?? error}`);
     if (process.env.ESEP_DEBUG) console.error(error);
     return 1;

@@ -34,8 +34,7 @@ export interface StatefulStackProps extends StackProps {
  * - run status: put/get `R#<exportId>` / scope.
  * - stage expectation and chunk markers: put `E#<scope>` / stage; conditional put `C#<scope>#<stage>` /
  *   chunk (once), query by pk to sum a stage.
- * - standing line of an id: conditional update `S#<scope>#<kind>#<id>` keeping the smallest line, batch
- *   get by key; containers' decisions on the same item.
+ * - containers' decisions (projects, groups), for their items: batch put/get `S#<scope>#<kind>#<id>`.
  * - indexes of a run (group activity, eTwinning e-mail keys): batch put/get `X#<scope>#<index>#<key>`.
  * - decision ledger: batch put `D#<exportId>#<kind>#<id>` / line; query by record.
  * - identity index: put `I#<e-mail HMAC>` / `<platform>#<accountId>`, query by pk.

@@ -8,12 +8,11 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
-  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { ChunkCounts } from '../core/chunks';
 import type { Kind } from '../core/kinds';
 import type { IdentityEntry, IdentityStore, LinkOutcome } from '../core/linking';
-import type { LedgerEntry, PipelineStore, RunStatus, Standing } from '../core/ports';
+import type { LedgerEntry, PipelineStore, RunStatus } from '../core/ports';
 import type { Decision } from '../core/reasons';
 import type { IndexName } from '../core/stages';
 import { backoff, chunked, eachLimited } from './retry';
@@ -24,7 +23,7 @@ import { backoff, chunked, eachLimited } from './retry';
  *
  * | item | pk | sk |
  * |---|---|---|
- * | standing line of an id | `S#<scope>#<kind>#<id>` | `#` |
+ * | a container's decision (project, group) | `S#<scope>#<kind>#<id>` | `#` |
  * | index entry (group activity, eTwinning e-mail keys) | `X#<scope>#<index>#<key>` | `#` |
  * | decision ledger | `D#<exportId>#<kind>#<id>` | line number, 10 digits |
  * | chunk marker | `C#<scope>#<stage>` | chunk id |
@@ -75,61 +74,26 @@ export function dynamoStore(
     return found;
   }
 
-  const standingPk = (scope: string, kind: Kind, id: string) => `S#${scope}#${kind}#${keyPart(id)}`;
+  const containerPk = (scope: string, kind: Kind, id: string) => `S#${scope}#${kind}#${keyPart(id)}`;
   const indexPk = (scope: string, index: IndexName, key: string) => `X#${scope}#${index}#${keyPart(key)}`;
 
   return {
     putItems: batchWrite,
 
-    async recordFirstLines(scope, kind, entries) {
-      const first = new Map<string, number>();
-      for (const { id, line } of entries)
-        if (!((first.get(id) ?? Number.POSITIVE_INFINITY) <= line)) first.set(id, line);
-      await eachLimited(first, concurrency, async ([id, line]) => {
-        try {
-          await doc.send(
-            new UpdateCommand({
-              TableName: table,
-              Key: { pk: standingPk(scope, kind, id), sk: ONE },
-              UpdateExpression: 'SET firstLine = :n',
-              ConditionExpression: 'attribute_not_exists(firstLine) OR firstLine > :n',
-              ExpressionAttributeValues: { ':n': line },
-            }),
-          );
-        } catch (error) {
-          if (!(error instanceof ConditionalCheckFailedException)) throw error;
-        }
-      });
-    },
-
-    async standing(scope, kind, ids) {
-      const items = await batchGet(ids.map((id) => standingPk(scope, kind, id)));
-      const out = new Map<string, Standing>();
+    async containerDecisions(scope, kind, ids) {
+      const items = await batchGet(ids.map((id) => containerPk(scope, kind, id)));
+      const out = new Map<string, Decision>();
       for (const id of ids) {
-        const item = items.get(standingPk(scope, kind, id));
-        if (item && typeof item.firstLine === 'number') {
-          out.set(
-            id,
-            item.decision
-              ? { firstLine: item.firstLine, decision: item.decision as Decision }
-              : { firstLine: item.firstLine },
-          );
-        }
+        const decision = items.get(containerPk(scope, kind, id))?.decision;
+        if (typeof decision === 'string') out.set(id, decision as Decision);
       }
       return out;
     },
 
-    async setStandingDecisions(scope, kind, entries) {
-      await eachLimited(entries, concurrency, async ({ id, decision }) => {
-        await doc.send(
-          new UpdateCommand({
-            TableName: table,
-            Key: { pk: standingPk(scope, kind, id), sk: ONE },
-            UpdateExpression: 'SET decision = :d',
-            ExpressionAttributeValues: { ':d': decision },
-          }),
-        );
-      });
+    async putContainerDecisions(scope, kind, entries) {
+      await batchWrite(
+        entries.map(({ id, decision }) => ({ pk: containerPk(scope, kind, id), sk: ONE, decision })),
+      );
     },
 
     async addToIndex(scope, index, keys) {

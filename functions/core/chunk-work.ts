@@ -1,4 +1,4 @@
-import type { ChunkCounts, ChunkMessage } from './chunks';
+import type { ChunkCounts, ChunkLine, ChunkMessage } from './chunks';
 import {
   type BlobStatus,
   type DecisionContext,
@@ -11,7 +11,6 @@ import {
 } from './decide';
 import { emailKey } from './identity';
 import { isContainerKind, PARENTS } from './kinds';
-import type { Line } from './ndjson';
 import type { CompiledPolicy } from './policy';
 import type { LedgerEntry, PipelineStore } from './ports';
 import type { FileRef } from './schemas';
@@ -42,7 +41,7 @@ const strings = (values: unknown[]) => [
  */
 export async function workChunk(
   msg: ChunkMessage,
-  lines: readonly Line[],
+  lines: readonly ChunkLine[],
   deps: ChunkWorkDeps,
 ): Promise<ChunkOutcome> {
   const { store, policy } = deps;
@@ -53,22 +52,10 @@ export async function workChunk(
   }));
   const ok = parsed.flatMap(({ line, parsed: p }) => (p?.ok ? [{ line, id: p.id, raw: p.raw }] : []));
 
-  if (msg.op === 'ids') {
-    await store.recordFirstLines(
-      msg.scope,
-      msg.kind,
-      ok.map(({ id, line }) => ({ id, line: line.lineNo })),
-    );
-    return { counts, results: [] };
-  }
-
-  const standing = await store.standing(msg.scope, msg.kind, strings(ok.map((o) => o.id)));
-  const stands = (id: string, lineNo: number) => standing.get(id)?.firstLine === lineNo;
-
   if (msg.op === 'index') {
     const keys: string[] = [];
-    for (const { line, id, raw } of ok) {
-      if (!stands(id, line.lineNo)) continue;
+    for (const { line, raw } of ok) {
+      if (line.duplicate) continue;
       const valid = validateRecord(msg.kind, raw);
       if (!valid.ok) continue;
       if (msg.index === 'group-activity') {
@@ -86,7 +73,7 @@ export async function workChunk(
   // decide: prefetch what the rules need, then decide each line with the same pure functions as `plan`.
   const parent = PARENTS[msg.kind];
   const parents = parent
-    ? await store.standing(msg.scope, parent.kind, strings(ok.map((o) => o.raw[parent.field])))
+    ? await store.containerDecisions(msg.scope, parent.kind, strings(ok.map((o) => o.raw[parent.field])))
     : new Map();
   const activeGroups =
     INDEX_OF[msg.kind] === 'group-activity'
@@ -103,27 +90,31 @@ export async function workChunk(
       : new Set<string>();
   const ctx: DecisionContext = {
     policy,
+    // Every id that has a line has a standing line, and every standing container line has a decision.
     parentStatus: (_kind, id) => {
-      const p = parents.get(id);
-      return !p ? 'absent' : p.decision === 'migrated' ? 'migrated' : 'not-migrated';
+      const decision = parents.get(id);
+      return !decision ? 'absent' : decision === 'migrated' ? 'migrated' : 'not-migrated';
     },
     isGroupActive: (id) => activeGroups.has(id),
     hasEtwinningAccount: (email) => etwinning.has(emailKeys.get(email) ?? emailKey(deps.emailSecret, email)),
   };
 
   const results: (LedgerEntry & { result: LineResult })[] = [];
-  const standingDecisions: { id: string; decision: LedgerEntry['decision'] }[] = [];
+  const containerDecisions: { id: string; decision: LedgerEntry['decision'] }[] = [];
   for (const line of lines) {
-    let result = decideLine(msg.kind, msg.wave, msg.path, line, ctx, (id) => stands(id, line.lineNo));
+    let stood = false;
+    let result = decideLine(msg.kind, msg.wave, msg.path, line, ctx, () => {
+      stood = !line.duplicate;
+      return stood;
+    });
     if (result.needsBlob)
       result = { ...result, decided: settleBlob(result, await deps.blobStatus(result.needsBlob)) };
     const decided = result.decided;
     counts[decided.decision]++;
-    if (standing.get(decided.id)?.firstLine === line.lineNo)
-      standingDecisions.push({ id: decided.id, decision: decided.decision });
+    if (stood) containerDecisions.push({ id: decided.id, decision: decided.decision });
     results.push({ ...decided, line: line.lineNo, result });
   }
-  if (isContainerKind(msg.kind)) await store.setStandingDecisions(msg.scope, msg.kind, standingDecisions);
+  if (isContainerKind(msg.kind)) await store.putContainerDecisions(msg.scope, msg.kind, containerDecisions);
   await store.putDecisions(
     msg.exportId,
     results.map(({ result: _r, ...entry }) => entry),

@@ -7,22 +7,32 @@ import { EXPORT_ID } from './schemas';
 
 /**
  * The claim check of the pipeline: a kind file is cut into chunks of lines stored as objects, and an
- * SQS message points at one. A chunk keeps each line's physical line number, so a chunk worker decides
- * exactly as a reader of the whole file would (ids `<file>:<line>`, which duplicate stands).
+ * SQS message points at one. A chunk keeps each line's physical line number, and the splitter, which
+ * reads the file in order, marks each line whose id an earlier line already had: so a chunk worker
+ * decides exactly as a reader of the whole file would (ids `<file>:<line>`, DQ-2's "the first stands").
  */
 export const CHUNK_LINES = 1000;
 
-export const encodeChunkLine = (line: Line): string =>
+/** A line of a chunk: `duplicate` when an earlier line of the file had its id (it cannot stand). */
+export type ChunkLine = Line & { readonly duplicate?: boolean };
+
+export const encodeChunkLine = (line: ChunkLine): string =>
   JSON.stringify(
-    'unreadable' in line ? { n: line.lineNo, u: line.unreadable } : { n: line.lineNo, t: line.text },
+    'unreadable' in line
+      ? { n: line.lineNo, u: line.unreadable }
+      : { n: line.lineNo, t: line.text, ...(line.duplicate ? { d: 1 } : {}) },
   );
 
-export function decodeChunk(text: string): Line[] {
-  const lines: Line[] = [];
+export function decodeChunk(text: string): ChunkLine[] {
+  const lines: ChunkLine[] = [];
   for (const row of text.split('\n')) {
     if (row === '') continue;
-    const { n, t, u } = JSON.parse(row) as { n: number; t?: string; u?: string };
-    lines.push(t === undefined ? { lineNo: n, unreadable: u ?? 'unreadable' } : { lineNo: n, text: t });
+    const { n, t, u, d } = JSON.parse(row) as { n: number; t?: string; u?: string; d?: 1 };
+    lines.push(
+      t === undefined
+        ? { lineNo: n, unreadable: u ?? 'unreadable' }
+        : { lineNo: n, text: t, ...(d ? { duplicate: true } : {}) },
+    );
   }
   return lines;
 }
@@ -38,7 +48,7 @@ export const ChunkMessageSchema = z.object({
   exportId: z.string().regex(EXPORT_ID),
   wave: z.string().min(1),
   stage: z.string().min(1),
-  op: z.enum(['ids', 'index', 'decide']),
+  op: z.enum(['index', 'decide']),
   kind: z.enum(KINDS),
   index: z.enum(['group-activity', 'etwinning-emails']).optional(),
   /** The kind file's path inside the export, for `<file>:<line>` ids. */

@@ -87,8 +87,6 @@ export async function decideExport(options: DecideExportOptions): Promise<Tally>
 
     for (const stage of wave.stages) {
       for (const step of stage.steps) {
-        // Read in order, the first line of an id is the one seen first: `claim` below does the ids pass.
-        if (step.op === 'ids') continue;
         const file = validated.files.get(step.kind);
         let lines = 0;
         const progress = (done: boolean) =>

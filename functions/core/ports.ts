@@ -12,12 +12,6 @@ export interface ExportSource {
   open(path: string): Promise<AsyncIterable<Uint8Array> | undefined>;
 }
 
-/** The standing (first) line of an id, and its decision once decided. */
-export interface Standing {
-  readonly firstLine: number;
-  readonly decision?: Decision;
-}
-
 /** A decision in the ledger: the record's decision and the line it came from (its occurrence). */
 export type LedgerEntry = DecidedRecord & { readonly line: number };
 
@@ -26,14 +20,9 @@ export type LedgerEntry = DecidedRecord & { readonly line: number };
  * and conditional writes, no transactions, no counters that a retry could double.
  */
 export interface PipelineStore {
-  /** DQ-2 in parallel: keeps the smallest line number seen for each id, whatever the order of calls. */
-  recordFirstLines(
-    scope: string,
-    kind: Kind,
-    entries: readonly { id: string; line: number }[],
-  ): Promise<void>;
-  standing(scope: string, kind: Kind, ids: readonly string[]): Promise<Map<string, Standing>>;
-  setStandingDecisions(
+  /** The decisions of containers (projects, groups) by id: what their items need (DQ-3, TS-3, GR-4). */
+  containerDecisions(scope: string, kind: Kind, ids: readonly string[]): Promise<Map<string, Decision>>;
+  putContainerDecisions(
     scope: string,
     kind: Kind,
     entries: readonly { id: string; decision: Decision }[],

@@ -5,22 +5,25 @@ const MAX_NAME_BYTES = 255;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point (DQ-6)
 const UNSAFE = /[/\\\u0000-\u001f\u007f-\u009f]/g;
 
+/** Object keys keep each file-name segment to this many bytes, so that they fit any file-system-backed store. */
+export const KEY_SEGMENT_BYTES = 200;
+
 /**
  * Rule DQ-6: a file name with path separators, `..`, control characters or over 255 bytes is made
- * safe. The result is one path segment (never empty, `.` or `..`) of at most 255 UTF-8 bytes.
+ * safe. The result is one path segment (never empty, `.` or `..`) of at most `maxBytes` UTF-8 bytes.
  */
-export function safeFileName(name: string): string {
+export function safeFileName(name: string, maxBytes = MAX_NAME_BYTES): string {
   let safe = name
     .normalize('NFC')
     .replace(UNSAFE, '_')
     .replace(/\.{2,}/g, '_')
     .trim();
   if (safe === '' || safe === '.') safe = 'file';
-  if (Buffer.byteLength(safe, 'utf8') <= MAX_NAME_BYTES) return safe;
+  if (Buffer.byteLength(safe, 'utf8') <= maxBytes) return safe;
   const dot = safe.lastIndexOf('.');
   const ext = dot > 0 && safe.length - dot <= 16 ? safe.slice(dot) : '';
   const tag = `~${createHash('sha256').update(name, 'utf8').digest('hex').slice(0, 8)}`;
-  const budget = MAX_NAME_BYTES - Buffer.byteLength(tag + ext, 'utf8');
+  const budget = maxBytes - Buffer.byteLength(tag + ext, 'utf8');
   let stem = '';
   for (const ch of safe.slice(0, safe.length - ext.length)) {
     if (Buffer.byteLength(stem + ch, 'utf8') > budget) break;

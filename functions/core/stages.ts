@@ -7,11 +7,6 @@ import type { CompiledPolicy } from './policy';
  * state machine are all built from this plan.
  */
 export type Step =
-  /**
-   * Records the first line of every id of a kind (DQ-2: the first stands). When chunks run in parallel
-   * this must finish before anything reads "standing"; a sequential reader gets it by reading in order.
-   */
-  | { readonly op: 'ids'; readonly kind: Kind }
   /** A pass over a kind file that builds what a later stage needs (group activity, eTwinning e-mails). */
   | { readonly op: 'index'; readonly index: IndexName; readonly kind: Kind }
   /** A pass that decides every line of a kind file. */
@@ -43,7 +38,7 @@ const depth = (kind: Kind): number => {
 /** Builds the stage plan of every wave of a policy, in wave order. */
 export function buildStagePlan(policy: CompiledPolicy): WavePlan[] {
   return policy.policy.waves.map(({ id: wave, kinds }) => {
-    const stages: Stage[] = [{ id: `${wave}/ids`, steps: kinds.map((kind) => ({ op: 'ids', kind })) }];
+    const stages: Stage[] = [];
     const indexSteps: Step[] = [];
     for (const kind of kinds) {
       const source = INDEXES_BEFORE_DECIDING[kind];

@@ -1,6 +1,6 @@
 import type { DecidedRecord } from './decide';
 import type { Kind } from './kinds';
-import { safeFileName, safeIdSegment } from './safe-name';
+import { KEY_SEGMENT_BYTES, safeFileName, safeIdSegment } from './safe-name';
 import type { AnyRecord, FileRef, RecordOf } from './schemas';
 
 /**
@@ -23,7 +23,7 @@ function withFile(
   ref: FileRef | undefined,
 ): { file?: TargetWrite['file']; fileDoc?: Record<string, unknown> } {
   if (!ref) return {};
-  const key = `${prefix}/${safeFileName(ref.fileName)}`;
+  const key = `${prefix}/${safeFileName(ref.fileName, KEY_SEGMENT_BYTES)}`;
   return {
     file: { sha256: ref.sha256, key },
     fileDoc: {

@@ -1,5 +1,5 @@
-import { CHUNK_LINES, type ChunkMessage, encodeChunkLine, runScope, workKeys } from './chunks';
-import type { DecidedRecord } from './decide';
+import { CHUNK_LINES, type ChunkMessage, chunkId, encodeChunkLine, runScope, workKeys } from './chunks';
+import { type DecidedRecord, parseLine } from './decide';
 import { ENTITY_OF_KIND, type Entity } from './entities';
 import { ExportRejectedError } from './errors';
 import type { Kind } from './kinds';
@@ -94,7 +94,7 @@ export async function splitStage(
   run: Run,
   stageId: string,
   deps: WorkflowDeps & { queue: ChunkQueue },
-): Promise<{ chunks: number }> {
+): Promise<{ chunks: number; sent: number }> {
   const { wave, stage } = stageOf(deps.policy, stageId);
   const source = deps.source(run.exportId);
   const { files } = await readManifest(source);
@@ -106,6 +106,8 @@ export async function splitStage(
     if (!bytes) throw new Error(`${file.path} disappeared after validation`);
     let rows: string[] = [];
     let chunk = 0;
+    // Read in order: a line whose id an earlier line had is marked, so that the first one stands (DQ-2).
+    const seen = new Set<string>();
     const flush = async () => {
       const key = workKeys.chunk(run.scope, stage.id, step.kind, step.op, chunk);
       await deps.objects.put(deps.exportsBucket, key, `${rows.join('\n')}\n`, 'application/x-ndjson');
@@ -125,7 +127,10 @@ export async function splitStage(
       rows = [];
     };
     for await (const line of readLines(bytes)) {
-      rows.push(encodeChunkLine(line));
+      const parsed = 'unreadable' in line ? undefined : parseLine(line.text);
+      const duplicate = parsed?.ok === true && seen.has(parsed.id);
+      if (parsed?.ok) seen.add(parsed.id);
+      rows.push(encodeChunkLine(duplicate ? { ...line, duplicate } : line));
       if (rows.length >= (deps.chunkLines ?? CHUNK_LINES)) await flush();
     }
     if (rows.length > 0) await flush();
@@ -133,11 +138,14 @@ export async function splitStage(
   const expected: Record<string, number> = {};
   for (const m of messages) expected[`${m.kind}.${m.op}`] = (expected[`${m.kind}.${m.op}`] ?? 0) + 1;
   await deps.store.putStageExpectation(run.scope, stage.id, expected);
+  // A chunk that already recorded its marker (a re-run, or a restart after a crash) is not sent again.
+  const done = new Set((await deps.store.stageProgress(run.scope, stage.id)).ids);
+  const pending = messages.filter((m) => !done.has(chunkId(m)));
   const byEntity = new Map<Entity, ChunkMessage[]>();
-  for (const m of messages)
+  for (const m of pending)
     byEntity.set(ENTITY_OF_KIND[m.kind], [...(byEntity.get(ENTITY_OF_KIND[m.kind]) ?? []), m]);
   for (const [entity, list] of byEntity) await deps.queue(entity, list);
-  return { chunks: messages.length };
+  return { chunks: messages.length, sent: pending.length };
 }
 
 export interface StageStatus {
@@ -148,6 +156,8 @@ export interface StageStatus {
   readonly stalledChecks: number;
   /** The missing chunks can no longer arrive: they went to a dead-letter queue. */
   readonly stalled: boolean;
+  /** Lines of the chunks done so far. */
+  readonly lines: number;
 }
 
 /** Checks in a row that must find the queues drained before a stage counts as stalled. */
@@ -174,11 +184,18 @@ export async function stageStatus(
   const expectation = await deps.store.stageExpectation(run.scope, stageId);
   if (expectation === undefined) throw new Error(`stage "${stageId}" of ${run.scope} was never split`);
   const expected = sum(expectation);
-  const { chunks } = await deps.store.stageProgress(run.scope, stageId);
+  const { chunks, counts } = await deps.store.stageProgress(run.scope, stageId);
   const done = chunks >= expected;
   const drained = !done && deps.pendingMessages !== undefined && (await deps.pendingMessages()) === 0;
   const stalledChecks = drained ? previousStalledChecks + 1 : 0;
-  return { done, chunks, expected, stalledChecks, stalled: stalledChecks >= STALL_CHECKS };
+  return {
+    done,
+    chunks,
+    expected,
+    stalledChecks,
+    stalled: stalledChecks >= STALL_CHECKS,
+    lines: counts.lines,
+  };
 }
 
 /** The chunks of a run's stages that never recorded a marker. */
@@ -220,6 +237,10 @@ export async function* runResults(run: Run, deps: WorkflowDeps): AsyncGenerator<
     }
   }
 }
+
+/** Where a run's report lives in the reports bucket: one folder per export and set of waves. */
+export const reportPrefix = (run: Pick<Run, 'exportId' | 'waves'>) =>
+  `${run.exportId}/${run.waves.join('+')}/`;
 
 /** A sink for the report's records and its summary (a folder, then uploaded on AWS). */
 export interface ReportSink {

@@ -6,7 +6,7 @@ import { readConfig } from '../adapters/config';
 import { logger } from '../adapters/observability';
 import { ReportFolder } from '../adapters/report-folder';
 import { eachLimited } from '../adapters/retry';
-import { type Run, reportRun, type WorkflowDeps } from '../core/workflow';
+import { type Run, reportPrefix, reportRun, type WorkflowDeps } from '../core/workflow';
 
 export interface ReportOutput {
   readonly status: string;
@@ -31,7 +31,8 @@ export const makeHandler =
     await folder.open();
     try {
       const { summary, receipts } = await reportRun(run, deps.workflow, folder);
-      const prefix = `${run.exportId}/`;
+      // One folder per export and set of waves: a run of one wave never mixes with the report of all.
+      const prefix = reportPrefix(run);
       await eachLimited(await filesUnder(dir), 16, async (file) => {
         const key = prefix + relative(dir, file).split('\\').join('/');
         await deps.workflow.objects.put(

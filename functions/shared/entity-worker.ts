@@ -4,6 +4,7 @@ import { type Clients, policyFrom, secretString } from '../adapters/aws';
 import { readConfig } from '../adapters/config';
 import { dynamoStore } from '../adapters/dynamo-store';
 import { countDecisions, logger } from '../adapters/observability';
+import { eachLimited } from '../adapters/retry';
 import { exportPrefix, s3Objects } from '../adapters/s3-objects';
 import { workChunk } from '../core/chunk-work';
 import { ChunkMessageSchema, chunkId, decodeChunk, workKeys } from '../core/chunks';
@@ -71,9 +72,10 @@ export async function processChunkRecord(entity: Entity, body: string, deps: Ent
   });
 
   if (msg.op === 'decide') {
-    for (const { result } of outcome.results) {
-      const target = targetOf(msg.exportId, result.decided, result.record);
-      if (!target) continue;
+    const targets = outcome.results.flatMap(
+      ({ result }) => targetOf(msg.exportId, result.decided, result.record) ?? [],
+    );
+    await eachLimited(targets, 16, async (target) => {
       if (target.file)
         await deps.objects.copy(
           deps.exportsBucket,
@@ -87,7 +89,7 @@ export async function processChunkRecord(entity: Entity, body: string, deps: Ent
         `${JSON.stringify(target.document, null, 2)}\n`,
         'application/json',
       );
-    }
+    });
     const rows = outcome.results.map(({ result }) => JSON.stringify(result.decided)).join('\n');
     await deps.objects.put(
       deps.exportsBucket,
@@ -112,7 +114,22 @@ export async function processChunkRecord(entity: Entity, body: string, deps: Ent
 /** The SQS-fed handler of an entity worker: partial batch responses, one failed record never fails the rest. */
 export function makeEntityHandler(entity: Entity, deps: EntityDeps) {
   const processor = new BatchProcessor(EventType.SQS);
-  const record = (r: SQSRecord) => processChunkRecord(entity, r.body, deps);
+  const record = async (r: SQSRecord) => {
+    try {
+      await processChunkRecord(entity, r.body, deps);
+    } catch (error) {
+      // Ids and the error only: a chunk's content never goes to the logs.
+      const e = error as Error;
+      logger.error('chunk failed', {
+        entity,
+        messageId: r.messageId,
+        receiveCount: r.attributes?.ApproximateReceiveCount,
+        errorType: e.name,
+        error: e.message,
+      });
+      throw error;
+    }
+  };
   return (event: SQSEvent, context?: unknown): Promise<SQSBatchResponse> =>
     processPartialResponse(event, record, processor, context ? { context: context as Context } : undefined);
 }

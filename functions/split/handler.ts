@@ -14,9 +14,9 @@ import { QUEUE_ENV } from '../env';
 /** Cuts a stage's kind files into chunks (claim check in S3) and sends one message per chunk. */
 export const makeHandler =
   (deps: { workflow: WorkflowDeps; queue: ChunkQueue }) =>
-  async (event: { run: Run; stage: string }): Promise<{ chunks: number }> => {
+  async (event: { run: Run; stage: string }): Promise<{ chunks: number; sent: number }> => {
     const result = await splitStage(event.run, event.stage, { ...deps.workflow, queue: deps.queue });
-    logger.info('stage split', { exportId: event.run.exportId, stage: event.stage, chunks: result.chunks });
+    logger.info('stage split', { exportId: event.run.exportId, stage: event.stage, ...result });
     return result;
   };
 

@@ -1,43 +1,27 @@
 import type { ChunkCounts } from '../../functions/core/chunks';
 import type { IdentityStore, LinkOutcome } from '../../functions/core/linking';
-import type {
-  LedgerEntry,
-  ObjectStore,
-  PipelineStore,
-  RunStatus,
-  Standing,
-} from '../../functions/core/ports';
+import type { LedgerEntry, ObjectStore, PipelineStore, RunStatus } from '../../functions/core/ports';
+import type { Decision } from '../../functions/core/reasons';
 
 /** The pipeline's ports in memory: the same contracts as DynamoDB and S3, for fast tests of the logic. */
 export function memoryStore() {
-  const standing = new Map<string, Standing>();
+  const containers = new Map<string, Decision>();
   const index = new Set<string>();
   const ledger = new Map<string, LedgerEntry>();
   const markers = new Map<string, Map<string, ChunkCounts>>();
   const expectations = new Map<string, Readonly<Record<string, number>>>();
   const runs = new Map<string, RunStatus>();
   const store: PipelineStore = {
-    async recordFirstLines(scope, kind, entries) {
-      for (const { id, line } of entries) {
-        const key = `${scope}#${kind}#${id}`;
-        const current = standing.get(key);
-        if (!current || current.firstLine > line) standing.set(key, { ...current, firstLine: line });
-      }
-    },
-    async standing(scope, kind, ids) {
-      const out = new Map<string, Standing>();
+    async containerDecisions(scope, kind, ids) {
+      const out = new Map<string, Decision>();
       for (const id of ids) {
-        const s = standing.get(`${scope}#${kind}#${id}`);
-        if (s) out.set(id, s);
+        const d = containers.get(`${scope}#${kind}#${id}`);
+        if (d) out.set(id, d);
       }
       return out;
     },
-    async setStandingDecisions(scope, kind, entries) {
-      for (const { id, decision } of entries) {
-        const key = `${scope}#${kind}#${id}`;
-        const current = standing.get(key);
-        if (current) standing.set(key, { ...current, decision });
-      }
+    async putContainerDecisions(scope, kind, entries) {
+      for (const { id, decision } of entries) containers.set(`${scope}#${kind}#${id}`, decision);
     },
     async addToIndex(scope, name, keys) {
       for (const k of keys) index.add(`${scope}#${name}#${k}`);

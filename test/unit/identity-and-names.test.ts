@@ -53,6 +53,14 @@ describe('safe file names (DQ-6)', () => {
     expect(safe.endsWith('.pdf')).toBe(true);
     expect(safeFileName(`${'é'.repeat(201)}.pdf`)).not.toBe(safe);
   });
+  test('object keys can ask for a tighter budget and stay distinct', () => {
+    const name = `${'x'.repeat(240)}.pdf`;
+    expect(safeFileName(name)).toBe(name);
+    const short = safeFileName(name, 200);
+    expect(Buffer.byteLength(short)).toBeLessThanOrEqual(200);
+    expect(short.endsWith('.pdf')).toBe(true);
+    expect(safeFileName(`${'x'.repeat(241)}.pdf`, 200)).not.toBe(short);
+  });
   test('every result is one safe path segment, and safe names stay as they are', () => {
     fc.assert(
       fc.property(fc.string({ unit: 'binary', maxLength: 400 }), (name) => {

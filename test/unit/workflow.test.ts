@@ -216,34 +216,36 @@ describe('the steps at their edges', () => {
       startedAt: new Date(0).toISOString(),
     };
     const counts = { lines: 1, migrated: 0, dropped: 0, quarantined: 0 };
-    await store.putStageExpectation(run.scope, 'sept-2022/ids', { 'projects.ids': 2 });
-    await store.putChunkMarker(run.scope, 'sept-2022/ids', 'projects.ids.000000', counts);
-    expect(await stageStatus(run, 'sept-2022/ids', { store })).toMatchObject({
+    await store.putStageExpectation(run.scope, 'sept-2022/decide-1', { 'projects.decide': 2 });
+    await store.putChunkMarker(run.scope, 'sept-2022/decide-1', 'projects.decide.000000', counts);
+    expect(await stageStatus(run, 'sept-2022/decide-1', { store })).toMatchObject({
       done: false,
       chunks: 1,
       expected: 2,
       stalled: false,
     });
-    expect(await store.putChunkMarker(run.scope, 'sept-2022/ids', 'projects.ids.000000', counts)).toBe(false);
+    expect(
+      await store.putChunkMarker(run.scope, 'sept-2022/decide-1', 'projects.decide.000000', counts),
+    ).toBe(false);
     // Queues drained while a chunk is missing: stalled after three checks in a row, not before.
     let checks = 0;
     const drained = { store, pendingMessages: async () => 0 };
     for (let i = 1; i <= 3; i++) {
-      const status = await stageStatus(run, 'sept-2022/ids', drained, checks);
+      const status = await stageStatus(run, 'sept-2022/decide-1', drained, checks);
       checks = status.stalledChecks;
       expect(status).toMatchObject({ stalledChecks: i, stalled: i === 3 });
     }
     expect(
-      await stageStatus(run, 'sept-2022/ids', { store, pendingMessages: async () => 1 }, 2),
+      await stageStatus(run, 'sept-2022/decide-1', { store, pendingMessages: async () => 1 }, 2),
     ).toMatchObject({ stalledChecks: 0, stalled: false });
-    await store.putChunkMarker(run.scope, 'sept-2022/ids', 'projects.ids.000001', counts);
-    expect(await stageStatus(run, 'sept-2022/ids', drained, 2)).toMatchObject({
+    await store.putChunkMarker(run.scope, 'sept-2022/decide-1', 'projects.decide.000001', counts);
+    expect(await stageStatus(run, 'sept-2022/decide-1', drained, 2)).toMatchObject({
       done: true,
       chunks: 2,
       expected: 2,
       stalled: false,
     });
-    await expect(stageStatus(run, 'nov-2022/ids', { store })).rejects.toThrow(/never split/);
+    await expect(stageStatus(run, 'nov-2022/decide-1', { store })).rejects.toThrow(/never split/);
   });
 
   test('poison messages are refused with a typed error, and the SQS handler reports only them as failed', async () => {
@@ -263,7 +265,7 @@ describe('the steps at their edges', () => {
       exportId: 'e',
       wave: 'w',
       stage: 's/ids',
-      op: 'ids',
+      op: 'decide',
       kind: 'accounts',
       path: 'a',
       chunk: 0,

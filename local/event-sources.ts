@@ -1,0 +1,126 @@
+import {
+  DeleteMessageBatchCommand,
+  type Message,
+  ReceiveMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { LocalResources } from './cfn';
+import { LOCAL_REGION } from './services';
+import type { CfnTemplate } from './template';
+
+/** An event-source mapping of the template: a queue feeding a function. */
+export interface EventSourceMapping {
+  readonly functionId: string;
+  readonly queueUrl: string;
+  readonly queueArn: string;
+  readonly batchSize: number;
+  readonly maxConcurrency: number;
+  readonly reportBatchItemFailures: boolean;
+}
+
+export function mappingsOf(template: CfnTemplate, resources: LocalResources): EventSourceMapping[] {
+  return Object.values(template.Resources)
+    .filter((r) => r.Type === 'AWS::Lambda::EventSourceMapping')
+    .map((r) => {
+      const p = r.Properties as {
+        EventSourceArn: { 'Fn::GetAtt': [string, string] };
+        FunctionName: { Ref: string };
+        BatchSize?: number;
+        ScalingConfig?: { MaximumConcurrency?: number };
+        FunctionResponseTypes?: string[];
+      };
+      const queueId = p.EventSourceArn['Fn::GetAtt'][0];
+      const queueUrl = resources.queues.get(queueId);
+      if (!queueUrl) throw new Error(`local runtime: no queue ${queueId}`);
+      return {
+        functionId: p.FunctionName.Ref,
+        queueUrl,
+        queueArn: resources.resolve(p.EventSourceArn),
+        batchSize: p.BatchSize ?? 10,
+        maxConcurrency: p.ScalingConfig?.MaximumConcurrency ?? 2,
+        reportBatchItemFailures: (p.FunctionResponseTypes ?? []).includes('ReportBatchItemFailures'),
+      };
+    });
+}
+
+export type SqsInvoke = (event: SQSEvent) => Promise<SQSBatchResponse | undefined>;
+
+/**
+ * Emulates Lambda's SQS event source: up to `maxConcurrency` pollers receive batches of `batchSize`,
+ * invoke the function, and delete what succeeded. A failed record (a batch item failure, or every record
+ * when the invocation throws) stays on the queue: it comes back after the visibility timeout, and the
+ * queue's redrive policy moves it to the dead-letter queue after maxReceiveCount receives.
+ */
+export function pollQueue(
+  sqs: SQSClient,
+  mapping: EventSourceMapping,
+  invoke: SqsInvoke,
+  onBatch?: (n: number, failed: number) => void,
+) {
+  let running = true;
+  const toRecord = (m: Message) => ({
+    messageId: m.MessageId ?? '',
+    receiptHandle: m.ReceiptHandle ?? '',
+    body: m.Body ?? '',
+    attributes: m.Attributes ?? {},
+    messageAttributes: {},
+    md5OfBody: m.MD5OfBody ?? '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: mapping.queueArn,
+    awsRegion: LOCAL_REGION,
+  });
+  const worker = async () => {
+    while (running) {
+      let messages: Message[];
+      try {
+        const r = await sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: mapping.queueUrl,
+            MaxNumberOfMessages: mapping.batchSize,
+            WaitTimeSeconds: 1,
+            AttributeNames: ['All'],
+          }),
+        );
+        // The stand-in can hand out one message twice in a long poll; Lambda would not.
+        messages = [...new Map((r.Messages ?? []).map((m) => [m.MessageId, m])).values()];
+      } catch (error) {
+        if (!running) return;
+        throw error;
+      }
+      if (messages.length === 0) continue;
+      const event = { Records: messages.map(toRecord) } as SQSEvent;
+      let failed: Set<string>;
+      try {
+        const response = await invoke(event);
+        failed = new Set(
+          mapping.reportBatchItemFailures
+            ? (response?.batchItemFailures ?? []).map((f) => f.itemIdentifier)
+            : [],
+        );
+      } catch {
+        failed = new Set(messages.map((m) => m.MessageId ?? ''));
+      }
+      const done = messages.filter((m) => !failed.has(m.MessageId ?? ''));
+      if (done.length > 0) {
+        await sqs.send(
+          new DeleteMessageBatchCommand({
+            QueueUrl: mapping.queueUrl,
+            Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
+          }),
+        );
+      }
+      onBatch?.(messages.length, failed.size);
+    }
+  };
+  const workers = Array.from({ length: mapping.maxConcurrency }, worker);
+  const all = Promise.all(workers);
+  return {
+    /** Rejects when a poller fails (the stand-in went away while running). */
+    done: all,
+    async stop() {
+      running = false;
+      await all.catch(() => undefined);
+    },
+  };
+}
