@@ -119,6 +119,17 @@ export function dynamoStore(
       );
     },
 
+    async hasChunkMarker(scope, stage, chunk) {
+      const r = await doc.send(
+        new GetCommand({
+          TableName: table,
+          Key: { pk: `C#${scope}#${stage}`, sk: chunk },
+          ConsistentRead: true,
+        }),
+      );
+      return r.Item !== undefined;
+    },
+
     async putChunkMarker(scope, stage, chunk, counts: ChunkCounts) {
       try {
         await doc.send(

@@ -31,6 +31,8 @@ export interface PipelineStore {
   inIndex(scope: string, index: IndexName, keys: readonly string[]): Promise<Set<string>>;
   /** The per-record decision ledger, keyed (export, kind, id, occurrence). */
   putDecisions(exportId: string, entries: readonly LedgerEntry[]): Promise<void>;
+  /** Whether a chunk already recorded its marker (a redelivered message then has nothing to do). */
+  hasChunkMarker(scope: string, stage: string, chunk: string): Promise<boolean>;
   /** Records a chunk's counts once; false when the marker was already there. */
   putChunkMarker(scope: string, stage: string, chunk: string, counts: ChunkCounts): Promise<boolean>;
   /** The sum of a stage's markers, and the ids of the chunks that recorded one. */

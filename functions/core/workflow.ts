@@ -265,13 +265,14 @@ export async function reportRun(
   const expected = new Map<Kind, number>(
     waves.flatMap((w) => w.kinds.map((k) => [k, files.get(k)?.records ?? 0] as [Kind, number])),
   );
-  checkConservation(tally.counts, expected);
-  const summary = tally.summary(
-    run.exportId,
-    [...run.waves],
-    new Date(run.startedAt),
-    deps.now?.() ?? new Date(),
-  );
+  // A run whose chunks went to a dead-letter queue is reported as incomplete, naming them; an
+  // otherwise finished run must account for every line.
+  const missing = await missingChunks(run, deps);
+  if (missing.length === 0) checkConservation(tally.counts, expected);
+  const summary: Summary = {
+    ...tally.summary(run.exportId, [...run.waves], new Date(run.startedAt), deps.now?.() ?? new Date()),
+    ...(missing.length > 0 ? { status: 'incomplete' as const, missing } : {}),
+  };
   const receipts = await sink.finish(summary);
   await deps.store.putRunStatus(run.exportId, {
     scope: run.scope,

@@ -48,6 +48,15 @@ export async function processChunkRecord(entity: Entity, body: string, deps: Ent
   const msg = parsed.data;
   if (ENTITY_OF_KIND[msg.kind] !== entity)
     throw new PoisonMessageError(`kind ${msg.kind} does not belong to ${entity}`);
+  if (await deps.store.hasChunkMarker(msg.scope, msg.stage, chunkId(msg))) {
+    logger.info('chunk already done', {
+      exportId: msg.exportId,
+      stage: msg.stage,
+      kind: msg.kind,
+      chunk: msg.chunk,
+    });
+    return;
+  }
   const text = await deps.objects.getText(deps.exportsBucket, msg.key);
   if (text === undefined) throw new PoisonMessageError(`chunk object ${msg.key} is missing`);
 

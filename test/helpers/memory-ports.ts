@@ -32,6 +32,9 @@ export function memoryStore() {
     async putDecisions(exportId, entries) {
       for (const e of entries) ledger.set(`${exportId}#${e.kind}#${e.id}#${e.line}`, e);
     },
+    async hasChunkMarker(scope, stage, chunk) {
+      return markers.get(`${scope}#${stage}`)?.has(chunk) ?? false;
+    },
     async putChunkMarker(scope, stage, chunk, counts) {
       const m = markers.get(`${scope}#${stage}`) ?? new Map<string, ChunkCounts>();
       markers.set(`${scope}#${stage}`, m);

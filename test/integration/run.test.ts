@@ -1,0 +1,237 @@
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { generateExport } from '../../local/generate';
+import { startLocalPipeline } from '../../local/pipeline';
+import { plan } from '../../local/plan';
+import { runLocal } from '../../local/run';
+import type { TaskHandler } from '../../local/state-machine';
+import { BIN, ROOT } from '../helpers/cli';
+
+/**
+ * The main job end to end: `run` through the synthesized state machine, the real handlers and the
+ * local stand-ins, on a generated export of a few hundred accounts.
+ */
+jest.setTimeout(180_000);
+
+const FAST = { waitMs: 20, retryMs: 10, visibilitySeconds: 5 };
+let tmp: string;
+let exportDir: string;
+let planned: string;
+
+beforeAll(async () => {
+  tmp = await mkdtemp(join(tmpdir(), 'esep-run-'));
+  exportDir = join(tmp, 'run-export');
+  await generateExport({ out: exportDir, accounts: 200, seed: 77 });
+  const p = await plan({ exportDir, out: join(tmp, 'plan'), stderr: { write: () => true } });
+  planned = readFileSync(join(p.outDir, 'decisions.ndjson'), 'utf8');
+});
+afterAll(async () => {
+  await rm(tmp, { recursive: true, force: true });
+});
+
+const quiet = { write: () => true };
+const decisionsOf = (outDir: string) => readFileSync(join(outDir, 'decisions.ndjson'), 'utf8');
+const lines = (text: string) => text.split('\n').filter(Boolean);
+
+/** The state a run leaves: the table (less run-status timestamps) and every target object with its ETag. */
+async function snapshot(stateDir: string) {
+  const pipeline = await startLocalPipeline({ stateDir });
+  try {
+    const items: string[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const r = await pipeline.clients.dynamo.send(
+        new ScanCommand({ TableName: pipeline.resources.table, ExclusiveStartKey: start as never }),
+      );
+      for (const item of r.Items ?? []) if (!item.pk?.S?.startsWith('R#')) items.push(JSON.stringify(item));
+      start = r.LastEvaluatedKey;
+    } while (start);
+    const objects: string[] = [];
+    let token: string | undefined;
+    do {
+      const r = await pipeline.clients.s3.send(
+        new ListObjectsV2Command({ Bucket: pipeline.resources.buckets.migrated, ContinuationToken: token }),
+      );
+      for (const o of r.Contents ?? []) objects.push(`${o.Key} ${o.ETag}`);
+      token = r.IsTruncated ? r.NextContinuationToken : undefined;
+    } while (token);
+    return { items: items.sort(), objects: objects.sort() };
+  } finally {
+    await pipeline.stop();
+  }
+}
+
+/** A report folder without its run's timestamps. */
+function reportOf(outDir: string) {
+  const {
+    startedAt: _s,
+    finishedAt: _f,
+    ...summary
+  } = JSON.parse(readFileSync(join(outDir, 'summary.json'), 'utf8'));
+  const receipts = readdirSync(join(outDir, 'receipts')).map((f) =>
+    readFileSync(join(outDir, 'receipts', f), 'utf8'),
+  );
+  return { summary, decisions: decisionsOf(outDir), receipts };
+}
+
+describe('esep-migrate run', () => {
+  let undisturbed: Awaited<ReturnType<typeof snapshot>>;
+
+  test('agrees with plan decision for decision, and running it again changes nothing', async () => {
+    const state = join(tmp, 'state-main');
+    const first = await runLocal({
+      exportDir,
+      stateDir: state,
+      out: join(tmp, 'out-1'),
+      stderr: quiet,
+      pipeline: FAST,
+    });
+    expect(first.incomplete).toBe(false);
+    expect(first.summary.status).toBe('completed-with-quarantine');
+    expect(decisionsOf(first.outDir)).toBe(planned);
+    expect(first.receipts).toBeGreaterThan(150);
+    undisturbed = await snapshot(state);
+    expect(undisturbed.objects.length).toBeGreaterThan(300);
+    expect(undisturbed.items.filter((i) => i.includes('"D#')).length).toBe(lines(planned).length);
+
+    const second = await runLocal({
+      exportDir,
+      stateDir: state,
+      out: join(tmp, 'out-2'),
+      stderr: quiet,
+      pipeline: FAST,
+    });
+    expect(reportOf(second.outDir)).toEqual(reportOf(first.outDir));
+    expect(await snapshot(state)).toEqual(undisturbed);
+  });
+
+  test('each wave alone decides its own kinds, as plan does', async () => {
+    const state = join(tmp, 'state-waves');
+    const byWave = new Map<string, string[]>();
+    for (const line of lines(planned)) {
+      const { wave } = JSON.parse(line);
+      byWave.set(wave, [...(byWave.get(wave) ?? []), line]);
+    }
+    for (const wave of ['nov-2022', '2023', 'sept-2022']) {
+      const r = await runLocal({
+        exportDir,
+        wave,
+        stateDir: state,
+        out: join(tmp, `out-${wave}`),
+        stderr: quiet,
+        pipeline: FAST,
+      });
+      expect(r.summary.waves).toEqual([wave]);
+      expect(lines(decisionsOf(r.outDir))).toEqual(byWave.get(wave));
+    }
+  });
+
+  test('a handler that fails transiently is retried, and the run completes with the same decisions', async () => {
+    const failures = { worker: 0, split: 0 };
+    const wrap = (id: string, handler: TaskHandler): TaskHandler => {
+      if (id.startsWith('twinspaceFunction')) {
+        return async (event) => {
+          if (failures.worker < 2) {
+            failures.worker++;
+            throw Object.assign(new Error('connection reset'), { name: 'TimeoutError' });
+          }
+          return handler(event);
+        };
+      }
+      if (id.startsWith('splitFunction')) {
+        return async (event) => {
+          if (failures.split < 1) {
+            failures.split++;
+            throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+          }
+          return handler(event);
+        };
+      }
+      return handler;
+    };
+    const r = await runLocal({
+      exportDir,
+      stateDir: join(tmp, 'state-faults'),
+      out: join(tmp, 'out-faults'),
+      stderr: quiet,
+      pipeline: { ...FAST, wrap },
+    });
+    expect(failures).toEqual({ worker: 2, split: 1 });
+    expect(decisionsOf(r.outDir)).toBe(planned);
+  });
+
+  test('a poison message reaches the dead-letter queue, and the report says which chunk is missing', async () => {
+    let attempts = 0;
+    const wrap = (id: string, handler: TaskHandler): TaskHandler =>
+      id.startsWith('groupFunction')
+        ? async (event) => {
+            const records = (event as { Records: { body: string }[] }).Records;
+            if (
+              records.some(
+                (r) => r.body.includes('"kind":"group-items","path"') && r.body.includes('"op":"decide"'),
+              )
+            ) {
+              attempts++;
+              throw new Error('this chunk always fails');
+            }
+            return handler(event);
+          }
+        : handler;
+    const r = await runLocal({
+      exportDir,
+      wave: 'nov-2022',
+      stateDir: join(tmp, 'state-poison'),
+      out: join(tmp, 'out-poison'),
+      stderr: quiet,
+      pipeline: { ...FAST, visibilitySeconds: 1, wrap },
+    });
+    // Retried, then dead-lettered after the template's maxReceiveCount (5) receives. local-aws-sqs can count
+    // one receive twice when a long poll hands out the same message twice, so it may take one invocation less.
+    expect(attempts).toBeGreaterThanOrEqual(4);
+    expect(attempts).toBeLessThanOrEqual(5);
+    expect(r.incomplete).toBe(true);
+    expect(r.summary.status).toBe('incomplete');
+    expect(r.summary.missing).toEqual([
+      { stage: 'nov-2022/decide-2', chunks: ['group-items.decide.000000'] },
+    ]);
+    expect(r.summary.counts['group-items']).toEqual({ migrated: 0, dropped: 0, quarantined: 0 });
+    expect(r.summary.counts.groups?.migrated).toBeGreaterThan(0);
+  });
+
+  test('a run killed with SIGKILL mid-way and started again ends with the decisions and target of an undisturbed run', async () => {
+    const state = join(tmp, 'state-killed');
+    const child = spawn(
+      process.execPath,
+      [BIN, 'run', exportDir, '--state', state, '--out', join(tmp, 'out-killed')],
+      { cwd: ROOT, detached: true, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let progressLines = 0;
+    await new Promise<void>((resolve, reject) => {
+      child.stderr.on('data', (chunk: Buffer) => {
+        progressLines += (chunk.toString().match(/^\[run\]/gm) ?? []).length;
+        if (progressLines >= 3) resolve();
+      });
+      child.on('exit', () => reject(new Error('the run finished before it could be killed')));
+    });
+    process.kill(-(child.pid as number), 'SIGKILL');
+    await new Promise((resolve) => child.on('exit', resolve));
+    const r = await runLocal({
+      exportDir,
+      stateDir: state,
+      out: join(tmp, 'out-restarted'),
+      stderr: quiet,
+      pipeline: FAST,
+    });
+    expect(decisionsOf(r.outDir)).toBe(planned);
+    const after = await snapshot(state);
+    expect(after.objects).toEqual(undisturbed.objects);
+    expect(after.items.filter((i) => i.includes('"D#'))).toEqual(
+      undisturbed.items.filter((i) => i.includes('"D#')),
+    );
+  });
+});
