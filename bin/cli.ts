@@ -3,6 +3,7 @@ import { ConservationError, ExportRejectedError, PolicyError } from '../function
 import { generateExport } from '../local/generate';
 import { formatSummary, loadPolicy, plan } from '../local/plan';
 import { ExecutionFailedError, runLocal } from '../local/run';
+import { serve } from '../local/serve';
 import { UsageError } from '../local/usage';
 
 const HELP = `esep-migrate — move a legacy eTwinning / School Education Gateway export into ESEP
@@ -12,6 +13,9 @@ Usage:
       Runs the pipeline on this machine, as if the export had been uploaded: the synthesized state
       machine and the real handlers against local stand-ins for S3, DynamoDB and SQS, their data under
       --state (default .esep-local). Writes the report into --out (default <state>/reports/<exportId>).
+  esep-migrate serve [--state <dir>] [--policy <file>]
+      Keeps the local stand-ins up, prints their endpoints, and starts a run whenever a manifest.json
+      is uploaded under exports/<exportId>/ of the local exports bucket (as EventBridge does on AWS).
   esep-migrate plan <exportDir> [--wave <id>|all] [--out <dir>] [--policy <file>] [--state <dir>]
       A dry run straight over the files, no services: writes summary.json, decisions.ndjson and
       receipts/ into --out (default <state>/plans/<exportId>) and prints a summary.
@@ -103,6 +107,13 @@ async function runCommand(args: string[]): Promise<number> {
   return result.incomplete ? 1 : 0;
 }
 
+async function serveCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, { state: { type: 'string' }, policy: { type: 'string' } });
+  if (positionals.length > 0) throw new UsageError(`serve: unexpected argument "${positionals[0]}"`);
+  await serve({ stateDir: str(values, 'state'), policyFile: str(values, 'policy') });
+  return 0;
+}
+
 async function generateCommand(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, {
     out: { type: 'string' },
@@ -127,6 +138,7 @@ async function generateCommand(args: string[]): Promise<number> {
 
 const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   run: runCommand,
+  serve: serveCommand,
   plan: planCommand,
   generate: generateCommand,
 };

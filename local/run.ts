@@ -140,6 +140,35 @@ function runProgress(stream: NonNullable<RunOptions['stderr']>) {
 }
 
 /**
+ * Runs one execution of the state machine and copies its report to `outDir`. Throws ExportRejectedError
+ * (exit 2) or ExecutionFailedError; an incomplete run (dead-lettered chunks) still returns its report.
+ */
+export async function executeRun(
+  pipeline: LocalPipeline,
+  input: { bucket: string; key: string } | { exportId: string; wave: string },
+  run: { exportId: string; waves: readonly string[] },
+  outDir: string,
+): Promise<RunResult> {
+  const outcome = await pipeline.execute(input);
+  const incomplete = !outcome.ok && outcome.error === 'RunIncomplete';
+  if (!outcome.ok && !incomplete) {
+    if (outcome.error === 'ExportRejectedError') throw new ExportRejectedError(outcome.cause);
+    throw new ExecutionFailedError(outcome.error, outcome.cause);
+  }
+  await mkdir(outDir, { recursive: true });
+  await download(pipeline.clients, pipeline.resources.buckets.reports, reportPrefix(run), outDir);
+  const summary = JSON.parse(await readFile(join(outDir, 'summary.json'), 'utf8')) as Summary;
+  const receipts = (await readdir(join(outDir, 'receipts')).catch(() => [])).length;
+  return { summary, outDir, receipts, incomplete };
+}
+
+/** Handlers log through Powertools; locally: warnings and errors only, and no CloudWatch metrics. */
+export function quietLocalHandlers(): void {
+  process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
+  process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+}
+
+/**
  * `esep-migrate run`: the pipeline on this machine, through the synthesized state machine and the real
  * handlers, against the local stand-ins. The export is checked before anything starts (exit 2 when it is
  * rejected, nothing written), then put into the local exports bucket as an upload would be.
@@ -148,24 +177,21 @@ export async function runLocal(options: RunOptions): Promise<RunResult> {
   const stateDir = resolve(options.stateDir ?? '.esep-local');
   const policy = await loadPolicy(options.policyFile);
   const wave = options.wave ?? 'all';
-  if (!selectWaves(buildStagePlan(policy), wave))
+  const waves = selectWaves(buildStagePlan(policy), wave)?.map((w) => w.wave);
+  if (!waves)
     throw new UsageError(`--wave: unknown wave "${wave}" (one of ${policy.waveIds.join(', ')}, or all)`);
   const dir = resolve(options.exportDir);
-  if (
-    !(await stat(dir).then(
-      (s) => s.isDirectory(),
-      () => false,
-    ))
-  )
-    throw new ExportRejectedError(`${options.exportDir}: no such export folder`, options.exportDir);
+  const isDir = await stat(dir).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
+  if (!isDir) throw new ExportRejectedError(`${options.exportDir}: no such export folder`, options.exportDir);
   const { manifest } = await validateExport(fsExportSource(dir));
   const exportId = manifest.exportId;
 
-  // Handlers log through Powertools; locally: warnings and errors only, and no CloudWatch metrics.
-  process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
-  process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+  quietLocalHandlers();
   const progress = runProgress(options.stderr ?? process.stderr);
-  const pipeline: LocalPipeline = await startLocalPipeline({
+  const pipeline = await startLocalPipeline({
     stateDir,
     context: options.policyFile ? { policyFile: resolve(options.policyFile) } : {},
     onTask: progress.onTask,
@@ -179,21 +205,12 @@ export async function runLocal(options: RunOptions): Promise<RunResult> {
       wave === 'all'
         ? { bucket: resources.buckets.exports, key: `exports/${exportId}/${MANIFEST}` }
         : { exportId, wave };
-    const outcome = await pipeline.execute(input);
-    progress.end();
-    const incomplete = !outcome.ok && outcome.error === 'RunIncomplete';
-    if (!outcome.ok && !incomplete) {
-      if (outcome.error === 'ExportRejectedError') throw new ExportRejectedError(outcome.cause);
-      throw new ExecutionFailedError(outcome.error, outcome.cause);
-    }
-    const waves = selectWaves(buildStagePlan(policy), wave)?.map((w) => w.wave) ?? [];
-    const prefix = reportPrefix({ exportId, waves });
-    const outDir = resolve(options.out ?? join(stateDir, 'reports', exportId));
-    await mkdir(outDir, { recursive: true });
-    await download(clients, resources.buckets.reports, prefix, outDir);
-    const summary = JSON.parse(await readFile(join(outDir, 'summary.json'), 'utf8')) as Summary;
-    const receipts = (await readdir(join(outDir, 'receipts')).catch(() => [])).length;
-    return { summary, outDir, receipts, incomplete };
+    return await executeRun(
+      pipeline,
+      input,
+      { exportId, waves },
+      resolve(options.out ?? join(stateDir, 'reports', exportId)),
+    );
   } finally {
     progress.end();
     await pipeline.stop();

@@ -175,6 +175,21 @@ describe('esep-migrate plan: waves, policy and rejections', () => {
     expect(r.stderr).toMatch(message);
   });
 
+  test('run rejects a damaged export with exit 2 before starting anything', () => {
+    const copy = join(tmp, 'damaged-run', 'export');
+    cpSync(SAMPLE, copy, { recursive: true });
+    writeFileSync(join(copy, 'projects.ndjson'), '{"id":"x"}\n');
+    const state = join(tmp, 'damaged-run-state');
+    const r = cli(['run', copy, '--state', state]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/export rejected: projects\.ndjson: SHA-256 is/);
+    expect(existsSync(state)).toBe(false);
+    const wave = cli(['run', 'samples/export', '--wave', '2024', '--state', state]);
+    expect(wave.status).toBe(2);
+    expect(wave.stderr).toMatch(/--wave: unknown wave "2024"/);
+    expect(existsSync(state)).toBe(false);
+  });
+
   test('a policy that breaks the rules is rejected with exit 2, naming the field', () => {
     const policy = join(tmp, 'bad-policy.json');
     writeFileSync(policy, JSON.stringify({ contentCutoff: '2018-13-01' }));
@@ -188,5 +203,7 @@ describe('esep-migrate plan: waves, policy and rejections', () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/esep-migrate plan <exportDir>/);
     expect(r.stdout).toMatch(/esep-migrate generate --out <dir> --accounts <n>/);
+    expect(r.stdout).toMatch(/esep-migrate run <exportDir>/);
+    expect(r.stdout).toMatch(/esep-migrate serve/);
   });
 });

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { generateExport } from '../../local/generate';
 import { startLocalPipeline } from '../../local/pipeline';
 import { plan } from '../../local/plan';
@@ -78,6 +78,66 @@ function reportOf(outDir: string) {
   );
   return { summary, decisions: decisionsOf(outDir), receipts };
 }
+
+describe('esep-migrate serve', () => {
+  test('starts a run when a manifest.json is uploaded to the local exports bucket, as EventBridge does', async () => {
+    const state = join(tmp, 'state-serve');
+    const child = spawn(process.execPath, [BIN, 'serve', '--state', state], {
+      cwd: ROOT,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    const waitFor = (pattern: RegExp) =>
+      new Promise<RegExpMatchArray>((resolve, reject) => {
+        const check = () => {
+          const m = output.match(pattern);
+          if (m) resolve(m);
+        };
+        child.stdout.on('data', (chunk: Buffer) => {
+          output += chunk.toString();
+          check();
+        });
+        child.on('exit', () => reject(new Error(`serve exited: ${output}`)));
+        check();
+      });
+    try {
+      const endpoints = JSON.parse((await waitFor(/^endpoints: (.*)$/m))[1] as string) as {
+        s3: string;
+        exports: string;
+      };
+      const s3 = new S3Client({
+        region: 'eu-west-1',
+        endpoint: endpoints.s3,
+        forcePathStyle: true,
+        credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+        requestChecksumCalculation: 'WHEN_REQUIRED',
+      });
+      const files = readdirSync(exportDir, { recursive: true, withFileTypes: true })
+        .filter((e) => e.isFile())
+        .map((e) => join(e.parentPath, e.name).slice(exportDir.length + 1));
+      for (const file of [...files.filter((f) => f !== 'manifest.json'), 'manifest.json']) {
+        await s3.send(
+          new PutObjectCommand({
+            Bucket: endpoints.exports,
+            Key: `exports/run-export/${file}`,
+            Body: readFileSync(join(exportDir, file)),
+          }),
+        );
+      }
+      s3.destroy();
+      const [, status, report] = (await waitFor(
+        /^run of run-export: (\S+), report: (.*)$/m,
+      )) as RegExpMatchArray;
+      expect(status).toBe('completed-with-quarantine');
+      expect(decisionsOf(report as string)).toBe(planned);
+    } finally {
+      process.kill(-(child.pid as number), 'SIGTERM');
+      await new Promise((resolve) => child.on('exit', resolve));
+    }
+    expect(output).toMatch(/esep-migrate serve: stopping/);
+  });
+});
 
 describe('esep-migrate run', () => {
   let undisturbed: Awaited<ReturnType<typeof snapshot>>;
