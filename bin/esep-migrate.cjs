@@ -3,17 +3,16 @@
 // The esep-migrate command: TypeScript compiled on the fly by tsx, so there is no build step to remember.
 //
 // The local stand-in for S3 (s3rver) pages listings with a cipher of OpenSSL's legacy provider, which
-// must be switched on when Node starts; the AWS SDK warns on Node 20. So the command starts Node once
-// more with those flags, unless they are set already.
-const FLAGS = ['--openssl-legacy-provider', '--disable-warning=NodeVersionSupportWarning'];
-const current = `${process.env.NODE_OPTIONS ?? ''} ${process.execArgv.join(' ')}`;
-if (!FLAGS.every((f) => current.includes(f))) {
+// must be switched on when Node starts, so the command starts Node once more with that flag unless it is
+// set already. The AWS SDK's notice that its 2027 releases need Node 22 is for developers (package.json
+// pins the SDK), not for the people running a migration: it is switched off here.
+const FLAG = '--openssl-legacy-provider';
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+if (!`${process.env.NODE_OPTIONS ?? ''} ${process.execArgv.join(' ')}`.includes(FLAG)) {
   const { spawn } = require('node:child_process');
-  const child = spawn(
-    process.execPath,
-    [...FLAGS, ...process.execArgv, __filename, ...process.argv.slice(2)],
-    { stdio: 'inherit' },
-  );
+  const child = spawn(process.execPath, [FLAG, ...process.execArgv, __filename, ...process.argv.slice(2)], {
+    stdio: 'inherit',
+  });
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal));
   child.on('exit', (code, signal) => {
     if (signal) process.kill(process.pid, signal);

@@ -114,24 +114,25 @@ async function download(clients: Clients, bucket: string, prefix: string, outDir
 /** A line of progress per stage on a terminal (rewritten in place), or per finished stage otherwise. */
 function runProgress(stream: NonNullable<RunOptions['stderr']>) {
   const started = Date.now();
+  let finishedLines = 0;
   let lastStage = '';
-  let processed = 0;
   const fmt = (n: number) => n.toLocaleString('en-US');
   return {
-    onBatch: (_fn: string, n: number) => {
-      processed += n;
-    },
     onTask: (state: string, _input: unknown, output: unknown) => {
       const status = output as
         | { done?: boolean; chunks?: number; expected?: number; lines?: number }
         | undefined;
       if (!state.endsWith(' progress') || !status || status.expected === undefined) return;
       const stage = state.slice(0, -' progress'.length);
-      const rate = Math.round(processed / Math.max((Date.now() - started) / 1000, 0.001));
-      const text = `[run] ${stage}: ${fmt(status.chunks ?? 0)}/${fmt(status.expected)} chunks, ${fmt(status.lines ?? 0)} lines (${fmt(rate)} chunks/s)`;
+      const lines = status.lines ?? 0;
+      const rate = Math.round((finishedLines + lines) / Math.max((Date.now() - started) / 1000, 0.001));
+      const text = `[run] ${stage}: ${fmt(lines)} records, ${fmt(status.chunks ?? 0)}/${fmt(status.expected)} chunks (${fmt(rate)} records/s overall)`;
       if (stream.isTTY) stream.write(`\r\x1b[2K${text}`);
       else if (status.done && stage !== lastStage) stream.write(`${text}\n`);
-      if (status.done) lastStage = stage;
+      if (status.done && stage !== lastStage) {
+        finishedLines += lines;
+        lastStage = stage;
+      }
     },
     end: () => {
       if (stream.isTTY) stream.write('\r\x1b[2K');
@@ -195,7 +196,6 @@ export async function runLocal(options: RunOptions): Promise<RunResult> {
     stateDir,
     context: options.policyFile ? { policyFile: resolve(options.policyFile) } : {},
     onTask: progress.onTask,
-    onBatch: progress.onBatch,
     ...options.pipeline,
   });
   try {
