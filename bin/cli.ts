@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { ConservationError, ExportRejectedError, PolicyError } from '../functions/core/errors';
+import type { Summary } from '../functions/core/report';
 import { generateExport } from '../local/generate';
 import { formatSummary, loadPolicy, plan } from '../local/plan';
 import { ExecutionFailedError, runLocal } from '../local/run';
@@ -52,60 +53,54 @@ function wholeNumber(flags: Flags, name: string, fallback?: number): number {
 const str = (flags: Flags, name: string) =>
   typeof flags[name] === 'string' ? (flags[name] as string) : undefined;
 
-async function planCommand(args: string[]): Promise<number> {
+/** `plan` and `run`: one export folder and the same options; both print the summary and the report's path. */
+async function exportCommand(
+  name: 'plan' | 'run',
+  args: string[],
+  title: string,
+  action: (
+    options: ExportCommandOptions,
+  ) => Promise<{ summary: Summary; outDir: string; receipts: number; incomplete?: boolean }>,
+): Promise<number> {
   const { values, positionals } = parse(args, {
     wave: { type: 'string' },
     out: { type: 'string' },
     policy: { type: 'string' },
     state: { type: 'string' },
   });
-  if (positionals.length !== 1) throw new UsageError('plan: expected one <exportDir>');
-  const policyFile = str(values, 'policy');
-  const result = await plan({
+  if (positionals.length !== 1) throw new UsageError(`${name}: expected one <exportDir>`);
+  const options = {
     exportDir: positionals[0] as string,
     wave: str(values, 'wave'),
     out: str(values, 'out'),
-    policyFile,
+    policyFile: str(values, 'policy'),
     stateDir: str(values, 'state'),
-  });
-  const policy = await loadPolicy(policyFile);
+  };
+  const result = await action(options);
   const s = result.summary;
   console.log(
-    `Plan of export ${s.exportId}, waves ${s.waves.join(', ')} (dry run: nothing written to any target)\n`,
+    `${title} of export ${s.exportId}, waves ${s.waves.join(', ')}${name === 'plan' ? ' (dry run: nothing written to any target)' : ''}\n`,
   );
-  console.log(formatSummary(s, policy.waveOf));
+  console.log(formatSummary(s, (await loadPolicy(options.policyFile)).waveOf));
   console.log(`\nstatus: ${s.status}`);
-  console.log(`report: ${result.outDir} (summary.json, decisions.ndjson, ${result.receipts} receipts)`);
-  return 0;
-}
-
-async function runCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, {
-    wave: { type: 'string' },
-    out: { type: 'string' },
-    policy: { type: 'string' },
-    state: { type: 'string' },
-  });
-  if (positionals.length !== 1) throw new UsageError('run: expected one <exportDir>');
-  const policyFile = str(values, 'policy');
-  const result = await runLocal({
-    exportDir: positionals[0] as string,
-    wave: str(values, 'wave'),
-    out: str(values, 'out'),
-    stateDir: str(values, 'state'),
-    policyFile,
-  });
-  const s = result.summary;
-  console.log(`Run of export ${s.exportId}, waves ${s.waves.join(', ')}\n`);
-  console.log(formatSummary(s, (await loadPolicy(policyFile)).waveOf));
-  console.log(`\nstatus: ${s.status}`);
-  for (const m of s.missing ?? [])
-    console.log(
-      `missing: ${m.stage}: ${m.chunks.length} chunks in a dead-letter queue (${m.chunks.slice(0, 5).join(', ')}${m.chunks.length > 5 ? ', ...' : ''})`,
-    );
+  for (const m of s.missing ?? []) {
+    const some = m.chunks.slice(0, 5).join(', ') + (m.chunks.length > 5 ? ', ...' : '');
+    console.log(`missing: ${m.stage}: ${m.chunks.length} chunks in a dead-letter queue (${some})`);
+  }
   console.log(`report: ${result.outDir} (summary.json, decisions.ndjson, ${result.receipts} receipts)`);
   return result.incomplete ? 1 : 0;
 }
+
+type ExportCommandOptions = {
+  exportDir: string;
+  wave?: string;
+  out?: string;
+  policyFile?: string;
+  stateDir?: string;
+};
+
+const planCommand = (args: string[]) => exportCommand('plan', args, 'Plan', plan);
+const runCommand = (args: string[]) => exportCommand('run', args, 'Run', runLocal);
 
 async function serveCommand(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, { state: { type: 'string' }, policy: { type: 'string' } });

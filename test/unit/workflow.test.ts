@@ -80,18 +80,25 @@ function redeliver<T>(items: T[], seed: number): T[] {
   return twice;
 }
 
+/** The workflow's dependencies over in-memory ports, the export under exports/wf-export/. */
+const workflowOver = (
+  store: WorkflowDeps['store'],
+  objects: WorkflowDeps['objects'],
+  chunkLines?: number,
+): WorkflowDeps => ({
+  policy,
+  store,
+  objects,
+  exportsBucket: 'exports',
+  source: (id) => bucketExportSource(objects, 'exports', id),
+  ...(chunkLines ? { chunkLines } : {}),
+});
+
 async function runWorkflow(wave = 'all') {
   const { store, ledger, runs } = memoryStore();
   const { store: objects, objects: raw } = memoryObjects();
   await upload(objects);
-  const workflow: WorkflowDeps = {
-    policy,
-    store,
-    objects,
-    exportsBucket: 'exports',
-    source: (id) => bucketExportSource(objects, 'exports', id),
-    chunkLines: 17,
-  };
+  const workflow = workflowOver(store, objects, 17);
   const entityDeps: EntityDeps = {
     store,
     objects,
@@ -190,13 +197,7 @@ describe('the steps at their edges', () => {
     const { store: objects, objects: raw } = memoryObjects();
     await upload(objects);
     raw.set('exports/exports/wf-export/mailbox.ndjson', Buffer.from('{"id":"smuggled"}\n'));
-    const workflow: WorkflowDeps = {
-      policy,
-      store,
-      objects,
-      exportsBucket: 'exports',
-      source: (id) => bucketExportSource(objects, 'exports', id),
-    };
+    const workflow = workflowOver(store, objects);
     await expect(startRun({ key: 'exports/wf-export/manifest.json' }, workflow)).rejects.toThrow(
       ExportRejectedError,
     );
