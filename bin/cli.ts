@@ -3,6 +3,7 @@ import { ConservationError, ExportRejectedError, PolicyError } from '../function
 import type { Summary } from '../functions/core/report';
 import { generateExport } from '../local/generate';
 import { formatSummary, loadPolicy, plan } from '../local/plan';
+import { registerLocal } from '../local/register';
 import { ExecutionFailedError, runLocal } from '../local/run';
 import { serve } from '../local/serve';
 import { UsageError } from '../local/usage';
@@ -14,6 +15,9 @@ Usage:
       Runs the pipeline on this machine, as if the export had been uploaded: the synthesized state
       machine and the real handlers against local stand-ins for S3, DynamoDB and SQS, their data under
       --state (default .esep-local). Writes the report into --out (default <state>/reports/<exportId>).
+  esep-migrate register --email <address> --user <esepUserId> [--state <dir>]
+      Delivers one ESEP registration, as EU Login would, and prints the outcome as one JSON line:
+      {"esepUserId","decision":"linked"|"not-linked","reason","legacyAccountId"?}
   esep-migrate serve [--state <dir>] [--policy <file>]
       Keeps the local stand-ins up, prints their endpoints, and starts a run whenever a manifest.json
       is uploaded under exports/<exportId>/ of the local exports bucket (as EventBridge does on AWS).
@@ -109,6 +113,22 @@ async function serveCommand(args: string[]): Promise<number> {
   return 0;
 }
 
+async function registerCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, {
+    email: { type: 'string' },
+    user: { type: 'string' },
+    state: { type: 'string' },
+  });
+  if (positionals.length > 0) throw new UsageError(`register: unexpected argument "${positionals[0]}"`);
+  const email = str(values, 'email');
+  const esepUserId = str(values, 'user');
+  if (!email) throw new UsageError('--email is required');
+  if (!esepUserId) throw new UsageError('--user is required');
+  const outcome = await registerLocal({ email, esepUserId, stateDir: str(values, 'state') });
+  console.log(JSON.stringify(outcome));
+  return 0;
+}
+
 async function generateCommand(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, {
     out: { type: 'string' },
@@ -134,6 +154,7 @@ async function generateCommand(args: string[]): Promise<number> {
 const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   run: runCommand,
   serve: serveCommand,
+  register: registerCommand,
   plan: planCommand,
   generate: generateCommand,
 };

@@ -8,6 +8,10 @@
 // pins the SDK), not for the people running a migration: it is switched off here.
 const FLAG = '--openssl-legacy-provider';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+// The handlers run in-process locally: their Powertools logs show warnings and errors only (set
+// POWERTOOLS_LOG_LEVEL to see more), and no metrics are sent anywhere.
+process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
+process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 if (!`${process.env.NODE_OPTIONS ?? ''} ${process.execArgv.join(' ')}`.includes(FLAG)) {
   const { spawn } = require('node:child_process');
   const child = spawn(process.execPath, [FLAG, ...process.execArgv, __filename, ...process.argv.slice(2)], {

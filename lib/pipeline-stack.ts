@@ -194,13 +194,18 @@ export class PipelineStack extends Stack {
 
     const accountLink = fn(
       'account-link',
-      { table: table.tableName, emailKeySecret: emailKeySecret.secretArn },
+      {
+        table: table.tableName,
+        emailKeySecret: emailKeySecret.secretArn,
+        migratedBucket: migratedBucket.bucketName,
+      },
       Duration.seconds(30),
       512,
     );
     table.grantReadWriteData(accountLink);
     kmsAck(accountLink);
     emailKeySecret.grantRead(accountLink);
+    putPrefix(migratedBucket, accountLink, 'links/');
     accountLink.addEventSource(
       new lambdaEvents.SqsEventSource(link.queue, {
         batchSize: 10,

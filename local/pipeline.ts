@@ -34,6 +34,8 @@ export interface LocalPipeline {
   readonly functions: ReadonlyMap<string, TaskHandler>;
   /** The logical id of each function, by handler folder (validate, profile, account-link, ...). */
   readonly functionIds: ReadonlyMap<string, string>;
+  /** Each function's environment as the template gives it, by handler folder. */
+  readonly environments: ReadonlyMap<string, NodeJS.ProcessEnv>;
   execute(input: unknown): ReturnType<ReturnType<typeof localStateMachine>['execute']>;
   stop(): Promise<void>;
 }
@@ -95,6 +97,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       };
     const functions = new Map<string, TaskHandler>();
     const functionIds = new Map<string, string>();
+    const environments = new Map<string, NodeJS.ProcessEnv>();
     for (const fn of synth.functions.values()) {
       const mod = require(join(ROOT, fn.handler)) as {
         makeHandler: (deps: unknown) => TaskHandler;
@@ -106,6 +109,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       const handler = mod.makeHandler(mod.depsFrom(clients, env));
       functions.set(fn.logicalId, tracked(options.wrap ? options.wrap(fn.logicalId, handler) : handler));
       functionIds.set(fn.handler.split('/')[1] ?? fn.handler, fn.logicalId);
+      environments.set(fn.handler.split('/')[1] ?? fn.handler, env);
     }
 
     const pollers = mappingsOf(synth.templates.pipeline, resources).map((mapping) => {
@@ -130,6 +134,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       clients,
       functions,
       functionIds,
+      environments,
       execute: (input) => machine.execute(input),
       async stop() {
         stopped = true;

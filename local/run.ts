@@ -163,12 +163,6 @@ export async function executeRun(
   return { summary, outDir, receipts, incomplete };
 }
 
-/** Handlers log through Powertools; locally: warnings and errors only, and no CloudWatch metrics. */
-export function quietLocalHandlers(): void {
-  process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
-  process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
-}
-
 /**
  * `esep-migrate run`: the pipeline on this machine, through the synthesized state machine and the real
  * handlers, against the local stand-ins. The export is checked before anything starts (exit 2 when it is
@@ -190,7 +184,6 @@ export async function runLocal(options: RunOptions): Promise<RunResult> {
   const { manifest } = await validateExport(fsExportSource(dir));
   const exportId = manifest.exportId;
 
-  quietLocalHandlers();
   const progress = runProgress(options.stderr ?? process.stderr);
   const pipeline = await startLocalPipeline({
     stateDir,

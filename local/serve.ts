@@ -3,7 +3,7 @@ import { MANIFEST } from '../functions/core/manifest';
 import { buildStagePlan } from '../functions/core/stages';
 import { type LocalPipeline, startLocalPipeline } from './pipeline';
 import { loadPolicy } from './plan';
-import { executeRun, quietLocalHandlers } from './run';
+import { executeRun } from './run';
 
 export interface ServeOptions {
   readonly stateDir?: string;
@@ -24,7 +24,6 @@ export async function serve(options: ServeOptions = {}): Promise<void> {
   const out = options.out ?? process.stdout;
   const stateDir = resolve(options.stateDir ?? '.esep-local');
   const policy = await loadPolicy(options.policyFile);
-  quietLocalHandlers();
   const pipeline: LocalPipeline = await startLocalPipeline({
     stateDir,
     context: options.policyFile ? { policyFile: resolve(options.policyFile) } : {},

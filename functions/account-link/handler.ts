@@ -5,7 +5,15 @@ import { type Clients, lambdaEntry, secretString } from '../adapters/aws';
 import { readConfig } from '../adapters/config';
 import { dynamoIdentities } from '../adapters/dynamo-store';
 import { countEvent, logger } from '../adapters/observability';
-import { type IdentityStore, type LinkOutcome, linkRegistration, RegistrationSchema } from '../core/linking';
+import { s3Objects } from '../adapters/s3-objects';
+import {
+  type IdentityStore,
+  type LinkOutcome,
+  linkDocument,
+  linkRegistration,
+  RegistrationSchema,
+} from '../core/linking';
+import type { ObjectStore } from '../core/ports';
 
 /** The EventBridge event `ESEP Registration` (source `esep.accounts`), as SQS delivers it. */
 export const RegistrationEventSchema = z.object({
@@ -17,15 +25,31 @@ export const RegistrationEventSchema = z.object({
 export interface LinkDeps {
   readonly identities: IdentityStore;
   readonly secret: () => Promise<string>;
+  readonly objects: ObjectStore;
+  readonly migratedBucket: string;
 }
 
-/** Links one registration; logs the outcome by user id and reason, never the e-mail. */
+/**
+ * Links one registration and writes the link document; logs the outcome by user id and reason, never the
+ * e-mail. The document is written for the user's stored outcome on every delivery, so a crash between
+ * the link and the document heals on redelivery.
+ */
 export async function handleRegistration(detail: unknown, deps: LinkDeps): Promise<LinkOutcome> {
   const registration = RegistrationSchema.parse(detail);
   const outcome = await linkRegistration(registration, {
     identities: deps.identities,
     secret: await deps.secret(),
   });
+  const stored =
+    outcome.reason === 'LINK_FROZEN' ? await deps.identities.linkOf(registration.esepUserId) : outcome;
+  const link = stored && linkDocument(stored);
+  if (link)
+    await deps.objects.put(
+      deps.migratedBucket,
+      link.key,
+      `${JSON.stringify(link.document, null, 2)}\n`,
+      'application/json',
+    );
   if (outcome.reason === 'AMBIGUOUS_LEGACY_EMAIL') countEvent('AmbiguousLegacyEmail');
   logger.info('registration decided', {
     esepUserId: outcome.esepUserId,
@@ -45,10 +69,12 @@ export const makeHandler = (deps: LinkDeps) => {
 };
 
 export function depsFrom(clients: Clients, env: NodeJS.ProcessEnv): LinkDeps {
-  const config = readConfig(['table', 'emailKeySecret'], env);
+  const config = readConfig(['table', 'emailKeySecret', 'migratedBucket'], env);
   let secret: Promise<string> | undefined;
   return {
     identities: dynamoIdentities(clients.dynamo, config.table),
+    objects: s3Objects(clients.s3),
+    migratedBucket: config.migratedBucket,
     secret: () => {
       secret ??= secretString(clients.secrets, config.emailKeySecret);
       return secret;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { emailKey } from './identity';
+import { safeIdSegment } from './safe-name';
 
 /**
  * Account linking (rules ID-2 to ID-8): an ESEP registration links the legacy account with the same
@@ -8,7 +9,10 @@ import { emailKey } from './identity';
  */
 export const RegistrationSchema = z.object({
   esepUserId: z.string().min(1).max(256),
-  email: z.string().min(3).max(512),
+  email: z
+    .string()
+    .max(512)
+    .regex(/^\s*[^@\s]+@[^@\s]+\s*$/u, 'expected an e-mail address'),
   registeredAt: z.iso.datetime({ offset: true }),
 });
 export type Registration = z.infer<typeof RegistrationSchema>;
@@ -89,6 +93,30 @@ export async function linkRegistration(
     };
   }
   if (await identities.putLink({ ...outcome, registeredAt: reg.registeredAt })) return outcome;
-  if (outcome.legacyAccountId) await identities.releaseLegacy(outcome.legacyAccountId, reg.esepUserId);
+  // Another delivery for this user decided first. Give back the claim only if its outcome does not use
+  // it (a concurrent delivery of the same event claimed the same account, and keeps it).
+  const winner = await identities.linkOf(reg.esepUserId);
+  if (outcome.legacyAccountId && winner?.legacyAccountId !== outcome.legacyAccountId) {
+    await identities.releaseLegacy(outcome.legacyAccountId, reg.esepUserId);
+  }
   return frozen();
+}
+
+/**
+ * What a link puts into the target: the ESEP user owns the legacy account's staged data. Staged profiles,
+ * memberships and items stay keyed by legacy account id (TS-4, GR-2), so the importer resolves them
+ * through this document whichever wave staged them and whenever the user registered.
+ */
+export function linkDocument(
+  outcome: LinkOutcome & { readonly registeredAt?: string },
+): { key: string; document: Record<string, unknown> } | undefined {
+  if (outcome.decision !== 'linked' || !outcome.legacyAccountId) return undefined;
+  return {
+    key: `links/${safeIdSegment(outcome.esepUserId)}.json`,
+    document: {
+      esepUserId: outcome.esepUserId,
+      legacyAccountId: outcome.legacyAccountId,
+      reason: outcome.reason,
+    },
+  };
 }

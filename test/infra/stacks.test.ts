@@ -189,7 +189,11 @@ describe('pipeline stack', () => {
       ['secretsmanager:', 'sqs:SendMessage', 's3:DeleteObject'],
     ],
     ['report', ['s3:PutObject', 's3:GetObject*'], ['sqs:', 'secretsmanager:', 's3:DeleteObject']],
-    ['account-link', ['dynamodb:', 'secretsmanager:GetSecretValue', 'sqs:ReceiveMessage'], ['s3:']],
+    [
+      'account-link',
+      ['dynamodb:', 'secretsmanager:GetSecretValue', 'sqs:ReceiveMessage', 's3:PutObject'],
+      ['s3:GetObject', 's3:DeleteObject', 'sqs:SendMessage'],
+    ],
   ])('%s may do what it needs and nothing else', (handler, allowed, denied) => {
     const { actions } = permissions(handler);
     for (const a of allowed) expect(actions.some((x) => x.startsWith(a))).toBe(true);

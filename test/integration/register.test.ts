@@ -1,0 +1,186 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { depsFrom, handleRegistration } from '../../functions/account-link/handler';
+import { logger } from '../../functions/adapters/observability';
+import { generateExport } from '../../local/generate';
+import { startLocalPipeline } from '../../local/pipeline';
+import { registerLocal } from '../../local/register';
+import { runLocal } from '../../local/run';
+import { cli } from '../helpers/cli';
+
+/** Account linking against the local stack (rules ID-1 to ID-8), after runs of a generated export. */
+jest.setTimeout(180_000);
+
+const FAST = { waitMs: 20, retryMs: 10, visibilitySeconds: 5 };
+const quiet = { write: () => true };
+const MARIA = 'Maria.Rossi@School1.example.eu'; // acc-000000 (eTwinning) and acc-000001 (SEG) in every generated export
+const ZOE = 'zoë.müller@schule.example.de'; // acc-000002 (eTwinning) and acc-000003 (SEG)
+let tmp: string;
+let exportDir: string;
+
+beforeAll(async () => {
+  tmp = await mkdtemp(join(tmpdir(), 'esep-link-'));
+  exportDir = join(tmp, 'link-export');
+  await generateExport({ out: exportDir, accounts: 60, seed: 5 });
+});
+afterAll(async () => {
+  await rm(tmp, { recursive: true, force: true });
+});
+
+/** Link items of the table and every object of the migrated bucket under the prefixes asked for. */
+async function linkState(stateDir: string, prefixes: string[]) {
+  const p = await startLocalPipeline({ stateDir });
+  try {
+    const scan = await p.clients.dynamo.send(new ScanCommand({ TableName: p.resources.table }));
+    const links = (scan.Items ?? [])
+      .filter((i) => /^(L|A)#/.test(i.pk?.S ?? ''))
+      .map((i) => JSON.stringify(i))
+      .sort();
+    const objects: Record<string, string> = {};
+    for (const prefix of prefixes) {
+      const list = await p.clients.s3.send(
+        new ListObjectsV2Command({ Bucket: p.resources.buckets.migrated, Prefix: prefix }),
+      );
+      for (const o of list.Contents ?? []) {
+        const body = await p.clients.s3.send(
+          new GetObjectCommand({ Bucket: p.resources.buckets.migrated, Key: o.Key }),
+        );
+        objects[o.Key as string] = await (
+          body.Body as { transformToString(): Promise<string> }
+        ).transformToString();
+      }
+    }
+    return { links, objects };
+  } finally {
+    await p.stop();
+  }
+}
+
+describe('esep-migrate register', () => {
+  const state = () => join(tmp, 'state-cli');
+  beforeAll(async () => {
+    await runLocal({ exportDir, wave: 'sept-2022', stateDir: state(), stderr: quiet, pipeline: FAST });
+  });
+  const register = (email: string, user: string) => {
+    const r = cli(['register', '--email', email, '--user', user, '--state', state()]);
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim().split('\n')).toHaveLength(1);
+    expect(r.stdout).not.toContain(email.trim());
+    return JSON.parse(r.stdout);
+  };
+
+  test('links by normalised e-mail (case, spaces, Unicode), eTwinning over SEG, after any wave indexed the export', () => {
+    expect(register(`  ${MARIA.toUpperCase()} `, 'u-maria')).toEqual({
+      esepUserId: 'u-maria',
+      decision: 'linked',
+      reason: 'LINKED',
+      legacyAccountId: 'acc-000000',
+    });
+    expect(register(ZOE.normalize('NFD').toUpperCase(), 'u-zoe')).toMatchObject({
+      decision: 'linked',
+      legacyAccountId: 'acc-000002',
+    });
+  });
+
+  test('an SEG account links when its only eTwinning twin is schema-invalid or a duplicate line', () => {
+    expect(register('jan.devries@basisschool.example.nl', 'u-jan')).toMatchObject({
+      decision: 'linked',
+      legacyAccountId: 'acc-000006',
+    });
+  });
+
+  test('ambiguous, unknown, frozen and taken: not linked, and nothing revealed', () => {
+    expect(register('shared.staffroom@school7.example.eu', 'u-staff')).toEqual({
+      esepUserId: 'u-staff',
+      decision: 'not-linked',
+      reason: 'AMBIGUOUS_LEGACY_EMAIL',
+    });
+    expect(register('nobody@example.org', 'u-nobody')).toEqual({
+      esepUserId: 'u-nobody',
+      decision: 'not-linked',
+      reason: 'NO_LEGACY_MATCH',
+    });
+    expect(register(MARIA, 'u-maria')).toEqual({
+      esepUserId: 'u-maria',
+      decision: 'not-linked',
+      reason: 'LINK_FROZEN',
+    });
+    expect(register(MARIA, 'u-other')).toEqual({
+      esepUserId: 'u-other',
+      decision: 'not-linked',
+      reason: 'NO_LEGACY_MATCH',
+    });
+  });
+
+  test('the link document names ids only', async () => {
+    const { objects } = await linkState(state(), ['links/']);
+    expect(JSON.parse(objects['links/u-maria.json'] as string)).toEqual({
+      esepUserId: 'u-maria',
+      legacyAccountId: 'acc-000000',
+      reason: 'LINKED',
+    });
+    expect(Object.keys(objects).sort()).toEqual([
+      'links/u-jan.json',
+      'links/u-maria.json',
+      'links/u-zoe.json',
+    ]);
+  });
+
+  test('bad arguments are refused with exit 2', () => {
+    expect(cli(['register', '--email', 'not-an-address', '--user', 'u', '--state', state()]).status).toBe(2);
+    expect(cli(['register', '--email', MARIA, '--state', state()]).stderr).toMatch(/--user is required/);
+  });
+});
+
+test('registering before the wave that stages the profile and after it end in the same state', async () => {
+  const registeredAt = '2023-02-01T10:00:00+01:00';
+  const before = join(tmp, 'state-before');
+  await runLocal({ exportDir, wave: 'sept-2022', stateDir: before, stderr: quiet, pipeline: FAST });
+  await registerLocal({ email: MARIA, esepUserId: 'u-maria', stateDir: before, registeredAt });
+  await runLocal({ exportDir, wave: '2023', stateDir: before, stderr: quiet, pipeline: FAST });
+
+  const after = join(tmp, 'state-after');
+  await runLocal({ exportDir, wave: 'sept-2022', stateDir: after, stderr: quiet, pipeline: FAST });
+  await runLocal({ exportDir, wave: '2023', stateDir: after, stderr: quiet, pipeline: FAST });
+  await registerLocal({ email: MARIA, esepUserId: 'u-maria', stateDir: after, registeredAt });
+
+  const prefixes = ['links/', 'link-export/profiles/acc-000000/'];
+  const a = await linkState(before, prefixes);
+  const b = await linkState(after, prefixes);
+  expect(Object.keys(a.objects)).toContain('link-export/profiles/acc-000000/profile.json');
+  expect(a).toEqual(b);
+});
+
+test('two deliveries of one registration at once give one link; the handler logs ids, never the e-mail', async () => {
+  const stateDir = join(tmp, 'state-concurrent');
+  await runLocal({ exportDir, wave: 'nov-2022', stateDir, stderr: quiet, pipeline: FAST });
+  const p = await startLocalPipeline({ stateDir });
+  const written: string[] = [];
+  const capture = (chunk: unknown) => {
+    written.push(String(chunk));
+    return true;
+  };
+  const out = jest.spyOn(process.stdout, 'write').mockImplementation(capture);
+  const err = jest.spyOn(process.stderr, 'write').mockImplementation(capture);
+  logger.setLogLevel('INFO');
+  try {
+    const deps = depsFrom(p.clients, p.environments.get('account-link') as NodeJS.ProcessEnv);
+    const detail = { esepUserId: 'u-twice', email: MARIA, registeredAt: '2023-02-01T10:00:00Z' };
+    const outcomes = await Promise.all([handleRegistration(detail, deps), handleRegistration(detail, deps)]);
+    expect(outcomes.map((o) => o.reason).sort()).toEqual(['LINKED', 'LINK_FROZEN']);
+  } finally {
+    logger.setLogLevel('SILENT');
+    out.mockRestore();
+    err.mockRestore();
+    await p.stop();
+  }
+  const logs = written.join('');
+  expect(logs).toContain('registration decided');
+  expect(logs.toLowerCase()).not.toContain('maria.rossi');
+  const { links } = await linkState(stateDir, []);
+  expect(links.filter((l) => l.includes('"A#acc-000000"'))).toHaveLength(1);
+  expect(links.filter((l) => l.includes('L#u-twice'))).toHaveLength(1);
+});
