@@ -1,0 +1,164 @@
+/**
+ * `npm run bench [-- --quick] [-- --json]`: throughput, memory and cold start, each measured in a fresh
+ * process, with every ratio taken within this one run on the same generated export (absolute times drift
+ * on these machines). Default: about 20,000 accounts (large) and 2,000 (small); --quick: 2,000 and 200.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { build } from 'esbuild';
+import { generateExport } from '../local/generate';
+
+const ROOT = join(__dirname, '..');
+const args = new Set(process.argv.slice(2));
+const quick = args.has('--quick');
+const json = args.has('--json');
+const SIZES = quick ? { small: 200, large: 2000 } : { small: 2000, large: 20000 };
+const log = (s: string) => {
+  if (!json) process.stdout.write(`${s}\n`);
+  else process.stderr.write(`${s}\n`);
+};
+
+interface Measure {
+  ms: number;
+  records: number;
+  maxRssMb: number;
+}
+
+/** Runs one task of child.ts in a fresh Node process. */
+function measure(task: string, arg: string): Measure {
+  const env = {
+    ...process.env,
+    POWERTOOLS_LOG_LEVEL: 'ERROR',
+    POWERTOOLS_METRICS_DISABLED: 'true',
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  };
+  const r = spawnSync(
+    process.execPath,
+    ['--openssl-legacy-provider', '-r', 'tsx/cjs', join(__dirname, 'child.ts'), task, arg],
+    { cwd: ROOT, env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
+  );
+  if (r.status !== 0) throw new Error(`bench task ${task} failed: ${r.stderr.slice(-2000)}`);
+  return JSON.parse(r.stdout.trim().split('\n').at(-1) as string) as Measure;
+}
+
+const perSec = (m: Measure) => Math.round(m.records / (m.ms / 1000));
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+
+/** Each Lambda bundled as the CDK construct bundles it, its size, and the median of five cold loads. */
+async function bundles(dir: string): Promise<Record<string, { bytes: number; initMs: number }>> {
+  const out: Record<string, { bytes: number; initMs: number }> = {};
+  const names = readdirSync(join(ROOT, 'functions')).filter((n) => {
+    try {
+      return statSync(join(ROOT, 'functions', n, 'handler.ts')).isFile();
+    } catch {
+      return false;
+    }
+  });
+  for (const name of names) {
+    const file = join(dir, `${name}.js`);
+    await build({
+      entryPoints: [join(ROOT, 'functions', name, 'handler.ts')],
+      bundle: true,
+      minify: true,
+      sourcemap: true,
+      platform: 'node',
+      target: 'node22',
+      format: 'cjs',
+      external: ['@aws-sdk/*'],
+      outfile: file,
+      logLevel: 'silent',
+    });
+    const loads = Array.from({ length: 5 }, () => {
+      const code = `const t=process.hrtime.bigint();require(${JSON.stringify(file)});process.stdout.write(String(Number(process.hrtime.bigint()-t)/1e6))`;
+      return Number(
+        execFileSync(process.execPath, ['-e', code], {
+          cwd: ROOT,
+          encoding: 'utf8',
+          env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+        }),
+      );
+    });
+    out[name] = { bytes: statSync(file).size, initMs: Math.round(median(loads) * 10) / 10 };
+  }
+  return out;
+}
+
+async function main() {
+  const dir = await mkdtemp(join(tmpdir(), 'esep-bench-'));
+  try {
+    log(`generating exports: ${SIZES.small} and ${SIZES.large} accounts`);
+    const small = join(dir, 'bench-small');
+    const large = join(dir, 'bench-large');
+    await generateExport({ out: small, accounts: SIZES.small, seed: 1 });
+    await generateExport({ out: large, accounts: SIZES.large, seed: 1 });
+
+    log('parse baseline');
+    const parse = measure('parse', large);
+    log('store baseline');
+    const store = measure('store', String(25_000));
+    log('local S3 stand-in baseline');
+    const s3 = measure('s3', String(2_000));
+    log('plan (small, large)');
+    const planSmall = measure('plan', small);
+    const planLarge = measure('plan', large);
+    log('run (small, large)');
+    const runSmall = measure('run', small);
+    const runLarge = measure('run', large);
+    log('bundles');
+    // Inside the project, so that the SDK (left external, as the Lambda runtime provides it) resolves.
+    const bundleDir = join(ROOT, 'bench', '.bundles');
+    const bundleFigures = await bundles(bundleDir);
+    await rm(bundleDir, { recursive: true, force: true });
+
+    const result = {
+      accounts: SIZES,
+      records: { small: planSmall.records, large: planLarge.records },
+      parseRecordsPerSec: perSec(parse),
+      storeWritesPerSec: perSec(store),
+      /** Not a goal's baseline: what bounds `run` (one object per migrated record, per receipt, per chunk). */
+      s3PutsPerSec: perSec(s3),
+      planRecordsPerSec: perSec(planLarge),
+      runRecordsPerSec: perSec(runLarge),
+      peakRssMb: {
+        plan: { small: planSmall.maxRssMb, large: planLarge.maxRssMb },
+        run: { small: runSmall.maxRssMb, large: runLarge.maxRssMb },
+      },
+      bundles: bundleFigures,
+    };
+    const goals = {
+      'plan >= 0.5 x parse': result.planRecordsPerSec / result.parseRecordsPerSec,
+      'run >= 0.5 x store writes': result.runRecordsPerSec / result.storeWritesPerSec,
+      'plan memory large <= 1.5 x small': result.peakRssMb.plan.large / result.peakRssMb.plan.small,
+      'run memory large <= 1.5 x small': result.peakRssMb.run.large / result.peakRssMb.run.small,
+    };
+    const bundleOk = Object.values(bundleFigures).every((b) => b.bytes <= 1_000_000 && b.initMs <= 150);
+    log('');
+    log(`records: small ${result.records.small}, large ${result.records.large}`);
+    log(
+      `parse   ${result.parseRecordsPerSec} records/s    store ${result.storeWritesPerSec} writes/s    S3 stand-in ${result.s3PutsPerSec} puts/s`,
+    );
+    log(`plan    ${result.planRecordsPerSec} records/s    run   ${result.runRecordsPerSec} records/s`);
+    log(
+      `peak RSS MB: plan ${planSmall.maxRssMb} -> ${planLarge.maxRssMb}, run ${runSmall.maxRssMb} -> ${runLarge.maxRssMb}`,
+    );
+    for (const [name, b] of Object.entries(bundleFigures))
+      log(`bundle ${name.padEnd(17)} ${String(b.bytes).padStart(8)} bytes  init ${b.initMs} ms`);
+    log('');
+    for (const [goal, ratio] of Object.entries(goals)) {
+      const ok = goal.includes('<=') ? ratio <= 1.5 : ratio >= 0.5;
+      log(`${ok ? 'met    ' : 'NOT MET'} ${goal}: ${ratio.toFixed(2)}`);
+    }
+    log(`${bundleOk ? 'met    ' : 'NOT MET'} every bundle <= 1 MB and <= 150 ms init`);
+    if (json) process.stdout.write(`${JSON.stringify(result)}\n`);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,148 @@
+/**
+ * One measurement in a fresh process (so that its peak RSS is its own): prints one JSON line
+ * `{ms, records, maxRssMb}`. Called by bench.ts; not a public command.
+ */
+import { createReadStream, readdirSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
+import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { eachLimited } from '../functions/adapters/retry';
+import { readLines } from '../functions/core/ndjson';
+import { plan } from '../local/plan';
+import { runLocal } from '../local/run';
+import { startServices } from '../local/services';
+
+const quiet = { write: () => true };
+
+async function parse(exportDir: string): Promise<number> {
+  let records = 0;
+  for (const file of readdirSync(exportDir).filter((f) => f.includes('.ndjson'))) {
+    for await (const line of readLines(
+      createReadStream(join(exportDir, file), { highWaterMark: 256 * 1024 }),
+    )) {
+      if ('text' in line) {
+        try {
+          JSON.parse(line.text);
+        } catch {}
+      }
+      records++;
+    }
+  }
+  return records;
+}
+
+/** The local DynamoDB stand-in's raw BatchWriteItem rate: 25 items a batch, 16 batches in flight (the pipeline's own). */
+async function store(items: number): Promise<number> {
+  const dir = await mkdtemp(join(tmpdir(), 'esep-bench-store-'));
+  const services = await startServices(dir);
+  try {
+    await services.clients.dynamo.send(
+      new CreateTableCommand({
+        TableName: 'bench',
+        KeySchema: [
+          { AttributeName: 'pk', KeyType: 'HASH' },
+          { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
+        AttributeDefinitions: [
+          { AttributeName: 'pk', AttributeType: 'S' },
+          { AttributeName: 'sk', AttributeType: 'S' },
+        ],
+        BillingMode: 'PAY_PER_REQUEST',
+      }),
+    );
+    const doc = DynamoDBDocumentClient.from(services.clients.dynamo);
+    const batches = Array.from({ length: Math.ceil(items / 25) }, (_, b) =>
+      Array.from({ length: 25 }, (_, i) => ({
+        PutRequest: {
+          Item: {
+            pk: `D#bench#kind#id-${b * 25 + i}`,
+            sk: '0000000001',
+            decision: 'migrated',
+            reason: 'CONTENT_ELIGIBLE',
+            wave: 'sept-2022',
+          },
+        },
+      })),
+    );
+    const started = performance.now();
+    await eachLimited(batches, 16, async (batch) => {
+      let pending = batch;
+      while (pending.length > 0) {
+        const r = await doc.send(new BatchWriteCommand({ RequestItems: { bench: pending } }));
+        pending = (r.UnprocessedItems?.bench ?? []) as typeof pending;
+      }
+    });
+    return performance.now() - started;
+  } finally {
+    await services.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** The local S3 stand-in's raw PutObject rate: small objects, 16 in flight (the pipeline's own). */
+async function s3Puts(objects: number): Promise<number> {
+  const dir = await mkdtemp(join(tmpdir(), 'esep-bench-s3-'));
+  const services = await startServices(dir);
+  try {
+    await services.clients.s3.send(new CreateBucketCommand({ Bucket: 'bench' }));
+    const body = JSON.stringify({
+      kind: 'twinspace-items',
+      id: 'x',
+      title: 'A page of a TwinSpace',
+      body: 'x'.repeat(300),
+    });
+    const started = performance.now();
+    await eachLimited(
+      Array.from({ length: objects }, (_, i) => i),
+      16,
+      async (i) => {
+        await services.clients.s3.send(
+          new PutObjectCommand({ Bucket: 'bench', Key: `p/${i}.json`, Body: body }),
+        );
+      },
+    );
+    return performance.now() - started;
+  } finally {
+    await services.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function main() {
+  const [task, arg] = process.argv.slice(2);
+  const started = performance.now();
+  let records = 0;
+  let ms: number | undefined;
+  if (task === 'parse') records = await parse(arg as string);
+  else if (task === 'store') {
+    records = Number(arg);
+    ms = await store(records);
+  } else if (task === 's3') {
+    records = Number(arg);
+    ms = await s3Puts(records);
+  } else if (task === 'plan') {
+    const dir = await mkdtemp(join(tmpdir(), 'esep-bench-plan-'));
+    const r = await plan({ exportDir: arg as string, out: dir, stderr: quiet });
+    records = Object.values(r.summary.counts).reduce((n, c) => n + c.migrated + c.dropped + c.quarantined, 0);
+    await rm(dir, { recursive: true, force: true });
+  } else if (task === 'run') {
+    const state = await mkdtemp(join(tmpdir(), 'esep-bench-run-'));
+    const r = await runLocal({ exportDir: arg as string, stateDir: state, stderr: quiet });
+    records = Object.values(r.summary.counts).reduce((n, c) => n + c.migrated + c.dropped + c.quarantined, 0);
+    await rm(state, { recursive: true, force: true });
+  } else throw new Error(`unknown task ${task}`);
+  process.stdout.write(
+    `${JSON.stringify({ ms: ms ?? performance.now() - started, records, maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024) })}\n`,
+  );
+}
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
