@@ -1,3 +1,4 @@
+import { makeHandler } from '../../functions/account-link/handler';
 import { emailKey } from '../../functions/core/identity';
 import {
   chooseLegacy,
@@ -5,7 +6,7 @@ import {
   linkDocument,
   linkRegistration,
 } from '../../functions/core/linking';
-import { memoryIdentities } from '../helpers/memory-ports';
+import { memoryIdentities, memoryObjects } from '../helpers/memory-ports';
 
 const SECRET = 'test-secret';
 const at = '2023-03-01T09:00:00+01:00';
@@ -164,5 +165,60 @@ describe('linkRegistration', () => {
     expect(
       linkDocument({ esepUserId: 'u1', decision: 'not-linked', reason: 'NO_LEGACY_MATCH' }),
     ).toBeUndefined();
+  });
+});
+
+describe('the account-link Lambda (EventBridge event through SQS)', () => {
+  test('links from the event detail, writes the link document, and reports only broken records as failed', async () => {
+    const w = await world([entry('a@school.eu', 'etwinning', 'acc-a')]);
+    const objects = memoryObjects();
+    const handler = makeHandler({
+      identities: w.store,
+      secret: async () => SECRET,
+      objects: objects.store,
+      migratedBucket: 'migrated',
+    });
+    const event = (detail: object) => ({
+      version: '0',
+      id: 'e1',
+      source: 'esep.accounts',
+      'detail-type': 'ESEP Registration',
+      account: '0',
+      time: at,
+      region: 'eu-west-1',
+      resources: [],
+      detail,
+    });
+    const record = (messageId: string, body: string) => ({
+      messageId,
+      body,
+      receiptHandle: messageId,
+      attributes: {},
+      messageAttributes: {},
+      md5OfBody: '',
+      eventSource: 'aws:sqs',
+      eventSourceARN: 'arn:aws:sqs:eu-west-1:0:link',
+      awsRegion: 'eu-west-1',
+    });
+    const response = await handler({
+      Records: [
+        record('m1', JSON.stringify(event({ esepUserId: 'u1', email: ' A@School.eu ', registeredAt: at }))),
+        record('m2', JSON.stringify(event({ esepUserId: 'u2', email: 'not an address', registeredAt: at }))),
+        record(
+          'm3',
+          JSON.stringify({
+            ...event({ esepUserId: 'u3', email: 'a@school.eu', registeredAt: at }),
+            source: 'someone.else',
+          }),
+        ),
+      ],
+    } as never);
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'm2' }, { itemIdentifier: 'm3' }]);
+    expect(w.links.get('u1')?.legacyAccountId).toBe('acc-a');
+    expect(JSON.parse(String(objects.objects.get('migrated/links/u1.json')))).toEqual({
+      esepUserId: 'u1',
+      legacyAccountId: 'acc-a',
+      reason: 'LINKED',
+    });
   });
 });
