@@ -7,6 +7,7 @@ import {
   linkRegistration,
 } from '../../functions/core/linking';
 import { memoryIdentities, memoryObjects } from '../helpers/memory-ports';
+import { sqsEvent } from '../helpers/sqs';
 
 const SECRET = 'test-secret';
 const at = '2023-03-01T09:00:00+01:00';
@@ -189,30 +190,19 @@ describe('the account-link Lambda (EventBridge event through SQS)', () => {
       resources: [],
       detail,
     });
-    const record = (messageId: string, body: string) => ({
-      messageId,
-      body,
-      receiptHandle: messageId,
-      attributes: {},
-      messageAttributes: {},
-      md5OfBody: '',
-      eventSource: 'aws:sqs',
-      eventSourceARN: 'arn:aws:sqs:eu-west-1:0:link',
-      awsRegion: 'eu-west-1',
-    });
-    const response = await handler({
-      Records: [
-        record('m1', JSON.stringify(event({ esepUserId: 'u1', email: ' A@School.eu ', registeredAt: at }))),
-        record('m2', JSON.stringify(event({ esepUserId: 'u2', email: 'not an address', registeredAt: at }))),
-        record(
+    const response = await handler(
+      sqsEvent(
+        ['m1', JSON.stringify(event({ esepUserId: 'u1', email: ' A@School.eu ', registeredAt: at }))],
+        ['m2', JSON.stringify(event({ esepUserId: 'u2', email: 'not an address', registeredAt: at }))],
+        [
           'm3',
           JSON.stringify({
             ...event({ esepUserId: 'u3', email: 'a@school.eu', registeredAt: at }),
             source: 'someone.else',
           }),
-        ),
-      ],
-    } as never);
+        ],
+      ),
+    );
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'm2' }, { itemIdentifier: 'm3' }]);
     expect(w.links.get('u1')?.legacyAccountId).toBe('acc-a');
     expect(JSON.parse(String(objects.objects.get('migrated/links/u1.json')))).toEqual({

@@ -29,6 +29,7 @@ import { makeHandler as twinspaceHandler } from '../../functions/twinspace/handl
 import { fsExportSource } from '../../local/fs-export-source';
 import { generateExport } from '../../local/generate';
 import { memoryObjects, memoryStore } from '../helpers/memory-ports';
+import { sqsEvent } from '../helpers/sqs';
 
 /**
  * The distributed workflow (the Lambda functions' logic) against in-memory ports: every chunk message is
@@ -278,20 +279,7 @@ describe('the steps at their edges', () => {
     await objects.put('exports', 'k', '{"n":1,"t":"{\\"id\\":\\"p1\\"}"}\n');
     const good = { ...wrongQueue, kind: 'projects' };
     const handler = twinspaceHandler(deps);
-    const record = (messageId: string, body: string) => ({
-      messageId,
-      body,
-      receiptHandle: messageId,
-      attributes: {},
-      messageAttributes: {},
-      md5OfBody: '',
-      eventSource: 'aws:sqs',
-      eventSourceARN: 'arn:aws:sqs:eu-west-1:0:q',
-      awsRegion: 'eu-west-1',
-    });
-    const response = await handler({
-      Records: [record('m1', JSON.stringify(good)), record('m2', '{"broken"')],
-    } as never);
+    const response = await handler(sqsEvent(['m1', JSON.stringify(good)], ['m2', '{"broken"']));
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'm2' }]);
   });
 });
