@@ -3,7 +3,6 @@
  * receipts. One table, so that another language is one more column.
  */
 export type Decision = 'migrated' | 'dropped' | 'quarantined';
-export const DECISIONS: readonly Decision[] = ['migrated', 'dropped', 'quarantined'];
 
 export const REASONS = {
   TWINSPACE_ELIGIBLE: {

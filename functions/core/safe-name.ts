@@ -32,9 +32,6 @@ export function safeFileName(name: string, maxBytes = MAX_NAME_BYTES): string {
   return stem + tag + ext;
 }
 
-/** Whether a name would be changed by `safeFileName` (reported in a decision's detail). */
-export const isSafeFileName = (name: string): boolean => safeFileName(name) === name;
-
 /**
  * A file-system or object-key segment for an id that may hold anything (ids are arbitrary strings):
  * the id itself when it is plainly safe, otherwise a stable hash of it.
