@@ -3,18 +3,17 @@ import {
   type BlobStatus,
   type DecisionContext,
   decideLine,
-  isActiveItem,
+  indexKey,
   type LineResult,
   parseLine,
   settleBlob,
   validateRecord,
 } from './decide';
 import { emailKey } from './identity';
-import { isContainerKind, PARENTS } from './kinds';
+import { INDEXES_BEFORE_DECIDING, isContainerKind, PARENTS } from './kinds';
 import type { CompiledPolicy } from './policy';
 import type { LedgerEntry, PipelineStore } from './ports';
 import type { FileRef } from './schemas';
-import { INDEX_OF } from './stages';
 
 export interface ChunkWorkDeps {
   readonly store: PipelineStore;
@@ -58,13 +57,10 @@ export async function workChunk(
       if (line.duplicate) continue;
       const valid = validateRecord(msg.kind, raw);
       if (!valid.ok) continue;
-      if (msg.index === 'group-activity') {
-        const item = valid.record as { groupId: string; createdAt: string; updatedAt?: string };
-        if (isActiveItem(policy, item)) keys.push(item.groupId);
-      } else {
-        const account = valid.record as { platform: string; email: string };
-        if (account.platform === 'etwinning') keys.push(emailKey(deps.emailSecret, account.email));
-      }
+      const key = msg.index
+        ? indexKey(msg.index, valid.record, policy, (email) => emailKey(deps.emailSecret, email))
+        : undefined;
+      if (key !== undefined) keys.push(key);
     }
     if (msg.index) await store.addToIndex(msg.scope, msg.index, strings(keys));
     return { counts, results: [] };
@@ -76,11 +72,11 @@ export async function workChunk(
     ? await store.containerDecisions(msg.scope, parent.kind, strings(ok.map((o) => o.raw[parent.field])))
     : new Map();
   const activeGroups =
-    INDEX_OF[msg.kind] === 'group-activity'
+    INDEXES_BEFORE_DECIDING[msg.kind]?.index === 'group-activity'
       ? await store.inIndex(msg.scope, 'group-activity', strings(ok.map((o) => o.id)))
       : new Set<string>();
   const emailKeys = new Map<string, string>();
-  if (INDEX_OF[msg.kind] === 'etwinning-emails') {
+  if (INDEXES_BEFORE_DECIDING[msg.kind]?.index === 'etwinning-emails') {
     for (const email of strings(ok.map((o) => o.raw.email)))
       emailKeys.set(email, emailKey(deps.emailSecret, email));
   }

@@ -1,4 +1,4 @@
-import { type Kind, ownersOf, PARENTS } from './kinds';
+import { type IndexName, type Kind, ownersOf, PARENTS } from './kinds';
 import type { Line } from './ndjson';
 import type { CompiledPolicy } from './policy';
 import { type Decision, REASONS, type ReasonCode } from './reasons';
@@ -97,6 +97,24 @@ export function isActiveItem(
     return t >= from && t < to;
   };
   return inWindow(item.createdAt) || (item.updatedAt !== undefined && inWindow(item.updatedAt));
+}
+
+/**
+ * What a standing, schema-valid record adds to an index that a later stage reads: the group an active
+ * item makes active (GR-1), or the keyed e-mail of an eTwinning account (ID-3). Undefined: nothing.
+ */
+export function indexKey(
+  index: IndexName,
+  record: AnyRecord,
+  policy: CompiledPolicy,
+  keyOfEmail: (email: string) => string,
+): string | undefined {
+  if (index === 'group-activity') {
+    const item = record as { groupId: string; createdAt: string; updatedAt?: string };
+    return isActiveItem(policy, item) ? item.groupId : undefined;
+  }
+  const account = record as { platform: string; email: string };
+  return account.platform === 'etwinning' ? keyOfEmail(account.email) : undefined;
 }
 
 const cutoff = (ok: boolean, yes: ReasonCode, no: ReasonCode) => verdict(ok ? yes : no);

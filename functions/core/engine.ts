@@ -4,7 +4,7 @@ import {
   type DecidedRecord,
   type DecisionContext,
   decideLine,
-  isActiveItem,
+  indexKey,
   parseLine,
   settleBlob,
   validateRecord,
@@ -16,7 +16,7 @@ import { readLines, sha256Of } from './ndjson';
 import type { CompiledPolicy } from './policy';
 import type { ExportSource } from './ports';
 import { checkConservation, Tally } from './report';
-import type { AnyRecord, FileRef } from './schemas';
+import type { FileRef } from './schemas';
 import type { IndexName, Step, WavePlan } from './stages';
 
 /** Progress of a long pass: lines read so far of the step's kind file. */
@@ -42,11 +42,25 @@ export interface DecideExportOptions {
 
 const BLOB_CACHE_LIMIT = 50_000;
 
-/** Step 7's look-up: `blobs/<sha256>` present, and hashing to its name and to the reference. */
-export async function checkBlob(source: ExportSource, ref: FileRef): Promise<BlobStatus> {
-  const bytes = await source.open(`blobs/${ref.sha256}`);
-  if (!bytes) return 'missing';
-  return (await sha256Of(bytes)) === ref.sha256 ? 'ok' : 'mismatch';
+/**
+ * Step 7's look-up, cached by hash: `blobs/<sha256>` present, and hashing to its name and to the
+ * reference. One checker per export (the plan's reader, or a chunk worker on its export's prefix).
+ */
+export function blobChecker(source: ExportSource): (ref: FileRef) => Promise<BlobStatus> {
+  const cache = new Map<string, BlobStatus>();
+  return async (ref) => {
+    const cached = cache.get(ref.sha256);
+    if (cached) return cached;
+    const bytes = await source.open(`blobs/${ref.sha256}`);
+    const status: BlobStatus = !bytes
+      ? 'missing'
+      : (await sha256Of(bytes)) === ref.sha256
+        ? 'ok'
+        : 'mismatch';
+    if (cache.size >= BLOB_CACHE_LIMIT) cache.clear();
+    cache.set(ref.sha256, status);
+    return status;
+  };
 }
 
 /**
@@ -58,15 +72,7 @@ export async function decideExport(options: DecideExportOptions): Promise<Tally>
   const { source, validated, policy, waves, sink, onProgress } = options;
   const every = options.progressEvery ?? 10_000;
   const tally = new Tally(waves.flatMap((w) => w.kinds));
-  const blobCache = new Map<string, BlobStatus>();
-  const blobStatus = async (ref: FileRef): Promise<BlobStatus> => {
-    const cached = blobCache.get(ref.sha256);
-    if (cached) return cached;
-    const status = await checkBlob(source, ref);
-    if (blobCache.size >= BLOB_CACHE_LIMIT) blobCache.clear();
-    blobCache.set(ref.sha256, status);
-    return status;
-  };
+  const blobStatus = blobChecker(source);
   const secret = randomBytes(32);
   const shortKey = (email: string) => emailKey(secret, email).slice(0, 24);
 
@@ -108,7 +114,8 @@ export async function decideExport(options: DecideExportOptions): Promise<Tally>
             const parsed = parseLine(line.text);
             if (!parsed.ok || !claim(parsed.id)) continue;
             const valid = validateRecord(step.kind, parsed.raw);
-            if (valid.ok) addToIndex(step.index, valid.record, index, policy, shortKey);
+            const key = valid.ok ? indexKey(step.index, valid.record, policy, shortKey) : undefined;
+            if (key !== undefined) index.add(key);
           }
         } else {
           const migrated = new Set<string>();
@@ -140,20 +147,4 @@ export async function decideExport(options: DecideExportOptions): Promise<Tally>
   }
   checkConservation(tally.counts, expected);
   return tally;
-}
-
-function addToIndex(
-  index: IndexName,
-  record: AnyRecord,
-  into: Set<string>,
-  policy: CompiledPolicy,
-  shortKey: (email: string) => string,
-): void {
-  if (index === 'group-activity') {
-    const item = record as { groupId: string; createdAt: string; updatedAt?: string };
-    if (isActiveItem(policy, item)) into.add(item.groupId);
-  } else {
-    const account = record as { platform: string; email: string };
-    if (account.platform === 'etwinning') into.add(shortKey(account.email));
-  }
 }

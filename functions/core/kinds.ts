@@ -29,13 +29,18 @@ export const PARENTS: Partial<Record<Kind, { kind: Kind; field: string }>> = {
 /** Kinds whose decisions their items read (projects, groups). */
 export const isContainerKind = (kind: Kind): boolean => Object.values(PARENTS).some((p) => p.kind === kind);
 
+/** The indexes that a later stage reads. */
+export type IndexName = 'group-activity' | 'etwinning-emails';
+
 /**
- * Kinds whose decisions need a pass over a kind file first: a group's activity comes from its items
- * (GR-1), an SEG account's supersession from the eTwinning accounts (ID-3).
+ * Kinds whose decisions need a pass over a kind file first, and the index that pass builds: a group's
+ * activity comes from its items (GR-1), an SEG account's supersession from the eTwinning accounts (ID-3).
  */
-export const INDEXES_BEFORE_DECIDING: Partial<Record<Kind, Kind>> = {
-  groups: 'group-items',
-  accounts: 'accounts',
+export const INDEXES_BEFORE_DECIDING: Partial<
+  Record<Kind, { readonly kind: Kind; readonly index: IndexName }>
+> = {
+  groups: { kind: 'group-items', index: 'group-activity' },
+  accounts: { kind: 'accounts', index: 'etwinning-emails' },
 };
 
 /** The owner fields of a kind ("Owners" in legacy-export.md); containers name their owners by role. */

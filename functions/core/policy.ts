@@ -87,7 +87,9 @@ function crossChecks(policy: Policy): string[] {
   for (const kind of KINDS) if (!waveOf.has(kind)) problems.push(`waves: kind "${kind}" is in no wave`);
   const together: [Kind, Kind][] = [
     ...Object.entries(PARENTS).map(([child, p]) => [child as Kind, p.kind] as [Kind, Kind]),
-    ...Object.entries(INDEXES_BEFORE_DECIDING).map(([kind, index]) => [kind as Kind, index] as [Kind, Kind]),
+    ...Object.entries(INDEXES_BEFORE_DECIDING).map(
+      ([kind, needs]) => [kind as Kind, needs.kind] as [Kind, Kind],
+    ),
   ];
   for (const [a, b] of together) {
     if (waveOf.has(a) && waveOf.has(b) && waveOf.get(a) !== waveOf.get(b)) {

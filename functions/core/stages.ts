@@ -1,4 +1,4 @@
-import { INDEXES_BEFORE_DECIDING, type Kind, PARENTS } from './kinds';
+import { INDEXES_BEFORE_DECIDING, type IndexName, type Kind, PARENTS } from './kinds';
 import type { CompiledPolicy } from './policy';
 
 /**
@@ -12,12 +12,7 @@ export type Step =
   /** A pass that decides every line of a kind file. */
   | { readonly op: 'decide'; readonly kind: Kind };
 
-export type IndexName = 'group-activity' | 'etwinning-emails';
-
-export const INDEX_OF: Readonly<Record<Kind, IndexName | undefined>> = {
-  groups: 'group-activity',
-  accounts: 'etwinning-emails',
-} as Record<Kind, IndexName | undefined>;
+export type { IndexName };
 
 export interface Stage {
   readonly id: string;
@@ -41,9 +36,8 @@ export function buildStagePlan(policy: CompiledPolicy): WavePlan[] {
     const stages: Stage[] = [];
     const indexSteps: Step[] = [];
     for (const kind of kinds) {
-      const source = INDEXES_BEFORE_DECIDING[kind];
-      const index = INDEX_OF[kind];
-      if (source && index) indexSteps.push({ op: 'index', index, kind: source });
+      const needs = INDEXES_BEFORE_DECIDING[kind];
+      if (needs) indexSteps.push({ op: 'index', index: needs.index, kind: needs.kind });
     }
     if (indexSteps.length > 0) stages.push({ id: `${wave}/index`, steps: indexSteps });
     const layers: Kind[][] = [];

@@ -5,12 +5,11 @@ import { readConfig } from '../adapters/config';
 import { dynamoStore } from '../adapters/dynamo-store';
 import { countDecisions, logger } from '../adapters/observability';
 import { eachLimited } from '../adapters/retry';
-import { exportPrefix, s3Objects } from '../adapters/s3-objects';
+import { bucketExportSource, exportPrefix, s3Objects } from '../adapters/s3-objects';
 import { workChunk } from '../core/chunk-work';
 import { ChunkMessageSchema, chunkId, decodeChunk, workKeys } from '../core/chunks';
-import type { BlobStatus } from '../core/decide';
+import { blobChecker } from '../core/engine';
 import { ENTITY_OF_KIND, type Entity } from '../core/entities';
-import { sha256Of } from '../core/ndjson';
 import type { CompiledPolicy } from '../core/policy';
 import type { ObjectStore, PipelineStore } from '../core/ports';
 import { targetOf } from '../core/targets';
@@ -60,24 +59,12 @@ export async function processChunkRecord(entity: Entity, body: string, deps: Ent
   const text = await deps.objects.getText(deps.exportsBucket, msg.key);
   if (text === undefined) throw new PoisonMessageError(`chunk object ${msg.key} is missing`);
 
-  const blobs = new Map<string, BlobStatus>();
   const blobKey = (sha256: string) => `${exportPrefix(msg.exportId)}blobs/${sha256}`;
   const outcome = await workChunk(msg, decodeChunk(text), {
     store: deps.store,
     policy: deps.policy,
     emailSecret: msg.kind === 'accounts' ? await deps.emailSecret() : '',
-    async blobStatus(ref) {
-      const known = blobs.get(ref.sha256);
-      if (known) return known;
-      const bytes = await deps.objects.get(deps.exportsBucket, blobKey(ref.sha256));
-      const status: BlobStatus = !bytes
-        ? 'missing'
-        : (await sha256Of(bytes)) === ref.sha256
-          ? 'ok'
-          : 'mismatch';
-      blobs.set(ref.sha256, status);
-      return status;
-    },
+    blobStatus: blobChecker(bucketExportSource(deps.objects, deps.exportsBucket, msg.exportId)),
   });
 
   if (msg.op === 'decide') {
