@@ -4,6 +4,8 @@ module.exports = {
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   setupFiles: ['<rootDir>/test/setup-env.ts'],
+  // Removes the temporary cdk.out folders of the Apps that tests synthesize.
+  setupFilesAfterEnv: ['aws-cdk-lib/testhelpers/jest-autoclean'],
   transform: {
     '^.+\\.tsx?$': [
       '@swc/jest',

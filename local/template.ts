@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { App, type CfnResource, Stack } from 'aws-cdk-lib';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { IConstruct } from 'constructs';
@@ -32,9 +35,11 @@ export interface FunctionInfo {
 export function synthesize(context: Record<string, unknown> = {}): SynthesizedApp {
   const previous = process.env.CDK_VALIDATION;
   process.env.CDK_VALIDATION = 'false';
+  // Its own folder, removed afterwards: an App without one leaves a temporary cdk.out behind per synth.
+  const outdir = mkdtempSync(join(tmpdir(), 'esep-synth-'));
   try {
     const { app, stateful, pipeline } = buildApp(
-      new App({ context: { 'aws:cdk:bundling-stacks': [], ...context } }),
+      new App({ outdir, context: { 'aws:cdk:bundling-stacks': [], ...context } }),
     );
     const assembly = app.synth();
     const template = (stack: Stack) => assembly.getStackArtifact(stack.artifactId).template as CfnTemplate;
@@ -62,6 +67,7 @@ export function synthesize(context: Record<string, unknown> = {}): SynthesizedAp
       stateMachineLogicalId: sm[0],
     };
   } finally {
+    rmSync(outdir, { recursive: true, force: true });
     if (previous === undefined) delete process.env.CDK_VALIDATION;
     else process.env.CDK_VALIDATION = previous;
   }
