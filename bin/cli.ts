@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { ConservationError, ExportRejectedError, PolicyError } from '../functions/core/errors';
+import { type Estimate, formatEstimate } from '../functions/core/estimate';
 import type { Summary } from '../functions/core/report';
 import { generateExport } from '../local/generate';
 import { formatSummary, loadPolicy, plan } from '../local/plan';
@@ -7,6 +8,7 @@ import { registerLocal } from '../local/register';
 import { ExecutionFailedError, runLocal } from '../local/run';
 import { serve } from '../local/serve';
 import { UsageError } from '../local/usage';
+import { formatVerification, verifyLocal } from '../local/verify';
 
 const HELP = `esep-migrate — move a legacy eTwinning / School Education Gateway export into ESEP
 
@@ -21,9 +23,16 @@ Usage:
   esep-migrate serve [--state <dir>] [--policy <file>]
       Keeps the local stand-ins up, prints their endpoints, and starts a run whenever a manifest.json
       is uploaded under exports/<exportId>/ of the local exports bucket (as EventBridge does on AWS).
+      Exit 1 when the run ends incomplete (chunks in a dead-letter queue) or its target fails verification.
   esep-migrate plan <exportDir> [--wave <id>|all] [--out <dir>] [--policy <file>] [--state <dir>]
-      A dry run straight over the files, no services: writes summary.json, decisions.ndjson and
-      receipts/ into --out (default <state>/plans/<exportId>) and prints a summary.
+                    [--concurrency <n>]
+      A dry run straight over the files, no services: writes the same report folder (summary.json,
+      decisions.ndjson, receipts/, report.html) into --out (default <state>/plans/<exportId>), plus
+      estimate.json: what the waves would cost and take on AWS with <n> workers per queue (default 10).
+  esep-migrate verify <exportId> [--state <dir>]
+      Checks the target of the export's latest local run: conservation per kind, every migrated file
+      present with its SHA-256, no dropped or quarantined record and no credential in the target.
+      Exit 0 when every check passes, 1 when one fails, 2 when the state holds no run of the export.
   esep-migrate generate --out <dir> --accounts <n> [--seed <n>]
       Writes a realistic synthetic export (deterministic for a seed) with every kind, files and the
       edge cases of the rules. The folder's name is the exportId.
@@ -54,6 +63,13 @@ function wholeNumber(flags: Flags, name: string, fallback?: number): number {
   return Number(raw);
 }
 
+/** Workers per queue, as CDK context workerConcurrency allows them. */
+function concurrency(flags: Flags): number {
+  const n = wholeNumber(flags, 'concurrency');
+  if (n < 2 || n > 1000) throw new UsageError(`--concurrency: expected 2 to 1000 workers, got ${n}`);
+  return n;
+}
+
 const str = (flags: Flags, name: string) =>
   typeof flags[name] === 'string' ? (flags[name] as string) : undefined;
 
@@ -62,15 +78,20 @@ async function exportCommand(
   name: 'plan' | 'run',
   args: string[],
   title: string,
-  action: (
-    options: ExportCommandOptions,
-  ) => Promise<{ summary: Summary; outDir: string; receipts: number; incomplete?: boolean }>,
+  action: (options: ExportCommandOptions) => Promise<{
+    summary: Summary;
+    outDir: string;
+    receipts: number;
+    failed?: boolean;
+    estimate?: Estimate;
+  }>,
 ): Promise<number> {
   const { values, positionals } = parse(args, {
     wave: { type: 'string' },
     out: { type: 'string' },
     policy: { type: 'string' },
     state: { type: 'string' },
+    ...(name === 'plan' ? { concurrency: { type: 'string' as const } } : {}),
   });
   if (positionals.length !== 1) throw new UsageError(`${name}: expected one <exportDir>`);
   const options = {
@@ -79,6 +100,9 @@ async function exportCommand(
     out: str(values, 'out'),
     policyFile: str(values, 'policy'),
     stateDir: str(values, 'state'),
+    ...(values.concurrency === undefined
+      ? {}
+      : { estimateSettings: { workerConcurrency: concurrency(values) } }),
   };
   const result = await action(options);
   const s = result.summary;
@@ -91,12 +115,17 @@ async function exportCommand(
     const some = m.chunks.slice(0, 5).join(', ') + (m.chunks.length > 5 ? ', ...' : '');
     console.log(`missing: ${m.stage}: ${m.chunks.length} chunks in a dead-letter queue (${some})`);
   }
-  console.log(`report: ${result.outDir} (summary.json, decisions.ndjson, ${result.receipts} receipts)`);
-  return result.incomplete ? 1 : 0;
+  if (s.verification) console.log(formatVerification(s.verification));
+  if (result.estimate) console.log(`\n${formatEstimate(result.estimate)}`);
+  console.log(
+    `\nreport: ${result.outDir} (summary.json, decisions.ndjson, report.html, ${result.receipts} receipts)`,
+  );
+  return result.failed ? 1 : 0;
 }
 
 type ExportCommandOptions = {
   exportDir: string;
+  estimateSettings?: { workerConcurrency: number };
   wave?: string;
   out?: string;
   policyFile?: string;
@@ -151,8 +180,21 @@ async function generateCommand(args: string[]): Promise<number> {
   return 0;
 }
 
+async function verifyCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, { state: { type: 'string' } });
+  if (positionals.length !== 1) throw new UsageError('verify: expected one <exportId>');
+  const { run, verification } = await verifyLocal({
+    exportId: positionals[0] as string,
+    stateDir: str(values, 'state'),
+  });
+  console.log(`Verify of export ${run.exportId}, waves ${run.waves.join(', ')}`);
+  console.log(formatVerification(verification));
+  return verification.passed ? 0 : 1;
+}
+
 const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   run: runCommand,
+  verify: verifyCommand,
   serve: serveCommand,
   register: registerCommand,
   plan: planCommand,

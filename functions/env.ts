@@ -13,6 +13,8 @@ export const ENV = {
   policy: 'MIGRATION_POLICY',
   /** The Secrets Manager secret holding the identity index's HMAC key. */
   emailKeySecret: 'EMAIL_KEY_SECRET_ARN',
+  /** Hours that a receipt's pre-signed download links stay valid; 0 for none (the local runtime). */
+  downloadUrlHours: 'DOWNLOAD_URL_HOURS',
   queueProfile: 'QUEUE_URL_PROFILE',
   queueTwinspace: 'QUEUE_URL_TWINSPACE',
   queueGroup: 'QUEUE_URL_GROUP',

@@ -14,6 +14,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { MonitoringFacade, notifySns } from 'cdk-monitoring-constructs';
 import type { Construct } from 'constructs';
 import { ENTITIES, type Entity } from '../functions/core/entities';
+import { SIZING } from '../functions/core/sizing';
 import { buildStagePlan } from '../functions/core/stages';
 import { type EnvKey, QUEUE_ENV } from '../functions/env';
 import { MigrationFunction } from './constructs/migration-function';
@@ -125,7 +126,7 @@ export class PipelineStack extends Stack {
 
     // ---- functions --------------------------------------------------------------------------------
     const queueUrls = Object.fromEntries(ENTITIES.map((e) => [QUEUE_ENV[e], queues[e].queue.queueUrl]));
-    const validate = fn('validate', base, Duration.minutes(15), 1769);
+    const validate = fn('validate', base, Duration.minutes(15), SIZING.memoryMb.validate);
     readPrefix(exportsBucket, validate, 'exports/');
     table.grantWriteData(validate);
     kmsAck(validate);
@@ -134,6 +135,7 @@ export class PipelineStack extends Stack {
       'index-identities',
       { ...base, emailKeySecret: emailKeySecret.secretArn },
       Duration.minutes(15),
+      SIZING.memoryMb.indexIdentities,
     );
     readPrefix(exportsBucket, indexIdentities, 'exports/');
     table.grantWriteData(indexIdentities);
@@ -141,23 +143,32 @@ export class PipelineStack extends Stack {
     emailKeySecret.grantRead(indexIdentities);
     kmsAck(indexIdentities);
 
-    const split = fn('split', { ...base, ...queueUrls }, Duration.minutes(15), 1769);
+    const split = fn('split', { ...base, ...queueUrls }, Duration.minutes(15), SIZING.memoryMb.split);
     readPrefix(exportsBucket, split, 'exports/');
     putPrefix(exportsBucket, split, 'work/');
     table.grantWriteData(split);
     kmsAck(split);
     for (const e of ENTITIES) queues[e].queue.grantSendMessages(split);
 
-    const progress = fn('progress', { table: table.tableName, ...queueUrls }, Duration.seconds(30), 512);
+    const progress = fn(
+      'progress',
+      { table: table.tableName, ...queueUrls },
+      Duration.seconds(30),
+      SIZING.memoryMb.progress,
+    );
     table.grantReadData(progress);
     for (const e of ENTITIES) queues[e].queue.grant(progress, 'sqs:GetQueueAttributes');
     kmsAck(progress);
 
     const report = fn(
       'report',
-      { ...base, reportsBucket: reportsBucket.bucketName },
+      {
+        ...base,
+        reportsBucket: reportsBucket.bucketName,
+        downloadUrlHours: String(settings.downloadUrlHours),
+      },
       Duration.minutes(15),
-      3008,
+      SIZING.memoryMb.report,
     );
     readPrefix(exportsBucket, report, 'exports/');
     readPrefix(exportsBucket, report, 'work/');
@@ -165,7 +176,25 @@ export class PipelineStack extends Stack {
     table.grantWriteData(report);
     kmsAck(report);
 
-    const runStatus = fn('run-status', { table: table.tableName }, Duration.seconds(30), 256);
+    // Verify reads the target back: documents, files and the ledger; it writes nothing.
+    const verify = fn(
+      'verify',
+      { ...base, migratedBucket: migratedBucket.bucketName },
+      Duration.minutes(15),
+      SIZING.memoryMb.verify,
+    );
+    readPrefix(exportsBucket, verify, 'exports/');
+    readPrefix(exportsBucket, verify, 'work/');
+    readPrefix(migratedBucket, verify, '');
+    table.grantReadData(verify);
+    kmsAck(verify);
+
+    const runStatus = fn(
+      'run-status',
+      { table: table.tableName },
+      Duration.seconds(30),
+      SIZING.memoryMb.runStatus,
+    );
     table.grantWriteData(runStatus);
     kmsAck(runStatus);
 
@@ -174,6 +203,7 @@ export class PipelineStack extends Stack {
         entity,
         { ...base, migratedBucket: migratedBucket.bucketName, emailKeySecret: emailKeySecret.secretArn },
         workerTimeout,
+        SIZING.memoryMb.worker,
       );
       readPrefix(exportsBucket, worker, 'exports/');
       readPrefix(exportsBucket, worker, 'work/');
@@ -184,7 +214,7 @@ export class PipelineStack extends Stack {
       if (entity === 'profile') emailKeySecret.grantRead(worker);
       worker.addEventSource(
         new lambdaEvents.SqsEventSource(queues[entity].queue, {
-          batchSize: 5,
+          batchSize: SIZING.workerBatchSize,
           reportBatchItemFailures: true,
           maxConcurrency: settings.workerConcurrency,
         }),
@@ -217,14 +247,14 @@ export class PipelineStack extends Stack {
     // ---- the state machine, from the stage plan ----------------------------------------------------
     const workflow = new MigrationWorkflow(this, 'Workflow', {
       plan: buildStagePlan(settings.policy),
-      functions: { validate, indexIdentities, split, progress, report, runStatus },
+      functions: { validate, indexIdentities, split, progress, verify, report, runStatus },
       pollSeconds: settings.pollSeconds,
     });
     this.stateMachine = workflow.stateMachine;
     acknowledge(this.stateMachine, {
       'AwsSolutions-IAM5[Resource::*]': `${REASONS.xray} The log delivery actions of Step Functions (logs:*LogDelivery*, DescribeResourcePolicies) accept only * as well.`,
       ...Object.fromEntries(
-        [validate, indexIdentities, split, progress, report, runStatus].map((f) => [
+        [validate, indexIdentities, split, progress, verify, report, runStatus].map((f) => [
           nagResource(this, f.functionArn, ':*'),
           "lambda:InvokeFunction on the workflow's own functions, any version (CDK grants the unqualified ARN and its versions).",
         ]),

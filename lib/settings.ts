@@ -19,8 +19,18 @@ export interface Settings {
   readonly workerConcurrency: number;
   /** Seconds between progress checks of a stage. */
   readonly pollSeconds: number;
+  /** Hours that the download links in receipts stay valid (capped by the report function's session). */
+  readonly downloadUrlHours: number;
   readonly logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 }
+
+/** The defaults of the numeric settings (also what `plan`'s AWS estimate assumes unless told). */
+export const SETTING_DEFAULTS = {
+  exportRetentionDays: 180,
+  workerConcurrency: 10,
+  pollSeconds: 10,
+  downloadUrlHours: 12,
+} as const;
 
 function integer(node: Node, key: string, fallback: number, min: number, max: number): number {
   const raw = node.tryGetContext(key);
@@ -45,10 +55,11 @@ export function readSettings(node: Node): Settings {
   return {
     envName,
     policy: policyFile ? parsePolicyJson(readFileSync(policyFile, 'utf8'), policyFile) : compilePolicy(),
-    exportRetentionDays: integer(node, 'exportRetentionDays', 180, 1, 3650),
+    exportRetentionDays: integer(node, 'exportRetentionDays', SETTING_DEFAULTS.exportRetentionDays, 1, 3650),
     ...(alarmEmail ? { alarmEmail } : {}),
-    workerConcurrency: integer(node, 'workerConcurrency', 10, 2, 1000),
-    pollSeconds: integer(node, 'pollSeconds', 10, 1, 3600),
+    workerConcurrency: integer(node, 'workerConcurrency', SETTING_DEFAULTS.workerConcurrency, 2, 1000),
+    pollSeconds: integer(node, 'pollSeconds', SETTING_DEFAULTS.pollSeconds, 1, 3600),
+    downloadUrlHours: integer(node, 'downloadUrlHours', SETTING_DEFAULTS.downloadUrlHours, 0, 168),
     logLevel: logLevel as Settings['logLevel'],
   };
 }

@@ -1,7 +1,9 @@
 import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Clients } from '../functions/adapters/aws';
+import { ENV } from '../functions/env';
 import { createLocalResources, type LocalResources } from './cfn';
+import { localEventBus, PUT_EVENTS } from './event-bus';
 import { mappingsOf, pollQueue } from './event-sources';
 import { type LocalServices, startServices } from './services';
 import { localStateMachine, type TaskHandler } from './state-machine';
@@ -106,6 +108,8 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       const env = Object.fromEntries(
         Object.entries(fn.environment).map(([k, v]) => [k, resources.resolve(v)]),
       );
+      // Receipts carry no download links here: a link to a stand-in that stops with the command is useless.
+      if (ENV.downloadUrlHours in env) env[ENV.downloadUrlHours] = '0';
       const handler = mod.makeHandler(mod.depsFrom(clients, env));
       functions.set(fn.logicalId, tracked(options.wrap ? options.wrap(fn.logicalId, handler) : handler));
       functionIds.set(fn.handler.split('/')[1] ?? fn.handler, fn.logicalId);
@@ -122,11 +126,13 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
         (n, failed) => options.onBatch?.(mapping.functionId, n, failed),
       );
     });
-    const machine = localStateMachine(definitionOf(synth), functions, {
-      waitMs: options.waitMs ?? 100,
-      retryMs: options.retryMs ?? 50,
-      onTask: options.onTask,
-    });
+    const bus = localEventBus(options.stateDir);
+    const machine = localStateMachine(
+      definitionOf(synth),
+      functions,
+      { waitMs: options.waitMs ?? 100, retryMs: options.retryMs ?? 50, onTask: options.onTask },
+      { [PUT_EVENTS]: tracked((input) => bus.putEvents(input)) },
+    );
     const running = services;
     return {
       services: running,

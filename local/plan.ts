@@ -1,12 +1,15 @@
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ReportFolder } from '../functions/adapters/report-folder';
 import { decideExport } from '../functions/core/engine';
 import { ExportRejectedError } from '../functions/core/errors';
+import { type Estimate, type EstimateSettings, estimate, WorkloadTally } from '../functions/core/estimate';
+import type { Kind } from '../functions/core/kinds';
 import { validateExport } from '../functions/core/manifest';
 import { type CompiledPolicy, compilePolicy, parsePolicyJson } from '../functions/core/policy';
 import type { Summary } from '../functions/core/report';
 import { buildStagePlan, selectWaves } from '../functions/core/stages';
+import { SETTING_DEFAULTS } from '../lib/settings';
 import { fsExportSource } from './fs-export-source';
 import { progressReporter } from './progress';
 import { UsageError } from './usage';
@@ -18,12 +21,15 @@ export interface PlanOptions {
   readonly policyFile?: string;
   readonly stateDir?: string;
   readonly stderr?: NodeJS.WriteStream | { write(s: string): unknown; isTTY?: boolean };
+  /** The deployment the AWS estimate assumes (CDK context workerConcurrency and pollSeconds). */
+  readonly estimateSettings?: Partial<EstimateSettings>;
 }
 
 export interface PlanResult {
   readonly summary: Summary;
   readonly outDir: string;
   readonly receipts: number;
+  readonly estimate: Estimate;
 }
 
 export async function loadPolicy(file: string | undefined): Promise<CompiledPolicy> {
@@ -66,7 +72,14 @@ export async function plan(options: PlanOptions): Promise<PlanResult> {
   const exportId = validated.manifest.exportId;
   const outDir = resolve(options.out ?? join(options.stateDir ?? '.esep-local', 'plans', exportId));
   const records = validated.manifest.files.reduce((n, f) => n + f.records, 0);
-  const folder = new ReportFolder(outDir, exportId, partitionsFor(records));
+  const folder = new ReportFolder(outDir, exportId, { partitions: partitionsFor(records) });
+  const workload = new WorkloadTally();
+  let exportBytes = 0;
+  for (const f of validated.manifest.files) {
+    const bytes = (await stat(join(dir, f.path))).size;
+    exportBytes += bytes;
+    workload.kind(f.kind as Kind).fileBytes = bytes;
+  }
   const progress = progressReporter(options.stderr ?? process.stderr, 'plan');
   await folder.open();
   try {
@@ -75,7 +88,10 @@ export async function plan(options: PlanOptions): Promise<PlanResult> {
       validated,
       policy,
       waves,
-      sink: (record) => folder.add(record),
+      sink: (record) => {
+        workload.add(record);
+        return folder.add(record);
+      },
       onProgress: progress.onProgress,
     });
     progress.end();
@@ -85,8 +101,17 @@ export async function plan(options: PlanOptions): Promise<PlanResult> {
       startedAt,
       new Date(),
     );
-    const receipts = await folder.finish(summary);
-    return { summary, outDir, receipts };
+    let aws: Estimate | undefined;
+    const receipts = await folder.finish(summary, (receipts) => {
+      aws = estimate({ kinds: workload.kinds, receipts, exportBytes }, waves, {
+        workerConcurrency: options.estimateSettings?.workerConcurrency ?? SETTING_DEFAULTS.workerConcurrency,
+        pollSeconds: options.estimateSettings?.pollSeconds ?? SETTING_DEFAULTS.pollSeconds,
+      });
+      return aws;
+    });
+    if (!aws) throw new Error('the report folder did not ask for the estimate');
+    await writeFile(join(outDir, 'estimate.json'), `${JSON.stringify(aws, null, 2)}\n`);
+    return { summary, outDir, receipts, estimate: aws };
   } catch (error) {
     progress.end();
     await folder.abandon();

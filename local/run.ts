@@ -34,8 +34,11 @@ export interface RunResult {
   readonly summary: Summary;
   readonly outDir: string;
   readonly receipts: number;
-  /** The execution failed as `RunIncomplete` (dead-lettered chunks; the report names them). */
-  readonly incomplete: boolean;
+  /**
+   * The execution failed after writing its report: `RunIncomplete` (dead-lettered chunks, which the
+   * report names) or `VerificationFailed` (the target did not pass verification; the report says why).
+   */
+  readonly failed: boolean;
 }
 
 /** A failed execution, with the error name and cause of its Fail state. */
@@ -140,9 +143,12 @@ function runProgress(stream: NonNullable<RunOptions['stderr']>) {
   };
 }
 
+/** Failures of an execution that still wrote its report. */
+const REPORTED_FAILURES = new Set(['RunIncomplete', 'VerificationFailed']);
+
 /**
  * Runs one execution of the state machine and copies its report to `outDir`. Throws ExportRejectedError
- * (exit 2) or ExecutionFailedError; an incomplete run (dead-lettered chunks) still returns its report.
+ * (exit 2) or ExecutionFailedError; a run that failed after its report (REPORTED_FAILURES) returns it.
  */
 export async function executeRun(
   pipeline: LocalPipeline,
@@ -151,16 +157,18 @@ export async function executeRun(
   outDir: string,
 ): Promise<RunResult> {
   const outcome = await pipeline.execute(input);
-  const incomplete = !outcome.ok && outcome.error === 'RunIncomplete';
-  if (!outcome.ok && !incomplete) {
+  const failed = !outcome.ok && REPORTED_FAILURES.has(outcome.error);
+  if (!outcome.ok && !failed) {
     if (outcome.error === 'ExportRejectedError') throw new ExportRejectedError(outcome.cause);
     throw new ExecutionFailedError(outcome.error, outcome.cause);
   }
   await mkdir(outDir, { recursive: true });
   await download(pipeline.clients, pipeline.resources.buckets.reports, reportPrefix(run), outDir);
   const summary = JSON.parse(await readFile(join(outDir, 'summary.json'), 'utf8')) as Summary;
-  const receipts = (await readdir(join(outDir, 'receipts')).catch(() => [])).length;
-  return { summary, outDir, receipts, incomplete };
+  const receipts = (await readdir(join(outDir, 'receipts')).catch(() => [])).filter((f) =>
+    f.endsWith('.json'),
+  ).length;
+  return { summary, outDir, receipts, failed };
 }
 
 /**

@@ -41,6 +41,8 @@ export function localStateMachine(
   definition: Record<string, unknown>,
   functions: ReadonlyMap<string, TaskHandler>,
   options: LocalExecutionOptions,
+  /** Stand-ins for service integrations (not Lambda), by Task Resource. */
+  integrations: Readonly<Record<string, TaskHandler>> = {},
 ) {
   const { StateMachine } = require('aws-local-stepfunctions') as typeof import('aws-local-stepfunctions');
   const machine = new StateMachine(definition as never, { validationOptions: { noValidate: true } });
@@ -48,7 +50,7 @@ export function localStateMachine(
   const retries: Record<string, number> = {};
   for (const [state, task] of taskStates(definition)) {
     const id = taskFunction(task.Resource);
-    const fn = id ? functions.get(id) : undefined;
+    const fn = id ? functions.get(id) : integrations[task.Resource];
     if (!fn)
       throw new Error(`local runtime: task "${state}" calls ${task.Resource}, which has no local handler`);
     handlers[state] = async (input) => {

@@ -94,6 +94,7 @@ export function definitionOf(synth: SynthesizedApp): Record<string, unknown> {
       const [logicalId] = v['Fn::GetAtt'] as [string, string];
       return synth.functions.has(logicalId) ? localFunctionArn(logicalId) : `arn:aws:local:::${logicalId}`;
     }
+    if (v.Ref === 'AWS::Partition') return 'aws';
     if (v.Ref) return `local-${String(v.Ref)}`;
     throw new Error(`cannot resolve ${JSON.stringify(value).slice(0, 80)} in the state machine definition`);
   };

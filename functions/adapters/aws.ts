@@ -5,6 +5,7 @@ import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { ChunkMessage } from '../core/chunks';
 import type { Entity } from '../core/entities';
 import { type CompiledPolicy, parsePolicyJson } from '../core/policy';
+import { SIZING } from '../core/sizing';
 import type { WorkflowDeps } from '../core/workflow';
 import { ENV, type EnvKey, QUEUE_ENV } from '../env';
 import { onColdStart, readConfig } from './config';
@@ -55,7 +56,7 @@ export const WORKFLOW_ENV = ['exportsBucket', 'table', 'policy'] as const satisf
 /** Sends chunk messages in batches of ten, resending the entries SQS did not take. */
 export function sqsChunkQueue(sqs: SQSClient, urls: Readonly<Record<Entity, string>>) {
   return async (entity: Entity, messages: readonly ChunkMessage[]) => {
-    for (const batch of chunked(messages, 10)) {
+    for (const batch of chunked(messages, SIZING.sendBatchSize)) {
       let entries = batch.map((m, i) => ({ Id: String(i), MessageBody: JSON.stringify(m) }));
       for (let attempt = 0; entries.length > 0; attempt++) {
         if (attempt > 8) throw new Error(`SQS refused ${entries.length} messages`);

@@ -189,6 +189,31 @@ export function dynamoStore(
       return item ? (item.chunks as Record<string, number>) : undefined;
     },
 
+    async runStatuses(exportId) {
+      const r = await doc.send(
+        new QueryCommand({
+          TableName: table,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': `R#${exportId}` },
+          ConsistentRead: true,
+        }),
+      );
+      return (r.Items ?? []).map(({ pk: _pk, sk: _sk, ...status }) => status as RunStatus);
+    },
+
+    async decisionOf(exportId, kind, id) {
+      const r = await doc.send(
+        new QueryCommand({
+          TableName: table,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': `D#${exportId}#${kind}#${keyPart(id)}` },
+          ConsistentRead: true,
+          Limit: 1,
+        }),
+      );
+      return r.Items?.[0]?.decision as Decision | undefined;
+    },
+
     async putRunStatus(exportId, status: RunStatus) {
       await doc.send(
         new PutCommand({ TableName: table, Item: { pk: `R#${exportId}`, sk: status.scope, ...status } }),

@@ -4,7 +4,10 @@ import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { DecidedRecord } from '../core/decide';
-import { buildReceipt, type Summary } from '../core/report';
+import type { Estimate } from '../core/estimate';
+import { receiptHtml, receiptText } from '../core/receipt-render';
+import { buildReceipt, type DecisionCounts, type Receipt, type Summary } from '../core/report';
+import { QUARANTINE_SHOWN, type ReportView, reportHtml } from '../core/report-html';
 import { safeIdSegment } from '../core/safe-name';
 import { eachLimited } from './retry';
 
@@ -70,22 +73,37 @@ function fnv1a(text: string): number {
  * decision is spooled into one of several partition files by a hash of its owner, and each partition is
  * read back alone.
  */
+export interface ReportFolderOptions {
+  /** More partitions for larger exports keep each one small when read back. */
+  readonly partitions?: number;
+  /** On AWS: a pre-signed download link for a dropped record's file (TS-5). */
+  readonly downloadUrl?: (
+    download: Receipt['downloads'][number],
+  ) => Promise<{ url: string; expiresAt: string }>;
+}
+
 export class ReportFolder {
   private decisions?: BatchedWriter;
   private spoolDir?: string;
   private partitions: BatchedWriter[] = [];
+  private readonly partitionCount: number;
+  private readonly byWave: Record<string, DecisionCounts> = {};
+  private readonly quarantine: ReportView['quarantine'][number][] = [];
+  private quarantineTotal = 0;
 
   constructor(
     readonly dir: string,
     private readonly exportId: string,
-    /** More partitions for larger exports keep each one small when read back. */
-    private readonly partitionCount = 16,
-  ) {}
+    private readonly options: ReportFolderOptions = {},
+  ) {
+    this.partitionCount = options.partitions ?? 16;
+  }
 
   async open(): Promise<void> {
     await mkdir(this.dir, { recursive: true });
     await rm(join(this.dir, 'receipts'), { recursive: true, force: true });
     await rm(join(this.dir, 'summary.json'), { force: true });
+    await rm(join(this.dir, 'report.html'), { force: true });
     await mkdir(join(this.dir, 'receipts'));
     this.decisions = new BatchedWriter(join(this.dir, 'decisions.ndjson'), 1024 * 1024);
     this.spoolDir = await mkdtemp(join(this.dir, '.spool-'));
@@ -98,6 +116,19 @@ export class ReportFolder {
   add(record: DecidedRecord): void | Promise<void> {
     if (!this.decisions) throw new Error('report folder not open');
     const waits: Promise<void>[] = [];
+    const wave = this.byWave[record.wave] ?? { migrated: 0, dropped: 0, quarantined: 0 };
+    this.byWave[record.wave] = wave;
+    wave[record.decision]++;
+    if (record.decision === 'quarantined' && this.quarantineTotal++ < QUARANTINE_SHOWN) {
+      const { kind, id, reason, detail } = record;
+      this.quarantine.push({
+        kind,
+        id,
+        reason,
+        wave: record.wave,
+        ...(detail === undefined ? {} : { detail }),
+      });
+    }
     const queued = this.decisions.write(`${decisionLine(record)}\n`);
     if (queued) waits.push(queued);
     for (const owner of new Set(record.owners)) {
@@ -108,8 +139,8 @@ export class ReportFolder {
     if (waits.length > 0) return Promise.all(waits).then(() => undefined);
   }
 
-  /** Writes the receipts and summary.json; returns the number of receipts. */
-  async finish(summary: Summary): Promise<number> {
+  /** Writes the receipts (JSON, HTML, text), report.html and summary.json last; returns the receipts. */
+  async finish(summary: Summary, estimate?: (receipts: number) => Estimate): Promise<number> {
     if (!this.decisions || !this.spoolDir) throw new Error('report folder not open');
     await this.decisions.close();
     let receipts = 0;
@@ -127,18 +158,40 @@ export class ReportFolder {
         else byOwner.set(owner, [record]);
       }
       await eachLimited(byOwner, 16, async ([owner, records]) => {
-        const receipt = buildReceipt(this.exportId, owner, records);
-        const file = join(this.dir, 'receipts', `${safeIdSegment(owner)}.json`);
-        await writeFile(file, `${JSON.stringify(receipt, null, 2)}\n`);
+        const receipt = await this.withLinks(buildReceipt(this.exportId, owner, records));
+        const base = join(this.dir, 'receipts', safeIdSegment(owner));
+        await writeFile(`${base}.json`, `${JSON.stringify(receipt, null, 2)}\n`);
+        await writeFile(`${base}.html`, receiptHtml(receipt));
+        await writeFile(`${base}.txt`, receiptText(receipt));
         receipts++;
       });
       await rm(path);
     }
     await rm(this.spoolDir, { recursive: true, force: true });
+    const view: ReportView = {
+      summary,
+      byWave: this.byWave,
+      quarantine: this.quarantine,
+      quarantineTotal: this.quarantineTotal,
+      receipts,
+      ...(estimate ? { estimate: estimate(receipts) } : {}),
+    };
+    await writeFile(join(this.dir, 'report.html'), reportHtml(view));
     const tmp = join(this.dir, '.summary.json.tmp');
     await writeFile(tmp, `${JSON.stringify(summary, null, 2)}\n`);
     await rename(tmp, join(this.dir, 'summary.json'));
     return receipts;
+  }
+
+  private async withLinks(receipt: Receipt): Promise<Receipt> {
+    const link = this.options.downloadUrl;
+    if (!link || receipt.downloads.length === 0) return receipt;
+    const downloads = [];
+    for (const d of receipt.downloads) {
+      const { url, expiresAt } = await link(d);
+      downloads.push({ ...d, url, urlExpiresAt: expiresAt });
+    }
+    return { ...receipt, downloads };
   }
 
   /** Removes the spool after a failure; the folder holds no summary.json, so it is not a report. */

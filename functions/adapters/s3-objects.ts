@@ -41,16 +41,22 @@ export function s3Objects(client: S3Client): ObjectStore {
       const source = `${fromBucket}/${fromKey.split('/').map(encodeURIComponent).join('/')}`;
       await client.send(new CopyObjectCommand({ CopySource: source, Bucket: toBucket, Key: toKey }));
     },
-    async list(bucket, prefix) {
+    async list(bucket, prefix, page) {
       const keys: string[] = [];
       let token: string | undefined;
       do {
         const r = await client.send(
-          new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+          new ListObjectsV2Command({
+            Bucket: bucket,
+            Prefix: prefix,
+            ContinuationToken: token,
+            ...(token === undefined && page?.startAfter ? { StartAfter: page.startAfter } : {}),
+            ...(page ? { MaxKeys: Math.min(1000, page.max - keys.length) } : {}),
+          }),
         );
         for (const o of r.Contents ?? []) if (o.Key) keys.push(o.Key);
         token = r.IsTruncated ? r.NextContinuationToken : undefined;
-      } while (token);
+      } while (token && (!page || keys.length < page.max));
       return keys.sort();
     },
   };

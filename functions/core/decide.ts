@@ -30,7 +30,17 @@ export interface DecidedRecord extends Verdict {
   readonly owners: readonly string[];
   /** The record's file, for the owners' receipts (a dropped file can still be downloaded). */
   readonly file?: { readonly fileName: string; readonly size: number; readonly sha256: string };
+  /** The record's title, shortened, so that a teacher recognises it on a receipt (never a name or e-mail). */
+  readonly title?: string;
 }
+
+/** Longest title a receipt repeats. */
+export const TITLE_CHARS = 120;
+
+const titleOf = (record: Record<string, unknown>) =>
+  typeof record.title === 'string' && record.title.trim() !== ''
+    ? { title: [...record.title.trim()].slice(0, TITLE_CHARS).join('') }
+    : {};
 
 export type ParentStatus = 'migrated' | 'not-migrated' | 'absent';
 
@@ -177,6 +187,12 @@ export function fileOf(kind: Kind, record: AnyRecord): FileRef | undefined {
   return (record as { file?: FileRef }).file;
 }
 
+const PHOTO_LEFT_OUT = 'profilePhoto left out';
+
+/** Whether a decided record's file goes to the target: migrated, with a file that step 7 found sound. */
+export const copiesFile = (d: Pick<DecidedRecord, 'decision' | 'detail' | 'file'>): boolean =>
+  d.decision === 'migrated' && d.file !== undefined && !d.detail?.startsWith(PHOTO_LEFT_OUT);
+
 /**
  * Step 7, for a record that step 6 migrates and that has a file: BLOB_MISSING, then
  * BLOB_CHECKSUM_MISMATCH. A profile photo is the exception: the profile migrates without it.
@@ -187,7 +203,7 @@ export function applyBlobCheck(kind: Kind, rule: Verdict, file: FileRef, status:
     const what = status === 'missing' ? 'is not in the export' : 'does not match its sha256';
     if (kind !== 'accounts')
       return verdict(status === 'missing' ? 'BLOB_MISSING' : 'BLOB_CHECKSUM_MISMATCH', `file ${what}`);
-    return verdict(rule.reason, `profilePhoto left out: the file ${what}`);
+    return verdict(rule.reason, `${PHOTO_LEFT_OUT}: the file ${what}`);
   }
   return safeFileName(file.fileName) === file.fileName
     ? rule
@@ -242,6 +258,7 @@ export function decideLine(
     ...rule,
     owners: ownersOf(kind, valid.record as Record<string, unknown>),
     ...(file ? { file: { fileName: file.fileName, size: file.size, sha256: file.sha256 } } : {}),
+    ...titleOf(valid.record as Record<string, unknown>),
   };
   const record = valid.record;
   return rule.decision === 'migrated' && file ? { decided, record, needsBlob: file } : { decided, record };

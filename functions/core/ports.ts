@@ -44,12 +44,22 @@ export interface PipelineStore {
   putStageExpectation(scope: string, stage: string, chunks: Readonly<Record<string, number>>): Promise<void>;
   stageExpectation(scope: string, stage: string): Promise<Readonly<Record<string, number>> | undefined>;
   putRunStatus(exportId: string, status: RunStatus): Promise<void>;
+  /** Every run of an export (one per policy), as last recorded. */
+  runStatuses(exportId: string): Promise<RunStatus[]>;
+  /** The decision of a record's standing line (its first occurrence) in the ledger. */
+  decisionOf(exportId: string, kind: Kind, id: string): Promise<Decision | undefined>;
 }
 
 export interface RunStatus {
   readonly scope: string;
   readonly waves: readonly string[];
-  readonly state: 'running' | 'completed' | 'completed-with-quarantine' | 'incomplete' | 'failed';
+  readonly state:
+    | 'running'
+    | 'completed'
+    | 'completed-with-quarantine'
+    | 'incomplete'
+    | 'verification-failed'
+    | 'failed';
   readonly at: string;
   readonly error?: string;
 }
@@ -61,5 +71,6 @@ export interface ObjectStore {
   put(bucket: string, key: string, body: string | Uint8Array, contentType?: string): Promise<void>;
   /** Server-side copy. */
   copy(fromBucket: string, fromKey: string, toBucket: string, toKey: string): Promise<void>;
-  list(bucket: string, prefix: string): Promise<string[]>;
+  /** Keys under a prefix in order; with `page`, at most `max` keys after `startAfter`. */
+  list(bucket: string, prefix: string, page?: { startAfter?: string; max: number }): Promise<string[]>;
 }

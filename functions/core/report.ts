@@ -2,6 +2,7 @@ import type { DecidedRecord } from './decide';
 import { ConservationError } from './errors';
 import type { Kind } from './kinds';
 import { type Decision, REASONS, type ReasonCode } from './reasons';
+import type { Verification } from './verify';
 
 /** Report maths (outputs.md): counts per kind, decision and reason; conservation; receipts. */
 
@@ -11,9 +12,14 @@ const zero = (): DecisionCounts => ({ migrated: 0, dropped: 0, quarantined: 0 })
 export interface Summary {
   exportId: string;
   waves: string[];
-  /** `incomplete`: chunks went to a dead-letter queue; `missing` names them (beyond outputs.md's two). */
-  status: 'completed' | 'completed-with-quarantine' | 'incomplete';
+  /**
+   * Beyond outputs.md's two: `incomplete` when chunks went to a dead-letter queue (`missing` names them),
+   * `verification-failed` when the target did not pass verification (`verification` says why).
+   */
+  status: 'completed' | 'completed-with-quarantine' | 'incomplete' | 'verification-failed';
   missing?: { stage: string; chunks: string[] }[];
+  /** A run's verification of its target (absent for `plan`, which writes no target). */
+  verification?: Verification;
   counts: Partial<Record<Kind, DecisionCounts>>;
   reasons: Partial<Record<ReasonCode, number>>;
   startedAt: string;
@@ -93,10 +99,22 @@ export interface Receipt {
     decision: Decision;
     reason: ReasonCode;
     explanation: string;
+    title?: string;
     detail?: string;
   }[];
-  /** TS-5: the files of dropped records, which the owner can still download before deletion. */
-  downloads: { kind: Kind; id: string; fileName: string; size: number }[];
+  /**
+   * TS-5: the files of dropped records, which the owner can still download before deletion. On AWS each
+   * has a pre-signed `url` that expires at `urlExpiresAt`.
+   */
+  downloads: {
+    kind: Kind;
+    id: string;
+    fileName: string;
+    size: number;
+    sha256: string;
+    url?: string;
+    urlExpiresAt?: string;
+  }[];
 }
 
 /** Builds a receipt from the records an account owns, in a stable order. */
@@ -115,10 +133,12 @@ export function buildReceipt(exportId: string, accountId: string, owned: Iterabl
       decision: r.decision,
       reason: r.reason,
       explanation: REASONS[r.reason].en,
+      ...(r.title === undefined ? {} : { title: r.title }),
       ...(r.detail === undefined ? {} : { detail: r.detail }),
     });
     if (r.decision === 'dropped' && r.file) {
-      downloads.push({ kind: r.kind, id: r.id, fileName: r.file.fileName, size: r.file.size });
+      const { fileName, size, sha256 } = r.file;
+      downloads.push({ kind: r.kind, id: r.id, fileName, size, sha256 });
     }
   }
   return { accountId, exportId, counts, records, downloads };

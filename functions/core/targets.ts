@@ -1,4 +1,4 @@
-import type { DecidedRecord } from './decide';
+import { copiesFile, type DecidedRecord } from './decide';
 import type { Kind } from './kinds';
 import { KEY_SEGMENT_BYTES, safeFileName, safeIdSegment } from './safe-name';
 import type { AnyRecord, FileRef, RecordOf } from './schemas';
@@ -17,6 +17,15 @@ export interface TargetWrite {
 }
 
 const seg = safeIdSegment;
+
+/**
+ * A record's own fields for its document. Items and portfolio entries have a field `kind` of their own
+ * (page, prize, ...); it is carried as `type`, so that the document's `kind` is always the record's kind.
+ */
+function fieldsOf(record: object): Record<string, unknown> {
+  const { kind, ...rest } = record as Record<string, unknown>;
+  return kind === undefined ? rest : { ...rest, type: kind };
+}
 
 function withFile(
   prefix: string,
@@ -55,7 +64,7 @@ export function targetOf(
     const { file: _ref, ...fields } = r;
     return {
       documentKey: `${prefix}.json`,
-      document: { ...meta, ...fields, ...(fileDoc ? { file: fileDoc } : {}) },
+      document: { ...fieldsOf(fields), ...meta, ...(fileDoc ? { file: fileDoc } : {}) },
       ...(file ? { file } : {}),
     };
   };
@@ -64,7 +73,7 @@ export function targetOf(
       const a = record as RecordOf<'accounts'>;
       const prefix = `${root}/profiles/${seg(a.id)}`;
       // The photo is copied only when step 7 found it sound (detail says why it was left out otherwise).
-      const photo = decided.detail?.startsWith('profilePhoto left out') ? undefined : a.profilePhoto;
+      const photo = copiesFile(decided) ? a.profilePhoto : undefined;
       const { file, fileDoc } = withFile(`${prefix}/photo`, photo);
       return {
         documentKey: `${prefix}/profile.json`,
@@ -89,23 +98,23 @@ export function targetOf(
       const r = record as { accountId: string; id: string };
       return {
         documentKey: `${root}/profiles/${seg(r.accountId)}/${decided.kind}/${seg(r.id)}.json`,
-        document: { ...meta, ...r },
+        document: { ...fieldsOf(r), ...meta },
       };
     }
     case 'events':
       return {
         documentKey: `${root}/events/${seg(decided.id)}.json`,
-        document: { ...meta, ...(record as RecordOf<'events'>) },
+        document: { ...fieldsOf(record), ...meta },
       };
     case 'projects':
       return {
         documentKey: `${root}/twinspaces/${seg(decided.id)}/twinspace.json`,
-        document: { ...meta, ...(record as RecordOf<'projects'>) },
+        document: { ...fieldsOf(record), ...meta },
       };
     case 'groups':
       return {
         documentKey: `${root}/groups/${seg(decided.id)}/group.json`,
-        document: { ...meta, ...(record as RecordOf<'groups'>) },
+        document: { ...fieldsOf(record), ...meta },
       };
     case 'twinspace-items': {
       const r = record as RecordOf<'twinspace-items'>;
@@ -119,4 +128,36 @@ export function targetOf(
       // Kinds whose rules never migrate (photos, mailbox, feeds, forum, learning lab) have no layout.
       return undefined;
   }
+}
+
+const ITEM_CONTAINERS = new Set(['twinspaces', 'groups']);
+const PROFILE_LISTS = new Set(['activities', 'portfolio', 'contacts']);
+
+/**
+ * Whether a key of the migrated layout is a record's document (the other keys are files). Every segment
+ * is safe, so the layout reads back by position: `<exportId>/<area>/...`.
+ */
+export function isDocumentKey(key: string): boolean {
+  const s = key.split('/');
+  const [, area, , third, , fifth] = s;
+  if (area === 'events') return s.length === 3 && key.endsWith('.json');
+  if (area === 'profiles')
+    return (s.length === 4 && third === 'profile.json') || (s.length === 5 && PROFILE_LISTS.has(third ?? ''));
+  if (ITEM_CONTAINERS.has(area ?? ''))
+    return (
+      (s.length === 4 && third === (area === 'twinspaces' ? 'twinspace.json' : 'group.json')) ||
+      (s.length === 5 && third === 'items' && key.endsWith('.json') && fifth === undefined)
+    );
+  return false;
+}
+
+/** The document a file of the migrated layout belongs to, or undefined for a key outside the layout. */
+export function documentOfFile(key: string): string | undefined {
+  const s = key.split('/');
+  const [root, area, id, third] = s;
+  if (area === 'profiles' && s.length === 5 && third === 'photo')
+    return `${root}/profiles/${id}/profile.json`;
+  if (ITEM_CONTAINERS.has(area ?? '') && s.length === 6 && third === 'items')
+    return `${s.slice(0, 5).join('/')}.json`;
+  return undefined;
 }

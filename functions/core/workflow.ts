@@ -10,6 +10,7 @@ import type { ExportSource, ObjectStore, PipelineStore } from './ports';
 import { checkConservation, type Summary, Tally } from './report';
 import { EXPORT_ID } from './schemas';
 import { buildStagePlan, selectWaves, type WavePlan } from './stages';
+import type { Verification } from './verify';
 
 /**
  * The steps of the workflow, written once over ports: the state machine's Lambda functions call them on
@@ -248,11 +249,15 @@ export interface ReportSink {
   finish(summary: Summary): Promise<number>;
 }
 
-/** Builds the report from the run's results; conservation checked against the manifest. */
+/**
+ * Builds the report from the run's results; conservation checked against the manifest. A failed
+ * verification of the target shows in the status (after `incomplete`, which explains it).
+ */
 export async function reportRun(
   run: Run,
   deps: WorkflowDeps,
   sink: ReportSink,
+  verification?: Verification,
 ): Promise<{ summary: Summary; receipts: number }> {
   const source = deps.source(run.exportId);
   const { files } = await readManifest(source);
@@ -271,7 +276,9 @@ export async function reportRun(
   if (missing.length === 0) checkConservation(tally.counts, expected);
   const summary: Summary = {
     ...tally.summary(run.exportId, [...run.waves], new Date(run.startedAt), deps.now?.() ?? new Date()),
+    ...(verification && !verification.passed ? { status: 'verification-failed' as const } : {}),
     ...(missing.length > 0 ? { status: 'incomplete' as const, missing } : {}),
+    ...(verification ? { verification } : {}),
   };
   const receipts = await sink.finish(summary);
   await deps.store.putRunStatus(run.exportId, {

@@ -25,11 +25,14 @@ export const TRANSIENT_ERRORS = [
 export interface MigrationWorkflowProps {
   readonly plan: readonly WavePlan[];
   readonly functions: Record<
-    'validate' | 'indexIdentities' | 'split' | 'progress' | 'report' | 'runStatus',
+    'validate' | 'indexIdentities' | 'split' | 'progress' | 'verify' | 'report' | 'runStatus',
     lambda.IFunction
   >;
   readonly pollSeconds: number;
 }
+
+/** The event that announces a run's end on the default event bus. */
+export const RUN_FINISHED = { source: 'esep.migration', detailType: 'Migration Run Finished' } as const;
 
 /** The error of a stage whose missing chunks went to a dead-letter queue. */
 export const STAGE_STALLED = 'StageStalled';
@@ -133,7 +136,39 @@ export class MigrationWorkflow extends Construct {
       }),
     );
 
-    const report = onError(invoke('Write report', fns.report, run, '$.report'));
+    // Verify the target, page after page (each page stays inside the function's timeout).
+    const startVerify = new sfn.Pass(this, 'Start verify', {
+      result: sfn.Result.fromObject({ done: false }),
+      resultPath: '$.verify',
+    });
+    const verify = onError(
+      invoke('Verify target', fns.verify, { ...run, 'state.$': '$.verify' }, '$.verify'),
+    );
+    const verified = new sfn.Choice(this, 'Verified?');
+    startVerify.next(verify).next(verified);
+
+    const report = onError(
+      invoke('Write report', fns.report, { ...run, 'verification.$': '$.verify.verification' }, '$.report'),
+    );
+    verified.when(sfn.Condition.booleanEquals('$.verify.done', false), verify).otherwise(report);
+    // The run's end, with its counts, for whoever wants to be told (the default event bus).
+    const announce = new tasks.EventBridgePutEvents(this, 'Announce run finished', {
+      entries: [
+        {
+          source: RUN_FINISHED.source,
+          detailType: RUN_FINISHED.detailType,
+          detail: sfn.TaskInput.fromJsonPathAt('$.report.event'),
+        },
+      ],
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    announce.addRetry({
+      errors: ['EventBridge.EventBridgeException', 'EventBridge.InternalException', ...TRANSIENT_ERRORS],
+      interval: Duration.seconds(2),
+      backoffRate: 2,
+      maxAttempts: 4,
+      jitterStrategy: sfn.JitterType.FULL,
+    });
     const waves = new sfn.Map(this, 'Each wave in order', {
       itemsPath: '$.run.waves',
       itemSelector: { 'wave.$': '$$.Map.Item.Value', 'run.$': '$.run' },
@@ -141,8 +176,9 @@ export class MigrationWorkflow extends Construct {
       resultPath: sfn.JsonPath.DISCARD,
     });
     waves.itemProcessor(chooseWave);
-    // A stalled stage still gets its report (which names what is missing); anything else is a failure.
-    waves.addCatch(report, { errors: [STAGE_STALLED], resultPath: '$.stalled' });
+    // A stalled stage is still verified and reported (the report names what is missing); anything
+    // else is a failure.
+    waves.addCatch(startVerify, { errors: [STAGE_STALLED], resultPath: '$.stalled' });
     onError(waves);
     const finished = new sfn.Choice(this, 'Complete?')
       .when(
@@ -152,13 +188,22 @@ export class MigrationWorkflow extends Construct {
           cause: 'chunks went to a dead-letter queue; see the report and redrive them',
         }),
       )
+      .when(
+        sfn.Condition.stringEquals('$.report.status', 'verification-failed'),
+        new sfn.Fail(this, 'Verification failed', {
+          error: 'VerificationFailed',
+          cause: 'the target did not pass verification; see the report',
+        }),
+      )
       .otherwise(new sfn.Succeed(this, 'Run complete'));
-    report.next(finished);
+    // An announcement that cannot be delivered does not undo the run: it is noted in the output.
+    announce.addCatch(finished, { errors: ['States.ALL'], resultPath: '$.announceError' });
+    report.next(announce).next(finished);
 
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       stateMachineType: sfn.StateMachineType.STANDARD,
       definitionBody: sfn.DefinitionBody.fromChainable(
-        validate.next(indexIdentities).next(waves).next(report),
+        validate.next(indexIdentities).next(waves).next(startVerify),
       ),
       timeout: Duration.hours(24),
       tracingEnabled: true,

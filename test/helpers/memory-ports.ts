@@ -55,6 +55,15 @@ export function memoryStore() {
     async stageExpectation(scope, stage) {
       return expectations.get(`${scope}#${stage}`);
     },
+    async runStatuses(exportId) {
+      return [...runs.entries()].filter(([k]) => k.startsWith(`${exportId}#`)).map(([, r]) => r);
+    },
+    async decisionOf(exportId, kind, id) {
+      const entries = [...ledger.values()].filter(
+        (e) => ledger.get(`${exportId}#${kind}#${id}#${e.line}`) === e,
+      );
+      return entries.sort((a, b) => a.line - b.line)[0]?.decision;
+    },
     async putRunStatus(exportId, status) {
       runs.set(`${exportId}#${status.scope}`, status);
     },
@@ -84,11 +93,13 @@ export function memoryObjects() {
       if (!bytes) throw Object.assign(new Error(`NoSuchKey ${fromKey}`), { name: 'NoSuchKey' });
       objects.set(`${toBucket}/${toKey}`, bytes);
     },
-    async list(bucket, prefix) {
-      return [...objects.keys()]
+    async list(bucket, prefix, page) {
+      const keys = [...objects.keys()]
         .filter((k) => k.startsWith(`${bucket}/${prefix}`))
         .map((k) => k.slice(bucket.length + 1))
-        .sort();
+        .sort()
+        .filter((k) => !page?.startAfter || k > page.startAfter);
+      return page ? keys.slice(0, page.max) : keys;
     },
   };
   return { objects, store };

@@ -4,6 +4,7 @@ import aslValidator from 'asl-validator';
 import { compilePolicy } from '../../functions/core/policy';
 import { buildStagePlan } from '../../functions/core/stages';
 import { stageStateName } from '../../lib/constructs/migration-workflow';
+import { PUT_EVENTS } from '../../local/event-bus';
 import {
   definitionOf,
   type SynthesizedApp,
@@ -31,6 +32,7 @@ describe('the state machine definition', () => {
     const tasks = taskStates(definition);
     expect(tasks.size).toBeGreaterThan(10);
     for (const [name, task] of tasks) {
+      if (task.Resource === PUT_EVENTS) continue; // the EventBridge integration, tested below
       const logicalId = taskFunction(task.Resource);
       const fn = logicalId ? synth.functions.get(logicalId) : undefined;
       if (!fn) throw new Error(`task "${name}" calls no known function (${task.Resource})`);
@@ -75,14 +77,14 @@ describe('the state machine definition', () => {
         Catch?: { ErrorEquals: string[]; Next: string }[];
       }
     >;
-    for (const name of ['Validate export', 'Index identities', 'Write report']) {
+    for (const name of ['Validate export', 'Index identities', 'Verify target', 'Write report']) {
       expect(states[name]?.Catch).toEqual([
         expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: 'Record failure' }),
       ]);
     }
-    // A stalled stage (chunks dead-lettered) still gets its report; anything else is a recorded failure.
+    // A stalled stage (chunks dead-lettered) is still verified and reported; anything else is a recorded failure.
     expect(states['Each wave in order']?.Catch).toEqual([
-      expect.objectContaining({ ErrorEquals: ['StageStalled'], Next: 'Write report' }),
+      expect.objectContaining({ ErrorEquals: ['StageStalled'], Next: 'Start verify' }),
       expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: 'Record failure' }),
     ]);
     const retry = states['Validate export']?.Retry?.find((r) =>
@@ -90,5 +92,49 @@ describe('the state machine definition', () => {
     );
     expect(retry).toMatchObject({ BackoffRate: 2, JitterStrategy: 'FULL' });
     expect(retry?.ErrorEquals).not.toContain('ExportRejectedError');
+  });
+});
+
+describe('the end of a run', () => {
+  type State = {
+    Type: string;
+    Next?: string;
+    Resource?: string;
+    Parameters?: Record<string, unknown>;
+    Choices?: { Variable?: string; BooleanEquals?: boolean; StringEquals?: string; Next: string }[];
+    Default?: string;
+    Catch?: { ErrorEquals: string[]; Next: string }[];
+  };
+  const states = () => definition.States as Record<string, State>;
+
+  test('after the waves: verify page after page, then the report with the verification', () => {
+    const s = states();
+    expect(s['Each wave in order']?.Next).toBe('Start verify');
+    expect(s['Start verify']).toMatchObject({ Type: 'Pass', Next: 'Verify target' });
+    expect(s['Verify target']?.Parameters).toMatchObject({ 'run.$': '$.run', 'state.$': '$.verify' });
+    expect(s['Verified?']?.Choices).toEqual([
+      expect.objectContaining({ Variable: '$.verify.done', BooleanEquals: false, Next: 'Verify target' }),
+    ]);
+    expect(s['Verified?']?.Default).toBe('Write report');
+    expect(s['Write report']?.Parameters).toMatchObject({ 'verification.$': '$.verify.verification' });
+  });
+
+  test('the report is announced as "Migration Run Finished" on the default bus, and a failed verification fails the run', () => {
+    const s = states();
+    const announce = s['Announce run finished'];
+    expect(s['Write report']?.Next).toBe('Announce run finished');
+    expect(announce?.Resource).toBe(PUT_EVENTS);
+    expect(announce?.Parameters).toEqual({
+      Entries: [
+        { 'Detail.$': '$.report.event', DetailType: 'Migration Run Finished', Source: 'esep.migration' },
+      ],
+    });
+    // An announcement that cannot be delivered does not undo the run.
+    expect(announce?.Catch).toEqual([
+      expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: 'Complete?' }),
+    ]);
+    const outcomes = Object.fromEntries((s['Complete?']?.Choices ?? []).map((c) => [c.StringEquals, c.Next]));
+    expect(outcomes).toEqual({ incomplete: 'Run incomplete', 'verification-failed': 'Verification failed' });
+    expect(s['Verification failed']).toMatchObject({ Type: 'Fail', Error: 'VerificationFailed' });
   });
 });

@@ -98,8 +98,28 @@ describe('esep-migrate plan on samples/export', () => {
       receipt.counts.migrated + receipt.counts.dropped + receipt.counts.quarantined,
     );
     expect(receipt.records.every((r: { explanation: string }) => r.explanation.length > 20)).toBe(true);
-    const anyDownloads = files.some((f) => readJson(join(out, 'receipts', f)).downloads.length > 0);
+    const json = files.filter((f) => f.endsWith('.json'));
+    const anyDownloads = json.some((f) => readJson(join(out, 'receipts', f)).downloads.length > 0);
     expect(anyDownloads).toBe(true);
+    // Each receipt also as a page and as plain text, for a support desk to send.
+    expect(files).toHaveLength(json.length * 3);
+    const text = readFileSync(join(out, 'receipts', 'acc-000000.txt'), 'utf8');
+    expect(text).toContain(`${receipt.records.length} items: ${receipt.counts.migrated} move to ESEP`);
+    expect(readFileSync(join(out, 'receipts', 'acc-000000.html'), 'utf8')).toMatch(/^<!doctype html>/);
+  });
+
+  test('the AWS estimate: printed, in estimate.json, and in report.html', () => {
+    expect(result.stdout).toMatch(/on AWS \(eu-west-1, prices of \d{4}-\d{2}-\d{2}; 10 workers per queue/);
+    expect(result.stdout).toMatch(/total about \$\d+\.\d\d, about \d+/);
+    const e = readJson(join(out, 'estimate.json'));
+    expect(e.waves).toEqual(['sept-2022', 'nov-2022', '2023']);
+    expect(e.totals.dynamoWriteUnits).toBeGreaterThan(manifest.files.reduce((n, f) => n + f.records, 0));
+    expect(e.assumptions.workerConcurrency).toBe(10);
+    expect(readFileSync(join(out, 'report.html'), 'utf8')).toContain('On AWS (estimate)');
+    const faster = cli(['plan', 'samples/export', '--out', join(tmp, 'c40'), '--concurrency', '40']);
+    expect(faster.status).toBe(0);
+    expect(readJson(join(tmp, 'c40', 'estimate.json')).duration.seconds).toBeLessThan(e.duration.seconds);
+    expect(cli(['plan', 'samples/export', '--out', join(tmp, 'c0'), '--concurrency', '0']).status).toBe(2);
   });
 
   test('no e-mail, name, password hash or login in the console output or the report folder', () => {

@@ -151,7 +151,7 @@ describe('esep-migrate run', () => {
       stderr: quiet,
       pipeline: FAST,
     });
-    expect(first.incomplete).toBe(false);
+    expect(first.failed).toBe(false);
     expect(first.summary.status).toBe('completed-with-quarantine');
     expect(decisionsOf(first.outDir)).toBe(planned);
     expect(first.receipts).toBeGreaterThan(150);
@@ -254,7 +254,7 @@ describe('esep-migrate run', () => {
     // one receive twice when a long poll hands out the same message twice, so it may take one invocation less.
     expect(attempts).toBeGreaterThanOrEqual(4);
     expect(attempts).toBeLessThanOrEqual(5);
-    expect(r.incomplete).toBe(true);
+    expect(r.failed).toBe(true);
     expect(r.summary.status).toBe('incomplete');
     expect(r.summary.missing).toEqual([
       { stage: 'nov-2022/decide-2', chunks: ['group-items.decide.000000'] },

@@ -125,6 +125,8 @@ describe('report maths', () => {
     expect(r.records.map((x) => x.id)).toEqual(['a1', 'i1', 'i2']);
     expect(r.records[2]?.explanation).toMatch(/before the cut-off/);
     expect(r.records[0]?.detail).toBe('d');
-    expect(r.downloads).toEqual([{ kind: 'twinspace-items', id: 'i2', fileName: 'plan.pdf', size: 10 }]);
+    expect(r.downloads).toEqual([
+      { kind: 'twinspace-items', id: 'i2', fileName: 'plan.pdf', size: 10, sha256: 'a'.repeat(64) },
+    ]);
   });
 });

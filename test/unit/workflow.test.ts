@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { bucketExportSource } from '../../functions/adapters/s3-objects';
 import type { ChunkMessage } from '../../functions/core/chunks';
 import type { DecidedRecord } from '../../functions/core/decide';
@@ -12,6 +13,7 @@ import { ExportRejectedError } from '../../functions/core/errors';
 import { validateExport } from '../../functions/core/manifest';
 import { compilePolicy } from '../../functions/core/policy';
 import { buildStagePlan } from '../../functions/core/stages';
+import { initialVerifyState, type Verification, verifyPage, verifyRun } from '../../functions/core/verify';
 import {
   type Run,
   reportRun,
@@ -281,5 +283,105 @@ describe('the steps at their edges', () => {
     const handler = twinspaceHandler(deps);
     const response = await handler(sqsEvent(['m1', JSON.stringify(good)], ['m2', '{"broken"']));
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'm2' }]);
+  });
+});
+
+describe('verify reads the target back', () => {
+  let result: Awaited<ReturnType<typeof runWorkflow>>;
+  beforeAll(async () => {
+    result = await runWorkflow();
+  });
+  const verifyDeps = () => ({ ...result.workflow, migratedBucket: 'migrated' });
+  const failed = (v: Verification) => v.checks.filter((c) => !c.passed).map((c) => c.name);
+  /** Runs verify on a copy of the target changed by `tamper`, then puts the target back. */
+  async function verifyTampered(tamper: (target: Map<string, Buffer>) => void): Promise<Verification> {
+    const saved = new Map(result.raw);
+    tamper(result.raw);
+    try {
+      return await verifyRun(result.run, verifyDeps());
+    } finally {
+      result.raw.clear();
+      for (const [k, v] of saved) result.raw.set(k, v);
+    }
+  }
+  const documentOf = (kind: string, decision: string) => {
+    const record = planned.find((r) => r.kind === kind && r.decision === decision);
+    const key = [...result.raw.keys()].find(
+      (k) => k.startsWith('migrated/') && k.endsWith('.json') && k.includes(`/${record?.id}`),
+    );
+    return { record, key };
+  };
+
+  test('an undisturbed run passes every check, and each check covered something', async () => {
+    const v = await verifyRun(result.run, verifyDeps());
+    expect(failed(v)).toEqual([]);
+    for (const c of v.checks) expect(c.checked).toBeGreaterThan(0);
+    const migrated = planned.filter((r) => r.decision === 'migrated').length;
+    expect(v.checks.find((c) => c.name === 'documents')?.checked).toBe(migrated);
+  });
+
+  test('page by page (a page of one batch at a time) it reaches the same verdict', async () => {
+    const whole = await verifyRun(result.run, verifyDeps());
+    let state = initialVerifyState();
+    let pages = 0;
+    while (!state.done) {
+      state = await verifyPage(result.run, verifyDeps(), JSON.parse(JSON.stringify(state)), 0);
+      pages++;
+    }
+    expect(pages).toBeGreaterThan(1);
+    expect(state.verification).toEqual(whole);
+  });
+
+  test('a dropped record in the target fails "not-migrated"', async () => {
+    const { key } = documentOf('twinspace-items', 'migrated');
+    const dropped = planned.find((r) => r.kind === 'twinspace-items' && r.decision === 'dropped');
+    const v = await verifyTampered((t) => {
+      const doc = JSON.parse(t.get(key as string)?.toString('utf8') ?? '{}');
+      t.set(
+        (key as string).replace(/[^/]+\.json$/, `${dropped?.id}.json`),
+        Buffer.from(JSON.stringify({ ...doc, id: dropped?.id })),
+      );
+    });
+    expect(failed(v)).toEqual(['not-migrated']);
+    expect(v.checks.find((c) => c.name === 'not-migrated')?.problems[0]).toMatch(
+      /is dropped but in the target/,
+    );
+  });
+
+  test('a file whose bytes changed, or a missing document, fails its check', async () => {
+    const file = [...result.raw.keys()].find((k) => k.startsWith('migrated/') && !k.endsWith('.json'));
+    const changed = await verifyTampered((t) => t.set(file as string, Buffer.from('not the original bytes')));
+    expect(failed(changed)).toEqual(['files']);
+    const { key } = documentOf('portfolio', 'migrated');
+    const missing = await verifyTampered((t) => t.delete(key as string));
+    expect(failed(missing)).toEqual(['documents']);
+  });
+
+  test("an account's password hash or a stray object in the target fails its check", async () => {
+    const manifest = JSON.parse(readFileSync(join(exportDir, 'manifest.json'), 'utf8'));
+    const path = manifest.files.find((f: { kind: string }) => f.kind === 'accounts').path as string;
+    const bytes = readFileSync(join(exportDir, path));
+    const accounts = (path.endsWith('.gz') ? gunzipSync(bytes) : bytes)
+      .toString('utf8')
+      .split('\n')
+      .filter(Boolean);
+    const withHash = accounts
+      .flatMap((l) => {
+        try {
+          return [JSON.parse(l)];
+        } catch {
+          return []; // the generator's deliberately broken lines
+        }
+      })
+      .find((a) => typeof a.passwordHash === 'string');
+    const { key } = documentOf('groups', 'migrated');
+    const leaked = await verifyTampered((t) => {
+      const doc = JSON.parse(t.get(key as string)?.toString('utf8') ?? '{}');
+      t.set(key as string, Buffer.from(JSON.stringify({ ...doc, note: withHash.passwordHash })));
+    });
+    expect(failed(leaked)).toEqual(['credentials']);
+    expect(leaked.checks.find((c) => c.name === 'credentials')?.problems[0]).toMatch(/\.note$/);
+    const stray = await verifyTampered((t) => t.set('migrated/wf-export/notes/readme.txt', Buffer.from('x')));
+    expect(failed(stray)).toEqual(['not-migrated']);
   });
 });
