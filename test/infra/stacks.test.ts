@@ -210,6 +210,39 @@ describe('pipeline stack', () => {
     expect(puts.map(resourcesOf).join(' ')).not.toContain('/exports/*');
   });
 
+  test('verify only reads: the export, the working area, the target and the table', () => {
+    const { actions, statements } = permissions('verify');
+    expect(actions.filter((a) => /^s3:(Put|Delete|Abort)/.test(a))).toEqual([]);
+    expect(actions.filter((a) => /^dynamodb:(Put|Update|Delete|BatchWrite)/.test(a))).toEqual([]);
+    const reads = statements
+      .filter((s) => [s.Action].flat().some((a) => a.startsWith('s3:GetObject')))
+      .map((s) => JSON.stringify(s.Resource))
+      .join(' ');
+    expect(reads).toMatch(/MigratedBucketArn/);
+    expect(reads).toContain('/exports/*');
+    expect(reads).toContain('/work/*');
+    expect(reads).not.toMatch(/ReportsBucketArn/);
+  });
+
+  test('receipts link downloads for the configured hours; the state machine announces on the default bus only', () => {
+    const report = [...synth.functions.values()].find((f) => f.handler === 'functions/report/handler.ts');
+    expect(report?.environment.DOWNLOAD_URL_HOURS).toBe('12');
+    const sm = Object.entries(synth.templates.pipeline.Resources).find(
+      ([, r]) => r.Type === 'AWS::StepFunctions::StateMachine',
+    );
+    if (!sm) throw new Error('no state machine');
+    const role = ((sm[1].Properties ?? {}).RoleArn as { 'Fn::GetAtt': [string] })['Fn::GetAtt'][0];
+    const statements = resources(pipeline, 'AWS::IAM::Policy')
+      .filter(([, p]) => (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === role))
+      .flatMap(
+        ([, p]) =>
+          (p.Properties.PolicyDocument as { Statement: { Action: unknown; Resource: unknown }[] }).Statement,
+      );
+    const put = statements.filter((s) => [s.Action].flat().includes('events:PutEvents'));
+    expect(put).toHaveLength(1);
+    expect(JSON.stringify(put[0]?.Resource)).toMatch(/:event-bus\/default/);
+  });
+
   test('an upload of exports/*/manifest.json starts the state machine; registrations reach the link queue', () => {
     pipeline.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: {

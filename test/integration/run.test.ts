@@ -10,7 +10,7 @@ import { startLocalPipeline } from '../../local/pipeline';
 import { plan } from '../../local/plan';
 import { runLocal } from '../../local/run';
 import type { TaskHandler } from '../../local/state-machine';
-import { BIN, ROOT } from '../helpers/cli';
+import { BIN, cli, ROOT } from '../helpers/cli';
 
 /**
  * The main job end to end: `run` through the synthesized state machine, the real handlers and the
@@ -168,6 +168,65 @@ describe('esep-migrate run', () => {
     });
     expect(reportOf(second.outDir)).toEqual(reportOf(first.outDir));
     expect(await snapshot(state)).toEqual(undisturbed);
+  });
+
+  test('the run is announced with its counts; verify passes, and fails on a tampered target, as does the next run', async () => {
+    const state = join(tmp, 'state-main');
+    const events = lines(readFileSync(join(state, 'events.ndjson'), 'utf8')).map((l) => JSON.parse(l));
+    expect(events).toHaveLength(2); // the two runs of the test above
+    const summary = JSON.parse(readFileSync(join(tmp, 'out-1', 'summary.json'), 'utf8'));
+    expect(events[0]).toMatchObject({
+      source: 'esep.migration',
+      detailType: 'Migration Run Finished',
+      detail: {
+        exportId: 'run-export',
+        waves: ['sept-2022', 'nov-2022', '2023'],
+        status: 'completed-with-quarantine',
+        verified: true,
+        counts: summary.counts,
+        reasons: summary.reasons,
+      },
+    });
+    expect(summary.verification.passed).toBe(true);
+    const passed = cli(['verify', 'run-export', '--state', state]);
+    expect(passed.stdout).toContain('verification: passed');
+    expect(passed.status).toBe(0);
+
+    // A dropped item's document appears in the target.
+    const dropped = lines(planned)
+      .map((l) => JSON.parse(l))
+      .find((d) => d.kind === 'twinspace-items' && d.decision === 'dropped');
+    const pipeline = await startLocalPipeline({ stateDir: state });
+    try {
+      await pipeline.clients.s3.send(
+        new PutObjectCommand({
+          Bucket: pipeline.resources.buckets.migrated,
+          Key: `run-export/twinspaces/p/items/${dropped.id}.json`,
+          Body: JSON.stringify({ kind: 'twinspace-items', id: dropped.id, wave: 'sept-2022' }),
+        }),
+      );
+    } finally {
+      await pipeline.stop();
+    }
+    const failed = cli(['verify', 'run-export', '--state', state]);
+    expect(failed.status).toBe(1);
+    expect(failed.stdout).toContain('verification: FAILED');
+    expect(failed.stdout).toContain(`twinspace-items ${dropped.id} is dropped but in the target`);
+    const next = await runLocal({
+      exportDir,
+      stateDir: state,
+      out: join(tmp, 'out-3'),
+      stderr: quiet,
+      pipeline: FAST,
+    });
+    expect(next.failed).toBe(true);
+    expect(next.summary.status).toBe('verification-failed');
+    expect(next.summary.verification?.checks.find((c) => c.name === 'not-migrated')?.passed).toBe(false);
+    expect(readFileSync(join(next.outDir, 'report.html'), 'utf8')).toContain(
+      'Verification: <span class="quarantined">failed',
+    );
+    const last = JSON.parse(lines(readFileSync(join(state, 'events.ndjson'), 'utf8')).at(-1) as string);
+    expect(last.detail).toMatchObject({ status: 'verification-failed', verified: false });
   });
 
   test('each wave alone decides its own kinds, as plan does', async () => {

@@ -1,0 +1,99 @@
+import fc from 'fast-check';
+import type { DecidedRecord } from '../../functions/core/decide';
+import type { AnyRecord } from '../../functions/core/schemas';
+import { documentOfFile, isDocumentKey, targetOf } from '../../functions/core/targets';
+
+/** The migrated layout reads back: verify tells documents from files and finds each file's document. */
+const decided = (
+  kind: DecidedRecord['kind'],
+  id: string,
+  over: Partial<DecidedRecord> = {},
+): DecidedRecord => ({
+  kind,
+  id,
+  wave: 'w',
+  decision: 'migrated',
+  reason: 'CONTENT_ELIGIBLE',
+  owners: [],
+  ...over,
+});
+const ref = (fileName: string) => ({ sha256: 'd'.repeat(64), size: 1, contentType: 'x/y', fileName });
+
+describe('the migrated layout', () => {
+  test('every document key reads as a document, every file key leads back to its document', () => {
+    fc.assert(
+      fc.property(
+        fc.string({ minLength: 1, maxLength: 300 }),
+        fc.string({ minLength: 1, maxLength: 300 }),
+        (id, name) => {
+          const item = {
+            id,
+            projectId: `${id}/..`,
+            groupId: id,
+            kind: 'material',
+            title: 't',
+            authorId: 'a',
+            createdAt: '2020-01-01T00:00:00Z',
+            file: ref(name),
+          };
+          const account = {
+            id,
+            platform: 'etwinning',
+            firstName: 'f',
+            lastName: 'l',
+            country: 'BE',
+            registeredAt: '2020-01-01T00:00:00Z',
+            organisations: [],
+            profilePhoto: ref(name),
+          };
+          const writes = [
+            targetOf('e', decided('twinspace-items', id, { file: ref(name) }), item as unknown as AnyRecord),
+            targetOf('e', decided('group-items', id, { file: ref(name) }), item as unknown as AnyRecord),
+            targetOf('e', decided('accounts', id, { file: ref(name) }), account as unknown as AnyRecord),
+            targetOf('e', decided('portfolio', id), {
+              id,
+              accountId: id,
+              kind: 'prize',
+              title: 't',
+              awardedAt: '2020-01-01T00:00:00Z',
+            } as unknown as AnyRecord),
+            targetOf('e', decided('events', id), { id } as unknown as AnyRecord),
+            targetOf('e', decided('projects', id), { id } as unknown as AnyRecord),
+            targetOf('e', decided('groups', id), { id } as unknown as AnyRecord),
+          ];
+          for (const w of writes) {
+            if (!w) throw new Error('expected a target');
+            expect(isDocumentKey(w.documentKey)).toBe(true);
+            expect(documentOfFile(w.documentKey)).toBeUndefined();
+            if (w.file) {
+              expect(isDocumentKey(w.file.key)).toBe(false);
+              expect(documentOfFile(w.file.key)).toBe(w.documentKey);
+            }
+          }
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  test("a record's own field `kind` is carried as `type`; the document's kind is the record's kind", () => {
+    const w = targetOf('e', decided('portfolio', 'p1'), {
+      id: 'p1',
+      accountId: 'a1',
+      kind: 'prize',
+      title: 't',
+      awardedAt: '2020-01-01T00:00:00Z',
+    } as unknown as AnyRecord);
+    expect(w?.document).toMatchObject({ kind: 'portfolio', type: 'prize', id: 'p1' });
+  });
+
+  test('keys outside the layout are neither documents nor files', () => {
+    for (const key of [
+      'e/notes/readme.txt',
+      'e/profiles/a/x.json',
+      'e/twinspaces/p/other.json',
+      'e/events/a/b.json',
+    ])
+      expect([isDocumentKey(key), documentOfFile(key)]).toEqual([false, undefined]);
+  });
+});
