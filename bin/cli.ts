@@ -4,6 +4,7 @@ import { type Estimate, formatEstimate } from '../functions/core/estimate';
 import type { Summary } from '../functions/core/report';
 import { generateExport } from '../local/generate';
 import { formatSummary, loadPolicy, plan } from '../local/plan';
+import { redriveLocal } from '../local/redrive';
 import { registerLocal } from '../local/register';
 import { ExecutionFailedError, runLocal } from '../local/run';
 import { serve } from '../local/serve';
@@ -29,6 +30,9 @@ Usage:
       A dry run straight over the files, no services: writes the same report folder (summary.json,
       decisions.ndjson, receipts/, report.html) into --out (default <state>/plans/<exportId>), plus
       estimate.json: what the waves would cost and take on AWS with <n> workers per queue (default 10).
+  esep-migrate redrive <exportId> [--state <dir>] [--out <dir>]
+      After a fix: moves dead-lettered messages back to their queues and runs the export's latest
+      incomplete (or interrupted) run to its end, with the same waves; writes a new report.
   esep-migrate verify <exportId> [--state <dir>]
       Checks the target of the export's latest local run: conservation per kind, every migrated file
       present with its SHA-256, no dropped or quarantined record and no credential in the target.
@@ -105,11 +109,21 @@ async function exportCommand(
       : { estimateSettings: { workerConcurrency: concurrency(values) } }),
   };
   const result = await action(options);
+  return printResult(name, title, result, options.policyFile);
+}
+
+/** The summary a plan, run or redrive prints; its exit status (1 when the run failed after its report). */
+async function printResult(
+  name: string,
+  title: string,
+  result: Awaited<ReturnType<Parameters<typeof exportCommand>[3]>>,
+  policyFile?: string,
+): Promise<number> {
   const s = result.summary;
   console.log(
     `${title} of export ${s.exportId}, waves ${s.waves.join(', ')}${name === 'plan' ? ' (dry run: nothing written to any target)' : ''}\n`,
   );
-  console.log(formatSummary(s, (await loadPolicy(options.policyFile)).waveOf));
+  console.log(formatSummary(s, (await loadPolicy(policyFile)).waveOf));
   console.log(`\nstatus: ${s.status}`);
   for (const m of s.missing ?? []) {
     const some = m.chunks.slice(0, 5).join(', ') + (m.chunks.length > 5 ? ', ...' : '');
@@ -192,8 +206,21 @@ async function verifyCommand(args: string[]): Promise<number> {
   return verification.passed ? 0 : 1;
 }
 
+async function redriveCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, { state: { type: 'string' }, out: { type: 'string' } });
+  if (positionals.length !== 1) throw new UsageError('redrive: expected one <exportId>');
+  const result = await redriveLocal({
+    exportId: positionals[0] as string,
+    stateDir: str(values, 'state'),
+    out: str(values, 'out'),
+  });
+  console.log(`moved ${result.moved} messages from dead-letter queues back to their queues`);
+  return printResult('redrive', 'Redrive', result);
+}
+
 const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   run: runCommand,
+  redrive: redriveCommand,
   verify: verifyCommand,
   serve: serveCommand,
   register: registerCommand,

@@ -23,6 +23,8 @@ export interface LocalResources {
   readonly physical: ReadonlyMap<string, string>;
   /** Queue URL by queue logical id. */
   readonly queues: ReadonlyMap<string, string>;
+  /** Each dead-letter queue's URL, with the URL of the queue whose messages it receives. */
+  readonly deadLetters: ReadonlyMap<string, string>;
   readonly buckets: { readonly exports: string; readonly migrated: string; readonly reports: string };
   readonly table: string;
 }
@@ -159,6 +161,7 @@ export async function createLocalResources(
 
   // Queues: dead-letter queues first, so that redrive policies find them.
   const queues = new Map<string, string>();
+  const deadLetters = new Map<string, string>();
   const all = ofType(pipeline, 'AWS::SQS::Queue');
   const ordered = [
     ...all.filter(([, q]) => !q.Properties?.RedrivePolicy),
@@ -180,6 +183,12 @@ export async function createLocalResources(
     if (!r.QueueUrl) throw new Error(`local runtime: queue ${id} has no URL`);
     queues.set(id, r.QueueUrl);
     physical.set(id, r.QueueUrl);
+    if (props.RedrivePolicy) {
+      const dlq = (props.RedrivePolicy as { deadLetterTargetArn: { 'Fn::GetAtt': [string] } })
+        .deadLetterTargetArn['Fn::GetAtt'][0];
+      const dlqUrl = queues.get(dlq);
+      if (dlqUrl) deadLetters.set(dlqUrl, r.QueueUrl);
+    }
   }
 
   const role = (prefix: string) => {
@@ -193,6 +202,7 @@ export async function createLocalResources(
     resolve,
     physical,
     queues,
+    deadLetters,
     buckets: { exports: role('Exports'), migrated: role('Migrated'), reports: role('Reports') },
     table,
   };

@@ -46,6 +46,25 @@ export function mappingsOf(template: CfnTemplate, resources: LocalResources): Ev
 
 export type SqsInvoke = (event: SQSEvent) => Promise<SQSBatchResponse | undefined>;
 
+export interface DeliveryCounts {
+  /** Messages handed to the function (each delivery counted). */
+  messages: number;
+  /** Of those, extra deliveries made on purpose (duplicateDelivery). */
+  duplicates: number;
+  /** Receive or delete calls that failed and were tried again, as Lambda's pollers do. */
+  receiveErrors: number;
+}
+
+export interface PollOptions {
+  readonly counts?: DeliveryCounts;
+  /**
+   * At-least-once delivery, exaggerated: every batch is delivered twice, in reverse order the second
+   * time: alternately both at once, and once more after the first delivery finished but before its
+   * messages were deleted (as when a visibility timeout runs out just then).
+   */
+  readonly duplicate?: { readonly seed: number };
+}
+
 /**
  * Emulates Lambda's SQS event source: up to `maxConcurrency` pollers receive batches of `batchSize`,
  * invoke the function, and delete what succeeded. A failed record (a batch item failure, or every record
@@ -57,8 +76,20 @@ export function pollQueue(
   mapping: EventSourceMapping,
   invoke: SqsInvoke,
   onBatch?: (n: number, failed: number) => void,
+  options: PollOptions = {},
 ) {
   let running = true;
+  const counts = options.counts ?? { messages: 0, duplicates: 0, receiveErrors: 0 };
+  let batches = options.duplicate?.seed ?? 0;
+  const deliver = async (event: SQSEvent): Promise<SQSBatchResponse | undefined> => {
+    counts.messages += event.Records.length;
+    return invoke(event);
+  };
+  /** A duplicate delivery: what it answers does not matter, the original's answer decides. */
+  const duplicate = (event: SQSEvent) => {
+    counts.duplicates += event.Records.length;
+    return deliver({ Records: [...event.Records].reverse() }).catch(() => undefined);
+  };
   const toRecord = (m: Message) => ({
     messageId: m.MessageId ?? '',
     receiptHandle: m.ReceiptHandle ?? '',
@@ -86,13 +117,19 @@ export function pollQueue(
         messages = [...new Map((r.Messages ?? []).map((m) => [m.MessageId, m])).values()];
       } catch (error) {
         if (!running) return;
-        throw error;
+        // Lambda's pollers keep polling through a failed receive; a closed stand-in is the end.
+        if ((error as NodeJS.ErrnoException).code === 'ECONNREFUSED') throw error;
+        counts.receiveErrors++;
+        await new Promise((r) => setTimeout(r, 100));
+        continue;
       }
       if (messages.length === 0) continue;
       const event = { Records: messages.map(toRecord) } as SQSEvent;
+      const twice = options.duplicate ? (batches++ % 2 === 0 ? 'at-once' : 'after') : undefined;
+      const concurrent = twice === 'at-once' ? duplicate(event) : undefined;
       let failed: Set<string>;
       try {
-        const response = await invoke(event);
+        const response = await deliver(event);
         failed = new Set(
           mapping.reportBatchItemFailures
             ? (response?.batchItemFailures ?? []).map((f) => f.itemIdentifier)
@@ -101,14 +138,22 @@ export function pollQueue(
       } catch {
         failed = new Set(messages.map((m) => m.MessageId ?? ''));
       }
+      await concurrent;
+      if (twice === 'after') await duplicate(event);
       const done = messages.filter((m) => !failed.has(m.MessageId ?? ''));
       if (done.length > 0) {
-        await sqs.send(
-          new DeleteMessageBatchCommand({
-            QueueUrl: mapping.queueUrl,
-            Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
-          }),
-        );
+        try {
+          await sqs.send(
+            new DeleteMessageBatchCommand({
+              QueueUrl: mapping.queueUrl,
+              Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
+            }),
+          );
+        } catch {
+          if (!running) return;
+          // Not deleted: the messages come back after the visibility timeout (at-least-once).
+          counts.receiveErrors++;
+        }
       }
       onBatch?.(messages.length, failed.size);
     }

@@ -4,7 +4,8 @@ import type { Clients } from '../functions/adapters/aws';
 import { ENV } from '../functions/env';
 import { createLocalResources, type LocalResources } from './cfn';
 import { localEventBus, PUT_EVENTS } from './event-bus';
-import { mappingsOf, pollQueue } from './event-sources';
+import { type DeliveryCounts, mappingsOf, pollQueue } from './event-sources';
+import { emptyCounts, type FaultCounts, type FaultPlan, injectFaults } from './faults';
 import { type LocalServices, startServices } from './services';
 import { localStateMachine, type TaskHandler } from './state-machine';
 import { definitionOf } from './template';
@@ -26,6 +27,10 @@ export interface LocalPipelineOptions {
   readonly visibilitySeconds?: number;
   readonly onTask?: (state: string, input: unknown, output: unknown) => void;
   readonly onBatch?: (functionId: string, messages: number, failed: number) => void;
+  /** Fail a share of the functions' S3, DynamoDB and SQS calls (the reliability suite). */
+  readonly faults?: FaultPlan;
+  /** Deliver every SQS message twice, some out of order (the reliability suite). */
+  readonly duplicateDelivery?: { readonly seed: number };
 }
 
 export interface LocalPipeline {
@@ -38,6 +43,10 @@ export interface LocalPipeline {
   readonly functionIds: ReadonlyMap<string, string>;
   /** Each function's environment as the template gives it, by handler folder. */
   readonly environments: ReadonlyMap<string, NodeJS.ProcessEnv>;
+  /** The faults injected so far (with `faults`). */
+  readonly faultCounts: FaultCounts;
+  /** Deliveries of SQS messages so far, and how many of them were duplicates. */
+  readonly deliveries: DeliveryCounts;
   execute(input: unknown): ReturnType<ReturnType<typeof localStateMachine>['execute']>;
   stop(): Promise<void>;
 }
@@ -78,6 +87,11 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     const synth = await cachedSynth(options.stateDir, options.context);
     services = await startServices(options.stateDir);
     const { clients } = services;
+    // The functions get clients of their own: faults hit them, not the runner's upload and download.
+    const faultCounts = emptyCounts();
+    const functionClients = services.newClients();
+    if (options.faults) injectFaults(functionClients, options.faults, faultCounts);
+    const deliveries = { messages: 0, duplicates: 0, receiveErrors: 0 };
     const resources = await createLocalResources(clients, synth.templates, {
       visibilitySeconds: options.visibilitySeconds ?? 5,
     });
@@ -110,7 +124,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       );
       // Receipts carry no download links here: a link to a stand-in that stops with the command is useless.
       if (ENV.downloadUrlHours in env) env[ENV.downloadUrlHours] = '0';
-      const handler = mod.makeHandler(mod.depsFrom(clients, env));
+      const handler = mod.makeHandler(mod.depsFrom(functionClients, env));
       functions.set(fn.logicalId, tracked(options.wrap ? options.wrap(fn.logicalId, handler) : handler));
       functionIds.set(fn.handler.split('/')[1] ?? fn.handler, fn.logicalId);
       environments.set(fn.handler.split('/')[1] ?? fn.handler, env);
@@ -124,6 +138,10 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
         mapping,
         (event) => handler(event) as never,
         (n, failed) => options.onBatch?.(mapping.functionId, n, failed),
+        {
+          counts: deliveries,
+          ...(options.duplicateDelivery ? { duplicate: options.duplicateDelivery } : {}),
+        },
       );
     });
     const bus = localEventBus(options.stateDir);
@@ -141,6 +159,8 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       functions,
       functionIds,
       environments,
+      faultCounts,
+      deliveries,
       execute: (input) => machine.execute(input),
       async stop() {
         stopped = true;

@@ -14,6 +14,8 @@ import { MANIFEST, validateExport } from '../functions/core/manifest';
 import type { Summary } from '../functions/core/report';
 import { buildStagePlan, selectWaves } from '../functions/core/stages';
 import { reportPrefix } from '../functions/core/workflow';
+import type { DeliveryCounts } from './event-sources';
+import type { FaultCounts } from './faults';
 import { fsExportSource } from './fs-export-source';
 import { type LocalPipeline, startLocalPipeline } from './pipeline';
 import { loadPolicy } from './plan';
@@ -39,6 +41,8 @@ export interface RunResult {
    * report names) or `VerificationFailed` (the target did not pass verification; the report says why).
    */
   readonly failed: boolean;
+  /** What the stand-ins went through: faults injected, SQS deliveries (the reliability suite reads them). */
+  readonly counts: { readonly faults: FaultCounts; readonly deliveries: DeliveryCounts };
 }
 
 /** A failed execution, with the error name and cause of its Fail state. */
@@ -71,7 +75,12 @@ async function md5(file: string): Promise<string> {
 }
 
 /** Puts the export under `exports/<exportId>/` as an upload would: manifest.json last; unchanged files are skipped. */
-async function upload(clients: Clients, bucket: string, dir: string, exportId: string): Promise<number> {
+export async function upload(
+  clients: Clients,
+  bucket: string,
+  dir: string,
+  exportId: string,
+): Promise<number> {
   const files = (await filesOf(dir)).filter((f) => f !== MANIFEST);
   let sent = 0;
   const put = async (file: string) => {
@@ -168,7 +177,13 @@ export async function executeRun(
   const receipts = (await readdir(join(outDir, 'receipts')).catch(() => [])).filter((f) =>
     f.endsWith('.json'),
   ).length;
-  return { summary, outDir, receipts, failed };
+  return {
+    summary,
+    outDir,
+    receipts,
+    failed,
+    counts: { faults: pipeline.faultCounts, deliveries: pipeline.deliveries },
+  };
 }
 
 /**

@@ -16,6 +16,8 @@ import type { Clients } from '../functions/adapters/aws';
 export interface LocalServices {
   readonly endpoints: { readonly dynamodb: string; readonly s3: string; readonly sqs: string };
   readonly clients: Clients;
+  /** Another set of clients for the same stand-ins (closed by stop()). */
+  newClients(): Clients;
   /** Emits `event` for S3 ObjectCreated (s3rver's own notification). */
   readonly s3Events: NodeJS.EventEmitter;
   stop(): Promise<void>;
@@ -82,26 +84,36 @@ export async function startServices(stateDir: string): Promise<LocalServices> {
   const sqs = `http://127.0.0.1:${(sqsServer.address() as AddressInfo).port}`;
 
   const common = { region: LOCAL_REGION, credentials };
-  const clients: Clients = {
-    s3: new S3Client({
-      ...common,
-      endpoint: s3,
-      forcePathStyle: true,
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-    }),
-    dynamo: new DynamoDBClient({ ...common, endpoint: dynamodb }),
-    sqs: new SQSClient({ ...common, endpoint: sqs }),
-    secrets: localSecrets(await localSecret(stateDir)),
+  const secret = await localSecret(stateDir);
+  const made: Clients[] = [];
+  const newClients = (): Clients => {
+    const c: Clients = {
+      s3: new S3Client({
+        ...common,
+        endpoint: s3,
+        forcePathStyle: true,
+        requestChecksumCalculation: 'WHEN_REQUIRED',
+        responseChecksumValidation: 'WHEN_REQUIRED',
+      }),
+      dynamo: new DynamoDBClient({ ...common, endpoint: dynamodb }),
+      sqs: new SQSClient({ ...common, endpoint: sqs }),
+      secrets: localSecrets(secret),
+    };
+    made.push(c);
+    return c;
   };
+  const clients = newClients();
   return {
     endpoints: { dynamodb, s3, sqs },
     clients,
+    newClients,
     s3Events: s3rver,
     async stop() {
-      clients.s3.destroy();
-      clients.dynamo.destroy();
-      clients.sqs.destroy();
+      for (const c of made) {
+        c.s3.destroy();
+        c.dynamo.destroy();
+        c.sqs.destroy();
+      }
       await new Promise<void>((resolve) => sqsServer.close(() => resolve()));
       await s3rver.close();
       await new Promise<void>((resolve) => dynalite.close(() => resolve()));

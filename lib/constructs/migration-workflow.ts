@@ -16,6 +16,8 @@ export const TRANSIENT_ERRORS = [
   'ProvisionedThroughputExceededException',
   'RequestLimitExceeded',
   'InternalServerError',
+  'InternalError',
+  'RequestTimeout',
   'ServiceUnavailable',
   'SlowDown',
   'TimeoutError',

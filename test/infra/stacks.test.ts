@@ -227,11 +227,9 @@ describe('pipeline stack', () => {
   test('receipts link downloads for the configured hours; the state machine announces on the default bus only', () => {
     const report = [...synth.functions.values()].find((f) => f.handler === 'functions/report/handler.ts');
     expect(report?.environment.DOWNLOAD_URL_HOURS).toBe('12');
-    const sm = Object.entries(synth.templates.pipeline.Resources).find(
-      ([, r]) => r.Type === 'AWS::StepFunctions::StateMachine',
-    );
-    if (!sm) throw new Error('no state machine');
-    const role = ((sm[1].Properties ?? {}).RoleArn as { 'Fn::GetAtt': [string] })['Fn::GetAtt'][0];
+    const [, sm] = resources(pipeline, 'AWS::StepFunctions::StateMachine')[0] ?? [];
+    const role = (sm?.Properties.RoleArn as { 'Fn::GetAtt': [string] } | undefined)?.['Fn::GetAtt'][0];
+    expect(role).toBeDefined();
     const statements = resources(pipeline, 'AWS::IAM::Policy')
       .filter(([, p]) => (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === role))
       .flatMap(

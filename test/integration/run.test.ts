@@ -3,14 +3,14 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ScanCommand } from '@aws-sdk/client-dynamodb';
-import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { generateExport } from '../../local/generate';
 import { startLocalPipeline } from '../../local/pipeline';
 import { plan } from '../../local/plan';
 import { runLocal } from '../../local/run';
 import type { TaskHandler } from '../../local/state-machine';
 import { BIN, cli, ROOT } from '../helpers/cli';
+import { snapshot } from '../helpers/local-state';
 
 /**
  * The main job end to end: `run` through the synthesized state machine, the real handlers and the
@@ -37,34 +37,6 @@ afterAll(async () => {
 const quiet = { write: () => true };
 const decisionsOf = (outDir: string) => readFileSync(join(outDir, 'decisions.ndjson'), 'utf8');
 const lines = (text: string) => text.split('\n').filter(Boolean);
-
-/** The state a run leaves: the table (less run-status timestamps) and every target object with its ETag. */
-async function snapshot(stateDir: string) {
-  const pipeline = await startLocalPipeline({ stateDir });
-  try {
-    const items: string[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const r = await pipeline.clients.dynamo.send(
-        new ScanCommand({ TableName: pipeline.resources.table, ExclusiveStartKey: start as never }),
-      );
-      for (const item of r.Items ?? []) if (!item.pk?.S?.startsWith('R#')) items.push(JSON.stringify(item));
-      start = r.LastEvaluatedKey;
-    } while (start);
-    const objects: string[] = [];
-    let token: string | undefined;
-    do {
-      const r = await pipeline.clients.s3.send(
-        new ListObjectsV2Command({ Bucket: pipeline.resources.buckets.migrated, ContinuationToken: token }),
-      );
-      for (const o of r.Contents ?? []) objects.push(`${o.Key} ${o.ETag}`);
-      token = r.IsTruncated ? r.NextContinuationToken : undefined;
-    } while (token);
-    return { items: items.sort(), objects: objects.sort() };
-  } finally {
-    await pipeline.stop();
-  }
-}
 
 /** A report folder without its run's timestamps. */
 function reportOf(outDir: string) {

@@ -1,0 +1,150 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runLocal } from '../../local/run';
+import { BIN, ROOT } from '../helpers/cli';
+import { FULL, recordFigures } from './support';
+
+/**
+ * The bad-input corpus (test/fixtures/bad-inputs, built by test/fixtures/build-bad-inputs.ts): each
+ * export gets its documented outcome — quarantine with a detail naming the problem, or rejection with
+ * exit 2 and a message naming the file or field — and nothing crashes. `plan` runs with its heap capped
+ * at 160 MB, so a reader that held a whole file or line set in memory would fail here. At full scale
+ * every case also goes through `run`.
+ */
+const CORPUS = join(ROOT, 'test', 'fixtures', 'bad-inputs');
+const HEAP_MB = 160;
+
+type Expected =
+  | { reject: RegExp }
+  | { quarantined: { id: string; detail: RegExp }[]; migrated?: string[]; records: number };
+
+const CASES: Record<string, Expected> = {
+  'non-json': {
+    records: 3,
+    quarantined: [
+      { id: 'mailbox.ndjson:2', detail: /not JSON/ },
+      { id: 'mailbox.ndjson:3', detail: /not JSON/ },
+    ],
+  },
+  'invalid-utf8': { records: 2, quarantined: [{ id: 'feed-posts.ndjson:2', detail: /not valid UTF-8/ }] },
+  'truncated-gzip': { reject: /accounts\.ndjson\.gz: cannot be read \(unexpected end of file\)/ },
+  'long-line': { records: 3, quarantined: [], migrated: ['i1', 'p1', 'a1'] },
+  'deep-nesting': {
+    records: 1,
+    quarantined: [{ id: 'e1', detail: /^participantIds\[0\]: .*expected string/ }],
+  },
+  'huge-array': { records: 1, quarantined: [], migrated: ['e1'] },
+  'wrong-types': {
+    records: 4,
+    quarantined: [
+      { id: 'a1', detail: /^country: .*expected string, received number/ },
+      { id: 'a2', detail: /^registeredAt: expected an ISO 8601 timestamp with an offset/ },
+      { id: 'a3', detail: /^organisations: .*expected array, received string/ },
+      { id: 'accounts.ndjson:4', detail: /^id: expected a non-empty string/ },
+    ],
+  },
+  'missing-fields': {
+    records: 4,
+    quarantined: [
+      { id: 'p2', detail: /^registeredAt: / },
+      { id: 'i2', detail: /^projectId: / },
+    ],
+  },
+  'no-offset': {
+    records: 1,
+    quarantined: [{ id: 'ac1', detail: /^occurredAt: expected an ISO 8601 timestamp with an offset/ }],
+  },
+  'unsafe-names': { records: 6, quarantined: [], migrated: ['i0', 'i1', 'i2', 'i3'] },
+  'unknown-kind': { reject: /files\[1\]\.kind: unknown kind "messages"/ },
+  'lying-count': { reject: /mailbox\.ndjson: has 1 non-blank lines, the manifest says 2/ },
+  'lying-checksum': { reject: /mailbox\.ndjson: SHA-256 is [0-9a-f]{64}, the manifest says [0-9a-f]{64}/ },
+  'missing-file': { reject: /mailbox\.ndjson: listed in manifest\.json but missing/ },
+  'bad-manifest': { reject: /manifest\.json is not valid JSON/ },
+  'schema-version-2': { reject: /schemaVersion must be 1/ },
+  'empty-files': { records: 0, quarantined: [] },
+  'manifest-only': { records: 0, quarantined: [] },
+};
+
+let tmp: string;
+beforeAll(async () => {
+  tmp = await mkdtemp(join(tmpdir(), 'esep-bad-'));
+});
+afterAll(async () => {
+  await rm(tmp, { recursive: true, force: true });
+});
+
+test('the corpus holds exactly the documented cases', () => {
+  expect(readdirSync(CORPUS).sort()).toEqual(Object.keys(CASES).sort());
+});
+
+let handled = 0;
+describe.each(Object.entries(CASES))('%s', (name, expected) => {
+  test('plan gives the documented outcome, with a capped heap', () => {
+    const out = join(tmp, name);
+    const r = spawnSync(process.execPath, [BIN, 'plan', join(CORPUS, name), '--out', out], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, NODE_OPTIONS: `--max-old-space-size=${HEAP_MB}` },
+    });
+    expect(r.stderr).not.toMatch(/RangeError|heap out of memory|at .+\.ts:\d+/);
+    if ('reject' in expected) {
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(/^esep-migrate: export rejected: /m);
+      expect(r.stderr).toMatch(expected.reject);
+      expect(existsSync(join(out, 'summary.json'))).toBe(false);
+    } else {
+      expect(r.stderr).not.toMatch(/esep-migrate:/);
+      expect(r.status).toBe(0);
+      const decisions = readFileSync(join(out, 'decisions.ndjson'), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l));
+      expect(decisions).toHaveLength(expected.records);
+      const quarantined = decisions.filter((d) => d.decision === 'quarantined');
+      expect(quarantined.map((d) => d.id)).toEqual(expected.quarantined.map((q) => q.id));
+      for (const [i, q] of expected.quarantined.entries()) {
+        expect(quarantined[i].reason).toBe('INVALID_RECORD');
+        expect(quarantined[i].detail).toMatch(q.detail);
+      }
+      for (const id of expected.migrated ?? [])
+        expect(decisions.find((d) => d.id === id)?.decision).toBe('migrated');
+      const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+      const total = Object.values(summary.counts as Record<string, { [d: string]: number }>).reduce(
+        (n, c) => n + (c.migrated ?? 0) + (c.dropped ?? 0) + (c.quarantined ?? 0),
+        0,
+      );
+      expect(total).toBe(expected.records);
+    }
+    handled++;
+  });
+
+  if (FULL) {
+    test('run gives the same outcome through the local pipeline', async () => {
+      const state = join(tmp, 'state');
+      const run = runLocal({
+        exportDir: join(CORPUS, name),
+        stateDir: state,
+        out: join(tmp, `${name}-run`),
+        stderr: { write: () => true },
+        pipeline: { waitMs: 20, retryMs: 10 },
+      });
+      if ('reject' in expected) {
+        await expect(run).rejects.toThrow(expected.reject);
+        return;
+      }
+      const r = await run;
+      expect(r.failed).toBe(false);
+      expect(readFileSync(join(tmp, `${name}-run`, 'decisions.ndjson'), 'utf8')).toBe(
+        readFileSync(join(tmp, name, 'decisions.ndjson'), 'utf8'),
+      );
+      expect(r.summary.verification?.passed).toBe(true);
+    });
+  }
+});
+
+afterAll(() => {
+  recordFigures('bad inputs', { badInputsTried: Object.keys(CASES).length, badInputsHandled: handled });
+});

@@ -1,0 +1,229 @@
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { MANIFEST } from '../../functions/core/manifest';
+import { generateExport } from '../../local/generate';
+import { startLocalPipeline } from '../../local/pipeline';
+import { plan } from '../../local/plan';
+import { moveDeadLetters, redriveLocal } from '../../local/redrive';
+import { executeRun, runLocal, upload } from '../../local/run';
+import { startServices } from '../../local/services';
+import type { TaskHandler } from '../../local/state-machine';
+import { snapshot } from '../helpers/local-state';
+import { lossAndDuplication, recordFigures, scale } from './support';
+
+/**
+ * The pipeline under faults, against an undisturbed run of the same export: transient faults in a
+ * share of S3, DynamoDB and SQS calls; every SQS message delivered twice, some out of order; a poison
+ * message that reaches the dead-letter queue and is redriven after a fix. Each ends with the decisions,
+ * target and ledger of the undisturbed run, and a verified target.
+ */
+jest.setTimeout(scale(240_000, 1_800_000));
+
+const ACCOUNTS = scale(60, 250);
+const FAST = { waitMs: 20, retryMs: 10, visibilitySeconds: 2 };
+const quiet = { write: () => true };
+let tmp: string;
+let exportDir: string;
+let planned: string[];
+let baseline: Awaited<ReturnType<typeof snapshot>>;
+
+const lines = (file: string) => readFileSync(file, 'utf8').split('\n').filter(Boolean);
+const ledger = (s: typeof baseline) => s.items.filter((i) => i.includes('"D#'));
+
+beforeAll(async () => {
+  tmp = await mkdtemp(join(tmpdir(), 'esep-rel-'));
+  exportDir = join(tmp, 'rel-export');
+  await generateExport({ out: exportDir, accounts: ACCOUNTS, seed: 2026 });
+  const p = await plan({ exportDir, out: join(tmp, 'plan'), stderr: quiet });
+  planned = lines(join(p.outDir, 'decisions.ndjson'));
+  const state = join(tmp, 'state-undisturbed');
+  await runLocal({
+    exportDir,
+    stateDir: state,
+    out: join(tmp, 'out-undisturbed'),
+    stderr: quiet,
+    pipeline: FAST,
+  });
+  baseline = await snapshot(state);
+});
+afterAll(async () => {
+  await rm(tmp, { recursive: true, force: true });
+});
+
+/** Compares a disturbed run with the undisturbed one; returns records lost and duplicated. */
+async function compare(state: string, outDir: string) {
+  const decisions = lines(join(outDir, 'decisions.ndjson'));
+  const after = await snapshot(state);
+  const records = lossAndDuplication(planned, decisions);
+  const objects = lossAndDuplication(baseline.objects, after.objects);
+  expect(decisions).toEqual(planned);
+  expect(after.objects).toEqual(baseline.objects);
+  expect(ledger(after)).toEqual(ledger(baseline));
+  return { lost: records.lost + objects.lost, duplicated: records.duplicated + objects.duplicated };
+}
+
+test('the functions retry AWS calls a bounded number of times, with backoff and jitter (SDK standard mode)', async () => {
+  const services = await startServices(join(tmp, 'state-config'));
+  try {
+    const c = services.newClients();
+    for (const client of [c.s3, c.dynamo, c.sqs]) {
+      const attempts = await client.config.maxAttempts();
+      expect(attempts).toBeGreaterThanOrEqual(3);
+      expect(attempts).toBeLessThanOrEqual(5);
+      const mode = client.config.retryMode;
+      expect(typeof mode === 'string' ? mode : await mode()).toBe('standard');
+    }
+  } finally {
+    await services.stop();
+  }
+});
+
+test.each(
+  scale(
+    [[0.08, 11]],
+    [
+      [0.1, 11],
+      [0.2, 12],
+      [0.3, 13],
+    ],
+  ),
+)(
+  'a share of %p of S3, DynamoDB and SQS calls fails transiently: the run ends identical',
+  async (share, seed) => {
+    const state = join(tmp, `state-faults-${seed}`);
+    const r = await runLocal({
+      exportDir,
+      stateDir: state,
+      out: join(tmp, `out-faults-${seed}`),
+      stderr: quiet,
+      pipeline: { ...FAST, faults: { share, seed } },
+    });
+    expect(r.failed).toBe(false);
+    expect(r.summary.verification?.passed).toBe(true);
+    const f = r.counts.faults;
+    expect(f.injected).toBeGreaterThan(20);
+    for (const kind of Object.values(f.byKind)) expect(kind).toBeGreaterThan(0);
+    for (const service of Object.values(f.byService)) expect(service).toBeGreaterThan(0);
+    const { lost, duplicated } = await compare(state, r.outDir);
+    recordFigures(`faults ${share}`, {
+      faultsInjected: f.injected,
+      faultsByKind: f.byKind,
+      faultRuns: 1,
+      faultRunsSurvived: 1,
+      recordsLost: lost,
+      recordsDuplicated: duplicated,
+    });
+  },
+);
+
+test.each(scale([[21]], [[21], [22]]))(
+  'every SQS message delivered twice, at once or after the first delivery (seed %p): the run ends identical',
+  async (seed) => {
+    const state = join(tmp, `state-twice-${seed}`);
+    const r = await runLocal({
+      exportDir,
+      stateDir: state,
+      out: join(tmp, `out-twice-${seed}`),
+      stderr: quiet,
+      pipeline: { ...FAST, duplicateDelivery: { seed } },
+    });
+    expect(r.failed).toBe(false);
+    const d = r.counts.deliveries;
+    expect(d.duplicates).toBeGreaterThan(10);
+    expect(d.duplicates * 2).toBe(d.messages); // every message was delivered twice
+    const { lost, duplicated } = await compare(state, r.outDir);
+    recordFigures(`twice ${seed}`, {
+      duplicateDeliveries: d.duplicates,
+      duplicateRunsSurvived: 1,
+      recordsLost: lost,
+      recordsDuplicated: duplicated,
+    });
+  },
+);
+
+test('a poison message reaches the dead-letter queue; after the fix, redrive puts it back and the run completes', async () => {
+  const state = join(tmp, 'state-poison');
+  let fixed = false;
+  let attempts = 0;
+  const wrap = (id: string, handler: TaskHandler): TaskHandler =>
+    id.startsWith('groupFunction')
+      ? async (event) => {
+          const bodies = (event as { Records: { body: string }[] }).Records.map((r) => r.body);
+          if (
+            !fixed &&
+            bodies.some((b) => b.includes('"kind":"group-items"') && b.includes('"op":"decide"'))
+          ) {
+            attempts++;
+            throw new Error('a bug in this release');
+          }
+          return handler(event);
+        }
+      : handler;
+  const pipeline = await startLocalPipeline({ stateDir: state, ...FAST, visibilitySeconds: 1, wrap });
+  try {
+    await upload(pipeline.clients, pipeline.resources.buckets.exports, exportDir, 'rel-export');
+    const input = { bucket: pipeline.resources.buckets.exports, key: `exports/rel-export/${MANIFEST}` };
+    const run = { exportId: 'rel-export', waves: ['sept-2022', 'nov-2022', '2023'] };
+    const first = await executeRun(pipeline, input, run, join(tmp, 'out-poison'));
+    expect(first.failed).toBe(true);
+    expect(first.summary.status).toBe('incomplete');
+    // The stalled stage names its chunk; the stages after it never ran.
+    expect(first.summary.missing).toEqual([
+      { stage: 'nov-2022/decide-2', chunks: ['group-items.decide.000000'] },
+      { stage: '2023/index', chunks: ['(never split)'] },
+      { stage: '2023/decide-1', chunks: ['(never split)'] },
+    ]);
+    expect(attempts).toBeGreaterThanOrEqual(4); // maxReceiveCount 5 (the stand-in may count one twice)
+    const [dlq] = [...pipeline.resources.deadLetters].find(([, source]) => source.includes('Group')) ?? [];
+    const waiting = await pipeline.clients.sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: dlq, AttributeNames: ['ApproximateNumberOfMessages'] }),
+    );
+    const deadLettered = Number(waiting.Attributes?.ApproximateNumberOfMessages);
+    expect(deadLettered).toBeGreaterThanOrEqual(1);
+
+    fixed = true;
+    expect(await moveDeadLetters(pipeline)).toBe(deadLettered);
+    const second = await executeRun(pipeline, input, run, join(tmp, 'out-poison-2'));
+    expect(second.failed).toBe(false);
+    expect(second.summary.verification?.passed).toBe(true);
+    recordFigures('poison', { deadLettered, redriven: 1 });
+  } finally {
+    await pipeline.stop();
+  }
+  const { lost, duplicated } = await compare(state, join(tmp, 'out-poison-2'));
+  recordFigures('poison records', { recordsLost: lost, recordsDuplicated: duplicated });
+});
+
+test('esep-migrate redrive finishes an incomplete run left by an earlier process', async () => {
+  const state = join(tmp, 'state-redrive');
+  const poisoned = (id: string, handler: TaskHandler): TaskHandler =>
+    id.startsWith('profileFunction')
+      ? async (event) => {
+          const bodies = (event as { Records: { body: string }[] }).Records.map((r) => r.body);
+          if (bodies.some((b) => b.includes('"kind":"accounts"'))) throw new Error('a bug in this release');
+          return handler(event);
+        }
+      : handler;
+  const first = await runLocal({
+    exportDir,
+    stateDir: state,
+    out: join(tmp, 'out-redrive-1'),
+    stderr: quiet,
+    pipeline: { ...FAST, visibilitySeconds: 1, wrap: poisoned },
+  });
+  expect(first.summary.status).toBe('incomplete');
+  const r = await redriveLocal({
+    exportId: 'rel-export',
+    stateDir: state,
+    out: join(tmp, 'out-redrive-2'),
+    pipeline: FAST,
+  });
+  expect(r.moved).toBe(0); // that process's queues are gone: the stages' splits send the unmarked chunks
+  expect(r.failed).toBe(false);
+  expect(r.summary.status).toBe('completed-with-quarantine');
+  const { lost, duplicated } = await compare(state, r.outDir);
+  recordFigures('redrive', { redriven: 1, recordsLost: lost, recordsDuplicated: duplicated });
+});
