@@ -293,36 +293,4 @@ describe('esep-migrate run', () => {
     expect(r.summary.counts['group-items']).toEqual({ migrated: 0, dropped: 0, quarantined: 0 });
     expect(r.summary.counts.groups?.migrated).toBeGreaterThan(0);
   });
-
-  test('a run killed with SIGKILL mid-way and started again ends with the decisions and target of an undisturbed run', async () => {
-    const state = join(tmp, 'state-killed');
-    const child = spawn(
-      process.execPath,
-      [BIN, 'run', exportDir, '--state', state, '--out', join(tmp, 'out-killed')],
-      { cwd: ROOT, detached: true, stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    let progressLines = 0;
-    await new Promise<void>((resolve, reject) => {
-      child.stderr.on('data', (chunk: Buffer) => {
-        progressLines += (chunk.toString().match(/^\[run\]/gm) ?? []).length;
-        if (progressLines >= 3) resolve();
-      });
-      child.on('exit', () => reject(new Error('the run finished before it could be killed')));
-    });
-    process.kill(-(child.pid as number), 'SIGKILL');
-    await new Promise((resolve) => child.on('exit', resolve));
-    const r = await runLocal({
-      exportDir,
-      stateDir: state,
-      out: join(tmp, 'out-restarted'),
-      stderr: quiet,
-      pipeline: FAST,
-    });
-    expect(decisionsOf(r.outDir)).toBe(planned);
-    const after = await snapshot(state);
-    expect(after.objects).toEqual(undisturbed.objects);
-    expect(after.items.filter((i) => i.includes('"D#'))).toEqual(
-      undisturbed.items.filter((i) => i.includes('"D#')),
-    );
-  });
 });

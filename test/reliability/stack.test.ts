@@ -1,0 +1,194 @@
+import { type SynthesizedApp, synthesize } from '../../local/template';
+
+/**
+ * The stack, as deployed: each function's role reaches only its own queue, the table, its own bucket
+ * prefixes and its own secret; every bucket and queue refuses requests without TLS; nothing is public.
+ */
+let synth: SynthesizedApp;
+beforeAll(() => {
+  synth = synthesize();
+});
+
+type Statement = {
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+  Principal?: unknown;
+  Condition?: unknown;
+};
+const resourcesOf = (type: string) =>
+  Object.entries({ ...synth.templates.stateful.Resources, ...synth.templates.pipeline.Resources }).filter(
+    ([, r]) => r.Type === type,
+  );
+
+/** A resource reference as a short name: `exports:/work/*`, `queue:Group`, `table`, `secret`, ... */
+function nameOf(value: unknown): string {
+  if (typeof value === 'string') return value === '*' ? '*' : value;
+  const v = value as Record<string, unknown>;
+  if (v['Fn::ImportValue']) {
+    const name = String(v['Fn::ImportValue']).replace(/^EsepMigration-Stateful-[a-z0-9-]+-/, '');
+    return (
+      (
+        {
+          ExportsBucketArn: 'exports:',
+          MigratedBucketArn: 'migrated:',
+          ReportsBucketArn: 'reports:',
+          TableArn: 'table',
+          KeyArn: 'key',
+          EmailKeySecretArn: 'secret',
+        } as Record<string, string>
+      )[name] ?? name
+    );
+  }
+  if (v['Fn::Join']) return (v['Fn::Join'] as [string, unknown[]])[1].map(nameOf).join('');
+  if (v['Fn::GetAtt']) {
+    const [id] = v['Fn::GetAtt'] as [string];
+    const queue = /^([A-Za-z]+)Queue[0-9A-F]{8}$/.exec(id);
+    return queue ? `queue:${queue[1]}` : id.replace(/[0-9A-F]{8}$/, '');
+  }
+  if (v.Ref) return String(v.Ref).replace(/[0-9A-F]{8}$/, '');
+  return JSON.stringify(value);
+}
+
+/** Each function's grants on data: `<service>:<read|write|...> <resource>` (logs, X-Ray and KMS aside). */
+function grants(handler: string): string[] {
+  const fn = [...synth.functions.values()].find((f) => f.handler === `functions/${handler}/handler.ts`);
+  if (!fn) throw new Error(`no function ${handler}`);
+  const role = (
+    synth.templates.pipeline.Resources[fn.logicalId]?.Properties?.Role as { 'Fn::GetAtt': [string] }
+  )['Fn::GetAtt'][0];
+  const statements = resourcesOf('AWS::IAM::Policy')
+    .filter(([, p]) => JSON.stringify(p.Properties?.Roles).includes(`"${role}"`))
+    .flatMap(([, p]) => (p.Properties?.PolicyDocument as { Statement: Statement[] }).Statement);
+  const out = new Set<string>();
+  for (const s of statements) {
+    expect(s.Effect).toBe('Allow');
+    const actions = [s.Action].flat();
+    const service = actions[0]?.split(':')[0] as string;
+    if (['logs', 'xray', 'kms'].includes(service)) continue;
+    const verb =
+      service === 's3'
+        ? actions.some((a) => a.startsWith('s3:Put'))
+          ? 'write'
+          : 'read'
+        : service === 'sqs'
+          ? actions.includes('sqs:ReceiveMessage')
+            ? 'consume'
+            : actions.includes('sqs:SendMessage')
+              ? 'send'
+              : 'attributes'
+          : service === 'dynamodb'
+            ? actions.some((a) => /Put|Write|Update|Delete/.test(a))
+              ? actions.includes('dynamodb:Query')
+                ? 'readwrite'
+                : 'write'
+              : 'read'
+            : actions.join(',');
+    for (const r of [s.Resource].flat()) out.add(`${service}:${verb} ${nameOf(r)}`);
+  }
+  return [...out].sort();
+}
+
+const exportsRead = ['s3:read exports:', 's3:read exports:/exports/*'];
+const workRead = ['s3:read exports:/work/*'];
+const worker = (queue: string, extra: string[] = []) =>
+  [
+    ...exportsRead,
+    ...workRead,
+    's3:write exports:/work/*',
+    's3:write migrated:/*',
+    'dynamodb:readwrite table',
+    `sqs:consume queue:${queue}`,
+    ...extra,
+  ].sort();
+const entityQueues = (verb: string) =>
+  ['Group', 'PortfolioEvents', 'Profile', 'Twinspace'].map((q) => `sqs:${verb} queue:${q}`);
+
+const EXPECTED: Record<string, string[]> = {
+  validate: [...exportsRead, 'dynamodb:write table'],
+  'index-identities': [
+    ...exportsRead,
+    'dynamodb:write table',
+    'secretsmanager:secretsmanager:DescribeSecret,secretsmanager:GetSecretValue secret',
+  ],
+  split: [...exportsRead, 's3:write exports:/work/*', 'dynamodb:write table', ...entityQueues('send')],
+  progress: ['dynamodb:read table', ...entityQueues('attributes')],
+  verify: [...exportsRead, ...workRead, 's3:read migrated:', 's3:read migrated:/*', 'dynamodb:read table'],
+  report: [...exportsRead, ...workRead, 's3:write reports:/*', 'dynamodb:write table'],
+  'run-status': ['dynamodb:write table'],
+  profile: worker('Profile', [
+    'secretsmanager:secretsmanager:DescribeSecret,secretsmanager:GetSecretValue secret',
+  ]),
+  twinspace: worker('Twinspace'),
+  group: worker('Group'),
+  'portfolio-events': worker('PortfolioEvents'),
+  'account-link': [
+    'dynamodb:readwrite table',
+    's3:write migrated:/links/*',
+    'secretsmanager:secretsmanager:DescribeSecret,secretsmanager:GetSecretValue secret',
+    'sqs:consume queue:Link',
+  ],
+};
+
+test('every function is in the table above', () => {
+  expect([...synth.functions.values()].map((f) => f.handler.split('/')[1]).sort()).toEqual(
+    Object.keys(EXPECTED).sort(),
+  );
+});
+
+test.each(Object.entries(EXPECTED))(
+  '%s reaches only its own queue, the table and its bucket prefixes',
+  (handler, expected) => {
+    expect(grants(handler)).toEqual([...expected].sort());
+  },
+);
+
+/** The statements of every bucket, queue and topic policy. */
+function resourcePolicies(): [string, Statement[]][] {
+  return [
+    ...resourcesOf('AWS::S3::BucketPolicy'),
+    ...resourcesOf('AWS::SQS::QueuePolicy'),
+    ...resourcesOf('AWS::SNS::TopicPolicy'),
+  ].map(([id, r]) => [id, (r.Properties?.PolicyDocument as { Statement: Statement[] }).Statement]);
+}
+
+const deniesPlainHttp = (statements: Statement[]) =>
+  statements.some(
+    (s) => s.Effect === 'Deny' && JSON.stringify(s.Condition ?? {}).includes('"aws:SecureTransport":"false"'),
+  );
+
+test('every bucket and every queue refuses requests without TLS', () => {
+  const policies = resourcePolicies();
+  const covered = (kind: string, ref: string) => (id: string) => {
+    const policy = resourcesOf(kind).find(([, r]) => JSON.stringify(r.Properties).includes(`"${id}"`));
+    expect(policy).toBeDefined();
+    expect(deniesPlainHttp(policies.find(([pid]) => pid === policy?.[0])?.[1] ?? [])).toBe(true);
+    return ref;
+  };
+  const buckets = resourcesOf('AWS::S3::Bucket').map(([id]) =>
+    covered('AWS::S3::BucketPolicy', 'bucket')(id),
+  );
+  const queues = resourcesOf('AWS::SQS::Queue').map(([id]) => covered('AWS::SQS::QueuePolicy', 'queue')(id));
+  expect(buckets.length).toBe(4);
+  expect(queues.length).toBe(11); // 5 queues, their dead-letter queues, and the triggers' dead-letter queue
+});
+
+test('nothing is public: blocked public access, no policy that allows anyone, no function URL', () => {
+  for (const [, b] of resourcesOf('AWS::S3::Bucket'))
+    expect(b.Properties?.PublicAccessBlockConfiguration).toEqual({
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
+  for (const [id, statements] of resourcePolicies()) {
+    for (const s of statements.filter((st) => st.Effect === 'Allow')) {
+      const principal = JSON.stringify(s.Principal);
+      expect([id, principal]).not.toEqual([id, '"*"']);
+      expect([id, principal]).not.toEqual([id, '{"AWS":"*"}']);
+    }
+  }
+  expect(resourcesOf('AWS::Lambda::Url')).toEqual([]);
+  for (const [, p] of resourcesOf('AWS::Lambda::Permission'))
+    expect(String(p.Properties?.Principal)).toMatch(/\.amazonaws\.com$/);
+});
