@@ -126,7 +126,7 @@ export class PipelineStack extends Stack {
 
     // ---- functions --------------------------------------------------------------------------------
     const queueUrls = Object.fromEntries(ENTITIES.map((e) => [QUEUE_ENV[e], queues[e].queue.queueUrl]));
-    const validate = fn('validate', base, Duration.minutes(15), SIZING.memoryMb.validate);
+    const validate = fn('validate', base, Duration.seconds(SIZING.longTaskSeconds), SIZING.memoryMb.validate);
     readPrefix(exportsBucket, validate, 'exports/');
     table.grantWriteData(validate);
     kmsAck(validate);
@@ -134,7 +134,7 @@ export class PipelineStack extends Stack {
     const indexIdentities = fn(
       'index-identities',
       { ...base, emailKeySecret: emailKeySecret.secretArn },
-      Duration.minutes(15),
+      Duration.seconds(SIZING.longTaskSeconds),
       SIZING.memoryMb.indexIdentities,
     );
     readPrefix(exportsBucket, indexIdentities, 'exports/');
@@ -143,7 +143,12 @@ export class PipelineStack extends Stack {
     emailKeySecret.grantRead(indexIdentities);
     kmsAck(indexIdentities);
 
-    const split = fn('split', { ...base, ...queueUrls }, Duration.minutes(15), SIZING.memoryMb.split);
+    const split = fn(
+      'split',
+      { ...base, ...queueUrls },
+      Duration.seconds(SIZING.longTaskSeconds),
+      SIZING.memoryMb.split,
+    );
     readPrefix(exportsBucket, split, 'exports/');
     putPrefix(exportsBucket, split, 'work/');
     table.grantWriteData(split);
@@ -167,7 +172,7 @@ export class PipelineStack extends Stack {
         reportsBucket: reportsBucket.bucketName,
         downloadUrlHours: String(settings.downloadUrlHours),
       },
-      Duration.minutes(15),
+      Duration.seconds(SIZING.longTaskSeconds),
       SIZING.memoryMb.report,
     );
     readPrefix(exportsBucket, report, 'exports/');
@@ -180,7 +185,7 @@ export class PipelineStack extends Stack {
     const verify = fn(
       'verify',
       { ...base, migratedBucket: migratedBucket.bucketName },
-      Duration.minutes(15),
+      Duration.seconds(SIZING.longTaskSeconds),
       SIZING.memoryMb.verify,
     );
     readPrefix(exportsBucket, verify, 'exports/');

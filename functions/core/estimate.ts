@@ -90,6 +90,8 @@ export interface Estimate {
   readonly lines: readonly EstimateLine[];
   readonly totalCost: number;
   readonly duration: { seconds: number; text: string; stages: { stage: string; seconds: number }[] };
+  /** Steps that one invocation could not finish within the function's timeout, as modelled. */
+  readonly warnings: readonly string[];
   readonly assumptions: typeof ASSUMPTIONS & EstimateSettings;
   readonly prices: Prices;
 }
@@ -172,11 +174,19 @@ export function estimate(
   };
   const readSeconds = (bytes: number) => bytes / (a.readMBps * 1e6);
   const stages: { stage: string; seconds: number }[] = [];
+  const warnings: string[] = [];
+  const withinTimeout = (step: string, seconds: number) => {
+    if (seconds > SIZING.longTaskSeconds)
+      warnings.push(
+        `${step} would take about ${formatDuration(seconds)} in one invocation, beyond the function's ${SIZING.longTaskSeconds / 60} minutes`,
+      );
+  };
 
   // Validate (hashes every kind file), then index identities (reads accounts, one write per account).
   const kindFiles = Object.values(workload.kinds).filter((k) => k.lines > 0).length;
   const validateSeconds = readSeconds(workload.exportBytes) + 0.5;
   invoke(1, validateSeconds, mem.validate);
+  withinTimeout('validate', validateSeconds);
   t.s3GetRequests += 1 + kindFiles;
   const accounts = kindOf('accounts');
   const identitySeconds =
@@ -185,6 +195,7 @@ export function estimate(
     (Math.ceil(accounts.lines / 25) * a.dynamoBatchMs) / 1000 / a.parallelRequests +
     0.5;
   invoke(1, identitySeconds, mem.indexIdentities);
+  withinTimeout('index identities', identitySeconds);
   t.s3GetRequests += 2;
   t.dynamoWriteUnits += accounts.lines + 1;
   // Validate, Index identities, the Map, and after it: Verify (+ its choice), Write report, Announce,
@@ -249,6 +260,7 @@ export function estimate(
         entitySeconds.set(entity, (entitySeconds.get(entity) ?? 0) + workSeconds);
       }
       invoke(1, splitSeconds, mem.split);
+      withinTimeout(`${stage.id} split`, splitSeconds);
       t.dynamoWriteUnits += 1; // the stage's expectation
       t.dynamoReadUnits += 1;
       // Each entity's chunks spread over its concurrent workers; the stage ends at the next check.
@@ -285,6 +297,7 @@ export function estimate(
     (decideChunks * a.s3GetMs + workload.receipts * 3 * a.s3PutMs) / 1000 / a.parallelRequests +
     1;
   invoke(1, reportSeconds, mem.report);
+  withinTimeout('the report', reportSeconds);
   t.s3GetRequests += decideChunks + 1;
   t.s3PutCopyListRequests += Math.ceil(decideChunks / 1000) + 3 + workload.receipts * 3;
   t.dynamoWriteUnits += 1;
@@ -367,6 +380,7 @@ export function estimate(
     lines,
     totalCost: lines.reduce((sum, l) => sum + l.cost, 0),
     duration: { seconds, text: formatDuration(seconds), stages },
+    warnings,
     assumptions: { ...ASSUMPTIONS, ...settings },
     prices: p,
   };
@@ -392,5 +406,6 @@ export function formatEstimate(e: Estimate): string {
     `on AWS (${e.prices.region}, prices of ${e.prices.asOf}; ${e.assumptions.workerConcurrency} workers per queue, progress every ${e.assumptions.pollSeconds} s):`,
     ...rows,
     `  total about $${e.totalCost.toFixed(2)}, about ${e.duration.text}`,
+    ...e.warnings.map((w) => `  warning: ${w}`),
   ].join('\n');
 }

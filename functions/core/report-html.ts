@@ -103,7 +103,7 @@ function estimateSection(estimate: Estimate): string {
   )} as of ${e(estimate.prices.asOf)}. The model and its assumptions: README, "AWS estimate".</p>${htmlTable(
     ['Service', 'What', 'Quantity', 'Unit', 'Cost'],
     rows,
-  )}`;
+  )}${estimate.warnings.map((w) => `<p class="quarantined">Warning: ${e(w)}.</p>`).join('')}`;
 }
 
 function verificationSection(summary: Summary): string {

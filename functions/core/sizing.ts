@@ -13,6 +13,8 @@ export const SIZING = {
     runStatus: 256,
     worker: 1024,
   },
+  /** Timeout of the workflow's long steps (validate, index identities, split, verify, report): Lambda's most. */
+  longTaskSeconds: 900,
   /** Chunk messages per invocation of an entity worker (SQS event source batch size). */
   workerBatchSize: 5,
   /** Chunk messages per SendMessageBatch. */

@@ -119,6 +119,17 @@ describe('the AWS estimate, by hand', () => {
     expect(twenty.totals.dynamoWriteUnits).toBe(ten.totals.dynamoWriteUnits);
   });
 
+  test('a step that one invocation could not finish within its timeout is named', () => {
+    expect(e.warnings).toEqual([]);
+    // 3 receipt files x 100,000 accounts x 30 ms / 12 in flight = 750 s, + 1 s: under 900 s; 200,000: over.
+    const big = (receipts: number) =>
+      estimate({ kinds: {}, receipts, exportBytes: 0 }, [], settings).warnings;
+    expect(big(100_000)).toEqual([]);
+    expect(big(200_000)).toEqual([
+      "the report would take about 25 min in one invocation, beyond the function's 15 minutes",
+    ]);
+  });
+
   test('durations read as people read them', () => {
     expect(formatDuration(42)).toBe('42 s');
     expect(formatDuration(600)).toBe('10 min');
