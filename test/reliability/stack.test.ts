@@ -21,6 +21,9 @@ const resourcesOf = (type: string) =>
     ([, r]) => r.Type === type,
   );
 
+const policyStatements = (r: { Properties?: Record<string, unknown> }): Statement[] =>
+  (r.Properties?.PolicyDocument as { Statement?: Statement[] } | undefined)?.Statement ?? [];
+
 /** A resource reference as a short name: `exports:/work/*`, `queue:Group`, `table`, `secret`, ... */
 function nameOf(value: unknown): string {
   if (typeof value === 'string') return value === '*' ? '*' : value;
@@ -55,11 +58,13 @@ function grants(handler: string): string[] {
   const fn = [...synth.functions.values()].find((f) => f.handler === `functions/${handler}/handler.ts`);
   if (!fn) throw new Error(`no function ${handler}`);
   const role = (
-    synth.templates.pipeline.Resources[fn.logicalId]?.Properties?.Role as { 'Fn::GetAtt': [string] }
-  )['Fn::GetAtt'][0];
+    synth.templates.pipeline.Resources[fn.logicalId]?.Properties?.Role as
+      | { 'Fn::GetAtt': [string] }
+      | undefined
+  )?.['Fn::GetAtt'][0];
   const statements = resourcesOf('AWS::IAM::Policy')
     .filter(([, p]) => JSON.stringify(p.Properties?.Roles).includes(`"${role}"`))
-    .flatMap(([, p]) => (p.Properties?.PolicyDocument as { Statement: Statement[] }).Statement);
+    .flatMap(([, p]) => policyStatements(p));
   const out = new Set<string>();
   for (const s of statements) {
     expect(s.Effect).toBe('Allow');
@@ -149,7 +154,7 @@ function resourcePolicies(): [string, Statement[]][] {
     ...resourcesOf('AWS::S3::BucketPolicy'),
     ...resourcesOf('AWS::SQS::QueuePolicy'),
     ...resourcesOf('AWS::SNS::TopicPolicy'),
-  ].map(([id, r]) => [id, (r.Properties?.PolicyDocument as { Statement: Statement[] }).Statement]);
+  ].map(([id, r]) => [id, policyStatements(r)]);
 }
 
 const deniesPlainHttp = (statements: Statement[]) =>
