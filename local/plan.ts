@@ -1,6 +1,6 @@
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { ReportFolder } from '../functions/adapters/report-folder';
+import { partitionsFor, ReportFolder } from '../functions/adapters/report-folder';
 import { decideExport } from '../functions/core/engine';
 import { ExportRejectedError } from '../functions/core/errors';
 import { type Estimate, type EstimateSettings, estimate, WorkloadTally } from '../functions/core/estimate';
@@ -45,9 +45,6 @@ export async function loadPolicy(file: string | undefined): Promise<CompiledPoli
   }
   return parsePolicyJson(text, file);
 }
-
-/** Partitions of the receipts spool: about 50,000 decisions each when read back. */
-const partitionsFor = (records: number) => Math.min(512, Math.max(1, Math.ceil(records / 50_000)));
 
 /**
  * `esep-migrate plan`: a dry run straight over the files with the core alone. Writes the report folder

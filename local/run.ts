@@ -91,7 +91,11 @@ export async function upload(
       .then((r) => r.ETag?.replaceAll('"', ''))
       .catch(() => undefined);
     if (etag && file !== MANIFEST && etag === (await md5(path))) return;
-    await clients.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: await readFile(path) }));
+    // Streamed, so that a large kind file never sits in memory (the client sends no checksum framing).
+    const { size } = await stat(path);
+    await clients.s3.send(
+      new PutObjectCommand({ Bucket: bucket, Key: key, Body: createReadStream(path), ContentLength: size }),
+    );
     sent++;
   };
   for (let i = 0; i < files.length; i += 16) await Promise.all(files.slice(i, i + 16).map(put));

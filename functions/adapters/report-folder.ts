@@ -73,6 +73,9 @@ function fnv1a(text: string): number {
  * decision is spooled into one of several partition files by a hash of its owner, and each partition is
  * read back alone.
  */
+/** Partitions of the receipts spool for an export: about 50,000 decisions each when read back. */
+export const partitionsFor = (records: number) => Math.min(512, Math.max(1, Math.ceil(records / 50_000)));
+
 export interface ReportFolderOptions {
   /** More partitions for larger exports keep each one small when read back. */
   readonly partitions?: number;

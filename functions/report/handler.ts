@@ -6,9 +6,10 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { type Clients, lambdaEntry, WORKFLOW_ENV, workflowDeps } from '../adapters/aws';
 import { ConfigError, readConfig } from '../adapters/config';
 import { logger } from '../adapters/observability';
-import { ReportFolder, type ReportFolderOptions } from '../adapters/report-folder';
+import { partitionsFor, ReportFolder, type ReportFolderOptions } from '../adapters/report-folder';
 import { eachLimited } from '../adapters/retry';
 import { exportPrefix } from '../adapters/s3-objects';
+import { readManifest } from '../core/manifest';
 import type { Summary } from '../core/report';
 import type { Verification } from '../core/verify';
 import { type Run, reportPrefix, reportRun, type WorkflowDeps } from '../core/workflow';
@@ -86,8 +87,11 @@ export const makeHandler =
     const dir = join(deps.workDir ?? tmpdir(), `report-${run.scope.replace(/[^A-Za-z0-9._-]/g, '_')}`);
     await rm(dir, { recursive: true, force: true });
     const downloadUrl = deps.downloads?.(run.exportId);
+    // Memory stays flat whatever the export's size: more spool partitions for more records.
+    const { files } = await readManifest(deps.workflow.source(run.exportId));
+    const exportRecords = [...files.values()].reduce((n, f) => n + f.records, 0);
     const folder = new ReportFolder(dir, run.exportId, {
-      partitions: 16,
+      partitions: partitionsFor(exportRecords),
       ...(downloadUrl ? { downloadUrl } : {}),
     });
     await folder.open();
