@@ -97,6 +97,8 @@ async function main() {
 
     log('parse baseline');
     const parse = measure('parse', large);
+    log('parse and validate (the floor of plan)');
+    const validate = measure('validate', large);
     log('store baseline');
     const store = measure('store', String(25_000));
     log('local S3 stand-in baseline');
@@ -117,6 +119,8 @@ async function main() {
       accounts: SIZES,
       records: { small: planSmall.records, large: planLarge.records },
       parseRecordsPerSec: perSec(parse),
+      /** Not a goal's baseline: parse plus each record's schema check (rule DQ-1), what bounds `plan`. */
+      validateRecordsPerSec: perSec(validate),
       storeWritesPerSec: perSec(store),
       /** Not a goal's baseline: what bounds `run` (one object per migrated record, per receipt, per chunk). */
       s3PutsPerSec: perSec(s3),
@@ -137,6 +141,7 @@ async function main() {
     const bundleOk = Object.values(bundleFigures).every((b) => b.bytes <= 1_000_000 && b.initMs <= 150);
     log('');
     log(`records: small ${result.records.small}, large ${result.records.large}`);
+    log(`parse and validate ${result.validateRecordsPerSec} records/s (the floor of plan)`);
     log(
       `parse   ${result.parseRecordsPerSec} records/s    store ${result.storeWritesPerSec} writes/s    S3 stand-in ${result.s3PutsPerSec} puts/s`,
     );

@@ -2,7 +2,7 @@
  * One measurement in a fresh process (so that its peak RSS is its own): prints one JSON line
  * `{ms, records, maxRssMb}`. Called by bench.ts; not a public command.
  */
-import { createReadStream, readdirSync } from 'node:fs';
+import { createReadStream, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +10,8 @@ import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { eachLimited } from '../functions/adapters/retry';
+import { validateRecord } from '../functions/core/decide';
+import type { Kind } from '../functions/core/kinds';
 import { readLines } from '../functions/core/ndjson';
 import { plan } from '../local/plan';
 import { runLocal } from '../local/run';
@@ -17,15 +19,23 @@ import { startServices } from '../local/services';
 
 const quiet = { write: () => true };
 
-async function parse(exportDir: string): Promise<number> {
+/**
+ * Reads every line of the export's kind files (gunzipping) and `JSON.parse`s it; with `validate`, also
+ * checks it against its kind's schema, as rule DQ-1 asks of every record (the floor of `plan`).
+ */
+async function parse(exportDir: string, validate: boolean): Promise<number> {
+  const manifest = JSON.parse(readFileSync(join(exportDir, 'manifest.json'), 'utf8')) as {
+    files: { kind: Kind; path: string }[];
+  };
   let records = 0;
-  for (const file of readdirSync(exportDir).filter((f) => f.includes('.ndjson'))) {
+  for (const file of manifest.files) {
     for await (const line of readLines(
-      createReadStream(join(exportDir, file), { highWaterMark: 256 * 1024 }),
+      createReadStream(join(exportDir, file.path), { highWaterMark: 256 * 1024 }),
     )) {
       if ('text' in line) {
         try {
-          JSON.parse(line.text);
+          const raw = JSON.parse(line.text);
+          if (validate && raw && typeof raw === 'object') validateRecord(file.kind, raw);
         } catch {}
       }
       records++;
@@ -116,7 +126,7 @@ async function main() {
   const started = performance.now();
   let records = 0;
   let ms: number | undefined;
-  if (task === 'parse') records = await parse(arg as string);
+  if (task === 'parse' || task === 'validate') records = await parse(arg as string, task === 'validate');
   else if (task === 'store') {
     records = Number(arg);
     ms = await store(records);
