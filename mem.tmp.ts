@@ -1,5 +1,6 @@
 import { generateExport } from './local/generate';
 import { runLocal } from './local/run';
+
 (async () => {
   const n = Number(process.argv[2]);
   const dir = `/tmp/mem-${n}`;
@@ -12,10 +13,24 @@ import { runLocal } from './local/run';
   }, 200);
   const t = Date.now();
   await runLocal({
-    exportDir: `${dir}/mem-export`, stateDir: `${dir}/state-${Date.now()}`, out: `${dir}/out`, stderr: { write: () => true },
-    pipeline: { onTask: (state: string) => { const m = process.memoryUsage(); phases.push(`${state} rss=${(m.rss / 1e6).toFixed(0)} heap=${(m.heapUsed / 1e6).toFixed(0)}`); } } as never,
+    exportDir: `${dir}/mem-export`,
+    stateDir: `${dir}/state-${Date.now()}`,
+    out: `${dir}/out`,
+    stderr: { write: () => true },
+    pipeline: {
+      onTask: (state: string) => {
+        const m = process.memoryUsage();
+        phases.push(`${state} rss=${(m.rss / 1e6).toFixed(0)} heap=${(m.heapUsed / 1e6).toFixed(0)}`);
+      },
+    } as never,
   });
   clearInterval(timer);
-  console.log(n, 'accounts', Date.now() - t, 'ms', Object.fromEntries(Object.entries(peak).map(([k, v]) => [k, Math.round(v / 1e6)])));
+  console.log(
+    n,
+    'accounts',
+    Date.now() - t,
+    'ms',
+    Object.fromEntries(Object.entries(peak).map(([k, v]) => [k, Math.round(v / 1e6)])),
+  );
   console.log(phases.filter((p, i) => i % 5 === 0 || /report|Verify|Validate|split/.test(p)).join('\n'));
 })();

@@ -27,6 +27,13 @@ interface Measure {
   maxRssMb: number;
 }
 
+/**
+ * The V8 heap ceiling of every measured process, the same at both sizes: peak RSS then shows what the work
+ * needs rather than how long V8 let garbage pile up (without it, a longer run keeps more garbage), and a
+ * task whose live memory grew with the export would fail at the larger size instead of passing.
+ */
+export const HEAP_CEILING_MB = 384;
+
 /** Runs one task of child.ts in a fresh Node process. */
 function measure(task: string, arg: string): Measure {
   const env = {
@@ -37,7 +44,15 @@ function measure(task: string, arg: string): Measure {
   };
   const r = spawnSync(
     process.execPath,
-    ['--openssl-legacy-provider', '-r', 'tsx/cjs', join(__dirname, 'child.ts'), task, arg],
+    [
+      '--openssl-legacy-provider',
+      `--max-old-space-size=${HEAP_CEILING_MB}`,
+      '-r',
+      'tsx/cjs',
+      join(__dirname, 'child.ts'),
+      task,
+      arg,
+    ],
     { cwd: ROOT, env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
   );
   if (r.status !== 0) throw new Error(`bench task ${task} failed: ${r.stderr.slice(-2000)}`);

@@ -4,6 +4,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import { SIZING } from '../../functions/core/sizing';
 import type { WavePlan } from '../../functions/core/stages';
 
 /** Errors worth retrying with backoff: throttling and passing faults of Lambda and the services behind it. */
@@ -64,6 +65,9 @@ export class MigrationWorkflow extends Construct {
       const task = new tasks.LambdaInvoke(this, name, {
         lambdaFunction: fn,
         payloadResponseOnly: true,
+        // As long as the longest function may run (a shorter function times out first); without it the
+        // local runtime would give each Task 60 seconds.
+        taskTimeout: sfn.Timeout.duration(Duration.seconds(SIZING.longTaskSeconds)),
         ...(payload ? { payload: sfn.TaskInput.fromObject(payload) } : {}),
         resultPath,
       });

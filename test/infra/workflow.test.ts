@@ -91,6 +91,10 @@ describe('the state machine definition', () => {
       r.ErrorEquals.includes('ThrottlingException'),
     );
     expect(retry).toMatchObject({ BackoffRate: 2, JitterStrategy: 'FULL' });
+    // Every Task may run as long as the longest function (locally too: the default would be 60 s).
+    for (const [name, task] of taskStates(definition))
+      if (task.Resource !== PUT_EVENTS)
+        expect([name, (task as { TimeoutSeconds?: number }).TimeoutSeconds]).toEqual([name, 900]);
     expect(retry?.ErrorEquals).not.toContain('ExportRejectedError');
   });
 });
