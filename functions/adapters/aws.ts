@@ -13,12 +13,19 @@ import { dynamoStore } from './dynamo-store';
 import { chunked } from './retry';
 import { bucketExportSource, s3Objects } from './s3-objects';
 
+/**
+ * How the functions' clients retry: the SDK's standard mode (exponential backoff with full jitter, and a
+ * retry quota), with more attempts than its default 3, because one invocation makes thousands of calls
+ * and a single call that runs out of attempts fails the whole invocation.
+ */
+export const CLIENT_RETRY = { maxAttempts: 8, retryMode: 'standard' } as const;
+
 /** AWS SDK v3 clients of a function, made once per container with the defaults of the Lambda runtime. */
 export const awsClients = () => ({
-  s3: new S3Client({}),
-  dynamo: new DynamoDBClient({}),
-  sqs: new SQSClient({}),
-  secrets: new SecretsManagerClient({}),
+  s3: new S3Client({ ...CLIENT_RETRY }),
+  dynamo: new DynamoDBClient({ ...CLIENT_RETRY }),
+  sqs: new SQSClient({ ...CLIENT_RETRY }),
+  secrets: new SecretsManagerClient({ ...CLIENT_RETRY }),
 });
 export type Clients = ReturnType<typeof awsClients>;
 
