@@ -7,6 +7,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { CLIENT_RETRY, type Clients } from '../functions/adapters/aws';
+import { makeS3rverWritesAtomic } from './s3rver-atomic';
 
 /**
  * The local stand-ins for the AWS services, all on 127.0.0.1 with ports chosen by the system:
@@ -56,32 +57,6 @@ function listen(server: {
   });
 }
 
-/**
- * S3 replaces an object atomically: a reader sees the old object or the new one, never neither. s3rver
- * does not — two PutObjects of one key at once can leave no object at all — which at-least-once delivery
- * (one chunk processed twice at the same time) would hit. Writes of one key through a client are
- * therefore made one after another, which is what S3 guarantees by itself.
- */
-function atomicObjectWrites(s3: S3Client): void {
-  const writing = new Map<string, Promise<unknown>>();
-  s3.middlewareStack.add(
-    (next, context) => async (args) => {
-      const input = args.input as { Bucket?: string; Key?: string };
-      if (!['PutObjectCommand', 'CopyObjectCommand'].includes(String(context.commandName))) return next(args);
-      const key = `${input.Bucket}/${input.Key}`;
-      const before = writing.get(key) ?? Promise.resolve();
-      const mine = before.catch(() => undefined).then(() => next(args));
-      writing.set(key, mine);
-      try {
-        return await mine;
-      } finally {
-        if (writing.get(key) === mine) writing.delete(key);
-      }
-    },
-    { step: 'initialize', name: 'esepAtomicObjectWrites' },
-  );
-}
-
 export async function startServices(stateDir: string): Promise<LocalServices> {
   // s3rver pages ListObjectsV2 with a cipher that needs OpenSSL's legacy provider (bin/esep-migrate.cjs sets it).
   await mkdir(join(stateDir, 's3'), { recursive: true });
@@ -94,6 +69,7 @@ export async function startServices(stateDir: string): Promise<LocalServices> {
   });
   const dynamodb = await listen(dynalite);
 
+  makeS3rverWritesAtomic();
   const S3rver = require('s3rver');
   const s3rver = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: join(stateDir, 's3') });
   const s3Address = (await s3rver.run()) as AddressInfo;
@@ -125,7 +101,6 @@ export async function startServices(stateDir: string): Promise<LocalServices> {
       sqs: new SQSClient({ ...common, endpoint: sqs }),
       secrets: localSecrets(secret),
     };
-    atomicObjectWrites(c.s3);
     made.push(c);
     return c;
   };

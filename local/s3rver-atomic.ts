@@ -1,0 +1,105 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { copyFile, mkdir, rename, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+
+/**
+ * S3 replaces an object atomically: a reader sees the old object or the new one, whole. s3rver 3.7 does
+ * not: it truncates the file in place and answers before the bytes are written, so a listing or GET
+ * during a rewrite (at-least-once delivery rewrites the same documents) can miss the object or read it
+ * cut short. This makes its file store write each file aside and rename it into place (atomic on one
+ * file system), and answer only once the bytes are on disk. Applied once, to the in-process s3rver.
+ */
+type Store = {
+  rootDirectory: string;
+  getResourcePath(bucket: string, key: string | undefined, resource: string): string;
+  putMetadata(bucket: string, key: string, metadata: unknown, md5?: string): Promise<void>;
+};
+
+let applied = false;
+
+export function makeS3rverWritesAtomic(): void {
+  if (applied) return;
+  applied = true;
+  const proto = require('s3rver/lib/stores/filesystem').prototype as Store & Record<string, unknown>;
+  const original = { putMetadata: proto.putMetadata as Store['putMetadata'] };
+  const aside = async (store: Store, target: string, write: (tmp: string) => Promise<void>) => {
+    const dir = `${store.rootDirectory}-tmp`;
+    await mkdir(dir, { recursive: true });
+    await mkdir(dirname(target), { recursive: true });
+    const tmp = join(dir, randomUUID());
+    await write(tmp);
+    await rename(tmp, target);
+  };
+
+  proto.putObject = async function (
+    this: Store,
+    object: { bucket: string; key: string; content: unknown; metadata: unknown },
+  ) {
+    const md5 = createHash('md5');
+    let size = 0;
+    await aside(this, this.getResourcePath(object.bucket, object.key, 'object'), async (tmp) => {
+      if (Buffer.isBuffer(object.content)) {
+        md5.update(object.content);
+        size = object.content.length;
+        await writeFile(tmp, object.content);
+      } else {
+        const count = new Transform({
+          transform(chunk: Buffer, _encoding, callback) {
+            md5.update(chunk);
+            size += chunk.length;
+            callback(null, chunk);
+          },
+        });
+        await pipeline(object.content as NodeJS.ReadableStream, count, createWriteStream(tmp));
+      }
+    });
+    const digest = md5.digest('hex');
+    await this.putMetadata(object.bucket, object.key, object.metadata, digest);
+    return { size, md5: digest };
+  };
+
+  proto.putMetadata = async function (
+    this: Store,
+    bucket: string,
+    key: string,
+    metadata: unknown,
+    md5?: string,
+  ) {
+    // The original writes both files in place; write them aside first, then move them over.
+    const staged = `${this.rootDirectory}-tmp/${randomUUID()}`;
+    const stage = Object.create(this) as Store;
+    stage.getResourcePath = (_b, _k, resource) => `${staged}.${resource}`;
+    await mkdir(`${this.rootDirectory}-tmp`, { recursive: true });
+    await original.putMetadata.call(stage, bucket, key, metadata, md5);
+    if (md5) await rename(`${staged}.object.md5`, this.getResourcePath(bucket, key, 'object.md5'));
+    await rename(`${staged}.metadata.json`, this.getResourcePath(bucket, key, 'metadata.json'));
+  };
+
+  proto.copyObject = async function (
+    this: Store & { getMetadata(bucket: string, key: string): Promise<unknown> },
+    srcBucket: string,
+    srcKey: string,
+    destBucket: string,
+    destKey: string,
+    replacementMetadata?: unknown,
+  ) {
+    const path = (bucket: string, key: string, resource: string) =>
+      this.getResourcePath(bucket, key, resource);
+    if (srcBucket !== destBucket || srcKey !== destKey) {
+      await aside(this, path(destBucket, destKey, 'object'), (tmp) =>
+        copyFile(path(srcBucket, srcKey, 'object'), tmp),
+      );
+      if (!replacementMetadata) {
+        for (const resource of ['object.md5', 'metadata.json'])
+          await aside(this, path(destBucket, destKey, resource), (tmp) =>
+            copyFile(path(srcBucket, srcKey, resource), tmp),
+          );
+      }
+    }
+    if (replacementMetadata) await this.putMetadata(destBucket, destKey, replacementMetadata);
+    return this.getMetadata(destBucket, destKey);
+  };
+}
