@@ -1,5 +1,4 @@
-import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
-import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { SQSRecord } from 'aws-lambda';
 import { z } from 'zod';
 import { type Clients, lambdaEntry, secretString } from '../adapters/aws';
 import { readConfig } from '../adapters/config';
@@ -14,6 +13,7 @@ import {
   RegistrationSchema,
 } from '../core/linking';
 import type { ObjectStore } from '../core/ports';
+import { sqsBatchHandler } from '../shared/sqs-batch';
 
 /** The EventBridge event `ESEP Registration` (source `esep.accounts`), as SQS delivers it. */
 export const RegistrationEventSchema = z.object({
@@ -59,14 +59,10 @@ export async function handleRegistration(detail: unknown, deps: LinkDeps): Promi
   return outcome;
 }
 
-export const makeHandler = (deps: LinkDeps) => {
-  const processor = new BatchProcessor(EventType.SQS);
-  const record = async (r: SQSRecord) => {
+export const makeHandler = (deps: LinkDeps) =>
+  sqsBatchHandler(async (r: SQSRecord) => {
     await handleRegistration(RegistrationEventSchema.parse(JSON.parse(r.body)).detail, deps);
-  };
-  return (event: SQSEvent, context?: unknown): Promise<SQSBatchResponse> =>
-    processPartialResponse(event, record, processor, context ? { context: context as Context } : undefined);
-};
+  });
 
 export function depsFrom(clients: Clients, env: NodeJS.ProcessEnv): LinkDeps {
   const config = readConfig(['table', 'emailKeySecret', 'migratedBucket'], env);

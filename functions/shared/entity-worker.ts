@@ -1,5 +1,4 @@
-import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
-import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { SQSRecord } from 'aws-lambda';
 import { type Clients, policyFrom, secretString } from '../adapters/aws';
 import { readConfig } from '../adapters/config';
 import { dynamoStore } from '../adapters/dynamo-store';
@@ -13,6 +12,7 @@ import { ENTITY_OF_KIND, type Entity } from '../core/entities';
 import type { CompiledPolicy } from '../core/policy';
 import type { ObjectStore, PipelineStore } from '../core/ports';
 import { targetOf } from '../core/targets';
+import { sqsBatchHandler } from './sqs-batch';
 
 export interface EntityDeps {
   readonly store: PipelineStore;
@@ -109,7 +109,6 @@ export async function processChunkRecord(entity: Entity, body: string, deps: Ent
 
 /** The SQS-fed handler of an entity worker: partial batch responses, one failed record never fails the rest. */
 export function makeEntityHandler(entity: Entity, deps: EntityDeps) {
-  const processor = new BatchProcessor(EventType.SQS);
   const record = async (r: SQSRecord) => {
     try {
       await processChunkRecord(entity, r.body, deps);
@@ -126,8 +125,7 @@ export function makeEntityHandler(entity: Entity, deps: EntityDeps) {
       throw error;
     }
   };
-  return (event: SQSEvent, context?: unknown): Promise<SQSBatchResponse> =>
-    processPartialResponse(event, record, processor, context ? { context: context as Context } : undefined);
+  return sqsBatchHandler(record);
 }
 
 /** An entity worker's dependencies from clients and its environment (AWS, or the local stand-ins). */
