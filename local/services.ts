@@ -7,7 +7,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { CLIENT_RETRY, type Clients } from '../functions/adapters/aws';
-import { makeS3rverWritesAtomic } from './s3rver-atomic';
+import { fixS3rver } from './s3rver-fixes';
 
 /**
  * The local stand-ins for the AWS services, all on 127.0.0.1 with ports chosen by the system:
@@ -69,7 +69,7 @@ export async function startServices(stateDir: string): Promise<LocalServices> {
   });
   const dynamodb = await listen(dynalite);
 
-  makeS3rverWritesAtomic();
+  fixS3rver();
   const S3rver = require('s3rver');
   const s3rver = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: join(stateDir, 's3') });
   const s3Address = (await s3rver.run()) as AddressInfo;

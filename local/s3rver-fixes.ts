@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
-/**
+/*
  * S3 replaces an object atomically: a reader sees the old object or the new one, whole. s3rver 3.7 does
  * not: it truncates the file in place and answers before the bytes are written, so a listing or GET
  * during a rewrite (at-least-once delivery rewrites the same documents) can miss the object or read it
@@ -20,9 +20,37 @@ type Store = {
 
 let applied = false;
 
-export function makeS3rverWritesAtomic(): void {
+/**
+ * S3 lists keys in lexicographic order, and pages by the last key (StartAfter, continuation tokens).
+ * s3rver walks its folders in directory order and pages the same way, so a page could leave out keys
+ * that sort before its last one (`items/i1/file` is walked before `items/i1.json`, which sorts first):
+ * a paged listing (verify's) then missed objects. Its walk is made to visit entries in key order. Must
+ * run before s3rver's file store is loaded (it takes `walk` when it loads).
+ */
+function walkInKeyOrder(): void {
+  const { readdirSync } = require('node:fs') as typeof import('node:fs');
+  const { posix } = require('node:path') as typeof import('node:path');
+  const utils = require('s3rver/lib/utils') as { walk: unknown };
+  const keyOf = (e: { name: string; isDirectory(): boolean }) =>
+    e.isDirectory() ? `${e.name}/` : e.name.replace(/\._S3rver_object$/, '');
+  utils.walk = function* walk(dir: string, recurse?: (path: string) => boolean): Generator<string> {
+    const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => {
+      const [x, y] = [keyOf(a), keyOf(b)];
+      return x < y ? -1 : x > y ? 1 : 0;
+    });
+    for (const entry of entries) {
+      const path = posix.join(dir, entry.name);
+      if (!entry.isDirectory()) yield path;
+      else if (!recurse || recurse(path)) yield* walk(path, recurse);
+    }
+  };
+}
+
+/** Makes the in-process s3rver behave as S3 does where the pipeline depends on it (see above). */
+export function fixS3rver(): void {
   if (applied) return;
   applied = true;
+  walkInKeyOrder();
   const proto = require('s3rver/lib/stores/filesystem').prototype as Store & Record<string, unknown>;
   const original = { putMetadata: proto.putMetadata as Store['putMetadata'] };
   const aside = async (store: Store, target: string, write: (tmp: string) => Promise<void>) => {
