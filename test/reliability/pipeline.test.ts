@@ -23,7 +23,7 @@ import { lossAndDuplication, recordFigures, scale } from './support';
  */
 jest.setTimeout(scale(240_000, 1_800_000));
 
-const ACCOUNTS = scale(60, 250);
+const ACCOUNTS = scale(40, 250);
 const FAST = { waitMs: 20, retryMs: 10, visibilitySeconds: 2 };
 const quiet = { write: () => true };
 let tmp: string;
