@@ -1,4 +1,5 @@
 import type { Clients } from '../functions/adapters/aws';
+import { prng } from './generate';
 
 /**
  * Fault injection for the local stand-ins: an SDK middleware, inside each client's retry loop, that
@@ -52,18 +53,6 @@ function serviceError(service: FaultService, kind: FaultKind): Error {
   return error;
 }
 
-/** A small deterministic generator (mulberry32). */
-function random(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export const emptyCounts = (): FaultCounts => ({
   calls: 0,
   injected: 0,
@@ -73,7 +62,7 @@ export const emptyCounts = (): FaultCounts => ({
 
 /** Adds the fault middleware to the S3, DynamoDB and SQS clients; returns the live counts. */
 export function injectFaults(clients: Clients, plan: FaultPlan, counts = emptyCounts()): FaultCounts {
-  const next = random(plan.seed ?? 1);
+  const next = prng(plan.seed ?? 1);
   const kinds = plan.kinds ?? ALL_KINDS;
   const services = new Set(plan.services ?? ['s3', 'dynamo', 'sqs']);
   const targets: [FaultService, { middlewareStack: { add: (...args: never[]) => void } }][] = [

@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateExport } from '../../local/generate';
+import { generateExport, prng } from '../../local/generate';
 import { plan } from '../../local/plan';
 import { runLocal } from '../../local/run';
 import { BIN, cli, ROOT } from '../helpers/cli';
@@ -29,15 +29,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(tmp, { recursive: true, force: true });
 });
-
-/** A deterministic generator for the kill points. */
-function random(seed: number) {
-  let s = seed;
-  return () => {
-    s = (s * 1103515245 + 12345) % 2147483648;
-    return s / 2147483648;
-  };
-}
 
 /** Starts `run` and kills it with SIGKILL after `ms`; false when it finished first. */
 function runAndKill(state: string, ms: number): Promise<boolean> {
@@ -84,7 +75,7 @@ test(`a run killed ${KILLS} times at random points ends as an undisturbed run`, 
   const baseline = await snapshot(undisturbedState);
 
   const state = join(tmp, 'state-killed');
-  const next = random(7);
+  const next = prng(7);
   let killed = 0;
   for (let i = 0; i < KILLS; i++) {
     // Anywhere from start-up (synth, stand-ins) to the last stages.
