@@ -96,7 +96,8 @@ export interface Estimate {
   readonly prices: Prices;
 }
 
-const EMPTY: KindWorkload = {
+/** A kind with nothing in it. */
+export const EMPTY_KIND: KindWorkload = {
   lines: 0,
   migrated: 0,
   fileBytes: 0,
@@ -111,7 +112,7 @@ export class WorkloadTally {
   readonly kinds: Partial<Record<Kind, KindWorkload>> = {};
 
   kind(kind: Kind): KindWorkload {
-    this.kinds[kind] ??= { ...EMPTY };
+    this.kinds[kind] ??= { ...EMPTY_KIND };
     return this.kinds[kind];
   }
 
@@ -155,7 +156,7 @@ export function estimate(
 ): Estimate {
   const a = ASSUMPTIONS;
   const mem = SIZING.memoryMb;
-  const kindOf = (kind: Kind) => workload.kinds[kind] ?? EMPTY;
+  const kindOf = (kind: Kind) => workload.kinds[kind] ?? EMPTY_KIND;
   const t = {
     lambdaInvocations: 0,
     lambdaGbSeconds: 0,

@@ -1,3 +1,5 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { startLocalPipeline } from '../../local/pipeline';
@@ -28,4 +30,17 @@ export async function snapshot(stateDir: string) {
   } finally {
     await pipeline.stop();
   }
+}
+
+/** A report folder without its run's timestamps (and without report.html, which shows them); receipts in name order. */
+export function reportOf(outDir: string) {
+  const {
+    startedAt: _s,
+    finishedAt: _f,
+    ...summary
+  } = JSON.parse(readFileSync(join(outDir, 'summary.json'), 'utf8'));
+  const receipts = readdirSync(join(outDir, 'receipts'))
+    .sort()
+    .map((f) => readFileSync(join(outDir, 'receipts', f), 'utf8'));
+  return { summary, decisions: readFileSync(join(outDir, 'decisions.ndjson'), 'utf8'), receipts };
 }

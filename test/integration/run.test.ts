@@ -10,7 +10,7 @@ import { plan } from '../../local/plan';
 import { runLocal } from '../../local/run';
 import type { TaskHandler } from '../../local/state-machine';
 import { BIN, cli, ROOT } from '../helpers/cli';
-import { snapshot } from '../helpers/local-state';
+import { reportOf, snapshot } from '../helpers/local-state';
 
 /**
  * The main job end to end: `run` through the synthesized state machine, the real handlers and the
@@ -37,19 +37,6 @@ afterAll(async () => {
 const quiet = { write: () => true };
 const decisionsOf = (outDir: string) => readFileSync(join(outDir, 'decisions.ndjson'), 'utf8');
 const lines = (text: string) => text.split('\n').filter(Boolean);
-
-/** A report folder without its run's timestamps. */
-function reportOf(outDir: string) {
-  const {
-    startedAt: _s,
-    finishedAt: _f,
-    ...summary
-  } = JSON.parse(readFileSync(join(outDir, 'summary.json'), 'utf8'));
-  const receipts = readdirSync(join(outDir, 'receipts')).map((f) =>
-    readFileSync(join(outDir, 'receipts', f), 'utf8'),
-  );
-  return { summary, decisions: decisionsOf(outDir), receipts };
-}
 
 describe('esep-migrate serve', () => {
   test('starts a run when a manifest.json is uploaded to the local exports bucket, as EventBridge does', async () => {

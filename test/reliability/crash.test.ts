@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +7,7 @@ import { generateExport, prng } from '../../local/generate';
 import { plan } from '../../local/plan';
 import { runLocal } from '../../local/run';
 import { BIN, cli, ROOT } from '../helpers/cli';
-import { snapshot } from '../helpers/local-state';
+import { reportOf, snapshot } from '../helpers/local-state';
 import { lossAndDuplication, recordFigures, scale } from './support';
 
 /**
@@ -52,19 +52,6 @@ function runAndKill(state: string, ms: number): Promise<boolean> {
       child.on('exit', () => resolve(true));
     }, ms);
   });
-}
-
-/** A report folder without its run's timestamps (and report.html, which shows them). */
-function reportOf(outDir: string) {
-  const {
-    startedAt: _s,
-    finishedAt: _f,
-    ...summary
-  } = JSON.parse(readFileSync(join(outDir, 'summary.json'), 'utf8'));
-  const receipts = readdirSync(join(outDir, 'receipts'))
-    .sort()
-    .map((f) => readFileSync(join(outDir, 'receipts', f), 'utf8'));
-  return { summary, decisions: readFileSync(join(outDir, 'decisions.ndjson'), 'utf8'), receipts };
 }
 
 test(`a run killed ${KILLS} times at random points ends as an undisturbed run`, async () => {

@@ -1,5 +1,11 @@
 import type { DecidedRecord } from '../../functions/core/decide';
-import { estimate, formatDuration, type KindWorkload, WorkloadTally } from '../../functions/core/estimate';
+import {
+  EMPTY_KIND,
+  estimate,
+  formatDuration,
+  type KindWorkload,
+  WorkloadTally,
+} from '../../functions/core/estimate';
 import type { Kind } from '../../functions/core/kinds';
 import { PRICES } from '../../functions/core/prices';
 import type { WavePlan } from '../../functions/core/stages';
@@ -8,16 +14,7 @@ import type { WavePlan } from '../../functions/core/stages';
  * The AWS estimate against cases computed by hand from the model in README ("AWS estimate") and the
  * figures of ASSUMPTIONS and SIZING, written out here step by step.
  */
-const kind = (over: Partial<KindWorkload>): KindWorkload => ({
-  lines: 0,
-  migrated: 0,
-  fileBytes: 0,
-  filesCopied: 0,
-  bytesCopied: 0,
-  blobChecks: 0,
-  blobBytes: 0,
-  ...over,
-});
+const kind = (over: Partial<KindWorkload>): KindWorkload => ({ ...EMPTY_KIND, ...over });
 const settings = { workerConcurrency: 10, pollSeconds: 10 };
 const wave = (id: string, stages: [string, [Kind, 'decide' | 'index'][]][]): WavePlan => ({
   wave: id,
