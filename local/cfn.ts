@@ -6,6 +6,7 @@ import {
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { CreateQueueCommand } from '@aws-sdk/client-sqs';
 import type { Clients } from '../functions/adapters/aws';
+import { RECEIVES_PER_FAILED_DELIVERY } from './event-sources';
 import { LOCAL_REGION } from './services';
 import type { CfnTemplate } from './template';
 
@@ -102,7 +103,6 @@ const ofType = (template: CfnTemplate, type: string) =>
 export async function createLocalResources(
   clients: Clients,
   templates: { stateful: CfnTemplate; pipeline: CfnTemplate },
-  options: { visibilitySeconds: number },
 ): Promise<LocalResources> {
   const physical = new Map<string, string>();
   const { stateful, pipeline } = templates;
@@ -169,14 +169,14 @@ export async function createLocalResources(
   ];
   for (const [id, q] of ordered) {
     const props = q.Properties ?? {};
-    // Locally a failed message comes back within seconds rather than the deployed timeout (minutes).
-    const visibility = Math.min(Number(props.VisibilityTimeout ?? 30), options.visibilitySeconds);
-    const attributes: Record<string, string> = { VisibilityTimeout: String(visibility) };
+    // The template's visibility timeout, as deployed: a message being worked on stays hidden for as long
+    // as its function may run (the local event source brings a failed one back sooner, see event-sources).
+    const attributes: Record<string, string> = { VisibilityTimeout: String(props.VisibilityTimeout ?? 30) };
     if (props.RedrivePolicy) {
       const rp = props.RedrivePolicy as { deadLetterTargetArn: unknown; maxReceiveCount: number };
       attributes.RedrivePolicy = JSON.stringify({
         deadLetterTargetArn: resolve(rp.deadLetterTargetArn),
-        maxReceiveCount: rp.maxReceiveCount,
+        maxReceiveCount: rp.maxReceiveCount * RECEIVES_PER_FAILED_DELIVERY,
       });
     }
     const r = await clients.sqs.send(new CreateQueueCommand({ QueueName: id, Attributes: attributes }));

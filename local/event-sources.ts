@@ -1,4 +1,5 @@
 import {
+  ChangeMessageVisibilityBatchCommand,
   DeleteMessageBatchCommand,
   type Message,
   ReceiveMessageCommand,
@@ -55,7 +56,21 @@ export interface DeliveryCounts {
   receiveErrors: number;
 }
 
+/**
+ * Receives a failed delivery counts against the queue's maxReceiveCount locally: its own, and the
+ * stand-in's ChangeMessageVisibility, which wrongly counts as one more (local-aws-sqs 2.0.2). The local
+ * queues get the template's maxReceiveCount times this, and the count handed to the function is divided
+ * back, so a poison message still reaches the dead-letter queue after the template's number of tries.
+ */
+export const RECEIVES_PER_FAILED_DELIVERY = 2;
+
 export interface PollOptions {
+  /**
+   * Seconds before a failed message is visible again. Lambda leaves a failed message to the queue's
+   * visibility timeout (minutes, from the template); locally it comes back this soon, while a message
+   * being worked on stays hidden for the template's whole timeout, as deployed, however long it takes.
+   */
+  readonly redeliverySeconds?: number;
   readonly counts?: DeliveryCounts;
   /**
    * At-least-once delivery, exaggerated: every batch is delivered twice, in reverse order the second
@@ -68,8 +83,8 @@ export interface PollOptions {
 /**
  * Emulates Lambda's SQS event source: up to `maxConcurrency` pollers receive batches of `batchSize`,
  * invoke the function, and delete what succeeded. A failed record (a batch item failure, or every record
- * when the invocation throws) stays on the queue: it comes back after the visibility timeout, and the
- * queue's redrive policy moves it to the dead-letter queue after maxReceiveCount receives.
+ * when the invocation throws) stays on the queue: it comes back after `redeliverySeconds`, and the queue's
+ * redrive policy moves it to the dead-letter queue after maxReceiveCount receives.
  */
 export function pollQueue(
   sqs: SQSClient,
@@ -81,6 +96,7 @@ export function pollQueue(
   let running = true;
   const counts = options.counts ?? { messages: 0, duplicates: 0, receiveErrors: 0 };
   let batches = options.duplicate?.seed ?? 0;
+  const redeliverySeconds = options.redeliverySeconds ?? 5;
   const deliver = async (event: SQSEvent): Promise<SQSBatchResponse | undefined> => {
     counts.messages += event.Records.length;
     return invoke(event);
@@ -94,7 +110,12 @@ export function pollQueue(
     messageId: m.MessageId ?? '',
     receiptHandle: m.ReceiptHandle ?? '',
     body: m.Body ?? '',
-    attributes: m.Attributes ?? {},
+    attributes: {
+      ...m.Attributes,
+      ApproximateReceiveCount: String(
+        Math.ceil(Number(m.Attributes?.ApproximateReceiveCount ?? 1) / RECEIVES_PER_FAILED_DELIVERY),
+      ),
+    },
     messageAttributes: {},
     md5OfBody: m.MD5OfBody ?? '',
     eventSource: 'aws:sqs',
@@ -141,19 +162,25 @@ export function pollQueue(
       await concurrent;
       if (twice === 'after') await duplicate(event);
       const done = messages.filter((m) => !failed.has(m.MessageId ?? ''));
-      if (done.length > 0) {
-        try {
+      const retry = messages.filter((m) => failed.has(m.MessageId ?? ''));
+      const entries = (list: Message[]) =>
+        list.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle }));
+      try {
+        if (done.length > 0)
           await sqs.send(
-            new DeleteMessageBatchCommand({
+            new DeleteMessageBatchCommand({ QueueUrl: mapping.queueUrl, Entries: entries(done) }),
+          );
+        if (retry.length > 0)
+          await sqs.send(
+            new ChangeMessageVisibilityBatchCommand({
               QueueUrl: mapping.queueUrl,
-              Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
+              Entries: entries(retry).map((e) => ({ ...e, VisibilityTimeout: redeliverySeconds })),
             }),
           );
-        } catch {
-          if (!running) return;
-          // Not deleted: the messages come back after the visibility timeout (at-least-once).
-          counts.receiveErrors++;
-        }
+      } catch {
+        if (!running) return;
+        // Not deleted: the messages come back after the visibility timeout (at-least-once).
+        counts.receiveErrors++;
       }
       onBatch?.(messages.length, failed.size);
     }

@@ -24,7 +24,7 @@ export interface LocalPipelineOptions {
   /** Wraps each function's handler (tests inject faults here). */
   readonly wrap?: (functionId: string, handler: TaskHandler) => TaskHandler;
   /** Seconds before a failed SQS message is visible again (the deployed queues use the template's). */
-  readonly visibilitySeconds?: number;
+  readonly redeliverySeconds?: number;
   readonly onTask?: (state: string, input: unknown, output: unknown) => void;
   readonly onBatch?: (functionId: string, messages: number, failed: number) => void;
   /** Fail a share of the functions' S3, DynamoDB and SQS calls (the reliability suite). */
@@ -92,9 +92,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     const functionClients = services.newClients();
     if (options.faults) injectFaults(functionClients, options.faults, faultCounts);
     const deliveries = { messages: 0, duplicates: 0, receiveErrors: 0 };
-    const resources = await createLocalResources(clients, synth.templates, {
-      visibilitySeconds: options.visibilitySeconds ?? 5,
-    });
+    const resources = await createLocalResources(clients, synth.templates);
 
     // Every invocation is tracked: stop() refuses new ones and lets running ones finish before the
     // stand-ins close (the emulator can leave Map iterations running after an execution has ended).
@@ -140,6 +138,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
         (n, failed) => options.onBatch?.(mapping.functionId, n, failed),
         {
           counts: deliveries,
+          redeliverySeconds: options.redeliverySeconds ?? 5,
           ...(options.duplicateDelivery ? { duplicate: options.duplicateDelivery } : {}),
         },
       );

@@ -14,7 +14,7 @@ import { cli } from '../helpers/cli';
 /** Account linking against the local stack (rules ID-1 to ID-8), after runs of a generated export. */
 jest.setTimeout(180_000);
 
-const FAST = { waitMs: 20, retryMs: 10, visibilitySeconds: 5 };
+const FAST = { waitMs: 20, retryMs: 10, redeliverySeconds: 5 };
 const quiet = { write: () => true };
 const MARIA = 'Maria.Rossi@School1.example.eu'; // acc-000000 (eTwinning) and acc-000001 (SEG) in every generated export
 const ZOE = 'zoë.müller@schule.example.de'; // acc-000002 (eTwinning) and acc-000003 (SEG)

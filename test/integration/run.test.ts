@@ -18,7 +18,7 @@ import { reportOf, snapshot } from '../helpers/local-state';
  */
 jest.setTimeout(180_000);
 
-const FAST = { waitMs: 20, retryMs: 10, visibilitySeconds: 5 };
+const FAST = { waitMs: 20, retryMs: 10, redeliverySeconds: 5 };
 let tmp: string;
 let exportDir: string;
 let planned: string;
@@ -243,6 +243,38 @@ describe('esep-migrate run', () => {
     expect(decisionsOf(r.outDir)).toBe(planned);
   });
 
+  test('a chunk that takes longer than the redelivery delay is worked on once: not delivered again, not dead-lettered', async () => {
+    const deliveries = new Map<string, number>();
+    let slowed = false;
+    const wrap = (id: string, handler: TaskHandler): TaskHandler =>
+      id.startsWith('groupFunction')
+        ? async (event) => {
+            for (const r of (event as { Records: { messageId: string }[] }).Records)
+              deliveries.set(r.messageId, (deliveries.get(r.messageId) ?? 0) + 1);
+            if (!slowed) {
+              // Longer than five redelivery delays: the template's maxReceiveCount.
+              slowed = true;
+              await new Promise((resolve) => setTimeout(resolve, 6_000));
+            }
+            return handler(event);
+          }
+        : handler;
+    const r = await runLocal({
+      exportDir,
+      wave: 'nov-2022',
+      stateDir: join(tmp, 'state-slow'),
+      out: join(tmp, 'out-slow'),
+      stderr: quiet,
+      pipeline: { ...FAST, redeliverySeconds: 1, wrap },
+    });
+    expect(slowed).toBe(true);
+    expect(deliveries.size).toBeGreaterThan(0);
+    expect([...deliveries.values()].every((n) => n === 1)).toBe(true);
+    expect(r.failed).toBe(false);
+    expect(r.summary.missing).toBeUndefined();
+    expect(r.summary.verification?.passed).toBe(true);
+  });
+
   test('a poison message reaches the dead-letter queue, and the report says which chunk is missing', async () => {
     let attempts = 0;
     const wrap = (id: string, handler: TaskHandler): TaskHandler =>
@@ -266,7 +298,7 @@ describe('esep-migrate run', () => {
       stateDir: join(tmp, 'state-poison'),
       out: join(tmp, 'out-poison'),
       stderr: quiet,
-      pipeline: { ...FAST, visibilitySeconds: 1, wrap },
+      pipeline: { ...FAST, redeliverySeconds: 1, wrap },
     });
     // Retried, then dead-lettered after the template's maxReceiveCount (5) receives. local-aws-sqs can count
     // one receive twice when a long poll hands out the same message twice, so it may take one invocation less.

@@ -24,7 +24,7 @@ import { lossAndDuplication, recordFigures, scale } from './support';
 jest.setTimeout(scale(240_000, 1_800_000));
 
 const ACCOUNTS = scale(40, 250);
-const FAST = { waitMs: 20, retryMs: 10, visibilitySeconds: 2 };
+const FAST = { waitMs: 20, retryMs: 10, redeliverySeconds: 2 };
 const quiet = { write: () => true };
 let tmp: string;
 let exportDir: string;
@@ -169,7 +169,7 @@ test('a poison message reaches the dead-letter queue; after the fix, redrive put
           return handler(event);
         }
       : handler;
-  const pipeline = await startLocalPipeline({ stateDir: state, ...FAST, visibilitySeconds: 1, wrap });
+  const pipeline = await startLocalPipeline({ stateDir: state, ...FAST, redeliverySeconds: 1, wrap });
   try {
     await upload(pipeline.clients, pipeline.resources.buckets.exports, exportDir, 'rel-export');
     const input = { bucket: pipeline.resources.buckets.exports, key: `exports/rel-export/${MANIFEST}` };
@@ -224,7 +224,7 @@ test('esep-migrate redrive finishes an incomplete run left by an earlier process
     stateDir: state,
     out: join(tmp, 'out-redrive-1'),
     stderr: quiet,
-    pipeline: { ...FAST, visibilitySeconds: 1, wrap: poisoned },
+    pipeline: { ...FAST, redeliverySeconds: 1, wrap: poisoned },
   });
   expect(first.summary.status).toBe('incomplete');
   const r = await redriveLocal({
