@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { eachLimited } from '../functions/adapters/retry';
+import { eachLimited } from '../functions/core/concurrency';
 import { validateRecord } from '../functions/core/decide';
 import type { Kind } from '../functions/core/kinds';
 import { readLines } from '../functions/core/ndjson';

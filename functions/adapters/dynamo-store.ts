@@ -10,12 +10,13 @@ import {
   QueryCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { ChunkCounts } from '../core/chunks';
+import { eachLimited } from '../core/concurrency';
 import type { Kind } from '../core/kinds';
 import type { IdentityEntry, IdentityStore, LinkOutcome } from '../core/linking';
 import type { LedgerEntry, PipelineStore, RunStatus } from '../core/ports';
 import type { Decision } from '../core/reasons';
 import type { IndexName } from '../core/stages';
-import { backoff, chunked, eachLimited } from './retry';
+import { backoff, chunked } from './retry';
 
 /**
  * The single table of the pipeline (lib/stateful-stack.ts documents the access patterns). Keys are

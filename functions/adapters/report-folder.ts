@@ -3,13 +3,13 @@ import { createReadStream, createWriteStream, type WriteStream, writeFileSync } 
 import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { eachLimited } from '../core/concurrency';
 import type { DecidedRecord } from '../core/decide';
 import type { Estimate } from '../core/estimate';
 import { receiptHtml, receiptText } from '../core/receipt-render';
 import { buildReceipt, type DecisionCounts, type Receipt, type Summary } from '../core/report';
 import { QUARANTINE_SHOWN, type ReportView, reportHtml } from '../core/report-html';
 import { safeIdSegment } from '../core/safe-name';
-import { eachLimited } from './retry';
 
 /** One line of decisions.ndjson (outputs.md), and nothing else of the record. */
 export const decisionLine = (d: DecidedRecord) =>

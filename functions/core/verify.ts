@@ -1,3 +1,4 @@
+import { eachLimited } from './concurrency';
 import { normaliseEmail } from './identity';
 import { isKind, type Kind } from './kinds';
 import { readManifest } from './manifest';
@@ -52,6 +53,17 @@ export interface VerifyState {
 
 export const PROBLEMS_KEPT = 10;
 const PAGE_KEYS = 500;
+/** Keys of a page checked at once (reads of documents, decisions and files). */
+const KEYS_IN_FLIGHT = 16;
+
+interface KeyFinding {
+  problems: [CheckName, string][];
+  credentials: number;
+  notMigrated: number;
+  files: number;
+  /** The kind of a migrated record whose document this is. */
+  document?: Kind;
+}
 
 export interface VerifyDeps extends WorkflowDeps {
   readonly migratedBucket: string;
@@ -138,20 +150,61 @@ export async function verifyPage(
   const forbidden = await forbiddenValues(run, deps);
   const prefix = `${run.exportId}/`;
   const bucket = deps.migratedBucket;
-  const docs = new Map<string, Record<string, unknown> | undefined>();
-  const readDocument = async (key: string) => {
-    if (!docs.has(key)) {
-      if (docs.size > 2000) docs.clear();
-      const text = await deps.objects.getText(bucket, key);
-      let doc: Record<string, unknown> | undefined;
-      try {
-        doc = text === undefined ? undefined : (JSON.parse(text) as Record<string, unknown>);
-      } catch {
-        doc = undefined;
-      }
+  // Documents read once per page, also when a file's owner was read for the file (promises: keys in flight).
+  const docs = new Map<string, Promise<Record<string, unknown> | undefined>>();
+  const readDocument = (key: string) => {
+    let doc = docs.get(key);
+    if (!doc) {
+      doc = deps.objects.getText(bucket, key).then((text) => {
+        try {
+          return text === undefined ? undefined : (JSON.parse(text) as Record<string, unknown>);
+        } catch {
+          return undefined;
+        }
+      });
       docs.set(key, doc);
     }
-    return docs.get(key);
+    return doc;
+  };
+  /** What one key of the listing adds to the tallies; keys are checked concurrently, folded in key order. */
+  const checkKey = async (key: string): Promise<KeyFinding> => {
+    const found: KeyFinding = { problems: [], credentials: 0, notMigrated: 0, files: 0 };
+    const say = (check: CheckName, text: string) => found.problems.push([check, text]);
+    if (!isDocumentKey(key)) {
+      // A file must be the file of the document it sits under.
+      const owner = documentOfFile(key);
+      const doc = owner ? await readDocument(owner) : undefined;
+      const fileKeys = [doc?.file, doc?.profilePhoto].map((f) => (f as { key?: string } | undefined)?.key);
+      if (!fileKeys.includes(key)) say('not-migrated', `${key}: belongs to no migrated document`);
+      return found;
+    }
+    const doc = await readDocument(key);
+    const kind = doc?.kind;
+    const id = doc?.id;
+    if (!doc || !isKind(kind) || typeof id !== 'string') {
+      say('not-migrated', `${key}: not a migrated document`);
+      return found;
+    }
+    found.credentials++;
+    for (const path of credentialPaths(doc, forbidden)) say('credentials', `${key}: ${path}`);
+    if (!run.waves.includes(String(doc.wave))) return found; // another wave's document
+    found.notMigrated++;
+    const decision = await deps.store.decisionOf(run.exportId, kind as Kind, id);
+    if (decision !== 'migrated')
+      say('not-migrated', `${kind} ${id} is ${decision ?? 'undecided'} but in the target`);
+    else found.document = kind as Kind;
+    for (const file of [doc.file, doc.profilePhoto] as ({ key?: string; sha256?: string } | undefined)[]) {
+      if (!file?.key) continue;
+      found.files++;
+      const hash = await hashOf(deps.objects, bucket, file.key);
+      if (hash === undefined) say('files', `${file.key}: missing`);
+      else if (hash !== file.sha256)
+        say(
+          'files',
+          `${file.key}: SHA-256 ${hash.slice(0, 12)}… is not ${String(file.sha256).slice(0, 12)}…`,
+        );
+    }
+    return found;
   };
   let after = previous.after;
   let exhausted = false;
@@ -164,46 +217,19 @@ export async function verifyPage(
       exhausted = true;
       break;
     }
-    for (const key of keys) {
-      if (isDocumentKey(key)) {
-        const doc = await readDocument(key);
-        const kind = doc?.kind;
-        const id = doc?.id;
-        if (!doc || !isKind(kind) || typeof id !== 'string') {
-          problem('not-migrated', `${key}: not a migrated document`);
-          continue;
-        }
-        checked.credentials++;
-        for (const path of credentialPaths(doc, forbidden)) problem('credentials', `${key}: ${path}`);
-        if (!run.waves.includes(String(doc.wave))) continue; // another wave's document
-        checked['not-migrated']++;
-        const decision = await deps.store.decisionOf(run.exportId, kind as Kind, id);
-        if (decision !== 'migrated')
-          problem('not-migrated', `${kind} ${id} is ${decision ?? 'undecided'} but in the target`);
-        else documents[kind] = (documents[kind] ?? 0) + 1;
-        for (const file of [doc.file, doc.profilePhoto] as (
-          | { key?: string; sha256?: string }
-          | undefined
-        )[]) {
-          if (!file?.key) continue;
-          checked.files++;
-          const hash = await hashOf(deps.objects, bucket, file.key);
-          if (hash === undefined) problem('files', `${file.key}: missing`);
-          else if (hash !== file.sha256)
-            problem(
-              'files',
-              `${file.key}: SHA-256 ${hash.slice(0, 12)}… is not ${String(file.sha256).slice(0, 12)}…`,
-            );
-        }
-      } else {
-        // A file must be the file of the document it sits under.
-        const owner = documentOfFile(key);
-        const doc = owner ? await readDocument(owner) : undefined;
-        const fileKeys = [doc?.file, doc?.profilePhoto].map((f) => (f as { key?: string } | undefined)?.key);
-        if (!fileKeys.includes(key)) problem('not-migrated', `${key}: belongs to no migrated document`);
-      }
-      after = key;
+    docs.clear();
+    const findings: KeyFinding[] = new Array(keys.length);
+    await eachLimited(keys.keys(), KEYS_IN_FLIGHT, async (i) => {
+      findings[i] = await checkKey(keys[i] as string);
+    });
+    for (const found of findings) {
+      for (const [check, text] of found.problems) problem(check, text);
+      checked.credentials += found.credentials;
+      checked['not-migrated'] += found.notMigrated;
+      checked.files += found.files;
+      if (found.document) documents[found.document] = (documents[found.document] ?? 0) + 1;
     }
+    after = keys.at(-1);
     if (keys.length < PAGE_KEYS) {
       exhausted = true;
       break;

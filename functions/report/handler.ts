@@ -7,8 +7,8 @@ import { type Clients, lambdaEntry, WORKFLOW_ENV, workflowDeps } from '../adapte
 import { ConfigError, readConfig } from '../adapters/config';
 import { logger } from '../adapters/observability';
 import { partitionsFor, ReportFolder, type ReportFolderOptions } from '../adapters/report-folder';
-import { eachLimited } from '../adapters/retry';
 import { exportPrefix } from '../adapters/s3-objects';
+import { eachLimited } from '../core/concurrency';
 import { readManifest } from '../core/manifest';
 import type { Summary } from '../core/report';
 import type { Verification } from '../core/verify';
