@@ -1,13 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
+import { EventEmitter } from 'node:events';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { CLIENT_RETRY, type Clients } from '../functions/adapters/aws';
-import { fixS3rver } from './s3rver-fixes';
+import { type HostEndpoints, type HostMessage, LOCAL_REGION } from './services-host';
+
+export { LOCAL_REGION };
 
 /**
  * The local stand-ins for the AWS services, all on 127.0.0.1 with ports chosen by the system:
@@ -24,7 +27,6 @@ export interface LocalServices {
   stop(): Promise<void>;
 }
 
-export const LOCAL_REGION = 'eu-west-1';
 const credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 
 /** The identity key of a local state folder: generated once, kept in a file (Secrets Manager on AWS). */
@@ -46,44 +48,34 @@ const localSecrets = (key: string) =>
     destroy: () => undefined,
   }) as unknown as SecretsManagerClient;
 
-function listen(server: {
-  listen: (port: number, host: string, cb: () => void) => unknown;
-  address: () => unknown;
-}): Promise<string> {
-  return new Promise((resolve) => {
-    server.listen(0, '127.0.0.1', () =>
-      resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`),
-    );
-  });
-}
-
+/**
+ * Starts the stand-ins in a worker thread of their own (services-host.ts): they answer on one core while
+ * the handlers, which call them, run on the other, where one thread for both left half the machine idle.
+ */
 export async function startServices(stateDir: string): Promise<LocalServices> {
-  // s3rver pages ListObjectsV2 with a cipher that needs OpenSSL's legacy provider (bin/esep-migrate.cjs sets it).
-  await mkdir(join(stateDir, 's3'), { recursive: true });
-  await mkdir(join(stateDir, 'dynamodb'), { recursive: true });
-  const dynalite = require('dynalite')({
-    createTableMs: 0,
-    deleteTableMs: 0,
-    updateTableMs: 0,
-    path: join(stateDir, 'dynamodb'),
+  const worker = new Worker(join(__dirname, 'services-worker.cjs'), { workerData: { stateDir } });
+  const s3Events = new EventEmitter();
+  let failure: Error | undefined;
+  const stopped = new Promise<void>((resolve) => {
+    worker.on('message', (m: HostMessage) => {
+      if (m.type === 's3-event') s3Events.emit('event', m.event);
+      if (m.type === 'stopped') resolve();
+    });
+    worker.on('exit', () => resolve());
   });
-  const dynamodb = await listen(dynalite);
-
-  fixS3rver();
-  const S3rver = require('s3rver');
-  const s3rver = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: join(stateDir, 's3') });
-  const s3Address = (await s3rver.run()) as AddressInfo;
-  const s3 = `http://127.0.0.1:${s3Address.port}`;
-
-  const { createSqsServer } = require('local-aws-sqs') as typeof import('local-aws-sqs');
-  const sqsServer = await createSqsServer({
-    port: 0,
-    hostname: '127.0.0.1',
-    region: LOCAL_REGION,
-    accountId: '000000000000',
-    emulateQueueCreationLifecycle: false,
-  } as never);
-  const sqs = `http://127.0.0.1:${(sqsServer.address() as AddressInfo).port}`;
+  const endpoints = await new Promise<HostEndpoints>((resolve, reject) => {
+    worker.on('message', (m: HostMessage) => {
+      if (m.type === 'ready') resolve(m.endpoints);
+    });
+    worker.on('error', (error) => {
+      failure = error;
+      reject(new Error(`the local stand-ins failed: ${error.message}`, { cause: error }));
+    });
+  });
+  s3Events.on('newListener', (event) => {
+    if (event === 'event' && s3Events.listenerCount('event') === 0) worker.postMessage({ type: 'watch-s3' });
+  });
+  const { dynamodb, s3, sqs } = endpoints;
 
   const common = { region: LOCAL_REGION, credentials, ...CLIENT_RETRY };
   const secret = await localSecret(stateDir);
@@ -106,19 +98,21 @@ export async function startServices(stateDir: string): Promise<LocalServices> {
   };
   const clients = newClients();
   return {
-    endpoints: { dynamodb, s3, sqs },
+    endpoints,
     clients,
     newClients,
-    s3Events: s3rver,
+    s3Events,
     async stop() {
       for (const c of made) {
         c.s3.destroy();
         c.dynamo.destroy();
         c.sqs.destroy();
       }
-      await new Promise<void>((resolve) => sqsServer.close(() => resolve()));
-      await s3rver.close();
-      await new Promise<void>((resolve) => dynalite.close(() => resolve()));
+      if (!failure) {
+        worker.postMessage({ type: 'stop' });
+        await stopped;
+      }
+      await worker.terminate();
     },
   };
 }
