@@ -141,6 +141,9 @@ async function main() {
   } else if (task === 'run') {
     const state = await mkdtemp(join(tmpdir(), 'esep-bench-run-'));
     const r = await runLocal({ exportDir: arg as string, stateDir: state, stderr: quiet });
+    // A figure of a run that did not complete and verify would measure something else.
+    if (r.failed || r.summary.verification?.passed !== true)
+      throw new Error(`the run ended ${r.summary.status}, verification ${r.summary.verification?.passed}`);
     records = Object.values(r.summary.counts).reduce((n, c) => n + c.migrated + c.dropped + c.quarantined, 0);
     await rm(state, { recursive: true, force: true });
   } else throw new Error(`unknown task ${task}`);
