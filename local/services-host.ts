@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { parentPort } from 'node:worker_threads';
+import { fixDynalite } from './dynalite-fixes';
 import { fixS3rver } from './s3rver-fixes';
 
 /**
@@ -41,6 +42,7 @@ export async function host(stateDir: string): Promise<void> {
   const post = (m: HostMessage) => port.postMessage(m);
   await mkdir(join(stateDir, 's3'), { recursive: true });
   await mkdir(join(stateDir, 'dynamodb'), { recursive: true });
+  fixDynalite();
   const dynalite = require('dynalite')({
     createTableMs: 0,
     deleteTableMs: 0,
