@@ -179,7 +179,8 @@ export function pollQueue(
           );
       } catch {
         if (!running) return;
-        // Not deleted: the messages come back after the visibility timeout (at-least-once).
+        // Not deleted, or not made visible again: the messages come back after the queue's visibility
+        // timeout (at-least-once).
         counts.receiveErrors++;
       }
       onBatch?.(messages.length, failed.size);

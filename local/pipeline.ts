@@ -138,7 +138,9 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
         (n, failed) => options.onBatch?.(mapping.functionId, n, failed),
         {
           counts: deliveries,
-          redeliverySeconds: options.redeliverySeconds ?? 5,
+          ...(options.redeliverySeconds === undefined
+            ? {}
+            : { redeliverySeconds: options.redeliverySeconds }),
           ...(options.duplicateDelivery ? { duplicate: options.duplicateDelivery } : {}),
         },
       );

@@ -51,6 +51,7 @@ export async function host(stateDir: string): Promise<void> {
   });
   const dynamodb = await listen(dynalite);
 
+  // s3rver pages ListObjectsV2 with a cipher that needs OpenSSL's legacy provider (bin/esep-migrate.cjs sets it).
   fixS3rver();
   const S3rver = require('s3rver');
   const s3rver = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: join(stateDir, 's3') });
