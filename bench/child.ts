@@ -1,10 +1,10 @@
 /**
  * One measurement in a fresh process (so that its peak RSS is its own): prints one JSON line
- * `{ms, records, maxRssMb}`. Called by bench.ts; not a public command.
+ * `{ms, records, maxRssMb}`. Called by bench.ts with a work folder of its own, which bench.ts removes after
+ * this process has exited: removing tens of thousands of files is not part of any measurement. Not a
+ * public command.
  */
-import { createReadStream, readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { createReadStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
@@ -45,9 +45,8 @@ async function parse(exportDir: string, validate: boolean): Promise<number> {
 }
 
 /** The local DynamoDB stand-in's raw BatchWriteItem rate: 25 items a batch, 16 batches in flight (the pipeline's own). */
-async function store(items: number): Promise<number> {
-  const dir = await mkdtemp(join(tmpdir(), 'esep-bench-store-'));
-  const services = await startServices(dir);
+async function store(work: string, items: number): Promise<number> {
+  const services = await startServices(work);
   try {
     await services.clients.dynamo.send(
       new CreateTableCommand({
@@ -88,14 +87,12 @@ async function store(items: number): Promise<number> {
     return performance.now() - started;
   } finally {
     await services.stop();
-    await rm(dir, { recursive: true, force: true });
   }
 }
 
 /** The local S3 stand-in's raw PutObject rate: small objects, 16 in flight (the pipeline's own). */
-async function s3Puts(objects: number): Promise<number> {
-  const dir = await mkdtemp(join(tmpdir(), 'esep-bench-s3-'));
-  const services = await startServices(dir);
+async function s3Puts(work: string, objects: number): Promise<number> {
+  const services = await startServices(work);
   try {
     await services.clients.s3.send(new CreateBucketCommand({ Bucket: 'bench' }));
     const body = JSON.stringify({
@@ -117,38 +114,54 @@ async function s3Puts(objects: number): Promise<number> {
     return performance.now() - started;
   } finally {
     await services.stop();
-    await rm(dir, { recursive: true, force: true });
   }
 }
 
+/**
+ * The file system's rate for what `plan` writes per account: three receipt files (JSON, HTML, text, of the
+ * sizes the generated exports' receipts average), written synchronously into one fresh folder, as the
+ * report folder writes them. What bounds `plan` besides validation.
+ */
+function receiptFiles(work: string, accounts: number): number {
+  const dir = join(work, 'receipts');
+  mkdirSync(dir);
+  const bodies = { json: 'j'.repeat(4_900), html: 'h'.repeat(6_300), txt: 't'.repeat(2_400) };
+  const started = performance.now();
+  for (let i = 0; i < accounts; i++)
+    for (const [ext, body] of Object.entries(bodies)) writeFileSync(join(dir, `acc-${i}.${ext}`), body);
+  return performance.now() - started;
+}
+
 async function main() {
-  const [task, arg] = process.argv.slice(2);
+  const [task, arg, work] = process.argv.slice(2) as [string, string, string];
   const started = performance.now();
   let records = 0;
+  /** Of a run: the records it migrated, each one document put into the migrated bucket at least. */
+  let migrated: number | undefined;
   let ms: number | undefined;
-  if (task === 'parse' || task === 'validate') records = await parse(arg as string, task === 'validate');
+  if (task === 'parse' || task === 'validate') records = await parse(arg, task === 'validate');
   else if (task === 'store') {
     records = Number(arg);
-    ms = await store(records);
+    ms = await store(work, records);
   } else if (task === 's3') {
     records = Number(arg);
-    ms = await s3Puts(records);
+    ms = await s3Puts(work, records);
+  } else if (task === 'files') {
+    records = Number(arg) * 3;
+    ms = receiptFiles(work, Number(arg));
   } else if (task === 'plan') {
-    const dir = await mkdtemp(join(tmpdir(), 'esep-bench-plan-'));
-    const r = await plan({ exportDir: arg as string, out: dir, stderr: quiet });
+    const r = await plan({ exportDir: arg, out: work, stderr: quiet });
     records = Object.values(r.summary.counts).reduce((n, c) => n + c.migrated + c.dropped + c.quarantined, 0);
-    await rm(dir, { recursive: true, force: true });
   } else if (task === 'run') {
-    const state = await mkdtemp(join(tmpdir(), 'esep-bench-run-'));
-    const r = await runLocal({ exportDir: arg as string, stateDir: state, stderr: quiet });
+    const r = await runLocal({ exportDir: arg, stateDir: work, stderr: quiet });
     // A figure of a run that did not complete and verify would measure something else.
     if (r.failed || r.summary.verification?.passed !== true)
       throw new Error(`the run ended ${r.summary.status}, verification ${r.summary.verification?.passed}`);
     records = Object.values(r.summary.counts).reduce((n, c) => n + c.migrated + c.dropped + c.quarantined, 0);
-    await rm(state, { recursive: true, force: true });
+    migrated = Object.values(r.summary.counts).reduce((n, c) => n + c.migrated, 0);
   } else throw new Error(`unknown task ${task}`);
   process.stdout.write(
-    `${JSON.stringify({ ms: ms ?? performance.now() - started, records, maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024) })}\n`,
+    `${JSON.stringify({ ms: ms ?? performance.now() - started, records, migrated, maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024) })}\n`,
   );
 }
 
