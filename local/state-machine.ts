@@ -28,6 +28,10 @@ export interface LocalExecutionOptions {
   readonly onTask?: (state: string, input: unknown, output: unknown) => void;
 }
 
+async function discard(events: AsyncIterable<unknown>): Promise<void> {
+  for await (const _ of events);
+}
+
 /** The outcome of an execution: its output, or the error and cause it failed with. */
 export type ExecutionOutcome =
   | { readonly ok: true; readonly output: unknown }
@@ -81,6 +85,9 @@ export function localStateMachine(
           retryIntervalOverrides: retries,
         },
       });
+      // The emulator queues every event of the execution (each state's input and output) until its
+      // eventLogs are read: unread, they held memory that grew with every state a long run went through.
+      void discard(execution.eventLogs);
       try {
         return { ok: true, output: await execution.result };
       } catch (error) {
