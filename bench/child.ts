@@ -1,6 +1,6 @@
 /**
  * One measurement in a fresh process (so that its peak RSS is its own): prints one JSON line
- * `{ms, records, maxRssMb}`. Called by bench.ts with a work folder of its own, which bench.ts removes after
+ * `{ms, records, migrated?, maxRssMb}`. Called by bench.ts with a work folder of its own, which bench.ts removes after
  * this process has exited: removing tens of thousands of files is not part of any measurement. Not a
  * public command.
  */
@@ -132,6 +132,17 @@ function receiptFiles(work: string, accounts: number): number {
   return performance.now() - started;
 }
 
+/** Records decided, and of them migrated, by a plan's or run's summary. */
+const countsOf = (summary: {
+  counts: Record<string, Record<'migrated' | 'dropped' | 'quarantined', number>>;
+}) => {
+  const all = Object.values(summary.counts);
+  return {
+    records: all.reduce((n, c) => n + c.migrated + c.dropped + c.quarantined, 0),
+    migrated: all.reduce((n, c) => n + c.migrated, 0),
+  };
+};
+
 async function main() {
   const [task, arg, work] = process.argv.slice(2) as [string, string, string];
   const started = performance.now();
@@ -151,14 +162,13 @@ async function main() {
     ms = receiptFiles(work, Number(arg));
   } else if (task === 'plan') {
     const r = await plan({ exportDir: arg, out: work, stderr: quiet });
-    records = Object.values(r.summary.counts).reduce((n, c) => n + c.migrated + c.dropped + c.quarantined, 0);
+    records = countsOf(r.summary).records;
   } else if (task === 'run') {
     const r = await runLocal({ exportDir: arg, stateDir: work, stderr: quiet });
     // A figure of a run that did not complete and verify would measure something else.
     if (r.failed || r.summary.verification?.passed !== true)
       throw new Error(`the run ended ${r.summary.status}, verification ${r.summary.verification?.passed}`);
-    records = Object.values(r.summary.counts).reduce((n, c) => n + c.migrated + c.dropped + c.quarantined, 0);
-    migrated = Object.values(r.summary.counts).reduce((n, c) => n + c.migrated, 0);
+    ({ records, migrated } = countsOf(r.summary));
   } else throw new Error(`unknown task ${task}`);
   process.stdout.write(
     `${JSON.stringify({ ms: ms ?? performance.now() - started, records, migrated, maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024) })}\n`,
