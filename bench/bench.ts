@@ -157,9 +157,7 @@ async function main() {
        * Not a goal: the most `plan` could reach if everything but validating each record and writing its
        * accounts' receipt files were free (the two measured above, on the same export).
        */
-      planCeilingRecordsPerSec: Math.round(
-        planLarge.records / (planLarge.records / perSec(validate) + (SIZES.large * 3) / perSec(files)),
-      ),
+      planCeilingRecordsPerSec: Math.round(planLarge.records / ((validate.ms + files.ms) / 1000)),
       runRecordsPerSec: perSec(runLarge),
       /**
        * Not a goal: the most `run` could reach if it did nothing but put one document per migrated record
