@@ -13,6 +13,7 @@ import { eachLimited } from '../functions/core/concurrency';
 import { validateRecord } from '../functions/core/decide';
 import type { Kind } from '../functions/core/kinds';
 import { readLines } from '../functions/core/ndjson';
+import { decisionsIn } from '../functions/core/report';
 import { plan } from '../local/plan';
 import { runLocal } from '../local/run';
 import { startServices } from '../local/services';
@@ -132,17 +133,6 @@ function receiptFiles(work: string, accounts: number): number {
   return performance.now() - started;
 }
 
-/** Records decided, and of them migrated, by a plan's or run's summary. */
-const countsOf = (summary: {
-  counts: Record<string, Record<'migrated' | 'dropped' | 'quarantined', number>>;
-}) => {
-  const all = Object.values(summary.counts);
-  return {
-    records: all.reduce((n, c) => n + c.migrated + c.dropped + c.quarantined, 0),
-    migrated: all.reduce((n, c) => n + c.migrated, 0),
-  };
-};
-
 async function main() {
   const [task, arg, work] = process.argv.slice(2) as [string, string, string];
   const started = performance.now();
@@ -162,13 +152,14 @@ async function main() {
     ms = receiptFiles(work, Number(arg));
   } else if (task === 'plan') {
     const r = await plan({ exportDir: arg, out: work, stderr: quiet });
-    records = countsOf(r.summary).records;
+    records = decisionsIn(r.summary.counts);
   } else if (task === 'run') {
     const r = await runLocal({ exportDir: arg, stateDir: work, stderr: quiet });
     // A figure of a run that did not complete and verify would measure something else.
     if (r.failed || r.summary.verification?.passed !== true)
       throw new Error(`the run ended ${r.summary.status}, verification ${r.summary.verification?.passed}`);
-    ({ records, migrated } = countsOf(r.summary));
+    records = decisionsIn(r.summary.counts);
+    migrated = Object.values(r.summary.counts).reduce((n, c) => n + c.migrated, 0);
   } else throw new Error(`unknown task ${task}`);
   process.stdout.write(
     `${JSON.stringify({ ms: ms ?? performance.now() - started, records, migrated, maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024) })}\n`,

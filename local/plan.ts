@@ -7,7 +7,7 @@ import { type Estimate, type EstimateSettings, estimate, WorkloadTally } from '.
 import type { Kind } from '../functions/core/kinds';
 import { validateExport } from '../functions/core/manifest';
 import { type CompiledPolicy, compilePolicy, parsePolicyJson } from '../functions/core/policy';
-import type { Summary } from '../functions/core/report';
+import { decisionsOf, type Summary } from '../functions/core/report';
 import { buildStagePlan, selectWaves } from '../functions/core/stages';
 import { SETTING_DEFAULTS } from '../lib/settings';
 import { fsExportSource } from './fs-export-source';
@@ -127,10 +127,10 @@ export function formatSummary(summary: Summary, waveOf: Readonly<Record<string, 
     rows.push([
       kind,
       waveOf[kind] ?? '',
-      ...[c.migrated, c.dropped, c.quarantined, c.migrated + c.dropped + c.quarantined].map(String),
+      ...[c.migrated, c.dropped, c.quarantined, decisionsOf(c)].map(String),
     ]);
   }
-  const all = totals.migrated + totals.dropped + totals.quarantined;
+  const all = decisionsOf(totals);
   rows.push(['total', '', ...[totals.migrated, totals.dropped, totals.quarantined, all].map(String)]);
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
   const line = (r: string[]) =>

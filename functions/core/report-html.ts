@@ -2,7 +2,7 @@ import type { Estimate } from './estimate';
 import { BASE_STYLE, escapeHtml as e, htmlPage, htmlTable } from './html';
 import type { Kind } from './kinds';
 import { type Decision, REASONS, type ReasonCode } from './reasons';
-import type { DecisionCounts, Summary } from './report';
+import { type DecisionCounts, decisionsOf, type Summary } from './report';
 import { reasonText, TEXTS } from './texts';
 
 /** What report.html shows beyond summary.json; gathered while the decisions stream past. */
@@ -30,7 +30,6 @@ const DECISIONS: readonly Decision[] = ['migrated', 'dropped', 'quarantined'];
 const COLOURS: Record<Decision, string> = { migrated: '#2da44e', dropped: '#d4a72c', quarantined: '#cf222e' };
 const t = TEXTS.en;
 const n = (value: number) => value.toLocaleString('en-GB');
-const total = (c: DecisionCounts) => c.migrated + c.dropped + c.quarantined;
 
 /**
  * A horizontal bar chart in inline SVG (no script): one bar per row, split into its parts' colours,
@@ -126,7 +125,7 @@ export function reportHtml(view: ReportView): string {
   const counts = Object.entries(summary.counts) as [Kind, DecisionCounts][];
   const all: DecisionCounts = { migrated: 0, dropped: 0, quarantined: 0 };
   for (const [, c] of counts) for (const d of DECISIONS) all[d] += c[d];
-  const records = total(all);
+  const records = decisionsOf(all);
   const title = `Migration report: ${summary.exportId}`;
   const reasons = (Object.entries(summary.reasons) as [ReasonCode, number][]).sort(([, a], [, b]) => b - a);
   const cards = [

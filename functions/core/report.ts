@@ -9,6 +9,13 @@ import type { Verification } from './verify';
 export type DecisionCounts = Record<Decision, number>;
 const zero = (): DecisionCounts => ({ migrated: 0, dropped: 0, quarantined: 0 });
 
+/** How many records these counts decided: migrated + dropped + quarantined. */
+export const decisionsOf = (c: DecisionCounts): number => c.migrated + c.dropped + c.quarantined;
+
+/** How many records counts per kind decided, every kind together. */
+export const decisionsIn = (counts: Partial<Record<Kind, DecisionCounts>>): number =>
+  Object.values(counts).reduce((n, c) => n + decisionsOf(c), 0);
+
 export interface Summary {
   exportId: string;
   waves: string[];
@@ -47,7 +54,7 @@ export class Tally {
   }
 
   get total(): number {
-    return Object.values(this.counts).reduce((n, c) => n + c.migrated + c.dropped + c.quarantined, 0);
+    return decisionsIn(this.counts);
   }
 
   summary(exportId: string, waves: string[], startedAt: Date, finishedAt: Date): Summary {
@@ -77,11 +84,11 @@ export function checkConservation(
   const problems: string[] = [];
   for (const [kind, lines] of expected) {
     const c = counts[kind] ?? zero();
-    const sum = c.migrated + c.dropped + c.quarantined;
+    const sum = decisionsOf(c);
     if (sum !== lines) problems.push(`${kind}: ${sum} decisions for ${lines} lines`);
   }
   for (const [kind, c] of Object.entries(counts) as [Kind, DecisionCounts][]) {
-    if (!expected.has(kind) && c.migrated + c.dropped + c.quarantined > 0) {
+    if (!expected.has(kind) && decisionsOf(c) > 0) {
       problems.push(`${kind}: decisions for a kind with no file`);
     }
   }

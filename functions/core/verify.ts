@@ -4,7 +4,7 @@ import { isKind, type Kind } from './kinds';
 import { readManifest } from './manifest';
 import { readLines, sha256Of } from './ndjson';
 import type { ObjectStore } from './ports';
-import { Tally } from './report';
+import { decisionsOf, Tally } from './report';
 import { buildStagePlan } from './stages';
 import { documentOfFile, isDocumentKey } from './targets';
 import { type Run, runResults, type WorkflowDeps } from './workflow';
@@ -245,7 +245,7 @@ export async function verifyPage(
   for (const [kind, c] of Object.entries(tally.counts)) {
     const lines = files.get(kind as Kind)?.records ?? 0;
     checked.conservation++;
-    const sum = c.migrated + c.dropped + c.quarantined;
+    const sum = decisionsOf(c);
     if (sum !== lines) problem('conservation', `${kind}: ${sum} decisions for ${lines} lines`);
     checked.documents += c.migrated;
     const found = documents[kind] ?? 0;

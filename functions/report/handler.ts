@@ -10,7 +10,7 @@ import { partitionsFor, ReportFolder, type ReportFolderOptions } from '../adapte
 import { exportPrefix } from '../adapters/s3-objects';
 import { eachLimited } from '../core/concurrency';
 import { readManifest } from '../core/manifest';
-import type { Summary } from '../core/report';
+import { decisionsIn, type Summary } from '../core/report';
 import type { Verification } from '../core/verify';
 import { type Run, reportPrefix, reportRun, type WorkflowDeps } from '../core/workflow';
 import { ENV } from '../env';
@@ -108,10 +108,7 @@ export const makeHandler =
           CONTENT_TYPES[file.slice(file.lastIndexOf('.') + 1)] ?? 'application/octet-stream',
         );
       });
-      const records = Object.values(summary.counts).reduce(
-        (n, c) => n + c.migrated + c.dropped + c.quarantined,
-        0,
-      );
+      const records = decisionsIn(summary.counts);
       logger.info('report written', { exportId: run.exportId, status: summary.status, records, receipts });
       const finished: RunFinished = {
         exportId: run.exportId,
