@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
-import { generateExport } from '../local/generate';
+import { generateExport } from '../tools/generate';
 
 const ROOT = join(__dirname, '..');
 const args = new Set(process.argv.slice(2));

@@ -9,14 +9,14 @@ import { join } from 'node:path';
 import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { plan } from '../cli/commands/plan';
+import { runLocal } from '../cli/commands/run';
 import { eachLimited } from '../functions/core/concurrency';
-import { validateRecord } from '../functions/core/decide';
-import type { Kind } from '../functions/core/kinds';
-import { readLines } from '../functions/core/ndjson';
-import { decisionsIn } from '../functions/core/report';
-import { plan } from '../local/plan';
-import { runLocal } from '../local/run';
-import { startServices } from '../local/services';
+import { decisionsIn } from '../functions/core/report/summary';
+import { validateRecord } from '../functions/core/rules/decide';
+import type { Kind } from '../functions/core/rules/kinds';
+import { readLines } from '../functions/core/rules/ndjson';
+import { startServices } from '../local/stand-ins/services';
 
 const quiet = { write: () => true };
 

@@ -24,7 +24,7 @@ if (!`${process.env.NODE_OPTIONS ?? ''} ${process.execArgv.join(' ')}`.includes(
   });
 } else {
   require('tsx/cjs');
-  require('./cli.ts')
+  require('../cli/main.ts')
     .main(process.argv.slice(2))
     .then((code) => {
       process.exitCode = code;

@@ -1,4 +1,4 @@
-import type { Entity } from './core/entities';
+import type { Entity } from './core/pipeline/workers';
 
 /**
  * Names of the environment variables of the Lambda functions: one list, used by the CDK construct that

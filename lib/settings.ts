@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Node } from 'constructs';
-import { type CompiledPolicy, compilePolicy, parsePolicyJson } from '../functions/core/policy';
+import { type CompiledPolicy, compilePolicy, parsePolicyJson } from '../functions/core/rules/policy';
 
 /**
  * The deployment's settings, from CDK context (`cdk deploy -c key=value` or cdk.json). Every one has a

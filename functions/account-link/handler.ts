@@ -5,14 +5,14 @@ import { readConfig } from '../adapters/config';
 import { dynamoIdentities } from '../adapters/dynamo-store';
 import { countEvent, logger } from '../adapters/observability';
 import { s3Objects } from '../adapters/s3-objects';
+import type { ObjectStore } from '../core/ports';
 import {
   type IdentityStore,
   type LinkOutcome,
   linkDocument,
   linkRegistration,
   RegistrationSchema,
-} from '../core/linking';
-import type { ObjectStore } from '../core/ports';
+} from '../core/rules/linking';
 import { sqsBatchHandler } from '../shared/sqs-batch';
 
 /** The EventBridge event `ESEP Registration` (source `esep.accounts`), as SQS delivers it. */

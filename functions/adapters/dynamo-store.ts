@@ -9,13 +9,13 @@ import {
   PutCommand,
   QueryCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { ChunkCounts } from '../core/chunks';
 import { eachLimited } from '../core/concurrency';
-import type { Kind } from '../core/kinds';
-import type { IdentityEntry, IdentityStore, LinkOutcome } from '../core/linking';
+import type { ChunkCounts } from '../core/pipeline/chunks';
+import type { IndexName } from '../core/pipeline/stages';
 import type { LedgerEntry, PipelineStore, RunStatus } from '../core/ports';
-import type { Decision } from '../core/reasons';
-import type { IndexName } from '../core/stages';
+import type { Kind } from '../core/rules/kinds';
+import type { IdentityEntry, IdentityStore, LinkOutcome } from '../core/rules/linking';
+import type { Decision } from '../core/rules/reasons';
 import { backoff, chunked } from './retry';
 
 /**

@@ -4,12 +4,12 @@ import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { eachLimited } from '../core/concurrency';
-import type { DecidedRecord } from '../core/decide';
-import type { Estimate } from '../core/estimate';
-import { receiptHtml, receiptText } from '../core/receipt-render';
-import { buildReceipt, type DecisionCounts, type Receipt, type Summary } from '../core/report';
-import { QUARANTINE_SHOWN, type ReportView, reportHtml } from '../core/report-html';
-import { safeIdSegment } from '../core/safe-name';
+import type { Estimate } from '../core/estimate/estimate';
+import { receiptHtml, receiptText } from '../core/report/receipts';
+import { QUARANTINE_SHOWN, type ReportView, reportHtml } from '../core/report/report-html';
+import { buildReceipt, type DecisionCounts, type Receipt, type Summary } from '../core/report/summary';
+import type { DecidedRecord } from '../core/rules/decide';
+import { safeIdSegment } from '../core/rules/safe-name';
 
 /** One line of decisions.ndjson (outputs.md), and nothing else of the record. */
 export const decisionLine = (d: DecidedRecord) =>

@@ -1,8 +1,8 @@
-import type { ChunkCounts } from './chunks';
-import type { DecidedRecord } from './decide';
-import type { Kind } from './kinds';
-import type { Decision } from './reasons';
-import type { IndexName } from './stages';
+import type { ChunkCounts } from './pipeline/chunks';
+import type { IndexName } from './pipeline/stages';
+import type { DecidedRecord } from './rules/decide';
+import type { Kind } from './rules/kinds';
+import type { Decision } from './rules/reasons';
 
 /** What the core needs from the world, implemented by the local file system and by S3. */
 export interface ExportSource {

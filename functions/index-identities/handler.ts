@@ -2,13 +2,13 @@ import { type Clients, lambdaEntry, secretString, WORKFLOW_ENV, workflowDeps } f
 import { readConfig } from '../adapters/config';
 import { dynamoIdentities } from '../adapters/dynamo-store';
 import { logger } from '../adapters/observability';
-import { parseLine, validateRecord } from '../core/decide';
-import { emailKey } from '../core/identity';
-import type { IdentityEntry, IdentityStore } from '../core/linking';
-import { readManifest } from '../core/manifest';
-import { readLines } from '../core/ndjson';
-import type { RecordOf } from '../core/schemas';
-import type { Run, WorkflowDeps } from '../core/workflow';
+import type { Run, WorkflowDeps } from '../core/pipeline/steps';
+import { parseLine, validateRecord } from '../core/rules/decide';
+import { emailKey } from '../core/rules/identity';
+import type { IdentityEntry, IdentityStore } from '../core/rules/linking';
+import { readManifest } from '../core/rules/manifest';
+import { readLines } from '../core/rules/ndjson';
+import type { RecordOf } from '../core/rules/schemas';
 
 /**
  * Indexes the export's accounts for linking, whatever the wave (rule ID-6): keyed HMAC of the normalised

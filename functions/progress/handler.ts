@@ -3,8 +3,8 @@ import { type Clients, lambdaEntry, queueUrlsFrom } from '../adapters/aws';
 import { readConfig } from '../adapters/config';
 import { dynamoStore } from '../adapters/dynamo-store';
 import { logger } from '../adapters/observability';
+import { type Run, type StageStatus, stageStatus } from '../core/pipeline/steps';
 import type { PipelineStore } from '../core/ports';
-import { type Run, type StageStatus, stageStatus } from '../core/workflow';
 import { QUEUE_ENV } from '../env';
 
 export interface ProgressDeps {

@@ -9,10 +9,10 @@ import { logger } from '../adapters/observability';
 import { partitionsFor, ReportFolder, type ReportFolderOptions } from '../adapters/report-folder';
 import { exportPrefix } from '../adapters/s3-objects';
 import { eachLimited } from '../core/concurrency';
-import { readManifest } from '../core/manifest';
-import { decisionsIn, type Summary } from '../core/report';
-import type { Verification } from '../core/verify';
-import { type Run, reportPrefix, reportRun, type WorkflowDeps } from '../core/workflow';
+import { type Run, reportPrefix, reportRun, type WorkflowDeps } from '../core/pipeline/steps';
+import { decisionsIn, type Summary } from '../core/report/summary';
+import { readManifest } from '../core/rules/manifest';
+import type { Verification } from '../core/verify/verify';
 import { ENV } from '../env';
 
 /** The detail of the `Migration Run Finished` event: counts and outcome, never personal data. */

@@ -4,14 +4,14 @@ import { readConfig } from '../adapters/config';
 import { dynamoStore } from '../adapters/dynamo-store';
 import { countDecisions, logger } from '../adapters/observability';
 import { bucketExportSource, exportPrefix, s3Objects } from '../adapters/s3-objects';
-import { workChunk } from '../core/chunk-work';
-import { ChunkMessageSchema, chunkId, decodeChunk, workKeys } from '../core/chunks';
 import { eachLimited } from '../core/concurrency';
-import { blobChecker } from '../core/engine';
-import { ENTITY_OF_KIND, type Entity } from '../core/entities';
-import type { CompiledPolicy } from '../core/policy';
+import { workChunk } from '../core/pipeline/chunk-work';
+import { ChunkMessageSchema, chunkId, decodeChunk, workKeys } from '../core/pipeline/chunks';
+import { blobChecker } from '../core/pipeline/decide-export';
+import { ENTITY_OF_KIND, type Entity } from '../core/pipeline/workers';
 import type { ObjectStore, PipelineStore } from '../core/ports';
-import { targetOf } from '../core/targets';
+import type { CompiledPolicy } from '../core/rules/policy';
+import { targetOf } from '../core/rules/targets';
 import { sqsBatchHandler } from './sqs-batch';
 
 export interface EntityDeps {

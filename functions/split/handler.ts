@@ -8,7 +8,7 @@ import {
 } from '../adapters/aws';
 import { readConfig } from '../adapters/config';
 import { logger } from '../adapters/observability';
-import { type ChunkQueue, type Run, splitStage, type WorkflowDeps } from '../core/workflow';
+import { type ChunkQueue, type Run, splitStage, type WorkflowDeps } from '../core/pipeline/steps';
 import { QUEUE_ENV } from '../env';
 
 /** Cuts a stage's kind files into chunks (claim check in S3) and sends one message per chunk. */

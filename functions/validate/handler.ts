@@ -1,7 +1,7 @@
 import { type Clients, lambdaEntry, WORKFLOW_ENV, workflowDeps } from '../adapters/aws';
 import { readConfig } from '../adapters/config';
 import { logger } from '../adapters/observability';
-import { type Run, type StartInput, startRun, type WorkflowDeps } from '../core/workflow';
+import { type Run, type StartInput, startRun, type WorkflowDeps } from '../core/pipeline/steps';
 
 /** Validates the uploaded export (a rejected one fails the execution: ExportRejectedError) and opens the run. */
 export const makeHandler =

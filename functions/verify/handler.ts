@@ -1,8 +1,8 @@
 import { type Clients, lambdaEntry, WORKFLOW_ENV, workflowDeps } from '../adapters/aws';
 import { readConfig } from '../adapters/config';
 import { logger } from '../adapters/observability';
-import { type VerifyDeps, type VerifyState, verifyPage } from '../core/verify';
-import type { Run } from '../core/workflow';
+import type { Run } from '../core/pipeline/steps';
+import { type VerifyDeps, type VerifyState, verifyPage } from '../core/verify/verify';
 
 /**
  * One page of the run's verification; the state machine calls it again with its state until `done`.

@@ -4,8 +4,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { SIZING } from '../../functions/core/sizing';
-import type { WavePlan } from '../../functions/core/stages';
+import { SIZING } from '../../functions/core/pipeline/sizing';
+import type { WavePlan } from '../../functions/core/pipeline/stages';
 
 /** Errors worth retrying with backoff: throttling and passing faults of Lambda and the services behind it. */
 export const TRANSIENT_ERRORS = [

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { startLocalPipeline } from '../../local/pipeline';
+import { startLocalPipeline } from '../../local/runtime/pipeline';
 
 /** The state a run leaves: the table (less run-status timestamps) and every target object with its ETag. */
 export async function snapshot(stateDir: string) {

@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
-import type { DecidedRecord } from '../../functions/core/decide';
-import { decideExport } from '../../functions/core/engine';
-import type { Kind } from '../../functions/core/kinds';
-import { validateExport } from '../../functions/core/manifest';
-import { type CompiledPolicy, compilePolicy } from '../../functions/core/policy';
+import { decideExport } from '../../functions/core/pipeline/decide-export';
+import { buildStagePlan, selectWaves } from '../../functions/core/pipeline/stages';
 import type { ExportSource } from '../../functions/core/ports';
-import type { FileRef } from '../../functions/core/schemas';
-import { buildStagePlan, selectWaves } from '../../functions/core/stages';
+import type { DecidedRecord } from '../../functions/core/rules/decide';
+import type { Kind } from '../../functions/core/rules/kinds';
+import { validateExport } from '../../functions/core/rules/manifest';
+import { type CompiledPolicy, compilePolicy } from '../../functions/core/rules/policy';
+import type { FileRef } from '../../functions/core/rules/schemas';
 
 export const sha256 = (bytes: string | Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 

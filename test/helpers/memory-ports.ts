@@ -1,7 +1,7 @@
-import type { ChunkCounts } from '../../functions/core/chunks';
-import type { IdentityStore, LinkOutcome } from '../../functions/core/linking';
+import type { ChunkCounts } from '../../functions/core/pipeline/chunks';
 import type { LedgerEntry, ObjectStore, PipelineStore, RunStatus } from '../../functions/core/ports';
-import type { Decision } from '../../functions/core/reasons';
+import type { IdentityStore, LinkOutcome } from '../../functions/core/rules/linking';
+import type { Decision } from '../../functions/core/rules/reasons';
 
 /** The pipeline's ports in memory: the same contracts as DynamoDB and S3, for fast tests of the logic. */
 export function memoryStore() {

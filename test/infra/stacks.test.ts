@@ -2,8 +2,8 @@ import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { buildApp } from '../../bin/app';
-import { ENTITIES } from '../../functions/core/entities';
-import { type SynthesizedApp, synthesize } from '../../local/template';
+import { ENTITIES } from '../../functions/core/pipeline/workers';
+import { type SynthesizedApp, synthesize } from '../../local/cloudformation/synth';
 
 let synth: SynthesizedApp;
 let stateful: Template;

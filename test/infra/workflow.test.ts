@@ -1,17 +1,17 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import aslValidator from 'asl-validator';
-import { compilePolicy } from '../../functions/core/policy';
-import { buildStagePlan } from '../../functions/core/stages';
+import { buildStagePlan } from '../../functions/core/pipeline/stages';
+import { compilePolicy } from '../../functions/core/rules/policy';
 import { stageStateName } from '../../lib/constructs/migration-workflow';
-import { PUT_EVENTS } from '../../local/event-bus';
 import {
   definitionOf,
   type SynthesizedApp,
   synthesize,
   taskFunction,
   taskStates,
-} from '../../local/template';
+} from '../../local/cloudformation/synth';
+import { PUT_EVENTS } from '../../local/runtime/event-bus';
 import { ROOT } from '../helpers/cli';
 
 let synth: SynthesizedApp;

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { KINDS } from '../../functions/core/kinds';
+import { KINDS } from '../../functions/core/rules/kinds';
 import { cli, ROOT } from '../helpers/cli';
 
 const SAMPLE = join(ROOT, 'samples', 'export');

@@ -3,12 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { registerLocal } from '../../cli/commands/register';
+import { runLocal } from '../../cli/commands/run';
 import { depsFrom, handleRegistration } from '../../functions/account-link/handler';
 import { logger } from '../../functions/adapters/observability';
-import { generateExport } from '../../local/generate';
-import { startLocalPipeline } from '../../local/pipeline';
-import { registerLocal } from '../../local/register';
-import { runLocal } from '../../local/run';
+import { startLocalPipeline } from '../../local/runtime/pipeline';
+import { generateExport } from '../../tools/generate';
 import { cli } from '../helpers/cli';
 
 /** Account linking against the local stack (rules ID-1 to ID-8), after runs of a generated export. */

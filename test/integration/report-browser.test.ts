@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
-import { plan } from '../../local/plan';
+import { plan } from '../../cli/commands/plan';
 import { ROOT } from '../helpers/cli';
 import { blob, buildExport } from '../helpers/memory-export';
 

@@ -4,11 +4,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { generateExport } from '../../local/generate';
-import { startLocalPipeline } from '../../local/pipeline';
-import { plan } from '../../local/plan';
-import { runLocal } from '../../local/run';
-import type { TaskHandler } from '../../local/state-machine';
+import { plan } from '../../cli/commands/plan';
+import { runLocal } from '../../cli/commands/run';
+import { startLocalPipeline } from '../../local/runtime/pipeline';
+import type { TaskHandler } from '../../local/runtime/state-machine';
+import { generateExport } from '../../tools/generate';
 import { BIN, cli, ROOT } from '../helpers/cli';
 import { reportOf, snapshot } from '../helpers/local-state';
 

@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runLocal } from '../../local/run';
+import { runLocal } from '../../cli/commands/run';
 import { BIN, ROOT } from '../helpers/cli';
 import { FULL, recordFigures } from './support';
 

@@ -4,8 +4,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { normaliseEmail } from '../../functions/core/identity';
-import { generateExport } from '../../local/generate';
+import { normaliseEmail } from '../../functions/core/rules/identity';
+import { generateExport } from '../../tools/generate';
 import { BIN, ROOT } from '../helpers/cli';
 import { recordFigures, scale } from './support';
 

@@ -1,4 +1,4 @@
-import { type SynthesizedApp, synthesize } from '../../local/template';
+import { type SynthesizedApp, synthesize } from '../../local/cloudformation/synth';
 
 /**
  * The stack, as deployed: each function's role reaches only its own queue, the table, its own bucket

@@ -5,10 +5,10 @@ import {
   isActiveItem,
   parseLine,
   validateRecord,
-} from '../../functions/core/decide';
-import type { Kind } from '../../functions/core/kinds';
-import { compilePolicy } from '../../functions/core/policy';
-import { REASON_CODES, REASONS } from '../../functions/core/reasons';
+} from '../../functions/core/rules/decide';
+import type { Kind } from '../../functions/core/rules/kinds';
+import { compilePolicy } from '../../functions/core/rules/policy';
+import { REASON_CODES, REASONS } from '../../functions/core/rules/reasons';
 
 const policy = compilePolicy();
 const ctx = (over: Partial<DecisionContext> = {}): DecisionContext => ({

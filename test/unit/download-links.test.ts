@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { ReportFolder } from '../../functions/adapters/report-folder';
-import type { DecidedRecord } from '../../functions/core/decide';
-import { Tally } from '../../functions/core/report';
+import { Tally } from '../../functions/core/report/summary';
+import type { DecidedRecord } from '../../functions/core/rules/decide';
 import { presignedDownloads } from '../../functions/report/handler';
 
 const s3 = new S3Client({

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { fixDynalite } from '../../local/dynalite-fixes';
+import { fixDynalite } from '../../local/stand-ins/dynalite-fixes';
 
 /**
  * The local DynamoDB stand-in must close the LevelDB iterator of every Query: an open iterator pins the

@@ -1,4 +1,4 @@
-import { compilePolicy } from '../../functions/core/policy';
+import { compilePolicy } from '../../functions/core/rules/policy';
 import { blob, decideAll } from '../helpers/memory-export';
 
 const account = (id: string, platform: string, email: string, over: object = {}) => ({

@@ -1,14 +1,14 @@
-import type { DecidedRecord } from '../../functions/core/decide';
 import {
   EMPTY_KIND,
   estimate,
   formatDuration,
   type KindWorkload,
   WorkloadTally,
-} from '../../functions/core/estimate';
-import type { Kind } from '../../functions/core/kinds';
-import { PRICES } from '../../functions/core/prices';
-import type { WavePlan } from '../../functions/core/stages';
+} from '../../functions/core/estimate/estimate';
+import { PRICES } from '../../functions/core/estimate/prices';
+import type { WavePlan } from '../../functions/core/pipeline/stages';
+import type { DecidedRecord } from '../../functions/core/rules/decide';
+import type { Kind } from '../../functions/core/rules/kinds';
 
 /**
  * The AWS estimate against cases computed by hand from the model in README ("AWS estimate") and the

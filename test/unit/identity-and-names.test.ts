@@ -1,6 +1,6 @@
 import fc from 'fast-check';
-import { emailKey, normaliseEmail } from '../../functions/core/identity';
-import { safeFileName, safeIdSegment } from '../../functions/core/safe-name';
+import { emailKey, normaliseEmail } from '../../functions/core/rules/identity';
+import { safeFileName, safeIdSegment } from '../../functions/core/rules/safe-name';
 
 describe('e-mail normalisation (ID-2) and its keyed hash (ID-5)', () => {
   test.each([

@@ -1,11 +1,11 @@
 import { makeHandler } from '../../functions/account-link/handler';
-import { emailKey } from '../../functions/core/identity';
+import { emailKey } from '../../functions/core/rules/identity';
 import {
   chooseLegacy,
   type IdentityEntry,
   linkDocument,
   linkRegistration,
-} from '../../functions/core/linking';
+} from '../../functions/core/rules/linking';
 import { memoryIdentities, memoryObjects } from '../helpers/memory-ports';
 import { sqsEvent } from '../helpers/sqs';
 

@@ -1,6 +1,6 @@
 import { gzipSync } from 'node:zlib';
 import { ExportRejectedError } from '../../functions/core/errors';
-import { validateExport } from '../../functions/core/manifest';
+import { validateExport } from '../../functions/core/rules/manifest';
 import { buildExport, memorySource, sha256 } from '../helpers/memory-export';
 
 const good = () =>

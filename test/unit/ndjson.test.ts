@@ -1,5 +1,5 @@
 import { gzipSync } from 'node:zlib';
-import { type Line, readLines } from '../../functions/core/ndjson';
+import { type Line, readLines } from '../../functions/core/rules/ndjson';
 
 async function lines(bytes: Buffer, chunk = 3, maxLineBytes?: number): Promise<Line[]> {
   const source = (async function* () {

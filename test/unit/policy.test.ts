@@ -1,6 +1,6 @@
 import { PolicyError } from '../../functions/core/errors';
-import { KINDS } from '../../functions/core/kinds';
-import { compilePolicy, DEFAULT_POLICY, parsePolicyJson } from '../../functions/core/policy';
+import { KINDS } from '../../functions/core/rules/kinds';
+import { compilePolicy, DEFAULT_POLICY, parsePolicyJson } from '../../functions/core/rules/policy';
 
 describe('policy', () => {
   test('the defaults are the rules as written', () => {

@@ -1,10 +1,10 @@
-import { estimate } from '../../functions/core/estimate';
-import { escapeHtml } from '../../functions/core/html';
-import { REASONS } from '../../functions/core/reasons';
-import { receiptHtml, receiptText } from '../../functions/core/receipt-render';
-import { buildReceipt, type Summary } from '../../functions/core/report';
-import { QUARANTINE_SHOWN, reportHtml } from '../../functions/core/report-html';
-import { TEXTS } from '../../functions/core/texts';
+import { estimate } from '../../functions/core/estimate/estimate';
+import { escapeHtml } from '../../functions/core/report/html';
+import { receiptHtml, receiptText } from '../../functions/core/report/receipts';
+import { QUARANTINE_SHOWN, reportHtml } from '../../functions/core/report/report-html';
+import { buildReceipt, type Summary } from '../../functions/core/report/summary';
+import { TEXTS } from '../../functions/core/report/texts';
+import { REASONS } from '../../functions/core/rules/reasons';
 
 const EVIL = '<script>alert(1)</script><img src=x onerror=alert(2)>';
 const file = { fileName: `${EVIL}.pdf`, size: 2_500_000, sha256: 'b'.repeat(64) };

@@ -1,8 +1,8 @@
 import { ConservationError } from '../../functions/core/errors';
-import { KINDS, type Kind } from '../../functions/core/kinds';
-import { compilePolicy } from '../../functions/core/policy';
-import { buildReceipt, checkConservation, Tally } from '../../functions/core/report';
-import { buildStagePlan, selectWaves } from '../../functions/core/stages';
+import { buildStagePlan, selectWaves } from '../../functions/core/pipeline/stages';
+import { buildReceipt, checkConservation, Tally } from '../../functions/core/report/summary';
+import { KINDS, type Kind } from '../../functions/core/rules/kinds';
+import { compilePolicy } from '../../functions/core/rules/policy';
 
 describe('the stage plan', () => {
   const plan = buildStagePlan(compilePolicy());

@@ -1,6 +1,6 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { localStateMachine } from '../../local/state-machine';
+import { localStateMachine } from '../../local/runtime/state-machine';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
-import type { DecidedRecord } from '../../functions/core/decide';
-import type { AnyRecord } from '../../functions/core/schemas';
-import { documentOfFile, isDocumentKey, targetOf } from '../../functions/core/targets';
+import type { DecidedRecord } from '../../functions/core/rules/decide';
+import type { AnyRecord } from '../../functions/core/rules/schemas';
+import { documentOfFile, isDocumentKey, targetOf } from '../../functions/core/rules/targets';
 
 /** The migrated layout reads back: verify tells documents from files and finds each file's document. */
 const decided = (

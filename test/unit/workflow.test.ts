@@ -5,15 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { bucketExportSource } from '../../functions/adapters/s3-objects';
-import type { ChunkMessage } from '../../functions/core/chunks';
-import type { DecidedRecord } from '../../functions/core/decide';
-import { decideExport } from '../../functions/core/engine';
-import type { Entity } from '../../functions/core/entities';
 import { ExportRejectedError } from '../../functions/core/errors';
-import { validateExport } from '../../functions/core/manifest';
-import { compilePolicy } from '../../functions/core/policy';
-import { buildStagePlan } from '../../functions/core/stages';
-import { initialVerifyState, type Verification, verifyPage, verifyRun } from '../../functions/core/verify';
+import type { ChunkMessage } from '../../functions/core/pipeline/chunks';
+import { decideExport } from '../../functions/core/pipeline/decide-export';
+import { buildStagePlan } from '../../functions/core/pipeline/stages';
 import {
   type Run,
   reportRun,
@@ -21,15 +16,25 @@ import {
   stageStatus,
   startRun,
   type WorkflowDeps,
-} from '../../functions/core/workflow';
+} from '../../functions/core/pipeline/steps';
+import type { Entity } from '../../functions/core/pipeline/workers';
+import type { DecidedRecord } from '../../functions/core/rules/decide';
+import { validateExport } from '../../functions/core/rules/manifest';
+import { compilePolicy } from '../../functions/core/rules/policy';
+import {
+  initialVerifyState,
+  type Verification,
+  verifyPage,
+  verifyRun,
+} from '../../functions/core/verify/verify';
 import {
   type EntityDeps,
   PoisonMessageError,
   processChunkRecord,
 } from '../../functions/shared/entity-worker';
 import { makeHandler as twinspaceHandler } from '../../functions/twinspace/handler';
-import { fsExportSource } from '../../local/fs-export-source';
-import { generateExport } from '../../local/generate';
+import { fsExportSource } from '../../local/runtime/fs-export-source';
+import { generateExport } from '../../tools/generate';
 import { memoryObjects, memoryStore } from '../helpers/memory-ports';
 import { sqsEvent } from '../helpers/sqs';
 

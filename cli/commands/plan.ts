@@ -1,0 +1,154 @@
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { partitionsFor, ReportFolder } from '../../functions/adapters/report-folder';
+import { ExportRejectedError } from '../../functions/core/errors';
+import {
+  type Estimate,
+  type EstimateSettings,
+  estimate,
+  WorkloadTally,
+} from '../../functions/core/estimate/estimate';
+import { decideExport } from '../../functions/core/pipeline/decide-export';
+import { buildStagePlan, selectWaves } from '../../functions/core/pipeline/stages';
+import { decisionsOf, type Summary } from '../../functions/core/report/summary';
+import type { Kind } from '../../functions/core/rules/kinds';
+import { validateExport } from '../../functions/core/rules/manifest';
+import { type CompiledPolicy, compilePolicy, parsePolicyJson } from '../../functions/core/rules/policy';
+import { SETTING_DEFAULTS } from '../../lib/settings';
+import { fsExportSource } from '../../local/runtime/fs-export-source';
+import { progressReporter } from '../progress';
+import { UsageError } from '../usage';
+
+export interface PlanOptions {
+  readonly exportDir: string;
+  readonly wave?: string;
+  readonly out?: string;
+  readonly policyFile?: string;
+  readonly stateDir?: string;
+  readonly stderr?: NodeJS.WriteStream | { write(s: string): unknown; isTTY?: boolean };
+  /** The deployment the AWS estimate assumes (CDK context workerConcurrency and pollSeconds). */
+  readonly estimateSettings?: Partial<EstimateSettings>;
+}
+
+export interface PlanResult {
+  readonly summary: Summary;
+  readonly outDir: string;
+  readonly receipts: number;
+  readonly estimate: Estimate;
+}
+
+export async function loadPolicy(file: string | undefined): Promise<CompiledPolicy> {
+  if (!file) return compilePolicy();
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (cause) {
+    throw new UsageError(
+      `--policy: cannot read ${file} (${(cause as NodeJS.ErrnoException).code ?? cause})`,
+      { cause },
+    );
+  }
+  return parsePolicyJson(text, file);
+}
+
+/**
+ * `esep-migrate plan`: a dry run straight over the files with the core alone. Writes the report folder
+ * (summary.json, decisions.ndjson, receipts/) and nothing else anywhere.
+ */
+export async function plan(options: PlanOptions): Promise<PlanResult> {
+  const startedAt = new Date();
+  const policy = await loadPolicy(options.policyFile);
+  const waves = selectWaves(buildStagePlan(policy), options.wave ?? 'all');
+  if (!waves)
+    throw new UsageError(
+      `--wave: unknown wave "${options.wave}" (one of ${policy.waveIds.join(', ')}, or all)`,
+    );
+  const dir = resolve(options.exportDir);
+  const isDir = await stat(dir).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
+  if (!isDir) throw new ExportRejectedError(`${options.exportDir}: no such export folder`, options.exportDir);
+  const source = fsExportSource(dir);
+  const validated = await validateExport(source);
+  const exportId = validated.manifest.exportId;
+  const outDir = resolve(options.out ?? join(options.stateDir ?? '.esep-local', 'plans', exportId));
+  const records = validated.manifest.files.reduce((n, f) => n + f.records, 0);
+  const folder = new ReportFolder(outDir, exportId, { partitions: partitionsFor(records) });
+  const workload = new WorkloadTally();
+  let exportBytes = 0;
+  for (const f of validated.manifest.files) {
+    const bytes = (await stat(join(dir, f.path))).size;
+    exportBytes += bytes;
+    workload.kind(f.kind as Kind).fileBytes = bytes;
+  }
+  const progress = progressReporter(options.stderr ?? process.stderr, 'plan');
+  await folder.open();
+  try {
+    const tally = await decideExport({
+      source,
+      validated,
+      policy,
+      waves,
+      sink: (record) => {
+        workload.add(record);
+        return folder.add(record);
+      },
+      onProgress: progress.onProgress,
+    });
+    progress.end();
+    const summary = tally.summary(
+      exportId,
+      waves.map((w) => w.wave),
+      startedAt,
+      new Date(),
+    );
+    let aws: Estimate | undefined;
+    const receipts = await folder.finish(summary, (receipts) => {
+      aws = estimate({ kinds: workload.kinds, receipts, exportBytes }, waves, {
+        workerConcurrency: options.estimateSettings?.workerConcurrency ?? SETTING_DEFAULTS.workerConcurrency,
+        pollSeconds: options.estimateSettings?.pollSeconds ?? SETTING_DEFAULTS.pollSeconds,
+      });
+      return aws;
+    });
+    if (!aws) throw new Error('the report folder did not ask for the estimate');
+    await writeFile(join(outDir, 'estimate.json'), `${JSON.stringify(aws, null, 2)}\n`);
+    return { summary, outDir, receipts, estimate: aws };
+  } catch (error) {
+    progress.end();
+    await folder.abandon();
+    throw error;
+  }
+}
+
+/** The summary table printed at the end of a plan or run: counts only, never personal data. */
+export function formatSummary(summary: Summary, waveOf: Readonly<Record<string, string>>): string {
+  const rows: string[][] = [['kind', 'wave', 'migrated', 'dropped', 'quarantined', 'total']];
+  const totals = { migrated: 0, dropped: 0, quarantined: 0 };
+  for (const [kind, c] of Object.entries(summary.counts)) {
+    totals.migrated += c.migrated;
+    totals.dropped += c.dropped;
+    totals.quarantined += c.quarantined;
+    rows.push([
+      kind,
+      waveOf[kind] ?? '',
+      ...[c.migrated, c.dropped, c.quarantined, decisionsOf(c)].map(String),
+    ]);
+  }
+  const all = decisionsOf(totals);
+  rows.push(['total', '', ...[totals.migrated, totals.dropped, totals.quarantined, all].map(String)]);
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
+  const line = (r: string[]) =>
+    r.map((cell, i) => (i < 2 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join('  ');
+  const reasons = Object.entries(summary.reasons)
+    .sort(([, a], [, b]) => b - a)
+    .map(([code, n]) => `  ${code.padEnd(30)} ${n}`);
+  return [
+    line(rows[0] ?? []),
+    ...rows.slice(1, -1).map(line),
+    line(rows.at(-1) ?? []),
+    '',
+    'reasons:',
+    ...reasons,
+  ].join('\n');
+}

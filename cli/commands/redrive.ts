@@ -1,0 +1,80 @@
+import { join, resolve } from 'node:path';
+import {
+  DeleteMessageBatchCommand,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+} from '@aws-sdk/client-sqs';
+import { dynamoStore } from '../../functions/adapters/dynamo-store';
+import type { LocalPipeline } from '../../local/runtime/pipeline';
+import { startLocalPipeline } from '../../local/runtime/pipeline';
+import { UsageError } from '../usage';
+import { executeRun, type RunResult } from './run';
+
+export interface RedriveOptions {
+  readonly exportId: string;
+  readonly stateDir?: string;
+  readonly out?: string;
+  readonly pipeline?: Partial<Parameters<typeof startLocalPipeline>[0]>;
+}
+
+/**
+ * Moves every message of the dead-letter queues back to the queue it came from, as SQS's
+ * StartMessageMoveTask does on AWS. Returns how many moved.
+ */
+export async function moveDeadLetters(pipeline: LocalPipeline): Promise<number> {
+  const { sqs } = pipeline.clients;
+  let moved = 0;
+  for (const [dlq, source] of pipeline.resources.deadLetters) {
+    for (;;) {
+      const r = await sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: dlq, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
+      );
+      const messages = r.Messages ?? [];
+      if (messages.length === 0) break;
+      await sqs.send(
+        new SendMessageBatchCommand({
+          QueueUrl: source,
+          Entries: messages.map((m, i) => ({ Id: String(i), MessageBody: m.Body ?? '' })),
+        }),
+      );
+      await sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: dlq,
+          Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
+        }),
+      );
+      moved += messages.length;
+    }
+  }
+  return moved;
+}
+
+/**
+ * `esep-migrate redrive <exportId>`: after a fix, puts the work of the export's latest unfinished run
+ * back (dead-lettered messages to their queues; an interrupted run resumes; locally the queues live in memory, so a run that ended
+ * in an earlier process gets its unmarked chunks sent again by its stages' splits) and runs it to its
+ * end: the same waves, the same decisions, a new report.
+ */
+export async function redriveLocal(options: RedriveOptions): Promise<RunResult & { moved: number }> {
+  const stateDir = resolve(options.stateDir ?? '.esep-local');
+  const pipeline = await startLocalPipeline({ stateDir, ...options.pipeline });
+  try {
+    const store = dynamoStore(pipeline.clients.dynamo, pipeline.resources.table);
+    const runs = (await store.runStatuses(options.exportId)).sort((a, b) => a.at.localeCompare(b.at));
+    const latest = runs.at(-1);
+    if (!latest) throw new UsageError(`redrive: no run of export "${options.exportId}" in this state folder`);
+    // The state folder's lock keeps other commands out: a run still marked running was interrupted.
+    const moved = await moveDeadLetters(pipeline);
+    // `run` runs one wave or all of them.
+    const wave = latest.waves.length === 1 ? (latest.waves[0] as string) : 'all';
+    const result = await executeRun(
+      pipeline,
+      { exportId: options.exportId, wave },
+      { exportId: options.exportId, waves: latest.waves },
+      resolve(options.out ?? join(stateDir, 'reports', options.exportId)),
+    );
+    return { ...result, moved };
+  } finally {
+    await pipeline.stop();
+  }
+}

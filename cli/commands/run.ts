@@ -1,0 +1,238 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import {
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+} from '@aws-sdk/client-s3';
+import type { Clients } from '../../functions/adapters/aws';
+import { ExportRejectedError } from '../../functions/core/errors';
+import { buildStagePlan, selectWaves } from '../../functions/core/pipeline/stages';
+import { reportPrefix } from '../../functions/core/pipeline/steps';
+import type { Summary } from '../../functions/core/report/summary';
+import { MANIFEST, validateExport } from '../../functions/core/rules/manifest';
+import type { DeliveryCounts } from '../../local/runtime/event-sources';
+import type { FaultCounts } from '../../local/runtime/faults';
+import { fsExportSource } from '../../local/runtime/fs-export-source';
+import { type LocalPipeline, startLocalPipeline } from '../../local/runtime/pipeline';
+import { UsageError } from '../usage';
+import { loadPolicy } from './plan';
+
+export interface RunOptions {
+  readonly exportDir: string;
+  readonly wave?: string;
+  readonly out?: string;
+  readonly stateDir?: string;
+  readonly policyFile?: string;
+  readonly stderr?: { write(s: string): unknown; isTTY?: boolean };
+  /** For tests: options of the local pipeline (faults, timings). */
+  readonly pipeline?: Partial<Parameters<typeof startLocalPipeline>[0]>;
+}
+
+export interface RunResult {
+  readonly summary: Summary;
+  readonly outDir: string;
+  readonly receipts: number;
+  /**
+   * The execution failed after writing its report: `RunIncomplete` (dead-lettered chunks, which the
+   * report names) or `VerificationFailed` (the target did not pass verification; the report says why).
+   */
+  readonly failed: boolean;
+  /** What the stand-ins went through: faults injected, SQS deliveries (the reliability suite reads them). */
+  readonly counts: { readonly faults: FaultCounts; readonly deliveries: DeliveryCounts };
+}
+
+/** A failed execution, with the error name and cause of its Fail state. */
+export class ExecutionFailedError extends Error {
+  override name = 'ExecutionFailedError';
+  constructor(
+    readonly error: string,
+    readonly causeText: string,
+  ) {
+    super(`the run failed: ${error}: ${causeText}`);
+  }
+}
+
+async function filesOf(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) =>
+      join(e.parentPath, e.name)
+        .slice(dir.length + 1)
+        .split('\\')
+        .join('/'),
+    );
+}
+
+async function md5(file: string): Promise<string> {
+  const hash = createHash('md5');
+  for await (const chunk of createReadStream(file)) hash.update(chunk);
+  return hash.digest('hex');
+}
+
+/** Puts the export under `exports/<exportId>/` as an upload would: manifest.json last; unchanged files are skipped. */
+export async function upload(
+  clients: Clients,
+  bucket: string,
+  dir: string,
+  exportId: string,
+): Promise<number> {
+  const files = (await filesOf(dir)).filter((f) => f !== MANIFEST);
+  let sent = 0;
+  const put = async (file: string) => {
+    const key = `exports/${exportId}/${file}`;
+    const path = join(dir, file);
+    const etag = await clients.s3
+      .send(new HeadObjectCommand({ Bucket: bucket, Key: key }))
+      .then((r) => r.ETag?.replaceAll('"', ''))
+      .catch(() => undefined);
+    if (etag && file !== MANIFEST && etag === (await md5(path))) return;
+    // Streamed, so that a large kind file never sits in memory (the client sends no checksum framing).
+    const { size } = await stat(path);
+    await clients.s3.send(
+      new PutObjectCommand({ Bucket: bucket, Key: key, Body: createReadStream(path), ContentLength: size }),
+    );
+    sent++;
+  };
+  for (let i = 0; i < files.length; i += 16) await Promise.all(files.slice(i, i + 16).map(put));
+  await put(MANIFEST);
+  return sent;
+}
+
+/** Copies the report folder from the local reports bucket to `outDir`. */
+async function download(clients: Clients, bucket: string, prefix: string, outDir: string): Promise<void> {
+  await rm(join(outDir, 'receipts'), { recursive: true, force: true });
+  let token: string | undefined;
+  do {
+    const r = await clients.s3.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+    );
+    await Promise.all(
+      (r.Contents ?? []).map(async (o) => {
+        if (!o.Key) return;
+        const body = await clients.s3.send(new GetObjectCommand({ Bucket: bucket, Key: o.Key }));
+        const file = join(outDir, o.Key.slice(prefix.length));
+        await mkdir(dirname(file), { recursive: true });
+        await writeFile(
+          file,
+          await (body.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray(),
+        );
+      }),
+    );
+    token = r.IsTruncated ? r.NextContinuationToken : undefined;
+  } while (token);
+}
+
+/** A line of progress per stage on a terminal (rewritten in place), or per finished stage otherwise. */
+function runProgress(stream: NonNullable<RunOptions['stderr']>) {
+  const started = Date.now();
+  let finishedLines = 0;
+  let lastStage = '';
+  const fmt = (n: number) => n.toLocaleString('en-US');
+  return {
+    onTask: (state: string, _input: unknown, output: unknown) => {
+      const status = output as
+        | { done?: boolean; chunks?: number; expected?: number; lines?: number }
+        | undefined;
+      if (!state.endsWith(' progress') || !status || status.expected === undefined) return;
+      const stage = state.slice(0, -' progress'.length);
+      const lines = status.lines ?? 0;
+      const rate = Math.round((finishedLines + lines) / Math.max((Date.now() - started) / 1000, 0.001));
+      const text = `[run] ${stage}: ${fmt(lines)} records, ${fmt(status.chunks ?? 0)}/${fmt(status.expected)} chunks (${fmt(rate)} records/s overall)`;
+      if (stream.isTTY) stream.write(`\r\x1b[2K${text}`);
+      else if (status.done && stage !== lastStage) stream.write(`${text}\n`);
+      if (status.done && stage !== lastStage) {
+        finishedLines += lines;
+        lastStage = stage;
+      }
+    },
+    end: () => {
+      if (stream.isTTY) stream.write('\r\x1b[2K');
+    },
+  };
+}
+
+/** Failures of an execution that still wrote its report. */
+const REPORTED_FAILURES = new Set(['RunIncomplete', 'VerificationFailed']);
+
+/**
+ * Runs one execution of the state machine and copies its report to `outDir`. Throws ExportRejectedError
+ * (exit 2) or ExecutionFailedError; a run that failed after its report (REPORTED_FAILURES) returns it.
+ */
+export async function executeRun(
+  pipeline: LocalPipeline,
+  input: { bucket: string; key: string } | { exportId: string; wave: string },
+  run: { exportId: string; waves: readonly string[] },
+  outDir: string,
+): Promise<RunResult> {
+  const outcome = await pipeline.execute(input);
+  const failed = !outcome.ok && REPORTED_FAILURES.has(outcome.error);
+  if (!outcome.ok && !failed) {
+    if (outcome.error === 'ExportRejectedError') throw new ExportRejectedError(outcome.cause);
+    throw new ExecutionFailedError(outcome.error, outcome.cause);
+  }
+  await mkdir(outDir, { recursive: true });
+  await download(pipeline.clients, pipeline.resources.buckets.reports, reportPrefix(run), outDir);
+  const summary = JSON.parse(await readFile(join(outDir, 'summary.json'), 'utf8')) as Summary;
+  const receipts = (await readdir(join(outDir, 'receipts')).catch(() => [])).filter((f) =>
+    f.endsWith('.json'),
+  ).length;
+  return {
+    summary,
+    outDir,
+    receipts,
+    failed,
+    counts: { faults: pipeline.faultCounts, deliveries: pipeline.deliveries },
+  };
+}
+
+/**
+ * `esep-migrate run`: the pipeline on this machine, through the synthesized state machine and the real
+ * handlers, against the local stand-ins. The export is checked before anything starts (exit 2 when it is
+ * rejected, nothing written), then put into the local exports bucket as an upload would be.
+ */
+export async function runLocal(options: RunOptions): Promise<RunResult> {
+  const stateDir = resolve(options.stateDir ?? '.esep-local');
+  const policy = await loadPolicy(options.policyFile);
+  const wave = options.wave ?? 'all';
+  const waves = selectWaves(buildStagePlan(policy), wave)?.map((w) => w.wave);
+  if (!waves)
+    throw new UsageError(`--wave: unknown wave "${wave}" (one of ${policy.waveIds.join(', ')}, or all)`);
+  const dir = resolve(options.exportDir);
+  const isDir = await stat(dir).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
+  if (!isDir) throw new ExportRejectedError(`${options.exportDir}: no such export folder`, options.exportDir);
+  const { manifest } = await validateExport(fsExportSource(dir));
+  const exportId = manifest.exportId;
+
+  const progress = runProgress(options.stderr ?? process.stderr);
+  const pipeline = await startLocalPipeline({
+    stateDir,
+    context: options.policyFile ? { policyFile: resolve(options.policyFile) } : {},
+    onTask: progress.onTask,
+    ...options.pipeline,
+  });
+  try {
+    const { clients, resources } = pipeline;
+    await upload(clients, resources.buckets.exports, dir, exportId);
+    const input =
+      wave === 'all'
+        ? { bucket: resources.buckets.exports, key: `exports/${exportId}/${MANIFEST}` }
+        : { exportId, wave };
+    return await executeRun(
+      pipeline,
+      input,
+      { exportId, waves },
+      resolve(options.out ?? join(stateDir, 'reports', exportId)),
+    );
+  } finally {
+    progress.end();
+    await pipeline.stop();
+  }
+}

@@ -1,0 +1,90 @@
+import { join, resolve } from 'node:path';
+import { buildStagePlan } from '../../functions/core/pipeline/stages';
+import { MANIFEST } from '../../functions/core/rules/manifest';
+import { type LocalPipeline, startLocalPipeline } from '../../local/runtime/pipeline';
+import { loadPolicy } from './plan';
+import { executeRun } from './run';
+
+export interface ServeOptions {
+  readonly stateDir?: string;
+  readonly policyFile?: string;
+  readonly out?: { write(s: string): unknown };
+  /** Resolves to stop serving (default: SIGINT or SIGTERM). */
+  readonly until?: Promise<unknown>;
+}
+
+const UPLOAD = /^exports\/([A-Za-z0-9._-]{1,64})\/manifest\.json$/;
+
+/**
+ * `esep-migrate serve`: keeps the stand-ins up, prints their endpoints, and starts a run whenever a
+ * `manifest.json` is uploaded under `exports/<exportId>/` of the local exports bucket — as the
+ * EventBridge rule does on AWS. Runs go one at a time, in the order of their uploads.
+ */
+export async function serve(options: ServeOptions = {}): Promise<void> {
+  const out = options.out ?? process.stdout;
+  const stateDir = resolve(options.stateDir ?? '.esep-local');
+  const policy = await loadPolicy(options.policyFile);
+  const pipeline: LocalPipeline = await startLocalPipeline({
+    stateDir,
+    context: options.policyFile ? { policyFile: resolve(options.policyFile) } : {},
+  });
+  const { endpoints } = pipeline.services;
+  const { buckets, table } = pipeline.resources;
+  out.write(
+    [
+      `esep-migrate serve: the local stand-ins are up (state in ${stateDir})`,
+      `  S3        ${endpoints.s3}   credentials S3RVER / S3RVER, path-style`,
+      `            exports bucket ${buckets.exports}, migrated ${buckets.migrated}, reports ${buckets.reports}`,
+      `  DynamoDB  ${endpoints.dynamodb}   table ${table}`,
+      `  SQS       ${endpoints.sqs}`,
+      'Upload an export, manifest.json last, to start a run:',
+      `  AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER aws --endpoint-url ${endpoints.s3} s3 cp --recursive <exportDir> s3://${buckets.exports}/exports/<exportId>/ --exclude ${MANIFEST}`,
+      `  AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER aws --endpoint-url ${endpoints.s3} s3 cp <exportDir>/${MANIFEST} s3://${buckets.exports}/exports/<exportId>/${MANIFEST}`,
+      `endpoints: ${JSON.stringify({ ...endpoints, ...buckets, table })}`,
+      '',
+    ].join('\n'),
+  );
+
+  const waves = buildStagePlan(policy).map((w) => w.wave);
+  let queue = Promise.resolve();
+  pipeline.services.s3Events.on(
+    'event',
+    (event: {
+      Records?: { eventName?: string; s3?: { bucket?: { name?: string }; object?: { key?: string } } }[];
+    }) => {
+      for (const record of event.Records ?? []) {
+        const key = decodeURIComponent(record.s3?.object?.key ?? '');
+        const exportId = UPLOAD.exec(key)?.[1];
+        if (
+          !record.eventName?.startsWith('ObjectCreated') ||
+          record.s3?.bucket?.name !== buckets.exports ||
+          !exportId
+        )
+          continue;
+        out.write(`upload of ${key}: starting a run\n`);
+        queue = queue.then(async () => {
+          try {
+            const r = await executeRun(
+              pipeline,
+              { bucket: buckets.exports, key },
+              { exportId, waves },
+              join(stateDir, 'reports', exportId),
+            );
+            out.write(`run of ${exportId}: ${r.summary.status}, report: ${r.outDir}\n`);
+          } catch (error) {
+            out.write(`run of ${exportId} failed: ${(error as Error).message}\n`);
+          }
+        });
+      }
+    },
+  );
+
+  await (options.until ??
+    new Promise((done) => {
+      process.once('SIGINT', done);
+      process.once('SIGTERM', done);
+    }));
+  out.write('esep-migrate serve: stopping\n');
+  await queue;
+  await pipeline.stop();
+}

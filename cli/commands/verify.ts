@@ -1,0 +1,55 @@
+import { resolve } from 'node:path';
+import type { Run } from '../../functions/core/pipeline/steps';
+import type { RunStatus } from '../../functions/core/ports';
+import { type Verification, verifyRun } from '../../functions/core/verify/verify';
+import { depsFrom } from '../../functions/verify/handler';
+import { startLocalPipeline } from '../../local/runtime/pipeline';
+import { UsageError } from '../usage';
+
+export interface VerifyOptions {
+  readonly exportId: string;
+  readonly stateDir?: string;
+}
+
+/** An export that the local state has no finished run of: exit 2, like any argument that names nothing. */
+export class NoRunError extends UsageError {
+  override name = 'NoRunError';
+}
+
+/**
+ * `esep-migrate verify <exportId>`: the verify function's own code, with the configuration the template
+ * gives it, over the latest finished run of the export in the local state.
+ */
+export async function verifyLocal(options: VerifyOptions): Promise<{ run: Run; verification: Verification }> {
+  const pipeline = await startLocalPipeline({ stateDir: resolve(options.stateDir ?? '.esep-local') });
+  try {
+    const env = pipeline.environments.get('verify');
+    if (!env) throw new Error('the synthesized app has no verify function');
+    const { verify } = depsFrom(pipeline.clients, env);
+    const finished = (await verify.store.runStatuses(options.exportId))
+      .filter((s) => s.state !== 'running')
+      .sort((a, b) => a.at.localeCompare(b.at));
+    const latest: RunStatus | undefined = finished.at(-1);
+    if (!latest)
+      throw new NoRunError(`verify: no finished run of export "${options.exportId}" in this state folder`);
+    const run: Run = {
+      exportId: options.exportId,
+      scope: latest.scope,
+      waves: latest.waves,
+      startedAt: latest.at,
+    };
+    return { run, verification: await verifyRun(run, verify) };
+  } finally {
+    await pipeline.stop();
+  }
+}
+
+/** The verification as lines for people: each check, what it covered and its first problems. */
+export function formatVerification(v: Verification): string {
+  const lines = [`\nverification: ${v.passed ? 'passed' : 'FAILED'}`];
+  for (const c of v.checks) {
+    lines.push(`  ${c.passed ? 'ok  ' : 'FAIL'} ${c.description} (${c.checked} checked)`);
+    for (const p of c.problems) lines.push(`         ${p}`);
+  }
+  return lines.join('\n');
+}

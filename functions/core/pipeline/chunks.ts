@@ -1,0 +1,81 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { KINDS } from '../rules/kinds';
+import type { Line } from '../rules/ndjson';
+import type { CompiledPolicy } from '../rules/policy';
+import { EXPORT_ID } from '../rules/schemas';
+
+/**
+ * The claim check of the pipeline: a kind file is cut into chunks of lines stored as objects, and an
+ * SQS message points at one. A chunk keeps each line's physical line number, and the splitter, which
+ * reads the file in order, marks each line whose id an earlier line already had: so a chunk worker
+ * decides exactly as a reader of the whole file would (ids `<file>:<line>`, DQ-2's "the first stands").
+ */
+export const CHUNK_LINES = 1000;
+
+/** A line of a chunk: `duplicate` when an earlier line of the file had its id (it cannot stand). */
+export type ChunkLine = Line & { readonly duplicate?: boolean };
+
+export const encodeChunkLine = (line: ChunkLine): string =>
+  JSON.stringify(
+    'unreadable' in line
+      ? { n: line.lineNo, u: line.unreadable }
+      : { n: line.lineNo, t: line.text, ...(line.duplicate ? { d: 1 } : {}) },
+  );
+
+export function decodeChunk(text: string): ChunkLine[] {
+  const lines: ChunkLine[] = [];
+  for (const row of text.split('\n')) {
+    if (row === '') continue;
+    const { n, t, u, d } = JSON.parse(row) as { n: number; t?: string; u?: string; d?: 1 };
+    lines.push(
+      t === undefined
+        ? { lineNo: n, unreadable: u ?? 'unreadable' }
+        : { lineNo: n, text: t, ...(d ? { duplicate: true } : {}) },
+    );
+  }
+  return lines;
+}
+
+/** Everything of a run that depends on the policy is scoped by it: a changed policy is a new run. */
+export function runScope(exportId: string, policy: CompiledPolicy): string {
+  const hash = createHash('sha256').update(JSON.stringify(policy.policy)).digest('hex').slice(0, 12);
+  return `${exportId}@${hash}`;
+}
+
+export const ChunkMessageSchema = z.object({
+  scope: z.string().min(1),
+  exportId: z.string().regex(EXPORT_ID),
+  wave: z.string().min(1),
+  stage: z.string().min(1),
+  op: z.enum(['index', 'decide']),
+  kind: z.enum(KINDS),
+  index: z.enum(['group-activity', 'etwinning-emails']).optional(),
+  /** The kind file's path inside the export, for `<file>:<line>` ids. */
+  path: z.string().min(1),
+  chunk: z.number().int().nonnegative(),
+  /** The chunk object's key (in the exports bucket). */
+  key: z.string().min(1),
+});
+export type ChunkMessage = z.infer<typeof ChunkMessageSchema>;
+
+/** A chunk's identity among the markers of its stage. */
+export const chunkId = (m: Pick<ChunkMessage, 'kind' | 'op' | 'chunk'>) =>
+  `${m.kind}.${m.op}.${String(m.chunk).padStart(6, '0')}`;
+
+/** Object keys of a run's working area (in the exports bucket, under the exports' retention). */
+export const workKeys = {
+  chunk: (scope: string, stage: string, kind: string, op: string, chunk: number) =>
+    `work/${scope}/${stage}/${kind}.${op}/${String(chunk).padStart(6, '0')}.ndjson`,
+  result: (scope: string, stage: string, kind: string, chunk: number) =>
+    `work/${scope}/results/${stage}/${kind}/${String(chunk).padStart(6, '0')}.ndjson`,
+  resultsPrefix: (scope: string) => `work/${scope}/results/`,
+};
+
+/** The counts a chunk marker records once (outputs.md's decisions, or lines read for ids and indexes). */
+export interface ChunkCounts {
+  lines: number;
+  migrated: number;
+  dropped: number;
+  quarantined: number;
+}

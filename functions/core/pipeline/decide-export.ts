@@ -1,0 +1,150 @@
+import { randomBytes } from 'node:crypto';
+import type { ExportSource } from '../ports';
+import { checkConservation, Tally } from '../report/summary';
+import {
+  type BlobStatus,
+  type DecidedRecord,
+  type DecisionContext,
+  decideLine,
+  indexKey,
+  parseLine,
+  settleBlob,
+  validateRecord,
+} from '../rules/decide';
+import { emailKey } from '../rules/identity';
+import { isContainerKind, type Kind } from '../rules/kinds';
+import type { ValidatedExport } from '../rules/manifest';
+import { readLines, sha256Of } from '../rules/ndjson';
+import type { CompiledPolicy } from '../rules/policy';
+import type { FileRef } from '../rules/schemas';
+import type { IndexName, Step, WavePlan } from './stages';
+
+/** Progress of a long pass: lines read so far of the step's kind file. */
+export interface ProgressEvent {
+  readonly wave: string;
+  readonly stage: string;
+  readonly step: Step;
+  readonly lines: number;
+  readonly done: boolean;
+}
+
+export interface DecideExportOptions {
+  readonly source: ExportSource;
+  readonly validated: ValidatedExport;
+  readonly policy: CompiledPolicy;
+  readonly waves: readonly WavePlan[];
+  /** Receives every decision, in stage order and file order; awaited (back-pressure). */
+  readonly sink: (record: DecidedRecord) => void | Promise<void>;
+  readonly onProgress?: (event: ProgressEvent) => void;
+  /** Lines between progress events. */
+  readonly progressEvery?: number;
+}
+
+const BLOB_CACHE_LIMIT = 50_000;
+
+/**
+ * Step 7's look-up, cached by hash: `blobs/<sha256>` present, and hashing to its name and to the
+ * reference. One checker per export (the plan's reader, or a chunk worker on its export's prefix).
+ */
+export function blobChecker(source: ExportSource): (ref: FileRef) => Promise<BlobStatus> {
+  const cache = new Map<string, BlobStatus>();
+  return async (ref) => {
+    const cached = cache.get(ref.sha256);
+    if (cached) return cached;
+    const bytes = await source.open(`blobs/${ref.sha256}`);
+    const status: BlobStatus = !bytes
+      ? 'missing'
+      : (await sha256Of(bytes)) === ref.sha256
+        ? 'ok'
+        : 'mismatch';
+    if (cache.size >= BLOB_CACHE_LIMIT) cache.clear();
+    cache.set(ref.sha256, status);
+    return status;
+  };
+}
+
+/**
+ * Runs the stage plan of the selected waves over a validated export, in memory, keeping only the
+ * per-id indexes the rules need (ids of the kind being decided, the containers' ids and decisions, the
+ * active groups, the eTwinning e-mails as short keyed hashes). Returns the tally, conservation checked.
+ */
+export async function decideExport(options: DecideExportOptions): Promise<Tally> {
+  const { source, validated, policy, waves, sink, onProgress } = options;
+  const every = options.progressEvery ?? 10_000;
+  const tally = new Tally(waves.flatMap((w) => w.kinds));
+  const blobStatus = blobChecker(source);
+  const secret = randomBytes(32);
+  const shortKey = (email: string) => emailKey(secret, email).slice(0, 24);
+
+  for (const wave of waves) {
+    const lineIds = new Map<Kind, Set<string>>();
+    const migratedIds = new Map<Kind, Set<string>>();
+    const indexes: Record<IndexName, Set<string>> = {
+      'group-activity': new Set(),
+      'etwinning-emails': new Set(),
+    };
+    const ctx: DecisionContext = {
+      policy,
+      parentStatus: (kind, id) =>
+        !lineIds.get(kind)?.has(id) ? 'absent' : migratedIds.get(kind)?.has(id) ? 'migrated' : 'not-migrated',
+      isGroupActive: (groupId) => indexes['group-activity'].has(groupId),
+      hasEtwinningAccount: (email) => indexes['etwinning-emails'].has(shortKey(email)),
+    };
+
+    for (const stage of wave.stages) {
+      for (const step of stage.steps) {
+        const file = validated.files.get(step.kind);
+        let lines = 0;
+        const progress = (done: boolean) =>
+          onProgress?.({ wave: wave.wave, stage: stage.id, step, lines, done });
+        if (!file) {
+          progress(true);
+          continue;
+        }
+        const bytes = await source.open(file.path);
+        if (!bytes) throw new Error(`${file.path} disappeared after validation`);
+        const seen = new Set<string>();
+        const claim = (id: string) => !seen.has(id) && seen.add(id) !== undefined;
+
+        if (step.op === 'index') {
+          const index = indexes[step.index];
+          for await (const line of readLines(bytes)) {
+            if (++lines % every === 0) progress(false);
+            if ('unreadable' in line) continue;
+            const parsed = parseLine(line.text);
+            if (!parsed.ok || !claim(parsed.id)) continue;
+            const valid = validateRecord(step.kind, parsed.raw);
+            const key = valid.ok ? indexKey(step.index, valid.record, policy, shortKey) : undefined;
+            if (key !== undefined) index.add(key);
+          }
+        } else {
+          const migrated = new Set<string>();
+          for await (const line of readLines(bytes)) {
+            if (++lines % every === 0) progress(false);
+            const result = decideLine(step.kind, wave.wave, file.path, line, ctx, claim);
+            const decided = result.needsBlob
+              ? settleBlob(result, await blobStatus(result.needsBlob))
+              : result.decided;
+            if (decided.decision === 'migrated') migrated.add(decided.id);
+            tally.add(decided);
+            await sink(decided);
+          }
+          if (isContainerKind(step.kind)) {
+            lineIds.set(step.kind, seen);
+            migratedIds.set(step.kind, migrated);
+          }
+        }
+        progress(true);
+      }
+    }
+  }
+  const expected = new Map<Kind, number>();
+  for (const wave of waves) {
+    for (const kind of wave.kinds) {
+      const file = validated.files.get(kind);
+      expected.set(kind, file ? file.records : 0);
+    }
+  }
+  checkConservation(tally.counts, expected);
+  return tally;
+}

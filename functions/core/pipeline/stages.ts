@@ -1,0 +1,60 @@
+import { INDEXES_BEFORE_DECIDING, type IndexName, type Kind, PARENTS } from '../rules/kinds';
+import type { CompiledPolicy } from '../rules/policy';
+
+/**
+ * The order between kinds, written once as data: per wave, stages that run one after another; the
+ * steps inside a stage are independent of each other. The local plan, the local pipeline and the AWS
+ * state machine are all built from this plan.
+ */
+export type Step =
+  /** A pass over a kind file that builds what a later stage needs (group activity, eTwinning e-mails). */
+  | { readonly op: 'index'; readonly index: IndexName; readonly kind: Kind }
+  /** A pass that decides every line of a kind file. */
+  | { readonly op: 'decide'; readonly kind: Kind };
+
+export type { IndexName };
+
+export interface Stage {
+  readonly id: string;
+  readonly steps: readonly Step[];
+}
+
+export interface WavePlan {
+  readonly wave: string;
+  readonly kinds: readonly Kind[];
+  readonly stages: readonly Stage[];
+}
+
+const depth = (kind: Kind): number => {
+  const parent = PARENTS[kind];
+  return parent ? depth(parent.kind) + 1 : 0;
+};
+
+/** Builds the stage plan of every wave of a policy, in wave order. */
+export function buildStagePlan(policy: CompiledPolicy): WavePlan[] {
+  return policy.policy.waves.map(({ id: wave, kinds }) => {
+    const stages: Stage[] = [];
+    const indexSteps: Step[] = [];
+    for (const kind of kinds) {
+      const needs = INDEXES_BEFORE_DECIDING[kind];
+      if (needs) indexSteps.push({ op: 'index', index: needs.index, kind: needs.kind });
+    }
+    if (indexSteps.length > 0) stages.push({ id: `${wave}/index`, steps: indexSteps });
+    const layers: Kind[][] = [];
+    for (const kind of kinds) {
+      const d = depth(kind);
+      layers[d] = [...(layers[d] ?? []), kind];
+    }
+    layers.forEach((layer, i) => {
+      stages.push({ id: `${wave}/decide-${i + 1}`, steps: layer.map((kind) => ({ op: 'decide', kind })) });
+    });
+    return { wave, kinds, stages };
+  });
+}
+
+/** The wave plans to run for `--wave <id>|all`; undefined when the wave is unknown. */
+export function selectWaves(plan: readonly WavePlan[], wave: string): WavePlan[] | undefined {
+  if (wave === 'all') return [...plan];
+  const one = plan.find((w) => w.wave === wave);
+  return one ? [one] : undefined;
+}

@@ -1,0 +1,22 @@
+import type { Kind } from '../rules/kinds';
+
+/** The per-entity workers of the pipeline, each fed by its own queue, and the kinds each one decides. */
+export const ENTITIES = ['profile', 'twinspace', 'group', 'portfolio-events'] as const;
+export type Entity = (typeof ENTITIES)[number];
+
+export const ENTITY_OF_KIND: Readonly<Record<Kind, Entity>> = {
+  accounts: 'profile',
+  activities: 'profile',
+  photos: 'profile',
+  contacts: 'profile',
+  'feed-posts': 'profile',
+  mailbox: 'profile',
+  'partner-forum': 'profile',
+  projects: 'twinspace',
+  'twinspace-items': 'twinspace',
+  groups: 'group',
+  'group-items': 'group',
+  portfolio: 'portfolio-events',
+  events: 'portfolio-events',
+  'learning-lab': 'portfolio-events',
+};

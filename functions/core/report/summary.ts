@@ -1,0 +1,152 @@
+import { ConservationError } from '../errors';
+import type { DecidedRecord } from '../rules/decide';
+import type { Kind } from '../rules/kinds';
+import { type Decision, REASONS, type ReasonCode } from '../rules/reasons';
+import type { Verification } from '../verify/verify';
+
+/** Report maths (outputs.md): counts per kind, decision and reason; conservation; receipts. */
+
+export type DecisionCounts = Record<Decision, number>;
+const zero = (): DecisionCounts => ({ migrated: 0, dropped: 0, quarantined: 0 });
+
+/** How many records these counts decided: migrated + dropped + quarantined. */
+export const decisionsOf = (c: DecisionCounts): number => c.migrated + c.dropped + c.quarantined;
+
+/** How many records counts per kind decided, every kind together. */
+export const decisionsIn = (counts: Partial<Record<Kind, DecisionCounts>>): number =>
+  Object.values(counts).reduce((n, c) => n + decisionsOf(c), 0);
+
+export interface Summary {
+  exportId: string;
+  waves: string[];
+  /**
+   * Beyond outputs.md's two: `incomplete` when chunks went to a dead-letter queue (`missing` names them),
+   * `verification-failed` when the target did not pass verification (`verification` says why).
+   */
+  status: 'completed' | 'completed-with-quarantine' | 'incomplete' | 'verification-failed';
+  missing?: { stage: string; chunks: string[] }[];
+  /** A run's verification of its target (absent for `plan`, which writes no target). */
+  verification?: Verification;
+  counts: Partial<Record<Kind, DecisionCounts>>;
+  reasons: Partial<Record<ReasonCode, number>>;
+  startedAt: string;
+  finishedAt: string;
+}
+
+export class Tally {
+  readonly counts: Partial<Record<Kind, DecisionCounts>> = {};
+  readonly reasons: Partial<Record<ReasonCode, number>> = {};
+
+  /** Every kind of the waves run is reported, with zeros where its file is absent. */
+  constructor(kinds: Iterable<Kind> = []) {
+    for (const kind of kinds) this.counts[kind] = zero();
+  }
+
+  add(record: Pick<DecidedRecord, 'kind' | 'decision' | 'reason'>): void {
+    const counts = this.counts[record.kind] ?? zero();
+    this.counts[record.kind] = counts;
+    counts[record.decision]++;
+    this.reasons[record.reason] = (this.reasons[record.reason] ?? 0) + 1;
+  }
+
+  get quarantined(): number {
+    return Object.values(this.counts).reduce((n, c) => n + c.quarantined, 0);
+  }
+
+  get total(): number {
+    return decisionsIn(this.counts);
+  }
+
+  summary(exportId: string, waves: string[], startedAt: Date, finishedAt: Date): Summary {
+    const sortedReasons = Object.fromEntries(
+      Object.entries(this.reasons).sort(([a], [b]) => a.localeCompare(b)),
+    );
+    return {
+      exportId,
+      waves,
+      status: this.quarantined > 0 ? 'completed-with-quarantine' : 'completed',
+      counts: this.counts,
+      reasons: sortedReasons,
+      startedAt: startedAt.toISOString(),
+      finishedAt: finishedAt.toISOString(),
+    };
+  }
+}
+
+/**
+ * Conservation: for every kind, migrated + dropped + quarantined equals the non-blank lines of its file
+ * (the manifest's `records`, checked at validation). Throws ConservationError naming each kind that breaks.
+ */
+export function checkConservation(
+  counts: Partial<Record<Kind, DecisionCounts>>,
+  expected: ReadonlyMap<Kind, number>,
+): void {
+  const problems: string[] = [];
+  for (const [kind, lines] of expected) {
+    const c = counts[kind] ?? zero();
+    const sum = decisionsOf(c);
+    if (sum !== lines) problems.push(`${kind}: ${sum} decisions for ${lines} lines`);
+  }
+  for (const [kind, c] of Object.entries(counts) as [Kind, DecisionCounts][]) {
+    if (!expected.has(kind) && decisionsOf(c) > 0) {
+      problems.push(`${kind}: decisions for a kind with no file`);
+    }
+  }
+  if (problems.length > 0) throw new ConservationError(`conservation broken: ${problems.join('; ')}`);
+}
+
+/** One account's receipt (receipts/<accountId>.json). */
+export interface Receipt {
+  accountId: string;
+  exportId: string;
+  counts: DecisionCounts;
+  records: {
+    kind: Kind;
+    id: string;
+    decision: Decision;
+    reason: ReasonCode;
+    explanation: string;
+    title?: string;
+    detail?: string;
+  }[];
+  /**
+   * TS-5: the files of dropped records, which the owner can still download before deletion. On AWS each
+   * has a pre-signed `url` that expires at `urlExpiresAt`.
+   */
+  downloads: {
+    kind: Kind;
+    id: string;
+    fileName: string;
+    size: number;
+    sha256: string;
+    url?: string;
+    urlExpiresAt?: string;
+  }[];
+}
+
+/** Builds a receipt from the records an account owns, in a stable order. */
+export function buildReceipt(exportId: string, accountId: string, owned: Iterable<DecidedRecord>): Receipt {
+  const records: Receipt['records'] = [];
+  const downloads: Receipt['downloads'] = [];
+  const counts = zero();
+  const sorted = [...owned].sort((a, b) =>
+    a.kind === b.kind ? (a.id < b.id ? -1 : a.id > b.id ? 1 : 0) : a.kind < b.kind ? -1 : 1,
+  );
+  for (const r of sorted) {
+    counts[r.decision]++;
+    records.push({
+      kind: r.kind,
+      id: r.id,
+      decision: r.decision,
+      reason: r.reason,
+      explanation: REASONS[r.reason].en,
+      ...(r.title === undefined ? {} : { title: r.title }),
+      ...(r.detail === undefined ? {} : { detail: r.detail }),
+    });
+    if (r.decision === 'dropped' && r.file) {
+      const { fileName, size, sha256 } = r.file;
+      downloads.push({ kind: r.kind, id: r.id, fileName, size, sha256 });
+    }
+  }
+  return { accountId, exportId, counts, records, downloads };
+}

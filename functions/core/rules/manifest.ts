@@ -1,0 +1,95 @@
+import { ExportRejectedError } from '../errors';
+import type { ExportSource } from '../ports';
+import { isKind, type Kind } from './kinds';
+import { hashing, readLines } from './ndjson';
+import { type Manifest, type ManifestFile, ManifestSchema } from './schemas';
+
+export const MANIFEST = 'manifest.json';
+
+/** An export whose manifest and files were checked: safe to decide. */
+export interface ValidatedExport {
+  readonly manifest: Manifest;
+  readonly files: ReadonlyMap<Kind, ManifestFile>;
+}
+
+async function readAll(bytes: AsyncIterable<Uint8Array>): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of bytes) chunks.push(Buffer.from(c));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+const reject = (message: string, file: string, cause?: unknown): never => {
+  throw new ExportRejectedError(message, file, cause === undefined ? undefined : { cause });
+};
+
+/** A relative path that stays inside the export (no absolute path, no `..`, no empty segment). */
+const isInsideExport = (path: string) =>
+  !path.startsWith('/') &&
+  !path.includes('\\') &&
+  path.split('/').every((s) => s !== '' && s !== '.' && s !== '..');
+
+/** Parses and checks manifest.json against the schema and the folder name; reads no kind file. */
+export async function readManifest(
+  source: ExportSource,
+): Promise<{ manifest: Manifest; files: Map<Kind, ManifestFile> }> {
+  const bytes = await source.open(MANIFEST);
+  if (!bytes) return reject(`${MANIFEST} is missing: the export is not complete`, MANIFEST);
+  let json: unknown;
+  try {
+    json = JSON.parse(await readAll(bytes));
+  } catch (cause) {
+    return reject(`${MANIFEST} is not valid JSON`, MANIFEST, cause);
+  }
+  const parsed = ManifestSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return reject(`${MANIFEST}: ${issue?.path.join('.') || '(root)'}: ${issue?.message}`, MANIFEST);
+  }
+  const manifest = parsed.data;
+  if (manifest.exportId !== source.name) {
+    reject(
+      `${MANIFEST}: exportId "${manifest.exportId}" does not equal the export's name "${source.name}"`,
+      MANIFEST,
+    );
+  }
+  const files = new Map<Kind, ManifestFile>();
+  for (const [i, file] of manifest.files.entries()) {
+    if (!isKind(file.kind)) reject(`${MANIFEST}: files[${i}].kind: unknown kind "${file.kind}"`, MANIFEST);
+    const kind = file.kind as Kind;
+    if (files.has(kind)) reject(`${MANIFEST}: files[${i}].kind: kind "${kind}" is listed twice`, MANIFEST);
+    if (!isInsideExport(file.path))
+      reject(`${MANIFEST}: files[${i}].path: "${file.path}" leaves the export`, MANIFEST);
+    files.set(kind, { ...file, kind });
+  }
+  return { manifest, files };
+}
+
+/** Reads one listed file whole: its SHA-256 and its number of non-blank lines must match the manifest. */
+async function checkFile(source: ExportSource, file: ManifestFile): Promise<void> {
+  const bytes = await source.open(file.path);
+  if (!bytes) return reject(`${file.path}: listed in ${MANIFEST} but missing`, file.path);
+  const hashed = hashing(bytes);
+  let lines = 0;
+  try {
+    for await (const _ of readLines(hashed.bytes)) lines++;
+  } catch (cause) {
+    return reject(`${file.path}: cannot be read (${(cause as Error).message})`, file.path, cause);
+  }
+  const sha256 = hashed.digest();
+  if (sha256 !== file.sha256) {
+    reject(`${file.path}: SHA-256 is ${sha256}, the manifest says ${file.sha256}`, file.path);
+  }
+  if (lines !== file.records) {
+    reject(`${file.path}: has ${lines} non-blank lines, the manifest says ${file.records}`, file.path);
+  }
+}
+
+/**
+ * Rejects a damaged export before anything is decided (legacy-export.md): every listed file present,
+ * with the manifest's SHA-256 and line count; known kinds; schemaVersion 1. Throws ExportRejectedError.
+ */
+export async function validateExport(source: ExportSource): Promise<ValidatedExport> {
+  const { manifest, files } = await readManifest(source);
+  for (const file of files.values()) await checkFile(source, file);
+  return { manifest, files };
+}

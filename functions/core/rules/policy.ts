@@ -1,0 +1,141 @@
+import { z } from 'zod';
+import { PolicyError } from '../errors';
+import { INDEXES_BEFORE_DECIDING, KINDS, type Kind, PARENTS } from './kinds';
+import { CALENDAR_DATE, isTimeZone, startOfDay } from './time';
+
+/**
+ * Every date, window, wave and role of migration-rules.md, as data. An operator changes a date with a
+ * policy file (`--policy <file>`) holding only the keys to change; each key replaces its default whole.
+ */
+const calendarDate = z
+  .string()
+  .regex(CALENDAR_DATE, 'expected a calendar date YYYY-MM-DD')
+  .refine((date) => {
+    const t = Date.parse(`${date}T00:00:00Z`);
+    return Number.isFinite(t) && new Date(t).toISOString().startsWith(date);
+  }, 'no such day');
+const waveId = z.string().regex(/^[A-Za-z0-9._-]{1,32}$/, 'expected 1-32 characters of [A-Za-z0-9._-]');
+
+export const ORGANISER_ROLES = ['CSS', 'NSO', 'AMBASSADOR', 'TEACHER'] as const;
+
+export const PolicySchema = z
+  .object({
+    /** Cut-off dates are calendar dates in this zone. */
+    timeZone: z.string().refine(isTimeZone, 'unknown time zone'),
+    /** Waves in the order they run; each kind belongs to exactly one. */
+    waves: z.array(z.object({ id: waveId, kinds: z.array(z.enum(KINDS)) }).strict()).min(1),
+    /** TS-1: TwinSpaces of projects registered on or after this date migrate. */
+    twinspaceCutoff: calendarDate,
+    /** TS-2, GR-3: TwinSpace and group content created on or after this date migrates. */
+    contentCutoff: calendarDate,
+    /** PR-2: profile activities on or after this date are shown. */
+    activityCutoff: calendarDate,
+    /** GR-1: a group is active when an item was created or updated in [from, to). */
+    groupActivityWindow: z.object({ from: calendarDate, to: calendarDate }).strict(),
+    /** EV-1: events by these organiser roles move to participants' portfolios. */
+    eligibleOrganiserRoles: z.array(z.enum(ORGANISER_ROLES)),
+    /** PR-5: the FAQ lists contacts once as profile data and once as not migrated; default: not. */
+    migrateContacts: z.boolean(),
+  })
+  .strict();
+
+export type Policy = z.infer<typeof PolicySchema>;
+
+export const DEFAULT_POLICY: Policy = {
+  timeZone: 'Europe/Brussels',
+  waves: [
+    { id: 'sept-2022', kinds: ['projects', 'twinspace-items', 'mailbox', 'feed-posts', 'partner-forum'] },
+    { id: 'nov-2022', kinds: ['groups', 'group-items'] },
+    {
+      id: '2023',
+      kinds: ['accounts', 'activities', 'portfolio', 'events', 'learning-lab', 'photos', 'contacts'],
+    },
+  ],
+  twinspaceCutoff: '2018-07-01',
+  contentCutoff: '2018-07-01',
+  activityCutoff: '2018-07-01',
+  groupActivityWindow: { from: '2021-01-01', to: '2022-02-22' },
+  eligibleOrganiserRoles: ['NSO', 'CSS', 'AMBASSADOR'],
+  migrateContacts: false,
+};
+
+/** The policy with its dates as instants and its waves as a lookup, ready for the decisions. */
+export interface CompiledPolicy {
+  readonly policy: Policy;
+  readonly twinspaceCutoffMs: number;
+  readonly contentCutoffMs: number;
+  readonly activityCutoffMs: number;
+  readonly groupWindowMs: { readonly from: number; readonly to: number };
+  readonly eligibleOrganiserRoles: ReadonlySet<string>;
+  readonly waveOf: Readonly<Record<Kind, string>>;
+  readonly waveIds: readonly string[];
+}
+
+function crossChecks(policy: Policy): string[] {
+  const problems: string[] = [];
+  const waveOf = new Map<Kind, string>();
+  const ids = new Set<string>();
+  for (const wave of policy.waves) {
+    if (ids.has(wave.id)) problems.push(`waves: wave "${wave.id}" is listed twice`);
+    ids.add(wave.id);
+    for (const kind of wave.kinds) {
+      const other = waveOf.get(kind);
+      if (other) problems.push(`waves: kind "${kind}" is in wave "${other}" and in wave "${wave.id}"`);
+      waveOf.set(kind, wave.id);
+    }
+  }
+  for (const kind of KINDS) if (!waveOf.has(kind)) problems.push(`waves: kind "${kind}" is in no wave`);
+  const together: [Kind, Kind][] = [
+    ...Object.entries(PARENTS).map(([child, p]) => [child as Kind, p.kind] as [Kind, Kind]),
+    ...Object.entries(INDEXES_BEFORE_DECIDING).map(
+      ([kind, needs]) => [kind as Kind, needs.kind] as [Kind, Kind],
+    ),
+  ];
+  for (const [a, b] of together) {
+    if (waveOf.has(a) && waveOf.has(b) && waveOf.get(a) !== waveOf.get(b)) {
+      problems.push(`waves: "${a}" needs "${b}" and must be in the same wave`);
+    }
+  }
+  const { from, to } = policy.groupActivityWindow;
+  if (from >= to) problems.push('groupActivityWindow: "from" must be before "to"');
+  return problems;
+}
+
+/** Validates a policy (or a partial one over the defaults) and compiles it; throws PolicyError. */
+export function compilePolicy(overrides: unknown = {}, source = 'policy'): CompiledPolicy {
+  if (typeof overrides !== 'object' || overrides === null || Array.isArray(overrides)) {
+    throw new PolicyError(`${source}: expected a JSON object`);
+  }
+  const parsed = PolicySchema.safeParse({ ...DEFAULT_POLICY, ...overrides });
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new PolicyError(`${source}: ${issue?.path.join('.') || '(root)'}: ${issue?.message}`);
+  }
+  const policy = parsed.data;
+  const problems = crossChecks(policy);
+  if (problems.length > 0) throw new PolicyError(`${source}: ${problems.join('; ')}`);
+  const day = (date: string) => startOfDay(date, policy.timeZone);
+  const waveOf = {} as Record<Kind, string>;
+  for (const wave of policy.waves) for (const kind of wave.kinds) waveOf[kind] = wave.id;
+  return {
+    policy,
+    twinspaceCutoffMs: day(policy.twinspaceCutoff),
+    contentCutoffMs: day(policy.contentCutoff),
+    activityCutoffMs: day(policy.activityCutoff),
+    groupWindowMs: { from: day(policy.groupActivityWindow.from), to: day(policy.groupActivityWindow.to) },
+    eligibleOrganiserRoles: new Set(policy.eligibleOrganiserRoles),
+    waveOf,
+    waveIds: policy.waves.map((w) => w.id),
+  };
+}
+
+/** Parses a policy file's text (JSON). */
+export function parsePolicyJson(text: string, source: string): CompiledPolicy {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (cause) {
+    throw new PolicyError(`${source}: not valid JSON (${(cause as Error).message})`, { cause });
+  }
+  return compilePolicy(value, source);
+}

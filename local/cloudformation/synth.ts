@@ -1,0 +1,125 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App, type CfnResource, Stack } from 'aws-cdk-lib';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type { IConstruct } from 'constructs';
+import { buildApp } from '../../bin/app';
+import { HANDLER_METADATA } from '../../lib/constructs/migration-function';
+
+/**
+ * The synthesized app, read the way the local runtime and the tests need it: the state machine's
+ * definition as plain ASL, and each Lambda function's handler module and environment.
+ */
+export interface SynthesizedApp {
+  readonly templates: { readonly stateful: CfnTemplate; readonly pipeline: CfnTemplate };
+  readonly functions: ReadonlyMap<string, FunctionInfo>;
+  readonly stateMachineLogicalId: string;
+}
+
+export interface CfnTemplate {
+  Resources: Record<
+    string,
+    { Type: string; Properties?: Record<string, unknown>; Metadata?: Record<string, unknown> }
+  >;
+}
+
+export interface FunctionInfo {
+  readonly logicalId: string;
+  /** The handler module, relative to the project root (functions/<name>/handler.ts). */
+  readonly handler: string;
+  readonly environment: Record<string, unknown>;
+}
+
+/** Synthesizes the CDK app in-process, without bundling, and returns both templates and the functions. */
+export function synthesize(context: Record<string, unknown> = {}): SynthesizedApp {
+  const previous = process.env.CDK_VALIDATION;
+  process.env.CDK_VALIDATION = 'false';
+  // Its own folder, removed afterwards: an App without one leaves a temporary cdk.out behind per synth.
+  const outdir = mkdtempSync(join(tmpdir(), 'esep-synth-'));
+  try {
+    const { app, stateful, pipeline } = buildApp(
+      new App({ outdir, context: { 'aws:cdk:bundling-stacks': [], ...context } }),
+    );
+    const assembly = app.synth();
+    const template = (stack: Stack) => assembly.getStackArtifact(stack.artifactId).template as CfnTemplate;
+    const functions = new Map<string, FunctionInfo>();
+    const walk = (c: IConstruct) => {
+      const handler = c.node.metadata.find((m) => m.type === HANDLER_METADATA)?.data as string | undefined;
+      if (handler) {
+        const fn = c as lambda.Function;
+        const logicalId = Stack.of(fn).getLogicalId(fn.node.defaultChild as CfnResource);
+        const props = template(Stack.of(fn)).Resources[logicalId]?.Properties as {
+          Environment?: { Variables?: Record<string, unknown> };
+        };
+        functions.set(logicalId, { logicalId, handler, environment: props.Environment?.Variables ?? {} });
+      }
+      for (const child of c.node.children) walk(child);
+    };
+    walk(pipeline);
+    const sm = Object.entries(template(pipeline).Resources).find(
+      ([, r]) => r.Type === 'AWS::StepFunctions::StateMachine',
+    );
+    if (!sm) throw new Error('the pipeline stack has no state machine');
+    return {
+      templates: { stateful: template(stateful), pipeline: template(pipeline) },
+      functions,
+      stateMachineLogicalId: sm[0],
+    };
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
+    if (previous === undefined) delete process.env.CDK_VALIDATION;
+    else process.env.CDK_VALIDATION = previous;
+  }
+}
+
+/** A fake but well-formed ARN for a function's logical id (how local ASL names its Tasks' functions). */
+export const localFunctionArn = (logicalId: string) =>
+  `arn:aws:lambda:eu-west-1:000000000000:function:${logicalId}`;
+
+/**
+ * The state machine's DefinitionString as plain ASL: `Fn::Join` resolved, each `Fn::GetAtt` of a
+ * function turned into `localFunctionArn`, and any other reference into a placeholder.
+ */
+export function definitionOf(synth: SynthesizedApp): Record<string, unknown> {
+  const resource = synth.templates.pipeline.Resources[synth.stateMachineLogicalId];
+  const resolve = (value: unknown): string => {
+    if (typeof value === 'string') return value;
+    const v = value as Record<string, unknown>;
+    if (v['Fn::Join']) {
+      const [sep, parts] = v['Fn::Join'] as [string, unknown[]];
+      return parts.map(resolve).join(sep);
+    }
+    if (v['Fn::GetAtt']) {
+      const [logicalId] = v['Fn::GetAtt'] as [string, string];
+      return synth.functions.has(logicalId) ? localFunctionArn(logicalId) : `arn:aws:local:::${logicalId}`;
+    }
+    if (v.Ref === 'AWS::Partition') return 'aws';
+    if (v.Ref) return `local-${String(v.Ref)}`;
+    throw new Error(`cannot resolve ${JSON.stringify(value).slice(0, 80)} in the state machine definition`);
+  };
+  return JSON.parse(resolve(resource?.Properties?.DefinitionString));
+}
+
+/** Every Task state of a definition (nested in Map and Parallel too), by state name. */
+export function taskStates(definition: Record<string, unknown>): Map<string, { Resource: string }> {
+  const tasks = new Map<string, { Resource: string }>();
+  const visit = (states: Record<string, Record<string, unknown>>) => {
+    for (const [name, state] of Object.entries(states)) {
+      if (state.Type === 'Task') tasks.set(name, state as unknown as { Resource: string });
+      for (const inner of [state.ItemProcessor, state.Iterator] as (
+        | { States?: Record<string, Record<string, unknown>> }
+        | undefined
+      )[]) {
+        if (inner?.States) visit(inner.States);
+      }
+      for (const branch of (state.Branches ?? []) as { States: Record<string, Record<string, unknown>> }[])
+        visit(branch.States);
+    }
+  };
+  visit(definition.States as Record<string, Record<string, unknown>>);
+  return tasks;
+}
+
+/** The function logical id behind a Task's Resource (payloadResponseOnly: the Resource is the function ARN). */
+export const taskFunction = (resource: string) => /:function:([^:]+)$/.exec(resource)?.[1];

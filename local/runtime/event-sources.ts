@@ -1,0 +1,199 @@
+import {
+  ChangeMessageVisibilityBatchCommand,
+  DeleteMessageBatchCommand,
+  type Message,
+  ReceiveMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { LocalResources } from '../cloudformation/resources';
+import type { CfnTemplate } from '../cloudformation/synth';
+import { LOCAL_REGION } from '../stand-ins/services';
+
+/** An event-source mapping of the template: a queue feeding a function. */
+export interface EventSourceMapping {
+  readonly functionId: string;
+  readonly queueUrl: string;
+  readonly queueArn: string;
+  readonly batchSize: number;
+  readonly maxConcurrency: number;
+  readonly reportBatchItemFailures: boolean;
+}
+
+export function mappingsOf(template: CfnTemplate, resources: LocalResources): EventSourceMapping[] {
+  return Object.values(template.Resources)
+    .filter((r) => r.Type === 'AWS::Lambda::EventSourceMapping')
+    .map((r) => {
+      const p = r.Properties as {
+        EventSourceArn: { 'Fn::GetAtt': [string, string] };
+        FunctionName: { Ref: string };
+        BatchSize?: number;
+        ScalingConfig?: { MaximumConcurrency?: number };
+        FunctionResponseTypes?: string[];
+      };
+      const queueId = p.EventSourceArn['Fn::GetAtt'][0];
+      const queueUrl = resources.queues.get(queueId);
+      if (!queueUrl) throw new Error(`local runtime: no queue ${queueId}`);
+      return {
+        functionId: p.FunctionName.Ref,
+        queueUrl,
+        queueArn: resources.resolve(p.EventSourceArn),
+        batchSize: p.BatchSize ?? 10,
+        maxConcurrency: p.ScalingConfig?.MaximumConcurrency ?? 2,
+        reportBatchItemFailures: (p.FunctionResponseTypes ?? []).includes('ReportBatchItemFailures'),
+      };
+    });
+}
+
+export type SqsInvoke = (event: SQSEvent) => Promise<SQSBatchResponse | undefined>;
+
+export interface DeliveryCounts {
+  /** Messages handed to the function (each delivery counted). */
+  messages: number;
+  /** Of those, extra deliveries made on purpose (duplicateDelivery). */
+  duplicates: number;
+  /** Receive or delete calls that failed and were tried again, as Lambda's pollers do. */
+  receiveErrors: number;
+}
+
+/**
+ * Receives a failed delivery counts against the queue's maxReceiveCount locally: its own, and the
+ * stand-in's ChangeMessageVisibility, which wrongly counts as one more (local-aws-sqs 2.0.2). The local
+ * queues get the template's maxReceiveCount times this, and the count handed to the function is divided
+ * back, so a poison message still reaches the dead-letter queue after the template's number of tries.
+ */
+export const RECEIVES_PER_FAILED_DELIVERY = 2;
+
+export interface PollOptions {
+  /**
+   * Seconds before a failed message is visible again. Lambda leaves a failed message to the queue's
+   * visibility timeout (minutes, from the template); locally it comes back this soon, while a message
+   * being worked on stays hidden for the template's whole timeout, as deployed, however long it takes.
+   */
+  readonly redeliverySeconds?: number;
+  readonly counts?: DeliveryCounts;
+  /**
+   * At-least-once delivery, exaggerated: every batch is delivered twice, in reverse order the second
+   * time: alternately both at once, and once more after the first delivery finished but before its
+   * messages were deleted (as when a visibility timeout runs out just then).
+   */
+  readonly duplicate?: { readonly seed: number };
+}
+
+/**
+ * Emulates Lambda's SQS event source: up to `maxConcurrency` pollers receive batches of `batchSize`,
+ * invoke the function, and delete what succeeded. A failed record (a batch item failure, or every record
+ * when the invocation throws) stays on the queue: it comes back after `redeliverySeconds`, and the queue's
+ * redrive policy moves it to the dead-letter queue after maxReceiveCount receives.
+ */
+export function pollQueue(
+  sqs: SQSClient,
+  mapping: EventSourceMapping,
+  invoke: SqsInvoke,
+  onBatch?: (n: number, failed: number) => void,
+  options: PollOptions = {},
+) {
+  let running = true;
+  const counts = options.counts ?? { messages: 0, duplicates: 0, receiveErrors: 0 };
+  let batches = options.duplicate?.seed ?? 0;
+  const redeliverySeconds = options.redeliverySeconds ?? 5;
+  const deliver = async (event: SQSEvent): Promise<SQSBatchResponse | undefined> => {
+    counts.messages += event.Records.length;
+    return invoke(event);
+  };
+  /** A duplicate delivery: what it answers does not matter, the original's answer decides. */
+  const duplicate = (event: SQSEvent) => {
+    counts.duplicates += event.Records.length;
+    return deliver({ Records: [...event.Records].reverse() }).catch(() => undefined);
+  };
+  const toRecord = (m: Message) => ({
+    messageId: m.MessageId ?? '',
+    receiptHandle: m.ReceiptHandle ?? '',
+    body: m.Body ?? '',
+    attributes: {
+      ...m.Attributes,
+      ApproximateReceiveCount: String(
+        Math.ceil(Number(m.Attributes?.ApproximateReceiveCount ?? 1) / RECEIVES_PER_FAILED_DELIVERY),
+      ),
+    },
+    messageAttributes: {},
+    md5OfBody: m.MD5OfBody ?? '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: mapping.queueArn,
+    awsRegion: LOCAL_REGION,
+  });
+  const worker = async () => {
+    while (running) {
+      let messages: Message[];
+      try {
+        const r = await sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: mapping.queueUrl,
+            MaxNumberOfMessages: mapping.batchSize,
+            WaitTimeSeconds: 1,
+            AttributeNames: ['All'],
+          }),
+        );
+        // The stand-in can hand out one message twice in a long poll; Lambda would not.
+        messages = [...new Map((r.Messages ?? []).map((m) => [m.MessageId, m])).values()];
+      } catch (error) {
+        if (!running) return;
+        // Lambda's pollers keep polling through a failed receive; a closed stand-in is the end.
+        if ((error as NodeJS.ErrnoException).code === 'ECONNREFUSED') throw error;
+        counts.receiveErrors++;
+        await new Promise((r) => setTimeout(r, 100));
+        continue;
+      }
+      if (messages.length === 0) continue;
+      const event = { Records: messages.map(toRecord) } as SQSEvent;
+      const twice = options.duplicate ? (batches++ % 2 === 0 ? 'at-once' : 'after') : undefined;
+      const concurrent = twice === 'at-once' ? duplicate(event) : undefined;
+      let failed: Set<string>;
+      try {
+        const response = await deliver(event);
+        failed = new Set(
+          mapping.reportBatchItemFailures
+            ? (response?.batchItemFailures ?? []).map((f) => f.itemIdentifier)
+            : [],
+        );
+      } catch {
+        failed = new Set(messages.map((m) => m.MessageId ?? ''));
+      }
+      await concurrent;
+      if (twice === 'after') await duplicate(event);
+      const done = messages.filter((m) => !failed.has(m.MessageId ?? ''));
+      const retry = messages.filter((m) => failed.has(m.MessageId ?? ''));
+      const entries = (list: Message[]) =>
+        list.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle }));
+      try {
+        if (done.length > 0)
+          await sqs.send(
+            new DeleteMessageBatchCommand({ QueueUrl: mapping.queueUrl, Entries: entries(done) }),
+          );
+        if (retry.length > 0)
+          await sqs.send(
+            new ChangeMessageVisibilityBatchCommand({
+              QueueUrl: mapping.queueUrl,
+              Entries: entries(retry).map((e) => ({ ...e, VisibilityTimeout: redeliverySeconds })),
+            }),
+          );
+      } catch {
+        if (!running) return;
+        // Not deleted, or not made visible again: the messages come back after the queue's visibility
+        // timeout (at-least-once).
+        counts.receiveErrors++;
+      }
+      onBatch?.(messages.length, failed.size);
+    }
+  };
+  const workers = Array.from({ length: mapping.maxConcurrency }, worker);
+  const all = Promise.all(workers);
+  return {
+    /** Rejects when a poller fails (the stand-in went away while running). */
+    done: all,
+    async stop() {
+      running = false;
+      await all.catch(() => undefined);
+    },
+  };
+}

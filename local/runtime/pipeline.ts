@@ -1,0 +1,180 @@
+import { mkdir, open, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Clients } from '../../functions/adapters/aws';
+import { ENV } from '../../functions/env';
+import { createLocalResources, type LocalResources } from '../cloudformation/resources';
+import { definitionOf } from '../cloudformation/synth';
+import { cachedSynth } from '../cloudformation/synth-cache';
+import { type LocalServices, startServices } from '../stand-ins/services';
+import { localEventBus, PUT_EVENTS } from './event-bus';
+import { type DeliveryCounts, mappingsOf, pollQueue } from './event-sources';
+import { emptyCounts, type FaultCounts, type FaultPlan, injectFaults } from './faults';
+import { localStateMachine, type TaskHandler } from './state-machine';
+
+const ROOT = join(__dirname, '..', '..');
+
+export interface LocalPipelineOptions {
+  readonly stateDir: string;
+  /** CDK context for the synth (for example policyFile). */
+  readonly context?: Record<string, unknown>;
+  /** Milliseconds of each Wait state (progress checks). */
+  readonly waitMs?: number;
+  /** Milliseconds between Task retries. */
+  readonly retryMs?: number;
+  /** Wraps each function's handler (tests inject faults here). */
+  readonly wrap?: (functionId: string, handler: TaskHandler) => TaskHandler;
+  /** Seconds before a failed SQS message is visible again (the deployed queues use the template's). */
+  readonly redeliverySeconds?: number;
+  readonly onTask?: (state: string, input: unknown, output: unknown) => void;
+  readonly onBatch?: (functionId: string, messages: number, failed: number) => void;
+  /** Fail a share of the functions' S3, DynamoDB and SQS calls (the reliability suite). */
+  readonly faults?: FaultPlan;
+  /** Deliver every SQS message twice, some out of order (the reliability suite). */
+  readonly duplicateDelivery?: { readonly seed: number };
+}
+
+export interface LocalPipeline {
+  readonly services: LocalServices;
+  readonly resources: LocalResources;
+  readonly clients: Clients;
+  /** The handler of each function, by logical id, built as on AWS (`makeHandler(depsFrom(...))`). */
+  readonly functions: ReadonlyMap<string, TaskHandler>;
+  /** The logical id of each function, by handler folder (validate, profile, account-link, ...). */
+  readonly functionIds: ReadonlyMap<string, string>;
+  /** Each function's environment as the template gives it, by handler folder. */
+  readonly environments: ReadonlyMap<string, NodeJS.ProcessEnv>;
+  /** The faults injected so far (with `faults`). */
+  readonly faultCounts: FaultCounts;
+  /** Deliveries of SQS messages so far, and how many of them were duplicates. */
+  readonly deliveries: DeliveryCounts;
+  execute(input: unknown): ReturnType<ReturnType<typeof localStateMachine>['execute']>;
+  stop(): Promise<void>;
+}
+
+/** One process per state folder: the stand-ins keep their data there. */
+async function lock(stateDir: string): Promise<() => Promise<void>> {
+  const file = join(stateDir, 'LOCK');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const handle = await open(file, 'wx');
+      await handle.writeFile(String(process.pid));
+      await handle.close();
+      return () => rm(file, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const pid = Number(await readFile(file, 'utf8').catch(() => ''));
+      let alive = false;
+      try {
+        alive = pid > 0 && process.kill(pid, 0);
+      } catch {}
+      if (alive) throw new Error(`another esep-migrate (pid ${pid}) is using the state folder ${stateDir}`);
+      await rm(file, { force: true }); // left by a process that was killed
+    }
+  }
+  throw new Error(`cannot lock the state folder ${stateDir}`);
+}
+
+/**
+ * Starts the pipeline on this machine: the stand-ins, the resources of the synthesized templates, every
+ * function as an in-process handler with the environment the template gives it, the SQS event sources,
+ * and the synthesized state machine.
+ */
+export async function startLocalPipeline(options: LocalPipelineOptions): Promise<LocalPipeline> {
+  await mkdir(options.stateDir, { recursive: true });
+  const unlock = await lock(options.stateDir);
+  let services: LocalServices | undefined;
+  try {
+    const synth = await cachedSynth(options.stateDir, options.context);
+    services = await startServices(options.stateDir);
+    const { clients } = services;
+    // The functions get clients of their own: faults hit them, not the runner's upload and download.
+    const faultCounts = emptyCounts();
+    const functionClients = services.newClients();
+    if (options.faults) injectFaults(functionClients, options.faults, faultCounts);
+    const deliveries = { messages: 0, duplicates: 0, receiveErrors: 0 };
+    const resources = await createLocalResources(clients, synth.templates);
+
+    // Every invocation is tracked: stop() refuses new ones and lets running ones finish before the
+    // stand-ins close (the emulator can leave Map iterations running after an execution has ended).
+    let stopped = false;
+    let inFlight = 0;
+    const tracked =
+      (handler: TaskHandler): TaskHandler =>
+      async (input) => {
+        if (stopped) throw new Error('the local pipeline is stopping');
+        inFlight++;
+        try {
+          return await handler(input);
+        } finally {
+          inFlight--;
+        }
+      };
+    const functions = new Map<string, TaskHandler>();
+    const functionIds = new Map<string, string>();
+    const environments = new Map<string, NodeJS.ProcessEnv>();
+    for (const fn of synth.functions.values()) {
+      const mod = require(join(ROOT, fn.handler)) as {
+        makeHandler: (deps: unknown) => TaskHandler;
+        depsFrom: (clients: Clients, env: NodeJS.ProcessEnv) => unknown;
+      };
+      const env = Object.fromEntries(
+        Object.entries(fn.environment).map(([k, v]) => [k, resources.resolve(v)]),
+      );
+      // Receipts carry no download links here: a link to a stand-in that stops with the command is useless.
+      if (ENV.downloadUrlHours in env) env[ENV.downloadUrlHours] = '0';
+      const handler = mod.makeHandler(mod.depsFrom(functionClients, env));
+      functions.set(fn.logicalId, tracked(options.wrap ? options.wrap(fn.logicalId, handler) : handler));
+      functionIds.set(fn.handler.split('/')[1] ?? fn.handler, fn.logicalId);
+      environments.set(fn.handler.split('/')[1] ?? fn.handler, env);
+    }
+
+    const pollers = mappingsOf(synth.templates.pipeline, resources).map((mapping) => {
+      const handler = functions.get(mapping.functionId);
+      if (!handler) throw new Error(`local runtime: event source for unknown function ${mapping.functionId}`);
+      return pollQueue(
+        clients.sqs,
+        mapping,
+        (event) => handler(event) as never,
+        (n, failed) => options.onBatch?.(mapping.functionId, n, failed),
+        {
+          counts: deliveries,
+          ...(options.redeliverySeconds === undefined
+            ? {}
+            : { redeliverySeconds: options.redeliverySeconds }),
+          ...(options.duplicateDelivery ? { duplicate: options.duplicateDelivery } : {}),
+        },
+      );
+    });
+    const bus = localEventBus(options.stateDir);
+    const machine = localStateMachine(
+      definitionOf(synth),
+      functions,
+      { waitMs: options.waitMs ?? 100, retryMs: options.retryMs ?? 50, onTask: options.onTask },
+      { [PUT_EVENTS]: tracked((input) => bus.putEvents(input)) },
+    );
+    const running = services;
+    return {
+      services: running,
+      resources,
+      clients,
+      functions,
+      functionIds,
+      environments,
+      faultCounts,
+      deliveries,
+      execute: (input) => machine.execute(input),
+      async stop() {
+        stopped = true;
+        await Promise.all(pollers.map((p) => p.stop()));
+        for (let waited = 0; inFlight > 0 && waited < 30_000; waited += 20)
+          await new Promise((r) => setTimeout(r, 20));
+        await running.stop();
+        await unlock();
+      },
+    };
+  } catch (error) {
+    await services?.stop().catch(() => undefined);
+    await unlock();
+    throw error;
+  }
+}

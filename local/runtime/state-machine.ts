@@ -1,0 +1,102 @@
+import { taskFunction, taskStates } from '../cloudformation/synth';
+
+// aws-local-stepfunctions 3 declares Node 22 and uses Promise.withResolvers; Node 20 lacks it.
+if (typeof (Promise as { withResolvers?: unknown }).withResolvers !== 'function') {
+  Object.defineProperty(Promise, 'withResolvers', {
+    configurable: true,
+    writable: true,
+    value<T>() {
+      let resolve!: (value: T | PromiseLike<T>) => void;
+      let reject!: (reason?: unknown) => void;
+      const promise = new Promise<T>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      return { promise, resolve, reject };
+    },
+  });
+}
+
+export type TaskHandler = (input: unknown) => Promise<unknown>;
+
+export interface LocalExecutionOptions {
+  /** Milliseconds for every Wait state (the deployed machine waits pollSeconds). */
+  readonly waitMs: number;
+  /** Milliseconds between retries of a Task (the deployed machine backs off from 2 s). */
+  readonly retryMs: number;
+  /** Called after each Task, with its state name and output (for progress). */
+  readonly onTask?: (state: string, input: unknown, output: unknown) => void;
+}
+
+async function discard(events: AsyncIterable<unknown>): Promise<void> {
+  for await (const _ of events);
+}
+
+/** The outcome of an execution: its output, or the error and cause it failed with. */
+export type ExecutionOutcome =
+  | { readonly ok: true; readonly output: unknown }
+  | { readonly ok: false; readonly error: string; readonly cause: string };
+
+/**
+ * Runs the synthesized state machine definition with aws-local-stepfunctions, every Task routed to the
+ * in-process handler of its function (overrides are keyed by state name).
+ */
+export function localStateMachine(
+  definition: Record<string, unknown>,
+  functions: ReadonlyMap<string, TaskHandler>,
+  options: LocalExecutionOptions,
+  /** Stand-ins for service integrations (not Lambda), by Task Resource. */
+  integrations: Readonly<Record<string, TaskHandler>> = {},
+) {
+  const { StateMachine } = require('aws-local-stepfunctions') as typeof import('aws-local-stepfunctions');
+  const machine = new StateMachine(definition as never, { validationOptions: { noValidate: true } });
+  const handlers: Record<string, (input: unknown) => Promise<unknown>> = {};
+  const retries: Record<string, number> = {};
+  for (const [state, task] of taskStates(definition)) {
+    const id = taskFunction(task.Resource);
+    const fn = id ? functions.get(id) : integrations[task.Resource];
+    if (!fn)
+      throw new Error(`local runtime: task "${state}" calls ${task.Resource}, which has no local handler`);
+    handlers[state] = async (input) => {
+      const output = await fn(input);
+      options.onTask?.(state, input, output);
+      return output;
+    };
+    retries[state] = options.retryMs;
+  }
+  const waits: Record<string, number> = {};
+  const collectWaits = (states: Record<string, Record<string, unknown>>) => {
+    for (const [name, state] of Object.entries(states)) {
+      if (state.Type === 'Wait') waits[name] = options.waitMs;
+      const inner = (state.ItemProcessor ?? state.Iterator) as
+        | { States?: Record<string, Record<string, unknown>> }
+        | undefined;
+      if (inner?.States) collectWaits(inner.States);
+    }
+  };
+  collectWaits(definition.States as Record<string, Record<string, unknown>>);
+
+  return {
+    async execute(input: unknown): Promise<ExecutionOutcome> {
+      const execution = machine.run(input as never, {
+        overrides: {
+          taskResourceLocalHandlers: handlers as never,
+          waitTimeOverrides: waits,
+          retryIntervalOverrides: retries,
+        },
+      });
+      // The emulator queues every event of the execution (each state's input and output) until its
+      // eventLogs are read: unread, they held memory that grew with every state a long run went through.
+      void discard(execution.eventLogs);
+      try {
+        return { ok: true, output: await execution.result };
+      } catch (error) {
+        type Failure = { name?: string; message?: string; error?: string; cause?: unknown };
+        const e = error as Failure;
+        const root = (typeof e.cause === 'object' && e.cause !== null ? e.cause : e) as Failure;
+        const cause = typeof root.cause === 'string' ? root.cause : (root.message ?? String(error));
+        return { ok: false, error: root.error ?? root.name ?? 'Error', cause };
+      }
+    },
+  };
+}

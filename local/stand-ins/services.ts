@@ -1,0 +1,118 @@
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { CLIENT_RETRY, type Clients } from '../../functions/adapters/aws';
+import { type HostEndpoints, type HostMessage, LOCAL_REGION } from './services-host';
+
+export { LOCAL_REGION };
+
+/**
+ * The local stand-ins for the AWS services, all on 127.0.0.1 with ports chosen by the system:
+ * dynalite (DynamoDB, data on disk under the state folder), s3rver (S3, files under the state folder)
+ * and local-aws-sqs (SQS, in memory: a restarted run sends its messages again, idempotently).
+ */
+export interface LocalServices {
+  readonly endpoints: { readonly dynamodb: string; readonly s3: string; readonly sqs: string };
+  readonly clients: Clients;
+  /** Another set of clients for the same stand-ins (closed by stop()). */
+  newClients(): Clients;
+  /** Emits `event` for S3 ObjectCreated (s3rver's own notification). */
+  readonly s3Events: NodeJS.EventEmitter;
+  stop(): Promise<void>;
+}
+
+const credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+
+/** The identity key of a local state folder: generated once, kept in a file (Secrets Manager on AWS). */
+async function localSecret(stateDir: string): Promise<string> {
+  const file = join(stateDir, 'email-key.secret');
+  try {
+    return (await readFile(file, 'utf8')).trim();
+  } catch {
+    const key = randomBytes(32).toString('base64url');
+    await writeFile(file, `${key}\n`, { mode: 0o600, flag: 'wx' }).catch(() => undefined);
+    return (await readFile(file, 'utf8')).trim();
+  }
+}
+
+/** A Secrets Manager stand-in that answers GetSecretValue with the local key, for any secret id. */
+const localSecrets = (key: string) =>
+  ({
+    send: async () => ({ SecretString: key }),
+    destroy: () => undefined,
+  }) as unknown as SecretsManagerClient;
+
+/**
+ * Starts the stand-ins in a worker thread of their own (services-host.ts): they answer on one core while
+ * the handlers, which call them, run on the other, where one thread for both left half the machine idle.
+ */
+export async function startServices(stateDir: string): Promise<LocalServices> {
+  const worker = new Worker(join(__dirname, 'services-worker.cjs'), { workerData: { stateDir } });
+  const s3Events = new EventEmitter();
+  let failure: Error | undefined;
+  const stopped = new Promise<void>((resolve) => {
+    worker.on('message', (m: HostMessage) => {
+      if (m.type === 's3-event') s3Events.emit('event', m.event);
+      if (m.type === 'stopped') resolve();
+    });
+    worker.on('exit', () => resolve());
+  });
+  const endpoints = await new Promise<HostEndpoints>((resolve, reject) => {
+    worker.on('message', (m: HostMessage) => {
+      if (m.type === 'ready') resolve(m.endpoints);
+    });
+    worker.on('error', (error) => {
+      failure = error;
+      reject(new Error(`the local stand-ins failed: ${error.message}`, { cause: error }));
+    });
+  });
+  s3Events.on('newListener', (event) => {
+    if (event === 'event' && s3Events.listenerCount('event') === 0) worker.postMessage({ type: 'watch-s3' });
+  });
+  const { dynamodb, s3, sqs } = endpoints;
+
+  const common = { region: LOCAL_REGION, credentials, ...CLIENT_RETRY };
+  const secret = await localSecret(stateDir);
+  const made: Clients[] = [];
+  const newClients = (): Clients => {
+    const c: Clients = {
+      s3: new S3Client({
+        ...common,
+        endpoint: s3,
+        forcePathStyle: true,
+        requestChecksumCalculation: 'WHEN_REQUIRED',
+        responseChecksumValidation: 'WHEN_REQUIRED',
+      }),
+      dynamo: new DynamoDBClient({ ...common, endpoint: dynamodb }),
+      sqs: new SQSClient({ ...common, endpoint: sqs }),
+      secrets: localSecrets(secret),
+    };
+    made.push(c);
+    return c;
+  };
+  const clients = newClients();
+  return {
+    endpoints,
+    clients,
+    newClients,
+    s3Events,
+    async stop() {
+      for (const c of made) {
+        c.s3.destroy();
+        c.dynamo.destroy();
+        c.sqs.destroy();
+      }
+      if (!failure) {
+        worker.postMessage({ type: 'stop' });
+        await stopped;
+      }
+      await worker.terminate();
+    },
+  };
+}
