@@ -1,15 +1,20 @@
 import { parseArgs } from 'node:util';
-import { ConservationError, ExportRejectedError, PolicyError } from '../functions/core/errors';
+import {
+  ConservationError,
+  ExecutionFailedError,
+  ExportRejectedError,
+  PolicyError,
+  UsageError,
+} from '../functions/core/errors';
 import { type Estimate, formatEstimate } from '../functions/core/estimate/estimate';
 import type { Summary } from '../functions/core/report/summary';
 import { generateExport } from '../tools/generate';
 import { formatSummary, loadPolicy, plan } from './commands/plan';
 import { redriveLocal } from './commands/redrive';
 import { registerLocal } from './commands/register';
-import { ExecutionFailedError, runLocal } from './commands/run';
+import { runLocal } from './commands/run';
 import { serve } from './commands/serve';
 import { formatVerification, verifyLocal } from './commands/verify';
-import { UsageError } from './usage';
 
 const HELP = `esep-migrate — move a legacy eTwinning / School Education Gateway export into ESEP
 

@@ -1,7 +1,7 @@
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { partitionsFor, ReportFolder } from '../../functions/adapters/report-folder';
-import { ExportRejectedError } from '../../functions/core/errors';
+import { ExportRejectedError, UsageError } from '../../functions/core/errors';
 import {
   type Estimate,
   type EstimateSettings,
@@ -17,7 +17,6 @@ import { type CompiledPolicy, compilePolicy, parsePolicyJson } from '../../funct
 import { SETTING_DEFAULTS } from '../../lib/settings';
 import { fsExportSource } from '../../local/runtime/fs-export-source';
 import { progressReporter } from '../progress';
-import { UsageError } from '../usage';
 
 export interface PlanOptions {
   readonly exportDir: string;

@@ -5,9 +5,9 @@ import {
   SendMessageBatchCommand,
 } from '@aws-sdk/client-sqs';
 import { dynamoStore } from '../../functions/adapters/dynamo-store';
+import { UsageError } from '../../functions/core/errors';
 import type { LocalPipeline } from '../../local/runtime/pipeline';
 import { startLocalPipeline } from '../../local/runtime/pipeline';
-import { UsageError } from '../usage';
 import { executeRun, type RunResult } from './run';
 
 export interface RedriveOptions {

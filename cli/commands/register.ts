@@ -1,9 +1,9 @@
 import { resolve } from 'node:path';
 import { depsFrom, handleRegistration } from '../../functions/account-link/handler';
-import type { LinkOutcome } from '../../functions/core/rules/linking';
+import { UsageError } from '../../functions/core/errors';
+import type { LinkOutcome } from '../../functions/core/ports';
 import { RegistrationSchema } from '../../functions/core/rules/linking';
 import { startLocalPipeline } from '../../local/runtime/pipeline';
-import { UsageError } from '../usage';
 
 export interface RegisterOptions {
   readonly email: string;

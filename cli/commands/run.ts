@@ -8,17 +8,16 @@ import {
   ListObjectsV2Command,
   PutObjectCommand,
 } from '@aws-sdk/client-s3';
-import type { Clients } from '../../functions/adapters/aws';
-import { ExportRejectedError } from '../../functions/core/errors';
+import type { Clients } from '../../functions/adapters/wiring';
+import { ExecutionFailedError, ExportRejectedError, UsageError } from '../../functions/core/errors';
+import { exportKeys, MANIFEST, reportPrefix } from '../../functions/core/keys';
 import { buildStagePlan, selectWaves } from '../../functions/core/pipeline/stages';
-import { reportPrefix } from '../../functions/core/pipeline/steps';
 import type { Summary } from '../../functions/core/report/summary';
-import { MANIFEST, validateExport } from '../../functions/core/rules/manifest';
+import { validateExport } from '../../functions/core/rules/manifest';
 import type { DeliveryCounts } from '../../local/runtime/event-sources';
 import type { FaultCounts } from '../../local/runtime/faults';
 import { fsExportSource } from '../../local/runtime/fs-export-source';
 import { type LocalPipeline, startLocalPipeline } from '../../local/runtime/pipeline';
-import { UsageError } from '../usage';
 import { loadPolicy } from './plan';
 
 export interface RunOptions {
@@ -43,17 +42,6 @@ export interface RunResult {
   readonly failed: boolean;
   /** What the stand-ins went through: faults injected, SQS deliveries (the reliability suite reads them). */
   readonly counts: { readonly faults: FaultCounts; readonly deliveries: DeliveryCounts };
-}
-
-/** A failed execution, with the error name and cause of its Fail state. */
-export class ExecutionFailedError extends Error {
-  override name = 'ExecutionFailedError';
-  constructor(
-    readonly error: string,
-    readonly causeText: string,
-  ) {
-    super(`the run failed: ${error}: ${causeText}`);
-  }
 }
 
 async function filesOf(dir: string): Promise<string[]> {
@@ -84,7 +72,7 @@ export async function upload(
   const files = (await filesOf(dir)).filter((f) => f !== MANIFEST);
   let sent = 0;
   const put = async (file: string) => {
-    const key = `exports/${exportId}/${file}`;
+    const key = exportKeys.file(exportId, file);
     const path = join(dir, file);
     const etag = await clients.s3
       .send(new HeadObjectCommand({ Bucket: bucket, Key: key }))
@@ -223,7 +211,7 @@ export async function runLocal(options: RunOptions): Promise<RunResult> {
     await upload(clients, resources.buckets.exports, dir, exportId);
     const input =
       wave === 'all'
-        ? { bucket: resources.buckets.exports, key: `exports/${exportId}/${MANIFEST}` }
+        ? { bucket: resources.buckets.exports, key: exportKeys.manifest(exportId) }
         : { exportId, wave };
     return await executeRun(
       pipeline,

@@ -1,6 +1,6 @@
 import { join, resolve } from 'node:path';
+import { exportKeys, MANIFEST } from '../../functions/core/keys';
 import { buildStagePlan } from '../../functions/core/pipeline/stages';
-import { MANIFEST } from '../../functions/core/rules/manifest';
 import { type LocalPipeline, startLocalPipeline } from '../../local/runtime/pipeline';
 import { loadPolicy } from './plan';
 import { executeRun } from './run';
@@ -12,8 +12,6 @@ export interface ServeOptions {
   /** Resolves to stop serving (default: SIGINT or SIGTERM). */
   readonly until?: Promise<unknown>;
 }
-
-const UPLOAD = /^exports\/([A-Za-z0-9._-]{1,64})\/manifest\.json$/;
 
 /**
  * `esep-migrate serve`: keeps the stand-ins up, prints their endpoints, and starts a run whenever a
@@ -38,8 +36,8 @@ export async function serve(options: ServeOptions = {}): Promise<void> {
       `  DynamoDB  ${endpoints.dynamodb}   table ${table}`,
       `  SQS       ${endpoints.sqs}`,
       'Upload an export, manifest.json last, to start a run:',
-      `  AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER aws --endpoint-url ${endpoints.s3} s3 cp --recursive <exportDir> s3://${buckets.exports}/exports/<exportId>/ --exclude ${MANIFEST}`,
-      `  AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER aws --endpoint-url ${endpoints.s3} s3 cp <exportDir>/${MANIFEST} s3://${buckets.exports}/exports/<exportId>/${MANIFEST}`,
+      `  AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER aws --endpoint-url ${endpoints.s3} s3 cp --recursive <exportDir> s3://${buckets.exports}/${exportKeys.prefix('<exportId>')} --exclude ${MANIFEST}`,
+      `  AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER aws --endpoint-url ${endpoints.s3} s3 cp <exportDir>/${MANIFEST} s3://${buckets.exports}/${exportKeys.manifest('<exportId>')}`,
       `endpoints: ${JSON.stringify({ ...endpoints, ...buckets, table })}`,
       '',
     ].join('\n'),
@@ -54,7 +52,7 @@ export async function serve(options: ServeOptions = {}): Promise<void> {
     }) => {
       for (const record of event.Records ?? []) {
         const key = decodeURIComponent(record.s3?.object?.key ?? '');
-        const exportId = UPLOAD.exec(key)?.[1];
+        const exportId = exportKeys.exportIdOfManifest(key);
         if (
           !record.eventName?.startsWith('ObjectCreated') ||
           record.s3?.bucket?.name !== buckets.exports ||

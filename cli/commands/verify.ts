@@ -1,19 +1,15 @@
 import { resolve } from 'node:path';
-import type { Run } from '../../functions/core/pipeline/steps';
+import { NoRunError } from '../../functions/core/errors';
+import type { Run } from '../../functions/core/pipeline/run';
 import type { RunStatus } from '../../functions/core/ports';
-import { type Verification, verifyRun } from '../../functions/core/verify/verify';
+import type { Verification } from '../../functions/core/report/summary';
+import { verifyRun } from '../../functions/core/verify/verify';
 import { depsFrom } from '../../functions/verify/handler';
 import { startLocalPipeline } from '../../local/runtime/pipeline';
-import { UsageError } from '../usage';
 
 export interface VerifyOptions {
   readonly exportId: string;
   readonly stateDir?: string;
-}
-
-/** An export that the local state has no finished run of: exit 2, like any argument that names nothing. */
-export class NoRunError extends UsageError {
-  override name = 'NoRunError';
 }
 
 /**

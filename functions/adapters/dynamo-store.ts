@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
@@ -10,34 +9,24 @@ import {
   QueryCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { eachLimited } from '../core/concurrency';
+import { ONE, tableKeys } from '../core/keys';
 import type { ChunkCounts } from '../core/pipeline/chunks';
-import type { IndexName } from '../core/pipeline/stages';
-import type { LedgerEntry, PipelineStore, RunStatus } from '../core/ports';
-import type { Kind } from '../core/rules/kinds';
-import type { IdentityEntry, IdentityStore, LinkOutcome } from '../core/rules/linking';
+import type {
+  IdentityEntry,
+  IdentityStore,
+  LedgerEntry,
+  LinkOutcome,
+  PipelineStore,
+  RunStatus,
+} from '../core/ports';
 import type { Decision } from '../core/rules/reasons';
 import { backoff, chunked } from './retry';
 
 /**
- * The single table of the pipeline (lib/stateful-stack.ts documents the access patterns). Keys are
- * deterministic and every write is idempotent; conditional writes where an order matters.
- *
- * | item | pk | sk |
- * |---|---|---|
- * | a container's decision (project, group) | `S#<scope>#<kind>#<id>` | `#` |
- * | index entry (group activity, eTwinning e-mail keys) | `X#<scope>#<index>#<key>` | `#` |
- * | decision ledger | `D#<exportId>#<kind>#<id>` | line number, 10 digits |
- * | chunk marker | `C#<scope>#<stage>` | chunk id |
- * | stage expectation | `E#<scope>` | stage id |
- * | run status | `R#<exportId>` | scope |
+ * The single table of the pipeline (lib/stateful-stack.ts documents the access patterns, core/keys.ts
+ * the keys). Keys are deterministic and every write is idempotent; conditional writes where an order
+ * matters.
  */
-const ONE = '#';
-/** Ids are arbitrary strings, DynamoDB keys at most 2,048 bytes: a long id is keyed by its hash. */
-export const keyPart = (id: string) =>
-  Buffer.byteLength(id, 'utf8') <= 512
-    ? id
-    : `~${createHash('sha256').update(id, 'utf8').digest('base64url')}`;
-const line10 = (n: number) => String(n).padStart(10, '0');
 
 export function dynamoStore(
   client: DynamoDBClient,
@@ -75,17 +64,14 @@ export function dynamoStore(
     return found;
   }
 
-  const containerPk = (scope: string, kind: Kind, id: string) => `S#${scope}#${kind}#${keyPart(id)}`;
-  const indexPk = (scope: string, index: IndexName, key: string) => `X#${scope}#${index}#${keyPart(key)}`;
-
   return {
     putItems: batchWrite,
 
     async containerDecisions(scope, kind, ids) {
-      const items = await batchGet(ids.map((id) => containerPk(scope, kind, id)));
+      const items = await batchGet(ids.map((id) => tableKeys.container(scope, kind, id)));
       const out = new Map<string, Decision>();
       for (const id of ids) {
-        const decision = items.get(containerPk(scope, kind, id))?.decision;
+        const decision = items.get(tableKeys.container(scope, kind, id))?.decision;
         if (typeof decision === 'string') out.set(id, decision as Decision);
       }
       return out;
@@ -93,25 +79,25 @@ export function dynamoStore(
 
     async putContainerDecisions(scope, kind, entries) {
       await batchWrite(
-        entries.map(({ id, decision }) => ({ pk: containerPk(scope, kind, id), sk: ONE, decision })),
+        entries.map(({ id, decision }) => ({ pk: tableKeys.container(scope, kind, id), sk: ONE, decision })),
       );
     },
 
     async addToIndex(scope, index, keys) {
-      await batchWrite(keys.map((key) => ({ pk: indexPk(scope, index, key), sk: ONE })));
+      await batchWrite(keys.map((key) => ({ pk: tableKeys.index(scope, index, key), sk: ONE })));
     },
 
     async inIndex(scope, index, keys) {
-      const items = await batchGet(keys.map((key) => indexPk(scope, index, key)));
-      return new Set(keys.filter((key) => items.has(indexPk(scope, index, key))));
+      const items = await batchGet(keys.map((key) => tableKeys.index(scope, index, key)));
+      return new Set(keys.filter((key) => items.has(tableKeys.index(scope, index, key))));
     },
 
     async putDecisions(exportId, entries: readonly LedgerEntry[]) {
       await batchWrite(
         entries.map((e) => ({
-          pk: `D#${exportId}#${e.kind}#${keyPart(e.id)}`,
+          pk: tableKeys.ledger(exportId, e.kind, e.id),
           id: e.id,
-          sk: line10(e.line),
+          sk: tableKeys.ledgerLine(e.line),
           decision: e.decision,
           reason: e.reason,
           wave: e.wave,
@@ -124,7 +110,7 @@ export function dynamoStore(
       const r = await doc.send(
         new GetCommand({
           TableName: table,
-          Key: { pk: `C#${scope}#${stage}`, sk: chunk },
+          Key: { pk: tableKeys.markers(scope, stage), sk: chunk },
           ConsistentRead: true,
         }),
       );
@@ -136,7 +122,7 @@ export function dynamoStore(
         await doc.send(
           new PutCommand({
             TableName: table,
-            Item: { pk: `C#${scope}#${stage}`, sk: chunk, ...counts },
+            Item: { pk: tableKeys.markers(scope, stage), sk: chunk, ...counts },
             ConditionExpression: 'attribute_not_exists(pk)',
           }),
         );
@@ -156,7 +142,7 @@ export function dynamoStore(
           new QueryCommand({
             TableName: table,
             KeyConditionExpression: 'pk = :pk',
-            ExpressionAttributeValues: { ':pk': `C#${scope}#${stage}` },
+            ExpressionAttributeValues: { ':pk': tableKeys.markers(scope, stage) },
             ConsistentRead: true,
             ExclusiveStartKey: start,
           }),
@@ -173,7 +159,10 @@ export function dynamoStore(
 
     async putStageExpectation(scope, stage, chunks) {
       await doc.send(
-        new PutCommand({ TableName: table, Item: { pk: `E#${scope}`, sk: stage, chunks: { ...chunks } } }),
+        new PutCommand({
+          TableName: table,
+          Item: { pk: tableKeys.expectations(scope), sk: stage, chunks: { ...chunks } },
+        }),
       );
     },
 
@@ -182,7 +171,7 @@ export function dynamoStore(
         new QueryCommand({
           TableName: table,
           KeyConditionExpression: 'pk = :pk AND sk = :sk',
-          ExpressionAttributeValues: { ':pk': `E#${scope}`, ':sk': stage },
+          ExpressionAttributeValues: { ':pk': tableKeys.expectations(scope), ':sk': stage },
           ConsistentRead: true,
         }),
       );
@@ -195,7 +184,7 @@ export function dynamoStore(
         new QueryCommand({
           TableName: table,
           KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': `R#${exportId}` },
+          ExpressionAttributeValues: { ':pk': tableKeys.runs(exportId) },
           ConsistentRead: true,
         }),
       );
@@ -207,7 +196,7 @@ export function dynamoStore(
         new QueryCommand({
           TableName: table,
           KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': `D#${exportId}#${kind}#${keyPart(id)}` },
+          ExpressionAttributeValues: { ':pk': tableKeys.ledger(exportId, kind, id) },
           ConsistentRead: true,
           Limit: 1,
         }),
@@ -217,21 +206,16 @@ export function dynamoStore(
 
     async putRunStatus(exportId, status: RunStatus) {
       await doc.send(
-        new PutCommand({ TableName: table, Item: { pk: `R#${exportId}`, sk: status.scope, ...status } }),
+        new PutCommand({
+          TableName: table,
+          Item: { pk: tableKeys.runs(exportId), sk: status.scope, ...status },
+        }),
       );
     },
   };
 }
 
-/**
- * The identity index and links, in the same table; they outlive every run (rule ID-6).
- *
- * | item | pk | sk |
- * |---|---|---|
- * | identity index entry | `I#<HMAC of the normalised e-mail>` | `<platform>#<legacyAccountId>` |
- * | a user's link outcome | `L#<esepUserId>` | `#` |
- * | a legacy account's link | `A#<legacyAccountId>` | `#` |
- */
+/** The identity index and links, in the same table (keys: core/keys.ts); they outlive every run (ID-6). */
 export function dynamoIdentities(client: DynamoDBClient, table: string): IdentityStore {
   const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
   const conditional = async (command: PutCommand | DeleteCommand): Promise<boolean> => {
@@ -248,8 +232,8 @@ export function dynamoIdentities(client: DynamoDBClient, table: string): Identit
     async putIdentities(entries) {
       await store.putItems(
         entries.map((e) => ({
-          pk: `I#${e.key}`,
-          sk: `${e.platform}#${keyPart(e.accountId)}`,
+          pk: tableKeys.identity(e.key),
+          sk: tableKeys.identityEntry(e.platform, e.accountId),
           platform: e.platform,
           accountId: e.accountId,
         })),
@@ -260,7 +244,7 @@ export function dynamoIdentities(client: DynamoDBClient, table: string): Identit
         new QueryCommand({
           TableName: table,
           KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': `I#${key}` },
+          ExpressionAttributeValues: { ':pk': tableKeys.identity(key) },
           ConsistentRead: true,
         }),
       );
@@ -274,7 +258,7 @@ export function dynamoIdentities(client: DynamoDBClient, table: string): Identit
       const r = await doc.send(
         new GetCommand({
           TableName: table,
-          Key: { pk: `L#${keyPart(esepUserId)}`, sk: ONE },
+          Key: { pk: tableKeys.userLink(esepUserId), sk: ONE },
           ConsistentRead: true,
         }),
       );
@@ -286,7 +270,7 @@ export function dynamoIdentities(client: DynamoDBClient, table: string): Identit
       conditional(
         new PutCommand({
           TableName: table,
-          Item: { pk: `A#${keyPart(accountId)}`, sk: ONE, accountId, esepUserId },
+          Item: { pk: tableKeys.accountLink(accountId), sk: ONE, accountId, esepUserId },
           ConditionExpression: 'attribute_not_exists(pk) OR esepUserId = :me',
           ExpressionAttributeValues: { ':me': esepUserId },
         }),
@@ -295,7 +279,7 @@ export function dynamoIdentities(client: DynamoDBClient, table: string): Identit
       await conditional(
         new DeleteCommand({
           TableName: table,
-          Key: { pk: `A#${keyPart(accountId)}`, sk: ONE },
+          Key: { pk: tableKeys.accountLink(accountId), sk: ONE },
           ConditionExpression: 'esepUserId = :me',
           ExpressionAttributeValues: { ':me': esepUserId },
         }),
@@ -305,7 +289,7 @@ export function dynamoIdentities(client: DynamoDBClient, table: string): Identit
       conditional(
         new PutCommand({
           TableName: table,
-          Item: { pk: `L#${keyPart(outcome.esepUserId)}`, sk: ONE, ...outcome },
+          Item: { pk: tableKeys.userLink(outcome.esepUserId), sk: ONE, ...outcome },
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
       ),

@@ -1,10 +1,11 @@
 import { once } from 'node:events';
 import { createReadStream, createWriteStream, type WriteStream, writeFileSync } from 'node:fs';
-import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
 import { createInterface } from 'node:readline';
 import { eachLimited } from '../core/concurrency';
 import type { Estimate } from '../core/estimate/estimate';
+import type { ObjectStore } from '../core/ports';
 import { receiptHtml, receiptText } from '../core/report/receipts';
 import { QUARANTINE_SHOWN, type ReportView, reportHtml } from '../core/report/report-html';
 import { buildReceipt, type DecisionCounts, type Receipt, type Summary } from '../core/report/summary';
@@ -203,4 +204,22 @@ export class ReportFolder {
     for (const w of [this.decisions, ...this.partitions]) w?.stream.destroy();
     if (this.spoolDir) await rm(this.spoolDir, { recursive: true, force: true });
   }
+}
+
+const CONTENT_TYPES: Record<string, string> = {
+  json: 'application/json',
+  ndjson: 'application/x-ndjson',
+  html: 'text/html; charset=utf-8',
+  txt: 'text/plain; charset=utf-8',
+};
+
+/** Puts every file of a report folder under `prefix` of a bucket, 16 at a time. */
+export async function uploadFolder(dir: string, objects: ObjectStore, bucket: string, prefix: string) {
+  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
+  const files = entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
+  await eachLimited(files, 16, async (file) => {
+    const key = prefix + relative(dir, file).split('\\').join('/');
+    const type = CONTENT_TYPES[file.slice(file.lastIndexOf('.') + 1)] ?? 'application/octet-stream';
+    await objects.put(bucket, key, await readFile(file), type);
+  });
 }

@@ -6,7 +6,9 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import type { ExportSource, ObjectStore } from '../core/ports';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { exportKeys } from '../core/keys';
+import type { ObjectStore } from '../core/ports';
 
 const isMissing = (error: unknown) =>
   error instanceof NoSuchKey ||
@@ -62,9 +64,35 @@ export function s3Objects(client: S3Client): ObjectStore {
   };
 }
 
-/** An export uploaded to `exports/<exportId>/` of a bucket, read through the core's port. */
-export const exportPrefix = (exportId: string) => `exports/${exportId}/`;
+/** A pre-signed GET link to a file of an export, and when it expires. */
+export type DownloadLink = (file: {
+  sha256: string;
+  fileName: string;
+}) => Promise<{ url: string; expiresAt: string }>;
 
-export function bucketExportSource(objects: ObjectStore, bucket: string, exportId: string): ExportSource {
-  return { name: exportId, open: (path) => objects.get(bucket, exportPrefix(exportId) + path) };
+/**
+ * Pre-signed GET links to the export's blobs, named as the teacher knew the file (TS-5); none when
+ * `hours` is 0. A link signed with the function's role lasts at most as long as the role's session,
+ * whatever `hours` says.
+ */
+export function presignedDownloads(
+  s3: S3Client,
+  exportsBucket: string,
+  exportId: string,
+  hours: number,
+): DownloadLink | undefined {
+  if (hours <= 0) return undefined;
+  return async (d) => {
+    const expiresIn = Math.round(hours * 3600);
+    const url = await getSignedUrl(
+      s3,
+      new GetObjectCommand({
+        Bucket: exportsBucket,
+        Key: exportKeys.blob(exportId, d.sha256),
+        ResponseContentDisposition: `attachment; filename*=UTF-8''${encodeURIComponent(d.fileName)}`,
+      }),
+      { expiresIn },
+    );
+    return { url, expiresAt: new Date(Date.now() + expiresIn * 1000).toISOString() };
+  };
 }

@@ -1,4 +1,4 @@
-/** Typed errors of the core; callers branch on them with `instanceof`. */
+/** The typed errors of the project, in one place; callers branch on them with `instanceof`. */
 
 /** The export is rejected as a whole (legacy-export.md): nothing is decided, exit status 2. */
 export class ExportRejectedError extends Error {
@@ -20,4 +20,35 @@ export class PolicyError extends Error {
 /** Conservation does not hold: a record was lost or counted twice. A bug, never the export's fault. */
 export class ConservationError extends Error {
   override name = 'ConservationError';
+}
+
+/** A required setting (a Lambda environment variable) is missing or invalid: the function cannot start. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** A queue message that cannot be processed as it stands; it will reach the dead-letter queue. */
+export class PoisonMessageError extends Error {
+  override name = 'PoisonMessageError';
+}
+
+/** The command line was wrong: the message names the argument; exit status 2. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/** A failed execution of the state machine, with the error name and cause of its Fail state. */
+export class ExecutionFailedError extends Error {
+  override name = 'ExecutionFailedError';
+  constructor(
+    readonly error: string,
+    readonly causeText: string,
+  ) {
+    super(`the run failed: ${error}: ${causeText}`);
+  }
+}
+
+/** An export that the local state has no finished run of: exit 2, like any argument that names nothing. */
+export class NoRunError extends UsageError {
+  override name = 'NoRunError';
 }

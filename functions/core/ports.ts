@@ -1,5 +1,7 @@
-import type { ChunkCounts } from './pipeline/chunks';
+import type { ChunkCounts, ChunkMessage } from './pipeline/chunks';
 import type { IndexName } from './pipeline/stages';
+import type { Entity } from './pipeline/workers';
+import type { Summary } from './report/summary';
 import type { DecidedRecord } from './rules/decide';
 import type { Kind } from './rules/kinds';
 import type { Decision } from './rules/reasons';
@@ -73,4 +75,42 @@ export interface ObjectStore {
   copy(fromBucket: string, fromKey: string, toBucket: string, toKey: string): Promise<void>;
   /** Keys under a prefix in order; with `page`, at most `max` keys after `startAfter`. */
   list(bucket: string, prefix: string, page?: { startAfter?: string; max: number }): Promise<string[]>;
+}
+
+/** Sends chunk messages to the queue of an entity worker. */
+export type ChunkQueue = (entity: Entity, messages: readonly ChunkMessage[]) => Promise<void>;
+
+/** A sink for the report's records and its summary (a folder, then uploaded on AWS). */
+export interface ReportSink {
+  add(record: DecidedRecord): void | Promise<void>;
+  finish(summary: Summary): Promise<number>;
+}
+
+/** The identity index and the links (rules ID-2 to ID-8): keyed hashes of e-mails, never an e-mail. */
+export interface IdentityEntry {
+  readonly key: string;
+  readonly platform: 'etwinning' | 'seg';
+  readonly accountId: string;
+}
+
+export type LinkReason = 'LINKED' | 'NO_LEGACY_MATCH' | 'AMBIGUOUS_LEGACY_EMAIL' | 'LINK_FROZEN';
+
+export interface LinkOutcome {
+  readonly esepUserId: string;
+  readonly decision: 'linked' | 'not-linked';
+  readonly reason: LinkReason;
+  readonly legacyAccountId?: string;
+}
+
+export interface IdentityStore {
+  putIdentities(entries: readonly IdentityEntry[]): Promise<void>;
+  /** The distinct legacy accounts indexed under a key. */
+  lookup(key: string): Promise<IdentityEntry[]>;
+  /** The first registration's outcome for a user, if any (ID-4: it decides for ever). */
+  linkOf(esepUserId: string): Promise<LinkOutcome | undefined>;
+  /** Claims a legacy account for a user; false when another user holds it. */
+  claimLegacy(accountId: string, esepUserId: string): Promise<boolean>;
+  releaseLegacy(accountId: string, esepUserId: string): Promise<void>;
+  /** Records a user's outcome once; false when one was recorded first. */
+  putLink(outcome: LinkOutcome & { registeredAt: string }): Promise<boolean>;
 }

@@ -1,7 +1,8 @@
-import { lambdaEntry } from '../adapters/aws';
-import { type EntityDeps, entityDepsFrom, makeEntityHandler } from '../shared/entity-worker';
+import { entityWorker } from '../adapters/sqs';
+import { entityDepsFrom, lambdaEntry } from '../adapters/wiring';
+import type { ChunkDeps } from '../core/pipeline/chunk-work';
 
 /** The profile worker: decides the chunks of its kinds, fed by its own SQS queue. */
-export const makeHandler = (deps: EntityDeps) => makeEntityHandler('profile', deps);
+export const makeHandler = (deps: ChunkDeps) => entityWorker('profile', deps);
 export const depsFrom = entityDepsFrom;
 export const handler = lambdaEntry(makeHandler, depsFrom);

@@ -1,11 +1,10 @@
-import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { type Clients, lambdaEntry, queueUrlsFrom } from '../adapters/aws';
-import { readConfig } from '../adapters/config';
 import { dynamoStore } from '../adapters/dynamo-store';
 import { logger } from '../adapters/observability';
-import { type Run, type StageStatus, stageStatus } from '../core/pipeline/steps';
+import { pendingMessages } from '../adapters/sqs';
+import { type Clients, lambdaEntry, QUEUE_ENV, queueUrlsFrom, readConfig } from '../adapters/wiring';
+import { type StageStatus, stageStatus } from '../core/pipeline/progress';
+import type { Run } from '../core/pipeline/run';
 import type { PipelineStore } from '../core/ports';
-import { QUEUE_ENV } from '../env';
 
 export interface ProgressDeps {
   readonly store: PipelineStore;
@@ -21,26 +20,6 @@ export const makeHandler =
     logger.info('stage progress', { exportId: event.run.exportId, stage: event.stage, ...status });
     return status;
   };
-
-export function pendingMessages(sqs: SQSClient, urls: readonly string[]) {
-  return async () => {
-    let pending = 0;
-    for (const QueueUrl of urls) {
-      const r = await sqs.send(
-        new GetQueueAttributesCommand({
-          QueueUrl,
-          AttributeNames: [
-            'ApproximateNumberOfMessages',
-            'ApproximateNumberOfMessagesNotVisible',
-            'ApproximateNumberOfMessagesDelayed',
-          ],
-        }),
-      );
-      for (const v of Object.values(r.Attributes ?? {})) pending += Number(v);
-    }
-    return pending;
-  };
-}
 
 export function depsFrom(clients: Clients, env: NodeJS.ProcessEnv): ProgressDeps {
   const config = readConfig(['table', ...Object.values(QUEUE_ENV)], env);

@@ -1,7 +1,7 @@
-import { type Clients, lambdaEntry } from '../adapters/aws';
-import { readConfig } from '../adapters/config';
 import { dynamoStore } from '../adapters/dynamo-store';
 import { logger } from '../adapters/observability';
+import { type Clients, lambdaEntry, readConfig } from '../adapters/wiring';
+import { exportKeys } from '../core/keys';
 import type { PipelineStore } from '../core/ports';
 
 /** The failure path of the state machine: records why the run failed (the error, never record content). */
@@ -29,7 +29,7 @@ export const makeHandler =
   async (event: FailureInput): Promise<{ state: 'failed'; error: string }> => {
     const error = `${event.error?.Error ?? 'Error'}: ${causeMessage(event.error?.Cause)}`;
     const exportId =
-      event.run?.exportId ?? event.exportId ?? /^exports\/([^/]+)\//.exec(event.key ?? '')?.[1] ?? 'unknown';
+      event.run?.exportId ?? event.exportId ?? exportKeys.exportIdOf(event.key ?? '') ?? 'unknown';
     await deps.store.putRunStatus(exportId, {
       scope: event.run?.scope ?? exportId,
       waves: event.run?.waves ?? [],

@@ -1,15 +1,17 @@
+import { logger } from '../adapters/observability';
+import { sqsChunkQueue } from '../adapters/sqs';
 import {
   type Clients,
   lambdaEntry,
+  QUEUE_ENV,
   queueUrlsFrom,
-  sqsChunkQueue,
+  readConfig,
   WORKFLOW_ENV,
   workflowDeps,
-} from '../adapters/aws';
-import { readConfig } from '../adapters/config';
-import { logger } from '../adapters/observability';
-import { type ChunkQueue, type Run, splitStage, type WorkflowDeps } from '../core/pipeline/steps';
-import { QUEUE_ENV } from '../env';
+} from '../adapters/wiring';
+import type { Run, WorkflowDeps } from '../core/pipeline/run';
+import { splitStage } from '../core/pipeline/split';
+import type { ChunkQueue } from '../core/ports';
 
 /** Cuts a stage's kind files into chunks (claim check in S3) and sends one message per chunk. */
 export const makeHandler =

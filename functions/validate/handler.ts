@@ -1,7 +1,6 @@
-import { type Clients, lambdaEntry, WORKFLOW_ENV, workflowDeps } from '../adapters/aws';
-import { readConfig } from '../adapters/config';
 import { logger } from '../adapters/observability';
-import { type Run, type StartInput, startRun, type WorkflowDeps } from '../core/pipeline/steps';
+import { type Clients, lambdaEntry, readConfig, WORKFLOW_ENV, workflowDeps } from '../adapters/wiring';
+import { type Run, type StartInput, startRun, type WorkflowDeps } from '../core/pipeline/run';
 
 /** Validates the uploaded export (a rejected one fails the execution: ExportRejectedError) and opens the run. */
 export const makeHandler =

@@ -1,7 +1,6 @@
-import { type Clients, lambdaEntry, WORKFLOW_ENV, workflowDeps } from '../adapters/aws';
-import { readConfig } from '../adapters/config';
 import { logger } from '../adapters/observability';
-import type { Run } from '../core/pipeline/steps';
+import { type Clients, lambdaEntry, readConfig, WORKFLOW_ENV, workflowDeps } from '../adapters/wiring';
+import type { Run } from '../core/pipeline/run';
 import { type VerifyDeps, type VerifyState, verifyPage } from '../core/verify/verify';
 
 /**

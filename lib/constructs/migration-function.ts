@@ -5,7 +5,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { ENV, type EnvKey } from '../../functions/env';
+import { ENV, type EnvKey } from '../../functions/adapters/wiring';
 import { acknowledge, REASONS } from './nag';
 
 const ROOT = join(__dirname, '..', '..');

@@ -5,7 +5,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { CreateQueueCommand } from '@aws-sdk/client-sqs';
-import type { Clients } from '../../functions/adapters/aws';
+import type { Clients } from '../../functions/adapters/wiring';
 import { RECEIVES_PER_FAILED_DELIVERY } from '../runtime/event-sources';
 import { LOCAL_REGION } from '../stand-ins/services';
 import type { CfnTemplate } from './synth';

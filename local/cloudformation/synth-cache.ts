@@ -5,7 +5,7 @@ import type { SynthesizedApp } from './synth';
 
 const ROOT = join(__dirname, '..', '..');
 /** What the synthesized template depends on: the CDK app, the functions (policy, plan) and the lock file. */
-const SOURCES = ['bin/app.ts', 'lib', 'functions', 'package-lock.json'];
+const SOURCES = ['lib', 'functions', 'package-lock.json'];
 
 async function filesUnder(path: string): Promise<string[]> {
   const full = join(ROOT, path);

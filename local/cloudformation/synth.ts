@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { App, type CfnResource, Stack } from 'aws-cdk-lib';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { IConstruct } from 'constructs';
-import { buildApp } from '../../bin/app';
+import { buildApp } from '../../lib/app';
 import { HANDLER_METADATA } from '../../lib/constructs/migration-function';
 
 /**

@@ -1,4 +1,4 @@
-import type { Clients } from '../../functions/adapters/aws';
+import type { Clients } from '../../functions/adapters/wiring';
 import { prng } from '../../tools/generate';
 
 /**

@@ -1,7 +1,7 @@
 import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Clients } from '../../functions/adapters/aws';
-import { ENV } from '../../functions/env';
+import type { Clients } from '../../functions/adapters/wiring';
+import { ENV } from '../../functions/adapters/wiring';
 import { createLocalResources, type LocalResources } from '../cloudformation/resources';
 import { definitionOf } from '../cloudformation/synth';
 import { cachedSynth } from '../cloudformation/synth-cache';

@@ -7,7 +7,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { CLIENT_RETRY, type Clients } from '../../functions/adapters/aws';
+import { CLIENT_RETRY, type Clients } from '../../functions/adapters/wiring';
 import { type HostEndpoints, type HostMessage, LOCAL_REGION } from './services-host';
 
 export { LOCAL_REGION };

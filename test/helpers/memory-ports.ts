@@ -1,6 +1,12 @@
 import type { ChunkCounts } from '../../functions/core/pipeline/chunks';
-import type { LedgerEntry, ObjectStore, PipelineStore, RunStatus } from '../../functions/core/ports';
-import type { IdentityStore, LinkOutcome } from '../../functions/core/rules/linking';
+import type {
+  IdentityStore,
+  LedgerEntry,
+  LinkOutcome,
+  ObjectStore,
+  PipelineStore,
+  RunStatus,
+} from '../../functions/core/ports';
 import type { Decision } from '../../functions/core/rules/reasons';
 
 /** The pipeline's ports in memory: the same contracts as DynamoDB and S3, for fast tests of the logic. */

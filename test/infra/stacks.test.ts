@@ -1,8 +1,8 @@
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { buildApp } from '../../bin/app';
 import { ENTITIES } from '../../functions/core/pipeline/workers';
+import { buildApp } from '../../lib/app';
 import { type SynthesizedApp, synthesize } from '../../local/cloudformation/synth';
 
 let synth: SynthesizedApp;

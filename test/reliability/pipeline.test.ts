@@ -6,8 +6,8 @@ import { GetQueueAttributesCommand, SetQueueAttributesCommand } from '@aws-sdk/c
 import { plan } from '../../cli/commands/plan';
 import { moveDeadLetters, redriveLocal } from '../../cli/commands/redrive';
 import { executeRun, runLocal, upload } from '../../cli/commands/run';
-import { awsClients } from '../../functions/adapters/aws';
-import { MANIFEST } from '../../functions/core/rules/manifest';
+import { awsClients } from '../../functions/adapters/wiring';
+import { MANIFEST } from '../../functions/core/keys';
 import { startLocalPipeline } from '../../local/runtime/pipeline';
 import type { TaskHandler } from '../../local/runtime/state-machine';
 import { startServices } from '../../local/stand-ins/services';

@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { ReportFolder } from '../../functions/adapters/report-folder';
+import { presignedDownloads } from '../../functions/adapters/s3-objects';
 import { Tally } from '../../functions/core/report/summary';
 import type { DecidedRecord } from '../../functions/core/rules/decide';
-import { presignedDownloads } from '../../functions/report/handler';
 
 const s3 = new S3Client({
   region: 'eu-west-1',

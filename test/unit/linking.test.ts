@@ -1,11 +1,7 @@
 import { makeHandler } from '../../functions/account-link/handler';
+import type { IdentityEntry } from '../../functions/core/ports';
 import { emailKey } from '../../functions/core/rules/identity';
-import {
-  chooseLegacy,
-  type IdentityEntry,
-  linkDocument,
-  linkRegistration,
-} from '../../functions/core/rules/linking';
+import { chooseLegacy, linkDocument, linkRegistration } from '../../functions/core/rules/linking';
 import { memoryIdentities, memoryObjects } from '../helpers/memory-ports';
 import { sqsEvent } from '../helpers/sqs';
 

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
+import { documentOfFile, isDocumentKey } from '../../functions/core/keys';
 import type { DecidedRecord } from '../../functions/core/rules/decide';
 import type { AnyRecord } from '../../functions/core/rules/schemas';
-import { documentOfFile, isDocumentKey, targetOf } from '../../functions/core/rules/targets';
+import { targetOf } from '../../functions/core/rules/targets';
 
 /** The migrated layout reads back: verify tells documents from files and finds each file's document. */
 const decided = (

@@ -4,34 +4,21 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { bucketExportSource } from '../../functions/adapters/s3-objects';
-import { ExportRejectedError } from '../../functions/core/errors';
+import { ExportRejectedError, PoisonMessageError } from '../../functions/core/errors';
+import { type ChunkDeps, processChunk } from '../../functions/core/pipeline/chunk-work';
 import type { ChunkMessage } from '../../functions/core/pipeline/chunks';
 import { decideExport } from '../../functions/core/pipeline/decide-export';
+import { stageStatus } from '../../functions/core/pipeline/progress';
+import { reportRun } from '../../functions/core/pipeline/report-run';
+import { bucketExportSource, type Run, startRun, type WorkflowDeps } from '../../functions/core/pipeline/run';
+import { splitStage } from '../../functions/core/pipeline/split';
 import { buildStagePlan } from '../../functions/core/pipeline/stages';
-import {
-  type Run,
-  reportRun,
-  splitStage,
-  stageStatus,
-  startRun,
-  type WorkflowDeps,
-} from '../../functions/core/pipeline/steps';
 import type { Entity } from '../../functions/core/pipeline/workers';
+import type { Verification } from '../../functions/core/report/summary';
 import type { DecidedRecord } from '../../functions/core/rules/decide';
 import { validateExport } from '../../functions/core/rules/manifest';
 import { compilePolicy } from '../../functions/core/rules/policy';
-import {
-  initialVerifyState,
-  type Verification,
-  verifyPage,
-  verifyRun,
-} from '../../functions/core/verify/verify';
-import {
-  type EntityDeps,
-  PoisonMessageError,
-  processChunkRecord,
-} from '../../functions/shared/entity-worker';
+import { initialVerifyState, verifyPage, verifyRun } from '../../functions/core/verify/verify';
 import { makeHandler as twinspaceHandler } from '../../functions/twinspace/handler';
 import { fsExportSource } from '../../local/runtime/fs-export-source';
 import { generateExport } from '../../tools/generate';
@@ -107,7 +94,7 @@ async function runWorkflow(wave = 'all') {
   const { store: objects, objects: raw } = memoryObjects();
   await upload(objects);
   const workflow = workflowOver(store, objects, 17);
-  const entityDeps: EntityDeps = {
+  const entityDeps: ChunkDeps = {
     store,
     objects,
     policy,
@@ -126,7 +113,7 @@ async function runWorkflow(wave = 'all') {
           void queued.push(...messages.map((message) => ({ entity, message }))),
       });
       for (const { entity, message } of redeliver(queued.splice(0), delivered + 7)) {
-        await processChunkRecord(entity, JSON.stringify(message), entityDeps);
+        await processChunk(entity, JSON.stringify(message), entityDeps);
         delivered++;
       }
       expect(await stageStatus(run, stage.id, workflow)).toMatchObject({ done: true });
@@ -260,7 +247,7 @@ describe('the steps at their edges', () => {
   test('poison messages are refused with a typed error, and the SQS handler reports only them as failed', async () => {
     const { store } = memoryStore();
     const { store: objects } = memoryObjects();
-    const deps: EntityDeps = {
+    const deps: ChunkDeps = {
       store,
       objects,
       policy,
@@ -268,7 +255,7 @@ describe('the steps at their edges', () => {
       migratedBucket: 'migrated',
       emailSecret: async () => 's',
     };
-    await expect(processChunkRecord('twinspace', 'not json', deps)).rejects.toThrow(PoisonMessageError);
+    await expect(processChunk('twinspace', 'not json', deps)).rejects.toThrow(PoisonMessageError);
     const wrongQueue = {
       scope: 's',
       exportId: 'e',
@@ -280,7 +267,7 @@ describe('the steps at their edges', () => {
       chunk: 0,
       key: 'k',
     };
-    await expect(processChunkRecord('twinspace', JSON.stringify(wrongQueue), deps)).rejects.toThrow(
+    await expect(processChunk('twinspace', JSON.stringify(wrongQueue), deps)).rejects.toThrow(
       /does not belong to twinspace/,
     );
     await objects.put('exports', 'k', '{"n":1,"t":"{\\"id\\":\\"p1\\"}"}\n');

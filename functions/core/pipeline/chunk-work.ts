@@ -1,4 +1,7 @@
-import type { LedgerEntry, PipelineStore } from '../ports';
+import { eachLimited } from '../concurrency';
+import { PoisonMessageError } from '../errors';
+import { chunkId, exportKeys, workKeys } from '../keys';
+import type { LedgerEntry, ObjectStore, PipelineStore } from '../ports';
 import {
   type BlobStatus,
   type DecisionContext,
@@ -13,7 +16,17 @@ import { emailKey } from '../rules/identity';
 import { INDEXES_BEFORE_DECIDING, isContainerKind, PARENTS } from '../rules/kinds';
 import type { CompiledPolicy } from '../rules/policy';
 import type { FileRef } from '../rules/schemas';
-import type { ChunkCounts, ChunkLine, ChunkMessage } from './chunks';
+import { targetOf } from '../rules/targets';
+import {
+  type ChunkCounts,
+  type ChunkLine,
+  type ChunkMessage,
+  ChunkMessageSchema,
+  decodeChunk,
+} from './chunks';
+import { blobChecker } from './decide-export';
+import { bucketExportSource } from './run';
+import { ENTITY_OF_KIND, type Entity } from './workers';
 
 export interface ChunkWorkDeps {
   readonly store: PipelineStore;
@@ -116,4 +129,86 @@ export async function workChunk(
     results.map(({ result: _r, ...entry }) => entry),
   );
   return { counts, results };
+}
+
+/** What an entity worker needs for one chunk message: the store, the buckets and the identity key. */
+export interface ChunkDeps {
+  readonly store: PipelineStore;
+  readonly objects: ObjectStore;
+  readonly policy: CompiledPolicy;
+  readonly exportsBucket: string;
+  readonly migratedBucket: string;
+  /** The identity index's HMAC key (resolved lazily: only account chunks need it). */
+  readonly emailSecret: () => Promise<string>;
+}
+
+/** What one chunk message came to: already done before (a redelivery), or worked with its counts. */
+export type ChunkResult =
+  | { readonly msg: ChunkMessage; readonly done: 'before' }
+  | {
+      readonly msg: ChunkMessage;
+      readonly done: 'now';
+      readonly counts: ChunkCounts;
+      readonly first: boolean;
+    };
+
+/**
+ * One chunk message: decide its lines (the same core as `plan`), copy the migrated files server-side,
+ * write the migrated documents, keep the results for the report, then record the chunk's marker once.
+ * Every write is keyed by the chunk or record, so a redelivered message changes nothing. A message that
+ * can never be processed throws PoisonMessageError (it goes to the dead-letter queue).
+ */
+export async function processChunk(entity: Entity, body: string, deps: ChunkDeps): Promise<ChunkResult> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(body);
+  } catch (cause) {
+    throw new PoisonMessageError('message body is not JSON', { cause });
+  }
+  const parsed = ChunkMessageSchema.safeParse(raw);
+  if (!parsed.success)
+    throw new PoisonMessageError(`not a chunk message: ${parsed.error.issues[0]?.path.join('.')}`);
+  const msg = parsed.data;
+  if (ENTITY_OF_KIND[msg.kind] !== entity)
+    throw new PoisonMessageError(`kind ${msg.kind} does not belong to ${entity}`);
+  if (await deps.store.hasChunkMarker(msg.scope, msg.stage, chunkId(msg))) return { msg, done: 'before' };
+  const text = await deps.objects.getText(deps.exportsBucket, msg.key);
+  if (text === undefined) throw new PoisonMessageError(`chunk object ${msg.key} is missing`);
+
+  const outcome = await workChunk(msg, decodeChunk(text), {
+    store: deps.store,
+    policy: deps.policy,
+    emailSecret: msg.kind === 'accounts' ? await deps.emailSecret() : '',
+    blobStatus: blobChecker(bucketExportSource(deps.objects, deps.exportsBucket, msg.exportId)),
+  });
+
+  if (msg.op === 'decide') {
+    const targets = outcome.results.flatMap(
+      ({ result }) => targetOf(msg.exportId, result.decided, result.record) ?? [],
+    );
+    await eachLimited(targets, 16, async (target) => {
+      if (target.file)
+        await deps.objects.copy(
+          deps.exportsBucket,
+          exportKeys.blob(msg.exportId, target.file.sha256),
+          deps.migratedBucket,
+          target.file.key,
+        );
+      await deps.objects.put(
+        deps.migratedBucket,
+        target.documentKey,
+        `${JSON.stringify(target.document, null, 2)}\n`,
+        'application/json',
+      );
+    });
+    const rows = outcome.results.map(({ result }) => JSON.stringify(result.decided)).join('\n');
+    await deps.objects.put(
+      deps.exportsBucket,
+      workKeys.result(msg.scope, msg.stage, msg.kind, msg.chunk),
+      `${rows}\n`,
+      'application/x-ndjson',
+    );
+  }
+  const first = await deps.store.putChunkMarker(msg.scope, msg.stage, chunkId(msg), outcome.counts);
+  return { msg, done: 'now', counts: outcome.counts, first };
 }

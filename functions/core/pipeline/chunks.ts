@@ -59,19 +59,6 @@ export const ChunkMessageSchema = z.object({
 });
 export type ChunkMessage = z.infer<typeof ChunkMessageSchema>;
 
-/** A chunk's identity among the markers of its stage. */
-export const chunkId = (m: Pick<ChunkMessage, 'kind' | 'op' | 'chunk'>) =>
-  `${m.kind}.${m.op}.${String(m.chunk).padStart(6, '0')}`;
-
-/** Object keys of a run's working area (in the exports bucket, under the exports' retention). */
-export const workKeys = {
-  chunk: (scope: string, stage: string, kind: string, op: string, chunk: number) =>
-    `work/${scope}/${stage}/${kind}.${op}/${String(chunk).padStart(6, '0')}.ndjson`,
-  result: (scope: string, stage: string, kind: string, chunk: number) =>
-    `work/${scope}/results/${stage}/${kind}/${String(chunk).padStart(6, '0')}.ndjson`,
-  resultsPrefix: (scope: string) => `work/${scope}/results/`,
-};
-
 /** The counts a chunk marker records once (outputs.md's decisions, or lines read for ids and indexes). */
 export interface ChunkCounts {
   lines: number;

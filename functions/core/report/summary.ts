@@ -2,7 +2,6 @@ import { ConservationError } from '../errors';
 import type { DecidedRecord } from '../rules/decide';
 import type { Kind } from '../rules/kinds';
 import { type Decision, REASONS, type ReasonCode } from '../rules/reasons';
-import type { Verification } from '../verify/verify';
 
 /** Report maths (outputs.md): counts per kind, decision and reason; conservation; receipts. */
 
@@ -15,6 +14,22 @@ export const decisionsOf = (c: DecisionCounts): number => c.migrated + c.dropped
 /** How many records counts per kind decided, every kind together. */
 export const decisionsIn = (counts: Partial<Record<Kind, DecisionCounts>>): number =>
   Object.values(counts).reduce((n, c) => n + decisionsOf(c), 0);
+
+/** One check of a run's verification (verify/verify.ts names and runs them). */
+export interface VerifyCheck {
+  readonly name: string;
+  readonly description: string;
+  readonly passed: boolean;
+  readonly checked: number;
+  /** The first problems found, with ids and keys only. */
+  readonly problems: readonly string[];
+}
+
+/** A run's verification of its target, as the summary and the report show it. */
+export interface Verification {
+  readonly passed: boolean;
+  readonly checks: readonly VerifyCheck[];
+}
 
 export interface Summary {
   exportId: string;

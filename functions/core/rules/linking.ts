@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { targetKeys } from '../keys';
+import type { IdentityEntry, IdentityStore, LinkOutcome, ObjectStore } from '../ports';
 import { emailKey } from './identity';
 import { safeIdSegment } from './safe-name';
 
@@ -16,34 +18,6 @@ export const RegistrationSchema = z.object({
   registeredAt: z.iso.datetime({ offset: true }),
 });
 export type Registration = z.infer<typeof RegistrationSchema>;
-
-export interface IdentityEntry {
-  readonly key: string;
-  readonly platform: 'etwinning' | 'seg';
-  readonly accountId: string;
-}
-
-export type LinkReason = 'LINKED' | 'NO_LEGACY_MATCH' | 'AMBIGUOUS_LEGACY_EMAIL' | 'LINK_FROZEN';
-
-export interface LinkOutcome {
-  readonly esepUserId: string;
-  readonly decision: 'linked' | 'not-linked';
-  readonly reason: LinkReason;
-  readonly legacyAccountId?: string;
-}
-
-export interface IdentityStore {
-  putIdentities(entries: readonly IdentityEntry[]): Promise<void>;
-  /** The distinct legacy accounts indexed under a key. */
-  lookup(key: string): Promise<IdentityEntry[]>;
-  /** The first registration's outcome for a user, if any (ID-4: it decides for ever). */
-  linkOf(esepUserId: string): Promise<LinkOutcome | undefined>;
-  /** Claims a legacy account for a user; false when another user holds it. */
-  claimLegacy(accountId: string, esepUserId: string): Promise<boolean>;
-  releaseLegacy(accountId: string, esepUserId: string): Promise<void>;
-  /** Records a user's outcome once; false when one was recorded first. */
-  putLink(outcome: LinkOutcome & { registeredAt: string }): Promise<boolean>;
-}
 
 /** ID-3 and ID-8: eTwinning wins over SEG; two accounts of the winning platform are never auto-linked. */
 export function chooseLegacy(
@@ -112,11 +86,42 @@ export function linkDocument(
 ): { key: string; document: Record<string, unknown> } | undefined {
   if (outcome.decision !== 'linked' || !outcome.legacyAccountId) return undefined;
   return {
-    key: `links/${safeIdSegment(outcome.esepUserId)}.json`,
+    key: targetKeys.link(safeIdSegment(outcome.esepUserId)),
     document: {
       esepUserId: outcome.esepUserId,
       legacyAccountId: outcome.legacyAccountId,
       reason: outcome.reason,
     },
   };
+}
+
+/**
+ * One registration, delivered (at least once): links it and writes the link document for the user's
+ * stored outcome on every delivery, so a crash between the link and the document heals on redelivery.
+ */
+export async function deliverRegistration(
+  detail: unknown,
+  deps: {
+    readonly identities: IdentityStore;
+    readonly secret: () => Promise<string>;
+    readonly objects: ObjectStore;
+    readonly migratedBucket: string;
+  },
+): Promise<LinkOutcome> {
+  const registration = RegistrationSchema.parse(detail);
+  const outcome = await linkRegistration(registration, {
+    identities: deps.identities,
+    secret: await deps.secret(),
+  });
+  const stored =
+    outcome.reason === 'LINK_FROZEN' ? await deps.identities.linkOf(registration.esepUserId) : outcome;
+  const link = stored && linkDocument(stored);
+  if (link)
+    await deps.objects.put(
+      deps.migratedBucket,
+      link.key,
+      `${JSON.stringify(link.document, null, 2)}\n`,
+      'application/json',
+    );
+  return outcome;
 }

@@ -1,10 +1,9 @@
 import { ExportRejectedError } from '../errors';
+import { MANIFEST } from '../keys';
 import type { ExportSource } from '../ports';
 import { isKind, type Kind } from './kinds';
 import { hashing, readLines } from './ndjson';
 import { type Manifest, type ManifestFile, ManifestSchema } from './schemas';
-
-export const MANIFEST = 'manifest.json';
 
 /** An export whose manifest and files were checked: safe to decide. */
 export interface ValidatedExport {

@@ -1,3 +1,4 @@
+import { targetKeys } from '../keys';
 import { copiesFile, type DecidedRecord } from './decide';
 import type { Kind } from './kinds';
 import { KEY_SEGMENT_BYTES, safeFileName, safeIdSegment } from './safe-name';
@@ -52,14 +53,13 @@ export function targetOf(
   record: AnyRecord | undefined,
 ): TargetWrite | undefined {
   if (decided.decision !== 'migrated' || !record) return undefined;
-  const root = `${exportId}`;
   const meta = { kind: decided.kind, id: decided.id, wave: decided.wave, reason: decided.reason };
   const item = (
     container: 'twinspaces' | 'groups',
     parentId: string,
     r: RecordOf<'twinspace-items'> | RecordOf<'group-items'>,
   ) => {
-    const prefix = `${root}/${container}/${seg(parentId)}/items/${seg(r.id)}`;
+    const prefix = targetKeys.item(exportId, container, seg(parentId), seg(r.id));
     const { file, fileDoc } = withFile(prefix, r.file);
     const { file: _ref, ...fields } = r;
     return {
@@ -71,12 +71,12 @@ export function targetOf(
   switch (decided.kind as Kind) {
     case 'accounts': {
       const a = record as RecordOf<'accounts'>;
-      const prefix = `${root}/profiles/${seg(a.id)}`;
+      const prefix = targetKeys.profile(exportId, seg(a.id));
       // The photo is copied only when step 7 found it sound (detail says why it was left out otherwise).
       const photo = copiesFile(decided) ? a.profilePhoto : undefined;
       const { file, fileDoc } = withFile(`${prefix}/photo`, photo);
       return {
-        documentKey: `${prefix}/profile.json`,
+        documentKey: targetKeys.profileDocument(exportId, seg(a.id)),
         document: {
           ...meta,
           legacyAccountId: a.id,
@@ -97,23 +97,23 @@ export function targetOf(
     case 'contacts': {
       const r = record as { accountId: string; id: string };
       return {
-        documentKey: `${root}/profiles/${seg(r.accountId)}/${decided.kind}/${seg(r.id)}.json`,
+        documentKey: targetKeys.profileList(exportId, seg(r.accountId), decided.kind, seg(r.id)),
         document: { ...fieldsOf(r), ...meta },
       };
     }
     case 'events':
       return {
-        documentKey: `${root}/events/${seg(decided.id)}.json`,
+        documentKey: targetKeys.event(exportId, seg(decided.id)),
         document: { ...fieldsOf(record), ...meta },
       };
     case 'projects':
       return {
-        documentKey: `${root}/twinspaces/${seg(decided.id)}/twinspace.json`,
+        documentKey: targetKeys.container(exportId, 'twinspaces', seg(decided.id)),
         document: { ...fieldsOf(record), ...meta },
       };
     case 'groups':
       return {
-        documentKey: `${root}/groups/${seg(decided.id)}/group.json`,
+        documentKey: targetKeys.container(exportId, 'groups', seg(decided.id)),
         document: { ...fieldsOf(record), ...meta },
       };
     case 'twinspace-items': {
@@ -128,36 +128,4 @@ export function targetOf(
       // Kinds whose rules never migrate (photos, mailbox, feeds, forum, learning lab) have no layout.
       return undefined;
   }
-}
-
-const ITEM_CONTAINERS = new Set(['twinspaces', 'groups']);
-const PROFILE_LISTS = new Set(['activities', 'portfolio', 'contacts']);
-
-/**
- * Whether a key of the migrated layout is a record's document (the other keys are files). Every segment
- * is safe, so the layout reads back by position: `<exportId>/<area>/...`.
- */
-export function isDocumentKey(key: string): boolean {
-  const s = key.split('/');
-  const [, area, , third, , fifth] = s;
-  if (area === 'events') return s.length === 3 && key.endsWith('.json');
-  if (area === 'profiles')
-    return (s.length === 4 && third === 'profile.json') || (s.length === 5 && PROFILE_LISTS.has(third ?? ''));
-  if (ITEM_CONTAINERS.has(area ?? ''))
-    return (
-      (s.length === 4 && third === (area === 'twinspaces' ? 'twinspace.json' : 'group.json')) ||
-      (s.length === 5 && third === 'items' && key.endsWith('.json') && fifth === undefined)
-    );
-  return false;
-}
-
-/** The document a file of the migrated layout belongs to, or undefined for a key outside the layout. */
-export function documentOfFile(key: string): string | undefined {
-  const s = key.split('/');
-  const [root, area, id, third] = s;
-  if (area === 'profiles' && s.length === 5 && third === 'photo')
-    return `${root}/profiles/${id}/profile.json`;
-  if (ITEM_CONTAINERS.has(area ?? '') && s.length === 6 && third === 'items')
-    return `${s.slice(0, 5).join('/')}.json`;
-  return undefined;
 }

@@ -1,13 +1,14 @@
 import { eachLimited } from '../concurrency';
+import { documentOfFile, isDocumentKey } from '../keys';
+import { runResults } from '../pipeline/results';
+import type { Run, WorkflowDeps } from '../pipeline/run';
 import { buildStagePlan } from '../pipeline/stages';
-import { type Run, runResults, type WorkflowDeps } from '../pipeline/steps';
 import type { ObjectStore } from '../ports';
-import { decisionsOf, Tally } from '../report/summary';
+import { decisionsOf, Tally, type Verification } from '../report/summary';
 import { normaliseEmail } from '../rules/identity';
 import { isKind, type Kind } from '../rules/kinds';
 import { readManifest } from '../rules/manifest';
 import { readLines, sha256Of } from '../rules/ndjson';
-import { documentOfFile, isDocumentKey } from '../rules/targets';
 
 /**
  * Verify: reads the target back after a run and checks what the rules promise, independently of the code
@@ -23,20 +24,6 @@ export const CHECKS: Readonly<Record<CheckName, string>> = {
   'not-migrated': 'no dropped or quarantined record, and nothing else, is in the target',
   credentials: 'no password hash, login or e-mail address of the export is in the target',
 };
-
-export interface VerifyCheck {
-  readonly name: CheckName;
-  readonly description: string;
-  readonly passed: boolean;
-  readonly checked: number;
-  /** The first problems found (PROBLEMS_KEPT), with ids and keys only. */
-  readonly problems: readonly string[];
-}
-
-export interface Verification {
-  readonly passed: boolean;
-  readonly checks: readonly VerifyCheck[];
-}
 
 /** What one page hands the next; small enough for a state machine payload. */
 export interface VerifyState {

@@ -1,0 +1,88 @@
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import { GetQueueAttributesCommand, SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { type ChunkDeps, processChunk } from '../core/pipeline/chunk-work';
+import type { ChunkMessage } from '../core/pipeline/chunks';
+import { SIZING } from '../core/pipeline/sizing';
+import type { Entity } from '../core/pipeline/workers';
+import { countDecisions, logger } from './observability';
+import { chunked } from './retry';
+
+/** Sends chunk messages in batches of ten, resending the entries SQS did not take. */
+export function sqsChunkQueue(sqs: SQSClient, urls: Readonly<Record<Entity, string>>) {
+  return async (entity: Entity, messages: readonly ChunkMessage[]) => {
+    for (const batch of chunked(messages, SIZING.sendBatchSize)) {
+      let entries = batch.map((m, i) => ({ Id: String(i), MessageBody: JSON.stringify(m) }));
+      for (let attempt = 0; entries.length > 0; attempt++) {
+        if (attempt > 8) throw new Error(`SQS refused ${entries.length} messages`);
+        const r = await sqs.send(new SendMessageBatchCommand({ QueueUrl: urls[entity], Entries: entries }));
+        const failed = new Set((r.Failed ?? []).map((f) => f.Id));
+        entries = entries.filter((e) => failed.has(e.Id));
+      }
+    }
+  };
+}
+
+/** Messages still visible, in flight or delayed on the given queues. */
+export function pendingMessages(sqs: SQSClient, urls: readonly string[]) {
+  return async () => {
+    let pending = 0;
+    for (const QueueUrl of urls) {
+      const r = await sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl,
+          AttributeNames: [
+            'ApproximateNumberOfMessages',
+            'ApproximateNumberOfMessagesNotVisible',
+            'ApproximateNumberOfMessagesDelayed',
+          ],
+        }),
+      );
+      for (const v of Object.values(r.Attributes ?? {})) pending += Number(v);
+    }
+    return pending;
+  };
+}
+
+/**
+ * An SQS-fed handler with partial batch responses: one failed record never fails the rest. A processor
+ * per invocation: it holds the batch's state, and the local runtime (unlike one Lambda container) runs
+ * several invocations of a handler at once.
+ */
+export const sqsBatchHandler =
+  (record: (r: SQSRecord) => Promise<void>) =>
+  (event: SQSEvent, context?: unknown): Promise<SQSBatchResponse> =>
+    processPartialResponse(
+      event,
+      record,
+      new BatchProcessor(EventType.SQS),
+      context ? { context: context as Context } : undefined,
+    );
+
+/** The SQS-fed handler of an entity worker: each chunk message through the core, logged by ids and counts. */
+export function entityWorker(entity: Entity, deps: ChunkDeps) {
+  return sqsBatchHandler(async (r: SQSRecord) => {
+    try {
+      const result = await processChunk(entity, r.body, deps);
+      const { msg } = result;
+      const ids = { exportId: msg.exportId, stage: msg.stage, kind: msg.kind, chunk: msg.chunk };
+      if (result.done === 'before') {
+        logger.info('chunk already done', ids);
+        return;
+      }
+      if (result.first && msg.op === 'decide') countDecisions(msg.kind, result.counts);
+      logger.info('chunk done', { ...ids, op: msg.op, first: result.first, ...result.counts });
+    } catch (error) {
+      // Ids and the error only: a chunk's content never goes to the logs.
+      const e = error as Error;
+      logger.error('chunk failed', {
+        entity,
+        messageId: r.messageId,
+        receiveCount: r.attributes?.ApproximateReceiveCount,
+        errorType: e.name,
+        error: e.message,
+      });
+      throw error;
+    }
+  });
+}

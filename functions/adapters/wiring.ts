@@ -1,0 +1,134 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { ConfigError } from '../core/errors';
+import type { ChunkDeps } from '../core/pipeline/chunk-work';
+import { bucketExportSource, type WorkflowDeps } from '../core/pipeline/run';
+import type { Entity } from '../core/pipeline/workers';
+import { type CompiledPolicy, parsePolicyJson } from '../core/rules/policy';
+import { dynamoStore } from './dynamo-store';
+import { s3Objects } from './s3-objects';
+
+/**
+ * How every function is set up, in one place: the names of its environment variables (shared with the
+ * CDK construct that sets them), reading them once at the cold start, its AWS SDK clients, and the
+ * dependencies each kind of handler is built from. The local runtime calls the same `depsFrom` with local
+ * clients and the environment of the synthesized template.
+ */
+export const ENV = {
+  exportsBucket: 'EXPORTS_BUCKET',
+  migratedBucket: 'MIGRATED_BUCKET',
+  reportsBucket: 'REPORTS_BUCKET',
+  table: 'STATE_TABLE',
+  /** The migration policy as JSON (validated at start-up). */
+  policy: 'MIGRATION_POLICY',
+  /** The Secrets Manager secret holding the identity index's HMAC key. */
+  emailKeySecret: 'EMAIL_KEY_SECRET_ARN',
+  /** Hours that a receipt's pre-signed download links stay valid; 0 for none (the local runtime). */
+  downloadUrlHours: 'DOWNLOAD_URL_HOURS',
+  queueProfile: 'QUEUE_URL_PROFILE',
+  queueTwinspace: 'QUEUE_URL_TWINSPACE',
+  queueGroup: 'QUEUE_URL_GROUP',
+  queuePortfolioEvents: 'QUEUE_URL_PORTFOLIO_EVENTS',
+} as const;
+
+export type EnvKey = keyof typeof ENV;
+
+export const QUEUE_ENV: Readonly<Record<Entity, EnvKey>> = {
+  profile: 'queueProfile',
+  twinspace: 'queueTwinspace',
+  group: 'queueGroup',
+  'portfolio-events': 'queuePortfolioEvents',
+};
+
+/** What the workflow steps read: the exports bucket, the table and the policy. */
+export const WORKFLOW_ENV = ['exportsBucket', 'table', 'policy'] as const satisfies readonly EnvKey[];
+
+/** Reads the named variables once; throws ConfigError naming every one that is missing. */
+export function readConfig<K extends EnvKey>(keys: readonly K[], env: NodeJS.ProcessEnv): Record<K, string> {
+  const missing = keys.filter((k) => !env[ENV[k]]).map((k) => ENV[k]);
+  if (missing.length > 0) throw new ConfigError(`missing environment variables: ${missing.join(', ')}`);
+  return Object.fromEntries(keys.map((k) => [k, env[ENV[k]] as string])) as Record<K, string>;
+}
+
+/**
+ * How the functions' clients retry: the SDK's standard mode (exponential backoff with full jitter, and a
+ * retry quota), with more attempts than its default 3, because one invocation makes thousands of calls
+ * and a single call that runs out of attempts fails the whole invocation.
+ */
+export const CLIENT_RETRY = { maxAttempts: 8, retryMode: 'standard' } as const;
+
+/** AWS SDK v3 clients of a function, made once per container with the defaults of the Lambda runtime. */
+export const awsClients = () => ({
+  s3: new S3Client({ ...CLIENT_RETRY }),
+  dynamo: new DynamoDBClient({ ...CLIENT_RETRY }),
+  sqs: new SQSClient({ ...CLIENT_RETRY }),
+  secrets: new SecretsManagerClient({ ...CLIENT_RETRY }),
+});
+export type Clients = ReturnType<typeof awsClients>;
+
+/**
+ * The Lambda entry of a handler module: `makeHandler(depsFrom(clients, environment))`, built on the first
+ * invocation (the cold start), so that importing a handler module (tests, the local runtime) reads no
+ * environment.
+ */
+export function lambdaEntry<D, E, R>(
+  makeHandler: (deps: D) => (event: E, context?: unknown) => Promise<R>,
+  depsFrom: (clients: Clients, env: NodeJS.ProcessEnv) => D,
+) {
+  let handler: ((event: E, context?: unknown) => Promise<R>) | undefined;
+  return (event: E, context?: unknown): Promise<R> => {
+    handler ??= makeHandler(depsFrom(awsClients(), process.env));
+    return handler(event, context);
+  };
+}
+
+export const policyFrom = (json: string): CompiledPolicy => parsePolicyJson(json, ENV.policy);
+
+/** The workflow's dependencies from clients and configuration (AWS, or the local stand-ins). */
+export function workflowDeps(
+  clients: Pick<Clients, 's3' | 'dynamo'>,
+  config: Record<'exportsBucket' | 'table' | 'policy', string>,
+): WorkflowDeps {
+  const objects = s3Objects(clients.s3);
+  return {
+    policy: policyFrom(config.policy),
+    store: dynamoStore(clients.dynamo, config.table),
+    objects,
+    exportsBucket: config.exportsBucket,
+    source: (exportId) => bucketExportSource(objects, config.exportsBucket, exportId),
+  };
+}
+
+/** The queue URL of each entity worker, from a function's configuration. */
+export const queueUrlsFrom = (config: Partial<Record<EnvKey, string>>): Record<Entity, string> =>
+  Object.fromEntries(Object.entries(QUEUE_ENV).map(([entity, key]) => [entity, config[key] ?? ''])) as Record<
+    Entity,
+    string
+  >;
+
+/** The identity index's HMAC key, read from Secrets Manager on first use and kept for the container. */
+export function emailSecret(secrets: SecretsManagerClient, arn: string): () => Promise<string> {
+  let secret: Promise<string> | undefined;
+  return () => {
+    secret ??= secrets.send(new GetSecretValueCommand({ SecretId: arn })).then((r) => {
+      if (!r.SecretString) throw new ConfigError('the e-mail key secret has no string value');
+      return r.SecretString;
+    });
+    return secret;
+  };
+}
+
+/** An entity worker's dependencies from clients and its environment (AWS, or the local stand-ins). */
+export function entityDepsFrom(clients: Clients, env: NodeJS.ProcessEnv): ChunkDeps {
+  const config = readConfig(['exportsBucket', 'migratedBucket', 'table', 'policy', 'emailKeySecret'], env);
+  return {
+    store: dynamoStore(clients.dynamo, config.table),
+    objects: s3Objects(clients.s3),
+    policy: policyFrom(config.policy),
+    exportsBucket: config.exportsBucket,
+    migratedBucket: config.migratedBucket,
+    emailSecret: emailSecret(clients.secrets, config.emailKeySecret),
+  };
+}

@@ -1,0 +1,143 @@
+import { createHash } from 'node:crypto';
+import { EXPORT_ID } from './rules/schemas';
+
+/**
+ * Every storage key of the pipeline, written once: the exports bucket (uploads and the runs' working
+ * area), the reports bucket, the migrated layout that an ESEP importer reads, and the state table's
+ * items. Ids in keys are arbitrary strings: object keys take them as safe segments (rules/safe-name),
+ * table keys as `keyPart`.
+ */
+
+const pad6 = (n: number) => String(n).padStart(6, '0');
+
+/** Top-level prefixes of the buckets, as the stacks grant and expire them. */
+export const PREFIXES = {
+  /** Uploads: `exports/<exportId>/...`, manifest.json last. */
+  exports: 'exports/',
+  /** The runs' working copies (chunks and results). */
+  work: 'work/',
+  /** Link documents in the migrated bucket, outside any export (they outlive the legacy platform). */
+  links: 'links/',
+} as const;
+
+/** The manifest's file name inside an export. */
+export const MANIFEST = 'manifest.json';
+
+/** Keys of an uploaded export in the exports bucket. */
+export const exportKeys = {
+  prefix: (exportId: string) => `${PREFIXES.exports}${exportId}/`,
+  file: (exportId: string, path: string) => `${PREFIXES.exports}${exportId}/${path}`,
+  blob: (exportId: string, sha256: string) => `${PREFIXES.exports}${exportId}/blobs/${sha256}`,
+  manifest: (exportId: string) => `${PREFIXES.exports}${exportId}/${MANIFEST}`,
+  /** The export id of an upload's manifest key (`exports/<exportId>/manifest.json`), if it is one. */
+  exportIdOfManifest: (key: string) => {
+    const id = /^exports\/([^/]+)\/manifest\.json$/.exec(key)?.[1];
+    return id !== undefined && EXPORT_ID.test(id) ? id : undefined;
+  },
+  /** The export id of any key under an export (`exports/<exportId>/...`), if it is one. */
+  exportIdOf: (key: string) => /^exports\/([^/]+)\//.exec(key)?.[1],
+};
+
+/** A chunk's identity among the markers of its stage: `<kind>.<op>.<n>`. */
+export const chunkId = (m: { readonly kind: string; readonly op: string; readonly chunk: number }) =>
+  `${m.kind}.${m.op}.${pad6(m.chunk)}`;
+
+/** Object keys of a run's working area (in the exports bucket, under the exports' retention). */
+export const workKeys = {
+  chunk: (scope: string, stage: string, kind: string, op: string, chunk: number) =>
+    `${PREFIXES.work}${scope}/${stage}/${kind}.${op}/${pad6(chunk)}.ndjson`,
+  result: (scope: string, stage: string, kind: string, chunk: number) =>
+    `${PREFIXES.work}${scope}/results/${stage}/${kind}/${pad6(chunk)}.ndjson`,
+  resultsPrefix: (scope: string) => `${PREFIXES.work}${scope}/results/`,
+  stageResultsPrefix: (scope: string, stage: string, kind: string) =>
+    `${PREFIXES.work}${scope}/results/${stage}/${kind}/`,
+};
+
+/** Where a run's report lives in the reports bucket: one folder per export and set of waves. */
+export const reportPrefix = (run: { readonly exportId: string; readonly waves: readonly string[] }) =>
+  `${run.exportId}/${run.waves.join('+')}/`;
+
+/**
+ * The migrated layout (README, "Migrated layout"): everything under `<exportId>/`, every id segment
+ * already safe (the callers pass `safeIdSegment`s), so the layout reads back by position.
+ */
+export const targetKeys = {
+  profile: (exportId: string, account: string) => `${exportId}/profiles/${account}`,
+  profileDocument: (exportId: string, account: string) => `${exportId}/profiles/${account}/profile.json`,
+  profileList: (exportId: string, account: string, list: string, id: string) =>
+    `${exportId}/profiles/${account}/${list}/${id}.json`,
+  event: (exportId: string, id: string) => `${exportId}/events/${id}.json`,
+  container: (exportId: string, area: 'twinspaces' | 'groups', id: string) =>
+    `${exportId}/${area}/${id}/${area === 'twinspaces' ? 'twinspace.json' : 'group.json'}`,
+  /** An item's prefix; its document is `<prefix>.json`, its file `<prefix>/<file name>`. */
+  item: (exportId: string, area: 'twinspaces' | 'groups', parent: string, id: string) =>
+    `${exportId}/${area}/${parent}/items/${id}`,
+  link: (esepUser: string) => `${PREFIXES.links}${esepUser}.json`,
+};
+
+const ITEM_CONTAINERS = new Set(['twinspaces', 'groups']);
+const PROFILE_LISTS = new Set(['activities', 'portfolio', 'contacts']);
+
+/** Whether a key of the migrated layout is a record's document (the other keys are files). */
+export function isDocumentKey(key: string): boolean {
+  const s = key.split('/');
+  const [, area, , third, , fifth] = s;
+  if (area === 'events') return s.length === 3 && key.endsWith('.json');
+  if (area === 'profiles')
+    return (s.length === 4 && third === 'profile.json') || (s.length === 5 && PROFILE_LISTS.has(third ?? ''));
+  if (ITEM_CONTAINERS.has(area ?? ''))
+    return (
+      (s.length === 4 && third === (area === 'twinspaces' ? 'twinspace.json' : 'group.json')) ||
+      (s.length === 5 && third === 'items' && key.endsWith('.json') && fifth === undefined)
+    );
+  return false;
+}
+
+/** The document a file of the migrated layout belongs to, or undefined for a key outside the layout. */
+export function documentOfFile(key: string): string | undefined {
+  const s = key.split('/');
+  const [root, area, id, third] = s;
+  if (area === 'profiles' && s.length === 5 && third === 'photo')
+    return targetKeys.profileDocument(root ?? '', id ?? '');
+  if (ITEM_CONTAINERS.has(area ?? '') && s.length === 6 && third === 'items')
+    return `${s.slice(0, 5).join('/')}.json`;
+  return undefined;
+}
+
+/** Ids are arbitrary strings, DynamoDB keys at most 2,048 bytes: a long id is keyed by its hash. */
+export const keyPart = (id: string) =>
+  Buffer.byteLength(id, 'utf8') <= 512
+    ? id
+    : `~${createHash('sha256').update(id, 'utf8').digest('base64url')}`;
+
+/** The sort key of single items. */
+export const ONE = '#';
+
+/**
+ * The state table's items (lib/stateful-stack.ts documents the access patterns):
+ *
+ * | item | pk | sk |
+ * |---|---|---|
+ * | a container's decision (project, group) | `S#<scope>#<kind>#<id>` | `#` |
+ * | index entry (group activity, eTwinning e-mail keys) | `X#<scope>#<index>#<key>` | `#` |
+ * | decision ledger | `D#<exportId>#<kind>#<id>` | line number, 10 digits |
+ * | chunk marker | `C#<scope>#<stage>` | chunk id |
+ * | stage expectation | `E#<scope>` | stage id |
+ * | run status | `R#<exportId>` | scope |
+ * | identity index entry | `I#<HMAC of the normalised e-mail>` | `<platform>#<legacyAccountId>` |
+ * | a user's link outcome | `L#<esepUserId>` | `#` |
+ * | a legacy account's link | `A#<legacyAccountId>` | `#` |
+ */
+export const tableKeys = {
+  container: (scope: string, kind: string, id: string) => `S#${scope}#${kind}#${keyPart(id)}`,
+  index: (scope: string, index: string, key: string) => `X#${scope}#${index}#${keyPart(key)}`,
+  ledger: (exportId: string, kind: string, id: string) => `D#${exportId}#${kind}#${keyPart(id)}`,
+  ledgerLine: (line: number) => String(line).padStart(10, '0'),
+  markers: (scope: string, stage: string) => `C#${scope}#${stage}`,
+  expectations: (scope: string) => `E#${scope}`,
+  runs: (exportId: string) => `R#${exportId}`,
+  identity: (emailKey: string) => `I#${emailKey}`,
+  identityEntry: (platform: string, accountId: string) => `${platform}#${keyPart(accountId)}`,
+  userLink: (esepUserId: string) => `L#${keyPart(esepUserId)}`,
+  accountLink: (accountId: string) => `A#${keyPart(accountId)}`,
+};
