@@ -14,12 +14,18 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { MonitoringFacade, notifySns } from 'cdk-monitoring-constructs';
 import type { Construct } from 'constructs';
 import { type EnvKey, QUEUE_ENV } from '../functions/adapters/wiring';
+import { exportKeys } from '../functions/core/keys';
 import { SIZING } from '../functions/core/pipeline/sizing';
 import { buildStagePlan } from '../functions/core/pipeline/stages';
 import { ENTITIES, type Entity } from '../functions/core/pipeline/workers';
 import { MigrationFunction } from './constructs/migration-function';
-import { MigrationWorkflow } from './constructs/migration-workflow';
+import {
+  MigrationWorkflow,
+  WORKFLOW_FUNCTIONS,
+  type WorkflowFunction,
+} from './constructs/migration-workflow';
 import { acknowledge, nagResource, REASONS } from './constructs/nag';
+import { FUNCTIONS, type Grant } from './functions';
 import type { Settings } from './settings';
 import type { StatefulOutputs } from './stateful-stack';
 
@@ -65,14 +71,7 @@ export class PipelineStack extends Stack {
       logLevel: settings.logLevel,
       metricsNamespace: `EsepMigration/${settings.envName}`,
     };
-    const policy = JSON.stringify(settings.policy.policy);
-    const base = { exportsBucket: exportsBucket.bucketName, table: table.tableName, policy };
-    const fn = (
-      name: string,
-      environment: Partial<Record<EnvKey, string>>,
-      timeout: Duration,
-      memorySize = 1024,
-    ) => new MigrationFunction(this, name, { name, environment, observability, timeout, memorySize }).fn;
+    const buckets = { exports: exportsBucket, migrated: migratedBucket, reports: reportsBucket };
 
     // Grants on prefixes, each with the acknowledgement of exactly the wildcard findings it causes.
     const kmsAck = (f: lambda.IFunction) =>
@@ -80,27 +79,39 @@ export class PipelineStack extends Stack {
         'AwsSolutions-IAM5[Action::kms:ReEncrypt*]': REASONS.kmsGrant,
         'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]': REASONS.kmsGrant,
       });
-    const readPrefix = (b: s3.IBucket, f: lambda.IFunction, prefix: string) => {
-      b.grantRead(f, `${prefix}*`);
+    const grant = (f: lambda.IFunction, g: Grant) => {
+      if ('read' in g) {
+        const b = buckets[g.read];
+        b.grantRead(f, `${g.prefix}*`);
+        acknowledge(f.role ?? f, {
+          'AwsSolutions-IAM5[Action::s3:GetObject*]': REASONS.s3Read,
+          'AwsSolutions-IAM5[Action::s3:GetBucket*]': REASONS.s3Read,
+          'AwsSolutions-IAM5[Action::s3:List*]': REASONS.s3Read,
+          [nagResource(this, b.bucketArn, `/${g.prefix}*`)]: REASONS.objects,
+        });
+      } else if ('put' in g) {
+        const b = buckets[g.put];
+        b.grantPut(f, `${g.prefix}*`);
+        acknowledge(f.role ?? f, {
+          'AwsSolutions-IAM5[Action::s3:Abort*]': REASONS.s3Put,
+          [nagResource(this, b.bucketArn, `/${g.prefix}*`)]: REASONS.objects,
+        });
+      } else if ('table' in g) {
+        if (g.table === 'read') table.grantReadData(f);
+        else if (g.table === 'write') table.grantWriteData(f);
+        else table.grantReadWriteData(f);
+      } else if ('emailKeySecret' in g) {
+        emailKeySecret.grantRead(f);
+      } else {
+        for (const e of ENTITIES) {
+          if (g.entityQueues === 'send') queues[e].queue.grantSendMessages(f);
+          else queues[e].queue.grant(f, 'sqs:GetQueueAttributes');
+        }
+      }
       kmsAck(f);
-      acknowledge(f.role ?? f, {
-        'AwsSolutions-IAM5[Action::s3:GetObject*]': REASONS.s3Read,
-        'AwsSolutions-IAM5[Action::s3:GetBucket*]': REASONS.s3Read,
-        'AwsSolutions-IAM5[Action::s3:List*]': REASONS.s3Read,
-        [nagResource(this, b.bucketArn, `/${prefix}*`)]: REASONS.objects,
-      });
-    };
-    const putPrefix = (b: s3.IBucket, f: lambda.IFunction, prefix: string) => {
-      b.grantPut(f, `${prefix}*`);
-      kmsAck(f);
-      acknowledge(f.role ?? f, {
-        'AwsSolutions-IAM5[Action::s3:Abort*]': REASONS.s3Put,
-        [nagResource(this, b.bucketArn, `/${prefix}*`)]: REASONS.objects,
-      });
     };
 
     // ---- queues (claim checks), each with a dead-letter queue after five receives -------------------
-    const workerTimeout = Duration.minutes(5);
     const queue = (name: string, visibility: Duration) => {
       const dlq = new sqs.Queue(this, `${name}Dlq`, {
         encryption: sqs.QueueEncryption.KMS,
@@ -124,142 +135,53 @@ export class PipelineStack extends Stack {
     const link = queue('Link', Duration.minutes(3));
     this.queues = { ...queues, link };
 
-    // ---- functions --------------------------------------------------------------------------------
-    const queueUrls = Object.fromEntries(ENTITIES.map((e) => [QUEUE_ENV[e], queues[e].queue.queueUrl]));
-    const validate = fn('validate', base, Duration.seconds(SIZING.longTaskSeconds), SIZING.memoryMb.validate);
-    readPrefix(exportsBucket, validate, 'exports/');
-    table.grantWriteData(validate);
-    kmsAck(validate);
-
-    const indexIdentities = fn(
-      'index-identities',
-      { ...base, emailKeySecret: emailKeySecret.secretArn },
-      Duration.seconds(SIZING.longTaskSeconds),
-      SIZING.memoryMb.indexIdentities,
-    );
-    readPrefix(exportsBucket, indexIdentities, 'exports/');
-    table.grantWriteData(indexIdentities);
-    kmsAck(indexIdentities);
-    emailKeySecret.grantRead(indexIdentities);
-    kmsAck(indexIdentities);
-
-    const split = fn(
-      'split',
-      { ...base, ...queueUrls },
-      Duration.seconds(SIZING.longTaskSeconds),
-      SIZING.memoryMb.split,
-    );
-    readPrefix(exportsBucket, split, 'exports/');
-    putPrefix(exportsBucket, split, 'work/');
-    table.grantWriteData(split);
-    kmsAck(split);
-    for (const e of ENTITIES) queues[e].queue.grantSendMessages(split);
-
-    const progress = fn(
-      'progress',
-      { table: table.tableName, ...queueUrls },
-      Duration.seconds(30),
-      SIZING.memoryMb.progress,
-    );
-    table.grantReadData(progress);
-    for (const e of ENTITIES) queues[e].queue.grant(progress, 'sqs:GetQueueAttributes');
-    kmsAck(progress);
-
-    const report = fn(
-      'report',
-      {
-        ...base,
-        reportsBucket: reportsBucket.bucketName,
-        downloadUrlHours: String(settings.downloadUrlHours),
-      },
-      Duration.seconds(SIZING.longTaskSeconds),
-      SIZING.memoryMb.report,
-    );
-    readPrefix(exportsBucket, report, 'exports/');
-    readPrefix(exportsBucket, report, 'work/');
-    putPrefix(reportsBucket, report, '');
-    table.grantWriteData(report);
-    kmsAck(report);
-
-    // Verify reads the target back: documents, files and the ledger; it writes nothing.
-    const verify = fn(
-      'verify',
-      { ...base, migratedBucket: migratedBucket.bucketName },
-      Duration.seconds(SIZING.longTaskSeconds),
-      SIZING.memoryMb.verify,
-    );
-    readPrefix(exportsBucket, verify, 'exports/');
-    readPrefix(exportsBucket, verify, 'work/');
-    readPrefix(migratedBucket, verify, '');
-    table.grantReadData(verify);
-    kmsAck(verify);
-
-    const runStatus = fn(
-      'run-status',
-      { table: table.tableName },
-      Duration.seconds(30),
-      SIZING.memoryMb.runStatus,
-    );
-    table.grantWriteData(runStatus);
-    kmsAck(runStatus);
-
-    const workers = ENTITIES.map((entity) => {
-      const worker = fn(
-        entity,
-        { ...base, migratedBucket: migratedBucket.bucketName, emailKeySecret: emailKeySecret.secretArn },
-        workerTimeout,
-        SIZING.memoryMb.worker,
-      );
-      readPrefix(exportsBucket, worker, 'exports/');
-      readPrefix(exportsBucket, worker, 'work/');
-      putPrefix(exportsBucket, worker, 'work/');
-      putPrefix(migratedBucket, worker, '');
-      table.grantReadWriteData(worker);
-      kmsAck(worker);
-      if (entity === 'profile') emailKeySecret.grantRead(worker);
-      worker.addEventSource(
-        new lambdaEvents.SqsEventSource(queues[entity].queue, {
-          batchSize: SIZING.workerBatchSize,
-          reportBatchItemFailures: true,
-          maxConcurrency: settings.workerConcurrency,
-        }),
-      );
-      return { entity, worker };
-    });
-
-    const accountLink = fn(
-      'account-link',
-      {
-        table: table.tableName,
-        emailKeySecret: emailKeySecret.secretArn,
-        migratedBucket: migratedBucket.bucketName,
-      },
-      Duration.seconds(30),
-      512,
-    );
-    table.grantReadWriteData(accountLink);
-    kmsAck(accountLink);
-    emailKeySecret.grantRead(accountLink);
-    putPrefix(migratedBucket, accountLink, 'links/');
-    accountLink.addEventSource(
-      new lambdaEvents.SqsEventSource(link.queue, {
-        batchSize: 10,
-        reportBatchItemFailures: true,
-        maxConcurrency: 2,
-      }),
-    );
+    // ---- functions, from the one table: each with its environment, grants and event source ---------
+    const values = {
+      exportsBucket: exportsBucket.bucketName,
+      migratedBucket: migratedBucket.bucketName,
+      reportsBucket: reportsBucket.bucketName,
+      table: table.tableName,
+      policy: JSON.stringify(settings.policy.policy),
+      emailKeySecret: emailKeySecret.secretArn,
+      downloadUrlHours: String(settings.downloadUrlHours),
+    } as Record<EnvKey, string>;
+    for (const e of ENTITIES) values[QUEUE_ENV[e]] = queues[e].queue.queueUrl;
+    const functions = new Map<string, lambda.Function>();
+    for (const spec of FUNCTIONS) {
+      const sizing = SIZING.functions[spec.sizing];
+      const f = new MigrationFunction(this, spec.name, {
+        name: spec.name,
+        environment: Object.fromEntries(spec.env.map((k) => [k, values[k]])),
+        observability,
+        timeout: Duration.seconds(sizing.timeoutSeconds),
+        memorySize: sizing.memoryMb,
+      }).fn;
+      for (const g of spec.grants) grant(f, g);
+      if (spec.queue)
+        f.addEventSource(
+          new lambdaEvents.SqsEventSource(this.queues[spec.queue.name].queue, {
+            batchSize: spec.queue.batchSize,
+            reportBatchItemFailures: true,
+            maxConcurrency: spec.queue.name === 'link' ? SIZING.linkConcurrency : settings.workerConcurrency,
+          }),
+        );
+      functions.set(spec.name, f);
+    }
+    const fn = (name: WorkflowFunction) => functions.get(name) as lambda.Function;
 
     // ---- the state machine, from the stage plan ----------------------------------------------------
+    const workflowFunctions = {} as Record<WorkflowFunction, lambda.IFunction>;
+    for (const n of WORKFLOW_FUNCTIONS) workflowFunctions[n] = fn(n);
     const workflow = new MigrationWorkflow(this, 'Workflow', {
       plan: buildStagePlan(settings.policy),
-      functions: { validate, indexIdentities, split, progress, verify, report, runStatus },
+      functions: workflowFunctions,
       pollSeconds: settings.pollSeconds,
     });
     this.stateMachine = workflow.stateMachine;
     acknowledge(this.stateMachine, {
       'AwsSolutions-IAM5[Resource::*]': `${REASONS.xray} The log delivery actions of Step Functions (logs:*LogDelivery*, DescribeResourcePolicies) accept only * as well.`,
       ...Object.fromEntries(
-        [validate, indexIdentities, split, progress, verify, report, runStatus].map((f) => [
+        Object.values(workflowFunctions).map((f) => [
           nagResource(this, f.functionArn, ':*'),
           "lambda:InvokeFunction on the workflow's own functions, any version (CDK grants the unqualified ARN and its versions).",
         ]),
@@ -283,7 +205,7 @@ export class PipelineStack extends Stack {
         detailType: ['Object Created'],
         detail: {
           bucket: { name: [exportsBucket.bucketName] },
-          object: { key: events.Match.wildcard('exports/*/manifest.json') },
+          object: { key: events.Match.wildcard(exportKeys.manifest('*')) },
         },
       },
       targets: [
@@ -325,19 +247,7 @@ export class PipelineStack extends Stack {
       addTimedOutExecutionCountAlarm: { Critical: { maxErrorCount: 0 } },
       addAbortedExecutionCountAlarm: { Warning: { maxErrorCount: 0 } },
     });
-    const functions = {
-      validate,
-      'index-identities': indexIdentities,
-      split,
-      progress,
-      report,
-      'run-status': runStatus,
-      'account-link': accountLink,
-    };
-    for (const [name, f] of [
-      ...Object.entries(functions),
-      ...workers.map((w) => [w.entity, w.worker] as const),
-    ]) {
+    for (const [name, f] of functions) {
       monitoring.monitorLambdaFunction({
         lambdaFunction: f,
         humanReadableName: name,

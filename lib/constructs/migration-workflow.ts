@@ -25,12 +25,21 @@ export const TRANSIENT_ERRORS = [
   'TransientError',
 ];
 
+/** The functions the state machine invokes, by their folder under functions/. */
+export const WORKFLOW_FUNCTIONS = [
+  'validate',
+  'index-identities',
+  'split',
+  'progress',
+  'verify',
+  'report',
+  'run-status',
+] as const;
+export type WorkflowFunction = (typeof WORKFLOW_FUNCTIONS)[number];
+
 export interface MigrationWorkflowProps {
   readonly plan: readonly WavePlan[];
-  readonly functions: Record<
-    'validate' | 'indexIdentities' | 'split' | 'progress' | 'verify' | 'report' | 'runStatus',
-    lambda.IFunction
-  >;
+  readonly functions: Record<WorkflowFunction, lambda.IFunction>;
   readonly pollSeconds: number;
 }
 
@@ -82,7 +91,7 @@ export class MigrationWorkflow extends Construct {
     };
     const run = { 'run.$': '$.run' };
 
-    const recordFailure = invoke('Record failure', fns.runStatus, undefined, sfn.JsonPath.DISCARD);
+    const recordFailure = invoke('Record failure', fns['run-status'], undefined, sfn.JsonPath.DISCARD);
     const failed = new sfn.Fail(this, 'Run failed', {
       errorPath: '$.error.Error',
       causePath: '$.error.Cause',
@@ -95,7 +104,7 @@ export class MigrationWorkflow extends Construct {
 
     const validate = onError(invoke('Validate export', fns.validate, undefined, '$.run'));
     const indexIdentities = onError(
-      invoke('Index identities', fns.indexIdentities, run, sfn.JsonPath.DISCARD),
+      invoke('Index identities', fns['index-identities'], run, sfn.JsonPath.DISCARD),
     );
 
     const chooseWave = new sfn.Choice(this, 'Which wave');

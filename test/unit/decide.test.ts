@@ -1,5 +1,6 @@
 import {
   applyBlobCheck,
+  copiesFile,
   type DecisionContext,
   decideRecord,
   isActiveItem,
@@ -292,16 +293,22 @@ describe('step 7: files (DQ-4, DQ-5, DQ-6)', () => {
     });
     expect(applyBlobCheck('group-items', migrated, file, 'ok')).toEqual(migrated);
   });
-  test('a profile migrates without its missing photo, and detail says why', () => {
+  test('a profile migrates without its missing photo, flagged as left out, and detail says why', () => {
     const profile = { decision: 'migrated', reason: 'PROFILE_MIGRATED' } as const;
-    expect(applyBlobCheck('accounts', profile, file, 'missing')).toEqual({
+    const missing = applyBlobCheck('accounts', profile, file, 'missing');
+    expect(missing).toEqual({
       ...profile,
       detail: 'profilePhoto left out: the file is not in the export',
+      fileLeftOut: true,
     });
     expect(applyBlobCheck('accounts', profile, file, 'mismatch')).toEqual({
       ...profile,
       detail: 'profilePhoto left out: the file does not match its sha256',
+      fileLeftOut: true,
     });
+    // Whether the file is copied follows the flag, not the wording of the detail.
+    expect(copiesFile({ ...missing, file })).toBe(false);
+    expect(copiesFile({ ...profile, file })).toBe(true);
   });
   test('an unsafe file name is made safe and said so', () => {
     expect(applyBlobCheck('twinspace-items', migrated, { ...file, fileName: '../x.txt' }, 'ok')).toEqual({

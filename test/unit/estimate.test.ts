@@ -156,6 +156,7 @@ describe('the workload that plan gathers', () => {
         reason: 'PROFILE_MIGRATED',
         file,
         detail: 'profilePhoto left out: the file is not in the export',
+        fileLeftOut: true,
       }),
     );
     t.add(record({}));

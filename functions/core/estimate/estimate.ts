@@ -155,7 +155,7 @@ export function estimate(
   prices: Prices = PRICES,
 ): Estimate {
   const a = ASSUMPTIONS;
-  const mem = SIZING.memoryMb;
+  const mem = (name: keyof typeof SIZING.functions) => SIZING.functions[name].memoryMb;
   const kindOf = (kind: Kind) => workload.kinds[kind] ?? EMPTY_KIND;
   const t = {
     lambdaInvocations: 0,
@@ -186,7 +186,7 @@ export function estimate(
   // Validate (hashes every kind file), then index identities (reads accounts, one write per account).
   const kindFiles = Object.values(workload.kinds).filter((k) => k.lines > 0).length;
   const validateSeconds = readSeconds(workload.exportBytes) + 0.5;
-  invoke(1, validateSeconds, mem.validate);
+  invoke(1, validateSeconds, mem('validate'));
   withinTimeout('validate', validateSeconds);
   t.s3GetRequests += 1 + kindFiles;
   const accounts = kindOf('accounts');
@@ -195,7 +195,7 @@ export function estimate(
     accounts.lines * (a.cpuMsPerLine / 1000) +
     (Math.ceil(accounts.lines / 25) * a.dynamoBatchMs) / 1000 / a.parallelRequests +
     0.5;
-  invoke(1, identitySeconds, mem.indexIdentities);
+  invoke(1, identitySeconds, mem('index-identities'));
   withinTimeout('index identities', identitySeconds);
   t.s3GetRequests += 2;
   t.dynamoWriteUnits += accounts.lines + 1;
@@ -256,11 +256,11 @@ export function estimate(
               a.parallelRequests) /
             1000 +
           readSeconds(k.blobBytes);
-        invoke(batches, workSeconds, mem.worker);
+        invoke(batches, workSeconds, mem('worker'));
         const entity = ENTITY_OF_KIND[step.kind];
         entitySeconds.set(entity, (entitySeconds.get(entity) ?? 0) + workSeconds);
       }
-      invoke(1, splitSeconds, mem.split);
+      invoke(1, splitSeconds, mem('split'));
       withinTimeout(`${stage.id} split`, splitSeconds);
       t.dynamoWriteUnits += 1; // the stage's expectation
       t.dynamoReadUnits += 1;
@@ -268,7 +268,7 @@ export function estimate(
       const workers = Math.max(0, ...[...entitySeconds.values()].map((s) => s / settings.workerConcurrency));
       const stageSeconds = splitSeconds + workers + settings.pollSeconds;
       const polls = Math.ceil((workers + settings.pollSeconds) / settings.pollSeconds);
-      invoke(polls, (polls * a.progressCheckMs) / 1000, mem.progress);
+      invoke(polls, (polls * a.progressCheckMs) / 1000, mem('progress'));
       t.dynamoReadUnits += polls * (1 + Math.max(1, Math.ceil((stageChunks * a.markerBytes) / 4096)));
       t.sqsRequests += polls * 4; // GetQueueAttributes of each entity queue
       t.stateTransitions += 3 + polls * 3; // split, start, complete; wait, progress, done? per check
@@ -286,7 +286,7 @@ export function estimate(
     readSeconds(bytes) +
     0.5;
   const verifyPages = Math.max(1, Math.ceil(verifySeconds / a.verifyPageSeconds));
-  invoke(verifyPages, verifySeconds, mem.verify);
+  invoke(verifyPages, verifySeconds, mem('verify'));
   t.s3PutCopyListRequests += Math.ceil((migrated + files) / 1000);
   t.s3GetRequests += migrated + files;
   t.dynamoReadUnits += migrated;
@@ -297,7 +297,7 @@ export function estimate(
     records * (a.cpuMsPerLine / 1000) +
     (decideChunks * a.s3GetMs + workload.receipts * 3 * a.s3PutMs) / 1000 / a.parallelRequests +
     1;
-  invoke(1, reportSeconds, mem.report);
+  invoke(1, reportSeconds, mem('report'));
   withinTimeout('the report', reportSeconds);
   t.s3GetRequests += decideChunks + 1;
   t.s3PutCopyListRequests += Math.ceil(decideChunks / 1000) + 3 + workload.receipts * 3;

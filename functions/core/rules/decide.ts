@@ -14,6 +14,8 @@ export interface Verdict {
   readonly decision: Decision;
   readonly reason: ReasonCode;
   readonly detail?: string;
+  /** Step 7 left the record's file out (a profile photo that is missing or damaged): it is not copied. */
+  readonly fileLeftOut?: true;
 }
 
 export const verdict = (reason: ReasonCode, detail?: string): Verdict =>
@@ -187,11 +189,9 @@ export function fileOf(kind: Kind, record: AnyRecord): FileRef | undefined {
   return (record as { file?: FileRef }).file;
 }
 
-const PHOTO_LEFT_OUT = 'profilePhoto left out';
-
 /** Whether a decided record's file goes to the target: migrated, with a file that step 7 found sound. */
-export const copiesFile = (d: Pick<DecidedRecord, 'decision' | 'detail' | 'file'>): boolean =>
-  d.decision === 'migrated' && d.file !== undefined && !d.detail?.startsWith(PHOTO_LEFT_OUT);
+export const copiesFile = (d: Pick<DecidedRecord, 'decision' | 'fileLeftOut' | 'file'>): boolean =>
+  d.decision === 'migrated' && d.file !== undefined && !d.fileLeftOut;
 
 /**
  * Step 7, for a record that step 6 migrates and that has a file: BLOB_MISSING, then
@@ -203,7 +203,7 @@ export function applyBlobCheck(kind: Kind, rule: Verdict, file: FileRef, status:
     const what = status === 'missing' ? 'is not in the export' : 'does not match its sha256';
     if (kind !== 'accounts')
       return verdict(status === 'missing' ? 'BLOB_MISSING' : 'BLOB_CHECKSUM_MISMATCH', `file ${what}`);
-    return verdict(rule.reason, `${PHOTO_LEFT_OUT}: the file ${what}`);
+    return { ...verdict(rule.reason, `profilePhoto left out: the file ${what}`), fileLeftOut: true };
   }
   return safeFileName(file.fileName) === file.fileName
     ? rule

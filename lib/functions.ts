@@ -1,0 +1,127 @@
+import { type EnvKey, QUEUE_ENV, WORKFLOW_ENV } from '../functions/adapters/wiring';
+import { PREFIXES } from '../functions/core/keys';
+import { SIZING, type SizedFunction } from '../functions/core/pipeline/sizing';
+import { ENTITIES, type Entity } from '../functions/core/pipeline/workers';
+
+/**
+ * Every Lambda function of the pipeline, in one table: the stack builds each function, its grants, its
+ * event source and its monitoring from its row, so a function cannot be deployed without its alarms or
+ * its role. `name` is the function's folder under functions/ (its handler.ts) and its construct id.
+ */
+
+/** A bucket of the stateful stack. */
+export type BucketName = 'exports' | 'migrated' | 'reports';
+
+/** What a function may do, each grant on the narrowest resource that works. */
+export type Grant =
+  | { readonly read: BucketName; readonly prefix: string }
+  | { readonly put: BucketName; readonly prefix: string }
+  | { readonly table: 'read' | 'write' | 'read-write' }
+  | { readonly emailKeySecret: 'read' }
+  /** On every entity queue: send chunk messages, or read their depth. */
+  | { readonly entityQueues: 'send' | 'attributes' };
+
+export interface FunctionSpec {
+  readonly name: string;
+  /** Its memory and timeout (core/pipeline/sizing.ts, which the AWS estimate reads too). */
+  readonly sizing: SizedFunction;
+  /** The environment variables it reads at its cold start. */
+  readonly env: readonly EnvKey[];
+  readonly grants: readonly Grant[];
+  /** Fed by a queue of its own: an entity queue, or the registrations' link queue. */
+  readonly queue?: { readonly name: Entity | 'link'; readonly batchSize: number };
+  /** What it is, on the dashboard. */
+  readonly description: string;
+}
+
+const ENTITY_QUEUE_ENV = Object.values(QUEUE_ENV);
+const readsExport: Grant = { read: 'exports', prefix: PREFIXES.exports };
+const readsWork: Grant = { read: 'exports', prefix: PREFIXES.work };
+
+export const FUNCTIONS: readonly FunctionSpec[] = [
+  {
+    name: 'validate',
+    sizing: 'validate',
+    env: WORKFLOW_ENV,
+    grants: [readsExport, { table: 'write' }],
+    description: 'validates an uploaded export and opens the run',
+  },
+  {
+    name: 'index-identities',
+    sizing: 'index-identities',
+    env: [...WORKFLOW_ENV, 'emailKeySecret'],
+    grants: [readsExport, { table: 'write' }, { emailKeySecret: 'read' }],
+    description: "indexes the export's accounts for linking (keyed hashes)",
+  },
+  {
+    name: 'split',
+    sizing: 'split',
+    env: [...WORKFLOW_ENV, ...ENTITY_QUEUE_ENV],
+    grants: [
+      readsExport,
+      { put: 'exports', prefix: PREFIXES.work },
+      { table: 'write' },
+      { entityQueues: 'send' },
+    ],
+    description: "cuts a stage's kind files into chunks and queues them",
+  },
+  {
+    name: 'progress',
+    sizing: 'progress',
+    env: ['table', ...ENTITY_QUEUE_ENV],
+    grants: [{ table: 'read' }, { entityQueues: 'attributes' }],
+    description: "sums a stage's chunk markers",
+  },
+  {
+    name: 'verify',
+    sizing: 'verify',
+    env: [...WORKFLOW_ENV, 'migratedBucket'],
+    // Verify reads the target back: documents, files and the ledger; it writes nothing.
+    grants: [readsExport, readsWork, { read: 'migrated', prefix: '' }, { table: 'read' }],
+    description: "reads the run's target back and checks it",
+  },
+  {
+    name: 'report',
+    sizing: 'report',
+    env: [...WORKFLOW_ENV, 'reportsBucket', 'downloadUrlHours'],
+    grants: [readsExport, readsWork, { put: 'reports', prefix: '' }, { table: 'write' }],
+    description: 'writes the report folder and the receipts',
+  },
+  {
+    name: 'run-status',
+    sizing: 'run-status',
+    env: ['table'],
+    grants: [{ table: 'write' }],
+    description: 'records why a run failed',
+  },
+  ...ENTITIES.map(
+    (entity): FunctionSpec => ({
+      name: entity,
+      sizing: 'worker',
+      env: [...WORKFLOW_ENV, 'migratedBucket', 'emailKeySecret'],
+      grants: [
+        readsExport,
+        readsWork,
+        { put: 'exports', prefix: PREFIXES.work },
+        { put: 'migrated', prefix: '' },
+        { table: 'read-write' },
+        // Only account chunks compare e-mails (the profile worker's).
+        ...(entity === 'profile' ? [{ emailKeySecret: 'read' } as const] : []),
+      ],
+      queue: { name: entity, batchSize: SIZING.workerBatchSize },
+      description: `the ${entity} worker: decides its kinds' chunks`,
+    }),
+  ),
+  {
+    name: 'account-link',
+    sizing: 'account-link',
+    env: ['table', 'emailKeySecret', 'migratedBucket'],
+    grants: [
+      { table: 'read-write' },
+      { emailKeySecret: 'read' },
+      { put: 'migrated', prefix: PREFIXES.links },
+    ],
+    queue: { name: 'link', batchSize: SIZING.linkBatchSize },
+    description: 'links ESEP registrations to legacy accounts',
+  },
+];
