@@ -6,8 +6,8 @@ import {
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { CreateQueueCommand } from '@aws-sdk/client-sqs';
 import type { Clients } from '../../functions/adapters/wiring';
-import { RECEIVES_PER_FAILED_DELIVERY } from '../runtime/event-sources';
-import { LOCAL_REGION } from '../stand-ins/services';
+import { LOCAL_REGION, RECEIVES_PER_FAILED_DELIVERY } from '../stand-ins/services';
+import { type IntrinsicAnswers, pseudoParameters, resolveIntrinsic } from './intrinsics';
 import type { CfnTemplate } from './synth';
 
 /**
@@ -54,46 +54,20 @@ function attribute(type: string, name: string, attr: string, physical: string): 
 }
 
 function resolver(template: CfnTemplate, physical: Map<string, string>, imports: (name: string) => string) {
-  const resolve = (value: unknown): string => {
-    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean')
-      return String(value);
-    const v = value as Record<string, unknown>;
-    if (v.Ref !== undefined) {
-      const ref = String(v.Ref);
-      const pseudo: Record<string, string> = {
-        'AWS::Region': LOCAL_REGION,
-        'AWS::AccountId': ACCOUNT,
-        'AWS::Partition': 'aws',
-        'AWS::URLSuffix': 'amazonaws.com',
-      };
-      return pseudo[ref] ?? physical.get(ref) ?? `local-${ref}`;
-    }
-    if (v['Fn::GetAtt']) {
-      const [id, attr] = v['Fn::GetAtt'] as [string, string];
-      const r = template.Resources[id];
-      return attribute(r?.Type ?? 'unknown', id, attr, physical.get(id) ?? id);
-    }
-    if (v['Fn::ImportValue'] !== undefined) return imports(resolve(v['Fn::ImportValue']));
-    if (v['Fn::Join']) {
-      const [sep, parts] = v['Fn::Join'] as [string, unknown[]];
-      return parts.map(resolve).join(sep);
-    }
-    if (v['Fn::Select']) {
-      const [index, list] = v['Fn::Select'] as [number | string, unknown];
-      const items = Array.isArray(list) ? list.map(resolve) : splitOf(list);
-      return items[Number(index)] ?? '';
-    }
-    throw new Error(`local runtime: cannot resolve ${JSON.stringify(value).slice(0, 120)}`);
+  const pseudo = pseudoParameters(LOCAL_REGION, ACCOUNT);
+  const answers: IntrinsicAnswers = {
+    ref: (id) => pseudo[id] ?? physical.get(id) ?? `local-${id}`,
+    getAtt: (id, attr) =>
+      attribute(template.Resources[id]?.Type ?? 'unknown', id, attr, physical.get(id) ?? id),
+    importValue: imports,
   };
-  const splitOf = (value: unknown): string[] => {
-    const v = value as Record<string, unknown>;
-    if (v['Fn::Split']) {
-      const [sep, source] = v['Fn::Split'] as [string, unknown];
-      return resolve(source).split(sep);
+  return (value: unknown) => {
+    try {
+      return resolveIntrinsic(value, answers);
+    } catch (error) {
+      throw new Error(`local runtime: ${(error as Error).message}`, { cause: error });
     }
-    throw new Error(`local runtime: cannot split ${JSON.stringify(value).slice(0, 120)}`);
   };
-  return resolve;
 }
 
 const ofType = (template: CfnTemplate, type: string) =>

@@ -6,6 +6,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { IConstruct } from 'constructs';
 import { buildApp } from '../../lib/app';
 import { HANDLER_METADATA } from '../../lib/constructs/migration-function';
+import { resolveIntrinsic } from './intrinsics';
 
 /**
  * The synthesized app, read the way the local runtime and the tests need it: the state machine's
@@ -83,22 +84,11 @@ export const localFunctionArn = (logicalId: string) =>
  */
 export function definitionOf(synth: SynthesizedApp): Record<string, unknown> {
   const resource = synth.templates.pipeline.Resources[synth.stateMachineLogicalId];
-  const resolve = (value: unknown): string => {
-    if (typeof value === 'string') return value;
-    const v = value as Record<string, unknown>;
-    if (v['Fn::Join']) {
-      const [sep, parts] = v['Fn::Join'] as [string, unknown[]];
-      return parts.map(resolve).join(sep);
-    }
-    if (v['Fn::GetAtt']) {
-      const [logicalId] = v['Fn::GetAtt'] as [string, string];
-      return synth.functions.has(logicalId) ? localFunctionArn(logicalId) : `arn:aws:local:::${logicalId}`;
-    }
-    if (v.Ref === 'AWS::Partition') return 'aws';
-    if (v.Ref) return `local-${String(v.Ref)}`;
-    throw new Error(`cannot resolve ${JSON.stringify(value).slice(0, 80)} in the state machine definition`);
-  };
-  return JSON.parse(resolve(resource?.Properties?.DefinitionString));
+  const definition = resolveIntrinsic(resource?.Properties?.DefinitionString, {
+    ref: (id) => (id === 'AWS::Partition' ? 'aws' : `local-${id}`),
+    getAtt: (id) => (synth.functions.has(id) ? localFunctionArn(id) : `arn:aws:local:::${id}`),
+  });
+  return JSON.parse(definition);
 }
 
 /** Every Task state of a definition (nested in Map and Parallel too), by state name. */

@@ -8,7 +8,7 @@ import {
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { LocalResources } from '../cloudformation/resources';
 import type { CfnTemplate } from '../cloudformation/synth';
-import { LOCAL_REGION } from '../stand-ins/services';
+import { LOCAL_REGION, RECEIVES_PER_FAILED_DELIVERY } from '../stand-ins/services';
 
 /** An event-source mapping of the template: a queue feeding a function. */
 export interface EventSourceMapping {
@@ -55,14 +55,6 @@ export interface DeliveryCounts {
   /** Receive or delete calls that failed and were tried again, as Lambda's pollers do. */
   receiveErrors: number;
 }
-
-/**
- * Receives a failed delivery counts against the queue's maxReceiveCount locally: its own, and the
- * stand-in's ChangeMessageVisibility, which wrongly counts as one more (local-aws-sqs 2.0.2). The local
- * queues get the template's maxReceiveCount times this, and the count handed to the function is divided
- * back, so a poison message still reaches the dead-letter queue after the template's number of tries.
- */
-export const RECEIVES_PER_FAILED_DELIVERY = 2;
 
 export interface PollOptions {
   /**

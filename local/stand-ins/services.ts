@@ -13,6 +13,14 @@ import { type HostEndpoints, type HostMessage, LOCAL_REGION } from './services-h
 export { LOCAL_REGION };
 
 /**
+ * Receives a failed delivery counts against the queue's maxReceiveCount locally: its own, and the
+ * stand-in's ChangeMessageVisibility, which wrongly counts as one more (local-aws-sqs 2.0.2). The local
+ * queues get the template's maxReceiveCount times this, and the count handed to the function is divided
+ * back, so a poison message still reaches the dead-letter queue after the template's number of tries.
+ */
+export const RECEIVES_PER_FAILED_DELIVERY = 2;
+
+/**
  * The local stand-ins for the AWS services, all on 127.0.0.1 with ports chosen by the system:
  * dynalite (DynamoDB, data on disk under the state folder), s3rver (S3, files under the state folder)
  * and local-aws-sqs (SQS, in memory: a restarted run sends its messages again, idempotently).

@@ -99,93 +99,100 @@ describe('esep-migrate serve', () => {
 });
 
 describe('esep-migrate run', () => {
-  let undisturbed: Awaited<ReturnType<typeof snapshot>>;
-
-  test('agrees with plan decision for decision, and running it again changes nothing', async () => {
-    const state = join(tmp, 'state-main');
-    const first = await runLocal({
-      exportDir,
-      stateDir: state,
-      out: join(tmp, 'out-1'),
-      stderr: quiet,
-      pipeline: FAST,
+  describe('a run, run again, then tampered with', () => {
+    // The runs every test of this block reads, made once here: each test stands on its own.
+    const state = () => join(tmp, 'state-main');
+    let first: Awaited<ReturnType<typeof runLocal>>;
+    let second: Awaited<ReturnType<typeof runLocal>>;
+    let afterFirst: Awaited<ReturnType<typeof snapshot>>;
+    let afterSecond: Awaited<ReturnType<typeof snapshot>>;
+    beforeAll(async () => {
+      first = await runLocal({
+        exportDir,
+        stateDir: state(),
+        out: join(tmp, 'out-1'),
+        stderr: quiet,
+        pipeline: FAST,
+      });
+      afterFirst = await snapshot(state());
+      second = await runLocal({
+        exportDir,
+        stateDir: state(),
+        out: join(tmp, 'out-2'),
+        stderr: quiet,
+        pipeline: FAST,
+      });
+      afterSecond = await snapshot(state());
     });
-    expect(first.failed).toBe(false);
-    expect(first.summary.status).toBe('completed-with-quarantine');
-    expect(decisionsOf(first.outDir)).toBe(planned);
-    expect(first.receipts).toBeGreaterThan(150);
-    undisturbed = await snapshot(state);
-    expect(undisturbed.objects.length).toBeGreaterThan(300);
-    expect(undisturbed.items.filter((i) => i.includes('"D#')).length).toBe(lines(planned).length);
 
-    const second = await runLocal({
-      exportDir,
-      stateDir: state,
-      out: join(tmp, 'out-2'),
-      stderr: quiet,
-      pipeline: FAST,
+    test('agrees with plan decision for decision, and running it again changes nothing', () => {
+      expect(first.failed).toBe(false);
+      expect(first.summary.status).toBe('completed-with-quarantine');
+      expect(decisionsOf(first.outDir)).toBe(planned);
+      expect(first.receipts).toBeGreaterThan(150);
+      expect(afterFirst.objects.length).toBeGreaterThan(300);
+      expect(afterFirst.items.filter((i) => i.includes('"D#')).length).toBe(lines(planned).length);
+      expect(reportOf(second.outDir)).toEqual(reportOf(first.outDir));
+      expect(afterSecond).toEqual(afterFirst);
     });
-    expect(reportOf(second.outDir)).toEqual(reportOf(first.outDir));
-    expect(await snapshot(state)).toEqual(undisturbed);
-  });
 
-  test('the run is announced with its counts; verify passes, and fails on a tampered target, as does the next run', async () => {
-    const state = join(tmp, 'state-main');
-    const events = lines(readFileSync(join(state, 'events.ndjson'), 'utf8')).map((l) => JSON.parse(l));
-    expect(events).toHaveLength(2); // the two runs of the test above
-    const summary = JSON.parse(readFileSync(join(tmp, 'out-1', 'summary.json'), 'utf8'));
-    expect(events[0]).toMatchObject({
-      source: 'esep.migration',
-      detailType: 'Migration Run Finished',
-      detail: {
-        exportId: 'run-export',
-        waves: ['sept-2022', 'nov-2022', '2023'],
-        status: 'completed-with-quarantine',
-        verified: true,
-        counts: summary.counts,
-        reasons: summary.reasons,
-      },
-    });
-    expect(summary.verification.passed).toBe(true);
-    const passed = cli(['verify', 'run-export', '--state', state]);
-    expect(passed.stdout).toContain('verification: passed');
-    expect(passed.status).toBe(0);
+    test('the run is announced with its counts; verify passes, and fails on a tampered target, as does the next run', async () => {
+      const events = lines(readFileSync(join(state(), 'events.ndjson'), 'utf8')).map((l) => JSON.parse(l));
+      expect(events).toHaveLength(2); // the two runs of beforeAll
+      const summary = JSON.parse(readFileSync(join(first.outDir, 'summary.json'), 'utf8'));
+      expect(events[0]).toMatchObject({
+        source: 'esep.migration',
+        detailType: 'Migration Run Finished',
+        detail: {
+          exportId: 'run-export',
+          waves: ['sept-2022', 'nov-2022', '2023'],
+          status: 'completed-with-quarantine',
+          verified: true,
+          counts: summary.counts,
+          reasons: summary.reasons,
+        },
+      });
+      expect(summary.verification.passed).toBe(true);
+      const passed = cli(['verify', 'run-export', '--state', state()]);
+      expect(passed.stdout).toContain('verification: passed');
+      expect(passed.status).toBe(0);
 
-    // A dropped item's document appears in the target.
-    const dropped = lines(planned)
-      .map((l) => JSON.parse(l))
-      .find((d) => d.kind === 'twinspace-items' && d.decision === 'dropped');
-    const pipeline = await startLocalPipeline({ stateDir: state });
-    try {
-      await pipeline.clients.s3.send(
-        new PutObjectCommand({
-          Bucket: pipeline.resources.buckets.migrated,
-          Key: `run-export/twinspaces/p/items/${dropped.id}.json`,
-          Body: JSON.stringify({ kind: 'twinspace-items', id: dropped.id, wave: 'sept-2022' }),
-        }),
+      // A dropped item's document appears in the target.
+      const dropped = lines(planned)
+        .map((l) => JSON.parse(l))
+        .find((d) => d.kind === 'twinspace-items' && d.decision === 'dropped');
+      const pipeline = await startLocalPipeline({ stateDir: state() });
+      try {
+        await pipeline.clients.s3.send(
+          new PutObjectCommand({
+            Bucket: pipeline.resources.buckets.migrated,
+            Key: `run-export/twinspaces/p/items/${dropped.id}.json`,
+            Body: JSON.stringify({ kind: 'twinspace-items', id: dropped.id, wave: 'sept-2022' }),
+          }),
+        );
+      } finally {
+        await pipeline.stop();
+      }
+      const failed = cli(['verify', 'run-export', '--state', state()]);
+      expect(failed.status).toBe(1);
+      expect(failed.stdout).toContain('verification: FAILED');
+      expect(failed.stdout).toContain(`twinspace-items ${dropped.id} is dropped but in the target`);
+      const next = await runLocal({
+        exportDir,
+        stateDir: state(),
+        out: join(tmp, 'out-3'),
+        stderr: quiet,
+        pipeline: FAST,
+      });
+      expect(next.failed).toBe(true);
+      expect(next.summary.status).toBe('verification-failed');
+      expect(next.summary.verification?.checks.find((c) => c.name === 'not-migrated')?.passed).toBe(false);
+      expect(readFileSync(join(next.outDir, 'report.html'), 'utf8')).toContain(
+        'Verification: <span class="quarantined">failed',
       );
-    } finally {
-      await pipeline.stop();
-    }
-    const failed = cli(['verify', 'run-export', '--state', state]);
-    expect(failed.status).toBe(1);
-    expect(failed.stdout).toContain('verification: FAILED');
-    expect(failed.stdout).toContain(`twinspace-items ${dropped.id} is dropped but in the target`);
-    const next = await runLocal({
-      exportDir,
-      stateDir: state,
-      out: join(tmp, 'out-3'),
-      stderr: quiet,
-      pipeline: FAST,
+      const last = JSON.parse(lines(readFileSync(join(state(), 'events.ndjson'), 'utf8')).at(-1) as string);
+      expect(last.detail).toMatchObject({ status: 'verification-failed', verified: false });
     });
-    expect(next.failed).toBe(true);
-    expect(next.summary.status).toBe('verification-failed');
-    expect(next.summary.verification?.checks.find((c) => c.name === 'not-migrated')?.passed).toBe(false);
-    expect(readFileSync(join(next.outDir, 'report.html'), 'utf8')).toContain(
-      'Verification: <span class="quarantined">failed',
-    );
-    const last = JSON.parse(lines(readFileSync(join(state, 'events.ndjson'), 'utf8')).at(-1) as string);
-    expect(last.detail).toMatchObject({ status: 'verification-failed', verified: false });
   });
 
   test('each wave alone decides its own kinds, as plan does', async () => {

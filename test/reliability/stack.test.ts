@@ -1,3 +1,4 @@
+import { resolveIntrinsic } from '../../local/cloudformation/intrinsics';
 import { type SynthesizedApp, synthesize } from '../../local/cloudformation/synth';
 
 /**
@@ -24,34 +25,28 @@ const resourcesOf = (type: string) =>
 const policyStatements = (r: { Properties?: Record<string, unknown> }): Statement[] =>
   (r.Properties?.PolicyDocument as { Statement?: Statement[] } | undefined)?.Statement ?? [];
 
+const STATEFUL_NAMES: Record<string, string> = {
+  ExportsBucketArn: 'exports:',
+  MigratedBucketArn: 'migrated:',
+  ReportsBucketArn: 'reports:',
+  TableArn: 'table',
+  KeyArn: 'key',
+  EmailKeySecretArn: 'secret',
+};
+
 /** A resource reference as a short name: `exports:/work/*`, `queue:Group`, `table`, `secret`, ... */
-function nameOf(value: unknown): string {
-  if (typeof value === 'string') return value === '*' ? '*' : value;
-  const v = value as Record<string, unknown>;
-  if (v['Fn::ImportValue']) {
-    const name = String(v['Fn::ImportValue']).replace(/^EsepMigration-Stateful-[a-z0-9-]+-/, '');
-    return (
-      (
-        {
-          ExportsBucketArn: 'exports:',
-          MigratedBucketArn: 'migrated:',
-          ReportsBucketArn: 'reports:',
-          TableArn: 'table',
-          KeyArn: 'key',
-          EmailKeySecretArn: 'secret',
-        } as Record<string, string>
-      )[name] ?? name
-    );
-  }
-  if (v['Fn::Join']) return (v['Fn::Join'] as [string, unknown[]])[1].map(nameOf).join('');
-  if (v['Fn::GetAtt']) {
-    const [id] = v['Fn::GetAtt'] as [string];
-    const queue = /^([A-Za-z]+)Queue[0-9A-F]{8}$/.exec(id);
-    return queue ? `queue:${queue[1]}` : id.replace(/[0-9A-F]{8}$/, '');
-  }
-  if (v.Ref) return String(v.Ref).replace(/[0-9A-F]{8}$/, '');
-  return JSON.stringify(value);
-}
+const nameOf = (value: unknown): string =>
+  resolveIntrinsic(value, {
+    ref: (id) => id.replace(/[0-9A-F]{8}$/, ''),
+    getAtt: (id) => {
+      const queue = /^([A-Za-z]+)Queue[0-9A-F]{8}$/.exec(id);
+      return queue ? `queue:${queue[1]}` : id.replace(/[0-9A-F]{8}$/, '');
+    },
+    importValue: (exported) => {
+      const name = exported.replace(/^EsepMigration-Stateful-[a-z0-9-]+-/, '');
+      return STATEFUL_NAMES[name] ?? name;
+    },
+  });
 
 /** Each function's grants on data: `<service>:<read|write|...> <resource>` (logs, X-Ray and KMS aside). */
 function grants(handler: string): string[] {

@@ -1,0 +1,275 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { dynamoIdentities, dynamoStore } from '../../functions/adapters/dynamo-store';
+import { s3Objects } from '../../functions/adapters/s3-objects';
+import type { ChunkCounts } from '../../functions/core/pipeline/chunks';
+import type { IdentityStore, ObjectStore, PipelineStore } from '../../functions/core/ports';
+import { type LocalPipeline, startLocalPipeline } from '../../local/runtime/pipeline';
+import { memoryIdentities, memoryObjects, memoryStore } from '../helpers/memory-ports';
+
+/**
+ * The ports' contract: the same cases against the in-memory ports that the unit tests use and against
+ * the real adapters (DynamoDB and S3 through the AWS SDK) on the local stand-ins, so the fakes cannot
+ * drift from what the deployed functions do.
+ */
+jest.setTimeout(120_000);
+
+interface Ports {
+  readonly store: PipelineStore;
+  readonly objects: ObjectStore;
+  readonly identities: IdentityStore;
+  readonly bucket: string;
+  readonly otherBucket: string;
+}
+
+let tmp: string;
+let pipeline: LocalPipeline;
+beforeAll(async () => {
+  tmp = await mkdtemp(join(tmpdir(), 'esep-contract-'));
+  pipeline = await startLocalPipeline({ stateDir: tmp });
+});
+afterAll(async () => {
+  await pipeline?.stop();
+  await rm(tmp, { recursive: true, force: true });
+});
+
+const IMPLEMENTATIONS: [string, () => Ports][] = [
+  [
+    'in memory (the unit tests)',
+    () => ({
+      store: memoryStore().store,
+      objects: memoryObjects().store,
+      identities: memoryIdentities().store,
+      bucket: 'exports',
+      otherBucket: 'migrated',
+    }),
+  ],
+  [
+    'the DynamoDB and S3 adapters on the stand-ins',
+    () => ({
+      store: dynamoStore(pipeline.clients.dynamo, pipeline.resources.table),
+      objects: s3Objects(pipeline.clients.s3),
+      identities: dynamoIdentities(pipeline.clients.dynamo, pipeline.resources.table),
+      bucket: pipeline.resources.buckets.exports,
+      otherBucket: pipeline.resources.buckets.migrated,
+    }),
+  ],
+];
+
+let unique = 0;
+/** A fresh name per test: the stand-ins' table and buckets are shared by the cases. */
+const fresh = (what: string) => `${what}-${process.pid}-${++unique}`;
+const counts = (n: number): ChunkCounts => ({ lines: n, migrated: n, dropped: 0, quarantined: 0 });
+const bytesOf = async (body: AsyncIterable<Uint8Array> | undefined) => {
+  if (!body) return undefined;
+  const parts: Uint8Array[] = [];
+  for await (const part of body) parts.push(part);
+  return Buffer.concat(parts);
+};
+/** Ids as a legacy export may have them: long (over DynamoDB's key limits), non-ASCII, with separators. */
+const ODD_IDS = ['p-1', 'ü-ñ-日本', 'a#b#c', 'x'.repeat(3000)];
+
+describe.each(IMPLEMENTATIONS)('%s', (_name, make) => {
+  let ports: Ports;
+  beforeAll(() => {
+    ports = make();
+  });
+
+  describe('PipelineStore', () => {
+    test('container decisions come back by id, for any id, and only for the ids asked', async () => {
+      const scope = fresh('scope');
+      await ports.store.putContainerDecisions(
+        scope,
+        'projects',
+        ODD_IDS.map((id, i) => ({ id, decision: i % 2 === 0 ? 'migrated' : 'dropped' })),
+      );
+      const found = await ports.store.containerDecisions(scope, 'projects', [...ODD_IDS, 'absent']);
+      expect(Object.fromEntries(found)).toEqual(
+        Object.fromEntries(ODD_IDS.map((id, i) => [id, i % 2 === 0 ? 'migrated' : 'dropped'])),
+      );
+      expect((await ports.store.containerDecisions(scope, 'groups', ODD_IDS)).size).toBe(0);
+      expect((await ports.store.containerDecisions(fresh('scope'), 'projects', ODD_IDS)).size).toBe(0);
+    });
+
+    test('an index answers which of the keys asked it holds, per scope and index', async () => {
+      const scope = fresh('scope');
+      await ports.store.addToIndex(scope, 'group-activity', ODD_IDS.slice(0, 2));
+      await ports.store.addToIndex(scope, 'group-activity', ODD_IDS.slice(0, 1)); // again: no change
+      expect(await ports.store.inIndex(scope, 'group-activity', ODD_IDS)).toEqual(
+        new Set(ODD_IDS.slice(0, 2)),
+      );
+      expect((await ports.store.inIndex(scope, 'etwinning-emails', ODD_IDS)).size).toBe(0);
+    });
+
+    test("the ledger gives a record's standing line: its first occurrence", async () => {
+      const exportId = fresh('export');
+      const entry = (id: string, line: number, decision: 'migrated' | 'quarantined') => ({
+        kind: 'projects' as const,
+        id,
+        wave: 'sept-2022',
+        decision,
+        reason: decision === 'migrated' ? ('TWINSPACE_ELIGIBLE' as const) : ('DUPLICATE_ID' as const),
+        owners: [],
+        line,
+      });
+      const long = ODD_IDS[3] as string;
+      await ports.store.putDecisions(exportId, [
+        entry(long, 9, 'quarantined'),
+        entry('p-1', 4, 'quarantined'),
+      ]);
+      await ports.store.putDecisions(exportId, [entry(long, 2, 'migrated'), entry('p-1', 3, 'migrated')]);
+      expect(await ports.store.decisionOf(exportId, 'projects', long)).toBe('migrated');
+      expect(await ports.store.decisionOf(exportId, 'projects', 'p-1')).toBe('migrated');
+      expect(await ports.store.decisionOf(exportId, 'projects', 'absent')).toBeUndefined();
+      expect(await ports.store.decisionOf(exportId, 'groups', 'p-1')).toBeUndefined();
+    });
+
+    test('a chunk marker is recorded once; progress sums the markers of a stage', async () => {
+      const scope = fresh('scope');
+      expect(await ports.store.hasChunkMarker(scope, 's/decide-1', 'projects.decide.000000')).toBe(false);
+      expect(await ports.store.putChunkMarker(scope, 's/decide-1', 'projects.decide.000000', counts(3))).toBe(
+        true,
+      );
+      expect(
+        await ports.store.putChunkMarker(scope, 's/decide-1', 'projects.decide.000000', counts(99)),
+      ).toBe(false);
+      await ports.store.putChunkMarker(scope, 's/decide-1', 'projects.decide.000001', counts(2));
+      await ports.store.putChunkMarker(scope, 's/decide-2', 'groups.decide.000000', counts(7));
+      expect(await ports.store.hasChunkMarker(scope, 's/decide-1', 'projects.decide.000000')).toBe(true);
+      const progress = await ports.store.stageProgress(scope, 's/decide-1');
+      expect(progress.chunks).toBe(2);
+      expect(progress.counts).toEqual(counts(5));
+      expect([...progress.ids].sort()).toEqual(['projects.decide.000000', 'projects.decide.000001']);
+      expect(await ports.store.stageProgress(fresh('scope'), 's/decide-1')).toEqual({
+        chunks: 0,
+        counts: counts(0),
+        ids: [],
+      });
+    });
+
+    test("a stage's expectation is absent until split, then as written", async () => {
+      const scope = fresh('scope');
+      expect(await ports.store.stageExpectation(scope, 's/index')).toBeUndefined();
+      await ports.store.putStageExpectation(scope, 's/index', { 'accounts.index': 3 });
+      await ports.store.putStageExpectation(scope, 's/index', { 'accounts.index': 3 });
+      expect(await ports.store.stageExpectation(scope, 's/index')).toEqual({ 'accounts.index': 3 });
+    });
+
+    test('run statuses: one per scope, the last one written', async () => {
+      const exportId = fresh('export');
+      const status = (scope: string, state: 'running' | 'completed', at: string) => ({
+        scope,
+        waves: ['sept-2022'],
+        state,
+        at,
+      });
+      await ports.store.putRunStatus(
+        exportId,
+        status(`${exportId}@a`, 'running', '2022-09-01T00:00:00.000Z'),
+      );
+      await ports.store.putRunStatus(
+        exportId,
+        status(`${exportId}@a`, 'completed', '2022-09-01T01:00:00.000Z'),
+      );
+      await ports.store.putRunStatus(
+        exportId,
+        status(`${exportId}@b`, 'running', '2022-09-02T00:00:00.000Z'),
+      );
+      const runs = await ports.store.runStatuses(exportId);
+      expect([...runs].sort((x, y) => x.scope.localeCompare(y.scope))).toEqual([
+        status(`${exportId}@a`, 'completed', '2022-09-01T01:00:00.000Z'),
+        status(`${exportId}@b`, 'running', '2022-09-02T00:00:00.000Z'),
+      ]);
+      expect(await ports.store.runStatuses(fresh('export'))).toEqual([]);
+    });
+  });
+
+  describe('ObjectStore', () => {
+    test('what is put comes back, bytes and text; a missing key is undefined', async () => {
+      const prefix = `${fresh('objects')}/`;
+      await ports.objects.put(ports.bucket, `${prefix}a.json`, '{"ü":1}\n', 'application/json');
+      await ports.objects.put(ports.bucket, `${prefix}b.bin`, new Uint8Array([0, 255, 1]));
+      expect(await ports.objects.getText(ports.bucket, `${prefix}a.json`)).toBe('{"ü":1}\n');
+      expect(await bytesOf(await ports.objects.get(ports.bucket, `${prefix}b.bin`))).toEqual(
+        Buffer.from([0, 255, 1]),
+      );
+      expect(await ports.objects.getText(ports.bucket, `${prefix}missing`)).toBeUndefined();
+      expect(await ports.objects.get(ports.bucket, `${prefix}missing`)).toBeUndefined();
+    });
+
+    test('a put replaces; a copy lands in the other bucket', async () => {
+      const prefix = `${fresh('objects')}/`;
+      await ports.objects.put(ports.bucket, `${prefix}k`, 'first');
+      await ports.objects.put(ports.bucket, `${prefix}k`, 'second');
+      await ports.objects.copy(ports.bucket, `${prefix}k`, ports.otherBucket, `${prefix}copied`);
+      expect(await ports.objects.getText(ports.otherBucket, `${prefix}copied`)).toBe('second');
+      await expect(
+        ports.objects.copy(ports.bucket, `${prefix}missing`, ports.otherBucket, `${prefix}x`),
+      ).rejects.toThrow();
+    });
+
+    test('a listing is in key order, under the prefix only, and pages after a key', async () => {
+      const prefix = `${fresh('objects')}/`;
+      const keys = ['b/2', 'a', 'b/1', 'c', 'ab'].map((k) => prefix + k);
+      for (const key of keys) await ports.objects.put(ports.bucket, key, key);
+      await ports.objects.put(ports.bucket, `${prefix.slice(0, -1)}x/outside`, 'no');
+      const sorted = [...keys].sort();
+      expect(await ports.objects.list(ports.bucket, prefix)).toEqual(sorted);
+      expect(await ports.objects.list(ports.bucket, prefix, { max: 2 })).toEqual(sorted.slice(0, 2));
+      expect(await ports.objects.list(ports.bucket, prefix, { startAfter: sorted[1], max: 2 })).toEqual(
+        sorted.slice(2, 4),
+      );
+      expect(await ports.objects.list(ports.bucket, prefix, { startAfter: sorted.at(-1), max: 2 })).toEqual(
+        [],
+      );
+    });
+  });
+
+  describe('IdentityStore', () => {
+    test('identities come back by key, each account once', async () => {
+      const key = fresh('hmac');
+      const entry = (accountId: string, platform: 'etwinning' | 'seg') => ({ key, platform, accountId });
+      await ports.identities.putIdentities([entry('acc-1', 'etwinning'), entry('acc-2', 'seg')]);
+      await ports.identities.putIdentities([entry('acc-1', 'etwinning')]);
+      const found = await ports.identities.lookup(key);
+      expect([...found].sort((a, b) => a.accountId.localeCompare(b.accountId))).toEqual([
+        entry('acc-1', 'etwinning'),
+        entry('acc-2', 'seg'),
+      ]);
+      expect(await ports.identities.lookup(fresh('hmac'))).toEqual([]);
+    });
+
+    test('a legacy account is claimed by one user; released only by its holder', async () => {
+      const account = fresh('acc');
+      expect(await ports.identities.claimLegacy(account, 'u-1')).toBe(true);
+      expect(await ports.identities.claimLegacy(account, 'u-1')).toBe(true);
+      expect(await ports.identities.claimLegacy(account, 'u-2')).toBe(false);
+      await ports.identities.releaseLegacy(account, 'u-2');
+      expect(await ports.identities.claimLegacy(account, 'u-2')).toBe(false);
+      await ports.identities.releaseLegacy(account, 'u-1');
+      expect(await ports.identities.claimLegacy(account, 'u-2')).toBe(true);
+    });
+
+    test("a user's outcome is recorded once, and read back without its registration time", async () => {
+      const user = fresh('user');
+      expect(await ports.identities.linkOf(user)).toBeUndefined();
+      const outcome = {
+        esepUserId: user,
+        decision: 'linked' as const,
+        reason: 'LINKED' as const,
+        legacyAccountId: 'acc-1',
+      };
+      expect(await ports.identities.putLink({ ...outcome, registeredAt: '2022-06-01T00:00:00Z' })).toBe(true);
+      expect(
+        await ports.identities.putLink({
+          esepUserId: user,
+          decision: 'not-linked',
+          reason: 'NO_LEGACY_MATCH',
+          registeredAt: '2022-06-02T00:00:00Z',
+        }),
+      ).toBe(false);
+      expect(await ports.identities.linkOf(user)).toEqual(outcome);
+    });
+  });
+});
