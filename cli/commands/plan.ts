@@ -8,6 +8,7 @@ import {
   estimate,
   WorkloadTally,
 } from '../../functions/core/estimate/estimate';
+import type { AslDefinition } from '../../functions/core/estimate/transitions';
 import { decideExport } from '../../functions/core/pipeline/decide-export';
 import { buildStagePlan, selectWaves } from '../../functions/core/pipeline/stages';
 import { decisionsOf, type Summary } from '../../functions/core/report/summary';
@@ -15,6 +16,8 @@ import type { Kind } from '../../functions/core/rules/kinds';
 import { validateExport } from '../../functions/core/rules/manifest';
 import { type CompiledPolicy, compilePolicy, parsePolicyJson } from '../../functions/core/rules/policy';
 import { SETTING_DEFAULTS } from '../../lib/settings';
+import { definitionOf } from '../../local/cloudformation/definition';
+import { cachedSynth } from '../../local/cloudformation/synth-cache';
 import { fsExportSource } from '../../local/runtime/fs-export-source';
 import { progressReporter } from '../progress';
 
@@ -102,12 +105,24 @@ export async function plan(options: PlanOptions): Promise<PlanResult> {
       startedAt,
       new Date(),
     );
+    // The estimate walks the state machine that this policy deploys (synthesized, cached in the state).
+    const definition = definitionOf(
+      await cachedSynth(resolve(options.stateDir ?? '.esep-local'), {
+        ...(options.policyFile ? { policyFile: resolve(options.policyFile) } : {}),
+      }),
+    ) as unknown as AslDefinition;
     let aws: Estimate | undefined;
     const receipts = await folder.finish(summary, (receipts) => {
-      aws = estimate({ kinds: workload.kinds, receipts, exportBytes }, waves, {
-        workerConcurrency: options.estimateSettings?.workerConcurrency ?? SETTING_DEFAULTS.workerConcurrency,
-        pollSeconds: options.estimateSettings?.pollSeconds ?? SETTING_DEFAULTS.pollSeconds,
-      });
+      aws = estimate(
+        { kinds: workload.kinds, receipts, exportBytes },
+        waves,
+        {
+          workerConcurrency:
+            options.estimateSettings?.workerConcurrency ?? SETTING_DEFAULTS.workerConcurrency,
+          pollSeconds: options.estimateSettings?.pollSeconds ?? SETTING_DEFAULTS.pollSeconds,
+        },
+        definition,
+      );
       return aws;
     });
     if (!aws) throw new Error('the report folder did not ask for the estimate');

@@ -52,3 +52,8 @@ export class ExecutionFailedError extends Error {
 export class NoRunError extends UsageError {
   override name = 'NoRunError';
 }
+
+/** The estimate's walk of the state machine met a state or a condition its model does not know. */
+export class UnknownWorkflowError extends Error {
+  override name = 'UnknownWorkflowError';
+}

@@ -1,4 +1,4 @@
-import { taskFunction, taskStates } from '../cloudformation/synth';
+import { taskFunction, taskStates } from '../cloudformation/definition';
 
 // aws-local-stepfunctions 3 declares Node 22 and uses Promise.withResolvers; Node 20 lacks it.
 if (typeof (Promise as { withResolvers?: unknown }).withResolvers !== 'function') {

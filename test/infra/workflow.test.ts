@@ -4,13 +4,8 @@ import aslValidator from 'asl-validator';
 import { buildStagePlan } from '../../functions/core/pipeline/stages';
 import { compilePolicy } from '../../functions/core/rules/policy';
 import { stageStateName } from '../../lib/constructs/migration-workflow';
-import {
-  definitionOf,
-  type SynthesizedApp,
-  synthesize,
-  taskFunction,
-  taskStates,
-} from '../../local/cloudformation/synth';
+import { definitionOf, taskFunction, taskStates } from '../../local/cloudformation/definition';
+import { type SynthesizedApp, synthesize } from '../../local/cloudformation/synth';
 import { PUT_EVENTS } from '../../local/runtime/event-bus';
 import { ROOT } from '../helpers/cli';
 

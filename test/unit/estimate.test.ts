@@ -1,3 +1,4 @@
+import { UnknownWorkflowError } from '../../functions/core/errors';
 import {
   EMPTY_KIND,
   estimate,
@@ -9,6 +10,7 @@ import { PRICES } from '../../functions/core/estimate/prices';
 import type { WavePlan } from '../../functions/core/pipeline/stages';
 import type { DecidedRecord } from '../../functions/core/rules/decide';
 import type { Kind } from '../../functions/core/rules/kinds';
+import { workflowDefinition } from '../helpers/workflow-definition';
 
 /**
  * The AWS estimate against cases computed by hand from the model in README ("AWS estimate") and the
@@ -29,10 +31,12 @@ const wave = (id: string, stages: [string, [Kind, 'decide' | 'index'][]][]): Wav
 
 describe('the AWS estimate, by hand', () => {
   // One wave, one stage, 2,500 mailbox lines (3 chunks), all dropped, 100 receipts, a 1 MB file.
+  const plan = [wave('w', [['w/decide-1', [['mailbox', 'decide']]]])];
   const e = estimate(
     { kinds: { mailbox: kind({ lines: 2500, fileBytes: 1e6 }) }, receipts: 100, exportBytes: 1e6 },
-    [wave('w', [['w/decide-1', [['mailbox', 'decide']]]])],
+    plan,
     settings,
+    workflowDefinition(plan),
   );
 
   test('requests of each service', () => {
@@ -54,9 +58,36 @@ describe('the AWS estimate, by hand', () => {
     expect(e.totals.s3PutCopyListRequests).toBe(3 + 3 + 1 + 3 + 300);
     // GET: validate (manifest + file), identities (2), manifest + file at split, 3 chunks, 3 results + 1
     expect(e.totals.s3GetRequests).toBe(2 + 2 + 2 + 3 + 4);
-    // transitions: 10 fixed, 2 for the wave, split/start/complete, 2 checks x 3
-    expect(e.totals.stateTransitions).toBe(10 + 2 + 3 + 6);
+    // transitions, read from the construct's definition: validate, index identities, the Map; the wave's
+    // iteration and `Which wave`; split, start, 2 checks x (wait, progress, done?), complete; start verify,
+    // 1 page x (verify, verified?), report, announce, complete?, run complete
+    expect(e.totals.stateTransitions).toBe(3 + 2 + (2 + 2 * 3 + 1) + (1 + 2 + 4));
     expect(e.totals.events).toBe(1);
+  });
+
+  test('transitions follow the definition: a state added to the progress loop costs one per check', () => {
+    const definition = workflowDefinition(plan);
+    const waves = (definition.States['Each wave in order'] as unknown as Record<string, unknown>)
+      .ItemProcessor as {
+      States: Record<string, Record<string, unknown>>;
+    };
+    const wait = waves.States['w decide-1 wait'] as { Next: string };
+    waves.States['w decide-1 extra'] = { Type: 'Pass', Next: wait.Next };
+    wait.Next = 'w decide-1 extra';
+    const workload = {
+      kinds: { mailbox: kind({ lines: 2500, fileBytes: 1e6 }) },
+      receipts: 100,
+      exportBytes: 1e6,
+    };
+    expect(estimate(workload, plan, settings, definition).totals.stateTransitions).toBe(
+      e.totals.stateTransitions + 2,
+    );
+    // A condition the model does not know is an error, not a guess.
+    (waves.States['w decide-1 done?'] as { Choices: { Variable: string }[] }).Choices[0] = {
+      ...(waves.States['w decide-1 done?'] as { Choices: { Variable: string }[] }).Choices[0],
+      Variable: '$.progress.somethingElse',
+    } as { Variable: string };
+    expect(() => estimate(workload, plan, settings, definition)).toThrow(UnknownWorkflowError);
   });
 
   test('GB-seconds and cost from the dated price table', () => {
@@ -97,7 +128,7 @@ describe('the AWS estimate, by hand', () => {
         ['s/decide-2', [['twinspace-items', 'decide']]],
       ]),
     ];
-    const ten = estimate({ kinds, receipts: 0, exportBytes: 0 }, plan, settings);
+    const ten = estimate({ kinds, receipts: 0, exportBytes: 0 }, plan, settings, workflowDefinition(plan));
     // writes: projects 1,000 ledger + 1,000 container decisions + 1 marker; items 1,500 ledger + 2 markers;
     // 2 expectations, 1 identity (no accounts), 1 run status
     expect(ten.totals.dynamoWriteUnits).toBe(2001 + 1502 + 2 + 1 + 1);
@@ -108,10 +139,12 @@ describe('the AWS estimate, by hand', () => {
     // 110, verify 1,000 documents + 100 files, report 3 results + 1
     expect(ten.totals.s3GetRequests).toBe(3 + 2 + 2 * 2 + 3 + 110 + 1100 + 3 + 1);
     expect(ten.totals.s3BytesCopied).toBe(1e8);
-    const twenty = estimate({ kinds, receipts: 0, exportBytes: 0 }, plan, {
-      ...settings,
-      workerConcurrency: 20,
-    });
+    const twenty = estimate(
+      { kinds, receipts: 0, exportBytes: 0 },
+      plan,
+      { ...settings, workerConcurrency: 20 },
+      workflowDefinition(plan),
+    );
     expect(twenty.duration.seconds).toBeLessThan(ten.duration.seconds);
     expect(twenty.totals.dynamoWriteUnits).toBe(ten.totals.dynamoWriteUnits);
   });
@@ -120,7 +153,7 @@ describe('the AWS estimate, by hand', () => {
     expect(e.warnings).toEqual([]);
     // 3 receipt files x 100,000 accounts x 30 ms / 12 in flight = 750 s, + 1 s: under 900 s; 200,000: over.
     const big = (receipts: number) =>
-      estimate({ kinds: {}, receipts, exportBytes: 0 }, [], settings).warnings;
+      estimate({ kinds: {}, receipts, exportBytes: 0 }, [], settings, workflowDefinition([])).warnings;
     expect(big(100_000)).toEqual([]);
     expect(big(200_000)).toEqual([
       "the report would take about 25 min in one invocation, beyond the function's 15 minutes",

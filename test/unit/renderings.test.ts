@@ -5,6 +5,7 @@ import { QUARANTINE_SHOWN, reportHtml } from '../../functions/core/report/report
 import { buildReceipt, type Summary } from '../../functions/core/report/summary';
 import { TEXTS } from '../../functions/core/report/texts';
 import { REASONS } from '../../functions/core/rules/reasons';
+import { workflowDefinition } from '../helpers/workflow-definition';
 
 const EVIL = '<script>alert(1)</script><img src=x onerror=alert(2)>';
 const file = { fileName: `${EVIL}.pdf`, size: 2_500_000, sha256: 'b'.repeat(64) };
@@ -112,10 +113,12 @@ describe('report.html', () => {
     quarantine,
     quarantineTotal: QUARANTINE_SHOWN + 5,
     receipts: 4,
-    estimate: estimate({ kinds: {}, receipts: 4, exportBytes: 0 }, [], {
-      workerConcurrency: 10,
-      pollSeconds: 10,
-    }),
+    estimate: estimate(
+      { kinds: {}, receipts: 4, exportBytes: 0 },
+      [],
+      { workerConcurrency: 10, pollSeconds: 10 },
+      workflowDefinition([]),
+    ),
   });
 
   test('three charts, totals, timing, the estimate, the failed verification', () => {

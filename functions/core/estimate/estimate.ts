@@ -6,6 +6,7 @@ import type { DecidedRecord } from '../rules/decide';
 import { copiesFile } from '../rules/decide';
 import { INDEXES_BEFORE_DECIDING, isContainerKind, type Kind, PARENTS } from '../rules/kinds';
 import { PRICES, type Prices } from './prices';
+import { type AslDefinition, countTransitions } from './transitions';
 
 /**
  * What a run of some waves would ask of AWS, and cost and take there: a model of the deployed pipeline
@@ -152,6 +153,7 @@ export function estimate(
   workload: Workload,
   waves: readonly WavePlan[],
   settings: EstimateSettings,
+  definition: AslDefinition,
   prices: Prices = PRICES,
 ): Estimate {
   const a = ASSUMPTIONS;
@@ -199,15 +201,14 @@ export function estimate(
   withinTimeout('index identities', identitySeconds);
   t.s3GetRequests += 2;
   t.dynamoWriteUnits += accounts.lines + 1;
-  // Validate, Index identities, the Map, and after it: Verify (+ its choice), Write report, Announce,
-  // Complete?, Run complete.
-  t.stateTransitions += 3 + 7;
   let seconds = validateSeconds + identitySeconds;
 
+  const shape: { wave: string; stagePolls: number[] }[] = [];
   let decideChunks = 0;
   let records = 0;
   for (const wave of waves) {
-    t.stateTransitions += 2; // the Map iteration and `Which wave`
+    const stagePolls: number[] = [];
+    shape.push({ wave: wave.wave, stagePolls });
     for (const stage of wave.stages) {
       let splitSeconds = 0.3;
       let stageChunks = 0;
@@ -271,7 +272,7 @@ export function estimate(
       invoke(polls, (polls * a.progressCheckMs) / 1000, mem('progress'));
       t.dynamoReadUnits += polls * (1 + Math.max(1, Math.ceil((stageChunks * a.markerBytes) / 4096)));
       t.sqsRequests += polls * 4; // GetQueueAttributes of each entity queue
-      t.stateTransitions += 3 + polls * 3; // split, start, complete; wait, progress, done? per check
+      stagePolls.push(polls);
       stages.push({ stage: stage.id, seconds: stageSeconds });
       seconds += stageSeconds;
     }
@@ -290,7 +291,8 @@ export function estimate(
   t.s3PutCopyListRequests += Math.ceil((migrated + files) / 1000);
   t.s3GetRequests += migrated + files;
   t.dynamoReadUnits += migrated;
-  t.stateTransitions += 2 * (verifyPages - 1);
+  // Every state the synthesized state machine goes through for this run.
+  t.stateTransitions = countTransitions(definition, { waves: shape, verifyPages });
 
   // Report: reads each result chunk, writes decisions, summary, report.html and three files per receipt.
   const reportSeconds =

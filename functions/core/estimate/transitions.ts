@@ -1,0 +1,125 @@
+import { UnknownWorkflowError } from '../errors';
+
+/**
+ * State transitions (what Step Functions bills, and what its 25,000-event history counts) read from the
+ * synthesized state machine itself: the definition is walked as an execution would go through it, so a
+ * change to the workflow changes the estimate without anyone re-describing it here. What the functions
+ * answer comes from the run's shape: how many progress checks each stage takes, how many verify pages.
+ */
+
+/** The state machine's definition (Amazon States Language, JSONPath). */
+export interface AslDefinition {
+  readonly StartAt: string;
+  readonly States: Readonly<Record<string, AslState>>;
+}
+
+interface AslState {
+  readonly Type: string;
+  readonly Next?: string;
+  readonly End?: boolean;
+  readonly Default?: string;
+  readonly Choices?: readonly ChoiceRule[];
+  readonly ResultPath?: string | null;
+  readonly ItemsPath?: string;
+  readonly ItemProcessor?: AslDefinition;
+  readonly Iterator?: AslDefinition;
+}
+
+interface ChoiceRule {
+  readonly Variable?: string;
+  readonly BooleanEquals?: boolean;
+  readonly StringEquals?: string;
+  readonly And?: readonly ChoiceRule[];
+  readonly Or?: readonly ChoiceRule[];
+  readonly Not?: ChoiceRule;
+  readonly Next?: string;
+}
+
+/** How a run goes: the waves in order, the progress checks of each stage, the verify pages. */
+export interface RunShape {
+  readonly waves: readonly { readonly wave: string; readonly stagePolls: readonly number[] }[];
+  readonly verifyPages: number;
+}
+
+/** A bound on the states one walk may enter: far above any real run, it stops a definition that loops. */
+const MAX_STEPS = 10_000_000;
+
+/**
+ * The transitions of a successful run of this shape. Each state entered is one; each iteration of a Map
+ * counts one more (as the estimate has always modelled it).
+ */
+export function countTransitions(definition: AslDefinition, shape: RunShape): number {
+  let steps = 0;
+  let verifyPages = 0;
+  const walk = (machine: AslDefinition, wave?: { wave: string; stagePolls: readonly number[] }): number => {
+    let stage = -1;
+    let polls = 0;
+    const value = (variable: string): unknown => {
+      switch (variable) {
+        case '$.wave':
+          return wave?.wave;
+        case '$.progress.done':
+          return polls >= (wave?.stagePolls[stage] ?? 1);
+        case '$.progress.stalled':
+          return false;
+        case '$.verify.done':
+          return verifyPages >= shape.verifyPages;
+        case '$.report.status':
+          return 'completed';
+        default:
+          throw new UnknownWorkflowError(`the estimate does not know the value of ${variable}`);
+      }
+    };
+    const holds = (rule: ChoiceRule): boolean => {
+      if (rule.And) return rule.And.every(holds);
+      if (rule.Or) return rule.Or.some(holds);
+      if (rule.Not) return !holds(rule.Not);
+      const v = value(rule.Variable ?? '');
+      if (rule.BooleanEquals !== undefined) return v === rule.BooleanEquals;
+      if (rule.StringEquals !== undefined) return v === rule.StringEquals;
+      throw new UnknownWorkflowError(`the estimate does not know the condition ${JSON.stringify(rule)}`);
+    };
+    let count = 0;
+    let name: string | undefined = machine.StartAt;
+    while (name !== undefined) {
+      if (++steps > MAX_STEPS) throw new UnknownWorkflowError('the state machine does not end for this run');
+      const state: AslState | undefined = machine.States[name];
+      if (!state) throw new UnknownWorkflowError(`the definition has no state "${name}"`);
+      count++;
+      switch (state.Type) {
+        case 'Choice': {
+          name = state.Choices?.find(holds)?.Next ?? state.Default;
+          continue;
+        }
+        case 'Map': {
+          const inner = state.ItemProcessor ?? state.Iterator;
+          if (!inner || state.ItemsPath !== '$.run.waves')
+            throw new UnknownWorkflowError(`the estimate does not know the Map "${name}"`);
+          for (const w of shape.waves) count += 1 + walk(inner, w);
+          break;
+        }
+        case 'Pass':
+          // A stage starts its progress loop afresh.
+          if (state.ResultPath === '$.progress') {
+            stage++;
+            polls = 0;
+          }
+          break;
+        case 'Task':
+          if (state.ResultPath === '$.progress') polls++;
+          if (state.ResultPath === '$.verify') verifyPages++;
+          break;
+        case 'Wait':
+          break;
+        case 'Succeed':
+        case 'Fail':
+          return count;
+        default:
+          throw new UnknownWorkflowError(`the estimate does not know the state type ${state.Type}`);
+      }
+      name = state.End ? undefined : state.Next;
+    }
+    return count;
+  };
+  return walk(definition);
+}
