@@ -27,7 +27,7 @@ export interface StatefulStackProps extends StackProps {
  * - exports: uploads at `exports/<exportId>/` (manifest.json last: its upload starts a run) and the
  *   runs' working copies at `work/`; both expire after the retention period, old versions a day later,
  *   because what the rules delete must really go.
- * - migrated: the target, read by the ESEP importer (README, "Migrated layout").
+ * - migrated: the target, read by the ESEP importer (docs/aws.md, "Migrated layout").
  * - reports: `<exportId>/summary.json`, `decisions.ndjson`, `receipts/`.
  *
  * Table (on demand, point-in-time recovery, KMS): one table, keys `pk`/`sk`, no index. Access patterns:

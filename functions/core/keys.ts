@@ -58,7 +58,7 @@ export const reportPrefix = (run: { readonly exportId: string; readonly waves: r
   `${run.exportId}/${run.waves.join('+')}/`;
 
 /**
- * The migrated layout (README, "Migrated layout"): everything under `<exportId>/`, every id segment
+ * The migrated layout (docs/aws.md, "Migrated layout"): everything under `<exportId>/`, every id segment
  * already safe (the callers pass `safeIdSegment`s), so the layout reads back by position.
  */
 export const targetKeys = {

@@ -13,7 +13,7 @@ import type { Kind } from '../../functions/core/rules/kinds';
 import { workflowDefinition } from '../helpers/workflow-definition';
 
 /**
- * The AWS estimate against cases computed by hand from the model in README ("AWS estimate") and the
+ * The AWS estimate against cases computed by hand from the model in docs/aws.md ("AWS estimate") and the
  * figures of ASSUMPTIONS and SIZING, written out here step by step.
  */
 const kind = (over: Partial<KindWorkload>): KindWorkload => ({ ...EMPTY_KIND, ...over });

@@ -10,7 +10,7 @@ import { type AslDefinition, countTransitions } from './transitions';
 
 /**
  * What a run of some waves would ask of AWS, and cost and take there: a model of the deployed pipeline
- * (README, "AWS estimate"), fed with what `plan` learns from the export. Counts are upper bounds where
+ * (docs/aws.md, "AWS estimate"), fed with what `plan` learns from the export. Counts are upper bounds where
  * the pipeline may do less (a cache hit, a smaller batch); times rest on the latencies in ASSUMPTIONS.
  */
 

@@ -99,7 +99,7 @@ function estimateSection(estimate: Estimate): string {
     estimate.duration.text,
   )}</strong> at ${estimate.assumptions.workerConcurrency} concurrent workers per queue; prices of ${e(
     estimate.prices.region,
-  )} as of ${e(estimate.prices.asOf)}. The model and its assumptions: README, "AWS estimate".</p>${htmlTable(
+  )} as of ${e(estimate.prices.asOf)}. The model and its assumptions: docs/aws.md, "AWS estimate".</p>${htmlTable(
     ['Service', 'What', 'Quantity', 'Unit', 'Cost'],
     rows,
   )}${estimate.warnings.map((w) => `<p class="quarantined">Warning: ${e(w)}.</p>`).join('')}`;

@@ -5,7 +5,7 @@ import { KEY_SEGMENT_BYTES, safeFileName, safeIdSegment } from './safe-name';
 import type { AnyRecord, FileRef, RecordOf } from './schemas';
 
 /**
- * The layout of the migrated bucket, which an ESEP importer reads (README, "Migrated layout"). Every key
+ * The layout of the migrated bucket, which an ESEP importer reads (docs/aws.md, "Migrated layout"). Every key
  * is under `<exportId>/`, every id a safe segment, every file name made safe (DQ-6): a key never leaves
  * its record's own prefix. Documents carry the export's fields only: never a password hash, login or
  * e-mail (the e-mail lives only as a keyed hash in the identity index).
