@@ -52,7 +52,6 @@ async function measure(task: string, arg: string): Promise<Measure> {
   const r = spawnSync(
     process.execPath,
     [
-      '--openssl-legacy-provider',
       `--max-old-space-size=${HEAP_CEILING_MB}`,
       '-r',
       'tsx/cjs',

@@ -1,20 +1,19 @@
+import { mkdir } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import {
-  ConservationError,
-  ExecutionFailedError,
-  ExportRejectedError,
-  PolicyError,
-  UsageError,
-} from '../functions/core/errors';
+import { ConservationError, ExportRejectedError, PolicyError, UsageError } from '../functions/core/errors';
 import { type Estimate, formatEstimate } from '../functions/core/estimate/estimate';
+import { neutralise } from '../functions/core/report/neutralise';
 import type { Summary } from '../functions/core/report/summary';
-import { generateExport } from '../tools/generate';
+import { checkGenerateOptions, generateExport } from '../tools/generate';
 import { formatSummary, loadPolicy, plan } from './commands/plan';
 import { redriveLocal } from './commands/redrive';
 import { registerLocal } from './commands/register';
 import { runLocal } from './commands/run';
 import { serve } from './commands/serve';
 import { formatVerification, verifyLocal } from './commands/verify';
+import { claimFolder, markFolder } from './folders';
+import { handleInterrupts, isInterrupted } from './interrupt';
+import { fileSystemError, isFileSystemError } from './messages';
 
 const HELP = `esep-migrate — move a legacy eTwinning / School Education Gateway export into ESEP
 
@@ -42,9 +41,10 @@ Usage:
       Checks the target of the export's latest local run: conservation per kind, every migrated file
       present with its SHA-256, no dropped or quarantined record and no credential in the target.
       Exit 0 when every check passes, 1 when one fails, 2 when the state holds no run of the export.
-  esep-migrate generate --out <dir> --accounts <n> [--seed <n>]
+  esep-migrate generate --out <dir> --accounts <n> [--seed <n>] [--force]
       Writes a realistic synthetic export (deterministic for a seed) with every kind, files and the
-      edge cases of the rules. The folder's name is the exportId.
+      edge cases of the rules. The folder's name is the exportId. A folder that holds other files is
+      refused unless --force (which replaces only the files it writes and removes nothing).
   esep-migrate --help
 
 Waves (default policy): sept-2022, nov-2022, 2023. Rules: shared/spec/migration-rules.md.
@@ -182,6 +182,7 @@ async function generateCommand(args: string[]): Promise<number> {
     out: { type: 'string' },
     accounts: { type: 'string' },
     seed: { type: 'string' },
+    force: { type: 'boolean' },
   });
   if (positionals.length > 0) throw new UsageError(`generate: unexpected argument "${positionals[0]}"`);
   const out = str(values, 'out');
@@ -190,7 +191,12 @@ async function generateCommand(args: string[]): Promise<number> {
   const seed = wholeNumber(values, 'seed', 1);
   let result: Awaited<ReturnType<typeof generateExport>>;
   try {
-    result = await generateExport({ out, accounts, seed });
+    checkGenerateOptions({ out, accounts });
+    // A folder that holds anything but an export generated earlier is refused (unless --force).
+    const claim = await claimFolder(out, 'export', '--out', { force: values.force === true });
+    await mkdir(out, { recursive: true });
+    await markFolder(out, 'export');
+    result = await generateExport({ out, accounts, seed, replacePrevious: claim.ours });
   } catch (error) {
     if (error instanceof RangeError) throw new UsageError(error.message, { cause: error });
     throw error;
@@ -241,22 +247,32 @@ export async function main(argv: string[]): Promise<number> {
     return command === undefined ? 2 : 0;
   }
   const run = COMMANDS[command];
+  // `serve` runs until it is stopped: a signal is its normal end. Every other command is interrupted.
+  if (command !== 'serve')
+    handleInterrupts(
+      process.stderr,
+      'Nothing that was done is lost: run the same command again and it resumes where it stopped.',
+    );
+  // Every message may quote the export (a path, a field): written with its control characters escaped.
+  const say = (text: string) => console.error(`esep-migrate: ${neutralise(text)}`);
   try {
     if (!run) throw new UsageError(`unknown command "${command}" (see esep-migrate --help)`);
     return await run(rest);
-  } catch (error) {
+  } catch (caught) {
+    // A signal stops the work; its handler says how to resume and sets the exit status.
+    if (isInterrupted()) return new Promise<number>(() => undefined);
+    const error = isFileSystemError(caught) ? fileSystemError(caught) : caught;
+    if (process.env.ESEP_DEBUG) console.error(caught);
     if (error instanceof UsageError || error instanceof PolicyError) {
-      console.error(`esep-migrate: ${error.message}`);
+      say(error.message);
       return 2;
     }
     if (error instanceof ExportRejectedError) {
-      console.error(`esep-migrate: export rejected: ${error.message}`);
+      say(`export rejected: ${error.message}`);
       return 2;
     }
-    if (error instanceof ConservationError) console.error(`esep-migrate: internal error: ${error.message}`);
-    else if (error instanceof ExecutionFailedError) console.error(`esep-migrate: ${error.message}`);
-    else console.error(`esep-migrate: ${(error as Error)?.message ?? error}`);
-    if (process.env.ESEP_DEBUG) console.error(error);
+    if (error instanceof ConservationError) say(`internal error: ${error.message}`);
+    else say((error as Error)?.message ?? String(error));
     return 1;
   }
 }

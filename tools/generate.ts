@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { createGzip, type Gzip } from 'node:zlib';
 import type { Kind } from '../functions/core/rules/kinds';
@@ -21,6 +21,11 @@ export interface GenerateOptions {
   readonly seed: number;
   /** Boundary dates come from this policy (the defaults). */
   readonly policy?: Policy;
+  /**
+   * The folder holds an export that esep-migrate generated earlier (its marker says so): remove that
+   * export's files first. Otherwise nothing in the folder is removed; files of the same names are replaced.
+   */
+  readonly replacePrevious?: boolean;
 }
 
 /** How each kind file is written: some gzip-compressed, some with CRLF endings, one with a BOM. */
@@ -178,17 +183,23 @@ class KindFile {
   }
 }
 
-export async function generateExport(
-  options: GenerateOptions,
-): Promise<{ exportId: string; records: number }> {
-  const out = resolve(options.out);
-  const exportId = basename(out);
+/** The export id a generation into `out` would have; throws RangeError for options it cannot take. */
+export function checkGenerateOptions(options: Pick<GenerateOptions, 'out' | 'accounts'>): string {
+  const exportId = basename(resolve(options.out));
   if (!EXPORT_ID.test(exportId))
     throw new RangeError(
       `--out: the folder name "${exportId}" is not a valid exportId ([A-Za-z0-9._-], 1-64)`,
     );
   if (!Number.isInteger(options.accounts) || options.accounts < 1)
     throw new RangeError('--accounts: expected a whole number of at least 1');
+  return exportId;
+}
+
+export async function generateExport(
+  options: GenerateOptions,
+): Promise<{ exportId: string; records: number }> {
+  const out = resolve(options.out);
+  const exportId = checkGenerateOptions(options);
   const policy = options.policy ?? DEFAULT_POLICY;
   const rnd = prng(options.seed);
   const int = (lo: number, hi: number) => lo + Math.floor(rnd() * (hi - lo + 1));
@@ -211,11 +222,16 @@ export async function generateExport(
     end: day('2022-08-30'),
   };
 
+  if (options.replacePrevious) {
+    // Only what a generated export consists of: its kind files, its manifest and its blobs.
+    for (const kind of Object.keys(FILE_STYLE)) {
+      await rm(join(out, `${kind}.ndjson`), { force: true });
+      await rm(join(out, `${kind}.ndjson.gz`), { force: true });
+    }
+    await rm(join(out, 'manifest.json'), { force: true });
+    await rm(join(out, 'blobs'), { recursive: true, force: true });
+  }
   await mkdir(join(out, 'blobs'), { recursive: true });
-  for (const entry of await readdir(out))
-    if (entry !== 'blobs') await rm(join(out, entry), { recursive: true, force: true });
-  await rm(join(out, 'blobs'), { recursive: true, force: true });
-  await mkdir(join(out, 'blobs'));
 
   const files = {} as Record<Kind, KindFile>;
   for (const kind of Object.keys(FILE_STYLE) as Kind[]) files[kind] = new KindFile(out, kind);

@@ -1,7 +1,7 @@
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { partitionsFor, ReportFolder } from '../../functions/adapters/report-folder';
-import { ExportRejectedError, UsageError } from '../../functions/core/errors';
+import { UsageError } from '../../functions/core/errors';
 import {
   type Estimate,
   type EstimateSettings,
@@ -18,7 +18,8 @@ import { type CompiledPolicy, compilePolicy, parsePolicyJson } from '../../funct
 import { SETTING_DEFAULTS } from '../../lib/settings';
 import { definitionOf } from '../../local/cloudformation/definition';
 import { cachedSynth } from '../../local/cloudformation/synth-cache';
-import { fsExportSource } from '../../local/runtime/fs-export-source';
+import { exportFolder, fsExportSource } from '../../local/runtime/fs-export-source';
+import { reportFolder } from '../folders';
 import { progressReporter } from '../progress';
 
 export interface PlanOptions {
@@ -65,16 +66,11 @@ export async function plan(options: PlanOptions): Promise<PlanResult> {
     throw new UsageError(
       `--wave: unknown wave "${options.wave}" (one of ${policy.waveIds.join(', ')}, or all)`,
     );
-  const dir = resolve(options.exportDir);
-  const isDir = await stat(dir).then(
-    (s) => s.isDirectory(),
-    () => false,
-  );
-  if (!isDir) throw new ExportRejectedError(`${options.exportDir}: no such export folder`, options.exportDir);
+  const dir = await exportFolder(options.exportDir);
   const source = fsExportSource(dir);
   const validated = await validateExport(source);
   const exportId = validated.manifest.exportId;
-  const outDir = resolve(options.out ?? join(options.stateDir ?? '.esep-local', 'plans', exportId));
+  const outDir = await reportFolder(options.out, join(options.stateDir ?? '.esep-local', 'plans', exportId));
   const records = validated.manifest.files.reduce((n, f) => n + f.records, 0);
   const folder = new ReportFolder(outDir, exportId, { partitions: partitionsFor(records) });
   const workload = new WorkloadTally();

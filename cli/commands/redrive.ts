@@ -8,6 +8,9 @@ import { dynamoStore } from '../../functions/adapters/dynamo-store';
 import { UsageError } from '../../functions/core/errors';
 import type { LocalPipeline } from '../../local/runtime/pipeline';
 import { startLocalPipeline } from '../../local/runtime/pipeline';
+import { reportFolder } from '../folders';
+import { onInterrupt } from '../interrupt';
+import { notice } from '../messages';
 import { executeRun, type RunResult } from './run';
 
 export interface RedriveOptions {
@@ -57,7 +60,8 @@ export async function moveDeadLetters(pipeline: LocalPipeline): Promise<number> 
  */
 export async function redriveLocal(options: RedriveOptions): Promise<RunResult & { moved: number }> {
   const stateDir = resolve(options.stateDir ?? '.esep-local');
-  const pipeline = await startLocalPipeline({ stateDir, ...options.pipeline });
+  const pipeline = await startLocalPipeline({ stateDir, notice, ...options.pipeline });
+  const release = onInterrupt(() => pipeline.stop());
   try {
     const store = dynamoStore(pipeline.clients.dynamo, pipeline.resources.table);
     const runs = (await store.runStatuses(options.exportId)).sort((a, b) => a.at.localeCompare(b.at));
@@ -67,14 +71,16 @@ export async function redriveLocal(options: RedriveOptions): Promise<RunResult &
     const moved = await moveDeadLetters(pipeline);
     // `run` runs one wave or all of them.
     const wave = latest.waves.length === 1 ? (latest.waves[0] as string) : 'all';
+    const outDir = await reportFolder(options.out, join(stateDir, 'reports', options.exportId));
     const result = await executeRun(
       pipeline,
       { exportId: options.exportId, wave },
       { exportId: options.exportId, waves: latest.waves },
-      resolve(options.out ?? join(stateDir, 'reports', options.exportId)),
+      outDir,
     );
     return { ...result, moved };
   } finally {
+    release();
     await pipeline.stop();
   }
 }

@@ -4,6 +4,8 @@ import { UsageError } from '../../functions/core/errors';
 import type { LinkOutcome } from '../../functions/core/ports';
 import { RegistrationSchema } from '../../functions/core/rules/linking';
 import { startLocalPipeline } from '../../local/runtime/pipeline';
+import { onInterrupt } from '../interrupt';
+import { notice } from '../messages';
 
 export interface RegisterOptions {
   readonly email: string;
@@ -31,12 +33,14 @@ export async function registerLocal(options: RegisterOptions): Promise<LinkOutco
       `register: ${field === 'email' ? '--email' : field === 'esepUserId' ? '--user' : field}: ${parsed.error.issues[0]?.message}`,
     );
   }
-  const pipeline = await startLocalPipeline({ stateDir: resolve(options.stateDir ?? '.esep-local') });
+  const pipeline = await startLocalPipeline({ stateDir: resolve(options.stateDir ?? '.esep-local'), notice });
+  const release = onInterrupt(() => pipeline.stop());
   try {
     const env = pipeline.environments.get('account-link');
     if (!env) throw new Error('the synthesized app has no account-link function');
     return await handleRegistration(parsed.data, depsFrom(pipeline.clients, env));
   } finally {
+    release();
     await pipeline.stop();
   }
 }

@@ -3,6 +3,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import {
+  DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
@@ -16,8 +17,11 @@ import type { Summary } from '../../functions/core/report/summary';
 import { validateExport } from '../../functions/core/rules/manifest';
 import type { DeliveryCounts } from '../../local/runtime/event-sources';
 import type { FaultCounts } from '../../local/runtime/faults';
-import { fsExportSource } from '../../local/runtime/fs-export-source';
+import { exportFiles, exportFolder, fsExportSource } from '../../local/runtime/fs-export-source';
 import { type LocalPipeline, startLocalPipeline } from '../../local/runtime/pipeline';
+import { reportFolder } from '../folders';
+import { onInterrupt } from '../interrupt';
+import { notice } from '../messages';
 import { loadPolicy } from './plan';
 
 export interface RunOptions {
@@ -44,32 +48,41 @@ export interface RunResult {
   readonly counts: { readonly faults: FaultCounts; readonly deliveries: DeliveryCounts };
 }
 
-async function filesOf(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
-  return entries
-    .filter((e) => e.isFile())
-    .map((e) =>
-      join(e.parentPath, e.name)
-        .slice(dir.length + 1)
-        .split('\\')
-        .join('/'),
-    );
-}
-
 async function md5(file: string): Promise<string> {
   const hash = createHash('md5');
   for await (const chunk of createReadStream(file)) hash.update(chunk);
   return hash.digest('hex');
 }
 
-/** Puts the export under `exports/<exportId>/` as an upload would: manifest.json last; unchanged files are skipped. */
+/**
+ * Puts the export under `exports/<exportId>/` as an upload would: the listed files and the blobs,
+ * manifest.json last; unchanged files are skipped. What an earlier upload of this export left there and
+ * the folder no longer has is withdrawn, so that `run` reads exactly the bytes `plan` reads.
+ */
 export async function upload(
   clients: Clients,
   bucket: string,
   dir: string,
   exportId: string,
+  listed: readonly string[],
 ): Promise<number> {
-  const files = (await filesOf(dir)).filter((f) => f !== MANIFEST);
+  const all = await exportFiles(dir, listed);
+  const files = all.filter((f) => f !== MANIFEST);
+  const keep = new Set(all.map((f) => exportKeys.file(exportId, f)));
+  let token: string | undefined;
+  do {
+    const r = await clients.s3.send(
+      new ListObjectsV2Command({
+        Bucket: bucket,
+        Prefix: exportKeys.prefix(exportId),
+        ContinuationToken: token,
+      }),
+    );
+    for (const o of r.Contents ?? [])
+      if (o.Key && !keep.has(o.Key))
+        await clients.s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: o.Key }));
+    token = r.IsTruncated ? r.NextContinuationToken : undefined;
+  } while (token);
   let sent = 0;
   const put = async (file: string) => {
     const key = exportKeys.file(exportId, file);
@@ -163,7 +176,7 @@ export async function executeRun(
     if (outcome.error === 'ExportRejectedError') throw new ExportRejectedError(outcome.cause);
     throw new ExecutionFailedError(outcome.error, outcome.cause);
   }
-  await mkdir(outDir, { recursive: true });
+  await reportFolder(undefined, outDir);
   await download(pipeline.clients, pipeline.resources.buckets.reports, reportPrefix(run), outDir);
   const summary = JSON.parse(await readFile(join(outDir, 'summary.json'), 'utf8')) as Summary;
   const receipts = (await readdir(join(outDir, 'receipts')).catch(() => [])).filter((f) =>
@@ -190,37 +203,37 @@ export async function runLocal(options: RunOptions): Promise<RunResult> {
   const waves = selectWaves(buildStagePlan(policy), wave)?.map((w) => w.wave);
   if (!waves)
     throw new UsageError(`--wave: unknown wave "${wave}" (one of ${policy.waveIds.join(', ')}, or all)`);
-  const dir = resolve(options.exportDir);
-  const isDir = await stat(dir).then(
-    (s) => s.isDirectory(),
-    () => false,
-  );
-  if (!isDir) throw new ExportRejectedError(`${options.exportDir}: no such export folder`, options.exportDir);
+  const dir = await exportFolder(options.exportDir);
   const { manifest } = await validateExport(fsExportSource(dir));
   const exportId = manifest.exportId;
+  const outDir = await reportFolder(options.out, join(stateDir, 'reports', exportId));
 
   const progress = runProgress(options.stderr ?? process.stderr);
   const pipeline = await startLocalPipeline({
     stateDir,
+    notice,
     context: options.policyFile ? { policyFile: resolve(options.policyFile) } : {},
     onTask: progress.onTask,
     ...options.pipeline,
   });
+  const release = onInterrupt(() => pipeline.stop());
   try {
     const { clients, resources } = pipeline;
-    await upload(clients, resources.buckets.exports, dir, exportId);
+    await upload(
+      clients,
+      resources.buckets.exports,
+      dir,
+      exportId,
+      manifest.files.map((f) => f.path),
+    );
     const input =
       wave === 'all'
         ? { bucket: resources.buckets.exports, key: exportKeys.manifest(exportId) }
         : { exportId, wave };
-    return await executeRun(
-      pipeline,
-      input,
-      { exportId, waves },
-      resolve(options.out ?? join(stateDir, 'reports', exportId)),
-    );
+    return await executeRun(pipeline, input, { exportId, waves }, outDir);
   } finally {
     progress.end();
+    release();
     await pipeline.stop();
   }
 }

@@ -1,7 +1,9 @@
 import { join, resolve } from 'node:path';
 import { exportKeys, MANIFEST } from '../../functions/core/keys';
 import { buildStagePlan } from '../../functions/core/pipeline/stages';
+import { neutralise } from '../../functions/core/report/neutralise';
 import { type LocalPipeline, startLocalPipeline } from '../../local/runtime/pipeline';
+import { notice } from '../messages';
 import { loadPolicy } from './plan';
 import { executeRun } from './run';
 
@@ -24,6 +26,7 @@ export async function serve(options: ServeOptions = {}): Promise<void> {
   const policy = await loadPolicy(options.policyFile);
   const pipeline: LocalPipeline = await startLocalPipeline({
     stateDir,
+    notice,
     context: options.policyFile ? { policyFile: resolve(options.policyFile) } : {},
   });
   const { endpoints } = pipeline.services;
@@ -70,7 +73,7 @@ export async function serve(options: ServeOptions = {}): Promise<void> {
             );
             out.write(`run of ${exportId}: ${r.summary.status}, report: ${r.outDir}\n`);
           } catch (error) {
-            out.write(`run of ${exportId} failed: ${(error as Error).message}\n`);
+            out.write(`run of ${exportId} failed: ${neutralise((error as Error).message)}\n`);
           }
         });
       }

@@ -2,10 +2,13 @@ import { resolve } from 'node:path';
 import { NoRunError } from '../../functions/core/errors';
 import type { Run } from '../../functions/core/pipeline/run';
 import type { RunStatus } from '../../functions/core/ports';
+import { neutralise } from '../../functions/core/report/neutralise';
 import type { Verification } from '../../functions/core/report/summary';
 import { verifyRun } from '../../functions/core/verify/verify';
 import { depsFrom } from '../../functions/verify/handler';
 import { startLocalPipeline } from '../../local/runtime/pipeline';
+import { onInterrupt } from '../interrupt';
+import { notice } from '../messages';
 
 export interface VerifyOptions {
   readonly exportId: string;
@@ -17,7 +20,8 @@ export interface VerifyOptions {
  * gives it, over the latest finished run of the export in the local state.
  */
 export async function verifyLocal(options: VerifyOptions): Promise<{ run: Run; verification: Verification }> {
-  const pipeline = await startLocalPipeline({ stateDir: resolve(options.stateDir ?? '.esep-local') });
+  const pipeline = await startLocalPipeline({ stateDir: resolve(options.stateDir ?? '.esep-local'), notice });
+  const release = onInterrupt(() => pipeline.stop());
   try {
     const env = pipeline.environments.get('verify');
     if (!env) throw new Error('the synthesized app has no verify function');
@@ -36,6 +40,7 @@ export async function verifyLocal(options: VerifyOptions): Promise<{ run: Run; v
     };
     return { run, verification: await verifyRun(run, verify) };
   } finally {
+    release();
     await pipeline.stop();
   }
 }
@@ -45,7 +50,7 @@ export function formatVerification(v: Verification): string {
   const lines = [`\nverification: ${v.passed ? 'passed' : 'FAILED'}`];
   for (const c of v.checks) {
     lines.push(`  ${c.passed ? 'ok  ' : 'FAIL'} ${c.description} (${c.checked} checked)`);
-    for (const p of c.problems) lines.push(`         ${p}`);
+    for (const p of c.problems) lines.push(`         ${neutralise(p)}`);
   }
   return lines.join('\n');
 }

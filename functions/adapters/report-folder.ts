@@ -91,7 +91,8 @@ export class ReportFolder {
   private spoolDir?: string;
   private partitions: BatchedWriter[] = [];
   private readonly partitionCount: number;
-  private readonly byWave: Record<string, DecisionCounts> = {};
+  /** Keyed by wave id: a map with no prototype, so no key can reach Object.prototype. */
+  private readonly byWave: Record<string, DecisionCounts> = Object.create(null);
   private readonly quarantine: ReportView['quarantine'][number][] = [];
   private quarantineTotal = 0;
 

@@ -57,3 +57,13 @@ export class NoRunError extends UsageError {
 export class UnknownWorkflowError extends Error {
   override name = 'UnknownWorkflowError';
 }
+
+/** The machine, not the export, stopped the work: a full disk, a read-only folder (exit 1, the path named). */
+export class FileSystemError extends Error {
+  override name = 'FileSystemError';
+}
+
+/** Another process holds the local state folder (exit 1, naming its pid and the folder). */
+export class StateBusyError extends Error {
+  override name = 'StateBusyError';
+}

@@ -1,4 +1,5 @@
-import { createHash } from 'node:crypto';
+import { isWellFormed } from './rules/limits';
+import { idHash } from './rules/safe-name';
 import { EXPORT_ID } from './rules/schemas';
 
 /**
@@ -104,11 +105,12 @@ export function documentOfFile(key: string): string | undefined {
   return undefined;
 }
 
-/** Ids are arbitrary strings, DynamoDB keys at most 2,048 bytes: a long id is keyed by its hash. */
+/**
+ * Ids are arbitrary strings and DynamoDB keys at most 2,048 bytes: a long id, one that looks like an
+ * e-mail address (a key never carries one) and one that UTF-8 cannot carry are keyed by their hash.
+ */
 export const keyPart = (id: string) =>
-  Buffer.byteLength(id, 'utf8') <= 512
-    ? id
-    : `~${createHash('sha256').update(id, 'utf8').digest('base64url')}`;
+  Buffer.byteLength(id, 'utf8') <= 512 && !id.includes('@') && isWellFormed(id) ? id : `~${idHash(id)}`;
 
 /** The sort key of single items. */
 export const ONE = '#';

@@ -2,6 +2,7 @@ import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Clients } from '../../functions/adapters/wiring';
 import { ENV } from '../../functions/adapters/wiring';
+import { StateBusyError } from '../../functions/core/errors';
 import { definitionOf } from '../cloudformation/definition';
 import { createLocalResources, type LocalResources } from '../cloudformation/resources';
 import { cachedSynth } from '../cloudformation/synth-cache';
@@ -29,6 +30,8 @@ export interface LocalPipelineOptions {
   readonly onBatch?: (functionId: string, messages: number, failed: number) => void;
   /** Fail a share of the functions' S3, DynamoDB and SQS calls (the reliability suite). */
   readonly faults?: FaultPlan;
+  /** Tells the operator something worth knowing that is not an error (a state folder taken over). */
+  readonly notice?: (text: string) => void;
   /** Deliver every SQS message twice, some out of order (the reliability suite). */
   readonly duplicateDelivery?: { readonly seed: number };
 }
@@ -52,7 +55,7 @@ export interface LocalPipeline {
 }
 
 /** One process per state folder: the stand-ins keep their data there. */
-async function lock(stateDir: string): Promise<() => Promise<void>> {
+async function lock(stateDir: string, notice: (text: string) => void): Promise<() => Promise<void>> {
   const file = join(stateDir, 'LOCK');
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
@@ -67,8 +70,15 @@ async function lock(stateDir: string): Promise<() => Promise<void>> {
       try {
         alive = pid > 0 && process.kill(pid, 0);
       } catch {}
-      if (alive) throw new Error(`another esep-migrate (pid ${pid}) is using the state folder ${stateDir}`);
-      await rm(file, { force: true }); // left by a process that was killed
+      if (alive)
+        throw new StateBusyError(
+          `another esep-migrate (pid ${pid}) is using the state folder ${stateDir}: wait for it to end, or use another --state`,
+        );
+      // Left by a process that was killed or crashed: what it did is kept, and the next run resumes it.
+      notice(
+        `the state folder ${stateDir} was left by an esep-migrate that stopped (pid ${pid || 'unknown'}); taking it over`,
+      );
+      await rm(file, { force: true });
     }
   }
   throw new Error(`cannot lock the state folder ${stateDir}`);
@@ -81,7 +91,7 @@ async function lock(stateDir: string): Promise<() => Promise<void>> {
  */
 export async function startLocalPipeline(options: LocalPipelineOptions): Promise<LocalPipeline> {
   await mkdir(options.stateDir, { recursive: true });
-  const unlock = await lock(options.stateDir);
+  const unlock = await lock(options.stateDir, options.notice ?? (() => undefined));
   let services: LocalServices | undefined;
   try {
     const synth = await cachedSynth(options.stateDir, options.context);
@@ -97,6 +107,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     // Every invocation is tracked: stop() refuses new ones and lets running ones finish before the
     // stand-ins close (the emulator can leave Map iterations running after an execution has ended).
     let stopped = false;
+    let stopping: Promise<void> | undefined;
     let inFlight = 0;
     const tracked =
       (handler: TaskHandler): TaskHandler =>
@@ -163,13 +174,16 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       faultCounts,
       deliveries,
       execute: (input) => machine.execute(input),
-      async stop() {
-        stopped = true;
-        await Promise.all(pollers.map((p) => p.stop()));
-        for (let waited = 0; inFlight > 0 && waited < 30_000; waited += 20)
-          await new Promise((r) => setTimeout(r, 20));
-        await running.stop();
-        await unlock();
+      stop() {
+        stopping ??= (async () => {
+          stopped = true;
+          await Promise.all(pollers.map((p) => p.stop()));
+          for (let waited = 0; inFlight > 0 && waited < 30_000; waited += 20)
+            await new Promise((r) => setTimeout(r, 20));
+          await running.stop();
+          await unlock();
+        })();
+        return stopping;
       },
     };
   } catch (error) {

@@ -46,10 +46,32 @@ function walkInKeyOrder(): void {
   };
 }
 
+/**
+ * s3rver pages listings with continuation tokens enciphered with DES, a cipher of OpenSSL's legacy
+ * provider: without `--openssl-legacy-provider` every paged ListObjectsV2 failed with a 500, and the
+ * command had to start Node twice to set that flag. The tokens only need to come back as they were sent
+ * (S3's are opaque too), so in the stand-ins' own thread a 'des' cipher is a plain copy of its bytes:
+ * the token is its 8-byte IV and the bucket and key it continues from, in base64.
+ */
+function tokensWithoutLegacyCipher(): void {
+  const crypto = require('node:crypto') as Record<'createCipheriv' | 'createDecipheriv', unknown>;
+  const copy = () => ({
+    update: (data: string | Buffer, encoding?: BufferEncoding) =>
+      typeof data === 'string' ? Buffer.from(data, encoding ?? 'utf8') : Buffer.from(data),
+    final: () => Buffer.alloc(0),
+  });
+  for (const name of ['createCipheriv', 'createDecipheriv'] as const) {
+    const original = crypto[name] as (...args: unknown[]) => unknown;
+    crypto[name] = (algorithm: unknown, ...rest: unknown[]) =>
+      algorithm === 'des' ? copy() : original(algorithm, ...rest);
+  }
+}
+
 /** Makes the in-process s3rver behave as S3 does where the pipeline depends on it (see above). */
 export function fixS3rver(): void {
   if (applied) return;
   applied = true;
+  tokensWithoutLegacyCipher();
   walkInKeyOrder();
   const proto = require('s3rver/lib/stores/filesystem').prototype as Store & Record<string, unknown>;
   const original = { putMetadata: proto.putMetadata as Store['putMetadata'] };

@@ -17,9 +17,13 @@ import { FULL, recordFigures } from './support';
 const CORPUS = join(ROOT, 'test', 'fixtures', 'bad-inputs');
 const HEAP_MB = 160;
 
-type Expected =
+type Expected = (
   | { reject: RegExp }
-  | { quarantined: { id: string; detail: RegExp }[]; migrated?: string[]; records: number };
+  | { quarantined: { id: string; detail: RegExp }[]; migrated?: string[]; records: number }
+) & {
+  /** Nothing outside the export may be hashed, so no SHA-256 may be printed. */
+  noHash?: boolean;
+};
 
 const CASES: Record<string, Expected> = {
   'non-json': {
@@ -66,7 +70,65 @@ const CASES: Record<string, Expected> = {
   'schema-version-2': { reject: /schemaVersion must be 1/ },
   'empty-files': { records: 0, quarantined: [] },
   'manifest-only': { records: 0, quarantined: [] },
+  // Hostile exports: nothing read outside the folder, bounded work per record, ids kept apart.
+  'symlink-kind-file': {
+    reject: /mailbox\.ndjson: is a symbolic link; an export is read only from its own folder/,
+    noHash: true,
+  },
+  'symlink-blob': { reject: /blobs\/[0-9a-f]{64}: is a symbolic link/, noHash: true },
+  'extra-files': { records: 1, quarantined: [] },
+  'many-owners': {
+    records: 5,
+    quarantined: [
+      {
+        id: 'p1',
+        detail: /^members: 20000 with the role founder, over the cap of 100 owners \(ownersPerRecord\)$/,
+      },
+    ],
+    migrated: ['p2', 'i2'],
+  },
+  'long-ids': {
+    records: 3,
+    quarantined: [
+      {
+        id: 'accounts.ndjson.gz:1',
+        detail: /^id: 4\d\d,\d{3} bytes, over the cap of 512 bytes \(idBytes\)$/,
+      },
+      {
+        id: 'accounts.ndjson.gz:2',
+        detail: /^id: 4\d\d,\d{3} bytes, over the cap of 512 bytes \(idBytes\)$/,
+      },
+    ],
+    migrated: ['a1'],
+  },
+  'surrogate-ids': {
+    records: 3,
+    quarantined: [1, 2, 3].map((n) => ({
+      id: `partner-forum.ndjson:${n}`,
+      detail: /^id: contains a lone surrogate \(not valid Unicode\)$/,
+    })),
+  },
+  'email-ids': {
+    records: 2,
+    quarantined: [{ id: 'accounts.ndjson:1', detail: /^id: looks like an e-mail address, which no key/ }],
+    migrated: ['a1'],
+  },
+  'gzip-bomb': {
+    reject:
+      /mailbox\.ndjson\.gz: cannot be read \(it inflates over the cap of 200 times its size \(inflation\)\)/,
+  },
+  'long-lines': { records: 14, quarantined: [], migrated: Array.from({ length: 12 }, (_, i) => `i${i}`) },
+  'nul-path': { reject: /files\[0\]\.path: "mail\\u0000box\\u001b\[2J\.ndjson" leaves the export/ },
+  'escapes-and-sizes': {
+    records: 4,
+    quarantined: [{ id: 'i2', detail: /^file\.size: .*over the cap of 5 GiB \(fileBytes\)$/ }],
+    migrated: ['i1'],
+  },
 };
+
+/** Control characters of the export never reach a terminal or a text receipt raw. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what must not appear
+const RAW_CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f]/;
 
 let tmp: string;
 beforeAll(async () => {
@@ -90,6 +152,8 @@ describe.each(Object.entries(CASES))('%s', (name, expected) => {
       env: { ...process.env, NODE_OPTIONS: `--max-old-space-size=${HEAP_MB}` },
     });
     expect(r.stderr).not.toMatch(/RangeError|heap out of memory|at .+\.ts:\d+/);
+    expect(r.stderr).not.toMatch(RAW_CONTROL);
+    if (expected.noHash) expect(r.stderr).not.toMatch(/[0-9a-f]{64}(?!: is a symbolic link)/);
     if ('reject' in expected) {
       expect(r.status).toBe(2);
       expect(r.stderr).toMatch(/^esep-migrate: export rejected: /m);
@@ -111,6 +175,14 @@ describe.each(Object.entries(CASES))('%s', (name, expected) => {
       }
       for (const id of expected.migrated ?? [])
         expect(decisions.find((d) => d.id === id)?.decision).toBe('migrated');
+      // Receipts: no file name carries an e-mail address, no text receipt carries a raw control character.
+      const receipts = readdirSync(join(out, 'receipts'));
+      expect(receipts.filter((f) => f.includes('@'))).toEqual([]);
+      for (const f of receipts.filter((f) => f.endsWith('.txt'))) {
+        const text = readFileSync(join(out, 'receipts', f), 'utf8');
+        expect(text).not.toMatch(RAW_CONTROL);
+        expect(text).not.toMatch(/^FAKE LINE/m);
+      }
       const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
       const total = Object.values(summary.counts as Record<string, { [d: string]: number }>).reduce(
         (n, c) => n + (c.migrated ?? 0) + (c.dropped ?? 0) + (c.quarantined ?? 0),

@@ -171,7 +171,16 @@ test('a poison message reaches the dead-letter queue; after the fix, redrive put
       : handler;
   const pipeline = await startLocalPipeline({ stateDir: state, ...FAST, redeliverySeconds: 1, wrap });
   try {
-    await upload(pipeline.clients, pipeline.resources.buckets.exports, exportDir, 'rel-export');
+    const { files } = JSON.parse(readFileSync(join(exportDir, MANIFEST), 'utf8')) as {
+      files: { path: string }[];
+    };
+    await upload(
+      pipeline.clients,
+      pipeline.resources.buckets.exports,
+      exportDir,
+      'rel-export',
+      files.map((f) => f.path),
+    );
     const input = { bucket: pipeline.resources.buckets.exports, key: `exports/rel-export/${MANIFEST}` };
     const run = { exportId: 'rel-export', waves: ['sept-2022', 'nov-2022', '2023'] };
     const first = await executeRun(pipeline, input, run, join(tmp, 'out-poison'));

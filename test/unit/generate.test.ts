@@ -4,6 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { MARKER } from '../../cli/folders';
 import { decideExport } from '../../functions/core/pipeline/decide-export';
 import { buildStagePlan } from '../../functions/core/pipeline/stages';
 import type { DecidedRecord } from '../../functions/core/rules/decide';
@@ -29,6 +30,7 @@ function fingerprint(dir: string): Record<string, string> {
   const walk = (sub: string) => {
     for (const entry of readdirSync(join(dir, sub), { withFileTypes: true })) {
       const rel = sub ? `${sub}/${entry.name}` : entry.name;
+      if (rel === MARKER) continue; // the CLI's mark on a folder it wrote, not part of the export
       if (entry.isDirectory()) walk(rel);
       else
         out[rel] = createHash('sha256')

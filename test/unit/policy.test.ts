@@ -53,8 +53,24 @@ describe('policy', () => {
       /"group-items" needs "groups"/,
     ],
     ['an unknown role', '{"eligibleOrganiserRoles": ["MAYOR"]}', /eligibleOrganiserRoles\.0/],
+    // Hostile policy files (#17): names that reach keys and folders, prototypes, implausible dates.
+    ...['__proto__', '..', 'Nov 2022', 'a/b', '-x', 'Sept'].map((id): [string, string, RegExp] => [
+      `a wave named ${JSON.stringify(id)}`,
+      JSON.stringify({ waves: [{ id, kinds: KINDS }] }),
+      /waves\.0\.id: expected 1-32 characters of \[a-z0-9-\]/,
+    ]),
+    ['a wave named all', JSON.stringify({ waves: [{ id: 'all', kinds: KINDS }] }), /"all" names every wave/],
+    ['the year 0018', '{"contentCutoff": "0018-07-01"}', /contentCutoff: expected a year from 2000 to 2099/],
+    ['the year 2218', '{"twinspaceCutoff": "2218-07-01"}', /twinspaceCutoff: expected a year from 2000/],
+    ['a __proto__ key', '{"__proto__": {"polluted": true}}', /Unrecognized key/],
   ])('rejects %s with a message that names it', (_, text, message) => {
     expect(() => parsePolicyJson(text, 'ops.json')).toThrow(PolicyError);
     expect(() => parsePolicyJson(text, 'ops.json')).toThrow(message);
   });
+});
+
+test('a hostile policy leaves Object.prototype as it was', () => {
+  for (const text of ['{"__proto__": {"polluted": true}}', '{"waves": [{"id": "__proto__", "kinds": []}]}'])
+    expect(() => parsePolicyJson(text, 'ops.json')).toThrow(PolicyError);
+  expect(({} as Record<string, unknown>).polluted).toBeUndefined();
 });

@@ -1,6 +1,7 @@
 import { chunkId, workKeys } from '../keys';
 import type { ChunkQueue } from '../ports';
 import { parseLine } from '../rules/decide';
+import { LIMITS } from '../rules/limits';
 import { readManifest } from '../rules/manifest';
 import { readLines } from '../rules/ndjson';
 import { CHUNK_LINES, type ChunkMessage, encodeChunkLine } from './chunks';
@@ -23,9 +24,10 @@ export async function splitStage(
   for (const step of stage.steps) {
     const file = files.get(step.kind);
     if (!file) continue;
-    const bytes = await source.open(file.path);
-    if (!bytes) throw new Error(`${file.path} disappeared after validation`);
+    const content = await source.open(file.path);
+    if (!content) throw new Error(`${file.path} disappeared after validation`);
     let rows: string[] = [];
+    let bytes = 0;
     let chunk = 0;
     // Read in order: a line whose id an earlier line had is marked, so that the first one stands (DQ-2).
     const seen = new Set<string>();
@@ -46,12 +48,17 @@ export async function splitStage(
       });
       chunk++;
       rows = [];
+      bytes = 0;
     };
-    for await (const line of readLines(bytes)) {
+    for await (const line of readLines(content)) {
       const parsed = 'unreadable' in line ? undefined : parseLine(line.text);
       const duplicate = parsed?.ok === true && seen.has(parsed.id);
       if (parsed?.ok) seen.add(parsed.id);
-      rows.push(encodeChunkLine(duplicate ? { ...line, duplicate } : line));
+      const row = encodeChunkLine(duplicate ? { ...line, duplicate } : line);
+      // Cut by bytes as well as lines: a chunk of long lines stays one bounded object (and string).
+      if (rows.length > 0 && bytes + row.length > LIMITS.chunkBytes.value) await flush();
+      rows.push(row);
+      bytes += row.length + 1;
       if (rows.length >= (deps.chunkLines ?? CHUNK_LINES)) await flush();
     }
     if (rows.length > 0) await flush();

@@ -1,5 +1,6 @@
 import type { Decision, ReasonCode } from '../rules/reasons';
 import { BASE_STYLE, escapeHtml, htmlPage, htmlTable } from './html';
+import { neutralise } from './neutralise';
 import type { Receipt } from './summary';
 import { fill, humanBytes, type Language, reasonText, TEXTS } from './texts';
 
@@ -26,18 +27,20 @@ const countsLine = (receipt: Receipt, t: (typeof TEXTS)[Language]) =>
 
 export function receiptText(receipt: Receipt, language: Language = 'en'): string {
   const t = TEXTS[language];
+  // Every export string on its own line, its control characters escaped (nothing can start a line).
+  const n = neutralise;
   const out = [
     t.receiptTitle,
     '',
-    fill(t.receiptIntro, { accountId: receipt.accountId, exportId: receipt.exportId }),
+    fill(t.receiptIntro, { accountId: n(receipt.accountId), exportId: receipt.exportId }),
     '',
     countsLine(receipt, t),
   ];
   for (const { decision, records } of groups(receipt)) {
     out.push('', `${t.decision[decision]} (${records.length})`);
     for (const r of records) {
-      const name = r.title ? `"${r.title}"` : r.id;
-      out.push(`  - ${t.kind[r.kind]} ${name} [${r.reason}]${r.detail ? ` (${r.detail})` : ''}`);
+      const name = r.title ? `"${n(r.title)}"` : n(r.id);
+      out.push(`  - ${t.kind[r.kind]} ${name} [${r.reason}]${r.detail ? ` (${n(r.detail)})` : ''}`);
     }
   }
   out.push('', t.downloadsTitle);
@@ -46,7 +49,7 @@ export function receiptText(receipt: Receipt, language: Language = 'en'): string
     const where = d.url
       ? `${d.url} (${fill(t.downloadUntil, { until: d.urlExpiresAt ?? '' })})`
       : t.downloadAsk;
-    out.push(`  - ${d.fileName} (${humanBytes(d.size)}): ${where}`);
+    out.push(`  - ${n(d.fileName)} (${humanBytes(d.size)}): ${where}`);
   }
   out.push('', t.reasonsTitle);
   for (const code of reasonsUsed(receipt)) out.push(`  ${code}: ${reasonText(code, language)}`);

@@ -1,4 +1,5 @@
 import { type IndexName, type Kind, ownersOf, PARENTS } from './kinds';
+import { idProblem } from './limits';
 import type { Line } from './ndjson';
 import type { CompiledPolicy } from './policy';
 import { type Decision, REASONS, type ReasonCode } from './reasons';
@@ -77,6 +78,9 @@ export function parseLine(text: string): ParsedLine {
   const raw = value as Record<string, unknown>;
   if (typeof raw.id !== 'string' || raw.id === '')
     return { ok: false, detail: 'id: expected a non-empty string', raw };
+  // An id that cannot be keyed as it is (too long, or not valid Unicode) is no id: the line's place names it.
+  const problem = idProblem(raw.id);
+  if (problem) return { ok: false, detail: `id: ${problem}`, raw };
   return { ok: true, id: raw.id, raw };
 }
 

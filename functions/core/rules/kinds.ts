@@ -1,3 +1,5 @@
+import { idProblem, LIMITS } from './limits';
+
 /** The kinds of a legacy export (legacy-export.md) and the facts about them that every rule needs. */
 export const KINDS = [
   'accounts',
@@ -63,19 +65,21 @@ const OWNER_ROLE: Partial<Record<Kind, string>> = { projects: 'founder', groups:
  * quarantined record still shows on its owner's receipt when its owner field is readable.
  */
 export function ownersOf(kind: Kind, record: Record<string, unknown>): string[] {
-  if (kind === 'accounts') return typeof record.id === 'string' ? [record.id] : [];
+  // Only what can be an id, and at most `ownersPerRecord` of them: a quarantined record is read as it is.
+  const usable = (v: unknown): v is string => typeof v === 'string' && v !== '' && idProblem(v) === undefined;
+  if (kind === 'accounts') return usable(record.id) ? [record.id] : [];
   const field = OWNER_FIELD[kind];
   if (field) {
     const owner = record[field];
-    return typeof owner === 'string' && owner !== '' ? [owner] : [];
+    return usable(owner) ? [owner] : [];
   }
   const role = OWNER_ROLE[kind];
   if (!role || !Array.isArray(record.members)) return [];
   const owners = new Set<string>();
   for (const member of record.members as unknown[]) {
+    if (owners.size >= LIMITS.ownersPerRecord.value) break;
     const m = member as { accountId?: unknown; role?: unknown } | null;
-    if (m && m.role === role && typeof m.accountId === 'string' && m.accountId !== '')
-      owners.add(m.accountId);
+    if (m && m.role === role && usable(m.accountId)) owners.add(m.accountId);
   }
   return [...owners];
 }

@@ -21,10 +21,12 @@ const reject = (message: string, file: string, cause?: unknown): never => {
   throw new ExportRejectedError(message, file, cause === undefined ? undefined : { cause });
 };
 
-/** A relative path that stays inside the export (no absolute path, no `..`, no empty segment). */
+/** A path that names a plain file inside the export: relative, no `.` or `..`, no control characters. */
 const isInsideExport = (path: string) =>
   !path.startsWith('/') &&
   !path.includes('\\') &&
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: a NUL or a newline in a path is refused
+  !/[\u0000-\u001f\u007f]/.test(path) &&
   path.split('/').every((s) => s !== '' && s !== '.' && s !== '..');
 
 /** Parses and checks manifest.json against the schema and the folder name; reads no kind file. */

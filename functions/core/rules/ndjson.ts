@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
+import { LIMITS, overCap } from './limits';
 
 /** One non-blank line of a kind file: its text, or why it could not be read at all. */
 export type Line = { lineNo: number; text: string } | { lineNo: number; unreadable: string };
@@ -10,7 +11,7 @@ export interface ReadOptions {
   maxLineBytes?: number;
 }
 
-export const DEFAULT_MAX_LINE_BYTES = 16 * 1024 * 1024;
+export const DEFAULT_MAX_LINE_BYTES = LIMITS.lineBytes.value;
 const NEWLINE = 0x0a;
 const CR = 0x0d;
 const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -25,7 +26,21 @@ async function* gunzipIfNeeded(bytes: AsyncIterable<Uint8Array>): AsyncGenerator
     for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
   })();
   if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) {
-    yield* Readable.from(rest).pipe(createGunzip()) as AsyncIterable<Buffer>;
+    // A gzip bomb costs every later read of the file: it may inflate only so many times its own size.
+    let compressed = 0;
+    let inflated = 0;
+    const counted = (async function* () {
+      for await (const chunk of rest) {
+        compressed += chunk.length;
+        yield chunk;
+      }
+    })();
+    for await (const chunk of Readable.from(counted).pipe(createGunzip()) as AsyncIterable<Buffer>) {
+      inflated += chunk.length;
+      if (inflated > compressed * LIMITS.inflation.value + 1024 * 1024)
+        throw new Error(`it inflates ${overCap('inflation')}`);
+      yield chunk;
+    }
   } else {
     yield* rest;
   }
@@ -50,7 +65,10 @@ export async function* readLines(
     lineNo++;
     if (oversize) {
       oversize = false;
-      return { lineNo, unreadable: `line longer than ${max} bytes` };
+      return {
+        lineNo,
+        unreadable: `line ${max === LIMITS.lineBytes.value ? overCap('lineBytes') : `longer than ${max} bytes`}`,
+      };
     }
     let buf = parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, size);
     parts = [];

@@ -7,14 +7,26 @@ import { CALENDAR_DATE, isTimeZone, startOfDay } from './time';
  * Every date, window, wave and role of migration-rules.md, as data. An operator changes a date with a
  * policy file (`--policy <file>`) holding only the keys to change; each key replaces its default whole.
  */
+/** The years a date of the migration can plausibly fall in (the platforms ran from 2005; ESEP from 2022). */
+export const POLICY_YEARS = { from: 2000, to: 2099 } as const;
 const calendarDate = z
   .string()
   .regex(CALENDAR_DATE, 'expected a calendar date YYYY-MM-DD')
   .refine((date) => {
     const t = Date.parse(`${date}T00:00:00Z`);
     return Number.isFinite(t) && new Date(t).toISOString().startsWith(date);
-  }, 'no such day');
-const waveId = z.string().regex(/^[A-Za-z0-9._-]{1,32}$/, 'expected 1-32 characters of [A-Za-z0-9._-]');
+  }, 'no such day')
+  .refine((date) => {
+    const year = Number(date.slice(0, 4));
+    return year >= POLICY_YEARS.from && year <= POLICY_YEARS.to;
+  }, `expected a year from ${POLICY_YEARS.from} to ${POLICY_YEARS.to}`);
+/** A wave id names report folders and keys: lower-case letters, digits and dashes, starting with a letter or digit. */
+const waveId = z
+  .string()
+  .regex(
+    /^[a-z0-9][a-z0-9-]{0,31}$/,
+    'expected 1-32 characters of [a-z0-9-], starting with a letter or a digit',
+  );
 
 export const ORGANISER_ROLES = ['CSS', 'NSO', 'AMBASSADOR', 'TEACHER'] as const;
 
@@ -77,6 +89,7 @@ function crossChecks(policy: Policy): string[] {
   const ids = new Set<string>();
   for (const wave of policy.waves) {
     if (ids.has(wave.id)) problems.push(`waves: wave "${wave.id}" is listed twice`);
+    if (wave.id === 'all') problems.push('waves: "all" names every wave (--wave all) and cannot be a wave');
     ids.add(wave.id);
     for (const kind of wave.kinds) {
       const other = waveOf.get(kind);

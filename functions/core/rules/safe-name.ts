@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { isWellFormed } from './limits';
 
 const MAX_NAME_BYTES = 255;
 // Path separators, control characters (C0, DEL, C1) and the characters that are unsafe in object keys.
@@ -38,5 +39,14 @@ export function safeFileName(name: string, maxBytes = MAX_NAME_BYTES): string {
  */
 export function safeIdSegment(id: string): string {
   if (/^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/.test(id)) return id;
-  return `~${createHash('sha256').update(id, 'utf8').digest('base64url').slice(0, 32)}`;
+  return `~${idHash(id).slice(0, 32)}`;
 }
+
+/**
+ * A stable hash of an id as the exact string it is: the UTF-16 code units of one that UTF-8 cannot
+ * carry (a lone surrogate would become U+FFFD, and distinct ids would hash alike).
+ */
+export const idHash = (id: string): string =>
+  createHash('sha256')
+    .update(isWellFormed(id) ? Buffer.from(id, 'utf8') : Buffer.from(id, 'utf16le'))
+    .digest('base64url');

@@ -1,25 +1,44 @@
 import { z } from 'zod';
 import type { Kind } from './kinds';
+import { idProblem, LIMITS, overCap, utf8Bytes } from './limits';
 import { ORGANISER_ROLES } from './policy';
 
 /** Schemas of the export format, schema version 1 (legacy-export.md). Unlisted fields are stripped. */
 
 /** ISO 8601 with an offset (`Z` or `+02:00`); a timestamp without one is invalid (DQ-1). */
 const timestamp = z.iso.datetime({ offset: true, error: 'expected an ISO 8601 timestamp with an offset' });
-const id = z.string().min(1);
+/** An id or a reference to one: keyed as the exact string it is, so it must fit a key (rules/limits.ts). */
+const id = z
+  .string()
+  .min(1)
+  .superRefine((value, ctx) => {
+    const problem = idProblem(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'expected a lowercase hex SHA-256');
 
 export const FileRefSchema = z.object({
   sha256: sha256Hex,
-  size: z.number().int().nonnegative(),
-  contentType: z.string().min(1),
-  fileName: z.string().min(1),
+  size: z.number().int().nonnegative().max(LIMITS.fileBytes.value, overCap('fileBytes')),
+  contentType: z.string().min(1).max(255),
+  fileName: z
+    .string()
+    .min(1)
+    .refine((name) => utf8Bytes(name) <= LIMITS.fileNameBytes.value, overCap('fileNameBytes')),
 });
 export type FileRef = z.infer<typeof FileRefSchema>;
 
 const itemKinds = z.enum(['page', 'material', 'forum-post', 'image', 'video', 'comment']);
-const members = <R extends string>(roles: readonly [R, ...R[]]) =>
-  z.array(z.object({ accountId: id, role: z.enum(roles) }));
+/** Members of a project or group; at most `ownersPerRecord` of them hold the owning role. */
+const members = <R extends string>(roles: readonly [R, ...R[]], owner: R) =>
+  z.array(z.object({ accountId: id, role: z.enum(roles) })).superRefine((list, ctx) => {
+    const owners = list.filter((m) => m.role === owner).length;
+    if (owners > LIMITS.ownersPerRecord.value)
+      ctx.addIssue({
+        code: 'custom',
+        message: `${owners} with the role ${owner}, ${overCap('ownersPerRecord')}`,
+      });
+  });
 
 export const AccountSchema = z.object({
   id,
@@ -79,10 +98,15 @@ export const KIND_SCHEMAS = {
     id,
     title: z.string(),
     registeredAt: timestamp,
-    members: members(['founder', 'member']),
+    members: members(['founder', 'member'], 'founder'),
   }),
   'twinspace-items': ItemSchema.extend({ projectId: id }),
-  groups: z.object({ id, title: z.string(), createdAt: timestamp, members: members(['admin', 'member']) }),
+  groups: z.object({
+    id,
+    title: z.string(),
+    createdAt: timestamp,
+    members: members(['admin', 'member'], 'admin'),
+  }),
   'group-items': ItemSchema.extend({ groupId: id }),
   photos: z.object({ id, accountId: id, createdAt: timestamp, file: FileRefSchema }),
   contacts: z.object({

@@ -1,0 +1,71 @@
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { UsageError } from '../functions/core/errors';
+import { fileSystemError } from './messages';
+
+/**
+ * No command deletes what it did not write: a folder that a command writes into (a report folder, a
+ * generated export) is claimed first. A new or empty folder is marked as ours; a marked folder of the same
+ * kind may be written again; a folder that holds anything else is refused (exit 2), unless the operator
+ * says `--force`, and even then only the files the command writes are replaced, nothing else removed.
+ */
+export const MARKER = '.esep-migrate.json';
+
+export type FolderKind = 'report' | 'export';
+
+export interface Claim {
+  /** The folder was marked by an earlier write of this kind: its own files may be replaced or removed. */
+  readonly ours: boolean;
+}
+
+export async function claimFolder(
+  dir: string,
+  kind: FolderKind,
+  option: string,
+  options: { readonly force?: boolean; readonly ours?: boolean } = {},
+): Promise<Claim> {
+  const entries = await readdir(dir).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return undefined;
+    throw fileSystemError(error, dir);
+  });
+  const marker = entries?.includes(MARKER)
+    ? await readFile(join(dir, MARKER), 'utf8')
+        .then((text) => (JSON.parse(text) as { kind?: unknown }).kind)
+        .catch(() => undefined)
+    : undefined;
+  const empty = entries === undefined || entries.length === 0;
+  if (marker !== undefined && marker !== kind)
+    throw new UsageError(
+      `${option} ${dir}: this folder holds an esep-migrate ${String(marker)}, not a ${kind}`,
+    );
+  const ours = marker === kind || options.ours === true;
+  if (!empty && !ours && !options.force) {
+    const some = (entries ?? []).slice(0, 3).join(', ');
+    throw new UsageError(
+      `${option} ${dir}: the folder holds files that esep-migrate did not write (${some}${(entries?.length ?? 0) > 3 ? ', ...' : ''}); ` +
+        `choose a new or empty folder${kind === 'export' ? ', or add --force to write into it (nothing else in it is removed)' : ''}`,
+    );
+  }
+  return { ours: ours || empty };
+}
+
+/** Marks a folder as written by esep-migrate (after it was claimed and created). */
+export async function markFolder(dir: string, kind: FolderKind): Promise<void> {
+  await writeFile(join(dir, MARKER), `${JSON.stringify({ writtenBy: 'esep-migrate', kind })}\n`);
+}
+
+/**
+ * The report folder of a plan or run: `--out` when given (claimed: refused when it holds files
+ * esep-migrate did not write), else the default under the state folder (always ours). Created and marked.
+ */
+export async function reportFolder(out: string | undefined, fallback: string): Promise<string> {
+  const dir = resolve(out ?? fallback);
+  await claimFolder(dir, 'report', '--out', { ours: out === undefined });
+  await mkdir(dir, { recursive: true }).catch((error: NodeJS.ErrnoException) => {
+    throw fileSystemError(error, dir);
+  });
+  await markFolder(dir, 'report').catch((error: NodeJS.ErrnoException) => {
+    throw fileSystemError(error, dir);
+  });
+  return dir;
+}

@@ -1,0 +1,143 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BIN, cli, ROOT } from '../helpers/cli';
+
+/**
+ * A careless operator or a hostile export, through the command line as a user would meet it: nothing of
+ * the user's is deleted, a rejected policy writes nothing, the file system's failures say what to do, and
+ * Ctrl-C or SIGTERM stops a run cleanly, says how to resume and exits 130 / 143.
+ */
+jest.setTimeout(180_000);
+
+let tmp: string;
+beforeAll(async () => {
+  tmp = await mkdtemp(join(tmpdir(), 'esep-hostile-'));
+});
+afterAll(async () => {
+  await rm(tmp, { recursive: true, force: true });
+});
+
+/** A folder of the user's: a repository with sources. */
+function usersFolder(name: string): string {
+  const dir = join(tmp, name);
+  mkdirSync(join(dir, '.git'), { recursive: true });
+  mkdirSync(join(dir, 'src'), { recursive: true });
+  writeFileSync(join(dir, '.git', 'HEAD'), 'ref: refs/heads/main\n');
+  writeFileSync(join(dir, 'src', 'main.ts'), 'export {};\n');
+  return dir;
+}
+const untouched = (dir: string) => {
+  expect(readFileSync(join(dir, '.git', 'HEAD'), 'utf8')).toBe('ref: refs/heads/main\n');
+  expect(readFileSync(join(dir, 'src', 'main.ts'), 'utf8')).toBe('export {};\n');
+};
+
+describe('no command deletes what it did not write', () => {
+  test('generate refuses a folder with other files, unless --force, which removes nothing', () => {
+    const dir = usersFolder('my-repo');
+    const refused = cli(['generate', '--out', dir, '--accounts', '3']);
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toMatch(/--out .*my-repo: the folder holds files that esep-migrate did not write/);
+    expect(refused.stderr).toMatch(/--force/);
+    untouched(dir);
+    expect(existsSync(join(dir, 'manifest.json'))).toBe(false);
+
+    const forced = cli(['generate', '--out', dir, '--accounts', '3', '--force']);
+    expect(forced.status).toBe(0);
+    untouched(dir);
+    expect(existsSync(join(dir, 'manifest.json'))).toBe(true);
+  });
+
+  test('generate writes again into its own folder, replacing only its earlier export', () => {
+    const dir = join(tmp, 'own-export');
+    expect(cli(['generate', '--out', dir, '--accounts', '20', '--seed', '1']).status).toBe(0);
+    const before = readdirSync(join(dir, 'blobs')).length;
+    expect(cli(['generate', '--out', dir, '--accounts', '3', '--seed', '2']).status).toBe(0);
+    expect(readdirSync(join(dir, 'blobs')).length).toBeLessThan(before);
+  });
+
+  test("plan --out refuses a folder that holds the user's receipts/, and reuses its own report folder", () => {
+    const dir = join(tmp, 'theirs');
+    mkdirSync(join(dir, 'receipts'), { recursive: true });
+    writeFileSync(join(dir, 'receipts', 'mine.txt'), 'keep me\n');
+    const refused = cli(['plan', 'samples/export', '--out', dir]);
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toMatch(/the folder holds files that esep-migrate did not write \(receipts\)/);
+    expect(readFileSync(join(dir, 'receipts', 'mine.txt'), 'utf8')).toBe('keep me\n');
+
+    const ours = join(tmp, 'ours');
+    expect(cli(['plan', 'samples/export', '--out', ours]).status).toBe(0);
+    expect(cli(['plan', 'samples/export', '--out', ours]).status).toBe(0);
+    expect(existsSync(join(ours, 'summary.json'))).toBe(true);
+  });
+
+  test('a rejected policy writes nothing', () => {
+    const policy = join(tmp, 'proto.json');
+    writeFileSync(policy, JSON.stringify({ waves: [{ id: '__proto__', kinds: [] }] }));
+    const out = join(tmp, 'never');
+    const r = cli(['plan', 'samples/export', '--policy', policy, '--out', out]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/waves\.0\.id: expected 1-32 characters of \[a-z0-9-\]/);
+    expect(existsSync(out)).toBe(false);
+  });
+});
+
+describe('when the machine is the problem', () => {
+  test('a path through a file names the path and the fix, with no stack trace', () => {
+    const r = cli(['plan', 'samples/export', '--out', '/dev/null/report']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(
+      /^esep-migrate: \/dev\/null\/report: a part of this path is a file, not a folder$/m,
+    );
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  test('a state folder left by a process that stopped is taken over, and says so', () => {
+    const state = join(tmp, 'left-state');
+    mkdirSync(state, { recursive: true });
+    writeFileSync(join(state, 'LOCK'), '2147483646'); // no such process
+    const r = cli(['verify', 'no-such-export', '--state', state]);
+    expect(r.stderr).toMatch(/was left by an esep-migrate that stopped \(pid 2147483646\); taking it over/);
+    expect(r.status).toBe(2);
+  });
+});
+
+describe('Ctrl-C and SIGTERM', () => {
+  /** Starts a run and sends it a signal once it is at work; resolves its exit code and stderr. */
+  const interrupt = (state: string, signal: NodeJS.Signals) =>
+    new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, [BIN, 'run', 'samples/export', '--state', state], {
+        cwd: ROOT,
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let stderr = '';
+      let sent = false;
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+        if (!sent && /\[run\]/.test(stderr)) {
+          sent = true;
+          child.kill(signal);
+        }
+      });
+      child.on('exit', (code) => resolve({ code, stderr }));
+    });
+
+  test('a run stops cleanly, says how to resume, exits 130; run again, it completes', async () => {
+    const state = join(tmp, 'sigint');
+    const r = await interrupt(state, 'SIGINT');
+    expect(r.code).toBe(130);
+    expect(r.stderr).toMatch(/stopped by SIGINT\. Nothing that was done is lost: run the same command again/);
+    expect(existsSync(join(state, 'LOCK'))).toBe(false);
+    const again = cli(['run', 'samples/export', '--state', state]);
+    expect(again.status).toBe(0);
+    expect(again.stdout).toContain('verification: passed');
+  });
+
+  test('SIGTERM exits 143', async () => {
+    const r = await interrupt(join(tmp, 'sigterm'), 'SIGTERM');
+    expect(r.code).toBe(143);
+    expect(r.stderr).toMatch(/stopped by SIGTERM/);
+  });
+});
