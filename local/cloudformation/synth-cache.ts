@@ -41,13 +41,16 @@ interface Cached {
 
 /**
  * The synthesized app, from the CDK app itself (in-process, no bundling), cached under the state folder
- * by a hash of its sources: a run pays for a synth only after the code or the policy changed.
+ * (or ESEP_SYNTH_CACHE) by a hash of its sources: a run pays for a synth only after the code or the policy
+ * changed.
  */
 export async function cachedSynth(
   stateDir: string,
   context: Record<string, unknown> = {},
 ): Promise<SynthesizedApp & { cached: boolean }> {
-  const dir = join(stateDir, 'template-cache');
+  // ESEP_SYNTH_CACHE shares one cache between state folders (the tests' many fresh ones): keyed by a hash of
+  // every source, an entry can only be the template those sources make.
+  const dir = process.env.ESEP_SYNTH_CACHE || join(stateDir, 'template-cache');
   const file = join(dir, `${await sourceHash(context)}.json`);
   try {
     const cached = JSON.parse(await readFile(file, 'utf8')) as Cached;

@@ -1,8 +1,11 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CreateBucketCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { upload } from '../../cli/commands/run';
+import { startServices } from '../../local/stand-ins/services';
 import { BIN, cli, ROOT } from '../helpers/cli';
 
 /**
@@ -82,6 +85,32 @@ describe('no command deletes what it did not write', () => {
     expect(r.stderr).toMatch(/waves\.0\.id: expected 1-32 characters of \[a-z0-9-\]/);
     expect(existsSync(out)).toBe(false);
   });
+});
+
+test("an upload carries only what the folder holds now: an earlier upload's blob is withdrawn", async () => {
+  const dir = join(tmp, 'uploaded');
+  cpSync(join(ROOT, 'samples', 'export'), dir, { recursive: true });
+  writeFileSync(join(dir, '.env'), 'SECRET=1\n');
+  const { files } = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as {
+    files: { path: string }[];
+  };
+  const listed = files.map((f) => f.path);
+  const services = await startServices(join(tmp, 'upload-state'));
+  try {
+    const s3 = services.clients.s3;
+    await s3.send(new CreateBucketCommand({ Bucket: 'exports' }));
+    const keys = async () =>
+      ((await s3.send(new ListObjectsV2Command({ Bucket: 'exports' }))).Contents ?? []).map((o) => o.Key);
+    await upload(services.clients, 'exports', dir, 'uploaded', listed);
+    const blob = readdirSync(join(dir, 'blobs'))[0] as string;
+    expect(await keys()).toContain(`exports/uploaded/blobs/${blob}`);
+    expect(await keys()).not.toContain('exports/uploaded/.env');
+    rmSync(join(dir, 'blobs', blob));
+    await upload(services.clients, 'exports', dir, 'uploaded', listed);
+    expect(await keys()).not.toContain(`exports/uploaded/blobs/${blob}`);
+  } finally {
+    await services.stop();
+  }
 });
 
 describe('when the machine is the problem', () => {

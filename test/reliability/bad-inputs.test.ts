@@ -1,8 +1,12 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGzip, gzipSync } from 'node:zlib';
 import { runLocal } from '../../cli/commands/run';
 import { BIN, ROOT } from '../helpers/cli';
 import { FULL, recordFigures } from './support';
@@ -220,3 +224,161 @@ describe.each(Object.entries(CASES))('%s', (name, expected) => {
 afterAll(() => {
   recordFigures('bad inputs', { badInputsTried: Object.keys(CASES).length, badInputsHandled: handled });
 });
+
+/** Writes a kind file line by line (gzip when its path ends in .gz); its manifest entry. */
+async function kindFile(dir: string, kind: string, path: string, lines: Iterable<string>) {
+  const hash = createHash('sha256');
+  let records = 0;
+  const source = Readable.from(
+    (function* () {
+      for (const line of lines) {
+        records++;
+        yield `${line}\n`;
+      }
+    })(),
+  );
+  const counted = new Transform({
+    transform(chunk, _, done) {
+      hash.update(chunk);
+      done(null, chunk);
+    },
+  });
+  const sink = createWriteStream(join(dir, path));
+  if (path.endsWith('.gz')) await pipeline(source, createGzip(), counted, sink);
+  else await pipeline(source, counted, sink);
+  return { kind, path, records, sha256: hash.digest('hex') };
+}
+
+async function fullScaleExport(name: string, files: Promise<object>[]) {
+  const dir = join(tmp, 'full', name);
+  mkdirSync(dir, { recursive: true });
+  const listed = await Promise.all(files);
+  writeFileSync(
+    join(dir, 'manifest.json'),
+    JSON.stringify({ schemaVersion: 1, exportId: name, exportedAt: '2022-09-01T02:00:00Z', files: listed }),
+  );
+  return dir;
+}
+
+if (FULL) {
+  describe('at full scale', () => {
+    const words = (n: number, seed: number) => {
+      const vocabulary = ['water', 'river', 'school', 'project', 'class', 'europe', 'teacher', 'pupil'];
+      let x = seed;
+      return Array.from({ length: n }, () => {
+        x = (x * 1103515245 + 12345) % 2 ** 31;
+        return vocabulary[(x >>> 16) % vocabulary.length];
+      }).join('-');
+    };
+    const account = (id: string) =>
+      JSON.stringify({
+        id,
+        platform: 'etwinning',
+        email: 'a@school.example.eu',
+        firstName: 'Ana',
+        lastName: 'Example',
+        country: 'BE',
+        registeredAt: '2012-01-01T00:00:00Z',
+        organisations: [],
+      });
+    const plan = (dir: string, out: string) =>
+      spawnSync(process.execPath, [BIN, 'plan', dir, '--out', out], {
+        cwd: ROOT,
+        encoding: 'utf8',
+        env: { ...process.env, NODE_OPTIONS: `--max-old-space-size=${HEAP_MB}` },
+      });
+
+    test('40 ids of 10 MB are quarantined under their lines, with a capped heap, by plan and run alike', async () => {
+      const dir = await fullScaleExport('huge-ids', [
+        kindFile(join(tmp, 'full', 'huge-ids'), 'accounts', 'accounts.ndjson.gz', [
+          ...Array.from({ length: 40 }, (_, i) => account(words(1_500_000, i + 1))),
+          account('a1'),
+        ]),
+      ]);
+      const r = plan(dir, join(tmp, 'full-huge-ids'));
+      expect(r.stderr).not.toMatch(/heap out of memory|RangeError/);
+      expect(r.status).toBe(0);
+      const decisions = readFileSync(join(tmp, 'full-huge-ids', 'decisions.ndjson'), 'utf8')
+        .split('\n')
+        .filter(Boolean);
+      expect(decisions.filter((d) => d.includes('over the cap of 512 bytes (idBytes)'))).toHaveLength(40);
+      const run = await runLocal({
+        exportDir: dir,
+        stateDir: join(tmp, 'full-state'),
+        out: join(tmp, 'full-huge-ids-run'),
+        stderr: { write: () => true },
+        pipeline: { waitMs: 20, retryMs: 10 },
+      });
+      expect(run.failed).toBe(false);
+      expect(readFileSync(join(tmp, 'full-huge-ids-run', 'decisions.ndjson'), 'utf8')).toBe(
+        `${decisions.join('\n')}\n`,
+      );
+    });
+
+    test('60 lines of 10 MB: chunks cut by bytes, run decides as plan does', async () => {
+      const base = join(tmp, 'full', 'ten-mb-lines');
+      mkdirSync(base, { recursive: true });
+      const item = (i: number) =>
+        JSON.stringify({
+          id: `i${i}`,
+          projectId: 'p1',
+          kind: 'page',
+          title: `Item ${i}`,
+          body: words(1_500_000, i + 100),
+          authorId: 'a1',
+          createdAt: '2020-03-01T10:00:00Z',
+        });
+      const dir = await fullScaleExport('ten-mb-lines', [
+        kindFile(base, 'accounts', 'accounts.ndjson', [account('a1')]),
+        kindFile(base, 'projects', 'projects.ndjson', [
+          JSON.stringify({ id: 'p1', title: 'Water', registeredAt: '2019-01-01T00:00:00Z', members: [] }),
+        ]),
+        kindFile(
+          base,
+          'twinspace-items',
+          'twinspace-items.ndjson.gz',
+          Array.from({ length: 60 }, (_, i) => item(i)),
+        ),
+      ]);
+      const r = plan(dir, join(tmp, 'full-lines'));
+      expect(r.status).toBe(0);
+      const run = await runLocal({
+        exportDir: dir,
+        stateDir: join(tmp, 'full-state-lines'),
+        out: join(tmp, 'full-lines-run'),
+        stderr: { write: () => true },
+        pipeline: { waitMs: 20, retryMs: 10 },
+      });
+      expect(run.failed).toBe(false);
+      expect(readFileSync(join(tmp, 'full-lines-run', 'decisions.ndjson'), 'utf8')).toBe(
+        readFileSync(join(tmp, 'full-lines', 'decisions.ndjson'), 'utf8'),
+      );
+    });
+
+    test('1 MB of gzip that inflates to blank lines is rejected', async () => {
+      const dir = join(tmp, 'full', 'big-bomb');
+      mkdirSync(dir, { recursive: true });
+      const bomb = gzipSync(Buffer.alloc(1024 * 1024 * 1024, 0x0a), { level: 9 });
+      writeFileSync(join(dir, 'mailbox.ndjson.gz'), bomb);
+      writeFileSync(
+        join(dir, 'manifest.json'),
+        JSON.stringify({
+          schemaVersion: 1,
+          exportId: 'big-bomb',
+          exportedAt: '2022-09-01T02:00:00Z',
+          files: [
+            {
+              kind: 'mailbox',
+              path: 'mailbox.ndjson.gz',
+              records: 0,
+              sha256: createHash('sha256').update(bomb).digest('hex'),
+            },
+          ],
+        }),
+      );
+      const r = plan(dir, join(tmp, 'full-bomb'));
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(/inflates over the cap of 200 times its size \(inflation\)/);
+    });
+  });
+}

@@ -89,6 +89,24 @@ describe('validateExport', () => {
       'manifest.json',
     ],
     [
+      'a path with a NUL in it',
+      (f) =>
+        withManifest(f, (m) => {
+          listed(m).path = 'projects\u0000.ndjson';
+        }),
+      /leaves the export/,
+      'manifest.json',
+    ],
+    [
+      'a path over the cap of 512 bytes',
+      (f) =>
+        withManifest(f, (m) => {
+          listed(m).path = `${'p'.repeat(600)}.ndjson`;
+        }),
+      /files\.0\.path: over the cap of 512 bytes \(pathBytes\)/,
+      'manifest.json',
+    ],
+    [
       'a bad exportId',
       (f) =>
         withManifest(f, (m) => {

@@ -34,6 +34,12 @@ export const LIMITS = {
     value: 1024,
     protects: "DynamoDB's 400 KB items and the receipts (the ledger holds file names)",
   },
+  /** A path in the manifest, in UTF-8 bytes. */
+  pathBytes: {
+    value: 512,
+    protects:
+      "S3's 1,024-byte keys (exports/<id>/<path>) and SQS's 256 KB messages (a chunk message names its file)",
+  },
   /** One chunk object of the pipeline: chunks are cut at this many bytes as well as CHUNK_LINES lines. */
   chunkBytes: {
     value: 8 * 1024 * 1024,

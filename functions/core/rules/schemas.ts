@@ -140,7 +140,10 @@ export const ManifestSchema = z.object({
   files: z.array(
     z.object({
       kind: z.string(),
-      path: z.string().min(1),
+      path: z
+        .string()
+        .min(1)
+        .refine((path) => utf8Bytes(path) <= LIMITS.pathBytes.value, overCap('pathBytes')),
       records: z.number().int().nonnegative(),
       sha256: sha256Hex,
     }),
