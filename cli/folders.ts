@@ -1,4 +1,4 @@
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { UsageError } from '../functions/core/errors';
 import { fileSystemError } from './messages';
@@ -68,4 +68,20 @@ export async function reportFolder(out: string | undefined, fallback: string): P
     throw fileSystemError(error, dir);
   });
   return dir;
+}
+
+/** Where each run's report went on this machine (`--out`, or the default), by its reports-bucket prefix. */
+const REPORT_INDEX = 'report-folders.json';
+
+export async function recordReportFolder(stateDir: string, prefix: string, dir: string): Promise<void> {
+  const index = await reportFolders(stateDir);
+  index.set(prefix, dir);
+  const file = join(stateDir, REPORT_INDEX);
+  await writeFile(`${file}.tmp`, `${JSON.stringify(Object.fromEntries(index), null, 2)}\n`);
+  await rename(`${file}.tmp`, file);
+}
+
+export async function reportFolders(stateDir: string): Promise<Map<string, string>> {
+  const text = await readFile(join(stateDir, REPORT_INDEX), 'utf8').catch(() => '{}');
+  return new Map(Object.entries(JSON.parse(text) as Record<string, string>));
 }

@@ -1,129 +1,63 @@
 import { mkdir } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ConservationError, ExportRejectedError, PolicyError, UsageError } from '../functions/core/errors';
-import { type Estimate, formatEstimate } from '../functions/core/estimate/estimate';
+import type { Estimate } from '../functions/core/estimate/estimate';
 import { neutralise } from '../functions/core/report/neutralise';
 import type { Summary } from '../functions/core/report/summary';
-import { checkGenerateOptions, generateExport } from '../tools/generate';
-import { formatSummary, loadPolicy, plan } from './commands/plan';
-import { redriveLocal } from './commands/redrive';
-import { registerLocal } from './commands/register';
-import { runLocal } from './commands/run';
-import { serve } from './commands/serve';
-import { formatVerification, verifyLocal } from './commands/verify';
-import { claimFolder, markFolder } from './folders';
 import { handleInterrupts, isInterrupted } from './interrupt';
 import { fileSystemError, isFileSystemError } from './messages';
 
-const HELP = `esep-migrate — move a legacy eTwinning / School Education Gateway export into ESEP
+/**
+ * The command line, on commander: per-command `--help` (exit 0), `--version`, `ESEP_STATE` as the default
+ * of `--state`, and every error of the arguments as exit 2 with a message that names the argument. The
+ * commands' own modules (the CDK, the SDK, the stand-ins) load only when a command runs, so `--help` is
+ * quick.
+ */
 
-Usage:
-  esep-migrate run <exportDir> [--wave <id>|all] [--out <dir>] [--state <dir>] [--policy <file>]
-      Runs the pipeline on this machine, as if the export had been uploaded: the synthesized state
-      machine and the real handlers against local stand-ins for S3, DynamoDB and SQS, their data under
-      --state (default .esep-local). Writes the report into --out (default <state>/reports/<exportId>).
-  esep-migrate register --email <address> --user <esepUserId> [--state <dir>]
-      Delivers one ESEP registration, as EU Login would, and prints the outcome as one JSON line:
-      {"esepUserId","decision":"linked"|"not-linked","reason","legacyAccountId"?}
-  esep-migrate serve [--state <dir>] [--policy <file>]
-      Keeps the local stand-ins up, prints their endpoints, and starts a run whenever a manifest.json
-      is uploaded under exports/<exportId>/ of the local exports bucket (as EventBridge does on AWS).
-      Exit 1 when the run ends incomplete (chunks in a dead-letter queue) or its target fails verification.
-  esep-migrate plan <exportDir> [--wave <id>|all] [--out <dir>] [--policy <file>] [--state <dir>]
-                    [--concurrency <n>]
-      A dry run straight over the files, no services: writes the same report folder (summary.json,
-      decisions.ndjson, receipts/, report.html) into --out (default <state>/plans/<exportId>), plus
-      estimate.json: what the waves would cost and take on AWS with <n> workers per queue (default 10).
-  esep-migrate redrive <exportId> [--state <dir>] [--out <dir>]
-      After a fix: moves dead-lettered messages back to their queues and runs the export's latest
-      incomplete (or interrupted) run to its end, with the same waves; writes a new report.
-  esep-migrate verify <exportId> [--state <dir>]
-      Checks the target of the export's latest local run: conservation per kind, every migrated file
-      present with its SHA-256, no dropped or quarantined record and no credential in the target.
-      Exit 0 when every check passes, 1 when one fails, 2 when the state holds no run of the export.
-  esep-migrate generate --out <dir> --accounts <n> [--seed <n>] [--force]
-      Writes a realistic synthetic export (deterministic for a seed) with every kind, files and the
-      edge cases of the rules. The folder's name is the exportId. A folder that holds other files is
-      refused unless --force (which replaces only the files it writes and removes nothing).
-  esep-migrate --help
+const EXIT_HELP = `
+Exit status: 0 completed (whatever was dropped or quarantined), 2 the export, the policy or the
+arguments were rejected, 130 / 143 stopped by Ctrl-C / SIGTERM (run it again to resume), 1 anything else.
+Waves of the default policy: sept-2022, nov-2022, 2023. Rules: shared/spec/migration-rules.md.`;
 
-Waves (default policy): sept-2022, nov-2022, 2023. Rules: shared/spec/migration-rules.md.
-Exit status: 0 completed (whatever was dropped or quarantined), 2 export or arguments rejected,
-1 anything else.`;
-
-type Flags = Record<string, string | boolean | undefined>;
-
-function parse(args: string[], options: Record<string, { type: 'string' | 'boolean' }>) {
-  try {
-    return parseArgs({ args, options, allowPositionals: true, strict: true });
-  } catch (cause) {
-    throw new UsageError((cause as Error).message, { cause });
-  }
-}
-
-function wholeNumber(flags: Flags, name: string, fallback?: number): number {
-  const raw = flags[name];
-  if (raw === undefined) {
-    if (fallback === undefined) throw new UsageError(`--${name} is required`);
-    return fallback;
-  }
-  if (typeof raw !== 'string' || !/^\d+$/.test(raw))
-    throw new UsageError(`--${name}: expected a whole number, got "${raw}"`);
-  return Number(raw);
-}
-
-/** Workers per queue, as CDK context workerConcurrency allows them. */
-function concurrency(flags: Flags): number {
-  const n = wholeNumber(flags, 'concurrency');
-  if (n < 2 || n > 1000) throw new UsageError(`--concurrency: expected 2 to 1000 workers, got ${n}`);
+/** A whole number within bounds, for an option. */
+const wholeNumber = (name: string, min: number, max: number) => (raw: string) => {
+  if (!/^\d+$/.test(raw)) throw new InvalidArgumentError(`expected a whole number, got "${raw}"`);
+  const n = Number(raw);
+  if (n < min || n > max) throw new InvalidArgumentError(`expected ${min} to ${max} ${name}, got ${n}`);
   return n;
-}
+};
 
-const str = (flags: Flags, name: string) =>
-  typeof flags[name] === 'string' ? (flags[name] as string) : undefined;
+/** An option that may be given once: a second value is an error, not silently the one that counts. */
+const once = (flag: string) => (value: string, previous: unknown) => {
+  if (previous !== undefined)
+    throw new InvalidArgumentError(`given twice (${flag} ${previous}, then ${value}): give it once`);
+  return value;
+};
 
-/** `plan` and `run`: one export folder and the same options; both print the summary and the report's path. */
-async function exportCommand(
-  name: 'plan' | 'run',
-  args: string[],
-  title: string,
-  action: (options: ExportCommandOptions) => Promise<{
-    summary: Summary;
-    outDir: string;
-    receipts: number;
-    failed?: boolean;
-    estimate?: Estimate;
-  }>,
-): Promise<number> {
-  const { values, positionals } = parse(args, {
-    wave: { type: 'string' },
-    out: { type: 'string' },
-    policy: { type: 'string' },
-    state: { type: 'string' },
-    ...(name === 'plan' ? { concurrency: { type: 'string' as const } } : {}),
-  });
-  if (positionals.length !== 1) throw new UsageError(`${name}: expected one <exportDir>`);
-  const options = {
-    exportDir: positionals[0] as string,
-    wave: str(values, 'wave'),
-    out: str(values, 'out'),
-    policyFile: str(values, 'policy'),
-    stateDir: str(values, 'state'),
-    ...(values.concurrency === undefined
-      ? {}
-      : { estimateSettings: { workerConcurrency: concurrency(values) } }),
-  };
-  const result = await action(options);
-  return printResult(name, title, result, options.policyFile);
-}
+const stateOption = () =>
+  new Option('--state <dir>', 'the local state folder (the stand-ins keep their data there)')
+    .env('ESEP_STATE')
+    .default('.esep-local');
+const waveOption = () =>
+  new Option('--wave <id>', 'one wave of the policy, or all (the default): every wave in order').argParser(
+    once('--wave'),
+  );
+const outOption = (what: string) => new Option('--out <dir>', `the report folder (default: ${what})`);
+const policyOption = () => new Option('--policy <file>', 'a JSON policy file: only the keys to change');
+
+type ExportResult = {
+  summary: Summary;
+  outDir: string;
+  receipts: number;
+  failed?: boolean;
+  estimate?: Estimate;
+};
 
 /** The summary a plan, run or redrive prints; its exit status (1 when the run failed after its report). */
-async function printResult(
-  name: string,
-  title: string,
-  result: Awaited<ReturnType<Parameters<typeof exportCommand>[3]>>,
-  policyFile?: string,
-): Promise<number> {
+async function printResult(name: string, title: string, result: ExportResult, policyFile?: string) {
+  const { formatSummary, loadPolicy } = await import('./commands/plan');
+  const { formatVerification } = await import('./commands/verify');
+  const { formatEstimate } = await import('../functions/core/estimate/estimate');
   const s = result.summary;
   console.log(
     `${title} of export ${s.exportId}, waves ${s.waves.join(', ')}${name === 'plan' ? ' (dry run: nothing written to any target)' : ''}\n`,
@@ -142,113 +76,236 @@ async function printResult(
   return result.failed ? 1 : 0;
 }
 
-type ExportCommandOptions = {
-  exportDir: string;
-  estimateSettings?: { workerConcurrency: number };
+interface ExportFlags {
   wave?: string;
   out?: string;
-  policyFile?: string;
-  stateDir?: string;
-};
-
-const planCommand = (args: string[]) => exportCommand('plan', args, 'Plan', plan);
-const runCommand = (args: string[]) => exportCommand('run', args, 'Run', runLocal);
-
-async function serveCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, { state: { type: 'string' }, policy: { type: 'string' } });
-  if (positionals.length > 0) throw new UsageError(`serve: unexpected argument "${positionals[0]}"`);
-  await serve({ stateDir: str(values, 'state'), policyFile: str(values, 'policy') });
-  return 0;
+  policy?: string;
+  state: string;
+  concurrency?: number;
 }
+const exportOptions = (exportDir: string, o: ExportFlags) => ({
+  exportDir,
+  stateDir: o.state,
+  ...(o.wave === undefined ? {} : { wave: o.wave }),
+  ...(o.out === undefined ? {} : { out: o.out }),
+  ...(o.policy === undefined ? {} : { policyFile: o.policy }),
+  ...(o.concurrency === undefined ? {} : { estimateSettings: { workerConcurrency: o.concurrency } }),
+});
 
-async function registerCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, {
-    email: { type: 'string' },
-    user: { type: 'string' },
-    state: { type: 'string' },
-  });
-  if (positionals.length > 0) throw new UsageError(`register: unexpected argument "${positionals[0]}"`);
-  const email = str(values, 'email');
-  const esepUserId = str(values, 'user');
-  if (!email) throw new UsageError('--email is required');
-  if (!esepUserId) throw new UsageError('--user is required');
-  const outcome = await registerLocal({ email, esepUserId, stateDir: str(values, 'state') });
-  console.log(JSON.stringify(outcome));
-  return 0;
-}
+function program(setExit: (code: number) => void): Command {
+  const version = (require('../package.json') as { version: string }).version;
+  const cli = new Command('esep-migrate')
+    .description('Move a legacy eTwinning / School Education Gateway export into ESEP, by the rules.')
+    .version(version, '-V, --version', 'print the version')
+    .showHelpAfterError('(add --help for usage)')
+    .addHelpText('after', EXIT_HELP)
+    .exitOverride()
+    .configureOutput({
+      outputError: (text, write) =>
+        write(`esep-migrate: ${neutralise(text.replace(/^error: /, '').trimEnd())}\n`),
+    });
 
-async function generateCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, {
-    out: { type: 'string' },
-    accounts: { type: 'string' },
-    seed: { type: 'string' },
-    force: { type: 'boolean' },
-  });
-  if (positionals.length > 0) throw new UsageError(`generate: unexpected argument "${positionals[0]}"`);
-  const out = str(values, 'out');
-  if (!out) throw new UsageError('--out is required');
-  const accounts = wholeNumber(values, 'accounts');
-  const seed = wholeNumber(values, 'seed', 1);
-  let result: Awaited<ReturnType<typeof generateExport>>;
-  try {
-    checkGenerateOptions({ out, accounts });
-    // A folder that holds anything but an export generated earlier is refused (unless --force).
-    const claim = await claimFolder(out, 'export', '--out', { force: values.force === true });
-    await mkdir(out, { recursive: true });
-    await markFolder(out, 'export');
-    result = await generateExport({ out, accounts, seed, replacePrevious: claim.ours });
-  } catch (error) {
-    if (error instanceof RangeError) throw new UsageError(error.message, { cause: error });
-    throw error;
+  cli
+    .command('run')
+    .description(
+      'run the pipeline on this machine, as if the export had been uploaded: the synthesized state machine and the real handlers against local stand-ins',
+    )
+    .argument('<exportDir>', 'the export folder (its name is the exportId)')
+    .addOption(waveOption())
+    .addOption(outOption('<state>/reports/<exportId>/<waves>'))
+    .addOption(stateOption())
+    .addOption(policyOption())
+    .action(async (exportDir: string, o: ExportFlags) => {
+      const { runLocal } = await import('./commands/run');
+      setExit(await printResult('run', 'Run', await runLocal(exportOptions(exportDir, o)), o.policy));
+    });
+
+  cli
+    .command('plan')
+    .description(
+      'a dry run straight over the files, no services: the same report folder as run, and what the waves would cost and take on AWS',
+    )
+    .argument('<exportDir>', 'the export folder')
+    .addOption(waveOption())
+    .addOption(outOption('<state>/plans/<exportId>/<waves>'))
+    .addOption(stateOption())
+    .addOption(policyOption())
+    .addOption(
+      new Option('--concurrency <n>', 'workers per queue the AWS estimate assumes (default 10)').argParser(
+        wholeNumber('workers', 2, 1000),
+      ),
+    )
+    .action(async (exportDir: string, o: ExportFlags) => {
+      const { plan } = await import('./commands/plan');
+      setExit(await printResult('plan', 'Plan', await plan(exportOptions(exportDir, o)), o.policy));
+    });
+
+  cli
+    .command('register')
+    .description('deliver one ESEP registration, as EU Login would; prints the outcome as one JSON line')
+    .requiredOption('--email <address>', 'the e-mail of the EU Login account')
+    .requiredOption('--user <esepUserId>', 'the ESEP user id')
+    .addOption(stateOption())
+    .action(async (o: { email: string; user: string; state: string }) => {
+      const { registerLocal } = await import('./commands/register');
+      console.log(
+        JSON.stringify(await registerLocal({ email: o.email, esepUserId: o.user, stateDir: o.state })),
+      );
+      setExit(0);
+    });
+
+  cli
+    .command('serve')
+    .description(
+      'keep the stand-ins up and start a run whenever a manifest.json is uploaded under exports/<exportId>/ of the local exports bucket',
+    )
+    .addOption(stateOption())
+    .addOption(policyOption())
+    .action(async (o: { state: string; policy?: string }) => {
+      const { serve } = await import('./commands/serve');
+      await serve({ stateDir: o.state, ...(o.policy === undefined ? {} : { policyFile: o.policy }) });
+      setExit(0);
+    });
+
+  cli
+    .command('redrive')
+    .description(
+      "after a fix: move dead-lettered messages back and run the export's latest incomplete run to its end",
+    )
+    .argument('<exportId>')
+    .addOption(stateOption())
+    .addOption(outOption('<state>/reports/<exportId>/<waves>'))
+    .action(async (exportId: string, o: { state: string; out?: string }) => {
+      const { redriveLocal } = await import('./commands/redrive');
+      const result = await redriveLocal({
+        exportId,
+        stateDir: o.state,
+        ...(o.out === undefined ? {} : { out: o.out }),
+      });
+      console.log(`moved ${result.moved} messages from dead-letter queues back to their queues`);
+      setExit(await printResult('redrive', 'Redrive', result));
+    });
+
+  cli
+    .command('verify')
+    .description(
+      "check the target of the export's latest local run (exit 1 when a check fails, 2 when there is no run)",
+    )
+    .argument('<exportId>')
+    .addOption(stateOption())
+    .action(async (exportId: string, o: { state: string }) => {
+      const { formatVerification, verifyLocal } = await import('./commands/verify');
+      const { run, verification } = await verifyLocal({ exportId, stateDir: o.state });
+      console.log(`Verify of export ${run.exportId}, waves ${run.waves.join(', ')}`);
+      console.log(formatVerification(verification));
+      setExit(verification.passed ? 0 : 1);
+    });
+
+  cli
+    .command('status')
+    .description(
+      'every export and wave run in the state: its state, times, counts, verification and report, and waves run out of order',
+    )
+    .addOption(stateOption())
+    .addOption(policyOption())
+    .option('--json', 'one JSON array instead of lines')
+    .action(async (o: { state: string; policy?: string; json?: boolean }) => {
+      const { formatStatus, statusLocal } = await import('./commands/status');
+      const rows = await statusLocal({
+        stateDir: o.state,
+        ...(o.policy === undefined ? {} : { policyFile: o.policy }),
+      });
+      console.log(o.json ? JSON.stringify(rows, null, 2) : formatStatus(rows));
+      setExit(0);
+    });
+
+  cli
+    .command('lookup')
+    .description(
+      'what happened to a legacy account (or the account of an ESEP user): its link and every decision across exports and waves',
+    )
+    .option('--account <legacyAccountId>', 'the legacy account id')
+    .option('--user <esepUserId>', 'the ESEP user id (its linked account)')
+    .addOption(stateOption())
+    .option('--json', 'one JSON object instead of lines')
+    .action(async (o: { account?: string; user?: string; state: string; json?: boolean }) => {
+      const { lookupLocal } = await import('./commands/lookup');
+      const found = await lookupLocal({
+        stateDir: o.state,
+        ...(o.account === undefined ? {} : { account: o.account }),
+        ...(o.user === undefined ? {} : { user: o.user }),
+      });
+      if (o.json) console.log(JSON.stringify(found, null, 2));
+      else {
+        const n = neutralise;
+        console.log(
+          found.legacyAccountId
+            ? `legacy account ${n(found.legacyAccountId)}${found.link ? `, linked to ESEP user ${n(found.link.esepUserId)} (${found.link.reason})` : ', not linked'}`
+            : `ESEP user ${n(o.user ?? '')}: ${found.link ? `${found.link.decision} (${found.link.reason})` : 'no registration'}`,
+        );
+        for (const run of found.runs) {
+          console.log(`\n${n(run.exportId)}, waves ${run.waves.join(', ')} (${run.state}): ${run.receipt}`);
+          for (const r of run.records) console.log(`  ${r.kind} ${n(r.id)}: ${r.decision} (${r.reason})`);
+        }
+        if (found.legacyAccountId && found.runs.length === 0)
+          console.log('no run in this state has a receipt for it');
+      }
+      setExit(0);
+    });
+
+  cli
+    .command('generate')
+    .description(
+      'write a realistic synthetic export, deterministic for a seed; the folder name is the exportId',
+    )
+    .requiredOption('--out <dir>', 'the export folder to write')
+    .requiredOption('--accounts <n>', 'how many accounts', wholeNumber('accounts', 1, 100_000_000))
+    .option('--seed <n>', 'the seed', wholeNumber('as the seed', 0, 2 ** 31), 1)
+    .option('--force', 'write into a folder that holds other files (nothing in it is removed)')
+    .action(async (o: { out: string; accounts: number; seed: number; force?: boolean }) => {
+      const { checkGenerateOptions, generateExport } = await import('../tools/generate');
+      const { claimFolder, markFolder } = await import('./folders');
+      let result: Awaited<ReturnType<typeof generateExport>>;
+      try {
+        checkGenerateOptions({ out: o.out, accounts: o.accounts });
+        // A folder that holds anything but an export generated earlier is refused (unless --force).
+        const claim = await claimFolder(o.out, 'export', '--out', { force: o.force === true });
+        await mkdir(o.out, { recursive: true });
+        await markFolder(o.out, 'export');
+        result = await generateExport({
+          out: o.out,
+          accounts: o.accounts,
+          seed: o.seed,
+          replacePrevious: claim.ours,
+        });
+      } catch (error) {
+        if (error instanceof RangeError) throw new UsageError(error.message, { cause: error });
+        throw error;
+      }
+      console.log(
+        `generated export ${result.exportId} in ${o.out}: ${o.accounts} accounts, ${result.records} lines`,
+      );
+      setExit(0);
+    });
+
+  for (const command of cli.commands) {
+    command.exitOverride().showHelpAfterError('(add --help for usage)');
+    command.configureOutput({
+      outputError: (text, write) =>
+        write(`esep-migrate ${command.name()}: ${neutralise(text.replace(/^error: /, '').trimEnd())}\n`),
+    });
   }
-  console.log(`generated export ${result.exportId} in ${out}: ${accounts} accounts, ${result.records} lines`);
-  return 0;
+  return cli;
 }
-
-async function verifyCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, { state: { type: 'string' } });
-  if (positionals.length !== 1) throw new UsageError('verify: expected one <exportId>');
-  const { run, verification } = await verifyLocal({
-    exportId: positionals[0] as string,
-    stateDir: str(values, 'state'),
-  });
-  console.log(`Verify of export ${run.exportId}, waves ${run.waves.join(', ')}`);
-  console.log(formatVerification(verification));
-  return verification.passed ? 0 : 1;
-}
-
-async function redriveCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, { state: { type: 'string' }, out: { type: 'string' } });
-  if (positionals.length !== 1) throw new UsageError('redrive: expected one <exportId>');
-  const result = await redriveLocal({
-    exportId: positionals[0] as string,
-    stateDir: str(values, 'state'),
-    out: str(values, 'out'),
-  });
-  console.log(`moved ${result.moved} messages from dead-letter queues back to their queues`);
-  return printResult('redrive', 'Redrive', result);
-}
-
-const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
-  run: runCommand,
-  redrive: redriveCommand,
-  verify: verifyCommand,
-  serve: serveCommand,
-  register: registerCommand,
-  plan: planCommand,
-  generate: generateCommand,
-};
 
 /** Runs the command line; returns the exit status. */
 export async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
-    console.log(HELP);
-    return command === undefined ? 2 : 0;
-  }
-  const run = COMMANDS[command];
+  let code = 0;
+  const cli = program((c) => {
+    code = c;
+  });
   // `serve` runs until it is stopped: a signal is its normal end. Every other command is interrupted.
-  if (command !== 'serve')
+  if (argv[0] !== 'serve')
     handleInterrupts(
       process.stderr,
       'Nothing that was done is lost: run the same command again and it resumes where it stopped.',
@@ -256,9 +313,15 @@ export async function main(argv: string[]): Promise<number> {
   // Every message may quote the export (a path, a field): written with its control characters escaped.
   const say = (text: string) => console.error(`esep-migrate: ${neutralise(text)}`);
   try {
-    if (!run) throw new UsageError(`unknown command "${command}" (see esep-migrate --help)`);
-    return await run(rest);
+    if (argv.length === 0) {
+      cli.outputHelp({ error: true });
+      return 2;
+    }
+    await cli.parseAsync(argv, { from: 'user' });
+    return code;
   } catch (caught) {
+    // --help and --version end the parse this way; every other error of commander is of the arguments.
+    if (caught instanceof CommanderError) return caught.exitCode === 0 ? 0 : 2;
     // A signal stops the work; its handler says how to resume and sets the exit status.
     if (isInterrupted()) return new Promise<number>(() => undefined);
     const error = isFileSystemError(caught) ? fileSystemError(caught) : caught;

@@ -269,6 +269,13 @@ export class PipelineStack extends Stack {
         addDeadLetterQueueMaxSizeAlarm: { Critical: { maxMessageCount: 0 } },
       });
     }
+    // An upload or a registration that EventBridge could not deliver: a run that never started, a user not linked.
+    monitoring.monitorSqsQueue({
+      queue: triggerDlq,
+      humanReadableName: 'Trigger dead letters (uploads, registrations)',
+      alarmFriendlyName: 'trigger-dlq',
+      addQueueMaxSizeAlarm: { Critical: { maxMessageCount: 0 } },
+    });
     monitoring.monitorDynamoTable({
       table,
       addReadThrottledEventsCountAlarm: { Warning: { maxThrottledEventsThreshold: 10 } },

@@ -31,7 +31,7 @@ export interface StatefulStackProps extends StackProps {
  * - reports: `<exportId>/summary.json`, `decisions.ndjson`, `receipts/`.
  *
  * Table (on demand, point-in-time recovery, KMS): one table, keys `pk`/`sk`, no index. Access patterns:
- * - run status: put/get `R#<exportId>` / scope.
+ * - run status: put / query `RUNS` / `<exportId>#<waves>#<scope>` (one partition: the status panel).
  * - stage expectation and chunk markers: put `E#<scope>` / stage; conditional put `C#<scope>#<stage>` /
  *   chunk (once), query by pk to sum a stage.
  * - containers' decisions (projects, groups), for their items: batch put/get `S#<scope>#<kind>#<id>`.

@@ -9,9 +9,10 @@ import {
   WorkloadTally,
 } from '../../functions/core/estimate/estimate';
 import type { AslDefinition } from '../../functions/core/estimate/transitions';
+import { reportPrefix } from '../../functions/core/keys';
 import { decideExport } from '../../functions/core/pipeline/decide-export';
 import { buildStagePlan, selectWaves } from '../../functions/core/pipeline/stages';
-import { decisionsOf, type Summary } from '../../functions/core/report/summary';
+import { decisionsOf, decisionTotals, type Summary } from '../../functions/core/report/summary';
 import type { Kind } from '../../functions/core/rules/kinds';
 import { validateExport } from '../../functions/core/rules/manifest';
 import { type CompiledPolicy, compilePolicy, parsePolicyJson } from '../../functions/core/rules/policy';
@@ -70,7 +71,15 @@ export async function plan(options: PlanOptions): Promise<PlanResult> {
   const source = fsExportSource(dir);
   const validated = await validateExport(source);
   const exportId = validated.manifest.exportId;
-  const outDir = await reportFolder(options.out, join(options.stateDir ?? '.esep-local', 'plans', exportId));
+  // One report folder per export and set of waves, as on AWS: a plan never overwrites another's report.
+  const outDir = await reportFolder(
+    options.out,
+    join(
+      options.stateDir ?? '.esep-local',
+      'plans',
+      reportPrefix({ exportId, waves: waves.map((w) => w.wave) }),
+    ),
+  );
   const records = validated.manifest.files.reduce((n, f) => n + f.records, 0);
   const folder = new ReportFolder(outDir, exportId, { partitions: partitionsFor(records) });
   const workload = new WorkloadTally();
@@ -134,11 +143,8 @@ export async function plan(options: PlanOptions): Promise<PlanResult> {
 /** The summary table printed at the end of a plan or run: counts only, never personal data. */
 export function formatSummary(summary: Summary, waveOf: Readonly<Record<string, string>>): string {
   const rows: string[][] = [['kind', 'wave', 'migrated', 'dropped', 'quarantined', 'total']];
-  const totals = { migrated: 0, dropped: 0, quarantined: 0 };
+  const totals = decisionTotals(summary.counts);
   for (const [kind, c] of Object.entries(summary.counts)) {
-    totals.migrated += c.migrated;
-    totals.dropped += c.dropped;
-    totals.quarantined += c.quarantined;
     rows.push([
       kind,
       waveOf[kind] ?? '',

@@ -6,6 +6,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { dynamoStore } from '../../functions/adapters/dynamo-store';
 import { UsageError } from '../../functions/core/errors';
+import { reportPrefix } from '../../functions/core/keys';
 import type { LocalPipeline } from '../../local/runtime/pipeline';
 import { startLocalPipeline } from '../../local/runtime/pipeline';
 import { reportFolder } from '../folders';
@@ -71,7 +72,10 @@ export async function redriveLocal(options: RedriveOptions): Promise<RunResult &
     const moved = await moveDeadLetters(pipeline);
     // `run` runs one wave or all of them.
     const wave = latest.waves.length === 1 ? (latest.waves[0] as string) : 'all';
-    const outDir = await reportFolder(options.out, join(stateDir, 'reports', options.exportId));
+    const outDir = await reportFolder(
+      options.out,
+      join(stateDir, 'reports', reportPrefix({ exportId: options.exportId, waves: latest.waves })),
+    );
     const result = await executeRun(
       pipeline,
       { exportId: options.exportId, wave },

@@ -9,17 +9,19 @@ import {
   ListObjectsV2Command,
   PutObjectCommand,
 } from '@aws-sdk/client-s3';
+import { dynamoStore } from '../../functions/adapters/dynamo-store';
 import type { Clients } from '../../functions/adapters/wiring';
 import { ExecutionFailedError, ExportRejectedError, UsageError } from '../../functions/core/errors';
 import { exportKeys, MANIFEST, reportPrefix } from '../../functions/core/keys';
 import { buildStagePlan, selectWaves } from '../../functions/core/pipeline/stages';
+import { statusPanel } from '../../functions/core/report/status';
 import type { Summary } from '../../functions/core/report/summary';
 import { validateExport } from '../../functions/core/rules/manifest';
 import type { DeliveryCounts } from '../../local/runtime/event-sources';
 import type { FaultCounts } from '../../local/runtime/faults';
 import { exportFiles, exportFolder, fsExportSource } from '../../local/runtime/fs-export-source';
 import { type LocalPipeline, startLocalPipeline } from '../../local/runtime/pipeline';
-import { reportFolder } from '../folders';
+import { recordReportFolder, reportFolder } from '../folders';
 import { onInterrupt } from '../interrupt';
 import { notice } from '../messages';
 import { loadPolicy } from './plan';
@@ -157,6 +159,24 @@ function runProgress(stream: NonNullable<RunOptions['stderr']>) {
   };
 }
 
+/** Says so when a wave runs before an earlier wave of the policy has completed for the export. */
+async function warnOutOfOrder(
+  pipeline: LocalPipeline,
+  exportId: string,
+  waves: readonly string[],
+  waveOrder: readonly string[],
+): Promise<void> {
+  const store = dynamoStore(pipeline.clients.dynamo, pipeline.resources.table);
+  const now = new Date().toISOString();
+  const earlier = (await store.runStatuses(exportId)).map((s) => ({ ...s, exportId }));
+  const self = { exportId, scope: '', waves, state: 'running' as const, at: now, startedAt: now };
+  const missing = statusPanel([...earlier, self], waveOrder).at(-1)?.outOfOrder ?? [];
+  if (missing.length > 0)
+    notice(
+      `wave ${waves.join(', ')} of ${exportId} runs before ${missing.join(', ')} has completed: waves are meant to run in order (esep-migrate status shows every run)`,
+    );
+}
+
 /** Failures of an execution that still wrote its report. */
 const REPORTED_FAILURES = new Set(['RunIncomplete', 'VerificationFailed']);
 
@@ -178,6 +198,7 @@ export async function executeRun(
   }
   await reportFolder(undefined, outDir);
   await download(pipeline.clients, pipeline.resources.buckets.reports, reportPrefix(run), outDir);
+  await recordReportFolder(pipeline.stateDir, reportPrefix(run), outDir);
   const summary = JSON.parse(await readFile(join(outDir, 'summary.json'), 'utf8')) as Summary;
   const receipts = (await readdir(join(outDir, 'receipts')).catch(() => [])).filter((f) =>
     f.endsWith('.json'),
@@ -206,7 +227,11 @@ export async function runLocal(options: RunOptions): Promise<RunResult> {
   const dir = await exportFolder(options.exportDir);
   const { manifest } = await validateExport(fsExportSource(dir));
   const exportId = manifest.exportId;
-  const outDir = await reportFolder(options.out, join(stateDir, 'reports', exportId));
+  // One report folder per export and set of waves, as on AWS: a run never overwrites another's report.
+  const outDir = await reportFolder(
+    options.out,
+    join(stateDir, 'reports', reportPrefix({ exportId, waves })),
+  );
 
   const progress = runProgress(options.stderr ?? process.stderr);
   const pipeline = await startLocalPipeline({
@@ -219,6 +244,7 @@ export async function runLocal(options: RunOptions): Promise<RunResult> {
   const release = onInterrupt(() => pipeline.stop());
   try {
     const { clients, resources } = pipeline;
+    await warnOutOfOrder(pipeline, exportId, waves, policy.waveIds);
     await upload(
       clients,
       resources.buckets.exports,

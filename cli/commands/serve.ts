@@ -1,5 +1,5 @@
 import { join, resolve } from 'node:path';
-import { exportKeys, MANIFEST } from '../../functions/core/keys';
+import { exportKeys, MANIFEST, reportPrefix } from '../../functions/core/keys';
 import { buildStagePlan } from '../../functions/core/pipeline/stages';
 import { neutralise } from '../../functions/core/report/neutralise';
 import { type LocalPipeline, startLocalPipeline } from '../../local/runtime/pipeline';
@@ -69,7 +69,7 @@ export async function serve(options: ServeOptions = {}): Promise<void> {
               pipeline,
               { bucket: buckets.exports, key },
               { exportId, waves },
-              join(stateDir, 'reports', exportId),
+              join(stateDir, 'reports', reportPrefix({ exportId, waves })),
             );
             out.write(`run of ${exportId}: ${r.summary.status}, report: ${r.outDir}\n`);
           } catch (error) {

@@ -31,7 +31,9 @@ export async function verifyLocal(options: VerifyOptions): Promise<{ run: Run; v
       .sort((a, b) => a.at.localeCompare(b.at));
     const latest: RunStatus | undefined = finished.at(-1);
     if (!latest)
-      throw new NoRunError(`verify: no finished run of export "${options.exportId}" in this state folder`);
+      throw new NoRunError(
+        `verify: no finished run of export "${options.exportId}" in the state folder ${resolve(options.stateDir ?? '.esep-local')} (run it first, or give the --state of its run)`,
+      );
     const run: Run = {
       exportId: options.exportId,
       scope: latest.scope,

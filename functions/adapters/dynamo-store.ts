@@ -35,6 +35,30 @@ export function dynamoStore(
 ): PipelineStore & { putItems(items: Record<string, unknown>[]): Promise<void> } {
   const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
 
+  /** The run statuses of one export, or of every export. */
+  async function runs(exportId?: string): Promise<(RunStatus & { exportId: string })[]> {
+    const out: (RunStatus & { exportId: string })[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const r = await doc.send(
+        new QueryCommand({
+          TableName: table,
+          KeyConditionExpression: exportId ? 'pk = :pk AND begins_with(sk, :sk)' : 'pk = :pk',
+          ExpressionAttributeValues: {
+            ':pk': tableKeys.runs,
+            ...(exportId ? { ':sk': tableKeys.runsOf(exportId) } : {}),
+          },
+          ConsistentRead: true,
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const { pk: _pk, sk: _sk, ...status } of r.Items ?? [])
+        out.push(status as RunStatus & { exportId: string });
+      start = r.LastEvaluatedKey;
+    } while (start);
+    return out;
+  }
+
   async function batchWrite(items: Record<string, unknown>[]): Promise<void> {
     await eachLimited(chunked(items, 25), concurrency, async (batch) => {
       let pending = batch.map((Item) => ({ PutRequest: { Item } }));
@@ -180,16 +204,10 @@ export function dynamoStore(
     },
 
     async runStatuses(exportId) {
-      const r = await doc.send(
-        new QueryCommand({
-          TableName: table,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': tableKeys.runs(exportId) },
-          ConsistentRead: true,
-        }),
-      );
-      return (r.Items ?? []).map(({ pk: _pk, sk: _sk, ...status }) => status as RunStatus);
+      return (await runs(exportId)).map(({ exportId: _e, ...status }) => status);
     },
+
+    allRunStatuses: () => runs(),
 
     async decisionOf(exportId, kind, id) {
       const r = await doc.send(
@@ -208,7 +226,12 @@ export function dynamoStore(
       await doc.send(
         new PutCommand({
           TableName: table,
-          Item: { pk: tableKeys.runs(exportId), sk: status.scope, ...status },
+          Item: {
+            pk: tableKeys.runs,
+            sk: tableKeys.run(exportId, status.waves, status.scope),
+            exportId,
+            ...status,
+          },
         }),
       );
     },

@@ -125,7 +125,7 @@ export const ONE = '#';
  * | decision ledger | `D#<exportId>#<kind>#<id>` | line number, 10 digits |
  * | chunk marker | `C#<scope>#<stage>` | chunk id |
  * | stage expectation | `E#<scope>` | stage id |
- * | run status | `R#<exportId>` | scope |
+ * | run status (one partition: the status panel reads it whole) | `RUNS` | `<exportId>#<waves>#<scope>` |
  * | identity index entry | `I#<HMAC of the normalised e-mail>` | `<platform>#<legacyAccountId>` |
  * | a user's link outcome | `L#<esepUserId>` | `#` |
  * | a legacy account's link | `A#<legacyAccountId>` | `#` |
@@ -137,7 +137,11 @@ export const tableKeys = {
   ledgerLine: (line: number) => String(line).padStart(10, '0'),
   markers: (scope: string, stage: string) => `C#${scope}#${stage}`,
   expectations: (scope: string) => `E#${scope}`,
-  runs: (exportId: string) => `R#${exportId}`,
+  runs: 'RUNS',
+  /** A run's status among all runs; an export's runs share the prefix `<exportId>#` (ids have no `#`). */
+  run: (exportId: string, waves: readonly string[], scope: string) =>
+    `${exportId}#${waves.join('+')}#${scope}`,
+  runsOf: (exportId: string) => `${exportId}#`,
   identity: (emailKey: string) => `I#${emailKey}`,
   identityEntry: (platform: string, accountId: string) => `${platform}#${keyPart(accountId)}`,
   userLink: (esepUserId: string) => `L#${keyPart(esepUserId)}`,

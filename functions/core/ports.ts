@@ -46,8 +46,10 @@ export interface PipelineStore {
   putStageExpectation(scope: string, stage: string, chunks: Readonly<Record<string, number>>): Promise<void>;
   stageExpectation(scope: string, stage: string): Promise<Readonly<Record<string, number>> | undefined>;
   putRunStatus(exportId: string, status: RunStatus): Promise<void>;
-  /** Every run of an export (one per policy), as last recorded. */
+  /** Every run of an export (one per set of waves and policy), as last recorded. */
   runStatuses(exportId: string): Promise<RunStatus[]>;
+  /** Every run of every export in the state, as last recorded (the status panel). */
+  allRunStatuses(): Promise<(RunStatus & { readonly exportId: string })[]>;
   /** The decision of a record's standing line (its first occurrence) in the ledger. */
   decisionOf(exportId: string, kind: Kind, id: string): Promise<Decision | undefined>;
 }
@@ -64,6 +66,12 @@ export interface RunStatus {
     | 'failed';
   readonly at: string;
   readonly error?: string;
+  /** When the run started (its status at the start has `at` = `startedAt`). */
+  readonly startedAt?: string;
+  /** Set when the run wrote its report: its decisions, whether its target passed verification, where. */
+  readonly counts?: { readonly migrated: number; readonly dropped: number; readonly quarantined: number };
+  readonly verified?: boolean | null;
+  readonly reportPrefix?: string;
 }
 
 /** Objects of the buckets: exports (with the working area), migrated, reports. */

@@ -37,6 +37,8 @@ export interface LocalPipelineOptions {
 }
 
 export interface LocalPipeline {
+  /** The state folder it keeps its data in. */
+  readonly stateDir: string;
   readonly services: LocalServices;
   readonly resources: LocalResources;
   readonly clients: Clients;
@@ -165,6 +167,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     );
     const running = services;
     return {
+      stateDir: options.stateDir,
       services: running,
       resources,
       clients,

@@ -182,6 +182,38 @@ describe.each(IMPLEMENTATIONS)('%s', (_name, make) => {
         status(`${exportId}@b`, 'running', '2022-09-02T00:00:00.000Z'),
       ]);
       expect(await ports.store.runStatuses(fresh('export'))).toEqual([]);
+      // The panel: every export's runs; an export's prefix does not take in a longer export id.
+      await ports.store.putRunStatus(
+        `${exportId}x`,
+        status(`${exportId}x@a`, 'running', '2022-09-03T00:00:00Z'),
+      );
+      const all = await ports.store.allRunStatuses();
+      expect(all.filter((r) => r.exportId === exportId)).toHaveLength(2);
+      expect(all.filter((r) => r.exportId === `${exportId}x`)).toEqual([
+        { exportId: `${exportId}x`, ...status(`${exportId}x@a`, 'running', '2022-09-03T00:00:00Z') },
+      ]);
+      expect(await ports.store.runStatuses(exportId)).toHaveLength(2);
+    });
+
+    test('a run of one wave and a run of all keep statuses of their own', async () => {
+      const exportId = fresh('export');
+      const at = '2022-09-01T00:00:00.000Z';
+      await ports.store.putRunStatus(exportId, {
+        scope: `${exportId}@a`,
+        waves: ['sept-2022'],
+        state: 'completed',
+        at,
+      });
+      await ports.store.putRunStatus(exportId, {
+        scope: `${exportId}@a`,
+        waves: ['sept-2022', 'nov-2022'],
+        state: 'running',
+        at,
+      });
+      expect((await ports.store.runStatuses(exportId)).map((r) => r.waves.join('+')).sort()).toEqual([
+        'sept-2022',
+        'sept-2022+nov-2022',
+      ]);
     });
   });
 

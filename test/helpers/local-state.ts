@@ -14,7 +14,7 @@ export async function snapshot(stateDir: string) {
       const r = await pipeline.clients.dynamo.send(
         new ScanCommand({ TableName: pipeline.resources.table, ExclusiveStartKey: start as never }),
       );
-      for (const item of r.Items ?? []) if (!item.pk?.S?.startsWith('R#')) items.push(JSON.stringify(item));
+      for (const item of r.Items ?? []) if (item.pk?.S !== 'RUNS') items.push(JSON.stringify(item));
       start = r.LastEvaluatedKey;
     } while (start);
     const objects: string[] = [];

@@ -64,6 +64,9 @@ export function memoryStore() {
     async runStatuses(exportId) {
       return [...runs.entries()].filter(([k]) => k.startsWith(`${exportId}#`)).map(([, r]) => r);
     },
+    async allRunStatuses() {
+      return [...runs.entries()].map(([k, r]) => ({ exportId: k.slice(0, k.indexOf('#')), ...r }));
+    },
     async decisionOf(exportId, kind, id) {
       const entries = [...ledger.values()].filter(
         (e) => ledger.get(`${exportId}#${kind}#${id}#${e.line}`) === e,
@@ -71,7 +74,7 @@ export function memoryStore() {
       return entries.sort((a, b) => a.line - b.line)[0]?.decision;
     },
     async putRunStatus(exportId, status) {
-      runs.set(`${exportId}#${status.scope}`, status);
+      runs.set(`${exportId}#${status.waves.join('+')}#${status.scope}`, status);
     },
   };
   return { store, ledger, runs, markers };

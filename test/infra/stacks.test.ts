@@ -3,6 +3,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { ENTITIES } from '../../functions/core/pipeline/workers';
 import { buildApp } from '../../lib/app';
+import { FUNCTIONS } from '../../lib/functions';
 import { type SynthesizedApp, synthesize } from '../../local/cloudformation/synth';
 
 let synth: SynthesizedApp;
@@ -313,5 +314,14 @@ describe('cdk-nag', () => {
     } finally {
       log.mockRestore();
     }
+  });
+
+  test('every function of the one table has its fault alarm, and the trigger dead-letter queue has one', () => {
+    const names = resources(pipeline, 'AWS::CloudWatch::Alarm').map(([, a]) =>
+      JSON.stringify(a.Properties.AlarmName),
+    );
+    for (const spec of FUNCTIONS)
+      expect(names.filter((n) => n.includes(`-${spec.name}-Fault`))).toHaveLength(1);
+    expect(names.some((n) => n.includes('trigger-dlq'))).toBe(true);
   });
 });

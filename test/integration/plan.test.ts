@@ -1,10 +1,11 @@
+import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { KINDS } from '../../functions/core/rules/kinds';
-import { cli, ROOT } from '../helpers/cli';
+import { BIN, cli, ROOT } from '../helpers/cli';
 
 const SAMPLE = join(ROOT, 'samples', 'export');
 const manifest = JSON.parse(readFileSync(join(SAMPLE, 'manifest.json'), 'utf8')) as {
@@ -182,13 +183,19 @@ describe('esep-migrate plan: waves, policy and rejections', () => {
   });
 
   test.each([
-    [['plan'], /expected one <exportDir>/],
+    [['plan'], /esep-migrate plan: missing required argument 'exportDir'/],
     [['plan', 'samples/export', '--wave', '2024'], /--wave: unknown wave "2024"/],
     [['plan', 'no/such/folder'], /no such export folder/],
     [['plan', 'samples/export', '--policy', 'no-such-policy.json'], /--policy: cannot read/],
-    [['plan', 'samples/export', '--frobnicate'], /Unknown option '--frobnicate'/],
-    [['generate', '--out', 'x'], /--accounts is required/],
-    [['migrate-everything'], /unknown command "migrate-everything"/],
+    [['plan', 'samples/export', '--frobnicate'], /unknown option '--frobnicate'/],
+    [['generate', '--out', 'x'], /required option '--accounts <n>' not specified/],
+    [['migrate-everything'], /unknown command 'migrate-everything'/],
+    [
+      ['run', 'samples/export', '--wave', 'nov-2022', '--wave', '2023'],
+      /given twice \(--wave nov-2022, then 2023\)/,
+    ],
+    [['plan', 'samples/export', '--concurrency', '1'], /expected 2 to 1000 workers, got 1/],
+    [[], /Usage: esep-migrate/],
   ])('%j is rejected with exit 2: %s', (args, message) => {
     const r = cli(args);
     expect(r.status).toBe(2);
@@ -218,12 +225,28 @@ describe('esep-migrate plan: waves, policy and rejections', () => {
     expect(r.stderr).toMatch(/contentCutoff/);
   });
 
-  test('--help lists the commands', () => {
+  test('--help lists the commands; each command has its own --help; --version prints the version', () => {
     const r = cli(['--help']);
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/esep-migrate plan <exportDir>/);
-    expect(r.stdout).toMatch(/esep-migrate generate --out <dir> --accounts <n>/);
-    expect(r.stdout).toMatch(/esep-migrate run <exportDir>/);
-    expect(r.stdout).toMatch(/esep-migrate serve/);
+    for (const command of ['run', 'plan', 'register', 'serve', 'redrive', 'verify', 'generate'])
+      expect(r.stdout).toMatch(new RegExp(`^  ${command}\\b`, 'm'));
+    const run = cli(['run', '--help']);
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/Usage: esep-migrate run \[options\] <exportDir>/);
+    expect(run.stdout).toMatch(/--state <dir> .*\(default: ".esep-local", env: ESEP_STATE\)/s);
+    const version = cli(['--version']);
+    expect(version.status).toBe(0);
+    expect(version.stdout.trim()).toBe(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version);
+  });
+
+  test('ESEP_STATE is the default of --state', () => {
+    const state = join(tmp, 'from-env');
+    const r = spawnSync(process.execPath, [BIN, 'verify', 'no-such-export'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, ESEP_STATE: state },
+    });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(`no finished run of export "no-such-export" in the state folder ${state}`);
   });
 });

@@ -131,7 +131,9 @@ describe('esep-migrate register', () => {
 
   test('bad arguments are refused with exit 2', () => {
     expect(cli(['register', '--email', 'not-an-address', '--user', 'u', '--state', state()]).status).toBe(2);
-    expect(cli(['register', '--email', MARIA, '--state', state()]).stderr).toMatch(/--user is required/);
+    expect(cli(['register', '--email', MARIA, '--state', state()]).stderr).toMatch(
+      /required option '--user <esepUserId>' not specified/,
+    );
   });
 });
 

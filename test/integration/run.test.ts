@@ -136,6 +136,27 @@ describe('esep-migrate run', () => {
       expect(afterSecond).toEqual(afterFirst);
     });
 
+    test('lookup: what happened to one legacy account, by its id, across the runs; never by e-mail', () => {
+      const account = lines(planned)
+        .map((l) => JSON.parse(l))
+        .find((d) => d.kind === 'accounts' && d.decision === 'migrated' && /^[a-z0-9-]+$/.test(d.id))
+        .id as string;
+      const r = cli(['lookup', '--account', account, '--state', state(), '--json']);
+      expect(r.status).toBe(0);
+      const found = JSON.parse(r.stdout);
+      expect(found.legacyAccountId).toBe(account);
+      expect(found.runs).toHaveLength(1); // both runs of beforeAll are one export and set of waves
+      expect(found.runs[0].receipt).toBe(join(second.outDir, 'receipts', `${account}.json`));
+      expect(found.runs[0].records).toContainEqual(
+        expect.objectContaining({ kind: 'accounts', id: account, decision: 'migrated' }),
+      );
+      expect(r.stdout).not.toContain('@');
+      expect(cli(['lookup', '--user', 'nobody', '--state', state()]).stdout).toContain(
+        'ESEP user nobody: no registration',
+      );
+      expect(cli(['lookup', '--state', state()]).status).toBe(2);
+    });
+
     test('the run is announced with its counts; verify passes, and fails on a tampered target, as does the next run', async () => {
       const events = lines(readFileSync(join(state(), 'events.ndjson'), 'utf8')).map((l) => JSON.parse(l));
       expect(events).toHaveLength(2); // the two runs of beforeAll
@@ -207,13 +228,33 @@ describe('esep-migrate run', () => {
         exportDir,
         wave,
         stateDir: state,
-        out: join(tmp, `out-${wave}`),
         stderr: quiet,
         pipeline: FAST,
       });
       expect(r.summary.waves).toEqual([wave]);
+      // One report folder per export and set of waves: no run overwrites another's report.
+      expect(r.outDir).toBe(join(state, 'reports', 'run-export', wave));
       expect(lines(decisionsOf(r.outDir))).toEqual(byWave.get(wave));
     }
+    // The panel shows each run, and flags the two that ran before sept-2022 had completed.
+    const status = cli(['status', '--state', state, '--json']);
+    expect(status.status).toBe(0);
+    const rows = JSON.parse(status.stdout) as {
+      waves: string[];
+      state: string;
+      outOfOrder: string[];
+      report: string;
+    }[];
+    expect(rows.map((r) => [r.waves.join('+'), r.state, r.outOfOrder])).toEqual([
+      ['nov-2022', 'completed-with-quarantine', ['sept-2022']],
+      ['2023', 'completed-with-quarantine', ['sept-2022', 'nov-2022']],
+      ['sept-2022', 'completed-with-quarantine', []],
+    ]);
+    expect(rows.map((r) => r.report)).toEqual(
+      ['nov-2022', '2023', 'sept-2022'].map((w) => join(state, 'reports', 'run-export', w)),
+    );
+    for (const row of rows)
+      expect(readFileSync(join(row.report, 'summary.json'), 'utf8')).toContain(row.waves[0]);
   });
 
   test('a handler that fails transiently is retried, and the run completes with the same decisions', async () => {

@@ -1,5 +1,6 @@
+import { reportPrefix } from '../keys';
 import type { ReportSink } from '../ports';
-import { checkConservation, type Summary, Tally, type Verification } from '../report/summary';
+import { checkConservation, decisionTotals, type Summary, Tally, type Verification } from '../report/summary';
 import type { Kind } from '../rules/kinds';
 import { readManifest } from '../rules/manifest';
 import { missingChunks } from './progress';
@@ -44,6 +45,10 @@ export async function reportRun(
     waves: run.waves,
     state: summary.status,
     at: summary.finishedAt,
+    startedAt: run.startedAt,
+    counts: decisionTotals(summary.counts),
+    verified: verification ? verification.passed : null,
+    reportPrefix: reportPrefix(run),
   });
   return { summary, receipts };
 }

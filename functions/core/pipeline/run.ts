@@ -62,6 +62,7 @@ export async function startRun(input: StartInput, deps: WorkflowDeps): Promise<R
     waves: run.waves,
     state: 'running',
     at: run.startedAt,
+    startedAt: run.startedAt,
   });
   return run;
 }

@@ -11,6 +11,15 @@ const zero = (): DecisionCounts => ({ migrated: 0, dropped: 0, quarantined: 0 })
 /** How many records these counts decided: migrated + dropped + quarantined. */
 export const decisionsOf = (c: DecisionCounts): number => c.migrated + c.dropped + c.quarantined;
 
+/** Counts per decision, every kind together. */
+export function decisionTotals(counts: Partial<Record<Kind, DecisionCounts>>): DecisionCounts {
+  const totals = zero();
+  for (const c of Object.values(counts)) for (const d of DECISIONS) totals[d] += c[d];
+  return totals;
+}
+
+const DECISIONS = ['migrated', 'dropped', 'quarantined'] as const;
+
 /** How many records counts per kind decided, every kind together. */
 export const decisionsIn = (counts: Partial<Record<Kind, DecisionCounts>>): number =>
   Object.values(counts).reduce((n, c) => n + decisionsOf(c), 0);

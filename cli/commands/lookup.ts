@@ -1,0 +1,79 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { dynamoIdentities, dynamoStore } from '../../functions/adapters/dynamo-store';
+import { UsageError } from '../../functions/core/errors';
+import type { LinkOutcome } from '../../functions/core/ports';
+import { statusPanel } from '../../functions/core/report/status';
+import type { Receipt } from '../../functions/core/report/summary';
+import { safeIdSegment } from '../../functions/core/rules/safe-name';
+import { startLocalPipeline } from '../../local/runtime/pipeline';
+import { reportFolders } from '../folders';
+import { onInterrupt } from '../interrupt';
+import { notice } from '../messages';
+
+/** What the support desk sees of one legacy account: its link and its records in every run's receipts. */
+export interface Lookup {
+  readonly legacyAccountId: string;
+  /** The ESEP user linked to it, if any (never an e-mail: ID-5). */
+  readonly link?: LinkOutcome;
+  readonly runs: readonly {
+    readonly exportId: string;
+    readonly waves: readonly string[];
+    readonly state: string;
+    readonly receipt: string;
+    readonly counts: Receipt['counts'];
+    readonly records: Receipt['records'];
+  }[];
+}
+
+/**
+ * `esep-migrate lookup --account <legacyAccountId> | --user <esepUserId>`: every decision of that account
+ * across the exports and waves run in the state (read from the receipts of every run's report), and its
+ * link. Looks up by ids only: no e-mail is taken or shown, so it cannot tell whether an e-mail exists.
+ */
+export async function lookupLocal(options: {
+  readonly stateDir: string;
+  readonly account?: string;
+  readonly user?: string;
+}): Promise<Lookup> {
+  if ((options.account === undefined) === (options.user === undefined))
+    throw new UsageError('lookup: give --account <legacyAccountId> or --user <esepUserId>, one of them');
+  const stateDir = resolve(options.stateDir);
+  const pipeline = await startLocalPipeline({ stateDir, notice });
+  const release = onInterrupt(() => pipeline.stop());
+  try {
+    const identities = dynamoIdentities(pipeline.clients.dynamo, pipeline.resources.table);
+    const store = dynamoStore(pipeline.clients.dynamo, pipeline.resources.table);
+    let account = options.account;
+    let link: LinkOutcome | undefined;
+    if (options.user !== undefined) {
+      link = await identities.linkOf(options.user);
+      account = link?.legacyAccountId;
+      if (!account) return { legacyAccountId: '', ...(link ? { link } : {}), runs: [] };
+    }
+    const legacyAccountId = account as string;
+    const folders = await reportFolders(stateDir);
+    const runs = statusPanel(await store.allRunStatuses(), []).flatMap((run) => {
+      const folder = run.reportPrefix && folders.get(run.reportPrefix);
+      if (!folder) return [];
+      const file = join(folder, 'receipts', `${safeIdSegment(legacyAccountId)}.json`);
+      if (!existsSync(file)) return [];
+      const receipt = JSON.parse(readFileSync(file, 'utf8')) as Receipt;
+      if (receipt.accountId !== legacyAccountId) return [];
+      return [
+        {
+          exportId: run.exportId,
+          waves: run.waves,
+          state: run.state,
+          receipt: file,
+          counts: receipt.counts,
+          records: receipt.records,
+        },
+      ];
+    });
+    return { legacyAccountId, ...(link ? { link } : {}), runs };
+  } finally {
+    release();
+    await pipeline.stop();
+  }
+}
