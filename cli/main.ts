@@ -10,8 +10,8 @@ import { fileSystemError, isFileSystemError } from './messages';
 /**
  * The command line, on commander: per-command `--help` (exit 0), `--version`, `ESEP_STATE` as the default
  * of `--state`, and every error of the arguments as exit 2 with a message that names the argument. The
- * commands' own modules (the CDK, the SDK, the stand-ins) load only when a command runs, so `--help` is
- * quick.
+ * commands' own modules (the CDK, the SDK, the stand-ins) load only when a command runs (`require`, which
+ * tsx compiles; its `import()` would not), so `--help` is quick.
  */
 
 const EXIT_HELP = `
@@ -55,9 +55,10 @@ type ExportResult = {
 
 /** The summary a plan, run or redrive prints; its exit status (1 when the run failed after its report). */
 async function printResult(name: string, title: string, result: ExportResult, policyFile?: string) {
-  const { formatSummary, loadPolicy } = await import('./commands/plan');
-  const { formatVerification } = await import('./commands/verify');
-  const { formatEstimate } = await import('../functions/core/estimate/estimate');
+  const { formatSummary, loadPolicy } = require('./commands/plan') as typeof import('./commands/plan');
+  const { formatVerification } = require('./commands/verify') as typeof import('./commands/verify');
+  const { formatEstimate } =
+    require('../functions/core/estimate/estimate') as typeof import('../functions/core/estimate/estimate');
   const s = result.summary;
   console.log(
     `${title} of export ${s.exportId}, waves ${s.waves.join(', ')}${name === 'plan' ? ' (dry run: nothing written to any target)' : ''}\n`,
@@ -116,7 +117,7 @@ function program(setExit: (code: number) => void): Command {
     .addOption(stateOption())
     .addOption(policyOption())
     .action(async (exportDir: string, o: ExportFlags) => {
-      const { runLocal } = await import('./commands/run');
+      const { runLocal } = require('./commands/run') as typeof import('./commands/run');
       setExit(await printResult('run', 'Run', await runLocal(exportOptions(exportDir, o)), o.policy));
     });
 
@@ -136,7 +137,7 @@ function program(setExit: (code: number) => void): Command {
       ),
     )
     .action(async (exportDir: string, o: ExportFlags) => {
-      const { plan } = await import('./commands/plan');
+      const { plan } = require('./commands/plan') as typeof import('./commands/plan');
       setExit(await printResult('plan', 'Plan', await plan(exportOptions(exportDir, o)), o.policy));
     });
 
@@ -147,7 +148,7 @@ function program(setExit: (code: number) => void): Command {
     .requiredOption('--user <esepUserId>', 'the ESEP user id')
     .addOption(stateOption())
     .action(async (o: { email: string; user: string; state: string }) => {
-      const { registerLocal } = await import('./commands/register');
+      const { registerLocal } = require('./commands/register') as typeof import('./commands/register');
       console.log(
         JSON.stringify(await registerLocal({ email: o.email, esepUserId: o.user, stateDir: o.state })),
       );
@@ -162,7 +163,7 @@ function program(setExit: (code: number) => void): Command {
     .addOption(stateOption())
     .addOption(policyOption())
     .action(async (o: { state: string; policy?: string }) => {
-      const { serve } = await import('./commands/serve');
+      const { serve } = require('./commands/serve') as typeof import('./commands/serve');
       await serve({ stateDir: o.state, ...(o.policy === undefined ? {} : { policyFile: o.policy }) });
       setExit(0);
     });
@@ -176,7 +177,7 @@ function program(setExit: (code: number) => void): Command {
     .addOption(stateOption())
     .addOption(outOption('<state>/reports/<exportId>/<waves>'))
     .action(async (exportId: string, o: { state: string; out?: string }) => {
-      const { redriveLocal } = await import('./commands/redrive');
+      const { redriveLocal } = require('./commands/redrive') as typeof import('./commands/redrive');
       const result = await redriveLocal({
         exportId,
         stateDir: o.state,
@@ -194,7 +195,8 @@ function program(setExit: (code: number) => void): Command {
     .argument('<exportId>')
     .addOption(stateOption())
     .action(async (exportId: string, o: { state: string }) => {
-      const { formatVerification, verifyLocal } = await import('./commands/verify');
+      const { formatVerification, verifyLocal } =
+        require('./commands/verify') as typeof import('./commands/verify');
       const { run, verification } = await verifyLocal({ exportId, stateDir: o.state });
       console.log(`Verify of export ${run.exportId}, waves ${run.waves.join(', ')}`);
       console.log(formatVerification(verification));
@@ -210,7 +212,8 @@ function program(setExit: (code: number) => void): Command {
     .addOption(policyOption())
     .option('--json', 'one JSON array instead of lines')
     .action(async (o: { state: string; policy?: string; json?: boolean }) => {
-      const { formatStatus, statusLocal } = await import('./commands/status');
+      const { formatStatus, statusLocal } =
+        require('./commands/status') as typeof import('./commands/status');
       const rows = await statusLocal({
         stateDir: o.state,
         ...(o.policy === undefined ? {} : { policyFile: o.policy }),
@@ -229,7 +232,7 @@ function program(setExit: (code: number) => void): Command {
     .addOption(stateOption())
     .option('--json', 'one JSON object instead of lines')
     .action(async (o: { account?: string; user?: string; state: string; json?: boolean }) => {
-      const { lookupLocal } = await import('./commands/lookup');
+      const { lookupLocal } = require('./commands/lookup') as typeof import('./commands/lookup');
       const found = await lookupLocal({
         stateDir: o.state,
         ...(o.account === undefined ? {} : { account: o.account }),
@@ -263,8 +266,9 @@ function program(setExit: (code: number) => void): Command {
     .option('--seed <n>', 'the seed', wholeNumber('as the seed', 0, 2 ** 31), 1)
     .option('--force', 'write into a folder that holds other files (nothing in it is removed)')
     .action(async (o: { out: string; accounts: number; seed: number; force?: boolean }) => {
-      const { checkGenerateOptions, generateExport } = await import('../tools/generate');
-      const { claimFolder, markFolder } = await import('./folders');
+      const { checkGenerateOptions, generateExport } =
+        require('../tools/generate') as typeof import('../tools/generate');
+      const { claimFolder, markFolder } = require('./folders') as typeof import('./folders');
       let result: Awaited<ReturnType<typeof generateExport>>;
       try {
         checkGenerateOptions({ out: o.out, accounts: o.accounts });

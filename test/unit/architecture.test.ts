@@ -115,7 +115,16 @@ describe('each layer imports only the layers below it', () => {
     lib: ['lib', 'functions/core', 'functions/adapters'],
     local: ['local', 'lib', 'tools', 'functions/core', 'functions/adapters', 'functions/handlers'],
     tools: ['tools', 'functions/core'],
-    cli: ['cli', 'local', 'lib', 'tools', 'functions/core', 'functions/adapters', 'functions/handlers'],
+    cli: [
+      'cli',
+      'local',
+      'lib',
+      'tools',
+      'functions/core',
+      'functions/adapters',
+      'functions/handlers',
+      'package.json',
+    ],
     bin: ['lib', 'cli'],
   };
 
