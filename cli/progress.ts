@@ -1,35 +1,122 @@
-import type { ProgressEvent } from '../functions/core/pipeline/decide-export';
+import { SingleBar } from 'cli-progress';
 
 /**
- * Progress of long work on stderr: one line rewritten in place on a terminal (stage, kind, lines,
- * rate), a plain line per finished step otherwise. Never prints record contents.
+ * Progress of long work on stderr, as people expect it: the phase ("step 3 of 9: sept-2022 decide-2"),
+ * records done of the total with a percentage, the rate and an ETA. On a terminal one bar redrawn in place
+ * (cli-progress); otherwise a plain line per phase, and one every HEARTBEAT_MS while a phase lasts, so
+ * that nothing stays silent. Counts and phase names only, never record contents.
  */
-export function progressReporter(
-  stream: NodeJS.WriteStream | { write(s: string): unknown; isTTY?: boolean },
+export interface Progress {
+  /** The work entered this phase (one of the phases given, or a note such as a verify page). */
+  phase(name: string): void;
+  /** Records done so far, of the total. */
+  records(done: number): void;
+  end(): void;
+}
+
+export type ProgressStream = NodeJS.WritableStream | { write(s: string): unknown; isTTY?: boolean };
+
+const HEARTBEAT_MS = 10_000;
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+
+export function formatEta(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return 'unknown';
+  if (seconds < 60) return `${Math.ceil(seconds)} s`;
+  const minutes = Math.ceil(seconds / 60);
+  return minutes < 60 ? `${minutes} min` : `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+}
+
+export function progress(
+  stream: ProgressStream,
   label: string,
-) {
-  const tty = Boolean(stream.isTTY);
+  phases: readonly string[],
+  total: number,
+): Progress {
   const started = Date.now();
-  let lastDraw = 0;
-  let total = 0;
-  const fmt = (n: number) => n.toLocaleString('en-US');
+  let done = 0;
+  let current = '';
+  const step = () => {
+    const i = phases.indexOf(current);
+    return i >= 0 ? `step ${i + 1} of ${phases.length}: ${current}` : current;
+  };
+  const eta = () => {
+    const seconds = (Date.now() - started) / 1000;
+    const rate = done / Math.max(seconds, 0.001);
+    return { rate, eta: done === 0 ? Number.NaN : (total - done) / rate };
+  };
+
+  if ((stream as { isTTY?: boolean }).isTTY) {
+    const bar = new SingleBar({
+      stream: stream as NodeJS.WritableStream,
+      format: `[${label}] {phase} {bar} {percentage}% | {value}/{total} records | {speed}/s | ETA {when}`,
+      barsize: 20,
+      hideCursor: true,
+      clearOnComplete: true,
+      fps: 5,
+      noTTYOutput: false,
+      formatValue: (value, _options, type) =>
+        type === 'value' || type === 'total' ? fmt(value) : String(value),
+    });
+    bar.start(Math.max(total, 1), 0, { phase: '', speed: '0', when: 'unknown' });
+    const update = () => {
+      const { rate, eta: seconds } = eta();
+      bar.update(done, { phase: step(), speed: fmt(rate), when: formatEta(seconds) });
+    };
+    const timer = setInterval(update, 1000);
+    timer.unref();
+    return {
+      phase(name) {
+        current = name;
+        update();
+      },
+      records(n) {
+        done = Math.min(n, total);
+        update();
+      },
+      end() {
+        clearInterval(timer);
+        bar.stop();
+      },
+    };
+  }
+
+  const line = () => {
+    const { eta: seconds } = eta();
+    const pct = total > 0 ? Math.floor((done / total) * 100) : 100;
+    stream.write(
+      `[${label}] ${step()} (${pct}%, ${fmt(done)} of ${fmt(total)} records, ETA ${formatEta(seconds)})\n`,
+    );
+  };
+  const timer = setInterval(line, HEARTBEAT_MS);
+  timer.unref();
   return {
-    onProgress(e: ProgressEvent) {
-      const what =
-        e.step.op === 'index' ? `indexing ${e.step.kind} (${e.step.index})` : `deciding ${e.step.kind}`;
-      const now = Date.now();
-      const rate = Math.round((total + e.lines) / Math.max((now - started) / 1000, 0.001));
-      if (e.done) total += e.lines;
-      if (tty) {
-        if (!e.done && now - lastDraw < 100) return;
-        lastDraw = now;
-        stream.write(`\r\x1b[2K[${label}] ${e.stage} ${what}: ${fmt(e.lines)} lines, ${fmt(rate)} lines/s`);
-      } else if (e.done) {
-        stream.write(`[${label}] ${e.stage} ${what}: ${fmt(e.lines)} lines\n`);
-      }
+    phase(name) {
+      if (name === current) return;
+      current = name;
+      line();
+    },
+    records(n) {
+      done = Math.min(n, total);
     },
     end() {
-      if (tty) stream.write('\r\x1b[2K');
+      clearInterval(timer);
     },
   };
+}
+
+/** The stages of the waves run, in order, and how many lines each reads (from the manifest). */
+export function stagesOf(
+  waves: readonly {
+    readonly stages: readonly { readonly id: string; readonly steps: readonly { kind: string }[] }[];
+  }[],
+  records: (kind: string) => number,
+): { readonly ids: string[]; readonly lines: Map<string, number>; readonly total: number } {
+  const lines = new Map<string, number>();
+  for (const wave of waves)
+    for (const stage of wave.stages)
+      lines.set(
+        stage.id,
+        stage.steps.reduce((n, step) => n + records(step.kind), 0),
+      );
+  return { ids: [...lines.keys()], lines, total: [...lines.values()].reduce((a, b) => a + b, 0) };
 }

@@ -21,7 +21,7 @@ import { definitionOf } from '../../local/cloudformation/definition';
 import { cachedSynth } from '../../local/cloudformation/synth-cache';
 import { exportFolder, fsExportSource } from '../../local/runtime/fs-export-source';
 import { reportFolder } from '../folders';
-import { progressReporter } from '../progress';
+import { progress, stagesOf } from '../progress';
 
 export interface PlanOptions {
   readonly exportDir: string;
@@ -89,7 +89,14 @@ export async function plan(options: PlanOptions): Promise<PlanResult> {
     exportBytes += bytes;
     workload.kind(f.kind as Kind).fileBytes = bytes;
   }
-  const progress = progressReporter(options.stderr ?? process.stderr, 'plan');
+  const stages = stagesOf(waves, (kind) => validated.files.get(kind as Kind)?.records ?? 0);
+  const bar = progress(
+    options.stderr ?? process.stderr,
+    'plan',
+    [...stages.ids, 'writing the report'],
+    stages.total,
+  );
+  let finished = 0;
   await folder.open();
   try {
     const tally = await decideExport({
@@ -101,9 +108,13 @@ export async function plan(options: PlanOptions): Promise<PlanResult> {
         workload.add(record);
         return folder.add(record);
       },
-      onProgress: progress.onProgress,
+      onProgress: (e) => {
+        bar.phase(e.stage);
+        bar.records(finished + e.lines);
+        if (e.done) finished += e.lines;
+      },
     });
-    progress.end();
+    bar.phase('writing the report');
     const summary = tally.summary(
       exportId,
       waves.map((w) => w.wave),
@@ -134,9 +145,10 @@ export async function plan(options: PlanOptions): Promise<PlanResult> {
     await writeFile(join(outDir, 'estimate.json'), `${JSON.stringify(aws, null, 2)}\n`);
     return { summary, outDir, receipts, estimate: aws };
   } catch (error) {
-    progress.end();
     await folder.abandon();
     throw error;
+  } finally {
+    bar.end();
   }
 }
 

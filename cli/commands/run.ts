@@ -13,9 +13,15 @@ import { dynamoStore } from '../../functions/adapters/dynamo-store';
 import type { Clients } from '../../functions/adapters/wiring';
 import { ExecutionFailedError, ExportRejectedError, UsageError } from '../../functions/core/errors';
 import { exportKeys, MANIFEST, reportPrefix } from '../../functions/core/keys';
-import { buildStagePlan, selectWaves } from '../../functions/core/pipeline/stages';
+import {
+  buildStagePlan,
+  selectWaves,
+  stageStateName,
+  type WavePlan,
+} from '../../functions/core/pipeline/stages';
 import { statusPanel } from '../../functions/core/report/status';
 import type { Summary } from '../../functions/core/report/summary';
+import type { Kind } from '../../functions/core/rules/kinds';
 import { validateExport } from '../../functions/core/rules/manifest';
 import type { DeliveryCounts } from '../../local/runtime/event-sources';
 import type { FaultCounts } from '../../local/runtime/faults';
@@ -24,6 +30,7 @@ import { type LocalPipeline, startLocalPipeline } from '../../local/runtime/pipe
 import { recordReportFolder, reportFolder } from '../folders';
 import { onInterrupt } from '../interrupt';
 import { notice } from '../messages';
+import { progress, stagesOf } from '../progress';
 import { loadPolicy } from './plan';
 
 export interface RunOptions {
@@ -130,32 +137,44 @@ async function download(clients: Clients, bucket: string, prefix: string, outDir
   } while (token);
 }
 
-/** A line of progress per stage on a terminal (rewritten in place), or per finished stage otherwise. */
-function runProgress(stream: NonNullable<RunOptions['stderr']>) {
-  const started = Date.now();
-  let finishedLines = 0;
-  let lastStage = '';
-  const fmt = (n: number) => n.toLocaleString('en-US');
+/**
+ * The run's progress from the state machine's tasks as they end: validation, identities, each stage (its
+ * records from the chunk markers, through the progress checks), verify and the report.
+ */
+function runProgress(
+  stream: NonNullable<RunOptions['stderr']>,
+  waves: readonly WavePlan[],
+  records: (kind: string) => number,
+) {
+  const stages = stagesOf(waves, records);
+  const phases = [
+    'validating the export',
+    'indexing identities',
+    ...stages.ids,
+    'verifying the target',
+    'writing the report',
+  ];
+  const bar = progress(stream, 'run', phases, stages.total);
+  const byState = new Map(stages.ids.map((id) => [stageStateName(id, 'progress'), id]));
+  let finished = 0;
+  bar.phase('validating the export');
   return {
     onTask: (state: string, _input: unknown, output: unknown) => {
-      const status = output as
-        | { done?: boolean; chunks?: number; expected?: number; lines?: number }
-        | undefined;
-      if (!state.endsWith(' progress') || !status || status.expected === undefined) return;
-      const stage = state.slice(0, -' progress'.length);
-      const lines = status.lines ?? 0;
-      const rate = Math.round((finishedLines + lines) / Math.max((Date.now() - started) / 1000, 0.001));
-      const text = `[run] ${stage}: ${fmt(lines)} records, ${fmt(status.chunks ?? 0)}/${fmt(status.expected)} chunks (${fmt(rate)} records/s overall)`;
-      if (stream.isTTY) stream.write(`\r\x1b[2K${text}`);
-      else if (status.done && stage !== lastStage) stream.write(`${text}\n`);
-      if (status.done && stage !== lastStage) {
-        finishedLines += lines;
-        lastStage = stage;
-      }
+      const next = (id: string) => stages.ids[stages.ids.indexOf(id) + 1] ?? 'verifying the target';
+      if (state === 'Validate export') bar.phase('indexing identities');
+      else if (state === 'Index identities') bar.phase(stages.ids[0] ?? 'verifying the target');
+      else if (state === 'Verify target')
+        bar.phase((output as { done?: boolean }).done ? 'writing the report' : 'verifying the target');
+      const stage = byState.get(state);
+      if (!stage) return;
+      const status = output as { done?: boolean; lines?: number };
+      bar.records(finished + (status.lines ?? 0));
+      if (status.done) {
+        finished += stages.lines.get(stage) ?? 0;
+        bar.phase(next(stage));
+      } else bar.phase(stage);
     },
-    end: () => {
-      if (stream.isTTY) stream.write('\r\x1b[2K');
-    },
+    end: () => bar.end(),
   };
 }
 
@@ -225,7 +244,7 @@ export async function runLocal(options: RunOptions): Promise<RunResult> {
   if (!waves)
     throw new UsageError(`--wave: unknown wave "${wave}" (one of ${policy.waveIds.join(', ')}, or all)`);
   const dir = await exportFolder(options.exportDir);
-  const { manifest } = await validateExport(fsExportSource(dir));
+  const { manifest, files } = await validateExport(fsExportSource(dir));
   const exportId = manifest.exportId;
   // One report folder per export and set of waves, as on AWS: a run never overwrites another's report.
   const outDir = await reportFolder(
@@ -233,7 +252,11 @@ export async function runLocal(options: RunOptions): Promise<RunResult> {
     join(stateDir, 'reports', reportPrefix({ exportId, waves })),
   );
 
-  const progress = runProgress(options.stderr ?? process.stderr);
+  const progress = runProgress(
+    options.stderr ?? process.stderr,
+    selectWaves(buildStagePlan(policy), wave) ?? [],
+    (kind) => files.get(kind as Kind)?.records ?? 0,
+  );
   const pipeline = await startLocalPipeline({
     stateDir,
     notice,

@@ -5,7 +5,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { SIZING } from '../../functions/core/pipeline/sizing';
-import type { WavePlan } from '../../functions/core/pipeline/stages';
+import { stageStateName, type WavePlan } from '../../functions/core/pipeline/stages';
 
 /** Errors worth retrying with backoff: throttling and passing faults of Lambda and the services behind it. */
 export const TRANSIENT_ERRORS = [
@@ -48,9 +48,6 @@ export const RUN_FINISHED = { source: 'esep.migration', detailType: 'Migration R
 
 /** The error of a stage whose missing chunks went to a dead-letter queue. */
 export const STAGE_STALLED = 'StageStalled';
-
-/** A state name from a stage id (`sept-2022/decide-1` → `sept-2022 decide-1`). */
-export const stageStateName = (stageId: string, what: string) => `${stageId.replace('/', ' ')} ${what}`;
 
 /**
  * The one state machine, built from the core's stage plan: validate the export, index identities, then

@@ -1,9 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import aslValidator from 'asl-validator';
-import { buildStagePlan } from '../../functions/core/pipeline/stages';
+import { buildStagePlan, stageStateName } from '../../functions/core/pipeline/stages';
 import { compilePolicy } from '../../functions/core/rules/policy';
-import { stageStateName } from '../../lib/constructs/migration-workflow';
 import { definitionOf, taskFunction, taskStates } from '../../local/cloudformation/definition';
 import { type SynthesizedApp, synthesize } from '../../local/cloudformation/synth';
 import { PUT_EVENTS } from '../../local/runtime/event-bus';

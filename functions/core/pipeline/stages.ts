@@ -58,3 +58,6 @@ export function selectWaves(plan: readonly WavePlan[], wave: string): WavePlan[]
   const one = plan.find((w) => w.wave === wave);
   return one ? [one] : undefined;
 }
+
+/** A state of the state machine from a stage id (`sept-2022/decide-1` → `sept-2022 decide-1 split`). */
+export const stageStateName = (stageId: string, what: string) => `${stageId.replace('/', ' ')} ${what}`;
