@@ -86,6 +86,11 @@ export interface ReportFolderOptions {
   ) => Promise<{ url: string; expiresAt: string }>;
 }
 
+const count = (into: Record<string, DecisionCounts>, key: string, decision: keyof DecisionCounts) => {
+  into[key] ??= { migrated: 0, dropped: 0, quarantined: 0 };
+  into[key][decision]++;
+};
+
 export class ReportFolder {
   private decisions?: BatchedWriter;
   private spoolDir?: string;
@@ -93,6 +98,8 @@ export class ReportFolder {
   private readonly partitionCount: number;
   /** Keyed by wave id: a map with no prototype, so no key can reach Object.prototype. */
   private readonly byWave: Record<string, DecisionCounts> = Object.create(null);
+  /** Accounts by country, for the national support services (a map with no prototype, as above). */
+  private readonly byCountry: Record<string, DecisionCounts> = Object.create(null);
   private readonly quarantine: ReportView['quarantine'][number][] = [];
   private quarantineTotal = 0;
 
@@ -121,9 +128,8 @@ export class ReportFolder {
   add(record: DecidedRecord): void | Promise<void> {
     if (!this.decisions) throw new Error('report folder not open');
     const waits: Promise<void>[] = [];
-    const wave = this.byWave[record.wave] ?? { migrated: 0, dropped: 0, quarantined: 0 };
-    this.byWave[record.wave] = wave;
-    wave[record.decision]++;
+    count(this.byWave, record.wave, record.decision);
+    if (record.kind === 'accounts') count(this.byCountry, record.country ?? '(unknown)', record.decision);
     if (record.decision === 'quarantined' && this.quarantineTotal++ < QUARANTINE_SHOWN) {
       const { kind, id, reason, detail } = record;
       this.quarantine.push({
@@ -177,6 +183,7 @@ export class ReportFolder {
     const view: ReportView = {
       summary,
       byWave: this.byWave,
+      byCountry: this.byCountry,
       quarantine: this.quarantine,
       quarantineTotal: this.quarantineTotal,
       receipts,

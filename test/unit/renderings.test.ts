@@ -137,4 +137,50 @@ describe('report.html', () => {
     expect(html).not.toMatch(/<img/);
     expect(html).toContain(escapeHtml(EVIL));
   });
+
+  test('report.html for operators: full labels, waves in run order, quarantine seen, links, a dry-run banner', () => {
+    const page = reportHtml({
+      summary: {
+        ...summary,
+        waves: ['sept-2022', 'nov-2022', '2023'],
+        reasons: { PARTNER_FORUM_NOT_MIGRATED: 1000, INVALID_RECORD: 1 },
+      },
+      byWave: Object.assign(Object.create(null), {
+        '2023': { migrated: 1, dropped: 0, quarantined: 0 },
+        'nov-2022': { migrated: 1, dropped: 0, quarantined: 0 },
+        'sept-2022': { migrated: 1000, dropped: 0, quarantined: 1 },
+      }),
+      byCountry: Object.assign(Object.create(null), {
+        NL: { migrated: 2, dropped: 0, quarantined: 0 },
+        BE: { migrated: 5, dropped: 1, quarantined: 1 },
+      }),
+      quarantine: [],
+      quarantineTotal: 1,
+      receipts: 1,
+    });
+    // Accounts per country, for the national support services, in code order with their totals.
+    expect(page).toMatch(/id="by-country"[\s\S]*<td>BE<\/td>[\s\S]*>7<\/span><\/td><\/tr><tr><td>NL<\/td>/);
+    // The reason chart's labels fit: its bars start to the right of the longest label.
+    const reasonChart = /id="by-reason"[^>]*>([\s\S]*?)<\/svg>/.exec(page)?.[1] ?? '';
+    const labelEnd = Number(
+      /<text x="([\d.]+)"[^>]*text-anchor="end">PARTNER_FORUM_NOT_MIGRATED/.exec(reasonChart)?.[1],
+    );
+    expect(labelEnd).toBeGreaterThanOrEqual('PARTNER_FORUM_NOT_MIGRATED'.length * 7);
+    // Waves in the order they run, whatever the object's key order.
+    const waveChart = /id="by-wave"[^>]*>([\s\S]*?)<\/svg>/.exec(page)?.[1] ?? '';
+    expect([...waveChart.matchAll(/text-anchor="end">([^<]+)</g)].map((m) => m[1])).toEqual([
+      'sept-2022',
+      'nov-2022',
+      '2023',
+    ]);
+    // One quarantined record among a thousand is still a visible part of its bar.
+    const sliver = /<rect [^>]*width="([\d.]+)"[^>]*fill="#cf222e"><title>sept-2022/.exec(waveChart);
+    expect(Number(sliver?.[1])).toBeGreaterThanOrEqual(4);
+    expect(page).toContain('href="#quarantine-list"');
+    expect(page).toContain('id="quarantine-list"');
+    expect(page).toContain('href="receipts/"');
+    expect(page).toContain('href="decisions.ndjson"');
+    expect(page).not.toContain('id="dry-run"');
+    expect(html).toContain('id="dry-run"'); // the plan report above has an estimate
+  });
 });

@@ -9,6 +9,8 @@ import { reasonText, TEXTS } from './texts';
 export interface ReportView {
   readonly summary: Summary;
   readonly byWave: Readonly<Record<string, DecisionCounts>>;
+  /** Accounts by country and decision, for the national support services. */
+  readonly byCountry?: Readonly<Record<string, DecisionCounts>>;
   /** The first quarantined records (QUARANTINE_SHOWN), in decision order. */
   readonly quarantine: readonly {
     kind: Kind;
@@ -40,7 +42,8 @@ function barChart(
   title: string,
   rows: readonly { label: string; parts: readonly { name: string; value: number; colour: string }[] }[],
 ): string {
-  const labelWidth = 210;
+  // Wide enough for the longest label (a reason code such as PARTNER_FORUM_NOT_MIGRATED) at 12 px.
+  const labelWidth = Math.max(80, 16 + Math.max(0, ...rows.map((r) => r.label.length)) * 7.4);
   const barWidth = 420;
   const rowHeight = 24;
   const height = rows.length * rowHeight + 8;
@@ -51,7 +54,8 @@ function barChart(
     const rects = row.parts
       .filter((p) => p.value > 0)
       .map((p) => {
-        const w = Math.max(1, (p.value / max) * barWidth);
+        // A part too small to draw is still drawn 4 px wide: a few quarantined records must be seen.
+        const w = Math.max(4, (p.value / max) * barWidth);
         const rect = `<rect x="${x.toFixed(1)}" y="${y + 3}" width="${w.toFixed(1)}" height="${rowHeight - 8}" fill="${p.colour}"><title>${e(row.label)}: ${e(p.name)} ${n(p.value)}</title></rect>`;
         x += w;
         return rect;
@@ -119,6 +123,20 @@ function verificationSection(summary: Summary): string {
   )}`;
 }
 
+/** Accounts per country, for the national support services (the countries in code order). */
+function countrySection(byCountry: ReportView['byCountry']): string {
+  const rows = Object.entries(byCountry ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  if (rows.length === 0) return '';
+  return `<h2 id="by-country">Accounts by country</h2>${htmlTable(
+    ['Country', ...DECISIONS.map((d) => t.decision[d]), 'Total'],
+    rows.map(([country, c]) => [
+      e(country),
+      ...DECISIONS.map((d) => `<span class="num">${n(c[d])}</span>`),
+      `<span class="num">${n(decisionsOf(c))}</span>`,
+    ]),
+  )}`;
+}
+
 /** report.html: one self-contained page with totals, charts, the quarantine list and the run's timing. */
 export function reportHtml(view: ReportView): string {
   const { summary } = view;
@@ -133,10 +151,16 @@ export function reportHtml(view: ReportView): string {
     ...DECISIONS.map((d) => [t.decision[d], n(all[d])]),
     ['Receipts', n(view.receipts)],
   ]
-    .map(
-      ([label, value]) =>
-        `<div class="card"><div class="muted">${e(label ?? '')}</div><div class="big">${value}</div></div>`,
-    )
+    .map(([label, value]) => {
+      const card = `<div class="card"><div class="muted">${e(label ?? '')}</div><div class="big">${value}</div></div>`;
+      const href =
+        label === t.decision.quarantined
+          ? '#quarantine-list'
+          : label === 'Receipts'
+            ? 'receipts/'
+            : undefined;
+      return href ? `<a class="card-link" href="${href}">${card}</a>` : card;
+    })
     .join('');
   const quarantine =
     view.quarantineTotal === 0
@@ -160,7 +184,9 @@ export function reportHtml(view: ReportView): string {
 .cards{display:flex;flex-wrap:wrap;gap:.75rem}.card{border:1px solid #ddd;border-radius:6px;padding:.5rem .9rem;min-width:8rem}
 .big{font-size:1.4rem;font-weight:600}figure{margin:1rem 0}figcaption{font-weight:600;margin-bottom:.3rem}
 svg.chart text{font-size:12px;fill:#1b1b1b}.legend span{margin-right:1rem}.legend i{display:inline-block;width:.8rem;height:.8rem;margin-right:.3rem;vertical-align:-1px}
-.status{display:inline-block;padding:.1rem .5rem;border-radius:4px;background:#f3f5f8}`;
+.status{display:inline-block;padding:.1rem .5rem;border-radius:4px;background:#f3f5f8}
+a.card-link{color:inherit;text-decoration:none}a.card-link .card{border-color:#0969da}
+.banner{padding:.5rem .8rem;border-left:4px solid #d4a72c;background:#fff8c5}`;
   const missing = summary.missing?.length
     ? `<p class="quarantined">Chunks that never finished (they are in a dead-letter queue): ${summary.missing
         .map((m) => `${e(m.stage)}: ${m.chunks.map(e).join(', ')}`)
@@ -168,6 +194,9 @@ svg.chart text{font-size:12px;fill:#1b1b1b}.legend span{margin-right:1rem}.legen
     : '';
   const body = [
     `<h1>${e(title)}</h1>`,
+    view.estimate
+      ? '<p class="banner" id="dry-run">Dry run (<code>plan</code>): these are the decisions a run would make; nothing was written to any target.</p>'
+      : '',
     `<p>Waves ${summary.waves.map((w) => `<strong>${e(w)}</strong>`).join(', ')} · status <span class="status" id="status">${e(summary.status)}</span></p>`,
     missing,
     `<div class="cards" id="totals">${cards}</div>`,
@@ -191,9 +220,12 @@ svg.chart text{font-size:12px;fill:#1b1b1b}.legend span{margin-right:1rem}.legen
     barChart(
       'by-wave',
       'Records by wave and decision',
-      Object.entries(view.byWave).map(([wave, c]) => byDecision(wave, c)),
+      // In the order the waves run (an object would put the integer-like "2023" first).
+      summary.waves.flatMap((wave) => (view.byWave[wave] ? [byDecision(wave, view.byWave[wave])] : [])),
     ),
-    `<h2>Quarantine (${n(view.quarantineTotal)})</h2>`,
+    countrySection(view.byCountry),
+    `<h2 id="quarantine-list">Quarantine (${n(view.quarantineTotal)})</h2>`,
+    '<p>Every decision: <a href="decisions.ndjson">decisions.ndjson</a>; every teacher\'s receipt: <a href="receipts/">receipts/</a>.</p>',
     quarantine,
     verificationSection(summary),
     view.estimate ? estimateSection(view.estimate) : '',

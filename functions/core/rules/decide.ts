@@ -35,6 +35,8 @@ export interface DecidedRecord extends Verdict {
   readonly file?: { readonly fileName: string; readonly size: number; readonly sha256: string };
   /** The record's title, shortened, so that a teacher recognises it on a receipt (never a name or e-mail). */
   readonly title?: string;
+  /** An account's country (ISO 3166-1 alpha-2): report.html counts accounts per country for the NSOs. */
+  readonly country?: string;
 }
 
 /** Longest title a receipt repeats. */
@@ -263,6 +265,7 @@ export function decideLine(
     owners: ownersOf(kind, valid.record as Record<string, unknown>),
     ...(file ? { file: { fileName: file.fileName, size: file.size, sha256: file.sha256 } } : {}),
     ...titleOf(valid.record as Record<string, unknown>),
+    ...(kind === 'accounts' ? { country: (valid.record as RecordOf<'accounts'>).country } : {}),
   };
   const record = valid.record;
   return rule.decision === 'migrated' && file ? { decided, record, needsBlob: file } : { decided, record };
