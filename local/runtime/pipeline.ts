@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Clients } from '../../functions/adapters/wiring';
@@ -64,7 +65,13 @@ async function lock(stateDir: string, notice: (text: string) => void): Promise<(
       const handle = await open(file, 'wx');
       await handle.writeFile(String(process.pid));
       await handle.close();
-      return () => rm(file, { force: true });
+      // However the process ends (a signal while the stand-ins start, say), it gives the folder back.
+      const onExit = () => rmSync(file, { force: true });
+      process.once('exit', onExit);
+      return async () => {
+        process.removeListener('exit', onExit);
+        await rm(file, { force: true });
+      };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const pid = Number(await readFile(file, 'utf8').catch(() => ''));

@@ -164,9 +164,11 @@ describe('Ctrl-C and SIGTERM', () => {
     expect(again.stdout).toContain('verification: passed');
   });
 
-  test('SIGTERM exits 143', async () => {
-    const r = await interrupt(join(tmp, 'sigterm'), 'SIGTERM');
+  test('SIGTERM exits 143, and gives the state folder back', async () => {
+    const state = join(tmp, 'sigterm');
+    const r = await interrupt(state, 'SIGTERM');
     expect(r.code).toBe(143);
     expect(r.stderr).toMatch(/stopped by SIGTERM/);
+    expect(existsSync(join(state, 'LOCK'))).toBe(false);
   });
 });
