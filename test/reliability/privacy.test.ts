@@ -84,7 +84,16 @@ test('no personal data or credential in any log, nor any credential or e-mail in
     command(['register', '--email', email, '--user', 'esep-user-1', '--state', state]),
     command(['verify', 'privacy-export', '--state', state]),
   ];
-  for (const r of runs) expect(r.status).toBe(0);
+  // Each command's exit status, and what it said when it failed (so a failure names its command).
+  const names = ['run', 'register', 'verify'];
+  const said = (r: (typeof runs)[number]) =>
+    r.stderr
+      .split('\n')
+      .filter((l) => l.startsWith('esep-migrate'))
+      .join(' ');
+  expect(runs.map((r, i) => `${names[i]}: ${r.status}${r.status === 0 ? '' : ` ${said(r)}`}`)).toEqual(
+    names.map((n) => `${n}: 0`),
+  );
   const logs = runs.map((r) => `${r.stdout}\n${r.stderr}`).join('\n');
   const logLines = logs.split('\n').filter((l) => l.startsWith('{'));
   // The logs were really captured: every function logged at DEBUG.
