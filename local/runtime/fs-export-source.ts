@@ -21,6 +21,7 @@ export async function exportFolder(dir: string): Promise<string> {
 /** The file at `path` inside `root` (each part of it checked), or undefined when there is none. */
 async function insideFile(root: string, path: string): Promise<string | undefined> {
   let full = root;
+  let isFile = false;
   for (const part of path.split('/')) {
     full = join(full, part);
     const entry = await lstat(full).catch((error: NodeJS.ErrnoException) => {
@@ -33,8 +34,9 @@ async function insideFile(root: string, path: string): Promise<string | undefine
         `${path}: is a symbolic link; an export is read only from its own folder`,
         path,
       );
+    isFile = entry.isFile();
   }
-  return (await lstat(full)).isFile() ? full : undefined;
+  return isFile ? full : undefined;
 }
 
 export function fsExportSource(root: string): ExportSource {
