@@ -10,6 +10,7 @@ import {
   PutObjectCommand,
 } from '@aws-sdk/client-s3';
 import { dynamoStore } from '../../functions/adapters/dynamo-store';
+import { s3Objects } from '../../functions/adapters/s3-objects';
 import type { Clients } from '../../functions/adapters/wiring';
 import { ExecutionFailedError, ExportRejectedError, UsageError } from '../../functions/core/errors';
 import { exportKeys, MANIFEST, reportPrefix } from '../../functions/core/keys';
@@ -78,20 +79,8 @@ export async function upload(
   const all = await exportFiles(dir, listed);
   const files = all.filter((f) => f !== MANIFEST);
   const keep = new Set(all.map((f) => exportKeys.file(exportId, f)));
-  let token: string | undefined;
-  do {
-    const r = await clients.s3.send(
-      new ListObjectsV2Command({
-        Bucket: bucket,
-        Prefix: exportKeys.prefix(exportId),
-        ContinuationToken: token,
-      }),
-    );
-    for (const o of r.Contents ?? [])
-      if (o.Key && !keep.has(o.Key))
-        await clients.s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: o.Key }));
-    token = r.IsTruncated ? r.NextContinuationToken : undefined;
-  } while (token);
+  for (const key of await s3Objects(clients.s3).list(bucket, exportKeys.prefix(exportId)))
+    if (!keep.has(key)) await clients.s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
   let sent = 0;
   const put = async (file: string) => {
     const key = exportKeys.file(exportId, file);
@@ -200,7 +189,8 @@ async function warnOutOfOrder(
 const REPORTED_FAILURES = new Set(['RunIncomplete', 'VerificationFailed']);
 
 /**
- * Runs one execution of the state machine and copies its report to `outDir`. Throws ExportRejectedError
+ * Runs one execution of the state machine and copies its report to `outDir` (a folder the caller claimed
+ * with `reportFolder`). Throws ExportRejectedError
  * (exit 2) or ExecutionFailedError; a run that failed after its report (REPORTED_FAILURES) returns it.
  */
 export async function executeRun(
@@ -215,7 +205,6 @@ export async function executeRun(
     if (outcome.error === 'ExportRejectedError') throw new ExportRejectedError(outcome.cause);
     throw new ExecutionFailedError(outcome.error, outcome.cause);
   }
-  await reportFolder(undefined, outDir);
   await download(pipeline.clients, pipeline.resources.buckets.reports, reportPrefix(run), outDir);
   await recordReportFolder(pipeline.stateDir, reportPrefix(run), outDir);
   const summary = JSON.parse(await readFile(join(outDir, 'summary.json'), 'utf8')) as Summary;
@@ -240,12 +229,13 @@ export async function runLocal(options: RunOptions): Promise<RunResult> {
   const stateDir = resolve(options.stateDir ?? '.esep-local');
   const policy = await loadPolicy(options.policyFile);
   const wave = options.wave ?? 'all';
-  const waves = selectWaves(buildStagePlan(policy), wave)?.map((w) => w.wave);
-  if (!waves)
+  const wavePlans = selectWaves(buildStagePlan(policy), wave);
+  if (!wavePlans)
     throw new UsageError(`--wave: unknown wave "${wave}" (one of ${policy.waveIds.join(', ')}, or all)`);
   const dir = await exportFolder(options.exportDir);
   const { manifest, files } = await validateExport(fsExportSource(dir));
   const exportId = manifest.exportId;
+  const waves = wavePlans.map((w) => w.wave);
   // One report folder per export and set of waves, as on AWS: a run never overwrites another's report.
   const outDir = await reportFolder(
     options.out,
@@ -254,7 +244,7 @@ export async function runLocal(options: RunOptions): Promise<RunResult> {
 
   const progress = runProgress(
     options.stderr ?? process.stderr,
-    selectWaves(buildStagePlan(policy), wave) ?? [],
+    wavePlans,
     (kind) => files.get(kind as Kind)?.records ?? 0,
   );
   const pipeline = await startLocalPipeline({
@@ -263,6 +253,9 @@ export async function runLocal(options: RunOptions): Promise<RunResult> {
     context: options.policyFile ? { policyFile: resolve(options.policyFile) } : {},
     onTask: progress.onTask,
     ...options.pipeline,
+  }).catch((error: unknown) => {
+    progress.end();
+    throw error;
   });
   const release = onInterrupt(() => pipeline.stop());
   try {

@@ -3,6 +3,7 @@ import { exportKeys, MANIFEST, reportPrefix } from '../../functions/core/keys';
 import { buildStagePlan } from '../../functions/core/pipeline/stages';
 import { neutralise } from '../../functions/core/report/neutralise';
 import { type LocalPipeline, startLocalPipeline } from '../../local/runtime/pipeline';
+import { reportFolder } from '../folders';
 import { notice } from '../messages';
 import { loadPolicy } from './plan';
 import { executeRun } from './run';
@@ -69,7 +70,7 @@ export async function serve(options: ServeOptions = {}): Promise<void> {
               pipeline,
               { bucket: buckets.exports, key },
               { exportId, waves },
-              join(stateDir, 'reports', reportPrefix({ exportId, waves })),
+              await reportFolder(undefined, join(stateDir, 'reports', reportPrefix({ exportId, waves }))),
             );
             out.write(`run of ${exportId}: ${r.summary.status}, report: ${r.outDir}\n`);
           } catch (error) {
