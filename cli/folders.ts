@@ -18,7 +18,7 @@ export interface Claim {
   readonly ours: boolean;
 }
 
-export async function claimFolder(
+async function claimFolder(
   dir: string,
   kind: FolderKind,
   option: string,
@@ -49,24 +49,30 @@ export async function claimFolder(
   return { ours: ours || empty };
 }
 
-/** Marks a folder as written by esep-migrate (after it was claimed and created). */
-export async function markFolder(dir: string, kind: FolderKind): Promise<void> {
-  await writeFile(join(dir, MARKER), `${JSON.stringify({ writtenBy: 'esep-migrate', kind })}\n`);
+/** Claims a folder (see claimFolder), then creates it and marks it as written by esep-migrate. */
+export async function takeFolder(
+  dir: string,
+  kind: FolderKind,
+  option: string,
+  options: { readonly force?: boolean; readonly ours?: boolean } = {},
+): Promise<Claim> {
+  const claim = await claimFolder(dir, kind, option, options);
+  try {
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, MARKER), `${JSON.stringify({ writtenBy: 'esep-migrate', kind })}\n`);
+  } catch (error) {
+    throw fileSystemError(error as NodeJS.ErrnoException, dir);
+  }
+  return claim;
 }
 
 /**
  * The report folder of a plan or run: `--out` when given (claimed: refused when it holds files
- * esep-migrate did not write), else the default under the state folder (always ours). Created and marked.
+ * esep-migrate did not write), else the default under the state folder (always ours).
  */
 export async function reportFolder(out: string | undefined, fallback: string): Promise<string> {
   const dir = resolve(out ?? fallback);
-  await claimFolder(dir, 'report', '--out', { ours: out === undefined });
-  await mkdir(dir, { recursive: true }).catch((error: NodeJS.ErrnoException) => {
-    throw fileSystemError(error, dir);
-  });
-  await markFolder(dir, 'report').catch((error: NodeJS.ErrnoException) => {
-    throw fileSystemError(error, dir);
-  });
+  await takeFolder(dir, 'report', '--out', { ours: out === undefined });
   return dir;
 }
 

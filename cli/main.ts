@@ -1,4 +1,3 @@
-import { mkdir } from 'node:fs/promises';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ConservationError, ExportRejectedError, PolicyError, UsageError } from '../functions/core/errors';
 import type { Estimate } from '../functions/core/estimate/estimate';
@@ -268,14 +267,12 @@ function program(setExit: (code: number) => void): Command {
     .action(async (o: { out: string; accounts: number; seed: number; force?: boolean }) => {
       const { checkGenerateOptions, generateExport } =
         require('../tools/generate') as typeof import('../tools/generate');
-      const { claimFolder, markFolder } = require('./folders') as typeof import('./folders');
+      const { takeFolder } = require('./folders') as typeof import('./folders');
       let result: Awaited<ReturnType<typeof generateExport>>;
       try {
         checkGenerateOptions({ out: o.out, accounts: o.accounts });
         // A folder that holds anything but an export generated earlier is refused (unless --force).
-        const claim = await claimFolder(o.out, 'export', '--out', { force: o.force === true });
-        await mkdir(o.out, { recursive: true });
-        await markFolder(o.out, 'export');
+        const claim = await takeFolder(o.out, 'export', '--out', { force: o.force === true });
         result = await generateExport({
           out: o.out,
           accounts: o.accounts,
