@@ -5,6 +5,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secrets from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
+import { PREFIXES } from '../functions/core/keys';
 import { acknowledge } from './constructs/nag';
 
 export interface StatefulOutputs {
@@ -102,8 +103,8 @@ export class StatefulStack extends Stack {
       });
     const retention = Duration.days(props.exportRetentionDays);
     this.exportsBucket = bucket('Exports', [
-      { prefix: 'exports/', expiration: retention, noncurrentVersionExpiration: Duration.days(1) },
-      { prefix: 'work/', expiration: retention, noncurrentVersionExpiration: Duration.days(1) },
+      { prefix: PREFIXES.exports, expiration: retention, noncurrentVersionExpiration: Duration.days(1) },
+      { prefix: PREFIXES.work, expiration: retention, noncurrentVersionExpiration: Duration.days(1) },
     ]);
     this.exportsBucket.enableEventBridgeNotification();
     // The CDK helper that switches on EventBridge notifications is a custom resource with its own role.
