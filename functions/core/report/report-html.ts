@@ -2,7 +2,7 @@ import type { Estimate } from '../estimate/estimate';
 import type { Kind } from '../rules/kinds';
 import { type Decision, REASONS, type ReasonCode } from '../rules/reasons';
 import { BASE_STYLE, escapeHtml as e, htmlPage, htmlTable } from './html';
-import { type DecisionCounts, decisionsOf, type Summary } from './summary';
+import { type DecisionCounts, decisionsOf, decisionTotals, type Summary } from './summary';
 import { reasonText, TEXTS } from './texts';
 
 /** What report.html shows beyond summary.json; gathered while the decisions stream past. */
@@ -141,8 +141,7 @@ function countrySection(byCountry: ReportView['byCountry']): string {
 export function reportHtml(view: ReportView): string {
   const { summary } = view;
   const counts = Object.entries(summary.counts) as [Kind, DecisionCounts][];
-  const all: DecisionCounts = { migrated: 0, dropped: 0, quarantined: 0 };
-  for (const [, c] of counts) for (const d of DECISIONS) all[d] += c[d];
+  const all = decisionTotals(summary.counts);
   const records = decisionsOf(all);
   const title = `Migration report: ${summary.exportId}`;
   const reasons = (Object.entries(summary.reasons) as [ReasonCode, number][]).sort(([, a], [, b]) => b - a);
