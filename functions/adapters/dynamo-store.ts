@@ -19,6 +19,7 @@ import type {
   PipelineStore,
   RunStatus,
 } from '../core/ports';
+import type { ParentDecision } from '../core/rules/decide';
 import type { Decision } from '../core/rules/reasons';
 import { backoff, chunked } from './retry';
 
@@ -93,10 +94,10 @@ export function dynamoStore(
 
     async containerDecisions(scope, kind, ids) {
       const items = await batchGet(ids.map((id) => tableKeys.container(scope, kind, id)));
-      const out = new Map<string, Decision>();
+      const out = new Map<string, ParentDecision>();
       for (const id of ids) {
         const decision = items.get(tableKeys.container(scope, kind, id))?.decision;
-        if (typeof decision === 'string') out.set(id, decision as Decision);
+        if (typeof decision === 'string') out.set(id, decision as ParentDecision);
       }
       return out;
     },

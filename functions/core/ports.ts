@@ -2,7 +2,7 @@ import type { ChunkCounts, ChunkMessage } from './pipeline/chunks';
 import type { IndexName } from './pipeline/stages';
 import type { Entity } from './pipeline/workers';
 import type { Summary } from './report/summary';
-import type { DecidedRecord } from './rules/decide';
+import type { DecidedRecord, ParentDecision } from './rules/decide';
 import type { Kind } from './rules/kinds';
 import type { Decision } from './rules/reasons';
 
@@ -22,12 +22,12 @@ export type LedgerEntry = DecidedRecord & { readonly line: number };
  * and conditional writes, no transactions, no counters that a retry could double.
  */
 export interface PipelineStore {
-  /** The decisions of containers (projects, groups) by id: what their items need (DQ-3, TS-3, GR-4). */
-  containerDecisions(scope: string, kind: Kind, ids: readonly string[]): Promise<Map<string, Decision>>;
+  /** The decisions of followed records (projects, groups, accounts) by id (DQ-3, TS-3, GR-4, PR-7). */
+  containerDecisions(scope: string, kind: Kind, ids: readonly string[]): Promise<Map<string, ParentDecision>>;
   putContainerDecisions(
     scope: string,
     kind: Kind,
-    entries: readonly { id: string; decision: Decision }[],
+    entries: readonly { id: string; decision: ParentDecision }[],
   ): Promise<void>;
   addToIndex(scope: string, index: IndexName, keys: readonly string[]): Promise<void>;
   inIndex(scope: string, index: IndexName, keys: readonly string[]): Promise<Set<string>>;

@@ -7,11 +7,11 @@ import type {
   PipelineStore,
   RunStatus,
 } from '../../functions/core/ports';
-import type { Decision } from '../../functions/core/rules/reasons';
+import type { ParentDecision } from '../../functions/core/rules/decide';
 
 /** The pipeline's ports in memory: the same contracts as DynamoDB and S3, for fast tests of the logic. */
 export function memoryStore() {
-  const containers = new Map<string, Decision>();
+  const containers = new Map<string, ParentDecision>();
   const index = new Set<string>();
   const ledger = new Map<string, LedgerEntry>();
   const markers = new Map<string, Map<string, ChunkCounts>>();
@@ -19,7 +19,7 @@ export function memoryStore() {
   const runs = new Map<string, RunStatus>();
   const store: PipelineStore = {
     async containerDecisions(scope, kind, ids) {
-      const out = new Map<string, Decision>();
+      const out = new Map<string, ParentDecision>();
       for (const id of ids) {
         const d = containers.get(`${scope}#${kind}#${id}`);
         if (d) out.set(id, d);

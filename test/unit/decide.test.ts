@@ -4,6 +4,7 @@ import {
   type DecisionContext,
   decideRecord,
   isActiveItem,
+  type ParentStatus,
   parseLine,
   validateRecord,
 } from '../../functions/core/rules/decide';
@@ -15,7 +16,7 @@ const policy = compilePolicy();
 const ctx = (over: Partial<DecisionContext> = {}): DecisionContext => ({
   policy,
   parentStatus: () => 'migrated',
-  isGroupActive: () => false,
+  groupActivity: () => 'inactive',
   hasEtwinningAccount: () => false,
   ...over,
 });
@@ -107,11 +108,18 @@ describe('GR-1: the group activity window [2021-01-01, 2022-02-22) in Brussels (
   });
   test('groups follow their activity', () => {
     const group = { id: 'gr1', title: 'G', createdAt: '2015-01-01T00:00:00Z', members: [] };
-    expect(decide('groups', group, ctx({ isGroupActive: (id) => id === 'gr1' }))).toEqual({
+    expect(
+      decide('groups', group, ctx({ groupActivity: (id) => (id === 'gr1' ? 'active' : 'inactive') })),
+    ).toEqual({
       decision: 'migrated',
       reason: 'GROUP_ACTIVE',
     });
     expect(decide('groups', group)).toEqual({ decision: 'dropped', reason: 'GROUP_INACTIVE' });
+    // GR-1: a group whose activity cannot be told (a quarantined item names it) is held, never deleted.
+    expect(decide('groups', group, ctx({ groupActivity: () => 'unknown' }))).toEqual({
+      decision: 'quarantined',
+      reason: 'GROUP_ACTIVITY_UNKNOWN',
+    });
   });
   test('the alternative reading "through 21.2.2022" is one policy change away', () => {
     const narrow = compilePolicy({ groupActivityWindow: { from: '2021-01-01', to: '2022-02-21' } });
@@ -252,14 +260,31 @@ describe('items and their containers (DQ-3, TS-3, GR-4)', () => {
     });
   });
   test('an item of a container that does not migrate goes with it, whatever its own date', () => {
-    expect(decide('twinspace-items', item, ctx({ parentStatus: () => 'not-migrated' }))).toEqual({
+    expect(decide('twinspace-items', item, ctx({ parentStatus: () => 'dropped' }))).toEqual({
       decision: 'dropped',
       reason: 'PARENT_NOT_MIGRATED',
+      detail: 'projectId "p1" is not migrated (TS-3)',
     });
     const old = RECORDS['group-items']('2010-01-01T00:00:00Z');
-    expect(decide('group-items', old, ctx({ parentStatus: () => 'not-migrated' })).reason).toBe(
-      'PARENT_NOT_MIGRATED',
-    );
+    expect(decide('group-items', old, ctx({ parentStatus: () => 'dropped' }))).toEqual({
+      decision: 'dropped',
+      reason: 'PARENT_NOT_MIGRATED',
+      detail: 'groupId "gr1" is not migrated (GR-4)',
+    });
+  });
+  test('an item of a quarantined container is held with it, never deleted (TS-3, GR-4)', () => {
+    expect(decide('twinspace-items', item, ctx({ parentStatus: () => 'quarantined' }))).toEqual({
+      decision: 'quarantined',
+      reason: 'PARENT_QUARANTINED',
+      detail: 'projectId "p1" is held for review, and this with it (TS-3)',
+    });
+    expect(
+      decide(
+        'group-items',
+        RECORDS['group-items']('2010-01-01T00:00:00Z'),
+        ctx({ parentStatus: () => 'quarantined' }),
+      ).reason,
+    ).toBe('PARENT_QUARANTINED');
   });
   test('the parent is looked up by the kind and id the item names', () => {
     const asked: string[] = [];
@@ -274,6 +299,44 @@ describe('items and their containers (DQ-3, TS-3, GR-4)', () => {
       }),
     );
     expect(asked).toEqual(['groups/gr1']);
+  });
+});
+
+describe('what an account owns follows it (PR-7)', () => {
+  const owned = {
+    activities: { id: 'ac', accountId: 'a1', type: 'x', title: 'T', occurredAt: '2020-01-01T00:00:00Z' },
+    portfolio: { id: 'p', accountId: 'a1', kind: 'prize', title: 'T', awardedAt: '2020-01-01T00:00:00Z' },
+    photos: {
+      id: 'ph',
+      accountId: 'a1',
+      createdAt: '2020-01-01T00:00:00Z',
+      file: { sha256: 'a'.repeat(64), size: 1, contentType: 'image/png', fileName: 'p.png' },
+    },
+    contacts: { id: 'c', accountId: 'a1', otherAccountId: 'a2', relation: 'contact' },
+  } as const;
+  test.each(Object.keys(owned) as (keyof typeof owned)[])('%s follow their owner account', (kind) => {
+    const asked: string[] = [];
+    const with_ = (status: ParentStatus) =>
+      decide(
+        kind,
+        owned[kind],
+        ctx({
+          parentStatus: (k, id) => {
+            asked.push(`${k}/${id}`);
+            return status;
+          },
+        }),
+      );
+    expect(with_('superseded')).toMatchObject({ decision: 'dropped', reason: 'SEG_SUPERSEDED' });
+    expect(with_('quarantined')).toMatchObject({ decision: 'quarantined', reason: 'PARENT_QUARANTINED' });
+    expect(with_('absent')).toEqual({
+      decision: 'quarantined',
+      reason: 'ORPHAN_RECORD',
+      detail: 'accountId: no export holds account "a1" (PR-7)',
+    });
+    // A standing owner: the kind's own rule decides.
+    expect(with_('migrated').reason).not.toMatch(/SEG_SUPERSEDED|PARENT_|ORPHAN/);
+    expect(new Set(asked)).toEqual(new Set(['accounts/a1']));
   });
 });
 
@@ -356,7 +419,7 @@ describe('step 1 and 3: lines and the schema (DQ-1)', () => {
 
 test('every reason code names a rule and carries one decision', () => {
   for (const code of REASON_CODES) {
-    expect(REASONS[code].rule).toMatch(/^(ID|TS|GR|PR|EV|NM|DQ)-\d$/);
+    expect(REASONS[code].rule).toMatch(/^(ID|TS|GR|PR|EV|NM|DQ)-\d(, (ID|TS|GR|PR|EV|NM|DQ)-\d)*$/);
     expect(['migrated', 'dropped', 'quarantined']).toContain(REASONS[code].decision);
   }
 });

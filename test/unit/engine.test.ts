@@ -43,6 +43,13 @@ const grItem = (id: string, groupId: string, createdAt = '2021-06-01T00:00:00+02
   authorId: 'a1',
   createdAt,
 });
+const activity = (id: string, accountId: string) => ({
+  id,
+  accountId,
+  type: 'comment',
+  title: 'T',
+  occurredAt: '2020-01-01T00:00:00Z',
+});
 
 describe('which rule decides (migration-rules.md, in order)', () => {
   test('an unreadable line is INVALID_RECORD with id <file>:<line>, counting blank lines', async () => {
@@ -64,7 +71,7 @@ describe('which rule decides (migration-rules.md, in order)', () => {
     expect(records[0]?.detail).toMatch(/^title: /);
   });
 
-  test('an item whose container is a line of its kind is never an orphan, even when that line is invalid', async () => {
+  test('an item whose container is a line of its kind is never an orphan; with an invalid container it is held (TS-3)', async () => {
     const { byId } = await decideAll({
       kinds: {
         projects: [
@@ -82,7 +89,10 @@ describe('which rule decides (migration-rules.md, in order)', () => {
       },
     });
     expect(byId.get('twinspace-items/i1')?.reason).toBe('CONTENT_ELIGIBLE');
-    expect(byId.get('twinspace-items/i2')?.reason).toBe('PARENT_NOT_MIGRATED');
+    expect(byId.get('twinspace-items/i2')).toMatchObject({
+      decision: 'quarantined',
+      reason: 'PARENT_QUARANTINED',
+    });
     expect(byId.get('twinspace-items/i3')?.reason).toBe('PARENT_NOT_MIGRATED');
     expect(byId.get('twinspace-items/i4')?.reason).toBe('ORPHAN_RECORD');
     expect(byId.get('twinspace-items/i5')).toMatchObject({
@@ -91,26 +101,66 @@ describe('which rule decides (migration-rules.md, in order)', () => {
     });
   });
 
-  test('GR-1 counts only standing, schema-valid items of a group', async () => {
+  test('GR-1 counts only standing, schema-valid items; a quarantined item makes the activity unknown, never inactive', async () => {
     const { byId, records } = await decideAll({
       kinds: {
-        groups: [group('g-dup'), group('g-invalid'), group('g-ok')],
+        groups: [group('g-dup'), group('g-invalid'), group('g-ok'), group('g-old'), group('g-both')],
         'group-items': [
           grItem('x1', 'g-dup', '2019-01-01T00:00:00Z'),
           grItem('x1', 'g-dup'),
           { ...grItem('x2', 'g-invalid'), kind: 'poster' },
           grItem('x3', 'g-ok'),
+          grItem('x4', 'g-old', '2019-01-01T00:00:00Z'),
+          grItem('x5', 'g-both'),
+          { ...grItem('x6', 'g-both'), kind: 'poster' },
         ],
       },
     });
-    expect(byId.get('groups/g-dup')?.reason).toBe('GROUP_INACTIVE');
-    expect(byId.get('groups/g-invalid')?.reason).toBe('GROUP_INACTIVE');
+    expect(byId.get('groups/g-dup')).toMatchObject({
+      decision: 'quarantined',
+      reason: 'GROUP_ACTIVITY_UNKNOWN',
+    });
+    expect(byId.get('groups/g-invalid')?.reason).toBe('GROUP_ACTIVITY_UNKNOWN');
     expect(byId.get('groups/g-ok')?.reason).toBe('GROUP_ACTIVE');
+    expect(byId.get('groups/g-old')?.reason).toBe('GROUP_INACTIVE');
+    expect(byId.get('groups/g-both')?.reason).toBe('GROUP_ACTIVE');
+    // The items of a group held for review are held with it (GR-4), not deleted.
     expect(records.filter((r) => r.id === 'x1').map((r) => r.reason)).toEqual([
-      'PARENT_NOT_MIGRATED',
+      'PARENT_QUARANTINED',
       'DUPLICATE_ID',
     ]);
     expect(byId.get('group-items/x3')?.reason).toBe('CONTENT_ELIGIBLE');
+    expect(byId.get('group-items/x4')?.reason).toBe('PARENT_NOT_MIGRATED');
+  });
+
+  test('PR-7: account-owned records follow their account (superseded, quarantined, in no export)', async () => {
+    const email = 'same@school.example';
+    const { byId } = await decideAll({
+      kinds: {
+        accounts: [
+          account('et', 'etwinning', email),
+          account('sg', 'seg', email),
+          { ...account('bad', 'etwinning', 'bad@school.example'), country: 'nowhere' },
+        ],
+        activities: [
+          activity('a-et', 'et'),
+          activity('a-sg', 'sg'),
+          activity('a-bad', 'bad'),
+          activity('a-none', 'nobody'),
+        ],
+        portfolio: [
+          { id: 'p-sg', accountId: 'sg', kind: 'prize', title: 'T', awardedAt: '2010-01-01T00:00:00Z' },
+        ],
+      },
+    });
+    expect(byId.get('activities/a-et')?.reason).toBe('ACTIVITY_ELIGIBLE');
+    expect(byId.get('activities/a-sg')).toMatchObject({ decision: 'dropped', reason: 'SEG_SUPERSEDED' });
+    expect(byId.get('portfolio/p-sg')?.reason).toBe('SEG_SUPERSEDED');
+    expect(byId.get('activities/a-bad')).toMatchObject({
+      decision: 'quarantined',
+      reason: 'PARENT_QUARANTINED',
+    });
+    expect(byId.get('activities/a-none')).toMatchObject({ decision: 'quarantined', reason: 'ORPHAN_RECORD' });
   });
 
   test('ID-3: an SEG account is superseded only by a standing, schema-valid eTwinning account (case, space, NFC)', async () => {

@@ -32,7 +32,9 @@ describe('the stage plan', () => {
         '2023',
         [
           '2023/index: index accounts',
-          '2023/decide-1: decide accounts, decide activities, decide portfolio, decide events, decide learning-lab, decide photos, decide contacts',
+          '2023/decide-1: decide accounts, decide events, decide learning-lab',
+          // PR-7: account-owned records are decided after their accounts.
+          '2023/decide-2: decide activities, decide portfolio, decide photos, decide contacts',
         ],
       ],
     ]);

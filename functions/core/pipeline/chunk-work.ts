@@ -6,14 +6,15 @@ import {
   type BlobStatus,
   type DecisionContext,
   decideLine,
-  indexKey,
+  indexEntries,
   type LineResult,
+  type ParentDecision,
+  parentDecisionOf,
   parseLine,
   settleBlob,
-  validateRecord,
 } from '../rules/decide';
 import { emailKey } from '../rules/identity';
-import { INDEXES_BEFORE_DECIDING, isContainerKind, PARENTS } from '../rules/kinds';
+import { type IndexName, isContainerKind, PARENTS } from '../rules/kinds';
 import type { CompiledPolicy } from '../rules/policy';
 import type { FileRef } from '../rules/schemas';
 import { targetOf } from '../rules/targets';
@@ -34,6 +35,16 @@ export interface ChunkWorkDeps {
   /** The identity index's HMAC key: e-mails are compared as keyed hashes, never stored. */
   readonly emailSecret: string;
   readonly blobStatus: (ref: FileRef) => Promise<BlobStatus>;
+  /** The accounts of every export indexed in the state (ID-3, ID-9, PR-7); without it, this export only. */
+  readonly elsewhere?: AccountsElsewhere;
+}
+
+/** What the identity index knows of accounts beyond this export. */
+export interface AccountsElsewhere {
+  /** The standing accounts with these ids in any indexed export: `migrated`, or `superseded` (ID-3). */
+  accounts(ids: readonly string[]): Promise<Map<string, ParentDecision>>;
+  /** Which of these keyed e-mails a standing eTwinning account of any indexed export has. */
+  etwinningKeys(keys: readonly string[]): Promise<Set<string>>;
 }
 
 export interface ChunkOutcome {
@@ -57,6 +68,7 @@ export async function workChunk(
   deps: ChunkWorkDeps,
 ): Promise<ChunkOutcome> {
   const { store, policy } = deps;
+  const keyOf = (email: string) => emailKey(deps.emailSecret, email);
   const counts: ChunkCounts = { lines: lines.length, migrated: 0, dropped: 0, quarantined: 0 };
   const parsed = lines.map((line) => ({
     line,
@@ -65,51 +77,54 @@ export async function workChunk(
   const ok = parsed.flatMap(({ line, parsed: p }) => (p?.ok ? [{ line, id: p.id, raw: p.raw }] : []));
 
   if (msg.op === 'index') {
-    const keys: string[] = [];
-    for (const { line, raw } of ok) {
-      if (line.duplicate) continue;
-      const valid = validateRecord(msg.kind, raw);
-      if (!valid.ok) continue;
-      const key = msg.index
-        ? indexKey(msg.index, valid.record, policy, (email) => emailKey(deps.emailSecret, email))
-        : undefined;
-      if (key !== undefined) keys.push(key);
+    const keys = new Map<IndexName, string[]>();
+    for (const { line, parsed: p } of parsed) {
+      if (!p || !msg.index) continue;
+      for (const [index, key] of indexEntries(msg.index, msg.kind, p, p.ok && !line.duplicate, policy, keyOf))
+        keys.set(index, [...(keys.get(index) ?? []), key]);
     }
-    if (msg.index) await store.addToIndex(msg.scope, msg.index, strings(keys));
+    for (const [index, values] of keys) await store.addToIndex(msg.scope, index, strings(values));
     return { counts, results: [] };
   }
 
   // decide: prefetch what the rules need, then decide each line with the same pure functions as `plan`.
   const parent = PARENTS[msg.kind];
+  const parentIds = parent ? strings(ok.map((o) => o.raw[parent.field])) : [];
   const parents = parent
-    ? await store.containerDecisions(msg.scope, parent.kind, strings(ok.map((o) => o.raw[parent.field])))
-    : new Map();
-  const activeGroups =
-    INDEXES_BEFORE_DECIDING[msg.kind]?.index === 'group-activity'
-      ? await store.inIndex(msg.scope, 'group-activity', strings(ok.map((o) => o.id)))
-      : new Set<string>();
-  const emailKeys = new Map<string, string>();
-  if (INDEXES_BEFORE_DECIDING[msg.kind]?.index === 'etwinning-emails') {
-    for (const email of strings(ok.map((o) => o.raw.email)))
-      emailKeys.set(email, emailKey(deps.emailSecret, email));
+    ? await store.containerDecisions(msg.scope, parent.kind, parentIds)
+    : new Map<string, ParentDecision>();
+  if (parent?.kind === 'accounts' && deps.elsewhere) {
+    const missing = parentIds.filter((id) => !parents.has(id));
+    if (missing.length > 0) for (const [id, d] of await deps.elsewhere.accounts(missing)) parents.set(id, d);
   }
+  const groupIds = msg.kind === 'groups' ? strings(ok.map((o) => o.id)) : [];
+  const activeGroups =
+    groupIds.length > 0 ? await store.inIndex(msg.scope, 'group-activity', groupIds) : new Set();
+  const unknownGroups =
+    groupIds.length > 0 ? await store.inIndex(msg.scope, 'group-activity-unknown', groupIds) : new Set();
+  const emailKeys = new Map<string, string>();
+  if (msg.kind === 'accounts') {
+    for (const o of ok)
+      if (o.raw.platform === 'seg' && typeof o.raw.email === 'string')
+        emailKeys.set(o.raw.email, keyOf(o.raw.email));
+  }
+  const segKeys = [...new Set(emailKeys.values())];
   const etwinning =
-    emailKeys.size > 0
-      ? await store.inIndex(msg.scope, 'etwinning-emails', [...new Set(emailKeys.values())])
-      : new Set<string>();
+    segKeys.length > 0 ? await store.inIndex(msg.scope, 'etwinning-emails', segKeys) : new Set<string>();
+  if (deps.elsewhere) {
+    const unseen = segKeys.filter((k) => !etwinning.has(k));
+    if (unseen.length > 0) for (const k of await deps.elsewhere.etwinningKeys(unseen)) etwinning.add(k);
+  }
   const ctx: DecisionContext = {
     policy,
-    // Every id that has a line has a standing line, and every standing container line has a decision.
-    parentStatus: (_kind, id) => {
-      const decision = parents.get(id);
-      return !decision ? 'absent' : decision === 'migrated' ? 'migrated' : 'not-migrated';
-    },
-    isGroupActive: (id) => activeGroups.has(id),
-    hasEtwinningAccount: (email) => etwinning.has(emailKeys.get(email) ?? emailKey(deps.emailSecret, email)),
+    // Every id that has a line has a standing line, and every standing followed line has a decision.
+    parentStatus: (_kind, id) => parents.get(id) ?? 'absent',
+    groupActivity: (id) => (activeGroups.has(id) ? 'active' : unknownGroups.has(id) ? 'unknown' : 'inactive'),
+    hasEtwinningAccount: (email) => etwinning.has(emailKeys.get(email) ?? keyOf(email)),
   };
 
   const results: (LedgerEntry & { result: LineResult })[] = [];
-  const containerDecisions: { id: string; decision: LedgerEntry['decision'] }[] = [];
+  const containerDecisions: { id: string; decision: ParentDecision }[] = [];
   for (const line of lines) {
     let stood = false;
     let result = decideLine(msg.kind, msg.wave, msg.path, line, ctx, () => {
@@ -120,7 +135,7 @@ export async function workChunk(
       result = { ...result, decided: settleBlob(result, await deps.blobStatus(result.needsBlob)) };
     const decided = result.decided;
     counts[decided.decision]++;
-    if (stood) containerDecisions.push({ id: decided.id, decision: decided.decision });
+    if (stood) containerDecisions.push({ id: decided.id, decision: parentDecisionOf(decided) });
     results.push({ ...decided, line: line.lineNo, result });
   }
   if (isContainerKind(msg.kind)) await store.putContainerDecisions(msg.scope, msg.kind, containerDecisions);

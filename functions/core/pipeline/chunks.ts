@@ -50,7 +50,7 @@ export const ChunkMessageSchema = z.object({
   stage: z.string().min(1),
   op: z.enum(['index', 'decide']),
   kind: z.enum(KINDS),
-  index: z.enum(['group-activity', 'etwinning-emails']).optional(),
+  index: z.enum(['group-activity', 'group-activity-unknown', 'etwinning-emails']).optional(),
   /** The kind file's path inside the export, for `<file>:<line>` ids. */
   path: z.string().min(1),
   chunk: z.number().int().nonnegative(),

@@ -6,10 +6,11 @@ import {
   type DecidedRecord,
   type DecisionContext,
   decideLine,
-  indexKey,
+  indexEntries,
+  type ParentDecision,
+  parentDecisionOf,
   parseLine,
   settleBlob,
-  validateRecord,
 } from '../rules/decide';
 import { emailKey } from '../rules/identity';
 import { isContainerKind, type Kind } from '../rules/kinds';
@@ -65,8 +66,9 @@ export function blobChecker(source: ExportSource): (ref: FileRef) => Promise<Blo
 
 /**
  * Runs the stage plan of the selected waves over a validated export, in memory, keeping only the
- * per-id indexes the rules need (ids of the kind being decided, the containers' ids and decisions, the
- * active groups, the eTwinning e-mails as short keyed hashes). Returns the tally, conservation checked.
+ * per-id indexes the rules need (ids of the kind being decided, the decisions of projects, groups and
+ * accounts, the groups' activity, the eTwinning e-mails as short keyed hashes). Only this export is
+ * seen: its accounts are the only ones indexed (a plan has no state). Returns the tally, conservation checked.
  */
 export async function decideExport(options: DecideExportOptions): Promise<Tally> {
   const { source, validated, policy, waves, sink, onProgress } = options;
@@ -77,17 +79,22 @@ export async function decideExport(options: DecideExportOptions): Promise<Tally>
   const shortKey = (email: string) => emailKey(secret, email).slice(0, 24);
 
   for (const wave of waves) {
-    const lineIds = new Map<Kind, Set<string>>();
-    const migratedIds = new Map<Kind, Set<string>>();
+    /** What became of each standing line of the kinds that others follow (projects, groups, accounts). */
+    const parents = new Map<Kind, Map<string, ParentDecision>>();
     const indexes: Record<IndexName, Set<string>> = {
       'group-activity': new Set(),
+      'group-activity-unknown': new Set(),
       'etwinning-emails': new Set(),
     };
     const ctx: DecisionContext = {
       policy,
-      parentStatus: (kind, id) =>
-        !lineIds.get(kind)?.has(id) ? 'absent' : migratedIds.get(kind)?.has(id) ? 'migrated' : 'not-migrated',
-      isGroupActive: (groupId) => indexes['group-activity'].has(groupId),
+      parentStatus: (kind, id) => parents.get(kind)?.get(id) ?? 'absent',
+      groupActivity: (groupId) =>
+        indexes['group-activity'].has(groupId)
+          ? 'active'
+          : indexes['group-activity-unknown'].has(groupId)
+            ? 'unknown'
+            : 'inactive',
       hasEtwinningAccount: (email) => indexes['etwinning-emails'].has(shortKey(email)),
     };
 
@@ -107,32 +114,38 @@ export async function decideExport(options: DecideExportOptions): Promise<Tally>
         const claim = (id: string) => !seen.has(id) && seen.add(id) !== undefined;
 
         if (step.op === 'index') {
-          const index = indexes[step.index];
           for await (const line of readLines(bytes)) {
             if (++lines % every === 0) progress(false);
             if ('unreadable' in line) continue;
             const parsed = parseLine(line.text);
-            if (!parsed.ok || !claim(parsed.id)) continue;
-            const valid = validateRecord(step.kind, parsed.raw);
-            const key = valid.ok ? indexKey(step.index, valid.record, policy, shortKey) : undefined;
-            if (key !== undefined) index.add(key);
+            const standing = parsed.ok && claim(parsed.id);
+            for (const [index, key] of indexEntries(
+              step.index,
+              step.kind,
+              parsed,
+              standing,
+              policy,
+              shortKey,
+            ))
+              indexes[index].add(key);
           }
         } else {
-          const migrated = new Set<string>();
+          const followed = isContainerKind(step.kind) ? new Map<string, ParentDecision>() : undefined;
           for await (const line of readLines(bytes)) {
             if (++lines % every === 0) progress(false);
-            const result = decideLine(step.kind, wave.wave, file.path, line, ctx, claim);
+            let stood = false;
+            const result = decideLine(step.kind, wave.wave, file.path, line, ctx, (id) => {
+              stood = claim(id);
+              return stood;
+            });
             const decided = result.needsBlob
               ? settleBlob(result, await blobStatus(result.needsBlob))
               : result.decided;
-            if (decided.decision === 'migrated') migrated.add(decided.id);
+            if (stood) followed?.set(decided.id, parentDecisionOf(decided));
             tally.add(decided);
             await sink(decided);
           }
-          if (isContainerKind(step.kind)) {
-            lineIds.set(step.kind, seen);
-            migratedIds.set(step.kind, migrated);
-          }
+          if (followed) parents.set(step.kind, followed);
         }
         progress(true);
       }

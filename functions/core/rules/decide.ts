@@ -1,4 +1,4 @@
-import { type IndexName, type Kind, ownersOf, PARENTS } from './kinds';
+import { type IndexName, idValue, type Kind, ownersOf, PARENTS } from './kinds';
 import { idProblem } from './limits';
 import type { Line } from './ndjson';
 import type { CompiledPolicy } from './policy';
@@ -47,15 +47,28 @@ const titleOf = (record: Record<string, unknown>) =>
     ? { title: [...record.title.trim()].slice(0, TITLE_CHARS).join('') }
     : {};
 
-export type ParentStatus = 'migrated' | 'not-migrated' | 'absent';
+/**
+ * What became of a record that others follow (a project, group or account): its decision, or
+ * `superseded` for an SEG account that an eTwinning account supersedes (ID-3).
+ */
+export type ParentDecision = Decision | 'superseded';
+/** A followed record's decision, or `absent` when no line of its kind (no export, for accounts) has its id. */
+export type ParentStatus = ParentDecision | 'absent';
+
+/** How a decided record is remembered by the records that follow it. */
+export const parentDecisionOf = (d: Pick<DecidedRecord, 'decision' | 'reason'>): ParentDecision =>
+  d.reason === 'SEG_SUPERSEDED' ? 'superseded' : d.decision;
+
+/** GR-1: a group with a standing, valid item in the window; else one named by a quarantined item; else none. */
+export type GroupActivity = 'active' | 'unknown' | 'inactive';
 
 /** What the rules need to know beyond the record itself; built by earlier stages. */
 export interface DecisionContext {
   readonly policy: CompiledPolicy;
-  /** Whether the container a record points at is a line of its kind file, and whether it migrates. */
+  /** What became of the project, group or account a record follows (DQ-3, TS-3, GR-4, PR-7). */
   parentStatus(kind: Kind, id: string): ParentStatus;
-  /** GR-1: whether a group has a standing, schema-valid item in the activity window. */
-  isGroupActive(groupId: string): boolean;
+  /** GR-1: whether a group was active in the window, or cannot be told. */
+  groupActivity(groupId: string): GroupActivity;
   /** ID-3: whether a standing, schema-valid eTwinning account has this (normalised) e-mail. */
   hasEtwinningAccount(email: string): boolean;
 }
@@ -118,21 +131,30 @@ export function isActiveItem(
 }
 
 /**
- * What a standing, schema-valid record adds to an index that a later stage reads: the group an active
- * item makes active (GR-1), or the keyed e-mail of an eTwinning account (ID-3). Undefined: nothing.
+ * What one line of an index pass adds to the indexes that a later stage reads (`standing`: the first line
+ * with its id). For groups (GR-1): a standing, valid item in the window makes its group active; an item
+ * that is quarantined (unreadable schema, or a duplicate) but names its group makes that group's activity
+ * unknown. For accounts (ID-3): the keyed e-mail of a standing, valid eTwinning account.
  */
-export function indexKey(
+export function indexEntries(
   index: IndexName,
-  record: AnyRecord,
+  kind: Kind,
+  parsed: ParsedLine,
+  standing: boolean,
   policy: CompiledPolicy,
   keyOfEmail: (email: string) => string,
-): string | undefined {
-  if (index === 'group-activity') {
-    const item = record as { groupId: string; createdAt: string; updatedAt?: string };
-    return isActiveItem(policy, item) ? item.groupId : undefined;
+): [IndexName, string][] {
+  const valid = parsed.ok && standing ? validateRecord(kind, parsed.raw) : undefined;
+  if (index === 'etwinning-emails') {
+    const account = valid?.ok ? (valid.record as { platform: string; email: string }) : undefined;
+    return account?.platform === 'etwinning' ? [[index, keyOfEmail(account.email)]] : [];
   }
-  const account = record as { platform: string; email: string };
-  return account.platform === 'etwinning' ? keyOfEmail(account.email) : undefined;
+  if (valid?.ok) {
+    const item = valid.record as { groupId: string; createdAt: string; updatedAt?: string };
+    return isActiveItem(policy, item) ? [['group-activity', item.groupId]] : [];
+  }
+  const named = idValue(parsed.raw?.groupId);
+  return named === undefined ? [] : [['group-activity-unknown', named]];
 }
 
 const cutoff = (ok: boolean, yes: ReasonCode, no: ReasonCode) => verdict(ok ? yes : no);
@@ -149,7 +171,12 @@ const RULES: { [K in Kind]: Rule<K> } = {
     ),
   'twinspace-items': (r, { policy }) =>
     cutoff(onOrAfter(r.createdAt, policy.contentCutoffMs), 'CONTENT_ELIGIBLE', 'CONTENT_BEFORE_CUTOFF'),
-  groups: (r, ctx) => cutoff(ctx.isGroupActive(r.id), 'GROUP_ACTIVE', 'GROUP_INACTIVE'),
+  groups: (r, ctx) =>
+    verdict(
+      ({ active: 'GROUP_ACTIVE', unknown: 'GROUP_ACTIVITY_UNKNOWN', inactive: 'GROUP_INACTIVE' } as const)[
+        ctx.groupActivity(r.id)
+      ],
+    ),
   'group-items': (r, { policy }) =>
     cutoff(onOrAfter(r.createdAt, policy.contentCutoffMs), 'CONTENT_ELIGIBLE', 'CONTENT_BEFORE_CUTOFF'),
   accounts: (r, ctx) =>
@@ -178,9 +205,20 @@ export function decideRecord(kind: Kind, record: AnyRecord, ctx: DecisionContext
   if (parent) {
     const parentId = (record as Record<string, unknown>)[parent.field] as string;
     const status = ctx.parentStatus(parent.kind, parentId);
+    const which = `${parent.field} "${parentId}"`;
     if (status === 'absent')
-      return verdict('ORPHAN_RECORD', `${parent.field}: no ${parent.kind} line has id "${parentId}"`);
-    if (status === 'not-migrated') return verdict('PARENT_NOT_MIGRATED');
+      return verdict(
+        'ORPHAN_RECORD',
+        parent.kind === 'accounts'
+          ? `${parent.field}: no export holds account "${parentId}" (${parent.rule})`
+          : `${parent.field}: no ${parent.kind} line has id "${parentId}"`,
+      );
+    if (status === 'quarantined')
+      return verdict('PARENT_QUARANTINED', `${which} is held for review, and this with it (${parent.rule})`);
+    if (status === 'superseded')
+      return verdict('SEG_SUPERSEDED', `${which} is superseded by an eTwinning account (${parent.rule})`);
+    if (status === 'dropped')
+      return verdict('PARENT_NOT_MIGRATED', `${which} is not migrated (${parent.rule})`);
   }
   return (RULES[kind] as Rule<Kind>)(record as never, ctx);
 }

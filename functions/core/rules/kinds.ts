@@ -22,17 +22,27 @@ export type Kind = (typeof KINDS)[number];
 
 export const isKind = (value: unknown): value is Kind => (KINDS as readonly unknown[]).includes(value);
 
-/** Containers and the field by which their items point at them (rules DQ-3, TS-3, GR-4). */
-export const PARENTS: Partial<Record<Kind, { kind: Kind; field: string }>> = {
-  'twinspace-items': { kind: 'projects', field: 'projectId' },
-  'group-items': { kind: 'groups', field: 'groupId' },
+/**
+ * What a record follows, and the field by which it points at it: items their TwinSpace or group (DQ-3,
+ * TS-3, GR-4), account-owned records their account (PR-7). `rule` names the rule on a decision it makes.
+ */
+export const PARENTS: Partial<Record<Kind, { kind: Kind; field: string; rule: string }>> = {
+  'twinspace-items': { kind: 'projects', field: 'projectId', rule: 'TS-3' },
+  'group-items': { kind: 'groups', field: 'groupId', rule: 'GR-4' },
+  activities: { kind: 'accounts', field: 'accountId', rule: 'PR-7' },
+  portfolio: { kind: 'accounts', field: 'accountId', rule: 'PR-7' },
+  photos: { kind: 'accounts', field: 'accountId', rule: 'PR-7' },
+  contacts: { kind: 'accounts', field: 'accountId', rule: 'PR-7' },
 };
 
-/** Kinds whose decisions their items read (projects, groups). */
+/** Kinds whose decisions other records read (projects, groups, accounts). */
 export const isContainerKind = (kind: Kind): boolean => Object.values(PARENTS).some((p) => p.kind === kind);
 
-/** The indexes that a later stage reads. */
-export type IndexName = 'group-activity' | 'etwinning-emails';
+/**
+ * The indexes that a later stage reads: the groups with a standing, valid item in the window, the groups
+ * named by a quarantined item (GR-1), the keyed e-mails of eTwinning accounts (ID-3).
+ */
+export type IndexName = 'group-activity' | 'group-activity-unknown' | 'etwinning-emails';
 
 /**
  * Kinds whose decisions need a pass over a kind file first, and the index that pass builds: a group's
@@ -60,13 +70,17 @@ const OWNER_FIELD: Partial<Record<Kind, string>> = {
 };
 const OWNER_ROLE: Partial<Record<Kind, string>> = { projects: 'founder', groups: 'admin' };
 
+/** A value read from a record as an id: a non-empty string that can be keyed (limits), else undefined. */
+export const idValue = (v: unknown): string | undefined =>
+  typeof v === 'string' && v !== '' && idProblem(v) === undefined ? v : undefined;
+
 /**
  * The legacy accounts a record belongs to. Works on raw, unvalidated objects too (best effort), so a
  * quarantined record still shows on its owner's receipt when its owner field is readable.
  */
 export function ownersOf(kind: Kind, record: Record<string, unknown>): string[] {
   // Only what can be an id, and at most `ownersPerRecord` of them: a quarantined record is read as it is.
-  const usable = (v: unknown): v is string => typeof v === 'string' && v !== '' && idProblem(v) === undefined;
+  const usable = (v: unknown): v is string => idValue(v) !== undefined;
   if (kind === 'accounts') return usable(record.id) ? [record.id] : [];
   const field = OWNER_FIELD[kind];
   if (field) {

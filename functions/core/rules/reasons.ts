@@ -27,8 +27,13 @@ export const REASONS = {
   },
   PARENT_NOT_MIGRATED: {
     decision: 'dropped',
-    rule: 'TS-3',
+    rule: 'TS-3, GR-4',
     en: 'The TwinSpace or group it belongs to is not migrated, so it goes with it.',
+  },
+  PARENT_QUARANTINED: {
+    decision: 'quarantined',
+    rule: 'TS-3, GR-4, PR-7',
+    en: 'The TwinSpace, group or account it belongs to is held for a person to check; it is held with it.',
   },
   GROUP_ACTIVE: {
     decision: 'migrated',
@@ -40,6 +45,11 @@ export const REASONS = {
     rule: 'GR-1',
     en: 'The group had no activity in the activity window and is deleted.',
   },
+  GROUP_ACTIVITY_UNKNOWN: {
+    decision: 'quarantined',
+    rule: 'GR-1',
+    en: 'Whether the group was active cannot be told: some of its content arrived damaged. It is held for a person to check, not deleted.',
+  },
   PROFILE_MIGRATED: {
     decision: 'migrated',
     rule: 'PR-1',
@@ -47,7 +57,7 @@ export const REASONS = {
   },
   SEG_SUPERSEDED: {
     decision: 'dropped',
-    rule: 'ID-3',
+    rule: 'ID-3, PR-7',
     en: 'You also have an eTwinning account with this e-mail; only the eTwinning data moves.',
   },
   ACTIVITY_ELIGIBLE: {
@@ -118,8 +128,8 @@ export const REASONS = {
   },
   ORPHAN_RECORD: {
     decision: 'quarantined',
-    rule: 'DQ-3',
-    en: 'The TwinSpace or group it belongs to is not in the export; it is held for review.',
+    rule: 'DQ-3, PR-7',
+    en: 'The TwinSpace, group or account it belongs to is in no export; it is held for review.',
   },
   BLOB_MISSING: {
     decision: 'quarantined',
