@@ -16,6 +16,8 @@ export type BucketName = 'exports' | 'migrated' | 'reports';
 export type Grant =
   | { readonly read: BucketName; readonly prefix: string }
   | { readonly put: BucketName; readonly prefix: string }
+  /** Withdrawals (core/pipeline/withdraw): only keys of the migrated layout that a run wrote. */
+  | { readonly delete: BucketName; readonly prefix: string }
   | { readonly table: 'read' | 'write' | 'read-write' }
   | { readonly emailKeySecret: 'read' }
   /** On every entity queue: send chunk messages, or read their depth. */
@@ -49,9 +51,17 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   {
     name: 'index-identities',
     sizing: 'index-identities',
-    env: [...WORKFLOW_ENV, 'emailKeySecret'],
-    grants: [readsExport, { table: 'write' }, { emailKeySecret: 'read' }],
-    description: "indexes the export's accounts for linking (keyed hashes)",
+    env: [...WORKFLOW_ENV, 'emailKeySecret', 'migratedBucket'],
+    grants: [
+      readsExport,
+      { table: 'read-write' },
+      { emailKeySecret: 'read' },
+      { put: 'migrated', prefix: PREFIXES.links },
+      // ID-3: the staged data of an SEG account that an eTwinning account supersedes is withdrawn.
+      { read: 'migrated', prefix: '' },
+      { delete: 'migrated', prefix: PREFIXES.stagedProfiles },
+    ],
+    description: "indexes the export's accounts, links what they match, withdraws superseded SEG data",
   },
   {
     name: 'split',

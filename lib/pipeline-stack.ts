@@ -18,6 +18,7 @@ import { exportKeys } from '../functions/core/keys';
 import { SIZING } from '../functions/core/pipeline/sizing';
 import { buildStagePlan } from '../functions/core/pipeline/stages';
 import { ENTITIES, type Entity } from '../functions/core/pipeline/workers';
+import { LINK_EVENTS } from '../functions/core/rules/linking';
 import { MigrationFunction } from './constructs/migration-function';
 import {
   MigrationWorkflow,
@@ -33,9 +34,6 @@ export interface PipelineStackProps extends StackProps {
   readonly settings: Settings;
   readonly stateful: StatefulOutputs;
 }
-
-/** The registration events of ESEP (EU Login) that link legacy accounts. */
-export const REGISTRATION_EVENT = { source: 'esep.accounts', detailType: 'ESEP Registration' } as const;
 
 /**
  * The pipeline: an upload of `exports/<exportId>/manifest.json` starts the state machine (EventBridge);
@@ -94,6 +92,13 @@ export class PipelineStack extends Stack {
         b.grantPut(f, `${g.prefix}*`);
         acknowledge(f.role ?? f, {
           'AwsSolutions-IAM5[Action::s3:Abort*]': REASONS.s3Put,
+          [nagResource(this, b.bucketArn, `/${g.prefix}*`)]: REASONS.objects,
+        });
+      } else if ('delete' in g) {
+        const b = buckets[g.delete];
+        b.grantDelete(f, `${g.prefix}*`);
+        acknowledge(f.role ?? f, {
+          'AwsSolutions-IAM5[Action::s3:DeleteObject*]': REASONS.s3Delete,
           [nagResource(this, b.bucketArn, `/${g.prefix}*`)]: REASONS.objects,
         });
       } else if ('table' in g) {
@@ -226,7 +231,10 @@ export class PipelineStack extends Stack {
     });
     new events.Rule(this, 'Registered', {
       eventBus: this.registrationBus,
-      eventPattern: { source: [REGISTRATION_EVENT.source], detailType: [REGISTRATION_EVENT.detailType] },
+      eventPattern: {
+        source: Object.values(LINK_EVENTS).map((e) => e.source),
+        detailType: Object.values(LINK_EVENTS).map((e) => e.detailType),
+      },
       targets: [new targets.SqsQueue(link.queue, { deadLetterQueue: triggerDlq, retryAttempts: 10 })],
     });
 

@@ -2,9 +2,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { dynamoIdentities, dynamoStore } from '../../functions/adapters/dynamo-store';
 import { UsageError } from '../../functions/core/errors';
-import type { LinkOutcome } from '../../functions/core/ports';
+import type { LinkOutcome, Withdrawal } from '../../functions/core/ports';
 import { statusPanel } from '../../functions/core/report/status';
 import type { Receipt } from '../../functions/core/report/summary';
+import { outcomeOf } from '../../functions/core/rules/linking';
 import { safeIdSegment } from '../../functions/core/rules/safe-name';
 import { startLocalPipeline } from '../../local/runtime/pipeline';
 import { reportFolders } from '../folders';
@@ -24,6 +25,8 @@ export interface Lookup {
     readonly counts: Receipt['counts'];
     readonly records: Receipt['records'];
   }[];
+  /** What was withdrawn from the target again of this account's records (rollback, ID-3), and why. */
+  readonly withdrawals: readonly (Withdrawal & { readonly exportId: string })[];
 }
 
 /**
@@ -46,10 +49,17 @@ export async function lookupLocal(options: {
     const store = dynamoStore(pipeline.clients.dynamo, pipeline.resources.table);
     let account = options.account;
     let link: LinkOutcome | undefined;
+    const linkOf = async (user: string | undefined) => {
+      const stored = user === undefined ? undefined : await identities.userLink(user);
+      return stored && outcomeOf(identities, stored);
+    };
     if (options.user !== undefined) {
-      link = await identities.linkOf(options.user);
+      link = await linkOf(options.user);
       account = link?.legacyAccountId;
-      if (!account) return { legacyAccountId: '', ...(link ? { link } : {}), runs: [] };
+      if (!account) return { legacyAccountId: '', ...(link ? { link } : {}), runs: [], withdrawals: [] };
+    } else {
+      for (const platform of ['etwinning', 'seg'] as const)
+        link ??= await linkOf(await identities.holderOf({ platform, accountId: options.account as string }));
     }
     const legacyAccountId = account as string;
     const folders = await reportFolders(stateDir);
@@ -71,7 +81,27 @@ export async function lookupLocal(options: {
         },
       ];
     });
-    return { legacyAccountId, ...(link ? { link } : {}), runs };
+    const exports = [...new Set(runs.map((r) => r.exportId))];
+    const withdrawals = (
+      await Promise.all(
+        exports.map(async (exportId) =>
+          (
+            await store.withdrawals(exportId)
+          )
+            .filter(
+              (w) =>
+                w.id === legacyAccountId ||
+                runs.some(
+                  (r) =>
+                    r.exportId === exportId &&
+                    r.records.some((rec) => rec.kind === w.kind && rec.id === w.id),
+                ),
+            )
+            .map((w) => ({ exportId, ...w })),
+        ),
+      )
+    ).flat();
+    return { legacyAccountId, ...(link ? { link } : {}), runs, withdrawals };
   } finally {
     release();
     await pipeline.stop();

@@ -12,12 +12,15 @@ import { eachLimited } from '../core/concurrency';
 import { ONE, tableKeys } from '../core/keys';
 import type { ChunkCounts } from '../core/pipeline/chunks';
 import type {
-  IdentityEntry,
+  AccountRef,
   IdentityStore,
+  IndexedAccount,
   LedgerEntry,
-  LinkOutcome,
   PipelineStore,
+  Platform,
   RunStatus,
+  UserLink,
+  Withdrawal,
 } from '../core/ports';
 import type { ParentDecision } from '../core/rules/decide';
 import type { Decision } from '../core/rules/reasons';
@@ -33,7 +36,11 @@ export function dynamoStore(
   client: DynamoDBClient,
   table: string,
   concurrency = 16,
-): PipelineStore & { putItems(items: Record<string, unknown>[]): Promise<void> } {
+): PipelineStore & {
+  putItems(items: Record<string, unknown>[]): Promise<void>;
+  getItems(pks: string[]): Promise<Map<string, Record<string, unknown>>>;
+  queryAll(pk: string): Promise<Record<string, unknown>[]>;
+} {
   const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
 
   /** The run statuses of one export, or of every export. */
@@ -58,6 +65,25 @@ export function dynamoStore(
       start = r.LastEvaluatedKey;
     } while (start);
     return out;
+  }
+
+  async function queryAll(pk: string): Promise<Record<string, unknown>[]> {
+    const items: Record<string, unknown>[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const r = await doc.send(
+        new QueryCommand({
+          TableName: table,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': pk },
+          ConsistentRead: true,
+          ExclusiveStartKey: start,
+        }),
+      );
+      items.push(...(r.Items ?? []));
+      start = r.LastEvaluatedKey;
+    } while (start);
+    return items;
   }
 
   async function batchWrite(items: Record<string, unknown>[]): Promise<void> {
@@ -91,6 +117,8 @@ export function dynamoStore(
 
   return {
     putItems: batchWrite,
+    getItems: batchGet,
+    queryAll,
 
     async containerDecisions(scope, kind, ids) {
       const items = await batchGet(ids.map((id) => tableKeys.container(scope, kind, id)));
@@ -129,6 +157,29 @@ export function dynamoStore(
           detail: e.detail,
         })),
       );
+    },
+
+    async putWithdrawals(exportId, entries) {
+      await batchWrite(
+        entries.map((w) => ({
+          pk: tableKeys.withdrawals(exportId),
+          sk: tableKeys.withdrawal(w.kind, w.id),
+          ...w,
+        })),
+      );
+    },
+
+    async withdrawals(exportId) {
+      return (await queryAll(tableKeys.withdrawals(exportId))).map(
+        ({ pk: _pk, sk: _sk, ...w }) => w as unknown as Withdrawal,
+      );
+    },
+
+    async clearChunkMarkers(scope, stage) {
+      const pk = tableKeys.markers(scope, stage);
+      await eachLimited(await queryAll(pk), concurrency, async (item) => {
+        await doc.send(new DeleteCommand({ TableName: table, Key: { pk, sk: item.sk } }));
+      });
     },
 
     async hasChunkMarker(scope, stage, chunk) {
@@ -252,70 +303,113 @@ export function dynamoIdentities(client: DynamoDBClient, table: string): Identit
     }
   };
   const store = dynamoStore(client, table);
+  const get = async (pk: string) =>
+    (await doc.send(new GetCommand({ TableName: table, Key: { pk, sk: ONE }, ConsistentRead: true }))).Item;
+  const query = store.queryAll;
+  const claimKey = (a: AccountRef) => ({ pk: tableKeys.accountLink(a.platform, a.accountId), sk: ONE });
   return {
-    async putIdentities(entries) {
-      await store.putItems(
-        entries.map((e) => ({
-          pk: tableKeys.identity(e.key),
-          sk: tableKeys.identityEntry(e.platform, e.accountId),
-          platform: e.platform,
-          accountId: e.accountId,
-        })),
-      );
+    async accounts(refs) {
+      const items = await store.getItems(refs.map((r) => tableKeys.account(r.platform, r.accountId)));
+      const out = new Map<string, IndexedAccount>();
+      for (const item of items.values()) {
+        const {
+          pk: _pk,
+          sk: _sk,
+          ...account
+        } = item as unknown as IndexedAccount & { pk: string; sk: string };
+        out.set(`${account.platform}#${account.accountId}`, account);
+      }
+      return out;
     },
-    async lookup(key) {
-      const r = await doc.send(
-        new QueryCommand({
-          TableName: table,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': tableKeys.identity(key) },
-          ConsistentRead: true,
-        }),
-      );
-      return (r.Items ?? []).map((i) => ({
-        key,
-        platform: i.platform as IdentityEntry['platform'],
-        accountId: i.accountId as string,
-      }));
-    },
-    async linkOf(esepUserId) {
-      const r = await doc.send(
-        new GetCommand({
-          TableName: table,
-          Key: { pk: tableKeys.userLink(esepUserId), sk: ONE },
-          ConsistentRead: true,
-        }),
-      );
-      if (!r.Item) return undefined;
-      const { decision, reason, legacyAccountId } = r.Item as LinkOutcome;
-      return { esepUserId, decision, reason, ...(legacyAccountId ? { legacyAccountId } : {}) };
-    },
-    claimLegacy: (accountId, esepUserId) =>
+    putAccount: (account, expected) =>
       conditional(
         new PutCommand({
           TableName: table,
-          Item: { pk: tableKeys.accountLink(accountId), sk: ONE, accountId, esepUserId },
+          Item: { pk: tableKeys.account(account.platform, account.accountId), sk: ONE, ...account },
+          ...(expected
+            ? {
+                ConditionExpression: 'exportId = :e AND exportedAt = :t AND emailKey = :k',
+                ExpressionAttributeValues: {
+                  ':e': expected.exportId,
+                  ':t': expected.exportedAt,
+                  ':k': expected.emailKey,
+                },
+              }
+            : { ConditionExpression: 'attribute_not_exists(pk)' }),
+        }),
+      ),
+    async withEmail(key) {
+      return (await query(tableKeys.identity(key))).map((i) => ({
+        platform: i.platform as Platform,
+        accountId: i.accountId as string,
+      }));
+    },
+    async putEmailEntries(entries) {
+      await store.putItems(
+        entries.map(({ emailKey, account }) => ({
+          pk: tableKeys.identity(emailKey),
+          sk: tableKeys.identityEntry(account.platform, account.accountId),
+          platform: account.platform,
+          accountId: account.accountId,
+        })),
+      );
+    },
+    async userLink(esepUserId) {
+      const item = await get(tableKeys.userLink(esepUserId));
+      if (!item) return undefined;
+      const { pk: _pk, sk: _sk, ...link } = item;
+      return link as UserLink;
+    },
+    putUserLink: (link, expected) =>
+      conditional(
+        new PutCommand({
+          TableName: table,
+          Item: { pk: tableKeys.userLink(link.esepUserId), sk: ONE, ...link },
+          ...(expected === undefined
+            ? { ConditionExpression: 'attribute_not_exists(pk)' }
+            : { ConditionExpression: 'version = :v', ExpressionAttributeValues: { ':v': expected } }),
+        }),
+      ),
+    async holderOf(account) {
+      return (await get(claimKey(account).pk))?.esepUserId as string | undefined;
+    },
+    claim: (account, esepUserId) =>
+      conditional(
+        new PutCommand({
+          TableName: table,
+          Item: { ...claimKey(account), ...account, esepUserId },
           ConditionExpression: 'attribute_not_exists(pk) OR esepUserId = :me',
           ExpressionAttributeValues: { ':me': esepUserId },
         }),
       ),
-    async releaseLegacy(accountId, esepUserId) {
+    async release(account, esepUserId) {
       await conditional(
         new DeleteCommand({
           TableName: table,
-          Key: { pk: tableKeys.accountLink(accountId), sk: ONE },
+          Key: claimKey(account),
           ConditionExpression: 'esepUserId = :me',
           ExpressionAttributeValues: { ':me': esepUserId },
         }),
       );
     },
-    putLink: (outcome) =>
-      conditional(
+    async pending(key) {
+      return (await query(tableKeys.pending(key))).map((i) => i.esepUserId as string);
+    },
+    async addPending(key, esepUserId) {
+      await doc.send(
         new PutCommand({
           TableName: table,
-          Item: { pk: tableKeys.userLink(outcome.esepUserId), sk: ONE, ...outcome },
-          ConditionExpression: 'attribute_not_exists(pk)',
+          Item: { pk: tableKeys.pending(key), sk: tableKeys.pendingUser(esepUserId), esepUserId },
         }),
-      ),
+      );
+    },
+    async removePending(key, esepUserId) {
+      await doc.send(
+        new DeleteCommand({
+          TableName: table,
+          Key: { pk: tableKeys.pending(key), sk: tableKeys.pendingUser(esepUserId) },
+        }),
+      );
+    },
   };
 }

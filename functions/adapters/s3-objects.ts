@@ -1,5 +1,6 @@
 import {
   CopyObjectCommand,
+  DeleteObjectCommand,
   GetObjectCommand,
   ListObjectsV2Command,
   NoSuchKey,
@@ -42,6 +43,9 @@ export function s3Objects(client: S3Client): ObjectStore {
     async copy(fromBucket, fromKey, toBucket, toKey) {
       const source = `${fromBucket}/${fromKey.split('/').map(encodeURIComponent).join('/')}`;
       await client.send(new CopyObjectCommand({ CopySource: source, Bucket: toBucket, Key: toKey }));
+    },
+    async delete(bucket, key) {
+      await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
     },
     async list(bucket, prefix, page) {
       const keys: string[] = [];

@@ -7,7 +7,7 @@ import type { ChunkDeps } from '../core/pipeline/chunk-work';
 import { bucketExportSource, type WorkflowDeps } from '../core/pipeline/run';
 import type { Entity } from '../core/pipeline/workers';
 import { type CompiledPolicy, parsePolicyJson } from '../core/rules/policy';
-import { dynamoStore } from './dynamo-store';
+import { dynamoIdentities, dynamoStore } from './dynamo-store';
 import { s3Objects } from './s3-objects';
 
 /**
@@ -130,5 +130,6 @@ export function entityDepsFrom(clients: Clients, env: NodeJS.ProcessEnv): ChunkD
     exportsBucket: config.exportsBucket,
     migratedBucket: config.migratedBucket,
     emailSecret: emailSecret(clients.secrets, config.emailKeySecret),
+    identities: dynamoIdentities(clients.dynamo, config.table),
   };
 }

@@ -67,3 +67,8 @@ export class FileSystemError extends Error {
 export class StateBusyError extends Error {
   override name = 'StateBusyError';
 }
+
+/** The support desk's link by hand is refused (ID-8): the message says why; exit status 2. */
+export class LinkRefusedError extends Error {
+  override name = 'LinkRefusedError';
+}

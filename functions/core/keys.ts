@@ -19,6 +19,8 @@ export const PREFIXES = {
   work: 'work/',
   /** Link documents in the migrated bucket, outside any export (they outlive the legacy platform). */
   links: 'links/',
+  /** Staged profiles in the migrated bucket, under every export (`<exportId>/profiles/...`): an IAM pattern. */
+  stagedProfiles: '*/profiles/',
 } as const;
 
 /** The manifest's file name inside an export. */
@@ -124,11 +126,14 @@ export const ONE = '#';
  * | index entry (group activity, eTwinning e-mail keys) | `X#<scope>#<index>#<key>` | `#` |
  * | decision ledger | `D#<exportId>#<kind>#<id>` | line number, 10 digits |
  * | chunk marker | `C#<scope>#<stage>` | chunk id |
+ * | a withdrawal from the target | `W#<exportId>` | `<kind>#<id>` |
  * | stage expectation | `E#<scope>` | stage id |
  * | run status (one partition: the status panel reads it whole) | `RUNS` | `<exportId>#<waves>#<scope>` |
+ * | a legacy account, as its latest export has it | `G#<platform>#<legacyAccountId>` | `#` |
  * | identity index entry | `I#<HMAC of the normalised e-mail>` | `<platform>#<legacyAccountId>` |
- * | a user's link outcome | `L#<esepUserId>` | `#` |
- * | a legacy account's link | `A#<legacyAccountId>` | `#` |
+ * | a user's link (linked or pending) | `L#<esepUserId>` | `#` |
+ * | the user that holds a legacy account | `A#<platform>#<legacyAccountId>` | `#` |
+ * | a pending registration | `P#<HMAC of the normalised e-mail>` | `<esepUserId>` |
  */
 export const tableKeys = {
   container: (scope: string, kind: string, id: string) => `S#${scope}#${kind}#${keyPart(id)}`,
@@ -136,14 +141,19 @@ export const tableKeys = {
   ledger: (exportId: string, kind: string, id: string) => `D#${exportId}#${kind}#${keyPart(id)}`,
   ledgerLine: (line: number) => String(line).padStart(10, '0'),
   markers: (scope: string, stage: string) => `C#${scope}#${stage}`,
+  withdrawals: (exportId: string) => `W#${exportId}`,
+  withdrawal: (kind: string, id: string) => `${kind}#${keyPart(id)}`,
   expectations: (scope: string) => `E#${scope}`,
   runs: 'RUNS',
   /** A run's status among all runs; an export's runs share the prefix `<exportId>#` (ids have no `#`). */
   run: (exportId: string, waves: readonly string[], scope: string) =>
     `${exportId}#${waves.join('+')}#${scope}`,
   runsOf: (exportId: string) => `${exportId}#`,
+  account: (platform: string, accountId: string) => `G#${platform}#${keyPart(accountId)}`,
   identity: (emailKey: string) => `I#${emailKey}`,
   identityEntry: (platform: string, accountId: string) => `${platform}#${keyPart(accountId)}`,
   userLink: (esepUserId: string) => `L#${keyPart(esepUserId)}`,
-  accountLink: (accountId: string) => `A#${keyPart(accountId)}`,
+  accountLink: (platform: string, accountId: string) => `A#${platform}#${keyPart(accountId)}`,
+  pending: (emailKey: string) => `P#${emailKey}`,
+  pendingUser: (esepUserId: string) => keyPart(esepUserId),
 };

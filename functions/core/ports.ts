@@ -50,8 +50,24 @@ export interface PipelineStore {
   runStatuses(exportId: string): Promise<RunStatus[]>;
   /** Every run of every export in the state, as last recorded (the status panel). */
   allRunStatuses(): Promise<(RunStatus & { readonly exportId: string })[]>;
+  /** Records withdrawals from the target (by record), in the export's ledger. */
+  putWithdrawals(exportId: string, entries: readonly Withdrawal[]): Promise<void>;
+  /** Every withdrawal recorded for an export. */
+  withdrawals(exportId: string): Promise<Withdrawal[]>;
+  /** Forgets a stage's chunk markers (a rolled-back wave runs again); only markers the pipeline wrote. */
+  clearChunkMarkers(scope: string, stage: string): Promise<void>;
   /** The decision of a record's standing line (its first occurrence) in the ledger. */
   decisionOf(exportId: string, kind: Kind, id: string): Promise<Decision | undefined>;
+}
+
+/** A record withdrawn from the target: why, when, and how many of its objects were deleted. */
+export interface Withdrawal {
+  readonly kind: Kind;
+  readonly id: string;
+  readonly reason: 'SEG_SUPERSEDED' | 'ROLLED_BACK' | 'REPLACED';
+  readonly at: string;
+  readonly objects: number;
+  readonly wave?: string;
 }
 
 export interface RunStatus {
@@ -63,7 +79,8 @@ export interface RunStatus {
     | 'completed-with-quarantine'
     | 'incomplete'
     | 'verification-failed'
-    | 'failed';
+    | 'failed'
+    | 'rolled-back';
   readonly at: string;
   readonly error?: string;
   /** When the run started (its status at the start has `at` = `startedAt`). */
@@ -79,6 +96,8 @@ export interface ObjectStore {
   get(bucket: string, key: string): Promise<AsyncIterable<Uint8Array> | undefined>;
   getText(bucket: string, key: string): Promise<string | undefined>;
   put(bucket: string, key: string, body: string | Uint8Array, contentType?: string): Promise<void>;
+  /** Deletes one object (only ever one the pipeline wrote: a withdrawal, by its ledger). */
+  delete(bucket: string, key: string): Promise<void>;
   /** Server-side copy. */
   copy(fromBucket: string, fromKey: string, toBucket: string, toKey: string): Promise<void>;
   /** Keys under a prefix in order; with `page`, at most `max` keys after `startAfter`. */
@@ -94,31 +113,75 @@ export interface ReportSink {
   finish(summary: Summary): Promise<number>;
 }
 
-/** The identity index and the links (rules ID-2 to ID-8): keyed hashes of e-mails, never an e-mail. */
-export interface IdentityEntry {
-  readonly key: string;
-  readonly platform: 'etwinning' | 'seg';
+/** The legacy platforms. */
+export type Platform = 'etwinning' | 'seg';
+
+/** A legacy account across exports (ID-9): its platform and id. */
+export interface AccountRef {
+  readonly platform: Platform;
   readonly accountId: string;
 }
 
-export type LinkReason = 'LINKED' | 'NO_LEGACY_MATCH' | 'AMBIGUOUS_LEGACY_EMAIL' | 'LINK_FROZEN';
+/** What the identity index holds of a standing account: as the latest export that holds it has it. */
+export interface IndexedAccount extends AccountRef {
+  readonly exportId: string;
+  readonly exportedAt: string;
+  /** The keyed hash of its normalised e-mail (ID-5): never the e-mail. */
+  readonly emailKey: string;
+  /** The export that brought a changed e-mail for this account, if one did (LEGACY_EMAIL_CHANGED). */
+  readonly emailChangedIn?: string;
+}
 
+/** A user's link as the state keeps it (ID-4): the first registration's keyed e-mail decides for ever. */
+export interface UserLink {
+  readonly esepUserId: string;
+  readonly state: 'linked' | 'pending';
+  readonly reason: 'LINKED' | 'RELINKED' | 'LINK_PENDING' | 'AMBIGUOUS_LEGACY_EMAIL';
+  readonly emailKey: string;
+  readonly registeredAt: string;
+  readonly account?: AccountRef;
+  /** Written only over the version it was read at (concurrent deliveries). */
+  readonly version: number;
+  /** A link made by hand by the support desk (ID-8): who, when, why. */
+  readonly audit?: { readonly by: string; readonly at: string; readonly why: string };
+}
+
+export type LinkReason = UserLink['reason'] | 'LINK_FROZEN';
+
+/** What `register` prints (outputs.md). */
 export interface LinkOutcome {
   readonly esepUserId: string;
   readonly decision: 'linked' | 'not-linked';
   readonly reason: LinkReason;
   readonly legacyAccountId?: string;
+  readonly platform?: Platform;
+  readonly exportId?: string;
 }
 
+/**
+ * The identity index and the links (rules ID-2 to ID-9), outliving every run (ID-6): keyed hashes of
+ * e-mails, never an e-mail. Primitive, conditional operations; the rules are in core/rules/linking.
+ */
 export interface IdentityStore {
-  putIdentities(entries: readonly IdentityEntry[]): Promise<void>;
-  /** The distinct legacy accounts indexed under a key. */
-  lookup(key: string): Promise<IdentityEntry[]>;
-  /** The first registration's outcome for a user, if any (ID-4: it decides for ever). */
-  linkOf(esepUserId: string): Promise<LinkOutcome | undefined>;
-  /** Claims a legacy account for a user; false when another user holds it. */
-  claimLegacy(accountId: string, esepUserId: string): Promise<boolean>;
-  releaseLegacy(accountId: string, esepUserId: string): Promise<void>;
-  /** Records a user's outcome once; false when one was recorded first. */
-  putLink(outcome: LinkOutcome & { registeredAt: string }): Promise<boolean>;
+  /** The indexed accounts among `refs`, by `platform#id`. */
+  accounts(refs: readonly AccountRef[]): Promise<Map<string, IndexedAccount>>;
+  /** Writes an account over the one read (`expected`, undefined: none); false when it changed meanwhile. */
+  putAccount(account: IndexedAccount, expected: IndexedAccount | undefined): Promise<boolean>;
+  /** The accounts ever indexed under a keyed e-mail (check their current e-mail with `accounts`). */
+  withEmail(emailKey: string): Promise<AccountRef[]>;
+  putEmailEntries(
+    entries: readonly { readonly emailKey: string; readonly account: AccountRef }[],
+  ): Promise<void>;
+  userLink(esepUserId: string): Promise<UserLink | undefined>;
+  /** Writes a user's link over the version read (`expected`, undefined: none yet); false otherwise. */
+  putUserLink(link: UserLink, expected: number | undefined): Promise<boolean>;
+  /** The user that holds an account, if any. */
+  holderOf(account: AccountRef): Promise<string | undefined>;
+  /** Claims an account for a user; false when another user holds it. */
+  claim(account: AccountRef, esepUserId: string): Promise<boolean>;
+  release(account: AccountRef, esepUserId: string): Promise<void>;
+  /** The users whose first registration waits under a keyed e-mail. */
+  pending(emailKey: string): Promise<string[]>;
+  addPending(emailKey: string, esepUserId: string): Promise<void>;
+  removePending(emailKey: string, esepUserId: string): Promise<void>;
 }

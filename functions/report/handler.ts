@@ -9,7 +9,7 @@ import { ConfigError } from '../core/errors';
 import { reportPrefix } from '../core/keys';
 import { type RunFinished, reportRun, runFinished } from '../core/pipeline/report-run';
 import type { Run, WorkflowDeps } from '../core/pipeline/run';
-import type { Verification } from '../core/report/summary';
+import type { IdentityCounts, Verification } from '../core/report/summary';
 import { decisionsIn } from '../core/report/summary';
 import { readManifest } from '../core/rules/manifest';
 
@@ -29,7 +29,11 @@ export const makeHandler =
     downloads?: (exportId: string) => DownloadLink | undefined;
     workDir?: string;
   }) =>
-  async (event: { run: Run; verification?: Verification }): Promise<ReportOutput> => {
+  async (event: {
+    run: Run;
+    verification?: Verification;
+    identities?: IdentityCounts;
+  }): Promise<ReportOutput> => {
     const { run } = event;
     const dir = join(deps.workDir ?? tmpdir(), `report-${run.scope.replace(/[^A-Za-z0-9._-]/g, '_')}`);
     await rm(dir, { recursive: true, force: true });
@@ -43,7 +47,13 @@ export const makeHandler =
     });
     await folder.open();
     try {
-      const { summary, receipts } = await reportRun(run, deps.workflow, folder, event.verification);
+      const { summary, receipts } = await reportRun(
+        run,
+        deps.workflow,
+        folder,
+        event.verification,
+        event.identities,
+      );
       // One folder per export and set of waves: a run of one wave never mixes with the report of all.
       const prefix = reportPrefix(run);
       await uploadFolder(dir, deps.workflow.objects, deps.reportsBucket, prefix);

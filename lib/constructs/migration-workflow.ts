@@ -100,9 +100,7 @@ export class MigrationWorkflow extends Construct {
     };
 
     const validate = onError(invoke('Validate export', fns.validate, undefined, '$.run'));
-    const indexIdentities = onError(
-      invoke('Index identities', fns['index-identities'], run, sfn.JsonPath.DISCARD),
-    );
+    const indexIdentities = onError(invoke('Index identities', fns['index-identities'], run, '$.identities'));
 
     const chooseWave = new sfn.Choice(this, 'Which wave');
     for (const wave of props.plan) {
@@ -160,7 +158,12 @@ export class MigrationWorkflow extends Construct {
     startVerify.next(verify).next(verified);
 
     const report = onError(
-      invoke('Write report', fns.report, { ...run, 'verification.$': '$.verify.verification' }, '$.report'),
+      invoke(
+        'Write report',
+        fns.report,
+        { ...run, 'verification.$': '$.verify.verification', 'identities.$': '$.identities' },
+        '$.report',
+      ),
     );
     verified.when(sfn.Condition.booleanEquals('$.verify.done', false), verify).otherwise(report);
     // The run's end, with its counts, for whoever wants to be told (the default event bus).

@@ -4,7 +4,13 @@ import { join } from 'node:path';
 import { dynamoIdentities, dynamoStore } from '../../functions/adapters/dynamo-store';
 import { s3Objects } from '../../functions/adapters/s3-objects';
 import type { ChunkCounts } from '../../functions/core/pipeline/chunks';
-import type { IdentityStore, ObjectStore, PipelineStore } from '../../functions/core/ports';
+import type {
+  IdentityStore,
+  IndexedAccount,
+  ObjectStore,
+  PipelineStore,
+  UserLink,
+} from '../../functions/core/ports';
 import { type LocalPipeline, startLocalPipeline } from '../../local/runtime/pipeline';
 import { memoryIdentities, memoryObjects, memoryStore } from '../helpers/memory-ports';
 
@@ -217,7 +223,43 @@ describe.each(IMPLEMENTATIONS)('%s', (_name, make) => {
     });
   });
 
+  describe('withdrawals', () => {
+    test('withdrawals are kept per export and record; cleared markers let a stage run again', async () => {
+      const exportId = fresh('exp');
+      const w = (id: string) => ({
+        kind: 'accounts' as const,
+        id,
+        reason: 'ROLLED_BACK' as const,
+        at: 't',
+        objects: 2,
+      });
+      await ports.store.putWithdrawals(exportId, [w('a'), w(ODD_IDS[3] as string)]);
+      await ports.store.putWithdrawals(exportId, [w('a')]);
+      expect((await ports.store.withdrawals(exportId)).map((x) => x.id).sort()).toEqual(
+        ['a', ODD_IDS[3]].sort(),
+      );
+      expect(await ports.store.withdrawals(fresh('exp'))).toEqual([]);
+      const scope = fresh('scope');
+      await ports.store.putChunkMarker(scope, 's', 'c1', counts(1));
+      await ports.store.putChunkMarker(scope, 'other', 'c1', counts(1));
+      await ports.store.clearChunkMarkers(scope, 's');
+      expect(await ports.store.hasChunkMarker(scope, 's', 'c1')).toBe(false);
+      expect(await ports.store.hasChunkMarker(scope, 'other', 'c1')).toBe(true);
+      expect(await ports.store.putChunkMarker(scope, 's', 'c1', counts(1))).toBe(true);
+    });
+  });
+
   describe('ObjectStore', () => {
+    test('a delete removes one key; deleting a missing key is no error', async () => {
+      const key = `${fresh('obj')}/doc.json`;
+      await ports.objects.put(ports.bucket, key, '{}');
+      await ports.objects.put(ports.bucket, `${key}.keep`, '{}');
+      await ports.objects.delete(ports.bucket, key);
+      await ports.objects.delete(ports.bucket, key);
+      expect(await ports.objects.getText(ports.bucket, key)).toBeUndefined();
+      expect(await ports.objects.getText(ports.bucket, `${key}.keep`)).toBe('{}');
+    });
+
     test('what is put comes back, bytes and text; a missing key is undefined', async () => {
       const prefix = `${fresh('objects')}/`;
       await ports.objects.put(ports.bucket, `${prefix}a.json`, '{"ü":1}\n', 'application/json');
@@ -259,49 +301,103 @@ describe.each(IMPLEMENTATIONS)('%s', (_name, make) => {
   });
 
   describe('IdentityStore', () => {
-    test('identities come back by key, each account once', async () => {
-      const key = fresh('hmac');
-      const entry = (accountId: string, platform: 'etwinning' | 'seg') => ({ key, platform, accountId });
-      await ports.identities.putIdentities([entry('acc-1', 'etwinning'), entry('acc-2', 'seg')]);
-      await ports.identities.putIdentities([entry('acc-1', 'etwinning')]);
-      const found = await ports.identities.lookup(key);
-      expect([...found].sort((a, b) => a.accountId.localeCompare(b.accountId))).toEqual([
-        entry('acc-1', 'etwinning'),
-        entry('acc-2', 'seg'),
+    const indexed = (accountId: string, over: Partial<IndexedAccount> = {}): IndexedAccount => ({
+      platform: 'etwinning',
+      accountId,
+      exportId: 'exp-a',
+      exportedAt: '2022-09-01T02:00:00Z',
+      emailKey: 'k-1',
+      ...over,
+    });
+
+    test('an account is written over the version read, for any id; both platforms keep their own', async () => {
+      const [id] = [fresh(ODD_IDS[3] as string)];
+      const first = indexed(id as string);
+      expect(await ports.identities.putAccount(first, undefined)).toBe(true);
+      expect(await ports.identities.putAccount(first, undefined)).toBe(false); // it is there now
+      const later = indexed(id as string, { exportId: 'exp-b', emailKey: 'k-2', emailChangedIn: 'exp-b' });
+      expect(await ports.identities.putAccount(later, indexed(id as string, { exportId: 'exp-x' }))).toBe(
+        false,
+      );
+      expect(await ports.identities.putAccount(later, first)).toBe(true);
+      const seg = indexed(id as string, { platform: 'seg' });
+      expect(await ports.identities.putAccount(seg, undefined)).toBe(true);
+      const found = await ports.identities.accounts([
+        { platform: 'etwinning', accountId: id as string },
+        { platform: 'seg', accountId: id as string },
+        { platform: 'seg', accountId: fresh('none') },
       ]);
-      expect(await ports.identities.lookup(fresh('hmac'))).toEqual([]);
+      expect(found).toEqual(
+        new Map([
+          [`etwinning#${id}`, later],
+          [`seg#${id}`, seg],
+        ]),
+      );
     });
 
-    test('a legacy account is claimed by one user; released only by its holder', async () => {
-      const account = fresh('acc');
-      expect(await ports.identities.claimLegacy(account, 'u-1')).toBe(true);
-      expect(await ports.identities.claimLegacy(account, 'u-1')).toBe(true);
-      expect(await ports.identities.claimLegacy(account, 'u-2')).toBe(false);
-      await ports.identities.releaseLegacy(account, 'u-2');
-      expect(await ports.identities.claimLegacy(account, 'u-2')).toBe(false);
-      await ports.identities.releaseLegacy(account, 'u-1');
-      expect(await ports.identities.claimLegacy(account, 'u-2')).toBe(true);
+    test('keyed e-mails list the accounts indexed under them, each once', async () => {
+      const key = fresh('hmac');
+      const a = { platform: 'etwinning' as const, accountId: 'ü-ñ-日本' };
+      const b = { platform: 'seg' as const, accountId: 'a#b#c' };
+      await ports.identities.putEmailEntries([
+        { emailKey: key, account: a },
+        { emailKey: key, account: b },
+      ]);
+      await ports.identities.putEmailEntries([{ emailKey: key, account: a }]);
+      const found = await ports.identities.withEmail(key);
+      expect([...found].sort((x, y) => x.platform.localeCompare(y.platform))).toEqual([a, b]);
+      expect(await ports.identities.withEmail(fresh('hmac'))).toEqual([]);
     });
 
-    test("a user's outcome is recorded once, and read back without its registration time", async () => {
+    test('an account is claimed by one user; released only by its holder', async () => {
+      const account = { platform: 'seg' as const, accountId: fresh('acc') };
+      expect(await ports.identities.holderOf(account)).toBeUndefined();
+      expect(await ports.identities.claim(account, 'u-1')).toBe(true);
+      expect(await ports.identities.claim(account, 'u-1')).toBe(true);
+      expect(await ports.identities.claim(account, 'u-2')).toBe(false);
+      // The same id on the other platform is another account.
+      expect(await ports.identities.claim({ ...account, platform: 'etwinning' }, 'u-2')).toBe(true);
+      await ports.identities.release(account, 'u-2');
+      expect(await ports.identities.holderOf(account)).toBe('u-1');
+      await ports.identities.release(account, 'u-1');
+      expect(await ports.identities.claim(account, 'u-2')).toBe(true);
+    });
+
+    test("a user's link is written once, then only over the version read", async () => {
       const user = fresh('user');
-      expect(await ports.identities.linkOf(user)).toBeUndefined();
-      const outcome = {
+      expect(await ports.identities.userLink(user)).toBeUndefined();
+      const pending: UserLink = {
         esepUserId: user,
-        decision: 'linked' as const,
-        reason: 'LINKED' as const,
-        legacyAccountId: 'acc-1',
+        state: 'pending',
+        reason: 'LINK_PENDING',
+        emailKey: 'k',
+        registeredAt: '2022-06-01T00:00:00Z',
+        version: 1,
       };
-      expect(await ports.identities.putLink({ ...outcome, registeredAt: '2022-06-01T00:00:00Z' })).toBe(true);
-      expect(
-        await ports.identities.putLink({
-          esepUserId: user,
-          decision: 'not-linked',
-          reason: 'NO_LEGACY_MATCH',
-          registeredAt: '2022-06-02T00:00:00Z',
-        }),
-      ).toBe(false);
-      expect(await ports.identities.linkOf(user)).toEqual(outcome);
+      expect(await ports.identities.putUserLink(pending, undefined)).toBe(true);
+      expect(await ports.identities.putUserLink({ ...pending, registeredAt: 'x' }, undefined)).toBe(false);
+      const linked: UserLink = {
+        ...pending,
+        state: 'linked',
+        reason: 'LINKED',
+        account: { platform: 'etwinning', accountId: 'a' },
+        version: 2,
+        audit: { by: 'nss-pt', at: '2023-01-01T00:00:00Z', why: 'checked by phone' },
+      };
+      expect(await ports.identities.putUserLink(linked, 2)).toBe(false);
+      expect(await ports.identities.putUserLink(linked, 1)).toBe(true);
+      expect(await ports.identities.userLink(user)).toEqual(linked);
+    });
+
+    test('pending registrations are kept per keyed e-mail until removed', async () => {
+      const key = fresh('hmac');
+      await ports.identities.addPending(key, 'u-1');
+      await ports.identities.addPending(key, 'u-2');
+      await ports.identities.addPending(key, 'u-1');
+      expect((await ports.identities.pending(key)).sort()).toEqual(['u-1', 'u-2']);
+      await ports.identities.removePending(key, 'u-1');
+      expect(await ports.identities.pending(key)).toEqual(['u-2']);
+      expect(await ports.identities.pending(fresh('hmac'))).toEqual([]);
     });
   });
 });

@@ -36,6 +36,7 @@ export interface ExportSpec {
   blobs?: Record<string, string>;
   gzip?: Kind[];
   exportId?: string;
+  exportedAt?: string;
 }
 
 /** Builds a consistent export (files, blobs and a manifest that matches them). */
@@ -59,7 +60,7 @@ export function buildExport(spec: ExportSpec): Record<string, string | Uint8Arra
   files['manifest.json'] = JSON.stringify({
     schemaVersion: 1,
     exportId: spec.exportId ?? 'test-export',
-    exportedAt: '2022-09-01T02:00:00Z',
+    exportedAt: spec.exportedAt ?? '2022-09-01T02:00:00Z',
     files: listed,
   });
   return files;

@@ -1,11 +1,14 @@
 import type { ChunkCounts } from '../../functions/core/pipeline/chunks';
 import type {
+  AccountRef,
   IdentityStore,
+  IndexedAccount,
   LedgerEntry,
-  LinkOutcome,
   ObjectStore,
   PipelineStore,
   RunStatus,
+  UserLink,
+  Withdrawal,
 } from '../../functions/core/ports';
 import type { ParentDecision } from '../../functions/core/rules/decide';
 
@@ -17,7 +20,19 @@ export function memoryStore() {
   const markers = new Map<string, Map<string, ChunkCounts>>();
   const expectations = new Map<string, Readonly<Record<string, number>>>();
   const runs = new Map<string, RunStatus>();
+  const withdrawn = new Map<string, Map<string, Withdrawal>>();
   const store: PipelineStore = {
+    async putWithdrawals(exportId, entries) {
+      const m = withdrawn.get(exportId) ?? new Map<string, Withdrawal>();
+      withdrawn.set(exportId, m);
+      for (const w of entries) m.set(`${w.kind}#${w.id}`, w);
+    },
+    async withdrawals(exportId) {
+      return [...(withdrawn.get(exportId)?.values() ?? [])];
+    },
+    async clearChunkMarkers(scope, stage) {
+      markers.delete(`${scope}#${stage}`);
+    },
     async containerDecisions(scope, kind, ids) {
       const out = new Map<string, ParentDecision>();
       for (const id of ids) {
@@ -97,6 +112,9 @@ export function memoryObjects() {
     async put(bucket, key, body) {
       objects.set(`${bucket}/${key}`, Buffer.from(body));
     },
+    async delete(bucket, key) {
+      objects.delete(`${bucket}/${key}`);
+    },
     async copy(fromBucket, fromKey, toBucket, toKey) {
       const bytes = objects.get(`${fromBucket}/${fromKey}`);
       if (!bytes) throw Object.assign(new Error(`NoSuchKey ${fromKey}`), { name: 'NoSuchKey' });
@@ -115,36 +133,73 @@ export function memoryObjects() {
 }
 
 export function memoryIdentities() {
-  const identities = new Map<string, { key: string; platform: 'etwinning' | 'seg'; accountId: string }>();
-  const links = new Map<string, LinkOutcome & { registeredAt: string }>();
-  const legacy = new Map<string, string>();
+  const accounts = new Map<string, IndexedAccount>();
+  const emails = new Map<string, Map<string, AccountRef>>();
+  const links = new Map<string, UserLink>();
+  const holders = new Map<string, string>();
+  const pending = new Map<string, Set<string>>();
+  const ref = (a: AccountRef) => `${a.platform}#${a.accountId}`;
   const store: IdentityStore = {
-    async putIdentities(entries) {
-      for (const e of entries) identities.set(`${e.key}#${e.platform}#${e.accountId}`, e);
+    async accounts(refs) {
+      const out = new Map<string, IndexedAccount>();
+      for (const r of refs) {
+        const a = accounts.get(ref(r));
+        if (a) out.set(ref(r), { ...a });
+      }
+      return out;
     },
-    async lookup(key) {
-      return [...identities.values()].filter((e) => e.key === key);
+    async putAccount(account, expected) {
+      const now = accounts.get(ref(account));
+      const same =
+        expected === undefined
+          ? now === undefined
+          : now?.exportId === expected.exportId &&
+            now.exportedAt === expected.exportedAt &&
+            now.emailKey === expected.emailKey;
+      if (!same) return false;
+      accounts.set(ref(account), { ...account });
+      return true;
     },
-    async linkOf(user) {
+    async withEmail(key) {
+      return [...(emails.get(key)?.values() ?? [])];
+    },
+    async putEmailEntries(entries) {
+      for (const { emailKey, account } of entries) {
+        const m = emails.get(emailKey) ?? new Map<string, AccountRef>();
+        emails.set(emailKey, m);
+        m.set(ref(account), { platform: account.platform, accountId: account.accountId });
+      }
+    },
+    async userLink(user) {
       const l = links.get(user);
-      if (!l) return undefined;
-      const { registeredAt: _, ...outcome } = l;
-      return outcome;
+      return l && { ...l };
     },
-    async claimLegacy(accountId, user) {
-      const holder = legacy.get(accountId);
+    async putUserLink(link, expected) {
+      if (links.get(link.esepUserId)?.version !== expected) return false;
+      links.set(link.esepUserId, { ...link });
+      return true;
+    },
+    async holderOf(account) {
+      return holders.get(ref(account));
+    },
+    async claim(account, user) {
+      const holder = holders.get(ref(account));
       if (holder && holder !== user) return false;
-      legacy.set(accountId, user);
+      holders.set(ref(account), user);
       return true;
     },
-    async releaseLegacy(accountId, user) {
-      if (legacy.get(accountId) === user) legacy.delete(accountId);
+    async release(account, user) {
+      if (holders.get(ref(account)) === user) holders.delete(ref(account));
     },
-    async putLink(outcome) {
-      if (links.has(outcome.esepUserId)) return false;
-      links.set(outcome.esepUserId, outcome);
-      return true;
+    async pending(key) {
+      return [...(pending.get(key) ?? [])];
+    },
+    async addPending(key, user) {
+      pending.set(key, (pending.get(key) ?? new Set()).add(user));
+    },
+    async removePending(key, user) {
+      pending.get(key)?.delete(user);
     },
   };
-  return { store, identities, links, legacy };
+  return { store, accounts, links, holders, pending };
 }

@@ -258,7 +258,11 @@ describe('pipeline stack', () => {
     });
     pipeline.hasResourceProperties('AWS::Events::Rule', {
       EventBusName: Match.anyValue(),
-      EventPattern: { source: ['esep.accounts'], 'detail-type': ['ESEP Registration'] },
+      // Registrations from EU Login, and the support desk's links by hand (ID-8).
+      EventPattern: {
+        source: ['esep.accounts', 'esep.support'],
+        'detail-type': ['ESEP Registration', 'ESEP Support Link'],
+      },
     });
   });
 

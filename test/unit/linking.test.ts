@@ -1,210 +1,482 @@
+import fc from 'fast-check';
 import { makeHandler } from '../../functions/account-link/handler';
-import type { IdentityEntry } from '../../functions/core/ports';
+import { LinkRefusedError } from '../../functions/core/errors';
+import type { AccountRef } from '../../functions/core/ports';
 import { emailKey } from '../../functions/core/rules/identity';
-import { chooseLegacy, linkDocument, linkRegistration } from '../../functions/core/rules/linking';
-import { memoryIdentities, memoryObjects } from '../helpers/memory-ports';
+import { chooseLegacy, linkDocument } from '../../functions/core/rules/linking';
+import { AT, account, identityWorld, SECRET } from '../helpers/identity-world';
 import { sqsEvent } from '../helpers/sqs';
 
-const SECRET = 'test-secret';
-const at = '2023-03-01T09:00:00+01:00';
-const entry = (email: string, platform: IdentityEntry['platform'], accountId: string): IdentityEntry => ({
-  key: emailKey(SECRET, email),
-  platform,
-  accountId,
-});
-
-async function world(entries: IdentityEntry[]) {
-  const m = memoryIdentities();
-  await m.store.putIdentities(entries);
-  const register = (esepUserId: string, email: string) =>
-    linkRegistration({ esepUserId, email, registeredAt: at }, { identities: m.store, secret: SECRET });
-  return { ...m, register };
-}
+const et = (accountId: string): AccountRef => ({ platform: 'etwinning', accountId });
+const seg = (accountId: string): AccountRef => ({ platform: 'seg', accountId });
 
 describe('chooseLegacy (ID-3, ID-8)', () => {
-  const e = (platform: IdentityEntry['platform'], accountId: string) => ({ key: 'k', platform, accountId });
-  test.each<[string, IdentityEntry[], ReturnType<typeof chooseLegacy>]>([
-    ['no account', [], { reason: 'NO_LEGACY_MATCH' }],
-    ['one eTwinning account', [e('etwinning', 'a')], { accountId: 'a' }],
-    ['one SEG account', [e('seg', 's')], { accountId: 's' }],
-    ['eTwinning over SEG', [e('seg', 's'), e('etwinning', 'a')], { accountId: 'a' }],
-    [
-      'eTwinning over two SEG accounts',
-      [e('seg', 's1'), e('seg', 's2'), e('etwinning', 'a')],
-      { accountId: 'a' },
-    ],
-    [
-      'two eTwinning accounts',
-      [e('etwinning', 'a'), e('etwinning', 'b'), e('seg', 's')],
-      { reason: 'AMBIGUOUS_LEGACY_EMAIL' },
-    ],
-    [
-      'two SEG accounts and no eTwinning',
-      [e('seg', 's1'), e('seg', 's2')],
-      { reason: 'AMBIGUOUS_LEGACY_EMAIL' },
-    ],
-    ['one account indexed by two exports', [e('etwinning', 'a'), e('etwinning', 'a')], { accountId: 'a' }],
-  ])('%s', (_, entries, expected) => {
-    expect(chooseLegacy(entries)).toEqual(expected);
+  test.each<[string, AccountRef[], ReturnType<typeof chooseLegacy>]>([
+    ['no account', [], { reason: 'LINK_PENDING' }],
+    ['one eTwinning account', [et('a')], { account: et('a') }],
+    ['one SEG account', [seg('s')], { account: seg('s') }],
+    ['eTwinning over SEG', [seg('s'), et('a')], { account: et('a') }],
+    ['eTwinning over two SEG accounts', [seg('s1'), seg('s2'), et('a')], { account: et('a') }],
+    ['two eTwinning accounts', [et('a'), et('b'), seg('s')], { reason: 'AMBIGUOUS_LEGACY_EMAIL' }],
+    ['two SEG accounts and no eTwinning', [seg('s1'), seg('s2')], { reason: 'AMBIGUOUS_LEGACY_EMAIL' }],
+    ['one account twice', [et('a'), et('a')], { account: et('a') }],
+  ])('%s', (_, accounts, expected) => {
+    expect(chooseLegacy(accounts)).toEqual(expected);
   });
 });
 
-describe('linkRegistration', () => {
-  test.each([
-    ['the same address', 'maria.rossi@school.eu'],
-    ['upper case', 'MARIA.ROSSI@SCHOOL.EU'],
-    ['surrounding spaces', '  Maria.Rossi@school.eu\t'],
-  ])('ID-2: %s links the eTwinning account, not the SEG one (ID-3)', async (_, email) => {
-    const w = await world([
-      entry('maria.rossi@school.eu', 'seg', 'seg-1'),
-      entry('Maria.Rossi@School.EU', 'etwinning', 'et-1'),
-    ]);
-    expect(await w.register('u1', email)).toEqual({
+describe('registrations in the real timeline (ID-2, ID-4)', () => {
+  test('a registration before its export is pending, and links when the export is indexed', async () => {
+    const w = identityWorld();
+    expect(await w.register('u1', 'Maria.Rossi@School.eu ')).toEqual({
+      esepUserId: 'u1',
+      decision: 'not-linked',
+      reason: 'LINK_PENDING',
+    });
+    // Kept as a keyed hash of the e-mail, never the e-mail.
+    expect(JSON.stringify([...w.links.values(), ...w.pending.keys()])).not.toMatch(/maria|school/i);
+    expect([...w.pending.keys()]).toEqual([emailKey(SECRET, 'maria.rossi@school.eu')]);
+    const counts = await w.index({
+      exportId: 'et-2022',
+      kinds: { accounts: [account('acc-1', 'etwinning', 'maria.rossi@school.eu')] },
+    });
+    expect(counts).toMatchObject({ indexed: 1, linked: 1, relinked: 0 });
+    // Repeating the registration answers the current state, with the account and its export (ID-4, ID-9).
+    expect(await w.register('u1', 'maria.rossi@school.eu')).toEqual({
       esepUserId: 'u1',
       decision: 'linked',
       reason: 'LINKED',
-      legacyAccountId: 'et-1',
+      legacyAccountId: 'acc-1',
+      platform: 'etwinning',
+      exportId: 'et-2022',
     });
+    expect(w.linkDocument('u1')).toEqual({
+      esepUserId: 'u1',
+      legacyAccountId: 'acc-1',
+      platform: 'etwinning',
+      exportId: 'et-2022',
+      reason: 'LINKED',
+    });
+    expect(w.pending.get(emailKey(SECRET, 'maria.rossi@school.eu'))?.size ?? 0).toBe(0);
   });
 
-  test('ID-2: Unicode variants (composed and decomposed) match', async () => {
-    const w = await world([entry('zo\u00eb@schule.de', 'etwinning', 'et-zoe')]);
-    expect((await w.register('u1', 'ZOE\u0308@SCHULE.DE')).legacyAccountId).toBe('et-zoe');
+  test('ID-4: a later registration with another e-mail changes nothing, before or after linking', async () => {
+    const w = identityWorld();
+    await w.register('u1', 'first@school.eu');
+    expect((await w.register('u1', 'second@school.eu')).reason).toBe('LINK_FROZEN');
+    await w.index({
+      exportId: 'e1',
+      kinds: {
+        accounts: [
+          account('acc-2', 'etwinning', 'second@school.eu'),
+          account('acc-1', 'etwinning', 'first@school.eu'),
+        ],
+      },
+    });
+    expect(w.state()).toEqual({ u1: 'etwinning:acc-1' });
+    expect(await w.register('u1', 'second@school.eu')).toMatchObject({
+      decision: 'linked',
+      legacyAccountId: 'acc-1',
+    });
+    expect(w.holders.get('etwinning#acc-2')).toBeUndefined();
   });
 
-  test('ID-8: an address shared by two accounts of one platform is never linked, and says nothing more', async () => {
-    const w = await world([
-      entry('staff@school.eu', 'etwinning', 'a'),
-      entry('STAFF@school.eu', 'etwinning', 'b'),
-    ]);
+  test('a legacy account links to one ESEP user; a second user with the same e-mail stays pending', async () => {
+    const w = identityWorld();
+    await w.index({ exportId: 'e1', kinds: { accounts: [account('acc-a', 'etwinning', 'a@school.eu')] } });
+    expect((await w.register('u1', 'a@school.eu')).reason).toBe('LINKED');
+    expect(await w.register('u2', 'A@school.eu')).toEqual({
+      esepUserId: 'u2',
+      decision: 'not-linked',
+      reason: 'LINK_PENDING',
+    });
+    expect(w.holders.get('etwinning#acc-a')).toBe('u1');
+  });
+
+  test('ID-8: an e-mail shared by two accounts of the winning platform is never linked automatically', async () => {
+    const w = identityWorld();
+    await w.register('u1', 'staff@school.eu');
+    await w.index({
+      exportId: 'e1',
+      kinds: {
+        accounts: [
+          account('a', 'etwinning', 'staff@school.eu'),
+          account('b', 'etwinning', 'STAFF@school.eu'),
+        ],
+      },
+    });
     expect(await w.register('u1', 'staff@school.eu')).toEqual({
       esepUserId: 'u1',
       decision: 'not-linked',
       reason: 'AMBIGUOUS_LEGACY_EMAIL',
     });
-    expect(w.legacy.size).toBe(0);
-  });
-
-  test('ID-4: the first registration decides for ever, linked or not', async () => {
-    const w = await world([
-      entry('a@school.eu', 'etwinning', 'acc-a'),
-      entry('b@school.eu', 'etwinning', 'acc-b'),
-    ]);
-    expect((await w.register('u1', 'a@school.eu')).reason).toBe('LINKED');
-    expect(await w.register('u1', 'b@school.eu')).toEqual({
-      esepUserId: 'u1',
-      decision: 'not-linked',
-      reason: 'LINK_FROZEN',
-    });
-    expect(await w.identities.size).toBe(2);
-    expect(w.links.get('u1')?.legacyAccountId).toBe('acc-a');
-    expect(w.legacy.get('acc-b')).toBeUndefined();
-    expect((await w.register('u2', 'nobody@school.eu')).reason).toBe('NO_LEGACY_MATCH');
-    expect((await w.register('u2', 'b@school.eu')).reason).toBe('LINK_FROZEN');
-    expect(w.legacy.get('acc-b')).toBeUndefined();
-  });
-
-  test('a legacy account links to one ESEP user; a second user reads no match (ID-5: nothing is revealed)', async () => {
-    const w = await world([entry('a@school.eu', 'etwinning', 'acc-a')]);
-    await w.register('u1', 'a@school.eu');
-    expect(await w.register('u2', 'A@school.eu')).toEqual({
-      esepUserId: 'u2',
-      decision: 'not-linked',
-      reason: 'NO_LEGACY_MATCH',
-    });
-    expect(w.legacy.get('acc-a')).toBe('u1');
-  });
-
-  test('two deliveries of one event at once give one link, and the claim stays', async () => {
-    const w = await world([entry('a@school.eu', 'etwinning', 'acc-a')]);
-    const outcomes = await Promise.all([w.register('u1', 'a@school.eu'), w.register('u1', 'a@school.eu')]);
-    expect(outcomes.map((o) => o.reason).sort()).toEqual(['LINKED', 'LINK_FROZEN']);
-    expect(w.links.get('u1')?.legacyAccountId).toBe('acc-a');
-    expect(w.legacy.get('acc-a')).toBe('u1');
-  });
-
-  test('two users competing for one account at once: exactly one gets it', async () => {
-    const w = await world([entry('a@school.eu', 'etwinning', 'acc-a')]);
-    const outcomes = await Promise.all([w.register('u1', 'a@school.eu'), w.register('u2', 'a@school.eu')]);
-    expect(outcomes.filter((o) => o.decision === 'linked')).toHaveLength(1);
-    const winner = outcomes.find((o) => o.decision === 'linked')?.esepUserId;
-    expect(w.legacy.get('acc-a')).toBe(winner);
-  });
-
-  test('one user registering twice at once with two addresses keeps one account and releases the other', async () => {
-    const w = await world([
-      entry('a@school.eu', 'etwinning', 'acc-a'),
-      entry('b@school.eu', 'etwinning', 'acc-b'),
-    ]);
-    await Promise.all([w.register('u1', 'a@school.eu'), w.register('u1', 'b@school.eu')]);
-    const linked = w.links.get('u1')?.legacyAccountId as string;
-    expect(['acc-a', 'acc-b']).toContain(linked);
-    expect([...w.legacy.entries()]).toEqual([[linked, 'u1']]);
-  });
-
-  test('a redelivered event changes nothing', async () => {
-    const w = await world([entry('a@school.eu', 'etwinning', 'acc-a')]);
-    await w.register('u1', 'a@school.eu');
-    const before = JSON.stringify([...w.links, ...w.legacy]);
-    expect((await w.register('u1', 'a@school.eu')).reason).toBe('LINK_FROZEN');
-    expect(JSON.stringify([...w.links, ...w.legacy])).toBe(before);
-  });
-
-  test('the index holds keyed hashes only, and the link document names ids only', () => {
-    const key = emailKey(SECRET, 'Maria@School.eu');
-    expect(key).not.toMatch(/maria|school/i);
-    expect(
-      linkDocument({ esepUserId: 'u/1', decision: 'linked', reason: 'LINKED', legacyAccountId: 'acc-a' }),
-    ).toEqual({
-      key: expect.stringMatching(/^links\/~[A-Za-z0-9_-]+\.json$/),
-      document: { esepUserId: 'u/1', legacyAccountId: 'acc-a', reason: 'LINKED' },
-    });
-    expect(
-      linkDocument({ esepUserId: 'u1', decision: 'not-linked', reason: 'NO_LEGACY_MATCH' }),
-    ).toBeUndefined();
+    expect(w.holders.size).toBe(0);
   });
 });
 
-describe('the account-link Lambda (EventBridge event through SQS)', () => {
-  test('links from the event detail, writes the link document, and reports only broken records as failed', async () => {
-    const w = await world([entry('a@school.eu', 'etwinning', 'acc-a')]);
-    const objects = memoryObjects();
+describe('identity across exports (ID-3, ID-9)', () => {
+  test('SEG first, eTwinning later: the user moves to the eTwinning account (RELINKED); the SEG account is free', async () => {
+    const w = identityWorld();
+    await w.index({ exportId: 'seg-2022', kinds: { accounts: [account('s-1', 'seg', 'ana@school.pt')] } });
+    expect((await w.register('u1', 'ana@school.pt')).legacyAccountId).toBe('s-1');
+    const counts = await w.index({
+      exportId: 'et-2022',
+      kinds: { accounts: [account('e-1', 'etwinning', 'ana@school.pt')] },
+    });
+    expect(counts).toMatchObject({ relinked: 1 });
+    expect(await w.register('u1', 'ana@school.pt')).toEqual({
+      esepUserId: 'u1',
+      decision: 'linked',
+      reason: 'RELINKED',
+      legacyAccountId: 'e-1',
+      platform: 'etwinning',
+      exportId: 'et-2022',
+    });
+    expect(w.linkDocument('u1')).toMatchObject({ legacyAccountId: 'e-1', platform: 'etwinning' });
+    expect(w.holders.get('seg#s-1')).toBeUndefined();
+    // A second ESEP user with the same e-mail does not get the eTwinning account.
+    expect((await w.register('u2', 'ana@school.pt')).reason).toBe('LINK_PENDING');
+  });
+
+  test('an account is (platform, id): the same id on the other platform is another account', async () => {
+    const w = identityWorld();
+    await w.index({ exportId: 'e1', kinds: { accounts: [account('x-1', 'etwinning', 'one@school.eu')] } });
+    await w.index({ exportId: 'e2', kinds: { accounts: [account('x-1', 'seg', 'two@school.eu')] } });
+    expect((await w.register('u1', 'one@school.eu')).platform).toBe('etwinning');
+    expect(await w.register('u2', 'two@school.eu')).toMatchObject({ platform: 'seg', exportId: 'e2' });
+  });
+
+  test('LEGACY_EMAIL_CHANGED: counted, the latest export gives the e-mail, and an existing link never moves', async () => {
+    const w = identityWorld();
+    const v1 = {
+      exportId: 'e1',
+      exportedAt: '2022-09-01T00:00:00Z',
+      kinds: { accounts: [account('a', 'etwinning', 'old@school.eu')] },
+    };
+    const v2 = {
+      exportId: 'e2',
+      exportedAt: '2022-11-01T00:00:00Z',
+      kinds: { accounts: [account('a', 'etwinning', 'new@school.eu')] },
+    };
+    expect((await w.index(v1)).LEGACY_EMAIL_CHANGED).toBe(0);
+    await w.register('u1', 'old@school.eu');
+    expect((await w.index(v2)).LEGACY_EMAIL_CHANGED).toBe(1);
+    expect((await w.index(v2)).LEGACY_EMAIL_CHANGED).toBe(1); // a repeat reports the same
+    expect((await w.index(v1)).LEGACY_EMAIL_CHANGED).toBe(1); // an older export arriving late sees it too
+    expect(await w.register('u1', 'old@school.eu')).toMatchObject({ legacyAccountId: 'a', exportId: 'e2' });
+    expect((await w.register('u2', 'new@school.eu')).reason).toBe('LINK_PENDING');
+    expect((await w.register('u3', 'old@school.eu')).reason).toBe('LINK_PENDING');
+    expect(w.accounts.get('etwinning#a')).toMatchObject({ exportId: 'e2', emailChangedIn: 'e2' });
+  });
+
+  test('ID-3: an SEG account superseded after its data was staged has that data withdrawn', async () => {
+    const w = identityWorld();
+    await w.index({ exportId: 'seg-2022', kinds: { accounts: [account('s-1', 'seg', 'ana@school.pt')] } });
+    // The 2023 wave of the SEG export staged the profile, a photo and an activity (as a run writes them).
+    for (const key of ['profile.json', 'photo/me.png', 'activities/ac-1.json'])
+      await w.objects.store.put(
+        'migrated',
+        `seg-2022/profiles/s-1/${key}`,
+        key === 'profile.json' ? '{"platform":"seg"}' : 'x',
+      );
+    await w.objects.store.put('migrated', 'seg-2022/profiles/s-10/profile.json', '{"platform":"seg"}');
+    await w.pipeline.store.putRunStatus('seg-2022', {
+      scope: 's',
+      waves: ['2023'],
+      state: 'completed',
+      at: AT,
+    });
+    const counts = await w.index({
+      exportId: 'et-2022',
+      kinds: { accounts: [account('e-1', 'etwinning', 'ana@school.pt')] },
+    });
+    expect(counts.withdrawn).toBe(1);
+    expect([...w.objects.objects.keys()].filter((k) => k.startsWith('migrated/seg-2022/'))).toEqual([
+      'migrated/seg-2022/profiles/s-10/profile.json',
+    ]);
+    expect(await w.pipeline.store.withdrawals('seg-2022')).toEqual([
+      { kind: 'accounts', id: 's-1', reason: 'SEG_SUPERSEDED', at: expect.any(String), objects: 3 },
+    ]);
+    expect(
+      (
+        await w.index({
+          exportId: 'et-2022',
+          kinds: { accounts: [account('e-1', 'etwinning', 'ana@school.pt')] },
+        })
+      ).withdrawn,
+    ).toBe(0);
+  });
+});
+
+describe('concurrency and redelivery', () => {
+  test('a registration and the indexing of its export at once: linked, whichever comes first', async () => {
+    for (let i = 0; i < 5; i++) {
+      const w = identityWorld();
+      const spec = { exportId: 'e1', kinds: { accounts: [account('a', 'etwinning', 'a@school.eu')] } };
+      await Promise.all(
+        i % 2
+          ? [w.register('u1', 'a@school.eu'), w.index(spec)]
+          : [w.index(spec), w.register('u1', 'a@school.eu')],
+      );
+      expect(w.state()).toEqual({ u1: 'etwinning:a' });
+    }
+  });
+
+  test('two deliveries of one registration at once give one link; two users at once: exactly one gets it', async () => {
+    const w = identityWorld();
+    await w.index({
+      exportId: 'e1',
+      kinds: {
+        accounts: [account('a', 'etwinning', 'a@school.eu'), account('b', 'etwinning', 'b@school.eu')],
+      },
+    });
+    const twice = await Promise.all([w.register('u1', 'a@school.eu'), w.register('u1', 'a@school.eu')]);
+    expect(twice.map((o) => o.legacyAccountId)).toEqual(['a', 'a']);
+    const both = await Promise.all([w.register('u2', 'b@school.eu'), w.register('u3', 'b@school.eu')]);
+    expect(both.filter((o) => o.decision === 'linked')).toHaveLength(1);
+    expect([...w.holders.entries()].sort()).toEqual([
+      ['etwinning#a', 'u1'],
+      ['etwinning#b', both.find((o) => o.decision === 'linked')?.esepUserId],
+    ]);
+  });
+
+  test('one user registering twice at once with two e-mails keeps one account and holds no other', async () => {
+    const w = identityWorld();
+    await w.index({
+      exportId: 'e1',
+      kinds: {
+        accounts: [account('a', 'etwinning', 'a@school.eu'), account('b', 'etwinning', 'b@school.eu')],
+      },
+    });
+    await Promise.all([w.register('u1', 'a@school.eu'), w.register('u1', 'b@school.eu')]);
+    const linked = w.links.get('u1')?.account?.accountId as string;
+    expect(['a', 'b']).toContain(linked);
+    expect([...w.holders.entries()]).toEqual([[`etwinning#${linked}`, 'u1']]);
+  });
+});
+
+/**
+ * The differential property: every order of registrations and exports (each user's own registrations
+ * in their order, as ID-4 needs) ends in the same links. One account per platform and e-mail overall,
+ * one user per e-mail, e-mails that do not change: the cases where ID-4, ID-8 and ID-9 make the first
+ * come the first served are tested above, on their own.
+ */
+describe('any order of registrations and exports ends in the same links', () => {
+  const EMAILS = ['a@s.eu', 'b@s.eu', 'c@s.eu', 'd@s.eu', 'e@s.eu'];
+  const world = fc.record({
+    accounts: fc.uniqueArray(
+      fc.record({
+        email: fc.constantFrom(...EMAILS),
+        platform: fc.constantFrom('etwinning' as const, 'seg' as const),
+        exportNo: fc.integer({ min: 0, max: 2 }),
+      }),
+      { selector: (a) => `${a.email}/${a.platform}`, maxLength: 8 },
+    ),
+    users: fc.uniqueArray(
+      fc.record({
+        email: fc.constantFrom(...EMAILS),
+        second: fc.option(fc.constantFrom(...EMAILS), { nil: undefined }),
+      }),
+      {
+        selector: (u) => u.email,
+        maxLength: 4,
+      },
+    ),
+    seed: fc.integer(),
+  });
+
+  test('property', async () => {
+    await fc.assert(
+      fc.asyncProperty(world, fc.integer(), async (spec, orderSeed) => {
+        const steps = (w: ReturnType<typeof identityWorld>) => {
+          const exports = [0, 1, 2].map(
+            (n) => () =>
+              w.index({
+                exportId: `exp-${n}`,
+                kinds: {
+                  accounts: spec.accounts
+                    .map((a, i) => ({ ...a, i }))
+                    .filter((a) => a.exportNo === n)
+                    .map((a) => account(`acc-${a.i}`, a.platform, a.email)),
+                },
+              }),
+          );
+          const regs = spec.users.map((u, i) => [
+            () => w.register(`u${i}`, u.email),
+            ...(u.second ? [() => w.register(`u${i}`, u.second as string)] : []),
+          ]);
+          return { exports, regs };
+        };
+        const runInOrder = async (seed: number | undefined) => {
+          const w = identityWorld();
+          const { exports, regs } = steps(w);
+          const queues = [...exports.map((e) => [e]), ...regs];
+          let s = seed ?? 0;
+          while (queues.some((q) => q.length > 0)) {
+            const open = queues.filter((q) => q.length > 0);
+            s = (s * 1103515245 + 12345) % 2147483648;
+            const q =
+              seed === undefined
+                ? (open[0] as (typeof open)[number])
+                : (open[s % open.length] as (typeof open)[number]);
+            await (q.shift() as () => Promise<unknown>)();
+          }
+          return w.state();
+        };
+        expect(await runInOrder(Math.abs(orderSeed))).toEqual(await runInOrder(undefined));
+      }),
+      { numRuns: 60 },
+    );
+  });
+});
+
+describe('the support desk links by hand (ID-8)', () => {
+  const ambiguous = {
+    exportId: 'e1',
+    kinds: {
+      accounts: [account('a', 'etwinning', 'staff@school.eu'), account('b', 'etwinning', 'staff@school.eu')],
+    },
+  };
+
+  test('an ambiguous registration is linked once, audited (who, when, why; no e-mail)', async () => {
+    const w = identityWorld();
+    await w.index(ambiguous);
+    await w.register('u1', 'staff@school.eu');
+    expect(await w.linkByHand('u1', 'b')).toEqual({
+      esepUserId: 'u1',
+      decision: 'linked',
+      reason: 'LINKED',
+      legacyAccountId: 'b',
+      platform: 'etwinning',
+      exportId: 'e1',
+    });
+    expect(w.links.get('u1')?.audit).toEqual({
+      by: 'nss-pt',
+      at: expect.any(String),
+      why: 'checked with the school',
+    });
+    expect(JSON.stringify([...w.links.values()])).not.toContain('@');
+    expect(w.linkDocument('u1')).toMatchObject({ legacyAccountId: 'b' });
+    // After which ID-4 holds: never again by hand, and a later registration changes nothing.
+    await expect(w.linkByHand('u1', 'a')).rejects.toThrow(/already linked/);
+    expect((await w.register('u1', 'staff@school.eu')).legacyAccountId).toBe('b');
+  });
+
+  test.each([
+    ['a user who never registered', 'nobody', 'a', /has not registered/],
+    ['an account in no export', 'u1', 'zzz', /no indexed export holds account zzz/],
+  ])('refused: %s', async (_, user, accountId, message) => {
+    const w = identityWorld();
+    await w.index(ambiguous);
+    await w.register('u1', 'staff@school.eu');
+    await expect(w.linkByHand(user, accountId)).rejects.toThrow(LinkRefusedError);
+    await expect(w.linkByHand(user, accountId)).rejects.toThrow(message);
+  });
+
+  test('refused for an account another user holds, and for an id on both platforms without its export', async () => {
+    const w = identityWorld();
+    await w.index({ exportId: 'e1', kinds: { accounts: [account('x', 'etwinning', 'x@school.eu')] } });
+    await w.index({ exportId: 'e2', kinds: { accounts: [account('x', 'seg', 'other@school.eu')] } });
+    await w.register('u1', 'x@school.eu');
+    await w.register('u2', 'nothing@school.eu');
+    await expect(w.linkByHand('u2', 'x')).rejects.toThrow(/both platforms/);
+    await expect(w.linkByHand('u2', 'x', { exportId: 'e1' })).rejects.toThrow(/another ESEP user/);
+    expect(await w.linkByHand('u2', 'x', { exportId: 'e2' })).toMatchObject({ platform: 'seg' });
+  });
+
+  test('a link by hand stays where the support desk put it when an eTwinning account arrives', async () => {
+    const w = identityWorld();
+    await w.index({
+      exportId: 's',
+      kinds: { accounts: [account('s-1', 'seg', 'ana@school.pt'), account('s-2', 'seg', 'ana@school.pt')] },
+    });
+    await w.register('u1', 'ana@school.pt');
+    await w.linkByHand('u1', 's-2');
+    await w.index({ exportId: 'e', kinds: { accounts: [account('e-1', 'etwinning', 'ana@school.pt')] } });
+    expect(w.state()).toEqual({ u1: 'seg:s-2' });
+  });
+});
+
+describe('the account-link Lambda (EventBridge events through SQS)', () => {
+  test('registrations and links by hand from the event detail; only broken records fail; a refusal is not retried', async () => {
+    const w = identityWorld();
+    await w.index({ exportId: 'e1', kinds: { accounts: [account('acc-a', 'etwinning', 'a@school.eu')] } });
     const handler = makeHandler({
       identities: w.store,
       secret: async () => SECRET,
-      objects: objects.store,
+      objects: w.objects.store,
       migratedBucket: 'migrated',
     });
-    const event = (detail: object) => ({
+    const event = (detail: object, source = 'esep.accounts', type = 'ESEP Registration') => ({
       version: '0',
       id: 'e1',
-      source: 'esep.accounts',
-      'detail-type': 'ESEP Registration',
+      source,
+      'detail-type': type,
       account: '0',
-      time: at,
+      time: AT,
       region: 'eu-west-1',
       resources: [],
       detail,
     });
+    const support = (detail: object) => event(detail, 'esep.support', 'ESEP Support Link');
     const response = await handler(
       sqsEvent(
-        ['m1', JSON.stringify(event({ esepUserId: 'u1', email: ' A@School.eu ', registeredAt: at }))],
-        ['m2', JSON.stringify(event({ esepUserId: 'u2', email: 'not an address', registeredAt: at }))],
+        ['m1', JSON.stringify(event({ esepUserId: 'u1', email: ' A@School.eu ', registeredAt: AT }))],
+        ['m2', JSON.stringify(event({ esepUserId: 'u2', email: 'not an address', registeredAt: AT }))],
         [
           'm3',
           JSON.stringify({
-            ...event({ esepUserId: 'u3', email: 'a@school.eu', registeredAt: at }),
+            ...event({ esepUserId: 'u3', email: 'a@school.eu', registeredAt: AT }),
             source: 'someone.else',
           }),
         ],
+        [
+          'm4',
+          JSON.stringify(support({ esepUserId: 'u1', legacyAccountId: 'acc-a', reason: 'r', by: 'nss' })),
+        ],
+        [
+          'm5',
+          JSON.stringify(support({ esepUserId: 'u1', legacyAccountId: 'acc-a', reason: 'r', by: 'me@x.eu' })),
+        ],
       ),
     );
-    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'm2' }, { itemIdentifier: 'm3' }]);
-    expect(w.links.get('u1')?.legacyAccountId).toBe('acc-a');
-    expect(JSON.parse(String(objects.objects.get('migrated/links/u1.json')))).toEqual({
+    expect(response.batchItemFailures).toEqual([
+      { itemIdentifier: 'm2' },
+      { itemIdentifier: 'm3' },
+      { itemIdentifier: 'm5' },
+    ]);
+    expect(w.state()).toEqual({ u1: 'etwinning:acc-a' });
+    expect(w.linkDocument('u1')).toEqual({
       esepUserId: 'u1',
       legacyAccountId: 'acc-a',
+      platform: 'etwinning',
+      exportId: 'e1',
       reason: 'LINKED',
     });
+  });
+
+  test('the link document names ids only', () => {
+    expect(
+      linkDocument({
+        esepUserId: 'u/1',
+        decision: 'linked',
+        reason: 'LINKED',
+        legacyAccountId: 'acc-a',
+        platform: 'seg',
+        exportId: 'e',
+      }),
+    ).toEqual({
+      key: expect.stringMatching(/^links\/~[A-Za-z0-9_-]+\.json$/),
+      document: {
+        esepUserId: 'u/1',
+        legacyAccountId: 'acc-a',
+        platform: 'seg',
+        exportId: 'e',
+        reason: 'LINKED',
+      },
+    });
+    expect(
+      linkDocument({ esepUserId: 'u1', decision: 'not-linked', reason: 'LINK_PENDING' }),
+    ).toBeUndefined();
   });
 });

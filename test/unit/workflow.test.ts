@@ -22,7 +22,7 @@ import { initialVerifyState, verifyPage, verifyRun } from '../../functions/core/
 import { makeHandler as twinspaceHandler } from '../../functions/twinspace/handler';
 import { fsExportSource } from '../../local/runtime/fs-export-source';
 import { generateExport } from '../../tools/generate';
-import { memoryObjects, memoryStore } from '../helpers/memory-ports';
+import { memoryIdentities, memoryObjects, memoryStore } from '../helpers/memory-ports';
 import { sqsEvent } from '../helpers/sqs';
 
 /**
@@ -101,6 +101,7 @@ async function runWorkflow(wave = 'all') {
     exportsBucket: 'exports',
     migratedBucket: 'migrated',
     emailSecret: async () => 'test-secret',
+    identities: memoryIdentities().store,
   };
   const queued: { entity: Entity; message: ChunkMessage }[] = [];
   const run = await startRun({ key: 'exports/wf-export/manifest.json', wave }, workflow);
@@ -254,6 +255,7 @@ describe('the steps at their edges', () => {
       exportsBucket: 'exports',
       migratedBucket: 'migrated',
       emailSecret: async () => 's',
+      identities: memoryIdentities().store,
     };
     await expect(processChunk('twinspace', 'not json', deps)).rejects.toThrow(PoisonMessageError);
     const wrongQueue = {

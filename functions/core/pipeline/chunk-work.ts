@@ -1,7 +1,7 @@
 import { eachLimited } from '../concurrency';
 import { PoisonMessageError } from '../errors';
 import { chunkId, exportKeys, workKeys } from '../keys';
-import type { LedgerEntry, ObjectStore, PipelineStore } from '../ports';
+import type { IdentityStore, LedgerEntry, ObjectStore, PipelineStore } from '../ports';
 import {
   type BlobStatus,
   type DecisionContext,
@@ -15,6 +15,7 @@ import {
 } from '../rules/decide';
 import { emailKey } from '../rules/identity';
 import { type IndexName, isContainerKind, PARENTS } from '../rules/kinds';
+import { accountsElsewhere } from '../rules/linking';
 import type { CompiledPolicy } from '../rules/policy';
 import type { FileRef } from '../rules/schemas';
 import { targetOf } from '../rules/targets';
@@ -39,13 +40,8 @@ export interface ChunkWorkDeps {
   readonly elsewhere?: AccountsElsewhere;
 }
 
-/** What the identity index knows of accounts beyond this export. */
-export interface AccountsElsewhere {
-  /** The standing accounts with these ids in any indexed export: `migrated`, or `superseded` (ID-3). */
-  accounts(ids: readonly string[]): Promise<Map<string, ParentDecision>>;
-  /** Which of these keyed e-mails a standing eTwinning account of any indexed export has. */
-  etwinningKeys(keys: readonly string[]): Promise<Set<string>>;
-}
+/** What the identity index knows of accounts beyond this export (core/rules/linking). */
+export type AccountsElsewhere = ReturnType<typeof accountsElsewhere>;
 
 export interface ChunkOutcome {
   readonly counts: ChunkCounts;
@@ -155,6 +151,8 @@ export interface ChunkDeps {
   readonly migratedBucket: string;
   /** The identity index's HMAC key (resolved lazily: only account chunks need it). */
   readonly emailSecret: () => Promise<string>;
+  /** The accounts of every export indexed in the state (ID-3, PR-7). */
+  readonly identities: IdentityStore;
 }
 
 /** What one chunk message came to: already done before (a redelivery), or worked with its counts. */
@@ -194,6 +192,7 @@ export async function processChunk(entity: Entity, body: string, deps: ChunkDeps
     store: deps.store,
     policy: deps.policy,
     emailSecret: msg.kind === 'accounts' ? await deps.emailSecret() : '',
+    elsewhere: accountsElsewhere(deps.identities),
     blobStatus: blobChecker(bucketExportSource(deps.objects, deps.exportsBucket, msg.exportId)),
   });
 

@@ -1,6 +1,13 @@
 import { reportPrefix } from '../keys';
 import type { ReportSink } from '../ports';
-import { checkConservation, decisionTotals, type Summary, Tally, type Verification } from '../report/summary';
+import {
+  checkConservation,
+  decisionTotals,
+  type IdentityCounts,
+  type Summary,
+  Tally,
+  type Verification,
+} from '../report/summary';
 import type { Kind } from '../rules/kinds';
 import { readManifest } from '../rules/manifest';
 import { missingChunks } from './progress';
@@ -17,6 +24,7 @@ export async function reportRun(
   deps: WorkflowDeps,
   sink: ReportSink,
   verification?: Verification,
+  identities?: IdentityCounts,
 ): Promise<{ summary: Summary; receipts: number }> {
   const source = deps.source(run.exportId);
   const { files } = await readManifest(source);
@@ -38,6 +46,7 @@ export async function reportRun(
     ...(verification && !verification.passed ? { status: 'verification-failed' as const } : {}),
     ...(missing.length > 0 ? { status: 'incomplete' as const, missing } : {}),
     ...(verification ? { verification } : {}),
+    ...(identities ? { identities } : {}),
   };
   const receipts = await sink.finish(summary);
   await deps.store.putRunStatus(run.exportId, {

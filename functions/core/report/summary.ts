@@ -40,6 +40,18 @@ export interface Verification {
   readonly checks: readonly VerifyCheck[];
 }
 
+/** What the run's indexing of the export's accounts did (ID-3, ID-4, ID-9), for support. */
+export interface IdentityCounts {
+  readonly indexed: number;
+  /** Accounts of this export whose e-mail differs from the one an earlier export gave (ID-9). */
+  readonly LEGACY_EMAIL_CHANGED: number;
+  /** Pending registrations linked, and users moved from an SEG to an eTwinning account (RELINKED). */
+  readonly linked: number;
+  readonly relinked: number;
+  /** SEG accounts whose staged data was withdrawn because an eTwinning account supersedes them. */
+  readonly withdrawn: number;
+}
+
 export interface Summary {
   exportId: string;
   waves: string[];
@@ -53,6 +65,8 @@ export interface Summary {
   verification?: Verification;
   counts: Partial<Record<Kind, DecisionCounts>>;
   reasons: Partial<Record<ReasonCode, number>>;
+  /** The run's indexing of the export's accounts (absent for `plan`, which links nothing). */
+  identities?: IdentityCounts;
   startedAt: string;
   finishedAt: string;
 }

@@ -1,0 +1,90 @@
+import { type IndexDeps, indexIdentities } from '../../functions/core/pipeline/identities';
+import type { Run } from '../../functions/core/pipeline/run';
+import { supersededWithdrawer } from '../../functions/core/pipeline/withdraw';
+import type { ExportSource } from '../../functions/core/ports';
+import { deliverRegistration, deliverSupportLink } from '../../functions/core/rules/linking';
+import { compilePolicy } from '../../functions/core/rules/policy';
+import { buildExport, type ExportSpec, memorySource } from './memory-export';
+import { memoryIdentities, memoryObjects, memoryStore } from './memory-ports';
+
+export const SECRET = 'test-secret';
+export const AT = '2022-06-15T09:00:00+02:00';
+
+/** A legacy account line. */
+export const account = (id: string, platform: 'etwinning' | 'seg', email: string) => ({
+  id,
+  platform,
+  email,
+  firstName: 'Ana',
+  lastName: 'Silva',
+  country: 'PT',
+  registeredAt: '2012-01-01T00:00:00Z',
+  organisations: [],
+});
+
+/**
+ * The identity side of the pipeline over in-memory ports: exports indexed as a run's first step does,
+ * registrations and links by hand delivered as the account-link function does.
+ */
+export function identityWorld() {
+  const ids = memoryIdentities();
+  const objects = memoryObjects();
+  const pipeline = memoryStore();
+  const sources = new Map<string, ExportSource>();
+  const policy = compilePolicy();
+  const target = { store: pipeline.store, objects: objects.store, migratedBucket: 'migrated' };
+  const deps: IndexDeps = {
+    workflow: {
+      policy,
+      store: pipeline.store,
+      objects: objects.store,
+      exportsBucket: 'exports',
+      source: (id) => sources.get(id) as ExportSource,
+    },
+    identities: ids.store,
+    secret: async () => SECRET,
+    objects: objects.store,
+    migratedBucket: 'migrated',
+    withdrawSuperseded: supersededWithdrawer(target),
+  };
+  const linkDeps = { identities: ids.store, objects: objects.store, migratedBucket: 'migrated' };
+  return {
+    ...ids,
+    objects,
+    pipeline,
+    /** Indexes an export (its accounts), as a run's "Index identities" step does. */
+    async index(spec: ExportSpec & { exportId: string }) {
+      sources.set(spec.exportId, memorySource(spec.exportId, buildExport(spec)));
+      const run: Run = {
+        exportId: spec.exportId,
+        scope: `${spec.exportId}@p`,
+        waves: ['2023'],
+        startedAt: AT,
+      };
+      return indexIdentities(run, deps);
+    },
+    register: (esepUserId: string, email: string) =>
+      deliverRegistration(
+        { esepUserId, email, registeredAt: AT },
+        { ...linkDeps, secret: async () => SECRET },
+      ),
+    linkByHand: (esepUserId: string, legacyAccountId: string, over: object = {}) =>
+      deliverSupportLink(
+        { esepUserId, legacyAccountId, reason: 'checked with the school', by: 'nss-pt', ...over },
+        linkDeps,
+      ),
+    /** The end state: each user's link as `platform:account` (or its pending reason), sorted by user. */
+    state() {
+      return Object.fromEntries(
+        [...ids.links.values()]
+          .sort((a, b) => a.esepUserId.localeCompare(b.esepUserId))
+          .map((l) => [l.esepUserId, l.account ? `${l.account.platform}:${l.account.accountId}` : l.reason]),
+      );
+    },
+    /** The link document of a user, as the importer reads it. */
+    linkDocument(esepUserId: string) {
+      const bytes = objects.objects.get(`migrated/links/${esepUserId}.json`);
+      return bytes && JSON.parse(bytes.toString('utf8'));
+    },
+  };
+}
