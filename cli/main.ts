@@ -1,5 +1,11 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { ConservationError, ExportRejectedError, PolicyError, UsageError } from '../functions/core/errors';
+import {
+  ConservationError,
+  ExportRejectedError,
+  LinkRefusedError,
+  PolicyError,
+  UsageError,
+} from '../functions/core/errors';
 import type { Estimate } from '../functions/core/estimate/estimate';
 import { neutralise } from '../functions/core/report/neutralise';
 import type { Summary } from '../functions/core/report/summary';
@@ -115,9 +121,14 @@ function program(setExit: (code: number) => void): Command {
     .addOption(outOption('<state>/reports/<exportId>/<waves>'))
     .addOption(stateOption())
     .addOption(policyOption())
-    .action(async (exportDir: string, o: ExportFlags) => {
+    .option(
+      '--replace',
+      'the export changed since it was run under this id: withdraw the earlier run and decide the new content',
+    )
+    .action(async (exportDir: string, o: ExportFlags & { replace?: boolean }) => {
       const { runLocal } = require('./commands/run') as typeof import('./commands/run');
-      setExit(await printResult('run', 'Run', await runLocal(exportOptions(exportDir, o)), o.policy));
+      const options = { ...exportOptions(exportDir, o), replace: o.replace === true };
+      setExit(await printResult('run', 'Run', await runLocal(options), o.policy));
     });
 
   cli
@@ -151,6 +162,66 @@ function program(setExit: (code: number) => void): Command {
       console.log(
         JSON.stringify(await registerLocal({ email: o.email, esepUserId: o.user, stateDir: o.state })),
       );
+      setExit(0);
+    });
+
+  cli
+    .command('link')
+    .description(
+      'the support desk links a pending or ambiguous registration to a legacy account by hand, once, audited (rule ID-8); prints the outcome as one JSON line',
+    )
+    .requiredOption('--user <esepUserId>', 'the ESEP user id (it must have registered)')
+    .requiredOption('--account <legacyAccountId>', 'the legacy account id')
+    .option('--export <exportId>', 'the export that holds the account (when the id is on both platforms)')
+    .requiredOption('--reason <text>', 'why (kept in the audit record)')
+    .option('--by <name>', "who links (kept in the audit record; default: the operator's login name)")
+    .addOption(stateOption())
+    .action(
+      async (o: {
+        user: string;
+        account: string;
+        export?: string;
+        reason: string;
+        by?: string;
+        state: string;
+      }) => {
+        const { linkLocal } = require('./commands/register') as typeof import('./commands/register');
+        const outcome = await linkLocal({
+          esepUserId: o.user,
+          legacyAccountId: o.account,
+          reason: o.reason,
+          stateDir: o.state,
+          ...(o.export === undefined ? {} : { exportId: o.export }),
+          ...(o.by === undefined ? {} : { by: o.by }),
+        });
+        console.log(JSON.stringify(outcome));
+        setExit(0);
+      },
+    );
+
+  cli
+    .command('rollback')
+    .description(
+      "withdraw from the target what one wave of an export wrote, record by record from the runs' ledgers; the receipts say so and the wave can run again",
+    )
+    .argument('<exportId>')
+    .requiredOption('--wave <id>', 'the wave to withdraw', once('--wave'))
+    .addOption(stateOption())
+    .addOption(policyOption())
+    .action(async (exportId: string, o: { wave: string; state: string; policy?: string }) => {
+      const { rollbackLocal } = require('./commands/rollback') as typeof import('./commands/rollback');
+      const r = await rollbackLocal({
+        exportId,
+        wave: o.wave,
+        stateDir: o.state,
+        ...(o.policy === undefined ? {} : { policyFile: o.policy }),
+      });
+      console.log(
+        r.runs === 0
+          ? `nothing to roll back: no run of ${exportId} has wave ${r.wave} in the target`
+          : `rolled back wave ${r.wave} of ${exportId}: ${r.withdrawn} records withdrawn from the target (${r.runs} run${r.runs === 1 ? '' : 's'}); run the wave again to migrate it anew`,
+      );
+      for (const dir of r.reports) console.log(`receipts updated: ${dir}`);
       setExit(0);
     });
 
@@ -329,6 +400,10 @@ export async function main(argv: string[]): Promise<number> {
     if (process.env.ESEP_DEBUG) console.error(caught);
     if (error instanceof UsageError || error instanceof PolicyError) {
       say(error.message);
+      return 2;
+    }
+    if (error instanceof LinkRefusedError) {
+      say(`link refused: ${error.message}`);
       return 2;
     }
     if (error instanceof ExportRejectedError) {

@@ -1,4 +1,4 @@
-import { type EnvKey, QUEUE_ENV, WORKFLOW_ENV } from '../functions/adapters/wiring';
+import { type EnvKey, QUEUE_ENV, ROLLBACK_ENV, WORKFLOW_ENV } from '../functions/adapters/wiring';
 import { PREFIXES } from '../functions/core/keys';
 import { SIZING, type SizedFunction } from '../functions/core/pipeline/sizing';
 import { ENTITIES, type Entity } from '../functions/core/pipeline/workers';
@@ -39,14 +39,30 @@ export interface FunctionSpec {
 const ENTITY_QUEUE_ENV = Object.values(QUEUE_ENV);
 const readsExport: Grant = { read: 'exports', prefix: PREFIXES.exports };
 const readsWork: Grant = { read: 'exports', prefix: PREFIXES.work };
+/** A withdrawal (rollback, replaced export): the run's results, the target and its links, the receipts. */
+const withdraws: readonly Grant[] = [
+  readsWork,
+  { read: 'migrated', prefix: '' },
+  { delete: 'migrated', prefix: '' },
+  { read: 'reports', prefix: '' },
+  { put: 'reports', prefix: '' },
+];
 
 export const FUNCTIONS: readonly FunctionSpec[] = [
   {
     name: 'validate',
     sizing: 'validate',
-    env: WORKFLOW_ENV,
-    grants: [readsExport, { table: 'write' }],
-    description: 'validates an uploaded export and opens the run',
+    env: ROLLBACK_ENV,
+    // A corrected export under a finished id replaces the earlier run: what withdrawal needs.
+    grants: [readsExport, { table: 'read-write' }, ...withdraws],
+    description: 'validates an uploaded export and opens the run (withdrawing a replaced one)',
+  },
+  {
+    name: 'rollback',
+    sizing: 'rollback',
+    env: ROLLBACK_ENV,
+    grants: [readsExport, { table: 'read-write' }, ...withdraws],
+    description: "withdraws a wave's target by the runs' ledgers",
   },
   {
     name: 'index-identities',

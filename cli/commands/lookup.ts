@@ -81,27 +81,31 @@ export async function lookupLocal(options: {
         },
       ];
     });
-    const exports = [...new Set(runs.map((r) => r.exportId))];
+    // What was withdrawn of this account's records since, in every run of the state that staged them.
     const withdrawals = (
       await Promise.all(
-        exports.map(async (exportId) =>
+        (
+          await store.allRunStatuses()
+        ).map(async (run) =>
           (
-            await store.withdrawals(exportId)
+            await store.withdrawals(run.scope)
           )
             .filter(
               (w) =>
-                w.id === legacyAccountId ||
+                (w.kind === 'accounts' && w.id === legacyAccountId) ||
                 runs.some(
                   (r) =>
-                    r.exportId === exportId &&
-                    r.records.some((rec) => rec.kind === w.kind && rec.id === w.id),
+                    r.exportId === run.exportId && r.records.some((x) => x.kind === w.kind && x.id === w.id),
                 ),
             )
-            .map((w) => ({ exportId, ...w })),
+            .map((w) => ({ exportId: run.exportId, ...w })),
         ),
       )
     ).flat();
-    return { legacyAccountId, ...(link ? { link } : {}), runs, withdrawals };
+    const unique = [
+      ...new Map(withdrawals.map((w) => [`${w.exportId}#${w.kind}#${w.id}#${w.reason}`, w])).values(),
+    ];
+    return { legacyAccountId, ...(link ? { link } : {}), runs, withdrawals: unique };
   } finally {
     release();
     await pipeline.stop();

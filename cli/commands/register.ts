@@ -1,8 +1,14 @@
+import { userInfo } from 'node:os';
 import { resolve } from 'node:path';
-import { depsFrom, handleRegistration } from '../../functions/account-link/handler';
+import {
+  depsFrom,
+  handleRegistration,
+  handleSupportLink,
+  type LinkDeps,
+} from '../../functions/account-link/handler';
 import { UsageError } from '../../functions/core/errors';
 import type { LinkOutcome } from '../../functions/core/ports';
-import { RegistrationSchema } from '../../functions/core/rules/linking';
+import { RegistrationSchema, SupportLinkSchema } from '../../functions/core/rules/linking';
 import { startLocalPipeline } from '../../local/runtime/pipeline';
 import { onInterrupt } from '../interrupt';
 import { notice } from '../messages';
@@ -15,32 +21,81 @@ export interface RegisterOptions {
   readonly registeredAt?: string;
 }
 
-/**
- * `esep-migrate register`: one ESEP registration, as EU Login would send it, decided by the account-link
- * function's own code with the configuration the template gives it, against the local state (so a
- * `register` after a `run` links against that run's accounts). Returns the outcome of outputs.md.
- */
-export async function registerLocal(options: RegisterOptions): Promise<LinkOutcome> {
-  const detail = {
-    esepUserId: options.esepUserId,
-    email: options.email,
-    registeredAt: options.registeredAt ?? new Date().toISOString(),
-  };
-  const parsed = RegistrationSchema.safeParse(detail);
-  if (!parsed.success) {
-    const field = parsed.error.issues[0]?.path.join('.');
-    throw new UsageError(
-      `register: ${field === 'email' ? '--email' : field === 'esepUserId' ? '--user' : field}: ${parsed.error.issues[0]?.message}`,
-    );
-  }
-  const pipeline = await startLocalPipeline({ stateDir: resolve(options.stateDir ?? '.esep-local'), notice });
+/** A schema's first problem as a usage error naming the command's flag. */
+function checked<T>(
+  command: string,
+  result:
+    | { success: true; data: T }
+    | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } },
+  flags: Readonly<Record<string, string>>,
+): T {
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const field = String(issue?.path[0] ?? '');
+  throw new UsageError(`${command}: ${flags[field] ?? field}: ${issue?.message}`);
+}
+
+/** Runs one delivery of the account-link function's own code, configured as the template configures it. */
+async function withLinkFunction<T>(stateDir: string | undefined, deliver: (deps: LinkDeps) => Promise<T>) {
+  const pipeline = await startLocalPipeline({ stateDir: resolve(stateDir ?? '.esep-local'), notice });
   const release = onInterrupt(() => pipeline.stop());
   try {
     const env = pipeline.environments.get('account-link');
     if (!env) throw new Error('the synthesized app has no account-link function');
-    return await handleRegistration(parsed.data, depsFrom(pipeline.clients, env));
+    return await deliver(depsFrom(pipeline.clients, env));
   } finally {
     release();
     await pipeline.stop();
   }
+}
+
+/**
+ * `esep-migrate register`: one ESEP registration, as EU Login would send it, against the local state (so
+ * a `register` after a `run` links against that run's accounts, and one before it waits, pending).
+ * Returns the outcome of outputs.md.
+ */
+export async function registerLocal(options: RegisterOptions): Promise<LinkOutcome> {
+  const registration = checked(
+    'register',
+    RegistrationSchema.safeParse({
+      esepUserId: options.esepUserId,
+      email: options.email,
+      registeredAt: options.registeredAt ?? new Date().toISOString(),
+    }),
+    { email: '--email', esepUserId: '--user' },
+  );
+  return withLinkFunction(options.stateDir, (deps) => handleRegistration(registration, deps));
+}
+
+/**
+ * `esep-migrate link`: the support desk links a pending or ambiguous registration by hand (ID-8), once,
+ * audited in the state table (who: `--by`, default the operator's login name; when; why: `--reason`).
+ * A refusal throws LinkRefusedError (exit 2, saying why).
+ */
+export async function linkLocal(options: {
+  readonly esepUserId: string;
+  readonly legacyAccountId: string;
+  readonly exportId?: string;
+  readonly reason: string;
+  readonly by?: string;
+  readonly stateDir?: string;
+}): Promise<LinkOutcome> {
+  const request = checked(
+    'link',
+    SupportLinkSchema.safeParse({
+      esepUserId: options.esepUserId,
+      legacyAccountId: options.legacyAccountId,
+      ...(options.exportId === undefined ? {} : { exportId: options.exportId }),
+      reason: options.reason,
+      by: options.by ?? userInfo().username,
+    }),
+    {
+      esepUserId: '--user',
+      legacyAccountId: '--account',
+      exportId: '--export',
+      reason: '--reason',
+      by: '--by',
+    },
+  );
+  return withLinkFunction(options.stateDir, (deps) => handleSupportLink(request, deps));
 }

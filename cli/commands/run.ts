@@ -14,6 +14,7 @@ import { s3Objects } from '../../functions/adapters/s3-objects';
 import type { Clients } from '../../functions/adapters/wiring';
 import { ExecutionFailedError, ExportRejectedError, UsageError } from '../../functions/core/errors';
 import { exportKeys, MANIFEST, reportPrefix } from '../../functions/core/keys';
+import { changedRuns, manifestFiles } from '../../functions/core/pipeline/run';
 import {
   buildStagePlan,
   selectWaves,
@@ -40,6 +41,8 @@ export interface RunOptions {
   readonly out?: string;
   readonly stateDir?: string;
   readonly policyFile?: string;
+  /** Withdraw earlier runs of other content under this export id, and decide the new content. */
+  readonly replace?: boolean;
   readonly stderr?: { write(s: string): unknown; isTTY?: boolean };
   /** For tests: options of the local pipeline (faults, timings). */
   readonly pipeline?: Partial<Parameters<typeof startLocalPipeline>[0]>;
@@ -103,7 +106,12 @@ export async function upload(
 }
 
 /** Copies the report folder from the local reports bucket to `outDir`. */
-async function download(clients: Clients, bucket: string, prefix: string, outDir: string): Promise<void> {
+export async function download(
+  clients: Clients,
+  bucket: string,
+  prefix: string,
+  outDir: string,
+): Promise<void> {
   await rm(join(outDir, 'receipts'), { recursive: true, force: true });
   let token: string | undefined;
   do {
@@ -261,6 +269,15 @@ export async function runLocal(options: RunOptions): Promise<RunResult> {
   try {
     const { clients, resources } = pipeline;
     await warnOutOfOrder(pipeline, exportId, waves, policy.waveIds);
+    // A changed export under a finished id: refused before its files replace the earlier ones.
+    const store = dynamoStore(clients.dynamo, resources.table);
+    const changed = await changedRuns(exportId, manifestFiles({ manifest, files }), store);
+    if (changed.length > 0 && !options.replace) {
+      const names = [...new Set(changed.flatMap((c) => c.changed))];
+      throw new ExportRejectedError(
+        `export ${exportId} changed since it was run: ${names.join(', ')} ${names.length === 1 ? 'differs' : 'differ'} from the manifest its earlier run used. Give it a new export id, or run it again with --replace to withdraw the earlier run and decide the new content`,
+      );
+    }
     await upload(
       clients,
       resources.buckets.exports,
@@ -268,10 +285,11 @@ export async function runLocal(options: RunOptions): Promise<RunResult> {
       exportId,
       manifest.files.map((f) => f.path),
     );
+    // An upload (wave all) replaces a changed export, as on AWS; the check above asked for --replace.
     const input =
       wave === 'all'
         ? { bucket: resources.buckets.exports, key: exportKeys.manifest(exportId) }
-        : { exportId, wave };
+        : { exportId, wave, replace: options.replace === true };
     return await executeRun(pipeline, input, { exportId, waves }, outDir);
   } finally {
     progress.end();

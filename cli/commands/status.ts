@@ -43,12 +43,20 @@ export function formatStatus(rows: readonly (RunRow & { readonly report?: string
         `${neutralise(r.exportId)}  ${r.waves.join(', ')}  ${r.state}${verified ? `, ${verified}` : ''}`,
         `  started ${r.startedAt ?? '-'}, finished ${r.finishedAt ?? '(running)'}`,
       ];
-      if (r.counts)
+      if (r.state === 'rolled-back' && r.withdrawn !== undefined)
+        lines.push(
+          `  ${fmt(r.withdrawn)} records withdrawn from the target${r.withdrawnBecause === 'REPLACED' ? ' (a corrected export replaced it)' : ''}`,
+        );
+      else if (r.counts)
         lines.push(
           `  migrated ${fmt(r.counts.migrated)}, dropped ${fmt(r.counts.dropped)}, quarantined ${fmt(r.counts.quarantined)}`,
         );
       if (r.outOfOrder.length > 0)
         lines.push(`  OUT OF ORDER: ran before ${r.outOfOrder.join(', ')} had completed for this export`);
+      if (r.rolledBackWaves?.length)
+        lines.push(
+          `  withdrawn from the target: ${r.rolledBackWaves.join(', ')}${r.withdrawnBecause === 'REPLACED' ? ' (a corrected export replaced it)' : ' (rolled back)'}`,
+        );
       if (r.error) lines.push(`  error: ${neutralise(r.error)}`);
       if (r.report) lines.push(`  report: ${r.report}`);
       return lines.join('\n');

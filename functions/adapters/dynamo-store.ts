@@ -169,6 +169,17 @@ export function dynamoStore(
       );
     },
 
+    async removeWithdrawals(scope, entries) {
+      await eachLimited(entries, concurrency, async (w) => {
+        await doc.send(
+          new DeleteCommand({
+            TableName: table,
+            Key: { pk: tableKeys.withdrawals(scope), sk: tableKeys.withdrawal(w.kind, w.id) },
+          }),
+        );
+      });
+    },
+
     async withdrawals(exportId) {
       return (await queryAll(tableKeys.withdrawals(exportId))).map(
         ({ pk: _pk, sk: _sk, ...w }) => w as unknown as Withdrawal,

@@ -5,6 +5,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { ConfigError } from '../core/errors';
 import type { ChunkDeps } from '../core/pipeline/chunk-work';
 import { bucketExportSource, type WorkflowDeps } from '../core/pipeline/run';
+import type { RollbackDeps } from '../core/pipeline/withdraw';
 import type { Entity } from '../core/pipeline/workers';
 import { type CompiledPolicy, parsePolicyJson } from '../core/rules/policy';
 import { dynamoIdentities, dynamoStore } from './dynamo-store';
@@ -117,6 +118,26 @@ export function emailSecret(secrets: SecretsManagerClient, arn: string): () => P
       return r.SecretString;
     });
     return secret;
+  };
+}
+
+/** What a withdrawal from the target needs (rollback, replaced export): the target, links and receipts. */
+export const ROLLBACK_ENV = [
+  ...WORKFLOW_ENV,
+  'migratedBucket',
+  'reportsBucket',
+] as const satisfies readonly EnvKey[];
+
+export function rollbackDepsFrom(clients: Clients, env: NodeJS.ProcessEnv): RollbackDeps {
+  const config = readConfig(ROLLBACK_ENV, env);
+  const workflow = workflowDeps(clients, config);
+  return {
+    workflow,
+    store: workflow.store,
+    objects: workflow.objects,
+    migratedBucket: config.migratedBucket,
+    reportsBucket: config.reportsBucket,
+    identities: dynamoIdentities(clients.dynamo, config.table),
   };
 }
 

@@ -124,9 +124,9 @@ export const ONE = '#';
  * |---|---|---|
  * | a container's decision (project, group) | `S#<scope>#<kind>#<id>` | `#` |
  * | index entry (group activity, eTwinning e-mail keys) | `X#<scope>#<index>#<key>` | `#` |
- * | decision ledger | `D#<exportId>#<kind>#<id>` | line number, 10 digits |
+ * | decision ledger | `D#<scope>#<kind>#<id>` | line number, 10 digits |
  * | chunk marker | `C#<scope>#<stage>` | chunk id |
- * | a withdrawal from the target | `W#<exportId>` | `<kind>#<id>` |
+ * | a withdrawal from the target | `W#<scope>` | `<kind>#<id>` |
  * | stage expectation | `E#<scope>` | stage id |
  * | run status (one partition: the status panel reads it whole) | `RUNS` | `<exportId>#<waves>#<scope>` |
  * | a legacy account, as its latest export has it | `G#<platform>#<legacyAccountId>` | `#` |
@@ -138,10 +138,10 @@ export const ONE = '#';
 export const tableKeys = {
   container: (scope: string, kind: string, id: string) => `S#${scope}#${kind}#${keyPart(id)}`,
   index: (scope: string, index: string, key: string) => `X#${scope}#${index}#${keyPart(key)}`,
-  ledger: (exportId: string, kind: string, id: string) => `D#${exportId}#${kind}#${keyPart(id)}`,
+  ledger: (scope: string, kind: string, id: string) => `D#${scope}#${kind}#${keyPart(id)}`,
   ledgerLine: (line: number) => String(line).padStart(10, '0'),
   markers: (scope: string, stage: string) => `C#${scope}#${stage}`,
-  withdrawals: (exportId: string) => `W#${exportId}`,
+  withdrawals: (scope: string) => `W#${scope}`,
   withdrawal: (kind: string, id: string) => `${kind}#${keyPart(id)}`,
   expectations: (scope: string) => `E#${scope}`,
   runs: 'RUNS',

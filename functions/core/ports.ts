@@ -31,8 +31,8 @@ export interface PipelineStore {
   ): Promise<void>;
   addToIndex(scope: string, index: IndexName, keys: readonly string[]): Promise<void>;
   inIndex(scope: string, index: IndexName, keys: readonly string[]): Promise<Set<string>>;
-  /** The per-record decision ledger, keyed (export, kind, id, occurrence). */
-  putDecisions(exportId: string, entries: readonly LedgerEntry[]): Promise<void>;
+  /** The per-record decision ledger, keyed (run scope, kind, id, occurrence). */
+  putDecisions(scope: string, entries: readonly LedgerEntry[]): Promise<void>;
   /** Whether a chunk already recorded its marker (a redelivered message then has nothing to do). */
   hasChunkMarker(scope: string, stage: string, chunk: string): Promise<boolean>;
   /** Records a chunk's counts once; false when the marker was already there. */
@@ -50,14 +50,16 @@ export interface PipelineStore {
   runStatuses(exportId: string): Promise<RunStatus[]>;
   /** Every run of every export in the state, as last recorded (the status panel). */
   allRunStatuses(): Promise<(RunStatus & { readonly exportId: string })[]>;
-  /** Records withdrawals from the target (by record), in the export's ledger. */
-  putWithdrawals(exportId: string, entries: readonly Withdrawal[]): Promise<void>;
-  /** Every withdrawal recorded for an export. */
-  withdrawals(exportId: string): Promise<Withdrawal[]>;
+  /** Records withdrawals from the target (by record), in a run's ledger (its scope). */
+  putWithdrawals(scope: string, entries: readonly Withdrawal[]): Promise<void>;
+  /** Every withdrawal recorded for a run's scope. */
+  withdrawals(scope: string): Promise<Withdrawal[]>;
+  /** Forgets withdrawals that no longer describe the target (their wave ran again). */
+  removeWithdrawals(scope: string, entries: readonly Withdrawal[]): Promise<void>;
   /** Forgets a stage's chunk markers (a rolled-back wave runs again); only markers the pipeline wrote. */
   clearChunkMarkers(scope: string, stage: string): Promise<void>;
   /** The decision of a record's standing line (its first occurrence) in the ledger. */
-  decisionOf(exportId: string, kind: Kind, id: string): Promise<Decision | undefined>;
+  decisionOf(scope: string, kind: Kind, id: string): Promise<Decision | undefined>;
 }
 
 /** A record withdrawn from the target: why, when, and how many of its objects were deleted. */
@@ -89,6 +91,13 @@ export interface RunStatus {
   readonly counts?: { readonly migrated: number; readonly dropped: number; readonly quarantined: number };
   readonly verified?: boolean | null;
   readonly reportPrefix?: string;
+  /** The export's files as this run read them (path → SHA-256): a changed export is told from it. */
+  readonly files?: Readonly<Record<string, string>>;
+  /** Waves of this run withdrawn from the target again (rollback, replaced export), and why. */
+  readonly rolledBackWaves?: readonly string[];
+  readonly withdrawnBecause?: Withdrawal['reason'];
+  /** On a rolled-back wave's own row: how many records were withdrawn. */
+  readonly withdrawn?: number;
 }
 
 /** Objects of the buckets: exports (with the working area), migrated, reports. */

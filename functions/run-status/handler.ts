@@ -2,6 +2,7 @@ import { dynamoStore } from '../adapters/dynamo-store';
 import { logger } from '../adapters/observability';
 import { type Clients, lambdaEntry, readConfig } from '../adapters/wiring';
 import { exportKeys } from '../core/keys';
+import { recordRunStatus } from '../core/pipeline/run';
 import type { PipelineStore } from '../core/ports';
 
 /** The failure path of the state machine: records why the run failed (the error, never record content). */
@@ -30,7 +31,7 @@ export const makeHandler =
     const error = `${event.error?.Error ?? 'Error'}: ${causeMessage(event.error?.Cause)}`;
     const exportId =
       event.run?.exportId ?? event.exportId ?? exportKeys.exportIdOf(event.key ?? '') ?? 'unknown';
-    await deps.store.putRunStatus(exportId, {
+    await recordRunStatus(deps.store, exportId, {
       scope: event.run?.scope ?? exportId,
       waves: event.run?.waves ?? [],
       state: 'failed',

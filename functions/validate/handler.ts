@@ -1,17 +1,21 @@
 import { logger } from '../adapters/observability';
-import { type Clients, lambdaEntry, readConfig, WORKFLOW_ENV, workflowDeps } from '../adapters/wiring';
-import { type Run, type StartInput, startRun, type WorkflowDeps } from '../core/pipeline/run';
+import { type Clients, lambdaEntry, rollbackDepsFrom } from '../adapters/wiring';
+import { type Run, type StartInput, startRun } from '../core/pipeline/run';
+import { type RollbackDeps, withdrawReplaced } from '../core/pipeline/withdraw';
 
-/** Validates the uploaded export (a rejected one fails the execution: ExportRejectedError) and opens the run. */
+/**
+ * Validates the uploaded export (a rejected one fails the execution: ExportRejectedError) and opens the
+ * run; a corrected export under a finished id is rejected, or replaces the earlier run (withdrawn first).
+ */
 export const makeHandler =
-  (deps: { workflow: WorkflowDeps }) =>
+  (deps: RollbackDeps) =>
   async (event: StartInput): Promise<Run> => {
-    const run = await startRun(event, deps.workflow);
+    const run = await startRun(event, deps.workflow, (exportId, files) =>
+      withdrawReplaced(exportId, files, deps),
+    );
     logger.info('run started', { exportId: run.exportId, scope: run.scope, waves: run.waves });
     return run;
   };
 
-export const depsFrom = (clients: Clients, env: NodeJS.ProcessEnv) => ({
-  workflow: workflowDeps(clients, readConfig(WORKFLOW_ENV, env)),
-});
+export const depsFrom = (clients: Clients, env: NodeJS.ProcessEnv) => rollbackDepsFrom(clients, env);
 export const handler = lambdaEntry(makeHandler, depsFrom);

@@ -34,6 +34,7 @@ export const WORKFLOW_FUNCTIONS = [
   'verify',
   'report',
   'run-status',
+  'rollback',
 ] as const;
 export type WorkflowFunction = (typeof WORKFLOW_FUNCTIONS)[number];
 
@@ -218,7 +219,14 @@ export class MigrationWorkflow extends Construct {
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       stateMachineType: sfn.StateMachineType.STANDARD,
       definitionBody: sfn.DefinitionBody.fromChainable(
-        validate.next(indexIdentities).next(waves).next(startVerify),
+        new sfn.Choice(this, 'Rollback or run?')
+          .when(
+            sfn.Condition.isPresent('$.rollback'),
+            onError(invoke('Roll back wave', fns.rollback, undefined, '$.rolledBack')).next(
+              new sfn.Succeed(this, 'Rolled back'),
+            ),
+          )
+          .otherwise(validate.next(indexIdentities).next(waves).next(startVerify)),
       ),
       timeout: Duration.hours(24),
       tracingEnabled: true,

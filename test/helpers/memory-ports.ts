@@ -30,6 +30,9 @@ export function memoryStore() {
     async withdrawals(exportId) {
       return [...(withdrawn.get(exportId)?.values() ?? [])];
     },
+    async removeWithdrawals(scope, entries) {
+      for (const w of entries) withdrawn.get(scope)?.delete(`${w.kind}#${w.id}`);
+    },
     async clearChunkMarkers(scope, stage) {
       markers.delete(`${scope}#${stage}`);
     },

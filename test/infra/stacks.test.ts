@@ -173,7 +173,14 @@ describe('pipeline stack', () => {
       ['dynamodb:', 'sqs:GetQueueAttributes'],
       ['s3:', 'sqs:SendMessage', 'sqs:ReceiveMessage', 'sqs:DeleteMessage', 'secretsmanager:'],
     ],
-    ['validate', ['s3:GetObject*', 'dynamodb:PutItem'], ['s3:PutObject', 'sqs:', 'secretsmanager:']],
+    // A corrected export replaces an earlier run: validate withdraws it (its target, links, receipts).
+    ['validate', ['s3:GetObject*', 'dynamodb:PutItem', 's3:DeleteObject'], ['sqs:', 'secretsmanager:']],
+    ['rollback', ['s3:GetObject*', 's3:DeleteObject', 'dynamodb:Query'], ['sqs:', 'secretsmanager:']],
+    [
+      'index-identities',
+      ['s3:GetObject*', 's3:DeleteObject', 'dynamodb:Query', 'secretsmanager:GetSecretValue'],
+      ['sqs:'],
+    ],
     [
       'split',
       ['sqs:SendMessage', 's3:PutObject'],
@@ -201,6 +208,18 @@ describe('pipeline stack', () => {
     for (const d of denied) expect(actions.filter((x) => x.startsWith(d))).toEqual([]);
     expect(actions).not.toContain('*');
     expect(actions.filter((a) => a.endsWith(':*'))).toEqual([]);
+  });
+
+  test("index-identities deletes staged profiles only (ID-3's withdrawal), and puts link documents only", () => {
+    const { statements } = permissions('index-identities');
+    const on = (action: string) =>
+      statements
+        .filter((s) => [s.Action].flat().some((a) => a.startsWith(action)))
+        .map((s) => JSON.stringify(s.Resource))
+        .join(' ');
+    expect(on('s3:DeleteObject')).toContain('/*/profiles/*');
+    expect(on('s3:DeleteObject')).not.toMatch(/"\/\*"/);
+    expect(on('s3:PutObject')).toContain('/links/*');
   });
 
   test('workers write the target and the working area only, and read the export only', () => {

@@ -63,15 +63,28 @@ describe('the state machine definition', () => {
   });
 
   test('starts by validating, retries transient errors with backoff, and catches everything else into a recorded failure', () => {
-    expect(definition.StartAt).toBe('Validate export');
     const states = definition.States as Record<
       string,
       {
         Retry?: { ErrorEquals: string[]; BackoffRate?: number; JitterStrategy?: string }[];
         Catch?: { ErrorEquals: string[]; Next: string }[];
+        Choices?: { Variable: string; IsPresent?: boolean; Next: string }[];
+        Default?: string;
       }
     >;
-    for (const name of ['Validate export', 'Index identities', 'Verify target', 'Write report']) {
+    // One definition for runs and rollbacks: an input with `rollback` withdraws a wave, any other runs.
+    expect(definition.StartAt).toBe('Rollback or run?');
+    expect(states['Rollback or run?']).toMatchObject({
+      Choices: [{ Variable: '$.rollback', IsPresent: true, Next: 'Roll back wave' }],
+      Default: 'Validate export',
+    });
+    for (const name of [
+      'Validate export',
+      'Index identities',
+      'Verify target',
+      'Write report',
+      'Roll back wave',
+    ]) {
       expect(states[name]?.Catch).toEqual([
         expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: 'Record failure' }),
       ]);

@@ -173,13 +173,22 @@ describe('identity across exports (ID-3, ID-9)', () => {
     const w = identityWorld();
     await w.index({ exportId: 'seg-2022', kinds: { accounts: [account('s-1', 'seg', 'ana@school.pt')] } });
     // The 2023 wave of the SEG export staged the profile, a photo and an activity (as a run writes them).
-    for (const key of ['profile.json', 'photo/me.png', 'activities/ac-1.json'])
+    const staged = {
+      'profile.json': { kind: 'accounts', id: 's-1', wave: '2023', platform: 'seg' },
+      'photo/me.png': 'png bytes',
+      'activities/ac-1.json': { kind: 'activities', id: 'ac-1', wave: '2023' },
+    };
+    for (const [key, body] of Object.entries(staged))
       await w.objects.store.put(
         'migrated',
         `seg-2022/profiles/s-1/${key}`,
-        key === 'profile.json' ? '{"platform":"seg"}' : 'x',
+        typeof body === 'string' ? body : JSON.stringify(body),
       );
-    await w.objects.store.put('migrated', 'seg-2022/profiles/s-10/profile.json', '{"platform":"seg"}');
+    await w.objects.store.put(
+      'migrated',
+      'seg-2022/profiles/s-10/profile.json',
+      '{"kind":"accounts","id":"s-10","platform":"seg"}',
+    );
     await w.pipeline.store.putRunStatus('seg-2022', {
       scope: 's',
       waves: ['2023'],
@@ -194,8 +203,24 @@ describe('identity across exports (ID-3, ID-9)', () => {
     expect([...w.objects.objects.keys()].filter((k) => k.startsWith('migrated/seg-2022/'))).toEqual([
       'migrated/seg-2022/profiles/s-10/profile.json',
     ]);
-    expect(await w.pipeline.store.withdrawals('seg-2022')).toEqual([
-      { kind: 'accounts', id: 's-1', reason: 'SEG_SUPERSEDED', at: expect.any(String), objects: 3 },
+    // Record by record, in the ledger of every run of the export that staged them.
+    expect((await w.pipeline.store.withdrawals('s')).sort((a, b) => a.kind.localeCompare(b.kind))).toEqual([
+      {
+        kind: 'accounts',
+        id: 's-1',
+        wave: '2023',
+        reason: 'SEG_SUPERSEDED',
+        at: expect.any(String),
+        objects: 2,
+      },
+      {
+        kind: 'activities',
+        id: 'ac-1',
+        wave: '2023',
+        reason: 'SEG_SUPERSEDED',
+        at: expect.any(String),
+        objects: 1,
+      },
     ]);
     expect(
       (

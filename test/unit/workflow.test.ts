@@ -13,6 +13,7 @@ import { reportRun } from '../../functions/core/pipeline/report-run';
 import { bucketExportSource, type Run, startRun, type WorkflowDeps } from '../../functions/core/pipeline/run';
 import { splitStage } from '../../functions/core/pipeline/split';
 import { buildStagePlan } from '../../functions/core/pipeline/stages';
+import { rollbackWave } from '../../functions/core/pipeline/withdraw';
 import type { Entity } from '../../functions/core/pipeline/workers';
 import type { Verification } from '../../functions/core/report/summary';
 import type { DecidedRecord } from '../../functions/core/rules/decide';
@@ -122,7 +123,18 @@ async function runWorkflow(wave = 'all') {
   }
   const records: DecidedRecord[] = [];
   const report = await reportRun(run, workflow, { add: (r) => void records.push(r), finish: async () => 0 });
-  return { run, records, report, ledger, runs, raw, delivered, workflow, entityDeps };
+  return {
+    run,
+    records,
+    report,
+    ledger,
+    runs,
+    raw,
+    delivered,
+    workflow,
+    entityDeps,
+    workflowStore: { store, runs },
+  };
 }
 
 const key = (r: DecidedRecord) =>
@@ -309,7 +321,8 @@ describe('verify reads the target back', () => {
   test('an undisturbed run passes every check, and each check covered something', async () => {
     const v = await verifyRun(result.run, verifyDeps());
     expect(failed(v)).toEqual([]);
-    for (const c of v.checks) expect(c.checked).toBeGreaterThan(0);
+    // Every check covered something (nothing was withdrawn from this target: the rollback test does that).
+    for (const c of v.checks) if (c.name !== 'withdrawn') expect(c.checked).toBeGreaterThan(0);
     const migrated = planned.filter((r) => r.decision === 'migrated').length;
     expect(v.checks.find((c) => c.name === 'documents')?.checked).toBe(migrated);
   });
@@ -377,5 +390,44 @@ describe('verify reads the target back', () => {
     expect(leaked.checks.find((c) => c.name === 'credentials')?.problems[0]).toMatch(/\.note$/);
     const stray = await verifyTampered((t) => t.set('migrated/wf-export/notes/readme.txt', Buffer.from('x')));
     expect(failed(stray)).toEqual(['not-migrated']);
+  });
+
+  test('a rolled-back wave leaves nothing in the target, verify proves it, and the wave runs again', async () => {
+    const saved = new Map(result.raw);
+    const { store, runs } = result.workflowStore;
+    try {
+      const rollbackDeps = {
+        workflow: result.workflow,
+        store,
+        objects: result.workflow.objects,
+        migratedBucket: 'migrated',
+        identities: memoryIdentities().store,
+      };
+      const [rolled] = await rollbackWave('wf-export', '2023', rollbackDeps);
+      const migrated2023 = planned.filter((r) => r.wave === '2023' && r.decision === 'migrated');
+      expect(rolled?.withdrawn).toBe(migrated2023.length);
+      // Nothing of the wave's records is left: no profile, activity or event document, no photo.
+      expect(
+        [...result.raw.keys()].filter((k) => /^migrated\/wf-export\/(profiles|events)\//.test(k)),
+      ).toEqual([]);
+      expect([...result.raw.keys()].some((k) => k.startsWith('migrated/wf-export/twinspaces/'))).toBe(true);
+      const v = await verifyRun(result.run, verifyDeps());
+      expect(failed(v)).toEqual([]);
+      expect(v.checks.find((c) => c.name === 'withdrawn')?.checked).toBe(migrated2023.length);
+      expect([...runs.values()].find((r) => r.waves.join() === '2023')).toMatchObject({
+        state: 'rolled-back',
+      });
+      // A withdrawn record put back by hand fails the check.
+      const again = await verifyTampered((t) => {
+        for (const [k, b] of saved) if (/^migrated\/wf-export\/profiles\//.test(k)) t.set(k, b);
+      });
+      expect(failed(again)).toContain('withdrawn');
+      // The wave's markers are gone: it can run again (its stages have nothing done).
+      for (const stage of buildStagePlan(policy).find((w) => w.wave === '2023')?.stages ?? [])
+        expect((await stageStatus(result.run, stage.id, result.workflow)).chunks).toBe(0);
+    } finally {
+      result.raw.clear();
+      for (const [k, v] of saved) result.raw.set(k, v);
+    }
   });
 });

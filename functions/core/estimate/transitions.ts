@@ -29,6 +29,7 @@ interface ChoiceRule {
   readonly Variable?: string;
   readonly BooleanEquals?: boolean;
   readonly StringEquals?: string;
+  readonly IsPresent?: boolean;
   readonly And?: readonly ChoiceRule[];
   readonly Or?: readonly ChoiceRule[];
   readonly Not?: ChoiceRule;
@@ -66,6 +67,8 @@ export function countTransitions(definition: AslDefinition, shape: RunShape): nu
           return verifyPages >= shape.verifyPages;
         case '$.report.status':
           return 'completed';
+        case '$.rollback':
+          return undefined; // a run, not a rollback
         default:
           throw new UnknownWorkflowError(`the estimate does not know the value of ${variable}`);
       }
@@ -77,6 +80,7 @@ export function countTransitions(definition: AslDefinition, shape: RunShape): nu
       const v = value(rule.Variable ?? '');
       if (rule.BooleanEquals !== undefined) return v === rule.BooleanEquals;
       if (rule.StringEquals !== undefined) return v === rule.StringEquals;
+      if (rule.IsPresent !== undefined) return (v !== undefined) === rule.IsPresent;
       throw new UnknownWorkflowError(`the estimate does not know the condition ${JSON.stringify(rule)}`);
     };
     let count = 0;

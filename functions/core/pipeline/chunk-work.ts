@@ -27,6 +27,7 @@ import {
   decodeChunk,
 } from './chunks';
 import { blobChecker } from './decide-export';
+import { resultRow } from './results';
 import { bucketExportSource } from './run';
 import { ENTITY_OF_KIND, type Entity } from './workers';
 
@@ -136,7 +137,7 @@ export async function workChunk(
   }
   if (isContainerKind(msg.kind)) await store.putContainerDecisions(msg.scope, msg.kind, containerDecisions);
   await store.putDecisions(
-    msg.exportId,
+    msg.scope,
     results.map(({ result: _r, ...entry }) => entry),
   );
   return { counts, results };
@@ -197,10 +198,12 @@ export async function processChunk(entity: Entity, body: string, deps: ChunkDeps
   });
 
   if (msg.op === 'decide') {
-    const targets = outcome.results.flatMap(
-      ({ result }) => targetOf(msg.exportId, result.decided, result.record) ?? [],
-    );
-    await eachLimited(targets, 16, async (target) => {
+    const written = outcome.results.map(({ result }) => ({
+      result,
+      target: targetOf(msg.exportId, result.decided, result.record),
+    }));
+    await eachLimited(written, 16, async ({ target }) => {
+      if (!target) return;
       if (target.file)
         await deps.objects.copy(
           deps.exportsBucket,
@@ -215,7 +218,8 @@ export async function processChunk(entity: Entity, body: string, deps: ChunkDeps
         'application/json',
       );
     });
-    const rows = outcome.results.map(({ result }) => JSON.stringify(result.decided)).join('\n');
+    // The run's ledger of what it wrote, record by record: what a rollback withdraws.
+    const rows = written.map(({ result, target }) => JSON.stringify(resultRow(result, target))).join('\n');
     await deps.objects.put(
       deps.exportsBucket,
       workKeys.result(msg.scope, msg.stage, msg.kind, msg.chunk),

@@ -37,9 +37,20 @@ export function decodeChunk(text: string): ChunkLine[] {
   return lines;
 }
 
-/** Everything of a run that depends on the policy is scoped by it: a changed policy is a new run. */
-export function runScope(exportId: string, policy: CompiledPolicy): string {
-  const hash = createHash('sha256').update(JSON.stringify(policy.policy)).digest('hex').slice(0, 12);
+/**
+ * Everything of a run that depends on the policy or the export's content is scoped by them: a changed
+ * policy, or a corrected export under the same id (its files' SHA-256), is a new run.
+ */
+export function runScope(
+  exportId: string,
+  policy: CompiledPolicy,
+  files: Readonly<Record<string, string>>,
+): string {
+  const content = Object.entries(files).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const hash = createHash('sha256')
+    .update(JSON.stringify([policy.policy, content]))
+    .digest('hex')
+    .slice(0, 12);
   return `${exportId}@${hash}`;
 }
 

@@ -115,11 +115,18 @@ export async function indexIdentities(run: Run, deps: IndexDeps): Promise<IndexC
   let relinked = 0;
   let withdrawn = 0;
   for await (const batch of accountBatches(run, deps)) {
-    await eachLimited(batch, CONCURRENCY, async (account) => {
-      const done = await linkAfterIndexing(deps.identities, account.emailKey);
+    // Each keyed e-mail once per batch (two accounts of one e-mail would otherwise race for one user).
+    const keys = new Map<string, IndexedAccount | undefined>();
+    for (const a of batch)
+      if (keys.get(a.emailKey) === undefined)
+        keys.set(a.emailKey, a.platform === 'etwinning' ? a : undefined);
+    await eachLimited([...keys], CONCURRENCY, async ([key, etwinning]) => {
+      const done = await linkAfterIndexing(deps.identities, key);
       linked += done.linked;
       relinked += done.relinked;
-      if (account.platform === 'etwinning') withdrawn += await withdrawFor(account, deps);
+      if (etwinning) withdrawn += await withdrawFor(etwinning, deps);
+    });
+    await eachLimited(batch, CONCURRENCY, async (account) => {
       const holder = await deps.identities.holderOf(account);
       if (holder !== undefined) await writeLinkDocument(holder, deps);
     });

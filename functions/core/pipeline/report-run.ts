@@ -12,7 +12,7 @@ import type { Kind } from '../rules/kinds';
 import { readManifest } from '../rules/manifest';
 import { missingChunks } from './progress';
 import { runResults } from './results';
-import type { Run, WorkflowDeps } from './run';
+import { type Run, recordRunStatus, type WorkflowDeps } from './run';
 import { buildStagePlan } from './stages';
 
 /**
@@ -49,7 +49,7 @@ export async function reportRun(
     ...(identities ? { identities } : {}),
   };
   const receipts = await sink.finish(summary);
-  await deps.store.putRunStatus(run.exportId, {
+  await recordRunStatus(deps.store, run.exportId, {
     scope: run.scope,
     waves: run.waves,
     state: summary.status,

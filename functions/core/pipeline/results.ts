@@ -1,20 +1,44 @@
 import { workKeys } from '../keys';
-import type { DecidedRecord } from '../rules/decide';
+import type { Platform } from '../ports';
+import type { DecidedRecord, LineResult } from '../rules/decide';
+import type { RecordOf } from '../rules/schemas';
+import type { TargetWrite } from '../rules/targets';
 import type { Run, WorkflowDeps } from './run';
 import { buildStagePlan } from './stages';
 
+/**
+ * One row of a run's results: a decided record, with the keys it wrote to the target (its document and
+ * file) and an account's platform. The results are the run's ledger of what it wrote, record by record.
+ */
+export type ResultRow = DecidedRecord & {
+  readonly targets?: readonly string[];
+  readonly platform?: Platform;
+};
+
+export function resultRow(result: LineResult, target: TargetWrite | undefined): ResultRow {
+  const { decided, record } = result;
+  return {
+    ...decided,
+    ...(target ? { targets: [target.documentKey, ...(target.file ? [target.file.key] : [])] } : {}),
+    ...(decided.kind === 'accounts' && record ? { platform: (record as RecordOf<'accounts'>).platform } : {}),
+  };
+}
+
 /** The results of a run's decide chunks, in the plan's order: waves, stages, kinds, chunks. */
-export async function* runResults(run: Run, deps: WorkflowDeps): AsyncGenerator<DecidedRecord> {
+export async function* runResults(
+  run: Run,
+  deps: WorkflowDeps,
+  waves: readonly string[] = run.waves,
+): AsyncGenerator<ResultRow> {
   const keys = await deps.objects.list(deps.exportsBucket, workKeys.resultsPrefix(run.scope));
-  const waves = buildStagePlan(deps.policy).filter((w) => run.waves.includes(w.wave));
-  for (const wave of waves) {
+  for (const wave of buildStagePlan(deps.policy).filter((w) => waves.includes(w.wave))) {
     for (const stage of wave.stages) {
       for (const step of stage.steps) {
         if (step.op !== 'decide') continue;
         const prefix = workKeys.stageResultsPrefix(run.scope, stage.id, step.kind);
         for (const key of keys.filter((k) => k.startsWith(prefix))) {
           const text = await deps.objects.getText(deps.exportsBucket, key);
-          for (const row of (text ?? '').split('\n')) if (row !== '') yield JSON.parse(row) as DecidedRecord;
+          for (const row of (text ?? '').split('\n')) if (row !== '') yield JSON.parse(row) as ResultRow;
         }
       }
     }

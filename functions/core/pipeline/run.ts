@@ -1,7 +1,7 @@
 import { ExportRejectedError } from '../errors';
-import { exportKeys } from '../keys';
-import type { ExportSource, ObjectStore, PipelineStore } from '../ports';
-import { validateExport } from '../rules/manifest';
+import { exportKeys, MANIFEST } from '../keys';
+import type { ExportSource, ObjectStore, PipelineStore, RunStatus } from '../ports';
+import { type ValidatedExport, validateExport } from '../rules/manifest';
 import type { CompiledPolicy } from '../rules/policy';
 import { EXPORT_ID } from '../rules/schemas';
 import { runScope } from './chunks';
@@ -30,15 +30,32 @@ export interface WorkflowDeps {
   readonly chunkLines?: number;
 }
 
-/** Where a run starts: an upload's `{bucket, key}` or an operator's `{exportId, wave}`. */
+/**
+ * Where a run starts: an upload's `{bucket, key}` or an operator's `{exportId, wave}`; `replace` withdraws
+ * earlier runs of other content under the same export id (an upload of a changed manifest replaces).
+ */
 export interface StartInput {
   readonly key?: string;
   readonly exportId?: string;
   readonly wave?: string;
+  readonly replace?: boolean;
 }
 
-/** Validates the export and opens the run; throws ExportRejectedError (the execution fails, nothing migrates). */
-export async function startRun(input: StartInput, deps: WorkflowDeps): Promise<Run> {
+/** The export's files as its manifest lists them: path → SHA-256. */
+export const manifestFiles = (validated: ValidatedExport): Record<string, string> =>
+  Object.fromEntries(validated.manifest.files.map((f) => [f.path, f.sha256]));
+
+/**
+ * Validates the export and opens the run; throws ExportRejectedError (the execution fails, nothing
+ * migrates). An export whose files differ from those of an earlier run under its id is rejected, naming
+ * them, unless the run replaces it: then the earlier runs are withdrawn from the target first.
+ */
+export async function startRun(
+  input: StartInput,
+  deps: WorkflowDeps,
+  /** Withdraws the earlier runs of other content (core/pipeline/withdraw); without it, none is replaced. */
+  replace?: (exportId: string, files: Readonly<Record<string, string>>) => Promise<unknown>,
+): Promise<Run> {
   const exportId = input.exportId ?? exportKeys.exportIdOfManifest(input.key ?? '');
   if (!exportId || !EXPORT_ID.test(exportId)) {
     throw new ExportRejectedError(
@@ -50,21 +67,83 @@ export async function startRun(input: StartInput, deps: WorkflowDeps): Promise<R
     throw new ExportRejectedError(
       `unknown wave "${input.wave}" (one of ${deps.policy.waveIds.join(', ')}, or all)`,
     );
-  await validateExport(deps.source(exportId));
+  const files = manifestFiles(await validateExport(deps.source(exportId)));
+  const changed = await changedRuns(exportId, files, deps.store);
+  if (changed.length > 0) {
+    const names = [...new Set(changed.flatMap((c) => c.changed))];
+    // On AWS the upload of a changed manifest is the operator's say-so; an operator's start must ask.
+    if (!(input.replace ?? input.key !== undefined) || !replace)
+      throw new ExportRejectedError(
+        `export ${exportId} changed since it was run: ${names.join(', ')} ${names.length === 1 ? 'differs' : 'differ'} from the manifest its earlier run used. Give it a new export id, or run it with --replace to withdraw the earlier run and decide the new content`,
+        MANIFEST,
+      );
+    await replace(exportId, files);
+  }
   const run: Run = {
     exportId,
-    scope: runScope(exportId, deps.policy),
+    scope: runScope(exportId, deps.policy, files),
     waves: waves.map((w) => w.wave),
     startedAt: (deps.now?.() ?? new Date()).toISOString(),
   };
+  // A wave rolled back earlier runs again: its withdrawals no longer describe the target.
+  const stale = (await deps.store.withdrawals(run.scope)).filter(
+    (w) => w.reason === 'ROLLED_BACK' && w.wave !== undefined && run.waves.includes(w.wave),
+  );
+  if (stale.length > 0) await deps.store.removeWithdrawals(run.scope, stale);
   await deps.store.putRunStatus(exportId, {
     scope: run.scope,
     waves: run.waves,
     state: 'running',
     at: run.startedAt,
     startedAt: run.startedAt,
+    files,
   });
   return run;
+}
+
+/** The runs of an export as the state has them, each with its export id. */
+export const runsOf = async (store: PipelineStore, exportId: string) =>
+  (await store.runStatuses(exportId)).map((s) => ({ ...s, exportId }));
+
+/** The waves of a run that are still in the target (not rolled back). */
+export const standingWaves = (run: RunStatus) =>
+  run.state === 'rolled-back' ? [] : run.waves.filter((w) => !(run.rolledBackWaves ?? []).includes(w));
+
+/** The paths whose SHA-256 differs between two manifests' files (or that one of them lacks). */
+export function changedFiles(
+  before: Readonly<Record<string, string>>,
+  now: Readonly<Record<string, string>>,
+): string[] {
+  return [...new Set([...Object.keys(before), ...Object.keys(now)])]
+    .filter((p) => before[p] !== now[p])
+    .sort();
+}
+
+/** The earlier runs of an export whose content differs from `files`, and the files that differ. */
+export async function changedRuns(
+  exportId: string,
+  files: Readonly<Record<string, string>>,
+  store: PipelineStore,
+) {
+  return (await runsOf(store, exportId)).flatMap((run) => {
+    const changed = run.files && standingWaves(run).length > 0 ? changedFiles(run.files, files) : [];
+    return changed.length > 0 ? [{ run, changed }] : [];
+  });
+}
+
+/**
+ * Records a run's status over the one it had: what the run's start recorded of the export's files is kept
+ * (a changed export is told from it).
+ */
+export async function recordRunStatus(
+  store: PipelineStore,
+  exportId: string,
+  status: RunStatus,
+): Promise<void> {
+  const before = (await store.runStatuses(exportId)).find(
+    (s) => s.scope === status.scope && s.waves.join('+') === status.waves.join('+'),
+  );
+  await store.putRunStatus(exportId, { ...(before?.files ? { files: before.files } : {}), ...status });
 }
 
 export function stageOf(

@@ -12,6 +12,7 @@ export const SIZING = {
     verify: { memoryMb: 1769, timeoutSeconds: 900 },
     report: { memoryMb: 3008, timeoutSeconds: 900 },
     'run-status': { memoryMb: 256, timeoutSeconds: 30 },
+    rollback: { memoryMb: 1024, timeoutSeconds: 900 },
     worker: { memoryMb: 1024, timeoutSeconds: 300 },
     'account-link': { memoryMb: 512, timeoutSeconds: 30 },
   },

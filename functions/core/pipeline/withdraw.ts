@@ -1,12 +1,25 @@
 import { eachLimited } from '../concurrency';
-import { targetKeys } from '../keys';
-import type { IndexedAccount, ObjectStore, PipelineStore, Withdrawal } from '../ports';
+import { documentOfFile, isDocumentKey, reportPrefix, targetKeys } from '../keys';
+import type {
+  IdentityStore,
+  IndexedAccount,
+  ObjectStore,
+  PipelineStore,
+  RunStatus,
+  Withdrawal,
+} from '../ports';
+import { receiptHtml, receiptText } from '../report/receipts';
+import type { Receipt } from '../report/summary';
+import type { Kind } from '../rules/kinds';
 import { safeIdSegment } from '../rules/safe-name';
+import { runResults } from './results';
+import { changedRuns, type Run, runsOf, standingWaves, type WorkflowDeps } from './run';
+import { buildStagePlan } from './stages';
 
 /**
- * Withdrawals from the target: what the pipeline wrote for a record, deleted again and recorded in the
- * export's ledger with why (ID-3's superseded SEG accounts, a rolled-back wave, a replaced export). Only
- * keys of the migrated layout that a run wrote are deleted: nothing of anybody else's.
+ * Withdrawals from the target, by the ledger: what a run wrote for a record, deleted again and recorded
+ * with why (a rolled-back wave, a replaced export, ID-3's superseded SEG accounts). Only keys that a run
+ * wrote are deleted (its results list them), and nothing of the user's: the migrated bucket is versioned.
  */
 export interface WithdrawDeps {
   readonly store: PipelineStore;
@@ -15,22 +28,41 @@ export interface WithdrawDeps {
   readonly now?: () => Date;
 }
 
+/** What a rollback needs besides: the run's results, the links, the receipts. */
+export interface RollbackDeps extends WithdrawDeps {
+  readonly workflow: WorkflowDeps;
+  readonly identities: IdentityStore;
+  /** Where the run's receipts are (they are told what was withdrawn); absent: no receipts to amend. */
+  readonly reportsBucket?: string;
+}
+
 const CONCURRENCY = 16;
 
+/** A migrated document's own fields: what record it is (a document that is no JSON names nothing). */
+function parsedDocument(text: string): { kind?: Kind; id?: string; wave?: string; platform?: string } {
+  try {
+    return JSON.parse(text) as { kind?: Kind; id?: string; wave?: string; platform?: string };
+  } catch {
+    return {};
+  }
+}
+const nowOf = (deps: WithdrawDeps) => (deps.now?.() ?? new Date()).toISOString();
+
 /** Deletes these keys of the migrated bucket; how many. */
-export async function deleteTargets(keys: readonly string[], deps: WithdrawDeps): Promise<number> {
+async function deleteTargets(keys: readonly string[], deps: WithdrawDeps): Promise<number> {
   await eachLimited(keys, CONCURRENCY, (key) => deps.objects.delete(deps.migratedBucket, key));
   return keys.length;
 }
 
 /**
  * ID-3: an SEG account that an eTwinning account supersedes after its data was staged has that data
- * withdrawn: its staged profile, photo and account-owned lists, under every export that staged it (its
- * `profiles/<id>/` prefix). Returns how many accounts had anything withdrawn.
+ * withdrawn: its staged profile, photo and account-owned lists under every export that staged it, record
+ * by record (read from the documents before they go), recorded in every run of that export.
  */
 export function supersededWithdrawer(deps: WithdrawDeps) {
   return async (accounts: readonly IndexedAccount[]): Promise<number> => {
-    const exports = [...new Set((await deps.store.allRunStatuses()).map((r) => r.exportId))];
+    const runs = await deps.store.allRunStatuses();
+    const exports = [...new Set(runs.map((r) => r.exportId))];
     let withdrawn = 0;
     for (const account of accounts) {
       let any = false;
@@ -41,21 +73,189 @@ export function supersededWithdrawer(deps: WithdrawDeps) {
           deps.migratedBucket,
           targetKeys.profileDocument(exportId, id),
         );
-        if (!profile || (JSON.parse(profile) as { platform?: string }).platform !== 'seg') continue;
+        if (!profile || parsedDocument(profile).platform !== 'seg') continue;
         const keys = await deps.objects.list(deps.migratedBucket, `${targetKeys.profile(exportId, id)}/`);
-        const objects = await deleteTargets(keys, deps);
-        const entry: Withdrawal = {
-          kind: 'accounts',
-          id: account.accountId,
-          reason: 'SEG_SUPERSEDED',
-          at: (deps.now?.() ?? new Date()).toISOString(),
-          objects,
-        };
-        await deps.store.putWithdrawals(exportId, [entry]);
+        const records = new Map<string, { kind: Kind; id: string; wave?: string; objects: number }>();
+        for (const key of keys) {
+          const doc = isDocumentKey(key) ? key : documentOfFile(key);
+          const text = doc && (await deps.objects.getText(deps.migratedBucket, doc));
+          const meta = text ? parsedDocument(text) : {};
+          if (!doc || !meta.kind || meta.id === undefined) continue;
+          const entry = records.get(doc) ?? {
+            kind: meta.kind,
+            id: meta.id,
+            objects: 0,
+            ...(meta.wave ? { wave: meta.wave } : {}),
+          };
+          entry.objects++;
+          records.set(doc, entry);
+        }
+        // Files before their documents: a document that is still there names what remains.
+        await deleteTargets(
+          keys.filter((k) => !isDocumentKey(k)),
+          deps,
+        );
+        await deleteTargets(keys.filter(isDocumentKey), deps);
+        const at = nowOf(deps);
+        const entries = [...records.values()].map(
+          (r): Withdrawal => ({ ...r, reason: 'SEG_SUPERSEDED', at }),
+        );
+        for (const scope of new Set(runs.filter((r) => r.exportId === exportId).map((r) => r.scope)))
+          await deps.store.putWithdrawals(scope, entries);
         any = true;
       }
       if (any) withdrawn++;
     }
     return withdrawn;
   };
+}
+
+/** The receipts of a run that name withdrawn records are told so (JSON, HTML and text alike). */
+async function amendReceipts(
+  run: Pick<Run, 'exportId' | 'waves'>,
+  byOwner: ReadonlyMap<string, Withdrawal[]>,
+  deps: RollbackDeps,
+): Promise<void> {
+  const bucket = deps.reportsBucket;
+  if (!bucket) return;
+  await eachLimited([...byOwner], CONCURRENCY, async ([owner, withdrawn]) => {
+    const base = `${reportPrefix(run)}receipts/${safeIdSegment(owner)}`;
+    const text = await deps.objects.getText(bucket, `${base}.json`);
+    if (!text) return;
+    const before = JSON.parse(text) as Receipt;
+    const seen = new Set(withdrawn.map((w) => `${w.kind}#${w.id}`));
+    const receipt: Receipt = {
+      ...before,
+      withdrawn: [
+        ...(before.withdrawn ?? []).filter((w) => !seen.has(`${w.kind}#${w.id}`)),
+        ...withdrawn.map(({ kind, id, reason, at }) => ({ kind, id, reason, at })),
+      ],
+    };
+    await deps.objects.put(
+      bucket,
+      `${base}.json`,
+      `${JSON.stringify(receipt, null, 2)}\n`,
+      'application/json',
+    );
+    await deps.objects.put(bucket, `${base}.html`, receiptHtml(receipt), 'text/html; charset=utf-8');
+    await deps.objects.put(bucket, `${base}.txt`, receiptText(receipt), 'text/plain; charset=utf-8');
+  });
+}
+
+/**
+ * Withdraws what one wave of one run wrote, record by record from its results (documents and copied
+ * files), and the link documents that point at its staged profiles; records each withdrawal, tells the
+ * receipts, and forgets the wave's chunk markers so that it can run again. Returns the records withdrawn.
+ */
+async function withdrawWave(
+  run: RunStatus & { readonly exportId: string },
+  wave: string,
+  reason: Withdrawal['reason'],
+  deps: RollbackDeps,
+): Promise<number> {
+  const runRef: Run = {
+    exportId: run.exportId,
+    scope: run.scope,
+    waves: run.waves,
+    startedAt: run.startedAt ?? run.at,
+  };
+  const at = nowOf(deps);
+  let withdrawn = 0;
+  let batch: Withdrawal[] = [];
+  const byOwner = new Map<string, Withdrawal[]>();
+  const flush = async () => {
+    await deps.store.putWithdrawals(run.scope, batch);
+    batch = [];
+  };
+  for await (const row of runResults(runRef, deps.workflow, [wave])) {
+    if (row.decision !== 'migrated' || !row.targets) continue;
+    // Files first, then the document: a document still there names what remains.
+    await deleteTargets([...row.targets].reverse(), deps);
+    const entry: Withdrawal = { kind: row.kind, id: row.id, reason, at, objects: row.targets.length, wave };
+    batch.push(entry);
+    for (const owner of row.owners) byOwner.set(owner, [...(byOwner.get(owner) ?? []), entry]);
+    withdrawn++;
+    if (row.kind === 'accounts' && row.platform) {
+      const holder = await deps.identities.holderOf({ platform: row.platform, accountId: row.id });
+      const key = holder === undefined ? undefined : targetKeys.link(safeIdSegment(holder));
+      const link = key && (await deps.objects.getText(deps.migratedBucket, key));
+      if (key && link && (JSON.parse(link) as { exportId?: string }).exportId === run.exportId)
+        await deps.objects.delete(deps.migratedBucket, key);
+    }
+    if (batch.length >= 500) await flush();
+  }
+  await flush();
+  await amendReceipts(run, byOwner, deps);
+  const plan = buildStagePlan(deps.workflow.policy).find((w) => w.wave === wave);
+  for (const stage of plan?.stages ?? []) await deps.store.clearChunkMarkers(run.scope, stage.id);
+  return withdrawn;
+}
+
+/** Records that a wave of a run was withdrawn: the run's own status, and a row of its own for the wave. */
+async function markRolledBack(
+  run: RunStatus & { readonly exportId: string },
+  wave: string,
+  reason: Withdrawal['reason'],
+  records: number,
+  deps: RollbackDeps,
+) {
+  const at = nowOf(deps);
+  const { exportId, ...status } = run;
+  const rolledBackWaves = [...(run.rolledBackWaves ?? []), wave];
+  await deps.store.putRunStatus(
+    exportId,
+    rolledBackWaves.length === run.waves.length
+      ? { ...status, state: 'rolled-back', at, rolledBackWaves, withdrawnBecause: reason }
+      : { ...status, rolledBackWaves },
+  );
+  if (run.waves.length > 1)
+    await deps.store.putRunStatus(exportId, {
+      scope: run.scope,
+      waves: [wave],
+      state: 'rolled-back',
+      at,
+      ...(run.startedAt ? { startedAt: run.startedAt } : {}),
+      counts: { migrated: 0, dropped: 0, quarantined: 0 },
+      withdrawnBecause: reason,
+      withdrawn: records,
+    });
+}
+
+/**
+ * `rollback <exportId> --wave <id>`: withdraws from the target what that wave of that export wrote, in
+ * every run of the export that still has it, by the runs' ledgers. Returns the records withdrawn per run.
+ */
+export async function rollbackWave(
+  exportId: string,
+  wave: string,
+  deps: RollbackDeps,
+  reason: Withdrawal['reason'] = 'ROLLED_BACK',
+): Promise<{ scope: string; waves: readonly string[]; withdrawn: number }[]> {
+  const out: { scope: string; waves: readonly string[]; withdrawn: number }[] = [];
+  for (const run of await runsOf(deps.store, exportId)) {
+    if (!standingWaves(run).includes(wave)) continue;
+    const withdrawn = await withdrawWave(run, wave, reason, deps);
+    await markRolledBack(run, wave, reason, withdrawn, deps);
+    out.push({ scope: run.scope, waves: run.waves, withdrawn });
+  }
+  return out;
+}
+
+/** `run --replace` (and an upload of a changed manifest on AWS): every earlier run of other content is withdrawn. */
+export async function withdrawReplaced(
+  exportId: string,
+  files: Readonly<Record<string, string>>,
+  deps: RollbackDeps,
+): Promise<number> {
+  let withdrawn = 0;
+  for (const { run } of await changedRuns(exportId, files, deps.store)) {
+    const rolledBackWaves = [...(run.rolledBackWaves ?? [])];
+    for (const wave of standingWaves(run)) {
+      const n = await withdrawWave(run, wave, 'REPLACED', deps);
+      await markRolledBack({ ...run, rolledBackWaves }, wave, 'REPLACED', n, deps);
+      rolledBackWaves.push(wave);
+      withdrawn += n;
+    }
+  }
+  return withdrawn;
 }

@@ -43,6 +43,11 @@ export function receiptText(receipt: Receipt, language: Language = 'en'): string
       out.push(`  - ${t.kind[r.kind]} ${name} [${r.reason}]${r.detail ? ` (${n(r.detail)})` : ''}`);
     }
   }
+  if (receipt.withdrawn?.length) {
+    out.push('', t.withdrawnTitle);
+    for (const w of receipt.withdrawn)
+      out.push(`  - ${t.kind[w.kind]} ${n(w.id)}: ${t.withdrawnReason[w.reason]} (${w.at})`);
+  }
   out.push('', t.downloadsTitle);
   if (receipt.downloads.length === 0) out.push(`  ${t.downloadsNone}`);
   for (const d of receipt.downloads) {
@@ -72,6 +77,15 @@ export function receiptHtml(receipt: Receipt, language: Language = 'en'): string
         ]),
       )}`,
   );
+  const withdrawn = receipt.withdrawn?.length
+    ? `<h2 class="dropped">${e(t.withdrawnTitle)} (${receipt.withdrawn.length})</h2>${htmlTable(
+        [e(t.item), e(t.reasonsTitle)],
+        receipt.withdrawn.map((w) => [
+          `${e(t.kind[w.kind])} <code>${e(w.id)}</code>`,
+          `${e(t.withdrawnReason[w.reason])} <span class="muted">${e(w.at)}</span>`,
+        ]),
+      )}`
+    : '';
   const downloads =
     receipt.downloads.length === 0
       ? `<p>${e(t.downloadsNone)}</p>`
@@ -95,6 +109,7 @@ export function receiptHtml(receipt: Receipt, language: Language = 'en'): string
       `<p>${e(fill(t.receiptIntro, { accountId: receipt.accountId, exportId: receipt.exportId }))}</p>`,
       `<p><strong>${e(countsLine(receipt, t))}</strong></p>`,
       ...sections,
+      withdrawn,
       `<h2>${e(t.downloadsTitle)}</h2>${downloads}`,
       `<h2>${e(t.reasonsTitle)}</h2>${reasons}`,
       `<p class="muted">${e(t.linkNote)}</p>`,

@@ -12,6 +12,11 @@ export interface RunRow {
   readonly verified?: boolean | null;
   readonly reportPrefix?: string;
   readonly error?: string;
+  /** Waves of the run withdrawn from the target again, and why (rollback, replaced export). */
+  readonly rolledBackWaves?: readonly string[];
+  readonly withdrawnBecause?: RunStatus['withdrawnBecause'];
+  /** On a rolled-back wave's row: the records withdrawn. */
+  readonly withdrawn?: number;
   /** Earlier waves of the policy that no run of this export had completed when this one started. */
   readonly outOfOrder: readonly string[];
 }
@@ -35,7 +40,10 @@ export function statusPanel(
         .filter((r) => r.exportId === run.exportId && COMPLETED.has(r.state) && r.at <= started(run))
         .flatMap((r) => r.waves),
     );
-    const outOfOrder = Number.isFinite(first) ? waveOrder.slice(0, first).filter((w) => !done.has(w)) : [];
+    const outOfOrder =
+      Number.isFinite(first) && run.state !== 'rolled-back'
+        ? waveOrder.slice(0, first).filter((w) => !done.has(w))
+        : [];
     return {
       exportId: run.exportId,
       waves: run.waves,
@@ -46,6 +54,9 @@ export function statusPanel(
       ...(run.verified === undefined ? {} : { verified: run.verified }),
       ...(run.reportPrefix ? { reportPrefix: run.reportPrefix } : {}),
       ...(run.error ? { error: run.error } : {}),
+      ...(run.rolledBackWaves?.length ? { rolledBackWaves: run.rolledBackWaves } : {}),
+      ...(run.withdrawnBecause ? { withdrawnBecause: run.withdrawnBecause } : {}),
+      ...(run.withdrawn === undefined ? {} : { withdrawn: run.withdrawn }),
       outOfOrder,
     };
   });

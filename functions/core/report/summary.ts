@@ -138,6 +138,8 @@ export interface Receipt {
   accountId: string;
   exportId: string;
   counts: DecisionCounts;
+  /** Records of this receipt withdrawn from ESEP again after the run (rollback, replaced export, ID-3). */
+  withdrawn?: { kind: Kind; id: string; reason: 'SEG_SUPERSEDED' | 'ROLLED_BACK' | 'REPLACED'; at: string }[];
   records: {
     kind: Kind;
     id: string;

@@ -19,6 +19,12 @@ export const TEXTS = {
     downloadUntil: 'link valid until {until}',
     downloadAsk: 'ask your national support service for a copy',
     reasonsTitle: 'Why',
+    withdrawnTitle: 'Withdrawn from ESEP again after the migration',
+    withdrawnReason: {
+      ROLLED_BACK: 'the operators rolled this wave back; it will be migrated again',
+      REPLACED: 'a corrected export replaced this one; the corrected data is migrated instead',
+      SEG_SUPERSEDED: 'an eTwinning account with your e-mail arrived; only the eTwinning data moves',
+    },
     linkNote:
       'Your migrated data appears in ESEP when you register there with the e-mail address of your legacy account.',
     decision: {

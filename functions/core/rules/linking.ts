@@ -234,7 +234,8 @@ export async function linkAfterIndexing(
   let linked = 0;
   let relinked = 0;
   for (const user of await identities.pending(key)) {
-    if ((await tryPending(identities, user))?.state === 'linked') linked++;
+    const before = await identities.userLink(user);
+    if (before?.state === 'pending' && (await tryPending(identities, user))?.state === 'linked') linked++;
   }
   const accounts = await accountsWithEmail(identities, key);
   const choice = chooseLegacy(accounts);

@@ -15,13 +15,15 @@ import { readLines, sha256Of } from '../rules/ndjson';
  * that wrote it. It pages through the target's listing (so that a run of any size fits in invocations of
  * bounded length) and carries its tallies from page to page in a small state.
  */
-export type CheckName = 'conservation' | 'documents' | 'files' | 'not-migrated' | 'credentials';
+export type CheckName = 'conservation' | 'documents' | 'files' | 'not-migrated' | 'withdrawn' | 'credentials';
 
 export const CHECKS: Readonly<Record<CheckName, string>> = {
   conservation: 'every line of every kind has exactly one decision (conservation per kind)',
   documents: 'every migrated record has its document in the target',
   files: 'every migrated file is in the target with the right SHA-256',
   'not-migrated': 'no dropped or quarantined record, and nothing else, is in the target',
+  withdrawn:
+    'nothing of a withdrawn record (rollback, replaced export, superseded SEG account) is in the target',
   credentials: 'no password hash, login or e-mail address of the export is in the target',
 };
 
@@ -135,6 +137,7 @@ export async function verifyPage(
     else if (problems[check].length === PROBLEMS_KEPT) problems[check].push('… and more');
   };
   const forbidden = await forbiddenValues(run, deps);
+  const withdrawn = new Map((await deps.store.withdrawals(run.scope)).map((w) => [`${w.kind}#${w.id}`, w]));
   const prefix = `${run.exportId}/`;
   const bucket = deps.migratedBucket;
   // Documents read once per page, also when a file's owner was read for the file (promises: keys in flight).
@@ -176,8 +179,10 @@ export async function verifyPage(
     for (const path of credentialPaths(doc, forbidden)) say('credentials', `${key}: ${path}`);
     if (!run.waves.includes(String(doc.wave))) return found; // another wave's document
     found.notMigrated++;
-    const decision = await deps.store.decisionOf(run.exportId, kind as Kind, id);
-    if (decision !== 'migrated')
+    const decision = await deps.store.decisionOf(run.scope, kind as Kind, id);
+    const gone = withdrawn.get(`${kind}#${id}`);
+    if (gone) say('withdrawn', `${kind} ${id} was withdrawn (${gone.reason}) but is in the target`);
+    else if (decision !== 'migrated')
       say('not-migrated', `${kind} ${id} is ${decision ?? 'undecided'} but in the target`);
     else found.document = kind as Kind;
     for (const file of [doc.file, doc.profilePhoto] as ({ key?: string; sha256?: string } | undefined)[]) {
@@ -228,16 +233,25 @@ export async function verifyPage(
   const { files } = await readManifest(deps.source(run.exportId));
   const waves = buildStagePlan(deps.policy).filter((w) => run.waves.includes(w.wave));
   const tally = new Tally(waves.flatMap((w) => w.kinds));
-  for await (const record of runResults(run, deps)) tally.add(record);
+  // A migrated record withdrawn since has no document to find; it is counted as withdrawn instead.
+  const away: Partial<Record<Kind, number>> = {};
+  for await (const record of runResults(run, deps)) {
+    tally.add(record);
+    if (record.decision === 'migrated' && withdrawn.has(`${record.kind}#${record.id}`)) {
+      away[record.kind] = (away[record.kind] ?? 0) + 1;
+      checked.withdrawn++;
+    }
+  }
   for (const [kind, c] of Object.entries(tally.counts)) {
     const lines = files.get(kind as Kind)?.records ?? 0;
     checked.conservation++;
     const sum = decisionsOf(c);
     if (sum !== lines) problem('conservation', `${kind}: ${sum} decisions for ${lines} lines`);
-    checked.documents += c.migrated;
+    const expected = c.migrated - (away[kind as Kind] ?? 0);
+    checked.documents += expected;
     const found = documents[kind] ?? 0;
-    if (found !== c.migrated)
-      problem('documents', `${kind}: ${found} documents for ${c.migrated} migrated records`);
+    if (found !== expected)
+      problem('documents', `${kind}: ${found} documents for ${expected} migrated records in the target`);
   }
   const checks = (Object.keys(CHECKS) as CheckName[]).map((name) => ({
     name,
