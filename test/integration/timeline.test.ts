@@ -1,0 +1,258 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { runLocal } from '../../cli/commands/run';
+import { s3Objects } from '../../functions/adapters/s3-objects';
+import { startLocalPipeline } from '../../local/runtime/pipeline';
+import { cli } from '../helpers/cli';
+import { account } from '../helpers/identity-world';
+import { buildExport, type ExportSpec } from '../helpers/memory-export';
+
+/**
+ * The rules in the real timeline (migration-rules.md ID-3, ID-4, ID-8, ID-9 and undo), through the
+ * command line on small hand-made exports: registrations before the exports, an SEG export before the
+ * eTwinning one, links by hand, a rollback and a corrected re-export.
+ */
+jest.setTimeout(300_000);
+
+const FAST = { waitMs: 20, retryMs: 10, redeliverySeconds: 5 };
+const quiet = { write: () => true };
+const ANA = 'Ana.Silva@Escola.example.pt';
+const STAFF = 'staff@school.example.eu';
+let tmp: string;
+
+const activity = (id: string, accountId: string) => ({
+  id,
+  accountId,
+  type: 'comment',
+  title: 'Shared a lesson plan',
+  occurredAt: '2021-03-01T10:00:00Z',
+});
+const SEG: ExportSpec & { exportId: string } = {
+  exportId: 'seg-2022',
+  exportedAt: '2022-08-01T00:00:00Z',
+  kinds: {
+    accounts: [account('s-1', 'seg', ANA), account('s-2', 'seg', 'bob@school.example.be')],
+    activities: [activity('sa-1', 's-1'), activity('sa-2', 's-2')],
+  },
+};
+const ET: ExportSpec & { exportId: string } = {
+  exportId: 'et-2022',
+  exportedAt: '2022-09-01T00:00:00Z',
+  kinds: {
+    accounts: [
+      account('e-1', 'etwinning', ANA.toUpperCase()),
+      account('e-2', 'etwinning', STAFF),
+      account('e-3', 'etwinning', STAFF),
+    ],
+    projects: [
+      {
+        id: 'p-1',
+        title: 'Water',
+        registeredAt: '2019-01-01T00:00:00Z',
+        members: [{ accountId: 'e-1', role: 'founder' }],
+      },
+    ],
+  },
+};
+
+function writeExport(spec: ExportSpec & { exportId: string }, over: Partial<ExportSpec> = {}): string {
+  const dir = join(tmp, 'exports', spec.exportId);
+  for (const [path, bytes] of Object.entries(buildExport({ ...spec, ...over }))) {
+    mkdirSync(dirname(join(dir, path)), { recursive: true });
+    writeFileSync(join(dir, path), bytes);
+  }
+  return dir;
+}
+
+const run = (state: string, spec: ExportSpec & { exportId: string }, wave = 'all', replace = false) =>
+  runLocal({ exportDir: writeExport(spec), wave, stateDir: state, stderr: quiet, pipeline: FAST, replace });
+
+function json(args: string[], status = 0) {
+  const r = cli(args);
+  expect([r.status, r.stderr]).toEqual([status, status === 0 ? '' : expect.any(String)]);
+  return status === 0 ? JSON.parse(r.stdout) : r.stderr;
+}
+
+/** The migrated bucket's keys under a prefix, and the link documents. */
+async function target(state: string, prefix: string) {
+  const p = await startLocalPipeline({ stateDir: state });
+  try {
+    const objects = s3Objects(p.clients.s3);
+    const bucket = p.resources.buckets.migrated;
+    const links = Object.fromEntries(
+      await Promise.all(
+        (await objects.list(bucket, 'links/')).map(async (k) => [
+          k,
+          JSON.parse((await objects.getText(bucket, k)) ?? ''),
+        ]),
+      ),
+    );
+    return { keys: await objects.list(bucket, prefix), links };
+  } finally {
+    await p.stop();
+  }
+}
+
+beforeAll(async () => {
+  tmp = await mkdtemp(join(tmpdir(), 'esep-timeline-'));
+});
+afterAll(async () => {
+  await rm(tmp, { recursive: true, force: true });
+});
+
+describe('registrations before the exports, an SEG export before the eTwinning one', () => {
+  const state = () => join(tmp, 'state-a');
+
+  test('ID-4: registered in June 2022, before any export: pending, then linked when the export is indexed', async () => {
+    expect(json(['register', '--email', ANA, '--user', 'u-ana', '--state', state()])).toEqual({
+      esepUserId: 'u-ana',
+      decision: 'not-linked',
+      reason: 'LINK_PENDING',
+    });
+    const result = await run(state(), SEG);
+    expect(result.summary.identities).toMatchObject({ indexed: 2, linked: 1 });
+    expect(json(['register', '--email', ANA, '--user', 'u-ana', '--state', state()])).toEqual({
+      esepUserId: 'u-ana',
+      decision: 'linked',
+      reason: 'LINKED',
+      legacyAccountId: 's-1',
+      platform: 'seg',
+      exportId: 'seg-2022',
+    });
+    expect((await target(state(), 'seg-2022/profiles/s-1/')).keys).toEqual([
+      'seg-2022/profiles/s-1/activities/sa-1.json',
+      'seg-2022/profiles/s-1/profile.json',
+    ]);
+  });
+
+  test('ID-3: the eTwinning account arrives: RELINKED, the SEG data withdrawn, verify proves it, lookup tells', async () => {
+    const result = await run(state(), ET, 'sept-2022');
+    expect(result.summary.identities).toMatchObject({ relinked: 1, withdrawn: 1 });
+    expect(json(['register', '--email', ANA, '--user', 'u-ana', '--state', state()])).toMatchObject({
+      decision: 'linked',
+      reason: 'RELINKED',
+      legacyAccountId: 'e-1',
+      platform: 'etwinning',
+      exportId: 'et-2022',
+    });
+    const { keys, links } = await target(state(), 'seg-2022/profiles/');
+    expect(keys).toEqual([
+      'seg-2022/profiles/s-2/activities/sa-2.json',
+      'seg-2022/profiles/s-2/profile.json',
+    ]);
+    expect(links['links/u-ana.json']).toEqual({
+      esepUserId: 'u-ana',
+      legacyAccountId: 'e-1',
+      platform: 'etwinning',
+      exportId: 'et-2022',
+      reason: 'RELINKED',
+    });
+    const verify = cli(['verify', 'seg-2022', '--state', state()]);
+    expect(verify.status).toBe(0);
+    expect(verify.stdout).toMatch(/ok {3}nothing of a withdrawn record .* \(2 checked\)/);
+    const lookup = json(['lookup', '--account', 's-1', '--state', state(), '--json']);
+    expect(lookup.withdrawals).toEqual([
+      expect.objectContaining({
+        exportId: 'seg-2022',
+        kind: 'accounts',
+        id: 's-1',
+        reason: 'SEG_SUPERSEDED',
+      }),
+      expect.objectContaining({
+        exportId: 'seg-2022',
+        kind: 'activities',
+        id: 'sa-1',
+        reason: 'SEG_SUPERSEDED',
+      }),
+    ]);
+    expect(JSON.stringify(lookup).toLowerCase()).not.toContain('escola');
+  });
+
+  test('ID-8: an ambiguous registration is linked by hand once, audited; refusals exit 2 saying why', () => {
+    expect(json(['register', '--email', STAFF, '--user', 'u-staff', '--state', state()]).reason).toBe(
+      'AMBIGUOUS_LEGACY_EMAIL',
+    );
+    const args = [
+      'link',
+      '--user',
+      'u-staff',
+      '--account',
+      'e-3',
+      '--reason',
+      'checked with the school',
+      '--by',
+      'nss-be',
+    ];
+    expect(json([...args, '--state', state()])).toEqual({
+      esepUserId: 'u-staff',
+      decision: 'linked',
+      reason: 'LINKED',
+      legacyAccountId: 'e-3',
+      platform: 'etwinning',
+      exportId: 'et-2022',
+    });
+    expect(json([...args, '--state', state()], 2)).toMatch(/link refused: user u-staff is already linked/);
+    expect(
+      json(['link', '--user', 'u-x', '--account', 'e-2', '--reason', 'r', '--state', state()], 2),
+    ).toMatch(/has not registered/);
+    expect(json(['link', '--user', 'u-staff', '--account', 'e-2', '--state', state()], 2)).toMatch(
+      /required option '--reason <text>'/,
+    );
+  });
+
+  test('rollback withdraws a wave by its ledger; status and verify say so; the wave runs again', async () => {
+    const r = cli(['rollback', 'et-2022', '--wave', 'sept-2022', '--state', state()]);
+    expect([r.status, r.stdout]).toEqual([
+      0,
+      expect.stringMatching(/rolled back wave sept-2022 of et-2022: 1 records withdrawn/),
+    ]);
+    expect((await target(state(), 'et-2022/')).keys).toEqual([]);
+    expect(cli(['status', '--state', state()]).stdout).toMatch(/et-2022 {2}sept-2022 {2}rolled-back/);
+    expect(cli(['verify', 'et-2022', '--state', state()]).stdout).toMatch(
+      /withdrawn record .* \(1 checked\)/,
+    );
+    await run(state(), ET, 'sept-2022');
+    expect((await target(state(), 'et-2022/')).keys).toEqual(['et-2022/twinspaces/p-1/twinspace.json']);
+  });
+
+  test('a changed export under a finished id is rejected naming its files; --replace withdraws and decides anew', async () => {
+    const corrected = {
+      ...ET,
+      kinds: {
+        ...ET.kinds,
+        projects: [{ ...(ET.kinds.projects?.[0] as object), registeredAt: '2015-01-01T00:00:00Z' }],
+      },
+    };
+    writeExport(corrected);
+    const rejected = cli(['run', join(tmp, 'exports', 'et-2022'), '--wave', 'sept-2022', '--state', state()]);
+    expect(rejected.status).toBe(2);
+    expect(rejected.stderr).toMatch(
+      /export et-2022 changed since it was run: projects\.ndjson differs .* --replace/,
+    );
+    expect((await target(state(), 'et-2022/')).keys).toEqual(['et-2022/twinspaces/p-1/twinspace.json']);
+    const replaced = await run(state(), corrected, 'sept-2022', true);
+    expect(replaced.summary.reasons).toMatchObject({ TWINSPACE_BEFORE_CUTOFF: 1 });
+    expect((await target(state(), 'et-2022/')).keys).toEqual([]);
+    expect(cli(['status', '--state', state()]).stdout).toMatch(/a corrected export replaced it/);
+  });
+});
+
+test('the other order (eTwinning export, SEG export, then the registration) ends in the same links and target', async () => {
+  const state = join(tmp, 'state-b');
+  await run(state, ET, 'sept-2022');
+  const seg = await run(state, SEG);
+  expect(seg.summary.reasons).toMatchObject({ SEG_SUPERSEDED: 2, PROFILE_MIGRATED: 1, ACTIVITY_ELIGIBLE: 1 });
+  expect(json(['register', '--email', ANA, '--user', 'u-ana', '--state', state])).toMatchObject({
+    reason: 'LINKED',
+    legacyAccountId: 'e-1',
+  });
+  const { keys, links } = await target(state, 'seg-2022/profiles/');
+  expect(keys).toEqual(['seg-2022/profiles/s-2/activities/sa-2.json', 'seg-2022/profiles/s-2/profile.json']);
+  expect(links['links/u-ana.json']).toMatchObject({
+    legacyAccountId: 'e-1',
+    platform: 'etwinning',
+    exportId: 'et-2022',
+  });
+});
