@@ -128,6 +128,39 @@ describe('GR-1: the group activity window [2021-01-01, 2022-02-22) in Brussels (
   });
 });
 
+describe("policy switches for the FAQ's open readings", () => {
+  const group = { id: 'g', title: 'G', createdAt: '2021-05-01T00:00:00Z', members: [] };
+  const event = (startsAt: string) => ({
+    id: 'e',
+    organiserId: 'a',
+    organiserRole: 'NSO',
+    title: 'T',
+    startsAt,
+    participantIds: [],
+  });
+  test('GR-1: founding a group in the window is activity only when the policy says so (default: not)', () => {
+    expect(decide('groups', group).reason).toBe('GROUP_INACTIVE');
+    const founding = compilePolicy({ groupFoundingIsActivity: true });
+    expect(decideRecord('groups', group as never, ctx({ policy: founding }))).toEqual({
+      decision: 'migrated',
+      reason: 'GROUP_ACTIVE',
+      detail: 'founded in the activity window (policy groupFoundingIsActivity)',
+    });
+    const old = { ...group, createdAt: '2015-01-01T00:00:00Z' };
+    expect(decideRecord('groups', old as never, ctx({ policy: founding })).reason).toBe('GROUP_INACTIVE');
+  });
+  test('EV-1: events of every date move by default; a policy date drops the earlier ones', () => {
+    expect(decide('events', event('2012-01-01T00:00:00Z')).reason).toBe('EVENT_ELIGIBLE');
+    const from2018 = ctx({ policy: compilePolicy({ eventsFrom: '2018-07-01' }) });
+    expect(decideRecord('events', event('2018-06-30T21:59:59Z') as never, from2018).reason).toBe(
+      'EVENT_BEFORE_CUTOFF',
+    );
+    expect(decideRecord('events', event('2018-06-30T22:00:00Z') as never, from2018).reason).toBe(
+      'EVENT_ELIGIBLE',
+    );
+  });
+});
+
 describe('kinds decided by their kind alone', () => {
   test.each([
     [

@@ -79,7 +79,8 @@ describe('generate', () => {
       sink: (r) => void records.push(r),
     });
     const reasons = new Set(records.map((r) => r.reason));
-    expect(REASON_CODES.filter((c) => !reasons.has(c))).toEqual(['CONTACTS_MIGRATED']);
+    // The codes that only a policy switch brings out (the default policy never decides them).
+    expect(REASON_CODES.filter((c) => !reasons.has(c))).toEqual(['EVENT_BEFORE_CUTOFF', 'CONTACTS_MIGRATED']);
 
     const files = validated.manifest.files;
     expect(files.map((f) => f.kind).sort()).toEqual(Object.keys(policy.waveOf).sort());

@@ -171,12 +171,17 @@ const RULES: { [K in Kind]: Rule<K> } = {
     ),
   'twinspace-items': (r, { policy }) =>
     cutoff(onOrAfter(r.createdAt, policy.contentCutoffMs), 'CONTENT_ELIGIBLE', 'CONTENT_BEFORE_CUTOFF'),
-  groups: (r, ctx) =>
-    verdict(
+  groups: (r, ctx) => {
+    const activity = ctx.groupActivity(r.id);
+    // Policy switch: founding the group in the window counts as activity (default: only its items).
+    if (activity !== 'active' && ctx.policy.policy.groupFoundingIsActivity && isActiveItem(ctx.policy, r))
+      return verdict('GROUP_ACTIVE', 'founded in the activity window (policy groupFoundingIsActivity)');
+    return verdict(
       ({ active: 'GROUP_ACTIVE', unknown: 'GROUP_ACTIVITY_UNKNOWN', inactive: 'GROUP_INACTIVE' } as const)[
-        ctx.groupActivity(r.id)
+        activity
       ],
-    ),
+    );
+  },
   'group-items': (r, { policy }) =>
     cutoff(onOrAfter(r.createdAt, policy.contentCutoffMs), 'CONTENT_ELIGIBLE', 'CONTENT_BEFORE_CUTOFF'),
   accounts: (r, ctx) =>
@@ -185,11 +190,13 @@ const RULES: { [K in Kind]: Rule<K> } = {
     cutoff(onOrAfter(r.occurredAt, policy.activityCutoffMs), 'ACTIVITY_ELIGIBLE', 'ACTIVITY_BEFORE_CUTOFF'),
   portfolio: () => verdict('PORTFOLIO_MIGRATED'),
   events: (r, { policy }) =>
-    cutoff(
-      policy.eligibleOrganiserRoles.has(r.organiserRole),
-      'EVENT_ELIGIBLE',
-      'EVENT_ORGANISER_NOT_ELIGIBLE',
-    ),
+    policy.eventsFromMs !== undefined && !onOrAfter(r.startsAt, policy.eventsFromMs)
+      ? verdict('EVENT_BEFORE_CUTOFF')
+      : cutoff(
+          policy.eligibleOrganiserRoles.has(r.organiserRole),
+          'EVENT_ELIGIBLE',
+          'EVENT_ORGANISER_NOT_ELIGIBLE',
+        ),
   'learning-lab': () => verdict('LEARNING_LAB_NOT_MIGRATED'),
   photos: () => verdict('PHOTO_NOT_MIGRATED'),
   contacts: (_, { policy }) =>

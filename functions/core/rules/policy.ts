@@ -48,6 +48,17 @@ export const PolicySchema = z
     eligibleOrganiserRoles: z.array(z.enum(ORGANISER_ROLES)),
     /** PR-5: the FAQ lists contacts once as profile data and once as not migrated; default: not. */
     migrateContacts: z.boolean(),
+    /**
+     * GR-1 reads "activity" as the group's items; whether founding a group in the window is activity too
+     * is open in the FAQ. Default: no (the rule's own wording: items created or updated).
+     */
+    groupFoundingIsActivity: z.boolean(),
+    /**
+     * EV-1 moves eligible events "to participants' portfolios" with no date; whether events before the
+     * 1.7.2018 cut-off of other content move is open in the FAQ. Default: null (every date moves, as PR-3
+     * moves the portfolio whatever its date); a date drops events that start before it.
+     */
+    eventsFrom: calendarDate.nullable(),
   })
   .strict();
 
@@ -69,6 +80,8 @@ export const DEFAULT_POLICY: Policy = {
   groupActivityWindow: { from: '2021-01-01', to: '2022-02-22' },
   eligibleOrganiserRoles: ['NSO', 'CSS', 'AMBASSADOR'],
   migrateContacts: false,
+  groupFoundingIsActivity: false,
+  eventsFrom: null,
 };
 
 /** The policy with its dates as instants and its waves as a lookup, ready for the decisions. */
@@ -79,6 +92,8 @@ export interface CompiledPolicy {
   readonly activityCutoffMs: number;
   readonly groupWindowMs: { readonly from: number; readonly to: number };
   readonly eligibleOrganiserRoles: ReadonlySet<string>;
+  /** EV-1's optional cut-off (policy `eventsFrom`), or undefined. */
+  readonly eventsFromMs: number | undefined;
   readonly waveOf: Readonly<Record<Kind, string>>;
   readonly waveIds: readonly string[];
 }
@@ -137,6 +152,7 @@ export function compilePolicy(overrides: unknown = {}, source = 'policy'): Compi
     activityCutoffMs: day(policy.activityCutoff),
     groupWindowMs: { from: day(policy.groupActivityWindow.from), to: day(policy.groupActivityWindow.to) },
     eligibleOrganiserRoles: new Set(policy.eligibleOrganiserRoles),
+    eventsFromMs: policy.eventsFrom === null ? undefined : day(policy.eventsFrom),
     waveOf,
     waveIds: policy.waves.map((w) => w.id),
   };

@@ -95,6 +95,11 @@ export const REASONS = {
     rule: 'EV-1',
     en: "The event was organised by a support organisation or ambassador and moves to participants' portfolios.",
   },
+  EVENT_BEFORE_CUTOFF: {
+    decision: 'dropped',
+    rule: 'EV-1',
+    en: 'The event took place before the cut-off date that this migration applies to events, and is deleted.',
+  },
   EVENT_ORGANISER_NOT_ELIGIBLE: {
     decision: 'dropped',
     rule: 'EV-2',
