@@ -80,7 +80,7 @@ describe('generate', () => {
     });
     const reasons = new Set(records.map((r) => r.reason));
     // The codes that only a policy switch brings out (the default policy never decides them).
-    expect(REASON_CODES.filter((c) => !reasons.has(c))).toEqual(['EVENT_BEFORE_CUTOFF', 'CONTACTS_MIGRATED']);
+    expect(REASON_CODES.filter((c) => !reasons.has(c))).toEqual(['CONTACTS_MIGRATED', 'EVENT_BEFORE_CUTOFF']);
 
     const files = validated.manifest.files;
     expect(files.map((f) => f.kind).sort()).toEqual(Object.keys(policy.waveOf).sort());
