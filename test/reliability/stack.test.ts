@@ -70,7 +70,9 @@ function grants(handler: string): string[] {
       service === 's3'
         ? actions.some((a) => a.startsWith('s3:Put'))
           ? 'write'
-          : 'read'
+          : actions.some((a) => a.startsWith('s3:Delete'))
+            ? 'delete'
+            : 'read'
         : service === 'sqs'
           ? actions.includes('sqs:ReceiveMessage')
             ? 'consume'
@@ -104,11 +106,30 @@ const worker = (queue: string, extra: string[] = []) =>
 const entityQueues = (verb: string) =>
   ['Group', 'PortfolioEvents', 'Profile', 'Twinspace'].map((q) => `sqs:${verb} queue:${q}`);
 
+/** A withdrawal (rollback, a replaced export): the run's results, the target, its links, the receipts. */
+const withdraws = [
+  ...exportsRead,
+  ...workRead,
+  'dynamodb:readwrite table',
+  's3:read migrated:',
+  's3:read migrated:/*',
+  's3:delete migrated:/*',
+  's3:read reports:',
+  's3:read reports:/*',
+  's3:write reports:/*',
+];
+
 const EXPECTED: Record<string, string[]> = {
-  validate: [...exportsRead, 'dynamodb:write table'],
+  validate: withdraws,
+  rollback: withdraws,
   'index-identities': [
     ...exportsRead,
-    'dynamodb:write table',
+    'dynamodb:readwrite table',
+    's3:read migrated:',
+    's3:read migrated:/*',
+    // ID-3: only staged profiles are withdrawn; only link documents are written.
+    's3:delete migrated:/*/profiles/*',
+    's3:write migrated:/links/*',
     'secretsmanager:secretsmanager:DescribeSecret,secretsmanager:GetSecretValue secret',
   ],
   split: [...exportsRead, 's3:write exports:/work/*', 'dynamodb:write table', ...entityQueues('send')],
