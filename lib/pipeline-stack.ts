@@ -1,4 +1,4 @@
-import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -227,7 +227,11 @@ export class PipelineStack extends Stack {
     });
 
     this.registrationBus = new events.EventBus(this, 'Registrations', {
-      description: 'ESEP registration events (EU Login)',
+      description: "ESEP registration events (EU Login) and the support desk's links by hand",
+    });
+    new CfnOutput(this, 'RegistrationBusName', {
+      value: this.registrationBus.eventBusName,
+      description: 'where registrations and the support desk links are put (docs/support-desk.md)',
     });
     new events.Rule(this, 'Registered', {
       eventBus: this.registrationBus,
@@ -305,16 +309,26 @@ export class PipelineStack extends Stack {
           ],
         },
         {
-          title: 'Ambiguous legacy e-mails (for the support service)',
+          title: 'Identity across exports (for the support service)',
+          // ID-8, ID-9, ID-3, ID-4: counts of the account-link and index-identities functions (EMF).
           metrics: [
-            new cloudwatch.Metric({
-              namespace: observability.metricsNamespace,
-              metricName: 'AmbiguousLegacyEmail',
-              dimensionsMap: { service: observability.serviceName },
-              statistic: 'Sum',
-              period: Duration.hours(1),
-            }),
-          ],
+            'AmbiguousLegacyEmail',
+            'LegacyEmailChanged',
+            'Relinked',
+            'PendingLinked',
+            'SupersededWithdrawn',
+            'SupportLinkRefused',
+            'RecordsWithdrawn',
+          ].map(
+            (metricName) =>
+              new cloudwatch.Metric({
+                namespace: observability.metricsNamespace,
+                metricName,
+                dimensionsMap: { service: observability.serviceName },
+                statistic: 'Sum',
+                period: Duration.hours(1),
+              }),
+          ),
         },
       ],
     });

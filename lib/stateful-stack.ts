@@ -35,12 +35,16 @@ export interface StatefulStackProps extends StackProps {
  * - run status: put / query `RUNS` / `<exportId>#<waves>#<scope>` (one partition: the status panel).
  * - stage expectation and chunk markers: put `E#<scope>` / stage; conditional put `C#<scope>#<stage>` /
  *   chunk (once), query by pk to sum a stage.
- * - containers' decisions (projects, groups), for their items: batch put/get `S#<scope>#<kind>#<id>`.
+ * - followed records' decisions (projects, groups, accounts), for what follows them: batch put/get
+ *   `S#<scope>#<kind>#<id>`.
  * - indexes of a run (group activity, eTwinning e-mail keys): batch put/get `X#<scope>#<index>#<key>`.
- * - decision ledger: batch put `D#<exportId>#<kind>#<id>` / line; query by record.
- * - identity index: put `I#<e-mail HMAC>` / `<platform>#<accountId>`, query by pk.
- * - links: conditional put `L#<esepUserId>` (first registration decides) and `A#<legacyAccountId>`
- *   (one ESEP user per legacy account).
+ * - decision ledger: batch put `D#<scope>#<kind>#<id>` / line; query by record. Withdrawals (rollback, a
+ *   replaced export, ID-3): batch put `W#<scope>` / `<kind>#<id>`, query by pk.
+ * - identity (ID-9): accounts `G#<platform>#<accountId>` written over the version read (the latest export
+ *   gives the e-mail); `I#<e-mail HMAC>` / `<platform>#<accountId>`, query by pk.
+ * - links: `L#<esepUserId>` written over its version (first registration decides; pending or linked),
+ *   conditional put `A#<platform>#<accountId>` (one ESEP user per legacy account), pending registrations
+ *   `P#<e-mail HMAC>` / user, query by pk when an export is indexed.
  * No transactions (the local stand-in has none) and no TTL: idempotence by deterministic keys.
  */
 export class StatefulStack extends Stack {
