@@ -23,7 +23,7 @@ test('on a terminal: a bar with the step, percentage, records of the total and a
   const command = `${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} plan samples/export --out ${JSON.stringify(join(tmp, 'tty'))}`;
   const r = spawnSync('script', ['-qec', command, '/dev/null'], { cwd: ROOT, encoding: 'utf8' });
   expect(r.status).toBe(0);
-  expect(r.stdout).toMatch(/\[plan\] step \d+ of 9: .* 100% \| 1,030\/1,030 records \| [\d,]+\/s \| ETA 0 s/);
+  expect(r.stdout).toMatch(/\[plan\] step \d+ of 9: .* 100% \| 1,032\/1,032 records \| [\d,]+\/s \| ETA 0 s/);
   expect(r.stdout).toContain('\u001b[2K'); // the bar is cleared before the summary
   expect(r.stdout).toMatch(/Plan of export export/);
 });
@@ -35,9 +35,9 @@ test('in a pipe: one plain line per step, with the percentage and the ETA', () =
   });
   expect(r.status).toBe(0);
   const lines = r.stderr.split('\n').filter((l) => l.startsWith('[plan]'));
-  expect(lines[0]).toBe('[plan] step 1 of 9: sept-2022/decide-1 (0%, 0 of 1,030 records, ETA unknown)');
+  expect(lines[0]).toBe('[plan] step 1 of 9: sept-2022/decide-1 (0%, 0 of 1,032 records, ETA unknown)');
   expect(lines.at(-1)).toMatch(
-    /^\[plan\] step 9 of 9: writing the report \(100%, 1,030 of 1,030 records, ETA 0 s\)$/,
+    /^\[plan\] step 9 of 9: writing the report \(100%, 1,032 of 1,032 records, ETA 0 s\)$/,
   );
   expect(r.stderr).not.toContain('\u001b');
 });
