@@ -9,6 +9,7 @@ import {
 import type { Estimate } from '../functions/core/estimate/estimate';
 import { neutralise } from '../functions/core/report/neutralise';
 import type { Summary } from '../functions/core/report/summary';
+import { LINK_REASONS } from '../functions/core/rules/reasons';
 import { handleInterrupts, isInterrupted } from './interrupt';
 import { fileSystemError, isFileSystemError } from './messages';
 
@@ -316,6 +317,9 @@ function program(setExit: (code: number) => void): Command {
             ? `legacy account ${n(found.legacyAccountId)}${found.link ? `, linked to ESEP user ${n(found.link.esepUserId)} (${found.link.reason})` : ', not linked'}`
             : `ESEP user ${n(o.user ?? '')}: ${found.link ? `${found.link.decision} (${found.link.reason})` : 'no registration'}`,
         );
+        if (found.link) console.log(`  ${LINK_REASONS[found.link.reason].en}`);
+        for (const w of found.withdrawals)
+          console.log(`withdrawn: ${w.kind} ${n(w.id)} of ${n(w.exportId)} (${w.reason}, ${w.at})`);
         for (const run of found.runs) {
           console.log(`\n${n(run.exportId)}, waves ${run.waves.join(', ')} (${run.state}): ${run.receipt}`);
           for (const r of run.records) console.log(`  ${r.kind} ${n(r.id)}: ${r.decision} (${r.reason})`);

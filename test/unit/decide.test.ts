@@ -1,3 +1,4 @@
+import type { LinkReason } from '../../functions/core/ports';
 import {
   applyBlobCheck,
   copiesFile,
@@ -10,7 +11,7 @@ import {
 } from '../../functions/core/rules/decide';
 import type { Kind } from '../../functions/core/rules/kinds';
 import { compilePolicy } from '../../functions/core/rules/policy';
-import { REASON_CODES, REASONS } from '../../functions/core/rules/reasons';
+import { LINK_REASONS, REASON_CODES, REASONS } from '../../functions/core/rules/reasons';
 
 const policy = compilePolicy();
 const ctx = (over: Partial<DecisionContext> = {}): DecisionContext => ({
@@ -448,6 +449,22 @@ describe('step 1 and 3: lines and the schema (DQ-1)', () => {
     expect(v.ok).toBe(false);
     expect(!v.ok && v.detail).toContain(detail);
   });
+});
+
+test('every reason code of linking names its rule and has its text in plain words', () => {
+  for (const [code, { rule, en }] of Object.entries(LINK_REASONS)) {
+    expect([code, rule]).toEqual([code, expect.stringMatching(/^ID-\d$/)]);
+    expect(en.length).toBeGreaterThan(40);
+  }
+  // Every outcome `register` can print is among them.
+  const outcomes: LinkReason[] = [
+    'LINKED',
+    'RELINKED',
+    'LINK_PENDING',
+    'LINK_FROZEN',
+    'AMBIGUOUS_LEGACY_EMAIL',
+  ];
+  for (const r of outcomes) expect(LINK_REASONS[r].en).toBeDefined();
 });
 
 test('every reason code names a rule and carries one decision', () => {

@@ -150,3 +150,36 @@ export const REASONS = {
 
 export type ReasonCode = keyof typeof REASONS;
 export const REASON_CODES = Object.keys(REASONS) as ReasonCode[];
+
+/**
+ * The reason codes of account linking (ID-2 to ID-9) and their texts in plain words, for the support desk
+ * and the people it answers. Not decisions of records: a registration's outcome, or an event of the index.
+ */
+export const LINK_REASONS = {
+  LINKED: {
+    rule: 'ID-2',
+    en: 'Your ESEP account is linked to your legacy account with the same e-mail address; its migrated data appears in ESEP.',
+  },
+  RELINKED: {
+    rule: 'ID-3',
+    en: 'An eTwinning account with your e-mail address arrived: your ESEP account now shows its data instead of the School Education Gateway account.',
+  },
+  LINK_PENDING: {
+    rule: 'ID-4',
+    en: 'No migrated legacy account has this e-mail address yet; your ESEP account is linked as soon as one arrives.',
+  },
+  LINK_FROZEN: {
+    rule: 'ID-4',
+    en: 'The e-mail address of your first ESEP registration is the one that counts; a later registration with another address changes nothing.',
+  },
+  AMBIGUOUS_LEGACY_EMAIL: {
+    rule: 'ID-8',
+    en: 'More than one legacy account has this e-mail address; the national support service links the right one by hand.',
+  },
+  LEGACY_EMAIL_CHANGED: {
+    rule: 'ID-9',
+    en: 'A later export gave this legacy account another e-mail address; links stay as they are and the support service is told.',
+  },
+} as const satisfies Record<string, { rule: string; en: string }>;
+
+export type LinkReasonCode = keyof typeof LINK_REASONS;
