@@ -24,7 +24,7 @@ const HEAP_MB = 160;
 
 type Expected = (
   | { reject: RegExp }
-  | { quarantined: { id: string; detail: RegExp }[]; migrated?: string[]; records: number }
+  | { quarantined: { id: string; detail: RegExp; reason?: string }[]; migrated?: string[]; records: number }
 ) & {
   /** Nothing outside the export may be hashed, so no SHA-256 may be printed. */
   noHash?: boolean;
@@ -88,6 +88,12 @@ const CASES: Record<string, Expected> = {
       {
         id: 'p1',
         detail: /^members: 20000 with the role founder, over the cap of 100 owners \(ownersPerRecord\)$/,
+      },
+      // The item of the quarantined project is held with it (TS-3), never deleted.
+      {
+        id: 'i1',
+        reason: 'PARENT_QUARANTINED',
+        detail: /^projectId "p1" is held for review, and this with it \(TS-3\)$/,
       },
     ],
     migrated: ['p2', 'i2'],
@@ -175,7 +181,7 @@ describe.each(Object.entries(CASES))('%s', (name, expected) => {
       const quarantined = decisions.filter((d) => d.decision === 'quarantined');
       expect(quarantined.map((d) => d.id)).toEqual(expected.quarantined.map((q) => q.id));
       for (const [i, q] of expected.quarantined.entries()) {
-        expect(quarantined[i].reason).toBe('INVALID_RECORD');
+        expect(quarantined[i].reason).toBe(q.reason ?? 'INVALID_RECORD');
         expect(quarantined[i].detail).toMatch(q.detail);
       }
       for (const id of expected.migrated ?? [])
