@@ -67,15 +67,18 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   {
     name: 'index-identities',
     sizing: 'index-identities',
-    env: [...WORKFLOW_ENV, 'emailKeySecret', 'migratedBucket'],
+    env: [...WORKFLOW_ENV, 'emailKeySecret', 'migratedBucket', 'reportsBucket'],
     grants: [
       readsExport,
       { table: 'read-write' },
       { emailKeySecret: 'read' },
       { put: 'migrated', prefix: PREFIXES.links },
-      // ID-3: the staged data of an SEG account that an eTwinning account supersedes is withdrawn.
+      // ID-3: the staged data of an SEG account that an eTwinning account supersedes is withdrawn, and
+      // its receipts are told.
       { read: 'migrated', prefix: '' },
       { delete: 'migrated', prefix: PREFIXES.stagedProfiles },
+      { read: 'reports', prefix: '' },
+      { put: 'reports', prefix: '' },
     ],
     description: "indexes the export's accounts, links what they match, withdraws superseded SEG data",
   },
@@ -109,7 +112,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   {
     name: 'report',
     sizing: 'report',
-    env: [...WORKFLOW_ENV, 'reportsBucket', 'downloadUrlHours'],
+    env: [...WORKFLOW_ENV, 'reportsBucket', 'downloadUrlHours', 'exportRetentionDays'],
     grants: [readsExport, readsWork, { put: 'reports', prefix: '' }, { table: 'write' }],
     description: 'writes the report folder and the receipts',
   },

@@ -149,6 +149,7 @@ export class PipelineStack extends Stack {
       policy: JSON.stringify(settings.policy.policy),
       emailKeySecret: emailKeySecret.secretArn,
       downloadUrlHours: String(settings.downloadUrlHours),
+      exportRetentionDays: String(settings.exportRetentionDays),
     } as Record<EnvKey, string>;
     for (const e of ENTITIES) values[QUEUE_ENV[e]] = queues[e].queue.queueUrl;
     const functions = new Map<string, lambda.Function>();

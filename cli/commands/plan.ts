@@ -81,7 +81,7 @@ export async function plan(options: PlanOptions): Promise<PlanResult> {
     ),
   );
   const records = validated.manifest.files.reduce((n, f) => n + f.records, 0);
-  const folder = new ReportFolder(outDir, exportId, { partitions: partitionsFor(records) });
+  const folder = new ReportFolder(outDir, exportId, { partitions: partitionsFor(records), policy });
   const workload = new WorkloadTally();
   let exportBytes = 0;
   for (const f of validated.manifest.files) {

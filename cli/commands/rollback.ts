@@ -3,11 +3,10 @@ import { dynamoStore } from '../../functions/adapters/dynamo-store';
 import { ExecutionFailedError, UsageError } from '../../functions/core/errors';
 import { reportPrefix } from '../../functions/core/keys';
 import { startLocalPipeline } from '../../local/runtime/pipeline';
-import { reportFolders } from '../folders';
 import { onInterrupt } from '../interrupt';
 import { notice } from '../messages';
 import { loadPolicy } from './plan';
-import { download } from './run';
+import { refreshReportFolders } from './run';
 
 export interface RollbackResult {
   readonly exportId: string;
@@ -50,16 +49,13 @@ export async function rollbackLocal(options: {
     const outcome = await pipeline.execute({ exportId: options.exportId, rollback: options.wave });
     if (!outcome.ok) throw new ExecutionFailedError(outcome.error, outcome.cause);
     const result = (outcome.output as { rolledBack: { runs: number; withdrawn: number } }).rolledBack;
-    const folders = await reportFolders(stateDir);
-    const reports: string[] = [];
-    for (const run of before.filter((r) => r.waves.includes(options.wave))) {
-      const prefix = reportPrefix({ exportId: options.exportId, waves: run.waves });
-      const dir = folders.get(prefix);
-      if (!dir) continue;
-      await download(pipeline.clients, pipeline.resources.buckets.reports, prefix, dir);
-      reports.push(dir);
-    }
-    return { exportId: options.exportId, wave: options.wave, ...result, reports: [...new Set(reports)] };
+    const prefixes = new Set(
+      before
+        .filter((r) => r.waves.includes(options.wave))
+        .map((r) => reportPrefix({ exportId: options.exportId, waves: r.waves })),
+    );
+    const reports = await refreshReportFolders(pipeline, (prefix) => prefixes.has(prefix));
+    return { exportId: options.exportId, wave: options.wave, ...result, reports };
   } finally {
     release();
     await pipeline.stop();

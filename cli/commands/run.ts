@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import {
@@ -29,7 +29,7 @@ import type { DeliveryCounts } from '../../local/runtime/event-sources';
 import type { FaultCounts } from '../../local/runtime/faults';
 import { exportFiles, exportFolder, fsExportSource } from '../../local/runtime/fs-export-source';
 import { type LocalPipeline, startLocalPipeline } from '../../local/runtime/pipeline';
-import { recordReportFolder, reportFolder } from '../folders';
+import { recordReportFolder, reportFolder, reportFolders } from '../folders';
 import { onInterrupt } from '../interrupt';
 import { notice } from '../messages';
 import { progress, stagesOf } from '../progress';
@@ -134,6 +134,20 @@ export async function download(
   } while (token);
 }
 
+/** Copies again the local report folders of earlier runs whose receipts changed in the reports bucket. */
+export async function refreshReportFolders(
+  pipeline: LocalPipeline,
+  which: (prefix: string) => boolean,
+): Promise<string[]> {
+  const refreshed: string[] = [];
+  for (const [prefix, dir] of await reportFolders(pipeline.stateDir)) {
+    if (!which(prefix) || !existsSync(join(dir, 'summary.json'))) continue;
+    await download(pipeline.clients, pipeline.resources.buckets.reports, prefix, dir);
+    refreshed.push(dir);
+  }
+  return refreshed;
+}
+
 /**
  * The run's progress from the state machine's tasks as they end: validation, identities, each stage (its
  * records from the chunk markers, through the progress checks), verify and the report.
@@ -216,6 +230,9 @@ export async function executeRun(
   await download(pipeline.clients, pipeline.resources.buckets.reports, reportPrefix(run), outDir);
   await recordReportFolder(pipeline.stateDir, reportPrefix(run), outDir);
   const summary = JSON.parse(await readFile(join(outDir, 'summary.json'), 'utf8')) as Summary;
+  // Superseded SEG accounts (ID-3) had their data withdrawn: the other runs' receipts were told.
+  if ((summary.identities?.withdrawn ?? 0) > 0)
+    await refreshReportFolders(pipeline, (prefix) => prefix !== reportPrefix(run));
   const receipts = (await readdir(join(outDir, 'receipts')).catch(() => [])).filter((f) =>
     f.endsWith('.json'),
   ).length;

@@ -6,9 +6,15 @@ import { createInterface } from 'node:readline';
 import { eachLimited } from '../core/concurrency';
 import type { Estimate } from '../core/estimate/estimate';
 import type { ObjectStore } from '../core/ports';
-import { receiptHtml, receiptText } from '../core/report/receipts';
+import { receiptFiles } from '../core/report/receipts';
 import { QUARANTINE_SHOWN, type ReportView, reportHtml } from '../core/report/report-html';
-import { buildReceipt, type DecisionCounts, type Receipt, type Summary } from '../core/report/summary';
+import {
+  buildReceipt,
+  type DecisionCounts,
+  type Receipt,
+  type ReceiptContext,
+  type Summary,
+} from '../core/report/summary';
 import type { DecidedRecord } from '../core/rules/decide';
 import { safeIdSegment } from '../core/rules/safe-name';
 
@@ -77,7 +83,7 @@ function fnv1a(text: string): number {
 /** Partitions of the receipts spool for an export: about 50,000 decisions each when read back. */
 export const partitionsFor = (records: number) => Math.min(512, Math.max(1, Math.ceil(records / 50_000)));
 
-export interface ReportFolderOptions {
+export interface ReportFolderOptions extends ReceiptContext {
   /** More partitions for larger exports keep each one small when read back. */
   readonly partitions?: number;
   /** On AWS: a pre-signed download link for a dropped record's file (TS-5). */
@@ -142,10 +148,26 @@ export class ReportFolder {
     }
     const queued = this.decisions.write(`${decisionLine(record)}\n`);
     if (queued) waits.push(queued);
-    for (const owner of new Set(record.owners)) {
-      const p = fnv1a(owner) % this.partitionCount;
-      const spooled = (this.partitions[p] as BatchedWriter).write(`${JSON.stringify([owner, record])}\n`);
+    const spool = (account: string, entry: unknown) => {
+      const p = fnv1a(account) % this.partitionCount;
+      const spooled = (this.partitions[p] as BatchedWriter).write(`${JSON.stringify(entry)}\n`);
       if (spooled) waits.push(spooled);
+    };
+    for (const owner of new Set(record.owners)) spool(owner, [owner, record]);
+    // Members and participants get the space on their receipts: a small entry each, not the record.
+    if (record.members?.length) {
+      const { kind, id, decision, reason, wave, title, date } = record;
+      const space = {
+        kind,
+        id,
+        decision,
+        reason,
+        wave,
+        owners: [],
+        ...(title ? { title } : {}),
+        ...(date ? { date } : {}),
+      };
+      for (const member of record.members) spool(member, [member, space, 'member']);
     }
     if (waits.length > 0) return Promise.all(waits).then(() => undefined);
   }
@@ -157,24 +179,22 @@ export class ReportFolder {
     let receipts = 0;
     for (const [i, partition] of this.partitions.entries()) {
       await partition.close();
-      const byOwner = new Map<string, DecidedRecord[]>();
+      const byAccount = new Map<string, { owned: DecidedRecord[]; partOf: DecidedRecord[] }>();
       const path = join(this.spoolDir, `${i}.ndjson`);
       for await (const line of createInterface({
         input: createReadStream(path),
         crlfDelay: Number.POSITIVE_INFINITY,
       })) {
-        const [owner, record] = JSON.parse(line) as [string, DecidedRecord];
-        const list = byOwner.get(owner);
-        if (list) list.push(record);
-        else byOwner.set(owner, [record]);
+        const [account, record, role] = JSON.parse(line) as [string, DecidedRecord, 'member'?];
+        let entry = byAccount.get(account);
+        if (!entry) byAccount.set(account, (entry = { owned: [], partOf: [] }));
+        (role === 'member' ? entry.partOf : entry.owned).push(record);
       }
-      await eachLimited(byOwner, 16, async ([owner, records]) => {
-        const receipt = await this.withLinks(buildReceipt(this.exportId, owner, records));
+      await eachLimited(byAccount, 16, async ([owner, { owned, partOf }]) => {
+        const receipt = await this.withLinks(buildReceipt(this.exportId, owner, owned, this.options, partOf));
         const base = join(this.dir, 'receipts', safeIdSegment(owner));
-        // Synchronous: a receipt's three small files cost a quarter less CPU than through promises.
-        writeFileSync(`${base}.json`, `${JSON.stringify(receipt, null, 2)}\n`);
-        writeFileSync(`${base}.html`, receiptHtml(receipt));
-        writeFileSync(`${base}.txt`, receiptText(receipt));
+        // Synchronous: a receipt's small files cost a quarter less CPU than through promises.
+        for (const file of receiptFiles(receipt)) writeFileSync(`${base}${file.suffix}`, file.body);
         receipts++;
       });
       await rm(path);

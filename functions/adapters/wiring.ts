@@ -28,6 +28,8 @@ export const ENV = {
   emailKeySecret: 'EMAIL_KEY_SECRET_ARN',
   /** Hours that a receipt's pre-signed download links stay valid; 0 for none (the local runtime). */
   downloadUrlHours: 'DOWNLOAD_URL_HOURS',
+  /** Days an uploaded export is kept (its files can be downloaded until then): the receipts' deadline. */
+  exportRetentionDays: 'EXPORT_RETENTION_DAYS',
   queueProfile: 'QUEUE_URL_PROFILE',
   queueTwinspace: 'QUEUE_URL_TWINSPACE',
   queueGroup: 'QUEUE_URL_GROUP',

@@ -87,6 +87,8 @@ export interface RunStatus {
   readonly error?: string;
   /** When the run started (its status at the start has `at` = `startedAt`). */
   readonly startedAt?: string;
+  /** When the export's content first ran these waves (kept by every run again). */
+  readonly firstStartedAt?: string;
   /** Set when the run wrote its report: its decisions, whether its target passed verification, where. */
   readonly counts?: { readonly migrated: number; readonly dropped: number; readonly quarantined: number };
   readonly verified?: boolean | null;

@@ -32,9 +32,14 @@ export const makeHandler =
   };
 
 export function depsFrom(clients: Clients, env: NodeJS.ProcessEnv): IndexDeps {
-  const config = readConfig([...WORKFLOW_ENV, 'emailKeySecret', 'migratedBucket'], env);
+  const config = readConfig([...WORKFLOW_ENV, 'emailKeySecret', 'migratedBucket', 'reportsBucket'], env);
   const workflow = workflowDeps(clients, config);
-  const target = { store: workflow.store, objects: workflow.objects, migratedBucket: config.migratedBucket };
+  const target = {
+    store: workflow.store,
+    objects: workflow.objects,
+    migratedBucket: config.migratedBucket,
+    reportsBucket: config.reportsBucket,
+  };
   return {
     workflow,
     identities: dynamoIdentities(clients.dynamo, config.table),

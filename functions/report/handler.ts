@@ -27,6 +27,8 @@ export const makeHandler =
     workflow: WorkflowDeps;
     reportsBucket: string;
     downloads?: (exportId: string) => DownloadLink | undefined;
+    /** Days the export's files are kept: the receipts' download deadline counts from the run's start. */
+    retentionDays?: number;
     workDir?: string;
   }) =>
   async (event: {
@@ -43,6 +45,14 @@ export const makeHandler =
     const exportRecords = [...files.values()].reduce((n, f) => n + f.records, 0);
     const folder = new ReportFolder(dir, run.exportId, {
       partitions: partitionsFor(exportRecords),
+      policy: deps.workflow.policy,
+      ...(deps.retentionDays
+        ? {
+            downloadDeadline: new Date(
+              Date.parse(run.firstStartedAt ?? run.startedAt) + deps.retentionDays * 86_400_000,
+            ).toISOString(),
+          }
+        : {}),
       ...(downloadUrl ? { downloadUrl } : {}),
     });
     await folder.open();
@@ -70,11 +80,20 @@ export const makeHandler =
   };
 
 export function depsFrom(clients: Clients, env: NodeJS.ProcessEnv) {
-  const config = readConfig([...WORKFLOW_ENV, 'reportsBucket', 'downloadUrlHours'], env);
+  const config = readConfig(
+    [...WORKFLOW_ENV, 'reportsBucket', 'downloadUrlHours', 'exportRetentionDays'],
+    env,
+  );
   const hours = Number(config.downloadUrlHours);
   if (!Number.isFinite(hours) || hours < 0 || hours > 168)
     throw new ConfigError(`${ENV.downloadUrlHours}: expected 0 to 168 hours, got ${config.downloadUrlHours}`);
+  const days = Number(config.exportRetentionDays);
+  if (!Number.isInteger(days) || days < 1 || days > 3650)
+    throw new ConfigError(
+      `${ENV.exportRetentionDays}: expected 1 to 3650 days, got ${config.exportRetentionDays}`,
+    );
   return {
+    retentionDays: days,
     workflow: workflowDeps(clients, config),
     reportsBucket: config.reportsBucket,
     downloads: (exportId: string) => presignedDownloads(clients.s3, config.exportsBucket, exportId, hours),

@@ -1,5 +1,5 @@
-import { rmSync } from 'node:fs';
-import { mkdir, open, readFile, rm } from 'node:fs/promises';
+import { readFileSync, rmSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Clients } from '../../functions/adapters/wiring';
 import { ENV } from '../../functions/adapters/wiring';
@@ -60,29 +60,43 @@ export interface LocalPipeline {
 /** One process per state folder: the stand-ins keep their data there. */
 async function lock(stateDir: string, notice: (text: string) => void): Promise<() => Promise<void>> {
   const file = join(stateDir, 'LOCK');
+  // However the process ends (a signal even while the lock is being taken), it gives the folder back:
+  // the listener is there before the file, and removes it only when it holds this process's id (or
+  // nothing yet, while this process is writing it).
+  let taking = false;
+  const onExit = () => {
+    if (!taking) return;
+    try {
+      const holder = readFileSync(file, 'utf8');
+      if (holder === String(process.pid) || holder === '') rmSync(file, { force: true });
+    } catch {}
+  };
+  process.once('exit', onExit);
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      const handle = await open(file, 'wx');
-      await handle.writeFile(String(process.pid));
-      await handle.close();
-      // However the process ends (a signal while the stand-ins start, say), it gives the folder back.
-      const onExit = () => rmSync(file, { force: true });
-      process.once('exit', onExit);
+      taking = true;
+      await writeFile(file, String(process.pid), { flag: 'wx' });
       return async () => {
         process.removeListener('exit', onExit);
         await rm(file, { force: true });
       };
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      taking = false;
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
+        process.removeListener('exit', onExit);
+        throw error;
+      }
       const pid = Number(await readFile(file, 'utf8').catch(() => ''));
       let alive = false;
       try {
         alive = pid > 0 && process.kill(pid, 0);
       } catch {}
-      if (alive)
+      if (alive) {
+        process.removeListener('exit', onExit);
         throw new StateBusyError(
           `another esep-migrate (pid ${pid}) is using the state folder ${stateDir}: wait for it to end, or use another --state`,
         );
+      }
       // Left by a process that was killed or crashed: what it did is kept, and the next run resumes it.
       notice(
         `the state folder ${stateDir} was left by an esep-migrate that stopped (pid ${pid || 'unknown'}); taking it over`,
@@ -90,6 +104,7 @@ async function lock(stateDir: string, notice: (text: string) => void): Promise<(
       await rm(file, { force: true });
     }
   }
+  process.removeListener('exit', onExit);
   throw new Error(`cannot lock the state folder ${stateDir}`);
 }
 

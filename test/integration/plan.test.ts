@@ -102,8 +102,11 @@ describe('esep-migrate plan on samples/export', () => {
     const json = files.filter((f) => f.endsWith('.json'));
     const anyDownloads = json.some((f) => readJson(join(out, 'receipts', f)).downloads.length > 0);
     expect(anyDownloads).toBe(true);
-    // Each receipt also as a page and as plain text, for a support desk to send.
-    expect(files).toHaveLength(json.length * 3);
+    // Each receipt also as a page and as plain text, for a support desk to send; in Dutch too for an
+    // account of the Netherlands or Belgium.
+    const dutch = json.filter((f) => ['NL', 'BE'].includes(readJson(join(out, 'receipts', f)).country));
+    expect(dutch.length).toBeGreaterThan(0);
+    expect(files).toHaveLength(json.length * 3 + dutch.length * 2);
     const text = readFileSync(join(out, 'receipts', 'acc-000000.txt'), 'utf8');
     expect(text).toContain(`${receipt.records.length} items: ${receipt.counts.migrated} move to ESEP`);
     expect(readFileSync(join(out, 'receipts', 'acc-000000.html'), 'utf8')).toMatch(/^<!doctype html>/);

@@ -165,5 +165,52 @@ test('export strings that are HTML stay text in report.html and in receipts', as
   const { page } = await open(join(dir, 'evil', 'report.html'));
   expect(await page.textContent('table.quarantine')).toContain(EVIL);
   await page.close();
-  expect((await readdir(join(dir, 'evil', 'receipts'))).sort()).toEqual(['a1.html', 'a1.json', 'a1.txt']);
+  // The account is Belgian: its receipt comes in Dutch too.
+  expect((await readdir(join(dir, 'evil', 'receipts'))).sort()).toEqual([
+    'a1.html',
+    'a1.json',
+    'a1.nl.html',
+    'a1.nl.txt',
+    'a1.txt',
+  ]);
+}, 60_000);
+
+/** Reason codes and dates on a page that a line break splits (each is one word: it must never break inside). */
+const brokenCodes = (page: Page) =>
+  page.$$eval('code:not(.id), .dates span', (codes) =>
+    codes.filter((c) => c.getClientRects().length > 1).map((c) => c.textContent),
+  );
+
+test.each([
+  ['en', 'acc-000000.html', 'What to do:'],
+  ['nl', 'acc-000000.nl.html', 'Wat u moet doen:'],
+])(
+  'a receipt (%s) on a phone: what to do first, items under their TwinSpace, no code broken, a screenshot',
+  async (language, name, todo) => {
+    const file = join(dir, 'sample', 'receipts', name);
+    const { page, problems, requests } = await open(file);
+    await page.setViewportSize({ width: 360, height: 740 });
+    expect(problems).toEqual([]);
+    expect(requests).toEqual([pathToFileURL(file).href]);
+    expect(await page.getAttribute('html', 'lang')).toBe(language);
+    expect((await page.textContent('.todo'))?.startsWith(todo)).toBe(true);
+    // The lead comes before everything else but the title.
+    expect(await page.$eval('h1 + *', (e) => e.className)).toBe('todo');
+    expect((await page.$$('h3')).length).toBeGreaterThan(0); // TwinSpaces and groups, their items under them
+    expect(await brokenCodes(page)).toEqual([]);
+    const shot = join(dir, `receipt-${language}.png`);
+    await page.screenshot({ path: shot, fullPage: true });
+    expect(statSync(shot).size).toBeGreaterThan(20_000);
+    await page.close();
+  },
+  60_000,
+);
+
+test('report.html on a phone: no reason code broken inside', async () => {
+  const { page, problems } = await open(join(dir, 'sample', 'report.html'));
+  await page.setViewportSize({ width: 360, height: 740 });
+  expect(problems).toEqual([]);
+  expect(await brokenCodes(page)).toEqual([]);
+  await page.screenshot({ path: join(dir, 'report-phone.png'), fullPage: true });
+  await page.close();
 }, 60_000);

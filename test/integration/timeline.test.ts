@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -149,6 +149,20 @@ describe('registrations before the exports, an SEG export before the eTwinning o
       exportId: 'et-2022',
       reason: 'RELINKED',
     });
+    // The SEG run's receipt says so (its local report folder is refreshed too).
+    const receipt = JSON.parse(
+      readFileSync(
+        join(state(), 'reports', 'seg-2022', 'sept-2022+nov-2022+2023', 'receipts', 's-1.json'),
+        'utf8',
+      ),
+    );
+    expect(receipt.withdrawn).toHaveLength(2);
+    expect(receipt.withdrawn).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ kind: 'accounts', id: 's-1', reason: 'SEG_SUPERSEDED' }),
+        expect.objectContaining({ kind: 'activities', id: 'sa-1', reason: 'SEG_SUPERSEDED' }),
+      ]),
+    );
     const verify = cli(['verify', 'seg-2022', '--state', state()]);
     expect(verify.status).toBe(0);
     expect(verify.stdout).toMatch(/ok {3}nothing of a withdrawn record .* \(2 checked\)/);

@@ -130,6 +130,9 @@ const EXPECTED: Record<string, string[]> = {
     // ID-3: only staged profiles are withdrawn; only link documents are written.
     's3:delete migrated:/*/profiles/*',
     's3:write migrated:/links/*',
+    's3:read reports:',
+    's3:read reports:/*',
+    's3:write reports:/*',
     'secretsmanager:secretsmanager:DescribeSecret,secretsmanager:GetSecretValue secret',
   ],
   split: [...exportsRead, 's3:write exports:/work/*', 'dynamodb:write table', ...entityQueues('send')],

@@ -1,54 +1,113 @@
 import { estimate } from '../../functions/core/estimate/estimate';
 import { escapeHtml } from '../../functions/core/report/html';
-import { receiptHtml, receiptText } from '../../functions/core/report/receipts';
+import { receiptFiles, receiptHtml, receiptText } from '../../functions/core/report/receipts';
 import { QUARANTINE_SHOWN, reportHtml } from '../../functions/core/report/report-html';
 import { buildReceipt, type Summary } from '../../functions/core/report/summary';
 import { TEXTS } from '../../functions/core/report/texts';
+import { compilePolicy } from '../../functions/core/rules/policy';
 import { REASONS } from '../../functions/core/rules/reasons';
 import { workflowDefinition } from '../helpers/workflow-definition';
 
 const EVIL = '<script>alert(1)</script><img src=x onerror=alert(2)>';
 const file = { fileName: `${EVIL}.pdf`, size: 2_500_000, sha256: 'b'.repeat(64) };
-const receipt = buildReceipt('exp-1', 'acc-1', [
-  {
-    kind: 'projects',
-    id: 'p1',
-    wave: 'sept-2022',
-    decision: 'migrated',
-    reason: 'TWINSPACE_ELIGIBLE',
-    owners: ['acc-1'],
-    title: 'Water around us',
-  },
-  {
-    kind: 'twinspace-items',
-    id: EVIL,
-    wave: 'sept-2022',
-    decision: 'dropped',
-    reason: 'CONTENT_BEFORE_CUTOFF',
-    owners: ['acc-1'],
-    file,
-    title: EVIL,
-  },
-  {
-    kind: 'mailbox',
-    id: 'm1',
-    wave: 'sept-2022',
-    decision: 'quarantined',
-    reason: 'INVALID_RECORD',
-    owners: ['acc-1'],
-    detail: `sentAt: ${EVIL}`,
-  },
-]);
+const policy = compilePolicy();
+const receipt = buildReceipt(
+  'exp-1',
+  'acc-1',
+  [
+    {
+      kind: 'accounts',
+      id: 'acc-1',
+      wave: '2023',
+      decision: 'migrated',
+      reason: 'PROFILE_MIGRATED',
+      owners: ['acc-1'],
+      platform: 'etwinning',
+      country: 'NL',
+      date: '2012-01-01T00:00:00Z',
+    },
+    {
+      kind: 'projects',
+      id: 'p1',
+      wave: 'sept-2022',
+      decision: 'migrated',
+      reason: 'TWINSPACE_ELIGIBLE',
+      owners: ['acc-1'],
+      title: 'Water around us',
+      date: '2019-09-15T09:00:00+02:00',
+    },
+    {
+      kind: 'twinspace-items',
+      id: EVIL,
+      wave: 'sept-2022',
+      decision: 'dropped',
+      reason: 'CONTENT_BEFORE_CUTOFF',
+      owners: ['acc-1'],
+      file,
+      title: EVIL,
+      date: '2017-05-05T12:00:00+02:00',
+      parent: { kind: 'projects', id: 'p1' },
+    },
+    {
+      kind: 'mailbox',
+      id: 'm1',
+      wave: 'sept-2022',
+      decision: 'quarantined',
+      reason: 'INVALID_RECORD',
+      owners: ['acc-1'],
+      detail: `sentAt: ${EVIL}`,
+    },
+  ],
+  { policy, downloadDeadline: '2023-03-30T10:00:00.000Z' },
+  [
+    {
+      kind: 'groups',
+      id: 'g1',
+      wave: 'nov-2022',
+      decision: 'dropped',
+      reason: 'GROUP_INACTIVE',
+      owners: [],
+      title: 'Science club',
+      date: '2015-01-01T00:00:00Z',
+    },
+  ],
+);
 
 describe('the receipt a support desk sends', () => {
-  test('plain text: counts, each record under its decision with its title, downloads, every reason used', () => {
+  test('plain text leads with what to do and until when, and names the platform and account', () => {
     const text = receiptText(receipt);
-    expect(text).toContain('3 items: 1 move to ESEP, 1 are deleted, 1 are held for a person to check.');
-    expect(text).toMatch(/Moves to ESEP \(1\)\n {2}- TwinSpace "Water around us" \[TWINSPACE_ELIGIBLE\]/);
+    const lines = text.split('\n');
+    expect(lines[2]).toBe(
+      'What to do: Ask your national support service for a copy of the 1 files listed under “Files you can still download” before 2023-03-30: after that date they are deleted.',
+    );
+    expect(text).toContain('each item of your eTwinning account acc-1 (export exp-1)');
+    expect(text).toContain('4 items: 2 move to ESEP, 1 are deleted, 1 are held for a person to check.');
     expect(text).toContain(`- ${EVIL}.pdf (2.5 MB): ${TEXTS.en.downloadAsk}`);
-    for (const code of ['TWINSPACE_ELIGIBLE', 'CONTENT_BEFORE_CUTOFF', 'INVALID_RECORD'] as const)
+    for (const code of [
+      'TWINSPACE_ELIGIBLE',
+      'CONTENT_BEFORE_CUTOFF',
+      'INVALID_RECORD',
+      'GROUP_INACTIVE',
+    ] as const)
       expect(text).toContain(`${code}: ${REASONS[code].en}`);
     expect(text).not.toContain('PARENT_NOT_MIGRATED');
+  });
+
+  test('items stand under their TwinSpace, each with the dates that decided it', () => {
+    const text = receiptText(receipt);
+    expect(text).toContain(
+      [
+        'TwinSpaces and groups',
+        '  TwinSpace "Water around us": Moves to ESEP [TWINSPACE_ELIGIBLE]',
+        '    dated 2019-09-15 · cut-off 2018-07-01 · wave sept-2022',
+        `    - TwinSpace content "${EVIL}": Deleted [CONTENT_BEFORE_CUTOFF]`,
+        '      dated 2017-05-05 · cut-off 2018-07-01 · wave sept-2022',
+      ].join('\n'),
+    );
+    // A member's space: the group, with its decision, its window and wave.
+    expect(text).toContain(
+      '  - Group "Science club": Deleted [GROUP_INACTIVE]\n    dated 2015-01-01 · activity window 2021-01-01 to 2022-02-22 · wave nov-2022',
+    );
   });
 
   test('HTML: every export string escaped, no script, nothing fetched; a download link when there is one', () => {
@@ -66,11 +125,43 @@ describe('the receipt a support desk sends', () => {
     expect(html).toContain(escapeHtml(EVIL));
     expect(html).toContain(`<a href="https://s3.example/x?a=1&amp;b=&quot;2&quot;">`);
     expect(html).toContain('link valid until 2026-12-01T00:00:00.000Z');
+    expect(html).toContain('Download the 1 files listed under');
+    expect(html).toContain('with their links before 2026-12-01T00:00:00.000Z, when the links stop working');
     expect(html).toContain(`content="default-src 'none'; style-src 'unsafe-inline'; img-src data:"`);
+    // Reason codes never break inside; ids may wrap anywhere.
+    expect(html).toMatch(/code\{[^}]*white-space:nowrap/);
   });
 
-  test('an account that owns nothing gets a receipt that says so', () => {
-    expect(receiptText(buildReceipt('exp-1', 'acc-2', []))).toContain(TEXTS.en.receiptNothing);
+  test('Dutch, from the same tables: every text translated, the codes as they are', () => {
+    const nl = receiptText(receipt, 'nl');
+    expect(nl.split('\n')[0]).toBe(TEXTS.nl.receiptTitle);
+    expect(nl).toContain('uw eTwinning-account acc-1');
+    expect(nl).toContain(`CONTENT_BEFORE_CUTOFF: ${REASONS.CONTENT_BEFORE_CUTOFF.nl}`);
+    expect(nl).toContain('peildatum 2018-07-01 · fase sept-2022');
+    expect(receiptHtml(receipt, 'nl')).toContain('<html lang="nl">');
+    // No English sentence is left in the Dutch receipt.
+    for (const text of [TEXTS.en.reasonsTitle, TEXTS.en.downloadsTitle, REASONS.CONTENT_BEFORE_CUTOFF.en])
+      expect(nl).not.toContain(text);
+    // The account's country brings the translation besides the English receipt.
+    expect(receiptFiles(receipt).map((f) => f.suffix)).toEqual([
+      '.json',
+      '.html',
+      '.txt',
+      '.nl.html',
+      '.nl.txt',
+    ]);
+    expect(receiptFiles({ ...receipt, country: 'PT' }).map((f) => f.suffix)).toEqual([
+      '.json',
+      '.html',
+      '.txt',
+    ]);
+  });
+
+  test('an account that owns nothing gets a receipt that says so, and nothing to do', () => {
+    const empty = receiptText(buildReceipt('exp-1', 'acc-2', []));
+    expect(empty).toContain(TEXTS.en.receiptNothing);
+    expect(empty).toContain(`What to do: ${TEXTS.en.todoNothing}`);
+    expect(empty).toContain('your legacy account acc-2');
   });
 });
 

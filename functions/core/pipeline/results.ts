@@ -1,27 +1,20 @@
 import { workKeys } from '../keys';
-import type { Platform } from '../ports';
 import type { DecidedRecord, LineResult } from '../rules/decide';
-import type { RecordOf } from '../rules/schemas';
 import type { TargetWrite } from '../rules/targets';
 import type { Run, WorkflowDeps } from './run';
 import { buildStagePlan } from './stages';
 
 /**
  * One row of a run's results: a decided record, with the keys it wrote to the target (its document and
- * file) and an account's platform. The results are the run's ledger of what it wrote, record by record.
+ * file). The results are the run's ledger of what it wrote, record by record.
  */
-export type ResultRow = DecidedRecord & {
-  readonly targets?: readonly string[];
-  readonly platform?: Platform;
-};
+export type ResultRow = DecidedRecord & { readonly targets?: readonly string[] };
 
 export function resultRow(result: LineResult, target: TargetWrite | undefined): ResultRow {
-  const { decided, record } = result;
-  return {
-    ...decided,
-    ...(target ? { targets: [target.documentKey, ...(target.file ? [target.file.key] : [])] } : {}),
-    ...(decided.kind === 'accounts' && record ? { platform: (record as RecordOf<'accounts'>).platform } : {}),
-  };
+  const { decided } = result;
+  return target
+    ? { ...decided, targets: [target.documentKey, ...(target.file ? [target.file.key] : [])] }
+    : decided;
 }
 
 /** The results of a run's decide chunks, in the plan's order: waves, stages, kinds, chunks. */

@@ -17,6 +17,8 @@ export interface Run {
   readonly scope: string;
   readonly waves: readonly string[];
   readonly startedAt: string;
+  /** When this export's content first ran these waves (a run again keeps it): the receipts' deadline counts from it. */
+  readonly firstStartedAt?: string;
 }
 
 export interface WorkflowDeps {
@@ -79,11 +81,18 @@ export async function startRun(
       );
     await replace(exportId, files);
   }
+  const scope = runScope(exportId, deps.policy, files);
+  const startedAt = (deps.now?.() ?? new Date()).toISOString();
+  const ids = waves.map((w) => w.wave);
+  const before = (await deps.store.runStatuses(exportId)).find(
+    (s) => s.scope === scope && s.waves.join('+') === ids.join('+'),
+  );
   const run: Run = {
     exportId,
-    scope: runScope(exportId, deps.policy, files),
-    waves: waves.map((w) => w.wave),
-    startedAt: (deps.now?.() ?? new Date()).toISOString(),
+    scope,
+    waves: ids,
+    startedAt,
+    firstStartedAt: before?.firstStartedAt ?? before?.startedAt ?? startedAt,
   };
   // A wave rolled back earlier runs again: its withdrawals no longer describe the target.
   const stale = (await deps.store.withdrawals(run.scope)).filter(
@@ -96,6 +105,7 @@ export async function startRun(
     state: 'running',
     at: run.startedAt,
     startedAt: run.startedAt,
+    ...(run.firstStartedAt ? { firstStartedAt: run.firstStartedAt } : {}),
     files,
   });
   return run;
@@ -132,8 +142,8 @@ export async function changedRuns(
 }
 
 /**
- * Records a run's status over the one it had: what the run's start recorded of the export's files is kept
- * (a changed export is told from it).
+ * Records a run's status over the one it had: what the run's start recorded of the export's files (a
+ * changed export is told from it) and when its content first ran are kept.
  */
 export async function recordRunStatus(
   store: PipelineStore,
@@ -143,7 +153,11 @@ export async function recordRunStatus(
   const before = (await store.runStatuses(exportId)).find(
     (s) => s.scope === status.scope && s.waves.join('+') === status.waves.join('+'),
   );
-  await store.putRunStatus(exportId, { ...(before?.files ? { files: before.files } : {}), ...status });
+  await store.putRunStatus(exportId, {
+    ...(before?.files ? { files: before.files } : {}),
+    ...(before?.firstStartedAt ? { firstStartedAt: before.firstStartedAt } : {}),
+    ...status,
+  });
 }
 
 export function stageOf(

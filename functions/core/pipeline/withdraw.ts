@@ -8,7 +8,7 @@ import type {
   RunStatus,
   Withdrawal,
 } from '../ports';
-import { receiptHtml, receiptText } from '../report/receipts';
+import { receiptFiles } from '../report/receipts';
 import type { Receipt } from '../report/summary';
 import type { Kind } from '../rules/kinds';
 import { safeIdSegment } from '../rules/safe-name';
@@ -25,15 +25,15 @@ export interface WithdrawDeps {
   readonly store: PipelineStore;
   readonly objects: ObjectStore;
   readonly migratedBucket: string;
+  /** Where the runs' receipts are (they are told what was withdrawn); absent: no receipts to amend. */
+  readonly reportsBucket?: string;
   readonly now?: () => Date;
 }
 
-/** What a rollback needs besides: the run's results, the links, the receipts. */
+/** What a rollback needs besides: the run's results and the links. */
 export interface RollbackDeps extends WithdrawDeps {
   readonly workflow: WorkflowDeps;
   readonly identities: IdentityStore;
-  /** Where the run's receipts are (they are told what was withdrawn); absent: no receipts to amend. */
-  readonly reportsBucket?: string;
 }
 
 const CONCURRENCY = 16;
@@ -100,8 +100,11 @@ export function supersededWithdrawer(deps: WithdrawDeps) {
         const entries = [...records.values()].map(
           (r): Withdrawal => ({ ...r, reason: 'SEG_SUPERSEDED', at }),
         );
-        for (const scope of new Set(runs.filter((r) => r.exportId === exportId).map((r) => r.scope)))
+        const ofExport = runs.filter((r) => r.exportId === exportId);
+        for (const scope of new Set(ofExport.map((r) => r.scope)))
           await deps.store.putWithdrawals(scope, entries);
+        // The SEG account's receipts say that its data moved no further (ID-3), in every run that wrote one.
+        for (const run of ofExport) await amendReceipts(run, new Map([[account.accountId, entries]]), deps);
         any = true;
       }
       if (any) withdrawn++;
@@ -114,7 +117,7 @@ export function supersededWithdrawer(deps: WithdrawDeps) {
 async function amendReceipts(
   run: Pick<Run, 'exportId' | 'waves'>,
   byOwner: ReadonlyMap<string, Withdrawal[]>,
-  deps: RollbackDeps,
+  deps: WithdrawDeps,
 ): Promise<void> {
   const bucket = deps.reportsBucket;
   if (!bucket) return;
@@ -131,14 +134,8 @@ async function amendReceipts(
         ...withdrawn.map(({ kind, id, reason, at }) => ({ kind, id, reason, at })),
       ],
     };
-    await deps.objects.put(
-      bucket,
-      `${base}.json`,
-      `${JSON.stringify(receipt, null, 2)}\n`,
-      'application/json',
-    );
-    await deps.objects.put(bucket, `${base}.html`, receiptHtml(receipt), 'text/html; charset=utf-8');
-    await deps.objects.put(bucket, `${base}.txt`, receiptText(receipt), 'text/plain; charset=utf-8');
+    for (const file of receiptFiles(receipt))
+      await deps.objects.put(bucket, `${base}${file.suffix}`, file.body, file.contentType);
   });
 }
 

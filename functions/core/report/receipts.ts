@@ -1,26 +1,77 @@
+import type { Kind } from '../rules/kinds';
 import type { Decision, ReasonCode } from '../rules/reasons';
 import { BASE_STYLE, escapeHtml, htmlPage, htmlTable } from './html';
 import { neutralise } from './neutralise';
-import type { Receipt } from './summary';
-import { fill, humanBytes, type Language, reasonText, TEXTS } from './texts';
+import type { Receipt, ReceiptRecord } from './summary';
+import { fill, humanBytes, type Language, RECEIPT_TRANSLATIONS, reasonText, TEXTS } from './texts';
 
 /**
- * The short renderings of a receipt that a support desk can send to a teacher: plain text and HTML, in
- * one language (English by default). Every text comes from TEXTS and REASONS; every export string is
- * escaped in HTML.
+ * The renderings of a receipt that a support desk can send to a teacher, plain text and HTML, in one
+ * language (English by default): first what to do and until when, then the TwinSpaces and groups with
+ * their items under them, the other items by decision, the spaces the teacher takes part in, the files
+ * to download and why. Every text comes from TEXTS and REASONS; every export string is escaped.
  */
 const ORDER: readonly Decision[] = ['migrated', 'dropped', 'quarantined'];
+const CONTAINERS: ReadonlySet<Kind> = new Set(['projects', 'groups']);
 
-const groups = (receipt: Receipt) =>
-  ORDER.map((decision) => ({
+type T = (typeof TEXTS)[Language];
+
+/** The receipt's parts, in the order both renderings show them. */
+function layout(receipt: Receipt) {
+  const key = (kind: Kind, id: string) => `${kind}#${id}`;
+  const spaces = new Map<string, { kind: Kind; id: string; own?: ReceiptRecord; items: ReceiptRecord[] }>();
+  const space = (kind: Kind, id: string) => {
+    let s = spaces.get(key(kind, id));
+    if (!s) spaces.set(key(kind, id), (s = { kind, id, items: [] }));
+    return s;
+  };
+  const others: ReceiptRecord[] = [];
+  for (const r of receipt.records) {
+    if (CONTAINERS.has(r.kind)) space(r.kind, r.id).own = r;
+    else if (r.parent) space(r.parent.kind, r.parent.id).items.push(r);
+    else others.push(r);
+  }
+  const byDecision = ORDER.map((decision) => ({
     decision,
-    records: receipt.records.filter((r) => r.decision === decision),
+    records: others.filter((r) => r.decision === decision),
   })).filter((g) => g.records.length > 0);
+  const reasons = [
+    ...new Set([...receipt.records, ...receipt.spaces].map((r) => r.reason)),
+  ].sort() as ReasonCode[];
+  return { spaces: [...spaces.values()], byDecision, reasons };
+}
 
-const reasonsUsed = (receipt: Receipt): ReasonCode[] =>
-  [...new Set(receipt.records.map((r) => r.reason))].sort();
+const day = (timestamp: string) => timestamp.slice(0, 10);
 
-const countsLine = (receipt: Receipt, t: (typeof TEXTS)[Language]) =>
+/** The dates that decided a record: its own, the rule's cut-off or window, its wave. */
+function datesOf(r: { date?: string; cutoff?: string; wave: string }, t: T): string {
+  const parts: string[] = [];
+  if (r.date) parts.push(fill(t.dates.date, { date: r.date }));
+  if (r.cutoff?.includes('/')) {
+    const [from, to] = r.cutoff.split('/') as [string, string];
+    parts.push(fill(t.dates.window, { from, to }));
+  } else if (r.cutoff) parts.push(fill(t.dates.cutoff, { cutoff: r.cutoff }));
+  parts.push(fill(t.dates.wave, { wave: r.wave }));
+  return parts.join(' · ');
+}
+
+/** What the teacher has to do, and until when. */
+function todo(receipt: Receipt, t: T): string {
+  const count = receipt.downloads.length;
+  if (count === 0) return t.todoNothing;
+  const linked = receipt.downloads.every((d) => d.url);
+  // Links expire first; after them, the export (and its files) is kept until the deadline.
+  const deadline = linked
+    ? receipt.downloads.map((d) => d.urlExpiresAt ?? '').sort()[0]
+    : receipt.downloadDeadline && day(receipt.downloadDeadline);
+  if (!deadline) return fill(t.todoDownloadAskAny, { count });
+  return fill(linked ? t.todoDownload : t.todoDownloadAsk, { count, deadline });
+}
+
+const accountOf = (receipt: Receipt, t: T, accountId: string) =>
+  fill(t.account[receipt.platform ?? 'unknown'], { accountId });
+
+const countsLine = (receipt: Receipt, t: T) =>
   receipt.records.length === 0
     ? t.receiptNothing
     : fill(t.receiptCounts, { total: receipt.records.length, ...receipt.counts });
@@ -29,19 +80,47 @@ export function receiptText(receipt: Receipt, language: Language = 'en'): string
   const t = TEXTS[language];
   // Every export string on its own line, its control characters escaped (nothing can start a line).
   const n = neutralise;
+  const { spaces, byDecision, reasons } = layout(receipt);
+  const name = (r: { title?: string; id: string }) => (r.title ? `"${n(r.title)}"` : n(r.id));
+  const line = (r: ReceiptRecord, indent: string) => [
+    `${indent}- ${t.kind[r.kind]} ${name(r)}: ${t.decision[r.decision]} [${r.reason}]${r.detail ? ` (${n(r.detail)})` : ''}`,
+    `${indent}  ${datesOf(r, t)}`,
+  ];
   const out = [
     t.receiptTitle,
     '',
-    fill(t.receiptIntro, { accountId: n(receipt.accountId), exportId: receipt.exportId }),
+    `${t.todoTitle}: ${todo(receipt, t)}`,
+    '',
+    fill(t.receiptIntro, {
+      account: accountOf(receipt, t, n(receipt.accountId)),
+      exportId: receipt.exportId,
+    }),
     '',
     countsLine(receipt, t),
   ];
-  for (const { decision, records } of groups(receipt)) {
-    out.push('', `${t.decision[decision]} (${records.length})`);
-    for (const r of records) {
-      const name = r.title ? `"${n(r.title)}"` : n(r.id);
-      out.push(`  - ${t.kind[r.kind]} ${name} [${r.reason}]${r.detail ? ` (${n(r.detail)})` : ''}`);
+  if (spaces.length > 0) {
+    out.push('', t.spacesTitle);
+    for (const s of spaces) {
+      out.push(
+        s.own
+          ? `  ${t.kind[s.kind]} ${name(s.own)}: ${t.decision[s.own.decision]} [${s.own.reason}]`
+          : `  ${t.kind[s.kind]} ${n(s.id)} ${t.notYours}`,
+      );
+      if (s.own) out.push(`    ${datesOf(s.own, t)}`);
+      for (const item of s.items) out.push(...line(item, '    '));
     }
+  }
+  for (const { decision, records } of byDecision) {
+    out.push('', `${t.decision[decision]} (${records.length})`);
+    for (const r of records) out.push(...line(r, '  '));
+  }
+  if (receipt.spaces.length > 0) {
+    out.push('', t.partOfTitle, `  ${t.partOfIntro}`);
+    for (const s of receipt.spaces)
+      out.push(
+        `  - ${t.kind[s.kind]} ${name(s)}: ${t.decision[s.decision]} [${s.reason}]`,
+        `    ${datesOf(s, t)}`,
+      );
   }
   if (receipt.withdrawn?.length) {
     out.push('', t.withdrawnTitle);
@@ -57,31 +136,64 @@ export function receiptText(receipt: Receipt, language: Language = 'en'): string
     out.push(`  - ${n(d.fileName)} (${humanBytes(d.size)}): ${where}`);
   }
   out.push('', t.reasonsTitle);
-  for (const code of reasonsUsed(receipt)) out.push(`  ${code}: ${reasonText(code, language)}`);
+  for (const code of reasons) out.push(`  ${code}: ${reasonText(code, language)}`);
   out.push('', t.linkNote, '');
   return out.join('\n');
 }
 
+/** Receipts' own style: codes never break inside (reason codes are one word); ids may wrap anywhere. */
+const RECEIPT_STYLE = `${BASE_STYLE}
+.todo{border-left:4px solid #1a5fb4;background:#eef4fc;padding:.6rem .9rem;margin:1rem 0}
+.dates{color:#5c6470;font-size:.9em}.dates span{white-space:nowrap}h3{font-size:1rem;margin:1.2rem 0 .3rem}`;
+
 export function receiptHtml(receipt: Receipt, language: Language = 'en'): string {
   const t = TEXTS[language];
   const e = escapeHtml;
-  const sections = groups(receipt).map(
-    ({ decision, records }) =>
-      `<h2 class="${decision}">${e(t.decision[decision])} (${records.length})</h2>${htmlTable(
-        [e(t.item), e(t.reasonsTitle)],
-        records.map((r) => [
-          `${e(t.kind[r.kind])} ${r.title ? `“${e(r.title)}”` : `<code>${e(r.id)}</code>`}${
-            r.detail ? `<br><span class="muted">${e(r.detail)}</span>` : ''
-          }`,
-          `${e(reasonText(r.reason, language))} <code class="muted">${e(r.reason)}</code>`,
-        ]),
+  const { spaces, byDecision, reasons } = layout(receipt);
+  const name = (r: { title?: string; id: string }) =>
+    r.title ? `“${e(r.title)}”` : `<code class="id">${e(r.id)}</code>`;
+  const reason = (r: { reason: ReasonCode; detail?: string }) =>
+    `${e(reasonText(r.reason, language))} <code class="muted">${e(r.reason)}</code>${
+      r.detail ? `<br><span class="muted">${e(r.detail)}</span>` : ''
+    }`;
+  // Each date whole on its line: a date never breaks inside either.
+  const dates = (r: Parameters<typeof datesOf>[0]) =>
+    `<span class="dates">${datesOf(r, t)
+      .split(' · ')
+      .map((part) => `<span>${e(part)}</span>`)
+      .join(' · ')}</span>`;
+  const row = (r: ReceiptRecord) => [
+    `${e(t.kind[r.kind])} ${name(r)}<br>${dates(r)}`,
+    `<span class="${r.decision}">${e(t.decision[r.decision])}</span>`,
+    reason(r),
+  ];
+  const heads = [e(t.item), '', e(t.reasonsTitle)];
+  const spaceSections = spaces.map(
+    (s) =>
+      `<h3>${e(t.kind[s.kind])} ${s.own ? name(s.own) : `<code class="id">${e(s.id)}</code> ${e(t.notYours)}`}</h3>${htmlTable(
+        heads,
+        [...(s.own ? [row(s.own)] : []), ...s.items.map(row)],
       )}`,
   );
+  const sections = byDecision.map(
+    ({ decision, records }) =>
+      `<h2 class="${decision}">${e(t.decision[decision])} (${records.length})</h2>${htmlTable(heads, records.map(row))}`,
+  );
+  const partOf = receipt.spaces.length
+    ? `<h2>${e(t.partOfTitle)}</h2><p class="muted">${e(t.partOfIntro)}</p>${htmlTable(
+        heads,
+        receipt.spaces.map((s) => [
+          `${e(t.kind[s.kind])} ${name(s)}<br>${dates(s)}`,
+          `<span class="${s.decision}">${e(t.decision[s.decision])}</span>`,
+          reason(s),
+        ]),
+      )}`
+    : '';
   const withdrawn = receipt.withdrawn?.length
     ? `<h2 class="dropped">${e(t.withdrawnTitle)} (${receipt.withdrawn.length})</h2>${htmlTable(
         [e(t.item), e(t.reasonsTitle)],
         receipt.withdrawn.map((w) => [
-          `${e(t.kind[w.kind])} <code>${e(w.id)}</code>`,
+          `${e(t.kind[w.kind])} <code class="id">${e(w.id)}</code>`,
           `${e(t.withdrawnReason[w.reason])} <span class="muted">${e(w.at)}</span>`,
         ]),
       )}`
@@ -97,22 +209,52 @@ export function receiptHtml(receipt: Receipt, language: Language = 'en'): string
             e(d.url ? fill(t.downloadUntil, { until: d.urlExpiresAt ?? '' }) : t.downloadAsk),
           ]),
         );
-  const reasons = htmlTable(
+  const reasonTable = htmlTable(
     [e(t.code), e(t.meaning)],
-    reasonsUsed(receipt).map((code) => [`<code>${e(code)}</code>`, e(reasonText(code, language))]),
+    reasons.map((code) => [`<code>${e(code)}</code>`, e(reasonText(code, language))]),
   );
   return htmlPage(
     t.receiptTitle,
-    BASE_STYLE,
+    RECEIPT_STYLE,
     [
       `<h1>${e(t.receiptTitle)}</h1>`,
-      `<p>${e(fill(t.receiptIntro, { accountId: receipt.accountId, exportId: receipt.exportId }))}</p>`,
+      `<div class="todo"><strong>${e(t.todoTitle)}:</strong> ${e(todo(receipt, t))}</div>`,
+      `<p>${e(fill(t.receiptIntro, { account: accountOf(receipt, t, receipt.accountId), exportId: receipt.exportId }))}</p>`,
       `<p><strong>${e(countsLine(receipt, t))}</strong></p>`,
+      ...(spaceSections.length ? [`<h2>${e(t.spacesTitle)}</h2>`, ...spaceSections] : []),
       ...sections,
+      partOf,
       withdrawn,
       `<h2>${e(t.downloadsTitle)}</h2>${downloads}`,
-      `<h2>${e(t.reasonsTitle)}</h2>${reasons}`,
+      `<h2>${e(t.reasonsTitle)}</h2>${reasonTable}`,
       `<p class="muted">${e(t.linkNote)}</p>`,
     ].join('\n'),
+    language,
   );
+}
+
+/**
+ * Every file of one receipt, by its name after `receipts/<accountId>`: `.json`, and `.html` and `.txt` in
+ * English and in the translations for the account's country (`.nl.html`, ...).
+ */
+export function receiptFiles(receipt: Receipt): { suffix: string; body: string; contentType: string }[] {
+  const languages: Language[] = ['en', ...(RECEIPT_TRANSLATIONS[receipt.country ?? ''] ?? [])];
+  return [
+    { suffix: '.json', body: `${JSON.stringify(receipt, null, 2)}\n`, contentType: 'application/json' },
+    ...languages.flatMap((language) => {
+      const at = language === 'en' ? '' : `.${language}`;
+      return [
+        {
+          suffix: `${at}.html`,
+          body: receiptHtml(receipt, language),
+          contentType: 'text/html; charset=utf-8',
+        },
+        {
+          suffix: `${at}.txt`,
+          body: receiptText(receipt, language),
+          contentType: 'text/plain; charset=utf-8',
+        },
+      ];
+    }),
+  ];
 }

@@ -168,7 +168,7 @@ export function reportHtml(view: ReportView): string {
           ['Kind', 'Id', 'Reason', 'Detail', 'Wave'],
           view.quarantine.map((q) => [
             e(q.kind),
-            `<code>${e(q.id)}</code>`,
+            `<code class="id">${e(q.id)}</code>`,
             `<code>${e(q.reason)}</code>`,
             e(q.detail ?? ''),
             e(q.wave),

@@ -1,7 +1,9 @@
 import { ConservationError } from '../errors';
 import type { DecidedRecord } from '../rules/decide';
 import type { Kind } from '../rules/kinds';
+import type { CompiledPolicy } from '../rules/policy';
 import { type Decision, REASONS, type ReasonCode } from '../rules/reasons';
+import { calendarDay } from '../rules/time';
 
 /** Report maths (outputs.md): counts per kind, decision and reason; conservation; receipts. */
 
@@ -133,22 +135,40 @@ export function checkConservation(
   if (problems.length > 0) throw new ConservationError(`conservation broken: ${problems.join('; ')}`);
 }
 
+/** A record as a receipt shows it: its decision and why, the dates that decided, where it belongs. */
+export interface ReceiptRecord {
+  kind: Kind;
+  id: string;
+  decision: Decision;
+  reason: ReasonCode;
+  explanation: string;
+  wave: string;
+  title?: string;
+  detail?: string;
+  /** The record's own date that the rule read (created, registered, ...), as a calendar date in the policy's zone. */
+  date?: string;
+  /** The cut-off date (or the window) of the rule that decided it. */
+  cutoff?: string;
+  /** An item's TwinSpace or group. */
+  parent?: { kind: Kind; id: string };
+}
+
 /** One account's receipt (receipts/<accountId>.json). */
 export interface Receipt {
   accountId: string;
   exportId: string;
+  /** The platform of the account, as the teacher knows it (when the export holds the account's line). */
+  platform?: 'etwinning' | 'seg';
+  /** The account's country (ISO 3166-1 alpha-2): which translations of the receipt are written. */
+  country?: string;
   counts: DecisionCounts;
+  /** Until when the files of deleted items can be had: the export's retention, from the run's start. */
+  downloadDeadline?: string;
   /** Records of this receipt withdrawn from ESEP again after the run (rollback, replaced export, ID-3). */
   withdrawn?: { kind: Kind; id: string; reason: 'SEG_SUPERSEDED' | 'ROLLED_BACK' | 'REPLACED'; at: string }[];
-  records: {
-    kind: Kind;
-    id: string;
-    decision: Decision;
-    reason: ReasonCode;
-    explanation: string;
-    title?: string;
-    detail?: string;
-  }[];
+  records: ReceiptRecord[];
+  /** TwinSpaces, groups and events the account takes part in without owning them, and their decisions. */
+  spaces: Omit<ReceiptRecord, 'explanation' | 'parent' | 'detail'>[];
   /**
    * TS-5: the files of dropped records, which the owner can still download before deletion. On AWS each
    * has a pre-signed `url` that expires at `urlExpiresAt`.
@@ -164,29 +184,98 @@ export interface Receipt {
   }[];
 }
 
-/** Builds a receipt from the records an account owns, in a stable order. */
-export function buildReceipt(exportId: string, accountId: string, owned: Iterable<DecidedRecord>): Receipt {
+/** The cut-off date, or the window, that a reason's rule reads (for a receipt's dates). */
+export function cutoffOf(reason: ReasonCode, policy: CompiledPolicy): string | undefined {
+  const p = policy.policy;
+  if (reason.startsWith('TWINSPACE_')) return p.twinspaceCutoff;
+  if (reason.startsWith('CONTENT_')) return p.contentCutoff;
+  if (reason.startsWith('ACTIVITY_')) return p.activityCutoff;
+  if (reason === 'GROUP_ACTIVE' || reason === 'GROUP_INACTIVE' || reason === 'GROUP_ACTIVITY_UNKNOWN')
+    return `${p.groupActivityWindow.from}/${p.groupActivityWindow.to}`;
+  if (reason === 'EVENT_BEFORE_CUTOFF') return p.eventsFrom ?? undefined;
+  return undefined;
+}
+
+export interface ReceiptContext {
+  /** The policy of the run: the cut-off dates a receipt shows. */
+  readonly policy?: CompiledPolicy;
+  readonly downloadDeadline?: string;
+}
+
+/** A record's date as the rules read it: the calendar date in the policy's zone (cut-offs are such dates). */
+const dayOf = (date: string | undefined, context: ReceiptContext): { date?: string } => {
+  if (date === undefined) return {};
+  const day = context.policy ? calendarDay(date, context.policy.policy.timeZone) : undefined;
+  return { date: day ?? date.slice(0, 10) };
+};
+
+const byKindAndId = (a: { kind: string; id: string }, b: { kind: string; id: string }) =>
+  a.kind === b.kind ? (a.id < b.id ? -1 : a.id > b.id ? 1 : 0) : a.kind < b.kind ? -1 : 1;
+
+/** Builds a receipt from the records an account owns and the spaces it takes part in, in a stable order. */
+export function buildReceipt(
+  exportId: string,
+  accountId: string,
+  owned: Iterable<DecidedRecord>,
+  context: ReceiptContext = {},
+  partOf: Iterable<DecidedRecord> = [],
+): Receipt {
   const records: Receipt['records'] = [];
   const downloads: Receipt['downloads'] = [];
   const counts = zero();
-  const sorted = [...owned].sort((a, b) =>
-    a.kind === b.kind ? (a.id < b.id ? -1 : a.id > b.id ? 1 : 0) : a.kind < b.kind ? -1 : 1,
-  );
-  for (const r of sorted) {
+  let platform: Receipt['platform'];
+  let country: string | undefined;
+  for (const r of [...owned].sort(byKindAndId)) {
     counts[r.decision]++;
+    if (r.kind === 'accounts' && r.id === accountId) {
+      platform ??= r.platform;
+      country ??= r.country;
+    }
+    const cutoff = context.policy ? cutoffOf(r.reason, context.policy) : undefined;
     records.push({
       kind: r.kind,
       id: r.id,
       decision: r.decision,
       reason: r.reason,
       explanation: REASONS[r.reason].en,
+      wave: r.wave,
       ...(r.title === undefined ? {} : { title: r.title }),
       ...(r.detail === undefined ? {} : { detail: r.detail }),
+      ...dayOf(r.date, context),
+      ...(cutoff === undefined ? {} : { cutoff }),
+      ...(r.parent === undefined ? {} : { parent: r.parent }),
     });
     if (r.decision === 'dropped' && r.file) {
       const { fileName, size, sha256 } = r.file;
       downloads.push({ kind: r.kind, id: r.id, fileName, size, sha256 });
     }
   }
-  return { accountId, exportId, counts, records, downloads };
+  const spaces = [...new Map([...partOf].map((r) => [`${r.kind}#${r.id}`, r])).values()]
+    .sort(byKindAndId)
+    .map((r) => {
+      const cutoff = context.policy ? cutoffOf(r.reason, context.policy) : undefined;
+      return {
+        kind: r.kind,
+        id: r.id,
+        decision: r.decision,
+        reason: r.reason,
+        wave: r.wave,
+        ...(r.title === undefined ? {} : { title: r.title }),
+        ...dayOf(r.date, context),
+        ...(cutoff === undefined ? {} : { cutoff }),
+      };
+    });
+  return {
+    accountId,
+    exportId,
+    ...(platform ? { platform } : {}),
+    ...(country ? { country } : {}),
+    counts,
+    ...(context.downloadDeadline && downloads.length > 0
+      ? { downloadDeadline: context.downloadDeadline }
+      : {}),
+    records,
+    spaces,
+    downloads,
+  };
 }

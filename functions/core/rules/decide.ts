@@ -1,4 +1,4 @@
-import { type IndexName, idValue, type Kind, ownersOf, PARENTS } from './kinds';
+import { DATE_FIELD, type IndexName, idValue, type Kind, membersOf, ownersOf, PARENTS } from './kinds';
 import { idProblem } from './limits';
 import type { Line } from './ndjson';
 import type { CompiledPolicy } from './policy';
@@ -37,6 +37,14 @@ export interface DecidedRecord extends Verdict {
   readonly title?: string;
   /** An account's country (ISO 3166-1 alpha-2): report.html counts accounts per country for the NSOs. */
   readonly country?: string;
+  /** An account's platform: its receipt names the platform the teacher knows. */
+  readonly platform?: 'etwinning' | 'seg';
+  /** The date that decided it (DATE_FIELD of its kind), as the export has it. */
+  readonly date?: string;
+  /** An item's TwinSpace or group: receipts list items under it. */
+  readonly parent?: { readonly kind: Kind; readonly id: string };
+  /** Accounts that take part without owning it (members, participants): their receipts name the space. */
+  readonly members?: readonly string[];
 }
 
 /** Longest title a receipt repeats. */
@@ -74,6 +82,31 @@ export interface DecisionContext {
 }
 
 // ---- step 1: the line -------------------------------------------------------------------------
+
+/**
+ * What receipts and the report need of a record besides its decision: its owners and members, title,
+ * date, TwinSpace or group, an account's country and platform. Read from raw objects too (best effort),
+ * so a quarantined record still reaches its people when its fields are readable.
+ */
+function about(kind: Kind, record: Record<string, unknown>) {
+  const members = membersOf(kind, record);
+  const dateField = DATE_FIELD[kind];
+  const date = dateField ? record[dateField] : undefined;
+  const parent = PARENTS[kind];
+  const parentId = parent && parent.kind !== 'accounts' ? idValue(record[parent.field]) : undefined;
+  const text = (v: unknown) => (typeof v === 'string' && v.length <= 64 ? v : undefined);
+  return {
+    owners: ownersOf(kind, record),
+    ...(members.length > 0 ? { members } : {}),
+    ...titleOf(record),
+    ...(typeof date === 'string' && date.length <= 64 ? { date } : {}),
+    ...(parent && parentId !== undefined ? { parent: { kind: parent.kind, id: parentId } } : {}),
+    ...(kind === 'accounts' && text(record.country) ? { country: text(record.country) } : {}),
+    ...(kind === 'accounts' && (record.platform === 'etwinning' || record.platform === 'seg')
+      ? { platform: record.platform as 'etwinning' | 'seg' }
+      : {}),
+  };
+}
 
 export type ParsedLine =
   | { readonly ok: true; readonly id: string; readonly raw: Record<string, unknown> }
@@ -289,7 +322,7 @@ export function decideLine(
     detail: string,
     raw?: Record<string, unknown>,
   ): LineResult => ({
-    decided: { kind, id, wave, ...verdict(reason, detail), owners: raw ? ownersOf(kind, raw) : [] },
+    decided: { kind, id, wave, ...verdict(reason, detail), ...(raw ? about(kind, raw) : { owners: [] }) },
   });
   if ('unreadable' in line)
     return quarantine(`${path}:${line.lineNo}`, 'INVALID_RECORD', `(line): ${line.unreadable}`);
@@ -307,10 +340,8 @@ export function decideLine(
     id,
     wave,
     ...rule,
-    owners: ownersOf(kind, valid.record as Record<string, unknown>),
+    ...about(kind, valid.record as Record<string, unknown>),
     ...(file ? { file: { fileName: file.fileName, size: file.size, sha256: file.sha256 } } : {}),
-    ...titleOf(valid.record as Record<string, unknown>),
-    ...(kind === 'accounts' ? { country: (valid.record as RecordOf<'accounts'>).country } : {}),
   };
   const record = valid.record;
   return rule.decision === 'migrated' && file ? { decided, record, needsBlob: file } : { decided, record };

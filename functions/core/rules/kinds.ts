@@ -70,6 +70,44 @@ const OWNER_FIELD: Partial<Record<Kind, string>> = {
 };
 const OWNER_ROLE: Partial<Record<Kind, string>> = { projects: 'founder', groups: 'admin' };
 
+/** The date that decides a record of each kind (its cut-off or window), shown on receipts. */
+export const DATE_FIELD: Partial<Record<Kind, string>> = {
+  accounts: 'registeredAt',
+  activities: 'occurredAt',
+  portfolio: 'awardedAt',
+  events: 'startsAt',
+  'learning-lab': 'createdAt',
+  projects: 'registeredAt',
+  'twinspace-items': 'createdAt',
+  groups: 'createdAt',
+  'group-items': 'createdAt',
+  photos: 'createdAt',
+  'feed-posts': 'createdAt',
+  mailbox: 'sentAt',
+  'partner-forum': 'createdAt',
+};
+
+/**
+ * The accounts that take part in a record without owning it: a TwinSpace's and a group's other members,
+ * an event's participants. Their receipts name the space (legacy-export.md, "Owners", extended).
+ */
+export function membersOf(kind: Kind, record: Record<string, unknown>): string[] {
+  const owners = new Set(ownersOf(kind, record));
+  const ids =
+    kind === 'events' && Array.isArray(record.participantIds)
+      ? (record.participantIds as unknown[])
+      : (kind === 'projects' || kind === 'groups') && Array.isArray(record.members)
+        ? (record.members as { accountId?: unknown }[]).map((m) => m?.accountId)
+        : [];
+  const out = new Set<string>();
+  for (const v of ids) {
+    if (out.size >= LIMITS.membersPerRecord.value) break;
+    const member = idValue(v);
+    if (member !== undefined && !owners.has(member)) out.add(member);
+  }
+  return [...out];
+}
+
 /** A value read from a record as an id: a non-empty string that can be keyed (limits), else undefined. */
 export const idValue = (v: unknown): string | undefined =>
   typeof v === 'string' && v !== '' && idProblem(v) === undefined ? v : undefined;

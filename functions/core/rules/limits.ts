@@ -19,6 +19,12 @@ export const LIMITS = {
     value: 100,
     protects: "DynamoDB's 400 KB items (a ledger entry holds its owners) and the receipts' spool on disk",
   },
+  /** Members or participants of one record (a group's members, an event's participants). */
+  membersPerRecord: {
+    value: 100_000,
+    protects:
+      "the receipts' spool on disk (each member's receipt names the space) and a record's size in the results",
+  },
   /** A compressed kind file may inflate to at most this many times its compressed bytes (plus 1 MiB). */
   inflation: {
     value: 200,
@@ -62,9 +68,11 @@ export function overCap(name: LimitName): string {
   const amount =
     name === 'ownersPerRecord'
       ? `${value} owners`
-      : name === 'inflation'
-        ? `${value} times its size`
-        : bytes(value);
+      : name === 'membersPerRecord'
+        ? `${value.toLocaleString('en-US')} members`
+        : name === 'inflation'
+          ? `${value} times its size`
+          : bytes(value);
   return `over the cap of ${amount} (${name})`;
 }
 

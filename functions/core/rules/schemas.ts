@@ -32,6 +32,8 @@ const itemKinds = z.enum(['page', 'material', 'forum-post', 'image', 'video', 'c
 /** Members of a project or group; at most `ownersPerRecord` of them hold the owning role. */
 const members = <R extends string>(roles: readonly [R, ...R[]], owner: R) =>
   z.array(z.object({ accountId: id, role: z.enum(roles) })).superRefine((list, ctx) => {
+    if (list.length > LIMITS.membersPerRecord.value)
+      ctx.addIssue({ code: 'custom', message: `${list.length} members, ${overCap('membersPerRecord')}` });
     const owners = list.filter((m) => m.role === owner).length;
     if (owners > LIMITS.ownersPerRecord.value)
       ctx.addIssue({
@@ -85,7 +87,9 @@ export const KIND_SCHEMAS = {
     organiserRole: z.enum(ORGANISER_ROLES),
     title: z.string(),
     startsAt: timestamp,
-    participantIds: z.array(id),
+    participantIds: z
+      .array(id)
+      .refine((ids) => ids.length <= LIMITS.membersPerRecord.value, overCap('membersPerRecord')),
   }),
   'learning-lab': z.object({
     id,

@@ -51,6 +51,15 @@ export function startOfDay(date: string, timeZone: string): number {
   return instant;
 }
 
+/** The calendar date (`YYYY-MM-DD`) of a timestamp in a time zone; undefined when it is no timestamp. */
+export function calendarDay(timestamp: string, timeZone: string): string | undefined {
+  const instant = Date.parse(timestamp);
+  if (!Number.isFinite(instant)) return undefined;
+  const parts: Record<string, string> = {};
+  for (const p of formatter(timeZone).formatToParts(new Date(instant))) parts[p.type] = p.value;
+  return `${parts.year}-${parts.month}-${parts.day}`;
+}
+
 /** Whether a zone name is known to this runtime's time-zone database. */
 export function isTimeZone(name: string): boolean {
   try {
