@@ -186,8 +186,8 @@ export class ReportFolder {
         crlfDelay: Number.POSITIVE_INFINITY,
       })) {
         const [account, record, role] = JSON.parse(line) as [string, DecidedRecord, 'member'?];
-        let entry = byAccount.get(account);
-        if (!entry) byAccount.set(account, (entry = { owned: [], partOf: [] }));
+        const entry = byAccount.get(account) ?? { owned: [], partOf: [] };
+        byAccount.set(account, entry);
         (role === 'member' ? entry.partOf : entry.owned).push(record);
       }
       await eachLimited(byAccount, 16, async ([owner, { owned, partOf }]) => {

@@ -11,7 +11,7 @@ import { decideExport } from '../../functions/core/pipeline/decide-export';
 import { stageStatus } from '../../functions/core/pipeline/progress';
 import { reportRun } from '../../functions/core/pipeline/report-run';
 import { bucketExportSource, type Run, startRun, type WorkflowDeps } from '../../functions/core/pipeline/run';
-import { splitStage } from '../../functions/core/pipeline/split';
+import { SPLIT_CONCURRENCY, splitStage } from '../../functions/core/pipeline/split';
 import { buildStagePlan } from '../../functions/core/pipeline/stages';
 import { rollbackWave } from '../../functions/core/pipeline/withdraw';
 import type { Entity } from '../../functions/core/pipeline/workers';
@@ -139,6 +139,41 @@ async function runWorkflow(wave = 'all') {
 
 const key = (r: DecidedRecord) =>
   `${r.kind}|${r.id}|${r.decision}|${r.reason}|${r.detail ?? ''}|${[...r.owners].join(',')}`;
+
+describe('split', () => {
+  test("sends each chunk's message as soon as it is stored, not after the last; a failed put fails the split", async () => {
+    const { store } = memoryStore();
+    const { store: objects } = memoryObjects();
+    await upload(objects);
+    const events: string[] = [];
+    const watched = {
+      ...objects,
+      put: async (bucket: string, key: string, body: string | Uint8Array, type?: string) => {
+        if (key.startsWith('work/')) events.push('put');
+        return objects.put(bucket, key, body, type);
+      },
+    };
+    const workflow = workflowOver(store, watched, 5);
+    const run = await startRun({ key: 'exports/wf-export/manifest.json', wave: 'sept-2022' }, workflow);
+    const result = await splitStage(run, 'sept-2022/decide-2', {
+      ...workflow,
+      queue: async () => void events.push('send'),
+    });
+    expect(result.chunks).toBeGreaterThan(SPLIT_CONCURRENCY * 2);
+    expect(result.sent).toBe(result.chunks);
+    // Messages go out while later chunks are still being cut.
+    expect(events.indexOf('send')).toBeLessThan(events.lastIndexOf('put'));
+    expect(events.filter((e) => e === 'send')).toHaveLength(result.chunks);
+    // Nothing is sent again for chunks already done; a put that fails fails the split (no stray rejection).
+    const failing = { ...objects, put: async () => Promise.reject(new Error('S3 is down')) };
+    await expect(
+      splitStage(run, 'sept-2022/decide-2', {
+        ...workflowOver(store, failing, 5),
+        queue: async () => undefined,
+      }),
+    ).rejects.toThrow('S3 is down');
+  });
+});
 
 describe('the workflow over chunks, with at-least-once delivery', () => {
   let result: Awaited<ReturnType<typeof runWorkflow>>;

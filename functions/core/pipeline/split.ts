@@ -8,9 +8,15 @@ import { CHUNK_LINES, type ChunkMessage, encodeChunkLine } from './chunks';
 import { type Run, stageOf, type WorkflowDeps } from './run';
 import { ENTITY_OF_KIND, type Entity } from './workers';
 
+/** Chunks stored and queued at once by a split. */
+export const SPLIT_CONCURRENCY = 16;
+
 /**
- * Cuts the kind files of a stage into chunks (objects in the working area), records how many chunks
- * the stage expects, then sends one message per chunk. Safe to repeat: keys and contents are the same.
+ * Cuts the kind files of a stage into chunks (objects in the working area) and sends each chunk's
+ * message as soon as its object is stored, up to SPLIT_CONCURRENCY at once, so that workers start while
+ * the split reads on and no invocation waits for the whole export; then records how many chunks the
+ * stage expects. Safe to repeat: keys and contents are the same, and a chunk that already recorded its
+ * marker (a re-run, or a restart after a crash) is not sent again.
  */
 export async function splitStage(
   run: Run,
@@ -20,7 +26,24 @@ export async function splitStage(
   const { wave, stage } = stageOf(deps.policy, stageId);
   const source = deps.source(run.exportId);
   const { files } = await readManifest(source);
-  const messages: ChunkMessage[] = [];
+  const done = new Set((await deps.store.stageProgress(run.scope, stage.id)).ids);
+  const expected: Record<string, number> = {};
+  let chunks = 0;
+  let sent = 0;
+  let failure: unknown;
+  const inFlight: Promise<void>[] = [];
+  const store = (msg: ChunkMessage, body: string) => {
+    const task = (async () => {
+      await deps.objects.put(deps.exportsBucket, msg.key, body, 'application/x-ndjson');
+      if (done.has(chunkId(msg))) return;
+      await deps.queue(ENTITY_OF_KIND[msg.kind] as Entity, [msg]);
+      sent++;
+    })().catch((error: unknown) => {
+      failure ??= error;
+    });
+    inFlight.push(task);
+    return inFlight.length >= SPLIT_CONCURRENCY ? inFlight.shift() : undefined;
+  };
   for (const step of stage.steps) {
     const file = files.get(step.kind);
     if (!file) continue;
@@ -33,8 +56,7 @@ export async function splitStage(
     const seen = new Set<string>();
     const flush = async () => {
       const key = workKeys.chunk(run.scope, stage.id, step.kind, step.op, chunk);
-      await deps.objects.put(deps.exportsBucket, key, `${rows.join('\n')}\n`, 'application/x-ndjson');
-      messages.push({
+      const msg: ChunkMessage = {
         scope: run.scope,
         exportId: run.exportId,
         wave: wave.wave,
@@ -45,10 +67,15 @@ export async function splitStage(
         path: file.path,
         chunk,
         key,
-      });
+      };
+      const body = `${rows.join('\n')}\n`;
       chunk++;
+      chunks++;
+      expected[`${step.kind}.${step.op}`] = (expected[`${step.kind}.${step.op}`] ?? 0) + 1;
       rows = [];
       bytes = 0;
+      await store(msg, body);
+      if (failure) throw failure;
     };
     for await (const line of readLines(content)) {
       const parsed = 'unreadable' in line ? undefined : parseLine(line.text);
@@ -63,15 +90,8 @@ export async function splitStage(
     }
     if (rows.length > 0) await flush();
   }
-  const expected: Record<string, number> = {};
-  for (const m of messages) expected[`${m.kind}.${m.op}`] = (expected[`${m.kind}.${m.op}`] ?? 0) + 1;
+  await Promise.all(inFlight);
+  if (failure) throw failure;
   await deps.store.putStageExpectation(run.scope, stage.id, expected);
-  // A chunk that already recorded its marker (a re-run, or a restart after a crash) is not sent again.
-  const done = new Set((await deps.store.stageProgress(run.scope, stage.id)).ids);
-  const pending = messages.filter((m) => !done.has(chunkId(m)));
-  const byEntity = new Map<Entity, ChunkMessage[]>();
-  for (const m of pending)
-    byEntity.set(ENTITY_OF_KIND[m.kind], [...(byEntity.get(ENTITY_OF_KIND[m.kind]) ?? []), m]);
-  for (const [entity, list] of byEntity) await deps.queue(entity, list);
-  return { chunks: messages.length, sent: pending.length };
+  return { chunks, sent };
 }

@@ -21,9 +21,15 @@ function layout(receipt: Receipt) {
   const key = (kind: Kind, id: string) => `${kind}#${id}`;
   const spaces = new Map<string, { kind: Kind; id: string; own?: ReceiptRecord; items: ReceiptRecord[] }>();
   const space = (kind: Kind, id: string) => {
-    let s = spaces.get(key(kind, id));
-    if (!s) spaces.set(key(kind, id), (s = { kind, id, items: [] }));
-    return s;
+    const found = spaces.get(key(kind, id));
+    if (found) return found;
+    const made: { kind: Kind; id: string; own?: ReceiptRecord; items: ReceiptRecord[] } = {
+      kind,
+      id,
+      items: [],
+    };
+    spaces.set(key(kind, id), made);
+    return made;
   };
   const others: ReceiptRecord[] = [];
   for (const r of receipt.records) {

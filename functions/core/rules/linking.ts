@@ -178,7 +178,7 @@ export async function tryPending(
   esepUserId: string,
 ): Promise<UserLink | undefined> {
   const link = await identities.userLink(esepUserId);
-  if (!link || link.state !== 'pending') return link;
+  if (link?.state !== 'pending') return link;
   const choice = chooseLegacy(await accountsWithEmail(identities, link.emailKey));
   if ('account' in choice) return moveLink(identities, link, choice.account, 'LINKED');
   if (choice.reason === link.reason) return link;
