@@ -1,4 +1,4 @@
-import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Size, Stack, type StackProps } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -161,6 +161,11 @@ export class PipelineStack extends Stack {
         observability,
         timeout: Duration.seconds(sizing.timeoutSeconds),
         memorySize: sizing.memoryMb,
+        ephemeralStorageSize: Size.mebibytes(sizing.tmpMb),
+        // Entity workers keep their concurrency to themselves (the account's pool is shared), and no more.
+        ...(spec.queue && spec.queue.name !== 'link'
+          ? { reservedConcurrentExecutions: settings.workerConcurrency }
+          : {}),
       }).fn;
       for (const g of spec.grants) grant(f, g);
       if (spec.queue)

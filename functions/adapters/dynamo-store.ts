@@ -18,6 +18,7 @@ import type {
   LedgerEntry,
   PipelineStore,
   Platform,
+  RunLock,
   RunStatus,
   UserLink,
   Withdrawal,
@@ -157,6 +158,61 @@ export function dynamoStore(
           detail: e.detail,
         })),
       );
+    },
+
+    async lockRun(exportId, holder, staleBefore) {
+      try {
+        await doc.send(
+          new PutCommand({
+            TableName: table,
+            Item: { pk: tableKeys.runLocks, sk: exportId, ...holder },
+            ConditionExpression: 'attribute_not_exists(pk) OR executionId = :me OR #at < :stale',
+            ExpressionAttributeNames: { '#at': 'at' },
+            ExpressionAttributeValues: { ':me': holder.executionId, ':stale': staleBefore },
+          }),
+        );
+        return true;
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+        const r = await doc.send(
+          new GetCommand({
+            TableName: table,
+            Key: { pk: tableKeys.runLocks, sk: exportId },
+            ConsistentRead: true,
+          }),
+        );
+        const item = r.Item as RunLock | undefined;
+        return item
+          ? { executionId: item.executionId, at: item.at }
+          : this.lockRun(exportId, holder, staleBefore);
+      }
+    },
+
+    async unlockRun(exportId, executionId) {
+      try {
+        await doc.send(
+          new DeleteCommand({
+            TableName: table,
+            Key: { pk: tableKeys.runLocks, sk: exportId },
+            ...(executionId === undefined
+              ? {}
+              : {
+                  ConditionExpression: 'executionId = :me',
+                  ExpressionAttributeValues: { ':me': executionId },
+                }),
+          }),
+        );
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      }
+    },
+
+    async runLocks() {
+      return (await queryAll(tableKeys.runLocks)).map((i) => ({
+        exportId: i.sk as string,
+        executionId: i.executionId as string,
+        at: i.at as string,
+      }));
     },
 
     async putWithdrawals(exportId, entries) {

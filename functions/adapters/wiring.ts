@@ -56,11 +56,13 @@ export function readConfig<K extends EnvKey>(keys: readonly K[], env: NodeJS.Pro
 }
 
 /**
- * How the functions' clients retry: the SDK's standard mode (exponential backoff with full jitter, and a
- * retry quota), with more attempts than its default 3, because one invocation makes thousands of calls
- * and a single call that runs out of attempts fails the whole invocation.
+ * How the functions' clients retry: the SDK's adaptive mode (exponential backoff with full jitter, a
+ * retry quota, and a client-side rate limit that slows a client down when the service throttles it:
+ * DynamoDB past its write capacity, S3 past 3,500 PUT/s on a prefix), with more attempts than its default
+ * 3, because one invocation makes thousands of calls and a single call that runs out of attempts fails
+ * the whole invocation, and its chunk waits for the queue's visibility timeout.
  */
-export const CLIENT_RETRY = { maxAttempts: 8, retryMode: 'standard' } as const;
+export const CLIENT_RETRY = { maxAttempts: 8, retryMode: 'adaptive' } as const;
 
 /** AWS SDK v3 clients of a function, made once per container with the defaults of the Lambda runtime. */
 export const awsClients = () => ({

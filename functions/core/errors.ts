@@ -72,3 +72,8 @@ export class StateBusyError extends Error {
 export class LinkRefusedError extends Error {
   override name = 'LinkRefusedError';
 }
+
+/** Another execution is running the same export (a repeated upload event): this one is refused. */
+export class RunInProgressError extends Error {
+  override name = 'RunInProgressError';
+}

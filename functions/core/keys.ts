@@ -129,6 +129,7 @@ export const ONE = '#';
  * | a withdrawal from the target | `W#<scope>` | `<kind>#<id>` |
  * | stage expectation | `E#<scope>` | stage id |
  * | run status (one partition: the status panel reads it whole) | `RUNS` | `<exportId>#<waves>#<scope>` |
+ * | the execution running an export (one at a time) | `RUNLOCKS` | `<exportId>` |
  * | a legacy account, as its latest export has it | `G#<platform>#<legacyAccountId>` | `#` |
  * | identity index entry | `I#<HMAC of the normalised e-mail>` | `<platform>#<legacyAccountId>` |
  * | a user's link (linked or pending) | `L#<esepUserId>` | `#` |
@@ -145,6 +146,7 @@ export const tableKeys = {
   withdrawal: (kind: string, id: string) => `${kind}#${keyPart(id)}`,
   expectations: (scope: string) => `E#${scope}`,
   runs: 'RUNS',
+  runLocks: 'RUNLOCKS',
   /** A run's status among all runs; an export's runs share the prefix `<exportId>#` (ids have no `#`). */
   run: (exportId: string, waves: readonly string[], scope: string) =>
     `${exportId}#${waves.join('+')}#${scope}`,

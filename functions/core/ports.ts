@@ -50,6 +50,15 @@ export interface PipelineStore {
   runStatuses(exportId: string): Promise<RunStatus[]>;
   /** Every run of every export in the state, as last recorded (the status panel). */
   allRunStatuses(): Promise<(RunStatus & { readonly exportId: string })[]>;
+  /**
+   * Takes an export's run lock for an execution: true when taken (or already this execution's, or the
+   * holder's is older than `staleBefore`), else the execution that holds it.
+   */
+  lockRun(exportId: string, holder: RunLock, staleBefore: string): Promise<true | RunLock>;
+  /** Gives an export's run lock back (only the execution that holds it can; any, without one). */
+  unlockRun(exportId: string, executionId?: string): Promise<void>;
+  /** Every run lock held, by export. */
+  runLocks(): Promise<(RunLock & { readonly exportId: string })[]>;
   /** Records withdrawals from the target (by record), in a run's ledger (its scope). */
   putWithdrawals(scope: string, entries: readonly Withdrawal[]): Promise<void>;
   /** Every withdrawal recorded for a run's scope. */
@@ -60,6 +69,12 @@ export interface PipelineStore {
   clearChunkMarkers(scope: string, stage: string): Promise<void>;
   /** The decision of a record's standing line (its first occurrence) in the ledger. */
   decisionOf(scope: string, kind: Kind, id: string): Promise<Decision | undefined>;
+}
+
+/** Which execution runs an export, since when. */
+export interface RunLock {
+  readonly executionId: string;
+  readonly at: string;
 }
 
 /** A record withdrawn from the target: why, when, and how many of its objects were deleted. */

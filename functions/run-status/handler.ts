@@ -10,7 +10,7 @@ export interface FailureInput {
   readonly exportId?: string;
   /** The upload's key, `exports/<exportId>/manifest.json`, when the run failed before it opened. */
   readonly key?: string;
-  readonly run?: { exportId: string; scope: string; waves: string[] };
+  readonly run?: { exportId: string; scope: string; waves: string[]; executionId?: string };
   readonly error?: { Error?: string; Cause?: string };
 }
 
@@ -38,6 +38,8 @@ export const makeHandler =
       at: (deps.now?.() ?? new Date()).toISOString(),
       error,
     });
+    // The run has ended: its execution gives the export's run lock back (a refused start holds none).
+    if (event.run?.executionId) await deps.store.unlockRun(exportId, event.run.executionId);
     logger.error('run failed', { exportId, errorType: event.error?.Error });
     return { state: 'failed', error };
   };

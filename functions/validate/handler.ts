@@ -9,8 +9,9 @@ import { type RollbackDeps, withdrawReplaced } from '../core/pipeline/withdraw';
  */
 export const makeHandler =
   (deps: RollbackDeps) =>
-  async (event: StartInput): Promise<Run> => {
-    const run = await startRun(event, deps.workflow, (exportId, files) =>
+  async (event: { start: StartInput; executionId?: string }): Promise<Run> => {
+    const input = { ...event.start, ...(event.executionId ? { executionId: event.executionId } : {}) };
+    const run = await startRun(input, deps.workflow, (exportId, files) =>
       withdrawReplaced(exportId, files, deps),
     );
     logger.info('run started', { exportId: run.exportId, scope: run.scope, waves: run.waves });

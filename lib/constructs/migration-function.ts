@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { Duration } from 'aws-cdk-lib';
+import { Duration, type Size } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -20,6 +20,10 @@ export interface MigrationFunctionProps {
   readonly observability: { serviceName: string; logLevel: string; metricsNamespace: string };
   readonly timeout?: Duration;
   readonly memorySize?: number;
+  /** Its /tmp (Lambda's ephemeral storage, 512 MiB to 10 GiB). */
+  readonly ephemeralStorageSize?: Size;
+  /** Concurrency kept for it alone (and its most). */
+  readonly reservedConcurrentExecutions?: number;
 }
 
 /**
@@ -46,6 +50,10 @@ export class MigrationFunction extends Construct {
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySize ?? 1024,
       timeout: props.timeout ?? Duration.minutes(1),
+      ...(props.ephemeralStorageSize ? { ephemeralStorageSize: props.ephemeralStorageSize } : {}),
+      ...(props.reservedConcurrentExecutions === undefined
+        ? {}
+        : { reservedConcurrentExecutions: props.reservedConcurrentExecutions }),
       tracing: lambda.Tracing.ACTIVE,
       logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,

@@ -100,7 +100,15 @@ export class MigrationWorkflow extends Construct {
       return state;
     };
 
-    const validate = onError(invoke('Validate export', fns.validate, undefined, '$.run'));
+    // The execution's id takes the export's run lock: a second execution for the same upload is refused.
+    const validate = onError(
+      invoke(
+        'Validate export',
+        fns.validate,
+        { 'start.$': '$', 'executionId.$': '$$.Execution.Id' },
+        '$.run',
+      ),
+    );
     const indexIdentities = onError(invoke('Index identities', fns['index-identities'], run, '$.identities'));
 
     const chooseWave = new sfn.Choice(this, 'Which wave');

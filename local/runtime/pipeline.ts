@@ -1,6 +1,7 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { dynamoStore } from '../../functions/adapters/dynamo-store';
 import type { Clients } from '../../functions/adapters/wiring';
 import { ENV } from '../../functions/adapters/wiring';
 import { StateBusyError } from '../../functions/core/errors';
@@ -127,6 +128,10 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     if (options.faults) injectFaults(functionClients, options.faults, faultCounts);
     const deliveries = { messages: 0, duplicates: 0, receiveErrors: 0 };
     const resources = await createLocalResources(clients, synth.templates);
+    // Executions live in this process alone: under the state folder's lock, a run lock in the table is
+    // one that a stopped process left (kill -9); its run resumes when started again.
+    const store = dynamoStore(clients.dynamo, resources.table);
+    for (const held of await store.runLocks()) await store.unlockRun(held.exportId, held.executionId);
 
     // Every invocation is tracked: stop() refuses new ones and lets running ones finish before the
     // stand-ins close (the emulator can leave Map iterations running after an execution has ended).

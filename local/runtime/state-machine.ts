@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { taskFunction, taskStates } from '../cloudformation/definition';
 
 // aws-local-stepfunctions 3 declares Node 22 and uses Promise.withResolvers; Node 20 lacks it.
@@ -79,6 +80,10 @@ export function localStateMachine(
   return {
     async execute(input: unknown): Promise<ExecutionOutcome> {
       const execution = machine.run(input as never, {
+        // As on AWS, each execution has an id of its own ($$.Execution.Id: it takes the export's run lock).
+        context: {
+          Execution: { Id: `local:execution:${randomUUID()}`, StartTime: new Date().toISOString() },
+        },
         overrides: {
           taskResourceLocalHandlers: handlers as never,
           waitTimeOverrides: waits,

@@ -223,6 +223,25 @@ describe.each(IMPLEMENTATIONS)('%s', (_name, make) => {
     });
   });
 
+  describe('run locks', () => {
+    test('an export is locked by one execution; the same one again keeps it; a stale one is taken over', async () => {
+      const exportId = fresh('exp');
+      const mine = { executionId: 'exec-1', at: '2022-09-01T10:00:00.000Z' };
+      expect(await ports.store.lockRun(exportId, mine, '2022-08-31T10:00:00.000Z')).toBe(true);
+      expect(await ports.store.lockRun(exportId, mine, '2022-08-31T10:00:00.000Z')).toBe(true);
+      const other = { executionId: 'exec-2', at: '2022-09-01T11:00:00.000Z' };
+      expect(await ports.store.lockRun(exportId, other, '2022-08-31T11:00:00.000Z')).toEqual(mine);
+      await ports.store.unlockRun(exportId, 'exec-2'); // not its lock: nothing happens
+      expect(await ports.store.lockRun(exportId, other, '2022-08-31T11:00:00.000Z')).toEqual(mine);
+      expect(await ports.store.lockRun(exportId, other, '2022-09-01T10:30:00.000Z')).toBe(true); // stale
+      expect((await ports.store.runLocks()).filter((l) => l.exportId === exportId)).toEqual([
+        { exportId, ...other },
+      ]);
+      await ports.store.unlockRun(exportId, 'exec-2');
+      expect((await ports.store.runLocks()).filter((l) => l.exportId === exportId)).toEqual([]);
+    });
+  });
+
   describe('withdrawals', () => {
     test('withdrawals are kept per export and record; cleared markers let a stage run again', async () => {
       const exportId = fresh('exp');

@@ -6,6 +6,7 @@ import type {
   LedgerEntry,
   ObjectStore,
   PipelineStore,
+  RunLock,
   RunStatus,
   UserLink,
   Withdrawal,
@@ -21,7 +22,21 @@ export function memoryStore() {
   const expectations = new Map<string, Readonly<Record<string, number>>>();
   const runs = new Map<string, RunStatus>();
   const withdrawn = new Map<string, Map<string, Withdrawal>>();
+  const locks = new Map<string, RunLock>();
   const store: PipelineStore = {
+    async lockRun(exportId, holder, staleBefore) {
+      const held = locks.get(exportId);
+      if (held && held.executionId !== holder.executionId && held.at >= staleBefore) return { ...held };
+      locks.set(exportId, { ...holder });
+      return true;
+    },
+    async unlockRun(exportId, executionId) {
+      if (executionId === undefined || locks.get(exportId)?.executionId === executionId)
+        locks.delete(exportId);
+    },
+    async runLocks() {
+      return [...locks].map(([exportId, l]) => ({ exportId, ...l }));
+    },
     async putWithdrawals(exportId, entries) {
       const m = withdrawn.get(exportId) ?? new Map<string, Withdrawal>();
       withdrawn.set(exportId, m);

@@ -1,6 +1,7 @@
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import { SIZING } from '../../functions/core/pipeline/sizing';
 import { ENTITIES } from '../../functions/core/pipeline/workers';
 import { buildApp } from '../../lib/app';
 import { FUNCTIONS } from '../../lib/functions';
@@ -150,6 +151,24 @@ describe('pipeline stack', () => {
         ([, m]) => (m.Properties.ScalingConfig as { MaximumConcurrency: number }).MaximumConcurrency === 7,
       ),
     ).toHaveLength(ENTITIES.length);
+  });
+
+  test('every function gets the memory, timeout and /tmp of core/pipeline/sizing; workers reserve their concurrency', () => {
+    const fns = [...synth.functions.values()];
+    for (const spec of FUNCTIONS) {
+      const f = fns.find((x) => x.handler === `functions/${spec.name}/handler.ts`);
+      const props = pipeline.toJSON().Resources[f?.logicalId as string].Properties;
+      const sizing = SIZING.functions[spec.sizing];
+      expect([spec.name, props.MemorySize, props.Timeout, props.EphemeralStorage?.Size ?? 512]).toEqual([
+        spec.name,
+        sizing.memoryMb,
+        sizing.timeoutSeconds,
+        sizing.tmpMb,
+      ]);
+      const worker = spec.queue && spec.queue.name !== 'link';
+      expect([spec.name, props.ReservedConcurrentExecutions]).toEqual([spec.name, worker ? 7 : undefined]);
+    }
+    expect(SIZING.functions.report.tmpMb).toBe(10_240);
   });
 
   test('every function: Node.js 22 or newer on ARM64, X-Ray, Powertools settings, its handler module', () => {

@@ -80,14 +80,14 @@ async function compare(state: string, outDir: string) {
   return { lost: records.lost + objects.lost, duplicated: records.duplicated + objects.duplicated };
 }
 
-test('the functions retry AWS calls a bounded number of times (8), with backoff and jitter (SDK standard mode), on AWS as here', async () => {
+test('the functions retry AWS calls a bounded number of times (8), with backoff, jitter and a rate that slows down on throttling (SDK adaptive mode), on AWS as here', async () => {
   const services = await startServices(join(tmp, 'state-config'));
   try {
     const c = services.newClients();
     for (const client of [c.s3, c.dynamo, c.sqs, ...Object.values(awsClients()).slice(0, 3)]) {
       expect(await client.config.maxAttempts()).toBe(8);
       const mode = client.config.retryMode;
-      expect(typeof mode === 'string' ? mode : await mode()).toBe('standard');
+      expect(typeof mode === 'string' ? mode : await mode()).toBe('adaptive');
     }
   } finally {
     await services.stop();

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { ExportRejectedError, PoisonMessageError } from '../../functions/core/errors';
+import { ExportRejectedError, PoisonMessageError, RunInProgressError } from '../../functions/core/errors';
 import { type ChunkDeps, processChunk } from '../../functions/core/pipeline/chunk-work';
 import type { ChunkMessage } from '../../functions/core/pipeline/chunks';
 import { decideExport } from '../../functions/core/pipeline/decide-export';
@@ -20,6 +20,7 @@ import type { DecidedRecord } from '../../functions/core/rules/decide';
 import { validateExport } from '../../functions/core/rules/manifest';
 import { compilePolicy } from '../../functions/core/rules/policy';
 import { initialVerifyState, verifyPage, verifyRun } from '../../functions/core/verify/verify';
+import { makeHandler as runStatusHandler } from '../../functions/run-status/handler';
 import { makeHandler as twinspaceHandler } from '../../functions/twinspace/handler';
 import { fsExportSource } from '../../local/runtime/fs-export-source';
 import { generateExport } from '../../tools/generate';
@@ -139,6 +140,37 @@ async function runWorkflow(wave = 'all') {
 
 const key = (r: DecidedRecord) =>
   `${r.kind}|${r.id}|${r.decision}|${r.reason}|${r.detail ?? ''}|${[...r.owners].join(',')}`;
+
+describe('one execution per export at a time', () => {
+  test('a second execution for the same export is refused until the first ends; a stale lock is taken over', async () => {
+    const { store } = memoryStore();
+    const { store: objects } = memoryObjects();
+    await upload(objects);
+    let now = new Date('2022-09-01T10:00:00Z');
+    const workflow = { ...workflowOver(store, objects), now: () => now };
+    const start = (executionId: string) =>
+      startRun({ key: 'exports/wf-export/manifest.json', executionId }, workflow);
+    const first = await start('exec-1');
+    expect(first.executionId).toBe('exec-1');
+    await expect(start('exec-2')).rejects.toThrow(RunInProgressError);
+    await expect(start('exec-2')).rejects.toThrow(/being run by execution exec-1 since 2022-09-01T10:00:00/);
+    // The same execution again (a retried validate) keeps its lock.
+    expect((await start('exec-1')).executionId).toBe('exec-1');
+    // The run's end (its report, whatever its status) gives the lock back.
+    await reportRun(first, workflow, { add: () => undefined, finish: async () => 0 }).catch(() => undefined);
+    expect(await store.runLocks()).toEqual([]);
+    expect((await start('exec-2')).executionId).toBe('exec-2');
+    // A lock older than the state machine's timeout belongs to an execution that no longer runs.
+    now = new Date('2022-09-02T10:00:01Z');
+    expect((await start('exec-3')).executionId).toBe('exec-3');
+    // A failed run gives it back on its failure path; a refused start holds none to give.
+    await runStatusHandler({ store })({
+      run: { ...first, waves: [...first.waves], executionId: 'exec-3' },
+      error: { Error: 'X' },
+    });
+    expect(await store.runLocks()).toEqual([]);
+  });
+});
 
 describe('split', () => {
   test("sends each chunk's message as soon as it is stored, not after the last; a failed put fails the split", async () => {

@@ -59,6 +59,8 @@ export async function reportRun(
     verified: verification ? verification.passed : null,
     reportPrefix: reportPrefix(run),
   });
+  // The run has ended (whatever its status): the export may be run again.
+  if (run.executionId) await deps.store.unlockRun(run.exportId, run.executionId);
   return { summary, receipts };
 }
 

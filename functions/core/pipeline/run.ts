@@ -1,4 +1,4 @@
-import { ExportRejectedError } from '../errors';
+import { ExportRejectedError, RunInProgressError } from '../errors';
 import { exportKeys, MANIFEST } from '../keys';
 import type { ExportSource, ObjectStore, PipelineStore, RunStatus } from '../ports';
 import { type ValidatedExport, validateExport } from '../rules/manifest';
@@ -19,6 +19,8 @@ export interface Run {
   readonly startedAt: string;
   /** When this export's content first ran these waves (a run again keeps it): the receipts' deadline counts from it. */
   readonly firstStartedAt?: string;
+  /** The execution that runs it, holding the export's run lock until the run ends. */
+  readonly executionId?: string;
 }
 
 export interface WorkflowDeps {
@@ -41,7 +43,12 @@ export interface StartInput {
   readonly exportId?: string;
   readonly wave?: string;
   readonly replace?: boolean;
+  /** The state machine's execution (`$$.Execution.Id`): the export's run lock is taken for it. */
+  readonly executionId?: string;
 }
+
+/** A run lock older than the state machine's timeout belongs to an execution that no longer runs. */
+export const RUN_LOCK_HOURS = 24;
 
 /** The export's files as its manifest lists them: path → SHA-256. */
 export const manifestFiles = (validated: ValidatedExport): Record<string, string> =>
@@ -70,6 +77,38 @@ export async function startRun(
       `unknown wave "${input.wave}" (one of ${deps.policy.waveIds.join(', ')}, or all)`,
     );
   const files = manifestFiles(await validateExport(deps.source(exportId)));
+  const startedAt = (deps.now?.() ?? new Date()).toISOString();
+  // One execution per export at a time: a second event for the same upload is refused, not run twice.
+  if (input.executionId) {
+    const staleBefore = new Date(Date.parse(startedAt) - RUN_LOCK_HOURS * 3_600_000).toISOString();
+    const held = await deps.store.lockRun(
+      exportId,
+      { executionId: input.executionId, at: startedAt },
+      staleBefore,
+    );
+    if (held !== true)
+      throw new RunInProgressError(
+        `export ${exportId} is being run by execution ${held.executionId} since ${held.at}: this start (a repeated event?) is refused; start it again once that run has ended`,
+      );
+  }
+  try {
+    return await openRun(exportId, waves, files, startedAt, input, deps, replace);
+  } catch (error) {
+    if (input.executionId) await deps.store.unlockRun(exportId, input.executionId);
+    throw error;
+  }
+}
+
+/** The rest of a start, under the export's run lock: a changed export refused or replaced, the run opened. */
+async function openRun(
+  exportId: string,
+  waves: readonly WavePlan[],
+  files: Readonly<Record<string, string>>,
+  startedAt: string,
+  input: StartInput,
+  deps: WorkflowDeps,
+  replace?: (exportId: string, files: Readonly<Record<string, string>>) => Promise<unknown>,
+): Promise<Run> {
   const changed = await changedRuns(exportId, files, deps.store);
   if (changed.length > 0) {
     const names = [...new Set(changed.flatMap((c) => c.changed))];
@@ -82,7 +121,6 @@ export async function startRun(
     await replace(exportId, files);
   }
   const scope = runScope(exportId, deps.policy, files);
-  const startedAt = (deps.now?.() ?? new Date()).toISOString();
   const ids = waves.map((w) => w.wave);
   const before = (await deps.store.runStatuses(exportId)).find(
     (s) => s.scope === scope && s.waves.join('+') === ids.join('+'),
@@ -93,6 +131,7 @@ export async function startRun(
     waves: ids,
     startedAt,
     firstStartedAt: before?.firstStartedAt ?? before?.startedAt ?? startedAt,
+    ...(input.executionId ? { executionId: input.executionId } : {}),
   };
   // A wave rolled back earlier runs again: its withdrawals no longer describe the target.
   const stale = (await deps.store.withdrawals(run.scope)).filter(
