@@ -32,15 +32,20 @@ export async function snapshot(stateDir: string) {
   }
 }
 
-/** A report folder without its run's timestamps (and without report.html, which shows them); receipts in name order. */
+/** A report folder without its run's times (and without report.html, which shows them); receipts in name order. */
 export function reportOf(outDir: string) {
   const {
     startedAt: _s,
     finishedAt: _f,
     ...summary
   } = JSON.parse(readFileSync(join(outDir, 'summary.json'), 'utf8'));
+  // A receipt's download deadline counts from when its export first ran in that state: a time, as above.
   const receipts = readdirSync(join(outDir, 'receipts'))
     .sort()
-    .map((f) => readFileSync(join(outDir, 'receipts', f), 'utf8'));
+    .map((f) =>
+      readFileSync(join(outDir, 'receipts', f), 'utf8')
+        .replace(/(downloadDeadline": ")[0-9TZ:.-]+/g, '$1<time>')
+        .replace(/(before|vóór) \d{4}-\d\d-\d\d/g, '$1 <day>'),
+    );
   return { summary, decisions: readFileSync(join(outDir, 'decisions.ndjson'), 'utf8'), receipts };
 }
