@@ -2,8 +2,13 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { lookupLocal } from '../../cli/commands/lookup';
+import { linkLocal, registerLocal } from '../../cli/commands/register';
 import { runLocal } from '../../cli/commands/run';
+import { formatStatus, statusLocal } from '../../cli/commands/status';
+import { verifyLocal } from '../../cli/commands/verify';
 import { s3Objects } from '../../functions/adapters/s3-objects';
+import type { Verification } from '../../functions/core/report/summary';
 import { startLocalPipeline } from '../../local/runtime/pipeline';
 import { cli } from '../helpers/cli';
 import { account } from '../helpers/identity-world';
@@ -75,6 +80,14 @@ function json(args: string[], status = 0) {
   return status === 0 ? JSON.parse(r.stdout) : r.stderr;
 }
 
+/** The commands in this process (the command line itself is checked where its output or exit status is the point). */
+const register = (state: string, esepUserId: string, email: string) =>
+  registerLocal({ esepUserId, email, stateDir: state });
+const statusText = async (state: string) => formatStatus(await statusLocal({ stateDir: state }));
+const verified = async (state: string, exportId: string) =>
+  (await verifyLocal({ exportId, stateDir: state })).verification;
+const withdrawnChecked = (v: Verification) => v.checks.find((c) => c.name === 'withdrawn')?.checked;
+
 /** The migrated bucket's keys under a prefix, and the link documents. */
 async function target(state: string, prefix: string) {
   const p = await startLocalPipeline({ stateDir: state });
@@ -113,7 +126,7 @@ describe('registrations before the exports, an SEG export before the eTwinning o
     });
     const result = await run(state(), SEG);
     expect(result.summary.identities).toMatchObject({ indexed: 2, linked: 1 });
-    expect(json(['register', '--email', ANA, '--user', 'u-ana', '--state', state()])).toEqual({
+    expect(await register(state(), 'u-ana', ANA)).toEqual({
       esepUserId: 'u-ana',
       decision: 'linked',
       reason: 'LINKED',
@@ -130,7 +143,7 @@ describe('registrations before the exports, an SEG export before the eTwinning o
   test('ID-3: the eTwinning account arrives: RELINKED, the SEG data withdrawn, verify proves it, lookup tells', async () => {
     const result = await run(state(), ET, 'sept-2022');
     expect(result.summary.identities).toMatchObject({ relinked: 1, withdrawn: 1 });
-    expect(json(['register', '--email', ANA, '--user', 'u-ana', '--state', state()])).toMatchObject({
+    expect(await register(state(), 'u-ana', ANA)).toMatchObject({
       decision: 'linked',
       reason: 'RELINKED',
       legacyAccountId: 'e-1',
@@ -163,10 +176,10 @@ describe('registrations before the exports, an SEG export before the eTwinning o
         expect.objectContaining({ kind: 'activities', id: 'sa-1', reason: 'SEG_SUPERSEDED' }),
       ]),
     );
-    const verify = cli(['verify', 'seg-2022', '--state', state()]);
-    expect(verify.status).toBe(0);
-    expect(verify.stdout).toMatch(/ok {3}nothing of a withdrawn record .* \(2 checked\)/);
-    const lookup = json(['lookup', '--account', 's-1', '--state', state(), '--json']);
+    const verification = await verified(state(), 'seg-2022');
+    expect(verification.passed).toBe(true);
+    expect(withdrawnChecked(verification)).toBe(2);
+    const lookup = await lookupLocal({ account: 's-1', stateDir: state() });
     expect(lookup.withdrawals).toEqual([
       expect.objectContaining({
         exportId: 'seg-2022',
@@ -184,10 +197,8 @@ describe('registrations before the exports, an SEG export before the eTwinning o
     expect(JSON.stringify(lookup).toLowerCase()).not.toContain('escola');
   });
 
-  test('ID-8: an ambiguous registration is linked by hand once, audited; refusals exit 2 saying why', () => {
-    expect(json(['register', '--email', STAFF, '--user', 'u-staff', '--state', state()]).reason).toBe(
-      'AMBIGUOUS_LEGACY_EMAIL',
-    );
+  test('ID-8: an ambiguous registration is linked by hand once, audited; refusals exit 2 saying why', async () => {
+    expect((await register(state(), 'u-staff', STAFF)).reason).toBe('AMBIGUOUS_LEGACY_EMAIL');
     const args = [
       'link',
       '--user',
@@ -208,9 +219,9 @@ describe('registrations before the exports, an SEG export before the eTwinning o
       exportId: 'et-2022',
     });
     expect(json([...args, '--state', state()], 2)).toMatch(/link refused: user u-staff is already linked/);
-    expect(
-      json(['link', '--user', 'u-x', '--account', 'e-2', '--reason', 'r', '--state', state()], 2),
-    ).toMatch(/has not registered/);
+    await expect(
+      linkLocal({ esepUserId: 'u-x', legacyAccountId: 'e-2', reason: 'r', stateDir: state() }),
+    ).rejects.toThrow(/has not registered/);
     expect(json(['link', '--user', 'u-staff', '--account', 'e-2', '--state', state()], 2)).toMatch(
       /required option '--reason <text>'/,
     );
@@ -249,7 +260,7 @@ describe('registrations before the exports, an SEG export before the eTwinning o
     const replaced = await run(state(), corrected, 'sept-2022', true);
     expect(replaced.summary.reasons).toMatchObject({ TWINSPACE_BEFORE_CUTOFF: 1 });
     expect((await target(state(), 'et-2022/')).keys).toEqual([]);
-    expect(cli(['status', '--state', state()]).stdout).toMatch(/a corrected export replaced it/);
+    expect(await statusText(state())).toMatch(/a corrected export replaced it/);
   });
 });
 
@@ -258,10 +269,7 @@ test('the other order (eTwinning export, SEG export, then the registration) ends
   await run(state, ET, 'sept-2022');
   const seg = await run(state, SEG);
   expect(seg.summary.reasons).toMatchObject({ SEG_SUPERSEDED: 2, PROFILE_MIGRATED: 1, ACTIVITY_ELIGIBLE: 1 });
-  expect(json(['register', '--email', ANA, '--user', 'u-ana', '--state', state])).toMatchObject({
-    reason: 'LINKED',
-    legacyAccountId: 'e-1',
-  });
+  expect(await register(state, 'u-ana', ANA)).toMatchObject({ reason: 'LINKED', legacyAccountId: 'e-1' });
   const { keys, links } = await target(state, 'seg-2022/profiles/');
   expect(keys).toEqual(['seg-2022/profiles/s-2/activities/sa-2.json', 'seg-2022/profiles/s-2/profile.json']);
   expect(links['links/u-ana.json']).toMatchObject({
