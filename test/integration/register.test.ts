@@ -65,16 +65,20 @@ describe('esep-migrate register', () => {
   beforeAll(async () => {
     await runLocal({ exportDir, wave: 'sept-2022', stateDir: state(), stderr: quiet, pipeline: FAST });
   });
-  const register = (email: string, user: string) => {
+  /** Through the command line: one JSON line, never the e-mail. */
+  const registerCli = (email: string, user: string) => {
     const r = cli(['register', '--email', email, '--user', user, '--state', state()]);
     expect(r.status).toBe(0);
     expect(r.stdout.trim().split('\n')).toHaveLength(1);
     expect(r.stdout).not.toContain(email.trim());
     return JSON.parse(r.stdout);
   };
+  /** The same command in this process (the rest of the cases). */
+  const register = (email: string, user: string) =>
+    registerLocal({ email, esepUserId: user, stateDir: state() });
 
-  test('links by normalised e-mail (case, spaces, Unicode), eTwinning over SEG, after any wave indexed the export', () => {
-    expect(register(`  ${MARIA.toUpperCase()} `, 'u-maria')).toEqual({
+  test('links by normalised e-mail (case, spaces, Unicode), eTwinning over SEG, after any wave indexed the export', async () => {
+    expect(registerCli(`  ${MARIA.toUpperCase()} `, 'u-maria')).toEqual({
       esepUserId: 'u-maria',
       decision: 'linked',
       reason: 'LINKED',
@@ -82,38 +86,41 @@ describe('esep-migrate register', () => {
       platform: 'etwinning',
       exportId: 'link-export',
     });
-    expect(register(ZOE.normalize('NFD').toUpperCase(), 'u-zoe')).toMatchObject({
+    expect(await register(ZOE.normalize('NFD').toUpperCase(), 'u-zoe')).toMatchObject({
       decision: 'linked',
       legacyAccountId: 'acc-000002',
     });
   });
 
-  test('an SEG account links when its only eTwinning twin is schema-invalid or a duplicate line', () => {
-    expect(register('jan.devries@basisschool.example.nl', 'u-jan')).toMatchObject({
+  test('an SEG account links when its only eTwinning twin is schema-invalid or a duplicate line', async () => {
+    expect(await register('jan.devries@basisschool.example.nl', 'u-jan')).toMatchObject({
       decision: 'linked',
       legacyAccountId: 'acc-000006',
     });
   });
 
-  test('ambiguous, unknown and taken: not linked (pending), and nothing revealed; a repeat reads the current state', () => {
-    expect(register('shared.staffroom@school7.example.eu', 'u-staff')).toEqual({
+  test('ambiguous, unknown and taken: not linked (pending), and nothing revealed; a repeat reads the current state', async () => {
+    expect(await register('shared.staffroom@school7.example.eu', 'u-staff')).toEqual({
       esepUserId: 'u-staff',
       decision: 'not-linked',
       reason: 'AMBIGUOUS_LEGACY_EMAIL',
     });
-    expect(register('nobody@example.org', 'u-nobody')).toEqual({
+    expect(await register('nobody@example.org', 'u-nobody')).toEqual({
       esepUserId: 'u-nobody',
       decision: 'not-linked',
       reason: 'LINK_PENDING',
     });
     // ID-4: a later registration with another e-mail changes nothing while the first one waits.
-    expect(register(MARIA, 'u-nobody')).toEqual({
+    expect(await register(MARIA, 'u-nobody')).toEqual({
       esepUserId: 'u-nobody',
       decision: 'not-linked',
       reason: 'LINK_FROZEN',
     });
-    expect(register(MARIA, 'u-maria')).toMatchObject({ decision: 'linked', legacyAccountId: 'acc-000000' });
-    expect(register(MARIA, 'u-other')).toEqual({
+    expect(await register(MARIA, 'u-maria')).toMatchObject({
+      decision: 'linked',
+      legacyAccountId: 'acc-000000',
+    });
+    expect(await register(MARIA, 'u-other')).toEqual({
       esepUserId: 'u-other',
       decision: 'not-linked',
       reason: 'LINK_PENDING',
