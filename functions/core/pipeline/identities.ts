@@ -11,7 +11,7 @@ import type { Run, WorkflowDeps } from './run';
 
 /** Accounts read and written per batch. */
 const BATCH = 100;
-/** Accounts linked at once in the second pass. */
+/** Accounts written, and linked in the second pass, at once. */
 const CONCURRENCY = 16;
 
 export interface IndexDeps {
@@ -73,7 +73,7 @@ async function recordBatch(batch: readonly IndexedAccount[], identities: Identit
     if (attempt > 10) throw new Error(`accounts kept changing while indexed: ${todo.length} left`);
     const current = await identities.accounts(todo);
     const retry: IndexedAccount[] = [];
-    for (const mine of todo) {
+    await eachLimited(todo, CONCURRENCY, async (mine) => {
       const before = current.get(refKey(mine));
       // Another export gave this account another e-mail (ID-9): reported, whichever export is the later.
       const differs =
@@ -83,14 +83,14 @@ async function recordBatch(batch: readonly IndexedAccount[], identities: Identit
           : before.emailKey !== mine.emailKey);
       if (before && !isNewer(mine, before)) {
         if (differs) changed++;
-        continue; // a later export gives this account's e-mail
+        return; // a later export gives this account's e-mail
       }
       const emailChangedIn =
         before?.exportId === mine.exportId ? before.emailChangedIn : differs ? mine.exportId : undefined;
       const next = { ...mine, ...(emailChangedIn ? { emailChangedIn } : {}) };
       if (!(await identities.putAccount(next, before))) retry.push(mine);
       else if (differs) changed++;
-    }
+    });
     todo = retry;
   }
   await identities.putEmailEntries(batch.map((a) => ({ emailKey: a.emailKey, account: a })));
