@@ -24,6 +24,7 @@ import type {
   Withdrawal,
 } from '../core/ports';
 import type { ParentDecision } from '../core/rules/decide';
+import { refKey } from '../core/rules/linking';
 import type { Decision } from '../core/rules/reasons';
 import { backoff, chunked } from './retry';
 
@@ -384,7 +385,7 @@ export function dynamoIdentities(client: DynamoDBClient, table: string): Identit
           sk: _sk,
           ...account
         } = item as unknown as IndexedAccount & { pk: string; sk: string };
-        out.set(`${account.platform}#${account.accountId}`, account);
+        out.set(refKey(account), account);
       }
       return out;
     },

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { eachLimited } from '../concurrency';
 import { LinkRefusedError } from '../errors';
 import { targetKeys } from '../keys';
 import type {
@@ -86,9 +87,9 @@ export async function accountsWithEmail(identities: IdentityStore, key: string):
 export function accountsElsewhere(identities: IdentityStore) {
   const etwinningKeys = async (keys: readonly string[]): Promise<Set<string>> => {
     const found = new Set<string>();
-    for (const key of keys) {
+    await eachLimited(keys, 16, async (key) => {
       if ((await accountsWithEmail(identities, key)).some((a) => a.platform === 'etwinning')) found.add(key);
-    }
+    });
     return found;
   };
   const accounts = async (ids: readonly string[]): Promise<Map<string, 'migrated' | 'superseded'>> => {
