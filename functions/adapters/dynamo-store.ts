@@ -45,39 +45,16 @@ export function dynamoStore(
 } {
   const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
 
-  /** The run statuses of one export, or of every export. */
-  async function runs(exportId?: string): Promise<(RunStatus & { exportId: string })[]> {
-    const out: (RunStatus & { exportId: string })[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const r = await doc.send(
-        new QueryCommand({
-          TableName: table,
-          KeyConditionExpression: exportId ? 'pk = :pk AND begins_with(sk, :sk)' : 'pk = :pk',
-          ExpressionAttributeValues: {
-            ':pk': tableKeys.runs,
-            ...(exportId ? { ':sk': tableKeys.runsOf(exportId) } : {}),
-          },
-          ConsistentRead: true,
-          ExclusiveStartKey: start,
-        }),
-      );
-      for (const { pk: _pk, sk: _sk, ...status } of r.Items ?? [])
-        out.push(status as RunStatus & { exportId: string });
-      start = r.LastEvaluatedKey;
-    } while (start);
-    return out;
-  }
-
-  async function queryAll(pk: string): Promise<Record<string, unknown>[]> {
+  /** Every item of a partition (with a sort-key prefix: those under it), page after page. */
+  async function queryAll(pk: string, skPrefix?: string): Promise<Record<string, unknown>[]> {
     const items: Record<string, unknown>[] = [];
     let start: Record<string, unknown> | undefined;
     do {
       const r = await doc.send(
         new QueryCommand({
           TableName: table,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': pk },
+          KeyConditionExpression: skPrefix === undefined ? 'pk = :pk' : 'pk = :pk AND begins_with(sk, :sk)',
+          ExpressionAttributeValues: { ':pk': pk, ...(skPrefix === undefined ? {} : { ':sk': skPrefix }) },
           ConsistentRead: true,
           ExclusiveStartKey: start,
         }),
@@ -86,6 +63,17 @@ export function dynamoStore(
       start = r.LastEvaluatedKey;
     } while (start);
     return items;
+  }
+
+  /** The run statuses of one export, or of every export. */
+  async function runs(exportId?: string): Promise<(RunStatus & { exportId: string })[]> {
+    const items = await queryAll(
+      tableKeys.runs,
+      exportId === undefined ? undefined : tableKeys.runsOf(exportId),
+    );
+    return items.map(
+      ({ pk: _pk, sk: _sk, ...status }) => status as unknown as RunStatus & { exportId: string },
+    );
   }
 
   async function batchWrite(items: Record<string, unknown>[]): Promise<void> {
@@ -280,24 +268,11 @@ export function dynamoStore(
     async stageProgress(scope, stage) {
       const counts: ChunkCounts = { lines: 0, migrated: 0, dropped: 0, quarantined: 0 };
       const ids: string[] = [];
-      let start: Record<string, unknown> | undefined;
-      do {
-        const r = await doc.send(
-          new QueryCommand({
-            TableName: table,
-            KeyConditionExpression: 'pk = :pk',
-            ExpressionAttributeValues: { ':pk': tableKeys.markers(scope, stage) },
-            ConsistentRead: true,
-            ExclusiveStartKey: start,
-          }),
-        );
-        for (const item of r.Items ?? []) {
-          ids.push(item.sk as string);
-          for (const k of ['lines', 'migrated', 'dropped', 'quarantined'] as const)
-            counts[k] += Number(item[k] ?? 0);
-        }
-        start = r.LastEvaluatedKey;
-      } while (start);
+      for (const item of await queryAll(tableKeys.markers(scope, stage))) {
+        ids.push(item.sk as string);
+        for (const k of ['lines', 'migrated', 'dropped', 'quarantined'] as const)
+          counts[k] += Number(item[k] ?? 0);
+      }
       return { chunks: ids.length, counts, ids };
     },
 

@@ -10,8 +10,13 @@ import { memoryIdentities, memoryObjects, memoryStore } from './memory-ports';
 export const SECRET = 'test-secret';
 export const AT = '2022-06-15T09:00:00+02:00';
 
-/** A legacy account line. */
-export const account = (id: string, platform: 'etwinning' | 'seg', email: string) => ({
+/** A legacy account line, with the credentials an export may carry (ID-1 drops them). */
+export const account = (
+  id: string,
+  platform: 'etwinning' | 'seg' | string,
+  email: string,
+  over: object = {},
+) => ({
   id,
   platform,
   email,
@@ -19,7 +24,10 @@ export const account = (id: string, platform: 'etwinning' | 'seg', email: string
   lastName: 'Silva',
   country: 'PT',
   registeredAt: '2012-01-01T00:00:00Z',
-  organisations: [],
+  organisations: [{ id: 'o1', name: 'Escola', country: 'PT', role: 'teacher' }],
+  passwordHash: '$2y$10$secret',
+  login: 'ana',
+  ...over,
 });
 
 /**

@@ -1,19 +1,7 @@
 import { compilePolicy } from '../../functions/core/rules/policy';
+import { account } from '../helpers/identity-world';
 import { blob, decideAll } from '../helpers/memory-export';
 
-const account = (id: string, platform: string, email: string, over: object = {}) => ({
-  id,
-  platform,
-  email,
-  firstName: 'Ana',
-  lastName: 'Silva',
-  country: 'PT',
-  registeredAt: '2012-01-01T00:00:00Z',
-  organisations: [{ id: 'o1', name: 'Escola', country: 'PT', role: 'teacher' }],
-  passwordHash: '$2y$10$secret',
-  login: 'ana',
-  ...over,
-});
 const project = (id: string, registeredAt = '2019-01-01T00:00:00Z') => ({
   id,
   title: 'P',
