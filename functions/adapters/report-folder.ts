@@ -51,12 +51,19 @@ class BatchedWriter {
     if (this.size >= this.batchChars) return this.flush();
   }
 
+  /** One wait for 'drain' however many writes wait on it (a record spooled to many members' receipts). */
+  private draining?: Promise<void>;
+
   async flush(): Promise<void> {
     if (this.size === 0) return;
     const ok = this.stream.write(this.parts.join(''));
     this.parts = [];
     this.size = 0;
-    if (!ok) await once(this.stream, 'drain');
+    if (!ok)
+      this.draining ??= once(this.stream, 'drain').then(() => {
+        this.draining = undefined;
+      });
+    await this.draining;
   }
 
   async close(): Promise<void> {
