@@ -121,6 +121,25 @@ describe('which rule decides (migration-rules.md, in order)', () => {
     expect(byId.get('group-items/x4')?.reason).toBe('PARENT_NOT_MIGRATED');
   });
 
+  test('members and participants of a valid record get it on their receipts; of an invalid line, nobody but its owners', async () => {
+    const event = (id: string, organiserRole: string, participantIds: string[]) => ({
+      id,
+      organiserId: 'a1',
+      organiserRole,
+      title: 'Webinar',
+      startsAt: '2021-10-10T15:00:00+02:00',
+      participantIds,
+    });
+    const { byId } = await decideAll({
+      kinds: {
+        events: [event('ok', 'NSO', ['a1', 'a2', 'a3', 'a2']), event('bad', 'PRINCIPAL', ['a2', 'a3'])],
+      },
+    });
+    expect(byId.get('events/ok')).toMatchObject({ owners: ['a1'], members: ['a2', 'a3'] });
+    expect(byId.get('events/bad')).toMatchObject({ decision: 'quarantined', owners: ['a1'] });
+    expect(byId.get('events/bad')?.members).toBeUndefined();
+  });
+
   test('PR-7: account-owned records follow their account (superseded, quarantined, in no export)', async () => {
     const email = 'same@school.example';
     const { byId } = await decideAll({

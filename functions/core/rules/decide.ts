@@ -88,8 +88,11 @@ export interface DecisionContext {
  * date, TwinSpace or group, an account's country and platform. Read from raw objects too (best effort),
  * so a quarantined record still reaches its people when its fields are readable.
  */
-function about(kind: Kind, record: Record<string, unknown>) {
-  const members = membersOf(kind, record);
+function about(kind: Kind, record: Record<string, unknown>, quarantined = false) {
+  // A line that is no valid record (unreadable, a duplicate, over a cap) reaches its owners only: its
+  // members list is what a person must check (one over the cap would otherwise put the record on the
+  // receipts of 100,000 ids that may not exist).
+  const members = quarantined ? [] : membersOf(kind, record);
   const dateField = DATE_FIELD[kind];
   const date = dateField ? record[dateField] : undefined;
   const parent = PARENTS[kind];
@@ -322,7 +325,13 @@ export function decideLine(
     detail: string,
     raw?: Record<string, unknown>,
   ): LineResult => ({
-    decided: { kind, id, wave, ...verdict(reason, detail), ...(raw ? about(kind, raw) : { owners: [] }) },
+    decided: {
+      kind,
+      id,
+      wave,
+      ...verdict(reason, detail),
+      ...(raw ? about(kind, raw, true) : { owners: [] }),
+    },
   });
   if ('unreadable' in line)
     return quarantine(`${path}:${line.lineNo}`, 'INVALID_RECORD', `(line): ${line.unreadable}`);
