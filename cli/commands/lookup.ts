@@ -84,9 +84,8 @@ export async function lookupLocal(options: {
     // What was withdrawn of this account's records since, in every run of the state that staged them.
     const withdrawals = (
       await Promise.all(
-        (
-          await store.allRunStatuses()
-        ).map(async (run) =>
+        // Each run scope once (a rolled-back wave has a status row of its own in the same scope).
+        [...new Map((await store.allRunStatuses()).map((r) => [r.scope, r])).values()].map(async (run) =>
           (
             await store.withdrawals(run.scope)
           )

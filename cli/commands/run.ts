@@ -14,7 +14,7 @@ import { s3Objects } from '../../functions/adapters/s3-objects';
 import type { Clients } from '../../functions/adapters/wiring';
 import { ExecutionFailedError, ExportRejectedError, UsageError } from '../../functions/core/errors';
 import { exportKeys, MANIFEST, reportPrefix } from '../../functions/core/keys';
-import { changedRuns, manifestFiles } from '../../functions/core/pipeline/run';
+import { changedExportError, changedRuns, manifestFiles } from '../../functions/core/pipeline/run';
 import {
   buildStagePlan,
   selectWaves,
@@ -289,12 +289,7 @@ export async function runLocal(options: RunOptions): Promise<RunResult> {
     // A changed export under a finished id: refused before its files replace the earlier ones.
     const store = dynamoStore(clients.dynamo, resources.table);
     const changed = await changedRuns(exportId, manifestFiles({ manifest, files }), store);
-    if (changed.length > 0 && !options.replace) {
-      const names = [...new Set(changed.flatMap((c) => c.changed))];
-      throw new ExportRejectedError(
-        `export ${exportId} changed since it was run: ${names.join(', ')} ${names.length === 1 ? 'differs' : 'differ'} from the manifest its earlier run used. Give it a new export id, or run it again with --replace to withdraw the earlier run and decide the new content`,
-      );
-    }
+    if (changed.length > 0 && !options.replace) throw changedExportError(exportId, changed);
     await upload(
       clients,
       resources.buckets.exports,

@@ -8,9 +8,10 @@ import {
   WORKFLOW_ENV,
   workflowDeps,
 } from '../adapters/wiring';
-import { type IndexCounts, type IndexDeps, indexIdentities } from '../core/pipeline/identities';
+import { type IndexDeps, indexIdentities } from '../core/pipeline/identities';
 import type { Run } from '../core/pipeline/run';
 import { supersededWithdrawer } from '../core/pipeline/withdraw';
+import type { IdentityCounts } from '../core/report/summary';
 
 /**
  * Indexes the export's accounts for linking (ID-6, ID-9) and links what they match (ID-4, ID-3): keyed
@@ -18,7 +19,7 @@ import { supersededWithdrawer } from '../core/pipeline/withdraw';
  */
 export const makeHandler =
   (deps: IndexDeps) =>
-  async (event: { run: Run }): Promise<IndexCounts> => {
+  async (event: { run: Run }): Promise<IdentityCounts> => {
     const result = await indexIdentities(event.run, deps);
     for (const [name, n] of [
       ['LegacyEmailChanged', result.LEGACY_EMAIL_CHANGED],

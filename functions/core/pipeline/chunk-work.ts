@@ -78,7 +78,8 @@ export async function workChunk(
     for (const { line, parsed: p } of parsed) {
       if (!p || !msg.index) continue;
       for (const [index, key] of indexEntries(msg.index, msg.kind, p, p.ok && !line.duplicate, policy, keyOf))
-        keys.set(index, [...(keys.get(index) ?? []), key]);
+        if (keys.has(index)) keys.get(index)?.push(key);
+        else keys.set(index, [key]);
     }
     for (const [index, values] of keys) await store.addToIndex(msg.scope, index, strings(values));
     return { counts, results: [] };

@@ -24,8 +24,6 @@ export interface IndexDeps {
   readonly withdrawSuperseded: (accounts: readonly IndexedAccount[]) => Promise<number>;
 }
 
-export type IndexCounts = IdentityCounts;
-
 /** Which of two holders of an account is the later export (ID-9): `exportedAt`, then the export id. */
 const isNewer = (a: Pick<IndexedAccount, 'exportedAt' | 'exportId'>, b: typeof a) => {
   const d = Date.parse(a.exportedAt) - Date.parse(b.exportedAt);
@@ -103,7 +101,7 @@ async function recordBatch(batch: readonly IndexedAccount[], identities: Identit
  * links the pending registrations they match, moves users from superseded SEG accounts (ID-3), withdraws
  * those accounts' staged data and writes the link documents as the links stand. Safe to repeat.
  */
-export async function indexIdentities(run: Run, deps: IndexDeps): Promise<IndexCounts> {
+export async function indexIdentities(run: Run, deps: IndexDeps): Promise<IdentityCounts> {
   let indexed = 0;
   let changed = 0;
   for await (const batch of accountBatches(run, deps)) {

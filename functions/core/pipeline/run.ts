@@ -111,20 +111,13 @@ async function openRun(
 ): Promise<Run> {
   const changed = await changedRuns(exportId, files, deps.store);
   if (changed.length > 0) {
-    const names = [...new Set(changed.flatMap((c) => c.changed))];
     // On AWS the upload of a changed manifest is the operator's say-so; an operator's start must ask.
-    if (!(input.replace ?? input.key !== undefined) || !replace)
-      throw new ExportRejectedError(
-        `export ${exportId} changed since it was run: ${names.join(', ')} ${names.length === 1 ? 'differs' : 'differ'} from the manifest its earlier run used. Give it a new export id, or run it with --replace to withdraw the earlier run and decide the new content`,
-        MANIFEST,
-      );
+    if (!(input.replace ?? input.key !== undefined) || !replace) throw changedExportError(exportId, changed);
     await replace(exportId, files);
   }
   const scope = runScope(exportId, deps.policy, files);
   const ids = waves.map((w) => w.wave);
-  const before = (await deps.store.runStatuses(exportId)).find(
-    (s) => s.scope === scope && s.waves.join('+') === ids.join('+'),
-  );
+  const before = await statusOfRun(deps.store, exportId, { scope, waves: ids });
   const run: Run = {
     exportId,
     scope,
@@ -180,6 +173,29 @@ export async function changedRuns(
   });
 }
 
+/** A changed export under a finished id, refused: the message names the files that differ. */
+export function changedExportError(
+  exportId: string,
+  changed: readonly { readonly changed: readonly string[] }[],
+): ExportRejectedError {
+  const names = [...new Set(changed.flatMap((c) => c.changed))];
+  return new ExportRejectedError(
+    `export ${exportId} changed since it was run: ${names.join(', ')} ${names.length === 1 ? 'differs' : 'differ'} from the manifest its earlier run used. Give it a new export id, or run it again with --replace to withdraw the earlier run and decide the new content`,
+    MANIFEST,
+  );
+}
+
+/** The status a run (its scope and waves) last recorded, if any. */
+async function statusOfRun(
+  store: PipelineStore,
+  exportId: string,
+  run: { readonly scope: string; readonly waves: readonly string[] },
+): Promise<RunStatus | undefined> {
+  return (await store.runStatuses(exportId)).find(
+    (s) => s.scope === run.scope && s.waves.join('+') === run.waves.join('+'),
+  );
+}
+
 /**
  * Records a run's status over the one it had: what the run's start recorded of the export's files (a
  * changed export is told from it) and when its content first ran are kept.
@@ -189,9 +205,7 @@ export async function recordRunStatus(
   exportId: string,
   status: RunStatus,
 ): Promise<void> {
-  const before = (await store.runStatuses(exportId)).find(
-    (s) => s.scope === status.scope && s.waves.join('+') === status.waves.join('+'),
-  );
+  const before = await statusOfRun(store, exportId, status);
   await store.putRunStatus(exportId, {
     ...(before?.files ? { files: before.files } : {}),
     ...(before?.firstStartedAt ? { firstStartedAt: before.firstStartedAt } : {}),

@@ -170,7 +170,11 @@ async function withdrawWave(
     await deleteTargets([...row.targets].reverse(), deps);
     const entry: Withdrawal = { kind: row.kind, id: row.id, reason, at, objects: row.targets.length, wave };
     batch.push(entry);
-    for (const owner of row.owners) byOwner.set(owner, [...(byOwner.get(owner) ?? []), entry]);
+    for (const owner of row.owners) {
+      const list = byOwner.get(owner);
+      if (list) list.push(entry);
+      else byOwner.set(owner, [entry]);
+    }
     withdrawn++;
     if (row.kind === 'accounts' && row.platform) {
       const holder = await deps.identities.holderOf({ platform: row.platform, accountId: row.id });
