@@ -1,7 +1,8 @@
 import { type EnvKey, QUEUE_ENV, ROLLBACK_ENV, WORKFLOW_ENV } from '../functions/adapters/wiring';
 import { PREFIXES } from '../functions/core/keys';
 import { SIZING, type SizedFunction } from '../functions/core/pipeline/sizing';
-import { ENTITIES, type Entity } from '../functions/core/pipeline/workers';
+import { ENTITIES, type Queued } from '../functions/core/pipeline/workers';
+import { REPORT_ENV } from '../functions/report/handler';
 
 /**
  * Every Lambda function of the pipeline, in one table: the stack builds each function, its grants, its
@@ -20,7 +21,7 @@ export type Grant =
   | { readonly delete: BucketName; readonly prefix: string }
   | { readonly table: 'read' | 'write' | 'read-write' }
   | { readonly emailKeySecret: 'read' }
-  /** On every entity queue: send chunk messages, or read their depth. */
+  /** On every queue of the workflow (entities, report, verify): send messages, or read their depth. */
   | { readonly entityQueues: 'send' | 'attributes' };
 
 export interface FunctionSpec {
@@ -31,7 +32,7 @@ export interface FunctionSpec {
   readonly env: readonly EnvKey[];
   readonly grants: readonly Grant[];
   /** Fed by a queue of its own: an entity queue, or the registrations' link queue. */
-  readonly queue?: { readonly name: Entity | 'link'; readonly batchSize: number };
+  readonly queue?: { readonly name: Queued | 'link'; readonly batchSize: number };
   /** What it is, on the dashboard. */
   readonly description: string;
 }
@@ -104,17 +105,39 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   {
     name: 'verify',
     sizing: 'verify',
-    env: [...WORKFLOW_ENV, 'migratedBucket'],
-    // Verify reads the target back: documents, files and the ledger; it writes nothing.
-    grants: [readsExport, readsWork, { read: 'migrated', prefix: '' }, { table: 'read' }],
-    description: "reads the run's target back and checks it",
+    env: [...WORKFLOW_ENV, 'migratedBucket', ...ENTITY_QUEUE_ENV],
+    // Verify reads the target back (documents, files' stored checksums) and records its partitions.
+    grants: [
+      readsExport,
+      readsWork,
+      { put: 'exports', prefix: PREFIXES.work },
+      { read: 'migrated', prefix: '' },
+      { table: 'read-write' },
+      { entityQueues: 'send' },
+    ],
+    queue: { name: 'verify', batchSize: 1 },
+    description: "checks one partition of the run's target, a page at a time",
   },
   {
     name: 'report',
     sizing: 'report',
-    env: [...WORKFLOW_ENV, 'reportsBucket', 'downloadUrlHours', 'exportRetentionDays'],
-    grants: [readsExport, readsWork, { put: 'reports', prefix: '' }, { table: 'write' }],
-    description: 'writes the report folder and the receipts',
+    env: [...REPORT_ENV],
+    grants: [
+      readsExport,
+      readsWork,
+      { put: 'exports', prefix: PREFIXES.work },
+      { put: 'reports', prefix: '' },
+      { table: 'read-write' },
+    ],
+    queue: { name: 'report', batchSize: 1 },
+    description: "counts a part of the run's results, or writes one partition's receipts",
+  },
+  {
+    name: 'summary',
+    sizing: 'summary',
+    env: [...REPORT_ENV],
+    grants: [readsExport, readsWork, { put: 'reports', prefix: '' }, { table: 'read-write' }],
+    description: 'writes summary.json, report.html and the run status from the parts',
   },
   {
     name: 'run-status',

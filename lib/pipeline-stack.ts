@@ -17,7 +17,7 @@ import { type EnvKey, QUEUE_ENV } from '../functions/adapters/wiring';
 import { exportKeys } from '../functions/core/keys';
 import { SIZING } from '../functions/core/pipeline/sizing';
 import { buildStagePlan } from '../functions/core/pipeline/stages';
-import { ENTITIES, type Entity } from '../functions/core/pipeline/workers';
+import { QUEUED, type Queued } from '../functions/core/pipeline/workers';
 import { LINK_EVENTS } from '../functions/core/rules/linking';
 import { MigrationFunction } from './constructs/migration-function';
 import {
@@ -42,7 +42,7 @@ export interface PipelineStackProps extends StackProps {
  */
 export class PipelineStack extends Stack {
   readonly stateMachine;
-  readonly queues: Record<Entity | 'link', { queue: sqs.Queue; dlq: sqs.Queue }>;
+  readonly queues: Record<Queued | 'link', { queue: sqs.Queue; dlq: sqs.Queue }>;
   readonly registrationBus: events.EventBus;
 
   constructor(scope: Construct, id: string, props: PipelineStackProps) {
@@ -108,7 +108,7 @@ export class PipelineStack extends Stack {
       } else if ('emailKeySecret' in g) {
         emailKeySecret.grantRead(f);
       } else {
-        for (const e of ENTITIES) {
+        for (const e of QUEUED) {
           if (g.entityQueues === 'send') queues[e].queue.grantSendMessages(f);
           else queues[e].queue.grant(f, 'sqs:GetQueueAttributes');
         }
@@ -135,8 +135,8 @@ export class PipelineStack extends Stack {
       return { queue: q, dlq };
     };
     const queues = Object.fromEntries(
-      ENTITIES.map((e) => [e, queue(pascal(e), Duration.minutes(30))]),
-    ) as Record<Entity, ReturnType<typeof queue>>;
+      QUEUED.map((e) => [e, queue(pascal(e), Duration.minutes(30))]),
+    ) as Record<Queued, ReturnType<typeof queue>>;
     const link = queue('Link', Duration.minutes(3));
     this.queues = { ...queues, link };
 
@@ -150,8 +150,9 @@ export class PipelineStack extends Stack {
       emailKeySecret: emailKeySecret.secretArn,
       downloadUrlHours: String(settings.downloadUrlHours),
       exportRetentionDays: String(settings.exportRetentionDays),
+      partitioning: JSON.stringify(settings.partitioning),
     } as Record<EnvKey, string>;
-    for (const e of ENTITIES) values[QUEUE_ENV[e]] = queues[e].queue.queueUrl;
+    for (const e of QUEUED) values[QUEUE_ENV[e]] = queues[e].queue.queueUrl;
     const functions = new Map<string, lambda.Function>();
     for (const spec of FUNCTIONS) {
       const sizing = SIZING.functions[spec.sizing];

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Node } from 'constructs';
+import { type Partitioning, PartitioningSchema } from '../functions/core/pipeline/sizing';
 import { type CompiledPolicy, compilePolicy, parsePolicyJson } from '../functions/core/rules/policy';
 
 /**
@@ -22,6 +23,8 @@ export interface Settings {
   /** Hours that the download links in receipts stay valid (capped by the report function's session). */
   readonly downloadUrlHours: number;
   readonly logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+  /** How a run's work is cut into invocations (`-c partitioning='{"verifyKeys":2000}'`); the defaults fit a full export. */
+  readonly partitioning: Partitioning;
 }
 
 /** The defaults of the numeric settings (also what `plan`'s AWS estimate assumes unless told). */
@@ -61,5 +64,16 @@ export function readSettings(node: Node): Settings {
     pollSeconds: integer(node, 'pollSeconds', SETTING_DEFAULTS.pollSeconds, 1, 3600),
     downloadUrlHours: integer(node, 'downloadUrlHours', SETTING_DEFAULTS.downloadUrlHours, 0, 168),
     logLevel: logLevel as Settings['logLevel'],
+    partitioning: partitioningOf(node.tryGetContext('partitioning')),
   };
+}
+
+function partitioningOf(raw: unknown): Partitioning {
+  const value = typeof raw === 'string' ? JSON.parse(raw) : (raw ?? {});
+  const parsed = PartitioningSchema.safeParse(value);
+  if (!parsed.success)
+    throw new RangeError(
+      `context partitioning: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
+  return parsed.data;
 }

@@ -1,6 +1,6 @@
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { partitionsFor, ReportFolder } from '../../functions/adapters/report-folder';
+import { ReportFolder } from '../../functions/adapters/report-folder';
 import { UsageError } from '../../functions/core/errors';
 import {
   type Estimate,
@@ -11,6 +11,7 @@ import {
 import type { AslDefinition } from '../../functions/core/estimate/transitions';
 import { reportPrefix } from '../../functions/core/keys';
 import { decideExport } from '../../functions/core/pipeline/decide-export';
+import { PARTITIONING, receiptPartitions } from '../../functions/core/pipeline/sizing';
 import { buildStagePlan, selectWaves } from '../../functions/core/pipeline/stages';
 import { decisionsOf, decisionTotals, type Summary } from '../../functions/core/report/summary';
 import type { Kind } from '../../functions/core/rules/kinds';
@@ -81,7 +82,10 @@ export async function plan(options: PlanOptions): Promise<PlanResult> {
     ),
   );
   const records = validated.manifest.files.reduce((n, f) => n + f.records, 0);
-  const folder = new ReportFolder(outDir, exportId, { partitions: partitionsFor(records), policy });
+  const folder = new ReportFolder(outDir, exportId, {
+    partitions: receiptPartitions(records, PARTITIONING),
+    policy,
+  });
   const workload = new WorkloadTally();
   let exportBytes = 0;
   for (const f of validated.manifest.files) {

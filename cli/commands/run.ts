@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync } from 'node:fs';
+import { once } from 'node:events';
+import { createReadStream, createWriteStream, existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import {
@@ -12,11 +13,20 @@ import {
 import { dynamoStore } from '../../functions/adapters/dynamo-store';
 import { s3Objects } from '../../functions/adapters/s3-objects';
 import type { Clients } from '../../functions/adapters/wiring';
+import { eachLimited } from '../../functions/core/concurrency';
 import { ExecutionFailedError, ExportRejectedError, UsageError } from '../../functions/core/errors';
-import { exportKeys, MANIFEST, reportPrefix } from '../../functions/core/keys';
+import {
+  DECISIONS_PARTS,
+  decisionsIndex,
+  decisionsPart,
+  exportKeys,
+  MANIFEST,
+  reportPrefix,
+} from '../../functions/core/keys';
 import { changedExportError, changedRuns, manifestFiles } from '../../functions/core/pipeline/run';
 import {
   buildStagePlan,
+  REPORT_STAGES,
   selectWaves,
   stageStateName,
   type WavePlan,
@@ -105,7 +115,10 @@ export async function upload(
   return sent;
 }
 
-/** Copies the report folder from the local reports bucket to `outDir`. */
+/**
+ * Copies the report folder from the local reports bucket to `outDir`, joining the parts of
+ * decisions.ndjson (that its index lists, in order) into the one file outputs.md names.
+ */
 export async function download(
   clients: Clients,
   bucket: string,
@@ -113,25 +126,36 @@ export async function download(
   outDir: string,
 ): Promise<void> {
   await rm(join(outDir, 'receipts'), { recursive: true, force: true });
+  const bytes = async (key: string) => {
+    const body = await clients.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    return (body.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray();
+  };
   let token: string | undefined;
   do {
     const r = await clients.s3.send(
       new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
     );
-    await Promise.all(
-      (r.Contents ?? []).map(async (o) => {
-        if (!o.Key) return;
-        const body = await clients.s3.send(new GetObjectCommand({ Bucket: bucket, Key: o.Key }));
-        const file = join(outDir, o.Key.slice(prefix.length));
+    const keys = (r.Contents ?? []).flatMap((o) => (o.Key ? [o.Key] : []));
+    await eachLimited(
+      keys.filter((k) => !k.startsWith(prefix + DECISIONS_PARTS)),
+      16,
+      async (key) => {
+        const file = join(outDir, key.slice(prefix.length));
         await mkdir(dirname(file), { recursive: true });
-        await writeFile(
-          file,
-          await (body.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray(),
-        );
-      }),
+        await writeFile(file, await bytes(key));
+      },
     );
     token = r.IsTruncated ? r.NextContinuationToken : undefined;
   } while (token);
+  const index = await bytes(decisionsIndex(prefix)).catch(() => undefined);
+  if (!index) return;
+  const { parts } = JSON.parse(Buffer.from(index).toString('utf8')) as { parts: number };
+  const out = createWriteStream(join(outDir, 'decisions.ndjson'));
+  for (let part = 0; part < parts; part++)
+    if (!out.write(await bytes(decisionsPart(prefix, part)))) await once(out, 'drain');
+  const closed = once(out, 'close');
+  out.end();
+  await closed;
 }
 
 /** Copies again the local report folders of earlier runs whose receipts changed in the reports bucket. */
@@ -162,7 +186,8 @@ function runProgress(
     'validating the export',
     'indexing identities',
     ...stages.ids,
-    'verifying the target',
+    'verifying the target and counting the report',
+    'writing the receipts',
     'writing the report',
   ];
   const bar = progress(stream, 'run', phases, stages.total);
@@ -171,11 +196,20 @@ function runProgress(
   bar.phase('validating the export');
   return {
     onTask: (state: string, _input: unknown, output: unknown) => {
-      const next = (id: string) => stages.ids[stages.ids.indexOf(id) + 1] ?? 'verifying the target';
+      const verifying = 'verifying the target and counting the report';
+      const next = (id: string) => stages.ids[stages.ids.indexOf(id) + 1] ?? verifying;
       if (state === 'Validate export') bar.phase('indexing identities');
-      else if (state === 'Index identities') bar.phase(stages.ids[0] ?? 'verifying the target');
-      else if (state === 'Verify target')
-        bar.phase((output as { done?: boolean }).done ? 'writing the report' : 'verifying the target');
+      else if (state === 'Index identities') bar.phase(stages.ids[0] ?? verifying);
+      else if (
+        state === stageStateName(REPORT_STAGES.parts, 'progress') &&
+        (output as { done?: boolean }).done
+      )
+        bar.phase('writing the receipts');
+      else if (
+        state === stageStateName(REPORT_STAGES.receipts, 'progress') &&
+        (output as { done?: boolean }).done
+      )
+        bar.phase('writing the report');
       const stage = byState.get(state);
       if (!stage) return;
       const status = output as { done?: boolean; lines?: number };
@@ -221,6 +255,7 @@ export async function executeRun(
   run: { exportId: string; waves: readonly string[] },
   outDir: string,
 ): Promise<RunResult> {
+  pipeline.limits.reset();
   const outcome = await pipeline.execute(input);
   const failed = !outcome.ok && REPORTED_FAILURES.has(outcome.error);
   if (!outcome.ok && !failed) {
@@ -228,6 +263,11 @@ export async function executeRun(
     throw new ExecutionFailedError(outcome.error, outcome.cause);
   }
   await download(pipeline.clients, pipeline.resources.buckets.reports, reportPrefix(run), outDir);
+  // Each function's heaviest invocation of this run against Lambda's limits, and the execution's quotas.
+  await writeFile(
+    join(outDir, 'limits.json'),
+    `${JSON.stringify(pipeline.limits.report(outcome.stats), null, 2)}\n`,
+  );
   await recordReportFolder(pipeline.stateDir, reportPrefix(run), outDir);
   const summary = JSON.parse(await readFile(join(outDir, 'summary.json'), 'utf8')) as Summary;
   // Superseded SEG accounts (ID-3) had their data withdrawn: the other runs' receipts were told.

@@ -25,7 +25,7 @@ export async function verifyLocal(options: VerifyOptions): Promise<{ run: Run; v
   try {
     const env = pipeline.environments.get('verify');
     if (!env) throw new Error('the synthesized app has no verify function');
-    const { verify } = depsFrom(pipeline.clients, env);
+    const verify = depsFrom(pipeline.clients, env);
     const finished = (await verify.store.runStatuses(options.exportId))
       .filter((s) => s.state !== 'running')
       .sort((a, b) => a.at.localeCompare(b.at));

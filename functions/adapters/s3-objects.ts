@@ -2,6 +2,7 @@ import {
   CopyObjectCommand,
   DeleteObjectCommand,
   GetObjectCommand,
+  HeadObjectCommand,
   ListObjectsV2Command,
   NoSuchKey,
   PutObjectCommand,
@@ -42,7 +43,30 @@ export function s3Objects(client: S3Client): ObjectStore {
     },
     async copy(fromBucket, fromKey, toBucket, toKey) {
       const source = `${fromBucket}/${fromKey.split('/').map(encodeURIComponent).join('/')}`;
-      await client.send(new CopyObjectCommand({ CopySource: source, Bucket: toBucket, Key: toKey }));
+      // S3 keeps the copy's SHA-256 (verify reads it back instead of downloading the file).
+      await client.send(
+        new CopyObjectCommand({
+          CopySource: source,
+          Bucket: toBucket,
+          Key: toKey,
+          ChecksumAlgorithm: 'SHA256',
+        }),
+      );
+    },
+    async storedSha256(bucket, key) {
+      try {
+        const r = await client.send(
+          new HeadObjectCommand({ Bucket: bucket, Key: key, ChecksumMode: 'ENABLED' }),
+        );
+        // The stand-in keeps no SHA-256 (s3rver: an MD5 ETag only); nor does S3 for a multipart object's whole.
+        const full = r.ChecksumSHA256 && !r.ChecksumSHA256.includes('-') && r.ChecksumType !== 'COMPOSITE';
+        return full
+          ? { exists: true, sha256: Buffer.from(r.ChecksumSHA256 as string, 'base64').toString('hex') }
+          : { exists: true };
+      } catch (error) {
+        if (isMissing(error)) return { exists: false };
+        throw error;
+      }
     },
     async delete(bucket, key) {
       await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));

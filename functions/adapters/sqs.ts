@@ -2,15 +2,16 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import { GetQueueAttributesCommand, SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { type ChunkDeps, processChunk } from '../core/pipeline/chunk-work';
-import type { ChunkMessage } from '../core/pipeline/chunks';
+import { type PartDeps, type PartMessage, parsePart, workPart } from '../core/pipeline/report-parts';
 import { SIZING } from '../core/pipeline/sizing';
-import type { Entity } from '../core/pipeline/workers';
+import type { Entity, Queued } from '../core/pipeline/workers';
+import type { ChunkQueue } from '../core/ports';
 import { countDecisions, logger } from './observability';
 import { chunked } from './retry';
 
-/** Sends chunk messages in batches of ten, resending the entries SQS did not take. */
-export function sqsChunkQueue(sqs: SQSClient, urls: Readonly<Record<Entity, string>>) {
-  return async (entity: Entity, messages: readonly ChunkMessage[]) => {
+/** Sends messages in batches of ten, resending the entries SQS did not take. */
+export function sqsChunkQueue(sqs: SQSClient, urls: Readonly<Record<Queued, string>>): ChunkQueue {
+  return async (entity, messages) => {
     for (const batch of chunked(messages, SIZING.sendBatchSize)) {
       let entries = batch.map((m, i) => ({ Id: String(i), MessageBody: JSON.stringify(m) }));
       for (let attempt = 0; entries.length > 0; attempt++) {
@@ -58,6 +59,30 @@ export const sqsBatchHandler =
       new BatchProcessor(EventType.SQS),
       context ? { context: context as Context } : undefined,
     );
+
+/**
+ * The SQS-fed handler of the report's parts or verify's partitions: each message through the core,
+ * logged by ids and counts.
+ */
+export function partWorker(ops: readonly PartMessage['op'][], deps: PartDeps) {
+  return sqsBatchHandler(async (r: SQSRecord) => {
+    try {
+      const result = await workPart(parsePart(r.body, ops), deps);
+      const { run, op, part } = result.msg;
+      logger.info('report part', {
+        exportId: run.exportId,
+        op,
+        part,
+        done: result.done,
+        ...(result.done === 'now' ? { lines: result.counts.lines } : {}),
+      });
+    } catch (error) {
+      const e = error as Error;
+      logger.error('report part failed', { messageId: r.messageId, errorType: e.name, error: e.message });
+      throw error;
+    }
+  });
+}
 
 /** The SQS-fed handler of an entity worker: each chunk message through the core, logged by ids and counts. */
 export function entityWorker(entity: Entity, deps: ChunkDeps) {

@@ -5,8 +5,9 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { ConfigError } from '../core/errors';
 import type { ChunkDeps } from '../core/pipeline/chunk-work';
 import { bucketExportSource, type WorkflowDeps } from '../core/pipeline/run';
+import { type Partitioning, PartitioningSchema } from '../core/pipeline/sizing';
 import type { RollbackDeps } from '../core/pipeline/withdraw';
-import type { Entity } from '../core/pipeline/workers';
+import type { Queued } from '../core/pipeline/workers';
 import { type CompiledPolicy, parsePolicyJson } from '../core/rules/policy';
 import { dynamoIdentities, dynamoStore } from './dynamo-store';
 import { s3Objects } from './s3-objects';
@@ -34,19 +35,30 @@ export const ENV = {
   queueTwinspace: 'QUEUE_URL_TWINSPACE',
   queueGroup: 'QUEUE_URL_GROUP',
   queuePortfolioEvents: 'QUEUE_URL_PORTFOLIO_EVENTS',
+  queueReport: 'QUEUE_URL_REPORT',
+  queueVerify: 'QUEUE_URL_VERIFY',
+  /** How a run's work is cut into invocations (core/pipeline/sizing PartitioningSchema), as JSON. */
+  partitioning: 'PARTITIONING',
 } as const;
 
 export type EnvKey = keyof typeof ENV;
 
-export const QUEUE_ENV: Readonly<Record<Entity, EnvKey>> = {
+export const QUEUE_ENV: Readonly<Record<Queued, EnvKey>> = {
   profile: 'queueProfile',
   twinspace: 'queueTwinspace',
   group: 'queueGroup',
   'portfolio-events': 'queuePortfolioEvents',
+  report: 'queueReport',
+  verify: 'queueVerify',
 };
 
-/** What the workflow steps read: the exports bucket, the table and the policy. */
-export const WORKFLOW_ENV = ['exportsBucket', 'table', 'policy'] as const satisfies readonly EnvKey[];
+/** What the workflow steps read: the exports bucket, the table, the policy and the partitioning. */
+export const WORKFLOW_ENV = [
+  'exportsBucket',
+  'table',
+  'policy',
+  'partitioning',
+] as const satisfies readonly EnvKey[];
 
 /** Reads the named variables once; throws ConfigError naming every one that is missing. */
 export function readConfig<K extends EnvKey>(keys: readonly K[], env: NodeJS.ProcessEnv): Record<K, string> {
@@ -91,14 +103,27 @@ export function lambdaEntry<D, E, R>(
 
 export const policyFrom = (json: string): CompiledPolicy => parsePolicyJson(json, ENV.policy);
 
+export function partitioningFrom(json: string): Partitioning {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(json);
+  } catch (cause) {
+    throw new ConfigError(`${ENV.partitioning}: not JSON`, { cause });
+  }
+  const parsed = PartitioningSchema.safeParse(raw);
+  if (!parsed.success) throw new ConfigError(`${ENV.partitioning}: ${parsed.error.issues[0]?.message}`);
+  return parsed.data;
+}
+
 /** The workflow's dependencies from clients and configuration (AWS, or the local stand-ins). */
 export function workflowDeps(
   clients: Pick<Clients, 's3' | 'dynamo'>,
-  config: Record<'exportsBucket' | 'table' | 'policy', string>,
+  config: Record<(typeof WORKFLOW_ENV)[number], string>,
 ): WorkflowDeps {
   const objects = s3Objects(clients.s3);
   return {
     policy: policyFrom(config.policy),
+    partitioning: partitioningFrom(config.partitioning),
     store: dynamoStore(clients.dynamo, config.table),
     objects,
     exportsBucket: config.exportsBucket,
@@ -107,9 +132,9 @@ export function workflowDeps(
 }
 
 /** The queue URL of each entity worker, from a function's configuration. */
-export const queueUrlsFrom = (config: Partial<Record<EnvKey, string>>): Record<Entity, string> =>
+export const queueUrlsFrom = (config: Partial<Record<EnvKey, string>>): Record<Queued, string> =>
   Object.fromEntries(Object.entries(QUEUE_ENV).map(([entity, key]) => [entity, config[key] ?? ''])) as Record<
-    Entity,
+    Queued,
     string
   >;
 

@@ -54,11 +54,26 @@ export const workKeys = {
   resultsPrefix: (scope: string) => `${PREFIXES.work}${scope}/results/`,
   stageResultsPrefix: (scope: string, stage: string, kind: string) =>
     `${PREFIXES.work}${scope}/results/${stage}/${kind}/`,
+  /** What one part of a run's report counted (`map`, `verify`, `receipts`). */
+  reportTally: (scope: string, report: string, op: string, part: number) =>
+    `${PREFIXES.work}${scope}/report/${report}/tally/${op}/${pad6(part)}.json`,
+  reportTallies: (scope: string, report: string) => `${PREFIXES.work}${scope}/report/${report}/tally/`,
+  /** One report part's spool entries for one receipts partition. */
+  reportSpool: (scope: string, report: string, partition: number, part: number) =>
+    `${PREFIXES.work}${scope}/report/${report}/spool/${pad6(partition)}/${pad6(part)}.ndjson`,
+  reportSpoolPrefix: (scope: string, report: string, partition: number) =>
+    `${PREFIXES.work}${scope}/report/${report}/spool/${pad6(partition)}/`,
 };
 
 /** Where a run's report lives in the reports bucket: one folder per export and set of waves. */
 export const reportPrefix = (run: { readonly exportId: string; readonly waves: readonly string[] }) =>
   `${run.exportId}/${run.waves.join('+')}/`;
+
+/** decisions.ndjson in parts, one per report part, in the run's order (a local run joins them). */
+export const decisionsPart = (prefix: string, part: number) => `${prefix}decisions/${pad6(part)}.ndjson`;
+export const DECISIONS_PARTS = 'decisions/';
+/** How many parts decisions.ndjson has (`{"parts": n}`), written when the report is. */
+export const decisionsIndex = (prefix: string) => `${prefix}${DECISIONS_PARTS}index.json`;
 
 /**
  * The migrated layout (docs/aws.md, "Migrated layout"): everything under `<exportId>/`, every id segment

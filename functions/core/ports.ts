@@ -1,6 +1,6 @@
-import type { ChunkCounts, ChunkMessage } from './pipeline/chunks';
+import type { ChunkCounts } from './pipeline/chunks';
 import type { IndexName } from './pipeline/stages';
-import type { Entity } from './pipeline/workers';
+import type { Queued } from './pipeline/workers';
 import type { Summary } from './report/summary';
 import type { DecidedRecord, ParentDecision } from './rules/decide';
 import type { Kind } from './rules/kinds';
@@ -128,10 +128,16 @@ export interface ObjectStore {
   copy(fromBucket: string, fromKey: string, toBucket: string, toKey: string): Promise<void>;
   /** Keys under a prefix in order; with `page`, at most `max` keys after `startAfter`. */
   list(bucket: string, prefix: string, page?: { startAfter?: string; max: number }): Promise<string[]>;
+  /**
+   * The SHA-256 (hex) that the store keeps with an object, without reading it (S3: the checksum that
+   * `copy` and `put` ask it to keep); `exists: false` for a missing object, no `sha256` when the store
+   * keeps none for it (then the caller hashes the bytes).
+   */
+  storedSha256(bucket: string, key: string): Promise<{ exists: boolean; sha256?: string }>;
 }
 
-/** Sends chunk messages to the queue of an entity worker. */
-export type ChunkQueue = (entity: Entity, messages: readonly ChunkMessage[]) => Promise<void>;
+/** Sends messages to the queue of a queued function (an entity worker, report parts, verify partitions). */
+export type ChunkQueue = (worker: Queued, messages: readonly object[]) => Promise<void>;
 
 /** A sink for the report's records and its summary (a folder, then uploaded on AWS). */
 export interface ReportSink {

@@ -9,15 +9,21 @@ import {
   WORKFLOW_ENV,
   workflowDeps,
 } from '../adapters/wiring';
+import { splitReport } from '../core/pipeline/report-parts';
 import type { Run, WorkflowDeps } from '../core/pipeline/run';
 import { splitStage } from '../core/pipeline/split';
+import { isReportStage } from '../core/pipeline/stages';
 import type { ChunkQueue } from '../core/ports';
 
 /** Cuts a stage's kind files into chunks (claim check in S3) and sends one message per chunk. */
 export const makeHandler =
   (deps: { workflow: WorkflowDeps; queue: ChunkQueue }) =>
   async (event: { run: Run; stage: string }): Promise<{ chunks: number; sent: number }> => {
-    const result = await splitStage(event.run, event.stage, { ...deps.workflow, queue: deps.queue });
+    const all = { ...deps.workflow, queue: deps.queue };
+    // The report's stages are split into parts of the run's results and target, the waves' into chunks.
+    const result = isReportStage(event.stage)
+      ? await splitReport(event.run, event.stage, all)
+      : await splitStage(event.run, event.stage, all);
     logger.info('stage split', { exportId: event.run.exportId, stage: event.stage, ...result });
     return result;
   };

@@ -1,32 +1,29 @@
-import { logger } from '../adapters/observability';
-import { type Clients, lambdaEntry, readConfig, WORKFLOW_ENV, workflowDeps } from '../adapters/wiring';
-import type { Run } from '../core/pipeline/run';
-import { type VerifyDeps, type VerifyState, verifyPage } from '../core/verify/verify';
+import { partWorker, sqsChunkQueue } from '../adapters/sqs';
+import {
+  type Clients,
+  lambdaEntry,
+  QUEUE_ENV,
+  queueUrlsFrom,
+  readConfig,
+  WORKFLOW_ENV,
+  workflowDeps,
+} from '../adapters/wiring';
+import type { PartDeps } from '../core/pipeline/report-parts';
 
 /**
- * One page of the run's verification; the state machine calls it again with its state until `done`.
- * Each page stops after `pageMs`, well inside the function's timeout.
+ * Verify's partitions, fed by the verify queue: each message checks a page of one partition of the
+ * target's listing and hands the rest of the partition on (core/verify, core/pipeline/report-parts).
  */
-export const makeHandler =
-  (deps: { verify: VerifyDeps; pageMs?: number }) =>
-  async (event: { run: Run; state?: VerifyState }): Promise<VerifyState> => {
-    const state = await verifyPage(
-      event.run,
-      deps.verify,
-      event.state?.documents ? event.state : undefined,
-      deps.pageMs ?? 10 * 60_000,
-    );
-    logger.info('verify page', {
-      exportId: event.run.exportId,
-      done: state.done,
-      checked: state.checked,
-      ...(state.verification ? { passed: state.verification.passed } : {}),
-    });
-    return state;
-  };
+export const makeHandler = (deps: PartDeps) => partWorker(['verify'], deps);
 
-export function depsFrom(clients: Clients, env: NodeJS.ProcessEnv) {
-  const config = readConfig([...WORKFLOW_ENV, 'migratedBucket'], env);
-  return { verify: { ...workflowDeps(clients, config), migratedBucket: config.migratedBucket } };
+export function depsFrom(clients: Clients, env: NodeJS.ProcessEnv): PartDeps {
+  const config = readConfig([...WORKFLOW_ENV, 'migratedBucket', ...Object.values(QUEUE_ENV)], env);
+  return {
+    ...workflowDeps(clients, config),
+    migratedBucket: config.migratedBucket,
+    // Verify writes nothing to the reports bucket.
+    reportsBucket: '',
+    queue: sqsChunkQueue(clients.sqs, queueUrlsFrom(config)),
+  };
 }
 export const handler = lambdaEntry(makeHandler, depsFrom);

@@ -5,7 +5,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { SIZING } from '../../functions/core/pipeline/sizing';
-import { stageStateName, type WavePlan } from '../../functions/core/pipeline/stages';
+import { REPORT_STAGES, stageStateName, type WavePlan } from '../../functions/core/pipeline/stages';
 
 /** Errors worth retrying with backoff: throttling and passing faults of Lambda and the services behind it. */
 export const TRANSIENT_ERRORS = [
@@ -31,8 +31,7 @@ export const WORKFLOW_FUNCTIONS = [
   'index-identities',
   'split',
   'progress',
-  'verify',
-  'report',
+  'summary',
   'run-status',
   'rollback',
 ] as const;
@@ -111,40 +110,51 @@ export class MigrationWorkflow extends Construct {
     );
     const indexIdentities = onError(invoke('Index identities', fns['index-identities'], run, '$.identities'));
 
+    /**
+     * One stage: split it into chunks (or parts), wait, check the markers, loop until every one is done.
+     * A stalled stage (its missing chunks went to a dead-letter queue) goes to `stalled`.
+     */
+    const stageLoop = (stageId: string, stalled: sfn.IChainable) => {
+      const input = { ...run, stage: stageId };
+      const split = invoke(stageStateName(stageId, 'split'), fns.split, input, '$.split');
+      const start = new sfn.Pass(this, stageStateName(stageId, 'start'), {
+        result: sfn.Result.fromObject({ stalledChecks: 0 }),
+        resultPath: '$.progress',
+      });
+      const wait = new sfn.Wait(this, stageStateName(stageId, 'wait'), {
+        time: sfn.WaitTime.duration(Duration.seconds(props.pollSeconds)),
+      });
+      const progress = invoke(
+        stageStateName(stageId, 'progress'),
+        fns.progress,
+        { ...input, 'stalledChecks.$': '$.progress.stalledChecks' },
+        '$.progress',
+      );
+      const done = new sfn.Choice(this, stageStateName(stageId, 'done?'));
+      const next = new sfn.Pass(this, stageStateName(stageId, 'complete'));
+      split.next(start).next(wait).next(progress).next(done);
+      done
+        .when(sfn.Condition.booleanEquals('$.progress.done', true), next)
+        .when(sfn.Condition.booleanEquals('$.progress.stalled', true), stalled)
+        .otherwise(wait);
+      return { first: split, last: next, tasks: [split, progress] };
+    };
+
     const chooseWave = new sfn.Choice(this, 'Which wave');
     for (const wave of props.plan) {
       let first: sfn.IChainable | undefined;
       let last: sfn.INextable | undefined;
       for (const stage of wave.stages) {
-        const input = { ...run, stage: stage.id };
-        const split = invoke(stageStateName(stage.id, 'split'), fns.split, input, '$.split');
-        const start = new sfn.Pass(this, stageStateName(stage.id, 'start'), {
-          result: sfn.Result.fromObject({ stalledChecks: 0 }),
-          resultPath: '$.progress',
-        });
-        const wait = new sfn.Wait(this, stageStateName(stage.id, 'wait'), {
-          time: sfn.WaitTime.duration(Duration.seconds(props.pollSeconds)),
-        });
-        const progress = invoke(
-          stageStateName(stage.id, 'progress'),
-          fns.progress,
-          { ...input, 'stalledChecks.$': '$.progress.stalledChecks' },
-          '$.progress',
+        const loop = stageLoop(
+          stage.id,
+          new sfn.Fail(this, stageStateName(stage.id, 'stalled'), {
+            error: STAGE_STALLED,
+            cause: `chunks of ${stage.id} went to a dead-letter queue; the report names them`,
+          }),
         );
-        const done = new sfn.Choice(this, stageStateName(stage.id, 'done?'));
-        const next = new sfn.Pass(this, stageStateName(stage.id, 'complete'));
-        const stalled = new sfn.Fail(this, stageStateName(stage.id, 'stalled'), {
-          error: STAGE_STALLED,
-          cause: `chunks of ${stage.id} went to a dead-letter queue; the report names them`,
-        });
-        split.next(start).next(wait).next(progress).next(done);
-        done
-          .when(sfn.Condition.booleanEquals('$.progress.done', true), next)
-          .when(sfn.Condition.booleanEquals('$.progress.stalled', true), stalled)
-          .otherwise(wait);
-        if (last) last.next(split);
-        first ??= split;
-        last = next;
+        if (last) last.next(loop.first);
+        first ??= loop.first;
+        last = loop.last;
       }
       if (first) chooseWave.when(sfn.Condition.stringEquals('$.wave', wave.wave), first);
     }
@@ -155,26 +165,25 @@ export class MigrationWorkflow extends Construct {
       }),
     );
 
-    // Verify the target, page after page (each page stays inside the function's timeout).
-    const startVerify = new sfn.Pass(this, 'Start verify', {
-      result: sfn.Result.fromObject({ done: false }),
-      resultPath: '$.verify',
-    });
-    const verify = onError(
-      invoke('Verify target', fns.verify, { ...run, 'state.$': '$.verify' }, '$.verify'),
-    );
-    const verified = new sfn.Choice(this, 'Verified?');
-    startVerify.next(verify).next(verified);
+    // The report and verify, fanned out like the stages: their parts, then the receipts' partitions
+    // (core/pipeline/report-parts); a part in a dead-letter queue fails the run (it has no report).
+    const reportStalled = new sfn.Pass(this, 'Report stalled', {
+      parameters: {
+        Error: 'ReportStalled',
+        Cause: 'parts of the report went to a dead-letter queue: redrive them and run the export again',
+      },
+      resultPath: '$.error',
+    }).next(recordFailure);
+    const parts = stageLoop(REPORT_STAGES.parts, reportStalled);
+    const receipts = stageLoop(REPORT_STAGES.receipts, reportStalled);
+    for (const task of [...parts.tasks, ...receipts.tasks]) onError(task);
+    parts.last.next(receipts.first);
+    const startReport = parts.first;
 
     const report = onError(
-      invoke(
-        'Write report',
-        fns.report,
-        { ...run, 'verification.$': '$.verify.verification', 'identities.$': '$.identities' },
-        '$.report',
-      ),
+      invoke('Write summary', fns.summary, { ...run, 'identities.$': '$.identities' }, '$.report'),
     );
-    verified.when(sfn.Condition.booleanEquals('$.verify.done', false), verify).otherwise(report);
+    receipts.last.next(report);
     // The run's end, with its counts, for whoever wants to be told (the default event bus).
     const announce = new tasks.EventBridgePutEvents(this, 'Announce run finished', {
       entries: [
@@ -202,7 +211,7 @@ export class MigrationWorkflow extends Construct {
     waves.itemProcessor(chooseWave);
     // A stalled stage is still verified and reported (the report names what is missing); anything
     // else is a failure.
-    waves.addCatch(startVerify, { errors: [STAGE_STALLED], resultPath: '$.stalled' });
+    waves.addCatch(startReport, { errors: [STAGE_STALLED], resultPath: '$.stalled' });
     onError(waves);
     const finished = new sfn.Choice(this, 'Complete?')
       .when(
@@ -234,7 +243,7 @@ export class MigrationWorkflow extends Construct {
               new sfn.Succeed(this, 'Rolled back'),
             ),
           )
-          .otherwise(validate.next(indexIdentities).next(waves).next(startVerify)),
+          .otherwise(validate.next(indexIdentities).next(waves).next(startReport)),
       ),
       timeout: Duration.hours(24),
       tracingEnabled: true,

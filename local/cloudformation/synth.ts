@@ -29,6 +29,8 @@ export interface FunctionInfo {
   /** The handler module, relative to the project root (functions/<name>/handler.ts). */
   readonly handler: string;
   readonly environment: Record<string, unknown>;
+  readonly timeoutSeconds: number;
+  readonly tmpMb: number;
 }
 
 /** Synthesizes the CDK app in-process, without bundling, and returns both templates and the functions. */
@@ -51,8 +53,17 @@ export function synthesize(context: Record<string, unknown> = {}): SynthesizedAp
         const logicalId = Stack.of(fn).getLogicalId(fn.node.defaultChild as CfnResource);
         const props = template(Stack.of(fn)).Resources[logicalId]?.Properties as {
           Environment?: { Variables?: Record<string, unknown> };
+          Timeout?: number;
+          EphemeralStorage?: { Size?: number };
         };
-        functions.set(logicalId, { logicalId, handler, environment: props.Environment?.Variables ?? {} });
+        functions.set(logicalId, {
+          logicalId,
+          handler,
+          environment: props.Environment?.Variables ?? {},
+          // Lambda's defaults when the template sets none: 3 seconds, 512 MB of /tmp.
+          timeoutSeconds: props.Timeout ?? 3,
+          tmpMb: props.EphemeralStorage?.Size ?? 512,
+        });
       }
       for (const child of c.node.children) walk(child);
     };

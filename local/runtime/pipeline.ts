@@ -12,6 +12,7 @@ import { type LocalServices, startServices } from '../stand-ins/services';
 import { localEventBus, PUT_EVENTS } from './event-bus';
 import { type DeliveryCounts, mappingsOf, pollQueue } from './event-sources';
 import { emptyCounts, type FaultCounts, type FaultPlan, injectFaults } from './faults';
+import { limitsRecorder } from './limits';
 import { localStateMachine, type TaskHandler } from './state-machine';
 
 const ROOT = join(__dirname, '..', '..');
@@ -54,6 +55,8 @@ export interface LocalPipeline {
   readonly faultCounts: FaultCounts;
   /** Deliveries of SQS messages so far, and how many of them were duplicates. */
   readonly deliveries: DeliveryCounts;
+  /** Each function's invocations measured against Lambda's limits (limits.json). */
+  readonly limits: ReturnType<typeof limitsRecorder>;
   execute(input: unknown): ReturnType<ReturnType<typeof localStateMachine>['execute']>;
   stop(): Promise<void>;
 }
@@ -149,6 +152,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
           inFlight--;
         }
       };
+    const limits = limitsRecorder(join(options.stateDir, 'tmp'));
     const functions = new Map<string, TaskHandler>();
     const functionIds = new Map<string, string>();
     const environments = new Map<string, NodeJS.ProcessEnv>();
@@ -162,10 +166,15 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       );
       // Receipts carry no download links here: a link to a stand-in that stops with the command is useless.
       if (ENV.downloadUrlHours in env) env[ENV.downloadUrlHours] = '0';
-      const handler = mod.makeHandler(mod.depsFrom(functionClients, env));
+      const name = fn.handler.split('/')[1] ?? fn.handler;
+      const handler = limits.wrap(
+        name,
+        { timeoutMs: (fn.timeoutSeconds ?? 900) * 1000, tmpLimitBytes: (fn.tmpMb ?? 512) * 1024 * 1024 },
+        mod.makeHandler(mod.depsFrom(functionClients, env)),
+      );
       functions.set(fn.logicalId, tracked(options.wrap ? options.wrap(fn.logicalId, handler) : handler));
-      functionIds.set(fn.handler.split('/')[1] ?? fn.handler, fn.logicalId);
-      environments.set(fn.handler.split('/')[1] ?? fn.handler, env);
+      functionIds.set(name, fn.logicalId);
+      environments.set(name, env);
     }
 
     const pollers = mappingsOf(synth.templates.pipeline, resources).map((mapping) => {
@@ -203,6 +212,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       environments,
       faultCounts,
       deliveries,
+      limits,
       execute: (input) => machine.execute(input),
       stop() {
         stopping ??= (async () => {

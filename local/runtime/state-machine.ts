@@ -29,14 +29,22 @@ export interface LocalExecutionOptions {
   readonly onTask?: (state: string, input: unknown, output: unknown) => void;
 }
 
-async function discard(events: AsyncIterable<unknown>): Promise<void> {
-  for await (const _ of events);
+/** What an execution asked of Step Functions' quotas, as far as the emulator shows it. */
+export interface ExecutionStats {
+  /**
+   * Its history events: the emulator's events (execution, state entered and exited, Map iterations,
+   * retries, catches) and, for each Task, the three AWS adds (scheduled, started, succeeded or failed).
+   */
+  historyEvents: number;
+  /** The largest input or output of a state, in bytes of JSON (Step Functions takes at most 256 KiB). */
+  maxStatePayloadBytes: number;
 }
 
-/** The outcome of an execution: its output, or the error and cause it failed with. */
-export type ExecutionOutcome =
+/** The outcome of an execution: its output, or the error and cause it failed with; its stats either way. */
+export type ExecutionOutcome = (
   | { readonly ok: true; readonly output: unknown }
-  | { readonly ok: false; readonly error: string; readonly cause: string };
+  | { readonly ok: false; readonly error: string; readonly cause: string }
+) & { readonly stats: ExecutionStats };
 
 /**
  * Runs the synthesized state machine definition with aws-local-stepfunctions, every Task routed to the
@@ -52,6 +60,8 @@ export function localStateMachine(
   const { StateMachine } = require('aws-local-stepfunctions') as typeof import('aws-local-stepfunctions');
   const machine = new StateMachine(definition as never, { validationOptions: { noValidate: true } });
   const handlers: Record<string, (input: unknown) => Promise<unknown>> = {};
+  /** The stats of the execution running (one at a time per machine). */
+  let current: ExecutionStats | undefined;
   const retries: Record<string, number> = {};
   for (const [state, task] of taskStates(definition)) {
     const id = taskFunction(task.Resource);
@@ -59,7 +69,20 @@ export function localStateMachine(
     if (!fn)
       throw new Error(`local runtime: task "${state}" calls ${task.Resource}, which has no local handler`);
     handlers[state] = async (input) => {
+      const stats = current;
+      if (stats) {
+        stats.historyEvents += 3;
+        stats.maxStatePayloadBytes = Math.max(
+          stats.maxStatePayloadBytes,
+          JSON.stringify(input ?? null).length,
+        );
+      }
       const output = await fn(input);
+      if (stats)
+        stats.maxStatePayloadBytes = Math.max(
+          stats.maxStatePayloadBytes,
+          JSON.stringify(output ?? null).length,
+        );
       options.onTask?.(state, input, output);
       return output;
     };
@@ -79,6 +102,8 @@ export function localStateMachine(
 
   return {
     async execute(input: unknown): Promise<ExecutionOutcome> {
+      const stats: ExecutionStats = { historyEvents: 0, maxStatePayloadBytes: 0 };
+      current = stats;
       const execution = machine.run(input as never, {
         // As on AWS, each execution has an id of its own ($$.Execution.Id: it takes the export's run lock).
         context: {
@@ -92,15 +117,20 @@ export function localStateMachine(
       });
       // The emulator queues every event of the execution (each state's input and output) until its
       // eventLogs are read: unread, they held memory that grew with every state a long run went through.
-      void discard(execution.eventLogs);
+      const counted = (async () => {
+        for await (const _ of execution.eventLogs) stats.historyEvents++;
+      })().catch(() => undefined);
       try {
-        return { ok: true, output: await execution.result };
+        const output = await execution.result;
+        await counted;
+        return { ok: true, output, stats };
       } catch (error) {
+        await counted;
         type Failure = { name?: string; message?: string; error?: string; cause?: unknown };
         const e = error as Failure;
         const root = (typeof e.cause === 'object' && e.cause !== null ? e.cause : e) as Failure;
         const cause = typeof root.cause === 'string' ? root.cause : (root.message ?? String(error));
-        return { ok: false, error: root.error ?? root.name ?? 'Error', cause };
+        return { ok: false, error: root.error ?? root.name ?? 'Error', cause, stats };
       }
     },
   };

@@ -14,7 +14,10 @@ export async function snapshot(stateDir: string) {
       const r = await pipeline.clients.dynamo.send(
         new ScanCommand({ TableName: pipeline.resources.table, ExclusiveStartKey: start as never }),
       );
-      for (const item of r.Items ?? []) if (item.pk?.S !== 'RUNS') items.push(JSON.stringify(item));
+      // A run's own bookkeeping is left out: its status, and its report's parts (each run reports afresh).
+      for (const item of r.Items ?? [])
+        if (item.pk?.S !== 'RUNS' && !`${item.pk?.S}#${item.sk?.S}`.includes('#report/'))
+          items.push(JSON.stringify(item));
       start = r.LastEvaluatedKey;
     } while (start);
     const objects: string[] = [];

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { ChunkCounts } from '../../functions/core/pipeline/chunks';
 import type {
   AccountRef,
@@ -115,6 +116,8 @@ export function memoryStore() {
 
 export function memoryObjects() {
   const objects = new Map<string, Buffer>();
+  /** The SHA-256 a copy kept, with the bytes it belongs to (as S3 keeps a checksum with an object's version). */
+  const checksums = new Map<string, { bytes: Buffer; sha256: string }>();
   const store: ObjectStore = {
     async get(bucket, key) {
       const bytes = objects.get(`${bucket}/${key}`);
@@ -137,6 +140,16 @@ export function memoryObjects() {
       const bytes = objects.get(`${fromBucket}/${fromKey}`);
       if (!bytes) throw Object.assign(new Error(`NoSuchKey ${fromKey}`), { name: 'NoSuchKey' });
       objects.set(`${toBucket}/${toKey}`, bytes);
+      checksums.set(`${toBucket}/${toKey}`, {
+        bytes,
+        sha256: createHash('sha256').update(bytes).digest('hex'),
+      });
+    },
+    async storedSha256(bucket, key) {
+      const bytes = objects.get(`${bucket}/${key}`);
+      const kept = checksums.get(`${bucket}/${key}`);
+      if (!bytes) return { exists: false };
+      return kept?.bytes === bytes ? { exists: true, sha256: kept.sha256 } : { exists: true };
     },
     async list(bucket, prefix, page) {
       const keys = [...objects.keys()]

@@ -1,10 +1,10 @@
-import { CHUNK_LINES } from '../pipeline/chunks';
-import { SIZING } from '../pipeline/sizing';
+import { PARTITIONING, receiptPartitions, SIZING } from '../pipeline/sizing';
 import type { WavePlan } from '../pipeline/stages';
 import { ENTITY_OF_KIND, type Entity } from '../pipeline/workers';
 import type { DecidedRecord } from '../rules/decide';
 import { copiesFile } from '../rules/decide';
 import { INDEXES_BEFORE_DECIDING, isContainerKind, type Kind, PARENTS } from '../rules/kinds';
+import { targetPartitions } from '../verify/verify';
 import { PRICES, type Prices } from './prices';
 import { type AslDefinition, countTransitions } from './transitions';
 
@@ -58,8 +58,6 @@ export const ASSUMPTIONS = {
   /** Reading (and hashing) an S3 object stream in Lambda. */
   readMBps: 80,
   progressCheckMs: 150,
-  /** A verify invocation stops after this much work and the state machine calls it again. */
-  verifyPageSeconds: 600,
   /** Lambda pollers per SQS event source while it waits for messages, each long-polling every 20 s. */
   idlePollersPerQueue: 5,
   /** Size of one chunk marker in a progress query, bytes. */
@@ -137,6 +135,8 @@ export class WorkloadTally {
 }
 
 const GB = 1e9;
+/** Partitions of the target that verify checks. */
+const targetPartitionCount = targetPartitions('export').length;
 const mb = (memoryMb: number) => memoryMb / 1024;
 
 export function formatDuration(seconds: number): string {
@@ -217,7 +217,7 @@ export function estimate(
       for (const step of stage.steps) {
         const k = kindOf(step.kind);
         if (k.lines === 0) continue;
-        const chunks = Math.ceil(k.lines / CHUNK_LINES);
+        const chunks = Math.ceil(k.lines / PARTITIONING.chunkLines);
         stageChunks += chunks;
         // split: reads the file, PUTs each chunk one after another, sends the messages in batches.
         t.s3GetRequests += 1;
@@ -278,34 +278,65 @@ export function estimate(
     }
   }
 
-  // Verify: lists the target, reads each document and file, looks each document up in the ledger.
+  // The report and verify, fanned out (core/pipeline/report-parts): map parts over the results, verify
+  // partitions a page at a time, then the receipts' partitions; the summary merges their tallies.
+  const P = PARTITIONING;
   const migrated = Object.values(workload.kinds).reduce((n, k) => n + k.migrated, 0);
   const files = Object.values(workload.kinds).reduce((n, k) => n + k.filesCopied, 0);
-  const bytes = Object.values(workload.kinds).reduce((n, k) => n + k.bytesCopied, 0);
+  const allRecords = Object.values(workload.kinds).reduce((n, k) => n + k.lines, 0);
+  const partitions = receiptPartitions(allRecords, P);
+  const mapParts = Math.ceil(decideChunks / P.reportResults);
+  const mapSeconds =
+    (P.reportResults * P.chunkLines * a.cpuMsPerLine) / 1000 +
+    (P.reportResults * a.s3GetMs + partitions * a.s3PutMs) / 1000 / a.parallelRequests +
+    0.3;
+  const verifyInvocations = Math.ceil((migrated + files) / P.verifyKeys) + targetPartitionCount;
   const verifySeconds =
-    ((migrated + files) * a.s3GetMs + migrated * a.dynamoBatchMs) / 1000 / a.parallelRequests +
-    readSeconds(bytes) +
-    0.5;
-  const verifyPages = Math.max(1, Math.ceil(verifySeconds / a.verifyPageSeconds));
-  invoke(verifyPages, verifySeconds, mem('verify'));
-  t.s3PutCopyListRequests += Math.ceil((migrated + files) / 1000);
-  t.s3GetRequests += migrated + files;
-  t.dynamoReadUnits += migrated;
-  // Every state the synthesized state machine goes through for this run.
-  t.stateTransitions = countTransitions(definition, { waves: shape, verifyPages });
-
-  // Report: reads each result chunk, writes decisions, summary, report.html and three files per receipt.
-  const reportSeconds =
-    records * (a.cpuMsPerLine / 1000) +
-    (decideChunks * a.s3GetMs + workload.receipts * 3 * a.s3PutMs) / 1000 / a.parallelRequests +
-    1;
-  invoke(1, reportSeconds, mem('report'));
-  withinTimeout('the report', reportSeconds);
-  t.s3GetRequests += decideChunks + 1;
-  t.s3PutCopyListRequests += Math.ceil(decideChunks / 1000) + 3 + workload.receipts * 3;
+    (Math.min(P.verifyKeys, migrated + files) * (a.s3GetMs + a.dynamoBatchMs)) / 1000 / a.parallelRequests +
+    0.3;
+  const accountsPerPartition = workload.receipts / partitions;
+  const receiptsSeconds =
+    (mapParts * a.s3GetMs + accountsPerPartition * 3 * a.s3PutMs) / 1000 / a.parallelRequests +
+    (records / partitions) * (a.cpuMsPerLine / 1000) +
+    0.3;
+  invoke(mapParts, mapParts * mapSeconds, mem('report'));
+  invoke(verifyInvocations, verifyInvocations * verifySeconds, mem('verify'));
+  invoke(partitions, partitions * receiptsSeconds, mem('report'));
+  withinTimeout('a report part', mapSeconds);
+  withinTimeout('a verify page', verifySeconds);
+  withinTimeout('a receipts partition', receiptsSeconds);
+  t.s3GetRequests += decideChunks + migrated + files + mapParts * partitions;
+  t.s3PutCopyListRequests +=
+    mapParts * (partitions + 2) + Math.ceil((migrated + files) / 500) + workload.receipts * 3 + partitions;
+  t.dynamoReadUnits += migrated + mapParts + verifyInvocations + partitions;
+  t.dynamoWriteUnits += mapParts + targetPartitionCount + partitions;
+  t.sqsRequests += 3 * (mapParts + verifyInvocations + partitions);
+  const concurrency = settings.workerConcurrency;
+  const partsStage =
+    Math.max((mapParts * mapSeconds) / concurrency, (verifyInvocations * verifySeconds) / concurrency) +
+    settings.pollSeconds;
+  const receiptsStage = (partitions * receiptsSeconds) / concurrency + settings.pollSeconds;
+  const reportPolls = [
+    Math.ceil(partsStage / settings.pollSeconds),
+    Math.ceil(receiptsStage / settings.pollSeconds),
+  ];
+  const polls = reportPolls.reduce((x, y) => x + y, 0);
+  invoke(polls, (polls * a.progressCheckMs) / 1000, mem('progress'));
+  // The summary reads every part's tally and writes summary.json, report.html and the decisions' index.
+  const summarySeconds =
+    ((mapParts + verifyInvocations + partitions) * a.s3GetMs) / 1000 / a.parallelRequests + 1;
+  invoke(1, summarySeconds, mem('summary'));
+  t.s3GetRequests += mapParts + targetPartitionCount + partitions + 1;
+  t.s3PutCopyListRequests += 3;
   t.dynamoWriteUnits += 1;
   t.events += 1;
-  seconds += verifySeconds + reportSeconds;
+  stages.push(
+    { stage: 'report and verify', seconds: partsStage },
+    { stage: 'receipts', seconds: receiptsStage },
+  );
+  seconds += partsStage + receiptsStage + summarySeconds;
+  // Every state the synthesized state machine goes through for this run.
+  t.stateTransitions = countTransitions(definition, { waves: shape, reportPolls });
 
   // Lambda's pollers long-poll every entity queue and the link queue for the whole run.
   t.sqsRequests += Math.ceil((seconds / 20) * a.idlePollersPerQueue * 5);

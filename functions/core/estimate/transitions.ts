@@ -4,7 +4,7 @@ import { UnknownWorkflowError } from '../errors';
  * State transitions (what Step Functions bills, and what its 25,000-event history counts) read from the
  * synthesized state machine itself: the definition is walked as an execution would go through it, so a
  * change to the workflow changes the estimate without anyone re-describing it here. What the functions
- * answer comes from the run's shape: how many progress checks each stage takes, how many verify pages.
+ * answer comes from the run's shape: how many progress checks each stage takes (the waves' and the report's).
  */
 
 /** The state machine's definition (Amazon States Language, JSONPath). */
@@ -36,10 +36,10 @@ interface ChoiceRule {
   readonly Next?: string;
 }
 
-/** How a run goes: the waves in order, the progress checks of each stage, the verify pages. */
+/** How a run goes: the waves in order, the progress checks of each stage and of the report's stages. */
 export interface RunShape {
   readonly waves: readonly { readonly wave: string; readonly stagePolls: readonly number[] }[];
-  readonly verifyPages: number;
+  readonly reportPolls: readonly number[];
 }
 
 /** A bound on the states one walk may enter: far above any real run, it stops a definition that loops. */
@@ -51,7 +51,6 @@ const MAX_STEPS = 10_000_000;
  */
 export function countTransitions(definition: AslDefinition, shape: RunShape): number {
   let steps = 0;
-  let verifyPages = 0;
   const walk = (machine: AslDefinition, wave?: { wave: string; stagePolls: readonly number[] }): number => {
     let stage = -1;
     let polls = 0;
@@ -60,11 +59,9 @@ export function countTransitions(definition: AslDefinition, shape: RunShape): nu
         case '$.wave':
           return wave?.wave;
         case '$.progress.done':
-          return polls >= (wave?.stagePolls[stage] ?? 1);
+          return polls >= ((wave ? wave.stagePolls[stage] : shape.reportPolls[stage]) ?? 1);
         case '$.progress.stalled':
           return false;
-        case '$.verify.done':
-          return verifyPages >= shape.verifyPages;
         case '$.report.status':
           return 'completed';
         case '$.rollback':
@@ -111,7 +108,6 @@ export function countTransitions(definition: AslDefinition, shape: RunShape): nu
           break;
         case 'Task':
           if (state.ResultPath === '$.progress') polls++;
-          if (state.ResultPath === '$.verify') verifyPages++;
           break;
         case 'Wait':
           break;

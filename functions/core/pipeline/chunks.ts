@@ -10,9 +10,8 @@ import { EXPORT_ID } from '../rules/schemas';
  * SQS message points at one. A chunk keeps each line's physical line number, and the splitter, which
  * reads the file in order, marks each line whose id an earlier line already had: so a chunk worker
  * decides exactly as a reader of the whole file would (ids `<file>:<line>`, DQ-2's "the first stands").
+ * Lines per chunk: PARTITIONING.chunkLines (sizing.ts).
  */
-export const CHUNK_LINES = 1000;
-
 /** A line of a chunk: `duplicate` when an earlier line of the file had its id (it cannot stand). */
 export type ChunkLine = Line & { readonly duplicate?: boolean };
 

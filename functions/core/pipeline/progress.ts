@@ -1,5 +1,5 @@
 import type { Run, WorkflowDeps } from './run';
-import { buildStagePlan } from './stages';
+import { buildStagePlan, markerStage } from './stages';
 
 export interface StageStatus {
   readonly done: boolean;
@@ -34,10 +34,11 @@ export async function stageStatus(
   deps: Pick<WorkflowDeps, 'store'> & { pendingMessages?: () => Promise<number> },
   previousStalledChecks = 0,
 ): Promise<StageStatus> {
-  const expectation = await deps.store.stageExpectation(run.scope, stageId);
+  const stage = markerStage(run, stageId);
+  const expectation = await deps.store.stageExpectation(run.scope, stage);
   if (expectation === undefined) throw new Error(`stage "${stageId}" of ${run.scope} was never split`);
   const expected = sum(expectation);
-  const { chunks, counts } = await deps.store.stageProgress(run.scope, stageId);
+  const { chunks, counts } = await deps.store.stageProgress(run.scope, stage);
   const done = chunks >= expected;
   const drained = !done && deps.pendingMessages !== undefined && (await deps.pendingMessages()) === 0;
   const stalledChecks = drained ? previousStalledChecks + 1 : 0;

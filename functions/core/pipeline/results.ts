@@ -17,23 +17,40 @@ export function resultRow(result: LineResult, target: TargetWrite | undefined): 
     : decided;
 }
 
+/** The result objects of a run's decide chunks, in the plan's order: waves, stages, kinds, chunks. */
+export async function runResultKeys(
+  run: Run,
+  deps: Pick<WorkflowDeps, 'objects' | 'exportsBucket' | 'policy'>,
+  waves: readonly string[] = run.waves,
+): Promise<string[]> {
+  const keys = await deps.objects.list(deps.exportsBucket, workKeys.resultsPrefix(run.scope));
+  const ordered: string[] = [];
+  for (const wave of buildStagePlan(deps.policy).filter((w) => waves.includes(w.wave)))
+    for (const stage of wave.stages)
+      for (const step of stage.steps) {
+        if (step.op !== 'decide') continue;
+        const prefix = workKeys.stageResultsPrefix(run.scope, stage.id, step.kind);
+        for (const key of keys) if (key.startsWith(prefix)) ordered.push(key);
+      }
+  return ordered;
+}
+
+/** The rows of result objects, in order. */
+export async function* resultRows(
+  deps: Pick<WorkflowDeps, 'objects' | 'exportsBucket'>,
+  keys: Iterable<string>,
+): AsyncGenerator<ResultRow> {
+  for (const key of keys) {
+    const text = await deps.objects.getText(deps.exportsBucket, key);
+    for (const row of (text ?? '').split('\n')) if (row !== '') yield JSON.parse(row) as ResultRow;
+  }
+}
+
 /** The results of a run's decide chunks, in the plan's order: waves, stages, kinds, chunks. */
 export async function* runResults(
   run: Run,
   deps: WorkflowDeps,
   waves: readonly string[] = run.waves,
 ): AsyncGenerator<ResultRow> {
-  const keys = await deps.objects.list(deps.exportsBucket, workKeys.resultsPrefix(run.scope));
-  for (const wave of buildStagePlan(deps.policy).filter((w) => waves.includes(w.wave))) {
-    for (const stage of wave.stages) {
-      for (const step of stage.steps) {
-        if (step.op !== 'decide') continue;
-        const prefix = workKeys.stageResultsPrefix(run.scope, stage.id, step.kind);
-        for (const key of keys.filter((k) => k.startsWith(prefix))) {
-          const text = await deps.objects.getText(deps.exportsBucket, key);
-          for (const row of (text ?? '').split('\n')) if (row !== '') yield JSON.parse(row) as ResultRow;
-        }
-      }
-    }
-  }
+  yield* resultRows(deps, await runResultKeys(run, deps, waves));
 }

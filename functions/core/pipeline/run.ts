@@ -5,6 +5,7 @@ import { type ValidatedExport, validateExport } from '../rules/manifest';
 import type { CompiledPolicy } from '../rules/policy';
 import { EXPORT_ID } from '../rules/schemas';
 import { runScope } from './chunks';
+import type { Partitioning } from './sizing';
 import { buildStagePlan, selectWaves, type WavePlan } from './stages';
 
 /**
@@ -30,8 +31,8 @@ export interface WorkflowDeps {
   readonly exportsBucket: string;
   readonly source: (exportId: string) => ExportSource;
   readonly now?: () => Date;
-  /** Lines per chunk (CHUNK_LINES); smaller in tests, to exercise many chunks. */
-  readonly chunkLines?: number;
+  /** How the run's work is cut into invocations (PARTITIONING unless told); smaller in tests. */
+  readonly partitioning?: Partitioning;
 }
 
 /**

@@ -1,3 +1,5 @@
+import { z } from 'zod';
+
 /**
  * How the deployed functions are sized and fed: read by the function table of the stack (what is
  * deployed) and by the AWS estimate (what it would cost), so that the two cannot drift apart.
@@ -12,9 +14,10 @@ export const SIZING = {
     'index-identities': { memoryMb: 1024, timeoutSeconds: 900, tmpMb: 512 },
     split: { memoryMb: 1769, timeoutSeconds: 900, tmpMb: 512 },
     progress: { memoryMb: 512, timeoutSeconds: 30, tmpMb: 512 },
+    // Verify and report work one partition per invocation (PARTITIONING): nothing grows with the export.
     verify: { memoryMb: 1769, timeoutSeconds: 900, tmpMb: 512 },
-    // The report builds every receipt in /tmp before it uploads them (21.5 KB per account): Lambda's most.
-    report: { memoryMb: 3008, timeoutSeconds: 900, tmpMb: 10_240 },
+    report: { memoryMb: 1769, timeoutSeconds: 900, tmpMb: 512 },
+    summary: { memoryMb: 1024, timeoutSeconds: 900, tmpMb: 512 },
     'run-status': { memoryMb: 256, timeoutSeconds: 30, tmpMb: 512 },
     rollback: { memoryMb: 1024, timeoutSeconds: 900, tmpMb: 512 },
     worker: { memoryMb: 1024, timeoutSeconds: 300, tmpMb: 512 },
@@ -32,3 +35,27 @@ export const SIZING = {
 } as const;
 
 export type SizedFunction = keyof typeof SIZING.functions;
+
+/**
+ * How a run's work is cut into invocations of bounded size, whatever the export's size: lines per chunk
+ * (the entity workers), result objects per report part, decisions per receipts partition, target keys per
+ * verify invocation. Deployed from CDK context (`-c partitioning='{...}'`), so a test can make a small
+ * export take many partitions and show that no invocation's work grows with the export.
+ */
+export const PartitioningSchema = z
+  .object({
+    chunkLines: z.number().int().min(1).max(100_000).default(1000),
+    /** Result objects (decided chunks) that one report part reads. */
+    reportResults: z.number().int().min(1).max(1000).default(50),
+    /** Decisions per receipts partition: the accounts of a partition are built in one invocation. */
+    partitionRecords: z.number().int().min(10).max(1_000_000).default(50_000),
+    /** Keys of the target that one verify invocation checks before it hands on the rest. */
+    verifyKeys: z.number().int().min(10).max(100_000).default(5_000),
+  })
+  .strict();
+export type Partitioning = z.infer<typeof PartitioningSchema>;
+export const PARTITIONING: Partitioning = PartitioningSchema.parse({});
+
+/** Receipts partitions of an export of `records` lines: about `partitionRecords` decisions each. */
+export const receiptPartitions = (records: number, p: Partitioning) =>
+  Math.min(10_000, Math.max(1, Math.ceil(records / p.partitionRecords)));

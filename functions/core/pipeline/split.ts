@@ -4,8 +4,9 @@ import { parseLine } from '../rules/decide';
 import { LIMITS } from '../rules/limits';
 import { readManifest } from '../rules/manifest';
 import { readLines } from '../rules/ndjson';
-import { CHUNK_LINES, type ChunkMessage, encodeChunkLine } from './chunks';
+import { type ChunkMessage, encodeChunkLine } from './chunks';
 import { type Run, stageOf, type WorkflowDeps } from './run';
+import { PARTITIONING } from './sizing';
 import { ENTITY_OF_KIND, type Entity } from './workers';
 
 /** Chunks stored and queued at once by a split. */
@@ -86,7 +87,7 @@ export async function splitStage(
       if (rows.length > 0 && bytes + row.length > LIMITS.chunkBytes.value) await flush();
       rows.push(row);
       bytes += row.length + 1;
-      if (rows.length >= (deps.chunkLines ?? CHUNK_LINES)) await flush();
+      if (rows.length >= (deps.partitioning ?? PARTITIONING).chunkLines) await flush();
     }
     if (rows.length > 0) await flush();
   }

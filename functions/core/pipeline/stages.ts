@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
 import { INDEXES_BEFORE_DECIDING, type IndexName, type Kind, PARENTS } from '../rules/kinds';
 import type { CompiledPolicy } from '../rules/policy';
+import type { Run } from './run';
 
 /**
  * The order between kinds, written once as data: per wave, stages that run one after another; the
@@ -61,3 +63,21 @@ export function selectWaves(plan: readonly WavePlan[], wave: string): WavePlan[]
 
 /** A state of the state machine from a stage id (`sept-2022/decide-1` → `sept-2022 decide-1 split`). */
 export const stageStateName = (stageId: string, what: string) => `${stageId.replace('/', ' ')} ${what}`;
+
+/** The report's stages, after the waves (core/pipeline/report-parts). */
+export const REPORT_STAGES = { parts: 'report/parts', receipts: 'report/receipts' } as const;
+export type ReportStage = (typeof REPORT_STAGES)[keyof typeof REPORT_STAGES];
+
+/** This report of the run: a run of the same scope again (its waves, its start) reports afresh. */
+export const reportIdOf = (run: Pick<Run, 'waves' | 'startedAt'>) =>
+  createHash('sha256')
+    .update(`${run.waves.join('+')}|${run.startedAt}`)
+    .digest('hex')
+    .slice(0, 12);
+
+/** The stage whose markers a state of the workflow waits on: a report stage is this report's. */
+export const markerStage = (run: Run, stage: string) =>
+  stage.startsWith('report/') ? `${stage}@${reportIdOf(run)}` : stage;
+
+export const isReportStage = (stage: string): stage is ReportStage =>
+  (Object.values(REPORT_STAGES) as string[]).includes(stage);

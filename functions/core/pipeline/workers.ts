@@ -4,6 +4,10 @@ import type { Kind } from '../rules/kinds';
 export const ENTITIES = ['profile', 'twinspace', 'group', 'portfolio-events'] as const;
 export type Entity = (typeof ENTITIES)[number];
 
+/** Every function fed by a queue of the workflow: the entity workers, the report's parts, verify's partitions. */
+export const QUEUED = [...ENTITIES, 'report', 'verify'] as const;
+export type Queued = (typeof QUEUED)[number];
+
 export const ENTITY_OF_KIND: Readonly<Record<Kind, Entity>> = {
   accounts: 'profile',
   activities: 'profile',

@@ -46,7 +46,7 @@ export const LIMITS = {
     protects:
       "S3's 1,024-byte keys (exports/<id>/<path>) and SQS's 256 KB messages (a chunk message names its file)",
   },
-  /** One chunk object of the pipeline: chunks are cut at this many bytes as well as CHUNK_LINES lines. */
+  /** One chunk object of the pipeline: chunks are cut at this many bytes as well as PARTITIONING.chunkLines lines. */
   chunkBytes: {
     value: 8 * 1024 * 1024,
     protects: "a worker's memory (a chunk is read whole) and its 15 minutes",

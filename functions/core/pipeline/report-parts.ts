@@ -1,0 +1,422 @@
+import { z } from 'zod';
+import { eachLimited } from '../concurrency';
+import { ConfigError, PoisonMessageError } from '../errors';
+import { decisionsIndex, decisionsPart, reportPrefix, workKeys } from '../keys';
+import type { ChunkQueue } from '../ports';
+import { receiptFiles } from '../report/receipts';
+import { QUARANTINE_SHOWN, type ReportView, reportHtml } from '../report/report-html';
+import {
+  buildReceipt,
+  checkConservation,
+  decisionTotals,
+  type IdentityCounts,
+  type Summary,
+  type Verification,
+} from '../report/summary';
+import {
+  type DownloadUrl,
+  decisionLine,
+  groupSpool,
+  partitionOf,
+  type ReportCounts,
+  ReportTally,
+  spoolEntries,
+  withDownloadLinks,
+} from '../report/tally';
+import type { Kind } from '../rules/kinds';
+import { readManifest } from '../rules/manifest';
+import { safeIdSegment } from '../rules/safe-name';
+import { EXPORT_ID } from '../rules/schemas';
+import {
+  countRun,
+  emptyVerifyTally,
+  mergeVerify,
+  type RunCounts,
+  runFacts,
+  targetPartitions,
+  type VerifyTally,
+  verdict,
+  verifyPartition,
+} from '../verify/verify';
+import type { ChunkCounts } from './chunks';
+import { missingChunks } from './progress';
+import { resultRows, runResultKeys } from './results';
+import { type Run, recordRunStatus, type WorkflowDeps } from './run';
+import { PARTITIONING, receiptPartitions } from './sizing';
+import { buildStagePlan, markerStage, REPORT_STAGES, type ReportStage, reportIdOf } from './stages';
+
+/**
+ * The report and verify of a run, fanned out as the stages are: no invocation's work grows with the
+ * export. Two stages after the waves, each split into parts sent to queues, with markers the state
+ * machine waits on:
+ *
+ * 1. `report/parts`: each `map` part reads a bounded run of result objects, counts them, writes its part of
+ *    decisions.ndjson and spools each decision to the receipts partition of each account it concerns;
+ *    each `verify` part checks one partition of the target's listing, a page of keys per invocation,
+ *    handing the rest on in a message of its own.
+ * 2. `report/receipts`: each part builds the receipts of one partition's accounts and puts them straight
+ *    into the reports bucket.
+ *
+ * Then `summarise` merges what the parts counted (never the records): summary.json, report.html, the
+ * verification verdict and the run's status.
+ */
+const RunSchema = z.object({
+  exportId: z.string().regex(EXPORT_ID),
+  scope: z.string().min(1),
+  waves: z.array(z.string().min(1)).min(1),
+  startedAt: z.string().min(1),
+  firstStartedAt: z.string().optional(),
+  executionId: z.string().optional(),
+});
+
+const CountsSchema = z.record(z.string(), z.number().int().nonnegative());
+const VerifyTallySchema = z.object({
+  documents: CountsSchema,
+  checked: CountsSchema,
+  problems: z.record(z.string(), z.array(z.string().max(2000)).max(11)),
+});
+
+export const PartMessageSchema = z.object({
+  run: RunSchema,
+  op: z.enum(['map', 'receipts', 'verify']),
+  part: z.number().int().nonnegative(),
+  /** Receipts partitions of the run. */
+  partitions: z.number().int().positive(),
+  /** map: the result objects it reads, in the run's order. */
+  keys: z.array(z.string().min(1)).max(1000).optional(),
+  /** verify: where the partition's check stopped, and what it found so far. */
+  after: z.string().optional(),
+  tally: VerifyTallySchema.optional(),
+});
+export type PartMessage = z.infer<typeof PartMessageSchema>;
+
+/** What one part counted, as the summary merges it. */
+type PartTally =
+  | { readonly op: 'map'; readonly report: ReportCounts; readonly away: RunCounts['away'] }
+  | { readonly op: 'receipts'; readonly receipts: number }
+  | { readonly op: 'verify'; readonly verify: VerifyTally };
+
+/** Spool objects a report part puts at once (below the SDK's 50 sockets per client). */
+const SPOOL_PUTS_IN_FLIGHT = 48;
+
+const pad6 = (n: number) => String(n).padStart(6, '0');
+const partId = (op: PartMessage['op'], part: number) => `${op}.${pad6(part)}`;
+const stageOfOp = (op: PartMessage['op']) =>
+  op === 'receipts' ? REPORT_STAGES.receipts : REPORT_STAGES.parts;
+
+const exportRecords = async (run: Run, deps: WorkflowDeps) => {
+  const { files } = await readManifest(deps.source(run.exportId));
+  return { files, records: [...files.values()].reduce((n, f) => n + f.records, 0) };
+};
+
+/**
+ * Cuts a report stage into parts and sends each part's message (the report's own `split`); parts that
+ * already recorded their marker are not sent again. Records how many parts the stage expects.
+ */
+export async function splitReport(
+  run: Run,
+  stage: ReportStage,
+  deps: WorkflowDeps & { queue: ChunkQueue },
+): Promise<{ chunks: number; sent: number }> {
+  const p = deps.partitioning ?? PARTITIONING;
+  const key = markerStage(run, stage);
+  const done = new Set((await deps.store.stageProgress(run.scope, key)).ids);
+  const partitions = receiptPartitions((await exportRecords(run, deps)).records, p);
+  const plain = { ...run, waves: [...run.waves] };
+  const messages: PartMessage[] = [];
+  if (stage === REPORT_STAGES.parts) {
+    const keys = await runResultKeys(run, deps);
+    for (let i = 0; i * p.reportResults < keys.length; i++)
+      messages.push({
+        run: plain,
+        op: 'map',
+        part: i,
+        partitions,
+        keys: keys.slice(i * p.reportResults, (i + 1) * p.reportResults),
+      });
+    targetPartitions(run.exportId).forEach((_, i) => {
+      messages.push({ run: plain, op: 'verify', part: i, partitions });
+    });
+  } else {
+    for (let i = 0; i < partitions; i++) messages.push({ run: plain, op: 'receipts', part: i, partitions });
+  }
+  const expected: Record<string, number> = { [stage === REPORT_STAGES.parts ? 'map' : 'receipts']: 0 };
+  for (const m of messages) expected[m.op] = (expected[m.op] ?? 0) + 1;
+  const unsent = messages.filter((m) => !done.has(partId(m.op, m.part)));
+  await deps.queue(
+    'report',
+    unsent.filter((m) => m.op !== 'verify'),
+  );
+  await deps.queue(
+    'verify',
+    unsent.filter((m) => m.op === 'verify'),
+  );
+  await deps.store.putStageExpectation(run.scope, key, expected);
+  return { chunks: messages.length, sent: unsent.length };
+}
+
+/** What the report's parts need: the workflow's deps, the buckets, and the receipts' context. */
+export interface PartDeps extends WorkflowDeps {
+  readonly reportsBucket: string;
+  readonly migratedBucket: string;
+  /** Where a verify part hands the rest of its partition on (the report's parts send nothing). */
+  readonly queue?: ChunkQueue;
+  readonly downloads?: (exportId: string) => DownloadUrl | undefined;
+  /** Days the export's files are kept: the receipts' download deadline counts from the run's first start. */
+  readonly retentionDays?: number;
+}
+
+export type PartResult =
+  | { readonly msg: PartMessage; readonly done: 'before' | 'continued' }
+  | { readonly msg: PartMessage; readonly done: 'now'; readonly counts: ChunkCounts };
+
+/** Parses a part's message; a message that can never be worked throws PoisonMessageError. */
+export function parsePart(body: string, ops: readonly PartMessage['op'][]): PartMessage {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(body);
+  } catch (cause) {
+    throw new PoisonMessageError('message body is not JSON', { cause });
+  }
+  const parsed = PartMessageSchema.safeParse(raw);
+  if (!parsed.success)
+    throw new PoisonMessageError(`not a report part: ${parsed.error.issues[0]?.path.join('.')}`);
+  if (!ops.includes(parsed.data.op)) throw new PoisonMessageError(`a ${parsed.data.op} part is not mine`);
+  return parsed.data;
+}
+
+/**
+ * One part of a report stage: worked once (its marker), every write keyed by the part, so a redelivered
+ * message changes nothing. A verify part that has more keys to check hands them on and records nothing.
+ */
+export async function workPart(msg: PartMessage, deps: PartDeps): Promise<PartResult> {
+  const { run } = msg;
+  const stage = markerStage(run, stageOfOp(msg.op));
+  const id = partId(msg.op, msg.part);
+  if (await deps.store.hasChunkMarker(run.scope, stage, id)) return { msg, done: 'before' };
+  let tally: PartTally;
+  let lines: number;
+  if (msg.op === 'verify') {
+    const partition = targetPartitions(run.exportId)[msg.part];
+    if (!partition) throw new PoisonMessageError(`verify part ${msg.part} does not exist`);
+    const p = deps.partitioning ?? PARTITIONING;
+    const progress = await verifyPartition(
+      run,
+      deps,
+      partition,
+      {
+        tally: (msg.tally as VerifyTally | undefined) ?? emptyVerifyTally(),
+        ...(msg.after ? { after: msg.after } : {}),
+      },
+      p.verifyKeys,
+    );
+    if (!progress.done) {
+      if (!deps.queue) throw new ConfigError('verify parts need a queue to hand their partition on');
+      const next: PartMessage = {
+        ...msg,
+        tally: progress.tally as PartMessage['tally'] & object,
+        ...(progress.after ? { after: progress.after } : {}),
+      };
+      await deps.queue('verify', [next]);
+      return { msg, done: 'continued' };
+    }
+    tally = { op: 'verify', verify: progress.tally };
+    lines = Object.values(progress.tally.checked).reduce((a, b) => a + b, 0);
+  } else if (msg.op === 'map') {
+    const report = new ReportTally();
+    const counting = countRun(await runFacts(run, deps).withdrawn(), []);
+    const decisions: string[] = [];
+    const spool = new Map<number, string[]>();
+    for await (const row of resultRows(deps, msg.keys ?? [])) {
+      report.add(row);
+      counting.add(row);
+      decisions.push(decisionLine(row));
+      for (const entry of spoolEntries(row)) {
+        const p = partitionOf(entry[0], msg.partitions);
+        const into = spool.get(p) ?? [];
+        spool.set(p, into);
+        into.push(JSON.stringify(entry));
+      }
+    }
+    const rid = reportIdOf(run);
+    await deps.objects.put(
+      deps.reportsBucket,
+      decisionsPart(reportPrefix(run), msg.part),
+      decisions.length > 0 ? `${decisions.join('\n')}\n` : '',
+      'application/x-ndjson',
+    );
+    // One small object per receipts partition it has decisions for: many at once, so that more
+    // partitions (a larger export) add requests in flight rather than time.
+    await eachLimited(spool, SPOOL_PUTS_IN_FLIGHT, async ([partition, entries]) => {
+      await deps.objects.put(
+        deps.exportsBucket,
+        workKeys.reportSpool(run.scope, rid, partition, msg.part),
+        `${entries.join('\n')}\n`,
+        'application/x-ndjson',
+      );
+    });
+    tally = { op: 'map', report: report.toJSON(), away: counting.counts().away };
+    lines = decisions.length;
+  } else {
+    lines = await writeReceipts(msg, deps);
+    tally = { op: 'receipts', receipts: lines };
+  }
+  await deps.objects.put(
+    deps.exportsBucket,
+    workKeys.reportTally(run.scope, reportIdOf(run), msg.op, msg.part),
+    JSON.stringify(tally),
+    'application/json',
+  );
+  const counts: ChunkCounts = { lines, migrated: 0, dropped: 0, quarantined: 0 };
+  await deps.store.putChunkMarker(run.scope, stage, id, counts);
+  return { msg, done: 'now', counts };
+}
+
+/** The receipts of one partition's accounts, straight into the reports bucket; returns how many. */
+async function writeReceipts(msg: PartMessage, deps: PartDeps): Promise<number> {
+  const { run } = msg;
+  const keys = await deps.objects.list(
+    deps.exportsBucket,
+    workKeys.reportSpoolPrefix(run.scope, reportIdOf(run), msg.part),
+  );
+  // One spool object per report part that had decisions of this partition, read 16 at a time.
+  const texts: string[] = new Array(keys.length);
+  await eachLimited(keys.keys(), 16, async (i) => {
+    texts[i] = (await deps.objects.getText(deps.exportsBucket, keys[i] as string)) ?? '';
+  });
+  const byAccount = groupSpool(texts.flatMap((text) => text.split('\n')));
+  const link = deps.downloads?.(run.exportId);
+  const context = {
+    policy: deps.policy,
+    ...(deps.retentionDays
+      ? {
+          downloadDeadline: new Date(
+            Date.parse(run.firstStartedAt ?? run.startedAt) + deps.retentionDays * 86_400_000,
+          ).toISOString(),
+        }
+      : {}),
+  };
+  const prefix = `${reportPrefix(run)}receipts/`;
+  await eachLimited(byAccount, 16, async ([owner, { owned, partOf }]) => {
+    const receipt = await withDownloadLinks(buildReceipt(run.exportId, owner, owned, context, partOf), link);
+    for (const file of receiptFiles(receipt))
+      await deps.objects.put(
+        deps.reportsBucket,
+        `${prefix}${safeIdSegment(owner)}${file.suffix}`,
+        file.body,
+        file.contentType,
+      );
+  });
+  return byAccount.size;
+}
+
+/**
+ * The run's end: merges what the parts counted (never the records), checks conservation against the
+ * manifest, gives the verification's verdict, writes summary.json and report.html, records the run's
+ * status and gives the export's run lock back.
+ */
+export async function summarise(
+  run: Run,
+  deps: PartDeps,
+  identities?: IdentityCounts,
+): Promise<{ summary: Summary; receipts: number; view: ReportView }> {
+  const { files } = await exportRecords(run, deps);
+  const waves = buildStagePlan(deps.policy).filter((w) => run.waves.includes(w.wave));
+  const report = new ReportTally(waves.flatMap((w) => w.kinds));
+  const away: Partial<Record<Kind, number>> = {};
+  let verify: VerifyTally | undefined;
+  let receipts = 0;
+  let parts = 0;
+  const keys = await deps.objects.list(
+    deps.exportsBucket,
+    workKeys.reportTallies(run.scope, reportIdOf(run)),
+  );
+  for (const key of keys) {
+    const part = JSON.parse((await deps.objects.getText(deps.exportsBucket, key)) ?? '{}') as PartTally;
+    if (part.op === 'map') {
+      parts++;
+      report.merge(part.report);
+      for (const [kind, n] of Object.entries(part.away) as [Kind, number][])
+        away[kind] = (away[kind] ?? 0) + n;
+    } else if (part.op === 'verify') verify = mergeVerify(verify ?? emptyVerifyTally(), part.verify);
+    else if (part.op === 'receipts') receipts += part.receipts;
+  }
+  const { tally } = report;
+  const lines = (kind: Kind) => files.get(kind)?.records ?? 0;
+  // A run whose chunks went to a dead-letter queue is reported as incomplete, naming them; an
+  // otherwise finished run must account for every line.
+  const missing = await missingChunks(run, deps);
+  if (missing.length === 0)
+    checkConservation(tally.counts, new Map(waves.flatMap((w) => w.kinds.map((k) => [k, lines(k)]))));
+  const verification: Verification | undefined = verify
+    ? verdict(verify, { counts: tally.counts, away }, lines)
+    : undefined;
+  const summary: Summary = {
+    ...tally.summary(run.exportId, [...run.waves], new Date(run.startedAt), deps.now?.() ?? new Date()),
+    ...(verification && !verification.passed ? { status: 'verification-failed' as const } : {}),
+    ...(missing.length > 0 ? { status: 'incomplete' as const, missing } : {}),
+    ...(verification ? { verification } : {}),
+    ...(identities ? { identities } : {}),
+  };
+  const counted = report.toJSON();
+  const view: ReportView = {
+    summary,
+    byWave: counted.byWave,
+    byCountry: counted.byCountry,
+    quarantine: counted.quarantine.slice(0, QUARANTINE_SHOWN),
+    quarantineTotal: counted.quarantineTotal,
+    receipts,
+  };
+  const prefix = reportPrefix(run);
+  await deps.objects.put(
+    deps.reportsBucket,
+    decisionsIndex(prefix),
+    JSON.stringify({ parts }),
+    'application/json',
+  );
+  await deps.objects.put(
+    deps.reportsBucket,
+    `${prefix}report.html`,
+    reportHtml(view),
+    'text/html; charset=utf-8',
+  );
+  await deps.objects.put(
+    deps.reportsBucket,
+    `${prefix}summary.json`,
+    `${JSON.stringify(summary, null, 2)}\n`,
+    'application/json',
+  );
+  await recordRunStatus(deps.store, run.exportId, {
+    scope: run.scope,
+    waves: run.waves,
+    state: summary.status,
+    at: summary.finishedAt,
+    startedAt: run.startedAt,
+    counts: decisionTotals(summary.counts),
+    verified: verification ? verification.passed : null,
+    reportPrefix: prefix,
+  });
+  // The run has ended (whatever its status): the export may be run again.
+  if (run.executionId) await deps.store.unlockRun(run.exportId, run.executionId);
+  return { summary, receipts, view };
+}
+
+/**
+ * The whole report of a run in one process, part after part (tests, and the same steps as the
+ * deployed fan-out): both stages split into an in-memory queue and worked in turn, then summarised.
+ */
+export async function reportInProcess(
+  run: Run,
+  deps: Omit<PartDeps, 'queue'>,
+  identities?: IdentityCounts,
+): Promise<{ summary: Summary; receipts: number }> {
+  const queued: PartMessage[] = [];
+  const queue: ChunkQueue = async (_worker, messages) => void queued.push(...(messages as PartMessage[]));
+  const all = { ...deps, queue };
+  for (const stage of Object.values(REPORT_STAGES)) {
+    await splitReport(run, stage, all);
+    for (let msg = queued.shift(); msg; msg = queued.shift()) await workPart(msg, all);
+  }
+  const { summary, receipts } = await summarise(run, all, identities);
+  return { summary, receipts };
+}

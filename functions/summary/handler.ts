@@ -1,0 +1,35 @@
+import { logger } from '../adapters/observability';
+import { lambdaEntry } from '../adapters/wiring';
+import { reportPrefix } from '../core/keys';
+import { type PartDeps, summarise } from '../core/pipeline/report-parts';
+import type { Run } from '../core/pipeline/run';
+import { type RunFinished, runFinished } from '../core/report/run-finished';
+import { decisionsIn, type IdentityCounts } from '../core/report/summary';
+import { depsFrom } from '../report/handler';
+
+export interface ReportOutput {
+  readonly status: string;
+  readonly records: number;
+  readonly receipts: number;
+  readonly prefix: string;
+  readonly event: RunFinished;
+}
+
+/**
+ * The run's end: summary.json and report.html from what the report's parts counted, the verification's
+ * verdict, the run's status; answers the `Migration Run Finished` event's detail.
+ */
+export const makeHandler =
+  (deps: PartDeps) =>
+  async (event: { run: Run; identities?: IdentityCounts }): Promise<ReportOutput> => {
+    const { run } = event;
+    const { summary, receipts } = await summarise(run, deps, event.identities);
+    const prefix = reportPrefix(run);
+    const records = decisionsIn(summary.counts);
+    logger.info('report written', { exportId: run.exportId, status: summary.status, records, receipts });
+    const finished = runFinished(summary, { bucket: deps.reportsBucket, prefix });
+    return { status: summary.status, records, receipts, prefix, event: finished };
+  };
+
+export { depsFrom };
+export const handler = lambdaEntry(makeHandler, depsFrom);

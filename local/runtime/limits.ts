@@ -1,0 +1,99 @@
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { invocationTmp } from '../../functions/adapters/scratch';
+import type { ExecutionStats } from './state-machine';
+
+/** Lambda's limits as the local runtime enforces them: an invocation over either fails, as on AWS. */
+export class LambdaLimitError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'Sandbox.Timedout';
+  }
+}
+
+export interface FunctionLimits {
+  invocations: number;
+  maxDurationMs: number;
+  timeoutMs: number;
+  maxTmpBytes: number;
+  tmpLimitBytes: number;
+}
+
+/** limits.json (outputs.md): each function's heaviest invocation against its AWS limits. */
+export interface LimitsReport {
+  functions: Record<string, FunctionLimits>;
+  historyEvents: number;
+  historyLimit: number;
+  maxStatePayloadBytes: number;
+  statePayloadLimitBytes: number;
+}
+
+export const HISTORY_LIMIT = 25_000;
+export const STATE_PAYLOAD_LIMIT = 256 * 1024;
+
+async function bytesIn(dir: string): Promise<number> {
+  let total = 0;
+  for (const e of await readdir(dir, { withFileTypes: true, recursive: true }).catch(() => []))
+    if (e.isFile()) total += (await stat(join(e.parentPath, e.name))).size;
+  return total;
+}
+
+/**
+ * Measures every invocation of the local runtime: its duration and its own /tmp (a folder per
+ * invocation, as a fresh Lambda sandbox has), failing one that outlasts its function's timeout or fills
+ * more than its ephemeral storage.
+ */
+export function limitsRecorder(tmpRoot: string) {
+  const functions: Record<string, FunctionLimits> = Object.create(null);
+  let serial = 0;
+  return {
+    wrap<I, O>(
+      name: string,
+      limits: { timeoutMs: number; tmpLimitBytes: number },
+      handler: (input: I) => Promise<O>,
+    ): (input: I) => Promise<O> {
+      return async (input) => {
+        functions[name] ??= { invocations: 0, maxDurationMs: 0, maxTmpBytes: 0, ...limits };
+        const f = functions[name];
+        const dir = join(tmpRoot, `${name}-${++serial}`);
+        await mkdir(dir, { recursive: true });
+        const started = performance.now();
+        let timer: NodeJS.Timeout | undefined;
+        try {
+          const timeout = new Promise<never>((_, reject) => {
+            timer = setTimeout(
+              () => reject(new LambdaLimitError(`${name} timed out after ${limits.timeoutMs} ms`)),
+              limits.timeoutMs,
+            );
+          });
+          const output = await Promise.race([invocationTmp.run(dir, () => handler(input)), timeout]);
+          const used = await bytesIn(dir);
+          f.maxTmpBytes = Math.max(f.maxTmpBytes, used);
+          if (used > limits.tmpLimitBytes)
+            throw new LambdaLimitError(
+              `${name} wrote ${used} bytes to /tmp, over its ${limits.tmpLimitBytes}`,
+            );
+          return output;
+        } finally {
+          clearTimeout(timer);
+          f.invocations++;
+          f.maxDurationMs = Math.max(f.maxDurationMs, Math.round(performance.now() - started));
+          await rm(dir, { recursive: true, force: true });
+        }
+      };
+    },
+    report(execution: ExecutionStats): LimitsReport {
+      return {
+        functions: { ...functions },
+        historyEvents: execution.historyEvents,
+        historyLimit: HISTORY_LIMIT,
+        maxStatePayloadBytes: execution.maxStatePayloadBytes,
+        statePayloadLimitBytes: STATE_PAYLOAD_LIMIT,
+      };
+    },
+    /** Starts counting afresh (one report per execution). */
+    reset() {
+      for (const key of Object.keys(functions)) delete functions[key];
+    },
+  };
+}

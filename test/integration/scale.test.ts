@@ -1,0 +1,82 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runLocal } from '../../cli/commands/run';
+import type { LimitsReport } from '../../local/runtime/limits';
+import { generateExport } from '../../tools/generate';
+
+/**
+ * No invocation's work grows with the export (issue 16): the same pipeline, cut into small partitions,
+ * runs an export and one with five times the accounts; the report's and verify's heaviest invocations
+ * stay within twice the smaller run's, while their number grows with the export. limits.json is what
+ * the local runtime measured of every invocation.
+ */
+const FAST = { waitMs: 20, retryMs: 10, redeliverySeconds: 5 };
+const quiet = { write: () => true };
+/** Small partitions, so that a small export already takes many of each. */
+const PARTITIONING = { chunkLines: 100, reportResults: 4, partitionRecords: 100, verifyKeys: 40 };
+/**
+ * Durations under this are scheduling noise on a shared two-core machine (a garbage collection, another
+ * test's process), not work: a smaller run's heaviest invocation counts as at least this long.
+ */
+const NOISE_MS = 250;
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'esep-scale-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function limitsOf(accounts: number): Promise<LimitsReport> {
+  const exportDir = join(dir, `export-${accounts}`);
+  await generateExport({ out: exportDir, accounts, seed: 16 });
+  const result = await runLocal({
+    exportDir,
+    stateDir: join(dir, `state-${accounts}`),
+    stderr: quiet,
+    // Two invocations per queue at once in both runs: each one's time is its own work, not its wait for
+    // the others' in this one process.
+    pipeline: { ...FAST, context: { partitioning: PARTITIONING, workerConcurrency: 2 } },
+  });
+  expect(result.summary.verification?.passed).toBe(true);
+  return JSON.parse(await readFile(join(result.outDir, 'limits.json'), 'utf8')) as LimitsReport;
+}
+
+test('five times the accounts: the heaviest report and verify invocations stay within twice, inside every limit', async () => {
+  const small = await limitsOf(20);
+  const large = await limitsOf(100);
+  for (const name of ['report', 'verify'] as const) {
+    const [s, l] = [small.functions[name], large.functions[name]];
+    expect(s && l).toBeTruthy();
+    if (!s || !l) return;
+    // The work is cut into more invocations, not bigger ones.
+    const within = l.maxDurationMs <= 2 * Math.max(s.maxDurationMs, NOISE_MS);
+    expect({
+      name,
+      invocations: [s.invocations, l.invocations],
+      ms: [s.maxDurationMs, l.maxDurationMs],
+      within,
+    }).toEqual({
+      name,
+      invocations: [s.invocations, expect.any(Number)],
+      ms: [s.maxDurationMs, l.maxDurationMs],
+      within: true,
+    });
+  }
+  // More parts of the report; more pages of verify's (fixed) partitions.
+  expect(large.functions.report?.invocations).toBeGreaterThanOrEqual(
+    2 * (small.functions.report?.invocations ?? 0),
+  );
+  expect(large.functions.verify?.invocations).toBeGreaterThan(small.functions.verify?.invocations ?? 0);
+  for (const report of [small, large]) {
+    for (const [name, f] of Object.entries(report.functions)) {
+      expect([name, f.maxDurationMs < f.timeoutMs]).toEqual([name, true]);
+      expect([name, f.maxTmpBytes <= f.tmpLimitBytes]).toEqual([name, true]);
+    }
+    expect(report.historyEvents).toBeGreaterThan(0);
+    expect(report.historyEvents).toBeLessThan(report.historyLimit);
+    expect(report.maxStatePayloadBytes).toBeLessThan(report.statePayloadLimitBytes);
+  }
+}, 300_000);
