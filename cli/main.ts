@@ -89,6 +89,9 @@ interface ExportFlags {
   policy?: string;
   state: string;
   concurrency?: number;
+  poll?: number;
+  tableWrites?: number;
+  scaleTo?: number;
 }
 const exportOptions = (exportDir: string, o: ExportFlags) => ({
   exportDir,
@@ -96,7 +99,12 @@ const exportOptions = (exportDir: string, o: ExportFlags) => ({
   ...(o.wave === undefined ? {} : { wave: o.wave }),
   ...(o.out === undefined ? {} : { out: o.out }),
   ...(o.policy === undefined ? {} : { policyFile: o.policy }),
-  ...(o.concurrency === undefined ? {} : { estimateSettings: { workerConcurrency: o.concurrency } }),
+  ...(o.scaleTo === undefined ? {} : { scaleTo: o.scaleTo }),
+  estimateSettings: {
+    ...(o.concurrency === undefined ? {} : { workerConcurrency: o.concurrency }),
+    ...(o.poll === undefined ? {} : { pollSeconds: o.poll }),
+    ...(o.tableWrites === undefined ? {} : { tableWritesPerSecond: o.tableWrites }),
+  },
 });
 
 function program(setExit: (code: number) => void): Command {
@@ -146,6 +154,24 @@ function program(setExit: (code: number) => void): Command {
       new Option('--concurrency <n>', 'workers per queue the AWS estimate assumes (default 10)').argParser(
         wholeNumber('workers', 2, 1000),
       ),
+    )
+    .addOption(
+      new Option(
+        '--poll <seconds>',
+        'seconds between progress checks the estimate assumes (default 10)',
+      ).argParser(wholeNumber('poll seconds', 1, 3600)),
+    )
+    .addOption(
+      new Option(
+        '--table-writes <n>',
+        'writes per second the state table takes (default 4000, a new on-demand table; more when pre-warmed: cdk deploy -c tableWarmWrites=<n>)',
+      ).argParser(wholeNumber('table writes', 1000, 1_000_000)),
+    )
+    .addOption(
+      new Option(
+        '--scale-to <accounts>',
+        "project the export's workload to this many accounts and say whether that run fits AWS's limits",
+      ).argParser(wholeNumber('accounts', 1, 100_000_000)),
     )
     .action(async (exportDir: string, o: ExportFlags) => {
       const { plan } = require('./commands/plan') as typeof import('./commands/plan');

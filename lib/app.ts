@@ -15,6 +15,7 @@ export function buildApp(app = new App()): { app: App; stateful: StatefulStack; 
   const stateful = new StatefulStack(app, `EsepMigration-Stateful-${settings.envName}`, {
     env,
     exportRetentionDays: settings.exportRetentionDays,
+    tableWarmWrites: settings.tableWarmWrites,
     description: 'ESEP migration: key, buckets, table and identity key (retained)',
   });
   const pipeline = new PipelineStack(app, `EsepMigration-Pipeline-${settings.envName}`, {

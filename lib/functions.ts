@@ -1,8 +1,7 @@
-import { type EnvKey, QUEUE_ENV, ROLLBACK_ENV, WORKFLOW_ENV } from '../functions/adapters/wiring';
+import { type EnvKey, QUEUE_ENV, REPORT_ENV, ROLLBACK_ENV, WORKFLOW_ENV } from '../functions/adapters/wiring';
 import { PREFIXES } from '../functions/core/keys';
 import { SIZING, type SizedFunction } from '../functions/core/pipeline/sizing';
 import { ENTITIES, type Queued } from '../functions/core/pipeline/workers';
-import { REPORT_ENV } from '../functions/report/handler';
 
 /**
  * Every Lambda function of the pipeline, in one table: the stack builds each function, its grants, its
@@ -71,6 +70,8 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     env: [...WORKFLOW_ENV, 'emailKeySecret', 'migratedBucket', 'reportsBucket'],
     grants: [
       readsExport,
+      readsWork,
+      { put: 'exports', prefix: PREFIXES.work },
       { table: 'read-write' },
       { emailKeySecret: 'read' },
       { put: 'migrated', prefix: PREFIXES.links },
@@ -81,7 +82,9 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
       { read: 'reports', prefix: '' },
       { put: 'reports', prefix: '' },
     ],
-    description: "indexes the export's accounts, links what they match, withdraws superseded SEG data",
+    queue: { name: 'identities', batchSize: 1 },
+    description:
+      "indexes a chunk of the export's accounts, or links what they match (withdrawing superseded SEG data)",
   },
   {
     name: 'split',

@@ -23,6 +23,8 @@ export interface Settings {
   /** Hours that the download links in receipts stay valid (capped by the report function's session). */
   readonly downloadUrlHours: number;
   readonly logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+  /** Writes per second the state table is pre-warmed to (4000, a new on-demand table's, is no pre-warming). */
+  readonly tableWarmWrites: number;
   /** How a run's work is cut into invocations (`-c partitioning='{"verifyKeys":2000}'`); the defaults fit a full export. */
   readonly partitioning: Partitioning;
 }
@@ -33,6 +35,7 @@ export const SETTING_DEFAULTS = {
   workerConcurrency: 10,
   pollSeconds: 10,
   downloadUrlHours: 12,
+  tableWarmWrites: 4000,
 } as const;
 
 function integer(node: Node, key: string, fallback: number, min: number, max: number): number {
@@ -64,6 +67,7 @@ export function readSettings(node: Node): Settings {
     pollSeconds: integer(node, 'pollSeconds', SETTING_DEFAULTS.pollSeconds, 1, 3600),
     downloadUrlHours: integer(node, 'downloadUrlHours', SETTING_DEFAULTS.downloadUrlHours, 0, 168),
     logLevel: logLevel as Settings['logLevel'],
+    tableWarmWrites: integer(node, 'tableWarmWrites', SETTING_DEFAULTS.tableWarmWrites, 4000, 1_000_000),
     partitioning: partitioningOf(node.tryGetContext('partitioning')),
   };
 }

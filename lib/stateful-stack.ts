@@ -5,6 +5,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secrets from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
+import { CEILINGS } from '../functions/core/estimate/estimate';
 import { PREFIXES } from '../functions/core/keys';
 import { acknowledge } from './constructs/nag';
 
@@ -17,8 +18,16 @@ export interface StatefulOutputs {
   readonly emailKeySecretArn: string;
 }
 
+/** Writes per second of a new on-demand table without pre-warming. */
+const NEW_TABLE_WRITES = CEILINGS.newTableWritesPerSecond;
+
 export interface StatefulStackProps extends StackProps {
   readonly exportRetentionDays: number;
+  /**
+   * Writes per second the table takes from the start: a new on-demand table takes 4,000; more pre-warms
+   * it (warm throughput, billed once), as a full-size run needs (README, "Full size").
+   */
+  readonly tableWarmWrites?: number;
 }
 
 /**
@@ -130,6 +139,14 @@ export class StatefulStack extends Stack {
       encryptionKey: this.key,
       deletionProtection: true,
       removalPolicy: RemovalPolicy.RETAIN,
+      ...(props.tableWarmWrites && props.tableWarmWrites > NEW_TABLE_WRITES
+        ? {
+            warmThroughput: {
+              writeUnitsPerSecond: props.tableWarmWrites,
+              readUnitsPerSecond: 3 * props.tableWarmWrites,
+            },
+          }
+        : {}),
     });
 
     this.emailKeySecret = new secrets.Secret(this, 'EmailKey', {

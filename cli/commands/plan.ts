@@ -6,6 +6,7 @@ import {
   type Estimate,
   type EstimateSettings,
   estimate,
+  scaleWorkload,
   WorkloadTally,
 } from '../../functions/core/estimate/estimate';
 import type { AslDefinition } from '../../functions/core/estimate/transitions';
@@ -33,6 +34,8 @@ export interface PlanOptions {
   readonly stderr?: NodeJS.WriteStream | { write(s: string): unknown; isTTY?: boolean };
   /** The deployment the AWS estimate assumes (CDK context workerConcurrency and pollSeconds). */
   readonly estimateSettings?: Partial<EstimateSettings>;
+  /** Project the export's workload to this many accounts for the estimate (`--scale-to`). */
+  readonly scaleTo?: number;
 }
 
 export interface PlanResult {
@@ -133,16 +136,22 @@ export async function plan(options: PlanOptions): Promise<PlanResult> {
     ) as unknown as AslDefinition;
     let aws: Estimate | undefined;
     const receipts = await folder.finish(summary, (receipts) => {
-      aws = estimate(
-        { kinds: workload.kinds, receipts, exportBytes },
+      const measured = { kinds: workload.kinds, receipts, exportBytes };
+      const projected = options.scaleTo ? scaleWorkload(measured, options.scaleTo) : measured;
+      const made = estimate(
+        projected,
         waves,
         {
           workerConcurrency:
             options.estimateSettings?.workerConcurrency ?? SETTING_DEFAULTS.workerConcurrency,
           pollSeconds: options.estimateSettings?.pollSeconds ?? SETTING_DEFAULTS.pollSeconds,
+          ...(options.estimateSettings?.tableWritesPerSecond
+            ? { tableWritesPerSecond: options.estimateSettings.tableWritesPerSecond }
+            : {}),
         },
         definition,
       );
+      aws = options.scaleTo ? { ...made, scaledTo: options.scaleTo } : made;
       return aws;
     });
     if (!aws) throw new Error('the report folder did not ask for the estimate');

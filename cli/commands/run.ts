@@ -26,6 +26,7 @@ import {
 import { changedExportError, changedRuns, manifestFiles } from '../../functions/core/pipeline/run';
 import {
   buildStagePlan,
+  IDENTITY_STAGES,
   REPORT_STAGES,
   selectWaves,
   stageStateName,
@@ -199,7 +200,11 @@ function runProgress(
       const verifying = 'verifying the target and counting the report';
       const next = (id: string) => stages.ids[stages.ids.indexOf(id) + 1] ?? verifying;
       if (state === 'Validate export') bar.phase('indexing identities');
-      else if (state === 'Index identities') bar.phase(stages.ids[0] ?? verifying);
+      else if (
+        state === stageStateName(IDENTITY_STAGES[1].id, 'progress') &&
+        (output as { done?: boolean }).done
+      )
+        bar.phase(stages.ids[0] ?? verifying);
       else if (
         state === stageStateName(REPORT_STAGES.parts, 'progress') &&
         (output as { done?: boolean }).done

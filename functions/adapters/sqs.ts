@@ -2,7 +2,7 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import { GetQueueAttributesCommand, SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { type ChunkDeps, processChunk } from '../core/pipeline/chunk-work';
-import { type PartDeps, type PartMessage, parsePart, workPart } from '../core/pipeline/report-parts';
+import { type PartDeps, type PartMessage, type PartResult, parsePart } from '../core/pipeline/report-parts';
 import { SIZING } from '../core/pipeline/sizing';
 import type { Entity, Queued } from '../core/pipeline/workers';
 import type { ChunkQueue } from '../core/ports';
@@ -64,10 +64,14 @@ export const sqsBatchHandler =
  * The SQS-fed handler of the report's parts or verify's partitions: each message through the core,
  * logged by ids and counts.
  */
-export function partWorker(ops: readonly PartMessage['op'][], deps: PartDeps) {
+export function partWorker(
+  ops: readonly PartMessage['op'][],
+  work: (msg: PartMessage, deps: PartDeps) => Promise<PartResult>,
+  deps: PartDeps,
+) {
   return sqsBatchHandler(async (r: SQSRecord) => {
     try {
-      const result = await workPart(parsePart(r.body, ops), deps);
+      const result = await work(parsePart(r.body, ops), deps);
       const { run, op, part } = result.msg;
       logger.info('report part', {
         exportId: run.exportId,

@@ -4,13 +4,14 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { ConfigError } from '../core/errors';
 import type { ChunkDeps } from '../core/pipeline/chunk-work';
+import type { PartDeps } from '../core/pipeline/report-parts';
 import { bucketExportSource, type WorkflowDeps } from '../core/pipeline/run';
 import { type Partitioning, PartitioningSchema } from '../core/pipeline/sizing';
 import type { RollbackDeps } from '../core/pipeline/withdraw';
 import type { Queued } from '../core/pipeline/workers';
 import { type CompiledPolicy, parsePolicyJson } from '../core/rules/policy';
 import { dynamoIdentities, dynamoStore } from './dynamo-store';
-import { s3Objects } from './s3-objects';
+import { presignedDownloads, s3Objects } from './s3-objects';
 
 /**
  * How every function is set up, in one place: the names of its environment variables (shared with the
@@ -35,6 +36,7 @@ export const ENV = {
   queueTwinspace: 'QUEUE_URL_TWINSPACE',
   queueGroup: 'QUEUE_URL_GROUP',
   queuePortfolioEvents: 'QUEUE_URL_PORTFOLIO_EVENTS',
+  queueIdentities: 'QUEUE_URL_IDENTITIES',
   queueReport: 'QUEUE_URL_REPORT',
   queueVerify: 'QUEUE_URL_VERIFY',
   /** How a run's work is cut into invocations (core/pipeline/sizing PartitioningSchema), as JSON. */
@@ -48,6 +50,7 @@ export const QUEUE_ENV: Readonly<Record<Queued, EnvKey>> = {
   twinspace: 'queueTwinspace',
   group: 'queueGroup',
   'portfolio-events': 'queuePortfolioEvents',
+  identities: 'queueIdentities',
   report: 'queueReport',
   verify: 'queueVerify',
 };
@@ -181,5 +184,34 @@ export function entityDepsFrom(clients: Clients, env: NodeJS.ProcessEnv): ChunkD
     migratedBucket: config.migratedBucket,
     emailSecret: emailSecret(clients.secrets, config.emailKeySecret),
     identities: dynamoIdentities(clients.dynamo, config.table),
+  };
+}
+
+/** The configuration of the report's functions (its parts, verify's, the summary): buckets, links, retention. */
+export const REPORT_ENV = [
+  ...WORKFLOW_ENV,
+  'migratedBucket',
+  'reportsBucket',
+  'downloadUrlHours',
+  'exportRetentionDays',
+] as const satisfies readonly EnvKey[];
+
+/** The report parts' and the summary's dependencies from clients and their environment. */
+export function partDepsFrom(clients: Clients, env: NodeJS.ProcessEnv): PartDeps {
+  const config = readConfig(REPORT_ENV, env);
+  const hours = Number(config.downloadUrlHours);
+  if (!Number.isFinite(hours) || hours < 0 || hours > 168)
+    throw new ConfigError(`${ENV.downloadUrlHours}: expected 0 to 168 hours, got ${config.downloadUrlHours}`);
+  const days = Number(config.exportRetentionDays);
+  if (!Number.isInteger(days) || days < 1 || days > 3650)
+    throw new ConfigError(
+      `${ENV.exportRetentionDays}: expected 1 to 3650 days, got ${config.exportRetentionDays}`,
+    );
+  return {
+    ...workflowDeps(clients, config),
+    retentionDays: days,
+    reportsBucket: config.reportsBucket,
+    migratedBucket: config.migratedBucket,
+    downloads: (exportId: string) => presignedDownloads(clients.s3, config.exportsBucket, exportId, hours),
   };
 }

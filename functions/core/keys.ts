@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { isWellFormed } from './rules/limits';
 import { idHash } from './rules/safe-name';
 import { EXPORT_ID } from './rules/schemas';
@@ -80,18 +81,29 @@ export const decisionsIndex = (prefix: string) => `${prefix}${DECISIONS_PARTS}in
  * already safe (the callers pass `safeIdSegment`s), so the layout reads back by position.
  */
 export const targetKeys = {
-  profile: (exportId: string, account: string) => `${exportId}/profiles/${account}`,
-  profileDocument: (exportId: string, account: string) => `${exportId}/profiles/${account}/profile.json`,
+  profile: (exportId: string, account: string) => `${exportId}/profiles/${shardOf(account)}/${account}`,
+  profileDocument: (exportId: string, account: string) =>
+    `${targetKeys.profile(exportId, account)}/profile.json`,
   profileList: (exportId: string, account: string, list: string, id: string) =>
-    `${exportId}/profiles/${account}/${list}/${id}.json`,
-  event: (exportId: string, id: string) => `${exportId}/events/${id}.json`,
+    `${targetKeys.profile(exportId, account)}/${list}/${id}.json`,
+  event: (exportId: string, id: string) => `${exportId}/events/${shardOf(id)}/${id}.json`,
   container: (exportId: string, area: 'twinspaces' | 'groups', id: string) =>
-    `${exportId}/${area}/${id}/${area === 'twinspaces' ? 'twinspace.json' : 'group.json'}`,
+    `${exportId}/${area}/${shardOf(id)}/${id}/${area === 'twinspaces' ? 'twinspace.json' : 'group.json'}`,
   /** An item's prefix; its document is `<prefix>.json`, its file `<prefix>/<file name>`. */
   item: (exportId: string, area: 'twinspaces' | 'groups', parent: string, id: string) =>
-    `${exportId}/${area}/${parent}/items/${id}`,
+    `${exportId}/${area}/${shardOf(parent)}/${parent}/items/${id}`,
   link: (esepUser: string) => `${PREFIXES.links}${esepUser}.json`,
 };
+
+/**
+ * The shard of a record in the target: two hex digits of its id segment's hash, after the area, so that
+ * a run's writes spread over 256 prefixes of each area (S3 takes 3,500 PUTs a second per prefix) and
+ * verify can cut an area into ranges of about equal size.
+ */
+export const SHARDS = 256;
+export const shardOf = (segment: string) => createHash('sha256').update(segment).digest('hex').slice(0, 2);
+const isShardOf = (shard: string | undefined, segment: string | undefined) =>
+  shard !== undefined && segment !== undefined && shard === shardOf(segment);
 
 const ITEM_CONTAINERS = new Set(['twinspaces', 'groups']);
 const PROFILE_LISTS = new Set(['activities', 'portfolio', 'contacts']);
@@ -99,14 +111,18 @@ const PROFILE_LISTS = new Set(['activities', 'portfolio', 'contacts']);
 /** Whether a key of the migrated layout is a record's document (the other keys are files). */
 export function isDocumentKey(key: string): boolean {
   const s = key.split('/');
-  const [, area, , third, , fifth] = s;
-  if (area === 'events') return s.length === 3 && key.endsWith('.json');
+  const [, area, shard, id, fourth] = s;
+  if (area === 'events')
+    return s.length === 4 && key.endsWith('.json') && isShardOf(shard, id?.slice(0, -'.json'.length));
+  if (!isShardOf(shard, id)) return false;
   if (area === 'profiles')
-    return (s.length === 4 && third === 'profile.json') || (s.length === 5 && PROFILE_LISTS.has(third ?? ''));
+    return (
+      (s.length === 5 && fourth === 'profile.json') || (s.length === 6 && PROFILE_LISTS.has(fourth ?? ''))
+    );
   if (ITEM_CONTAINERS.has(area ?? ''))
     return (
-      (s.length === 4 && third === (area === 'twinspaces' ? 'twinspace.json' : 'group.json')) ||
-      (s.length === 5 && third === 'items' && key.endsWith('.json') && fifth === undefined)
+      (s.length === 5 && fourth === (area === 'twinspaces' ? 'twinspace.json' : 'group.json')) ||
+      (s.length === 6 && fourth === 'items' && key.endsWith('.json'))
     );
   return false;
 }
@@ -114,11 +130,12 @@ export function isDocumentKey(key: string): boolean {
 /** The document a file of the migrated layout belongs to, or undefined for a key outside the layout. */
 export function documentOfFile(key: string): string | undefined {
   const s = key.split('/');
-  const [root, area, id, third] = s;
-  if (area === 'profiles' && s.length === 5 && third === 'photo')
+  const [root, area, shard, id, fourth] = s;
+  if (!isShardOf(shard, id)) return undefined;
+  if (area === 'profiles' && s.length === 6 && fourth === 'photo')
     return targetKeys.profileDocument(root ?? '', id ?? '');
-  if (ITEM_CONTAINERS.has(area ?? '') && s.length === 6 && third === 'items')
-    return `${s.slice(0, 5).join('/')}.json`;
+  if (ITEM_CONTAINERS.has(area ?? '') && s.length === 7 && fourth === 'items')
+    return `${s.slice(0, 6).join('/')}.json`;
   return undefined;
 }
 
@@ -174,3 +191,46 @@ export const tableKeys = {
   pending: (emailKey: string) => `P#${emailKey}`,
   pendingUser: (esepUserId: string) => keyPart(esepUserId),
 };
+
+/**
+ * A partition of the target's listing: the keys under `prefix` after `from` and before `to` (each
+ * partition is one range of the listing, so a page of it is one listing call on S3).
+ */
+export interface TargetPartition {
+  readonly prefix: string;
+  readonly from?: string;
+  readonly to?: string;
+}
+
+/** The areas of the migrated layout, in key order. */
+const AREAS = ['events', 'groups', 'profiles', 'twinspaces'];
+const AFTER = '\uffff';
+const hex2 = (n: number) => n.toString(16).padStart(2, '0');
+
+/**
+ * The target of an export cut into partitions that verify checks concurrently: each area into `ranges`
+ * ranges of its 256 shards (keys spread evenly over them), and the ranges around the areas, where no key
+ * may be (verify reports what it finds there). A partition's keys are checked a page at a time, so no
+ * invocation's work grows with the export.
+ */
+export function targetPartitions(exportId: string, ranges = 1): TargetPartition[] {
+  const root = `${exportId}/`;
+  const n = Math.min(SHARDS, Math.max(1, Math.floor(ranges)));
+  const bounds = Array.from({ length: n + 1 }, (_, i) => Math.round((i * SHARDS) / n));
+  const areas = AREAS.flatMap((area) =>
+    bounds.slice(0, -1).map((lo, i) => {
+      const hi = bounds[i + 1] as number;
+      return {
+        prefix: `${root}${area}/`,
+        ...(lo > 0 ? { from: `${root}${area}/${hex2(lo - 1)}${AFTER}` } : {}),
+        ...(hi < SHARDS ? { to: `${root}${area}/${hex2(hi)}` } : {}),
+      };
+    }),
+  );
+  const gaps = AREAS.map((area, i) => ({
+    prefix: root,
+    ...(i > 0 ? { from: `${root}${AREAS[i - 1]}/${AFTER}` } : {}),
+    to: `${root}${area}/`,
+  }));
+  return [...areas, ...gaps, { prefix: root, from: `${root}${AREAS.at(-1)}/${AFTER}` }];
+}

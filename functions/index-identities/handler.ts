@@ -1,5 +1,7 @@
+import type { SQSRecord } from 'aws-lambda';
 import { dynamoIdentities } from '../adapters/dynamo-store';
 import { countEvent, logger } from '../adapters/observability';
+import { sqsBatchHandler } from '../adapters/sqs';
 import {
   type Clients,
   emailSecret,
@@ -8,29 +10,31 @@ import {
   WORKFLOW_ENV,
   workflowDeps,
 } from '../adapters/wiring';
-import { type IndexDeps, indexIdentities } from '../core/pipeline/identities';
-import type { Run } from '../core/pipeline/run';
+import { type IndexDeps, processIdentityChunk } from '../core/pipeline/identities';
 import { supersededWithdrawer } from '../core/pipeline/withdraw';
-import type { IdentityCounts } from '../core/report/summary';
 
 /**
- * Indexes the export's accounts for linking (ID-6, ID-9) and links what they match (ID-4, ID-3): keyed
- * hashes of their e-mails, never an e-mail. The counts go to the run's summary and the dashboard.
+ * The run's identity stages, a chunk of accounts per message (fed by the identities queue): indexes the
+ * accounts for linking (ID-6, ID-9), then links what they match (ID-4, ID-3): keyed hashes of their
+ * e-mails, never an e-mail. The counts go to the run's summary and the dashboard.
  */
-export const makeHandler =
-  (deps: IndexDeps) =>
-  async (event: { run: Run }): Promise<IdentityCounts> => {
-    const result = await indexIdentities(event.run, deps);
+export const makeHandler = (deps: IndexDeps) =>
+  sqsBatchHandler(async (r: SQSRecord) => {
+    const { msg, counts } = await processIdentityChunk(r.body, deps);
+    const ids = { exportId: msg.exportId, op: msg.op, chunk: msg.chunk };
+    if (!counts) {
+      logger.info('chunk already done', ids);
+      return;
+    }
     for (const [name, n] of [
-      ['LegacyEmailChanged', result.LEGACY_EMAIL_CHANGED],
-      ['PendingLinked', result.linked],
-      ['Relinked', result.relinked],
-      ['SupersededWithdrawn', result.withdrawn],
+      ['LegacyEmailChanged', counts.LEGACY_EMAIL_CHANGED],
+      ['PendingLinked', counts.linked],
+      ['Relinked', counts.relinked],
+      ['SupersededWithdrawn', counts.withdrawn],
     ] as const)
-      if (n > 0) countEvent(name, n);
-    logger.info('identities indexed', { exportId: event.run.exportId, ...result });
-    return result;
-  };
+      if (n) countEvent(name, n);
+    logger.info('identities chunk done', { ...ids, ...counts });
+  });
 
 export function depsFrom(clients: Clients, env: NodeJS.ProcessEnv): IndexDeps {
   const config = readConfig([...WORKFLOW_ENV, 'emailKeySecret', 'migratedBucket', 'reportsBucket'], env);

@@ -1,11 +1,10 @@
 import { logger } from '../adapters/observability';
-import { lambdaEntry } from '../adapters/wiring';
+import { lambdaEntry, partDepsFrom } from '../adapters/wiring';
 import { reportPrefix } from '../core/keys';
 import { type PartDeps, summarise } from '../core/pipeline/report-parts';
 import type { Run } from '../core/pipeline/run';
 import { type RunFinished, runFinished } from '../core/report/run-finished';
-import { decisionsIn, type IdentityCounts } from '../core/report/summary';
-import { depsFrom } from '../report/handler';
+import { decisionsIn } from '../core/report/summary';
 
 export interface ReportOutput {
   readonly status: string;
@@ -21,9 +20,9 @@ export interface ReportOutput {
  */
 export const makeHandler =
   (deps: PartDeps) =>
-  async (event: { run: Run; identities?: IdentityCounts }): Promise<ReportOutput> => {
+  async (event: { run: Run }): Promise<ReportOutput> => {
     const { run } = event;
-    const { summary, receipts } = await summarise(run, deps, event.identities);
+    const { summary, receipts } = await summarise(run, deps);
     const prefix = reportPrefix(run);
     const records = decisionsIn(summary.counts);
     logger.info('report written', { exportId: run.exportId, status: summary.status, records, receipts });
@@ -31,5 +30,5 @@ export const makeHandler =
     return { status: summary.status, records, receipts, prefix, event: finished };
   };
 
-export { depsFrom };
+export const depsFrom = partDepsFrom;
 export const handler = lambdaEntry(makeHandler, depsFrom);

@@ -9,12 +9,13 @@ import {
   workflowDeps,
 } from '../adapters/wiring';
 import type { PartDeps } from '../core/pipeline/report-parts';
+import { workVerifyPart } from '../core/verify/verify';
 
 /**
  * Verify's partitions, fed by the verify queue: each message checks a page of one partition of the
  * target's listing and hands the rest of the partition on (core/verify, core/pipeline/report-parts).
  */
-export const makeHandler = (deps: PartDeps) => partWorker(['verify'], deps);
+export const makeHandler = (deps: PartDeps) => partWorker(['verify'], workVerifyPart, deps);
 
 export function depsFrom(clients: Clients, env: NodeJS.ProcessEnv): PartDeps {
   const config = readConfig([...WORKFLOW_ENV, 'migratedBucket', ...Object.values(QUEUE_ENV)], env);

@@ -5,7 +5,12 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { SIZING } from '../../functions/core/pipeline/sizing';
-import { REPORT_STAGES, stageStateName, type WavePlan } from '../../functions/core/pipeline/stages';
+import {
+  IDENTITY_STAGES,
+  REPORT_STAGES,
+  stageStateName,
+  type WavePlan,
+} from '../../functions/core/pipeline/stages';
 
 /** Errors worth retrying with backoff: throttling and passing faults of Lambda and the services behind it. */
 export const TRANSIENT_ERRORS = [
@@ -28,7 +33,6 @@ export const TRANSIENT_ERRORS = [
 /** The functions the state machine invokes, by their folder under functions/. */
 export const WORKFLOW_FUNCTIONS = [
   'validate',
-  'index-identities',
   'split',
   'progress',
   'summary',
@@ -50,9 +54,11 @@ export const RUN_FINISHED = { source: 'esep.migration', detailType: 'Migration R
 export const STAGE_STALLED = 'StageStalled';
 
 /**
- * The one state machine, built from the core's stage plan: validate the export, index identities, then
- * for each selected wave (a Map over the run's waves, one at a time) each stage in order — split into
- * chunks, wait, check progress, loop until every chunk is done — and finally the report. Transient
+ * The one state machine, built from the core's stage plan. Validate the export; the identity stages
+ * (index every account, then link what they match); for each selected wave (a Map over the run's waves,
+ * one at a time) each stage in order; then the report's stages (its parts and verify's partitions, then
+ * the receipts) and the summary. Every stage is one loop: split into chunks or parts sent to a queue,
+ * wait, check the markers, until every one is done. No invocation's work grows with the export. Transient
  * errors are retried with backoff and jitter; any other error goes to a failure path that records the
  * run's status. Payloads carry ids and counts only.
  */
@@ -108,7 +114,6 @@ export class MigrationWorkflow extends Construct {
         '$.run',
       ),
     );
-    const indexIdentities = onError(invoke('Index identities', fns['index-identities'], run, '$.identities'));
 
     /**
      * One stage: split it into chunks (or parts), wait, check the markers, loop until every one is done.
@@ -175,14 +180,26 @@ export class MigrationWorkflow extends Construct {
       resultPath: '$.error',
     }).next(recordFailure);
     const parts = stageLoop(REPORT_STAGES.parts, reportStalled);
+    // The run's identity stages, before its waves (ID-6): index every account, then link what they match.
+    const identitiesStalled = new sfn.Pass(this, 'Identities stalled', {
+      parameters: {
+        Error: 'IdentitiesStalled',
+        Cause: 'chunks of accounts went to a dead-letter queue: redrive them and run the export again',
+      },
+      resultPath: '$.error',
+    }).next(recordFailure);
+    const [identify, link] = IDENTITY_STAGES.map((stage) => stageLoop(stage.id, identitiesStalled)) as [
+      ReturnType<typeof stageLoop>,
+      ReturnType<typeof stageLoop>,
+    ];
+    for (const task of [...identify.tasks, ...link.tasks]) onError(task);
+    identify.last.next(link.first);
     const receipts = stageLoop(REPORT_STAGES.receipts, reportStalled);
     for (const task of [...parts.tasks, ...receipts.tasks]) onError(task);
     parts.last.next(receipts.first);
     const startReport = parts.first;
 
-    const report = onError(
-      invoke('Write summary', fns.summary, { ...run, 'identities.$': '$.identities' }, '$.report'),
-    );
+    const report = onError(invoke('Write summary', fns.summary, run, '$.report'));
     receipts.last.next(report);
     // The run's end, with its counts, for whoever wants to be told (the default event bus).
     const announce = new tasks.EventBridgePutEvents(this, 'Announce run finished', {
@@ -213,6 +230,7 @@ export class MigrationWorkflow extends Construct {
     // else is a failure.
     waves.addCatch(startReport, { errors: [STAGE_STALLED], resultPath: '$.stalled' });
     onError(waves);
+    link.last.next(waves).next(startReport);
     const finished = new sfn.Choice(this, 'Complete?')
       .when(
         sfn.Condition.stringEquals('$.report.status', 'incomplete'),
@@ -243,7 +261,7 @@ export class MigrationWorkflow extends Construct {
               new sfn.Succeed(this, 'Rolled back'),
             ),
           )
-          .otherwise(validate.next(indexIdentities).next(waves).next(startReport)),
+          .otherwise(validate.next(identify.first)),
       ),
       timeout: Duration.hours(24),
       tracingEnabled: true,

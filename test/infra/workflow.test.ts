@@ -80,9 +80,11 @@ describe('the state machine definition', () => {
     });
     for (const name of [
       'Validate export',
-      'Index identities',
-      'Verify target',
-      'Write report',
+      'identities index split',
+      'identities link progress',
+      'report parts split',
+      'report receipts progress',
+      'Write summary',
       'Roll back wave',
     ]) {
       expect(states[name]?.Catch).toEqual([
@@ -91,7 +93,7 @@ describe('the state machine definition', () => {
     }
     // A stalled stage (chunks dead-lettered) is still verified and reported; anything else is a recorded failure.
     expect(states['Each wave in order']?.Catch).toEqual([
-      expect.objectContaining({ ErrorEquals: ['StageStalled'], Next: 'Start verify' }),
+      expect.objectContaining({ ErrorEquals: ['StageStalled'], Next: 'report parts split' }),
       expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: 'Record failure' }),
     ]);
     const retry = states['Validate export']?.Retry?.find((r) =>
@@ -118,22 +120,39 @@ describe('the end of a run', () => {
   };
   const states = () => definition.States as Record<string, State>;
 
-  test('after the waves: verify page after page, then the report with the verification', () => {
+  test('the identity stages before the waves; after them the report and verify fanned out, then the summary', () => {
     const s = states();
-    expect(s['Each wave in order']?.Next).toBe('Start verify');
-    expect(s['Start verify']).toMatchObject({ Type: 'Pass', Next: 'Verify target' });
-    expect(s['Verify target']?.Parameters).toMatchObject({ 'run.$': '$.run', 'state.$': '$.verify' });
-    expect(s['Verified?']?.Choices).toEqual([
-      expect.objectContaining({ Variable: '$.verify.done', BooleanEquals: false, Next: 'Verify target' }),
+    // Validate, then the identity stages (index every account, then link), each a loop over its markers.
+    expect(s['Validate export']?.Next).toBe('identities index split');
+    expect(s['identities index complete']?.Next).toBe('identities link split');
+    expect(s['identities link complete']?.Next).toBe('Each wave in order');
+    expect(s['Each wave in order']?.Next).toBe('report parts split');
+    // The report's stages: its parts and verify's partitions, then the receipts' partitions.
+    expect(s['report parts split']?.Parameters).toMatchObject({ 'run.$': '$.run', stage: 'report/parts' });
+    expect(s['report parts done?']?.Choices).toEqual([
+      expect.objectContaining({
+        Variable: '$.progress.done',
+        BooleanEquals: true,
+        Next: 'report parts complete',
+      }),
+      expect.objectContaining({
+        Variable: '$.progress.stalled',
+        BooleanEquals: true,
+        Next: 'Report stalled',
+      }),
     ]);
-    expect(s['Verified?']?.Default).toBe('Write report');
-    expect(s['Write report']?.Parameters).toMatchObject({ 'verification.$': '$.verify.verification' });
+    expect(s['report parts complete']?.Next).toBe('report receipts split');
+    expect(s['report receipts complete']?.Next).toBe('Write summary');
+    // A part in a dead-letter queue leaves the run without a report: a recorded failure.
+    expect(s['Report stalled']?.Next).toBe('Record failure');
+    expect(s['Identities stalled']?.Next).toBe('Record failure');
+    expect(s['Write summary']?.Parameters).toEqual({ 'run.$': '$.run' });
   });
 
   test('the report is announced as "Migration Run Finished" on the default bus, and a failed verification fails the run', () => {
     const s = states();
     const announce = s['Announce run finished'];
-    expect(s['Write report']?.Next).toBe('Announce run finished');
+    expect(s['Write summary']?.Next).toBe('Announce run finished');
     expect(announce?.Resource).toBe(PUT_EVENTS);
     expect(announce?.Parameters).toEqual({
       Entries: [

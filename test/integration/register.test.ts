@@ -7,6 +7,7 @@ import { registerLocal } from '../../cli/commands/register';
 import { runLocal } from '../../cli/commands/run';
 import { depsFrom, handleRegistration } from '../../functions/account-link/handler';
 import { logger } from '../../functions/adapters/observability';
+import { targetKeys } from '../../functions/core/keys';
 import { startLocalPipeline } from '../../local/runtime/pipeline';
 import { generateExport } from '../../tools/generate';
 import { cli } from '../helpers/cli';
@@ -163,10 +164,10 @@ test('registering before the wave that stages the profile and after it end in th
   await runLocal({ exportDir, wave: '2023', stateDir: after, stderr: quiet, pipeline: FAST });
   await registerLocal({ email: MARIA, esepUserId: 'u-maria', stateDir: after, registeredAt });
 
-  const prefixes = ['links/', 'link-export/profiles/acc-000000/'];
+  const prefixes = ['links/', `${targetKeys.profile('link-export', 'acc-000000')}/`];
   const a = await linkState(before, prefixes);
   const b = await linkState(after, prefixes);
-  expect(Object.keys(a.objects)).toContain('link-export/profiles/acc-000000/profile.json');
+  expect(Object.keys(a.objects)).toContain(targetKeys.profileDocument('link-export', 'acc-000000'));
   expect(a).toEqual(b);
 });
 

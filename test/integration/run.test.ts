@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { plan } from '../../cli/commands/plan';
 import { runLocal } from '../../cli/commands/run';
+import { targetKeys } from '../../functions/core/keys';
 import { startLocalPipeline } from '../../local/runtime/pipeline';
 import type { TaskHandler } from '../../local/runtime/state-machine';
 import { generateExport } from '../../tools/generate';
@@ -187,7 +188,7 @@ describe('esep-migrate run', () => {
         await pipeline.clients.s3.send(
           new PutObjectCommand({
             Bucket: pipeline.resources.buckets.migrated,
-            Key: `run-export/twinspaces/p/items/${dropped.id}.json`,
+            Key: `${targetKeys.item('run-export', 'twinspaces', 'p', dropped.id)}.json`,
             Body: JSON.stringify({ kind: 'twinspace-items', id: dropped.id, wave: 'sept-2022' }),
           }),
         );

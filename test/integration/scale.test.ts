@@ -14,7 +14,13 @@ import { generateExport } from '../../tools/generate';
 const FAST = { waitMs: 20, retryMs: 10, redeliverySeconds: 5 };
 const quiet = { write: () => true };
 /** Small partitions, so that a small export already takes many of each. */
-const PARTITIONING = { chunkLines: 100, reportResults: 4, partitionRecords: 100, verifyKeys: 40 };
+const PARTITIONING = {
+  chunkLines: 100,
+  reportResults: 4,
+  partitionRecords: 100,
+  verifyKeys: 40,
+  verifyPartitionKeys: 100,
+};
 /**
  * Durations under this are scheduling noise on a shared two-core machine (a garbage collection, another
  * test's process), not work: a smaller run's heaviest invocation counts as at least this long.

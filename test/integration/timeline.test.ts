@@ -8,6 +8,7 @@ import { runLocal } from '../../cli/commands/run';
 import { formatStatus, statusLocal } from '../../cli/commands/status';
 import { verifyLocal } from '../../cli/commands/verify';
 import { s3Objects } from '../../functions/adapters/s3-objects';
+import { targetKeys } from '../../functions/core/keys';
 import type { Verification } from '../../functions/core/report/summary';
 import { startLocalPipeline } from '../../local/runtime/pipeline';
 import { cli } from '../helpers/cli';
@@ -89,6 +90,9 @@ const verified = async (state: string, exportId: string) =>
 const withdrawnChecked = (v: Verification) => v.checks.find((c) => c.name === 'withdrawn')?.checked;
 
 /** The migrated bucket's keys under a prefix, and the link documents. */
+/** An SEG account's profile folder in the target. */
+const profile = (account: string) => targetKeys.profile('seg-2022', account);
+
 async function target(state: string, prefix: string) {
   const p = await startLocalPipeline({ stateDir: state });
   try {
@@ -134,9 +138,9 @@ describe('registrations before the exports, an SEG export before the eTwinning o
       platform: 'seg',
       exportId: 'seg-2022',
     });
-    expect((await target(state(), 'seg-2022/profiles/s-1/')).keys).toEqual([
-      'seg-2022/profiles/s-1/activities/sa-1.json',
-      'seg-2022/profiles/s-1/profile.json',
+    expect((await target(state(), `${profile('s-1')}/`)).keys).toEqual([
+      `${profile('s-1')}/activities/sa-1.json`,
+      `${profile('s-1')}/profile.json`,
     ]);
   });
 
@@ -151,10 +155,7 @@ describe('registrations before the exports, an SEG export before the eTwinning o
       exportId: 'et-2022',
     });
     const { keys, links } = await target(state(), 'seg-2022/profiles/');
-    expect(keys).toEqual([
-      'seg-2022/profiles/s-2/activities/sa-2.json',
-      'seg-2022/profiles/s-2/profile.json',
-    ]);
+    expect(keys).toEqual([`${profile('s-2')}/activities/sa-2.json`, `${profile('s-2')}/profile.json`]);
     expect(links['links/u-ana.json']).toEqual({
       esepUserId: 'u-ana',
       legacyAccountId: 'e-1',
@@ -239,7 +240,9 @@ describe('registrations before the exports, an SEG export before the eTwinning o
       /withdrawn record .* \(1 checked\)/,
     );
     await run(state(), ET, 'sept-2022');
-    expect((await target(state(), 'et-2022/')).keys).toEqual(['et-2022/twinspaces/p-1/twinspace.json']);
+    expect((await target(state(), 'et-2022/')).keys).toEqual([
+      targetKeys.container('et-2022', 'twinspaces', 'p-1'),
+    ]);
   });
 
   test('a changed export under a finished id is rejected naming its files; --replace withdraws and decides anew', async () => {
@@ -256,7 +259,9 @@ describe('registrations before the exports, an SEG export before the eTwinning o
     expect(rejected.stderr).toMatch(
       /export et-2022 changed since it was run: projects\.ndjson differs .* --replace/,
     );
-    expect((await target(state(), 'et-2022/')).keys).toEqual(['et-2022/twinspaces/p-1/twinspace.json']);
+    expect((await target(state(), 'et-2022/')).keys).toEqual([
+      targetKeys.container('et-2022', 'twinspaces', 'p-1'),
+    ]);
     const replaced = await run(state(), corrected, 'sept-2022', true);
     expect(replaced.summary.reasons).toMatchObject({ TWINSPACE_BEFORE_CUTOFF: 1 });
     expect((await target(state(), 'et-2022/')).keys).toEqual([]);
@@ -271,7 +276,7 @@ test('the other order (eTwinning export, SEG export, then the registration) ends
   expect(seg.summary.reasons).toMatchObject({ SEG_SUPERSEDED: 2, PROFILE_MIGRATED: 1, ACTIVITY_ELIGIBLE: 1 });
   expect(await register(state, 'u-ana', ANA)).toMatchObject({ reason: 'LINKED', legacyAccountId: 'e-1' });
   const { keys, links } = await target(state, 'seg-2022/profiles/');
-  expect(keys).toEqual(['seg-2022/profiles/s-2/activities/sa-2.json', 'seg-2022/profiles/s-2/profile.json']);
+  expect(keys).toEqual([`${profile('s-2')}/activities/sa-2.json`, `${profile('s-2')}/profile.json`]);
   expect(links['links/u-ana.json']).toMatchObject({
     legacyAccountId: 'e-1',
     platform: 'etwinning',

@@ -4,6 +4,7 @@ import {
   estimate,
   formatDuration,
   type KindWorkload,
+  scaleWorkload,
   WorkloadTally,
 } from '../../functions/core/estimate/estimate';
 import { PRICES } from '../../functions/core/estimate/prices';
@@ -39,30 +40,75 @@ describe('the AWS estimate, by hand', () => {
     workflowDefinition(plan),
   );
 
-  test('requests of each service', () => {
-    // worker: 3 chunks x 120 ms + 2,500 lines x 0.1 ms + (3 result PUTs x 30 ms + 100 ledger batches x 15 ms) / 12
-    //   = 360 + 250 + 132.5 = 742.5 ms; over 10 workers 0.07425 s; checks: ceil((0.07425 + 10) / 10) = 2
-    // Lambda: validate, index identities, 1 worker batch, split, 2 checks, verify, report = 8
-    expect(e.totals.lambdaInvocations).toBe(8);
-    // split 0.4025 s (0.3 + 1 MB at 80 MB/s + 3 PUTs x 30 ms); stage 0.4025 + 0.07425 + 10 = 10.47675 s
-    // run: validate 0.5125 + identities 0.5 + stage 10.47675 + verify 0.5 + report 2.00375 = 13.993 s
-    expect(e.duration.seconds).toBeCloseTo(13.993, 3);
-    expect(e.duration.stages).toEqual([{ stage: 'w/decide-1', seconds: expect.closeTo(10.47675, 5) }]);
-    // SQS: 1 send batch + 1 receive + 1 delete + 2 checks x 4 queues + ceil(13.993 / 20 x 5 pollers x 5 queues) = 18
-    expect(e.totals.sqsRequests).toBe(1 + 2 + 8 + 18);
-    // DynamoDB writes: identities (0 accounts) + 1, 3 markers, 2,500 ledger entries, 1 expectation, 1 run status
-    expect(e.totals.dynamoWriteUnits).toBe(1 + 3 + 2500 + 1 + 1);
-    // reads: 3 marker checks, 1 expectation, 2 checks x (expectation + 1 page of markers)
-    expect(e.totals.dynamoReadUnits).toBe(3 + 1 + 4);
-    // S3 PUT/COPY/LIST: 3 chunks, 3 results, 1 LIST of results, summary + decisions + report.html, 3 x 100 receipts
-    expect(e.totals.s3PutCopyListRequests).toBe(3 + 3 + 1 + 3 + 300);
-    // GET: validate (manifest + file), identities (2), manifest + file at split, 3 chunks, 3 results + 1
-    expect(e.totals.s3GetRequests).toBe(2 + 2 + 2 + 3 + 4);
-    // transitions, read from the construct's definition: rollback or run?, validate, index identities, the Map; the wave's
-    // iteration and `Which wave`; split, start, 2 checks x (wait, progress, done?), complete; start verify,
-    // 1 page x (verify, verified?), report, announce, complete?, run complete
-    expect(e.totals.stateTransitions).toBe(1 + 3 + 2 + (2 + 2 * 3 + 1) + (1 + 2 + 4));
+  test('requests of each service, and the stages they make', () => {
+    // The identity stages, with no accounts: a split each (0.3 s), no chunk; 0.3 + 10 s poll = 10.3 s,
+    // ceil(10.3 / 10) = 2 checks each.
+    // The wave's stage: split 0.3 + 1 MB at 80 MB/s + 3 chunk PUTs x 30 ms / 16 = 0.318125 s; the worker
+    // 3 x 120 ms + 2,500 lines x 0.1 ms + (3 result PUTs x 30 ms + 100 ledger batches x 15 ms) / 12 = 0.7425 s,
+    // over 10 workers 0.07425 s; but 2,500 ledger writes at a new table's 4,000 per second take 0.625 s:
+    // the stage is 0.318125 + 0.625 + 10 = 10.943125 s, ceil((0.625 + 10) / 10) = 2 checks.
+    expect(e.duration.stages.slice(0, 3)).toEqual([
+      { stage: 'identities/index', seconds: expect.closeTo(10.3, 6) },
+      { stage: 'identities/link', seconds: expect.closeTo(10.3, 6) },
+      { stage: 'w/decide-1', seconds: expect.closeTo(10.943125, 6) },
+    ]);
+    expect(e.feasibility.ceilings).toEqual([
+      {
+        stage: 'w/decide-1',
+        resource: 'DynamoDB writes per second',
+        offered: 2500,
+        limit: 4000,
+        seconds: 0.625,
+      },
+    ]);
+    // The report: 1 receipts partition (2,500 records, 50,000 each), 1 part (3 result objects, 50 each),
+    // 9 verify partitions of the target (4 areas of 1 range of shards each, and the 5 ranges around them).
+    // Each split: 0.3 + (1 LIST + (1 + 9 + 1) / 10 message batches) x 30 ms = 0.363 s.
+    // Verify: 9 pages of 120 ms (no key: nothing migrated) over 10 workers = 0.108 s, longer than the part's
+    // (120 ms + 2,500 rows x 0.1 ms + (3 GETs x 15 ms + 1 PUT x 30 ms) / 12 = 0.37625 s over 10 workers);
+    // the stage is 0.363 + 0.108 + 10 = 10.471 s (2 checks).
+    // Receipts: 120 ms + (1 spool GET x 15 ms + 100 receipts x 3 files x 30 ms) / 12 + 2,500 records x 0.1 ms
+    // = 1.12125 s, over 10 workers; the stage is 0.363 + 0.112125 + 10 = 10.475125 s (2 checks).
+    expect(e.duration.stages.slice(3)).toEqual([
+      { stage: 'report and verify', seconds: expect.closeTo(10.471, 6) },
+      { stage: 'receipts', seconds: expect.closeTo(10.475125, 6) },
+    ]);
+    // Lambda: validate, 5 splits (2 identity stages, the wave's, 2 of the report), 1 worker batch,
+    // 2 + 2 + 2 + 2 + 2 checks, 1 report part, 9 verify pages, 1 receipts partition, the summary
+    expect(e.totals.lambdaInvocations).toBe(1 + 5 + 1 + 10 + 1 + 9 + 1 + 1);
+    // DynamoDB writes: 2 identity expectations, 3 chunk markers, 2,500 ledger entries, the stage's expectation,
+    // 11 part markers, the run status
+    expect(e.totals.dynamoWriteUnits).toBe(2 + 3 + 2500 + 1 + 11 + 1);
+    // The summary (11 tallies of 15 ms / 12 + 1 s) ends the run after validate (1 MB at 80 MB/s + 0.5 s).
+    const summary = (11 * 15) / 1000 / 12 + 1;
+    expect(e.duration.seconds).toBeCloseTo(0.5125 + 10.3 * 2 + 10.943125 + 10.471 + 10.475125 + summary, 6);
     expect(e.totals.events).toBe(1);
+    // Every step fits its function's timeout, with no /tmp; the history is far below its quota.
+    expect(e.feasibility.fits).toBe(true);
+    expect(e.feasibility.steps.map((x) => x.step)).toEqual([
+      'validate',
+      'split',
+      'decide a batch of chunks',
+      'report part',
+      'verify page',
+      'receipts partition',
+      'summary',
+    ]);
+    expect(e.feasibility.historyEvents).toBeLessThan(e.feasibility.historyLimit);
+  });
+
+  test('history events follow the definition: each check of a stage costs nine (wait, progress, done?)', () => {
+    const slower = estimate(
+      { kinds: { mailbox: kind({ lines: 2500, fileBytes: 1e6 }) }, receipts: 100, exportBytes: 1e6 },
+      plan,
+      { ...settings, pollSeconds: 0.1 },
+      workflowDefinition(plan),
+    );
+    const checks = (x: typeof e) => x.totals.stateTransitions;
+    // A Wait and a Choice are entered and exited (2 events each), a Task 5: 9 a check, 3 transitions.
+    const more = (checks(slower) - checks(e)) / 3;
+    expect(more).toBeGreaterThan(0);
+    expect(slower.feasibility.historyEvents - e.feasibility.historyEvents).toBe(9 * more);
   });
 
   test('transitions follow the definition: a state added to the progress loop costs one per check', () => {
@@ -90,18 +136,19 @@ describe('the AWS estimate, by hand', () => {
     expect(() => estimate(workload, plan, settings, definition)).toThrow(UnknownWorkflowError);
   });
 
-  test('GB-seconds and cost from the dated price table', () => {
-    const gbs =
-      0.5125 * (1769 / 1024) + // validate
-      0.5 * 1 + // index identities
-      0.7425 * 1 + // worker
-      0.4025 * (1769 / 1024) + // split
-      2 * 0.15 * 0.5 + // progress checks at 512 MB
-      0.5 * (1769 / 1024) + // verify
-      2.00375 * (3008 / 1024); // report
-    expect(e.totals.lambdaGbSeconds).toBeCloseTo(gbs, 6);
+  test('cost from the dated price table, every line priced', () => {
     const dynamo = e.lines.find((l) => l.what.startsWith('writes'));
-    expect(dynamo?.cost).toBeCloseTo((2506 / 1e6) * PRICES.dynamodb.perMillionWriteUnits, 10);
+    expect(dynamo?.cost).toBeCloseTo(
+      (e.totals.dynamoWriteUnits / 1e6) * PRICES.dynamodb.perMillionWriteUnits,
+      10,
+    );
+    const compute = e.lines.find((l) => l.what === 'compute (ARM)');
+    expect(compute?.cost).toBeCloseTo(e.totals.lambdaGbSeconds * PRICES.lambda.perGbSecondArm, 10);
+    // No function asks for /tmp above the free 512 MB: that line is there, and costs nothing.
+    expect(e.lines.find((l) => l.what.startsWith('ephemeral'))?.cost).toBe(0);
+    expect(e.lines.map((l) => l.service)).toEqual(
+      expect.arrayContaining(['KMS', 'CloudWatch Logs', 'Step Functions']),
+    );
     expect(e.totalCost).toBeCloseTo(
       e.lines.reduce((s, l) => s + l.cost, 0),
       12,
@@ -130,14 +177,8 @@ describe('the AWS estimate, by hand', () => {
     ];
     const ten = estimate({ kinds, receipts: 0, exportBytes: 0 }, plan, settings, workflowDefinition(plan));
     // writes: projects 1,000 ledger + 1,000 container decisions + 1 marker; items 1,500 ledger + 2 markers;
-    // 2 expectations, 1 identity (no accounts), 1 run status
-    expect(ten.totals.dynamoWriteUnits).toBe(2001 + 1502 + 2 + 1 + 1);
-    // S3 writes: chunks 1 + 2, projects 400 documents + 1 result, items 600 documents + 100 copies + 2
-    // results, verify lists ceil(1,100 / 1,000) = 2, report 1 LIST + 3 files
-    expect(ten.totals.s3PutCopyListRequests).toBe(3 + 401 + 702 + 2 + 4);
-    // GET: validate (manifest + 2 files), identities 2, each stage manifest + file, 3 chunks, item blobs
-    // 110, verify 1,000 documents + 100 files, report 3 results + 1
-    expect(ten.totals.s3GetRequests).toBe(3 + 2 + 2 * 2 + 3 + 110 + 1100 + 3 + 1);
+    // 2 stage expectations, 2 identity expectations, 1 + 9 + 1 report part markers, 1 run status
+    expect(ten.totals.dynamoWriteUnits).toBe(2001 + 1502 + 2 + 2 + 11 + 1);
     expect(ten.totals.s3BytesCopied).toBe(1e8);
     const twenty = estimate(
       { kinds, receipts: 0, exportBytes: 0 },
@@ -149,15 +190,38 @@ describe('the AWS estimate, by hand', () => {
     expect(twenty.totals.dynamoWriteUnits).toBe(ten.totals.dynamoWriteUnits);
   });
 
-  test('a step that one invocation could not finish within its timeout is named', () => {
+  test('a step that one invocation could not finish within its timeout is named, and does not fit', () => {
     expect(e.warnings).toEqual([]);
-    // 3 receipt files x 100,000 accounts x 30 ms / 12 in flight = 750 s, + 1 s: under 900 s; 200,000: over.
+    // One receipts partition (no records to cut by): 3 files x 100,000 accounts x 30 ms / 12 in flight
+    // = 750 s, + 0.12 s: under 900 s; 200,000 accounts: 1,500 s, over.
     const big = (receipts: number) =>
-      estimate({ kinds: {}, receipts, exportBytes: 0 }, [], settings, workflowDefinition([])).warnings;
-    expect(big(100_000)).toEqual([]);
-    expect(big(200_000)).toEqual([
-      "the report would take about 25 min in one invocation, beyond the function's 15 minutes",
+      estimate({ kinds: {}, receipts, exportBytes: 0 }, [], settings, workflowDefinition([]));
+    expect(big(100_000).warnings).toEqual([]);
+    expect(big(200_000).warnings).toEqual([
+      "a receipts partition would take about 25 min in one invocation, beyond the function's 15 minutes",
     ]);
+    expect(big(200_000).feasibility.fits).toBe(false);
+    expect(big(200_000).feasibility.steps.find((x) => !x.fits)).toMatchObject({
+      step: 'receipts partition',
+      function: 'report',
+      timeoutSeconds: 900,
+    });
+  });
+
+  test('a pre-warmed table takes the writes sooner; a projected workload grows every count in proportion', () => {
+    const workload = {
+      kinds: { accounts: kind({ lines: 1000, fileBytes: 4e5, migrated: 900 }) },
+      receipts: 1000,
+      exportBytes: 4e5,
+    };
+    const scaled = scaleWorkload(workload, 1_100_000);
+    expect(scaled.kinds.accounts).toMatchObject({ lines: 1_100_000, migrated: 990_000, fileBytes: 4.4e8 });
+    expect(scaled.receipts).toBe(1_100_000);
+    const cold = estimate(scaled, [], settings, workflowDefinition([]));
+    const warm = estimate(scaled, [], { ...settings, tableWritesPerSecond: 40_000 }, workflowDefinition([]));
+    // Indexing writes two items per account: 2,200,000 writes at 4,000/s = 550 s; at 40,000/s, the workers.
+    expect(cold.feasibility.ceilings[0]).toMatchObject({ stage: 'identities/index', seconds: 550 });
+    expect(warm.duration.seconds).toBeLessThan(cold.duration.seconds);
   });
 
   test('durations read as people read them', () => {

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { makeHandler } from '../../functions/account-link/handler';
 import { LinkRefusedError } from '../../functions/core/errors';
+import { targetKeys } from '../../functions/core/keys';
 import type { AccountRef } from '../../functions/core/ports';
 import { emailKey } from '../../functions/core/rules/identity';
 import { chooseLegacy, linkDocument } from '../../functions/core/rules/linking';
@@ -181,12 +182,12 @@ describe('identity across exports (ID-3, ID-9)', () => {
     for (const [key, body] of Object.entries(staged))
       await w.objects.store.put(
         'migrated',
-        `seg-2022/profiles/s-1/${key}`,
+        `${targetKeys.profile('seg-2022', 's-1')}/${key}`,
         typeof body === 'string' ? body : JSON.stringify(body),
       );
     await w.objects.store.put(
       'migrated',
-      'seg-2022/profiles/s-10/profile.json',
+      targetKeys.profileDocument('seg-2022', 's-10'),
       '{"kind":"accounts","id":"s-10","platform":"seg"}',
     );
     await w.pipeline.store.putRunStatus('seg-2022', {
@@ -201,7 +202,7 @@ describe('identity across exports (ID-3, ID-9)', () => {
     });
     expect(counts.withdrawn).toBe(1);
     expect([...w.objects.objects.keys()].filter((k) => k.startsWith('migrated/seg-2022/'))).toEqual([
-      'migrated/seg-2022/profiles/s-10/profile.json',
+      `migrated/${targetKeys.profileDocument('seg-2022', 's-10')}`,
     ]);
     // Record by record, in the ledger of every run of the export that staged them.
     expect((await w.pipeline.store.withdrawals('s')).sort((a, b) => a.kind.localeCompare(b.kind))).toEqual([

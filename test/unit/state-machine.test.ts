@@ -39,7 +39,12 @@ describe('localStateMachine', () => {
 
     const outcome = await machine.execute({ run: 'r' });
 
-    expect(outcome).toEqual({ ok: true, output: { step: 'dropped' } });
+    expect(outcome).toMatchObject({ ok: true, output: { step: 'dropped' } });
+    // Its history: the execution's start and end, each of the 3 states entered and exited, and for each of
+    // the 2 Tasks three more (scheduled, started, succeeded): 2 + 6 + 6.
+    expect(outcome.stats.historyEvents).toBe(14);
+    // Its largest state payload: Make's output, {"payload":"x…x"} with 1,024 x's.
+    expect(outcome.stats.maxStatePayloadBytes).toBe(JSON.stringify({ payload: 'x'.repeat(1024) }).length);
     expect(made).toBeDefined();
     expect(heldAfterwards).toBe(false);
   });

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { documentOfFile, isDocumentKey } from '../../functions/core/keys';
+import { documentOfFile, isDocumentKey, shardOf } from '../../functions/core/keys';
 import type { DecidedRecord } from '../../functions/core/rules/decide';
 import type { AnyRecord } from '../../functions/core/rules/schemas';
 import { targetOf } from '../../functions/core/rules/targets';
@@ -91,9 +91,13 @@ describe('the migrated layout', () => {
   test('keys outside the layout are neither documents nor files', () => {
     for (const key of [
       'e/notes/readme.txt',
-      'e/profiles/a/x.json',
-      'e/twinspaces/p/other.json',
-      'e/events/a/b.json',
+      `e/profiles/${shardOf('a')}/a/x.json`,
+      `e/twinspaces/${shardOf('p')}/p/other.json`,
+      `e/events/${shardOf('a')}/a/b.json`,
+      // A key under the wrong shard is not the layout's.
+      `e/profiles/${shardOf('b')}/a/profile.json`,
+      `e/events/${shardOf('b')}/a.json`,
+      'e/profiles/a/profile.json',
     ])
       expect([isDocumentKey(key), documentOfFile(key)]).toEqual([false, undefined]);
   });

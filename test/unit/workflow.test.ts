@@ -8,7 +8,6 @@ import { ExportRejectedError, PoisonMessageError, RunInProgressError } from '../
 import { type ChunkDeps, processChunk } from '../../functions/core/pipeline/chunk-work';
 import { decideExport } from '../../functions/core/pipeline/decide-export';
 import { stageStatus } from '../../functions/core/pipeline/progress';
-import { reportInProcess } from '../../functions/core/pipeline/report-parts';
 import { runResults } from '../../functions/core/pipeline/results';
 import { bucketExportSource, type Run, startRun, type WorkflowDeps } from '../../functions/core/pipeline/run';
 import { PARTITIONING } from '../../functions/core/pipeline/sizing';
@@ -20,7 +19,7 @@ import type { Verification } from '../../functions/core/report/summary';
 import type { DecidedRecord } from '../../functions/core/rules/decide';
 import { validateExport } from '../../functions/core/rules/manifest';
 import { compilePolicy } from '../../functions/core/rules/policy';
-import { verifyRun } from '../../functions/core/verify/verify';
+import { reportInProcess, verifyRun } from '../../functions/core/verify/verify';
 import { makeHandler as runStatusHandler } from '../../functions/run-status/handler';
 import { makeHandler as twinspaceHandler } from '../../functions/twinspace/handler';
 import { fsExportSource } from '../../local/runtime/fs-export-source';
@@ -471,7 +470,7 @@ describe('verify reads the target back', () => {
       const found = await verifyTampered((t) => t.set(`migrated/wf-export/${key}`, Buffer.from('x')));
       expect([key, failed(found)]).toEqual([key, ['not-migrated']]);
     }
-  });
+  }, 60_000);
 
   test('a rolled-back wave leaves nothing in the target, verify proves it, and the wave runs again', async () => {
     const saved = new Map(result.raw);
@@ -510,5 +509,5 @@ describe('verify reads the target back', () => {
       result.raw.clear();
       for (const [k, v] of saved) result.raw.set(k, v);
     }
-  });
+  }, 60_000);
 });

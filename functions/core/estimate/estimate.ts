@@ -1,12 +1,12 @@
-import { PARTITIONING, receiptPartitions, SIZING } from '../pipeline/sizing';
+import { SHARDS, targetPartitions } from '../keys';
+import { PARTITIONING, receiptPartitions, SIZING, verifyRanges } from '../pipeline/sizing';
 import type { WavePlan } from '../pipeline/stages';
 import { ENTITY_OF_KIND, type Entity } from '../pipeline/workers';
 import type { DecidedRecord } from '../rules/decide';
 import { copiesFile } from '../rules/decide';
 import { INDEXES_BEFORE_DECIDING, isContainerKind, type Kind, PARENTS } from '../rules/kinds';
-import { targetPartitions } from '../verify/verify';
 import { PRICES, type Prices } from './prices';
-import { type AslDefinition, countTransitions } from './transitions';
+import { type AslDefinition, walkRun } from './transitions';
 
 /**
  * What a run of some waves would ask of AWS, and cost and take there: a model of the deployed pipeline
@@ -41,6 +41,53 @@ export interface EstimateSettings {
   readonly workerConcurrency: number;
   /** Seconds between progress checks (CDK context pollSeconds). */
   readonly pollSeconds: number;
+  /**
+   * Writes per second the state table takes at once: 4,000 for a new on-demand table, more when it is
+   * pre-warmed (CDK context tableWarmWrites). Unset: 4,000.
+   */
+  readonly tableWritesPerSecond?: number;
+}
+
+/** Service ceilings the model holds a run to (docs: DynamoDB warm throughput, S3 request rates). */
+export const CEILINGS = {
+  newTableWritesPerSecond: 4_000,
+  /**
+   * PUT/COPY per second per prefix of a bucket. The target's writes spread over the 256 shards of each
+   * area (keys.ts shardOf), each a prefix once S3 has partitioned the bucket for the load (it answers
+   * SlowDown meanwhile, which the clients' adaptive retry absorbs).
+   */
+  s3PutsPerPrefix: 3_500,
+  historyEvents: 25_000,
+  executionSeconds: 24 * 3600,
+} as const;
+
+/** One step of the run as its heaviest invocation sees it, against the function's limits. */
+export interface FeasibleStep {
+  readonly step: string;
+  readonly function: string;
+  readonly perInvocationSeconds: number;
+  readonly timeoutSeconds: number;
+  readonly tmpBytes: number;
+  readonly tmpLimitBytes: number;
+  readonly fits: boolean;
+}
+
+/** Whether every step of the run fits AWS's limits, and where the run waits on a service's ceiling. */
+export interface Feasibility {
+  readonly fits: boolean;
+  readonly steps: readonly FeasibleStep[];
+  readonly historyEvents: number;
+  readonly historyLimit: number;
+  /** Stages whose time a service's ceiling sets rather than the workers (table writes, S3 PUTs per prefix). */
+  readonly ceilings: readonly {
+    stage: string;
+    resource: string;
+    offered: number;
+    limit: number;
+    seconds: number;
+  }[];
+  readonly durationSeconds: number;
+  readonly durationLimitSeconds: number;
 }
 
 /** The latencies and rates the time and GB-seconds rest on: typical in-region figures, not measured on AWS. */
@@ -62,10 +109,36 @@ export const ASSUMPTIONS = {
   idlePollersPerQueue: 5,
   /** Size of one chunk marker in a progress query, bytes. */
   markerBytes: 120,
+  /** Log lines each invocation writes (start, its counts, end), in bytes. */
+  logBytesPerInvocation: 1_500,
+  /** Requests to SQS, S3 and DynamoDB per request they make to KMS (data keys reused, bucket keys). */
+  requestsPerKmsRequest: 1_000,
 } as const;
 
+/** The area of the target each kind's documents and files go under (keys.ts targetKeys). */
+const AREA_OF_KIND: Partial<Record<Kind, string>> = {
+  accounts: 'profiles',
+  activities: 'profiles',
+  photos: 'profiles',
+  contacts: 'profiles',
+  portfolio: 'profiles',
+  projects: 'twinspaces',
+  'twinspace-items': 'twinspaces',
+  groups: 'groups',
+  'group-items': 'groups',
+  events: 'events',
+};
+
 export interface EstimateLine {
-  readonly service: 'Lambda' | 'SQS' | 'DynamoDB' | 'S3' | 'Step Functions' | 'EventBridge';
+  readonly service:
+    | 'Lambda'
+    | 'SQS'
+    | 'DynamoDB'
+    | 'S3'
+    | 'Step Functions'
+    | 'EventBridge'
+    | 'KMS'
+    | 'CloudWatch Logs';
   readonly what: string;
   readonly quantity: number;
   readonly unit: string;
@@ -85,14 +158,20 @@ export interface Estimate {
     s3BytesCopied: number;
     stateTransitions: number;
     events: number;
+    kmsRequests: number;
+    logBytes: number;
+    ephemeralGbSeconds: number;
   };
   readonly lines: readonly EstimateLine[];
   readonly totalCost: number;
   readonly duration: { seconds: number; text: string; stages: { stage: string; seconds: number }[] };
   /** Steps that one invocation could not finish within the function's timeout, as modelled. */
   readonly warnings: readonly string[];
+  readonly feasibility: Feasibility;
   readonly assumptions: typeof ASSUMPTIONS & EstimateSettings;
   readonly prices: Prices;
+  /** Accounts the export's workload was projected to (`plan --scale-to`). */
+  readonly scaledTo?: number;
 }
 
 /** A kind with nothing in it. */
@@ -135,8 +214,6 @@ export class WorkloadTally {
 }
 
 const GB = 1e9;
-/** Partitions of the target that verify checks. */
-const targetPartitionCount = targetPartitions('export').length;
 const mb = (memoryMb: number) => memoryMb / 1024;
 
 export function formatDuration(seconds: number): string {
@@ -170,10 +247,61 @@ export function estimate(
     s3BytesCopied: 0,
     stateTransitions: 0,
     events: 0,
+    kmsRequests: 0,
+    logBytes: 0,
+    ephemeralGbSeconds: 0,
   };
-  const invoke = (count: number, seconds: number, memoryMb: number) => {
+  const steps: FeasibleStep[] = [];
+  const ceilings: Feasibility['ceilings'][number][] = [];
+  const tableRate = settings.tableWritesPerSecond ?? CEILINGS.newTableWritesPerSecond;
+  /** `count` invocations of `name` taking `seconds` in all; the heaviest one takes `heaviest`. */
+  const invoke = (
+    count: number,
+    seconds: number,
+    memoryMb: number,
+    step?: { step: string; name: keyof typeof SIZING.functions; heaviest: number },
+  ) => {
     t.lambdaInvocations += count;
     t.lambdaGbSeconds += seconds * mb(memoryMb);
+    t.logBytes += count * a.logBytesPerInvocation;
+    if (!step || count === 0) return;
+    const sized = SIZING.functions[step.name];
+    t.ephemeralGbSeconds += (seconds * Math.max(0, sized.tmpMb - 512)) / 1024;
+    const fn = step.name === 'worker' ? 'entity worker' : step.name;
+    // One row per step, in the order the run first reaches it, with its heaviest invocation.
+    const at = steps.findIndex((x) => x.step === step.step);
+    if (at >= 0 && (steps[at]?.perInvocationSeconds ?? 0) >= step.heaviest) return;
+    steps.splice(at >= 0 ? at : steps.length, at >= 0 ? 1 : 0, {
+      step: step.step,
+      function: fn,
+      perInvocationSeconds: Math.round(step.heaviest * 10) / 10,
+      timeoutSeconds: sized.timeoutSeconds,
+      // No function writes to /tmp: each streams, or works one bounded part in memory.
+      tmpBytes: 0,
+      tmpLimitBytes: sized.tmpMb * 1024 * 1024,
+      fits: step.heaviest <= sized.timeoutSeconds,
+    });
+  };
+  /** How long `writes` to the table and `puts` into one prefix take at the ceilings, if longer than `seconds`. */
+  const atCeilings = (stage: string, seconds: number, writes: number, putsPerPrefix: number) => {
+    let longest = seconds;
+    for (const [resource, offered, limit] of [
+      ['DynamoDB writes per second', writes, tableRate],
+      ['S3 PUT/COPY per second on one prefix', putsPerPrefix, CEILINGS.s3PutsPerPrefix],
+    ] as const) {
+      const needed = offered / limit;
+      if (needed > seconds && offered > 0) {
+        ceilings.push({
+          stage,
+          resource,
+          offered: Math.round(offered / Math.max(seconds, 1)),
+          limit,
+          seconds: needed,
+        });
+        longest = Math.max(longest, needed);
+      }
+    }
+    return longest;
   };
   const readSeconds = (bytes: number) => bytes / (a.readMBps * 1e6);
   const stages: { stage: string; seconds: number }[] = [];
@@ -185,33 +313,65 @@ export function estimate(
       );
   };
 
-  // Validate (hashes every kind file), then index identities (reads accounts, one write per account).
+  // Validate (hashes every kind file, streaming).
   const kindFiles = Object.values(workload.kinds).filter((k) => k.lines > 0).length;
   const validateSeconds = readSeconds(workload.exportBytes) + 0.5;
-  invoke(1, validateSeconds, mem('validate'));
+  invoke(1, validateSeconds, mem('validate'), {
+    step: 'validate',
+    name: 'validate',
+    heaviest: validateSeconds,
+  });
   withinTimeout('validate', validateSeconds);
   t.s3GetRequests += 1 + kindFiles;
+  let seconds = validateSeconds;
+
+  // The identity stages over chunks of accounts: index each (a get, a conditional put, its e-mail
+  // entry), then link what each matches (pending registrations, the e-mail's accounts, the holder).
   const accounts = kindOf('accounts');
-  const identitySeconds =
-    readSeconds(accounts.fileBytes) +
-    accounts.lines * (a.cpuMsPerLine / 1000) +
-    (Math.ceil(accounts.lines / 25) * a.dynamoBatchMs) / 1000 / a.parallelRequests +
-    0.5;
-  invoke(1, identitySeconds, mem('index-identities'));
-  withinTimeout('index identities', identitySeconds);
-  t.s3GetRequests += 2;
-  t.dynamoWriteUnits += accounts.lines + 1;
-  let seconds = validateSeconds + identitySeconds;
+  const accountChunks = Math.ceil(accounts.lines / PARTITIONING.chunkLines);
+  const identityPolls: number[] = [];
+  for (const [stage, reads, writes] of [
+    ['identities/index', 1, 2],
+    ['identities/link', 4, 0],
+  ] as const) {
+    const perChunk =
+      a.chunkOverheadMs / 1000 +
+      (Math.min(accounts.lines, PARTITIONING.chunkLines) *
+        (a.cpuMsPerLine + ((reads + writes) * a.dynamoBatchMs) / a.parallelRequests)) /
+        1000;
+    const splitSeconds = readSeconds(accounts.fileBytes) + (accountChunks * a.s3PutMs) / 1000 / 16 + 0.3;
+    invoke(1, splitSeconds, mem('split'), { step: 'split', name: 'split', heaviest: splitSeconds });
+    invoke(accountChunks, accountChunks * perChunk, mem('index-identities'), {
+      step: stage,
+      name: 'index-identities',
+      heaviest: perChunk,
+    });
+    t.dynamoReadUnits += accounts.lines * reads + 2 * accountChunks;
+    t.dynamoWriteUnits += accounts.lines * writes + accountChunks + 1;
+    t.s3PutCopyListRequests += 2 * accountChunks;
+    t.s3GetRequests += accountChunks + 2;
+    t.sqsRequests += 3 * accountChunks;
+    const work = splitSeconds + (accountChunks * perChunk) / settings.workerConcurrency;
+    const stageSeconds = atCeilings(stage, work, accounts.lines * writes, 0) + settings.pollSeconds;
+    const polls = Math.ceil(stageSeconds / settings.pollSeconds);
+    invoke(polls, (polls * a.progressCheckMs) / 1000, mem('progress'));
+    identityPolls.push(polls);
+    stages.push({ stage, seconds: stageSeconds });
+    seconds += stageSeconds;
+  }
 
   const shape: { wave: string; stagePolls: number[] }[] = [];
   let decideChunks = 0;
   let records = 0;
+  let maxSplitSeconds = 0;
   for (const wave of waves) {
     const stagePolls: number[] = [];
     shape.push({ wave: wave.wave, stagePolls });
     for (const stage of wave.stages) {
       let splitSeconds = 0.3;
       let stageChunks = 0;
+      let stageWrites = 0;
+      const putsByArea = new Map<string, number>();
       const entitySeconds = new Map<Entity, number>();
       t.s3GetRequests += 1; // the manifest
       for (const step of stage.steps) {
@@ -219,11 +379,11 @@ export function estimate(
         if (k.lines === 0) continue;
         const chunks = Math.ceil(k.lines / PARTITIONING.chunkLines);
         stageChunks += chunks;
-        // split: reads the file, PUTs each chunk one after another, sends the messages in batches.
+        // split: reads the file, PUTs 16 chunks at once, sends each chunk's message as it is stored.
         t.s3GetRequests += 1;
         t.s3PutCopyListRequests += chunks;
-        t.sqsRequests += Math.ceil(chunks / SIZING.sendBatchSize);
-        splitSeconds += readSeconds(k.fileBytes) + (chunks * a.s3PutMs) / 1000;
+        t.sqsRequests += chunks;
+        splitSeconds += readSeconds(k.fileBytes) + (chunks * a.s3PutMs) / 1000 / 16;
         // workers: one invocation per batch of messages; receive and delete per batch.
         const batches = Math.ceil(chunks / SIZING.workerBatchSize);
         t.sqsRequests += 2 * batches;
@@ -242,11 +402,14 @@ export function estimate(
           reads = (PARENTS[step.kind] ? k.lines : 0) + (INDEXES_BEFORE_DECIDING[step.kind] ? k.lines : 0);
           objects = k.migrated + k.filesCopied + chunks; // documents, copies, results
           t.s3PutCopyListRequests += objects;
+          const area = AREA_OF_KIND[step.kind] ?? step.kind;
+          putsByArea.set(area, (putsByArea.get(area) ?? 0) + k.migrated + k.filesCopied);
           t.s3GetRequests += k.blobChecks;
           t.s3BytesCopied += k.bytesCopied;
         }
         t.dynamoWriteUnits += writes;
         t.dynamoReadUnits += reads;
+        stageWrites += writes;
         const workSeconds =
           (chunks * a.chunkOverheadMs +
             k.lines * a.cpuMsPerLine +
@@ -257,18 +420,27 @@ export function estimate(
               a.parallelRequests) /
             1000 +
           readSeconds(k.blobBytes);
-        invoke(batches, workSeconds, mem('worker'));
+        // A worker invocation takes a batch of chunks of this kind.
+        const perBatch = (workSeconds / Math.max(1, chunks)) * Math.min(chunks, SIZING.workerBatchSize);
+        invoke(batches, workSeconds, mem('worker'), {
+          step: 'decide a batch of chunks',
+          name: 'worker',
+          heaviest: perBatch,
+        });
         const entity = ENTITY_OF_KIND[step.kind];
         entitySeconds.set(entity, (entitySeconds.get(entity) ?? 0) + workSeconds);
       }
-      invoke(1, splitSeconds, mem('split'));
+      invoke(1, splitSeconds, mem('split'), { step: 'split', name: 'split', heaviest: splitSeconds });
+      maxSplitSeconds = Math.max(maxSplitSeconds, splitSeconds);
       withinTimeout(`${stage.id} split`, splitSeconds);
       t.dynamoWriteUnits += 1; // the stage's expectation
       t.dynamoReadUnits += 1;
       // Each entity's chunks spread over its concurrent workers; the stage ends at the next check.
       const workers = Math.max(0, ...[...entitySeconds.values()].map((s) => s / settings.workerConcurrency));
-      const stageSeconds = splitSeconds + workers + settings.pollSeconds;
-      const polls = Math.ceil((workers + settings.pollSeconds) / settings.pollSeconds);
+      // The workers go no faster than the table takes their writes, nor one prefix its PUTs.
+      const paced = atCeilings(stage.id, workers, stageWrites, Math.max(0, ...putsByArea.values()) / SHARDS);
+      const stageSeconds = splitSeconds + paced + settings.pollSeconds;
+      const polls = Math.ceil((paced + settings.pollSeconds) / settings.pollSeconds);
       invoke(polls, (polls * a.progressCheckMs) / 1000, mem('progress'));
       t.dynamoReadUnits += polls * (1 + Math.max(1, Math.ceil((stageChunks * a.markerBytes) / 4096)));
       t.sqsRequests += polls * 4; // GetQueueAttributes of each entity queue
@@ -285,23 +457,41 @@ export function estimate(
   const files = Object.values(workload.kinds).reduce((n, k) => n + k.filesCopied, 0);
   const allRecords = Object.values(workload.kinds).reduce((n, k) => n + k.lines, 0);
   const partitions = receiptPartitions(allRecords, P);
+  // Partitions of the target that verify checks.
+  const targetPartitionCount = targetPartitions('export', verifyRanges(allRecords, P)).length;
   const mapParts = Math.ceil(decideChunks / P.reportResults);
+  // A part reads up to reportResults result objects (the heaviest part: full ones).
+  const partRows = Math.min(records, P.reportResults * P.chunkLines);
   const mapSeconds =
-    (P.reportResults * P.chunkLines * a.cpuMsPerLine) / 1000 +
-    (P.reportResults * a.s3GetMs + partitions * a.s3PutMs) / 1000 / a.parallelRequests +
-    0.3;
+    a.chunkOverheadMs / 1000 +
+    (partRows * a.cpuMsPerLine) / 1000 +
+    (Math.min(decideChunks, P.reportResults) * a.s3GetMs + partitions * a.s3PutMs) /
+      1000 /
+      a.parallelRequests;
   const verifyInvocations = Math.ceil((migrated + files) / P.verifyKeys) + targetPartitionCount;
   const verifySeconds =
-    (Math.min(P.verifyKeys, migrated + files) * (a.s3GetMs + a.dynamoBatchMs)) / 1000 / a.parallelRequests +
-    0.3;
+    a.chunkOverheadMs / 1000 +
+    (Math.min(P.verifyKeys, migrated + files) * (a.s3GetMs + a.dynamoBatchMs)) / 1000 / a.parallelRequests;
   const accountsPerPartition = workload.receipts / partitions;
   const receiptsSeconds =
+    a.chunkOverheadMs / 1000 +
     (mapParts * a.s3GetMs + accountsPerPartition * 3 * a.s3PutMs) / 1000 / a.parallelRequests +
-    (records / partitions) * (a.cpuMsPerLine / 1000) +
-    0.3;
-  invoke(mapParts, mapParts * mapSeconds, mem('report'));
-  invoke(verifyInvocations, verifyInvocations * verifySeconds, mem('verify'));
-  invoke(partitions, partitions * receiptsSeconds, mem('report'));
+    (records / partitions) * (a.cpuMsPerLine / 1000);
+  invoke(mapParts, mapParts * mapSeconds, mem('report'), {
+    step: 'report part',
+    name: 'report',
+    heaviest: mapSeconds,
+  });
+  invoke(verifyInvocations, verifyInvocations * verifySeconds, mem('verify'), {
+    step: 'verify page',
+    name: 'verify',
+    heaviest: verifySeconds,
+  });
+  invoke(partitions, partitions * receiptsSeconds, mem('report'), {
+    step: 'receipts partition',
+    name: 'report',
+    heaviest: receiptsSeconds,
+  });
   withinTimeout('a report part', mapSeconds);
   withinTimeout('a verify page', verifySeconds);
   withinTimeout('a receipts partition', receiptsSeconds);
@@ -311,11 +501,25 @@ export function estimate(
   t.dynamoReadUnits += migrated + mapParts + verifyInvocations + partitions;
   t.dynamoWriteUnits += mapParts + targetPartitionCount + partitions;
   t.sqsRequests += 3 * (mapParts + verifyInvocations + partitions);
+  // The report's splits: list the results, send a message per part (ten to a batch).
+  const reportSplitSeconds =
+    0.3 +
+    ((Math.ceil(decideChunks / 1000) + (mapParts + targetPartitionCount + partitions) / 10) * a.s3PutMs) /
+      1000;
+  invoke(2, 2 * reportSplitSeconds, mem('split'), {
+    step: 'split',
+    name: 'split',
+    heaviest: reportSplitSeconds,
+  });
+  t.s3PutCopyListRequests += Math.ceil(decideChunks / 1000);
+  t.sqsRequests += Math.ceil((mapParts + targetPartitionCount + partitions) / 10);
   const concurrency = settings.workerConcurrency;
   const partsStage =
+    reportSplitSeconds +
     Math.max((mapParts * mapSeconds) / concurrency, (verifyInvocations * verifySeconds) / concurrency) +
     settings.pollSeconds;
-  const receiptsStage = (partitions * receiptsSeconds) / concurrency + settings.pollSeconds;
+  const receiptsStage =
+    reportSplitSeconds + (partitions * receiptsSeconds) / concurrency + settings.pollSeconds;
   const reportPolls = [
     Math.ceil(partsStage / settings.pollSeconds),
     Math.ceil(receiptsStage / settings.pollSeconds),
@@ -325,7 +529,7 @@ export function estimate(
   // The summary reads every part's tally and writes summary.json, report.html and the decisions' index.
   const summarySeconds =
     ((mapParts + verifyInvocations + partitions) * a.s3GetMs) / 1000 / a.parallelRequests + 1;
-  invoke(1, summarySeconds, mem('summary'));
+  invoke(1, summarySeconds, mem('summary'), { step: 'summary', name: 'summary', heaviest: summarySeconds });
   t.s3GetRequests += mapParts + targetPartitionCount + partitions + 1;
   t.s3PutCopyListRequests += 3;
   t.dynamoWriteUnits += 1;
@@ -335,11 +539,30 @@ export function estimate(
     { stage: 'receipts', seconds: receiptsStage },
   );
   seconds += partsStage + receiptsStage + summarySeconds;
-  // Every state the synthesized state machine goes through for this run.
-  t.stateTransitions = countTransitions(definition, { waves: shape, reportPolls });
+  // Every state the synthesized state machine goes through for this run, and its history events.
+  const walked = walkRun(definition, { waves: shape, reportPolls, identityPolls });
+  t.stateTransitions = walked.transitions;
 
-  // Lambda's pollers long-poll every entity queue and the link queue for the whole run.
-  t.sqsRequests += Math.ceil((seconds / 20) * a.idlePollersPerQueue * 5);
+  // Lambda's pollers long-poll every queue of the workflow and the link queue for the whole run.
+  t.sqsRequests += Math.ceil((seconds / 20) * a.idlePollersPerQueue * 8);
+  // The customer-managed key: SQS reuses data keys, S3 uses bucket keys and DynamoDB caches its table
+  // key, so KMS sees about one request per KMS_REQUESTS_PER of theirs.
+  t.kmsRequests = Math.ceil(
+    (t.sqsRequests + t.s3PutCopyListRequests + t.s3GetRequests + t.dynamoWriteUnits + t.dynamoReadUnits) /
+      a.requestsPerKmsRequest,
+  );
+  const feasibility: Feasibility = {
+    fits:
+      steps.every((x) => x.fits) &&
+      walked.historyEvents <= CEILINGS.historyEvents &&
+      seconds <= CEILINGS.executionSeconds,
+    steps,
+    historyEvents: walked.historyEvents,
+    historyLimit: CEILINGS.historyEvents,
+    ceilings,
+    durationSeconds: Math.round(seconds),
+    durationLimitSeconds: CEILINGS.executionSeconds,
+  };
 
   const p = prices;
   const lines: EstimateLine[] = [
@@ -401,6 +624,27 @@ export function estimate(
       (t.stateTransitions / 1000) * p.stepFunctions.perThousandTransitions,
     ),
     line(
+      'Lambda',
+      'ephemeral storage above 512 MB',
+      t.ephemeralGbSeconds,
+      'GB-seconds',
+      t.ephemeralGbSeconds * p.lambdaEphemeral.perGbSecond,
+    ),
+    line(
+      'KMS',
+      'requests on the customer-managed key',
+      t.kmsRequests,
+      'requests',
+      (t.kmsRequests / 1e4) * p.kms.perTenThousandRequests,
+    ),
+    line(
+      'CloudWatch Logs',
+      'log ingestion (Powertools JSON lines)',
+      t.logBytes,
+      'bytes',
+      (t.logBytes / GB) * p.cloudWatchLogs.perGbIngested,
+    ),
+    line(
       'EventBridge',
       'Migration Run Finished',
       t.events,
@@ -415,6 +659,7 @@ export function estimate(
     totalCost: lines.reduce((sum, l) => sum + l.cost, 0),
     duration: { seconds, text: formatDuration(seconds), stages },
     warnings,
+    feasibility,
     assumptions: { ...ASSUMPTIONS, ...settings },
     prices: p,
   };
@@ -436,10 +681,48 @@ export function formatEstimate(e: Estimate): string {
     (l) =>
       `  ${l.service.padEnd(15)} ${l.what.padEnd(50)} ${Math.round(l.quantity).toLocaleString('en-GB').padStart(16)} ${l.unit.padEnd(12)} $${l.cost.toFixed(2).padStart(9)}`,
   );
+  const f = e.feasibility;
+  const tightest = [...f.steps].sort(
+    (x, y) => y.perInvocationSeconds / y.timeoutSeconds - x.perInvocationSeconds / x.timeoutSeconds,
+  )[0];
+  const table = e.assumptions.tableWritesPerSecond ?? CEILINGS.newTableWritesPerSecond;
   return [
-    `on AWS (${e.prices.region}, prices of ${e.prices.asOf}; ${e.assumptions.workerConcurrency} workers per queue, progress every ${e.assumptions.pollSeconds} s):`,
+    `on AWS (${e.prices.region}, prices of ${e.prices.asOf}; ${e.assumptions.workerConcurrency} workers per queue, progress every ${e.assumptions.pollSeconds} s, table ${table.toLocaleString('en-GB')} writes/s)${e.scaledTo ? `, projected to ${e.scaledTo.toLocaleString('en-GB')} accounts` : ''}:`,
     ...rows,
     `  total about $${e.totalCost.toFixed(2)}, about ${e.duration.text}`,
+    `  fits AWS's limits: ${f.fits ? 'yes' : 'NO'}${
+      tightest
+        ? ` (tightest: ${tightest.step}, ${tightest.perInvocationSeconds} s of ${tightest.timeoutSeconds} s per invocation)`
+        : ''
+    }; history ${f.historyEvents.toLocaleString('en-GB')} of ${f.historyLimit.toLocaleString('en-GB')} events`,
+    ...f.steps
+      .filter((x) => !x.fits)
+      .map((x) => `  does not fit: ${x.step} takes ${x.perInvocationSeconds} s, over ${x.timeoutSeconds} s`),
+    ...f.ceilings.map(
+      (c) =>
+        `  waits on ${c.resource} in ${c.stage}: ${Math.round(c.seconds)} s at ${c.limit.toLocaleString('en-GB')}/s`,
+    ),
     ...e.warnings.map((w) => `  warning: ${w}`),
   ].join('\n');
+}
+
+/**
+ * The export's workload projected to `accounts` accounts (`plan --scale-to`): every kind's lines, files
+ * and bytes, the receipts and the export's bytes in proportion to the accounts file, as a larger export
+ * of the same make-up would have them.
+ */
+export function scaleWorkload(workload: Workload, accounts: number): Workload {
+  const now = workload.kinds.accounts?.lines ?? 0;
+  if (now === 0) throw new RangeError('the export has no accounts to project from');
+  const f = accounts / now;
+  const kinds: Partial<Record<Kind, KindWorkload>> = {};
+  for (const [kind, k] of Object.entries(workload.kinds) as [Kind, KindWorkload][])
+    kinds[kind] = Object.fromEntries(
+      Object.entries(k).map(([field, n]) => [field, Math.round(n * f)]),
+    ) as unknown as KindWorkload;
+  return {
+    kinds,
+    receipts: Math.round(workload.receipts * f),
+    exportBytes: Math.round(workload.exportBytes * f),
+  };
 }

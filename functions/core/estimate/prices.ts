@@ -12,6 +12,10 @@ export const PRICES = {
   s3: { perThousandPutCopyList: 0.005, perThousandGet: 0.0004, perGbMonthStandard: 0.023 },
   stepFunctions: { perThousandTransitions: 0.025 },
   eventBridge: { perMillionEvents: 1.0 },
+  /** Lambda ephemeral storage above the free 512 MB, per GB-second. */
+  lambdaEphemeral: { perGbSecond: 0.0000000309 },
+  kms: { perTenThousandRequests: 0.03 },
+  cloudWatchLogs: { perGbIngested: 0.57 },
 } as const;
 
 export type Prices = typeof PRICES;

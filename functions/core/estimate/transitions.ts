@@ -40,17 +40,32 @@ interface ChoiceRule {
 export interface RunShape {
   readonly waves: readonly { readonly wave: string; readonly stagePolls: readonly number[] }[];
   readonly reportPolls: readonly number[];
+  /** Progress checks of the identity stages (before the waves); one each when absent. */
+  readonly identityPolls?: readonly number[];
 }
 
 /** A bound on the states one walk may enter: far above any real run, it stops a definition that loops. */
 const MAX_STEPS = 10_000_000;
 
 /**
- * The transitions of a successful run of this shape. Each state entered is one; each iteration of a Map
- * counts one more (as the estimate has always modelled it).
+ * The transitions of a successful run of this shape, and the events of its execution history (which
+ * Step Functions caps at 25,000): each state entered and exited two, a Task three more (scheduled,
+ * started, succeeded), a Map two more and two per iteration, the execution's start and end. Each state
+ * entered is one transition; each iteration of a Map counts one more (as the estimate has always
+ * modelled it).
  */
 export function countTransitions(definition: AslDefinition, shape: RunShape): number {
+  return walkRun(definition, shape).transitions;
+}
+
+export function walkRun(
+  definition: AslDefinition,
+  shape: RunShape,
+): { transitions: number; historyEvents: number } {
   let steps = 0;
+  let history = 2;
+  // Outside the waves' Map: the identity stages, then the report's, in the definition's order.
+  const outside = [...(shape.identityPolls ?? [1, 1]), ...shape.reportPolls];
   const walk = (machine: AslDefinition, wave?: { wave: string; stagePolls: readonly number[] }): number => {
     let stage = -1;
     let polls = 0;
@@ -59,7 +74,7 @@ export function countTransitions(definition: AslDefinition, shape: RunShape): nu
         case '$.wave':
           return wave?.wave;
         case '$.progress.done':
-          return polls >= ((wave ? wave.stagePolls[stage] : shape.reportPolls[stage]) ?? 1);
+          return polls >= ((wave ? wave.stagePolls[stage] : outside[stage]) ?? 1);
         case '$.progress.stalled':
           return false;
         case '$.report.status':
@@ -87,6 +102,7 @@ export function countTransitions(definition: AslDefinition, shape: RunShape): nu
       const state: AslState | undefined = machine.States[name];
       if (!state) throw new UnknownWorkflowError(`the definition has no state "${name}"`);
       count++;
+      history += state.Type === 'Task' ? 5 : state.Type === 'Map' ? 4 : 2;
       switch (state.Type) {
         case 'Choice': {
           name = state.Choices?.find(holds)?.Next ?? state.Default;
@@ -96,7 +112,10 @@ export function countTransitions(definition: AslDefinition, shape: RunShape): nu
           const inner = state.ItemProcessor ?? state.Iterator;
           if (!inner || state.ItemsPath !== '$.run.waves')
             throw new UnknownWorkflowError(`the estimate does not know the Map "${name}"`);
-          for (const w of shape.waves) count += 1 + walk(inner, w);
+          for (const w of shape.waves) {
+            history += 2;
+            count += 1 + walk(inner, w);
+          }
           break;
         }
         case 'Pass':
@@ -121,5 +140,6 @@ export function countTransitions(definition: AslDefinition, shape: RunShape): nu
     }
     return count;
   };
-  return walk(definition);
+  const transitions = walk(definition);
+  return { transitions, historyEvents: history };
 }

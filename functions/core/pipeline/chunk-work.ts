@@ -184,8 +184,8 @@ export async function processChunk(entity: Entity, body: string, deps: ChunkDeps
   if (!parsed.success)
     throw new PoisonMessageError(`not a chunk message: ${parsed.error.issues[0]?.path.join('.')}`);
   const msg = parsed.data;
-  if (ENTITY_OF_KIND[msg.kind] !== entity)
-    throw new PoisonMessageError(`kind ${msg.kind} does not belong to ${entity}`);
+  if (ENTITY_OF_KIND[msg.kind] !== entity || msg.op === 'identify' || msg.op === 'link')
+    throw new PoisonMessageError(`a ${msg.kind} ${msg.op} chunk does not belong to ${entity}`);
   if (await deps.store.hasChunkMarker(msg.scope, msg.stage, chunkId(msg))) return { msg, done: 'before' };
   const text = await deps.objects.getText(deps.exportsBucket, msg.key);
   if (text === undefined) throw new PoisonMessageError(`chunk object ${msg.key} is missing`);

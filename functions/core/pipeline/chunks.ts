@@ -58,7 +58,8 @@ export const ChunkMessageSchema = z.object({
   exportId: z.string().regex(EXPORT_ID),
   wave: z.string().min(1),
   stage: z.string().min(1),
-  op: z.enum(['index', 'decide']),
+  /** index and decide: a wave's steps; identify and link: the run's identity stages. */
+  op: z.enum(['index', 'decide', 'identify', 'link']),
   kind: z.enum(KINDS),
   index: z.enum(['group-activity', 'group-activity-unknown', 'etwinning-emails']).optional(),
   /** The kind file's path inside the export, for `<file>:<line>` ids. */

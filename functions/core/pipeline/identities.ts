@@ -1,4 +1,6 @@
 import { eachLimited } from '../concurrency';
+import { PoisonMessageError } from '../errors';
+import { chunkId, workKeys } from '../keys';
 import type { IdentityStore, IndexedAccount, ObjectStore } from '../ports';
 import type { IdentityCounts } from '../report/summary';
 import { parseLine, validateRecord } from '../rules/decide';
@@ -7,6 +9,7 @@ import { linkAfterIndexing, refKey, writeLinkDocument } from '../rules/linking';
 import { readManifest } from '../rules/manifest';
 import { readLines } from '../rules/ndjson';
 import type { RecordOf } from '../rules/schemas';
+import { type ChunkLine, type ChunkMessage, ChunkMessageSchema, decodeChunk } from './chunks';
 import type { Run, WorkflowDeps } from './run';
 
 /** Accounts read and written per batch. */
@@ -30,21 +33,35 @@ const isNewer = (a: Pick<IndexedAccount, 'exportedAt' | 'exportId'>, b: typeof a
   return d > 0 || (d === 0 && a.exportId >= b.exportId);
 };
 
-/** The standing, schema-valid accounts of the export, in batches, as the index keeps them. */
-async function* accountBatches(run: Run, deps: IndexDeps): AsyncGenerator<IndexedAccount[]> {
+/** The export's accounts file as lines, each marked when an earlier line had its id (DQ-2). */
+async function* accountLines(run: Run, deps: Pick<IndexDeps, 'workflow'>): AsyncGenerator<ChunkLine> {
   const source = deps.workflow.source(run.exportId);
-  const manifest = await readManifest(source);
-  const file = manifest.files.get('accounts');
+  const file = (await readManifest(source)).files.get('accounts');
   const bytes = file && (await source.open(file.path));
   if (!bytes) return;
-  const secret = await deps.secret();
   const seen = new Set<string>();
-  let batch: IndexedAccount[] = [];
   for await (const line of readLines(bytes)) {
     if ('unreadable' in line) continue;
     const parsed = parseLine(line.text);
-    if (!parsed.ok || seen.has(parsed.id)) continue;
-    seen.add(parsed.id);
+    const duplicate = parsed.ok && seen.has(parsed.id);
+    if (parsed.ok) seen.add(parsed.id);
+    yield duplicate ? { ...line, duplicate } : line;
+  }
+}
+
+/** The standing, schema-valid accounts of some lines of the accounts file, in batches, as the index keeps them. */
+async function* accountBatches(
+  run: Pick<Run, 'exportId'>,
+  lines: Iterable<ChunkLine> | AsyncIterable<ChunkLine>,
+  deps: Pick<IndexDeps, 'workflow' | 'secret'>,
+): AsyncGenerator<IndexedAccount[]> {
+  const { manifest } = await readManifest(deps.workflow.source(run.exportId));
+  const secret = await deps.secret();
+  let batch: IndexedAccount[] = [];
+  for await (const line of lines) {
+    if ('unreadable' in line || line.duplicate) continue;
+    const parsed = parseLine(line.text);
+    if (!parsed.ok) continue;
     const valid = validateRecord('accounts', parsed.raw);
     if (!valid.ok) continue;
     const account = valid.record as RecordOf<'accounts'>;
@@ -52,7 +69,7 @@ async function* accountBatches(run: Run, deps: IndexDeps): AsyncGenerator<Indexe
       platform: account.platform,
       accountId: account.id,
       exportId: run.exportId,
-      exportedAt: manifest.manifest.exportedAt,
+      exportedAt: manifest.exportedAt,
       emailKey: emailKey(secret, account.email),
     });
     if (batch.length >= BATCH) {
@@ -95,24 +112,36 @@ async function recordBatch(batch: readonly IndexedAccount[], identities: Identit
   return changed;
 }
 
-/**
- * Indexes the export's accounts for linking, whatever the wave (rules ID-6, ID-9): each standing,
- * schema-valid account as `(platform, id)` with the keyed e-mail of the latest export that holds it. Then
- * links the pending registrations they match, moves users from superseded SEG accounts (ID-3), withdraws
- * those accounts' staged data and writes the link documents as the links stand. Safe to repeat.
- */
-export async function indexIdentities(run: Run, deps: IndexDeps): Promise<IdentityCounts> {
+/** What indexing the accounts of some lines did (the first of the run's two identity stages). */
+export async function identifyLines(
+  run: Pick<Run, 'exportId'>,
+  lines: Iterable<ChunkLine> | AsyncIterable<ChunkLine>,
+  deps: IndexDeps,
+): Promise<Pick<IdentityCounts, 'indexed' | 'LEGACY_EMAIL_CHANGED'>> {
   let indexed = 0;
   let changed = 0;
-  for await (const batch of accountBatches(run, deps)) {
+  for await (const batch of accountBatches(run, lines, deps)) {
     changed += await recordBatch(batch, deps.identities);
     indexed += batch.length;
   }
-  // Second pass, once every account of the export is indexed: an ambiguity (ID-8) is then visible.
+  return { indexed, LEGACY_EMAIL_CHANGED: changed };
+}
+
+/**
+ * The second identity stage, once every account of the export is indexed (an ambiguity, ID-8, is then
+ * visible): links the pending registrations that these lines' accounts match, moves users from
+ * superseded SEG accounts (ID-3), withdraws those accounts' staged data and writes the link documents as
+ * the links stand.
+ */
+export async function linkLines(
+  run: Pick<Run, 'exportId'>,
+  lines: Iterable<ChunkLine> | AsyncIterable<ChunkLine>,
+  deps: IndexDeps,
+): Promise<Pick<IdentityCounts, 'linked' | 'relinked' | 'withdrawn'>> {
   let linked = 0;
   let relinked = 0;
   let withdrawn = 0;
-  for await (const batch of accountBatches(run, deps)) {
+  for await (const batch of accountBatches(run, lines, deps)) {
     // Each keyed e-mail once per batch (two accounts of one e-mail would otherwise race for one user).
     const keys = new Map<string, IndexedAccount | undefined>();
     for (const a of batch)
@@ -129,8 +158,27 @@ export async function indexIdentities(run: Run, deps: IndexDeps): Promise<Identi
       if (holder !== undefined) await writeLinkDocument(holder, deps);
     });
   }
-  return { indexed, LEGACY_EMAIL_CHANGED: changed, linked, relinked, withdrawn };
+  return { linked, relinked, withdrawn };
 }
+
+/**
+ * Indexes the export's accounts for linking, whatever the wave (rules ID-6, ID-9), then links what they
+ * match: the two identity stages over the whole accounts file in one process (the deployed workflow
+ * runs them over chunks). Safe to repeat.
+ */
+export async function indexIdentities(run: Run, deps: IndexDeps): Promise<IdentityCounts> {
+  const first = await identifyLines(run, accountLines(run, deps), deps);
+  return { ...first, ...(await linkLines(run, accountLines(run, deps), deps)) };
+}
+
+/** Two identity tallies as one. */
+export const addIdentities = (a: Partial<IdentityCounts>, b: Partial<IdentityCounts>): IdentityCounts => ({
+  indexed: (a.indexed ?? 0) + (b.indexed ?? 0),
+  LEGACY_EMAIL_CHANGED: (a.LEGACY_EMAIL_CHANGED ?? 0) + (b.LEGACY_EMAIL_CHANGED ?? 0),
+  linked: (a.linked ?? 0) + (b.linked ?? 0),
+  relinked: (a.relinked ?? 0) + (b.relinked ?? 0),
+  withdrawn: (a.withdrawn ?? 0) + (b.withdrawn ?? 0),
+});
 
 /** The SEG accounts that this eTwinning account supersedes (the same current keyed e-mail): withdrawn. */
 async function withdrawFor(account: IndexedAccount, deps: IndexDeps): Promise<number> {
@@ -140,4 +188,50 @@ async function withdrawFor(account: IndexedAccount, deps: IndexDeps): Promise<nu
   const found = await deps.identities.accounts(seg);
   const superseded = [...found.values()].filter((a) => a.emailKey === account.emailKey);
   return superseded.length > 0 ? deps.withdrawSuperseded(superseded) : 0;
+}
+
+/**
+ * One chunk of an identity stage (the index-identities function, fed by its queue): worked once (its
+ * marker), its counts kept with the run's report parts for the summary. Every write it makes is keyed by
+ * the account or the user, so a redelivered message changes nothing.
+ */
+export async function processIdentityChunk(
+  body: string,
+  deps: IndexDeps,
+): Promise<{ msg: ChunkMessage; counts?: Partial<IdentityCounts> }> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(body);
+  } catch (cause) {
+    throw new PoisonMessageError('message body is not JSON', { cause });
+  }
+  const parsed = ChunkMessageSchema.safeParse(raw);
+  if (!parsed.success)
+    throw new PoisonMessageError(`not a chunk message: ${parsed.error.issues[0]?.path.join('.')}`);
+  const msg = parsed.data;
+  const runId = msg.stage.split('@')[1];
+  if ((msg.op !== 'identify' && msg.op !== 'link') || msg.kind !== 'accounts' || !runId)
+    throw new PoisonMessageError(`a ${msg.kind} ${msg.op} chunk is not an identity stage's`);
+  const { store, objects, exportsBucket } = deps.workflow;
+  if (await store.hasChunkMarker(msg.scope, msg.stage, chunkId(msg))) return { msg };
+  const text = await objects.getText(exportsBucket, msg.key);
+  if (text === undefined) throw new PoisonMessageError(`chunk object ${msg.key} is missing`);
+  const lines = decodeChunk(text);
+  const counts =
+    msg.op === 'identify'
+      ? await identifyLines({ exportId: msg.exportId }, lines, deps)
+      : await linkLines({ exportId: msg.exportId }, lines, deps);
+  await objects.put(
+    exportsBucket,
+    workKeys.reportTally(msg.scope, runId, msg.op, msg.chunk),
+    JSON.stringify({ op: msg.op, identities: counts }),
+    'application/json',
+  );
+  await store.putChunkMarker(msg.scope, msg.stage, chunkId(msg), {
+    lines: lines.length,
+    migrated: 0,
+    dropped: 0,
+    quarantined: 0,
+  });
+  return { msg, counts };
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { eachLimited } from '../concurrency';
-import { ConfigError, PoisonMessageError } from '../errors';
-import { decisionsIndex, decisionsPart, reportPrefix, workKeys } from '../keys';
+import { PoisonMessageError } from '../errors';
+import { decisionsIndex, decisionsPart, reportPrefix, targetPartitions, workKeys } from '../keys';
 import type { ChunkQueue } from '../ports';
 import { receiptFiles } from '../report/receipts';
 import { QUARANTINE_SHOWN, type ReportView, reportHtml } from '../report/report-html';
@@ -23,27 +23,26 @@ import {
   spoolEntries,
   withDownloadLinks,
 } from '../report/tally';
-import type { Kind } from '../rules/kinds';
-import { readManifest } from '../rules/manifest';
-import { safeIdSegment } from '../rules/safe-name';
-import { EXPORT_ID } from '../rules/schemas';
 import {
   countRun,
   emptyVerifyTally,
   mergeVerify,
   type RunCounts,
-  runFacts,
-  targetPartitions,
   type VerifyTally,
   verdict,
-  verifyPartition,
-} from '../verify/verify';
+} from '../report/verification';
+import type { Kind } from '../rules/kinds';
+import { readManifest } from '../rules/manifest';
+import { safeIdSegment } from '../rules/safe-name';
+import { EXPORT_ID } from '../rules/schemas';
 import type { ChunkCounts } from './chunks';
+import { addIdentities } from './identities';
 import { missingChunks } from './progress';
 import { resultRows, runResultKeys } from './results';
 import { type Run, recordRunStatus, type WorkflowDeps } from './run';
-import { PARTITIONING, receiptPartitions } from './sizing';
-import { buildStagePlan, markerStage, REPORT_STAGES, type ReportStage, reportIdOf } from './stages';
+import { runFacts } from './run-facts';
+import { PARTITIONING, receiptPartitions, verifyRanges } from './sizing';
+import { buildStagePlan, markerStage, REPORT_STAGES, type ReportStage, runIdOf } from './stages';
 
 /**
  * The report and verify of a run, fanned out as the stages are: no invocation's work grows with the
@@ -84,17 +83,19 @@ export const PartMessageSchema = z.object({
   partitions: z.number().int().positive(),
   /** map: the result objects it reads, in the run's order. */
   keys: z.array(z.string().min(1)).max(1000).optional(),
-  /** verify: where the partition's check stopped, and what it found so far. */
+  /** verify: ranges of each area of the target (verifyRanges), where its check stopped, what it found. */
+  ranges: z.number().int().min(1).max(256).optional(),
   after: z.string().optional(),
   tally: VerifyTallySchema.optional(),
 });
 export type PartMessage = z.infer<typeof PartMessageSchema>;
 
 /** What one part counted, as the summary merges it. */
-type PartTally =
+export type PartTally =
   | { readonly op: 'map'; readonly report: ReportCounts; readonly away: RunCounts['away'] }
   | { readonly op: 'receipts'; readonly receipts: number }
-  | { readonly op: 'verify'; readonly verify: VerifyTally };
+  | { readonly op: 'verify'; readonly verify: VerifyTally }
+  | { readonly op: 'identify' | 'link'; readonly identities: Partial<IdentityCounts> };
 
 /** Spool objects a report part puts at once (below the SDK's 50 sockets per client). */
 const SPOOL_PUTS_IN_FLIGHT = 48;
@@ -121,7 +122,9 @@ export async function splitReport(
   const p = deps.partitioning ?? PARTITIONING;
   const key = markerStage(run, stage);
   const done = new Set((await deps.store.stageProgress(run.scope, key)).ids);
-  const partitions = receiptPartitions((await exportRecords(run, deps)).records, p);
+  const { records } = await exportRecords(run, deps);
+  const partitions = receiptPartitions(records, p);
+  const ranges = verifyRanges(records, p);
   const plain = { ...run, waves: [...run.waves] };
   const messages: PartMessage[] = [];
   if (stage === REPORT_STAGES.parts) {
@@ -134,8 +137,8 @@ export async function splitReport(
         partitions,
         keys: keys.slice(i * p.reportResults, (i + 1) * p.reportResults),
       });
-    targetPartitions(run.exportId).forEach((_, i) => {
-      messages.push({ run: plain, op: 'verify', part: i, partitions });
+    targetPartitions(run.exportId, ranges).forEach((_, i) => {
+      messages.push({ run: plain, op: 'verify', part: i, partitions, ranges });
     });
   } else {
     for (let i = 0; i < partitions; i++) messages.push({ run: plain, op: 'receipts', part: i, partitions });
@@ -185,91 +188,86 @@ export function parsePart(body: string, ops: readonly PartMessage['op'][]): Part
   return parsed.data;
 }
 
-/**
- * One part of a report stage: worked once (its marker), every write keyed by the part, so a redelivered
- * message changes nothing. A verify part that has more keys to check hands them on and records nothing.
- */
-export async function workPart(msg: PartMessage, deps: PartDeps): Promise<PartResult> {
+/** The marker stage and id of a part: whether it was worked before. */
+export async function partDone(msg: PartMessage, deps: Pick<WorkflowDeps, 'store'>): Promise<boolean> {
+  const stage = markerStage(msg.run, stageOfOp(msg.op));
+  return deps.store.hasChunkMarker(msg.run.scope, stage, partId(msg.op, msg.part));
+}
+
+/** Records a part as worked: its tally with the run's parts (for the summary), then its marker. */
+export async function finishPart(
+  msg: PartMessage,
+  tally: PartTally,
+  lines: number,
+  deps: Pick<WorkflowDeps, 'store' | 'objects' | 'exportsBucket'>,
+): Promise<PartResult> {
   const { run } = msg;
-  const stage = markerStage(run, stageOfOp(msg.op));
-  const id = partId(msg.op, msg.part);
-  if (await deps.store.hasChunkMarker(run.scope, stage, id)) return { msg, done: 'before' };
-  let tally: PartTally;
-  let lines: number;
-  if (msg.op === 'verify') {
-    const partition = targetPartitions(run.exportId)[msg.part];
-    if (!partition) throw new PoisonMessageError(`verify part ${msg.part} does not exist`);
-    const p = deps.partitioning ?? PARTITIONING;
-    const progress = await verifyPartition(
-      run,
-      deps,
-      partition,
-      {
-        tally: (msg.tally as VerifyTally | undefined) ?? emptyVerifyTally(),
-        ...(msg.after ? { after: msg.after } : {}),
-      },
-      p.verifyKeys,
-    );
-    if (!progress.done) {
-      if (!deps.queue) throw new ConfigError('verify parts need a queue to hand their partition on');
-      const next: PartMessage = {
-        ...msg,
-        tally: progress.tally as PartMessage['tally'] & object,
-        ...(progress.after ? { after: progress.after } : {}),
-      };
-      await deps.queue('verify', [next]);
-      return { msg, done: 'continued' };
-    }
-    tally = { op: 'verify', verify: progress.tally };
-    lines = Object.values(progress.tally.checked).reduce((a, b) => a + b, 0);
-  } else if (msg.op === 'map') {
-    const report = new ReportTally();
-    const counting = countRun(await runFacts(run, deps).withdrawn(), []);
-    const decisions: string[] = [];
-    const spool = new Map<number, string[]>();
-    for await (const row of resultRows(deps, msg.keys ?? [])) {
-      report.add(row);
-      counting.add(row);
-      decisions.push(decisionLine(row));
-      for (const entry of spoolEntries(row)) {
-        const p = partitionOf(entry[0], msg.partitions);
-        const into = spool.get(p) ?? [];
-        spool.set(p, into);
-        into.push(JSON.stringify(entry));
-      }
-    }
-    const rid = reportIdOf(run);
-    await deps.objects.put(
-      deps.reportsBucket,
-      decisionsPart(reportPrefix(run), msg.part),
-      decisions.length > 0 ? `${decisions.join('\n')}\n` : '',
-      'application/x-ndjson',
-    );
-    // One small object per receipts partition it has decisions for: many at once, so that more
-    // partitions (a larger export) add requests in flight rather than time.
-    await eachLimited(spool, SPOOL_PUTS_IN_FLIGHT, async ([partition, entries]) => {
-      await deps.objects.put(
-        deps.exportsBucket,
-        workKeys.reportSpool(run.scope, rid, partition, msg.part),
-        `${entries.join('\n')}\n`,
-        'application/x-ndjson',
-      );
-    });
-    tally = { op: 'map', report: report.toJSON(), away: counting.counts().away };
-    lines = decisions.length;
-  } else {
-    lines = await writeReceipts(msg, deps);
-    tally = { op: 'receipts', receipts: lines };
-  }
   await deps.objects.put(
     deps.exportsBucket,
-    workKeys.reportTally(run.scope, reportIdOf(run), msg.op, msg.part),
+    workKeys.reportTally(run.scope, runIdOf(run), msg.op, msg.part),
     JSON.stringify(tally),
     'application/json',
   );
   const counts: ChunkCounts = { lines, migrated: 0, dropped: 0, quarantined: 0 };
-  await deps.store.putChunkMarker(run.scope, stage, id, counts);
+  await deps.store.putChunkMarker(
+    run.scope,
+    markerStage(run, stageOfOp(msg.op)),
+    partId(msg.op, msg.part),
+    counts,
+  );
   return { msg, done: 'now', counts };
+}
+
+/**
+ * One part of the report (a `map` part or a `receipts` partition): worked once (its marker), every write
+ * keyed by the part, so a redelivered message changes nothing. Verify's parts: verify/verify.
+ */
+export async function workPart(msg: PartMessage, deps: PartDeps): Promise<PartResult> {
+  if (await partDone(msg, deps)) return { msg, done: 'before' };
+  const { run } = msg;
+  if (msg.op === 'receipts') {
+    const receipts = await writeReceipts(msg, deps);
+    return finishPart(msg, { op: 'receipts', receipts }, receipts, deps);
+  }
+  if (msg.op !== 'map') throw new PoisonMessageError(`a ${msg.op} part is not the report's`);
+  const report = new ReportTally();
+  const counting = countRun(await runFacts(run, deps).withdrawn(), []);
+  const decisions: string[] = [];
+  const spool = new Map<number, string[]>();
+  for await (const row of resultRows(deps, msg.keys ?? [])) {
+    report.add(row);
+    counting.add(row);
+    decisions.push(decisionLine(row));
+    for (const entry of spoolEntries(row)) {
+      const p = partitionOf(entry[0], msg.partitions);
+      const into = spool.get(p) ?? [];
+      spool.set(p, into);
+      into.push(JSON.stringify(entry));
+    }
+  }
+  const rid = runIdOf(run);
+  await deps.objects.put(
+    deps.reportsBucket,
+    decisionsPart(reportPrefix(run), msg.part),
+    decisions.length > 0 ? `${decisions.join('\n')}\n` : '',
+    'application/x-ndjson',
+  );
+  // One small object per receipts partition it has decisions for: many at once, so that more
+  // partitions (a larger export) add requests in flight rather than time.
+  await eachLimited(spool, SPOOL_PUTS_IN_FLIGHT, async ([partition, entries]) => {
+    await deps.objects.put(
+      deps.exportsBucket,
+      workKeys.reportSpool(run.scope, rid, partition, msg.part),
+      `${entries.join('\n')}\n`,
+      'application/x-ndjson',
+    );
+  });
+  return finishPart(
+    msg,
+    { op: 'map', report: report.toJSON(), away: counting.counts().away },
+    decisions.length,
+    deps,
+  );
 }
 
 /** The receipts of one partition's accounts, straight into the reports bucket; returns how many. */
@@ -277,7 +275,7 @@ async function writeReceipts(msg: PartMessage, deps: PartDeps): Promise<number> 
   const { run } = msg;
   const keys = await deps.objects.list(
     deps.exportsBucket,
-    workKeys.reportSpoolPrefix(run.scope, reportIdOf(run), msg.part),
+    workKeys.reportSpoolPrefix(run.scope, runIdOf(run), msg.part),
   );
   // One spool object per report part that had decisions of this partition, read 16 at a time.
   const texts: string[] = new Array(keys.length);
@@ -318,7 +316,7 @@ async function writeReceipts(msg: PartMessage, deps: PartDeps): Promise<number> 
 export async function summarise(
   run: Run,
   deps: PartDeps,
-  identities?: IdentityCounts,
+  given?: IdentityCounts,
 ): Promise<{ summary: Summary; receipts: number; view: ReportView }> {
   const { files } = await exportRecords(run, deps);
   const waves = buildStagePlan(deps.policy).filter((w) => run.waves.includes(w.wave));
@@ -327,10 +325,9 @@ export async function summarise(
   let verify: VerifyTally | undefined;
   let receipts = 0;
   let parts = 0;
-  const keys = await deps.objects.list(
-    deps.exportsBucket,
-    workKeys.reportTallies(run.scope, reportIdOf(run)),
-  );
+  // The run's identity stages kept their counts with the report's parts.
+  let identities = given;
+  const keys = await deps.objects.list(deps.exportsBucket, workKeys.reportTallies(run.scope, runIdOf(run)));
   for (const key of keys) {
     const part = JSON.parse((await deps.objects.getText(deps.exportsBucket, key)) ?? '{}') as PartTally;
     if (part.op === 'map') {
@@ -340,6 +337,8 @@ export async function summarise(
         away[kind] = (away[kind] ?? 0) + n;
     } else if (part.op === 'verify') verify = mergeVerify(verify ?? emptyVerifyTally(), part.verify);
     else if (part.op === 'receipts') receipts += part.receipts;
+    else if (part.op === 'identify' || part.op === 'link')
+      identities = addIdentities(identities ?? {}, part.identities);
   }
   const { tally } = report;
   const lines = (kind: Kind) => files.get(kind)?.records ?? 0;
@@ -399,24 +398,4 @@ export async function summarise(
   // The run has ended (whatever its status): the export may be run again.
   if (run.executionId) await deps.store.unlockRun(run.exportId, run.executionId);
   return { summary, receipts, view };
-}
-
-/**
- * The whole report of a run in one process, part after part (tests, and the same steps as the
- * deployed fan-out): both stages split into an in-memory queue and worked in turn, then summarised.
- */
-export async function reportInProcess(
-  run: Run,
-  deps: Omit<PartDeps, 'queue'>,
-  identities?: IdentityCounts,
-): Promise<{ summary: Summary; receipts: number }> {
-  const queued: PartMessage[] = [];
-  const queue: ChunkQueue = async (_worker, messages) => void queued.push(...(messages as PartMessage[]));
-  const all = { ...deps, queue };
-  for (const stage of Object.values(REPORT_STAGES)) {
-    await splitReport(run, stage, all);
-    for (let msg = queued.shift(); msg; msg = queued.shift()) await workPart(msg, all);
-  }
-  const { summary, receipts } = await summarise(run, all, identities);
-  return { summary, receipts };
 }

@@ -51,6 +51,8 @@ export const PartitioningSchema = z
     partitionRecords: z.number().int().min(10).max(1_000_000).default(50_000),
     /** Keys of the target that one verify invocation checks before it hands on the rest. */
     verifyKeys: z.number().int().min(10).max(100_000).default(5_000),
+    /** Keys of the target per verify partition (a chain of pages); an area's 256 shards are cut to match. */
+    verifyPartitionKeys: z.number().int().min(10).max(10_000_000).default(100_000),
   })
   .strict();
 export type Partitioning = z.infer<typeof PartitioningSchema>;
@@ -59,3 +61,7 @@ export const PARTITIONING: Partitioning = PartitioningSchema.parse({});
 /** Receipts partitions of an export of `records` lines: about `partitionRecords` decisions each. */
 export const receiptPartitions = (records: number, p: Partitioning) =>
   Math.min(10_000, Math.max(1, Math.ceil(records / p.partitionRecords)));
+
+/** Ranges of each area of the target that verify checks apart, for an export of `records` lines. */
+export const verifyRanges = (records: number, p: Partitioning) =>
+  Math.min(256, Math.max(1, Math.ceil(records / 4 / p.verifyPartitionKeys)));

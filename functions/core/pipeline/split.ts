@@ -7,6 +7,7 @@ import { readLines } from '../rules/ndjson';
 import { type ChunkMessage, encodeChunkLine } from './chunks';
 import { type Run, stageOf, type WorkflowDeps } from './run';
 import { PARTITIONING } from './sizing';
+import { IDENTITY_STAGES, markerStage } from './stages';
 import { ENTITY_OF_KIND, type Entity } from './workers';
 
 /** Chunks stored and queued at once by a split. */
@@ -24,7 +25,11 @@ export async function splitStage(
   stageId: string,
   deps: WorkflowDeps & { queue: ChunkQueue },
 ): Promise<{ chunks: number; sent: number }> {
-  const { wave, stage } = stageOf(deps.policy, stageId);
+  const identity = IDENTITY_STAGES.find((st) => st.id === stageId);
+  // The identity stages are the run's own (their markers too), before its waves.
+  const { wave, stage } = identity
+    ? { wave: { wave: 'identities' }, stage: { id: markerStage(run, identity.id), steps: identity.steps } }
+    : stageOf(deps.policy, stageId);
   const source = deps.source(run.exportId);
   const { files } = await readManifest(source);
   const done = new Set((await deps.store.stageProgress(run.scope, stage.id)).ids);
@@ -37,7 +42,7 @@ export async function splitStage(
     const task = (async () => {
       await deps.objects.put(deps.exportsBucket, msg.key, body, 'application/x-ndjson');
       if (done.has(chunkId(msg))) return;
-      await deps.queue(ENTITY_OF_KIND[msg.kind] as Entity, [msg]);
+      await deps.queue(identity ? 'identities' : (ENTITY_OF_KIND[msg.kind] as Entity), [msg]);
       sent++;
     })().catch((error: unknown) => {
       failure ??= error;
@@ -64,7 +69,7 @@ export async function splitStage(
         stage: stage.id,
         op: step.op,
         kind: step.kind,
-        ...(step.op === 'index' ? { index: step.index } : {}),
+        ...('index' in step ? { index: step.index } : {}),
         path: file.path,
         chunk,
         key,

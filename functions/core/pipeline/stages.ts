@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { INDEXES_BEFORE_DECIDING, type IndexName, type Kind, PARENTS } from '../rules/kinds';
 import type { CompiledPolicy } from '../rules/policy';
-import type { Run } from './run';
 
 /**
  * The order between kinds, written once as data: per wave, stages that run one after another; the
@@ -68,16 +67,31 @@ export const stageStateName = (stageId: string, what: string) => `${stageId.repl
 export const REPORT_STAGES = { parts: 'report/parts', receipts: 'report/receipts' } as const;
 export type ReportStage = (typeof REPORT_STAGES)[keyof typeof REPORT_STAGES];
 
-/** This report of the run: a run of the same scope again (its waves, its start) reports afresh. */
-export const reportIdOf = (run: Pick<Run, 'waves' | 'startedAt'>) =>
+/**
+ * The run among the runs of its scope (its waves, its start): its identity stages and its report are its
+ * own, so a run of the same scope again links and reports afresh.
+ */
+export const runIdOf = (run: { readonly waves: readonly string[]; readonly startedAt: string }) =>
   createHash('sha256')
     .update(`${run.waves.join('+')}|${run.startedAt}`)
     .digest('hex')
     .slice(0, 12);
 
-/** The stage whose markers a state of the workflow waits on: a report stage is this report's. */
-export const markerStage = (run: Run, stage: string) =>
-  stage.startsWith('report/') ? `${stage}@${reportIdOf(run)}` : stage;
+/** The stage whose markers a state of the workflow waits on: an identity or report stage is this run's. */
+export const markerStage = (
+  run: { readonly waves: readonly string[]; readonly startedAt: string },
+  stage: string,
+) => (stage.startsWith('report/') || stage.startsWith('identities/') ? `${stage}@${runIdOf(run)}` : stage);
+
+/**
+ * The run's identity stages, before the waves, whatever they are (ID-6): every account of the export is
+ * indexed, then each chunk of accounts links what it matches (pipeline/identities).
+ */
+export const IDENTITY_STAGES = [
+  { id: 'identities/index', steps: [{ op: 'identify', kind: 'accounts' }] },
+  { id: 'identities/link', steps: [{ op: 'link', kind: 'accounts' }] },
+] as const;
+export type IdentityOp = (typeof IDENTITY_STAGES)[number]['steps'][number]['op'];
 
 export const isReportStage = (stage: string): stage is ReportStage =>
   (Object.values(REPORT_STAGES) as string[]).includes(stage);

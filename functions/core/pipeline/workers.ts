@@ -4,8 +4,11 @@ import type { Kind } from '../rules/kinds';
 export const ENTITIES = ['profile', 'twinspace', 'group', 'portfolio-events'] as const;
 export type Entity = (typeof ENTITIES)[number];
 
-/** Every function fed by a queue of the workflow: the entity workers, the report's parts, verify's partitions. */
-export const QUEUED = [...ENTITIES, 'report', 'verify'] as const;
+/**
+ * Every queue of the workflow: the entity workers', the identity stages' (index-identities), the
+ * report's parts and verify's partitions.
+ */
+export const QUEUED = [...ENTITIES, 'identities', 'report', 'verify'] as const;
 export type Queued = (typeof QUEUED)[number];
 
 export const ENTITY_OF_KIND: Readonly<Record<Kind, Entity>> = {

@@ -1,52 +1,41 @@
 import { eachLimited } from '../concurrency';
-import { documentOfFile, isDocumentKey } from '../keys';
+import { ConfigError, PoisonMessageError } from '../errors';
+import { documentOfFile, isDocumentKey, type TargetPartition, targetPartitions } from '../keys';
+import {
+  finishPart,
+  type PartDeps,
+  type PartMessage,
+  type PartResult,
+  partDone,
+  splitReport,
+  summarise,
+  workPart,
+} from '../pipeline/report-parts';
 import { runResults } from '../pipeline/results';
 import type { Run, WorkflowDeps } from '../pipeline/run';
-import { buildStagePlan } from '../pipeline/stages';
-import type { ObjectStore, Withdrawal } from '../ports';
-import { type DecisionCounts, decisionsOf, Tally, type Verification } from '../report/summary';
-import type { DecidedRecord } from '../rules/decide';
-import { normaliseEmail } from '../rules/identity';
+import { runFacts } from '../pipeline/run-facts';
+import { PARTITIONING } from '../pipeline/sizing';
+import { buildStagePlan, REPORT_STAGES } from '../pipeline/stages';
+import type { ChunkQueue, ObjectStore } from '../ports';
+import type { IdentityCounts, Summary, Verification } from '../report/summary';
+import {
+  type CheckName,
+  countRun,
+  emptyVerifyTally,
+  keep,
+  mergeVerify,
+  type VerifyTally,
+  verdict,
+} from '../report/verification';
 import { isKind, type Kind } from '../rules/kinds';
 import { readManifest } from '../rules/manifest';
-import { readLines, sha256Of } from '../rules/ndjson';
+import { sha256Of } from '../rules/ndjson';
 
 /**
  * Verify: reads the target back after a run and checks what the rules promise, independently of the code
  * that wrote it. It pages through the target's listing (so that a run of any size fits in invocations of
  * bounded length) and carries its tallies from page to page in a small state.
  */
-export type CheckName = 'conservation' | 'documents' | 'files' | 'not-migrated' | 'withdrawn' | 'credentials';
-
-export const CHECKS: Readonly<Record<CheckName, string>> = {
-  conservation: 'every line of every kind has exactly one decision (conservation per kind)',
-  documents: 'every migrated record has its document in the target',
-  files: 'every migrated file is in the target with the right SHA-256',
-  'not-migrated': 'no dropped or quarantined record, and nothing else, is in the target',
-  withdrawn:
-    'nothing of a withdrawn record (rollback, replaced export, superseded SEG account) is in the target',
-  credentials: 'no password hash, login or e-mail address of the export is in the target',
-};
-
-/** What the checks of part of the target found: small enough for a queue message. */
-export interface VerifyTally {
-  /** Documents of the run's waves seen, by kind. */
-  readonly documents: Readonly<Record<string, number>>;
-  readonly checked: Readonly<Record<CheckName, number>>;
-  readonly problems: Readonly<Record<CheckName, readonly string[]>>;
-}
-
-/**
- * A partition of the target's listing: the keys under `prefix` after `from` and before `to` (each
- * partition is one range of the listing, so a page of it is one listing call on S3).
- */
-export interface TargetPartition {
-  readonly prefix: string;
-  readonly from?: string;
-  readonly to?: string;
-}
-
-export const PROBLEMS_KEPT = 10;
 const PAGE_KEYS = 500;
 /** Keys of a page checked at once (reads of documents, decisions and files). */
 const KEYS_IN_FLIGHT = 16;
@@ -62,92 +51,6 @@ interface KeyFinding {
 
 export interface VerifyDeps extends WorkflowDeps {
   readonly migratedBucket: string;
-}
-
-const emptyChecks = <T>(value: () => T) =>
-  Object.fromEntries((Object.keys(CHECKS) as CheckName[]).map((c) => [c, value()])) as Record<CheckName, T>;
-
-export const emptyVerifyTally = (): VerifyTally => ({
-  documents: {},
-  checked: emptyChecks(() => 0),
-  problems: emptyChecks(() => []),
-});
-
-/** Adds problems to a kept list: the first PROBLEMS_KEPT, then one "… and more". */
-function keep(list: string[], texts: readonly string[]): void {
-  for (const text of texts) {
-    if (list.length < PROBLEMS_KEPT) list.push(text);
-    else if (list.length === PROBLEMS_KEPT) list.push('… and more');
-    if (list.length > PROBLEMS_KEPT) return;
-  }
-}
-
-/** Two tallies as one (parts merged in order). */
-export function mergeVerify(a: VerifyTally, b: VerifyTally): VerifyTally {
-  const documents: Record<string, number> = { ...a.documents };
-  for (const [kind, n] of Object.entries(b.documents)) documents[kind] = (documents[kind] ?? 0) + n;
-  const checked = emptyChecks(() => 0);
-  const problems = emptyChecks((): string[] => []);
-  for (const c of Object.keys(CHECKS) as CheckName[]) {
-    checked[c] = (a.checked[c] ?? 0) + (b.checked[c] ?? 0);
-    keep(
-      problems[c],
-      [...(a.problems[c] ?? []), ...(b.problems[c] ?? [])].filter((t) => t !== '… and more'),
-    );
-    if ([a, b].some((t) => (t.problems[c] ?? []).includes('… and more'))) keep(problems[c], ['… and more']);
-  }
-  return { documents, checked, problems };
-}
-
-/** The areas of the migrated layout, in key order. */
-const AREAS = ['events', 'groups', 'profiles', 'twinspaces'];
-/** First characters of the keys under an area: printable ASCII (safe id segments are, rules/safe-name). */
-const FIRST = Array.from({ length: 0x7e - 0x21 + 1 }, (_, i) => String.fromCharCode(0x21 + i));
-const LAST = '~\uffff';
-
-/**
- * The target of an export cut into partitions that verify checks concurrently: one per area and first
- * character of the ids under it, and the ranges between them (before, between and after the areas),
- * where no key may be (verify reports what it finds there). A partition's keys are checked a page at a
- * time, so no invocation's work grows with the export.
- */
-export function targetPartitions(exportId: string): TargetPartition[] {
-  const root = `${exportId}/`;
-  const covered = AREAS.flatMap((area) => FIRST.map((c) => ({ prefix: `${root}${area}/${c}` })));
-  const gaps = AREAS.map((area, i) => ({
-    prefix: root,
-    ...(i > 0 ? { from: `${root}${AREAS[i - 1]}/${LAST}` } : {}),
-    to: `${root}${area}/!`,
-  }));
-  return [...covered, ...gaps, { prefix: root, from: `${root}${AREAS.at(-1)}/${LAST}` }];
-}
-
-/** Strings that must never reach the target: the export's password hashes, logins and e-mail addresses. */
-async function readForbiddenValues(run: Run, deps: WorkflowDeps): Promise<Set<string>> {
-  const source = deps.source(run.exportId);
-  const { files } = await readManifest(source);
-  const accounts = files.get('accounts');
-  const values = new Set<string>();
-  const bytes = accounts ? await source.open(accounts.path) : undefined;
-  if (!bytes) return values;
-  for await (const line of readLines(bytes)) {
-    if ('unreadable' in line) continue;
-    let raw: Record<string, unknown>;
-    try {
-      raw = JSON.parse(line.text);
-    } catch {
-      continue;
-    }
-    // Short values (a login "jan") would match ordinary words; exact matches of 6+ characters only.
-    for (const field of ['passwordHash', 'login', 'email']) {
-      const v = raw?.[field];
-      if (typeof v === 'string' && v.trim().length >= 6) {
-        values.add(v);
-        if (field === 'email') values.add(normaliseEmail(v));
-      }
-    }
-  }
-  return values;
 }
 
 const CREDENTIAL_FIELDS = new Set(['passwordHash', 'password', 'login', 'email']);
@@ -175,37 +78,6 @@ async function hashOf(objects: ObjectStore, bucket: string, key: string): Promis
   if (stored.sha256) return stored.sha256;
   const body = await objects.get(bucket, key);
   return body ? sha256Of(body) : undefined;
-}
-
-/**
- * What every part of a run reads once per container, on first use (the export's credentials, the scope's
- * withdrawals), kept with the deps it was read through.
- */
-interface RunFacts {
-  readonly run: string;
-  forbidden?: Promise<Set<string>>;
-  withdrawn?: Promise<Map<string, Withdrawal>>;
-}
-const perRun = new WeakMap<WorkflowDeps, RunFacts>();
-export function runFacts(run: Run, deps: WorkflowDeps) {
-  let facts = perRun.get(deps);
-  if (facts?.run !== `${run.scope}|${run.startedAt}`) {
-    facts = { run: `${run.scope}|${run.startedAt}` };
-    perRun.set(deps, facts);
-  }
-  const f = facts;
-  return {
-    forbidden: () => {
-      f.forbidden ??= readForbiddenValues(run, deps);
-      return f.forbidden;
-    },
-    withdrawn: () => {
-      f.withdrawn ??= deps.store
-        .withdrawals(run.scope)
-        .then((all) => new Map(all.map((w) => [`${w.kind}#${w.id}`, w])));
-      return f.withdrawn;
-    },
-  };
 }
 
 /** Where a partition's check stopped, and what it found so far. */
@@ -335,59 +207,6 @@ export async function verifyPartition(
   return { tally: { documents, checked, problems }, ...(after ? { after } : {}), done: exhausted };
 }
 
-/** What the report's parts counted of the run's decisions, for the checks that need the whole run. */
-export interface RunCounts {
-  readonly counts: Partial<Record<Kind, DecisionCounts>>;
-  /** Migrated records withdrawn since (they have no document to find), by kind. */
-  readonly away: Partial<Record<Kind, number>>;
-}
-
-/**
- * The verdict over the whole run: the partitions' tally, with conservation per kind and one document per
- * migrated record that is still in the target (counts from the report's parts).
- */
-export function verdict(tally: VerifyTally, run: RunCounts, lines: (kind: Kind) => number): Verification {
-  const checked = { ...tally.checked };
-  const problems = Object.fromEntries(Object.entries(tally.problems).map(([k, v]) => [k, [...v]])) as Record<
-    CheckName,
-    string[]
-  >;
-  const problem = (check: CheckName, text: string) => keep(problems[check], [text]);
-  checked.withdrawn += Object.values(run.away).reduce((a, b) => a + (b ?? 0), 0);
-  for (const [kind, c] of Object.entries(run.counts) as [Kind, DecisionCounts][]) {
-    checked.conservation++;
-    const sum = decisionsOf(c);
-    if (sum !== lines(kind)) problem('conservation', `${kind}: ${sum} decisions for ${lines(kind)} lines`);
-    const expected = c.migrated - (run.away[kind] ?? 0);
-    checked.documents += expected;
-    const found = tally.documents[kind] ?? 0;
-    if (found !== expected)
-      problem('documents', `${kind}: ${found} documents for ${expected} migrated records in the target`);
-  }
-  const checks = (Object.keys(CHECKS) as CheckName[]).map((name) => ({
-    name,
-    description: CHECKS[name],
-    passed: problems[name].length === 0,
-    checked: checked[name],
-    problems: problems[name],
-  }));
-  return { passed: checks.every((c) => c.passed), checks };
-}
-
-/** Counts a run's results: decisions per kind, and migrated records withdrawn since. */
-export function countRun(withdrawn: ReadonlyMap<string, unknown>, kinds: Iterable<Kind>) {
-  const tally = new Tally(kinds);
-  const away: Partial<Record<Kind, number>> = {};
-  return {
-    add(record: Pick<DecidedRecord, 'kind' | 'id' | 'decision' | 'reason'>) {
-      tally.add(record);
-      if (record.decision === 'migrated' && withdrawn.has(`${record.kind}#${record.id}`))
-        away[record.kind] = (away[record.kind] ?? 0) + 1;
-    },
-    counts: (): RunCounts => ({ counts: tally.counts, away }),
-  };
-}
-
 /**
  * Verifies a whole run in one process (the local `verify` command): every partition in turn, page after
  * page, and the run's results counted here rather than by the report's parts.
@@ -407,4 +226,56 @@ export async function verifyRun(run: Run, deps: VerifyDeps, maxKeys?: number): P
   );
   for await (const record of runResults(run, deps)) counting.add(record);
   return verdict(tally, counting.counts(), (kind) => files.get(kind)?.records ?? 0);
+}
+
+/**
+ * One verify part (the verify function, fed by its queue): a page of its partition of the target; the
+ * rest of the partition is handed on in a message of its own, with what the page found. The partition's
+ * last page records the part (its tally, its marker).
+ */
+export async function workVerifyPart(msg: PartMessage, deps: PartDeps): Promise<PartResult> {
+  if (msg.op !== 'verify') throw new PoisonMessageError(`a ${msg.op} part is not verify's`);
+  if (await partDone(msg, deps)) return { msg, done: 'before' };
+  const partition = targetPartitions(msg.run.exportId, msg.ranges)[msg.part];
+  if (!partition) throw new PoisonMessageError(`verify part ${msg.part} does not exist`);
+  const progress = await verifyPartition(
+    msg.run,
+    deps,
+    partition,
+    {
+      tally: (msg.tally as VerifyTally | undefined) ?? emptyVerifyTally(),
+      ...(msg.after ? { after: msg.after } : {}),
+    },
+    (deps.partitioning ?? PARTITIONING).verifyKeys,
+  );
+  if (!progress.done) {
+    if (!deps.queue) throw new ConfigError('verify parts need a queue to hand their partition on');
+    await deps.queue('verify', [
+      { ...msg, tally: progress.tally, ...(progress.after ? { after: progress.after } : {}) },
+    ]);
+    return { msg, done: 'continued' };
+  }
+  const lines = Object.values(progress.tally.checked).reduce((a, b) => a + b, 0);
+  return finishPart(msg, { op: 'verify', verify: progress.tally }, lines, deps);
+}
+
+/**
+ * The whole report of a run in one process, part after part (tests; the same steps as the deployed
+ * fan-out): both report stages split into an in-memory queue and worked in turn, then summarised.
+ */
+export async function reportInProcess(
+  run: Run,
+  deps: Omit<PartDeps, 'queue'>,
+  identities?: IdentityCounts,
+): Promise<{ summary: Summary; receipts: number }> {
+  const queued: PartMessage[] = [];
+  const queue: ChunkQueue = async (_worker, messages) => void queued.push(...(messages as PartMessage[]));
+  const all = { ...deps, queue };
+  for (const stage of Object.values(REPORT_STAGES)) {
+    await splitReport(run, stage, all);
+    for (let msg = queued.shift(); msg; msg = queued.shift())
+      await (msg.op === 'verify' ? workVerifyPart(msg, all) : workPart(msg, all));
+  }
+  const { summary, receipts } = await summarise(run, all, identities);
+  return { summary, receipts };
 }
