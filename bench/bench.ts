@@ -27,6 +27,10 @@ interface Measure {
   maxRssMb: number;
   /** Of a run: the records it migrated. */
   migrated?: number;
+  /** Of a plan: the AWS model's heaviest invocation per step, [function, seconds]. */
+  steps?: Record<string, [string, number]>;
+  /** Of a run: each function's invocations and heaviest one, in ms, as the local runtime measured them. */
+  limits?: Record<string, [number, number]>;
 }
 
 /**
@@ -168,6 +172,7 @@ async function main() {
         run: { small: runSmall.maxRssMb, large: runLarge.maxRssMb },
       },
       bundles: bundleFigures,
+      modelVsLocal: { model: planLarge.steps, local: runLarge.limits },
     };
     const goals = {
       'plan >= 0.5 x parse': result.planRecordsPerSec / result.parseRecordsPerSec,
@@ -194,6 +199,21 @@ async function main() {
     );
     for (const [name, b] of Object.entries(bundleFigures))
       log(`bundle ${name.padEnd(17)} ${String(b.bytes).padStart(8)} bytes  init ${b.initMs} ms`);
+    // Where the model meets the local run: the same export, the model's heaviest invocation of each step
+    // on AWS next to the heaviest the local runtime measured of its function (local stand-ins, one process).
+    log('');
+    log(`the AWS model's heaviest invocation vs the local run's (${SIZES.large} accounts):`);
+    for (const [step, [fn, seconds]] of Object.entries(planLarge.steps ?? {})) {
+      // The entity workers are one model step: the heaviest of the four.
+      const names = fn === 'entity worker' ? ['profile', 'twinspace', 'group', 'portfolio-events'] : [fn];
+      const local = names
+        .map((n) => runLarge.limits?.[n])
+        .filter((x): x is [number, number] => x !== undefined)
+        .sort((x, y) => y[1] - x[1])[0];
+      log(
+        `  ${step.padEnd(26)} ${fn.padEnd(17)} model ${String(seconds).padStart(7)} s   local ${local ? `${(local[1] / 1000).toFixed(1).padStart(7)} s of ${local[0]} invocations` : '      -'}`,
+      );
+    }
     log('');
     for (const [goal, ratio] of Object.entries(goals)) {
       const ok = goal.includes('<=') ? ratio <= 1.5 : ratio >= 0.5;

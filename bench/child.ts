@@ -16,6 +16,7 @@ import { decisionsIn } from '../functions/core/report/summary';
 import { validateRecord } from '../functions/core/rules/decide';
 import type { Kind } from '../functions/core/rules/kinds';
 import { readLines } from '../functions/core/rules/ndjson';
+import type { LimitsReport } from '../local/runtime/limits';
 import { startServices } from '../local/stand-ins/services';
 
 const quiet = { write: () => true };
@@ -140,6 +141,10 @@ async function main() {
   /** Of a run: the records it migrated, each one document put into the migrated bucket at least. */
   let migrated: number | undefined;
   let ms: number | undefined;
+  /** plan: the model's heaviest invocation per step, [function, seconds]. */
+  let steps: Record<string, [string, number]> | undefined;
+  /** run: what the local runtime measured per function, [invocations, heaviest ms]. */
+  let limits: Record<string, [number, number]> | undefined;
   if (task === 'parse' || task === 'validate') records = await parse(arg, task === 'validate');
   else if (task === 'store') {
     records = Number(arg);
@@ -153,6 +158,10 @@ async function main() {
   } else if (task === 'plan') {
     const r = await plan({ exportDir: arg, out: work, stderr: quiet });
     records = decisionsIn(r.summary.counts);
+    // The model's heaviest invocation of each step, for the comparison with what a run measures.
+    steps = Object.fromEntries(
+      r.estimate.feasibility.steps.map((x) => [x.step, [x.function, x.perInvocationSeconds]]),
+    );
   } else if (task === 'run') {
     const r = await runLocal({ exportDir: arg, stateDir: work, stderr: quiet });
     // A figure of a run that did not complete and verify would measure something else.
@@ -160,9 +169,13 @@ async function main() {
       throw new Error(`the run ended ${r.summary.status}, verification ${r.summary.verification?.passed}`);
     records = decisionsIn(r.summary.counts);
     migrated = Object.values(r.summary.counts).reduce((n, c) => n + c.migrated, 0);
+    const measured = JSON.parse(readFileSync(join(r.outDir, 'limits.json'), 'utf8')) as LimitsReport;
+    limits = Object.fromEntries(
+      Object.entries(measured.functions).map(([name, f]) => [name, [f.invocations, f.maxDurationMs]]),
+    );
   } else throw new Error(`unknown task ${task}`);
   process.stdout.write(
-    `${JSON.stringify({ ms: ms ?? performance.now() - started, records, migrated, maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024) })}\n`,
+    `${JSON.stringify({ ms: ms ?? performance.now() - started, records, migrated, steps, limits, maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024) })}\n`,
   );
 }
 

@@ -20,8 +20,8 @@ export type Grant =
   | { readonly delete: BucketName; readonly prefix: string }
   | { readonly table: 'read' | 'write' | 'read-write' }
   | { readonly emailKeySecret: 'read' }
-  /** On every queue of the workflow (entities, report, verify): send messages, or read their depth. */
-  | { readonly entityQueues: 'send' | 'attributes' };
+  /** On every queue of the workflow (entities, report, verify), or `only` one: send, or read their depth. */
+  | { readonly entityQueues: 'send' | 'attributes'; readonly only?: Queued };
 
 export interface FunctionSpec {
   readonly name: string;
@@ -108,7 +108,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   {
     name: 'verify',
     sizing: 'verify',
-    env: [...WORKFLOW_ENV, 'migratedBucket', ...ENTITY_QUEUE_ENV],
+    env: [...WORKFLOW_ENV, 'migratedBucket', QUEUE_ENV.verify],
     // Verify reads the target back (documents, files' stored checksums) and records its partitions.
     grants: [
       readsExport,
@@ -116,7 +116,8 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
       { put: 'exports', prefix: PREFIXES.work },
       { read: 'migrated', prefix: '' },
       { table: 'read-write' },
-      { entityQueues: 'send' },
+      // The rest of a range goes back to its own queue.
+      { entityQueues: 'send', only: 'verify' },
     ],
     queue: { name: 'verify', batchSize: 1 },
     description: "checks one partition of the run's target, a page at a time",

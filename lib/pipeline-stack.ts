@@ -108,7 +108,7 @@ export class PipelineStack extends Stack {
       } else if ('emailKeySecret' in g) {
         emailKeySecret.grantRead(f);
       } else {
-        for (const e of QUEUED) {
+        for (const e of g.only ? [g.only] : QUEUED) {
           if (g.entityQueues === 'send') queues[e].queue.grantSendMessages(f);
           else queues[e].queue.grant(f, 'sqs:GetQueueAttributes');
         }

@@ -77,3 +77,28 @@ export class LinkRefusedError extends Error {
 export class RunInProgressError extends Error {
   override name = 'RunInProgressError';
 }
+
+/**
+ * A queue message's body, parsed and checked against its schema; a message that can never be worked
+ * throws PoisonMessageError (it goes to the dead-letter queue), naming what is wrong but none of its content.
+ */
+export function parseMessage<T>(
+  body: string,
+  schema: {
+    safeParse(
+      raw: unknown,
+    ): { success: true; data: T } | { success: false; error: { issues: { path: PropertyKey[] }[] } };
+  },
+  what: string,
+): T {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(body);
+  } catch (cause) {
+    throw new PoisonMessageError('message body is not JSON', { cause });
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success)
+    throw new PoisonMessageError(`not ${what}: ${parsed.error.issues[0]?.path.map(String).join('.')}`);
+  return parsed.data;
+}

@@ -210,12 +210,14 @@ const hex2 = (n: number) => n.toString(16).padStart(2, '0');
 /**
  * The target of an export cut into partitions that verify checks concurrently: each area into `ranges`
  * ranges of its 256 shards (keys spread evenly over them), and the ranges around the areas, where no key
- * may be (verify reports what it finds there). A partition's keys are checked a page at a time, so no
+ * may be (verify reports what it finds there); a small target (one range an area) is one partition. A partition's keys are checked a page at a time, so no
  * invocation's work grows with the export.
  */
 export function targetPartitions(exportId: string, ranges = 1): TargetPartition[] {
   const root = `${exportId}/`;
   const n = Math.min(SHARDS, Math.max(1, Math.floor(ranges)));
+  // One range per area: the whole listing is one partition.
+  if (n === 1) return [{ prefix: root }];
   const bounds = Array.from({ length: n + 1 }, (_, i) => Math.round((i * SHARDS) / n));
   const areas = AREAS.flatMap((area) =>
     bounds.slice(0, -1).map((lo, i) => {

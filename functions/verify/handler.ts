@@ -18,7 +18,7 @@ import { workVerifyPart } from '../core/verify/verify';
 export const makeHandler = (deps: PartDeps) => partWorker(['verify'], workVerifyPart, deps);
 
 export function depsFrom(clients: Clients, env: NodeJS.ProcessEnv): PartDeps {
-  const config = readConfig([...WORKFLOW_ENV, 'migratedBucket', ...Object.values(QUEUE_ENV)], env);
+  const config = readConfig([...WORKFLOW_ENV, 'migratedBucket', QUEUE_ENV.verify], env);
   return {
     ...workflowDeps(clients, config),
     migratedBucket: config.migratedBucket,

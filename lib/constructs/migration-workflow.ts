@@ -172,22 +172,23 @@ export class MigrationWorkflow extends Construct {
 
     // The report and verify, fanned out like the stages: their parts, then the receipts' partitions
     // (core/pipeline/report-parts); a part in a dead-letter queue fails the run (it has no report).
-    const reportStalled = new sfn.Pass(this, 'Report stalled', {
-      parameters: {
-        Error: 'ReportStalled',
-        Cause: 'parts of the report went to a dead-letter queue: redrive them and run the export again',
-      },
-      resultPath: '$.error',
-    }).next(recordFailure);
+    /** A stage outside the waves that stalls fails the run, recorded, with what to do. */
+    const stalledRun = (name: string, error: string, cause: string) =>
+      new sfn.Pass(this, name, { parameters: { Error: error, Cause: cause }, resultPath: '$.error' }).next(
+        recordFailure,
+      );
+    const reportStalled = stalledRun(
+      'Report stalled',
+      'ReportStalled',
+      'parts of the report went to a dead-letter queue: redrive them and run the export again',
+    );
     const parts = stageLoop(REPORT_STAGES.parts, reportStalled);
     // The run's identity stages, before its waves (ID-6): index every account, then link what they match.
-    const identitiesStalled = new sfn.Pass(this, 'Identities stalled', {
-      parameters: {
-        Error: 'IdentitiesStalled',
-        Cause: 'chunks of accounts went to a dead-letter queue: redrive them and run the export again',
-      },
-      resultPath: '$.error',
-    }).next(recordFailure);
+    const identitiesStalled = stalledRun(
+      'Identities stalled',
+      'IdentitiesStalled',
+      'chunks of accounts went to a dead-letter queue: redrive them and run the export again',
+    );
     const [identify, link] = IDENTITY_STAGES.map((stage) => stageLoop(stage.id, identitiesStalled)) as [
       ReturnType<typeof stageLoop>,
       ReturnType<typeof stageLoop>,

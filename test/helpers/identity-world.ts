@@ -60,7 +60,7 @@ export function identityWorld() {
     ...ids,
     objects,
     pipeline,
-    /** Indexes an export (its accounts), as a run's "Index identities" step does. */
+    /** Indexes an export (its accounts), as a run's identity stages do. */
     async index(spec: ExportSpec & { exportId: string }) {
       sources.set(spec.exportId, memorySource(spec.exportId, buildExport(spec)));
       const run: Run = {

@@ -14,9 +14,10 @@ export async function snapshot(stateDir: string) {
       const r = await pipeline.clients.dynamo.send(
         new ScanCommand({ TableName: pipeline.resources.table, ExclusiveStartKey: start as never }),
       );
-      // A run's own bookkeeping is left out: its status, and its report's parts (each run reports afresh).
+      // A run's own bookkeeping is left out: its status, the markers of its identity stages and of its
+      // report's parts (each run links and reports afresh).
       for (const item of r.Items ?? [])
-        if (item.pk?.S !== 'RUNS' && !`${item.pk?.S}#${item.sk?.S}`.includes('#report/'))
+        if (item.pk?.S !== 'RUNS' && !/#(report|identities)\//.test(`${item.pk?.S}#${item.sk?.S}`))
           items.push(JSON.stringify(item));
       start = r.LastEvaluatedKey;
     } while (start);

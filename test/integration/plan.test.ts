@@ -126,6 +126,58 @@ describe('esep-migrate plan on samples/export', () => {
     expect(cli(['plan', 'samples/export', '--out', join(tmp, 'c0'), '--concurrency', '0']).status).toBe(2);
   });
 
+  test('--scale-to: a 1,000-account export projected to the full size fits, in under two hours at the README settings', async () => {
+    const exportDir = join(tmp, 'g1k');
+    expect(cli(['generate', '--out', exportDir, '--accounts', '1000', '--seed', '7']).status).toBe(0);
+    const full = join(tmp, 'full');
+    const r = cli([
+      'plan',
+      exportDir,
+      '--out',
+      full,
+      '--scale-to',
+      '1100000',
+      '--concurrency',
+      '50',
+      '--poll',
+      '60',
+      '--table-writes',
+      '40000',
+    ]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('projected to 1,100,000 accounts');
+    expect(r.stdout).toMatch(
+      /fits AWS's limits: yes \(tightest: .+ s of \d+ s per invocation\); history [\d,]+ of 25,000 events/,
+    );
+    const e = readJson(join(full, 'estimate.json'));
+    expect(e.scaledTo).toBe(1_100_000);
+    expect(e.feasibility).toMatchObject({ fits: true, historyLimit: 25_000 });
+    expect(e.feasibility.historyEvents).toBeLessThan(25_000);
+    expect(e.duration.seconds).toBeLessThan(2 * 3600);
+    expect(e.totalCost).toBeGreaterThan(0);
+    for (const step of e.feasibility.steps) {
+      expect(Object.keys(step).sort()).toEqual(
+        [
+          'fits',
+          'function',
+          'perInvocationSeconds',
+          'step',
+          'timeoutSeconds',
+          'tmpBytes',
+          'tmpLimitBytes',
+        ].sort(),
+      );
+      expect([step.step, step.perInvocationSeconds <= step.timeoutSeconds]).toEqual([step.step, true]);
+    }
+    // The same export, not projected: the workload of 1,000 accounts.
+    expect(readJson(join(full, 'summary.json')).counts.accounts.migrated).toBeLessThan(1_001);
+    // At a new table's 4,000 writes a second and 10 workers the same run takes longer, and says where it waits.
+    const cold = cli(['plan', exportDir, '--out', join(tmp, 'full-cold'), '--scale-to', '1100000']);
+    const slow = readJson(join(tmp, 'full-cold', 'estimate.json'));
+    expect(cold.stdout).toMatch(/waits on DynamoDB writes per second in .+ at 4,000\/s/);
+    expect(slow.duration.seconds).toBeGreaterThan(e.duration.seconds);
+  }, 120_000);
+
   test('no e-mail, name, password hash or login in the console output or the report folder', () => {
     const secrets = secretsOfSample();
     expect(secrets.length).toBeGreaterThan(50);

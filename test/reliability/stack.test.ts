@@ -103,8 +103,13 @@ const worker = (queue: string, extra: string[] = []) =>
     `sqs:consume queue:${queue}`,
     ...extra,
   ].sort();
-const entityQueues = (verb: string) =>
-  ['Group', 'PortfolioEvents', 'Profile', 'Twinspace'].map((q) => `sqs:${verb} queue:${q}`);
+/** Every queue of the workflow (the entity workers', the identity stages', the report's, verify's). */
+const workflowQueues = (verb: string) =>
+  ['Group', 'Identities', 'PortfolioEvents', 'Profile', 'Report', 'Twinspace', 'Verify'].map(
+    (q) => `sqs:${verb} queue:${q}`,
+  );
+/** The report's parts and its summary: the export, the working area, the reports bucket, the table. */
+const reports = [...exportsRead, ...workRead, 's3:write reports:/*', 'dynamodb:readwrite table'];
 
 /** A withdrawal (rollback, a replaced export): the run's results, the target, its links, the receipts. */
 const withdraws = [
@@ -124,6 +129,10 @@ const EXPECTED: Record<string, string[]> = {
   rollback: withdraws,
   'index-identities': [
     ...exportsRead,
+    ...workRead,
+    // Its chunks' tallies, for the summary.
+    's3:write exports:/work/*',
+    'sqs:consume queue:Identities',
     'dynamodb:readwrite table',
     's3:read migrated:',
     's3:read migrated:/*',
@@ -135,10 +144,21 @@ const EXPECTED: Record<string, string[]> = {
     's3:write reports:/*',
     'secretsmanager:secretsmanager:DescribeSecret,secretsmanager:GetSecretValue secret',
   ],
-  split: [...exportsRead, 's3:write exports:/work/*', 'dynamodb:write table', ...entityQueues('send')],
-  progress: ['dynamodb:read table', ...entityQueues('attributes')],
-  verify: [...exportsRead, ...workRead, 's3:read migrated:', 's3:read migrated:/*', 'dynamodb:read table'],
-  report: [...exportsRead, ...workRead, 's3:write reports:/*', 'dynamodb:write table'],
+  split: [...exportsRead, 's3:write exports:/work/*', 'dynamodb:write table', ...workflowQueues('send')],
+  progress: ['dynamodb:read table', ...workflowQueues('attributes')],
+  // Verify reads the target and writes only its parts' tallies; it hands the rest of a range on.
+  verify: [
+    ...exportsRead,
+    ...workRead,
+    's3:write exports:/work/*',
+    's3:read migrated:',
+    's3:read migrated:/*',
+    'dynamodb:readwrite table',
+    // Its own queue only: it takes its messages and hands the rest of a range back (one statement).
+    'sqs:consume queue:Verify',
+  ],
+  report: [...reports, 's3:write exports:/work/*', 'sqs:consume queue:Report'],
+  summary: reports,
   'run-status': ['dynamodb:write table'],
   profile: worker('Profile', [
     'secretsmanager:secretsmanager:DescribeSecret,secretsmanager:GetSecretValue secret',
@@ -194,7 +214,8 @@ test('every bucket and every queue refuses requests without TLS', () => {
   );
   const queues = resourcesOf('AWS::SQS::Queue').map(([id]) => covered('AWS::SQS::QueuePolicy', 'queue')(id));
   expect(buckets.length).toBe(4);
-  expect(queues.length).toBe(11); // 5 queues, their dead-letter queues, and the triggers' dead-letter queue
+  // 8 queues (7 of the workflow, the registrations'), their dead-letter queues, the triggers' dead-letter queue
+  expect(queues.length).toBe(17);
 });
 
 test('nothing is public: blocked public access, no policy that allows anyone, no function URL', () => {

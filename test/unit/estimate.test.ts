@@ -62,26 +62,29 @@ describe('the AWS estimate, by hand', () => {
       },
     ]);
     // The report: 1 receipts partition (2,500 records, 50,000 each), 1 part (3 result objects, 50 each),
-    // 9 verify partitions of the target (4 areas of 1 range of shards each, and the 5 ranges around them).
-    // Each split: 0.3 + (1 LIST + (1 + 9 + 1) / 10 message batches) x 30 ms = 0.363 s.
-    // Verify: 9 pages of 120 ms (no key: nothing migrated) over 10 workers = 0.108 s, longer than the part's
-    // (120 ms + 2,500 rows x 0.1 ms + (3 GETs x 15 ms + 1 PUT x 30 ms) / 12 = 0.37625 s over 10 workers);
-    // the stage is 0.363 + 0.108 + 10 = 10.471 s (2 checks).
+    // 1 verify partition (a small target: the whole listing).
+    // Each split: 0.3 + (1 LIST + (1 + 1 + 1) / 10 message batches) x 30 ms = 0.339 s.
+    // The part: 120 ms + 2,500 rows x 0.1 ms + (3 GETs x 15 ms + 1 PUT x 30 ms) / 12 = 0.37625 s, over 10
+    // workers 0.037625 s, longer than verify's one page of 120 ms (no key: nothing migrated) over 10;
+    // the stage is 0.339 + 0.037625 + 10 = 10.376625 s (2 checks).
     // Receipts: 120 ms + (1 spool GET x 15 ms + 100 receipts x 3 files x 30 ms) / 12 + 2,500 records x 0.1 ms
-    // = 1.12125 s, over 10 workers; the stage is 0.363 + 0.112125 + 10 = 10.475125 s (2 checks).
+    // = 1.12125 s, over 10 workers; the stage is 0.339 + 0.112125 + 10 = 10.451125 s (2 checks).
     expect(e.duration.stages.slice(3)).toEqual([
-      { stage: 'report and verify', seconds: expect.closeTo(10.471, 6) },
-      { stage: 'receipts', seconds: expect.closeTo(10.475125, 6) },
+      { stage: 'report and verify', seconds: expect.closeTo(10.376625, 6) },
+      { stage: 'receipts', seconds: expect.closeTo(10.451125, 6) },
     ]);
     // Lambda: validate, 5 splits (2 identity stages, the wave's, 2 of the report), 1 worker batch,
-    // 2 + 2 + 2 + 2 + 2 checks, 1 report part, 9 verify pages, 1 receipts partition, the summary
-    expect(e.totals.lambdaInvocations).toBe(1 + 5 + 1 + 10 + 1 + 9 + 1 + 1);
+    // 2 + 2 + 2 + 2 + 2 checks, 1 report part, 1 verify page, 1 receipts partition, the summary
+    expect(e.totals.lambdaInvocations).toBe(1 + 5 + 1 + 10 + 1 + 1 + 1 + 1);
     // DynamoDB writes: 2 identity expectations, 3 chunk markers, 2,500 ledger entries, the stage's expectation,
-    // 11 part markers, the run status
-    expect(e.totals.dynamoWriteUnits).toBe(2 + 3 + 2500 + 1 + 11 + 1);
-    // The summary (11 tallies of 15 ms / 12 + 1 s) ends the run after validate (1 MB at 80 MB/s + 0.5 s).
-    const summary = (11 * 15) / 1000 / 12 + 1;
-    expect(e.duration.seconds).toBeCloseTo(0.5125 + 10.3 * 2 + 10.943125 + 10.471 + 10.475125 + summary, 6);
+    // 3 part markers, the run status
+    expect(e.totals.dynamoWriteUnits).toBe(2 + 3 + 2500 + 1 + 3 + 1);
+    // The summary (3 tallies of 15 ms / 12 + 1 s) ends the run after validate (1 MB at 80 MB/s + 0.5 s).
+    const summary = (3 * 15) / 1000 / 12 + 1;
+    expect(e.duration.seconds).toBeCloseTo(
+      0.5125 + 10.3 * 2 + 10.943125 + 10.376625 + 10.451125 + summary,
+      6,
+    );
     expect(e.totals.events).toBe(1);
     // Every step fits its function's timeout, with no /tmp; the history is far below its quota.
     expect(e.feasibility.fits).toBe(true);
@@ -177,8 +180,8 @@ describe('the AWS estimate, by hand', () => {
     ];
     const ten = estimate({ kinds, receipts: 0, exportBytes: 0 }, plan, settings, workflowDefinition(plan));
     // writes: projects 1,000 ledger + 1,000 container decisions + 1 marker; items 1,500 ledger + 2 markers;
-    // 2 stage expectations, 2 identity expectations, 1 + 9 + 1 report part markers, 1 run status
-    expect(ten.totals.dynamoWriteUnits).toBe(2001 + 1502 + 2 + 2 + 11 + 1);
+    // 2 stage expectations, 2 identity expectations, 1 + 1 + 1 report part markers, 1 run status
+    expect(ten.totals.dynamoWriteUnits).toBe(2001 + 1502 + 2 + 2 + 3 + 1);
     expect(ten.totals.s3BytesCopied).toBe(1e8);
     const twenty = estimate(
       { kinds, receipts: 0, exportBytes: 0 },

@@ -378,11 +378,14 @@ describe('verify reads the target back', () => {
   const verifyDeps = () => ({ ...result.workflow, migratedBucket: 'migrated' });
   const failed = (v: Verification) => v.checks.filter((c) => !c.passed).map((c) => c.name);
   /** Runs verify on a copy of the target changed by `tamper`, then puts the target back. */
-  async function verifyTampered(tamper: (target: Map<string, Buffer>) => void): Promise<Verification> {
+  async function verifyTampered(
+    tamper: (target: Map<string, Buffer>) => void,
+    ranges = 1,
+  ): Promise<Verification> {
     const saved = new Map(result.raw);
     tamper(result.raw);
     try {
-      return await verifyRun(result.run, verifyDeps());
+      return await verifyRun(result.run, verifyDeps(), undefined, ranges);
     } finally {
       result.raw.clear();
       for (const [k, v] of saved) result.raw.set(k, v);
@@ -466,10 +469,14 @@ describe('verify reads the target back', () => {
     expect(failed(stray)).toEqual(['not-migrated']);
     // Wherever a stray key sorts: before, between or after the areas, or under an area with an id that
     // no partition of printable characters covers.
-    for (const key of ['aaa.txt', 'zzz/x', 'profiles/ odd/profile.json', 'events/\u00e9.json', 'groups']) {
-      const found = await verifyTampered((t) => t.set(`migrated/wf-export/${key}`, Buffer.from('x')));
-      expect([key, failed(found)]).toEqual([key, ['not-migrated']]);
-    }
+    for (const key of ['aaa.txt', 'zzz/x', 'profiles/ odd/profile.json', 'events/\u00e9.json', 'groups'])
+      for (const ranges of [1, 7]) {
+        const found = await verifyTampered(
+          (t) => t.set(`migrated/wf-export/${key}`, Buffer.from('x')),
+          ranges,
+        );
+        expect([key, ranges, failed(found)]).toEqual([key, ranges, ['not-migrated']]);
+      }
   }, 60_000);
 
   test('a rolled-back wave leaves nothing in the target, verify proves it, and the wave runs again', async () => {

@@ -1,5 +1,5 @@
 import { eachLimited } from '../concurrency';
-import { PoisonMessageError } from '../errors';
+import { PoisonMessageError, parseMessage } from '../errors';
 import { chunkId, exportKeys, workKeys } from '../keys';
 import type { IdentityStore, LedgerEntry, ObjectStore, PipelineStore } from '../ports';
 import {
@@ -174,16 +174,7 @@ export type ChunkResult =
  * can never be processed throws PoisonMessageError (it goes to the dead-letter queue).
  */
 export async function processChunk(entity: Entity, body: string, deps: ChunkDeps): Promise<ChunkResult> {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(body);
-  } catch (cause) {
-    throw new PoisonMessageError('message body is not JSON', { cause });
-  }
-  const parsed = ChunkMessageSchema.safeParse(raw);
-  if (!parsed.success)
-    throw new PoisonMessageError(`not a chunk message: ${parsed.error.issues[0]?.path.join('.')}`);
-  const msg = parsed.data;
+  const msg = parseMessage(body, ChunkMessageSchema, 'a chunk message');
   if (ENTITY_OF_KIND[msg.kind] !== entity || msg.op === 'identify' || msg.op === 'link')
     throw new PoisonMessageError(`a ${msg.kind} ${msg.op} chunk does not belong to ${entity}`);
   if (await deps.store.hasChunkMarker(msg.scope, msg.stage, chunkId(msg))) return { msg, done: 'before' };

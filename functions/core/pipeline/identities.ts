@@ -1,5 +1,5 @@
 import { eachLimited } from '../concurrency';
-import { PoisonMessageError } from '../errors';
+import { PoisonMessageError, parseMessage } from '../errors';
 import { chunkId, workKeys } from '../keys';
 import type { IdentityStore, IndexedAccount, ObjectStore } from '../ports';
 import type { IdentityCounts } from '../report/summary';
@@ -199,16 +199,7 @@ export async function processIdentityChunk(
   body: string,
   deps: IndexDeps,
 ): Promise<{ msg: ChunkMessage; counts?: Partial<IdentityCounts> }> {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(body);
-  } catch (cause) {
-    throw new PoisonMessageError('message body is not JSON', { cause });
-  }
-  const parsed = ChunkMessageSchema.safeParse(raw);
-  if (!parsed.success)
-    throw new PoisonMessageError(`not a chunk message: ${parsed.error.issues[0]?.path.join('.')}`);
-  const msg = parsed.data;
+  const msg = parseMessage(body, ChunkMessageSchema, 'a chunk message');
   const runId = msg.stage.split('@')[1];
   if ((msg.op !== 'identify' && msg.op !== 'link') || msg.kind !== 'accounts' || !runId)
     throw new PoisonMessageError(`a ${msg.kind} ${msg.op} chunk is not an identity stage's`);

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { eachLimited } from '../concurrency';
-import { PoisonMessageError } from '../errors';
+import { PoisonMessageError, parseMessage } from '../errors';
 import { decisionsIndex, decisionsPart, reportPrefix, targetPartitions, workKeys } from '../keys';
 import type { ChunkQueue } from '../ports';
 import { receiptFiles } from '../report/receipts';
@@ -175,17 +175,9 @@ export type PartResult =
 
 /** Parses a part's message; a message that can never be worked throws PoisonMessageError. */
 export function parsePart(body: string, ops: readonly PartMessage['op'][]): PartMessage {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(body);
-  } catch (cause) {
-    throw new PoisonMessageError('message body is not JSON', { cause });
-  }
-  const parsed = PartMessageSchema.safeParse(raw);
-  if (!parsed.success)
-    throw new PoisonMessageError(`not a report part: ${parsed.error.issues[0]?.path.join('.')}`);
-  if (!ops.includes(parsed.data.op)) throw new PoisonMessageError(`a ${parsed.data.op} part is not mine`);
-  return parsed.data;
+  const msg = parseMessage(body, PartMessageSchema, 'a report part');
+  if (!ops.includes(msg.op)) throw new PoisonMessageError(`a ${msg.op} part is not mine`);
+  return msg;
 }
 
 /** The marker stage and id of a part: whether it was worked before. */

@@ -211,9 +211,14 @@ export async function verifyPartition(
  * Verifies a whole run in one process (the local `verify` command): every partition in turn, page after
  * page, and the run's results counted here rather than by the report's parts.
  */
-export async function verifyRun(run: Run, deps: VerifyDeps, maxKeys?: number): Promise<Verification> {
+export async function verifyRun(
+  run: Run,
+  deps: VerifyDeps,
+  maxKeys?: number,
+  ranges = 1,
+): Promise<Verification> {
   let tally = emptyVerifyTally();
-  for (const partition of targetPartitions(run.exportId)) {
+  for (const partition of targetPartitions(run.exportId, ranges)) {
     let progress: PartitionProgress = { tally: emptyVerifyTally(), done: false };
     while (!progress.done) progress = await verifyPartition(run, deps, partition, progress, maxKeys);
     tally = mergeVerify(tally, progress.tally);
