@@ -1,6 +1,6 @@
 import { type EnvKey, QUEUE_ENV, REPORT_ENV, ROLLBACK_ENV, WORKFLOW_ENV } from '../functions/adapters/wiring';
 import { PREFIXES } from '../functions/core/keys';
-import { SIZING, type SizedFunction } from '../functions/core/pipeline/sizing';
+import { SIZING, type SizedFunction, writerCap } from '../functions/core/pipeline/sizing';
 import { ENTITIES, type Queued } from '../functions/core/pipeline/workers';
 
 /**
@@ -47,6 +47,24 @@ const withdraws: readonly Grant[] = [
   { read: 'reports', prefix: '' },
   { put: 'reports', prefix: '' },
 ];
+
+/**
+ * The most concurrent invocations of a queued function: the `workerConcurrency` setting, but for the
+ * functions that write the table line by line (the entity workers, four at once in a stage, and
+ * index-identities, alone in its stages) no more than the table takes (sizing.ts writerCap).
+ */
+export function concurrencyOf(
+  spec: FunctionSpec,
+  settings: { readonly workerConcurrency: number; readonly tableWarmWrites: number },
+): number {
+  const name = spec.queue?.name;
+  if (name === 'link') return SIZING.linkConcurrency;
+  if (name === 'identities')
+    return Math.min(settings.workerConcurrency, writerCap(settings.tableWarmWrites, 1));
+  if ((ENTITIES as readonly string[]).includes(name ?? ''))
+    return Math.min(settings.workerConcurrency, writerCap(settings.tableWarmWrites, ENTITIES.length));
+  return settings.workerConcurrency;
+}
 
 export const FUNCTIONS: readonly FunctionSpec[] = [
   {

@@ -26,7 +26,7 @@ import {
   type WorkflowFunction,
 } from './constructs/migration-workflow';
 import { acknowledge, nagResource, REASONS } from './constructs/nag';
-import { FUNCTIONS, type Grant } from './functions';
+import { concurrencyOf, FUNCTIONS, type Grant } from './functions';
 import type { Settings } from './settings';
 import type { StatefulOutputs } from './stateful-stack';
 
@@ -165,7 +165,7 @@ export class PipelineStack extends Stack {
         ephemeralStorageSize: Size.mebibytes(sizing.tmpMb),
         // Entity workers keep their concurrency to themselves (the account's pool is shared), and no more.
         ...(spec.queue && spec.queue.name !== 'link'
-          ? { reservedConcurrentExecutions: settings.workerConcurrency }
+          ? { reservedConcurrentExecutions: concurrencyOf(spec, settings) }
           : {}),
       }).fn;
       for (const g of spec.grants) grant(f, g);
@@ -174,7 +174,7 @@ export class PipelineStack extends Stack {
           new lambdaEvents.SqsEventSource(this.queues[spec.queue.name].queue, {
             batchSize: spec.queue.batchSize,
             reportBatchItemFailures: true,
-            maxConcurrency: spec.queue.name === 'link' ? SIZING.linkConcurrency : settings.workerConcurrency,
+            maxConcurrency: concurrencyOf(spec, settings),
           }),
         );
       functions.set(spec.name, f);

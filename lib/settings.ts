@@ -33,7 +33,7 @@ export interface Settings {
 export const SETTING_DEFAULTS = {
   exportRetentionDays: 180,
   workerConcurrency: 10,
-  pollSeconds: 10,
+  pollSeconds: 30,
   downloadUrlHours: 12,
   tableWarmWrites: 4000,
 } as const;

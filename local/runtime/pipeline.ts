@@ -16,6 +16,8 @@ import { limitsRecorder } from './limits';
 import { localStateMachine, type TaskHandler } from './state-machine';
 
 const ROOT = join(__dirname, '..', '..');
+/** The writes per second the local deployment's table is set to take (it has no capacity to run out of). */
+const LOCAL_TABLE_WRITES = 100_000;
 
 export interface LocalPipelineOptions {
   readonly stateDir: string;
@@ -122,7 +124,12 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
   const unlock = await lock(options.stateDir, options.notice ?? (() => undefined));
   let services: LocalServices | undefined;
   try {
-    const synth = await cachedSynth(options.stateDir, options.context);
+    // The local table (dynalite) takes writes as fast as it can: deployed as a pre-warmed one, so that
+    // the writers' concurrency is the setting's, not capped to a new on-demand table's 4,000 writes/s.
+    const synth = await cachedSynth(options.stateDir, {
+      tableWarmWrites: LOCAL_TABLE_WRITES,
+      ...options.context,
+    });
     services = await startServices(options.stateDir);
     const { clients } = services;
     // The functions get clients of their own: faults hit them, not the runner's upload and download.

@@ -141,16 +141,69 @@ describe('pipeline stack', () => {
     }
   });
 
-  test('SQS event sources report batch item failures and cap concurrency (context workerConcurrency)', () => {
+  /**
+   * The concurrency each queued function gets at workerConcurrency 7: the writers no more than a new
+   * on-demand table's 4,000 writes a second take, at 1,500 a writer (sizing.ts writerCap): the four entity
+   * workers of a stage floor(4,000 / 6,000), at least 2; index-identities, alone, floor(4,000 / 1,500) = 2.
+   */
+  const CONCURRENCY: Record<string, number> = {
+    profile: 2,
+    twinspace: 2,
+    group: 2,
+    'portfolio-events': 2,
+    'index-identities': 2,
+    report: 7,
+    verify: 7,
+    'account-link': 2,
+  };
+  const concurrencyOfTemplate = (template: Template) =>
+    Object.fromEntries(
+      FUNCTIONS.filter((spec) => spec.queue).map((spec) => {
+        const f = [...synth.functions.values()].find(
+          (x) => x.handler === `functions/${spec.name}/handler.ts`,
+        );
+        const mapping = Object.values(
+          template.toJSON().Resources as Record<
+            string,
+            { Type: string; Properties: Record<string, unknown> }
+          >,
+        ).find(
+          (r) =>
+            r.Type === 'AWS::Lambda::EventSourceMapping' &&
+            (r.Properties.FunctionName as { Ref: string }).Ref === f?.logicalId,
+        );
+        return [
+          spec.name,
+          (mapping?.Properties.ScalingConfig as { MaximumConcurrency: number }).MaximumConcurrency,
+        ];
+      }),
+    );
+
+  test('SQS event sources report batch item failures and cap concurrency (workerConcurrency, and the table for writers)', () => {
     const mappings = resources(pipeline, 'AWS::Lambda::EventSourceMapping');
     expect(mappings).toHaveLength(QUEUED.length + 1);
     for (const [, m] of mappings)
       expect(m.Properties.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
-    expect(
-      mappings.filter(
-        ([, m]) => (m.Properties.ScalingConfig as { MaximumConcurrency: number }).MaximumConcurrency === 7,
-      ),
-    ).toHaveLength(QUEUED.length);
+    expect(concurrencyOfTemplate(pipeline)).toEqual(CONCURRENCY);
+    // A table pre-warmed to 60,000 writes a second takes ten writers per entity queue: the setting's 7 then.
+    const warm = synthesize({ workerConcurrency: 7, tableWarmWrites: 60_000 });
+    const warmPipeline = Template.fromJSON(warm.templates.pipeline);
+    expect(concurrencyOfTemplate(warmPipeline)).toEqual({
+      ...CONCURRENCY,
+      profile: 7,
+      twinspace: 7,
+      group: 7,
+      'portfolio-events': 7,
+      'index-identities': 7,
+    });
+    // ... and the table is pre-warmed (warm throughput) to match.
+    const [, table] = resources(Template.fromJSON(warm.templates.stateful), 'AWS::DynamoDB::Table')[0] ?? [];
+    expect(table?.Properties.WarmThroughput).toEqual({
+      WriteUnitsPerSecond: 60_000,
+      ReadUnitsPerSecond: 180_000,
+    });
+    const [, coldTable] = resources(stateful, 'AWS::DynamoDB::Table')[0] ?? [];
+    expect(coldTable?.Properties.WarmThroughput).toBeUndefined();
   });
 
   test('every function gets the memory, timeout and /tmp of core/pipeline/sizing; workers reserve their concurrency', () => {
@@ -166,7 +219,10 @@ describe('pipeline stack', () => {
         sizing.tmpMb,
       ]);
       const worker = spec.queue && spec.queue.name !== 'link';
-      expect([spec.name, props.ReservedConcurrentExecutions]).toEqual([spec.name, worker ? 7 : undefined]);
+      expect([spec.name, props.ReservedConcurrentExecutions]).toEqual([
+        spec.name,
+        worker ? CONCURRENCY[spec.name] : undefined,
+      ]);
     }
     // No invocation's work grows with the export: every function fits Lambda's default /tmp.
     expect(Object.values(SIZING.functions).map((f) => f.tmpMb)).toEqual(

@@ -1,7 +1,7 @@
 import { SHARDS, targetPartitions } from '../keys';
-import { PARTITIONING, receiptPartitions, SIZING, verifyRanges } from '../pipeline/sizing';
+import { PARTITIONING, receiptPartitions, SIZING, verifyRanges, writerCap } from '../pipeline/sizing';
 import type { WavePlan } from '../pipeline/stages';
-import { ENTITY_OF_KIND, type Entity } from '../pipeline/workers';
+import { ENTITIES, ENTITY_OF_KIND, type Entity } from '../pipeline/workers';
 import type { DecidedRecord } from '../rules/decide';
 import { copiesFile } from '../rules/decide';
 import { INDEXES_BEFORE_DECIDING, isContainerKind, type Kind, PARENTS } from '../rules/kinds';
@@ -254,6 +254,9 @@ export function estimate(
   const steps: FeasibleStep[] = [];
   const ceilings: Feasibility['ceilings'][number][] = [];
   const tableRate = settings.tableWritesPerSecond ?? CEILINGS.newTableWritesPerSecond;
+  // The writers run no more at once than the table takes (lib/functions.ts concurrencyOf, as deployed).
+  const entityWorkers = Math.min(settings.workerConcurrency, writerCap(tableRate, ENTITIES.length));
+  const identityWorkers = Math.min(settings.workerConcurrency, writerCap(tableRate, 1));
   /** `count` invocations of `name` taking `seconds` in all; the heaviest one takes `heaviest`. */
   const invoke = (
     count: number,
@@ -351,7 +354,7 @@ export function estimate(
     t.s3PutCopyListRequests += 2 * accountChunks;
     t.s3GetRequests += accountChunks + 2;
     t.sqsRequests += 3 * accountChunks;
-    const work = splitSeconds + (accountChunks * perChunk) / settings.workerConcurrency;
+    const work = splitSeconds + (accountChunks * perChunk) / identityWorkers;
     const stageSeconds = atCeilings(stage, work, accounts.lines * writes, 0) + settings.pollSeconds;
     const polls = Math.ceil(stageSeconds / settings.pollSeconds);
     invoke(polls, (polls * a.progressCheckMs) / 1000, mem('progress'));
@@ -436,7 +439,7 @@ export function estimate(
       t.dynamoWriteUnits += 1; // the stage's expectation
       t.dynamoReadUnits += 1;
       // Each entity's chunks spread over its concurrent workers; the stage ends at the next check.
-      const workers = Math.max(0, ...[...entitySeconds.values()].map((s) => s / settings.workerConcurrency));
+      const workers = Math.max(0, ...[...entitySeconds.values()].map((s) => s / entityWorkers));
       // The workers go no faster than the table takes their writes, nor one prefix its PUTs.
       const paced = atCeilings(stage.id, workers, stageWrites, Math.max(0, ...putsByArea.values()) / SHARDS);
       const stageSeconds = splitSeconds + paced + settings.pollSeconds;

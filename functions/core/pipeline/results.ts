@@ -35,13 +35,30 @@ export async function runResultKeys(
   return ordered;
 }
 
-/** The rows of result objects, in order. */
+/** Result objects read ahead of the one being yielded. */
+const READ_AHEAD = 8;
+
+/** The rows of result objects, in order (the next few objects read while one is yielded). */
 export async function* resultRows(
   deps: Pick<WorkflowDeps, 'objects' | 'exportsBucket'>,
   keys: Iterable<string>,
 ): AsyncGenerator<ResultRow> {
-  for (const key of keys) {
-    const text = await deps.objects.getText(deps.exportsBucket, key);
+  const pending: Promise<string | undefined>[] = [];
+  const it = keys[Symbol.iterator]();
+  const fill = () => {
+    while (pending.length < READ_AHEAD) {
+      const next = it.next();
+      if (next.done) return;
+      // A rejected read is awaited (and thrown) in its turn; until then it must not count as unhandled.
+      const read = deps.objects.getText(deps.exportsBucket, next.value);
+      read.catch(() => undefined);
+      pending.push(read);
+    }
+  };
+  fill();
+  for (let read = pending.shift(); read; read = pending.shift()) {
+    const text = await read;
+    fill();
     for (const row of (text ?? '').split('\n')) if (row !== '') yield JSON.parse(row) as ResultRow;
   }
 }

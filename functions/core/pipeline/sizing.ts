@@ -32,6 +32,11 @@ export const SIZING = {
   /** Registrations per invocation of the account-link function, and its most concurrent invocations. */
   linkBatchSize: 10,
   linkConcurrency: 2,
+  /**
+   * Table writes one busy writer makes a second, by the AWS model (estimate.ts): a chunk of 1,000 lines
+   * written to the ledger in about three quarters of a second. Caps the writers' concurrency (writerCap).
+   */
+  writesPerWorkerSecond: 1_500,
 } as const;
 
 export type SizedFunction = keyof typeof SIZING.functions;
@@ -65,3 +70,12 @@ export const receiptPartitions = (records: number, p: Partitioning) =>
 /** Ranges of each area of the target that verify checks apart, for an export of `records` lines. */
 export const verifyRanges = (records: number, p: Partitioning) =>
   Math.min(256, Math.max(1, Math.ceil(records / 4 / p.verifyPartitionKeys)));
+
+/**
+ * The most concurrent invocations of a function that writes the table line by line, when `together` such
+ * functions write at once (the four entity workers in a stage; index-identities alone): no more than the
+ * table takes (`tableWritesPerSecond`, its warm throughput), and never fewer than SQS event sources allow.
+ * More would only be throttled.
+ */
+export const writerCap = (tableWritesPerSecond: number, together: number) =>
+  Math.max(2, Math.floor(tableWritesPerSecond / (together * SIZING.writesPerWorkerSecond)));
