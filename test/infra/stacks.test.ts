@@ -174,7 +174,8 @@ describe('pipeline stack', () => {
         );
         return [
           spec.name,
-          (mapping?.Properties.ScalingConfig as { MaximumConcurrency: number }).MaximumConcurrency,
+          (mapping?.Properties.ScalingConfig as { MaximumConcurrency: number } | undefined)
+            ?.MaximumConcurrency,
         ];
       }),
     );
