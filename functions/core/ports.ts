@@ -1,7 +1,6 @@
 import type { ChunkCounts } from './pipeline/chunks';
 import type { IndexName } from './pipeline/stages';
 import type { Queued } from './pipeline/workers';
-import type { Summary } from './report/summary';
 import type { DecidedRecord, ParentDecision } from './rules/decide';
 import type { Kind } from './rules/kinds';
 import type { Decision } from './rules/reasons';
@@ -138,12 +137,6 @@ export interface ObjectStore {
 
 /** Sends messages to the queue of a queued function (an entity worker, report parts, verify partitions). */
 export type ChunkQueue = (worker: Queued, messages: readonly object[]) => Promise<void>;
-
-/** A sink for the report's records and its summary (a folder, then uploaded on AWS). */
-export interface ReportSink {
-  add(record: DecidedRecord): void | Promise<void>;
-  finish(summary: Summary): Promise<number>;
-}
 
 /** The legacy platforms. */
 export type Platform = 'etwinning' | 'seg';

@@ -114,7 +114,26 @@ export function pollQueue(
     eventSourceARN: mapping.queueArn,
     awsRegion: LOCAL_REGION,
   });
-  const worker = async () => {
+  /**
+   * Like Lambda's pollers, which scale with the queue: one poller long-polls an idle queue, and the others
+   * wait until it finds messages (or a while passes) before they poll too. Eight queues with every poller
+   * long-polling at once kept the stand-ins' thread busy answering empty receives.
+   */
+  let wake: () => void = () => undefined;
+  let woken = new Promise<void>((resolve) => {
+    wake = resolve;
+  });
+  const signal = () => {
+    const wakeAll = wake;
+    woken = new Promise<void>((resolve) => {
+      wake = resolve;
+    });
+    wakeAll();
+  };
+  const IDLE_WAIT_MS = 1_000;
+  const idle = () =>
+    Promise.race([woken, new Promise<void>((resolve) => setTimeout(resolve, IDLE_WAIT_MS).unref())]);
+  const worker = async (index: number) => {
     while (running) {
       let messages: Message[];
       try {
@@ -136,7 +155,11 @@ export function pollQueue(
         await new Promise((r) => setTimeout(r, 100));
         continue;
       }
-      if (messages.length === 0) continue;
+      if (messages.length === 0) {
+        if (index > 0) await idle();
+        continue;
+      }
+      signal();
       const event = { Records: messages.map(toRecord) } as SQSEvent;
       const twice = options.duplicate ? (batches++ % 2 === 0 ? 'at-once' : 'after') : undefined;
       const concurrent = twice === 'at-once' ? duplicate(event) : undefined;
@@ -178,13 +201,14 @@ export function pollQueue(
       onBatch?.(messages.length, failed.size);
     }
   };
-  const workers = Array.from({ length: mapping.maxConcurrency }, worker);
+  const workers = Array.from({ length: mapping.maxConcurrency }, (_, i) => worker(i));
   const all = Promise.all(workers);
   return {
     /** Rejects when a poller fails (the stand-in went away while running). */
     done: all,
     async stop() {
       running = false;
+      signal();
       await all.catch(() => undefined);
     },
   };

@@ -99,6 +99,8 @@ export type PartTally =
 
 /** Spool objects a report part puts at once (below the SDK's 50 sockets per client). */
 const SPOOL_PUTS_IN_FLIGHT = 48;
+/** Receipts built and put at once by a receipts partition: 3 to 5 files each, under the SDK's 50 sockets. */
+const RECEIPTS_IN_FLIGHT = 10;
 
 const pad6 = (n: number) => String(n).padStart(6, '0');
 const partId = (op: PartMessage['op'], part: number) => `${op}.${pad6(part)}`;
@@ -287,15 +289,19 @@ async function writeReceipts(msg: PartMessage, deps: PartDeps): Promise<number> 
       : {}),
   };
   const prefix = `${reportPrefix(run)}receipts/`;
-  await eachLimited(byAccount, 16, async ([owner, { owned, partOf }]) => {
+  await eachLimited(byAccount, RECEIPTS_IN_FLIGHT, async ([owner, { owned, partOf }]) => {
     const receipt = await withDownloadLinks(buildReceipt(run.exportId, owner, owned, context, partOf), link);
-    for (const file of receiptFiles(receipt))
-      await deps.objects.put(
-        deps.reportsBucket,
-        `${prefix}${safeIdSegment(owner)}${file.suffix}`,
-        file.body,
-        file.contentType,
-      );
+    // A receipt's files (JSON, HTML, text, and their translations) are put at once.
+    await Promise.all(
+      receiptFiles(receipt).map((file) =>
+        deps.objects.put(
+          deps.reportsBucket,
+          `${prefix}${safeIdSegment(owner)}${file.suffix}`,
+          file.body,
+          file.contentType,
+        ),
+      ),
+    );
   });
   return byAccount.size;
 }
