@@ -1,13 +1,17 @@
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { invocationTmp } from '../../functions/adapters/scratch';
+import { CEILINGS } from '../../functions/core/estimate/estimate';
 import type { ExecutionStats } from './state-machine';
 
-/** Lambda's limits as the local runtime enforces them: an invocation over either fails, as on AWS. */
+/**
+ * Lambda's limits as the local runtime enforces them: an invocation over either fails, as on AWS. A
+ * timeout carries the error name Step Functions sees for one (`Sandbox.Timedout`).
+ */
 export class LambdaLimitError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
+  constructor(message: string, limit: 'timeout' | 'tmp', options?: ErrorOptions) {
     super(message, options);
-    this.name = 'Sandbox.Timedout';
+    this.name = limit === 'timeout' ? 'Sandbox.Timedout' : 'LambdaLimitError';
   }
 }
 
@@ -28,7 +32,8 @@ export interface LimitsReport {
   statePayloadLimitBytes: number;
 }
 
-export const HISTORY_LIMIT = 25_000;
+/** Step Functions' quota, as the AWS model holds a run to it. */
+export const HISTORY_LIMIT = CEILINGS.historyEvents;
 export const STATE_PAYLOAD_LIMIT = 256 * 1024;
 
 async function bytesIn(dir: string): Promise<number> {
@@ -62,7 +67,7 @@ export function limitsRecorder(tmpRoot: string) {
         try {
           const timeout = new Promise<never>((_, reject) => {
             timer = setTimeout(
-              () => reject(new LambdaLimitError(`${name} timed out after ${limits.timeoutMs} ms`)),
+              () => reject(new LambdaLimitError(`${name} timed out after ${limits.timeoutMs} ms`, 'timeout')),
               limits.timeoutMs,
             );
           });
@@ -72,6 +77,7 @@ export function limitsRecorder(tmpRoot: string) {
           if (used > limits.tmpLimitBytes)
             throw new LambdaLimitError(
               `${name} wrote ${used} bytes to /tmp, over its ${limits.tmpLimitBytes}`,
+              'tmp',
             );
           return output;
         } finally {

@@ -47,12 +47,14 @@ test('an invocation over its timeout or its ephemeral storage fails, and is stil
   const slow = recorder.wrap('verify', limits, () => new Promise((resolve) => setTimeout(resolve, 1000)));
   await expect(slow(undefined)).rejects.toThrow(LambdaLimitError);
   await expect(slow(undefined)).rejects.toThrow('verify timed out after 200 ms');
+  // As Step Functions names a Lambda timeout.
+  await expect(slow(undefined)).rejects.toMatchObject({ name: 'Sandbox.Timedout' });
   const greedy = recorder.wrap('split', limits, async () => {
     await writeFile(join(scratchDir(), 'big'), 'x'.repeat(1001));
   });
   await expect(greedy(undefined)).rejects.toThrow('split wrote 1001 bytes to /tmp, over its 1000');
   const { functions } = recorder.report({ historyEvents: 0, maxStatePayloadBytes: 0 });
-  expect(functions.verify?.invocations).toBe(2);
+  expect(functions.verify?.invocations).toBe(3);
   expect(functions.verify?.maxDurationMs).toBeGreaterThanOrEqual(190);
   expect(functions.split).toMatchObject({ invocations: 1, maxTmpBytes: 1001 });
   // A new execution counts afresh.

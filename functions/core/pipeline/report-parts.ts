@@ -38,7 +38,7 @@ import { EXPORT_ID } from '../rules/schemas';
 import type { ChunkCounts } from './chunks';
 import { addIdentities } from './identities';
 import { missingChunks } from './progress';
-import { resultRows, runResultKeys } from './results';
+import { resultRows, runResultKeys, textsInOrder } from './results';
 import { type Run, recordRunStatus, type WorkflowDeps } from './run';
 import { runFacts } from './run-facts';
 import { PARTITIONING, receiptPartitions, verifyRanges } from './sizing';
@@ -271,12 +271,11 @@ async function writeReceipts(msg: PartMessage, deps: PartDeps): Promise<number> 
     deps.exportsBucket,
     workKeys.reportSpoolPrefix(run.scope, runIdOf(run), msg.part),
   );
-  // One spool object per report part that had decisions of this partition, read 16 at a time.
-  const texts: string[] = new Array(keys.length);
-  await eachLimited(keys.keys(), 16, async (i) => {
-    texts[i] = (await deps.objects.getText(deps.exportsBucket, keys[i] as string)) ?? '';
-  });
-  const byAccount = groupSpool(texts.flatMap((text) => text.split('\n')));
+  // One spool object per report part that had decisions of this partition.
+  const lines: string[] = [];
+  for await (const text of textsInOrder(deps.objects, deps.exportsBucket, keys))
+    lines.push(...text.split('\n'));
+  const byAccount = groupSpool(lines);
   const link = deps.downloads?.(run.exportId);
   const context = {
     policy: deps.policy,
@@ -326,8 +325,8 @@ export async function summarise(
   // The run's identity stages kept their counts with the report's parts.
   let identities = given;
   const keys = await deps.objects.list(deps.exportsBucket, workKeys.reportTallies(run.scope, runIdOf(run)));
-  for (const key of keys) {
-    const part = JSON.parse((await deps.objects.getText(deps.exportsBucket, key)) ?? '{}') as PartTally;
+  for await (const text of textsInOrder(deps.objects, deps.exportsBucket, keys)) {
+    const part = JSON.parse(text || '{}') as PartTally;
     if (part.op === 'map') {
       parts++;
       report.merge(part.report);

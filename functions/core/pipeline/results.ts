@@ -35,14 +35,18 @@ export async function runResultKeys(
   return ordered;
 }
 
-/** Result objects read ahead of the one being yielded. */
+/** Objects read ahead of the one being yielded. */
 const READ_AHEAD = 8;
 
-/** The rows of result objects, in order (the next few objects read while one is yielded). */
-export async function* resultRows(
-  deps: Pick<WorkflowDeps, 'objects' | 'exportsBucket'>,
+/**
+ * The texts of objects, in the order of their keys (an absent object as ''), the next few read while one
+ * is yielded: the run's result objects, a receipts partition's spool, the report's tallies.
+ */
+export async function* textsInOrder(
+  objects: WorkflowDeps['objects'],
+  bucket: string,
   keys: Iterable<string>,
-): AsyncGenerator<ResultRow> {
+): AsyncGenerator<string> {
   const pending: Promise<string | undefined>[] = [];
   const it = keys[Symbol.iterator]();
   const fill = () => {
@@ -50,7 +54,7 @@ export async function* resultRows(
       const next = it.next();
       if (next.done) return;
       // A rejected read is awaited (and thrown) in its turn; until then it must not count as unhandled.
-      const read = deps.objects.getText(deps.exportsBucket, next.value);
+      const read = objects.getText(bucket, next.value);
       read.catch(() => undefined);
       pending.push(read);
     }
@@ -59,8 +63,17 @@ export async function* resultRows(
   for (let read = pending.shift(); read; read = pending.shift()) {
     const text = await read;
     fill();
-    for (const row of (text ?? '').split('\n')) if (row !== '') yield JSON.parse(row) as ResultRow;
+    yield text ?? '';
   }
+}
+
+/** The rows of result objects, in order. */
+export async function* resultRows(
+  deps: Pick<WorkflowDeps, 'objects' | 'exportsBucket'>,
+  keys: Iterable<string>,
+): AsyncGenerator<ResultRow> {
+  for await (const text of textsInOrder(deps.objects, deps.exportsBucket, keys))
+    for (const row of text.split('\n')) if (row !== '') yield JSON.parse(row) as ResultRow;
 }
 
 /** The results of a run's decide chunks, in the plan's order: waves, stages, kinds, chunks. */
