@@ -82,9 +82,11 @@ async function lock(stateDir: string, notice: (text: string) => void): Promise<(
     try {
       taking = true;
       await writeFile(file, String(process.pid), { flag: 'wx' });
+      // The file goes first and the exit listener after it: a process that exits in between (a signal's
+      // clean-up running out of time) still gives the folder back.
       return async () => {
-        process.removeListener('exit', onExit);
         await rm(file, { force: true });
+        process.removeListener('exit', onExit);
       };
     } catch (error) {
       taking = false;
