@@ -1,19 +1,19 @@
-import { existsSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { plan } from '../../cli/commands/plan';
+import { launchChromium } from '../helpers/browser';
 import { ROOT } from '../helpers/cli';
 import { blob, buildExport } from '../helpers/memory-export';
 
 /**
- * report.html and the receipts' HTML in a real browser: Debian's Chromium, headless (installed by
- * .ci/run). The pages load with no console error and no request, the charts draw, export strings stay
+ * report.html and the receipts' HTML in a real browser: headless Chromium from npm (@sparticuz/chromium),
+ * nothing from the system. The pages load with no console error and no request, the charts draw, export strings stay
  * text, and a screenshot of each is taken.
  */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const EVIL = '<script>window.pwned=1</script><img src=x onerror="window.pwned=2">';
 let dir: string;
 let browser: Browser;
@@ -26,8 +26,6 @@ async function writeFolder(root: string, files: Record<string, string | Uint8Arr
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM))
-    throw new Error(`no Chromium at ${CHROMIUM}: apt-get install chromium (.ci/run does)`);
   dir = await mkdtemp(join(tmpdir(), 'esep-browser-'));
   // The bundled sample, and a small export whose ids, titles and file names are HTML.
   await plan({
@@ -88,18 +86,7 @@ beforeAll(async () => {
     out: join(dir, 'evil'),
     stderr: { write: () => true },
   });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
 }, 60_000);
 afterAll(async () => {
   await browser?.close();
