@@ -9,6 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
+import { BUNDLING } from '../lib/constructs/migration-function';
 import { generateExport } from '../tools/generate';
 
 const ROOT = join(__dirname, '..');
@@ -89,12 +90,13 @@ async function bundles(dir: string): Promise<Record<string, { bytes: number; ini
     await build({
       entryPoints: [join(ROOT, 'functions', name, 'handler.ts')],
       bundle: true,
-      minify: true,
-      sourcemap: true,
+      minify: BUNDLING.minify,
+      sourcemap: BUNDLING.sourceMap,
       platform: 'node',
-      target: 'node22',
+      target: BUNDLING.target,
       format: 'cjs',
-      external: ['@aws-sdk/*'],
+      mainFields: [...BUNDLING.mainFields],
+      external: [...BUNDLING.externalModules],
       outfile: file,
       logLevel: 'silent',
     });

@@ -16,6 +16,7 @@ export function buildApp(app = new App()): { app: App; stateful: StatefulStack; 
     env,
     exportRetentionDays: settings.exportRetentionDays,
     tableWarmWrites: settings.tableWarmWrites,
+    tableWarmReads: settings.tableWarmReads,
     description: 'ESEP migration: key, buckets, table and identity key (retained)',
   });
   const pipeline = new PipelineStack(app, `EsepMigration-Pipeline-${settings.envName}`, {

@@ -1,5 +1,6 @@
 import { type EnvKey, QUEUE_ENV, REPORT_ENV, ROLLBACK_ENV, WORKFLOW_ENV } from '../functions/adapters/wiring';
-import { PREFIXES } from '../functions/core/keys';
+import { CEILINGS } from '../functions/core/estimate/estimate';
+import { PREFIXES, WITHDRAWABLE } from '../functions/core/keys';
 import { SIZING, type SizedFunction, writerCap } from '../functions/core/pipeline/sizing';
 import { ENTITIES, type Queued } from '../functions/core/pipeline/workers';
 
@@ -16,7 +17,10 @@ export type BucketName = 'exports' | 'migrated' | 'reports';
 export type Grant =
   | { readonly read: BucketName; readonly prefix: string }
   | { readonly put: BucketName; readonly prefix: string }
-  /** Withdrawals (core/pipeline/withdraw): only keys of the migrated layout that a run wrote. */
+  /**
+   * Withdrawals (core/pipeline/withdraw): `s3:DeleteObject` alone (a delete marker; never an older
+   * version) on the areas of the migrated layout that a run writes.
+   */
   | { readonly delete: BucketName; readonly prefix: string }
   | { readonly table: 'read' | 'write' | 'read-write' }
   | { readonly emailKeySecret: 'read' }
@@ -43,7 +47,7 @@ const readsWork: Grant = { read: 'exports', prefix: PREFIXES.work };
 const withdraws: readonly Grant[] = [
   readsWork,
   { read: 'migrated', prefix: '' },
-  { delete: 'migrated', prefix: '' },
+  ...WITHDRAWABLE.map((prefix): Grant => ({ delete: 'migrated', prefix })),
   { read: 'reports', prefix: '' },
   { put: 'reports', prefix: '' },
 ];
@@ -64,6 +68,28 @@ export function concurrencyOf(
   if ((ENTITIES as readonly string[]).includes(name ?? ''))
     return Math.min(settings.workerConcurrency, writerCap(settings.tableWarmWrites, ENTITIES.length));
   return settings.workerConcurrency;
+}
+
+/** The concurrency the queued workers reserve in all (the link function reserves none). */
+export const reservedConcurrency = (settings: Parameters<typeof concurrencyOf>[1]) =>
+  FUNCTIONS.filter((spec) => spec.queue && spec.queue.name !== 'link').reduce(
+    (sum, spec) => sum + concurrencyOf(spec, settings),
+    0,
+  );
+
+/**
+ * Refuses, at synth, reserved concurrency the account cannot grant: Lambda keeps 100 of the account's
+ * concurrent executions unreserved (CEILINGS), so the workers may reserve the quota less 100.
+ */
+export function assertReservable(
+  settings: Parameters<typeof concurrencyOf>[1] & { readonly quotas: { readonly lambdaConcurrency: number } },
+): void {
+  const reserved = reservedConcurrency(settings);
+  const grantable = settings.quotas.lambdaConcurrency - CEILINGS.lambdaUnreservedMinimum;
+  if (reserved > grantable)
+    throw new RangeError(
+      `the workers would reserve ${reserved} concurrent executions, but an account with a quota of ${settings.quotas.lambdaConcurrency} can reserve ${grantable} (Lambda keeps ${CEILINGS.lambdaUnreservedMinimum} unreserved): lower -c workerConcurrency, or ask AWS to raise "Concurrent executions" (Service Quotas, Lambda) and deploy with -c lambdaConcurrencyQuota=<granted>`,
+    );
 }
 
 export const FUNCTIONS: readonly FunctionSpec[] = [

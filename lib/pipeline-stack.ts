@@ -1,8 +1,9 @@
-import { CfnOutput, Duration, Size, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Size, Stack, type StackProps } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as lambdaEvents from 'aws-cdk-lib/aws-lambda-event-sources';
@@ -26,7 +27,7 @@ import {
   type WorkflowFunction,
 } from './constructs/migration-workflow';
 import { acknowledge, nagResource, REASONS } from './constructs/nag';
-import { concurrencyOf, FUNCTIONS, type Grant } from './functions';
+import { assertReservable, concurrencyOf, FUNCTIONS, type Grant } from './functions';
 import type { Settings } from './settings';
 import type { StatefulOutputs } from './stateful-stack';
 
@@ -95,10 +96,15 @@ export class PipelineStack extends Stack {
           [nagResource(this, b.bucketArn, `/${g.prefix}*`)]: REASONS.objects,
         });
       } else if ('delete' in g) {
+        // DeleteObject alone: CDK's grantDelete gives DeleteObject*, which includes DeleteObjectVersion.
         const b = buckets[g.delete];
-        b.grantDelete(f, `${g.prefix}*`);
+        f.addToRolePolicy(
+          new iam.PolicyStatement({
+            actions: ['s3:DeleteObject'],
+            resources: [b.arnForObjects(`${g.prefix}*`)],
+          }),
+        );
         acknowledge(f.role ?? f, {
-          'AwsSolutions-IAM5[Action::s3:DeleteObject*]': REASONS.s3Delete,
           [nagResource(this, b.bucketArn, `/${g.prefix}*`)]: REASONS.objects,
         });
       } else if ('table' in g) {
@@ -118,16 +124,19 @@ export class PipelineStack extends Stack {
 
     // ---- queues (claim checks), each with a dead-letter queue after five receives -------------------
     const queue = (name: string, visibility: Duration) => {
+      // Retained: a redrive needs the queues and what their dead-letter queues hold, whatever the stack does.
       const dlq = new sqs.Queue(this, `${name}Dlq`, {
         encryption: sqs.QueueEncryption.KMS,
         encryptionMasterKey: key,
         enforceSSL: true,
         retentionPeriod: Duration.days(14),
+        removalPolicy: RemovalPolicy.RETAIN,
       });
       const q = new sqs.Queue(this, `${name}Queue`, {
         encryption: sqs.QueueEncryption.KMS,
         encryptionMasterKey: key,
         enforceSSL: true,
+        removalPolicy: RemovalPolicy.RETAIN,
         visibilityTimeout: visibility,
         retentionPeriod: Duration.days(4),
         deadLetterQueue: { queue: dlq, maxReceiveCount: 5 },
@@ -137,7 +146,9 @@ export class PipelineStack extends Stack {
     const queues = Object.fromEntries(
       QUEUED.map((e) => [e, queue(pascal(e), Duration.minutes(30))]),
     ) as Record<Queued, ReturnType<typeof queue>>;
-    const link = queue('Link', Duration.minutes(3));
+    // Six times the function's timeout (Lambda's advice for SQS event sources): a message is not handed
+    // to a second invocation while the first may still be working on it.
+    const link = queue('Link', Duration.seconds(6 * SIZING.functions['account-link'].timeoutSeconds));
     this.queues = { ...queues, link };
 
     // ---- functions, from the one table: each with its environment, grants and event source ---------
@@ -153,6 +164,7 @@ export class PipelineStack extends Stack {
       partitioning: JSON.stringify(settings.partitioning),
     } as Record<EnvKey, string>;
     for (const e of QUEUED) values[QUEUE_ENV[e]] = queues[e].queue.queueUrl;
+    assertReservable(settings);
     const functions = new Map<string, lambda.Function>();
     for (const spec of FUNCTIONS) {
       const sizing = SIZING.functions[spec.sizing];
@@ -205,6 +217,7 @@ export class PipelineStack extends Stack {
       encryption: sqs.QueueEncryption.KMS,
       encryptionMasterKey: key,
       enforceSSL: true,
+      removalPolicy: RemovalPolicy.RETAIN,
     });
     acknowledge(triggerDlq, {
       'AwsSolutions-SQS3':

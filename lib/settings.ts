@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Node } from 'constructs';
+import { DEFAULT_RETENTION_DAYS } from '../functions/adapters/dynamo-store';
+import { CEILINGS } from '../functions/core/estimate/estimate';
 import { type Partitioning, PartitioningSchema } from '../functions/core/pipeline/sizing';
 import { type CompiledPolicy, compilePolicy, parsePolicyJson } from '../functions/core/rules/policy';
 
@@ -25,17 +27,27 @@ export interface Settings {
   readonly logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
   /** Writes per second the state table is pre-warmed to (4000, a new on-demand table's, is no pre-warming). */
   readonly tableWarmWrites: number;
+  /** Reads per second the state table is pre-warmed to (12000, a new on-demand table's, is no pre-warming). */
+  readonly tableWarmReads: number;
+  /**
+   * The account's quotas the deployment must fit (defaults: AWS's, CEILINGS): request units a second per
+   * table, and concurrent Lambda executions. Raise them only with the quota AWS granted.
+   */
+  readonly quotas: { readonly tableUnitsPerSecond: number; readonly lambdaConcurrency: number };
   /** How a run's work is cut into invocations (`-c partitioning='{"verifyKeys":2000}'`); the defaults fit a full export. */
   readonly partitioning: Partitioning;
 }
 
 /** The defaults of the numeric settings (also what `plan`'s AWS estimate assumes unless told). */
 export const SETTING_DEFAULTS = {
-  exportRetentionDays: 180,
+  exportRetentionDays: DEFAULT_RETENTION_DAYS,
   workerConcurrency: 10,
   pollSeconds: 30,
   downloadUrlHours: 12,
-  tableWarmWrites: 4000,
+  tableWarmWrites: CEILINGS.newTableWritesPerSecond,
+  tableWarmReads: CEILINGS.newTableReadsPerSecond,
+  tableQuota: CEILINGS.tableWritesQuota,
+  lambdaConcurrencyQuota: CEILINGS.lambdaConcurrencyQuota,
 } as const;
 
 function integer(node: Node, key: string, fallback: number, min: number, max: number): number {
@@ -67,8 +79,38 @@ export function readSettings(node: Node): Settings {
     pollSeconds: integer(node, 'pollSeconds', SETTING_DEFAULTS.pollSeconds, 1, 3600),
     downloadUrlHours: integer(node, 'downloadUrlHours', SETTING_DEFAULTS.downloadUrlHours, 0, 168),
     logLevel: logLevel as Settings['logLevel'],
-    tableWarmWrites: integer(node, 'tableWarmWrites', SETTING_DEFAULTS.tableWarmWrites, 4000, 1_000_000),
+    ...warmThroughput(node),
     partitioning: partitioningOf(node.tryGetContext('partitioning')),
+  };
+}
+
+/**
+ * The table's warm throughput, reads and writes apart, each within the per-table quota (warm throughput
+ * above it is refused by the stack update): `-c tableQuota=<n>` names a quota AWS has raised.
+ */
+function warmThroughput(node: Node) {
+  const tableQuota = integer(node, 'tableQuota', SETTING_DEFAULTS.tableQuota, 1, 10_000_000);
+  const warm = (key: string, fallback: number) => {
+    const value = integer(node, key, fallback, fallback, 10_000_000);
+    if (value > tableQuota)
+      throw new RangeError(
+        `context ${key}: ${value} units a second is over the table's quota of ${tableQuota} (AWS's default per on-demand table is ${CEILINGS.tableWritesQuota}); ask AWS to raise it (Service Quotas, DynamoDB, "Table-level write/read throughput limit"), then deploy with -c tableQuota=<granted>`,
+      );
+    return value;
+  };
+  return {
+    tableWarmWrites: warm('tableWarmWrites', SETTING_DEFAULTS.tableWarmWrites),
+    tableWarmReads: warm('tableWarmReads', SETTING_DEFAULTS.tableWarmReads),
+    quotas: {
+      tableUnitsPerSecond: tableQuota,
+      lambdaConcurrency: integer(
+        node,
+        'lambdaConcurrencyQuota',
+        SETTING_DEFAULTS.lambdaConcurrencyQuota,
+        CEILINGS.lambdaUnreservedMinimum + 1,
+        10_000_000,
+      ),
+    },
   };
 }
 

@@ -6,7 +6,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secrets from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { CEILINGS } from '../functions/core/estimate/estimate';
-import { PREFIXES } from '../functions/core/keys';
+import { PREFIXES, TTL_ATTRIBUTE } from '../functions/core/keys';
 import { acknowledge } from './constructs/nag';
 
 export interface StatefulOutputs {
@@ -18,9 +18,6 @@ export interface StatefulOutputs {
   readonly emailKeySecretArn: string;
 }
 
-/** Writes per second of a new on-demand table without pre-warming. */
-const NEW_TABLE_WRITES = CEILINGS.newTableWritesPerSecond;
-
 export interface StatefulStackProps extends StackProps {
   readonly exportRetentionDays: number;
   /**
@@ -28,6 +25,8 @@ export interface StatefulStackProps extends StackProps {
    * it (warm throughput, billed once), as a full-size run needs (README, "Full size").
    */
   readonly tableWarmWrites?: number;
+  /** Reads per second the table takes from the start: a new on-demand table takes 12,000. */
+  readonly tableWarmReads?: number;
 }
 
 /**
@@ -54,7 +53,8 @@ export interface StatefulStackProps extends StackProps {
  * - links: `L#<esepUserId>` written over its version (first registration decides; pending or linked),
  *   conditional put `A#<platform>#<accountId>` (one ESEP user per legacy account), pending registrations
  *   `P#<e-mail HMAC>` / user, query by pk when an export is indexed.
- * No transactions (the local stand-in has none) and no TTL: idempotence by deterministic keys.
+ * No transactions (the local stand-in has none): idempotence by deterministic keys. Per-run items carry
+ * `expiresAt` (TTL), the end of the export's retention.
  */
 export class StatefulStack extends Stack {
   readonly key: kms.Key;
@@ -129,6 +129,17 @@ export class StatefulStack extends Stack {
     });
     this.migratedBucket = bucket('Migrated', [{ noncurrentVersionExpiration: Duration.days(30) }]);
     this.reportsBucket = bucket('Reports', [{ noncurrentVersionExpiration: Duration.days(30) }]);
+    // What a withdrawal deletes stays recoverable as an older version for 30 days: no principal may
+    // delete a version (a bug or a forged manifest cannot destroy them; only the lifecycle rule expires them).
+    for (const b of [this.migratedBucket, this.reportsBucket])
+      b.addToResourcePolicy(
+        new iam.PolicyStatement({
+          effect: iam.Effect.DENY,
+          principals: [new iam.AnyPrincipal()],
+          actions: ['s3:DeleteObjectVersion'],
+          resources: [b.arnForObjects('*')],
+        }),
+      );
 
     this.table = new dynamodb.Table(this, 'State', {
       partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
@@ -139,14 +150,10 @@ export class StatefulStack extends Stack {
       encryptionKey: this.key,
       deletionProtection: true,
       removalPolicy: RemovalPolicy.RETAIN,
-      ...(props.tableWarmWrites && props.tableWarmWrites > NEW_TABLE_WRITES
-        ? {
-            warmThroughput: {
-              writeUnitsPerSecond: props.tableWarmWrites,
-              readUnitsPerSecond: 3 * props.tableWarmWrites,
-            },
-          }
-        : {}),
+      // Per-run items (chunk markers, stage expectations, a run's indexes and ledger) expire with the
+      // run's working area (exportRetentionDays); runs, identities, links and withdrawals stay.
+      timeToLiveAttribute: TTL_ATTRIBUTE,
+      ...warmThroughputOf(props),
     });
 
     this.emailKeySecret = new secrets.Secret(this, 'EmailKey', {
@@ -177,4 +184,20 @@ export class StatefulStack extends Stack {
         'The HMAC key of the identity index must stay stable: rotating it would orphan every indexed legacy account until all exports are re-indexed, breaking ID-6 (registration keeps working after shutdown).',
     });
   }
+}
+
+/**
+ * Warm throughput, reads and writes apart, only what is asked above a new on-demand table's (settings.ts
+ * has checked both against the table's quota).
+ */
+function warmThroughputOf(props: StatefulStackProps): { warmThroughput?: dynamodb.WarmThroughput } {
+  const writes =
+    props.tableWarmWrites !== undefined && props.tableWarmWrites > CEILINGS.newTableWritesPerSecond
+      ? { writeUnitsPerSecond: props.tableWarmWrites }
+      : {};
+  const reads =
+    props.tableWarmReads !== undefined && props.tableWarmReads > CEILINGS.newTableReadsPerSecond
+      ? { readUnitsPerSecond: props.tableWarmReads }
+      : {};
+  return Object.keys({ ...writes, ...reads }).length > 0 ? { warmThroughput: { ...writes, ...reads } } : {};
 }

@@ -1,5 +1,5 @@
 import type { SQSRecord } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { dynamoIdentities } from '../adapters/dynamo-store';
 import { countEvent, logger } from '../adapters/observability';
 import { s3Objects } from '../adapters/s3-objects';

@@ -9,7 +9,7 @@ import {
   QueryCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { eachLimited } from '../core/concurrency';
-import { ONE, tableKeys } from '../core/keys';
+import { ONE, TTL_ATTRIBUTE, tableKeys } from '../core/keys';
 import type { ChunkCounts } from '../core/pipeline/chunks';
 import type {
   AccountRef,
@@ -34,16 +34,23 @@ import { backoff, chunked } from './retry';
  * matters.
  */
 
+/** Days a run's items are kept when the caller names none (the stacks' default export retention). */
+export const DEFAULT_RETENTION_DAYS = 180;
+
 export function dynamoStore(
   client: DynamoDBClient,
   table: string,
-  concurrency = 16,
+  options: { readonly retentionDays?: number; readonly concurrency?: number } = {},
 ): PipelineStore & {
   putItems(items: Record<string, unknown>[]): Promise<void>;
   getItems(pks: string[]): Promise<Map<string, Record<string, unknown>>>;
   queryAll(pk: string): Promise<Record<string, unknown>[]>;
 } {
   const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  const concurrency = options.concurrency ?? 16;
+  const retentionSeconds = (options.retentionDays ?? DEFAULT_RETENTION_DAYS) * 86_400;
+  /** A per-run item's TTL: the end of the export's retention, when its working area expires too. */
+  const expiry = () => ({ [TTL_ATTRIBUTE]: Math.floor(Date.now() / 1000) + retentionSeconds });
 
   /** Every item of a partition (with a sort-key prefix: those under it), page after page. */
   async function queryAll(pk: string, skPrefix?: string): Promise<Record<string, unknown>[]> {
@@ -121,13 +128,20 @@ export function dynamoStore(
     },
 
     async putContainerDecisions(scope, kind, entries) {
+      const ttl = expiry();
       await batchWrite(
-        entries.map(({ id, decision }) => ({ pk: tableKeys.container(scope, kind, id), sk: ONE, decision })),
+        entries.map(({ id, decision }) => ({
+          pk: tableKeys.container(scope, kind, id),
+          sk: ONE,
+          decision,
+          ...ttl,
+        })),
       );
     },
 
     async addToIndex(scope, index, keys) {
-      await batchWrite(keys.map((key) => ({ pk: tableKeys.index(scope, index, key), sk: ONE })));
+      const ttl = expiry();
+      await batchWrite(keys.map((key) => ({ pk: tableKeys.index(scope, index, key), sk: ONE, ...ttl })));
     },
 
     async inIndex(scope, index, keys) {
@@ -136,6 +150,7 @@ export function dynamoStore(
     },
 
     async putDecisions(exportId, entries: readonly LedgerEntry[]) {
+      const ttl = expiry();
       await batchWrite(
         entries.map((e) => ({
           pk: tableKeys.ledger(exportId, e.kind, e.id),
@@ -145,6 +160,7 @@ export function dynamoStore(
           reason: e.reason,
           wave: e.wave,
           detail: e.detail,
+          ...ttl,
         })),
       );
     },
@@ -254,7 +270,7 @@ export function dynamoStore(
         await doc.send(
           new PutCommand({
             TableName: table,
-            Item: { pk: tableKeys.markers(scope, stage), sk: chunk, ...counts },
+            Item: { pk: tableKeys.markers(scope, stage), sk: chunk, ...counts, ...expiry() },
             ConditionExpression: 'attribute_not_exists(pk)',
           }),
         );
@@ -280,7 +296,7 @@ export function dynamoStore(
       await doc.send(
         new PutCommand({
           TableName: table,
-          Item: { pk: tableKeys.expectations(scope), sk: stage, chunks: { ...chunks } },
+          Item: { pk: tableKeys.expectations(scope), sk: stage, chunks: { ...chunks }, ...expiry() },
         }),
       );
     },

@@ -6,7 +6,7 @@ import { ConfigError } from '../core/errors';
 import type { ChunkDeps } from '../core/pipeline/chunk-work';
 import type { PartDeps } from '../core/pipeline/report-parts';
 import { bucketExportSource, type WorkflowDeps } from '../core/pipeline/run';
-import { type Partitioning, PartitioningSchema } from '../core/pipeline/sizing';
+import { type Partitioning, PartitioningSchema, SIZING } from '../core/pipeline/sizing';
 import type { RollbackDeps } from '../core/pipeline/withdraw';
 import type { Queued } from '../core/pipeline/workers';
 import { type CompiledPolicy, parsePolicyJson } from '../core/rules/policy';
@@ -55,12 +55,16 @@ export const QUEUE_ENV: Readonly<Record<Queued, EnvKey>> = {
   verify: 'queueVerify',
 };
 
-/** What the workflow steps read: the exports bucket, the table, the policy and the partitioning. */
+/**
+ * What the workflow steps read: the exports bucket, the table, the policy, the partitioning, and the
+ * export's retention (when a run's working area and per-run items expire).
+ */
 export const WORKFLOW_ENV = [
   'exportsBucket',
   'table',
   'policy',
   'partitioning',
+  'exportRetentionDays',
 ] as const satisfies readonly EnvKey[];
 
 /** Reads the named variables once; throws ConfigError naming every one that is missing. */
@@ -77,7 +81,7 @@ export function readConfig<K extends EnvKey>(keys: readonly K[], env: NodeJS.Pro
  * 3, because one invocation makes thousands of calls and a single call that runs out of attempts fails
  * the whole invocation, and its chunk waits for the queue's visibility timeout.
  */
-export const CLIENT_RETRY = { maxAttempts: 8, retryMode: 'adaptive' } as const;
+export const CLIENT_RETRY = { maxAttempts: SIZING.sdkRetry.maxAttempts, retryMode: 'adaptive' } as const;
 
 /** AWS SDK v3 clients of a function, made once per container with the defaults of the Lambda runtime. */
 export const awsClients = () => ({
@@ -127,7 +131,7 @@ export function workflowDeps(
   return {
     policy: policyFrom(config.policy),
     partitioning: partitioningFrom(config.partitioning),
-    store: dynamoStore(clients.dynamo, config.table),
+    store: dynamoStore(clients.dynamo, config.table, { retentionDays: retentionDaysFrom(config) }),
     objects,
     exportsBucket: config.exportsBucket,
     source: (exportId) => bucketExportSource(objects, config.exportsBucket, exportId),
@@ -175,9 +179,12 @@ export function rollbackDepsFrom(clients: Clients, env: NodeJS.ProcessEnv): Roll
 
 /** An entity worker's dependencies from clients and its environment (AWS, or the local stand-ins). */
 export function entityDepsFrom(clients: Clients, env: NodeJS.ProcessEnv): ChunkDeps {
-  const config = readConfig(['exportsBucket', 'migratedBucket', 'table', 'policy', 'emailKeySecret'], env);
+  const config = readConfig(
+    ['exportsBucket', 'migratedBucket', 'table', 'policy', 'emailKeySecret', 'exportRetentionDays'],
+    env,
+  );
   return {
-    store: dynamoStore(clients.dynamo, config.table),
+    store: dynamoStore(clients.dynamo, config.table, { retentionDays: retentionDaysFrom(config) }),
     objects: s3Objects(clients.s3),
     policy: policyFrom(config.policy),
     exportsBucket: config.exportsBucket,
@@ -193,7 +200,6 @@ export const REPORT_ENV = [
   'migratedBucket',
   'reportsBucket',
   'downloadUrlHours',
-  'exportRetentionDays',
 ] as const satisfies readonly EnvKey[];
 
 /** The report parts' and the summary's dependencies from clients and their environment. */
@@ -202,16 +208,21 @@ export function partDepsFrom(clients: Clients, env: NodeJS.ProcessEnv): PartDeps
   const hours = Number(config.downloadUrlHours);
   if (!Number.isFinite(hours) || hours < 0 || hours > 168)
     throw new ConfigError(`${ENV.downloadUrlHours}: expected 0 to 168 hours, got ${config.downloadUrlHours}`);
+  return {
+    ...workflowDeps(clients, config),
+    retentionDays: retentionDaysFrom(config),
+    reportsBucket: config.reportsBucket,
+    migratedBucket: config.migratedBucket,
+    downloads: (exportId: string) => presignedDownloads(clients.s3, config.exportsBucket, exportId, hours),
+  };
+}
+
+/** The export's retention in days (1 to 3650), validated at the cold start. */
+export function retentionDaysFrom(config: { readonly exportRetentionDays: string }): number {
   const days = Number(config.exportRetentionDays);
   if (!Number.isInteger(days) || days < 1 || days > 3650)
     throw new ConfigError(
       `${ENV.exportRetentionDays}: expected 1 to 3650 days, got ${config.exportRetentionDays}`,
     );
-  return {
-    ...workflowDeps(clients, config),
-    retentionDays: days,
-    reportsBucket: config.reportsBucket,
-    migratedBucket: config.migratedBucket,
-    downloads: (exportId: string) => presignedDownloads(clients.s3, config.exportsBucket, exportId, hours),
-  };
+  return days;
 }

@@ -24,6 +24,19 @@ export const PREFIXES = {
   stagedProfiles: '*/profiles/',
 } as const;
 
+/**
+ * What a withdrawal (rollback, a replaced export, ID-3 supersession) may delete in the migrated bucket,
+ * as IAM patterns: the areas of the migrated layout under every export, and the link documents. Nothing
+ * else of the bucket, and never an object's older versions.
+ */
+export const WITHDRAWABLE = [
+  PREFIXES.stagedProfiles,
+  '*/events/',
+  '*/twinspaces/',
+  '*/groups/',
+  PREFIXES.links,
+] as const;
+
 /** The manifest's file name inside an export. */
 export const MANIFEST = 'manifest.json';
 
@@ -148,6 +161,12 @@ export const keyPart = (id: string) =>
 
 /** The sort key of single items. */
 export const ONE = '#';
+
+/**
+ * The table's TTL attribute (epoch seconds): per-run items expire with the run's working area, at the
+ * end of the export's retention (lib/stateful-stack.ts).
+ */
+export const TTL_ATTRIBUTE = 'expiresAt';
 
 /**
  * The state table's items (lib/stateful-stack.ts documents the access patterns):

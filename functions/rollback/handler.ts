@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { countEvent, logger } from '../adapters/observability';
 import { type Clients, lambdaEntry, rollbackDepsFrom } from '../adapters/wiring';
 import { type RollbackDeps, rollbackWave } from '../core/pipeline/withdraw';

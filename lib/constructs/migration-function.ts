@@ -10,6 +10,19 @@ import { acknowledge, REASONS } from './nag';
 
 const ROOT = join(__dirname, '..', '..');
 
+/**
+ * How every function is bundled (the bench bundles the same way): minified with source maps for Node.js
+ * 22 and newer; the AWS SDK it was tested with is bundled in (the lock holds one version), not taken from
+ * the runtime; ESM entry points first, so that esbuild drops what a function does not use.
+ */
+export const BUNDLING = {
+  minify: true,
+  sourceMap: true,
+  target: 'node22',
+  mainFields: ['module', 'main'],
+  externalModules: [],
+} as const;
+
 /** Metadata key under which each function names its handler module (the local runtime reads it). */
 export const HANDLER_METADATA = 'esep:handler';
 
@@ -28,7 +41,7 @@ export interface MigrationFunctionProps {
 
 /**
  * A Lambda function of the pipeline: Node.js 24 on ARM64 (the code also runs on 20 and 22), bundled by the local esbuild (minified, with
- * source maps, the AWS SDK left to the runtime), X-Ray tracing, Powertools settings, its own log group.
+ * source maps, the pinned AWS SDK bundled in), X-Ray tracing, Powertools settings, its own log group.
  */
 export class MigrationFunction extends Construct {
   readonly fn: nodejs.NodejsFunction;
@@ -65,10 +78,9 @@ export class MigrationFunction extends Construct {
         NODE_OPTIONS: '--enable-source-maps',
       },
       bundling: {
-        minify: true,
-        sourceMap: true,
-        target: 'node22', // runs on Node.js 22 and newer
-        externalModules: ['@aws-sdk/*'],
+        ...BUNDLING,
+        mainFields: [...BUNDLING.mainFields],
+        externalModules: [...BUNDLING.externalModules],
       },
     });
     this.fn.node.addMetadata(HANDLER_METADATA, entry.split('\\').join('/'));

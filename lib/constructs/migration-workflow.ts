@@ -30,6 +30,9 @@ export const TRANSIENT_ERRORS = [
   'TransientError',
 ];
 
+/** A Lambda invocation or a Task that ran out of time (Step Functions' names for them). */
+export const TIMEOUT_ERRORS = ['Sandbox.Timedout', 'States.Timeout'];
+
 /** The functions the state machine invokes, by their folder under functions/. */
 export const WORKFLOW_FUNCTIONS = [
   'validate',
@@ -88,6 +91,15 @@ export class MigrationWorkflow extends Construct {
         interval: Duration.seconds(2),
         backoffRate: 2,
         maxAttempts: 6,
+        jitterStrategy: sfn.JitterType.FULL,
+      });
+      // Every workflow function only reads or writes by deterministic keys (idempotent), so one that ran
+      // out of time (a throttling episode outlasting its SDK retries) is run again, not the run failed.
+      task.addRetry({
+        errors: TIMEOUT_ERRORS,
+        interval: Duration.seconds(5),
+        backoffRate: 2,
+        maxAttempts: 2,
         jitterStrategy: sfn.JitterType.FULL,
       });
       return task;

@@ -36,8 +36,6 @@ export const REASONS = {
     'Object reads (GetObject*, GetBucket*, List*) as granted by CDK, limited to the prefix this function reads.',
   s3Put:
     'Object writes (PutObject*, Abort* for multipart uploads) as granted by CDK, limited to the prefix this function writes.',
-  s3Delete:
-    'Object deletes (DeleteObject*) as granted by CDK, limited to the staged data a withdrawal (ID-3 supersession, rollback) removes; the bucket is versioned, so a deleted object stays recoverable.',
   objects:
     'Objects are named by export and record ids, so access is granted on the prefix, not on single keys.',
 } as const;

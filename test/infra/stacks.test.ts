@@ -1,6 +1,7 @@
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import { TTL_ATTRIBUTE, WITHDRAWABLE } from '../../functions/core/keys';
 import { SIZING } from '../../functions/core/pipeline/sizing';
 import { QUEUED } from '../../functions/core/pipeline/workers';
 import { buildApp } from '../../lib/app';
@@ -111,6 +112,22 @@ describe('stateful stack', () => {
     stateful.hasResource('AWS::SecretsManager::Secret', { DeletionPolicy: 'Retain' });
   });
 
+  test('per-run items expire (TTL) and no principal may delete an older version of the target or the reports', () => {
+    const [[, table]] = resources(stateful, 'AWS::DynamoDB::Table') as [[string, Resource]];
+    expect(table.Properties.TimeToLiveSpecification).toEqual({ AttributeName: TTL_ATTRIBUTE, Enabled: true });
+    const denies = resources(stateful, 'AWS::S3::BucketPolicy').flatMap(([, p]) =>
+      (
+        p.Properties.PolicyDocument as {
+          Statement: { Effect: string; Action: string | string[]; Principal: unknown }[];
+        }
+      ).Statement.filter(
+        (st) => st.Effect === 'Deny' && [st.Action].flat().includes('s3:DeleteObjectVersion'),
+      ).map((st) => ({ bucket: JSON.stringify(p.Properties.Bucket), principal: st.Principal })),
+    );
+    expect(denies.map((d) => d.principal)).toEqual([{ AWS: '*' }, { AWS: '*' }]);
+    expect(denies.map((d) => d.bucket).join(' ')).toMatch(/Migrated.*Reports/);
+  });
+
   test('no hard-coded physical names', () => {
     for (const t of [synth.templates.stateful, synth.templates.pipeline]) {
       for (const [id, r] of Object.entries(t.Resources)) {
@@ -130,8 +147,10 @@ describe('stateful stack', () => {
 });
 
 describe('pipeline stack', () => {
-  test('each entity queue and the link queue: KMS, TLS only, a dead-letter queue after 5 receives', () => {
+  test('each entity queue and the link queue: KMS, TLS only, a dead-letter queue after 5 receives, retained', () => {
     const queues = resources(pipeline, 'AWS::SQS::Queue');
+    // A redrive needs the queues and their dead letters whatever happens to the stack.
+    for (const [id, q] of queues) expect([id, q.DeletionPolicy]).toEqual([id, 'Retain']);
     const main = queues.filter(([, q]) => q.Properties.RedrivePolicy);
     expect(main).toHaveLength(QUEUED.length + 1);
     for (const [, q] of main) expect(q.Properties.RedrivePolicy).toMatchObject({ maxReceiveCount: 5 });
@@ -186,25 +205,47 @@ describe('pipeline stack', () => {
     for (const [, m] of mappings)
       expect(m.Properties.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
     expect(concurrencyOfTemplate(pipeline)).toEqual(CONCURRENCY);
-    // A table pre-warmed to 60,000 writes a second takes ten writers per entity queue: the setting's 7 then.
-    const warm = synthesize({ workerConcurrency: 7, tableWarmWrites: 60_000 });
+    // A table pre-warmed to 40,000 writes a second (the per-table quota) takes six writers per entity
+    // queue (floor(40,000 / 6,000)) and index-identities the setting's 7.
+    const warm = synthesize({ workerConcurrency: 7, tableWarmWrites: 40_000 });
     const warmPipeline = Template.fromJSON(warm.templates.pipeline);
     expect(concurrencyOfTemplate(warmPipeline)).toEqual({
       ...CONCURRENCY,
-      profile: 7,
-      twinspace: 7,
-      group: 7,
-      'portfolio-events': 7,
+      profile: 6,
+      twinspace: 6,
+      group: 6,
+      'portfolio-events': 6,
       'index-identities': 7,
     });
-    // ... and the table is pre-warmed (warm throughput) to match.
+    // ... and the table is pre-warmed (warm throughput) for writes only: reads are asked apart.
     const [, table] = resources(Template.fromJSON(warm.templates.stateful), 'AWS::DynamoDB::Table')[0] ?? [];
-    expect(table?.Properties.WarmThroughput).toEqual({
-      WriteUnitsPerSecond: 60_000,
-      ReadUnitsPerSecond: 180_000,
-    });
+    expect(table?.Properties.WarmThroughput).toEqual({ WriteUnitsPerSecond: 40_000 });
     const [, coldTable] = resources(stateful, 'AWS::DynamoDB::Table')[0] ?? [];
     expect(coldTable?.Properties.WarmThroughput).toBeUndefined();
+  });
+
+  test('warm throughput over the per-table quota is refused at synth, naming the quota; a granted quota is named with tableQuota', () => {
+    expect(() => synthesize({ tableWarmWrites: 60_000 })).toThrow(
+      /tableWarmWrites: 60000 units a second is over the table's quota of 40000.*-c tableQuota=<granted>/,
+    );
+    expect(() => synthesize({ tableWarmReads: 120_000 })).toThrow(/tableWarmReads: .*quota of 40000/);
+    const raised = synthesize({ tableWarmWrites: 60_000, tableWarmReads: 30_000, tableQuota: 60_000 });
+    const [, table] =
+      resources(Template.fromJSON(raised.templates.stateful), 'AWS::DynamoDB::Table')[0] ?? [];
+    expect(table?.Properties.WarmThroughput).toEqual({
+      WriteUnitsPerSecond: 60_000,
+      ReadUnitsPerSecond: 30_000,
+    });
+  });
+
+  test('reserved concurrency the account cannot grant (it keeps 100 unreserved) is refused at synth', () => {
+    // 4 entity workers (6 each at 40,000 writes) + index-identities + report + verify, 1,000 each at most.
+    expect(() => synthesize({ workerConcurrency: 1000, tableWarmWrites: 40_000 })).toThrow(
+      /reserve \d+ concurrent executions, but an account with a quota of 1000 can reserve 900.*lambdaConcurrencyQuota/,
+    );
+    expect(() =>
+      synthesize({ workerConcurrency: 1000, tableWarmWrites: 40_000, lambdaConcurrencyQuota: 5000 }),
+    ).not.toThrow();
   });
 
   test('every function gets the memory, timeout and /tmp of core/pipeline/sizing; workers reserve their concurrency', () => {
@@ -307,6 +348,21 @@ describe('pipeline stack', () => {
     for (const d of denied) expect(actions.filter((x) => x.startsWith(d))).toEqual([]);
     expect(actions).not.toContain('*');
     expect(actions.filter((a) => a.endsWith(':*'))).toEqual([]);
+  });
+
+  test('deletes are s3:DeleteObject alone (never a version), on the withdrawable areas of the target only', () => {
+    const deletes = resources(pipeline, 'AWS::IAM::Policy').flatMap(([, p]) =>
+      (
+        p.Properties.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown }[] }
+      ).Statement.filter((st) => [st.Action].flat().some((a) => /^s3:Delete/.test(a))),
+    );
+    expect(deletes.length).toBeGreaterThan(0);
+    for (const st of deletes) {
+      expect(st.Action).toBe('s3:DeleteObject');
+      const resource = JSON.stringify(st.Resource);
+      expect(resource).toContain('MigratedBucketArn');
+      expect(WITHDRAWABLE.some((prefix) => resource.includes(`"/${prefix}*"`))).toBe(true);
+    }
   });
 
   test("index-identities deletes staged profiles only (ID-3's withdrawal), and puts link documents only", () => {

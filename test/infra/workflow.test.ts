@@ -1,11 +1,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import aslValidator from 'asl-validator';
+import { SIZING, sdkRetryCeilingSeconds } from '../../functions/core/pipeline/sizing';
 import { buildStagePlan, stageStateName } from '../../functions/core/pipeline/stages';
 import { compilePolicy } from '../../functions/core/rules/policy';
 import { definitionOf, taskFunction, taskStates } from '../../local/cloudformation/definition';
 import { type SynthesizedApp, synthesize } from '../../local/cloudformation/synth';
 import { PUT_EVENTS } from '../../local/runtime/event-bus';
+import { LambdaLimitError } from '../../local/runtime/limits';
+import { localStateMachine } from '../../local/runtime/state-machine';
 import { ROOT } from '../helpers/cli';
 
 let synth: SynthesizedApp;
@@ -105,6 +108,56 @@ describe('the state machine definition', () => {
       if (task.Resource !== PUT_EVENTS)
         expect([name, (task as { TimeoutSeconds?: number }).TimeoutSeconds]).toEqual([name, 900]);
     expect(retry?.ErrorEquals).not.toContain('ExportRejectedError');
+  });
+
+  test('every Lambda Task is run again when it times out (its writes are idempotent), not the run failed', () => {
+    for (const [name, task] of taskStates(definition)) {
+      if (task.Resource === PUT_EVENTS) continue;
+      const retries = (task as { Retry?: { ErrorEquals: string[]; MaxAttempts?: number }[] }).Retry ?? [];
+      const timeout = retries.find((r) => r.ErrorEquals.includes('Sandbox.Timedout'));
+      expect([name, timeout?.ErrorEquals]).toEqual([name, ['Sandbox.Timedout', 'States.Timeout']]);
+      expect(timeout?.MaxAttempts).toBeGreaterThanOrEqual(1);
+    }
+  });
+
+  test("a progress check that outlasts its timeout once is retried by the definition's own retrier, and the run goes on", async () => {
+    const progress = taskStates(definition).get(stageStateName('identities/index', 'progress'));
+    if (!progress) throw new Error('no progress state');
+    let calls = 0;
+    const machine = localStateMachine(
+      {
+        StartAt: 'Check',
+        States: {
+          Check: {
+            Type: 'Task',
+            Resource: 'test:progress',
+            Retry: (progress as { Retry?: unknown }).Retry,
+            End: true,
+          },
+        },
+      },
+      new Map(),
+      { waitMs: 0, retryMs: 0 },
+      {
+        'test:progress': async () => {
+          calls++;
+          if (calls === 1) throw new LambdaLimitError('progress timed out after 120000 ms', 'timeout');
+          return { done: true };
+        },
+      },
+    );
+    expect(await machine.execute({})).toMatchObject({ ok: true, output: { done: true } });
+    expect(calls).toBe(2);
+  });
+
+  test("every function's timeout holds one call's longest run of SDK retries, with headroom", () => {
+    // 8 attempts: waits of up to 1, 2, 4, 8, 16, 20 and 20 s (throttling base 500 ms, ceiling 20 s).
+    expect(sdkRetryCeilingSeconds()).toBe(71);
+    for (const f of synth.functions.values())
+      expect([f.handler, f.timeoutSeconds >= SIZING.retryHeadroom * sdkRetryCeilingSeconds()]).toEqual([
+        f.handler,
+        true,
+      ]);
   });
 });
 

@@ -174,3 +174,23 @@ test('no module imports itself back through others (types included)', () => {
   for (const node of edges.keys()) if (!state.has(node)) visit(node);
   expect(cycles).toEqual([]);
 });
+
+test('the lock holds one version of each package of the AWS SDK v3, Smithy and Powertools families', () => {
+  const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as {
+    packages: Record<string, { version?: string }>;
+  };
+  const versions = new Map<string, Set<string>>();
+  for (const [path, { version }] of Object.entries(lock.packages)) {
+    const name = path.replace(/^.*node_modules\//, '');
+    if (!version || !/^@(aws-sdk|smithy|aws-lambda-powertools|aws-crypto)\//.test(name)) continue;
+    versions.set(name, (versions.get(name) ?? new Set()).add(version));
+  }
+  expect(versions.size).toBeGreaterThan(20);
+  const twice = [...versions].filter(([, v]) => v.size > 1).map(([n, v]) => `${n}: ${[...v].join(', ')}`);
+  expect(twice).toEqual([]);
+  // The SDK clients the functions use are one release, as are the Powertools packages.
+  const release = (prefix: string) =>
+    new Set([...versions].filter(([n]) => n.startsWith(prefix)).flatMap(([, v]) => [...v]));
+  expect(release('@aws-sdk/client-').size).toBe(1);
+  expect(release('@aws-lambda-powertools/').size).toBe(1);
+});

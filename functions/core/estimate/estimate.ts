@@ -48,9 +48,24 @@ export interface EstimateSettings {
   readonly tableWritesPerSecond?: number;
 }
 
-/** Service ceilings the model holds a run to (docs: DynamoDB warm throughput, S3 request rates). */
+/**
+ * Service ceilings and AWS's default quotas that the model holds a run to and the stacks are checked
+ * against at synth, each with its source:
+ * - DynamoDB developer guide, "Understanding DynamoDB warm throughput in different scenarios": a new
+ *   on-demand table starts at 12,000 read and 4,000 write units a second.
+ * - DynamoDB developer guide, "Quotas in Amazon DynamoDB", throughput default quotas: an on-demand table
+ *   takes at most 40,000 read and 40,000 write request units a second (per table, adjustable on request);
+ *   warm throughput above that is refused.
+ * - Lambda developer guide, "Lambda quotas" and "Configuring reserved concurrency": 1,000 concurrent
+ *   executions per Region by default, of which reserved concurrency may take all but 100.
+ */
 export const CEILINGS = {
   newTableWritesPerSecond: 4_000,
+  newTableReadsPerSecond: 12_000,
+  tableWritesQuota: 40_000,
+  tableReadsQuota: 40_000,
+  lambdaConcurrencyQuota: 1_000,
+  lambdaUnreservedMinimum: 100,
   /**
    * PUT/COPY per second per prefix of a bucket. The target's writes spread over the 256 shards of each
    * area (keys.ts shardOf), each a prefix once S3 has partitioned the bucket for the load (it answers

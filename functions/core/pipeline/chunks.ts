@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { KINDS } from '../rules/kinds';
 import type { Line } from '../rules/ndjson';
 import type { CompiledPolicy } from '../rules/policy';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { eachLimited } from '../concurrency';
 import { PoisonMessageError, parseMessage } from '../errors';
 import { decisionsIndex, decisionsPart, reportPrefix, targetPartitions, workKeys } from '../keys';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * How the deployed functions are sized and fed: read by the function table of the stack (what is
@@ -13,16 +13,26 @@ export const SIZING = {
     validate: { memoryMb: 1769, timeoutSeconds: 900, tmpMb: 512 },
     'index-identities': { memoryMb: 1024, timeoutSeconds: 900, tmpMb: 512 },
     split: { memoryMb: 1769, timeoutSeconds: 900, tmpMb: 512 },
-    progress: { memoryMb: 512, timeoutSeconds: 30, tmpMb: 512 },
+    // The short functions' timeouts leave room for one call's every SDK retry (sdkRetryCeilingSeconds).
+    progress: { memoryMb: 512, timeoutSeconds: 120, tmpMb: 512 },
     // Verify and report work one partition per invocation (PARTITIONING): nothing grows with the export.
     verify: { memoryMb: 1769, timeoutSeconds: 900, tmpMb: 512 },
     report: { memoryMb: 1769, timeoutSeconds: 900, tmpMb: 512 },
     summary: { memoryMb: 1024, timeoutSeconds: 900, tmpMb: 512 },
-    'run-status': { memoryMb: 256, timeoutSeconds: 30, tmpMb: 512 },
+    'run-status': { memoryMb: 256, timeoutSeconds: 120, tmpMb: 512 },
     rollback: { memoryMb: 1024, timeoutSeconds: 900, tmpMb: 512 },
     worker: { memoryMb: 1024, timeoutSeconds: 300, tmpMb: 512 },
-    'account-link': { memoryMb: 512, timeoutSeconds: 30, tmpMb: 512 },
+    'account-link': { memoryMb: 512, timeoutSeconds: 120, tmpMb: 512 },
   },
+  /**
+   * How the functions' AWS SDK clients retry (adapters/wiring CLIENT_RETRY): adaptive mode, this many
+   * attempts a call. The SDK waits up to `throttlingDelayBaseMs × 2^retry` before a retry after
+   * throttling, with full jitter, never more than `maxDelayMs` (@smithy/core util-retry constants
+   * THROTTLING_RETRY_DELAY_BASE, MAXIMUM_RETRY_DELAY).
+   */
+  sdkRetry: { maxAttempts: 8, throttlingDelayBaseMs: 500, maxDelayMs: 20_000 },
+  /** Every function's timeout is at least this many times one call's longest run of SDK retries. */
+  retryHeadroom: 1.5,
   /** Timeout of the workflow's long steps (validate, index identities, split, verify, report): Lambda's most. */
   longTaskSeconds: 900,
   /** Chunk messages per invocation of an entity worker (SQS event source batch size). */
@@ -79,3 +89,14 @@ export const verifyRanges = (records: number, p: Partitioning) =>
  */
 export const writerCap = (tableWritesPerSecond: number, together: number) =>
   Math.max(2, Math.floor(tableWritesPerSecond / (together * SIZING.writesPerWorkerSecond)));
+
+/**
+ * The longest one SDK call can spend waiting between its attempts (every backoff at its ceiling): a
+ * function whose timeout is shorter can time out on one throttled call however little work it has.
+ */
+export const sdkRetryCeilingSeconds = (retry = SIZING.sdkRetry) => {
+  let ms = 0;
+  for (let i = 1; i < retry.maxAttempts; i++)
+    ms += Math.min(retry.maxDelayMs, retry.throttlingDelayBaseMs * 2 ** i);
+  return ms / 1000;
+};

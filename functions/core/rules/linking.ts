@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { eachLimited } from '../concurrency';
 import { LinkRefusedError } from '../errors';
 import { targetKeys } from '../keys';

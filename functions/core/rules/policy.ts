@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { PolicyError } from '../errors';
 import { INDEXES_BEFORE_DECIDING, KINDS, type Kind, PARENTS } from './kinds';
 import { CALENDAR_DATE, isTimeZone, startOfDay } from './time';

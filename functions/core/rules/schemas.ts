@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Kind } from './kinds';
 import { idProblem, LIMITS, overCap, utf8Bytes } from './limits';
 import { ORGANISER_ROLES } from './policy';
