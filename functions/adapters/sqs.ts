@@ -7,15 +7,16 @@ import { SIZING } from '../core/pipeline/sizing';
 import type { Entity, Queued } from '../core/pipeline/workers';
 import type { ChunkQueue } from '../core/ports';
 import { countDecisions, logger } from './observability';
-import { chunked } from './retry';
+import { backoff, chunked } from './retry';
 
-/** Sends messages in batches of ten, resending the entries SQS did not take. */
+/** Sends messages in batches of ten, resending the entries SQS did not take after a backoff. */
 export function sqsChunkQueue(sqs: SQSClient, urls: Readonly<Record<Queued, string>>): ChunkQueue {
   return async (entity, messages) => {
     for (const batch of chunked(messages, SIZING.sendBatchSize)) {
       let entries = batch.map((m, i) => ({ Id: String(i), MessageBody: JSON.stringify(m) }));
       for (let attempt = 0; entries.length > 0; attempt++) {
         if (attempt > 8) throw new Error(`SQS refused ${entries.length} messages`);
+        if (attempt > 0) await backoff(attempt);
         const r = await sqs.send(new SendMessageBatchCommand({ QueueUrl: urls[entity], Entries: entries }));
         const failed = new Set((r.Failed ?? []).map((f) => f.Id));
         entries = entries.filter((e) => failed.has(e.Id));

@@ -1,5 +1,5 @@
-import { readFileSync, rmSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { dynamoStore } from '../../functions/adapters/dynamo-store';
 import type { Clients } from '../../functions/adapters/wiring';
@@ -81,11 +81,12 @@ async function lock(stateDir: string, notice: (text: string) => void): Promise<(
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       taking = true;
-      await writeFile(file, String(process.pid), { flag: 'wx' });
-      // The file goes first and the exit listener after it: a process that exits in between (a signal's
-      // clean-up running out of time) still gives the folder back.
+      // Synchronous, both ways: an asynchronous create or remove still in flight when the process exits
+      // (a signal's clean-up running out of time) could land after the exit listener looked, and leave
+      // the file behind. The file goes first and the exit listener after it.
+      writeFileSync(file, String(process.pid), { flag: 'wx' });
       return async () => {
-        await rm(file, { force: true });
+        rmSync(file, { force: true });
         process.removeListener('exit', onExit);
       };
     } catch (error) {
