@@ -16,7 +16,10 @@ import { limitsRecorder } from './limits';
 import { localStateMachine, type TaskHandler } from './state-machine';
 
 const ROOT = join(__dirname, '..', '..');
-/** The writes per second the local deployment's table is set to take (it has no capacity to run out of). */
+/**
+ * The writes per second the local deployment's table is set to take (it has no capacity to run out of),
+ * and so its quota: the local deployment has no account whose quotas bind.
+ */
 const LOCAL_TABLE_WRITES = 100_000;
 
 export interface LocalPipelineOptions {
@@ -131,6 +134,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     // the writers' concurrency is the setting's, not capped to a new on-demand table's 4,000 writes/s.
     const synth = await cachedSynth(options.stateDir, {
       tableWarmWrites: LOCAL_TABLE_WRITES,
+      tableQuota: LOCAL_TABLE_WRITES,
       ...options.context,
     });
     services = await startServices(options.stateDir);
