@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { invocationTmp } from '../../functions/adapters/scratch';
@@ -15,9 +16,48 @@ export class LambdaLimitError extends Error {
   }
 }
 
+/**
+ * The work of one invocation, counted rather than timed (invocations that share this process slow each
+ * other down, so a duration here is not a cost): the messages or Task inputs it handled (`records`: a
+ * chunk message holds at most `chunkLines` lines), the AWS requests its clients sent (every attempt),
+ * and the bytes those requests and their answers carried.
+ */
+export interface InvocationWork {
+  records: number;
+  requests: number;
+  bytes: number;
+}
+/** The work of the invocation running (each invocation of the local runtime has its own). */
+export const invocationWork = new AsyncLocalStorage<InvocationWork>();
+
+/**
+ * Counts every request a function's client sends against the invocation that sent it: an SDK
+ * middleware at the end of the stack, so each attempt of a retried call counts.
+ */
+export function countWork(client: { middlewareStack: { add: (...args: never[]) => void } }): void {
+  const size = (body: unknown) =>
+    typeof body === 'string' || body instanceof Uint8Array ? Buffer.byteLength(body as string) : 0;
+  const middleware =
+    (handler: (args: unknown) => Promise<unknown>) =>
+    async (args: unknown): Promise<unknown> => {
+      const work = invocationWork.getStore();
+      const result = await handler(args);
+      if (work) {
+        const { request } = args as { request?: { body?: unknown } };
+        const { response } = result as { response?: { headers?: Record<string, string> } };
+        work.requests++;
+        work.bytes += size(request?.body) + Number(response?.headers?.['content-length'] ?? 0);
+      }
+      return result;
+    };
+  client.middlewareStack.add(middleware as never, { step: 'deserialize', name: 'countWork' } as never);
+}
+
 export interface FunctionLimits {
   invocations: number;
   maxDurationMs: number;
+  /** The heaviest invocation's work, each measure its own most. */
+  maxWork: InvocationWork;
   timeoutMs: number;
   maxTmpBytes: number;
   tmpLimitBytes: number;
@@ -58,10 +98,22 @@ export function limitsRecorder(tmpRoot: string) {
       handler: (input: I) => Promise<O>,
     ): (input: I) => Promise<O> {
       return async (input) => {
-        functions[name] ??= { invocations: 0, maxDurationMs: 0, maxTmpBytes: 0, ...limits };
+        functions[name] ??= {
+          invocations: 0,
+          maxDurationMs: 0,
+          maxWork: { records: 0, requests: 0, bytes: 0 },
+          maxTmpBytes: 0,
+          ...limits,
+        };
         const f = functions[name];
         const dir = join(tmpRoot, `${name}-${++serial}`);
         await mkdir(dir, { recursive: true });
+        const records = (input as { Records?: unknown[] } | undefined)?.Records;
+        const work: InvocationWork = {
+          records: Array.isArray(records) ? records.length : 1,
+          requests: 0,
+          bytes: 0,
+        };
         const started = performance.now();
         let timer: NodeJS.Timeout | undefined;
         try {
@@ -71,7 +123,10 @@ export function limitsRecorder(tmpRoot: string) {
               limits.timeoutMs,
             );
           });
-          const output = await Promise.race([invocationTmp.run(dir, () => handler(input)), timeout]);
+          const output = await Promise.race([
+            invocationWork.run(work, () => invocationTmp.run(dir, () => handler(input))),
+            timeout,
+          ]);
           const used = await bytesIn(dir);
           f.maxTmpBytes = Math.max(f.maxTmpBytes, used);
           if (used > limits.tmpLimitBytes)
@@ -84,6 +139,8 @@ export function limitsRecorder(tmpRoot: string) {
           clearTimeout(timer);
           f.invocations++;
           f.maxDurationMs = Math.max(f.maxDurationMs, Math.round(performance.now() - started));
+          for (const k of ['records', 'requests', 'bytes'] as const)
+            f.maxWork[k] = Math.max(f.maxWork[k], work[k]);
           await rm(dir, { recursive: true, force: true });
         }
       };

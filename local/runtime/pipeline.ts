@@ -12,7 +12,7 @@ import { type LocalServices, startServices } from '../stand-ins/services';
 import { localEventBus, PUT_EVENTS } from './event-bus';
 import { type DeliveryCounts, mappingsOf, pollQueue } from './event-sources';
 import { emptyCounts, type FaultCounts, type FaultPlan, injectFaults } from './faults';
-import { limitsRecorder } from './limits';
+import { countWork, limitsRecorder } from './limits';
 import { localStateMachine, type TaskHandler } from './state-machine';
 
 const ROOT = join(__dirname, '..', '..');
@@ -142,6 +142,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     // The functions get clients of their own: faults hit them, not the runner's upload and download.
     const faultCounts = emptyCounts();
     const functionClients = services.newClients();
+    for (const client of [functionClients.s3, functionClients.dynamo, functionClients.sqs]) countWork(client);
     if (options.faults) injectFaults(functionClients, options.faults, faultCounts);
     const deliveries = { messages: 0, duplicates: 0, receiveErrors: 0 };
     const resources = await createLocalResources(clients, synth.templates);

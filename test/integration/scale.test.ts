@@ -71,6 +71,15 @@ test('five times the accounts: the heaviest report and verify invocations stay w
       within: true,
     });
   }
+  // Work, counted rather than timed: a verify page is the same work however large the target.
+  const [sv, lv] = [small.functions.verify?.maxWork, large.functions.verify?.maxWork];
+  expect(sv?.requests).toBeGreaterThan(0);
+  expect(lv && sv && lv.requests <= 1.2 * sv.requests && lv.bytes <= 1.2 * sv.bytes).toBe(true);
+  for (const [name, f] of Object.entries(large.functions))
+    expect([name, f.maxWork.records > 0 && f.maxWork.requests > 0 && f.maxWork.bytes > 0]).toEqual([
+      name,
+      true,
+    ]);
   // More parts of the report; more pages of verify's (fixed) partitions.
   expect(large.functions.report?.invocations).toBeGreaterThanOrEqual(
     2 * (small.functions.report?.invocations ?? 0),

@@ -1,8 +1,11 @@
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { scratchDir } from '../../functions/adapters/scratch';
-import { LambdaLimitError, limitsRecorder } from '../../local/runtime/limits';
+import { countWork, LambdaLimitError, limitsRecorder } from '../../local/runtime/limits';
 
 /** The local runtime holds every invocation to its function's limits, as Lambda does, and records it. */
 let root: string;
@@ -33,7 +36,13 @@ test('each invocation has a /tmp of its own, measured, and removed after it', as
   expect(scratchDir()).toBe(tmpdir());
   expect(recorder.report({ historyEvents: 12, maxStatePayloadBytes: 345 })).toEqual({
     functions: {
-      report: { invocations: 2, maxDurationMs: expect.any(Number), maxTmpBytes: 700, ...limits },
+      report: {
+        invocations: 2,
+        maxDurationMs: expect.any(Number),
+        maxWork: { records: 1, requests: 0, bytes: 0 },
+        maxTmpBytes: 700,
+        ...limits,
+      },
     },
     historyEvents: 12,
     historyLimit: 25_000,
@@ -60,4 +69,41 @@ test('an invocation over its timeout or its ephemeral storage fails, and is stil
   // A new execution counts afresh.
   recorder.reset();
   expect(recorder.report({ historyEvents: 0, maxStatePayloadBytes: 0 }).functions).toEqual({});
+});
+
+test("an invocation's work is counted: the messages it handled, every request its clients sent, their bytes", async () => {
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-length': '0', etag: '"x"' });
+      res.end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const client = new S3Client({
+      region: 'eu-west-1',
+      endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+    });
+    countWork(client);
+    const put = (body: string) => client.send(new PutObjectCommand({ Bucket: 'b', Key: 'k', Body: body }));
+    await put('outside any invocation');
+    const recorder = limitsRecorder(root);
+    const handler = recorder.wrap('profile', limits, async (event: { Records: string[] }) => {
+      for (const body of event.Records) await put(body);
+    });
+    await handler({ Records: ['abc', 'defgh'] });
+    await handler({ Records: ['x'] });
+    expect(recorder.report({ historyEvents: 0, maxStatePayloadBytes: 0 }).functions.profile?.maxWork).toEqual(
+      {
+        records: 2,
+        requests: 2,
+        bytes: 8,
+      },
+    );
+  } finally {
+    await new Promise((resolve) => server.close(resolve));
+  }
 });
