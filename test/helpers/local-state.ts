@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { TTL_ATTRIBUTE } from '../../functions/core/keys';
 import { startLocalPipeline } from '../../local/runtime/pipeline';
 
 /** The state a run leaves: the table (less run-status timestamps) and every target object with its ETag. */
@@ -15,8 +16,8 @@ export async function snapshot(stateDir: string) {
         new ScanCommand({ TableName: pipeline.resources.table, ExclusiveStartKey: start as never }),
       );
       // A run's own bookkeeping is left out: its status, the markers of its identity stages and of its
-      // report's parts (each run links and reports afresh).
-      for (const item of r.Items ?? [])
+      // report's parts (each run links and reports afresh), and when a per-run item expires (a time).
+      for (const { [TTL_ATTRIBUTE]: _expires, ...item } of r.Items ?? [])
         if (item.pk?.S !== 'RUNS' && !/#(report|identities)\//.test(`${item.pk?.S}#${item.sk?.S}`))
           items.push(JSON.stringify(item));
       start = r.LastEvaluatedKey;
