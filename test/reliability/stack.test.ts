@@ -118,7 +118,12 @@ const withdraws = [
   'dynamodb:readwrite table',
   's3:read migrated:',
   's3:read migrated:/*',
-  's3:delete migrated:/*',
+  // Only the areas of the migrated layout that a run writes (keys.ts WITHDRAWABLE), never the whole bucket.
+  's3:delete migrated:/*/events/*',
+  's3:delete migrated:/*/groups/*',
+  's3:delete migrated:/*/profiles/*',
+  's3:delete migrated:/*/twinspaces/*',
+  's3:delete migrated:/links/*',
   's3:read reports:',
   's3:read reports:/*',
   's3:write reports:/*',
