@@ -111,7 +111,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   {
     name: 'index-identities',
     sizing: 'index-identities',
-    env: [...WORKFLOW_ENV, 'emailKeySecret', 'migratedBucket', 'reportsBucket'],
+    env: [...WORKFLOW_ENV, 'emailKeySecret', 'migratedBucket', 'reportsBucket', QUEUE_ENV.identities],
     grants: [
       readsExport,
       readsWork,
@@ -169,7 +169,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   {
     name: 'report',
     sizing: 'report',
-    env: [...REPORT_ENV],
+    env: [...REPORT_ENV, QUEUE_ENV.report],
     grants: [
       readsExport,
       readsWork,
@@ -198,7 +198,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     (entity): FunctionSpec => ({
       name: entity,
       sizing: 'worker',
-      env: [...WORKFLOW_ENV, 'migratedBucket', 'emailKeySecret'],
+      env: [...WORKFLOW_ENV, 'migratedBucket', 'emailKeySecret', QUEUE_ENV[entity]],
       grants: [
         readsExport,
         readsWork,

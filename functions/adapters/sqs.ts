@@ -1,9 +1,14 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
-import { GetQueueAttributesCommand, SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import {
+  ChangeMessageVisibilityCommand,
+  GetQueueAttributesCommand,
+  SendMessageBatchCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { type ChunkDeps, processChunk } from '../core/pipeline/chunk-work';
 import { type PartDeps, type PartMessage, type PartResult, parsePart } from '../core/pipeline/report-parts';
-import { SIZING } from '../core/pipeline/sizing';
+import { redeliverySeconds, SIZING } from '../core/pipeline/sizing';
 import type { Entity, Queued } from '../core/pipeline/workers';
 import type { ChunkQueue } from '../core/ports';
 import { countDecisions, logger } from './observability';
@@ -46,17 +51,53 @@ export function pendingMessages(sqs: SQSClient, urls: readonly string[]) {
   };
 }
 
+/** How an SQS-fed function brings a failed message back soon (its own queue's URL and client). */
+export interface Redelivery {
+  readonly redeliver?: (record: SQSRecord) => Promise<void>;
+}
+
 /**
- * An SQS-fed handler with partial batch responses: one failed record never fails the rest. A processor
- * per invocation: it holds the batch's state, and the local runtime (unlike one Lambda container) runs
- * several invocations of a handler at once.
+ * Makes a failed message visible again after `redeliverySeconds` of its receive count: seconds, not the
+ * queue's visibility timeout (Lambda leaves a failed record to it). If the change itself fails, the
+ * message still comes back, only later.
+ */
+export function sqsRedeliver(sqs: SQSClient, queueUrl: string): NonNullable<Redelivery['redeliver']> {
+  return async (r) => {
+    const seconds = redeliverySeconds(Number(r.attributes?.ApproximateReceiveCount ?? 1));
+    await sqs
+      .send(
+        new ChangeMessageVisibilityCommand({
+          QueueUrl: queueUrl,
+          ReceiptHandle: r.receiptHandle,
+          VisibilityTimeout: seconds,
+        }),
+      )
+      .catch((error: Error) =>
+        logger.warn('redelivery not scheduled', { messageId: r.messageId, errorType: error.name }),
+      );
+  };
+}
+
+/**
+ * An SQS-fed handler with partial batch responses: one failed record never fails the rest, and comes
+ * back within seconds (`redeliver`). A processor per invocation: it holds the batch's state, and the
+ * local runtime (unlike one Lambda container) runs several invocations of a handler at once.
  */
 export const sqsBatchHandler =
-  (record: (r: SQSRecord) => Promise<void>) =>
+  (record: (r: SQSRecord) => Promise<void>, redeliver?: Redelivery['redeliver']) =>
   (event: SQSEvent, context?: unknown): Promise<SQSBatchResponse> =>
     processPartialResponse(
       event,
-      record,
+      redeliver
+        ? async (r: SQSRecord) => {
+            try {
+              await record(r);
+            } catch (error) {
+              await redeliver(r);
+              throw error;
+            }
+          }
+        : record,
       new BatchProcessor(EventType.SQS),
       context ? { context: context as Context } : undefined,
     );
@@ -68,7 +109,7 @@ export const sqsBatchHandler =
 export function partWorker(
   ops: readonly PartMessage['op'][],
   work: (msg: PartMessage, deps: PartDeps) => Promise<PartResult>,
-  deps: PartDeps,
+  deps: PartDeps & Redelivery,
 ) {
   return sqsBatchHandler(async (r: SQSRecord) => {
     try {
@@ -86,11 +127,11 @@ export function partWorker(
       logger.error('report part failed', { messageId: r.messageId, errorType: e.name, error: e.message });
       throw error;
     }
-  });
+  }, deps.redeliver);
 }
 
 /** The SQS-fed handler of an entity worker: each chunk message through the core, logged by ids and counts. */
-export function entityWorker(entity: Entity, deps: ChunkDeps) {
+export function entityWorker(entity: Entity, deps: ChunkDeps & Redelivery) {
   return sqsBatchHandler(async (r: SQSRecord) => {
     try {
       const result = await processChunk(entity, r.body, deps);
@@ -114,5 +155,5 @@ export function entityWorker(entity: Entity, deps: ChunkDeps) {
       });
       throw error;
     }
-  });
+  }, deps.redeliver);
 }

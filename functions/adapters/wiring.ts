@@ -12,6 +12,7 @@ import type { Queued } from '../core/pipeline/workers';
 import { type CompiledPolicy, parsePolicyJson } from '../core/rules/policy';
 import { dynamoIdentities, dynamoStore } from './dynamo-store';
 import { presignedDownloads, s3Objects } from './s3-objects';
+import { type Redelivery, sqsRedeliver } from './sqs';
 
 /**
  * How every function is set up, in one place: the names of its environment variables (shared with the
@@ -226,3 +227,15 @@ export function retentionDaysFrom(config: { readonly exportRetentionDays: string
     );
   return days;
 }
+
+/**
+ * A queued function's dependencies with its redelivery: a failed message comes back in seconds on its own
+ * queue (`sqsRedeliver`), whose URL the function's environment names.
+ */
+export const withRedelivery =
+  <D>(queue: Queued, depsFrom: (clients: Clients, env: NodeJS.ProcessEnv) => D) =>
+  (clients: Clients, env: NodeJS.ProcessEnv): D & Redelivery => {
+    const key = QUEUE_ENV[queue];
+    const url = readConfig([key], env)[key];
+    return { ...depsFrom(clients, env), redeliver: sqsRedeliver(clients.sqs, url) };
+  };

@@ -1,13 +1,14 @@
 import type { SQSRecord } from 'aws-lambda';
 import { dynamoIdentities } from '../adapters/dynamo-store';
 import { countEvent, logger } from '../adapters/observability';
-import { sqsBatchHandler } from '../adapters/sqs';
+import { type Redelivery, sqsBatchHandler } from '../adapters/sqs';
 import {
   type Clients,
   emailSecret,
   lambdaEntry,
   readConfig,
   WORKFLOW_ENV,
+  withRedelivery,
   workflowDeps,
 } from '../adapters/wiring';
 import { type IndexDeps, processIdentityChunk } from '../core/pipeline/identities';
@@ -18,7 +19,7 @@ import { supersededWithdrawer } from '../core/pipeline/withdraw';
  * accounts for linking (ID-6, ID-9), then links what they match (ID-4, ID-3): keyed hashes of their
  * e-mails, never an e-mail. The counts go to the run's summary and the dashboard.
  */
-export const makeHandler = (deps: IndexDeps) =>
+export const makeHandler = (deps: IndexDeps & Redelivery) =>
   sqsBatchHandler(async (r: SQSRecord) => {
     const { msg, counts } = await processIdentityChunk(r.body, deps);
     const ids = { exportId: msg.exportId, op: msg.op, chunk: msg.chunk };
@@ -34,9 +35,11 @@ export const makeHandler = (deps: IndexDeps) =>
     ] as const)
       if (n) countEvent(name, n);
     logger.info('identities chunk done', { ...ids, ...counts });
-  });
+  }, deps.redeliver);
 
-export function depsFrom(clients: Clients, env: NodeJS.ProcessEnv): IndexDeps {
+export const depsFrom = withRedelivery('identities', identityDepsFrom);
+
+function identityDepsFrom(clients: Clients, env: NodeJS.ProcessEnv): IndexDeps {
   const config = readConfig([...WORKFLOW_ENV, 'emailKeySecret', 'migratedBucket', 'reportsBucket'], env);
   const workflow = workflowDeps(clients, config);
   const target = {

@@ -1,8 +1,8 @@
-import { entityWorker } from '../adapters/sqs';
-import { entityDepsFrom, lambdaEntry } from '../adapters/wiring';
+import { entityWorker, type Redelivery } from '../adapters/sqs';
+import { entityDepsFrom, lambdaEntry, withRedelivery } from '../adapters/wiring';
 import type { ChunkDeps } from '../core/pipeline/chunk-work';
 
 /** The profile worker: decides the chunks of its kinds, fed by its own SQS queue. */
-export const makeHandler = (deps: ChunkDeps) => entityWorker('profile', deps);
-export const depsFrom = entityDepsFrom;
+export const makeHandler = (deps: ChunkDeps & Redelivery) => entityWorker('profile', deps);
+export const depsFrom = withRedelivery('profile', entityDepsFrom);
 export const handler = lambdaEntry(makeHandler, depsFrom);

@@ -1,5 +1,5 @@
-import { partWorker } from '../adapters/sqs';
-import { lambdaEntry, partDepsFrom } from '../adapters/wiring';
+import { partWorker, type Redelivery } from '../adapters/sqs';
+import { lambdaEntry, partDepsFrom, withRedelivery } from '../adapters/wiring';
 import { type PartDeps, workPart } from '../core/pipeline/report-parts';
 
 /**
@@ -7,6 +7,6 @@ import { type PartDeps, workPart } from '../core/pipeline/report-parts';
  * part of decisions.ndjson and spools decisions to the receipts partitions; a `receipts` part puts one
  * partition's receipts into the reports bucket (core/pipeline/report-parts).
  */
-export const makeHandler = (deps: PartDeps) => partWorker(['map', 'receipts'], workPart, deps);
-export const depsFrom = partDepsFrom;
+export const makeHandler = (deps: PartDeps & Redelivery) => partWorker(['map', 'receipts'], workPart, deps);
+export const depsFrom = withRedelivery('report', partDepsFrom);
 export const handler = lambdaEntry(makeHandler, depsFrom);

@@ -1,4 +1,4 @@
-import { partWorker, sqsChunkQueue } from '../adapters/sqs';
+import { partWorker, type Redelivery, sqsChunkQueue, sqsRedeliver } from '../adapters/sqs';
 import {
   type Clients,
   lambdaEntry,
@@ -15,9 +15,9 @@ import { workVerifyPart } from '../core/verify/verify';
  * Verify's partitions, fed by the verify queue: each message checks a page of one partition of the
  * target's listing and hands the rest of the partition on (core/verify, core/pipeline/report-parts).
  */
-export const makeHandler = (deps: PartDeps) => partWorker(['verify'], workVerifyPart, deps);
+export const makeHandler = (deps: PartDeps & Redelivery) => partWorker(['verify'], workVerifyPart, deps);
 
-export function depsFrom(clients: Clients, env: NodeJS.ProcessEnv): PartDeps {
+export function depsFrom(clients: Clients, env: NodeJS.ProcessEnv): PartDeps & Redelivery {
   const config = readConfig([...WORKFLOW_ENV, 'migratedBucket', QUEUE_ENV.verify], env);
   return {
     ...workflowDeps(clients, config),
@@ -25,6 +25,7 @@ export function depsFrom(clients: Clients, env: NodeJS.ProcessEnv): PartDeps {
     // Verify writes nothing to the reports bucket.
     reportsBucket: '',
     queue: sqsChunkQueue(clients.sqs, queueUrlsFrom(config)),
+    redeliver: sqsRedeliver(clients.sqs, config[QUEUE_ENV.verify]),
   };
 }
 export const handler = lambdaEntry(makeHandler, depsFrom);

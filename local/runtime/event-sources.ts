@@ -58,9 +58,10 @@ export interface DeliveryCounts {
 
 export interface PollOptions {
   /**
-   * Seconds before a failed message is visible again. Lambda leaves a failed message to the queue's
-   * visibility timeout (minutes, from the template); locally it comes back this soon, while a message
-   * being worked on stays hidden for the template's whole timeout, as deployed, however long it takes.
+   * Seconds before the messages of an invocation that threw are visible again. Lambda leaves them to the
+   * queue's visibility timeout (minutes, from the template); locally they come back this soon, while a
+   * message being worked on stays hidden for the template's whole timeout, as deployed, however long it
+   * takes. A record the function itself reports failed is the function's to bring back (sqsRedeliver).
    */
   readonly redeliverySeconds?: number;
   readonly counts?: DeliveryCounts;
@@ -74,9 +75,10 @@ export interface PollOptions {
 
 /**
  * Emulates Lambda's SQS event source: up to `maxConcurrency` pollers receive batches of `batchSize`,
- * invoke the function, and delete what succeeded. A failed record (a batch item failure, or every record
- * when the invocation throws) stays on the queue: it comes back after `redeliverySeconds`, and the queue's
- * redrive policy moves it to the dead-letter queue after maxReceiveCount receives.
+ * invoke the function, and delete what succeeded. A failed record stays on the queue: a batch item
+ * failure comes back when the function made it visible again (or after the visibility timeout), every
+ * record of an invocation that threw after `redeliverySeconds`; the queue's redrive policy moves it to the
+ * dead-letter queue after maxReceiveCount receives.
  */
 export function pollQueue(
   sqs: SQSClient,
@@ -164,6 +166,10 @@ export function pollQueue(
       const twice = options.duplicate ? (batches++ % 2 === 0 ? 'at-once' : 'after') : undefined;
       const concurrent = twice === 'at-once' ? duplicate(event) : undefined;
       let failed: Set<string>;
+      // What this event source brings back soon itself: only the messages of an invocation that threw. A
+      // record the function reports failed is left to it, as Lambda leaves it (the queued functions make
+      // it visible again within seconds: adapters/sqs sqsRedeliver).
+      let thrown = false;
       try {
         const response = await deliver(event);
         failed = new Set(
@@ -172,6 +178,7 @@ export function pollQueue(
             : [],
         );
       } catch {
+        thrown = true;
         failed = new Set(messages.map((m) => m.MessageId ?? ''));
       }
       await concurrent;
@@ -185,7 +192,7 @@ export function pollQueue(
           await sqs.send(
             new DeleteMessageBatchCommand({ QueueUrl: mapping.queueUrl, Entries: entries(done) }),
           );
-        if (retry.length > 0)
+        if (retry.length > 0 && thrown)
           await sqs.send(
             new ChangeMessageVisibilityBatchCommand({
               QueueUrl: mapping.queueUrl,

@@ -33,6 +33,12 @@ export const SIZING = {
   sdkRetry: { maxAttempts: 8, throttlingDelayBaseMs: 500, maxDelayMs: 20_000 },
   /** Every function's timeout is at least this many times one call's longest run of SDK retries. */
   retryHeadroom: 1.5,
+  /**
+   * A message whose work failed (a throttled chunk, a passing fault) comes back after these seconds,
+   * doubling with each receive, not after the queue's visibility timeout (minutes: as long as a worker
+   * may run). Five receives, then the dead-letter queue: 1 + 2 + 4 + 8 s.
+   */
+  redelivery: { firstSeconds: 1, maxSeconds: 60 },
   /** Timeout of the workflow's long steps (validate, index identities, split, verify, report): Lambda's most. */
   longTaskSeconds: 900,
   /** Chunk messages per invocation of an entity worker (SQS event source batch size). */
@@ -100,3 +106,7 @@ export const sdkRetryCeilingSeconds = (retry = SIZING.sdkRetry) => {
     ms += Math.min(retry.maxDelayMs, retry.throttlingDelayBaseMs * 2 ** i);
   return ms / 1000;
 };
+
+/** Seconds before a failed message is visible again, after its `receiveCount`-th receive. */
+export const redeliverySeconds = (receiveCount: number, r = SIZING.redelivery) =>
+  Math.min(r.maxSeconds, r.firstSeconds * 2 ** Math.max(0, Math.floor(receiveCount) - 1));
