@@ -11,6 +11,7 @@ import {
 import { eachLimited } from '../core/concurrency';
 import { ONE, TTL_ATTRIBUTE, tableKeys } from '../core/keys';
 import type { ChunkCounts } from '../core/pipeline/chunks';
+import { SIZING } from '../core/pipeline/sizing';
 import type {
   AccountRef,
   IdentityStore,
@@ -26,6 +27,7 @@ import type {
 import type { ParentDecision } from '../core/rules/decide';
 import { refKey } from '../core/rules/linking';
 import type { Decision } from '../core/rules/reasons';
+import { paceOf } from './pacing';
 import { backoff, chunked } from './retry';
 
 /**
@@ -40,7 +42,12 @@ export const DEFAULT_RETENTION_DAYS = 180;
 export function dynamoStore(
   client: DynamoDBClient,
   table: string,
-  options: { readonly retentionDays?: number; readonly concurrency?: number } = {},
+  options: {
+    readonly retentionDays?: number;
+    readonly concurrency?: number;
+    /** Items a second this container's batch writes may offer (default: what the writers are sized for). */
+    readonly writesPerSecond?: number;
+  } = {},
 ): PipelineStore & {
   putItems(items: Record<string, unknown>[]): Promise<void>;
   getItems(pks: string[]): Promise<Map<string, Record<string, unknown>>>;
@@ -48,6 +55,9 @@ export function dynamoStore(
 } {
   const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
   const concurrency = options.concurrency ?? 16;
+  // The table's budget is shared by the writers at so many writes a second each (sizing.ts writerCap):
+  // a container that offers more only gets throttled, and its chunk retried.
+  const pace = paceOf(client, options.writesPerSecond ?? SIZING.writesPerWorkerSecond);
   const retentionSeconds = (options.retentionDays ?? DEFAULT_RETENTION_DAYS) * 86_400;
   /** A per-run item's TTL: the end of the export's retention, when its working area expires too. */
   const expiry = () => ({ [TTL_ATTRIBUTE]: Math.floor(Date.now() / 1000) + retentionSeconds });
@@ -89,6 +99,7 @@ export function dynamoStore(
       for (let attempt = 0; pending.length > 0; attempt++) {
         if (attempt > 0) await backoff(attempt);
         if (attempt > 10) throw new Error(`BatchWriteItem left ${pending.length} items unprocessed`);
+        await pace(pending.length);
         const r = await doc.send(new BatchWriteCommand({ RequestItems: { [table]: pending } }));
         pending = (r.UnprocessedItems?.[table] ?? []) as typeof pending;
       }

@@ -50,7 +50,8 @@ export const SIZING = {
   linkConcurrency: 2,
   /**
    * Table writes one busy writer makes a second, by the AWS model (estimate.ts): a chunk of 1,000 lines
-   * written to the ledger in about three quarters of a second. Caps the writers' concurrency (writerCap).
+   * written to the ledger in about three quarters of a second. Caps the writers' concurrency (writerCap),
+   * and each container's batch writes are paced to it (adapters/pacing), so the cap holds in practice.
    */
   writesPerWorkerSecond: 1_500,
 } as const;
