@@ -137,7 +137,8 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     grants: [
       readsExport,
       { put: 'exports', prefix: PREFIXES.work },
-      { table: 'write' },
+      // It writes a stage's expectation and reads which chunks are done already (a re-run sends only the rest).
+      { table: 'read-write' },
       { entityQueues: 'send' },
     ],
     description: "cuts a stage's kind files into chunks and queues them",

@@ -27,8 +27,23 @@ export interface InvocationWork {
   requests: number;
   bytes: number;
 }
-/** The work of the invocation running (each invocation of the local runtime has its own). */
-export const invocationWork = new AsyncLocalStorage<InvocationWork>();
+/** The work of the invocation running (each invocation of the local runtime has its own), and its calls. */
+export const invocationWork = new AsyncLocalStorage<InvocationWork & { calls: Set<string> }>();
+
+/** The operation a request calls, as `<service>:<operation>` (DynamoDB's document commands by their own). */
+const DOCUMENT_COMMANDS: Record<string, string> = {
+  BatchWrite: 'BatchWriteItem',
+  BatchGet: 'BatchGetItem',
+  Get: 'GetItem',
+  Put: 'PutItem',
+  Delete: 'DeleteItem',
+  Update: 'UpdateItem',
+};
+const operationOf = (context: { clientName?: string; commandName?: string }) => {
+  const service = (context.clientName ?? '').replace(/(DocumentClient|Client)$/, '').toLowerCase();
+  const command = (context.commandName ?? '').replace(/Command$/, '');
+  return `${service}:${(service === 'dynamodb' && DOCUMENT_COMMANDS[command]) || command}`;
+};
 
 /**
  * Counts every request a function's client sends against the invocation that sent it: an SDK
@@ -38,9 +53,10 @@ export function countWork(client: { middlewareStack: { add: (...args: never[]) =
   const size = (body: unknown) =>
     typeof body === 'string' || body instanceof Uint8Array ? Buffer.byteLength(body as string) : 0;
   const middleware =
-    (handler: (args: unknown) => Promise<unknown>) =>
+    (handler: (args: unknown) => Promise<unknown>, context: { clientName?: string; commandName?: string }) =>
     async (args: unknown): Promise<unknown> => {
       const work = invocationWork.getStore();
+      work?.calls.add(operationOf(context));
       const result = await handler(args);
       if (work) {
         const { request } = args as { request?: { body?: unknown } };
@@ -58,6 +74,8 @@ export interface FunctionLimits {
   maxDurationMs: number;
   /** The heaviest invocation's work, each measure its own most. */
   maxWork: InvocationWork;
+  /** Every AWS operation its invocations called, `<service>:<operation>`, sorted. */
+  calls: string[];
   timeoutMs: number;
   maxTmpBytes: number;
   tmpLimitBytes: number;
@@ -102,6 +120,7 @@ export function limitsRecorder(tmpRoot: string) {
           invocations: 0,
           maxDurationMs: 0,
           maxWork: { records: 0, requests: 0, bytes: 0 },
+          calls: [],
           maxTmpBytes: 0,
           ...limits,
         };
@@ -109,10 +128,11 @@ export function limitsRecorder(tmpRoot: string) {
         const dir = join(tmpRoot, `${name}-${++serial}`);
         await mkdir(dir, { recursive: true });
         const records = (input as { Records?: unknown[] } | undefined)?.Records;
-        const work: InvocationWork = {
+        const work = {
           records: Array.isArray(records) ? records.length : 1,
           requests: 0,
           bytes: 0,
+          calls: new Set<string>(),
         };
         const started = performance.now();
         let timer: NodeJS.Timeout | undefined;
@@ -141,6 +161,7 @@ export function limitsRecorder(tmpRoot: string) {
           f.maxDurationMs = Math.max(f.maxDurationMs, Math.round(performance.now() - started));
           for (const k of ['records', 'requests', 'bytes'] as const)
             f.maxWork[k] = Math.max(f.maxWork[k], work[k]);
+          f.calls = [...new Set([...f.calls, ...work.calls])].sort();
           await rm(dir, { recursive: true, force: true });
         }
       };

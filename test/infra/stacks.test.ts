@@ -7,6 +7,7 @@ import { QUEUED } from '../../functions/core/pipeline/workers';
 import { buildApp } from '../../lib/app';
 import { FUNCTIONS } from '../../lib/functions';
 import { type SynthesizedApp, synthesize } from '../../local/cloudformation/synth';
+import { permissions as permissionsOf } from '../helpers/grants';
 
 let synth: SynthesizedApp;
 let stateful: Template;
@@ -22,25 +23,7 @@ const resources = (t: Template, type: string) =>
   Object.entries(t.findResources(type)) as [string, Resource][];
 
 /** The actions a function's role may take, with their resources, from every policy attached to it. */
-function permissions(handler: string): {
-  actions: string[];
-  statements: { Action: string | string[]; Resource: unknown }[];
-} {
-  const fn = [...synth.functions.values()].find((f) => f.handler === `functions/${handler}/handler.ts`);
-  if (!fn) throw new Error(`no function ${handler}`);
-  const role = synth.templates.pipeline.Resources[fn.logicalId]?.Properties?.Role as
-    | { 'Fn::GetAtt': [string] }
-    | undefined;
-  const roleRef = role?.['Fn::GetAtt'][0];
-  const statements = resources(pipeline, 'AWS::IAM::Policy')
-    .filter(([, p]) => (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === roleRef))
-    .flatMap(
-      ([, p]) =>
-        (p.Properties.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown }[] })
-          .Statement,
-    );
-  return { actions: [...new Set(statements.flatMap((s) => [s.Action].flat()))].sort(), statements };
-}
+const permissions = (handler: string) => permissionsOf(synth, handler);
 
 describe('stateful stack', () => {
   test('every data bucket: KMS, TLS only, public access blocked, versioned, access-logged, retained', () => {

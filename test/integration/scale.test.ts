@@ -2,8 +2,10 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runLocal } from '../../cli/commands/run';
+import { synthesize } from '../../local/cloudformation/synth';
 import type { LimitsReport } from '../../local/runtime/limits';
 import { generateExport } from '../../tools/generate';
+import { allows, IAM_ACTIONS, permissions } from '../helpers/grants';
 
 /**
  * No invocation's work grows with the export (issue 16): the same pipeline, cut into small partitions,
@@ -50,9 +52,11 @@ async function limitsOf(accounts: number): Promise<LimitsReport> {
   return JSON.parse(await readFile(join(result.outDir, 'limits.json'), 'utf8')) as LimitsReport;
 }
 
+let large: LimitsReport | undefined;
+
 test('five times the accounts: the heaviest report and verify invocations stay within twice, inside every limit', async () => {
   const small = await limitsOf(20);
-  const large = await limitsOf(100);
+  large = await limitsOf(100);
   for (const name of ['report', 'verify'] as const) {
     const [s, l] = [small.functions[name], large.functions[name]];
     expect(s && l).toBeTruthy();
@@ -95,3 +99,21 @@ test('five times the accounts: the heaviest report and verify invocations stay w
     expect(report.maxStatePayloadBytes).toBeLessThan(report.statePayloadLimitBytes);
   }
 }, 300_000);
+
+test('every AWS operation a function called in the run is granted to its role, and none of its grants is a wildcard action', () => {
+  if (!large) throw new Error('the run of the test above did not finish');
+  const synth = synthesize({ partitioning: PARTITIONING, workerConcurrency: 2 });
+  const missing: string[] = [];
+  for (const [name, f] of Object.entries(large.functions)) {
+    const { actions } = permissions(synth, name);
+    expect([name, actions.filter((a) => a === '*' || a.endsWith(':*'))]).toEqual([name, []]);
+    for (const call of f.calls)
+      for (const action of IAM_ACTIONS[call] ?? [call])
+        if (!allows(actions, action)) missing.push(`${name} calls ${call}: ${action} not granted`);
+  }
+  expect(missing).toEqual([]);
+  // The run called what every stage needs: the table, the buckets and the queues.
+  const calls = new Set(Object.values(large.functions).flatMap((f) => f.calls));
+  for (const call of ['dynamodb:BatchWriteItem', 's3:PutObject', 's3:CopyObject', 'sqs:SendMessageBatch'])
+    expect(calls).toContain(call);
+});

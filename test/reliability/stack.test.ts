@@ -149,7 +149,7 @@ const EXPECTED: Record<string, string[]> = {
     's3:write reports:/*',
     'secretsmanager:secretsmanager:DescribeSecret,secretsmanager:GetSecretValue secret',
   ],
-  split: [...exportsRead, 's3:write exports:/work/*', 'dynamodb:write table', ...workflowQueues('send')],
+  split: [...exportsRead, 's3:write exports:/work/*', 'dynamodb:readwrite table', ...workflowQueues('send')],
   progress: ['dynamodb:read table', ...workflowQueues('attributes')],
   // Verify reads the target and writes only its parts' tallies; it hands the rest of a range on.
   verify: [

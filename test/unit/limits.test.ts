@@ -40,6 +40,7 @@ test('each invocation has a /tmp of its own, measured, and removed after it', as
         invocations: 2,
         maxDurationMs: expect.any(Number),
         maxWork: { records: 1, requests: 0, bytes: 0 },
+        calls: [],
         maxTmpBytes: 700,
         ...limits,
       },
@@ -96,13 +97,10 @@ test("an invocation's work is counted: the messages it handled, every request it
     });
     await handler({ Records: ['abc', 'defgh'] });
     await handler({ Records: ['x'] });
-    expect(recorder.report({ historyEvents: 0, maxStatePayloadBytes: 0 }).functions.profile?.maxWork).toEqual(
-      {
-        records: 2,
-        requests: 2,
-        bytes: 8,
-      },
-    );
+    const profile = recorder.report({ historyEvents: 0, maxStatePayloadBytes: 0 }).functions.profile;
+    expect(profile?.maxWork).toEqual({ records: 2, requests: 2, bytes: 8 });
+    // And which operations it called, for the grants test (scale.test.ts).
+    expect(profile?.calls).toEqual(['s3:PutObject']);
   } finally {
     await new Promise((resolve) => server.close(resolve));
   }
