@@ -19,9 +19,11 @@ export function permissions(
     .filter(
       (r) =>
         r.Type === 'AWS::IAM::Policy' &&
-        (r.Properties?.Roles as { Ref: string }[]).some((x) => x.Ref === roleRef),
+        ((r.Properties?.Roles ?? []) as { Ref: string }[]).some((x) => x.Ref === roleRef),
     )
-    .flatMap((r) => (r.Properties?.PolicyDocument as { Statement: Statement[] }).Statement);
+    .flatMap(
+      (r) => ((r.Properties?.PolicyDocument ?? { Statement: [] }) as { Statement: Statement[] }).Statement,
+    );
   return { actions: [...new Set(statements.flatMap((s) => [s.Action].flat()))].sort(), statements };
 }
 
