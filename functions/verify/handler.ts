@@ -1,4 +1,4 @@
-import { partWorker, type Redelivery, sqsChunkQueue, sqsRedeliver } from '../adapters/sqs';
+import { partWorker, type Redelivery, sqsChunkQueue } from '../adapters/sqs';
 import {
   type Clients,
   lambdaEntry,
@@ -6,6 +6,7 @@ import {
   queueUrlsFrom,
   readConfig,
   WORKFLOW_ENV,
+  withRedelivery,
   workflowDeps,
 } from '../adapters/wiring';
 import type { PartDeps } from '../core/pipeline/report-parts';
@@ -17,7 +18,9 @@ import { workVerifyPart } from '../core/verify/verify';
  */
 export const makeHandler = (deps: PartDeps & Redelivery) => partWorker(['verify'], workVerifyPart, deps);
 
-export function depsFrom(clients: Clients, env: NodeJS.ProcessEnv): PartDeps & Redelivery {
+export const depsFrom = withRedelivery('verify', verifyDepsFrom);
+
+function verifyDepsFrom(clients: Clients, env: NodeJS.ProcessEnv): PartDeps {
   const config = readConfig([...WORKFLOW_ENV, 'migratedBucket', QUEUE_ENV.verify], env);
   return {
     ...workflowDeps(clients, config),
@@ -25,7 +28,6 @@ export function depsFrom(clients: Clients, env: NodeJS.ProcessEnv): PartDeps & R
     // Verify writes nothing to the reports bucket.
     reportsBucket: '',
     queue: sqsChunkQueue(clients.sqs, queueUrlsFrom(config)),
-    redeliver: sqsRedeliver(clients.sqs, config[QUEUE_ENV.verify]),
   };
 }
 export const handler = lambdaEntry(makeHandler, depsFrom);

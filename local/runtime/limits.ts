@@ -161,14 +161,16 @@ export function limitsRecorder(tmpRoot: string) {
           f.maxDurationMs = Math.max(f.maxDurationMs, Math.round(performance.now() - started));
           for (const k of ['records', 'requests', 'bytes'] as const)
             f.maxWork[k] = Math.max(f.maxWork[k], work[k]);
-          f.calls = [...new Set([...f.calls, ...work.calls])].sort();
+          for (const call of work.calls) if (!f.calls.includes(call)) f.calls.push(call);
           await rm(dir, { recursive: true, force: true });
         }
       };
     },
     report(execution: ExecutionStats): LimitsReport {
       return {
-        functions: { ...functions },
+        functions: Object.fromEntries(
+          Object.entries(functions).map(([name, f]) => [name, { ...f, calls: [...f.calls].sort() }]),
+        ),
         historyEvents: execution.historyEvents,
         historyLimit: HISTORY_LIMIT,
         maxStatePayloadBytes: execution.maxStatePayloadBytes,
