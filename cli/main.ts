@@ -91,6 +91,8 @@ interface ExportFlags {
   concurrency?: number;
   poll?: number;
   tableWrites?: number;
+  tableReads?: number;
+  bucketPartitions?: number;
   scaleTo?: number;
 }
 const exportOptions = (exportDir: string, o: ExportFlags) => ({
@@ -104,6 +106,8 @@ const exportOptions = (exportDir: string, o: ExportFlags) => ({
     ...(o.concurrency === undefined ? {} : { workerConcurrency: o.concurrency }),
     ...(o.poll === undefined ? {} : { pollSeconds: o.poll }),
     ...(o.tableWrites === undefined ? {} : { tableWritesPerSecond: o.tableWrites }),
+    ...(o.tableReads === undefined ? {} : { tableReadsPerSecond: o.tableReads }),
+    ...(o.bucketPartitions === undefined ? {} : { bucketPartitions: o.bucketPartitions }),
   },
 });
 
@@ -166,6 +170,18 @@ function program(setExit: (code: number) => void): Command {
         '--table-writes <n>',
         'writes per second the state table takes (default 4000, a new on-demand table; more when pre-warmed: cdk deploy -c tableWarmWrites=<n>)',
       ).argParser(wholeNumber('table writes', 1000, 1_000_000)),
+    )
+    .addOption(
+      new Option(
+        '--table-reads <n>',
+        'reads per second the state table takes (default 12000, a new on-demand table; more when pre-warmed: cdk deploy -c tableWarmReads=<n>)',
+      ).argParser(wholeNumber('table reads', 1000, 1_000_000)),
+    )
+    .addOption(
+      new Option(
+        '--bucket-partitions <n>',
+        "partitions each bucket has from the start (default 1, a new bucket's: 3,500 writes and 5,500 reads a second; more only when AWS Support partitioned the buckets: cdk deploy -c bucketPartitions=<n>)",
+      ).argParser(wholeNumber('bucket partitions', 1, 1024)),
     )
     .addOption(
       new Option(

@@ -1,7 +1,8 @@
 import { type EnvKey, QUEUE_ENV, REPORT_ENV, ROLLBACK_ENV, WORKFLOW_ENV } from '../functions/adapters/wiring';
-import { CEILINGS } from '../functions/core/estimate/estimate';
+import { CEILINGS } from '../functions/core/ceilings';
 import { PREFIXES, WITHDRAWABLE } from '../functions/core/keys';
-import { SIZING, type SizedFunction, writerCap } from '../functions/core/pipeline/sizing';
+import { type DeploymentSizing, queueConcurrency } from '../functions/core/pipeline/capacity';
+import { SIZING, type SizedFunction } from '../functions/core/pipeline/sizing';
 import { ENTITIES, type Queued } from '../functions/core/pipeline/workers';
 
 /**
@@ -52,23 +53,9 @@ const withdraws: readonly Grant[] = [
   { put: 'reports', prefix: '' },
 ];
 
-/**
- * The most concurrent invocations of a queued function: the `workerConcurrency` setting, but for the
- * functions that write the table line by line (the entity workers, four at once in a stage, and
- * index-identities, alone in its stages) no more than the table takes (sizing.ts writerCap).
- */
-export function concurrencyOf(
-  spec: FunctionSpec,
-  settings: { readonly workerConcurrency: number; readonly tableWarmWrites: number },
-): number {
-  const name = spec.queue?.name;
-  if (name === 'link') return SIZING.linkConcurrency;
-  if (name === 'identities')
-    return Math.min(settings.workerConcurrency, writerCap(settings.tableWarmWrites, 1));
-  if ((ENTITIES as readonly string[]).includes(name ?? ''))
-    return Math.min(settings.workerConcurrency, writerCap(settings.tableWarmWrites, ENTITIES.length));
-  return settings.workerConcurrency;
-}
+/** The most concurrent invocations of a queued function, as deployed (core/pipeline/capacity). */
+export const concurrencyOf = (spec: FunctionSpec, settings: DeploymentSizing): number =>
+  spec.queue ? queueConcurrency(spec.queue.name, settings) : settings.workerConcurrency;
 
 /** The concurrency the queued workers reserve in all (the link function reserves none). */
 export const reservedConcurrency = (settings: Parameters<typeof concurrencyOf>[1]) =>
@@ -133,7 +120,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   {
     name: 'split',
     sizing: 'split',
-    env: [...WORKFLOW_ENV, ...ENTITY_QUEUE_ENV],
+    env: [...WORKFLOW_ENV, 'capacity', ...ENTITY_QUEUE_ENV],
     grants: [
       readsExport,
       { put: 'exports', prefix: PREFIXES.work },

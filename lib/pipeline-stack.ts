@@ -16,6 +16,7 @@ import { MonitoringFacade, notifySns } from 'cdk-monitoring-constructs';
 import type { Construct } from 'constructs';
 import { type EnvKey, QUEUE_ENV } from '../functions/adapters/wiring';
 import { exportKeys } from '../functions/core/keys';
+import { capacityOf } from '../functions/core/pipeline/capacity';
 import { SIZING } from '../functions/core/pipeline/sizing';
 import { buildStagePlan } from '../functions/core/pipeline/stages';
 import { QUEUED, type Queued } from '../functions/core/pipeline/workers';
@@ -162,6 +163,7 @@ export class PipelineStack extends Stack {
       downloadUrlHours: String(settings.downloadUrlHours),
       exportRetentionDays: String(settings.exportRetentionDays),
       partitioning: JSON.stringify(settings.partitioning),
+      capacity: JSON.stringify(capacityOf(settings)),
     } as Record<EnvKey, string>;
     for (const e of QUEUED) values[QUEUE_ENV[e]] = queues[e].queue.queueUrl;
     assertReservable(settings);

@@ -5,7 +5,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secrets from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
-import { CEILINGS } from '../functions/core/estimate/estimate';
+import { CEILINGS } from '../functions/core/ceilings';
 import { PREFIXES, TTL_ATTRIBUTE } from '../functions/core/keys';
 import { acknowledge } from './constructs/nag';
 
@@ -46,8 +46,9 @@ export interface StatefulStackProps extends StackProps {
  * - followed records' decisions (projects, groups, accounts), for what follows them: batch put/get
  *   `S#<scope>#<kind>#<id>`.
  * - indexes of a run (group activity, eTwinning e-mail keys): batch put/get `X#<scope>#<index>#<key>`.
- * - decision ledger: batch put `D#<scope>#<kind>#<id>` / line; query by record. Withdrawals (rollback, a
- *   replaced export, ID-3): batch put `W#<scope>` / `<kind>#<id>`, query by pk.
+ * - withdrawals (rollback, a replaced export, ID-3): batch put `W#<scope>` / `<kind>#<id>`, query by pk.
+ * - no item per record: a run's decision ledger is its chunks' result objects (`work/<scope>/results/`),
+ *   read by the report, verify (through the report's per-partition spool), rollback and redrive.
  * - identity (ID-9): accounts `G#<platform>#<accountId>` written over the version read (the latest export
  *   gives the e-mail); `I#<e-mail HMAC>` / `<platform>#<accountId>`, query by pk.
  * - links: `L#<esepUserId>` written over its version (first registration decides; pending or linked),

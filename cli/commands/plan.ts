@@ -115,6 +115,9 @@ export async function plan(options: PlanOptions): Promise<PlanResult> {
         workload.add(record);
         return folder.add(record);
       },
+      onIndexed: (kind, entries) => {
+        workload.kind(kind).indexKeys += entries;
+      },
       onProgress: (e) => {
         bar.phase(e.stage);
         bar.records(finished + e.lines);
@@ -136,18 +139,21 @@ export async function plan(options: PlanOptions): Promise<PlanResult> {
     ) as unknown as AslDefinition;
     let aws: Estimate | undefined;
     const receipts = await folder.finish(summary, (receipts) => {
-      const measured = { kinds: workload.kinds, receipts, exportBytes };
+      const measured = {
+        kinds: workload.kinds,
+        receipts: receipts.accounts,
+        receiptFiles: receipts.files,
+        exportBytes,
+      };
       const projected = options.scaleTo ? scaleWorkload(measured, options.scaleTo) : measured;
       const made = estimate(
         projected,
         waves,
         {
+          ...options.estimateSettings,
           workerConcurrency:
             options.estimateSettings?.workerConcurrency ?? SETTING_DEFAULTS.workerConcurrency,
           pollSeconds: options.estimateSettings?.pollSeconds ?? SETTING_DEFAULTS.pollSeconds,
-          ...(options.estimateSettings?.tableWritesPerSecond
-            ? { tableWritesPerSecond: options.estimateSettings.tableWritesPerSecond }
-            : {}),
         },
         definition,
       );

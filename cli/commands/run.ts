@@ -187,8 +187,8 @@ function runProgress(
     'validating the export',
     'indexing identities',
     ...stages.ids,
-    'verifying the target and counting the report',
-    'writing the receipts',
+    'counting the report',
+    'verifying the target and writing the receipts',
     'writing the report',
   ];
   const bar = progress(stream, 'run', phases, stages.total);
@@ -197,7 +197,7 @@ function runProgress(
   bar.phase('validating the export');
   return {
     onTask: (state: string, _input: unknown, output: unknown) => {
-      const verifying = 'verifying the target and counting the report';
+      const verifying = 'counting the report';
       const next = (id: string) => stages.ids[stages.ids.indexOf(id) + 1] ?? verifying;
       if (state === 'Validate export') bar.phase('indexing identities');
       else if (
@@ -209,7 +209,7 @@ function runProgress(
         state === stageStateName(REPORT_STAGES.parts, 'progress') &&
         (output as { done?: boolean }).done
       )
-        bar.phase('writing the receipts');
+        bar.phase('verifying the target and writing the receipts');
       else if (
         state === stageStateName(REPORT_STAGES.receipts, 'progress') &&
         (output as { done?: boolean }).done

@@ -11,12 +11,10 @@ import {
 import { eachLimited } from '../core/concurrency';
 import { ONE, TTL_ATTRIBUTE, tableKeys } from '../core/keys';
 import type { ChunkCounts } from '../core/pipeline/chunks';
-import { SIZING } from '../core/pipeline/sizing';
 import type {
   AccountRef,
   IdentityStore,
   IndexedAccount,
-  LedgerEntry,
   PipelineStore,
   Platform,
   RunLock,
@@ -26,7 +24,6 @@ import type {
 } from '../core/ports';
 import type { ParentDecision } from '../core/rules/decide';
 import { refKey } from '../core/rules/linking';
-import type { Decision } from '../core/rules/reasons';
 import { paceOf } from './pacing';
 import { backoff, chunked } from './retry';
 
@@ -45,8 +42,6 @@ export function dynamoStore(
   options: {
     readonly retentionDays?: number;
     readonly concurrency?: number;
-    /** Items a second this container's batch writes may offer (default: what the writers are sized for). */
-    readonly writesPerSecond?: number;
   } = {},
 ): PipelineStore & {
   putItems(items: Record<string, unknown>[]): Promise<void>;
@@ -55,9 +50,10 @@ export function dynamoStore(
 } {
   const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
   const concurrency = options.concurrency ?? 16;
-  // The table's budget is shared by the writers at so many writes a second each (sizing.ts writerCap):
-  // a container that offers more only gets throttled, and its chunk retried.
-  const pace = paceOf(client, options.writesPerSecond ?? SIZING.writesPerWorkerSecond);
+  // The table is shared by the workers of a stage, each paced to its share (sizing.ts stageBudget): a
+  // container that offered more would only be throttled.
+  const writes = paceOf(client, 'tableWrites');
+  const reads = paceOf(client, 'tableReads');
   const retentionSeconds = (options.retentionDays ?? DEFAULT_RETENTION_DAYS) * 86_400;
   /** A per-run item's TTL: the end of the export's retention, when its working area expires too. */
   const expiry = () => ({ [TTL_ATTRIBUTE]: Math.floor(Date.now() / 1000) + retentionSeconds });
@@ -99,7 +95,7 @@ export function dynamoStore(
       for (let attempt = 0; pending.length > 0; attempt++) {
         if (attempt > 0) await backoff(attempt);
         if (attempt > 10) throw new Error(`BatchWriteItem left ${pending.length} items unprocessed`);
-        await pace(pending.length);
+        await writes(pending.length);
         const r = await doc.send(new BatchWriteCommand({ RequestItems: { [table]: pending } }));
         pending = (r.UnprocessedItems?.[table] ?? []) as typeof pending;
       }
@@ -113,6 +109,7 @@ export function dynamoStore(
       for (let attempt = 0; keys.length > 0; attempt++) {
         if (attempt > 0) await backoff(attempt);
         if (attempt > 10) throw new Error(`BatchGetItem left ${keys.length} keys unprocessed`);
+        await reads(keys.length);
         const r = await doc.send(
           new BatchGetCommand({ RequestItems: { [table]: { Keys: keys, ConsistentRead: true } } }),
         );
@@ -158,22 +155,6 @@ export function dynamoStore(
     async inIndex(scope, index, keys) {
       const items = await batchGet(keys.map((key) => tableKeys.index(scope, index, key)));
       return new Set(keys.filter((key) => items.has(tableKeys.index(scope, index, key))));
-    },
-
-    async putDecisions(exportId, entries: readonly LedgerEntry[]) {
-      const ttl = expiry();
-      await batchWrite(
-        entries.map((e) => ({
-          pk: tableKeys.ledger(exportId, e.kind, e.id),
-          id: e.id,
-          sk: tableKeys.ledgerLine(e.line),
-          decision: e.decision,
-          reason: e.reason,
-          wave: e.wave,
-          detail: e.detail,
-          ...ttl,
-        })),
-      );
     },
 
     async lockRun(exportId, holder, staleBefore) {
@@ -331,19 +312,6 @@ export function dynamoStore(
 
     allRunStatuses: () => runs(),
 
-    async decisionOf(exportId, kind, id) {
-      const r = await doc.send(
-        new QueryCommand({
-          TableName: table,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': tableKeys.ledger(exportId, kind, id) },
-          ConsistentRead: true,
-          Limit: 1,
-        }),
-      );
-      return r.Items?.[0]?.decision as Decision | undefined;
-    },
-
     async putRunStatus(exportId, status: RunStatus) {
       await doc.send(
         new PutCommand({
@@ -363,7 +331,11 @@ export function dynamoStore(
 /** The identity index and links, in the same table (keys: core/keys.ts); they outlive every run (ID-6). */
 export function dynamoIdentities(client: DynamoDBClient, table: string): IdentityStore {
   const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  // Paced with the batch writes of the same container (one budget per container and resource).
+  const writes = paceOf(client, 'tableWrites');
+  const reads = paceOf(client, 'tableReads');
   const conditional = async (command: PutCommand | DeleteCommand): Promise<boolean> => {
+    await writes(1);
     try {
       await doc.send(command as PutCommand);
       return true;
@@ -373,8 +345,11 @@ export function dynamoIdentities(client: DynamoDBClient, table: string): Identit
     }
   };
   const store = dynamoStore(client, table);
-  const get = async (pk: string) =>
-    (await doc.send(new GetCommand({ TableName: table, Key: { pk, sk: ONE }, ConsistentRead: true }))).Item;
+  const get = async (pk: string) => {
+    await reads(1);
+    return (await doc.send(new GetCommand({ TableName: table, Key: { pk, sk: ONE }, ConsistentRead: true })))
+      .Item;
+  };
   const query = store.queryAll;
   const claimKey = (a: AccountRef) => ({ pk: tableKeys.accountLink(a.platform, a.accountId), sk: ONE });
   return {

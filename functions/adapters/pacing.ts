@@ -1,3 +1,5 @@
+import type { Budget } from '../core/pipeline/sizing';
+
 /**
  * Paces a writer to the rate the deployment sized it for (a token bucket): at most `perSecond` units a
  * second on average, in bursts of at most one second's worth. Callers wait their turn in order. A
@@ -14,45 +16,81 @@ const realClock: Clock = {
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
 };
 
-export type Pace = (units: number) => Promise<void>;
+/** Waits until `units` may go; `setRate` changes the rate for the next ones (a new stage's budget). */
+export interface Pace {
+  (units: number): Promise<void>;
+  setRate(perSecond: number): void;
+}
+
+const positive = (perSecond: number) => {
+  if (!(perSecond > 0)) throw new RangeError(`a pace needs a positive rate, got ${perSecond}`);
+  return perSecond;
+};
 
 export function pacer(perSecond: number, clock: Clock = realClock): Pace {
-  if (!(perSecond > 0)) throw new RangeError(`a pace needs a positive rate, got ${perSecond}`);
-  let available = perSecond;
+  let rate = positive(perSecond);
+  let available = Number.isFinite(rate) ? rate : 0;
   let last = clock.now();
   let queue: Promise<void> = Promise.resolve();
-  return (units) => {
+  const pace = (units: number) => {
     const turn = queue.then(async () => {
       for (;;) {
+        if (!Number.isFinite(rate)) return;
         const now = clock.now();
-        available = Math.min(perSecond, available + ((now - last) / 1000) * perSecond);
+        available = Math.min(rate, available + ((now - last) / 1000) * rate);
         last = now;
-        if (available >= Math.min(units, perSecond)) {
+        if (available >= Math.min(units, rate)) {
           available -= units;
           return;
         }
         // Whole milliseconds: a wait of a fraction of one could round away and never refill the bucket.
-        await clock.sleep(
-          Math.max(1, Math.ceil(((Math.min(units, perSecond) - available) / perSecond) * 1000)),
-        );
+        await clock.sleep(Math.max(1, Math.ceil(((Math.min(units, rate) - available) / rate) * 1000)));
       }
     });
     queue = turn;
     return turn;
   };
+  return Object.assign(pace, {
+    setRate(perSecond: number) {
+      rate = positive(perSecond);
+      available = Math.min(available, Number.isFinite(rate) ? rate : 0);
+    },
+  });
 }
 
-const byClient = new WeakMap<object, Pace>();
+/** What a container's clients are paced on: the table's writes and reads, the buckets' writes and reads. */
+export type Paced = keyof Budget;
 
 /**
- * One pace per client, that is per Lambda container (each builds its clients once): the writers'
- * concurrency is sized at so many writes a second per container (core/pipeline/sizing).
+ * Until a message brings its stage's budget, nothing is paced (a deployed split always gives one; the
+ * SDK's adaptive retry slows a client that is throttled).
  */
-export function paceOf(client: object, perSecond: number): Pace {
-  let pace = byClient.get(client);
+const UNBUDGETED = Number.POSITIVE_INFINITY;
+
+const byClient = new WeakMap<object, Map<Paced, Pace>>();
+
+/**
+ * One pace per client and resource, that is per Lambda container (each builds its clients once, and runs
+ * one invocation at a time): a stage's budget is one worker's share (core/pipeline/sizing stageBudget).
+ */
+export function paceOf(client: object, resource: Paced): Pace {
+  let paces = byClient.get(client);
+  if (!paces) {
+    paces = new Map();
+    byClient.set(client, paces);
+  }
+  let pace = paces.get(resource);
   if (!pace) {
-    pace = pacer(perSecond);
-    byClient.set(client, pace);
+    pace = pacer(UNBUDGETED);
+    paces.set(resource, pace);
   }
   return pace;
+}
+
+/** Paces a container's clients to a stage's budget (the table on `dynamo`, the buckets on `s3`). */
+export function applyBudget(clients: { readonly dynamo: object; readonly s3: object }, budget: Budget): void {
+  paceOf(clients.dynamo, 'tableWrites').setRate(budget.tableWrites);
+  paceOf(clients.dynamo, 'tableReads').setRate(budget.tableReads);
+  paceOf(clients.s3, 'bucketWrites').setRate(budget.bucketWrites);
+  paceOf(clients.s3, 'bucketReads').setRate(budget.bucketReads);
 }

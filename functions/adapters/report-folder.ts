@@ -121,10 +121,14 @@ export class ReportFolder {
   }
 
   /** Writes the receipts (JSON, HTML, text), report.html and summary.json last; returns the receipts. */
-  async finish(summary: Summary, estimate?: (receipts: number) => Estimate): Promise<number> {
+  async finish(
+    summary: Summary,
+    estimate?: (receipts: { accounts: number; files: number }) => Estimate,
+  ): Promise<number> {
     if (!this.decisions || !this.spoolDir) throw new Error('report folder not open');
     await this.decisions.close();
     let receipts = 0;
+    let files = 0;
     for (const [i, partition] of this.partitions.entries()) {
       await partition.close();
       const path = join(this.spoolDir, `${i}.ndjson`);
@@ -136,7 +140,10 @@ export class ReportFolder {
         );
         const base = join(this.dir, 'receipts', safeIdSegment(owner));
         // Synchronous: a receipt's small files cost a quarter less CPU than through promises.
-        for (const file of receiptFiles(receipt)) writeFileSync(`${base}${file.suffix}`, file.body);
+        for (const file of receiptFiles(receipt)) {
+          writeFileSync(`${base}${file.suffix}`, file.body);
+          files++;
+        }
         receipts++;
       });
       await rm(path);
@@ -150,7 +157,7 @@ export class ReportFolder {
       quarantine,
       quarantineTotal,
       receipts,
-      ...(estimate ? { estimate: estimate(receipts) } : {}),
+      ...(estimate ? { estimate: estimate({ accounts: receipts, files }) } : {}),
     };
     await writeFile(join(this.dir, 'report.html'), reportHtml(view));
     const tmp = join(this.dir, '.summary.json.tmp');

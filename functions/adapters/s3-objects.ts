@@ -11,6 +11,7 @@ import {
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { exportKeys } from '../core/keys';
 import type { ObjectStore } from '../core/ports';
+import { paceOf } from './pacing';
 
 const isMissing = (error: unknown) =>
   error instanceof NoSuchKey ||
@@ -18,7 +19,11 @@ const isMissing = (error: unknown) =>
   (error as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode === 404;
 
 export function s3Objects(client: S3Client): ObjectStore {
+  // The buckets are shared by the workers of a stage, each paced to its share (sizing.ts stageBudget).
+  const writes = paceOf(client, 'bucketWrites');
+  const reads = paceOf(client, 'bucketReads');
   const get = async (bucket: string, key: string) => {
+    await reads(1);
     try {
       const r = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
       return r.Body as AsyncIterable<Uint8Array> | undefined;
@@ -37,12 +42,14 @@ export function s3Objects(client: S3Client): ObjectStore {
       return Buffer.concat(parts).toString('utf8');
     },
     async put(bucket, key, body, contentType) {
+      await writes(1);
       await client.send(
         new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }),
       );
     },
     async copy(fromBucket, fromKey, toBucket, toKey) {
       const source = `${fromBucket}/${fromKey.split('/').map(encodeURIComponent).join('/')}`;
+      await writes(1);
       // S3 keeps the copy's SHA-256 (verify reads it back instead of downloading the file).
       await client.send(
         new CopyObjectCommand({
@@ -54,6 +61,7 @@ export function s3Objects(client: S3Client): ObjectStore {
       );
     },
     async storedSha256(bucket, key) {
+      await reads(1);
       try {
         const r = await client.send(
           new HeadObjectCommand({ Bucket: bucket, Key: key, ChecksumMode: 'ENABLED' }),
@@ -69,6 +77,7 @@ export function s3Objects(client: S3Client): ObjectStore {
       }
     },
     async delete(bucket, key) {
+      await writes(1);
       await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
     },
     async list(bucket, prefix, page) {

@@ -6,11 +6,18 @@ import { ConfigError } from '../core/errors';
 import type { ChunkDeps } from '../core/pipeline/chunk-work';
 import type { PartDeps } from '../core/pipeline/report-parts';
 import { bucketExportSource, type WorkflowDeps } from '../core/pipeline/run';
-import { type Partitioning, PartitioningSchema, SIZING } from '../core/pipeline/sizing';
+import {
+  type Capacity,
+  CapacitySchema,
+  type Partitioning,
+  PartitioningSchema,
+  SIZING,
+} from '../core/pipeline/sizing';
 import type { RollbackDeps } from '../core/pipeline/withdraw';
 import type { Queued } from '../core/pipeline/workers';
 import { type CompiledPolicy, parsePolicyJson } from '../core/rules/policy';
 import { dynamoIdentities, dynamoStore } from './dynamo-store';
+import { applyBudget } from './pacing';
 import { presignedDownloads, s3Objects } from './s3-objects';
 import { type Redelivery, sqsRedeliver } from './sqs';
 
@@ -42,6 +49,8 @@ export const ENV = {
   queueVerify: 'QUEUE_URL_VERIFY',
   /** How a run's work is cut into invocations (core/pipeline/sizing PartitioningSchema), as JSON. */
   partitioning: 'PARTITIONING',
+  /** What the deployment gives a run each second (core/pipeline/sizing CapacitySchema), as JSON: the splits budget each stage from it. */
+  capacity: 'CAPACITY',
 } as const;
 
 export type EnvKey = keyof typeof ENV;
@@ -111,6 +120,19 @@ export function lambdaEntry<D, E, R>(
 
 export const policyFrom = (json: string): CompiledPolicy => parsePolicyJson(json, ENV.policy);
 
+/** The deployment's capacity (CAPACITY), validated at the cold start. */
+export function capacityFrom(json: string): Capacity {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(json);
+  } catch (cause) {
+    throw new ConfigError(`${ENV.capacity}: not JSON`, { cause });
+  }
+  const parsed = CapacitySchema.safeParse(raw);
+  if (!parsed.success) throw new ConfigError(`${ENV.capacity}: ${parsed.error.issues[0]?.message}`);
+  return parsed.data;
+}
+
 export function partitioningFrom(json: string): Partitioning {
   let raw: unknown;
   try {
@@ -126,12 +148,14 @@ export function partitioningFrom(json: string): Partitioning {
 /** The workflow's dependencies from clients and configuration (AWS, or the local stand-ins). */
 export function workflowDeps(
   clients: Pick<Clients, 's3' | 'dynamo'>,
-  config: Record<(typeof WORKFLOW_ENV)[number], string>,
+  config: Record<(typeof WORKFLOW_ENV)[number], string> & { readonly capacity?: string },
 ): WorkflowDeps {
   const objects = s3Objects(clients.s3);
   return {
     policy: policyFrom(config.policy),
     partitioning: partitioningFrom(config.partitioning),
+    ...(config.capacity === undefined ? {} : { capacity: capacityFrom(config.capacity) }),
+    applyBudget: (budget) => applyBudget(clients, budget),
     store: dynamoStore(clients.dynamo, config.table, { retentionDays: retentionDaysFrom(config) }),
     objects,
     exportsBucket: config.exportsBucket,
@@ -192,6 +216,7 @@ export function entityDepsFrom(clients: Clients, env: NodeJS.ProcessEnv): ChunkD
     migratedBucket: config.migratedBucket,
     emailSecret: emailSecret(clients.secrets, config.emailKeySecret),
     identities: dynamoIdentities(clients.dynamo, config.table),
+    applyBudget: (budget) => applyBudget(clients, budget),
   };
 }
 

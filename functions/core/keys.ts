@@ -77,6 +77,14 @@ export const workKeys = {
     `${PREFIXES.work}${scope}/report/${report}/spool/${pad6(partition)}/${pad6(part)}.ndjson`,
   reportSpoolPrefix: (scope: string, report: string, partition: number) =>
     `${PREFIXES.work}${scope}/report/${report}/spool/${pad6(partition)}/`,
+  /** One report part's migrated documents for one verify partition of the target (what verify expects). */
+  expectedSpool: (scope: string, report: string, partition: number, part: number) =>
+    `${PREFIXES.work}${scope}/report/${report}/expected/${pad6(partition)}/${pad6(part)}.ndjson`,
+  expectedSpoolPrefix: (scope: string, report: string, partition: number) =>
+    `${PREFIXES.work}${scope}/report/${report}/expected/${pad6(partition)}/`,
+  /** A verify partition's expected documents in one object, in key order (its later pages read it). */
+  expected: (scope: string, report: string, partition: number) =>
+    `${PREFIXES.work}${scope}/report/${report}/expected/${pad6(partition)}.ndjson`,
 };
 
 /** Where a run's report lives in the reports bucket: one folder per export and set of waves. */
@@ -175,7 +183,6 @@ export const TTL_ATTRIBUTE = 'expiresAt';
  * |---|---|---|
  * | a container's decision (project, group) | `S#<scope>#<kind>#<id>` | `#` |
  * | index entry (group activity, eTwinning e-mail keys) | `X#<scope>#<index>#<key>` | `#` |
- * | decision ledger | `D#<scope>#<kind>#<id>` | line number, 10 digits |
  * | chunk marker | `C#<scope>#<stage>` | chunk id |
  * | a withdrawal from the target | `W#<scope>` | `<kind>#<id>` |
  * | stage expectation | `E#<scope>` | stage id |
@@ -190,8 +197,6 @@ export const TTL_ATTRIBUTE = 'expiresAt';
 export const tableKeys = {
   container: (scope: string, kind: string, id: string) => `S#${scope}#${kind}#${keyPart(id)}`,
   index: (scope: string, index: string, key: string) => `X#${scope}#${index}#${keyPart(key)}`,
-  ledger: (scope: string, kind: string, id: string) => `D#${scope}#${kind}#${keyPart(id)}`,
-  ledgerLine: (line: number) => String(line).padStart(10, '0'),
   markers: (scope: string, stage: string) => `C#${scope}#${stage}`,
   withdrawals: (scope: string) => `W#${scope}`,
   withdrawal: (kind: string, id: string) => `${kind}#${keyPart(id)}`,
@@ -254,4 +259,22 @@ export function targetPartitions(exportId: string, ranges = 1): TargetPartition[
     to: `${root}${area}/`,
   }));
   return [...areas, ...gaps, { prefix: root, from: `${root}${AREAS.at(-1)}/${AFTER}` }];
+}
+
+/**
+ * The index in `targetPartitions(exportId, ranges)` of the partition that holds a document's key (a key
+ * of the migrated layout: `<exportId>/<area>/<shard>/...`), without listing them.
+ */
+export function targetPartitionOf(key: string, ranges = 1): number {
+  const n = Math.min(SHARDS, Math.max(1, Math.floor(ranges)));
+  if (n === 1) return 0;
+  const [, area, shard] = key.split('/');
+  const a = AREAS.indexOf(area ?? '');
+  const s = Number.parseInt(shard ?? '', 16);
+  if (a < 0 || !Number.isInteger(s) || s < 0 || s >= SHARDS)
+    throw new RangeError(`${key} is no document key`);
+  // The range whose bounds (as targetPartitions rounds them) hold the shard.
+  let r = 0;
+  while (r + 1 < n && Math.round(((r + 1) * SHARDS) / n) <= s) r++;
+  return a * n + r;
 }

@@ -1,9 +1,8 @@
 import type { ChunkCounts } from './pipeline/chunks';
 import type { IndexName } from './pipeline/stages';
 import type { Queued } from './pipeline/workers';
-import type { DecidedRecord, ParentDecision } from './rules/decide';
+import type { ParentDecision } from './rules/decide';
 import type { Kind } from './rules/kinds';
-import type { Decision } from './rules/reasons';
 
 /** What the core needs from the world, implemented by the local file system and by S3. */
 export interface ExportSource {
@@ -12,9 +11,6 @@ export interface ExportSource {
   /** The bytes of a file of the export (a path relative to it), or undefined when there is none. */
   open(path: string): Promise<AsyncIterable<Uint8Array> | undefined>;
 }
-
-/** A decision in the ledger: the record's decision and the line it came from (its occurrence). */
-export type LedgerEntry = DecidedRecord & { readonly line: number };
 
 /**
  * The pipeline's state (DynamoDB on AWS, dynalite locally). Every write is idempotent: deterministic keys
@@ -30,8 +26,6 @@ export interface PipelineStore {
   ): Promise<void>;
   addToIndex(scope: string, index: IndexName, keys: readonly string[]): Promise<void>;
   inIndex(scope: string, index: IndexName, keys: readonly string[]): Promise<Set<string>>;
-  /** The per-record decision ledger, keyed (run scope, kind, id, occurrence). */
-  putDecisions(scope: string, entries: readonly LedgerEntry[]): Promise<void>;
   /** Whether a chunk already recorded its marker (a redelivered message then has nothing to do). */
   hasChunkMarker(scope: string, stage: string, chunk: string): Promise<boolean>;
   /** Records a chunk's counts once; false when the marker was already there. */
@@ -66,8 +60,6 @@ export interface PipelineStore {
   removeWithdrawals(scope: string, entries: readonly Withdrawal[]): Promise<void>;
   /** Forgets a stage's chunk markers (a rolled-back wave runs again); only markers the pipeline wrote. */
   clearChunkMarkers(scope: string, stage: string): Promise<void>;
-  /** The decision of a record's standing line (its first occurrence) in the ledger. */
-  decisionOf(scope: string, kind: Kind, id: string): Promise<Decision | undefined>;
 }
 
 /** Which execution runs an export, since when. */

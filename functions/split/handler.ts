@@ -29,7 +29,7 @@ export const makeHandler =
   };
 
 export function depsFrom(clients: Clients, env: NodeJS.ProcessEnv) {
-  const config = readConfig([...WORKFLOW_ENV, ...Object.values(QUEUE_ENV)], env);
+  const config = readConfig([...WORKFLOW_ENV, 'capacity', ...Object.values(QUEUE_ENV)], env);
   return {
     workflow: workflowDeps(clients, config),
     queue: sqsChunkQueue(clients.sqs, queueUrlsFrom(config)),

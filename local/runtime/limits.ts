@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { invocationTmp } from '../../functions/adapters/scratch';
-import { CEILINGS } from '../../functions/core/estimate/estimate';
+import { CEILINGS } from '../../functions/core/ceilings';
 import type { ExecutionStats } from './state-machine';
 
 /**

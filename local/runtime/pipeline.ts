@@ -17,10 +17,13 @@ import { localStateMachine, type TaskHandler } from './state-machine';
 
 const ROOT = join(__dirname, '..', '..');
 /**
- * The writes per second the local deployment's table is set to take (it has no capacity to run out of),
- * and so its quota: the local deployment has no account whose quotas bind.
+ * The units per second the local deployment's table is set to take (it has no capacity to run out of),
+ * and so its quota, and the partitions of its buckets: the local deployment has no account whose quotas
+ * bind. The functions share one set of clients here, so a stage's budget (one worker's share) paces them
+ * all: these figures keep that share above what the stand-ins take.
  */
-const LOCAL_TABLE_WRITES = 100_000;
+const LOCAL_TABLE_UNITS = 1_000_000;
+const LOCAL_BUCKET_PARTITIONS = 1024;
 
 export interface LocalPipelineOptions {
   readonly stateDir: string;
@@ -130,11 +133,14 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
   const unlock = await lock(options.stateDir, options.notice ?? (() => undefined));
   let services: LocalServices | undefined;
   try {
-    // The local table (dynalite) takes writes as fast as it can: deployed as a pre-warmed one, so that
-    // the writers' concurrency is the setting's, not capped to a new on-demand table's 4,000 writes/s.
+    // The local table (dynalite) and buckets (s3rver) take requests as fast as they can: deployed as a
+    // pre-warmed table and pre-partitioned buckets, so that the writers' concurrency is the setting's, not
+    // capped to a new on-demand table's 4,000 writes/s, and their budgets do not bind.
     const synth = await cachedSynth(options.stateDir, {
-      tableWarmWrites: LOCAL_TABLE_WRITES,
-      tableQuota: LOCAL_TABLE_WRITES,
+      tableWarmWrites: LOCAL_TABLE_UNITS,
+      tableWarmReads: LOCAL_TABLE_UNITS,
+      tableQuota: LOCAL_TABLE_UNITS,
+      bucketPartitions: LOCAL_BUCKET_PARTITIONS,
       ...options.context,
     });
     services = await startServices(options.stateDir);

@@ -108,29 +108,6 @@ describe.each(IMPLEMENTATIONS)('%s', (_name, make) => {
       expect((await ports.store.inIndex(scope, 'etwinning-emails', ODD_IDS)).size).toBe(0);
     });
 
-    test("the ledger gives a record's standing line: its first occurrence", async () => {
-      const exportId = fresh('export');
-      const entry = (id: string, line: number, decision: 'migrated' | 'quarantined') => ({
-        kind: 'projects' as const,
-        id,
-        wave: 'sept-2022',
-        decision,
-        reason: decision === 'migrated' ? ('TWINSPACE_ELIGIBLE' as const) : ('DUPLICATE_ID' as const),
-        owners: [],
-        line,
-      });
-      const long = ODD_IDS[3] as string;
-      await ports.store.putDecisions(exportId, [
-        entry(long, 9, 'quarantined'),
-        entry('p-1', 4, 'quarantined'),
-      ]);
-      await ports.store.putDecisions(exportId, [entry(long, 2, 'migrated'), entry('p-1', 3, 'migrated')]);
-      expect(await ports.store.decisionOf(exportId, 'projects', long)).toBe('migrated');
-      expect(await ports.store.decisionOf(exportId, 'projects', 'p-1')).toBe('migrated');
-      expect(await ports.store.decisionOf(exportId, 'projects', 'absent')).toBeUndefined();
-      expect(await ports.store.decisionOf(exportId, 'groups', 'p-1')).toBeUndefined();
-    });
-
     test('a chunk marker is recorded once; progress sums the markers of a stage', async () => {
       const scope = fresh('scope');
       expect(await ports.store.hasChunkMarker(scope, 's/decide-1', 'projects.decide.000000')).toBe(false);

@@ -1,11 +1,14 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, type ListObjectsV2CommandOutput } from '@aws-sdk/client-s3';
 import { TTL_ATTRIBUTE } from '../../functions/core/keys';
 import { startLocalPipeline } from '../../local/runtime/pipeline';
 
-/** The state a run leaves: the table (less run-status timestamps) and every target object with its ETag. */
+/**
+ * The state a run leaves: the table (less run-status timestamps), every target object with its ETag, and
+ * the runs' ledgers (their result objects, with how many rows each holds).
+ */
 export async function snapshot(stateDir: string) {
   const pipeline = await startLocalPipeline({ stateDir });
   try {
@@ -31,7 +34,27 @@ export async function snapshot(stateDir: string) {
       for (const o of r.Contents ?? []) objects.push(`${o.Key} ${o.ETag}`);
       token = r.IsTruncated ? r.NextContinuationToken : undefined;
     } while (token);
-    return { items: items.sort(), objects: objects.sort() };
+    const results: { key: string; etag: string; rows: number }[] = [];
+    token = undefined;
+    do {
+      const r: ListObjectsV2CommandOutput = await pipeline.clients.s3.send(
+        new ListObjectsV2Command({
+          Bucket: pipeline.resources.buckets.exports,
+          Prefix: 'work/',
+          ContinuationToken: token,
+        }),
+      );
+      for (const o of r.Contents ?? []) {
+        if (!o.Key?.includes('/results/')) continue;
+        const body = await pipeline.clients.s3.send(
+          new GetObjectCommand({ Bucket: pipeline.resources.buckets.exports, Key: o.Key }),
+        );
+        const text = (await body.Body?.transformToString()) ?? '';
+        results.push({ key: o.Key, etag: String(o.ETag), rows: text.split('\n').filter(Boolean).length });
+      }
+      token = r.IsTruncated ? r.NextContinuationToken : undefined;
+    } while (token);
+    return { items: items.sort(), objects: objects.sort(), results };
   } finally {
     await pipeline.stop();
   }

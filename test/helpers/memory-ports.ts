@@ -4,7 +4,6 @@ import type {
   AccountRef,
   IdentityStore,
   IndexedAccount,
-  LedgerEntry,
   ObjectStore,
   PipelineStore,
   RunLock,
@@ -18,7 +17,6 @@ import type { ParentDecision } from '../../functions/core/rules/decide';
 export function memoryStore() {
   const containers = new Map<string, ParentDecision>();
   const index = new Set<string>();
-  const ledger = new Map<string, LedgerEntry>();
   const markers = new Map<string, Map<string, ChunkCounts>>();
   const expectations = new Map<string, Readonly<Record<string, number>>>();
   const runs = new Map<string, RunStatus>();
@@ -69,9 +67,6 @@ export function memoryStore() {
     async inIndex(scope, name, keys) {
       return new Set(keys.filter((k) => index.has(`${scope}#${name}#${k}`)));
     },
-    async putDecisions(exportId, entries) {
-      for (const e of entries) ledger.set(`${exportId}#${e.kind}#${e.id}#${e.line}`, e);
-    },
     async hasChunkMarker(scope, stage, chunk) {
       return markers.get(`${scope}#${stage}`)?.has(chunk) ?? false;
     },
@@ -101,17 +96,11 @@ export function memoryStore() {
     async allRunStatuses() {
       return [...runs.entries()].map(([k, r]) => ({ exportId: k.slice(0, k.indexOf('#')), ...r }));
     },
-    async decisionOf(exportId, kind, id) {
-      const entries = [...ledger.values()].filter(
-        (e) => ledger.get(`${exportId}#${kind}#${id}#${e.line}`) === e,
-      );
-      return entries.sort((a, b) => a.line - b.line)[0]?.decision;
-    },
     async putRunStatus(exportId, status) {
       runs.set(`${exportId}#${status.waves.join('+')}#${status.scope}`, status);
     },
   };
-  return { store, ledger, runs, markers };
+  return { store, runs, markers };
 }
 
 export function memoryObjects() {

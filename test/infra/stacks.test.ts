@@ -144,16 +144,16 @@ describe('pipeline stack', () => {
   });
 
   /**
-   * The concurrency each queued function gets at workerConcurrency 7: the writers no more than a new
-   * on-demand table's 4,000 writes a second take, at 1,500 a writer (sizing.ts writerCap): the four entity
-   * workers of a stage floor(4,000 / 6,000), at least 2; index-identities, alone, floor(4,000 / 1,500) = 2.
+   * The concurrency each queued function gets at workerConcurrency 7: the setting's, but the link
+   * function's own 2. The workers that share the table and buckets are paced to their stage's share
+   * (CAPACITY, below), not capped in number.
    */
   const CONCURRENCY: Record<string, number> = {
-    profile: 2,
-    twinspace: 2,
-    group: 2,
-    'portfolio-events': 2,
-    'index-identities': 2,
+    profile: 7,
+    twinspace: 7,
+    group: 7,
+    'portfolio-events': 7,
+    'index-identities': 7,
     report: 7,
     verify: 7,
     'account-link': 2,
@@ -188,17 +188,23 @@ describe('pipeline stack', () => {
     for (const [, m] of mappings)
       expect(m.Properties.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
     expect(concurrencyOfTemplate(pipeline)).toEqual(CONCURRENCY);
-    // A table pre-warmed to 40,000 writes a second (the per-table quota) takes six writers per entity
-    // queue (floor(40,000 / 6,000)) and index-identities the setting's 7.
-    const warm = synthesize({ workerConcurrency: 7, tableWarmWrites: 40_000 });
+    // Every queued worker runs the setting's 50 at a table pre-warmed to 40,000 writes a second.
+    const warm = synthesize({ workerConcurrency: 50, tableWarmWrites: 40_000 });
     const warmPipeline = Template.fromJSON(warm.templates.pipeline);
     expect(concurrencyOfTemplate(warmPipeline)).toEqual({
-      ...CONCURRENCY,
-      profile: 6,
-      twinspace: 6,
-      group: 6,
-      'portfolio-events': 6,
-      'index-identities': 7,
+      ...Object.fromEntries(Object.keys(CONCURRENCY).map((name) => [name, 50])),
+      'account-link': 2,
+    });
+    // The splits budget each stage from the same figures: the table, one partition of each bucket, the
+    // workers of each queue as deployed.
+    const split = [...warm.functions.values()].find((x) => x.handler === 'functions/split/handler.ts');
+    const env = warmPipeline.toJSON().Resources[split?.logicalId as string].Properties.Environment.Variables;
+    expect(JSON.parse(env.CAPACITY)).toEqual({
+      tableWritesPerSecond: 40_000,
+      tableReadsPerSecond: 12_000,
+      bucketWritesPerSecond: 3_500,
+      bucketReadsPerSecond: 5_500,
+      workers: Object.fromEntries(QUEUED.map((q) => [q, 50])),
     });
     // ... and the table is pre-warmed (warm throughput) for writes only: reads are asked apart.
     const [, table] = resources(Template.fromJSON(warm.templates.stateful), 'AWS::DynamoDB::Table')[0] ?? [];
@@ -222,12 +228,12 @@ describe('pipeline stack', () => {
   });
 
   test('reserved concurrency the account cannot grant (it keeps 100 unreserved) is refused at synth', () => {
-    // 4 entity workers (6 each at 40,000 writes) + index-identities + report + verify, 1,000 each at most.
+    // 4 entity workers, index-identities, report and verify: 1,000 each.
     expect(() => synthesize({ workerConcurrency: 1000, tableWarmWrites: 40_000 })).toThrow(
       /reserve \d+ concurrent executions, but an account with a quota of 1000 can reserve 900.*lambdaConcurrencyQuota/,
     );
     expect(() =>
-      synthesize({ workerConcurrency: 1000, tableWarmWrites: 40_000, lambdaConcurrencyQuota: 5000 }),
+      synthesize({ workerConcurrency: 1000, tableWarmWrites: 40_000, lambdaConcurrencyQuota: 8000 }),
     ).not.toThrow();
   });
 

@@ -41,48 +41,59 @@ describe('the AWS estimate, by hand', () => {
   );
 
   test('requests of each service, and the stages they make', () => {
-    // The identity stages, with no accounts: a split each (0.3 s), no chunk; 0.3 + 10 s poll = 10.3 s,
-    // ceil(10.3 / 10) = 2 checks each.
+    // Every stage also loses a hundredth of its requests to throttling, each retried after 500 ms, 12 in
+    // flight, over its workers: thr(requests, workers) = requests x 0.01 x 0.5 s / 12 / workers.
+    const thr = (requests: number, workers: number) => (requests * 0.01 * 0.5) / 12 / workers;
+    // The identity stages, with no accounts: a split each (0.3 s), no chunk; the stage's expectation and
+    // two GETs take 2 / 5,500 s of a bucket's reads (x 1.01, throttled ones again): 0.3 + 0.000367 + 10 s
+    // poll, ceil(10.0004 / 10) = 2 checks each.
     // The wave's stage: split 0.3 + 1 MB at 80 MB/s + 3 chunk PUTs x 30 ms / 16 = 0.318125 s; the worker
-    // 3 x 120 ms + 2,500 lines x 0.1 ms + (3 result PUTs x 30 ms + 100 ledger batches x 15 ms) / 12 = 0.7425 s,
-    // over 10 workers 0.07425 s; but 2,500 ledger writes at a new table's 4,000 per second take 0.625 s:
-    // the stage is 0.318125 + 0.625 + 10 = 10.943125 s, ceil((0.625 + 10) / 10) = 2 checks.
+    // 3 x 120 ms + 2,500 lines x 0.1 ms + 3 result PUTs x 30 ms / 12 = 0.6175 s (no ledger: the records
+    // are dropped, and not a container kind), over the profile queue's 10 workers; its requests: 4 table
+    // writes (3 markers, the expectation) in batches of 25, 4 reads in batches of 100, 6 PUTs and 5 GETs.
+    // No resource holds it back: 2 checks.
+    const wave = 0.318125 + 0.06175 + thr(4 / 25 + 4 / 100 + 11, 10) + 10;
     expect(e.duration.stages.slice(0, 3)).toEqual([
-      { stage: 'identities/index', seconds: expect.closeTo(10.3, 6) },
-      { stage: 'identities/link', seconds: expect.closeTo(10.3, 6) },
-      { stage: 'w/decide-1', seconds: expect.closeTo(10.943125, 6) },
+      { stage: 'identities/index', seconds: expect.closeTo(10.3 + (2 * 1.01) / 5500, 6), binding: 'workers' },
+      { stage: 'identities/link', seconds: expect.closeTo(10.3 + (2 * 1.01) / 5500, 6), binding: 'workers' },
+      { stage: 'w/decide-1', seconds: expect.closeTo(wave, 6), binding: 'workers' },
     ]);
-    expect(e.feasibility.ceilings).toEqual([
-      {
-        stage: 'w/decide-1',
-        resource: 'DynamoDB writes per second',
-        offered: 2500,
-        limit: 4000,
-        seconds: 0.625,
-      },
-    ]);
+    expect(e.feasibility.ceilings).toEqual([]);
     // The report: 1 receipts partition (2,500 records, 50,000 each), 1 part (3 result objects, 50 each),
     // 1 verify partition (a small target: the whole listing).
     // Each split: 0.3 + (1 LIST + (1 + 1 + 1) / 10 message batches) x 30 ms = 0.339 s.
-    // The part: 120 ms + 2,500 rows x 0.1 ms + (3 GETs x 15 ms + 1 PUT x 30 ms) / 12 = 0.37625 s, over 10
-    // workers 0.037625 s, longer than verify's one page of 120 ms (no key: nothing migrated) over 10;
-    // the stage is 0.339 + 0.037625 + 10 = 10.376625 s (2 checks).
-    // Receipts: 120 ms + (1 spool GET x 15 ms + 100 receipts x 3 files x 30 ms) / 12 + 2,500 records x 0.1 ms
-    // = 1.12125 s, over 10 workers; the stage is 0.339 + 0.112125 + 10 = 10.451125 s (2 checks).
+    // The part: 120 ms + 2,500 rows x 0.1 ms + (3 GETs x 15 ms + 2 spool PUTs x 30 ms) / 12 = 0.37875 s,
+    // over the report queue's 10 workers; its requests: 3 GETs, 3 PUTs, a marker read and write.
+    // Receipts (beside verify's one page of 120 ms + 1 spool GET / 12, nothing migrated): 120 ms + (1 spool
+    // GET x 15 ms + 100 receipts x 3 files x 30 ms) / 12 + 2,500 records x 0.1 ms = 1.12125 s, over 10
+    // workers; its requests: 2 spool GETs, 300 receipt PUTs, 1 joined spool PUT, 2 markers each way, over
+    // the report's and verify's 20 workers.
+    const part = 0.339 + 0.037875 + thr(1 / 25 + 1 / 100 + 6, 10) + 10;
+    const receipts = 0.339 + 0.112125 + thr(2 / 25 + 2 / 100 + 303, 20) + 10;
     expect(e.duration.stages.slice(3)).toEqual([
-      { stage: 'report and verify', seconds: expect.closeTo(10.376625, 6) },
-      { stage: 'receipts', seconds: expect.closeTo(10.451125, 6) },
+      { stage: 'report', seconds: expect.closeTo(part, 6), binding: 'workers' },
+      { stage: 'receipts and verify', seconds: expect.closeTo(receipts, 6), binding: 'workers' },
     ]);
+    expect(e.binding).toEqual(e.duration.stages[4]);
     // Lambda: validate, 5 splits (2 identity stages, the wave's, 2 of the report), 1 worker batch,
     // 2 + 2 + 2 + 2 + 2 checks, 1 report part, 1 verify page, 1 receipts partition, the summary
     expect(e.totals.lambdaInvocations).toBe(1 + 5 + 1 + 10 + 1 + 1 + 1 + 1);
-    // DynamoDB writes: 2 identity expectations, 3 chunk markers, 2,500 ledger entries, the stage's expectation,
-    // 3 part markers, the run status
-    expect(e.totals.dynamoWriteUnits).toBe(2 + 3 + 2500 + 1 + 3 + 1);
+    // DynamoDB writes: 2 identity expectations, 3 chunk markers, the stage's expectation, 3 part markers,
+    // the run status: no item per record (the ledger is the result objects).
+    expect(e.totals.dynamoWriteUnits).toBe(2 + 3 + 1 + 3 + 1);
+    expect(e.workload).toEqual({
+      records: 2500,
+      dynamoWriteUnits: 10,
+      dynamoReadUnits: e.totals.dynamoReadUnits,
+      // PUTs: 3 chunks, 3 results, 2 spool objects, 1 decisions part, 300 receipt files, 1 joined spool,
+      // summary.json and report.html; the 2 LISTs (the results, the tallies) apart.
+      s3Writes: 3 + 3 + 2 + 1 + 300 + 1 + 2,
+      s3Reads: e.totals.s3GetRequests,
+    });
     // The summary (3 tallies of 15 ms / 12 + 1 s) ends the run after validate (1 MB at 80 MB/s + 0.5 s).
     const summary = (3 * 15) / 1000 / 12 + 1;
     expect(e.duration.seconds).toBeCloseTo(
-      0.5125 + 10.3 * 2 + 10.943125 + 10.376625 + 10.451125 + summary,
+      0.5125 + 2 * (10.3 + (2 * 1.01) / 5500) + wave + part + receipts + summary,
       6,
     );
     expect(e.totals.events).toBe(1);
@@ -179,9 +190,9 @@ describe('the AWS estimate, by hand', () => {
       ]),
     ];
     const ten = estimate({ kinds, receipts: 0, exportBytes: 0 }, plan, settings, workflowDefinition(plan));
-    // writes: projects 1,000 ledger + 1,000 container decisions + 1 marker; items 1,500 ledger + 2 markers;
-    // 2 stage expectations, 2 identity expectations, 1 + 1 + 1 report part markers, 1 run status
-    expect(ten.totals.dynamoWriteUnits).toBe(2001 + 1502 + 2 + 2 + 3 + 1);
+    // writes: projects 1,000 container decisions + 1 marker; items 2 markers (no ledger items); 2 stage
+    // expectations, 2 identity expectations, 1 + 1 + 1 report part markers, 1 run status
+    expect(ten.totals.dynamoWriteUnits).toBe(1001 + 2 + 2 + 2 + 3 + 1);
     expect(ten.totals.s3BytesCopied).toBe(1e8);
     const twenty = estimate(
       { kinds, receipts: 0, exportBytes: 0 },
@@ -222,14 +233,40 @@ describe('the AWS estimate, by hand', () => {
     expect(scaled.receipts).toBe(1_100_000);
     const cold = estimate(scaled, [], settings, workflowDefinition([]));
     const warm = estimate(scaled, [], { ...settings, tableWritesPerSecond: 40_000 }, workflowDefinition([]));
-    // Indexing writes two items per account, 2,200,000 writes: at 4,000/s, 550 s. Two writers (the cap a
-    // new table allows, 4,000 / 1,500) take 1,100 chunks x (0.12 + 1,000 x (0.1 + 3 x 15 / 12) ms) =
-    // 4,367 s / 2: it is the writers that set the time, not the table. A pre-warmed table lets ten run.
-    const index = (e: typeof cold) =>
-      e.duration.stages.find((x) => x.stage === 'identities/index')?.seconds ?? 0;
-    expect(index(cold)).toBeCloseTo(0.3 + 4.4e8 / 80e6 + (1100 * 30) / 1000 / 16 + 4367 / 2 + 10, 0);
-    expect(index(warm)).toBeLessThan(index(cold) / 4);
+    // Indexing writes two items per account, 2,200,000 writes (+ 1,100 markers + the expectation): at a
+    // new table's 4,000/s, x 1.01 for the throttled ones, 555.8 s. Ten workers take 1,100 chunks x
+    // (0.12 + 1,000 x (0.1 + 3 x 15 / 12) ms) = 4,367 s / 10 = 436.7 s: the table sets the time. A
+    // pre-warmed table takes them in 55.6 s: then the workers do.
+    const index = (e: typeof cold) => e.duration.stages.find((x) => x.stage === 'identities/index');
+    const split = 0.3 + 4.4e8 / 80e6 + (1100 * 30) / 1000 / 16;
+    expect(index(cold)?.seconds).toBeCloseTo(split + (2_201_101 * 1.01) / 4000 + 10, 6);
+    expect(index(cold)?.binding).toBe('DynamoDB writes per second');
+    expect(cold.feasibility.ceilings[0]).toMatchObject({
+      stage: 'identities/index',
+      resource: 'DynamoDB writes per second',
+      limit: 4000,
+    });
+    expect(index(warm)?.binding).toBe('workers');
+    expect(index(warm)?.seconds).toBeGreaterThan(split + 436.7 + 10);
+    expect(index(warm)?.seconds).toBeLessThan(split + 436.8 + 5 + 10);
     expect(warm.duration.seconds).toBeLessThan(cold.duration.seconds);
+  });
+
+  test("S3's partitions bind as AWS documents them: a bucket takes 3,500 writes a second until AWS Support partitions it", () => {
+    const kinds = { portfolio: kind({ lines: 100_000, migrated: 100_000 }) };
+    const plan = [wave('w', [['w/decide-1', [['portfolio', 'decide']]]])];
+    const at = (bucketPartitions: number) =>
+      estimate(
+        { kinds, receipts: 0, exportBytes: 0 },
+        plan,
+        { ...settings, workerConcurrency: 200, bucketPartitions },
+        workflowDefinition(plan),
+      ).duration.stages.find((x) => x.stage === 'w/decide-1');
+    // 100,000 documents into the migrated bucket at 3,500 a second (x 1.01): 28.9 s, longer than 200
+    // workers take; four partitions take them four times as fast.
+    expect(at(1)).toMatchObject({ binding: 'S3 writes per second on the migrated bucket' });
+    expect(at(1)?.seconds).toBeGreaterThan((100_000 * 1.01) / 3500);
+    expect((at(1)?.seconds ?? 0) - (at(4)?.seconds ?? 0)).toBeGreaterThan(((100_000 * 1.01) / 3500) * 0.5);
   });
 
   test('durations read as people read them', () => {

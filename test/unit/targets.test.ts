@@ -1,5 +1,12 @@
 import fc from 'fast-check';
-import { documentOfFile, isDocumentKey, shardOf } from '../../functions/core/keys';
+import {
+  documentOfFile,
+  isDocumentKey,
+  shardOf,
+  type TargetPartition,
+  targetPartitionOf,
+  targetPartitions,
+} from '../../functions/core/keys';
 import type { DecidedRecord } from '../../functions/core/rules/decide';
 import type { AnyRecord } from '../../functions/core/rules/schemas';
 import { targetOf } from '../../functions/core/rules/targets';
@@ -100,5 +107,32 @@ describe('the migrated layout', () => {
       'e/profiles/a/profile.json',
     ])
       expect([isDocumentKey(key), documentOfFile(key)]).toEqual([false, undefined]);
+  });
+});
+
+describe("verify's partitions of the target", () => {
+  /** Whether a key is in a partition, as a listing of it returns keys. */
+  const holds = (p: TargetPartition, key: string) =>
+    key.startsWith(p.prefix) && (p.from === undefined || key > p.from) && (p.to === undefined || key < p.to);
+
+  test('a document key falls in exactly the partition targetPartitionOf names, at any number of ranges', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom('events', 'groups', 'profiles', 'twinspaces'),
+        fc.string({ minLength: 1, maxLength: 20 }).filter((s) => !s.includes('/')),
+        fc.integer({ min: 1, max: 300 }),
+        (area, id, ranges) => {
+          const key = `e/${area}/${shardOf(id)}/${id}/x.json`;
+          const partitions = targetPartitions('e', ranges);
+          const holding = partitions.flatMap((p, i) => (holds(p, key) ? [i] : []));
+          expect(holding).toEqual([targetPartitionOf(key, ranges)]);
+        },
+      ),
+    );
+  });
+
+  test('a key outside the areas has no partition of its own', () => {
+    expect(() => targetPartitionOf('e/notes/00/readme.txt', 4)).toThrow(RangeError);
+    expect(targetPartitionOf('e/notes/00/readme.txt', 1)).toBe(0);
   });
 });

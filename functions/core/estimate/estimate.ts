@@ -1,7 +1,9 @@
-import { SHARDS, targetPartitions } from '../keys';
-import { PARTITIONING, receiptPartitions, SIZING, verifyRanges, writerCap } from '../pipeline/sizing';
+import { CEILINGS } from '../ceilings';
+import { targetPartitions } from '../keys';
+import { capacityOf } from '../pipeline/capacity';
+import { PARTITIONING, receiptPartitions, SIZING, verifyRanges } from '../pipeline/sizing';
 import type { WavePlan } from '../pipeline/stages';
-import { ENTITIES, ENTITY_OF_KIND, type Entity } from '../pipeline/workers';
+import { ENTITY_OF_KIND, type Entity } from '../pipeline/workers';
 import type { DecidedRecord } from '../rules/decide';
 import { copiesFile } from '../rules/decide';
 import { INDEXES_BEFORE_DECIDING, isContainerKind, type Kind, PARENTS } from '../rules/kinds';
@@ -26,12 +28,15 @@ export interface KindWorkload {
   /** Files read to check their SHA-256 (rule step 7), and their bytes. */
   blobChecks: number;
   blobBytes: number;
+  /** Entries its lines gave an index a later stage reads (each chunk writes its distinct ones: at most these). */
+  indexKeys: number;
 }
 
 export interface Workload {
   readonly kinds: Partial<Record<Kind, KindWorkload>>;
-  /** Receipts written (accounts that own a record of the waves). */
+  /** Receipts written (accounts that own a record of the waves), and their files (JSON, HTML, text, translations). */
   readonly receipts: number;
+  readonly receiptFiles?: number;
   /** Bytes of every kind file of the export (validation hashes them all). */
   readonly exportBytes: number;
 }
@@ -42,39 +47,31 @@ export interface EstimateSettings {
   /** Seconds between progress checks (CDK context pollSeconds). */
   readonly pollSeconds: number;
   /**
-   * Writes per second the state table takes at once: 4,000 for a new on-demand table, more when it is
-   * pre-warmed (CDK context tableWarmWrites). Unset: 4,000.
+   * Writes and reads per second the state table takes at once: 4,000 and 12,000 for a new on-demand
+   * table, more when it is pre-warmed (CDK context tableWarmWrites, tableWarmReads).
    */
   readonly tableWritesPerSecond?: number;
+  readonly tableReadsPerSecond?: number;
+  /** Partitions each bucket has from the start (CDK context bucketPartitions). Unset: 1, a new bucket's. */
+  readonly bucketPartitions?: number;
 }
 
-/**
- * Service ceilings and AWS's default quotas that the model holds a run to and the stacks are checked
- * against at synth, each with its source:
- * - DynamoDB developer guide, "Understanding DynamoDB warm throughput in different scenarios": a new
- *   on-demand table starts at 12,000 read and 4,000 write units a second.
- * - DynamoDB developer guide, "Quotas in Amazon DynamoDB", throughput default quotas: an on-demand table
- *   takes at most 40,000 read and 40,000 write request units a second (per table, adjustable on request);
- *   warm throughput above that is refused.
- * - Lambda developer guide, "Lambda quotas" and "Configuring reserved concurrency": 1,000 concurrent
- *   executions per Region by default, of which reserved concurrency may take all but 100.
- */
-export const CEILINGS = {
-  newTableWritesPerSecond: 4_000,
-  newTableReadsPerSecond: 12_000,
-  tableWritesQuota: 40_000,
-  tableReadsQuota: 40_000,
-  lambdaConcurrencyQuota: 1_000,
-  lambdaUnreservedMinimum: 100,
-  /**
-   * PUT/COPY per second per prefix of a bucket. The target's writes spread over the 256 shards of each
-   * area (keys.ts shardOf), each a prefix once S3 has partitioned the bucket for the load (it answers
-   * SlowDown meanwhile, which the clients' adaptive retry absorbs).
-   */
-  s3PutsPerPrefix: 3_500,
-  historyEvents: 25_000,
-  executionSeconds: 24 * 3600,
-} as const;
+/** A stage of the run: how long it takes, and what binds it (its workers, or a resource they are paced to). */
+export interface EstimateStage {
+  readonly stage: string;
+  readonly seconds: number;
+  readonly binding: string;
+}
+
+/** What the run asks of the services, in requests: what bills and what the limits bind. */
+export interface WorkloadCounts {
+  readonly records: number;
+  readonly dynamoWriteUnits: number;
+  readonly dynamoReadUnits: number;
+  /** PUT, COPY and DELETE requests (LIST apart), and GET and HEAD requests. */
+  readonly s3Writes: number;
+  readonly s3Reads: number;
+}
 
 /** One step of the run as its heaviest invocation sees it, against the function's limits. */
 export interface FeasibleStep {
@@ -115,6 +112,15 @@ export const ASSUMPTIONS = {
   s3CopyMs: 40,
   s3GetMs: 15,
   dynamoBatchMs: 15,
+  /**
+   * Requests throttled although every worker is paced to its share (DynamoDB and S3 repartitioning, the
+   * share's rounding): retried after one backoff. Not measured on AWS; throttled requests are not billed.
+   */
+  throttledShare: 0.01,
+  /** The SDK's first backoff after throttling, on average (full jitter up to 2 × 500 ms, SIZING.sdkRetry). */
+  retryBackoffMs: 500,
+  /** Files of a receipt when `plan` did not count them (JSON, HTML and text in English). */
+  filesPerReceipt: 3,
   /** Requests a worker keeps in flight (eachLimited 16 for objects, 8 for DynamoDB batches). */
   parallelRequests: 12,
   /** Reading (and hashing) an S3 object stream in Lambda. */
@@ -122,6 +128,8 @@ export const ASSUMPTIONS = {
   progressCheckMs: 150,
   /** Lambda pollers per SQS event source while it waits for messages, each long-polling every 20 s. */
   idlePollersPerQueue: 5,
+  /** Bytes of one expected document in verify's spool (its key, kind and id). */
+  expectedBytesPerDocument: 120,
   /** Size of one chunk marker in a progress query, bytes. */
   markerBytes: 120,
   /** Log lines each invocation writes (start, its counts, end), in bytes. */
@@ -129,20 +137,6 @@ export const ASSUMPTIONS = {
   /** Requests to SQS, S3 and DynamoDB per request they make to KMS (data keys reused, bucket keys). */
   requestsPerKmsRequest: 1_000,
 } as const;
-
-/** The area of the target each kind's documents and files go under (keys.ts targetKeys). */
-const AREA_OF_KIND: Partial<Record<Kind, string>> = {
-  accounts: 'profiles',
-  activities: 'profiles',
-  photos: 'profiles',
-  contacts: 'profiles',
-  portfolio: 'profiles',
-  projects: 'twinspaces',
-  'twinspace-items': 'twinspaces',
-  groups: 'groups',
-  'group-items': 'groups',
-  events: 'events',
-};
 
 export interface EstimateLine {
   readonly service:
@@ -179,7 +173,10 @@ export interface Estimate {
   };
   readonly lines: readonly EstimateLine[];
   readonly totalCost: number;
-  readonly duration: { seconds: number; text: string; stages: { stage: string; seconds: number }[] };
+  readonly duration: { seconds: number; text: string; stages: EstimateStage[] };
+  /** The longest stage, and what binds it. */
+  readonly binding: EstimateStage;
+  readonly workload: WorkloadCounts;
   /** Steps that one invocation could not finish within the function's timeout, as modelled. */
   readonly warnings: readonly string[];
   readonly feasibility: Feasibility;
@@ -198,6 +195,7 @@ export const EMPTY_KIND: KindWorkload = {
   bytesCopied: 0,
   blobChecks: 0,
   blobBytes: 0,
+  indexKeys: 0,
 };
 
 /** Gathers a Workload from the decisions `plan` makes. */
@@ -240,6 +238,23 @@ export function formatDuration(seconds: number): string {
   return `${h} h ${m} min`;
 }
 
+/** What a stage offers the table and the buckets, in requests (units). */
+interface Offered {
+  tableWrites: number;
+  tableReads: number;
+  /** PUT/COPY/DELETE and GET/HEAD on each bucket. */
+  writes: Record<Bucket, number>;
+  reads: Record<Bucket, number>;
+}
+type Bucket = 'exports' | 'migrated' | 'reports';
+const BUCKETS: readonly Bucket[] = ['exports', 'migrated', 'reports'];
+const noLoad = (): Offered => ({
+  tableWrites: 0,
+  tableReads: 0,
+  writes: { exports: 0, migrated: 0, reports: 0 },
+  reads: { exports: 0, migrated: 0, reports: 0 },
+});
+
 /** The estimate for running `plan`'s waves on AWS. */
 export function estimate(
   workload: Workload,
@@ -266,12 +281,16 @@ export function estimate(
     logBytes: 0,
     ephemeralGbSeconds: 0,
   };
+  let s3Writes = 0;
   const steps: FeasibleStep[] = [];
   const ceilings: Feasibility['ceilings'][number][] = [];
-  const tableRate = settings.tableWritesPerSecond ?? CEILINGS.newTableWritesPerSecond;
-  // The writers run no more at once than the table takes (lib/functions.ts concurrencyOf, as deployed).
-  const entityWorkers = Math.min(settings.workerConcurrency, writerCap(tableRate, ENTITIES.length));
-  const identityWorkers = Math.min(settings.workerConcurrency, writerCap(tableRate, 1));
+  // The capacity as deployed (core/pipeline/capacity): each queue's workers and what they are paced to.
+  const capacity = capacityOf({
+    workerConcurrency: settings.workerConcurrency,
+    tableWarmWrites: settings.tableWritesPerSecond ?? CEILINGS.newTableWritesPerSecond,
+    tableWarmReads: settings.tableReadsPerSecond ?? CEILINGS.newTableReadsPerSecond,
+    bucketPartitions: settings.bucketPartitions ?? 1,
+  });
   /** `count` invocations of `name` taking `seconds` in all; the heaviest one takes `heaviest`. */
   const invoke = (
     count: number,
@@ -300,29 +319,74 @@ export function estimate(
       fits: step.heaviest <= sized.timeoutSeconds,
     });
   };
-  /** How long `writes` to the table and `puts` into one prefix take at the ceilings, if longer than `seconds`. */
-  const atCeilings = (stage: string, seconds: number, writes: number, putsPerPrefix: number) => {
-    let longest = seconds;
-    for (const [resource, offered, limit] of [
-      ['DynamoDB writes per second', writes, tableRate],
-      ['S3 PUT/COPY per second on one prefix', putsPerPrefix, CEILINGS.s3PutsPerPrefix],
-    ] as const) {
-      const needed = offered / limit;
-      if (needed > seconds && offered > 0) {
+  /** Requests of a stage: counted for the bill and for the stage's load on the table and buckets. */
+  const put = (load: Offered, bucket: Bucket, n: number) => {
+    load.writes[bucket] += n;
+    t.s3PutCopyListRequests += n;
+    s3Writes += n;
+  };
+  const get = (load: Offered, bucket: Bucket, n: number) => {
+    load.reads[bucket] += n;
+    t.s3GetRequests += n;
+  };
+  const list = (n: number) => {
+    t.s3PutCopyListRequests += n;
+  };
+  const write = (load: Offered, n: number) => {
+    load.tableWrites += n;
+    t.dynamoWriteUnits += n;
+  };
+  const read = (load: Offered, n: number) => {
+    load.tableReads += n;
+    t.dynamoReadUnits += n;
+  };
+  /** Requests a second each resource takes: the capacity the workers are paced to. */
+  const limits = (load: Offered): [string, number, number][] => [
+    ['DynamoDB writes per second', load.tableWrites, capacity.tableWritesPerSecond],
+    ['DynamoDB reads per second', load.tableReads, capacity.tableReadsPerSecond],
+    ...BUCKETS.flatMap((b): [string, number, number][] => [
+      [`S3 writes per second on the ${b} bucket`, load.writes[b], capacity.bucketWritesPerSecond],
+      [`S3 reads per second on the ${b} bucket`, load.reads[b], capacity.bucketReadsPerSecond],
+    ]),
+  ];
+  /**
+   * How long a stage's work takes: its workers' time, or longer where a resource takes its requests no
+   * faster (the workers are paced to it); a share of the requests is throttled anyway and retried after
+   * a backoff. Returns the time and what binds it.
+   */
+  const paced = (stage: string, workerSeconds: number, load: Offered) => {
+    let longest = workerSeconds;
+    let binding = 'workers';
+    for (const [resource, offered, limit] of limits(load)) {
+      const needed = (offered * (1 + a.throttledShare)) / limit;
+      // A resource that holds a stage back by less than a second is not named (its time still counts).
+      if (needed > workerSeconds && needed >= 1)
         ceilings.push({
           stage,
           resource,
-          offered: Math.round(offered / Math.max(seconds, 1)),
+          offered: Math.round(offered / Math.max(workerSeconds, 1)),
           limit,
           seconds: needed,
         });
-        longest = Math.max(longest, needed);
+      if (needed > longest) {
+        longest = needed;
+        if (needed >= 1) binding = resource;
       }
     }
-    return longest;
+    return { seconds: longest, binding };
+  };
+  /** The workers' time lost to throttled requests: each waits one backoff, `parallelRequests` at once. */
+  const throttleSeconds = (load: Offered, workers: number) => {
+    const requests =
+      load.tableWrites / 25 +
+      load.tableReads / 100 +
+      BUCKETS.reduce((n, b) => n + load.writes[b] + load.reads[b], 0);
+    return (
+      (requests * a.throttledShare * a.retryBackoffMs) / 1000 / a.parallelRequests / Math.max(1, workers)
+    );
   };
   const readSeconds = (bytes: number) => bytes / (a.readMBps * 1e6);
-  const stages: { stage: string; seconds: number }[] = [];
+  const stages: EstimateStage[] = [];
   const warnings: string[] = [];
   const withinTimeout = (step: string, seconds: number) => {
     if (seconds > SIZING.longTaskSeconds)
@@ -340,7 +404,7 @@ export function estimate(
     heaviest: validateSeconds,
   });
   withinTimeout('validate', validateSeconds);
-  t.s3GetRequests += 1 + kindFiles;
+  get(noLoad(), 'exports', 1 + kindFiles);
   let seconds = validateSeconds;
 
   // The identity stages over chunks of accounts: index each (a get, a conditional put, its e-mail
@@ -352,6 +416,7 @@ export function estimate(
     ['identities/index', 1, 2],
     ['identities/link', 4, 0],
   ] as const) {
+    const load = noLoad();
     const perChunk =
       a.chunkOverheadMs / 1000 +
       (Math.min(accounts.lines, PARTITIONING.chunkLines) *
@@ -364,70 +429,69 @@ export function estimate(
       name: 'index-identities',
       heaviest: perChunk,
     });
-    t.dynamoReadUnits += accounts.lines * reads + 2 * accountChunks;
-    t.dynamoWriteUnits += accounts.lines * writes + accountChunks + 1;
-    t.s3PutCopyListRequests += 2 * accountChunks;
-    t.s3GetRequests += accountChunks + 2;
+    read(load, accounts.lines * reads + 2 * accountChunks);
+    write(load, accounts.lines * writes + accountChunks + 1);
+    put(load, 'exports', 2 * accountChunks);
+    get(load, 'exports', accountChunks + 2);
     t.sqsRequests += 3 * accountChunks;
-    const work = splitSeconds + (accountChunks * perChunk) / identityWorkers;
-    const stageSeconds = atCeilings(stage, work, accounts.lines * writes, 0) + settings.pollSeconds;
-    const polls = Math.ceil(stageSeconds / settings.pollSeconds);
+    const workers = capacity.workers.identities;
+    const work = (accountChunks * perChunk) / workers + throttleSeconds(load, workers);
+    const { seconds: busy, binding } = paced(stage, work, load);
+    const stageSeconds = splitSeconds + busy + settings.pollSeconds;
+    const polls = Math.ceil((busy + settings.pollSeconds) / settings.pollSeconds);
     invoke(polls, (polls * a.progressCheckMs) / 1000, mem('progress'));
     identityPolls.push(polls);
-    stages.push({ stage, seconds: stageSeconds });
+    stages.push({ stage, seconds: stageSeconds, binding });
     seconds += stageSeconds;
   }
 
   const shape: { wave: string; stagePolls: number[] }[] = [];
   let decideChunks = 0;
   let records = 0;
-  let maxSplitSeconds = 0;
   for (const wave of waves) {
     const stagePolls: number[] = [];
     shape.push({ wave: wave.wave, stagePolls });
     for (const stage of wave.stages) {
+      const load = noLoad();
       let splitSeconds = 0.3;
       let stageChunks = 0;
-      let stageWrites = 0;
-      const putsByArea = new Map<string, number>();
       const entitySeconds = new Map<Entity, number>();
-      t.s3GetRequests += 1; // the manifest
+      get(load, 'exports', 1); // the manifest
       for (const step of stage.steps) {
         const k = kindOf(step.kind);
         if (k.lines === 0) continue;
         const chunks = Math.ceil(k.lines / PARTITIONING.chunkLines);
         stageChunks += chunks;
         // split: reads the file, PUTs 16 chunks at once, sends each chunk's message as it is stored.
-        t.s3GetRequests += 1;
-        t.s3PutCopyListRequests += chunks;
+        get(load, 'exports', 1);
+        put(load, 'exports', chunks);
         t.sqsRequests += chunks;
         splitSeconds += readSeconds(k.fileBytes) + (chunks * a.s3PutMs) / 1000 / 16;
         // workers: one invocation per batch of messages; receive and delete per batch.
         const batches = Math.ceil(chunks / SIZING.workerBatchSize);
         t.sqsRequests += 2 * batches;
-        t.dynamoReadUnits += chunks; // marker check (strongly consistent get)
-        t.dynamoWriteUnits += chunks; // marker
-        t.s3GetRequests += chunks; // chunk object
+        read(load, chunks); // marker check (strongly consistent get)
+        write(load, chunks); // marker
+        get(load, 'exports', chunks); // chunk object
         let writes = 0;
         let reads = 0;
-        let objects = 0;
         if (step.op === 'index') {
-          writes = k.lines; // at most one index key per line
+          // Each chunk writes its lines' distinct index entries: at most as many as the lines gave.
+          writes = k.indexKeys;
         } else {
           decideChunks += chunks;
           records += k.lines;
-          writes = k.lines + (isContainerKind(step.kind) ? k.lines : 0); // ledger, container decisions
+          // Followed records' decisions, for their children; the ledger is the chunk's result object.
+          writes = isContainerKind(step.kind) ? k.lines : 0;
           reads = (PARENTS[step.kind] ? k.lines : 0) + (INDEXES_BEFORE_DECIDING[step.kind] ? k.lines : 0);
-          objects = k.migrated + k.filesCopied + chunks; // documents, copies, results
-          t.s3PutCopyListRequests += objects;
-          const area = AREA_OF_KIND[step.kind] ?? step.kind;
-          putsByArea.set(area, (putsByArea.get(area) ?? 0) + k.migrated + k.filesCopied);
-          t.s3GetRequests += k.blobChecks;
+          // Documents and copies into the target, the chunk's results into the working area.
+          put(load, 'migrated', k.migrated + k.filesCopied);
+          put(load, 'exports', chunks);
+          get(load, 'exports', k.blobChecks);
           t.s3BytesCopied += k.bytesCopied;
         }
-        t.dynamoWriteUnits += writes;
-        t.dynamoReadUnits += reads;
-        stageWrites += writes;
+        write(load, writes);
+        read(load, reads);
         const workSeconds =
           (chunks * a.chunkOverheadMs +
             k.lines * a.cpuMsPerLine +
@@ -449,27 +513,31 @@ export function estimate(
         entitySeconds.set(entity, (entitySeconds.get(entity) ?? 0) + workSeconds);
       }
       invoke(1, splitSeconds, mem('split'), { step: 'split', name: 'split', heaviest: splitSeconds });
-      maxSplitSeconds = Math.max(maxSplitSeconds, splitSeconds);
       withinTimeout(`${stage.id} split`, splitSeconds);
-      t.dynamoWriteUnits += 1; // the stage's expectation
-      t.dynamoReadUnits += 1;
-      // Each entity's chunks spread over its concurrent workers; the stage ends at the next check.
-      const workers = Math.max(0, ...[...entitySeconds.values()].map((s) => s / entityWorkers));
-      // The workers go no faster than the table takes their writes, nor one prefix its PUTs.
-      const paced = atCeilings(stage.id, workers, stageWrites, Math.max(0, ...putsByArea.values()) / SHARDS);
-      const stageSeconds = splitSeconds + paced + settings.pollSeconds;
-      const polls = Math.ceil((paced + settings.pollSeconds) / settings.pollSeconds);
+      write(load, 1); // the stage's expectation
+      read(load, 1);
+      // Each entity's chunks spread over its queue's workers; they share the table and buckets (a stage
+      // of one entity gives it all), paced to their budget; the stage ends at the next check.
+      const queues = [...entitySeconds.keys()];
+      const workers = queues.reduce((n, e) => n + capacity.workers[e], 0);
+      const work =
+        Math.max(0, ...queues.map((e) => (entitySeconds.get(e) ?? 0) / capacity.workers[e])) +
+        throttleSeconds(load, workers);
+      const { seconds: busy, binding } = paced(stage.id, work, load);
+      const stageSeconds = splitSeconds + busy + settings.pollSeconds;
+      const polls = Math.ceil((busy + settings.pollSeconds) / settings.pollSeconds);
       invoke(polls, (polls * a.progressCheckMs) / 1000, mem('progress'));
       t.dynamoReadUnits += polls * (1 + Math.max(1, Math.ceil((stageChunks * a.markerBytes) / 4096)));
       t.sqsRequests += polls * 4; // GetQueueAttributes of each entity queue
       stagePolls.push(polls);
-      stages.push({ stage: stage.id, seconds: stageSeconds });
+      stages.push({ stage: stage.id, seconds: stageSeconds, binding });
       seconds += stageSeconds;
     }
   }
 
-  // The report and verify, fanned out (core/pipeline/report-parts): map parts over the results, verify
-  // partitions a page at a time, then the receipts' partitions; the summary merges their tallies.
+  // The report and verify, fanned out (core/pipeline/report-parts): map parts over the results (spooling
+  // to the receipts' and verify's partitions), then the receipts' partitions beside verify's, a page at
+  // a time; the summary merges their tallies.
   const P = PARTITIONING;
   const migrated = Object.values(workload.kinds).reduce((n, k) => n + k.migrated, 0);
   const files = Object.values(workload.kinds).reduce((n, k) => n + k.filesCopied, 0);
@@ -478,22 +546,30 @@ export function estimate(
   // Partitions of the target that verify checks.
   const targetPartitionCount = targetPartitions('export', verifyRanges(allRecords, P)).length;
   const mapParts = Math.ceil(decideChunks / P.reportResults);
+  const receiptFiles = workload.receiptFiles ?? workload.receipts * a.filesPerReceipt;
   // A part reads up to reportResults result objects (the heaviest part: full ones).
   const partRows = Math.min(records, P.reportResults * P.chunkLines);
   const mapSeconds =
     a.chunkOverheadMs / 1000 +
     (partRows * a.cpuMsPerLine) / 1000 +
-    (Math.min(decideChunks, P.reportResults) * a.s3GetMs + partitions * a.s3PutMs) /
+    (Math.min(decideChunks, P.reportResults) * a.s3GetMs + (partitions + targetPartitionCount) * a.s3PutMs) /
       1000 /
       a.parallelRequests;
   const verifyInvocations = Math.ceil((migrated + files) / P.verifyKeys) + targetPartitionCount;
+  // A page reads its partition's expected documents (one object; the first page joins the parts' spool),
+  // then each key's document (and a file's checksum).
   const verifySeconds =
     a.chunkOverheadMs / 1000 +
-    (Math.min(P.verifyKeys, migrated + files) * (a.s3GetMs + a.dynamoBatchMs)) / 1000 / a.parallelRequests;
+    (mapParts * a.s3GetMs) / 1000 / a.parallelRequests +
+    readSeconds((migrated / targetPartitionCount) * a.expectedBytesPerDocument) +
+    (Math.min(P.verifyKeys, migrated + files) * a.s3GetMs) / 1000 / a.parallelRequests;
   const accountsPerPartition = workload.receipts / partitions;
   const receiptsSeconds =
     a.chunkOverheadMs / 1000 +
-    (mapParts * a.s3GetMs + accountsPerPartition * 3 * a.s3PutMs) / 1000 / a.parallelRequests +
+    (mapParts * a.s3GetMs +
+      (accountsPerPartition * receiptFiles * a.s3PutMs) / Math.max(1, workload.receipts)) /
+      1000 /
+      a.parallelRequests +
     (records / partitions) * (a.cpuMsPerLine / 1000);
   invoke(mapParts, mapParts * mapSeconds, mem('report'), {
     step: 'report part',
@@ -513,11 +589,27 @@ export function estimate(
   withinTimeout('a report part', mapSeconds);
   withinTimeout('a verify page', verifySeconds);
   withinTimeout('a receipts partition', receiptsSeconds);
-  t.s3GetRequests += decideChunks + migrated + files + mapParts * partitions;
-  t.s3PutCopyListRequests +=
-    mapParts * (partitions + 2) + Math.ceil((migrated + files) / 500) + workload.receipts * 3 + partitions;
-  t.dynamoReadUnits += migrated + mapParts + verifyInvocations + partitions;
-  t.dynamoWriteUnits += mapParts + targetPartitionCount + partitions;
+  const partsLoad = noLoad();
+  const receiptsLoad = noLoad();
+  // Map parts: the result objects; decisions.ndjson's parts; a spool object per receipts and verify partition.
+  get(partsLoad, 'exports', decideChunks);
+  put(partsLoad, 'reports', mapParts);
+  put(partsLoad, 'exports', mapParts * (partitions + targetPartitionCount));
+  read(partsLoad, mapParts);
+  write(partsLoad, mapParts);
+  // Receipts: their spool, their files; verify: its spool (joined once per partition), the target's
+  // documents and files, page by page.
+  get(
+    receiptsLoad,
+    'exports',
+    mapParts * (partitions + targetPartitionCount) + (verifyInvocations - targetPartitionCount),
+  );
+  put(receiptsLoad, 'reports', receiptFiles);
+  put(receiptsLoad, 'exports', targetPartitionCount);
+  get(receiptsLoad, 'migrated', migrated + files);
+  list(Math.ceil((migrated + files) / 500));
+  read(receiptsLoad, verifyInvocations + partitions);
+  write(receiptsLoad, targetPartitionCount + partitions);
   t.sqsRequests += 3 * (mapParts + verifyInvocations + partitions);
   // The report's splits: list the results, send a message per part (ten to a batch).
   const reportSplitSeconds =
@@ -529,18 +621,29 @@ export function estimate(
     name: 'split',
     heaviest: reportSplitSeconds,
   });
-  t.s3PutCopyListRequests += Math.ceil(decideChunks / 1000);
+  list(Math.ceil(decideChunks / 1000));
   t.sqsRequests += Math.ceil((mapParts + targetPartitionCount + partitions) / 10);
-  const concurrency = settings.workerConcurrency;
-  const partsStage =
-    reportSplitSeconds +
-    Math.max((mapParts * mapSeconds) / concurrency, (verifyInvocations * verifySeconds) / concurrency) +
-    settings.pollSeconds;
-  const receiptsStage =
-    reportSplitSeconds + (partitions * receiptsSeconds) / concurrency + settings.pollSeconds;
+  const reportWorkers = capacity.workers.report;
+  const verifyWorkers = capacity.workers.verify;
+  const partsWork = paced(
+    'report',
+    (mapParts * mapSeconds) / reportWorkers + throttleSeconds(partsLoad, reportWorkers),
+    partsLoad,
+  );
+  const partsStage = reportSplitSeconds + partsWork.seconds + settings.pollSeconds;
+  // Verify checks in the second stage, beside the receipts: it reads what the map parts spooled.
+  const receiptsWork = paced(
+    'receipts and verify',
+    Math.max(
+      (partitions * receiptsSeconds) / reportWorkers,
+      (verifyInvocations * verifySeconds) / verifyWorkers,
+    ) + throttleSeconds(receiptsLoad, reportWorkers + verifyWorkers),
+    receiptsLoad,
+  );
+  const receiptsStage = reportSplitSeconds + receiptsWork.seconds + settings.pollSeconds;
   const reportPolls = [
-    Math.ceil(partsStage / settings.pollSeconds),
-    Math.ceil(receiptsStage / settings.pollSeconds),
+    Math.ceil((partsWork.seconds + settings.pollSeconds) / settings.pollSeconds),
+    Math.ceil((receiptsWork.seconds + settings.pollSeconds) / settings.pollSeconds),
   ];
   const polls = reportPolls.reduce((x, y) => x + y, 0);
   invoke(polls, (polls * a.progressCheckMs) / 1000, mem('progress'));
@@ -548,13 +651,15 @@ export function estimate(
   const summarySeconds =
     ((mapParts + verifyInvocations + partitions) * a.s3GetMs) / 1000 / a.parallelRequests + 1;
   invoke(1, summarySeconds, mem('summary'), { step: 'summary', name: 'summary', heaviest: summarySeconds });
-  t.s3GetRequests += mapParts + targetPartitionCount + partitions + 1;
-  t.s3PutCopyListRequests += 3;
-  t.dynamoWriteUnits += 1;
+  const summaryLoad = noLoad();
+  get(summaryLoad, 'exports', mapParts + targetPartitionCount + partitions + 1);
+  list(1);
+  put(summaryLoad, 'reports', 2);
+  write(summaryLoad, 1);
   t.events += 1;
   stages.push(
-    { stage: 'report and verify', seconds: partsStage },
-    { stage: 'receipts', seconds: receiptsStage },
+    { stage: 'report', seconds: partsStage, binding: partsWork.binding },
+    { stage: 'receipts and verify', seconds: receiptsStage, binding: receiptsWork.binding },
   );
   seconds += partsStage + receiptsStage + summarySeconds;
   // Every state the synthesized state machine goes through for this run, and its history events.
@@ -676,6 +781,14 @@ export function estimate(
     lines,
     totalCost: lines.reduce((sum, l) => sum + l.cost, 0),
     duration: { seconds, text: formatDuration(seconds), stages },
+    binding: stages.reduce((x, y) => (y.seconds > x.seconds ? y : x)),
+    workload: {
+      records: allRecords,
+      dynamoWriteUnits: t.dynamoWriteUnits,
+      dynamoReadUnits: t.dynamoReadUnits,
+      s3Writes,
+      s3Reads: t.s3GetRequests,
+    },
     warnings,
     feasibility,
     assumptions: { ...ASSUMPTIONS, ...settings },
@@ -703,11 +816,16 @@ export function formatEstimate(e: Estimate): string {
   const tightest = [...f.steps].sort(
     (x, y) => y.perInvocationSeconds / y.timeoutSeconds - x.perInvocationSeconds / x.timeoutSeconds,
   )[0];
-  const table = e.assumptions.tableWritesPerSecond ?? CEILINGS.newTableWritesPerSecond;
+  const n = (x: number) => Math.round(x).toLocaleString('en-GB');
+  const writes = e.assumptions.tableWritesPerSecond ?? CEILINGS.newTableWritesPerSecond;
+  const reads = e.assumptions.tableReadsPerSecond ?? CEILINGS.newTableReadsPerSecond;
+  const partitions = e.assumptions.bucketPartitions ?? 1;
+  const w = e.workload;
   return [
-    `on AWS (${e.prices.region}, prices of ${e.prices.asOf}; ${e.assumptions.workerConcurrency} workers per queue, progress every ${e.assumptions.pollSeconds} s, table ${table.toLocaleString('en-GB')} writes/s)${e.scaledTo ? `, projected to ${e.scaledTo.toLocaleString('en-GB')} accounts` : ''}:`,
+    `on AWS (${e.prices.region}, prices of ${e.prices.asOf}; ${e.assumptions.workerConcurrency} workers per queue, progress every ${e.assumptions.pollSeconds} s, table ${n(writes)} writes/s and ${n(reads)} reads/s, ${partitions} partition${partitions === 1 ? '' : 's'} a bucket)${e.scaledTo ? `, projected to ${n(e.scaledTo)} accounts` : ''}:`,
     ...rows,
-    `  total about $${e.totalCost.toFixed(2)}, about ${e.duration.text}`,
+    `  total about $${e.totalCost.toFixed(2)}, about ${e.duration.text}; the longest stage is ${e.binding.stage}, ${formatDuration(e.binding.seconds)}, bound by ${e.binding.binding}`,
+    `  workload: ${n(w.records)} records, ${n(w.dynamoWriteUnits)} table writes (${(w.dynamoWriteUnits / Math.max(1, w.records)).toFixed(2)} a record), ${n(w.dynamoReadUnits)} table reads, ${n(w.s3Writes)} S3 writes, ${n(w.s3Reads)} S3 reads`,
     `  fits AWS's limits: ${f.fits ? 'yes' : 'NO'}${
       tightest
         ? ` (tightest: ${tightest.step}, ${tightest.perInvocationSeconds} s of ${tightest.timeoutSeconds} s per invocation)`
@@ -716,10 +834,13 @@ export function formatEstimate(e: Estimate): string {
     ...f.steps
       .filter((x) => !x.fits)
       .map((x) => `  does not fit: ${x.step} takes ${x.perInvocationSeconds} s, over ${x.timeoutSeconds} s`),
-    ...f.ceilings.map(
-      (c) =>
-        `  waits on ${c.resource} in ${c.stage}: ${Math.round(c.seconds)} s at ${c.limit.toLocaleString('en-GB')}/s`,
-    ),
+    // Each stage's binding resource, where one binds it (feasibility.ceilings has every one it waits on).
+    ...f.ceilings
+      .filter((c) => e.duration.stages.some((x) => x.stage === c.stage && x.binding === c.resource))
+      .map(
+        (c) =>
+          `  waits on ${c.resource} in ${c.stage}: ${Math.round(c.seconds)} s at ${c.limit.toLocaleString('en-GB')}/s`,
+      ),
     ...e.warnings.map((w) => `  warning: ${w}`),
   ].join('\n');
 }

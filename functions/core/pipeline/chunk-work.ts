@@ -1,7 +1,7 @@
 import { eachLimited } from '../concurrency';
 import { PoisonMessageError, parseMessage } from '../errors';
 import { chunkId, exportKeys, workKeys } from '../keys';
-import type { IdentityStore, LedgerEntry, ObjectStore, PipelineStore } from '../ports';
+import type { IdentityStore, ObjectStore, PipelineStore } from '../ports';
 import {
   type BlobStatus,
   type DecisionContext,
@@ -29,6 +29,7 @@ import {
 import { blobChecker } from './decide-export';
 import { resultRow } from './results';
 import { bucketExportSource } from './run';
+import type { Budget } from './sizing';
 import { ENTITY_OF_KIND, type Entity } from './workers';
 
 export interface ChunkWorkDeps {
@@ -46,9 +47,12 @@ export type AccountsElsewhere = ReturnType<typeof accountsElsewhere>;
 
 export interface ChunkOutcome {
   readonly counts: ChunkCounts;
-  /** The decided lines (decide chunks only), with the records that migrate. */
-  readonly results: readonly (LedgerEntry & { readonly result: LineResult })[];
+  /** The decided lines, in order (the run's ledger: the chunk's result object holds them). */
+  readonly results: readonly LineResult[];
 }
+
+/** Files of a chunk checked at once (step 7): the S3 client's sockets are shared with the copies. */
+const BLOB_CHECKS_IN_FLIGHT = 16;
 
 const strings = (values: unknown[]) => [
   ...new Set(values.filter((v): v is string => typeof v === 'string' && v !== '')),
@@ -121,26 +125,29 @@ export async function workChunk(
     hasEtwinningAccount: (email) => etwinning.has(emailKeys.get(email) ?? keyOf(email)),
   };
 
-  const results: (LedgerEntry & { result: LineResult })[] = [];
-  const containerDecisions: { id: string; decision: ParentDecision }[] = [];
-  for (const line of lines) {
+  const stands: boolean[] = [];
+  const results: LineResult[] = lines.map((line) => {
     let stood = false;
-    let result = decideLine(msg.kind, msg.wave, msg.path, line, ctx, () => {
+    const result = decideLine(msg.kind, msg.wave, msg.path, line, ctx, () => {
       stood = !line.duplicate;
       return stood;
     });
+    stands.push(stood);
+    return result;
+  });
+  // Step 7's checks of the files, many at once (each reads a file of the export), in the lines' order.
+  await eachLimited(results.keys(), BLOB_CHECKS_IN_FLIGHT, async (i) => {
+    const result = results[i] as LineResult;
     if (result.needsBlob)
-      result = { ...result, decided: settleBlob(result, await deps.blobStatus(result.needsBlob)) };
-    const decided = result.decided;
+      results[i] = { ...result, decided: settleBlob(result, await deps.blobStatus(result.needsBlob)) };
+  });
+  const containerDecisions: { id: string; decision: ParentDecision }[] = [];
+  results.forEach(({ decided }, i) => {
     counts[decided.decision]++;
-    if (stood) containerDecisions.push({ id: decided.id, decision: parentDecisionOf(decided) });
-    results.push({ ...decided, line: line.lineNo, result });
-  }
+    if (stands[i]) containerDecisions.push({ id: decided.id, decision: parentDecisionOf(decided) });
+  });
+  // Only what a later step looks up goes to the table: a followed record's decision, for its children.
   if (isContainerKind(msg.kind)) await store.putContainerDecisions(msg.scope, msg.kind, containerDecisions);
-  await store.putDecisions(
-    msg.scope,
-    results.map(({ result: _r, ...entry }) => entry),
-  );
   return { counts, results };
 }
 
@@ -155,6 +162,8 @@ export interface ChunkDeps {
   readonly emailSecret: () => Promise<string>;
   /** The accounts of every export indexed in the state (ID-3, PR-7). */
   readonly identities: IdentityStore;
+  /** Paces this container's clients to a message's budget. */
+  readonly applyBudget?: (budget: Budget) => void;
 }
 
 /** What one chunk message came to: already done before (a redelivery), or worked with its counts. */
@@ -178,6 +187,7 @@ export async function processChunk(entity: Entity, body: string, deps: ChunkDeps
   if (ENTITY_OF_KIND[msg.kind] !== entity || msg.op === 'identify' || msg.op === 'link')
     throw new PoisonMessageError(`a ${msg.kind} ${msg.op} chunk does not belong to ${entity}`);
   if (await deps.store.hasChunkMarker(msg.scope, msg.stage, chunkId(msg))) return { msg, done: 'before' };
+  if (msg.budget) deps.applyBudget?.(msg.budget);
   const text = await deps.objects.getText(deps.exportsBucket, msg.key);
   if (text === undefined) throw new PoisonMessageError(`chunk object ${msg.key} is missing`);
 
@@ -190,7 +200,7 @@ export async function processChunk(entity: Entity, body: string, deps: ChunkDeps
   });
 
   if (msg.op === 'decide') {
-    const written = outcome.results.map(({ result }) => ({
+    const written = outcome.results.map((result) => ({
       result,
       target: targetOf(msg.exportId, result.decided, result.record),
     }));
@@ -210,7 +220,8 @@ export async function processChunk(entity: Entity, body: string, deps: ChunkDeps
         'application/json',
       );
     });
-    // The run's ledger of what it wrote, record by record: what a rollback withdraws.
+    // The run's ledger, record by record: its decisions and what it wrote (what a rollback withdraws,
+    // what the report and verify read). The table holds no row per record.
     const rows = written.map(({ result, target }) => JSON.stringify(resultRow(result, target))).join('\n');
     await deps.objects.put(
       deps.exportsBucket,

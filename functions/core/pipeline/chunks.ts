@@ -4,6 +4,7 @@ import { KINDS } from '../rules/kinds';
 import type { Line } from '../rules/ndjson';
 import type { CompiledPolicy } from '../rules/policy';
 import { EXPORT_ID } from '../rules/schemas';
+import { BudgetSchema } from './sizing';
 
 /**
  * The claim check of the pipeline: a kind file is cut into chunks of lines stored as objects, and an
@@ -67,6 +68,8 @@ export const ChunkMessageSchema = z.object({
   chunk: z.number().int().nonnegative(),
   /** The chunk object's key (in the exports bucket). */
   key: z.string().min(1),
+  /** One worker's share of the table and buckets in this stage (sizing.ts stageBudget), when deployed. */
+  budget: BudgetSchema.optional(),
 });
 export type ChunkMessage = z.infer<typeof ChunkMessageSchema>;
 

@@ -39,6 +39,8 @@ export interface DecideExportOptions {
   readonly onProgress?: (event: ProgressEvent) => void;
   /** Lines between progress events. */
   readonly progressEvery?: number;
+  /** How many index entries each line of an index step gave (the AWS estimate's index writes). */
+  readonly onIndexed?: (kind: Kind, entries: number) => void;
 }
 
 const BLOB_CACHE_LIMIT = 50_000;
@@ -119,6 +121,7 @@ export async function decideExport(options: DecideExportOptions): Promise<Tally>
             if ('unreadable' in line) continue;
             const parsed = parseLine(line.text);
             const standing = parsed.ok && claim(parsed.id);
+            let entries = 0;
             for (const [index, key] of indexEntries(
               step.index,
               step.kind,
@@ -126,8 +129,11 @@ export async function decideExport(options: DecideExportOptions): Promise<Tally>
               standing,
               policy,
               shortKey,
-            ))
+            )) {
               indexes[index].add(key);
+              entries++;
+            }
+            options.onIndexed?.(step.kind, entries);
           }
         } else {
           const followed = isContainerKind(step.kind) ? new Map<string, ParentDecision>() : undefined;

@@ -205,6 +205,7 @@ export async function processIdentityChunk(
     throw new PoisonMessageError(`a ${msg.kind} ${msg.op} chunk is not an identity stage's`);
   const { store, objects, exportsBucket } = deps.workflow;
   if (await store.hasChunkMarker(msg.scope, msg.stage, chunkId(msg))) return { msg };
+  if (msg.budget) deps.workflow.applyBudget?.(msg.budget);
   const text = await objects.getText(exportsBucket, msg.key);
   if (text === undefined) throw new PoisonMessageError(`chunk object ${msg.key} is missing`);
   const lines = decodeChunk(text);

@@ -36,12 +36,13 @@ import { readManifest } from '../rules/manifest';
 import { safeIdSegment } from '../rules/safe-name';
 import { EXPORT_ID } from '../rules/schemas';
 import type { ChunkCounts } from './chunks';
+import { ExpectedSpool } from './expected';
 import { addIdentities } from './identities';
 import { missingChunks } from './progress';
 import { resultRows, runResultKeys, textsInOrder } from './results';
 import { type Run, recordRunStatus, type WorkflowDeps } from './run';
 import { runFacts } from './run-facts';
-import { PARTITIONING, receiptPartitions, verifyRanges } from './sizing';
+import { BudgetSchema, PARTITIONING, receiptPartitions, stageBudget, verifyRanges } from './sizing';
 import { buildStagePlan, markerStage, REPORT_STAGES, type ReportStage, runIdOf } from './stages';
 
 /**
@@ -50,11 +51,12 @@ import { buildStagePlan, markerStage, REPORT_STAGES, type ReportStage, runIdOf }
  * machine waits on:
  *
  * 1. `report/parts`: each `map` part reads a bounded run of result objects, counts them, writes its part of
- *    decisions.ndjson and spools each decision to the receipts partition of each account it concerns;
- *    each `verify` part checks one partition of the target's listing, a page of keys per invocation,
- *    handing the rest on in a message of its own.
- * 2. `report/receipts`: each part builds the receipts of one partition's accounts and puts them straight
- *    into the reports bucket.
+ *    decisions.ndjson, spools each decision to the receipts partition of each account it concerns and
+ *    each migrated document to the verify partition of its key (verify/expected).
+ * 2. `report/receipts`: each receipts part builds the receipts of one partition's accounts and puts them
+ *    straight into the reports bucket; each `verify` part checks one partition of the target's listing
+ *    against what the map parts spooled for it, a page of keys per invocation, handing the rest on in a
+ *    message of its own.
  *
  * Then `summarise` merges what the parts counted (never the records): summary.json, report.html, the
  * verification verdict and the run's status.
@@ -83,10 +85,15 @@ export const PartMessageSchema = z.object({
   partitions: z.number().int().positive(),
   /** map: the result objects it reads, in the run's order. */
   keys: z.array(z.string().min(1)).max(1000).optional(),
-  /** verify: ranges of each area of the target (verifyRanges), where its check stopped, what it found. */
+  /**
+   * map and verify: ranges of each area of the target (verifyRanges); verify: where its check stopped,
+   * what it found.
+   */
   ranges: z.number().int().min(1).max(256).optional(),
   after: z.string().optional(),
   tally: VerifyTallySchema.optional(),
+  /** One worker's share of the table and buckets in this stage (sizing.ts stageBudget), when deployed. */
+  budget: BudgetSchema.optional(),
 });
 export type PartMessage = z.infer<typeof PartMessageSchema>;
 
@@ -104,8 +111,8 @@ const RECEIPTS_IN_FLIGHT = 10;
 
 const pad6 = (n: number) => String(n).padStart(6, '0');
 const partId = (op: PartMessage['op'], part: number) => `${op}.${pad6(part)}`;
-const stageOfOp = (op: PartMessage['op']) =>
-  op === 'receipts' ? REPORT_STAGES.receipts : REPORT_STAGES.parts;
+// Verify works in the second stage: it reads what the map parts expect of the target.
+const stageOfOp = (op: PartMessage['op']) => (op === 'map' ? REPORT_STAGES.parts : REPORT_STAGES.receipts);
 
 const exportRecords = async (run: Run, deps: WorkflowDeps) => {
   const { files } = await readManifest(deps.source(run.exportId));
@@ -128,6 +135,12 @@ export async function splitReport(
   const partitions = receiptPartitions(records, p);
   const ranges = verifyRanges(records, p);
   const plain = { ...run, waves: [...run.waves] };
+  // The stage's workers share the buckets and table: the report's parts, and then verify's beside them.
+  const budget = deps.capacity
+    ? {
+        budget: stageBudget(deps.capacity, stage === REPORT_STAGES.parts ? ['report'] : ['report', 'verify']),
+      }
+    : {};
   const messages: PartMessage[] = [];
   if (stage === REPORT_STAGES.parts) {
     const keys = await runResultKeys(run, deps);
@@ -138,12 +151,15 @@ export async function splitReport(
         part: i,
         partitions,
         keys: keys.slice(i * p.reportResults, (i + 1) * p.reportResults),
+        ranges,
+        ...budget,
       });
-    targetPartitions(run.exportId, ranges).forEach((_, i) => {
-      messages.push({ run: plain, op: 'verify', part: i, partitions, ranges });
-    });
   } else {
-    for (let i = 0; i < partitions; i++) messages.push({ run: plain, op: 'receipts', part: i, partitions });
+    for (let i = 0; i < partitions; i++)
+      messages.push({ run: plain, op: 'receipts', part: i, partitions, ...budget });
+    targetPartitions(run.exportId, ranges).forEach((_, i) => {
+      messages.push({ run: plain, op: 'verify', part: i, partitions, ranges, ...budget });
+    });
   }
   const expected: Record<string, number> = { [stage === REPORT_STAGES.parts ? 'map' : 'receipts']: 0 };
   for (const m of messages) expected[m.op] = (expected[m.op] ?? 0) + 1;
@@ -218,6 +234,7 @@ export async function finishPart(
  */
 export async function workPart(msg: PartMessage, deps: PartDeps): Promise<PartResult> {
   if (await partDone(msg, deps)) return { msg, done: 'before' };
+  if (msg.budget) deps.applyBudget?.(msg.budget);
   const { run } = msg;
   if (msg.op === 'receipts') {
     const receipts = await writeReceipts(msg, deps);
@@ -228,8 +245,10 @@ export async function workPart(msg: PartMessage, deps: PartDeps): Promise<PartRe
   const counting = countRun(await runFacts(run, deps).withdrawn(), []);
   const decisions: string[] = [];
   const spool = new Map<number, string[]>();
+  const expected = new ExpectedSpool(msg.ranges ?? 1);
   for await (const row of resultRows(deps, msg.keys ?? [])) {
     report.add(row);
+    expected.add(row);
     counting.add(row);
     decisions.push(decisionLine(row));
     for (const entry of spoolEntries(row)) {
@@ -256,6 +275,7 @@ export async function workPart(msg: PartMessage, deps: PartDeps): Promise<PartRe
       'application/x-ndjson',
     );
   });
+  await expected.write(deps, run.scope, rid, msg.part);
   return finishPart(
     msg,
     { op: 'map', report: report.toJSON(), away: counting.counts().away },

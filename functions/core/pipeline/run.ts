@@ -5,7 +5,7 @@ import { type ValidatedExport, validateExport } from '../rules/manifest';
 import type { CompiledPolicy } from '../rules/policy';
 import { EXPORT_ID } from '../rules/schemas';
 import { runScope } from './chunks';
-import type { Partitioning } from './sizing';
+import type { Budget, Capacity, Partitioning } from './sizing';
 import { buildStagePlan, selectWaves, type WavePlan } from './stages';
 
 /**
@@ -33,6 +33,10 @@ export interface WorkflowDeps {
   readonly now?: () => Date;
   /** How the run's work is cut into invocations (PARTITIONING unless told); smaller in tests. */
   readonly partitioning?: Partitioning;
+  /** What the deployment gives a run (the splits budget each stage's workers from it); none: unpaced. */
+  readonly capacity?: Capacity;
+  /** Paces this container's clients to a message's budget. */
+  readonly applyBudget?: (budget: Budget) => void;
 }
 
 /**

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { QUEUED, type Queued } from './workers';
 
 /**
  * How the deployed functions are sized and fed: read by the function table of the stack (what is
@@ -48,12 +49,6 @@ export const SIZING = {
   /** Registrations per invocation of the account-link function, and its most concurrent invocations. */
   linkBatchSize: 10,
   linkConcurrency: 2,
-  /**
-   * Table writes one busy writer makes a second, by the AWS model (estimate.ts): a chunk of 1,000 lines
-   * written to the ledger in about three quarters of a second. Caps the writers' concurrency (writerCap),
-   * and each container's batch writes are paced to it (adapters/pacing), so the cap holds in practice.
-   */
-  writesPerWorkerSecond: 1_500,
 } as const;
 
 export type SizedFunction = keyof typeof SIZING.functions;
@@ -89,15 +84,6 @@ export const verifyRanges = (records: number, p: Partitioning) =>
   Math.min(256, Math.max(1, Math.ceil(records / 4 / p.verifyPartitionKeys)));
 
 /**
- * The most concurrent invocations of a function that writes the table line by line, when `together` such
- * functions write at once (the four entity workers in a stage; index-identities alone): no more than the
- * table takes (`tableWritesPerSecond`, its warm throughput), and never fewer than SQS event sources allow.
- * More would only be throttled.
- */
-export const writerCap = (tableWritesPerSecond: number, together: number) =>
-  Math.max(2, Math.floor(tableWritesPerSecond / (together * SIZING.writesPerWorkerSecond)));
-
-/**
  * The longest one SDK call can spend waiting between its attempts (every backoff at its ceiling): a
  * function whose timeout is shorter can time out on one throttled call however little work it has.
  */
@@ -111,3 +97,48 @@ export const sdkRetryCeilingSeconds = (retry = SIZING.sdkRetry) => {
 /** Seconds before a failed message is visible again, after its `receiveCount`-th receive. */
 export const redeliverySeconds = (receiveCount: number, r = SIZING.redelivery) =>
   Math.min(r.maxSeconds, r.firstSeconds * 2 ** Math.max(0, Math.floor(receiveCount) - 1));
+
+/**
+ * What the deployment gives a run each second (CDK settings, lib/functions.ts `capacityOf`; the split
+ * functions read it from their environment): the table's warm throughput, each bucket's writes and reads
+ * (the S3 partitions the model assumes, at 3,500 PUT and 5,500 GET a second each), and how many workers
+ * each queue runs at once.
+ */
+export const CapacitySchema = z
+  .object({
+    tableWritesPerSecond: z.number().positive(),
+    tableReadsPerSecond: z.number().positive(),
+    bucketWritesPerSecond: z.number().positive(),
+    bucketReadsPerSecond: z.number().positive(),
+    workers: z.record(z.enum(QUEUED), z.number().int().positive()),
+  })
+  .strict();
+export type Capacity = z.infer<typeof CapacitySchema>;
+
+/** One worker's share of the capacity in one stage, a second: what its clients are paced to. */
+export const BudgetSchema = z
+  .object({
+    tableWrites: z.number().positive(),
+    tableReads: z.number().positive(),
+    bucketWrites: z.number().positive(),
+    bucketReads: z.number().positive(),
+  })
+  .strict();
+export type Budget = z.infer<typeof BudgetSchema>;
+
+/**
+ * A stage's budget per worker: the capacity shared by every worker that can run in it (the queues its
+ * steps feed, each at its concurrency). A stage where one entity works gives that entity's workers the
+ * whole table and buckets; one where four work shares them four ways. Offered together, the workers never
+ * exceed what the table and the buckets take.
+ */
+export function stageBudget(capacity: Capacity, queues: Iterable<Queued>): Budget {
+  const workers = [...new Set(queues)].reduce((n, q) => n + (capacity.workers[q] ?? 0), 0);
+  if (workers === 0) throw new RangeError('a stage budget needs at least one queue with workers');
+  return {
+    tableWrites: capacity.tableWritesPerSecond / workers,
+    tableReads: capacity.tableReadsPerSecond / workers,
+    bucketWrites: capacity.bucketWritesPerSecond / workers,
+    bucketReads: capacity.bucketReadsPerSecond / workers,
+  };
+}

@@ -6,9 +6,9 @@ import { readManifest } from '../rules/manifest';
 import { readLines } from '../rules/ndjson';
 import { type ChunkMessage, encodeChunkLine } from './chunks';
 import { type Run, stageOf, type WorkflowDeps } from './run';
-import { PARTITIONING } from './sizing';
+import { PARTITIONING, stageBudget } from './sizing';
 import { IDENTITY_STAGES, markerStage } from './stages';
-import { ENTITY_OF_KIND, type Entity } from './workers';
+import { ENTITY_OF_KIND, type Queued } from './workers';
 
 /** Chunks stored and queued at once by a split. */
 export const SPLIT_CONCURRENCY = 16;
@@ -33,6 +33,10 @@ export async function splitStage(
   const source = deps.source(run.exportId);
   const { files } = await readManifest(source);
   const done = new Set((await deps.store.stageProgress(run.scope, stage.id)).ids);
+  // The stage's workers share the table and buckets: those of the queues its steps feed.
+  const queueOf = (kind: ChunkMessage['kind']): Queued => (identity ? 'identities' : ENTITY_OF_KIND[kind]);
+  const queues = stage.steps.filter((step) => files.has(step.kind)).map((step) => queueOf(step.kind));
+  const budget = deps.capacity && queues.length > 0 ? stageBudget(deps.capacity, queues) : undefined;
   const expected: Record<string, number> = {};
   let chunks = 0;
   let sent = 0;
@@ -42,7 +46,7 @@ export async function splitStage(
     const task = (async () => {
       await deps.objects.put(deps.exportsBucket, msg.key, body, 'application/x-ndjson');
       if (done.has(chunkId(msg))) return;
-      await deps.queue(identity ? 'identities' : (ENTITY_OF_KIND[msg.kind] as Entity), [msg]);
+      await deps.queue(queueOf(msg.kind), [msg]);
       sent++;
     })().catch((error: unknown) => {
       failure ??= error;
@@ -73,6 +77,7 @@ export async function splitStage(
         path: file.path,
         chunk,
         key,
+        ...(budget ? { budget } : {}),
       };
       const body = `${rows.join('\n')}\n`;
       chunk++;

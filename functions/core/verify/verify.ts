@@ -1,6 +1,7 @@
 import { eachLimited } from '../concurrency';
 import { ConfigError, PoisonMessageError } from '../errors';
 import { documentOfFile, isDocumentKey, type TargetPartition, targetPartitions } from '../keys';
+import { ExpectedSpool, expectedDocuments } from '../pipeline/expected';
 import {
   finishPart,
   type PartDeps,
@@ -11,11 +12,11 @@ import {
   summarise,
   workPart,
 } from '../pipeline/report-parts';
-import { runResults } from '../pipeline/results';
+import { resultRows, runResultKeys, runResults } from '../pipeline/results';
 import type { Run, WorkflowDeps } from '../pipeline/run';
 import { runFacts } from '../pipeline/run-facts';
-import { PARTITIONING } from '../pipeline/sizing';
-import { buildStagePlan, REPORT_STAGES } from '../pipeline/stages';
+import { PARTITIONING, verifyRanges } from '../pipeline/sizing';
+import { buildStagePlan, REPORT_STAGES, runIdOf } from '../pipeline/stages';
 import type { ChunkQueue, ObjectStore } from '../ports';
 import type { IdentityCounts, Summary, Verification } from '../report/summary';
 import {
@@ -117,10 +118,11 @@ async function nextKeys(
 export async function verifyPartition(
   run: Run,
   deps: VerifyDeps,
-  partition: TargetPartition,
+  where: { readonly partition: TargetPartition; readonly index: number; readonly report: string },
   previous: { tally: VerifyTally; after?: string } = { tally: emptyVerifyTally() },
   maxKeys = 5_000,
 ): Promise<PartitionProgress> {
+  const { partition } = where;
   const checked = { ...previous.tally.checked };
   const problems = Object.fromEntries(
     Object.entries(previous.tally.problems).map(([k, v]) => [k, [...v]]),
@@ -128,6 +130,11 @@ export async function verifyPartition(
   const documents: Record<string, number> = { ...previous.tally.documents };
   const problem = (check: CheckName, text: string) => keep(problems[check], [text]);
   const facts = runFacts(run, deps);
+  const expected = await expectedDocuments(
+    deps,
+    { scope: run.scope, report: where.report, partition: where.index },
+    previous.after === undefined,
+  );
   const forbidden = await facts.forbidden();
   const withdrawn = await facts.withdrawn();
   const bucket = deps.migratedBucket;
@@ -170,11 +177,11 @@ export async function verifyPartition(
     for (const path of credentialPaths(doc, forbidden)) say('credentials', `${key}: ${path}`);
     if (!run.waves.includes(String(doc.wave))) return found; // another wave's document
     found.notMigrated++;
-    const decision = await deps.store.decisionOf(run.scope, kind as Kind, id);
+    const migrated = expected.get(key);
     const gone = withdrawn.get(`${kind}#${id}`);
     if (gone) say('withdrawn', `${kind} ${id} was withdrawn (${gone.reason}) but is in the target`);
-    else if (decision !== 'migrated')
-      say('not-migrated', `${kind} ${id} is ${decision ?? 'undecided'} but in the target`);
+    else if (migrated?.[1] !== kind || migrated[2] !== id)
+      say('not-migrated', `${kind} ${id} is in the target but was not migrated by this run`);
     else found.document = kind as Kind;
     for (const file of [doc.file, doc.profilePhoto] as ({ key?: string; sha256?: string } | undefined)[]) {
       if (!file?.key) continue;
@@ -215,15 +222,35 @@ export async function verifyRun(
   run: Run,
   deps: VerifyDeps,
   maxKeys?: number,
-  ranges = 1,
+  givenRanges?: number,
 ): Promise<Verification> {
+  const p = deps.partitioning ?? PARTITIONING;
+  const { files } = await readManifest(deps.source(run.exportId));
+  const ranges =
+    givenRanges ??
+    verifyRanges(
+      [...files.values()].reduce((n, f) => n + f.records, 0),
+      p,
+    );
+  // What the run migrated, spooled by partition as the report's map parts do, under this check's own id.
+  const report = `check-${runIdOf(run)}`;
+  const keys = await runResultKeys(run, deps);
+  for (let part = 0; part * p.reportResults < keys.length; part++) {
+    const spool = new ExpectedSpool(ranges);
+    for await (const row of resultRows(
+      deps,
+      keys.slice(part * p.reportResults, (part + 1) * p.reportResults),
+    ))
+      spool.add(row);
+    await spool.write(deps, run.scope, report, part);
+  }
   let tally = emptyVerifyTally();
-  for (const partition of targetPartitions(run.exportId, ranges)) {
+  for (const [index, partition] of targetPartitions(run.exportId, ranges).entries()) {
     let progress: PartitionProgress = { tally: emptyVerifyTally(), done: false };
-    while (!progress.done) progress = await verifyPartition(run, deps, partition, progress, maxKeys);
+    while (!progress.done)
+      progress = await verifyPartition(run, deps, { partition, index, report }, progress, maxKeys);
     tally = mergeVerify(tally, progress.tally);
   }
-  const { files } = await readManifest(deps.source(run.exportId));
   const waves = buildStagePlan(deps.policy).filter((w) => run.waves.includes(w.wave));
   const counting = countRun(
     await runFacts(run, deps).withdrawn(),
@@ -241,12 +268,13 @@ export async function verifyRun(
 export async function workVerifyPart(msg: PartMessage, deps: PartDeps): Promise<PartResult> {
   if (msg.op !== 'verify') throw new PoisonMessageError(`a ${msg.op} part is not verify's`);
   if (await partDone(msg, deps)) return { msg, done: 'before' };
+  if (msg.budget) deps.applyBudget?.(msg.budget);
   const partition = targetPartitions(msg.run.exportId, msg.ranges)[msg.part];
   if (!partition) throw new PoisonMessageError(`verify part ${msg.part} does not exist`);
   const progress = await verifyPartition(
     msg.run,
     deps,
-    partition,
+    { partition, index: msg.part, report: runIdOf(msg.run) },
     {
       tally: (msg.tally as VerifyTally | undefined) ?? emptyVerifyTally(),
       ...(msg.after ? { after: msg.after } : {}),
