@@ -32,6 +32,7 @@ interface Measure {
   steps?: Record<string, [string, number]>;
   /** Of a run: each function's invocations and heaviest one, in ms, as the local runtime measured them. */
   limits?: Record<string, [number, number]>;
+  workload?: Record<string, number>;
 }
 
 /**
@@ -175,6 +176,8 @@ async function main() {
       },
       bundles: bundleFigures,
       modelVsLocal: { model: planLarge.steps, local: runLarge.limits },
+      /** The run's requests: as the AWS model counts them for the export, and as the local run sent them. */
+      workload: { model: planLarge.workload, local: runLarge.workload },
     };
     const goals = {
       'plan >= 0.5 x parse': result.planRecordsPerSec / result.parseRecordsPerSec,
@@ -214,6 +217,15 @@ async function main() {
         .sort((x, y) => y[1] - x[1])[0];
       log(
         `  ${step.padEnd(26)} ${fn.padEnd(17)} model ${String(seconds).padStart(7)} s   local ${local ? `${(local[1] / 1000).toFixed(1).padStart(7)} s of ${local[0]} invocations` : '      -'}`,
+      );
+    }
+    // The workload: what the model says the run asks of the services, and what the local run's clients sent.
+    log('');
+    log(`the run's requests, modelled vs sent by the local run (${SIZES.large} accounts):`);
+    for (const key of ['records', 'dynamoWriteUnits', 'dynamoReadUnits', 's3Writes', 's3Reads']) {
+      const [m, l] = [planLarge.workload?.[key], runLarge.workload?.[key]];
+      log(
+        `  ${key.padEnd(17)} model ${String(m ?? '-').padStart(9)}   local ${String(l ?? '-').padStart(9)}`,
       );
     }
     log('');

@@ -145,6 +145,8 @@ async function main() {
   let steps: Record<string, [string, number]> | undefined;
   /** run: what the local runtime measured per function, [invocations, heaviest ms]. */
   let limits: Record<string, [number, number]> | undefined;
+  /** The run's requests as its clients sent them (run), or as the AWS model counts them (plan). */
+  let workload: Record<string, number> | undefined;
   if (task === 'parse' || task === 'validate') records = await parse(arg, task === 'validate');
   else if (task === 'store') {
     records = Number(arg);
@@ -162,6 +164,7 @@ async function main() {
     steps = Object.fromEntries(
       r.estimate.feasibility.steps.map((x) => [x.step, [x.function, x.perInvocationSeconds]]),
     );
+    workload = { ...r.estimate.workload };
   } else if (task === 'run') {
     const r = await runLocal({ exportDir: arg, stateDir: work, stderr: quiet });
     // A figure of a run that did not complete and verify would measure something else.
@@ -173,9 +176,10 @@ async function main() {
     limits = Object.fromEntries(
       Object.entries(measured.functions).map(([name, f]) => [name, [f.invocations, f.maxDurationMs]]),
     );
+    workload = { records, ...measured.requests };
   } else throw new Error(`unknown task ${task}`);
   process.stdout.write(
-    `${JSON.stringify({ ms: ms ?? performance.now() - started, records, migrated, steps, limits, maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024) })}\n`,
+    `${JSON.stringify({ ms: ms ?? performance.now() - started, records, migrated, steps, limits, workload, maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024) })}\n`,
   );
 }
 

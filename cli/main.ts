@@ -162,7 +162,7 @@ function program(setExit: (code: number) => void): Command {
     .addOption(
       new Option(
         '--poll <seconds>',
-        'seconds between progress checks the estimate assumes (default 10)',
+        "seconds between progress checks the estimate assumes (default 30, the deployment's)",
       ).argParser(wholeNumber('poll seconds', 1, 3600)),
     )
     .addOption(

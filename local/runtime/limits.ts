@@ -27,8 +27,50 @@ export interface InvocationWork {
   requests: number;
   bytes: number;
 }
+/**
+ * What a run asked of the services, counted from the requests its functions' clients sent (every
+ * attempt): DynamoDB request units (an item written or read, a query's page), S3 writes (PUT, COPY,
+ * DELETE) and reads (GET, HEAD). The AWS estimate's `workload`, measured.
+ */
+export interface RequestCounts {
+  dynamoWriteUnits: number;
+  dynamoReadUnits: number;
+  s3Writes: number;
+  s3Reads: number;
+}
+
 /** The work of the invocation running (each invocation of the local runtime has its own), and its calls. */
-export const invocationWork = new AsyncLocalStorage<InvocationWork & { calls: Set<string> }>();
+export const invocationWork = new AsyncLocalStorage<
+  InvocationWork & { calls: Set<string>; counts: RequestCounts }
+>();
+
+const S3_WRITES = new Set(['s3:PutObject', 's3:CopyObject', 's3:DeleteObject']);
+const S3_READS = new Set(['s3:GetObject', 's3:HeadObject']);
+const DYNAMO_WRITES = new Set(['dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:UpdateItem']);
+const DYNAMO_READS = new Set(['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan']);
+
+/** What one request adds to the counts: its operation, and the items of a batch. */
+function countRequest(counts: RequestCounts, operation: string, input: unknown): void {
+  const items = (requests: unknown, field?: 'Keys') =>
+    Object.values((requests ?? {}) as Record<string, unknown>).reduce<number>((n, v) => {
+      const list = field ? (v as { Keys?: unknown[] }).Keys : v;
+      return n + (Array.isArray(list) ? list.length : 0);
+    }, 0);
+  const i = input as { RequestItems?: unknown } | undefined;
+  if (S3_WRITES.has(operation)) counts.s3Writes++;
+  else if (S3_READS.has(operation)) counts.s3Reads++;
+  else if (DYNAMO_WRITES.has(operation)) counts.dynamoWriteUnits++;
+  else if (DYNAMO_READS.has(operation)) counts.dynamoReadUnits++;
+  else if (operation === 'dynamodb:BatchWriteItem') counts.dynamoWriteUnits += items(i?.RequestItems);
+  else if (operation === 'dynamodb:BatchGetItem') counts.dynamoReadUnits += items(i?.RequestItems, 'Keys');
+}
+
+export const noRequests = (): RequestCounts => ({
+  dynamoWriteUnits: 0,
+  dynamoReadUnits: 0,
+  s3Writes: 0,
+  s3Reads: 0,
+});
 
 /** The operation a request calls, as `<service>:<operation>` (DynamoDB's document commands by their own). */
 const DOCUMENT_COMMANDS: Record<string, string> = {
@@ -56,7 +98,9 @@ export function countWork(client: { middlewareStack: { add: (...args: never[]) =
     (handler: (args: unknown) => Promise<unknown>, context: { clientName?: string; commandName?: string }) =>
     async (args: unknown): Promise<unknown> => {
       const work = invocationWork.getStore();
-      work?.calls.add(operationOf(context));
+      const operation = operationOf(context);
+      work?.calls.add(operation);
+      if (work) countRequest(work.counts, operation, (args as { input?: unknown }).input);
       const result = await handler(args);
       if (work) {
         const { request } = args as { request?: { body?: unknown } };
@@ -88,6 +132,8 @@ export interface LimitsReport {
   historyLimit: number;
   maxStatePayloadBytes: number;
   statePayloadLimitBytes: number;
+  /** What the run's functions asked of the services, counted request by request. */
+  requests: RequestCounts;
 }
 
 /** Step Functions' quota, as the AWS model holds a run to it. */
@@ -108,6 +154,7 @@ async function bytesIn(dir: string): Promise<number> {
  */
 export function limitsRecorder(tmpRoot: string) {
   const functions: Record<string, FunctionLimits> = Object.create(null);
+  let requests = noRequests();
   let serial = 0;
   return {
     wrap<I, O>(
@@ -133,6 +180,7 @@ export function limitsRecorder(tmpRoot: string) {
           requests: 0,
           bytes: 0,
           calls: new Set<string>(),
+          counts: requests,
         };
         const started = performance.now();
         let timer: NodeJS.Timeout | undefined;
@@ -175,11 +223,13 @@ export function limitsRecorder(tmpRoot: string) {
         historyLimit: HISTORY_LIMIT,
         maxStatePayloadBytes: execution.maxStatePayloadBytes,
         statePayloadLimitBytes: STATE_PAYLOAD_LIMIT,
+        requests: { ...requests },
       };
     },
     /** Starts counting afresh (one report per execution). */
     reset() {
       for (const key of Object.keys(functions)) delete functions[key];
+      requests = noRequests();
     },
   };
 }

@@ -44,16 +44,27 @@ async function limitsOf(accounts: number): Promise<LimitsReport> {
     pipeline: { ...FAST, context: { partitioning: PARTITIONING, workerConcurrency: 2 } },
   });
   expect(result.summary.verification?.passed).toBe(true);
+  const manifest = JSON.parse(await readFile(join(exportDir, 'manifest.json'), 'utf8')) as {
+    files: { records: number }[];
+  };
+  records.set(
+    accounts,
+    manifest.files.reduce((n, f) => n + f.records, 0),
+  );
   return JSON.parse(await readFile(join(result.outDir, 'limits.json'), 'utf8')) as LimitsReport;
 }
+
+/** The records of each export run, by its accounts. */
+const records = new Map<number, number>();
+let small: LimitsReport | undefined;
 
 let large: LimitsReport | undefined;
 
 test('five times the accounts: the heaviest report and verify invocations do at most twice the work, inside every limit', async () => {
-  const small = await limitsOf(20);
+  small = await limitsOf(20);
   large = await limitsOf(100);
   for (const name of ['report', 'verify'] as const) {
-    const [s, l] = [small.functions[name], large.functions[name]];
+    const [s, l] = [small?.functions[name], large.functions[name]];
     expect(s && l).toBeTruthy();
     if (!s || !l) return;
     // The work is cut into more invocations, not bigger ones: counted in requests and bytes, not timed
@@ -72,7 +83,7 @@ test('five times the accounts: the heaviest report and verify invocations do at 
     });
   }
   // Work, counted rather than timed: a verify page is the same work however large the target.
-  const [sv, lv] = [small.functions.verify?.maxWork, large.functions.verify?.maxWork];
+  const [sv, lv] = [small?.functions.verify?.maxWork, large.functions.verify?.maxWork];
   expect(sv?.requests).toBeGreaterThan(0);
   expect(lv && sv && lv.requests <= 1.2 * sv.requests && lv.bytes <= 1.2 * sv.bytes).toBe(true);
   for (const [name, f] of Object.entries(large.functions))
@@ -82,10 +93,10 @@ test('five times the accounts: the heaviest report and verify invocations do at 
     ]);
   // More parts of the report; more pages of verify's (fixed) partitions.
   expect(large.functions.report?.invocations).toBeGreaterThanOrEqual(
-    2 * (small.functions.report?.invocations ?? 0),
+    2 * (small?.functions.report?.invocations ?? 0),
   );
-  expect(large.functions.verify?.invocations).toBeGreaterThan(small.functions.verify?.invocations ?? 0);
-  for (const report of [small, large]) {
+  expect(large.functions.verify?.invocations).toBeGreaterThan(small?.functions.verify?.invocations ?? 0);
+  for (const report of [small as LimitsReport, large]) {
     for (const [name, f] of Object.entries(report.functions)) {
       expect([name, f.maxDurationMs < f.timeoutMs]).toEqual([name, true]);
       expect([name, f.maxTmpBytes <= f.tmpLimitBytes]).toEqual([name, true]);
@@ -112,4 +123,17 @@ test('every AWS operation a function called in the run is granted to its role, a
   const calls = new Set(Object.values(large.functions).flatMap((f) => f.calls));
   for (const call of ['dynamodb:BatchWriteItem', 's3:PutObject', 's3:CopyObject', 'sqs:SendMessageBatch'])
     expect(calls).toContain(call);
+});
+
+test('the table takes no item per record: the requests the run sent cost at most 0.3 write units per record more', () => {
+  if (!small || !large) throw new Error('the runs of the first test did not finish');
+  const more = (records.get(100) ?? 0) - (records.get(20) ?? 0);
+  expect(more).toBeGreaterThan(1000);
+  // Counted from every request the functions' clients sent (limits.json `requests`), not modelled.
+  const units = large.requests.dynamoWriteUnits - small.requests.dynamoWriteUnits;
+  expect(units).toBeGreaterThan(0);
+  expect(units / more).toBeLessThanOrEqual(0.3);
+  // The records' documents went to S3 instead, and verify read them back.
+  expect(large.requests.s3Writes - small.requests.s3Writes).toBeGreaterThan(0.1 * more);
+  expect(large.requests.s3Reads).toBeGreaterThan(small.requests.s3Reads);
 });

@@ -7,7 +7,7 @@ export const LIMITS = {
   /** An id, or a reference to one (accountId, projectId, ...), in UTF-8 bytes. */
   idBytes: {
     value: 512,
-    protects: "DynamoDB's 2,048-byte keys and 400 KB items (the ledger holds ids), S3's 1,024-byte keys",
+    protects: "DynamoDB's 2,048-byte keys and 400 KB items (container decisions hold ids), S3's 1,024-byte keys",
   },
   /** One line of a kind file; a longer one is quarantined without being held in memory. */
   lineBytes: {
@@ -17,7 +17,7 @@ export const LIMITS = {
   /** Owners of one record (a project's founders, a group's admins). */
   ownersPerRecord: {
     value: 100,
-    protects: "DynamoDB's 400 KB items (a ledger entry holds its owners) and the receipts' spool on disk",
+    protects: "a chunk's result object (a ledger row holds its owners) and the receipts' spool on disk",
   },
   /** Members or participants of one record (a group's members, an event's participants). */
   membersPerRecord: {
@@ -38,7 +38,7 @@ export const LIMITS = {
   /** A file's name, in UTF-8 bytes (DQ-6 makes a longer-than-255-byte name safe; this bounds what is kept). */
   fileNameBytes: {
     value: 1024,
-    protects: "DynamoDB's 400 KB items and the receipts (the ledger holds file names)",
+    protects: "a chunk's result object and the receipts (a ledger row holds file names)",
   },
   /** A path in the manifest, in UTF-8 bytes. */
   pathBytes: {
