@@ -52,8 +52,8 @@ export function dynamoStore(
   const concurrency = options.concurrency ?? 16;
   // The table is shared by the workers of a stage, each paced to its share (sizing.ts stageBudget): a
   // container that offered more would only be throttled.
-  const writes = paceOf(client, 'tableWrites');
-  const reads = paceOf(client, 'tableReads');
+  const writes = (units: number) => paceOf(client, 'tableWrites')(units);
+  const reads = (units: number) => paceOf(client, 'tableReads')(units);
   const retentionSeconds = (options.retentionDays ?? DEFAULT_RETENTION_DAYS) * 86_400;
   /** A per-run item's TTL: the end of the export's retention, when its working area expires too. */
   const expiry = () => ({ [TTL_ATTRIBUTE]: Math.floor(Date.now() / 1000) + retentionSeconds });
@@ -332,8 +332,8 @@ export function dynamoStore(
 export function dynamoIdentities(client: DynamoDBClient, table: string): IdentityStore {
   const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
   // Paced with the batch writes of the same container (one budget per container and resource).
-  const writes = paceOf(client, 'tableWrites');
-  const reads = paceOf(client, 'tableReads');
+  const writes = (units: number) => paceOf(client, 'tableWrites')(units);
+  const reads = (units: number) => paceOf(client, 'tableReads')(units);
   const conditional = async (command: PutCommand | DeleteCommand): Promise<boolean> => {
     await writes(1);
     try {

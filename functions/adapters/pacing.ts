@@ -67,17 +67,28 @@ export type Paced = keyof Budget;
  */
 const UNBUDGETED = Number.POSITIVE_INFINITY;
 
-const byClient = new WeakMap<object, Map<Paced, Pace>>();
+const byWorker = new WeakMap<object, Map<Paced, Pace>>();
+let workerOf: () => object | undefined = () => undefined;
 
 /**
- * One pace per client and resource, that is per Lambda container (each builds its clients once, and runs
- * one invocation at a time): a stage's budget is one worker's share (core/pipeline/sizing stageBudget).
+ * Where one process runs many workers at once (the local runtime: its invocations share clients), which
+ * worker is running: each gets paces of its own, as each Lambda container has.
+ */
+export function paceWorkers(current: () => object | undefined): void {
+  workerOf = current;
+}
+
+/**
+ * One pace per worker and resource: on Lambda per client, that is per container (each builds its clients
+ * once, and runs one invocation at a time). A stage's budget is one worker's share (core/pipeline/sizing
+ * stageBudget). Look it up on every use: the worker may change from one call to the next.
  */
 export function paceOf(client: object, resource: Paced): Pace {
-  let paces = byClient.get(client);
+  const worker = workerOf() ?? client;
+  let paces = byWorker.get(worker);
   if (!paces) {
     paces = new Map();
-    byClient.set(client, paces);
+    byWorker.set(worker, paces);
   }
   let pace = paces.get(resource);
   if (!pace) {

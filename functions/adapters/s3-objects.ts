@@ -20,8 +20,8 @@ const isMissing = (error: unknown) =>
 
 export function s3Objects(client: S3Client): ObjectStore {
   // The buckets are shared by the workers of a stage, each paced to its share (sizing.ts stageBudget).
-  const writes = paceOf(client, 'bucketWrites');
-  const reads = paceOf(client, 'bucketReads');
+  const writes = (units: number) => paceOf(client, 'bucketWrites')(units);
+  const reads = (units: number) => paceOf(client, 'bucketReads')(units);
   const get = async (bucket: string, key: string) => {
     await reads(1);
     try {

@@ -7,7 +7,8 @@ export const LIMITS = {
   /** An id, or a reference to one (accountId, projectId, ...), in UTF-8 bytes. */
   idBytes: {
     value: 512,
-    protects: "DynamoDB's 2,048-byte keys and 400 KB items (container decisions hold ids), S3's 1,024-byte keys",
+    protects:
+      "DynamoDB's 2,048-byte keys and 400 KB items (container decisions hold ids), S3's 1,024-byte keys",
   },
   /** One line of a kind file; a longer one is quarantined without being held in memory. */
   lineBytes: {
