@@ -7,6 +7,8 @@ module.exports = {
   maxWorkers: 3,
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
+  // A run at AWS's limits takes minutes: its own script (npm run test:aws-limits).
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/limits/'],
   setupFiles: ['<rootDir>/test/setup-env.ts'],
   // Removes the temporary cdk.out folders of the Apps that tests synthesize.
   setupFilesAfterEnv: ['aws-cdk-lib/testhelpers/jest-autoclean'],

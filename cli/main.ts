@@ -10,6 +10,7 @@ import type { Estimate } from '../functions/core/estimate/estimate';
 import { neutralise } from '../functions/core/report/neutralise';
 import type { Summary } from '../functions/core/report/summary';
 import { LINK_REASONS } from '../functions/core/rules/reasons';
+import type { RunResult } from './commands/run';
 import { handleInterrupts, isInterrupted } from './interrupt';
 import { fileSystemError, isFileSystemError } from './messages';
 
@@ -30,6 +31,13 @@ const wholeNumber = (name: string, min: number, max: number) => (raw: string) =>
   if (!/^\d+$/.test(raw)) throw new InvalidArgumentError(`expected a whole number, got "${raw}"`);
   const n = Number(raw);
   if (n < min || n > max) throw new InvalidArgumentError(`expected ${min} to ${max} ${name}, got ${n}`);
+  return n;
+};
+
+const fraction = (name: string) => (raw: string) => {
+  const n = Number(raw);
+  if (!/^\d*\.?\d+(e-?\d+)?$/.test(raw) || !(n > 0 && n <= 1))
+    throw new InvalidArgumentError(`expected a ${name} above 0 and at most 1, got "${raw}"`);
   return n;
 };
 
@@ -57,7 +65,19 @@ type ExportResult = {
   receipts: number;
   failed?: boolean;
   estimate?: Estimate;
+  throttling?: RunResult['throttling'];
 };
+
+/** What the stand-ins refused under AWS's limits, beside what the AWS model counts for them. */
+function formatThrottling(t: NonNullable<RunResult['throttling']>): string {
+  const n = (x: number) => Math.round(x).toLocaleString('en-GB');
+  const share = (x: number) => `${((100 * x) / Math.max(1, t.requests)).toFixed(1)} %`;
+  return [
+    `\nAWS's limits x ${t.scale} (a new table's 4,000 writes and 12,000 reads a second, a new bucket's 3,500 writes and 5,500 reads):`,
+    `  ${n(t.throttled)} of ${n(t.requests)} requests throttled (${share(t.throttled)}), ${(t.waitedMs / 1000).toFixed(1)} s waited before their retries; ${n(t.deadLettered)} messages dead-lettered`,
+    `  the AWS model counts ${(100 * t.model.share).toFixed(1)} % throttled for the same requests: ${n(t.model.throttled)}, ${(t.model.waitedMs / 1000).toFixed(1)} s`,
+  ].join('\n');
+}
 
 /** The summary a plan, run or redrive prints; its exit status (1 when the run failed after its report). */
 async function printResult(name: string, title: string, result: ExportResult, policyFile?: string) {
@@ -77,6 +97,7 @@ async function printResult(name: string, title: string, result: ExportResult, po
   }
   if (s.verification) console.log(formatVerification(s.verification));
   if (result.estimate) console.log(`\n${formatEstimate(result.estimate)}`);
+  if (result.throttling) console.log(formatThrottling(result.throttling));
   console.log(
     `\nreport: ${result.outDir} (summary.json, decisions.ndjson, report.html, ${result.receipts} receipts)`,
   );
@@ -138,9 +159,19 @@ function program(setExit: (code: number) => void): Command {
       '--replace',
       'the export changed since it was run under this id: withdraw the earlier run and decide the new content',
     )
-    .action(async (exportDir: string, o: ExportFlags & { replace?: boolean }) => {
+    .addOption(
+      new Option(
+        '--aws-limits [scale]',
+        "enforce AWS's limits in the stand-ins (a new table's and a new bucket's rates, times scale: 0 to 1, default 1) and pace the workers to them; limits.json says what was throttled",
+      ).argParser(fraction('aws-limits scale')),
+    )
+    .action(async (exportDir: string, o: ExportFlags & { replace?: boolean; awsLimits?: number | true }) => {
       const { runLocal } = require('./commands/run') as typeof import('./commands/run');
-      const options = { ...exportOptions(exportDir, o), replace: o.replace === true };
+      const options = {
+        ...exportOptions(exportDir, o),
+        replace: o.replace === true,
+        ...(o.awsLimits === undefined ? {} : { awsLimits: o.awsLimits === true ? 1 : o.awsLimits }),
+      };
       setExit(await printResult('run', 'Run', await runLocal(options), o.policy));
     });
 

@@ -15,6 +15,7 @@ import { s3Objects } from '../../functions/adapters/s3-objects';
 import type { Clients } from '../../functions/adapters/wiring';
 import { eachLimited } from '../../functions/core/concurrency';
 import { ExecutionFailedError, ExportRejectedError, UsageError } from '../../functions/core/errors';
+import { ASSUMPTIONS } from '../../functions/core/estimate/estimate';
 import {
   DECISIONS_PARTS,
   decisionsIndex,
@@ -40,6 +41,7 @@ import type { DeliveryCounts } from '../../local/runtime/event-sources';
 import type { FaultCounts } from '../../local/runtime/faults';
 import { exportFiles, exportFolder, fsExportSource } from '../../local/runtime/fs-export-source';
 import { type LocalPipeline, startLocalPipeline } from '../../local/runtime/pipeline';
+import type { Throttling } from '../../local/runtime/throttling';
 import { recordReportFolder, reportFolder, reportFolders } from '../folders';
 import { onInterrupt } from '../interrupt';
 import { notice } from '../messages';
@@ -55,6 +57,8 @@ export interface RunOptions {
   /** Withdraw earlier runs of other content under this export id, and decide the new content. */
   readonly replace?: boolean;
   readonly stderr?: { write(s: string): unknown; isTTY?: boolean };
+  /** Enforce AWS's limits in the stand-ins, times this scale (0 to 1), and pace the workers to them. */
+  readonly awsLimits?: number;
   /** For tests: options of the local pipeline (faults, timings). */
   readonly pipeline?: Partial<Parameters<typeof startLocalPipeline>[0]>;
 }
@@ -70,7 +74,22 @@ export interface RunResult {
   readonly failed: boolean;
   /** What the stand-ins went through: faults injected, SQS deliveries (the reliability suite reads them). */
   readonly counts: { readonly faults: FaultCounts; readonly deliveries: DeliveryCounts };
+  /** With `awsLimits`: the requests refused as over AWS's limits, beside what the AWS model counts for them. */
+  readonly throttling?: Throttling & { readonly scale: number; readonly model: ModelThrottling };
 }
+
+/** What the AWS model counts for throttling (ASSUMPTIONS): a share of the requests, each after one backoff. */
+export interface ModelThrottling {
+  readonly share: number;
+  readonly throttled: number;
+  readonly waitedMs: number;
+}
+
+export const modelThrottling = (requests: number): ModelThrottling => ({
+  share: ASSUMPTIONS.throttledShare,
+  throttled: Math.round(requests * ASSUMPTIONS.throttledShare),
+  waitedMs: Math.round(requests * ASSUMPTIONS.throttledShare * ASSUMPTIONS.retryBackoffMs),
+});
 
 async function md5(file: string): Promise<string> {
   const hash = createHash('md5');
@@ -261,6 +280,8 @@ export async function executeRun(
   outDir: string,
 ): Promise<RunResult> {
   pipeline.limits.reset();
+  if (pipeline.throttling)
+    Object.assign(pipeline.throttling.counts, { requests: 0, throttled: 0, waitedMs: 0, deadLettered: 0 });
   const outcome = await pipeline.execute(input);
   const failed = !outcome.ok && REPORTED_FAILURES.has(outcome.error);
   if (!outcome.ok && !failed) {
@@ -268,10 +289,18 @@ export async function executeRun(
     throw new ExecutionFailedError(outcome.error, outcome.cause);
   }
   await download(pipeline.clients, pipeline.resources.buckets.reports, reportPrefix(run), outDir);
-  // Each function's heaviest invocation of this run against Lambda's limits, and the execution's quotas.
+  // Each function's heaviest invocation of this run against Lambda's limits, and the execution's quotas;
+  // under AWS's limits, what the stand-ins refused and what was left dead-lettered.
+  const throttling = pipeline.throttling
+    ? {
+        ...pipeline.throttling.counts,
+        waitedMs: Math.round(pipeline.throttling.counts.waitedMs),
+        deadLettered: await pipeline.deadLettered(),
+      }
+    : undefined;
   await writeFile(
     join(outDir, 'limits.json'),
-    `${JSON.stringify(pipeline.limits.report(outcome.stats), null, 2)}\n`,
+    `${JSON.stringify({ ...pipeline.limits.report(outcome.stats), ...(throttling ? { throttling } : {}) }, null, 2)}\n`,
   );
   await recordReportFolder(pipeline.stateDir, reportPrefix(run), outDir);
   const summary = JSON.parse(await readFile(join(outDir, 'summary.json'), 'utf8')) as Summary;
@@ -287,6 +316,15 @@ export async function executeRun(
     receipts,
     failed,
     counts: { faults: pipeline.faultCounts, deliveries: pipeline.deliveries },
+    ...(throttling && pipeline.throttling
+      ? {
+          throttling: {
+            ...throttling,
+            scale: pipeline.throttling.scale,
+            model: modelThrottling(throttling.requests),
+          },
+        }
+      : {}),
   };
 }
 
@@ -322,6 +360,7 @@ export async function runLocal(options: RunOptions): Promise<RunResult> {
     notice,
     context: options.policyFile ? { policyFile: resolve(options.policyFile) } : {},
     onTask: progress.onTask,
+    ...(options.awsLimits === undefined ? {} : { awsLimits: options.awsLimits }),
     ...options.pipeline,
   }).catch((error: unknown) => {
     progress.end();

@@ -49,20 +49,30 @@ const S3_READS = new Set(['s3:GetObject', 's3:HeadObject']);
 const DYNAMO_WRITES = new Set(['dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:UpdateItem']);
 const DYNAMO_READS = new Set(['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan']);
 
-/** What one request adds to the counts: its operation, and the items of a batch. */
-function countRequest(counts: RequestCounts, operation: string, input: unknown): void {
+/**
+ * What one request asks of the table or a bucket: which of the four measures, and how many units (the
+ * items of a batch); undefined for a request to neither (SQS, a listing).
+ */
+export function unitsOf(
+  operation: string,
+  input: unknown,
+): { measure: keyof RequestCounts; units: number; bucket?: string } | undefined {
   const items = (requests: unknown, field?: 'Keys') =>
     Object.values((requests ?? {}) as Record<string, unknown>).reduce<number>((n, v) => {
       const list = field ? (v as { Keys?: unknown[] }).Keys : v;
       return n + (Array.isArray(list) ? list.length : 0);
     }, 0);
-  const i = input as { RequestItems?: unknown } | undefined;
-  if (S3_WRITES.has(operation)) counts.s3Writes++;
-  else if (S3_READS.has(operation)) counts.s3Reads++;
-  else if (DYNAMO_WRITES.has(operation)) counts.dynamoWriteUnits++;
-  else if (DYNAMO_READS.has(operation)) counts.dynamoReadUnits++;
-  else if (operation === 'dynamodb:BatchWriteItem') counts.dynamoWriteUnits += items(i?.RequestItems);
-  else if (operation === 'dynamodb:BatchGetItem') counts.dynamoReadUnits += items(i?.RequestItems, 'Keys');
+  const i = input as { RequestItems?: unknown; Bucket?: string } | undefined;
+  const bucket = i?.Bucket === undefined ? {} : { bucket: i.Bucket };
+  if (S3_WRITES.has(operation)) return { measure: 's3Writes', units: 1, ...bucket };
+  if (S3_READS.has(operation)) return { measure: 's3Reads', units: 1, ...bucket };
+  if (DYNAMO_WRITES.has(operation)) return { measure: 'dynamoWriteUnits', units: 1 };
+  if (DYNAMO_READS.has(operation)) return { measure: 'dynamoReadUnits', units: 1 };
+  if (operation === 'dynamodb:BatchWriteItem')
+    return { measure: 'dynamoWriteUnits', units: items(i?.RequestItems) };
+  if (operation === 'dynamodb:BatchGetItem')
+    return { measure: 'dynamoReadUnits', units: items(i?.RequestItems, 'Keys') };
+  return undefined;
 }
 
 export const noRequests = (): RequestCounts => ({
@@ -81,7 +91,7 @@ const DOCUMENT_COMMANDS: Record<string, string> = {
   Delete: 'DeleteItem',
   Update: 'UpdateItem',
 };
-const operationOf = (context: { clientName?: string; commandName?: string }) => {
+export const operationOf = (context: { clientName?: string; commandName?: string }) => {
   const service = (context.clientName ?? '').replace(/(DocumentClient|Client)$/, '').toLowerCase();
   const command = (context.commandName ?? '').replace(/Command$/, '');
   return `${service}:${(service === 'dynamodb' && DOCUMENT_COMMANDS[command]) || command}`;
@@ -100,7 +110,8 @@ export function countWork(client: { middlewareStack: { add: (...args: never[]) =
       const work = invocationWork.getStore();
       const operation = operationOf(context);
       work?.calls.add(operation);
-      if (work) countRequest(work.counts, operation, (args as { input?: unknown }).input);
+      const asked = unitsOf(operation, (args as { input?: unknown }).input);
+      if (work && asked) work.counts[asked.measure] += asked.units;
       const result = await handler(args);
       if (work) {
         const { request } = args as { request?: { body?: unknown } };

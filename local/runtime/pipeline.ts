@@ -1,7 +1,9 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { dynamoStore } from '../../functions/adapters/dynamo-store';
+import { paceWorkers } from '../../functions/adapters/pacing';
 import type { Clients } from '../../functions/adapters/wiring';
 import { ENV } from '../../functions/adapters/wiring';
 import { StateBusyError } from '../../functions/core/errors';
@@ -12,8 +14,9 @@ import { type LocalServices, startServices } from '../stand-ins/services';
 import { localEventBus, PUT_EVENTS } from './event-bus';
 import { type DeliveryCounts, mappingsOf, pollQueue } from './event-sources';
 import { emptyCounts, type FaultCounts, type FaultPlan, injectFaults } from './faults';
-import { countWork, limitsRecorder } from './limits';
+import { countWork, invocationWork, limitsRecorder } from './limits';
 import { localStateMachine, type TaskHandler } from './state-machine';
+import { awsLimits, enforceAwsLimits, type Throttling } from './throttling';
 
 const ROOT = join(__dirname, '..', '..');
 /**
@@ -45,6 +48,11 @@ export interface LocalPipelineOptions {
   readonly notice?: (text: string) => void;
   /** Deliver every SQS message twice, some out of order (the reliability suite). */
   readonly duplicateDelivery?: { readonly seed: number };
+  /**
+   * Enforce AWS's limits (a new table's, a new bucket's) times this scale in the stand-ins, and budget the
+   * workers from the same figures (`run --aws-limits`).
+   */
+  readonly awsLimits?: number;
 }
 
 export interface LocalPipeline {
@@ -65,6 +73,10 @@ export interface LocalPipeline {
   readonly deliveries: DeliveryCounts;
   /** Each function's invocations measured against Lambda's limits (limits.json). */
   readonly limits: ReturnType<typeof limitsRecorder>;
+  /** With `awsLimits`: the scale, and the requests the stand-ins refused as over AWS's limits so far. */
+  readonly throttling?: { readonly scale: number; readonly counts: Throttling };
+  /** Messages left in the dead-letter queues now. */
+  deadLettered(): Promise<number>;
   execute(input: unknown): ReturnType<ReturnType<typeof localStateMachine>['execute']>;
   stop(): Promise<void>;
 }
@@ -150,6 +162,17 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     const functionClients = services.newClients();
     for (const client of [functionClients.s3, functionClients.dynamo, functionClients.sqs]) countWork(client);
     if (options.faults) injectFaults(functionClients, options.faults, faultCounts);
+    // The invocations share these clients: each is its own worker to the pacing, as a container is.
+    paceWorkers(() => invocationWork.getStore());
+    const limitsAt = options.awsLimits === undefined ? undefined : awsLimits(options.awsLimits);
+    const throttling = limitsAt
+      ? {
+          scale: options.awsLimits as number,
+          counts: { requests: 0, throttled: 0, waitedMs: 0, deadLettered: 0 },
+        }
+      : undefined;
+    if (limitsAt && throttling)
+      enforceAwsLimits([functionClients.s3, functionClients.dynamo], limitsAt, throttling.counts);
     const deliveries = { messages: 0, duplicates: 0, receiveErrors: 0 };
     const resources = await createLocalResources(clients, synth.templates);
     // Executions live in this process alone: under the state folder's lock, a run lock in the table is
@@ -187,6 +210,10 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       );
       // Receipts carry no download links here: a link to a stand-in that stops with the command is useless.
       if (ENV.downloadUrlHours in env) env[ENV.downloadUrlHours] = '0';
+      // Under AWS's limits the splits budget the workers from them, as a deployment at them would.
+      const capacity = env[ENV.capacity];
+      if (limitsAt && capacity !== undefined)
+        env[ENV.capacity] = JSON.stringify({ ...JSON.parse(capacity), ...limitsAt });
       const name = fn.handler.split('/')[1] ?? fn.handler;
       const handler = limits.wrap(
         name,
@@ -234,6 +261,17 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       faultCounts,
       deliveries,
       limits,
+      ...(throttling ? { throttling } : {}),
+      async deadLettered() {
+        let n = 0;
+        for (const dlq of resources.deadLetters.keys()) {
+          const r = await clients.sqs.send(
+            new GetQueueAttributesCommand({ QueueUrl: dlq, AttributeNames: ['ApproximateNumberOfMessages'] }),
+          );
+          n += Number(r.Attributes?.ApproximateNumberOfMessages ?? 0);
+        }
+        return n;
+      },
       execute: (input) => machine.execute(input),
       stop() {
         stopping ??= (async () => {

@@ -47,12 +47,13 @@ describe('the AWS estimate, by hand', () => {
     // The identity stages, with no accounts: a split each (0.3 s), no chunk; the stage's expectation and
     // two GETs take 2 / 5,500 s of a bucket's reads (x 1.01, throttled ones again): 0.3 + 0.000367 + 10 s
     // poll, ceil(10.0004 / 10) = 2 checks each.
-    // The wave's stage: split 0.3 + 1 MB at 80 MB/s + 3 chunk PUTs x 30 ms / 16 = 0.318125 s; the worker
+    // The wave's stage: split 0.3 + 1 MB at 80 MB/s + 3 chunk PUTs x 30 ms / 16 + a batch of 3 messages sent
+    // (30 ms) = 0.348125 s; the worker
     // 3 x 120 ms + 2,500 lines x 0.1 ms + 3 result PUTs x 30 ms / 12 = 0.6175 s (no ledger: the records
     // are dropped, and not a container kind), over the profile queue's 10 workers; its requests: 4 table
     // writes (3 markers, the expectation) in batches of 25, 4 reads in batches of 100, 6 PUTs and 5 GETs.
     // No resource holds it back: 2 checks.
-    const wave = 0.318125 + 0.06175 + thr(4 / 25 + 4 / 100 + 11, 10) + 10;
+    const wave = 0.348125 + 0.06175 + thr(4 / 25 + 4 / 100 + 11, 10) + 10;
     expect(e.duration.stages.slice(0, 3)).toEqual([
       { stage: 'identities/index', seconds: expect.closeTo(10.3 + (2 * 1.01) / 5500, 6), binding: 'workers' },
       { stage: 'identities/link', seconds: expect.closeTo(10.3 + (2 * 1.01) / 5500, 6), binding: 'workers' },
@@ -238,7 +239,7 @@ describe('the AWS estimate, by hand', () => {
     // (0.12 + 1,000 x (0.1 + 3 x 15 / 12) ms) = 4,367 s / 10 = 436.7 s: the table sets the time. A
     // pre-warmed table takes them in 55.6 s: then the workers do.
     const index = (e: typeof cold) => e.duration.stages.find((x) => x.stage === 'identities/index');
-    const split = 0.3 + 4.4e8 / 80e6 + (1100 * 30) / 1000 / 16;
+    const split = 0.3 + 4.4e8 / 80e6 + (1100 * 30) / 1000 / 16 + (110 * 30) / 1000;
     expect(index(cold)?.seconds).toBeCloseTo(split + (2_201_101 * 1.01) / 4000 + 10, 6);
     expect(index(cold)?.binding).toBe('DynamoDB writes per second');
     expect(cold.feasibility.ceilings[0]).toMatchObject({

@@ -93,6 +93,9 @@ describe('stage budgets', () => {
     expect(stageBudget(capacity, ['group']).tableWrites).toBeCloseTo(40_000 / 26, 6);
     expect(stageBudget(capacity, ['group', 'group']).tableWrites).toBeCloseTo(40_000 / 26, 6);
     expect(stageBudget(capacity, ENTITIES).tableWrites).toBeCloseTo(40_000 / 104, 6);
+    // A stage of 3 group messages runs 3 workers, not 26: they share the whole table.
+    expect(stageBudget(capacity, ['group'], { group: 3 }).tableWrites).toBeCloseTo(40_000 / 3, 6);
+    expect(stageBudget(capacity, ['group', 'profile'], { group: 3 }).tableWrites).toBeCloseTo(40_000 / 29, 6);
     expect(() => stageBudget(capacity, [])).toThrow(RangeError);
   });
 });

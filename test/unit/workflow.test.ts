@@ -183,7 +183,7 @@ describe('one execution per export at a time', () => {
 });
 
 describe('split', () => {
-  test("sends each chunk's message as soon as it is stored, not after the last; a failed put fails the split", async () => {
+  test('stores every chunk, then sends their messages (their budget counts them); a failed put fails the split and sends nothing', async () => {
     const { store } = memoryStore();
     const { store: objects } = memoryObjects();
     await upload(objects);
@@ -203,17 +203,19 @@ describe('split', () => {
     });
     expect(result.chunks).toBeGreaterThan(SPLIT_CONCURRENCY * 2);
     expect(result.sent).toBe(result.chunks);
-    // Messages go out while later chunks are still being cut.
-    expect(events.indexOf('send')).toBeLessThan(events.lastIndexOf('put'));
-    expect(events.filter((e) => e === 'send')).toHaveLength(result.chunks);
-    // Nothing is sent again for chunks already done; a put that fails fails the split (no stray rejection).
+    // Messages go out once every chunk is stored: the stage's budget counts the messages of each queue.
+    expect(events.indexOf('send')).toBeGreaterThan(events.lastIndexOf('put'));
+    expect(events.filter((e) => e === 'put')).toHaveLength(result.chunks);
+    // A put that fails fails the split (no stray rejection), and no message goes out for a missing chunk.
     const failing = { ...objects, put: async () => Promise.reject(new Error('S3 is down')) };
+    let sentAfterFailure = 0;
     await expect(
       splitStage(run, 'sept-2022/decide-2', {
         ...workflowOver(store, failing, 5),
-        queue: async () => undefined,
+        queue: async () => void sentAfterFailure++,
       }),
     ).rejects.toThrow('S3 is down');
+    expect(sentAfterFailure).toBe(0);
   });
 
   test("budgets each stage's workers from the deployment's capacity, and a worker paces itself to it", async () => {
@@ -240,8 +242,12 @@ describe('split', () => {
         await splitStage(run, stage.id, { ...workflow, queue });
         const queues = [...new Set(sent.map((m) => m.entity))];
         expect(queues.length).toBeGreaterThan(0);
-        // Every message of the stage carries the same share: the capacity over the workers of its queues.
-        for (const m of sent) expect(m.budget).toEqual(stageBudget(capacity, queues));
+        // Every message of the stage carries the same share: the capacity over the workers of its queues,
+        // no more of them than each queue has messages.
+        const messages = Object.fromEntries(
+          queues.map((q) => [q, sent.filter((m) => m.entity === q).length]),
+        );
+        for (const m of sent) expect(m.budget).toEqual(stageBudget(capacity, queues, messages));
       }
     // A stage of one entity (2023/index: group items) gives its workers four times a four-entity share.
     expect(stageBudget(capacity, ['group']).tableWrites).toBe(

@@ -422,7 +422,11 @@ export function estimate(
       (Math.min(accounts.lines, PARTITIONING.chunkLines) *
         (a.cpuMsPerLine + ((reads + writes) * a.dynamoBatchMs) / a.parallelRequests)) /
         1000;
-    const splitSeconds = readSeconds(accounts.fileBytes) + (accountChunks * a.s3PutMs) / 1000 / 16 + 0.3;
+    const splitSeconds =
+      readSeconds(accounts.fileBytes) +
+      (accountChunks * a.s3PutMs) / 1000 / 16 +
+      (Math.ceil(accountChunks / SIZING.sendBatchSize) * a.s3PutMs) / 1000 +
+      0.3;
     invoke(1, splitSeconds, mem('split'), { step: 'split', name: 'split', heaviest: splitSeconds });
     invoke(accountChunks, accountChunks * perChunk, mem('index-identities'), {
       step: stage,
@@ -462,11 +466,15 @@ export function estimate(
         if (k.lines === 0) continue;
         const chunks = Math.ceil(k.lines / PARTITIONING.chunkLines);
         stageChunks += chunks;
-        // split: reads the file, PUTs 16 chunks at once, sends each chunk's message as it is stored.
+        // split: reads the file, PUTs 16 chunks at once, then sends their messages (ten to a batch, about
+        // as long as a PUT each) with the stage's budget.
         get(load, 'exports', 1);
         put(load, 'exports', chunks);
         t.sqsRequests += chunks;
-        splitSeconds += readSeconds(k.fileBytes) + (chunks * a.s3PutMs) / 1000 / 16;
+        splitSeconds +=
+          readSeconds(k.fileBytes) +
+          (chunks * a.s3PutMs) / 1000 / 16 +
+          (Math.ceil(chunks / SIZING.sendBatchSize) * a.s3PutMs) / 1000;
         // workers: one invocation per batch of messages; receive and delete per batch.
         const batches = Math.ceil(chunks / SIZING.workerBatchSize);
         t.sqsRequests += 2 * batches;

@@ -135,12 +135,6 @@ export async function splitReport(
   const partitions = receiptPartitions(records, p);
   const ranges = verifyRanges(records, p);
   const plain = { ...run, waves: [...run.waves] };
-  // The stage's workers share the buckets and table: the report's parts, and then verify's beside them.
-  const budget = deps.capacity
-    ? {
-        budget: stageBudget(deps.capacity, stage === REPORT_STAGES.parts ? ['report'] : ['report', 'verify']),
-      }
-    : {};
   const messages: PartMessage[] = [];
   if (stage === REPORT_STAGES.parts) {
     const keys = await runResultKeys(run, deps);
@@ -152,26 +146,37 @@ export async function splitReport(
         partitions,
         keys: keys.slice(i * p.reportResults, (i + 1) * p.reportResults),
         ranges,
-        ...budget,
       });
   } else {
-    for (let i = 0; i < partitions; i++)
-      messages.push({ run: plain, op: 'receipts', part: i, partitions, ...budget });
+    for (let i = 0; i < partitions; i++) messages.push({ run: plain, op: 'receipts', part: i, partitions });
     targetPartitions(run.exportId, ranges).forEach((_, i) => {
-      messages.push({ run: plain, op: 'verify', part: i, partitions, ranges, ...budget });
+      messages.push({ run: plain, op: 'verify', part: i, partitions, ranges });
     });
   }
   const expected: Record<string, number> = { [stage === REPORT_STAGES.parts ? 'map' : 'receipts']: 0 };
   for (const m of messages) expected[m.op] = (expected[m.op] ?? 0) + 1;
+  // The stage's workers share the buckets and table: the report's parts, and verify's beside them in the
+  // second stage, no more of each counted than there are messages.
   const unsent = messages.filter((m) => !done.has(partId(m.op, m.part)));
-  await deps.queue(
-    'report',
-    unsent.filter((m) => m.op !== 'verify'),
-  );
-  await deps.queue(
-    'verify',
-    unsent.filter((m) => m.op === 'verify'),
-  );
+  const byQueue = {
+    report: unsent.filter((m) => m.op !== 'verify'),
+    verify: unsent.filter((m) => m.op === 'verify'),
+  };
+  const queues = (['report', 'verify'] as const).filter((q) => byQueue[q].length > 0);
+  const budget =
+    deps.capacity && queues.length > 0
+      ? {
+          budget: stageBudget(deps.capacity, queues, {
+            report: byQueue.report.length,
+            verify: byQueue.verify.length,
+          }),
+        }
+      : {};
+  for (const q of ['report', 'verify'] as const)
+    await deps.queue(
+      q,
+      byQueue[q].map((m) => ({ ...m, ...budget })),
+    );
   await deps.store.putStageExpectation(run.scope, key, expected);
   return { chunks: messages.length, sent: unsent.length };
 }

@@ -128,12 +128,20 @@ export type Budget = z.infer<typeof BudgetSchema>;
 
 /**
  * A stage's budget per worker: the capacity shared by every worker that can run in it (the queues its
- * steps feed, each at its concurrency). A stage where one entity works gives that entity's workers the
+ * steps feed, each at its concurrency, but no more workers than it has messages: `messages`, when known,
+ * is at least how many each queue gets). A stage where one entity works gives that entity's workers the
  * whole table and buckets; one where four work shares them four ways. Offered together, the workers never
  * exceed what the table and the buckets take.
  */
-export function stageBudget(capacity: Capacity, queues: Iterable<Queued>): Budget {
-  const workers = [...new Set(queues)].reduce((n, q) => n + (capacity.workers[q] ?? 0), 0);
+export function stageBudget(
+  capacity: Capacity,
+  queues: Iterable<Queued>,
+  messages: Partial<Record<Queued, number>> = {},
+): Budget {
+  const workers = [...new Set(queues)].reduce(
+    (n, q) => n + Math.min(capacity.workers[q] ?? 0, messages[q] ?? Number.POSITIVE_INFINITY),
+    0,
+  );
   if (workers === 0) throw new RangeError('a stage budget needs at least one queue with workers');
   return {
     tableWrites: capacity.tableWritesPerSecond / workers,

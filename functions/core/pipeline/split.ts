@@ -14,11 +14,12 @@ import { ENTITY_OF_KIND, type Queued } from './workers';
 export const SPLIT_CONCURRENCY = 16;
 
 /**
- * Cuts the kind files of a stage into chunks (objects in the working area) and sends each chunk's
- * message as soon as its object is stored, up to SPLIT_CONCURRENCY at once, so that workers start while
- * the split reads on and no invocation waits for the whole export; then records how many chunks the
- * stage expects. Safe to repeat: keys and contents are the same, and a chunk that already recorded its
- * marker (a re-run, or a restart after a crash) is not sent again.
+ * Cuts the kind files of a stage into chunks (objects in the working area, up to SPLIT_CONCURRENCY
+ * stored at once), then sends each chunk's message with the stage's budget: the deployment's capacity
+ * shared by as many workers as can run on the messages sent (sizing.ts stageBudget), which is known only
+ * once the files are cut. Then records how many chunks the stage expects. Safe to repeat: keys and
+ * contents are the same, and a chunk that already recorded its marker (a re-run, or a restart after a
+ * crash) is not sent again.
  */
 export async function splitStage(
   run: Run,
@@ -35,19 +36,14 @@ export async function splitStage(
   const done = new Set((await deps.store.stageProgress(run.scope, stage.id)).ids);
   // The stage's workers share the table and buckets: those of the queues its steps feed.
   const queueOf = (kind: ChunkMessage['kind']): Queued => (identity ? 'identities' : ENTITY_OF_KIND[kind]);
-  const queues = stage.steps.filter((step) => files.has(step.kind)).map((step) => queueOf(step.kind));
-  const budget = deps.capacity && queues.length > 0 ? stageBudget(deps.capacity, queues) : undefined;
   const expected: Record<string, number> = {};
+  const unsent: ChunkMessage[] = [];
   let chunks = 0;
-  let sent = 0;
   let failure: unknown;
   const inFlight: Promise<void>[] = [];
   const store = (msg: ChunkMessage, body: string) => {
     const task = (async () => {
       await deps.objects.put(deps.exportsBucket, msg.key, body, 'application/x-ndjson');
-      if (done.has(chunkId(msg))) return;
-      await deps.queue(queueOf(msg.kind), [msg]);
-      sent++;
     })().catch((error: unknown) => {
       failure ??= error;
     });
@@ -77,8 +73,8 @@ export async function splitStage(
         path: file.path,
         chunk,
         key,
-        ...(budget ? { budget } : {}),
       };
+      if (!done.has(chunkId(msg))) unsent.push(msg);
       const body = `${rows.join('\n')}\n`;
       chunk++;
       chunks++;
@@ -103,6 +99,27 @@ export async function splitStage(
   }
   await Promise.all(inFlight);
   if (failure) throw failure;
+  // Each queue's messages, with the stage's budget: no more workers count than there are messages.
+  const byQueue = new Map<Queued, ChunkMessage[]>();
+  for (const msg of unsent) {
+    const q = queueOf(msg.kind);
+    const into = byQueue.get(q) ?? [];
+    byQueue.set(q, into);
+    into.push(msg);
+  }
+  const budget =
+    deps.capacity && byQueue.size > 0
+      ? stageBudget(
+          deps.capacity,
+          byQueue.keys(),
+          Object.fromEntries([...byQueue].map(([q, msgs]) => [q, msgs.length])),
+        )
+      : undefined;
+  for (const [q, msgs] of byQueue)
+    await deps.queue(
+      q,
+      msgs.map((msg) => (budget ? { ...msg, budget } : msg)),
+    );
   await deps.store.putStageExpectation(run.scope, stage.id, expected);
-  return { chunks, sent };
+  return { chunks, sent: unsent.length };
 }
