@@ -2,6 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import type * as z from 'zod';
 import { ConfigError } from '../core/errors';
 import type { ChunkDeps } from '../core/pipeline/chunk-work';
 import type { PartDeps } from '../core/pipeline/report-parts';
@@ -120,30 +121,24 @@ export function lambdaEntry<D, E, R>(
 
 export const policyFrom = (json: string): CompiledPolicy => parsePolicyJson(json, ENV.policy);
 
-/** The deployment's capacity (CAPACITY), validated at the cold start. */
-export function capacityFrom(json: string): Capacity {
+/** A setting given as JSON in a variable, validated at the cold start; ConfigError names the variable. */
+function jsonSetting<T>(key: EnvKey, schema: z.ZodType<T>, json: string): T {
   let raw: unknown;
   try {
     raw = JSON.parse(json);
   } catch (cause) {
-    throw new ConfigError(`${ENV.capacity}: not JSON`, { cause });
+    throw new ConfigError(`${ENV[key]}: not JSON`, { cause });
   }
-  const parsed = CapacitySchema.safeParse(raw);
-  if (!parsed.success) throw new ConfigError(`${ENV.capacity}: ${parsed.error.issues[0]?.message}`);
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) throw new ConfigError(`${ENV[key]}: ${parsed.error.issues[0]?.message}`);
   return parsed.data;
 }
 
-export function partitioningFrom(json: string): Partitioning {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(json);
-  } catch (cause) {
-    throw new ConfigError(`${ENV.partitioning}: not JSON`, { cause });
-  }
-  const parsed = PartitioningSchema.safeParse(raw);
-  if (!parsed.success) throw new ConfigError(`${ENV.partitioning}: ${parsed.error.issues[0]?.message}`);
-  return parsed.data;
-}
+/** The deployment's capacity (CAPACITY). */
+export const capacityFrom = (json: string): Capacity => jsonSetting('capacity', CapacitySchema, json);
+
+export const partitioningFrom = (json: string): Partitioning =>
+  jsonSetting('partitioning', PartitioningSchema, json);
 
 /** The workflow's dependencies from clients and configuration (AWS, or the local stand-ins). */
 export function workflowDeps(

@@ -95,20 +95,23 @@ const workflowOver = (
     : {}),
 });
 
+/** An entity worker's dependencies over the ports in memory. */
+const chunkDeps = (store: WorkflowDeps['store'], objects: WorkflowDeps['objects']): ChunkDeps => ({
+  store,
+  objects,
+  policy,
+  exportsBucket: 'exports',
+  migratedBucket: 'migrated',
+  emailSecret: async () => 'test-secret',
+  identities: memoryIdentities().store,
+});
+
 async function runWorkflow(wave = 'all') {
   const { store, runs } = memoryStore();
   const { store: objects, objects: raw } = memoryObjects();
   await upload(objects);
   const workflow = workflowOver(store, objects, 17);
-  const entityDeps: ChunkDeps = {
-    store,
-    objects,
-    policy,
-    exportsBucket: 'exports',
-    migratedBucket: 'migrated',
-    emailSecret: async () => 'test-secret',
-    identities: memoryIdentities().store,
-  };
+  const entityDeps = chunkDeps(store, objects);
   const queued: { entity: Queued; message: object }[] = [];
   const run = await startRun({ key: 'exports/wf-export/manifest.json', wave }, workflow);
   let delivered = 0;
@@ -257,13 +260,7 @@ describe('split', () => {
     const applied: unknown[] = [];
     const last = sent.at(-1) as (typeof sent)[number];
     await processChunk(last.entity as Entity, JSON.stringify(last.msg), {
-      store,
-      objects,
-      policy,
-      exportsBucket: 'exports',
-      migratedBucket: 'migrated',
-      emailSecret: async () => 'test-secret',
-      identities: memoryIdentities().store,
+      ...chunkDeps(store, objects),
       applyBudget: (b) => void applied.push(b),
     });
     expect(applied).toEqual([last.budget]);
@@ -390,15 +387,7 @@ describe('the steps at their edges', () => {
   test('poison messages are refused with a typed error, and the SQS handler reports only them as failed', async () => {
     const { store } = memoryStore();
     const { store: objects } = memoryObjects();
-    const deps: ChunkDeps = {
-      store,
-      objects,
-      policy,
-      exportsBucket: 'exports',
-      migratedBucket: 'migrated',
-      emailSecret: async () => 's',
-      identities: memoryIdentities().store,
-    };
+    const deps = chunkDeps(store, objects);
     await expect(processChunk('twinspace', 'not json', deps)).rejects.toThrow(PoisonMessageError);
     const wrongQueue = {
       scope: 's',
