@@ -49,6 +49,8 @@ test('each invocation has a /tmp of its own, measured, and removed after it', as
     historyLimit: 25_000,
     maxStatePayloadBytes: 345,
     statePayloadLimitBytes: 256 * 1024,
+    // No AWS request was sent.
+    requests: { dynamoWriteUnits: 0, dynamoReadUnits: 0, s3Writes: 0, s3Reads: 0 },
   });
 });
 
@@ -97,8 +99,11 @@ test("an invocation's work is counted: the messages it handled, every request it
     });
     await handler({ Records: ['abc', 'defgh'] });
     await handler({ Records: ['x'] });
-    const profile = recorder.report({ historyEvents: 0, maxStatePayloadBytes: 0 }).functions.profile;
+    const report = recorder.report({ historyEvents: 0, maxStatePayloadBytes: 0 });
+    const profile = report.functions.profile;
     expect(profile?.maxWork).toEqual({ records: 2, requests: 2, bytes: 8 });
+    // The run's requests: the three PUTs its invocations sent, not the one outside them.
+    expect(report.requests).toEqual({ dynamoWriteUnits: 0, dynamoReadUnits: 0, s3Writes: 3, s3Reads: 0 });
     // And which operations it called, for the grants test (scale.test.ts).
     expect(profile?.calls).toEqual(['s3:PutObject']);
   } finally {
