@@ -42,7 +42,8 @@ import { missingChunks } from './progress';
 import { resultRows, runResultKeys, textsInOrder } from './results';
 import { type Run, recordRunStatus, type WorkflowDeps } from './run';
 import { runFacts } from './run-facts';
-import { BudgetSchema, PARTITIONING, receiptPartitions, stageBudget, verifyRanges } from './sizing';
+import { BudgetSchema, PARTITIONING, receiptPartitions, verifyRanges } from './sizing';
+import { sendBudgeted } from './split';
 import { buildStagePlan, markerStage, REPORT_STAGES, type ReportStage, runIdOf } from './stages';
 
 /**
@@ -158,25 +159,13 @@ export async function splitReport(
   // The stage's workers share the buckets and table: the report's parts, and verify's beside them in the
   // second stage, no more of each counted than there are messages.
   const unsent = messages.filter((m) => !done.has(partId(m.op, m.part)));
-  const byQueue = {
-    report: unsent.filter((m) => m.op !== 'verify'),
-    verify: unsent.filter((m) => m.op === 'verify'),
-  };
-  const queues = (['report', 'verify'] as const).filter((q) => byQueue[q].length > 0);
-  const budget =
-    deps.capacity && queues.length > 0
-      ? {
-          budget: stageBudget(deps.capacity, queues, {
-            report: byQueue.report.length,
-            verify: byQueue.verify.length,
-          }),
-        }
-      : {};
-  for (const q of ['report', 'verify'] as const)
-    await deps.queue(
-      q,
-      byQueue[q].map((m) => ({ ...m, ...budget })),
-    );
+  await sendBudgeted(
+    deps,
+    new Map([
+      ['report', unsent.filter((m) => m.op !== 'verify')],
+      ['verify', unsent.filter((m) => m.op === 'verify')],
+    ]),
+  );
   await deps.store.putStageExpectation(run.scope, key, expected);
   return { chunks: messages.length, sent: unsent.length };
 }

@@ -14,6 +14,31 @@ import { ENTITY_OF_KIND, type Queued } from './workers';
 export const SPLIT_CONCURRENCY = 16;
 
 /**
+ * Sends each queue its messages of a stage, each with the stage's budget when the deployment gave its
+ * capacity: the capacity shared by as many workers as can run on these messages (sizing.ts stageBudget).
+ * The waves' splits and the report's send through it.
+ */
+export async function sendBudgeted(
+  deps: Pick<WorkflowDeps, 'capacity'> & { queue: ChunkQueue },
+  byQueue: ReadonlyMap<Queued, readonly object[]>,
+): Promise<void> {
+  const sending = [...byQueue].filter(([, messages]) => messages.length > 0);
+  const budget =
+    deps.capacity && sending.length > 0
+      ? stageBudget(
+          deps.capacity,
+          sending.map(([q]) => q),
+          Object.fromEntries(sending.map(([q, messages]) => [q, messages.length])),
+        )
+      : undefined;
+  for (const [q, messages] of sending)
+    await deps.queue(
+      q,
+      messages.map((m) => (budget ? { ...m, budget } : m)),
+    );
+}
+
+/**
  * Cuts the kind files of a stage into chunks (objects in the working area, up to SPLIT_CONCURRENCY
  * stored at once), then sends each chunk's message with the stage's budget: the deployment's capacity
  * shared by as many workers as can run on the messages sent (sizing.ts stageBudget), which is known only
@@ -99,7 +124,7 @@ export async function splitStage(
   }
   await Promise.all(inFlight);
   if (failure) throw failure;
-  // Each queue's messages, with the stage's budget: no more workers count than there are messages.
+  // Each queue's messages, with the stage's budget (counted once every chunk is cut).
   const byQueue = new Map<Queued, ChunkMessage[]>();
   for (const msg of unsent) {
     const q = queueOf(msg.kind);
@@ -107,19 +132,7 @@ export async function splitStage(
     byQueue.set(q, into);
     into.push(msg);
   }
-  const budget =
-    deps.capacity && byQueue.size > 0
-      ? stageBudget(
-          deps.capacity,
-          byQueue.keys(),
-          Object.fromEntries([...byQueue].map(([q, msgs]) => [q, msgs.length])),
-        )
-      : undefined;
-  for (const [q, msgs] of byQueue)
-    await deps.queue(
-      q,
-      msgs.map((msg) => (budget ? { ...msg, budget } : msg)),
-    );
+  await sendBudgeted(deps, byQueue);
   await deps.store.putStageExpectation(run.scope, stage.id, expected);
   return { chunks, sent: unsent.length };
 }
