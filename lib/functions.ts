@@ -25,6 +25,11 @@ export type Grant =
   | { readonly delete: BucketName; readonly prefix: string }
   | { readonly table: 'read' | 'write' | 'read-write' }
   | { readonly emailKeySecret: 'read' }
+  /**
+   * Answers the workflow's wait for a stage (states:SendTaskSuccess on the state machine): whoever records
+   * a chunk or part done, and the wait itself.
+   */
+  | { readonly stageTasks: 'answer' }
   /** On every queue of the workflow (entities, report, verify), or `only` one: send, or read their depth. */
   | { readonly entityQueues: 'send' | 'attributes'; readonly only?: Queued };
 
@@ -104,6 +109,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
       readsWork,
       { put: 'exports', prefix: PREFIXES.work },
       { table: 'read-write' },
+      { stageTasks: 'answer' },
       { emailKeySecret: 'read' },
       { put: 'migrated', prefix: PREFIXES.links },
       // ID-3: the staged data of an SEG account that an eTwinning account supersedes is withdrawn, and
@@ -134,8 +140,8 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     name: 'progress',
     sizing: 'progress',
     env: ['table', ...ENTITY_QUEUE_ENV],
-    grants: [{ table: 'read' }, { entityQueues: 'attributes' }],
-    description: "sums a stage's chunk markers",
+    grants: [{ table: 'read-write' }, { entityQueues: 'attributes' }, { stageTasks: 'answer' }],
+    description: "waits for a stage's last chunk (a task token), or sums its chunk markers",
   },
   {
     name: 'verify',
@@ -148,6 +154,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
       { put: 'exports', prefix: PREFIXES.work },
       { read: 'migrated', prefix: '' },
       { table: 'read-write' },
+      { stageTasks: 'answer' },
       // The rest of a range goes back to its own queue.
       { entityQueues: 'send', only: 'verify' },
     ],
@@ -164,6 +171,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
       { put: 'exports', prefix: PREFIXES.work },
       { put: 'reports', prefix: '' },
       { table: 'read-write' },
+      { stageTasks: 'answer' },
     ],
     queue: { name: 'report', batchSize: 1 },
     description: "counts a part of the run's results, or writes one partition's receipts",
@@ -193,6 +201,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
         { put: 'exports', prefix: PREFIXES.work },
         { put: 'migrated', prefix: '' },
         { table: 'read-write' },
+        { stageTasks: 'answer' },
         // Only account chunks compare e-mails (the profile worker's).
         ...(entity === 'profile' ? [{ emailKeySecret: 'read' } as const] : []),
       ],

@@ -79,6 +79,7 @@ export class PipelineStack extends Stack {
         'AwsSolutions-IAM5[Action::kms:ReEncrypt*]': REASONS.kmsGrant,
         'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]': REASONS.kmsGrant,
       });
+    const answersStages: lambda.IFunction[] = [];
     const grant = (f: lambda.IFunction, g: Grant) => {
       if ('read' in g) {
         const b = buckets[g.read];
@@ -114,6 +115,9 @@ export class PipelineStack extends Stack {
         else table.grantReadWriteData(f);
       } else if ('emailKeySecret' in g) {
         emailKeySecret.grantRead(f);
+      } else if ('stageTasks' in g) {
+        // Granted once the state machine exists (below).
+        answersStages.push(f);
       } else {
         for (const e of g.only ? [g.only] : QUEUED) {
           if (g.entityQueues === 'send') queues[e].queue.grantSendMessages(f);
@@ -204,6 +208,18 @@ export class PipelineStack extends Stack {
       pollSeconds: settings.pollSeconds,
     });
     this.stateMachine = workflow.stateMachine;
+    // A policy of its own, not the role's default one: the function depends on its default policy, and
+    // the state machine on the function, so the state machine's ARN there would be a cycle.
+    for (const f of answersStages)
+      new iam.Policy(f.node.scope as Construct, 'AnswersStages', {
+        roles: [f.role as iam.IRole],
+        statements: [
+          new iam.PolicyStatement({
+            actions: ['states:SendTaskSuccess'],
+            resources: [this.stateMachine.stateMachineArn],
+          }),
+        ],
+      });
     acknowledge(this.stateMachine, {
       'AwsSolutions-IAM5[Resource::*]': `${REASONS.xray} The log delivery actions of Step Functions (logs:*LogDelivery*, DescribeResourcePolicies) accept only * as well.`,
       ...Object.fromEntries(

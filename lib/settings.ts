@@ -20,7 +20,10 @@ export interface Settings {
   readonly alarmEmail?: string;
   /** The most concurrent invocations of each entity worker (SQS event source maxConcurrency, 2-1000). */
   readonly workerConcurrency: number;
-  /** Seconds between progress checks of a stage. */
+  /**
+   * Seconds a stage waits for its last chunk's answer (a task token) before it checks its markers itself:
+   * a stage ends on the answer; this bounds an answer that was lost, and paces the stall checks.
+   */
   readonly pollSeconds: number;
   /** Hours that the download links in receipts stay valid (capped by the report function's session). */
   readonly downloadUrlHours: number;

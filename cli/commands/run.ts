@@ -211,7 +211,13 @@ function runProgress(
     'writing the report',
   ];
   const bar = progress(stream, 'run', phases, stages.total);
-  const byState = new Map(stages.ids.map((id) => [stageStateName(id, 'progress'), id]));
+  // A stage reports from the task that waits for it (answered when its last chunk is done) and from the
+  // check that runs when that wait times out: either one's output is the stage's status.
+  const stageOf = new Map(
+    [...stages.ids, IDENTITY_STAGES[1].id, REPORT_STAGES.parts, REPORT_STAGES.receipts].flatMap((id) =>
+      ['wait', 'progress'].map((what) => [stageStateName(id, what), id] as const),
+    ),
+  );
   let finished = 0;
   bar.phase('validating the export');
   return {
@@ -219,29 +225,22 @@ function runProgress(
       const verifying = 'counting the report';
       const next = (id: string) => stages.ids[stages.ids.indexOf(id) + 1] ?? verifying;
       if (state === 'Validate export') bar.phase('indexing identities');
-      else if (
-        state === stageStateName(IDENTITY_STAGES[1].id, 'progress') &&
-        (output as { done?: boolean }).done
-      )
-        bar.phase(stages.ids[0] ?? verifying);
-      else if (
-        state === stageStateName(REPORT_STAGES.parts, 'progress') &&
-        (output as { done?: boolean }).done
-      )
-        bar.phase('verifying the target and writing the receipts');
-      else if (
-        state === stageStateName(REPORT_STAGES.receipts, 'progress') &&
-        (output as { done?: boolean }).done
-      )
-        bar.phase('writing the report');
-      const stage = byState.get(state);
+      const stage = stageOf.get(state);
       if (!stage) return;
       const status = output as { done?: boolean; lines?: number };
-      bar.records(finished + (status.lines ?? 0));
-      if (status.done) {
-        finished += stages.lines.get(stage) ?? 0;
-        bar.phase(next(stage));
-      } else bar.phase(stage);
+      if (stage === IDENTITY_STAGES[1].id) {
+        if (status.done) bar.phase(stages.ids[0] ?? verifying);
+      } else if (stage === REPORT_STAGES.parts) {
+        if (status.done) bar.phase('verifying the target and writing the receipts');
+      } else if (stage === REPORT_STAGES.receipts) {
+        if (status.done) bar.phase('writing the report');
+      } else {
+        bar.records(finished + (status.lines ?? 0));
+        if (status.done) {
+          finished += stages.lines.get(stage) ?? 0;
+          bar.phase(next(stage));
+        } else bar.phase(stage);
+      }
     },
     end: () => bar.end(),
   };

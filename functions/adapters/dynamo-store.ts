@@ -7,6 +7,7 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
+  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { eachLimited } from '../core/concurrency';
 import { ONE, TTL_ATTRIBUTE, tableKeys } from '../core/keys';
@@ -244,6 +245,14 @@ export function dynamoStore(
       await eachLimited(await queryAll(pk), concurrency, async (item) => {
         await doc.send(new DeleteCommand({ TableName: table, Key: { pk, sk: item.sk } }));
       });
+      await doc.send(
+        new UpdateCommand({
+          TableName: table,
+          Key: { pk: tableKeys.expectations(scope), sk: stage },
+          UpdateExpression: 'REMOVE #done',
+          ExpressionAttributeNames: { '#done': 'done' },
+        }),
+      );
     },
 
     async hasChunkMarker(scope, stage, chunk) {
@@ -285,10 +294,47 @@ export function dynamoStore(
     },
 
     async putStageExpectation(scope, stage, chunks) {
+      // An update, not a put: a split run again (a resumed run) keeps the count of the chunks already done.
       await doc.send(
-        new PutCommand({
+        new UpdateCommand({
           TableName: table,
-          Item: { pk: tableKeys.expectations(scope), sk: stage, chunks: { ...chunks }, ...expiry() },
+          Key: { pk: tableKeys.expectations(scope), sk: stage },
+          UpdateExpression: 'SET chunks = :chunks, #ttl = :ttl',
+          ExpressionAttributeNames: { '#ttl': TTL_ATTRIBUTE },
+          ExpressionAttributeValues: { ':chunks': { ...chunks }, ':ttl': expiry()[TTL_ATTRIBUTE] },
+        }),
+      );
+    },
+
+    async countChunk(scope, stage) {
+      const r = await doc.send(
+        new UpdateCommand({
+          TableName: table,
+          Key: { pk: tableKeys.expectations(scope), sk: stage },
+          UpdateExpression: 'ADD #done :one',
+          ExpressionAttributeNames: { '#done': 'done' },
+          ExpressionAttributeValues: { ':one': 1 },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      const item = r.Attributes ?? {};
+      const chunks = (item.chunks ?? {}) as Record<string, number>;
+      return {
+        done: Number(item.done ?? 0),
+        // No expectation yet (a count cannot come before its split, but a stray one waits for it).
+        expected: item.chunks ? Object.values(chunks).reduce((a, b) => a + b, 0) : Number.POSITIVE_INFINITY,
+        ...(typeof item.token === 'string' ? { token: item.token } : {}),
+      };
+    },
+
+    async awaitStage(scope, stage, token) {
+      await doc.send(
+        new UpdateCommand({
+          TableName: table,
+          Key: { pk: tableKeys.expectations(scope), sk: stage },
+          UpdateExpression: 'SET #token = :token',
+          ExpressionAttributeNames: { '#token': 'token' },
+          ExpressionAttributeValues: { ':token': token },
         }),
       );
     },

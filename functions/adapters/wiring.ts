@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type * as z from 'zod';
 import { ConfigError } from '../core/errors';
@@ -21,6 +22,7 @@ import { dynamoIdentities, dynamoStore } from './dynamo-store';
 import { applyBudget } from './pacing';
 import { presignedDownloads, s3Objects } from './s3-objects';
 import { type Redelivery, sqsRedeliver } from './sqs';
+import { sfnStageTasks } from './stage-tasks';
 
 /**
  * How every function is set up, in one place: the names of its environment variables (shared with the
@@ -100,6 +102,8 @@ export const awsClients = () => ({
   dynamo: new DynamoDBClient({ ...CLIENT_RETRY }),
   sqs: new SQSClient({ ...CLIENT_RETRY }),
   secrets: new SecretsManagerClient({ ...CLIENT_RETRY }),
+  /** Answers the workflow's wait for a stage (task tokens). */
+  sfn: new SFNClient({ ...CLIENT_RETRY }),
 });
 export type Clients = ReturnType<typeof awsClients>;
 
@@ -142,7 +146,7 @@ export const partitioningFrom = (json: string): Partitioning =>
 
 /** The workflow's dependencies from clients and configuration (AWS, or the local stand-ins). */
 export function workflowDeps(
-  clients: Pick<Clients, 's3' | 'dynamo'>,
+  clients: Pick<Clients, 's3' | 'dynamo' | 'sfn'>,
   config: Record<(typeof WORKFLOW_ENV)[number], string> & { readonly capacity?: string },
 ): WorkflowDeps {
   const objects = s3Objects(clients.s3);
@@ -151,6 +155,7 @@ export function workflowDeps(
     partitioning: partitioningFrom(config.partitioning),
     ...(config.capacity === undefined ? {} : { capacity: capacityFrom(config.capacity) }),
     applyBudget: (budget) => applyBudget(clients, budget),
+    stageTasks: sfnStageTasks(clients.sfn),
     store: dynamoStore(clients.dynamo, config.table, { retentionDays: retentionDaysFrom(config) }),
     objects,
     exportsBucket: config.exportsBucket,
@@ -212,6 +217,7 @@ export function entityDepsFrom(clients: Clients, env: NodeJS.ProcessEnv): ChunkD
     emailSecret: emailSecret(clients.secrets, config.emailKeySecret),
     identities: dynamoIdentities(clients.dynamo, config.table),
     applyBudget: (budget) => applyBudget(clients, budget),
+    stageTasks: sfnStageTasks(clients.sfn),
   };
 }
 

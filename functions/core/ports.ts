@@ -38,6 +38,15 @@ export interface PipelineStore {
   /** How many chunks each step of a stage was cut into (by `<kind>.<op>`). */
   putStageExpectation(scope: string, stage: string, chunks: Readonly<Record<string, number>>): Promise<void>;
   stageExpectation(scope: string, stage: string): Promise<Readonly<Record<string, number>> | undefined>;
+  /**
+   * Counts one more chunk of a stage as done (after its marker was first recorded): the count so far, the
+   * chunks the stage expects, and the token of the workflow's task waiting for the stage, if one waits.
+   * At least once: a count may run ahead of the markers (a retried request), never behind one that
+   * recorded, except when a worker stopped between the two.
+   */
+  countChunk(scope: string, stage: string): Promise<StageCount>;
+  /** Records the token of the workflow's task that waits for a stage to end (Step Functions' task token). */
+  awaitStage(scope: string, stage: string, token: string): Promise<void>;
   putRunStatus(exportId: string, status: RunStatus): Promise<void>;
   /** Every run of an export (one per set of waves and policy), as last recorded. */
   runStatuses(exportId: string): Promise<RunStatus[]>;
@@ -58,11 +67,27 @@ export interface PipelineStore {
   withdrawals(scope: string): Promise<Withdrawal[]>;
   /** Forgets withdrawals that no longer describe the target (their wave ran again). */
   removeWithdrawals(scope: string, entries: readonly Withdrawal[]): Promise<void>;
-  /** Forgets a stage's chunk markers (a rolled-back wave runs again); only markers the pipeline wrote. */
+  /**
+   * Forgets a stage's chunk markers and their count (a rolled-back wave runs again); only markers the
+   * pipeline wrote.
+   */
   clearChunkMarkers(scope: string, stage: string): Promise<void>;
 }
 
 /** Which execution runs an export, since when. */
+/** A stage's chunks counted done so far, those it expects, and who waits for it. */
+export interface StageCount {
+  readonly done: number;
+  readonly expected: number;
+  readonly token?: string;
+}
+
+/** Answers the workflow's task that waits for a stage (Step Functions' SendTaskSuccess). */
+export interface StageTasks {
+  /** Ends the wait with this output; a token that no longer waits (timed out, answered) is no error. */
+  succeed(token: string, output: object): Promise<void>;
+}
+
 export interface RunLock {
   readonly executionId: string;
   readonly at: string;

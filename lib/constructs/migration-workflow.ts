@@ -60,8 +60,9 @@ export const STAGE_STALLED = 'StageStalled';
  * The one state machine, built from the core's stage plan. Validate the export; the identity stages
  * (index every account, then link what they match); for each selected wave (a Map over the run's waves,
  * one at a time) each stage in order; then the report's stages (its parts and verify's partitions, then
- * the receipts) and the summary. Every stage is one loop: split into chunks or parts sent to a queue,
- * wait, check the markers, until every one is done. No invocation's work grows with the export. Transient
+ * the receipts) and the summary. Every stage splits into chunks or parts sent to a queue, then waits for
+ * its last chunk to answer its task token; a wait that times out checks the markers and waits again. No
+ * invocation's work grows with the export. Transient
  * errors are retried with backoff and jitter; any other error goes to a failure path that records the
  * run's status. Payloads carry ids and counts only.
  */
@@ -128,8 +129,10 @@ export class MigrationWorkflow extends Construct {
     );
 
     /**
-     * One stage: split it into chunks (or parts), wait, check the markers, loop until every one is done.
-     * A stalled stage (its missing chunks went to a dead-letter queue) goes to `stalled`.
+     * One stage: split it into chunks (or parts), then wait for the stage's last chunk to answer (a task
+     * token: the stage ends when its work ends). A wait that times out (a chunk lost, or dead-lettered)
+     * checks the markers itself and waits again; a stalled stage (its missing chunks went to a dead-letter
+     * queue) goes to `stalled`.
      */
     const stageLoop = (stageId: string, stalled: sfn.IChainable) => {
       const input = { ...run, stage: stageId };
@@ -138,8 +141,28 @@ export class MigrationWorkflow extends Construct {
         result: sfn.Result.fromObject({ stalledChecks: 0 }),
         resultPath: '$.progress',
       });
-      const wait = new sfn.Wait(this, stageStateName(stageId, 'wait'), {
-        time: sfn.WaitTime.duration(Duration.seconds(props.pollSeconds)),
+      const wait = new tasks.LambdaInvoke(this, stageStateName(stageId, 'wait'), {
+        lambdaFunction: fns.progress,
+        integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+        payload: sfn.TaskInput.fromObject({ ...input, taskToken: sfn.JsonPath.taskToken }),
+        taskTimeout: sfn.Timeout.duration(Duration.seconds(props.pollSeconds)),
+        resultPath: '$.progress',
+      });
+      wait.addRetry({
+        errors: TRANSIENT_ERRORS,
+        interval: Duration.seconds(2),
+        backoffRate: 2,
+        maxAttempts: 6,
+        jitterStrategy: sfn.JitterType.FULL,
+      });
+      // Its function ran out of time (only reads, and records a token): run again. The wait itself
+      // timing out (States.Timeout) is caught below.
+      wait.addRetry({
+        errors: ['Sandbox.Timedout'],
+        interval: Duration.seconds(5),
+        backoffRate: 2,
+        maxAttempts: 2,
+        jitterStrategy: sfn.JitterType.FULL,
       });
       const progress = invoke(
         stageStateName(stageId, 'progress'),
@@ -147,14 +170,17 @@ export class MigrationWorkflow extends Construct {
         { ...input, 'stalledChecks.$': '$.progress.stalledChecks' },
         '$.progress',
       );
+      // Timed out: no chunk answered within pollSeconds. The check keeps the stalled-check count.
+      wait.addCatch(progress, { errors: ['States.Timeout'], resultPath: sfn.JsonPath.DISCARD });
       const done = new sfn.Choice(this, stageStateName(stageId, 'done?'));
       const next = new sfn.Pass(this, stageStateName(stageId, 'complete'));
-      split.next(start).next(wait).next(progress).next(done);
+      split.next(start).next(wait).next(done);
+      progress.next(done);
       done
         .when(sfn.Condition.booleanEquals('$.progress.done', true), next)
         .when(sfn.Condition.booleanEquals('$.progress.stalled', true), stalled)
         .otherwise(wait);
-      return { first: split, last: next, tasks: [split, progress] };
+      return { first: split, last: next, tasks: [split, wait, progress] };
     };
 
     const chooseWave = new sfn.Choice(this, 'Which wave');

@@ -24,11 +24,16 @@ export function definitionOf(synth: SynthesizedApp): Record<string, unknown> {
 }
 
 /** Every Task state of a definition (nested in Map and Parallel too), by state name. */
-export function taskStates(definition: Record<string, unknown>): Map<string, { Resource: string }> {
-  const tasks = new Map<string, { Resource: string }>();
+export interface TaskState {
+  readonly Resource: string;
+  readonly Parameters?: Readonly<Record<string, unknown>>;
+}
+
+export function taskStates(definition: Record<string, unknown>): Map<string, TaskState> {
+  const tasks = new Map<string, TaskState>();
   const visit = (states: Record<string, Record<string, unknown>>) => {
     for (const [name, state] of Object.entries(states)) {
-      if (state.Type === 'Task') tasks.set(name, state as unknown as { Resource: string });
+      if (state.Type === 'Task') tasks.set(name, state as unknown as TaskState);
       for (const inner of [state.ItemProcessor, state.Iterator] as (
         | { States?: Record<string, Record<string, unknown>> }
         | undefined
@@ -43,5 +48,15 @@ export function taskStates(definition: Record<string, unknown>): Map<string, { R
   return tasks;
 }
 
-/** The function logical id behind a Task's Resource (payloadResponseOnly: the Resource is the function ARN). */
-export const taskFunction = (resource: string) => /:function:([^:]+)$/.exec(resource)?.[1];
+/** A Task that invokes a function and waits for its task token (`lambda:invoke.waitForTaskToken`). */
+export const waitsForToken = (task: TaskState) =>
+  task.Resource === 'arn:aws:states:::lambda:invoke.waitForTaskToken';
+
+/**
+ * The function logical id a Task invokes: its Resource (payloadResponseOnly: the function ARN), or for a
+ * task that waits for a token, its FunctionName.
+ */
+export const taskFunction = (task: TaskState) =>
+  /:function:([^:]+)$/.exec(
+    waitsForToken(task) ? String(task.Parameters?.FunctionName ?? '') : task.Resource,
+  )?.[1];

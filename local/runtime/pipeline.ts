@@ -32,7 +32,10 @@ export interface LocalPipelineOptions {
   readonly stateDir: string;
   /** CDK context for the synth (for example policyFile). */
   readonly context?: Record<string, unknown>;
-  /** Milliseconds of each Wait state (progress checks). */
+  /**
+   * Milliseconds a stage waits for its last chunk's answer before it checks its markers itself (and of
+   * each Wait state): the deployed pollSeconds. A stage ends on the answer; this bounds a lost one.
+   */
   readonly waitMs?: number;
   /** Milliseconds between Task retries. */
   readonly retryMs?: number;
@@ -246,7 +249,12 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     const machine = localStateMachine(
       definitionOf(synth),
       functions,
-      { waitMs: options.waitMs ?? 100, retryMs: options.retryMs ?? 50, onTask: options.onTask },
+      {
+        waitMs: options.waitMs ?? 1000,
+        retryMs: options.retryMs ?? 50,
+        onTask: options.onTask,
+        taskTokens: services.taskTokens,
+      },
       { [PUT_EVENTS]: tracked((input) => bus.putEvents(input)) },
     );
     const running = services;

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { taskFunction, taskStates } from '../cloudformation/definition';
+import { taskFunction, taskStates, waitsForToken } from '../cloudformation/definition';
+import type { LocalTaskTokens } from '../stand-ins/task-tokens';
 
 // aws-local-stepfunctions 3 declares Node 22 and uses Promise.withResolvers; Node 20 lacks it.
 if (typeof (Promise as { withResolvers?: unknown }).withResolvers !== 'function') {
@@ -20,9 +21,17 @@ if (typeof (Promise as { withResolvers?: unknown }).withResolvers !== 'function'
 
 export type TaskHandler = (input: unknown) => Promise<unknown>;
 
+/** `$$.Task.Token` in the emulator's context: each waiting task's input gets a token of its own for it. */
+const TOKEN_PLACEHOLDER = 'local-task-token-placeholder';
+
 export interface LocalExecutionOptions {
-  /** Milliseconds for every Wait state (the deployed machine waits pollSeconds). */
+  /**
+   * Milliseconds for every Wait state, and for every task waiting for a token before it times out (the
+   * deployed machine waits pollSeconds).
+   */
   readonly waitMs: number;
+  /** Where tasks that wait for a token wait (the functions' SFN client answers them). */
+  readonly taskTokens?: LocalTaskTokens;
   /** Milliseconds between retries of a Task (the deployed machine backs off from 2 s). */
   readonly retryMs: number;
   /** Called after each Task, with its state name and output (for progress). */
@@ -64,10 +73,30 @@ export function localStateMachine(
   let current: ExecutionStats | undefined;
   const retries: Record<string, number> = {};
   for (const [state, task] of taskStates(definition)) {
-    const id = taskFunction(task.Resource);
-    const fn = id ? functions.get(id) : integrations[task.Resource];
-    if (!fn)
+    const waits = waitsForToken(task);
+    const id = taskFunction(task);
+    const target = id ? functions.get(id) : integrations[task.Resource];
+    if (!target)
       throw new Error(`local runtime: task "${state}" calls ${task.Resource}, which has no local handler`);
+    const tokens = options.taskTokens;
+    if (waits && !tokens)
+      throw new Error(`local runtime: task "${state}" waits for a task token, and no task tokens were given`);
+    // A waiting task invokes its function with a token of its own, then waits for the answer (or times
+    // out after waitMs, as the deployed task does after its TimeoutSeconds).
+    const fn: TaskHandler =
+      waits && tokens
+        ? async (input) => {
+            const { token, answer } = tokens.wait(options.waitMs);
+            const payload = (input as { Payload?: unknown }).Payload;
+            try {
+              await target(JSON.parse(JSON.stringify(payload ?? null).replaceAll(TOKEN_PLACEHOLDER, token)));
+            } catch (error) {
+              tokens.cancel(token);
+              throw error;
+            }
+            return answer;
+          }
+        : target;
     handlers[state] = async (input) => {
       const stats = current;
       if (stats) {
@@ -108,6 +137,7 @@ export function localStateMachine(
         // As on AWS, each execution has an id of its own ($$.Execution.Id: it takes the export's run lock).
         context: {
           Execution: { Id: `local:execution:${randomUUID()}`, StartTime: new Date().toISOString() },
+          Task: { Token: TOKEN_PLACEHOLDER },
         },
         overrides: {
           taskResourceLocalHandlers: handlers as never,

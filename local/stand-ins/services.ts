@@ -9,6 +9,7 @@ import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { CLIENT_RETRY, type Clients } from '../../functions/adapters/wiring';
 import { type HostEndpoints, type HostMessage, LOCAL_REGION } from './services-host';
+import { type LocalTaskTokens, localTaskTokens } from './task-tokens';
 
 export { LOCAL_REGION };
 
@@ -23,13 +24,16 @@ export const RECEIVES_PER_FAILED_DELIVERY = 2;
 /**
  * The local stand-ins for the AWS services, all on 127.0.0.1 with ports chosen by the system:
  * dynalite (DynamoDB, data on disk under the state folder), s3rver (S3, files under the state folder)
- * and local-aws-sqs (SQS, in memory: a restarted run sends its messages again, idempotently).
+ * and local-aws-sqs (SQS, in memory: a restarted run sends its messages again, idempotently); Step
+ * Functions' task tokens in memory (task-tokens.ts).
  */
 export interface LocalServices {
   readonly endpoints: { readonly dynamodb: string; readonly s3: string; readonly sqs: string };
   readonly clients: Clients;
   /** Another set of clients for the same stand-ins (closed by stop()). */
   newClients(): Clients;
+  /** Step Functions' task tokens: the local state machine waits on them, the functions' clients answer. */
+  readonly taskTokens: LocalTaskTokens;
   /** Emits `event` for S3 ObjectCreated (s3rver's own notification). */
   readonly s3Events: NodeJS.EventEmitter;
   stop(): Promise<void>;
@@ -88,6 +92,7 @@ export async function startServices(stateDir: string): Promise<LocalServices> {
   const common = { region: LOCAL_REGION, credentials, ...CLIENT_RETRY };
   const secret = await localSecret(stateDir);
   const made: Clients[] = [];
+  const taskTokens = localTaskTokens();
   const newClients = (): Clients => {
     const c: Clients = {
       s3: new S3Client({
@@ -100,6 +105,7 @@ export async function startServices(stateDir: string): Promise<LocalServices> {
       dynamo: new DynamoDBClient({ ...common, endpoint: dynamodb }),
       sqs: new SQSClient({ ...common, endpoint: sqs }),
       secrets: localSecrets(secret),
+      sfn: taskTokens.client,
     };
     made.push(c);
     return c;
@@ -109,6 +115,7 @@ export async function startServices(stateDir: string): Promise<LocalServices> {
     endpoints,
     clients,
     newClients,
+    taskTokens,
     s3Events,
     async stop() {
       for (const c of made) {

@@ -139,6 +139,38 @@ describe.each(IMPLEMENTATIONS)('%s', (_name, make) => {
       expect(await ports.store.stageExpectation(scope, 's/index')).toEqual({ 'accounts.index': 3 });
     });
 
+    test("a stage's count: chunks counted against its expectation, with the token of the task that waits", async () => {
+      const scope = fresh('scope');
+      // A count before the split (a chunk of a stage split again) expects nothing it can reach.
+      expect(await ports.store.countChunk(scope, 's/decide-1')).toEqual({ done: 1, expected: Infinity });
+      await ports.store.putStageExpectation(scope, 's/decide-1', {
+        'projects.decide': 2,
+        'groups.decide': 1,
+      });
+      await ports.store.awaitStage(scope, 's/decide-1', 'token-1');
+      expect(await ports.store.countChunk(scope, 's/decide-1')).toEqual({
+        done: 2,
+        expected: 3,
+        token: 'token-1',
+      });
+      // Splitting again keeps the count and the token; a newer wait replaces the token.
+      await ports.store.putStageExpectation(scope, 's/decide-1', {
+        'projects.decide': 2,
+        'groups.decide': 1,
+      });
+      await ports.store.awaitStage(scope, 's/decide-1', 'token-2');
+      expect(await ports.store.countChunk(scope, 's/decide-1')).toEqual({
+        done: 3,
+        expected: 3,
+        token: 'token-2',
+      });
+      // Stages count on their own; cleared markers start the count again.
+      await ports.store.putStageExpectation(scope, 's/decide-2', { 'groups.decide': 1 });
+      expect(await ports.store.countChunk(scope, 's/decide-2')).toEqual({ done: 1, expected: 1 });
+      await ports.store.clearChunkMarkers(scope, 's/decide-1');
+      expect((await ports.store.countChunk(scope, 's/decide-1')).done).toBe(1);
+    });
+
     test('run statuses: one per scope, the last one written', async () => {
       const exportId = fresh('export');
       const status = (scope: string, state: 'running' | 'completed', at: string) => ({

@@ -19,6 +19,9 @@ export function memoryStore() {
   const index = new Set<string>();
   const markers = new Map<string, Map<string, ChunkCounts>>();
   const expectations = new Map<string, Readonly<Record<string, number>>>();
+  /** Chunks counted done, and the tokens of the tasks waiting, by scope and stage. */
+  const counted = new Map<string, number>();
+  const tokens = new Map<string, string>();
   const runs = new Map<string, RunStatus>();
   const withdrawn = new Map<string, Map<string, Withdrawal>>();
   const locks = new Map<string, RunLock>();
@@ -49,6 +52,7 @@ export function memoryStore() {
     },
     async clearChunkMarkers(scope, stage) {
       markers.delete(`${scope}#${stage}`);
+      counted.delete(`${scope}#${stage}`);
     },
     async containerDecisions(scope, kind, ids) {
       const out = new Map<string, ParentDecision>();
@@ -89,6 +93,21 @@ export function memoryStore() {
     },
     async stageExpectation(scope, stage) {
       return expectations.get(`${scope}#${stage}`);
+    },
+    async countChunk(scope, stage) {
+      const key = `${scope}#${stage}`;
+      const done = (counted.get(key) ?? 0) + 1;
+      counted.set(key, done);
+      const chunks = expectations.get(key);
+      const token = tokens.get(key);
+      return {
+        done,
+        expected: chunks ? Object.values(chunks).reduce((a, b) => a + b, 0) : Number.POSITIVE_INFINITY,
+        ...(token === undefined ? {} : { token }),
+      };
+    },
+    async awaitStage(scope, stage, token) {
+      tokens.set(`${scope}#${stage}`, token);
     },
     async runStatuses(exportId) {
       return [...runs.entries()].filter(([k]) => k.startsWith(`${exportId}#`)).map(([, r]) => r);

@@ -27,7 +27,7 @@ export function workflowDefinition(plan: readonly WavePlan[], pollSeconds = 10):
   const cfn = stateMachine.node.defaultChild as CfnStateMachine;
   return JSON.parse(
     resolveIntrinsic(stack.resolve(cfn.definitionString), {
-      ref: (id) => `local-${id}`,
+      ref: (id) => (id === 'AWS::Partition' ? 'aws' : `local-${id}`),
       getAtt: (id) => `arn:aws:local:::${id}`,
     }),
   );

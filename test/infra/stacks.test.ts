@@ -299,11 +299,11 @@ describe('pipeline stack', () => {
     [
       'split',
       ['sqs:SendMessage', 's3:PutObject'],
-      ['sqs:ReceiveMessage', 'secretsmanager:', 's3:DeleteObject'],
+      ['sqs:ReceiveMessage', 'secretsmanager:', 's3:DeleteObject', 'states:'],
     ],
     [
       'profile',
-      ['sqs:ReceiveMessage', 's3:PutObject', 'secretsmanager:GetSecretValue'],
+      ['sqs:ReceiveMessage', 's3:PutObject', 'secretsmanager:GetSecretValue', 'states:SendTaskSuccess'],
       ['sqs:SendMessage', 's3:DeleteObject'],
     ],
     [
@@ -319,11 +319,11 @@ describe('pipeline stack', () => {
     [
       'summary',
       ['s3:PutObject', 's3:GetObject*', 'dynamodb:Query'],
-      ['sqs:', 'secretsmanager:', 's3:DeleteObject'],
+      ['sqs:', 'secretsmanager:', 's3:DeleteObject', 'states:'],
     ],
     [
       'verify',
-      ['s3:GetObject*', 'sqs:SendMessage', 'sqs:ReceiveMessage'],
+      ['s3:GetObject*', 'sqs:SendMessage', 'sqs:ReceiveMessage', 'states:SendTaskSuccess'],
       ['secretsmanager:', 's3:DeleteObject'],
     ],
     [
@@ -337,6 +337,23 @@ describe('pipeline stack', () => {
     for (const d of denied) expect(actions.filter((x) => x.startsWith(d))).toEqual([]);
     expect(actions).not.toContain('*');
     expect(actions.filter((a) => a.endsWith(':*'))).toEqual([]);
+  });
+
+  test("the functions that end a stage answer only this state machine's tasks, and only with success", () => {
+    for (const handler of [
+      'progress',
+      'index-identities',
+      'profile',
+      'twinspace',
+      'group',
+      'report',
+      'verify',
+    ]) {
+      const { statements } = permissions(handler);
+      const answers = statements.filter((s) => [s.Action].flat().some((a) => a.startsWith('states:')));
+      expect([handler, answers.map((s) => s.Action)]).toEqual([handler, ['states:SendTaskSuccess']]);
+      expect(JSON.stringify(answers[0]?.Resource)).toMatch(/StateMachine/);
+    }
   });
 
   test('deletes are s3:DeleteObject alone (never a version), on the withdrawable areas of the target only', () => {

@@ -4,7 +4,14 @@ import aslValidator from 'asl-validator';
 import { SIZING, sdkRetryCeilingSeconds } from '../../functions/core/pipeline/sizing';
 import { buildStagePlan, stageStateName } from '../../functions/core/pipeline/stages';
 import { compilePolicy } from '../../functions/core/rules/policy';
-import { definitionOf, taskFunction, taskStates } from '../../local/cloudformation/definition';
+import { SETTING_DEFAULTS } from '../../lib/settings';
+import {
+  definitionOf,
+  type TaskState,
+  taskFunction,
+  taskStates,
+  waitsForToken,
+} from '../../local/cloudformation/definition';
 import { type SynthesizedApp, synthesize } from '../../local/cloudformation/synth';
 import { PUT_EVENTS } from '../../local/runtime/event-bus';
 import { LambdaLimitError } from '../../local/runtime/limits';
@@ -30,7 +37,7 @@ describe('the state machine definition', () => {
     expect(tasks.size).toBeGreaterThan(10);
     for (const [name, task] of tasks) {
       if (task.Resource === PUT_EVENTS) continue; // the EventBridge integration, tested below
-      const logicalId = taskFunction(task.Resource);
+      const logicalId = taskFunction(task);
       const fn = logicalId ? synth.functions.get(logicalId) : undefined;
       if (!fn) throw new Error(`task "${name}" calls no known function (${task.Resource})`);
       expect(fn.handler).toMatch(/^functions\/[a-z-]+\/handler\.ts$/);
@@ -42,12 +49,24 @@ describe('the state machine definition', () => {
     }
   });
 
-  test('is built from the stage plan: a split, wait, progress loop for every stage of every wave', () => {
-    const names = new Set(taskStates(definition).keys());
+  test('is built from the stage plan: a split, then a wait for the last chunk, checked when it times out, for every stage of every wave', () => {
+    const tasks = taskStates(definition);
     for (const wave of buildStagePlan(compilePolicy())) {
       for (const stage of wave.stages) {
-        expect(names).toContain(stageStateName(stage.id, 'split'));
-        expect(names).toContain(stageStateName(stage.id, 'progress'));
+        expect(tasks.has(stageStateName(stage.id, 'split'))).toBe(true);
+        const wait = tasks.get(stageStateName(stage.id, 'wait')) as
+          | (TaskState & { TimeoutSeconds?: number; Catch?: { ErrorEquals: string[]; Next: string }[] })
+          | undefined;
+        // The wait hands its function a task token, and ends when a chunk answers it...
+        expect(wait && waitsForToken(wait)).toBe(true);
+        expect(wait?.Parameters?.Payload).toMatchObject({ 'taskToken.$': '$$.Task.Token', stage: stage.id });
+        // ...or after pollSeconds, when the check reads the markers (a lost answer, a stalled stage).
+        expect(wait?.TimeoutSeconds).toBe(SETTING_DEFAULTS.pollSeconds);
+        expect(wait?.Catch?.[0]).toMatchObject({
+          ErrorEquals: ['States.Timeout'],
+          Next: stageStateName(stage.id, 'progress'),
+        });
+        expect(tasks.has(stageStateName(stage.id, 'progress'))).toBe(true);
       }
     }
     const waves = (
@@ -103,9 +122,10 @@ describe('the state machine definition', () => {
       r.ErrorEquals.includes('ThrottlingException'),
     );
     expect(retry).toMatchObject({ BackoffRate: 2, JitterStrategy: 'FULL' });
-    // Every Task may run as long as the longest function (locally too: the default would be 60 s).
+    // Every Task may run as long as the longest function (locally too: the default would be 60 s); a
+    // stage's wait, pollSeconds.
     for (const [name, task] of taskStates(definition))
-      if (task.Resource !== PUT_EVENTS)
+      if (task.Resource !== PUT_EVENTS && !waitsForToken(task))
         expect([name, (task as { TimeoutSeconds?: number }).TimeoutSeconds]).toEqual([name, 900]);
     expect(retry?.ErrorEquals).not.toContain('ExportRejectedError');
   });
@@ -115,7 +135,11 @@ describe('the state machine definition', () => {
       if (task.Resource === PUT_EVENTS) continue;
       const retries = (task as { Retry?: { ErrorEquals: string[]; MaxAttempts?: number }[] }).Retry ?? [];
       const timeout = retries.find((r) => r.ErrorEquals.includes('Sandbox.Timedout'));
-      expect([name, timeout?.ErrorEquals]).toEqual([name, ['Sandbox.Timedout', 'States.Timeout']]);
+      // A stage's wait that times out is caught into its check (above); its function's timeout is retried.
+      expect([name, timeout?.ErrorEquals]).toEqual([
+        name,
+        waitsForToken(task) ? ['Sandbox.Timedout'] : ['Sandbox.Timedout', 'States.Timeout'],
+      ]);
       expect(timeout?.MaxAttempts).toBeGreaterThanOrEqual(1);
     }
   });

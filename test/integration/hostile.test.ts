@@ -160,7 +160,9 @@ describe('Ctrl-C and SIGTERM', () => {
     expect(r.stderr).toMatch(/stopped by SIGINT\. Nothing that was done is lost: run the same command again/);
     expect(existsSync(join(state, 'LOCK'))).toBe(false);
     const again = cli(['run', 'samples/export', '--state', state]);
-    expect(again.status).toBe(0);
+    // With its stderr, so that a failure says why.
+    expect({ status: again.status, stderr: again.stderr }).toEqual({ status: 0, stderr: expect.any(String) });
+    expect(again.stderr).not.toMatch(/failed|error/i);
     expect(again.stdout).toContain('verification: passed');
   });
 

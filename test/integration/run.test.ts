@@ -7,6 +7,8 @@ import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { plan } from '../../cli/commands/plan';
 import { runLocal } from '../../cli/commands/run';
 import { targetKeys } from '../../functions/core/keys';
+import { buildStagePlan, IDENTITY_STAGES, REPORT_STAGES } from '../../functions/core/pipeline/stages';
+import { compilePolicy } from '../../functions/core/rules/policy';
 import { startLocalPipeline } from '../../local/runtime/pipeline';
 import type { TaskHandler } from '../../local/runtime/state-machine';
 import { generateExport } from '../../tools/generate';
@@ -93,8 +95,11 @@ describe('esep-migrate serve', () => {
       expect(status).toBe('completed-with-quarantine');
       expect(decisionsOf(report as string)).toBe(planned);
     } finally {
-      process.kill(-(child.pid as number), 'SIGTERM');
-      await new Promise((resolve) => child.on('exit', resolve));
+      // A serve that already exited has said why in the error above.
+      if (child.exitCode === null && child.signalCode === null) {
+        process.kill(-(child.pid as number), 'SIGTERM');
+        await new Promise((resolve) => child.on('exit', resolve));
+      }
     }
     expect(output).toMatch(/esep-migrate serve: stopping/);
   });
@@ -108,13 +113,33 @@ describe('esep-migrate run', () => {
     let second: Awaited<ReturnType<typeof runLocal>>;
     let afterFirst: Awaited<ReturnType<typeof snapshot>>;
     let afterSecond: Awaited<ReturnType<typeof snapshot>>;
+    /** What the first run's progress function was asked, and what the first run printed as it went. */
+    const progressEvents: { taskToken?: string; stage?: string }[] = [];
+    let firstProgress = '';
     beforeAll(async () => {
       first = await runLocal({
         exportDir,
         stateDir: state(),
         out: join(tmp, 'out-1'),
-        stderr: quiet,
-        pipeline: FAST,
+        stderr: {
+          write: (text: string) => {
+            firstProgress += text;
+            return true;
+          },
+        },
+        // A stage's wait times out only after ten minutes: the run ends within the test's timeout only
+        // if every stage is answered when its last chunk is done.
+        pipeline: {
+          ...FAST,
+          waitMs: 600_000,
+          wrap: (id, handler) =>
+            id.startsWith('progressFunction')
+              ? async (event) => {
+                  progressEvents.push(event as { taskToken?: string; stage?: string });
+                  return handler(event);
+                }
+              : handler,
+        },
       });
       afterFirst = await snapshot(state());
       second = await runLocal({
@@ -125,6 +150,26 @@ describe('esep-migrate run', () => {
         pipeline: FAST,
       });
       afterSecond = await snapshot(state());
+    });
+
+    test('every stage ends when its last chunk is done, answered by that chunk, not by a check', () => {
+      expect(first.summary.verification?.passed).toBe(true);
+      const waits = progressEvents.filter((e) => e.taskToken !== undefined);
+      // One wait for each stage (the identities', every wave's, the report's), and no check: none of them
+      // timed out.
+      const stages = [
+        ...IDENTITY_STAGES.map((s) => s.id),
+        ...buildStagePlan(compilePolicy()).flatMap((w) => w.stages.map((s) => s.id)),
+        ...Object.values(REPORT_STAGES),
+      ];
+      expect(waits.map((e) => e.stage).sort()).toEqual(stages.sort());
+      expect(progressEvents.filter((e) => e.taskToken === undefined)).toEqual([]);
+      // The progress lines follow the answers: every step, in order, to the last.
+      const lines = [...firstProgress.matchAll(/^\[run\] step (\d+) of (\d+)/gm)];
+      const steps = lines.map((m) => Number(m[1]));
+      const total = Number(lines[0]?.[2]);
+      expect(steps).toEqual([...steps].sort((a, b) => a - b));
+      expect(new Set(steps)).toEqual(new Set(Array.from({ length: total }, (_, i) => i + 1)));
     });
 
     test('agrees with plan decision for decision, and running it again changes nothing', () => {

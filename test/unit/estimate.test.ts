@@ -44,19 +44,20 @@ describe('the AWS estimate, by hand', () => {
     // Every stage also loses a hundredth of its requests to throttling, each retried after 500 ms, 12 in
     // flight, over its workers: thr(requests, workers) = requests x 0.01 x 0.5 s / 12 / workers.
     const thr = (requests: number, workers: number) => (requests * 0.01 * 0.5) / 12 / workers;
+    // Every stage ends 1 s after its work (its last chunk answers its wait), within one wait of 10 s
+    // here: one wait, answered, no check.
     // The identity stages, with no accounts: a split each (0.3 s), no chunk; the stage's expectation and
-    // two GETs take 2 / 5,500 s of a bucket's reads (x 1.01, throttled ones again): 0.3 + 0.000367 + 10 s
-    // poll, ceil(10.0004 / 10) = 2 checks each.
+    // two GETs take 2 / 5,500 s of a bucket's reads (x 1.01, throttled ones again): 0.3 + 0.000367 + 1 s.
     // The wave's stage: split 0.3 + 1 MB at 80 MB/s + 3 chunk PUTs x 30 ms / 16 + a batch of 3 messages sent
     // (30 ms) = 0.348125 s; the worker
     // 3 x 120 ms + 2,500 lines x 0.1 ms + 3 result PUTs x 30 ms / 12 = 0.6175 s (no ledger: the records
-    // are dropped, and not a container kind), over the profile queue's 10 workers; its requests: 4 table
-    // writes (3 markers, the expectation) in batches of 25, 4 reads in batches of 100, 6 PUTs and 5 GETs.
-    // No resource holds it back: 2 checks.
-    const wave = 0.348125 + 0.06175 + thr(4 / 25 + 4 / 100 + 11, 10) + 10;
+    // are dropped, and not a container kind), over the profile queue's 10 workers; its requests: 7 table
+    // writes (3 markers, 3 counts, the expectation) in batches of 25, 4 reads in batches of 100, 6 PUTs
+    // and 5 GETs. No resource holds it back.
+    const wave = 0.348125 + 0.06175 + thr(7 / 25 + 4 / 100 + 11, 10) + 1;
     expect(e.duration.stages.slice(0, 3)).toEqual([
-      { stage: 'identities/index', seconds: expect.closeTo(10.3 + (2 * 1.01) / 5500, 6), binding: 'workers' },
-      { stage: 'identities/link', seconds: expect.closeTo(10.3 + (2 * 1.01) / 5500, 6), binding: 'workers' },
+      { stage: 'identities/index', seconds: expect.closeTo(1.3 + (2 * 1.01) / 5500, 6), binding: 'workers' },
+      { stage: 'identities/link', seconds: expect.closeTo(1.3 + (2 * 1.01) / 5500, 6), binding: 'workers' },
       { stage: 'w/decide-1', seconds: expect.closeTo(wave, 6), binding: 'workers' },
     ]);
     expect(e.feasibility.ceilings).toEqual([]);
@@ -64,27 +65,28 @@ describe('the AWS estimate, by hand', () => {
     // 1 verify partition (a small target: the whole listing).
     // Each split: 0.3 + (1 LIST + (1 + 1 + 1) / 10 message batches) x 30 ms = 0.339 s.
     // The part: 120 ms + 2,500 rows x 0.1 ms + (3 GETs x 15 ms + 2 spool PUTs x 30 ms) / 12 = 0.37875 s,
-    // over the report queue's 10 workers; its requests: 3 GETs, 3 PUTs, a marker read and write.
+    // over the report queue's 10 workers; its requests: 3 GETs, 3 PUTs, a marker read, its write and count.
     // Receipts (beside verify's one page of 120 ms + 1 spool GET / 12, nothing migrated): 120 ms + (1 spool
     // GET x 15 ms + 100 receipts x 3 files x 30 ms) / 12 + 2,500 records x 0.1 ms = 1.12125 s, over 10
-    // workers; its requests: 2 spool GETs, 300 receipt PUTs, 1 joined spool PUT, 2 markers each way, over
-    // the report's and verify's 20 workers.
-    const part = 0.339 + 0.037875 + thr(1 / 25 + 1 / 100 + 6, 10) + 10;
-    const receipts = 0.339 + 0.112125 + thr(2 / 25 + 2 / 100 + 303, 20) + 10;
+    // workers; its requests: 2 spool GETs, 300 receipt PUTs, 1 joined spool PUT, 2 markers read, 2
+    // written and counted, over the report's and verify's 20 workers.
+    const part = 0.339 + 0.037875 + thr(2 / 25 + 1 / 100 + 6, 10) + 1;
+    const receipts = 0.339 + 0.112125 + thr(4 / 25 + 2 / 100 + 303, 20) + 1;
     expect(e.duration.stages.slice(3)).toEqual([
       { stage: 'report', seconds: expect.closeTo(part, 6), binding: 'workers' },
       { stage: 'receipts and verify', seconds: expect.closeTo(receipts, 6), binding: 'workers' },
     ]);
     expect(e.binding).toEqual(e.duration.stages[4]);
     // Lambda: validate, 5 splits (2 identity stages, the wave's, 2 of the report), 1 worker batch,
-    // 2 + 2 + 2 + 2 + 2 checks, 1 report part, 1 verify page, 1 receipts partition, the summary
-    expect(e.totals.lambdaInvocations).toBe(1 + 5 + 1 + 10 + 1 + 1 + 1 + 1);
+    // 5 waits (one a stage), 1 report part, 1 verify page, 1 receipts partition, the summary
+    expect(e.totals.lambdaInvocations).toBe(1 + 5 + 1 + 5 + 1 + 1 + 1 + 1);
     // DynamoDB writes: 2 identity expectations, 3 chunk markers, the stage's expectation, 3 part markers,
-    // the run status: no item per record (the ledger is the result objects).
-    expect(e.totals.dynamoWriteUnits).toBe(2 + 3 + 1 + 3 + 1);
+    // the run status: no item per record (the ledger is the result objects); each of the 6 markers'
+    // counts, and each of the 5 stages' waiting token.
+    expect(e.totals.dynamoWriteUnits).toBe(2 + 3 + 1 + 3 + 1 + 6 + 5);
     expect(e.workload).toEqual({
       records: 2500,
-      dynamoWriteUnits: 10,
+      dynamoWriteUnits: 21,
       dynamoReadUnits: e.totals.dynamoReadUnits,
       // PUTs: 3 chunks, 3 results, 2 spool objects, 1 decisions part, 300 receipt files, 1 joined spool,
       // summary.json and report.html; the 2 LISTs (the results, the tallies) apart.
@@ -94,7 +96,7 @@ describe('the AWS estimate, by hand', () => {
     // The summary (3 tallies of 15 ms / 12 + 1 s) ends the run after validate (1 MB at 80 MB/s + 0.5 s).
     const summary = (3 * 15) / 1000 / 12 + 1;
     expect(e.duration.seconds).toBeCloseTo(
-      0.5125 + 2 * (10.3 + (2 * 1.01) / 5500) + wave + part + receipts + summary,
+      0.5125 + 2 * (1.3 + (2 * 1.01) / 5500) + wave + part + receipts + summary,
       6,
     );
     expect(e.totals.events).toBe(1);
@@ -112,7 +114,7 @@ describe('the AWS estimate, by hand', () => {
     expect(e.feasibility.historyEvents).toBeLessThan(e.feasibility.historyLimit);
   });
 
-  test('history events follow the definition: each check of a stage costs nine (wait, progress, done?)', () => {
+  test('history events follow the definition: each wait that times out costs twelve (wait, its check, done?)', () => {
     const slower = estimate(
       { kinds: { mailbox: kind({ lines: 2500, fileBytes: 1e6 }) }, receipts: 100, exportBytes: 1e6 },
       plan,
@@ -120,13 +122,13 @@ describe('the AWS estimate, by hand', () => {
       workflowDefinition(plan),
     );
     const checks = (x: typeof e) => x.totals.stateTransitions;
-    // A Wait and a Choice are entered and exited (2 events each), a Task 5: 9 a check, 3 transitions.
+    // A Choice is entered and exited (2 events), a Task 5: 12 a timed-out wait, 3 transitions.
     const more = (checks(slower) - checks(e)) / 3;
     expect(more).toBeGreaterThan(0);
-    expect(slower.feasibility.historyEvents - e.feasibility.historyEvents).toBe(9 * more);
+    expect(slower.feasibility.historyEvents - e.feasibility.historyEvents).toBe(12 * more);
   });
 
-  test('transitions follow the definition: a state added to the progress loop costs one per check', () => {
+  test("transitions follow the definition: a state added after a stage's wait costs one per answer", () => {
     const definition = workflowDefinition(plan);
     const waves = (definition.States['Each wave in order'] as unknown as Record<string, unknown>)
       .ItemProcessor as {
@@ -141,7 +143,7 @@ describe('the AWS estimate, by hand', () => {
       exportBytes: 1e6,
     };
     expect(estimate(workload, plan, settings, definition).totals.stateTransitions).toBe(
-      e.totals.stateTransitions + 2,
+      e.totals.stateTransitions + 1,
     );
     // A condition the model does not know is an error, not a guess.
     (waves.States['w decide-1 done?'] as { Choices: { Variable: string }[] }).Choices[0] = {
@@ -192,8 +194,9 @@ describe('the AWS estimate, by hand', () => {
     ];
     const ten = estimate({ kinds, receipts: 0, exportBytes: 0 }, plan, settings, workflowDefinition(plan));
     // writes: projects 1,000 container decisions + 1 marker; items 2 markers (no ledger items); 2 stage
-    // expectations, 2 identity expectations, 1 + 1 + 1 report part markers, 1 run status
-    expect(ten.totals.dynamoWriteUnits).toBe(1001 + 2 + 2 + 2 + 3 + 1);
+    // expectations, 2 identity expectations, 1 + 1 + 1 report part markers, 1 run status; the 6 markers'
+    // counts, and the 6 stages' waiting tokens
+    expect(ten.totals.dynamoWriteUnits).toBe(1001 + 2 + 2 + 2 + 3 + 1 + 6 + 6);
     expect(ten.totals.s3BytesCopied).toBe(1e8);
     const twenty = estimate(
       { kinds, receipts: 0, exportBytes: 0 },
@@ -234,13 +237,13 @@ describe('the AWS estimate, by hand', () => {
     expect(scaled.receipts).toBe(1_100_000);
     const cold = estimate(scaled, [], settings, workflowDefinition([]));
     const warm = estimate(scaled, [], { ...settings, tableWritesPerSecond: 40_000 }, workflowDefinition([]));
-    // Indexing writes two items per account, 2,200,000 writes (+ 1,100 markers + the expectation): at a
-    // new table's 4,000/s, x 1.01 for the throttled ones, 555.8 s. Ten workers take 1,100 chunks x
+    // Indexing writes two items per account, 2,200,000 writes (+ 1,100 markers, their counts and the
+    // expectation): at a new table's 4,000/s, x 1.01 for the throttled ones, 556.1 s. Ten workers take 1,100 chunks x
     // (0.12 + 1,000 x (0.1 + 3 x 15 / 12) ms) = 4,367 s / 10 = 436.7 s: the table sets the time. A
     // pre-warmed table takes them in 55.6 s: then the workers do.
     const index = (e: typeof cold) => e.duration.stages.find((x) => x.stage === 'identities/index');
     const split = 0.3 + 4.4e8 / 80e6 + (1100 * 30) / 1000 / 16 + (110 * 30) / 1000;
-    expect(index(cold)?.seconds).toBeCloseTo(split + (2_201_101 * 1.01) / 4000 + 10, 6);
+    expect(index(cold)?.seconds).toBeCloseTo(split + (2_202_201 * 1.01) / 4000 + 1, 6);
     expect(index(cold)?.binding).toBe('DynamoDB writes per second');
     expect(cold.feasibility.ceilings[0]).toMatchObject({
       stage: 'identities/index',
@@ -248,8 +251,8 @@ describe('the AWS estimate, by hand', () => {
       limit: 4000,
     });
     expect(index(warm)?.binding).toBe('workers');
-    expect(index(warm)?.seconds).toBeGreaterThan(split + 436.7 + 10);
-    expect(index(warm)?.seconds).toBeLessThan(split + 436.8 + 5 + 10);
+    expect(index(warm)?.seconds).toBeGreaterThan(split + 436.7 + 1);
+    expect(index(warm)?.seconds).toBeLessThan(split + 436.8 + 5 + 1);
     expect(warm.duration.seconds).toBeLessThan(cold.duration.seconds);
   });
 

@@ -126,6 +126,11 @@ export const ASSUMPTIONS = {
   /** Reading (and hashing) an S3 object stream in Lambda. */
   readMBps: 80,
   progressCheckMs: 150,
+  /**
+   * From a stage's last chunk done to its next state: the chunk's count, the markers read, SendTaskSuccess
+   * and Step Functions starting the next state. Not measured on AWS.
+   */
+  stageAnswerSeconds: 1,
   /** Lambda pollers per SQS event source while it waits for messages, each long-polling every 20 s. */
   idlePollersPerQueue: 5,
   /** Bytes of one expected document in verify's spool (its key, kind and id). */
@@ -385,6 +390,22 @@ export function estimate(
       (requests * a.throttledShare * a.retryBackoffMs) / 1000 / a.parallelRequests / Math.max(1, workers)
     );
   };
+  /**
+   * A stage's end: its last chunk answers the stage's wait (reading the markers once; every chunk's count
+   * is in the stage's load); until then the wait times out every pollSeconds and a check reads the
+   * markers (and the queues' depth). Counts it all; returns the stage's seconds after its split and the
+   * waits it took (the state machine's walk).
+   */
+  const stageEnd = (busy: number, chunks: number) => {
+    const waits = Math.max(1, Math.ceil(busy / settings.pollSeconds));
+    const markerReads = 1 + Math.max(1, Math.ceil((chunks * a.markerBytes) / 4096));
+    const checks = 2 * waits - 1;
+    invoke(checks, (checks * a.progressCheckMs) / 1000, mem('progress'));
+    t.dynamoWriteUnits += waits;
+    t.dynamoReadUnits += (checks + 1) * markerReads;
+    t.sqsRequests += (waits - 1) * 4; // each check's GetQueueAttributes of the entity queues
+    return { seconds: busy + a.stageAnswerSeconds, waits };
+  };
   const readSeconds = (bytes: number) => bytes / (a.readMBps * 1e6);
   const stages: EstimateStage[] = [];
   const warnings: string[] = [];
@@ -434,17 +455,16 @@ export function estimate(
       heaviest: perChunk,
     });
     read(load, accounts.lines * reads + 2 * accountChunks);
-    write(load, accounts.lines * writes + accountChunks + 1);
+    write(load, accounts.lines * writes + 2 * accountChunks + 1); // + each chunk's marker and count
     put(load, 'exports', 2 * accountChunks);
     get(load, 'exports', accountChunks + 2);
     t.sqsRequests += 3 * accountChunks;
     const workers = capacity.workers.identities;
     const work = (accountChunks * perChunk) / workers + throttleSeconds(load, workers);
     const { seconds: busy, binding } = paced(stage, work, load);
-    const stageSeconds = splitSeconds + busy + settings.pollSeconds;
-    const polls = Math.ceil((busy + settings.pollSeconds) / settings.pollSeconds);
-    invoke(polls, (polls * a.progressCheckMs) / 1000, mem('progress'));
-    identityPolls.push(polls);
+    const end = stageEnd(busy, accountChunks);
+    const stageSeconds = splitSeconds + end.seconds;
+    identityPolls.push(end.waits);
     stages.push({ stage, seconds: stageSeconds, binding });
     seconds += stageSeconds;
   }
@@ -522,7 +542,7 @@ export function estimate(
       }
       invoke(1, splitSeconds, mem('split'), { step: 'split', name: 'split', heaviest: splitSeconds });
       withinTimeout(`${stage.id} split`, splitSeconds);
-      write(load, 1); // the stage's expectation
+      write(load, 1 + stageChunks); // the stage's expectation, each chunk's count toward it
       read(load, 1);
       // Each entity's chunks spread over its queue's workers; they share the table and buckets (a stage
       // of one entity gives it all), paced to their budget; the stage ends at the next check.
@@ -532,12 +552,9 @@ export function estimate(
         Math.max(0, ...queues.map((e) => (entitySeconds.get(e) ?? 0) / capacity.workers[e])) +
         throttleSeconds(load, workers);
       const { seconds: busy, binding } = paced(stage.id, work, load);
-      const stageSeconds = splitSeconds + busy + settings.pollSeconds;
-      const polls = Math.ceil((busy + settings.pollSeconds) / settings.pollSeconds);
-      invoke(polls, (polls * a.progressCheckMs) / 1000, mem('progress'));
-      t.dynamoReadUnits += polls * (1 + Math.max(1, Math.ceil((stageChunks * a.markerBytes) / 4096)));
-      t.sqsRequests += polls * 4; // GetQueueAttributes of each entity queue
-      stagePolls.push(polls);
+      const end = stageEnd(busy, stageChunks);
+      const stageSeconds = splitSeconds + end.seconds;
+      stagePolls.push(end.waits);
       stages.push({ stage: stage.id, seconds: stageSeconds, binding });
       seconds += stageSeconds;
     }
@@ -604,7 +621,7 @@ export function estimate(
   put(partsLoad, 'reports', mapParts);
   put(partsLoad, 'exports', mapParts * (partitions + targetPartitionCount));
   read(partsLoad, mapParts);
-  write(partsLoad, mapParts);
+  write(partsLoad, 2 * mapParts); // each part's marker and count
   // Receipts: their spool, their files; verify: its spool (joined once per partition), the target's
   // documents and files, page by page.
   get(
@@ -617,7 +634,7 @@ export function estimate(
   get(receiptsLoad, 'migrated', migrated + files);
   list(Math.ceil((migrated + files) / 500));
   read(receiptsLoad, verifyInvocations + partitions);
-  write(receiptsLoad, targetPartitionCount + partitions);
+  write(receiptsLoad, 2 * (targetPartitionCount + partitions)); // each part's marker and count
   t.sqsRequests += 3 * (mapParts + verifyInvocations + partitions);
   // The report's splits: list the results, send a message per part (ten to a batch).
   const reportSplitSeconds =
@@ -638,7 +655,8 @@ export function estimate(
     (mapParts * mapSeconds) / reportWorkers + throttleSeconds(partsLoad, reportWorkers),
     partsLoad,
   );
-  const partsStage = reportSplitSeconds + partsWork.seconds + settings.pollSeconds;
+  const partsEnd = stageEnd(partsWork.seconds, mapParts);
+  const partsStage = reportSplitSeconds + partsEnd.seconds;
   // Verify checks in the second stage, beside the receipts: it reads what the map parts spooled.
   const receiptsWork = paced(
     'receipts and verify',
@@ -648,13 +666,9 @@ export function estimate(
     ) + throttleSeconds(receiptsLoad, reportWorkers + verifyWorkers),
     receiptsLoad,
   );
-  const receiptsStage = reportSplitSeconds + receiptsWork.seconds + settings.pollSeconds;
-  const reportPolls = [
-    Math.ceil((partsWork.seconds + settings.pollSeconds) / settings.pollSeconds),
-    Math.ceil((receiptsWork.seconds + settings.pollSeconds) / settings.pollSeconds),
-  ];
-  const polls = reportPolls.reduce((x, y) => x + y, 0);
-  invoke(polls, (polls * a.progressCheckMs) / 1000, mem('progress'));
+  const receiptsEnd = stageEnd(receiptsWork.seconds, partitions + targetPartitionCount);
+  const receiptsStage = reportSplitSeconds + receiptsEnd.seconds;
+  const reportPolls = [partsEnd.waits, receiptsEnd.waits];
   // The summary reads every part's tally and writes summary.json, report.html and the decisions' index.
   const summarySeconds =
     ((mapParts + verifyInvocations + partitions) * a.s3GetMs) / 1000 / a.parallelRequests + 1;

@@ -4,7 +4,9 @@ import { UnknownWorkflowError } from '../errors';
  * State transitions (what Step Functions bills, and what its 25,000-event history counts) read from the
  * synthesized state machine itself: the definition is walked as an execution would go through it, so a
  * change to the workflow changes the estimate without anyone re-describing it here. What the functions
- * answer comes from the run's shape: how many progress checks each stage takes (the waves' and the report's).
+ * answer comes from the run's shape: how many waits each stage takes (the waves' and the report's): a
+ * stage's wait for its last chunk times out every pollSeconds until the stage is done, and each time out
+ * is checked.
  */
 
 /** The state machine's definition (Amazon States Language, JSONPath). */
@@ -15,6 +17,8 @@ export interface AslDefinition {
 
 interface AslState {
   readonly Type: string;
+  readonly Resource?: string;
+  readonly Catch?: readonly { readonly ErrorEquals: readonly string[]; readonly Next: string }[];
   readonly Next?: string;
   readonly End?: boolean;
   readonly Default?: string;
@@ -36,13 +40,19 @@ interface ChoiceRule {
   readonly Next?: string;
 }
 
-/** How a run goes: the waves in order, the progress checks of each stage and of the report's stages. */
+/**
+ * How a run goes: the waves in order, the waits of each stage and of the report's stages (the last is
+ * answered by the stage's last chunk, each before it timed out).
+ */
 export interface RunShape {
   readonly waves: readonly { readonly wave: string; readonly stagePolls: readonly number[] }[];
   readonly reportPolls: readonly number[];
-  /** Progress checks of the identity stages (before the waves); one each when absent. */
+  /** Waits of the identity stages (before the waves); one each when absent. */
   readonly identityPolls?: readonly number[];
 }
+
+/** A Task that invokes a function and waits for its task token (in any partition). */
+const WAITS_FOR_TOKEN = /^arn:[a-z-]+:states:::lambda:invoke\.waitForTaskToken$/;
 
 /** A bound on the states one walk may enter: far above any real run, it stops a definition that loops. */
 const MAX_STEPS = 10_000_000;
@@ -126,7 +136,16 @@ export function walkRun(
           }
           break;
         case 'Task':
-          if (state.ResultPath === '$.progress') polls++;
+          // A stage's wait: answered by its last chunk, or timed out into its check (which ends no stage).
+          if (WAITS_FOR_TOKEN.test(state.Resource ?? '')) {
+            polls++;
+            const timedOut = state.Catch?.find((c) => c.ErrorEquals.includes('States.Timeout'));
+            if (!value('$.progress.done')) {
+              if (!timedOut) throw new UnknownWorkflowError(`the wait "${name}" has no time-out to take`);
+              name = timedOut.Next;
+              continue;
+            }
+          }
           break;
         case 'Wait':
           break;

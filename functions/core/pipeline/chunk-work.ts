@@ -1,7 +1,7 @@
 import { eachLimited } from '../concurrency';
 import { PoisonMessageError, parseMessage } from '../errors';
 import { chunkId, exportKeys, workKeys } from '../keys';
-import type { IdentityStore, ObjectStore, PipelineStore } from '../ports';
+import type { IdentityStore, ObjectStore, PipelineStore, StageTasks } from '../ports';
 import {
   type BlobStatus,
   type DecisionContext,
@@ -27,6 +27,7 @@ import {
   decodeChunk,
 } from './chunks';
 import { blobChecker } from './decide-export';
+import { recordChunk } from './progress';
 import { resultRow } from './results';
 import { bucketExportSource } from './run';
 import type { Budget } from './sizing';
@@ -164,6 +165,8 @@ export interface ChunkDeps {
   readonly identities: IdentityStore;
   /** Paces this container's clients to a message's budget. */
   readonly applyBudget?: (budget: Budget) => void;
+  /** Answers the workflow's wait when a chunk completes its stage (none: the wait's own checks find it). */
+  readonly stageTasks?: StageTasks;
 }
 
 /** What one chunk message came to: already done before (a redelivery), or worked with its counts. */
@@ -230,6 +233,6 @@ export async function processChunk(entity: Entity, body: string, deps: ChunkDeps
       'application/x-ndjson',
     );
   }
-  const first = await deps.store.putChunkMarker(msg.scope, msg.stage, chunkId(msg), outcome.counts);
+  const first = await recordChunk(msg.scope, msg.stage, chunkId(msg), outcome.counts, deps);
   return { msg, done: 'now', counts: outcome.counts, first };
 }

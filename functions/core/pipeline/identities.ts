@@ -10,6 +10,7 @@ import { readManifest } from '../rules/manifest';
 import { readLines } from '../rules/ndjson';
 import type { RecordOf } from '../rules/schemas';
 import { type ChunkLine, type ChunkMessage, ChunkMessageSchema, decodeChunk } from './chunks';
+import { recordChunk } from './progress';
 import type { Run, WorkflowDeps } from './run';
 
 /** Accounts read and written per batch. */
@@ -219,11 +220,12 @@ export async function processIdentityChunk(
     JSON.stringify({ op: msg.op, identities: counts }),
     'application/json',
   );
-  await store.putChunkMarker(msg.scope, msg.stage, chunkId(msg), {
-    lines: lines.length,
-    migrated: 0,
-    dropped: 0,
-    quarantined: 0,
-  });
+  await recordChunk(
+    msg.scope,
+    msg.stage,
+    chunkId(msg),
+    { lines: lines.length, migrated: 0, dropped: 0, quarantined: 0 },
+    deps.workflow,
+  );
   return { msg, counts };
 }

@@ -1,3 +1,5 @@
+import type { PipelineStore, StageTasks } from '../ports';
+import type { ChunkCounts } from './chunks';
 import type { Run, WorkflowDeps } from './run';
 import { buildStagePlan, markerStage } from './stages';
 
@@ -50,6 +52,59 @@ export async function stageStatus(
     stalled: stalledChecks >= STALL_CHECKS,
     lines: counts.lines,
   };
+}
+
+/**
+ * The task that waits for a stage (a Step Functions task token): recorded where the stage's chunks count
+ * themselves, then the markers are read; a stage done is answered at once. A chunk that counts
+ * itself before the token is recorded has its marker read here; one that counts itself after finds the
+ * token: either way someone answers, as soon as the last chunk is done.
+ */
+export async function awaitStage(
+  run: Run,
+  stageId: string,
+  token: string,
+  deps: Pick<WorkflowDeps, 'store'> & { readonly stageTasks: StageTasks },
+): Promise<StageStatus> {
+  // A stage done already (a run resumed, or run again) is answered without recording anything.
+  let status = await stageStatus(run, stageId, deps);
+  if (!status.done) {
+    await deps.store.awaitStage(run.scope, markerStage(run, stageId), token);
+    status = await stageStatus(run, stageId, deps);
+  }
+  if (status.done) await deps.stageTasks.succeed(token, status);
+  return status;
+}
+
+/**
+ * Records a chunk (or part) done: its marker, once, and then its count toward the stage. The chunk that
+ * completes the count answers the task waiting for the stage, so a stage ends when its work ends, not at
+ * the next check. A count can run ahead of the markers (a request retried after it landed), so the
+ * markers confirm before the answer; one that fell behind (a worker stopped between its two writes)
+ * leaves the stage to the waiting task's own check when it times out. Returns whether the marker is new.
+ */
+export async function recordChunk(
+  scope: string,
+  stage: string,
+  chunk: string,
+  counts: ChunkCounts,
+  deps: { readonly store: PipelineStore; readonly stageTasks?: StageTasks },
+): Promise<boolean> {
+  const first = await deps.store.putChunkMarker(scope, stage, chunk, counts);
+  if (!first || !deps.stageTasks) return first;
+  const count = await deps.store.countChunk(scope, stage);
+  if (count.done < count.expected || count.token === undefined) return first;
+  const { chunks, counts: sums } = await deps.store.stageProgress(scope, stage);
+  if (chunks >= count.expected)
+    await deps.stageTasks.succeed(count.token, {
+      done: true,
+      chunks,
+      expected: count.expected,
+      stalledChecks: 0,
+      stalled: false,
+      lines: sums.lines,
+    } satisfies StageStatus);
+  return first;
 }
 
 /** The chunks of a run's stages that never recorded a marker. */

@@ -38,7 +38,7 @@ import { EXPORT_ID } from '../rules/schemas';
 import type { ChunkCounts } from './chunks';
 import { ExpectedSpool } from './expected';
 import { addIdentities } from './identities';
-import { missingChunks } from './progress';
+import { missingChunks, recordChunk } from './progress';
 import { resultRows, runResultKeys, textsInOrder } from './results';
 import { type Run, recordRunStatus, type WorkflowDeps } from './run';
 import { runFacts } from './run-facts';
@@ -213,12 +213,7 @@ export async function finishPart(
     'application/json',
   );
   const counts: ChunkCounts = { lines, migrated: 0, dropped: 0, quarantined: 0 };
-  await deps.store.putChunkMarker(
-    run.scope,
-    markerStage(run, stageOfOp(msg.op)),
-    partId(msg.op, msg.part),
-    counts,
-  );
+  await recordChunk(run.scope, markerStage(run, stageOfOp(msg.op)), partId(msg.op, msg.part), counts, deps);
   return { msg, done: 'now', counts };
 }
 

@@ -1,6 +1,6 @@
 import { ExportRejectedError, RunInProgressError } from '../errors';
 import { exportKeys, MANIFEST } from '../keys';
-import type { ExportSource, ObjectStore, PipelineStore, RunStatus } from '../ports';
+import type { ExportSource, ObjectStore, PipelineStore, RunStatus, StageTasks } from '../ports';
 import { type ValidatedExport, validateExport } from '../rules/manifest';
 import type { CompiledPolicy } from '../rules/policy';
 import { EXPORT_ID } from '../rules/schemas';
@@ -37,6 +37,8 @@ export interface WorkflowDeps {
   readonly capacity?: Capacity;
   /** Paces this container's clients to a message's budget. */
   readonly applyBudget?: (budget: Budget) => void;
+  /** Answers the workflow's wait when a chunk or part completes its stage (none: the wait's checks find it). */
+  readonly stageTasks?: StageTasks;
 }
 
 /**
