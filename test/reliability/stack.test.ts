@@ -93,6 +93,8 @@ function grants(handler: string): string[] {
 
 const exportsRead = ['s3:read exports:', 's3:read exports:/exports/*'];
 const workRead = ['s3:read exports:/work/*'];
+/** A function that finishes a stage's chunks answers the task waiting for the stage (this state machine only). */
+const ANSWERS_STAGES = 'states:states:SendTaskSuccess WorkflowStateMachine';
 const worker = (queue: string, extra: string[] = []) =>
   [
     ...exportsRead,
@@ -101,6 +103,7 @@ const worker = (queue: string, extra: string[] = []) =>
     's3:write migrated:/*',
     'dynamodb:readwrite table',
     `sqs:consume queue:${queue}`,
+    ANSWERS_STAGES,
     ...extra,
   ].sort();
 /** Every queue of the workflow (the entity workers', the identity stages', the report's, verify's). */
@@ -148,9 +151,11 @@ const EXPECTED: Record<string, string[]> = {
     's3:read reports:/*',
     's3:write reports:/*',
     'secretsmanager:secretsmanager:DescribeSecret,secretsmanager:GetSecretValue secret',
+    ANSWERS_STAGES,
   ],
   split: [...exportsRead, 's3:write exports:/work/*', 'dynamodb:readwrite table', ...workflowQueues('send')],
-  progress: ['dynamodb:read table', ...workflowQueues('attributes')],
+  // It records the waiting task's token on the stage's item, and answers a stage already done.
+  progress: ['dynamodb:readwrite table', ...workflowQueues('attributes'), ANSWERS_STAGES],
   // Verify reads the target and writes only its parts' tallies; it hands the rest of a range on.
   verify: [
     ...exportsRead,
@@ -161,8 +166,9 @@ const EXPECTED: Record<string, string[]> = {
     'dynamodb:readwrite table',
     // Its own queue only: it takes its messages and hands the rest of a range back (one statement).
     'sqs:consume queue:Verify',
+    ANSWERS_STAGES,
   ],
-  report: [...reports, 's3:write exports:/work/*', 'sqs:consume queue:Report'],
+  report: [...reports, 's3:write exports:/work/*', 'sqs:consume queue:Report', ANSWERS_STAGES],
   summary: reports,
   'run-status': ['dynamodb:write table'],
   profile: worker('Profile', [
