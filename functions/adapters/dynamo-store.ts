@@ -121,6 +121,11 @@ export function dynamoStore(
     return found;
   }
 
+  /** A stage's item: its expectation, the count of its chunks done, the token of the task that waits. */
+  const stageItem = (scope: string, stage: string) => ({
+    TableName: table,
+    Key: { pk: tableKeys.expectations(scope), sk: stage },
+  });
   return {
     putItems: batchWrite,
     getItems: batchGet,
@@ -247,8 +252,7 @@ export function dynamoStore(
       });
       await doc.send(
         new UpdateCommand({
-          TableName: table,
-          Key: { pk: tableKeys.expectations(scope), sk: stage },
+          ...stageItem(scope, stage),
           UpdateExpression: 'REMOVE #done',
           ExpressionAttributeNames: { '#done': 'done' },
         }),
@@ -297,8 +301,7 @@ export function dynamoStore(
       // An update, not a put: a split run again (a resumed run) keeps the count of the chunks already done.
       await doc.send(
         new UpdateCommand({
-          TableName: table,
-          Key: { pk: tableKeys.expectations(scope), sk: stage },
+          ...stageItem(scope, stage),
           UpdateExpression: 'SET chunks = :chunks, #ttl = :ttl',
           ExpressionAttributeNames: { '#ttl': TTL_ATTRIBUTE },
           ExpressionAttributeValues: { ':chunks': { ...chunks }, ':ttl': expiry()[TTL_ATTRIBUTE] },
@@ -309,8 +312,7 @@ export function dynamoStore(
     async countChunk(scope, stage) {
       const r = await doc.send(
         new UpdateCommand({
-          TableName: table,
-          Key: { pk: tableKeys.expectations(scope), sk: stage },
+          ...stageItem(scope, stage),
           UpdateExpression: 'ADD #done :one',
           ExpressionAttributeNames: { '#done': 'done' },
           ExpressionAttributeValues: { ':one': 1 },
@@ -330,8 +332,7 @@ export function dynamoStore(
     async awaitStage(scope, stage, token) {
       await doc.send(
         new UpdateCommand({
-          TableName: table,
-          Key: { pk: tableKeys.expectations(scope), sk: stage },
+          ...stageItem(scope, stage),
           UpdateExpression: 'SET #token = :token',
           ExpressionAttributeNames: { '#token': 'token' },
           ExpressionAttributeValues: { ':token': token },
