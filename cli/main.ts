@@ -327,6 +327,14 @@ function program(setExit: (code: number) => void): Command {
         stateDir: o.state,
         ...(o.out === undefined ? {} : { out: o.out }),
       });
+      if ('nothing' in result) {
+        const { waves, state } = result.nothing;
+        console.log(
+          `nothing to redrive: the latest run of ${exportId} (waves ${waves.join(', ')}) is ${state} and no message is dead-lettered; to migrate a wave again, run it`,
+        );
+        setExit(0);
+        return;
+      }
       console.log(`moved ${result.moved} messages from dead-letter queues back to their queues`);
       setExit(await printResult('redrive', 'Redrive', result));
     });
@@ -452,6 +460,11 @@ export async function main(argv: string[]): Promise<number> {
   let code = 0;
   const cli = program((c) => {
     code = c;
+  });
+  // A reader that closes the pipe early (`| head`) ends the output, not the command: the command finishes
+  // what it does and exits with its own status, without a stack trace.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
   });
   // `serve` runs until it is stopped: a signal is its normal end. Every other command is interrupted.
   if (argv[0] !== 'serve')

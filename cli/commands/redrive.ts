@@ -7,6 +7,7 @@ import {
 import { dynamoStore } from '../../functions/adapters/dynamo-store';
 import { UsageError } from '../../functions/core/errors';
 import { reportPrefix } from '../../functions/core/keys';
+import type { RunStatus } from '../../functions/core/ports';
 import type { LocalPipeline } from '../../local/runtime/pipeline';
 import { startLocalPipeline } from '../../local/runtime/pipeline';
 import { reportFolder } from '../folders';
@@ -59,7 +60,14 @@ export async function moveDeadLetters(pipeline: LocalPipeline): Promise<number> 
  * in an earlier process gets its unmarked chunks sent again by its stages' splits) and runs it to its
  * end: the same waves, the same decisions, a new report.
  */
-export async function redriveLocal(options: RedriveOptions): Promise<RunResult & { moved: number }> {
+/** A run whose end left work to put back: interrupted (still marked running), incomplete, or failed. */
+const UNFINISHED: readonly RunStatus['state'][] = ['running', 'incomplete', 'failed'];
+
+export type RedriveResult =
+  | (RunResult & { readonly moved: number })
+  | { readonly moved: 0; readonly nothing: Pick<RunStatus, 'waves' | 'state'> };
+
+export async function redriveLocal(options: RedriveOptions): Promise<RedriveResult> {
   const stateDir = resolve(options.stateDir ?? '.esep-local');
   const pipeline = await startLocalPipeline({ stateDir, notice, ...options.pipeline });
   const release = onInterrupt(() => pipeline.stop());
@@ -70,6 +78,10 @@ export async function redriveLocal(options: RedriveOptions): Promise<RunResult &
     if (!latest) throw new UsageError(`redrive: no run of export "${options.exportId}" in this state folder`);
     // The state folder's lock keeps other commands out: a run still marked running was interrupted.
     const moved = await moveDeadLetters(pipeline);
+    // A run that finished (or was rolled back) with nothing dead-lettered has nothing to put back:
+    // migrating a withdrawn wave again is a deliberate `run`, not a redrive. Nothing is written.
+    if (moved === 0 && !UNFINISHED.includes(latest.state))
+      return { moved: 0, nothing: { waves: latest.waves, state: latest.state } };
     // `run` runs one wave or all of them.
     const wave = latest.waves.length === 1 ? (latest.waves[0] as string) : 'all';
     const outDir = await reportFolder(

@@ -54,7 +54,9 @@ export async function rollbackLocal(options: {
         .filter((r) => r.waves.includes(options.wave))
         .map((r) => reportPrefix({ exportId: options.exportId, waves: r.waves })),
     );
-    const reports = await refreshReportFolders(pipeline, (prefix) => prefixes.has(prefix));
+    // Nothing withdrawn (the wave was rolled back already): no receipt changes.
+    const reports =
+      result.runs === 0 ? [] : await refreshReportFolders(pipeline, (prefix) => prefixes.has(prefix));
     return { exportId: options.exportId, wave: options.wave, ...result, reports };
   } finally {
     release();

@@ -343,12 +343,6 @@ export async function runLocal(options: RunOptions): Promise<RunResult> {
   const { manifest, files } = await validateExport(fsExportSource(dir));
   const exportId = manifest.exportId;
   const waves = wavePlans.map((w) => w.wave);
-  // One report folder per export and set of waves, as on AWS: a run never overwrites another's report.
-  const outDir = await reportFolder(
-    options.out,
-    join(stateDir, 'reports', reportPrefix({ exportId, waves })),
-  );
-
   const progress = runProgress(
     options.stderr ?? process.stderr,
     wavePlans,
@@ -368,6 +362,12 @@ export async function runLocal(options: RunOptions): Promise<RunResult> {
   const release = onInterrupt(() => pipeline.stop());
   try {
     const { clients, resources } = pipeline;
+    // One report folder per export and set of waves, as on AWS: a run never overwrites another's report.
+    // Claimed under the state folder's lock: a refused run writes nothing.
+    const outDir = await reportFolder(
+      options.out,
+      join(stateDir, 'reports', reportPrefix({ exportId, waves })),
+    );
     await warnOutOfOrder(pipeline, exportId, waves, policy.waveIds);
     // A changed export under a finished id: refused before its files replace the earlier ones.
     const store = dynamoStore(clients.dynamo, resources.table);

@@ -1,4 +1,5 @@
 import type { Budget } from '../core/pipeline/sizing';
+import { workerOf } from './workers';
 
 /**
  * Paces a writer to the rate the deployment sized it for (a token bucket): at most `perSecond` units a
@@ -63,20 +64,11 @@ export type Paced = keyof Budget;
 
 /**
  * Until a message brings its stage's budget, nothing is paced (a deployed split always gives one; the
- * SDK's adaptive retry slows a client that is throttled).
+ * SDK's retry backs off a call that is throttled).
  */
 const UNBUDGETED = Number.POSITIVE_INFINITY;
 
 const byWorker = new WeakMap<object, Map<Paced, Pace>>();
-let workerOf: () => object | undefined = () => undefined;
-
-/**
- * Where one process runs many workers at once (the local runtime: its invocations share clients), which
- * worker is running: each gets paces of its own, as each Lambda container has.
- */
-export function paceWorkers(current: () => object | undefined): void {
-  workerOf = current;
-}
 
 /**
  * One pace per worker and resource: on Lambda per client, that is per container (each builds its clients

@@ -21,6 +21,7 @@ import { type CompiledPolicy, parsePolicyJson } from '../core/rules/policy';
 import { dynamoIdentities, dynamoStore } from './dynamo-store';
 import { applyBudget } from './pacing';
 import { presignedDownloads, s3Objects } from './s3-objects';
+import { workerRetry } from './sdk-retry';
 import { type Redelivery, sqsRedeliver } from './sqs';
 import { sfnStageTasks } from './stage-tasks';
 
@@ -88,22 +89,27 @@ export function readConfig<K extends EnvKey>(keys: readonly K[], env: NodeJS.Pro
 }
 
 /**
- * How the functions' clients retry: the SDK's adaptive mode (exponential backoff with full jitter, a
- * retry quota, and a client-side rate limit that slows a client down when the service throttles it:
- * DynamoDB past its write capacity, S3 past 3,500 PUT/s on a prefix), with more attempts than its default
- * 3, because one invocation makes thousands of calls and a single call that runs out of attempts fails
- * the whole invocation, and its chunk waits for the queue's visibility timeout.
+ * How the functions' clients retry: the SDK's standard mode (exponential backoff with full jitter, and a
+ * retry quota), with more attempts than its default 3, because one invocation makes thousands of calls
+ * and a single call that runs out of attempts fails the whole invocation. The rate each worker offers is
+ * held to its stage's budget by the pacing (adapters/pacing), not by the SDK (adapters/sdk-retry says
+ * why not the adaptive mode). A new one for each client, per worker.
  */
-export const CLIENT_RETRY = { maxAttempts: SIZING.sdkRetry.maxAttempts, retryMode: 'adaptive' } as const;
+export const clientRetry = () =>
+  ({
+    maxAttempts: SIZING.sdkRetry.maxAttempts,
+    retryMode: 'standard',
+    retryStrategy: workerRetry(SIZING.sdkRetry.maxAttempts),
+  }) as const;
 
 /** AWS SDK v3 clients of a function, made once per container with the defaults of the Lambda runtime. */
 export const awsClients = () => ({
-  s3: new S3Client({ ...CLIENT_RETRY }),
-  dynamo: new DynamoDBClient({ ...CLIENT_RETRY }),
-  sqs: new SQSClient({ ...CLIENT_RETRY }),
-  secrets: new SecretsManagerClient({ ...CLIENT_RETRY }),
+  s3: new S3Client(clientRetry()),
+  dynamo: new DynamoDBClient(clientRetry()),
+  sqs: new SQSClient(clientRetry()),
+  secrets: new SecretsManagerClient(clientRetry()),
   /** Answers the workflow's wait for a stage (task tokens). */
-  sfn: new SFNClient({ ...CLIENT_RETRY }),
+  sfn: new SFNClient(clientRetry()),
 });
 export type Clients = ReturnType<typeof awsClients>;
 

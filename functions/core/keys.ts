@@ -261,6 +261,10 @@ export function targetPartitions(exportId: string, ranges = 1): TargetPartition[
   return [...areas, ...gaps, { prefix: root, from: `${root}${AREAS.at(-1)}/${AFTER}` }];
 }
 
+/** Whether a key lies in a partition (under its prefix, after its `from`, before its `to`). */
+export const inPartition = (key: string, p: TargetPartition) =>
+  key.startsWith(p.prefix) && (p.from === undefined || key > p.from) && (p.to === undefined || key < p.to);
+
 /**
  * The index in `targetPartitions(exportId, ranges)` of the partition that holds a document's key (a key
  * of the migrated layout: `<exportId>/<area>/<shard>/...`), without listing them.

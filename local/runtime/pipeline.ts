@@ -3,9 +3,9 @@ import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { dynamoStore } from '../../functions/adapters/dynamo-store';
-import { paceWorkers } from '../../functions/adapters/pacing';
 import type { Clients } from '../../functions/adapters/wiring';
 import { ENV } from '../../functions/adapters/wiring';
+import { setWorkers } from '../../functions/adapters/workers';
 import { StateBusyError } from '../../functions/core/errors';
 import { definitionOf } from '../cloudformation/definition';
 import { createLocalResources, type LocalResources } from '../cloudformation/resources';
@@ -165,8 +165,9 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     const functionClients = services.newClients();
     for (const client of [functionClients.s3, functionClients.dynamo, functionClients.sqs]) countWork(client);
     if (options.faults) injectFaults(functionClients, options.faults, faultCounts);
-    // The invocations share these clients: each is its own worker to the pacing, as a container is.
-    paceWorkers(() => invocationWork.getStore());
+    // The invocations share these clients: each is its own worker to the pacing and the SDK's retry
+    // (quota and rate limit), as a container is.
+    setWorkers(() => invocationWork.getStore());
     const limitsAt = options.awsLimits === undefined ? undefined : awsLimits(options.awsLimits);
     const throttling = limitsAt
       ? {

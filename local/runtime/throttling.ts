@@ -78,7 +78,7 @@ const MEASURES: Record<keyof RequestCounts, keyof ReturnType<typeof awsLimits>> 
 
 /**
  * Makes the functions' clients meet AWS's limits: an SDK middleware inside the retry loop, so that a
- * refused request is retried as the SDK retries AWS's (adaptive mode, backoff with jitter).
+ * refused request is retried as the SDK retries AWS's (standard mode, backoff with jitter).
  */
 export function enforceAwsLimits(
   clients: readonly { middlewareStack: { add: (...args: never[]) => void } }[],

@@ -7,7 +7,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { CLIENT_RETRY, type Clients } from '../../functions/adapters/wiring';
+import { type Clients, clientRetry } from '../../functions/adapters/wiring';
 import { type HostEndpoints, type HostMessage, LOCAL_REGION } from './services-host';
 import { type LocalTaskTokens, localTaskTokens } from './task-tokens';
 
@@ -89,7 +89,7 @@ export async function startServices(stateDir: string): Promise<LocalServices> {
   });
   const { dynamodb, s3, sqs } = endpoints;
 
-  const common = { region: LOCAL_REGION, credentials, ...CLIENT_RETRY };
+  const common = { region: LOCAL_REGION, credentials };
   const secret = await localSecret(stateDir);
   const made: Clients[] = [];
   const taskTokens = localTaskTokens();
@@ -97,13 +97,14 @@ export async function startServices(stateDir: string): Promise<LocalServices> {
     const c: Clients = {
       s3: new S3Client({
         ...common,
+        ...clientRetry(),
         endpoint: s3,
         forcePathStyle: true,
         requestChecksumCalculation: 'WHEN_REQUIRED',
         responseChecksumValidation: 'WHEN_REQUIRED',
       }),
-      dynamo: new DynamoDBClient({ ...common, endpoint: dynamodb }),
-      sqs: new SQSClient({ ...common, endpoint: sqs }),
+      dynamo: new DynamoDBClient({ ...common, ...clientRetry(), endpoint: dynamodb }),
+      sqs: new SQSClient({ ...common, ...clientRetry(), endpoint: sqs }),
       secrets: localSecrets(secret),
       sfn: taskTokens.client,
     };

@@ -18,14 +18,14 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { dynamoStore } from '../../functions/adapters/dynamo-store';
 import { s3Objects } from '../../functions/adapters/s3-objects';
 import { sqsChunkQueue } from '../../functions/adapters/sqs';
-import { CLIENT_RETRY } from '../../functions/adapters/wiring';
+import { clientRetry } from '../../functions/adapters/wiring';
 import type { ChunkMessage } from '../../functions/core/pipeline/chunks';
 import { SIZING } from '../../functions/core/pipeline/sizing';
 
 /**
  * The paths only AWS takes (the stand-ins never answer so): with aws-sdk-client-mock for what the
  * adapters do with an answer, and with a real client over a scripted HTTP handler for what the SDK's
- * retry (CLIENT_RETRY, as the functions are built) does with throttling.
+ * retry (clientRetry(), as the functions are built) does with throttling.
  */
 
 const SHA = 'a'.repeat(64);
@@ -199,7 +199,7 @@ const answering = (answers: Answer[]) => {
 const local = {
   region: 'eu-west-1',
   credentials: { accessKeyId: 'AKID', secretAccessKey: 's' },
-  ...CLIENT_RETRY,
+  ...clientRetry(),
 };
 const throttled: Answer = {
   status: 400,
@@ -227,10 +227,11 @@ describe('the SDK retry the functions are built with', () => {
     expect(seen).toBe(2);
   }, 30_000);
 
-  test('it is adaptive (a client-side rate limit that slows on throttling) with the attempts sizing.ts names', async () => {
+  test('it is the standard mode (backoff with jitter, a retry quota) with the attempts sizing.ts names', async () => {
     const client = new DynamoDBClient({ ...local, endpoint });
     expect(await client.config.maxAttempts()).toBe(SIZING.sdkRetry.maxAttempts);
-    expect((await client.config.retryStrategy()).constructor.name).toBe('AdaptiveRetryStrategy');
+    // The SDK's StandardRetryStrategy, one per worker (test/unit/sdk-retry.test.ts).
+    expect((await client.config.retryStrategy()) as { mode?: string }).toMatchObject({ mode: 'standard' });
     // Giving up after the last attempt is the typed error's path above (it reaches the caller as is).
   });
 });

@@ -1,12 +1,13 @@
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { TTL_ATTRIBUTE, WITHDRAWABLE } from '../../functions/core/keys';
+import { exportKeys, TTL_ATTRIBUTE, WITHDRAWABLE } from '../../functions/core/keys';
 import { SIZING } from '../../functions/core/pipeline/sizing';
 import { QUEUED } from '../../functions/core/pipeline/workers';
 import { buildApp } from '../../lib/app';
 import { FUNCTIONS } from '../../lib/functions';
 import { type SynthesizedApp, synthesize } from '../../local/cloudformation/synth';
+import { matchesPattern, transformInput } from '../helpers/event-pattern';
 import { permissions as permissionsOf } from '../helpers/grants';
 
 let synth: SynthesizedApp;
@@ -450,6 +451,83 @@ describe('pipeline stack', () => {
         'detail-type': ['ESEP Registration', 'ESEP Support Link'],
       },
     });
+  });
+
+  test('the upload rule, against S3 events as EventBridge delivers them: a manifest upload to the exports bucket starts a run of that export, nothing else does', () => {
+    // The exports bucket's ARN, through the stateful stack's export, as CloudFormation resolves it.
+    const bucket = 'esep-exports-example';
+    const imported = Object.values((synth.templates.stateful as { Outputs?: object }).Outputs ?? {}) as {
+      Value: unknown;
+      Export?: { Name: string };
+    }[];
+    const exportsArn = imported.find((o) => JSON.stringify(o.Value).includes('"Exports'));
+    const resolve = (v: unknown): unknown => {
+      if (Array.isArray(v)) return v.map(resolve);
+      if (v === null || typeof v !== 'object') return v;
+      const o = v as Record<string, unknown>;
+      if ('Fn::ImportValue' in o) {
+        expect(o['Fn::ImportValue']).toBe(exportsArn?.Export?.Name);
+        return `arn:aws:s3:::${bucket}`;
+      }
+      if ('Fn::Split' in o) {
+        const [sep, text] = resolve(o['Fn::Split']) as [string, string];
+        return text.split(sep);
+      }
+      if ('Fn::Select' in o) {
+        const [i, list] = resolve(o['Fn::Select']) as [number, unknown[]];
+        return list[i];
+      }
+      return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, resolve(x)]));
+    };
+    const found = resources(pipeline, 'AWS::Events::Rule').find(([id]) => id.startsWith('ManifestUploaded'));
+    if (!found) throw new Error('no ManifestUploaded rule');
+    const rule = found[1];
+    const pattern = resolve(rule.Properties.EventPattern) as Parameters<typeof matchesPattern>[1];
+    const [target] = rule.Properties.Targets as {
+      InputTransformer: Parameters<typeof transformInput>[1];
+    }[];
+    // The "Object Created" event of the S3 user guide ("Using EventBridge", event message structure).
+    const event = (key: string, over: Record<string, unknown> = {}) => ({
+      version: '0',
+      id: '17793124-05d4-b198-2fde-7ededc63b103',
+      'detail-type': 'Object Created',
+      source: 'aws.s3',
+      account: '123456789012',
+      time: '2022-11-12T00:00:00Z',
+      region: 'eu-west-1',
+      resources: [`arn:aws:s3:::${bucket}`],
+      detail: {
+        version: '0',
+        bucket: { name: bucket },
+        object: { key, size: 5, etag: 'b1946ac92492d2347c6235b4d2611184', sequencer: '00617F08299329D189' },
+        'request-id': 'N4N7GDK58NMKJ12R',
+        requester: '123456789012',
+        reason: 'PutObject',
+      },
+      ...over,
+    });
+    const upload = event('exports/etw-2022-11/manifest.json');
+    expect(matchesPattern(upload, pattern)).toBe(true);
+    const input = transformInput(upload, target?.InputTransformer as Parameters<typeof transformInput>[1]);
+    expect(input).toEqual({ bucket, key: 'exports/etw-2022-11/manifest.json' });
+    expect(exportKeys.exportIdOfManifest((input as { key: string }).key)).toBe('etw-2022-11');
+    // Not a manifest, another bucket, another kind of event: no run.
+    expect(matchesPattern(event('exports/etw-2022-11/accounts.ndjson'), pattern)).toBe(false);
+    expect(matchesPattern(event('exports/etw-2022-11/manifest.json.tmp'), pattern)).toBe(false);
+    const elsewhere = event('exports/etw-2022-11/manifest.json');
+    elsewhere.detail.bucket.name = 'someone-elses-bucket';
+    expect(matchesPattern(elsewhere, pattern)).toBe(false);
+    expect(
+      matchesPattern(
+        event('exports/etw-2022-11/manifest.json', { 'detail-type': 'Object Deleted' }),
+        pattern,
+      ),
+    ).toBe(false);
+    // EventBridge's * also spans "/": a deeper manifest starts an execution, which names no export and
+    // is refused by the run's first step (core/pipeline/run.ts).
+    const deeper = event('exports/a/b/manifest.json');
+    expect(matchesPattern(deeper, pattern)).toBe(true);
+    expect(exportKeys.exportIdOfManifest('exports/a/b/manifest.json')).toBeUndefined();
   });
 
   test('a Standard state machine with full logging and tracing', () => {

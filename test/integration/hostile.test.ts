@@ -131,6 +131,18 @@ describe('when the machine is the problem', () => {
     expect(r.stderr).toMatch(/was left by an esep-migrate that stopped \(pid 2147483646\); taking it over/);
     expect(r.status).toBe(2);
   });
+
+  test('a run refused because another command holds the state folder writes nothing there', () => {
+    const state = join(tmp, 'held-state');
+    mkdirSync(state, { recursive: true });
+    writeFileSync(join(state, 'LOCK'), String(process.pid)); // this test's process: alive
+    const r = cli(['run', 'samples/export', '--state', state]);
+    expect(r.stderr).toMatch(
+      new RegExp(`another esep-migrate \\(pid ${process.pid}\\) is using the state folder`),
+    );
+    expect(r.status).toBe(1);
+    expect(readdirSync(state)).toEqual(['LOCK']);
+  });
 });
 
 describe('Ctrl-C and SIGTERM', () => {

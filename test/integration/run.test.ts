@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -205,6 +205,27 @@ describe('esep-migrate run', () => {
         'ESEP user nobody: no registration',
       );
       expect(cli(['lookup', '--state', state()]).status).toBe(2);
+    });
+
+    test('lookup into a pipe whose reader has gone (| head): it ends quietly, with its own exit status', () => {
+      const account = lines(planned)
+        .map((l) => JSON.parse(l))
+        .find((d) => d.kind === 'accounts' && /^[a-z0-9-]+$/.test(d.id)).id as string;
+      // `true` reads nothing and exits at once: every line lookup writes meets a closed pipe (EPIPE).
+      const r = spawnSync(
+        'bash',
+        [
+          '-c',
+          'set -o pipefail; "$0" "$1" lookup --account "$2" --state "$3" | true',
+          process.execPath,
+          BIN,
+          account,
+          state(),
+        ],
+        { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ESEP_DEBUG: '' } },
+      );
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
     });
 
     test('the run is announced with its counts; verify passes, and fails on a tampered target, as does the next run', async () => {

@@ -235,6 +235,16 @@ describe('registrations before the exports, an SEG export before the eTwinning o
       expect.stringMatching(/rolled back wave sept-2022 of et-2022: 1 records withdrawn/),
     ]);
     expect((await target(state(), 'et-2022/')).keys).toEqual([]);
+    // The same rollback again: one true line, and no report touched.
+    const again = cli(['rollback', 'et-2022', '--wave', 'sept-2022', '--state', state()]);
+    expect([again.status, again.stdout]).toEqual([
+      0,
+      'nothing to roll back: no run of et-2022 has wave sept-2022 in the target\n',
+    ]);
+    // Nothing dead-lettered and the run rolled back: redrive puts nothing back and writes nothing.
+    const redrive = cli(['redrive', 'et-2022', '--state', state()]);
+    expect([redrive.status, redrive.stdout]).toEqual([0, expect.stringMatching(/^nothing to redrive: /)]);
+    expect((await target(state(), 'et-2022/')).keys).toEqual([]);
     expect(cli(['status', '--state', state()]).stdout).toMatch(/et-2022 {2}sept-2022 {2}rolled-back/);
     expect(cli(['verify', 'et-2022', '--state', state()]).stdout).toMatch(
       /withdrawn record .* \(1 checked\)/,

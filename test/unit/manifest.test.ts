@@ -151,6 +151,13 @@ describe('validateExport', () => {
     expect(error.file).toBe(file);
   });
 
+  test('a manifest saved as Windows editors save it (a byte-order mark, CRLF, indented) validates', async () => {
+    const files = good();
+    const windows = `\uFEFF${JSON.stringify(manifestOf(files), null, 2).replace(/\n/g, '\r\n')}\r\n`;
+    const v = await validateExport(memorySource('test-export', { ...files, 'manifest.json': windows }));
+    expect(v.files.get('projects')?.records).toBe(2);
+  });
+
   test('rejects an exportId that is not the folder name', async () => {
     expect((await rejection(good(), 'other-name')).message).toMatch(
       /does not equal the export's name "other-name"/,

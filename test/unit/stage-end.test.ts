@@ -38,7 +38,7 @@ test('the token first: the chunk that completes the stage answers it, with the s
   expect(waiting.done).toBe(false);
   expect(await recordChunk(run.scope, STAGE, chunk(0), counts(3), { store, stageTasks })).toBe(true);
   expect(sent).toEqual([]);
-  // Delivered again: no second count, no answer.
+  // Delivered again: its count again (ahead of the markers), but no answer while a marker is missing.
   expect(await recordChunk(run.scope, STAGE, chunk(0), counts(3), { store, stageTasks })).toBe(false);
   expect(sent).toEqual([]);
   await recordChunk(run.scope, STAGE, chunk(1), counts(4), { store, stageTasks });
@@ -71,6 +71,20 @@ test('a count ahead of the markers (a request retried after it landed) does not 
   await store.putChunkMarker(run.scope, STAGE, chunk(1), counts(1));
   expect(await awaitStage(run, STAGE, 'next', { store, stageTasks })).toMatchObject({ done: true });
   expect(sent.map((s) => s.token)).toEqual(['next']);
+});
+
+test('a chunk that stopped between its marker and its count answers the stage when delivered again', async () => {
+  const { store } = memoryStore();
+  const { sent, stageTasks } = answers();
+  await splitInto(store, 2);
+  await awaitStage(run, STAGE, 'tok', { store, stageTasks });
+  // The first delivery of chunk 0 recorded its marker, and its worker stopped before the count.
+  await store.putChunkMarker(run.scope, STAGE, chunk(0), counts(1));
+  await recordChunk(run.scope, STAGE, chunk(1), counts(1), { store, stageTasks });
+  expect(sent).toEqual([]);
+  // SQS delivers chunk 0 again: its marker is there, its count was not; the stage is answered now.
+  expect(await recordChunk(run.scope, STAGE, chunk(0), counts(1), { store, stageTasks })).toBe(false);
+  expect(sent).toEqual([{ token: 'tok', output: expect.objectContaining({ done: true, chunks: 2 }) }]);
 });
 
 test('without a waiting task (plan, the in-process report) a chunk only records its marker', async () => {

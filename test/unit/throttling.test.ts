@@ -1,11 +1,11 @@
 import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { CLIENT_RETRY } from '../../functions/adapters/wiring';
+import { clientRetry } from '../../functions/adapters/wiring';
 import { awsLimits, enforceAwsLimits, type Throttling } from '../../local/runtime/throttling';
 
 /** A DynamoDB client whose every request succeeds at once (no stand-in): only the limits refuse. */
 function acceptingClient() {
   return new DynamoDBClient({
-    ...CLIENT_RETRY,
+    ...clientRetry(),
     region: 'eu-west-1',
     credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
     requestHandler: {

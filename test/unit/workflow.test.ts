@@ -422,11 +422,12 @@ describe('verify reads the target back', () => {
   async function verifyTampered(
     tamper: (target: Map<string, Buffer>) => void,
     ranges = 1,
+    pageKeys?: number,
   ): Promise<Verification> {
     const saved = new Map(result.raw);
     tamper(result.raw);
     try {
-      return await verifyRun(result.run, verifyDeps(), undefined, ranges);
+      return await verifyRun(result.run, verifyDeps(), pageKeys, ranges);
     } finally {
       result.raw.clear();
       for (const [k, v] of saved) result.raw.set(k, v);
@@ -477,9 +478,20 @@ describe('verify reads the target back', () => {
     const file = [...result.raw.keys()].find((k) => k.startsWith('migrated/') && !k.endsWith('.json'));
     const changed = await verifyTampered((t) => t.set(file as string, Buffer.from('not the original bytes')));
     expect(failed(changed)).toEqual(['files']);
-    const { key } = documentOf('portfolio', 'migrated');
+    const { record, key } = documentOf('portfolio', 'migrated');
     const missing = await verifyTampered((t) => t.delete(key as string));
     expect(failed(missing)).toEqual(['documents']);
+    // Named, record and key, as the other checks name theirs; the same when the partition is paged.
+    const named = `portfolio ${record?.id}: migrated by this run, but its document ${(key as string).slice('migrated/'.length)} is not in the target`;
+    expect(missing.checks.find((c) => c.name === 'documents')?.problems).toContain(named);
+    for (const [ranges, pageKeys] of [
+      [3, undefined],
+      [1, 3],
+      [3, 3],
+    ]) {
+      const v = await verifyTampered((t) => t.delete(key as string), ranges, pageKeys);
+      expect(v.checks.find((c) => c.name === 'documents')?.problems).toContain(named);
+    }
   });
 
   test("an account's password hash or a stray object in the target fails its check", async () => {

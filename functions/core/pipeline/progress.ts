@@ -79,9 +79,11 @@ export async function awaitStage(
 /**
  * Records a chunk (or part) done: its marker, once, and then its count toward the stage. The chunk that
  * completes the count answers the task waiting for the stage, so a stage ends when its work ends, not at
- * the next check. A count can run ahead of the markers (a request retried after it landed), so the
- * markers confirm before the answer; one that fell behind (a worker stopped between its two writes)
- * leaves the stage to the waiting task's own check when it times out. Returns whether the marker is new.
+ * the next check. A count can run ahead of the markers (a request retried after it landed, a chunk
+ * delivered again), so the markers confirm before the answer. A chunk delivered again counts again: its
+ * first delivery may have stopped between its marker and its count, or before its answer, and a count
+ * ahead is harmless where one behind would leave the stage to the waiting task's timeout. Returns
+ * whether the marker is new.
  */
 export async function recordChunk(
   scope: string,
@@ -91,7 +93,7 @@ export async function recordChunk(
   deps: { readonly store: PipelineStore; readonly stageTasks?: StageTasks },
 ): Promise<boolean> {
   const first = await deps.store.putChunkMarker(scope, stage, chunk, counts);
-  if (!first || !deps.stageTasks) return first;
+  if (!deps.stageTasks) return first;
   const count = await deps.store.countChunk(scope, stage);
   if (count.done < count.expected || count.token === undefined) return first;
   const { chunks, counts: sums } = await deps.store.stageProgress(scope, stage);

@@ -26,12 +26,13 @@ export const SIZING = {
     'account-link': { memoryMb: 512, timeoutSeconds: 120, tmpMb: 512 },
   },
   /**
-   * How the functions' AWS SDK clients retry (adapters/wiring CLIENT_RETRY): adaptive mode, this many
-   * attempts a call. The SDK waits up to `throttlingDelayBaseMs × 2^retry` before a retry after
-   * throttling, with full jitter, never more than `maxDelayMs` (@smithy/core util-retry constants
-   * THROTTLING_RETRY_DELAY_BASE, MAXIMUM_RETRY_DELAY).
+   * How the functions' AWS SDK clients retry (adapters/wiring clientRetry): standard mode, this many
+   * attempts a call. Before its n-th retry (n from 0) after throttling the SDK waits up to
+   * `throttlingDelayBaseMs × 2^n`, with full jitter, never more than `maxDelayMs` (@smithy/core 3.41
+   * util-retry: retries-2026-config `Retry.throttlingDelay`, DefaultRetryBackoffStrategy,
+   * MAXIMUM_RETRY_DELAY).
    */
-  sdkRetry: { maxAttempts: 8, throttlingDelayBaseMs: 500, maxDelayMs: 20_000 },
+  sdkRetry: { maxAttempts: 8, throttlingDelayBaseMs: 1_000, maxDelayMs: 20_000 },
   /** Every function's timeout is at least this many times one call's longest run of SDK retries. */
   retryHeadroom: 1.5,
   /**
@@ -89,8 +90,8 @@ export const verifyRanges = (records: number, p: Partitioning) =>
  */
 export const sdkRetryCeilingSeconds = (retry = SIZING.sdkRetry) => {
   let ms = 0;
-  for (let i = 1; i < retry.maxAttempts; i++)
-    ms += Math.min(retry.maxDelayMs, retry.throttlingDelayBaseMs * 2 ** i);
+  for (let n = 0; n < retry.maxAttempts - 1; n++)
+    ms += Math.min(retry.maxDelayMs, retry.throttlingDelayBaseMs * 2 ** n);
   return ms / 1000;
 };
 

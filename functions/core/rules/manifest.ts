@@ -11,10 +11,13 @@ export interface ValidatedExport {
   readonly files: ReadonlyMap<Kind, ManifestFile>;
 }
 
+/** The manifest's text, without the byte-order mark that Windows editors write (as kind files are read). */
 async function readAll(bytes: AsyncIterable<Uint8Array>): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const c of bytes) chunks.push(Buffer.from(c));
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/^\uFEFF/, '');
 }
 
 const reject = (message: string, file: string, cause?: unknown): never => {
