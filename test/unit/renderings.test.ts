@@ -82,7 +82,7 @@ describe('the receipt a support desk sends', () => {
     );
     expect(text).toContain('each item of your eTwinning account acc-1 (export exp-1)');
     expect(text).toContain('4 items: 2 move to ESEP, 1 are deleted, 1 are held for a person to check.');
-    expect(text).toContain(`- ${EVIL}.pdf (2.5 MB): ${TEXTS.en.downloadAsk}`);
+    expect(text).toContain(`- ${EVIL}.pdf (2.5 MB): ask your national support service for a copy`);
     for (const code of [
       'TWINSPACE_ELIGIBLE',
       'CONTENT_BEFORE_CUTOFF',
@@ -91,6 +91,18 @@ describe('the receipt a support desk sends', () => {
     ] as const)
       expect(text).toContain(`${code}: ${REASONS[code].en}`);
     expect(text).not.toContain('PARENT_NOT_MIGRATED');
+  });
+
+  test('an SEG user is sent to the SEG helpdesk, an eTwinner to their national support service (FAQ, further questions)', () => {
+    const seg = { ...receipt, platform: 'seg' as const };
+    for (const text of [receiptText(seg), receiptHtml(seg)]) {
+      expect(text).toContain('Ask the School Education Gateway helpdesk for a copy of the 1 files');
+      expect(text).toContain('ask the School Education Gateway helpdesk for a copy');
+      expect(text).not.toContain('national support service');
+    }
+    expect(receiptText(seg, 'nl')).toContain('vraag de helpdesk van School Education Gateway om een kopie');
+    expect(receiptText(seg, 'nl')).not.toContain('nationale ondersteuningsdienst');
+    expect(receiptText(receipt)).not.toContain('helpdesk');
   });
 
   test('items stand under their TwinSpace, each with the dates that decided it', () => {
@@ -106,7 +118,7 @@ describe('the receipt a support desk sends', () => {
     );
     // A member's space: the group, with its decision, its window and wave.
     expect(text).toContain(
-      '  - Group "Science club": Deleted [GROUP_INACTIVE]\n    dated 2015-01-01 · activity window 2021-01-01 to 2022-02-22 · wave nov-2022',
+      '  - Group "Science club": Deleted [GROUP_INACTIVE]\n    dated 2015-01-01 · activity window 2021-01-01 through 2022-02-21 · wave nov-2022',
     );
   });
 
@@ -138,6 +150,8 @@ describe('the receipt a support desk sends', () => {
     expect(nl).toContain('uw eTwinning-account acc-1');
     expect(nl).toContain(`CONTENT_BEFORE_CUTOFF: ${REASONS.CONTENT_BEFORE_CUTOFF.nl}`);
     expect(nl).toContain('peildatum 2018-07-01 · fase sept-2022');
+    // The window's last day that counts ([from, to): 22.2.2022 does not).
+    expect(nl).toContain('activiteitsperiode 2021-01-01 tot en met 2022-02-21');
     expect(receiptHtml(receipt, 'nl')).toContain('<html lang="nl">');
     // No English sentence is left in the Dutch receipt.
     for (const text of [TEXTS.en.reasonsTitle, TEXTS.en.downloadsTitle, REASONS.CONTENT_BEFORE_CUTOFF.en])

@@ -48,14 +48,18 @@ function layout(receipt: Receipt) {
 }
 
 const day = (timestamp: string) => timestamp.slice(0, 10);
+/** The calendar day before a calendar date (YYYY-MM-DD). */
+const dayBefore = (date: string) =>
+  new Date(Date.parse(`${date}T00:00:00Z`) - 86_400_000).toISOString().slice(0, 10);
 
 /** The dates that decided a record: its own, the rule's cut-off or window, its wave. */
 function datesOf(r: { date?: string; cutoff?: string; wave: string }, t: T): string {
   const parts: string[] = [];
   if (r.date) parts.push(fill(t.dates.date, { date: r.date }));
   if (r.cutoff?.includes('/')) {
+    // The window is [from, to): the receipt names the last day that counts, as the FAQ does (21.2.2022).
     const [from, to] = r.cutoff.split('/') as [string, string];
-    parts.push(fill(t.dates.window, { from, to }));
+    parts.push(fill(t.dates.window, { from, last: dayBefore(to) }));
   } else if (r.cutoff) parts.push(fill(t.dates.cutoff, { cutoff: r.cutoff }));
   parts.push(fill(t.dates.wave, { wave: r.wave }));
   return parts.join(' · ');
@@ -70,9 +74,13 @@ function todo(receipt: Receipt, t: T): string {
   const deadline = linked
     ? receipt.downloads.map((d) => d.urlExpiresAt ?? '').sort()[0]
     : receipt.downloadDeadline && day(receipt.downloadDeadline);
-  if (!deadline) return fill(t.todoDownloadAskAny, { count });
-  return fill(linked ? t.todoDownload : t.todoDownloadAsk, { count, deadline });
+  const support = supportOf(receipt, t);
+  if (!deadline) return fill(t.todoDownloadAskAny, { count, support });
+  return fill(linked ? t.todoDownload : t.todoDownloadAsk, { count, deadline, support });
 }
+
+/** Who a teacher asks for a copy: eTwinners their national support service, SEG users the helpdesk. */
+const supportOf = (receipt: Receipt, t: T) => t.support[receipt.platform ?? 'unknown'];
 
 const accountOf = (receipt: Receipt, t: T, accountId: string) =>
   fill(t.account[receipt.platform ?? 'unknown'], { accountId });
@@ -138,7 +146,7 @@ export function receiptText(receipt: Receipt, language: Language = 'en'): string
   for (const d of receipt.downloads) {
     const where = d.url
       ? `${d.url} (${fill(t.downloadUntil, { until: d.urlExpiresAt ?? '' })})`
-      : t.downloadAsk;
+      : fill(t.downloadAsk, { support: supportOf(receipt, t) });
     out.push(`  - ${n(d.fileName)} (${humanBytes(d.size)}): ${where}`);
   }
   out.push('', t.reasonsTitle);
@@ -212,7 +220,11 @@ export function receiptHtml(receipt: Receipt, language: Language = 'en'): string
           receipt.downloads.map((d) => [
             d.url ? `<a href="${e(d.url)}">${e(d.fileName)}</a>` : e(d.fileName),
             `<span class="num">${e(humanBytes(d.size))}</span>`,
-            e(d.url ? fill(t.downloadUntil, { until: d.urlExpiresAt ?? '' }) : t.downloadAsk),
+            e(
+              d.url
+                ? fill(t.downloadUntil, { until: d.urlExpiresAt ?? '' })
+                : fill(t.downloadAsk, { support: supportOf(receipt, t) }),
+            ),
           ]),
         );
   const reasonTable = htmlTable(

@@ -13,11 +13,11 @@ const EN = {
   },
   todoTitle: 'What to do',
   todoDownload:
-    'Download the {count} files listed under “Files you can still download” with their links before {deadline}, when the links stop working; after that, ask your national support service for a copy.',
+    'Download the {count} files listed under “Files you can still download” with their links before {deadline}, when the links stop working; after that, ask {support} for a copy.',
   todoDownloadAsk:
-    'Ask your national support service for a copy of the {count} files listed under “Files you can still download” before {deadline}: after that date they are deleted.',
+    'Ask {support} for a copy of the {count} files listed under “Files you can still download” before {deadline}: after that date they are deleted.',
   todoDownloadAskAny:
-    'Ask your national support service for a copy of the {count} files listed under “Files you can still download”: they are deleted once the migration is over.',
+    'Ask {support} for a copy of the {count} files listed under “Files you can still download”: they are deleted once the migration is over.',
   todoNothing:
     'Nothing: what moves appears in ESEP when you register there with the e-mail address of this account.',
   receiptCounts:
@@ -32,13 +32,19 @@ const EN = {
   dates: {
     date: 'dated {date}',
     cutoff: 'cut-off {cutoff}',
-    window: 'activity window {from} to {to}',
+    window: 'activity window {from} through {last}',
     wave: 'wave {wave}',
   },
   downloadsTitle: 'Files you can still download before they are deleted',
   downloadsNone: 'None of your deleted items has a file.',
   downloadUntil: 'link valid until {until}',
-  downloadAsk: 'ask your national support service for a copy',
+  downloadAsk: 'ask {support} for a copy',
+  /** Who to ask (FAQ, further questions: eTwinners their national support service, SEG users the helpdesk). */
+  support: {
+    etwinning: 'your national support service',
+    seg: 'the School Education Gateway helpdesk',
+    unknown: 'your national support service',
+  },
   reasonsTitle: 'Why',
   withdrawnTitle: 'Withdrawn from ESEP again after the migration',
   withdrawnReason: {
@@ -88,11 +94,11 @@ const NL: typeof EN = {
   },
   todoTitle: 'Wat u moet doen',
   todoDownload:
-    'Download de {count} bestanden onder “Bestanden die u nog kunt downloaden” via hun links vóór {deadline}, wanneer de links verlopen; vraag daarna uw nationale ondersteuningsdienst om een kopie.',
+    'Download de {count} bestanden onder “Bestanden die u nog kunt downloaden” via hun links vóór {deadline}, wanneer de links verlopen; vraag daarna {support} om een kopie.',
   todoDownloadAsk:
-    'Vraag uw nationale ondersteuningsdienst vóór {deadline} om een kopie van de {count} bestanden onder “Bestanden die u nog kunt downloaden”: daarna worden ze verwijderd.',
+    'Vraag {support} vóór {deadline} om een kopie van de {count} bestanden onder “Bestanden die u nog kunt downloaden”: daarna worden ze verwijderd.',
   todoDownloadAskAny:
-    'Vraag uw nationale ondersteuningsdienst om een kopie van de {count} bestanden onder “Bestanden die u nog kunt downloaden”: ze worden verwijderd zodra de migratie voorbij is.',
+    'Vraag {support} om een kopie van de {count} bestanden onder “Bestanden die u nog kunt downloaden”: ze worden verwijderd zodra de migratie voorbij is.',
   todoNothing:
     'Niets: wat wordt gemigreerd, verschijnt op het ESEP zodra u zich daar registreert met het e-mailadres van dit account.',
   receiptCounts:
@@ -107,13 +113,18 @@ const NL: typeof EN = {
   dates: {
     date: 'datum {date}',
     cutoff: 'peildatum {cutoff}',
-    window: 'activiteitsperiode {from} tot {to}',
+    window: 'activiteitsperiode {from} tot en met {last}',
     wave: 'fase {wave}',
   },
   downloadsTitle: 'Bestanden die u nog kunt downloaden voordat ze worden verwijderd',
   downloadsNone: 'Bij uw verwijderde items horen geen bestanden.',
   downloadUntil: 'link geldig tot {until}',
-  downloadAsk: 'vraag uw nationale ondersteuningsdienst om een kopie',
+  downloadAsk: 'vraag {support} om een kopie',
+  support: {
+    etwinning: 'uw nationale ondersteuningsdienst',
+    seg: 'de helpdesk van School Education Gateway',
+    unknown: 'uw nationale ondersteuningsdienst',
+  },
   reasonsTitle: 'Waarom',
   withdrawnTitle: 'Na de migratie weer van het ESEP gehaald',
   withdrawnReason: {
