@@ -1,5 +1,5 @@
 /**
- * `npm run test:reliability`: the reliability suite at full scale (RELIABILITY=full), one file at a
+ * `npm run test:reliability`: the reliability suite at full scale (RELIABILITY=full), two files at a
  * time, ending with its figures.
  */
 const base = require('./jest.config');

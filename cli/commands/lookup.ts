@@ -7,7 +7,7 @@ import { statusPanel } from '../../functions/core/report/status';
 import type { Receipt } from '../../functions/core/report/summary';
 import { outcomeOf } from '../../functions/core/rules/linking';
 import { safeIdSegment } from '../../functions/core/rules/safe-name';
-import { startLocalPipeline } from '../../local/runtime/pipeline';
+import { readState } from '../../local/runtime/read-state';
 import { reportFolders } from '../folders';
 import { onInterrupt } from '../interrupt';
 import { notice } from '../messages';
@@ -42,11 +42,12 @@ export async function lookupLocal(options: {
   if ((options.account === undefined) === (options.user === undefined))
     throw new UsageError('lookup: give --account <legacyAccountId> or --user <esepUserId>, one of them');
   const stateDir = resolve(options.stateDir);
-  const pipeline = await startLocalPipeline({ stateDir, notice });
-  const release = onInterrupt(() => pipeline.stop());
+  // Read-only: answers during a run, through the running command.
+  const state = await readState(stateDir, notice);
+  const release = onInterrupt(() => state.close());
   try {
-    const identities = dynamoIdentities(pipeline.clients.dynamo, pipeline.resources.table);
-    const store = dynamoStore(pipeline.clients.dynamo, pipeline.resources.table);
+    const identities = dynamoIdentities(state.dynamo, state.table);
+    const store = dynamoStore(state.dynamo, state.table);
     let account = options.account;
     let link: LinkOutcome | undefined;
     const linkOf = async (user: string | undefined) => {
@@ -107,6 +108,6 @@ export async function lookupLocal(options: {
     return { legacyAccountId, ...(link ? { link } : {}), runs, withdrawals: unique };
   } finally {
     release();
-    await pipeline.stop();
+    await state.close();
   }
 }

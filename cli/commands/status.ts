@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { dynamoStore } from '../../functions/adapters/dynamo-store';
 import { neutralise } from '../../functions/core/report/neutralise';
 import { type RunRow, statusPanel } from '../../functions/core/report/status';
-import { startLocalPipeline } from '../../local/runtime/pipeline';
+import { readState } from '../../local/runtime/read-state';
 import { reportFolders } from '../folders';
 import { onInterrupt } from '../interrupt';
 import { notice } from '../messages';
@@ -16,10 +16,11 @@ export async function statusLocal(options: {
 }): Promise<(RunRow & { readonly report?: string })[]> {
   const stateDir = resolve(options.stateDir);
   const policy = await loadPolicy(options.policyFile);
-  const pipeline = await startLocalPipeline({ stateDir, notice });
-  const release = onInterrupt(() => pipeline.stop());
+  // Read-only: answers during a run, through the running command (its run shows as running).
+  const state = await readState(stateDir, notice);
+  const release = onInterrupt(() => state.close());
   try {
-    const store = dynamoStore(pipeline.clients.dynamo, pipeline.resources.table);
+    const store = dynamoStore(state.dynamo, state.table);
     // The local report folder of a run: where it was written (--out, or the default under the state).
     const folders = await reportFolders(stateDir);
     return statusPanel(await store.allRunStatuses(), policy.waveIds).map((row) => {
@@ -28,7 +29,7 @@ export async function statusLocal(options: {
     });
   } finally {
     release();
-    await pipeline.stop();
+    await state.close();
   }
 }
 

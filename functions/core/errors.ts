@@ -66,6 +66,13 @@ export class FileSystemError extends Error {
 /** Another process holds the local state folder (exit 1, naming its pid and the folder). */
 export class StateBusyError extends Error {
   override name = 'StateBusyError';
+  /** The process that holds the state folder. */
+  constructor(
+    message: string,
+    readonly pid: number,
+  ) {
+    super(message);
+  }
 }
 
 /** The support desk's link by hand is refused (ID-8): the message says why; exit status 2. */

@@ -15,6 +15,7 @@ import { localEventBus, PUT_EVENTS } from './event-bus';
 import { type DeliveryCounts, mappingsOf, pollQueue } from './event-sources';
 import { emptyCounts, type FaultCounts, type FaultPlan, injectFaults } from './faults';
 import { countWork, invocationWork, limitsRecorder } from './limits';
+import { publishServing, withdrawServing } from './serving';
 import { localStateMachine, type TaskHandler } from './state-machine';
 import { awsLimits, enforceAwsLimits, type Throttling } from './throttling';
 
@@ -125,6 +126,7 @@ async function lock(stateDir: string, notice: (text: string) => void): Promise<(
         process.removeListener('exit', onExit);
         throw new StateBusyError(
           `another esep-migrate (pid ${pid}) is using the state folder ${stateDir}: wait for it to end, or use another --state`,
+          pid,
         );
       }
       // Left by a process that was killed or crashed: what it did is kept, and the next run resumes it.
@@ -179,6 +181,12 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       enforceAwsLimits([functionClients.s3, functionClients.dynamo], limitsAt, throttling.counts);
     const deliveries = { messages: 0, duplicates: 0, receiveErrors: 0 };
     const resources = await createLocalResources(clients, synth.templates);
+    // Read-only commands read the table through this process while it holds the folder (read-state.ts).
+    publishServing(options.stateDir, {
+      pid: process.pid,
+      dynamodb: services.endpoints.dynamodb,
+      table: resources.table,
+    });
     // Executions live in this process alone: under the state folder's lock, a run lock in the table is
     // one that a stopped process left (kill -9); its run resumes when started again.
     const store = dynamoStore(clients.dynamo, resources.table);
@@ -288,6 +296,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
           await Promise.all(pollers.map((p) => p.stop()));
           for (let waited = 0; inFlight > 0 && waited < 30_000; waited += 20)
             await new Promise((r) => setTimeout(r, 20));
+          withdrawServing(options.stateDir);
           await running.stop();
           await unlock();
         })();
@@ -295,6 +304,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       },
     };
   } catch (error) {
+    withdrawServing(options.stateDir);
     await services?.stop().catch(() => undefined);
     await unlock();
     throw error;

@@ -41,6 +41,10 @@ export interface LocalServices {
 
 const credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 
+/** A DynamoDB client for the local table of stand-ins already started (by another process). */
+export const standInDynamo = (endpoint: string) =>
+  new DynamoDBClient({ region: LOCAL_REGION, credentials, ...clientRetry(), endpoint });
+
 /** The identity key of a local state folder: generated once, kept in a file (Secrets Manager on AWS). */
 async function localSecret(stateDir: string): Promise<string> {
   const file = join(stateDir, 'email-key.secret');

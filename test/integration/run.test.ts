@@ -207,6 +207,51 @@ describe('esep-migrate run', () => {
       expect(cli(['lookup', '--state', state()]).status).toBe(2);
     });
 
+    test('while another command holds the state folder, status and lookup answer through it; a command that writes is refused', async () => {
+      // A command at work on the folder (as a run is): it holds the lock and serves its table.
+      const holder = spawn(
+        process.execPath,
+        [
+          '-r',
+          'tsx/cjs',
+          '-e',
+          `require('./local/runtime/pipeline.ts').startLocalPipeline({ stateDir: process.argv[1] }).then((p) => {
+            console.log('ready');
+            process.stdin.on('end', () => p.stop().then(() => process.exit(0)));
+            process.stdin.resume();
+          });`,
+          state(),
+        ],
+        { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] },
+      );
+      try {
+        await new Promise<void>((resolve, reject) => {
+          holder.stdout.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
+          holder.on('exit', (code) => reject(new Error(`the holder exited (${code})`)));
+        });
+        const status = cli(['status', '--state', state()]);
+        expect(status.status).toBe(0);
+        expect(status.stderr).toContain(`read while esep-migrate (pid ${holder.pid}) works in`);
+        expect(status.stdout).toMatch(/completed/);
+        const lookup = cli(['lookup', '--user', 'nobody', '--state', state()]);
+        expect([lookup.status, lookup.stdout]).toEqual([
+          0,
+          expect.stringContaining('ESEP user nobody: no registration'),
+        ]);
+        const rollback = cli(['rollback', 'no-such-export', '--wave', 'sept-2022', '--state', state()]);
+        expect([rollback.status, rollback.stderr]).toEqual([
+          1,
+          expect.stringContaining(`another esep-migrate (pid ${holder.pid}) is using the state folder`),
+        ]);
+      } finally {
+        const ended = new Promise((resolve) => holder.on('exit', resolve));
+        holder.stdin.end();
+        await ended;
+      }
+      // Free again: status reads with its own stand-ins, and says nothing about another command.
+      expect(cli(['status', '--state', state()]).stderr).not.toContain('read while');
+    });
+
     test('lookup into a pipe whose reader has gone (| head): it ends quietly, with its own exit status', () => {
       const account = lines(planned)
         .map((l) => JSON.parse(l))

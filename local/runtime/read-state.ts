@@ -1,0 +1,38 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { StateBusyError } from '../../functions/core/errors';
+import { standInDynamo } from '../stand-ins/services';
+import { startLocalPipeline } from './pipeline';
+import { servingOf } from './serving';
+
+/** The state table, for a command that only reads it. */
+export interface StateReader {
+  readonly dynamo: DynamoDBClient;
+  readonly table: string;
+  /** The pid of the command that holds the folder, when this reads through it. */
+  readonly through?: number;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens a state folder to read: its own stand-ins when the folder is free, or, while another command
+ * holds it (a `run` at work), that command's table, which it serves (serving.ts): a read-only command
+ * answers during a run, and shows it running. Commands that write still wait for the lock.
+ */
+export async function readState(stateDir: string, notice: (text: string) => void): Promise<StateReader> {
+  try {
+    const pipeline = await startLocalPipeline({ stateDir, notice });
+    return { dynamo: pipeline.clients.dynamo, table: pipeline.resources.table, close: () => pipeline.stop() };
+  } catch (error) {
+    if (!(error instanceof StateBusyError)) throw error;
+    const serving = servingOf(stateDir);
+    if (serving?.pid !== error.pid) throw error;
+    notice(`read while esep-migrate (pid ${serving.pid}) works in ${stateDir}`);
+    const dynamo = standInDynamo(serving.dynamodb);
+    return {
+      dynamo,
+      table: serving.table,
+      through: serving.pid,
+      close: async () => dynamo.destroy(),
+    };
+  }
+}
