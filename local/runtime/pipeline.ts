@@ -1,12 +1,10 @@
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { dynamoStore } from '../../functions/adapters/dynamo-store';
 import type { Clients } from '../../functions/adapters/wiring';
 import { ENV } from '../../functions/adapters/wiring';
 import { setWorkers } from '../../functions/adapters/workers';
-import { StateBusyError } from '../../functions/core/errors';
 import { definitionOf } from '../cloudformation/definition';
 import { createLocalResources, type LocalResources } from '../cloudformation/resources';
 import { cachedSynth } from '../cloudformation/synth-cache';
@@ -16,6 +14,7 @@ import { type DeliveryCounts, mappingsOf, pollQueue } from './event-sources';
 import { emptyCounts, type FaultCounts, type FaultPlan, injectFaults } from './faults';
 import { countWork, invocationWork, limitsRecorder } from './limits';
 import { publishServing, withdrawServing } from './serving';
+import { lockState } from './state-lock';
 import { localStateMachine, type TaskHandler } from './state-machine';
 import { awsLimits, enforceAwsLimits, type Throttling } from './throttling';
 
@@ -85,61 +84,6 @@ export interface LocalPipeline {
   stop(): Promise<void>;
 }
 
-/** One process per state folder: the stand-ins keep their data there. */
-async function lock(stateDir: string, notice: (text: string) => void): Promise<() => Promise<void>> {
-  const file = join(stateDir, 'LOCK');
-  // However the process ends (a signal even while the lock is being taken), it gives the folder back:
-  // the listener is there before the file, and removes it only when it holds this process's id (or
-  // nothing yet, while this process is writing it).
-  let taking = false;
-  const onExit = () => {
-    if (!taking) return;
-    try {
-      const holder = readFileSync(file, 'utf8');
-      if (holder === String(process.pid) || holder === '') rmSync(file, { force: true });
-    } catch {}
-  };
-  process.once('exit', onExit);
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      taking = true;
-      // Synchronous, both ways: an asynchronous create or remove still in flight when the process exits
-      // (a signal's clean-up running out of time) could land after the exit listener looked, and leave
-      // the file behind. The file goes first and the exit listener after it.
-      writeFileSync(file, String(process.pid), { flag: 'wx' });
-      return async () => {
-        rmSync(file, { force: true });
-        process.removeListener('exit', onExit);
-      };
-    } catch (error) {
-      taking = false;
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
-        process.removeListener('exit', onExit);
-        throw error;
-      }
-      const pid = Number(await readFile(file, 'utf8').catch(() => ''));
-      let alive = false;
-      try {
-        alive = pid > 0 && process.kill(pid, 0);
-      } catch {}
-      if (alive) {
-        process.removeListener('exit', onExit);
-        throw new StateBusyError(
-          `another esep-migrate (pid ${pid}) is using the state folder ${stateDir}: wait for it to end, or use another --state`,
-          pid,
-        );
-      }
-      // Left by a process that was killed or crashed: what it did is kept, and the next run resumes it.
-      notice(
-        `the state folder ${stateDir} was left by an esep-migrate that stopped (pid ${pid || 'unknown'}); taking it over`,
-      );
-      await rm(file, { force: true });
-    }
-  }
-  process.removeListener('exit', onExit);
-  throw new Error(`cannot lock the state folder ${stateDir}`);
-}
-
 /**
  * Starts the pipeline on this machine: the stand-ins, the resources of the synthesized templates, every
  * function as an in-process handler with the environment the template gives it, the SQS event sources,
@@ -147,7 +91,7 @@ async function lock(stateDir: string, notice: (text: string) => void): Promise<(
  */
 export async function startLocalPipeline(options: LocalPipelineOptions): Promise<LocalPipeline> {
   await mkdir(options.stateDir, { recursive: true });
-  const unlock = await lock(options.stateDir, options.notice ?? (() => undefined));
+  const unlock = await lockState(options.stateDir, options.notice ?? (() => undefined));
   let services: LocalServices | undefined;
   try {
     // The local table (dynalite) and buckets (s3rver) take requests as fast as they can: deployed as a

@@ -132,6 +132,38 @@ describe('when the machine is the problem', () => {
     expect(r.status).toBe(2);
   });
 
+  test('two commands that find a left LOCK at once: one takes it over, the other names its pid or waits its turn', async () => {
+    const state = join(tmp, 'raced-state');
+    mkdirSync(state, { recursive: true });
+    writeFileSync(join(state, 'LOCK'), '2147483646'); // no such process
+    const start = () =>
+      new Promise<{ code: number | null; stderr: string; pid: number }>((resolve) => {
+        const child = spawn(process.execPath, [BIN, 'verify', 'no-such-export', '--state', state], {
+          cwd: ROOT,
+          env: { ...process.env, ESEP_DEBUG: '' },
+        });
+        let stderr = '';
+        child.stderr.on('data', (d: Buffer) => {
+          stderr += d.toString();
+        });
+        child.on('exit', (code) => resolve({ code, stderr, pid: child.pid as number }));
+      });
+    const both = await Promise.all([start(), start()]);
+    const takers = both.filter((r) => r.stderr.includes('taking it over'));
+    expect(takers).toHaveLength(1);
+    const [taker] = takers as [(typeof both)[0]];
+    for (const r of both) {
+      expect(r.stderr).not.toMatch(/ECONNREFUSED|\n\s+at /);
+      // The taker ends as verify does with no such export (2); the other named the taker, or ran after it.
+      if (r !== taker)
+        expect([r.code, r.code === 1 ? r.stderr : '']).toEqual(
+          r.code === 1 ? [1, expect.stringContaining(`another esep-migrate (pid ${taker.pid})`)] : [2, ''],
+        );
+    }
+    expect(taker.code).toBe(2);
+    expect(readdirSync(state).filter((f) => f.startsWith('LOCK'))).toEqual([]);
+  });
+
   test('a run refused because another command holds the state folder writes nothing there', () => {
     const state = join(tmp, 'held-state');
     mkdirSync(state, { recursive: true });
