@@ -342,15 +342,16 @@ function program(setExit: (code: number) => void): Command {
   cli
     .command('verify')
     .description(
-      "check the target of the export's latest local run (exit 1 when a check fails, 2 when there is no run)",
+      'check what the export has in the target: every finished local run of it, withdrawn waves included (exit 1 when a check fails, 2 when there is no run)',
     )
     .argument('<exportId>')
     .addOption(stateOption())
     .action(async (exportId: string, o: { state: string }) => {
       const { formatVerification, verifyLocal } =
         require('./commands/verify') as typeof import('./commands/verify');
-      const { run, verification } = await verifyLocal({ exportId, stateDir: o.state });
-      console.log(`Verify of export ${run.exportId}, waves ${run.waves.join(', ')}`);
+      const { runs, verification } = await verifyLocal({ exportId, stateDir: o.state });
+      const waves = [...new Set(runs.flatMap((r) => r.waves))];
+      console.log(`Verify of export ${neutralise(exportId)}, waves ${waves.join(', ')}`);
       console.log(formatVerification(verification));
       setExit(verification.passed ? 0 : 1);
     });

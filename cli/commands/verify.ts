@@ -1,10 +1,10 @@
 import { resolve } from 'node:path';
 import { NoRunError } from '../../functions/core/errors';
 import type { Run } from '../../functions/core/pipeline/run';
-import type { RunStatus } from '../../functions/core/ports';
 import { neutralise } from '../../functions/core/report/neutralise';
 import type { Verification } from '../../functions/core/report/summary';
-import { verifyRun } from '../../functions/core/verify/verify';
+import { mergeVerifications } from '../../functions/core/report/verification';
+import { runsToVerify, verifyRun } from '../../functions/core/verify/verify';
 import { depsFrom } from '../../functions/verify/handler';
 import { startLocalPipeline } from '../../local/runtime/pipeline';
 import { onInterrupt } from '../interrupt';
@@ -17,30 +17,25 @@ export interface VerifyOptions {
 
 /**
  * `esep-migrate verify <exportId>`: the verify function's own code, with the configuration the template
- * gives it, over the latest finished run of the export in the local state.
+ * gives it, over every finished run of the export in the local state (core/verify `runsToVerify`).
  */
-export async function verifyLocal(options: VerifyOptions): Promise<{ run: Run; verification: Verification }> {
+export async function verifyLocal(
+  options: VerifyOptions,
+): Promise<{ runs: readonly Run[]; verification: Verification }> {
   const pipeline = await startLocalPipeline({ stateDir: resolve(options.stateDir ?? '.esep-local'), notice });
   const release = onInterrupt(() => pipeline.stop());
   try {
     const env = pipeline.environments.get('verify');
     if (!env) throw new Error('the synthesized app has no verify function');
     const verify = depsFrom(pipeline.clients, env);
-    const finished = (await verify.store.runStatuses(options.exportId))
-      .filter((s) => s.state !== 'running')
-      .sort((a, b) => a.at.localeCompare(b.at));
-    const latest: RunStatus | undefined = finished.at(-1);
-    if (!latest)
+    const runs = runsToVerify(options.exportId, await verify.store.runStatuses(options.exportId));
+    if (runs.length === 0)
       throw new NoRunError(
         `verify: no finished run of export "${options.exportId}" in the state folder ${resolve(options.stateDir ?? '.esep-local')} (run it first, or give the --state of its run)`,
       );
-    const run: Run = {
-      exportId: options.exportId,
-      scope: latest.scope,
-      waves: latest.waves,
-      startedAt: latest.at,
-    };
-    return { run, verification: await verifyRun(run, verify) };
+    const verifications: Verification[] = [];
+    for (const run of runs) verifications.push(await verifyRun(run, verify));
+    return { runs, verification: mergeVerifications(verifications) };
   } finally {
     release();
     await pipeline.stop();

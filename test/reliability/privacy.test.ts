@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { normaliseEmail } from '../../functions/core/rules/identity';
 import { generateExport } from '../../tools/generate';
@@ -114,6 +114,16 @@ test('no personal data or credential in any log, nor any credential or e-mail in
     for (const v of [...s.credentials, ...s.emails])
       if (text.includes(v)) leaks.push(`${v.includes('@') ? 'an e-mail' : 'a credential'} in ${f}`);
     if (/"(passwordHash|login|email)"\s*:/.test(text)) leaks.push(`a credential field in ${f}`);
+  }
+  // The run's work area (chunks staged from the export): the e-mails stay for the identity stages, the
+  // credentials were dropped on read (ID-1).
+  const staged = filesUnder(join(state, 's3')).filter(
+    (f) => /esep-exports/i.test(f) && f.includes(`${sep}work${sep}`) && f.endsWith('_S3rver_object'),
+  );
+  expect(staged.length).toBeGreaterThan(10);
+  for (const f of staged) {
+    const text = readFileSync(f, 'latin1');
+    for (const v of s.credentials) if (text.includes(v)) leaks.push(`a credential in ${f}`);
   }
   expect(leaks).toEqual([]);
   recordFigures('privacy', {

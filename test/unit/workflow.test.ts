@@ -319,6 +319,31 @@ describe('the workflow over chunks, with at-least-once delivery', () => {
     expect(text).not.toMatch(/passwordHash|"login"|"email"|@school\d+\.example\.eu/);
   });
 
+  test("nothing staged in the run's work area holds an account's password hash or login (ID-1: dropped on read)", () => {
+    const staged = [...result.raw.entries()].filter(([k]) => k.startsWith('exports/work/'));
+    expect(staged.filter(([k]) => k.includes('/accounts.')).length).toBeGreaterThan(0);
+    const manifest = JSON.parse(readFileSync(join(exportDir, 'manifest.json'), 'utf8'));
+    const path = manifest.files.find((f: { kind: string }) => f.kind === 'accounts').path as string;
+    const bytes = readFileSync(join(exportDir, path));
+    const credentials = (path.endsWith('.gz') ? gunzipSync(bytes) : bytes)
+      .toString('utf8')
+      .split('\n')
+      .flatMap((l) => {
+        try {
+          const a = JSON.parse(l);
+          return [a.passwordHash, a.login].filter((v) => typeof v === 'string' && v.length >= 6);
+        } catch {
+          return [];
+        }
+      });
+    expect(credentials.length).toBeGreaterThan(10);
+    const text = staged.map(([, v]) => v.toString('utf8')).join('\n');
+    // The accounts' e-mails stay (the identity stages hash them); their credentials do not.
+    expect(text).toMatch(/@school\d+\.example\.eu/);
+    expect(credentials.filter((c) => text.includes(c))).toEqual([]);
+    expect(text).not.toMatch(/passwordHash/);
+  });
+
   test('a single wave decides only its kinds and agrees with plan for them', async () => {
     const nov = await runWorkflow('nov-2022');
     const expected = planned.filter((r) => r.wave === 'nov-2022');

@@ -2,6 +2,7 @@ import type { Withdrawal } from '../ports';
 import { normaliseEmail } from '../rules/identity';
 import { readManifest } from '../rules/manifest';
 import { readLines } from '../rules/ndjson';
+import { CREDENTIAL_FIELDS } from '../rules/schemas';
 import type { Run, WorkflowDeps } from './run';
 
 /** Strings that must never reach the target: the export's password hashes, logins and e-mail addresses. */
@@ -21,7 +22,7 @@ async function readForbiddenValues(run: Run, deps: WorkflowDeps): Promise<Set<st
       continue;
     }
     // Short values (a login "jan") would match ordinary words; exact matches of 6+ characters only.
-    for (const field of ['passwordHash', 'login', 'email']) {
+    for (const field of [...CREDENTIAL_FIELDS, 'email']) {
       const v = raw?.[field];
       if (typeof v === 'string' && v.trim().length >= 6) {
         values.add(v);

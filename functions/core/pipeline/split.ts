@@ -4,6 +4,7 @@ import { parseLine } from '../rules/decide';
 import { LIMITS } from '../rules/limits';
 import { readManifest } from '../rules/manifest';
 import { readLines } from '../rules/ndjson';
+import { withoutCredentials } from '../rules/schemas';
 import { type ChunkMessage, encodeChunkLine } from './chunks';
 import { type Run, stageOf, type WorkflowDeps } from './run';
 import { PARTITIONING, stageBudget } from './sizing';
@@ -113,7 +114,12 @@ export async function splitStage(
       const parsed = 'unreadable' in line ? undefined : parseLine(line.text);
       const duplicate = parsed?.ok === true && seen.has(parsed.id);
       if (parsed?.ok) seen.add(parsed.id);
-      const row = encodeChunkLine(duplicate ? { ...line, duplicate } : line);
+      // ID-1: an account's password hash and login go no further than this read.
+      const staged =
+        step.kind === 'accounts' && 'text' in line && parsed?.raw
+          ? { ...line, text: withoutCredentials(line.text, parsed.raw) }
+          : line;
+      const row = encodeChunkLine(duplicate ? { ...staged, duplicate } : staged);
       // Cut by bytes as well as lines: a chunk of long lines stays one bounded object (and string).
       if (rows.length > 0 && bytes + row.length > LIMITS.chunkBytes.value) await flush();
       rows.push(row);

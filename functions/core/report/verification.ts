@@ -115,3 +115,27 @@ export function countRun(withdrawn: ReadonlyMap<string, unknown>, kinds: Iterabl
     counts: (): RunCounts => ({ counts: tally.counts, away }),
   };
 }
+
+/**
+ * The verdicts of several runs of one export as one: each check passed in all of them, what they covered
+ * added up, their first problems kept.
+ */
+export function mergeVerifications(all: readonly Verification[]): Verification {
+  const checks = (Object.keys(CHECKS) as CheckName[]).map((name) => {
+    const own = all.flatMap((v) => v.checks.filter((c) => c.name === name));
+    const problems: string[] = [];
+    keep(
+      problems,
+      own.flatMap((c) => c.problems).filter((t) => t !== '… and more'),
+    );
+    if (own.some((c) => c.problems.includes('… and more'))) keep(problems, ['… and more']);
+    return {
+      name,
+      description: CHECKS[name],
+      passed: own.every((c) => c.passed),
+      checked: own.reduce((n, c) => n + c.checked, 0),
+      problems,
+    };
+  });
+  return { passed: checks.every((c) => c.passed), checks };
+}

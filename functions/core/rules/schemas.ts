@@ -60,6 +60,20 @@ export const AccountSchema = z.object({
 });
 export type Account = z.infer<typeof AccountSchema>;
 
+/** An account's credentials in the export (ID-1): never staged, migrated or shown. */
+export const CREDENTIAL_FIELDS = ['passwordHash', 'login'] as const;
+
+/**
+ * An account line as it may be staged (the chunks of a run's work area): without its credentials, so
+ * that nothing the pipeline keeps holds them (ID-1: dropped on read). A line without them is kept as it is.
+ */
+export function withoutCredentials(text: string, raw: Readonly<Record<string, unknown>>): string {
+  if (!CREDENTIAL_FIELDS.some((f) => Object.hasOwn(raw, f))) return text;
+  const kept: Record<string, unknown> = { ...raw };
+  for (const f of CREDENTIAL_FIELDS) delete kept[f];
+  return JSON.stringify(kept);
+}
+
 export const ItemSchema = z.object({
   id,
   kind: itemKinds,

@@ -17,7 +17,7 @@ import type { Run, WorkflowDeps } from '../pipeline/run';
 import { runFacts } from '../pipeline/run-facts';
 import { PARTITIONING, verifyRanges } from '../pipeline/sizing';
 import { buildStagePlan, REPORT_STAGES, runIdOf } from '../pipeline/stages';
-import type { ChunkQueue, ObjectStore } from '../ports';
+import type { ChunkQueue, ObjectStore, RunStatus } from '../ports';
 import type { IdentityCounts, Summary, Verification } from '../report/summary';
 import {
   type CheckName,
@@ -325,4 +325,34 @@ export async function reportInProcess(
   }
   const { summary, receipts } = await summarise(run, all, identities);
   return { summary, receipts };
+}
+
+/**
+ * The runs of an export that verify stands on: every finished run (the latest row of each scope and set
+ * of waves), the withdrawn ones too (their check is that nothing of them remains), oldest first; a row
+ * whose waves another row of its scope covers (a wave's rollback row beside its run's) is checked
+ * through that run. So a rollback is never the only run verify stands on: whatever was withdrawn last,
+ * everything the export still has in the target is checked.
+ */
+export function runsToVerify(exportId: string, statuses: readonly RunStatus[]): Run[] {
+  const latest = new Map<string, RunStatus>();
+  for (const s of statuses) {
+    if (s.state === 'running') continue;
+    const key = `${s.scope}|${s.waves.join(',')}`;
+    const seen = latest.get(key);
+    if (!seen || seen.at < s.at) latest.set(key, s);
+  }
+  const rows = [...latest.values()];
+  const covered = (r: RunStatus) =>
+    rows.some(
+      (o) =>
+        o !== r &&
+        o.scope === r.scope &&
+        o.waves.length > r.waves.length &&
+        r.waves.every((w) => o.waves.includes(w)),
+    );
+  return rows
+    .filter((r) => !covered(r))
+    .sort((a, b) => (a.startedAt ?? a.at).localeCompare(b.startedAt ?? b.at))
+    .map((r) => ({ exportId, scope: r.scope, waves: r.waves, startedAt: r.startedAt ?? r.at }));
 }
