@@ -388,6 +388,24 @@ describe('the support desk links by hand (ID-8)', () => {
     expect((await w.register('u1', 'staff@school.eu')).legacyAccountId).toBe('b');
   });
 
+  test('the same link again, after its command was stopped between the link and its document: it finishes, as it would have', async () => {
+    const w = identityWorld();
+    await w.index(ambiguous);
+    await w.register('u1', 'staff@school.eu');
+    const answer = await w.linkByHand('u1', 'b');
+    // As the stopped command left it: the link in the table; the pending row and the link document not gone/in.
+    const link = w.links.get('u1');
+    await w.store.addPending(link?.emailKey as string, 'u1');
+    const documentKey = [...w.objects.objects.keys()].find((k) => k.startsWith('migrated/links/')) as string;
+    w.objects.objects.delete(documentKey);
+    expect(await w.linkByHand('u1', 'b')).toEqual(answer);
+    expect(w.linkDocument('u1')).toMatchObject({ legacyAccountId: 'b' });
+    expect(await w.store.pending(link?.emailKey as string)).toEqual([]);
+    expect(w.links.get('u1')).toEqual(link);
+    // Another request is still refused: a link is never changed by hand.
+    await expect(w.linkByHand('u1', 'b', { reason: 'another ticket' })).rejects.toThrow(/already linked/);
+  });
+
   test.each([
     ['a user who never registered', 'nobody', 'a', /has not registered/],
     ['an account in no export', 'u1', 'zzz', /no indexed export holds account zzz/],

@@ -262,6 +262,17 @@ export async function linkByHand(request: SupportLink, deps: Omit<LinkDeps, 'sec
   const link = await identities.userLink(request.esepUserId);
   if (!link)
     throw new LinkRefusedError(`user ${request.esepUserId} has not registered on ESEP: nothing to link`);
+  // The same request again (its command stopped after the link, before its pending row or its link
+  // document went): it finishes what that one started, and answers as it would have.
+  if (
+    link.state === 'linked' &&
+    link.audit?.by === request.by &&
+    link.audit.why === request.reason &&
+    link.account?.accountId === request.legacyAccountId
+  ) {
+    await identities.removePending(link.emailKey, link.esepUserId);
+    return outcomeOf(identities, link);
+  }
   if (link.state === 'linked')
     throw new LinkRefusedError(
       `user ${request.esepUserId} is already linked (to ${link.account?.platform} account ${link.account?.accountId}); a link is never changed by hand`,
