@@ -10,6 +10,7 @@ import {
 import type { DecidedRecord } from '../../functions/core/rules/decide';
 import type { AnyRecord } from '../../functions/core/rules/schemas';
 import { targetOf } from '../../functions/core/rules/targets';
+import { EMAIL_WITHHELD, withholdEmails } from '../../functions/core/rules/withheld';
 
 /** The migrated layout reads back: verify tells documents from files and finds each file's document. */
 const decided = (
@@ -134,5 +135,33 @@ describe("verify's partitions of the target", () => {
   test('a key outside the areas has no partition of its own', () => {
     expect(() => targetPartitionOf('e/notes/00/readme.txt', 4)).toThrow(RangeError);
     expect(targetPartitionOf('e/notes/00/readme.txt', 1)).toBe(0);
+  });
+});
+
+describe('e-mail addresses in user text (ID-5; issue 27, mistake 11)', () => {
+  test("a value that is an e-mail address is withheld from the document, before it is written; text that mentions one is the user's", () => {
+    const activity = {
+      id: 'act-1',
+      accountId: 'acc-1',
+      title: ' Maria.Rossi@School1.example.eu ',
+      description: 'write to maria@school1.example.eu for the slides',
+      tags: ['jan@school2.example.eu', 'science'],
+      createdAt: '2020-01-01T00:00:00Z',
+    };
+    const write = targetOf('e', decided('activities', 'act-1'), activity as unknown as AnyRecord);
+    expect(write?.document).toMatchObject({
+      title: EMAIL_WITHHELD,
+      description: 'write to maria@school1.example.eu for the slides',
+      tags: [EMAIL_WITHHELD, 'science'],
+      id: 'act-1',
+      accountId: 'acc-1',
+    });
+    expect(JSON.stringify(write?.document)).not.toMatch(/Maria\.Rossi|jan@/);
+  });
+
+  test('the title a receipt repeats is withheld the same way', () => {
+    expect(withholdEmails('Jan@School2.example.eu')).toBe(EMAIL_WITHHELD);
+    expect(withholdEmails('Water around us')).toBe('Water around us');
+    expect(withholdEmails('a@b')).toBe('a@b'); // no domain: not an address
   });
 });

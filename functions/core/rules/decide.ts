@@ -5,6 +5,7 @@ import type { CompiledPolicy } from './policy';
 import { type Decision, REASONS, type ReasonCode } from './reasons';
 import { safeFileName } from './safe-name';
 import { type AnyRecord, describeIssue, type FileRef, KIND_SCHEMAS, type RecordOf } from './schemas';
+import { withholdEmails } from './withheld';
 
 /**
  * The decisions of migration-rules.md, as pure functions. For each line of a kind file, in the order
@@ -52,7 +53,7 @@ export const TITLE_CHARS = 120;
 
 const titleOf = (record: Record<string, unknown>) =>
   typeof record.title === 'string' && record.title.trim() !== ''
-    ? { title: [...record.title.trim()].slice(0, TITLE_CHARS).join('') }
+    ? { title: withholdEmails([...record.title.trim()].slice(0, TITLE_CHARS).join('')) }
     : {};
 
 /**

@@ -3,6 +3,7 @@ import { copiesFile, type DecidedRecord } from './decide';
 import type { Kind } from './kinds';
 import { KEY_SEGMENT_BYTES, safeFileName, safeIdSegment } from './safe-name';
 import type { AnyRecord, FileRef, RecordOf } from './schemas';
+import { withholdEmails } from './withheld';
 
 /**
  * The layout of the migrated bucket, which an ESEP importer reads (docs/aws.md, "Migrated layout"). Every key
@@ -48,6 +49,15 @@ function withFile(
 
 /** What a migrated record becomes in the target; undefined for a record that is not migrated. */
 export function targetOf(
+  exportId: string,
+  decided: DecidedRecord,
+  record: AnyRecord | undefined,
+): TargetWrite | undefined {
+  const write = documentOf(exportId, decided, record);
+  return write && { ...write, document: withholdEmails(write.document) };
+}
+
+function documentOf(
   exportId: string,
   decided: DecidedRecord,
   record: AnyRecord | undefined,

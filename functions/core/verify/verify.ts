@@ -54,7 +54,7 @@ export interface VerifyDeps extends WorkflowDeps {
   readonly migratedBucket: string;
 }
 
-const CREDENTIAL_FIELDS = new Set(['passwordHash', 'password', 'login', 'email']);
+const FORBIDDEN_FIELDS = new Set(['passwordHash', 'password', 'login', 'email']);
 
 /** Paths in a document that hold a credential field or a forbidden value. */
 function credentialPaths(value: unknown, forbidden: ReadonlySet<string>, path = ''): string[] {
@@ -63,7 +63,7 @@ function credentialPaths(value: unknown, forbidden: ReadonlySet<string>, path = 
   if (Array.isArray(value)) return value.flatMap((v, i) => credentialPaths(v, forbidden, `${path}[${i}]`));
   if (value && typeof value === 'object')
     return Object.entries(value).flatMap(([k, v]) => [
-      ...(CREDENTIAL_FIELDS.has(k) ? [`${path}.${k}`] : []),
+      ...(FORBIDDEN_FIELDS.has(k) ? [`${path}.${k}`] : []),
       ...credentialPaths(v, forbidden, `${path}.${k}`),
     ]);
   return [];
