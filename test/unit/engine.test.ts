@@ -291,3 +291,10 @@ describe('waves and files', () => {
     expect(byId.get('accounts/a1')?.owners).toEqual(['a1']);
   });
 });
+
+test('a title that is an e-mail address reaches the report and the receipts withheld (ID-5)', async () => {
+  const { records } = await decideAll({
+    kinds: { projects: [{ ...project('p1'), title: 'Jan@School2.example.eu' }, project('p2')] },
+  });
+  expect(records.map((r) => r.title)).toEqual(['(e-mail address withheld)', 'P']);
+});
