@@ -105,6 +105,35 @@ describe('the receipt a support desk sends', () => {
     expect(receiptText(receipt)).not.toContain('helpdesk');
   });
 
+  test('a migrated profile says whether its photo moves (FAQ eTwinning 13), in each language', () => {
+    const profile = (over: object) =>
+      buildReceipt('exp-1', 'acc-1', [
+        {
+          kind: 'accounts',
+          id: 'acc-1',
+          wave: '2023',
+          decision: 'migrated',
+          reason: 'PROFILE_MIGRATED',
+          owners: ['acc-1'],
+          platform: 'etwinning',
+          ...over,
+        },
+      ]);
+    const photo = { fileName: 'me.jpg', size: 1000, sha256: 'c'.repeat(64) };
+    const moves = profile({ file: photo });
+    expect(moves.records[0]?.photo).toBe('moves');
+    expect(receiptText(moves)).toContain('your profile photo moves too');
+    expect(receiptHtml(moves)).toContain('your profile photo moves too');
+    expect(receiptText(moves, 'nl')).toContain('uw profielfoto gaat mee');
+    const left = profile({
+      file: photo,
+      fileLeftOut: true,
+      detail: 'profilePhoto left out: the file is missing',
+    });
+    expect(receiptText(left)).toContain('your profile photo stays behind (see why)');
+    expect(receiptText(profile({}))).not.toContain('profile photo');
+  });
+
   test('items stand under their TwinSpace, each with the dates that decided it', () => {
     const text = receiptText(receipt);
     expect(text).toContain(

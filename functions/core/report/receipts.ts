@@ -53,8 +53,12 @@ const dayBefore = (date: string) =>
   new Date(Date.parse(`${date}T00:00:00Z`) - 86_400_000).toISOString().slice(0, 10);
 
 /** The dates that decided a record: its own, the rule's cut-off or window, its wave. */
-function datesOf(r: { date?: string; cutoff?: string; wave: string }, t: T): string {
+function datesOf(
+  r: { date?: string; cutoff?: string; wave: string; photo?: ReceiptRecord['photo'] },
+  t: T,
+): string {
   const parts: string[] = [];
+  if (r.photo) parts.push(t.photo[r.photo]);
   if (r.date) parts.push(fill(t.dates.date, { date: r.date }));
   if (r.cutoff?.includes('/')) {
     // The window is [from, to): the receipt names the last day that counts, as the FAQ does (21.2.2022).

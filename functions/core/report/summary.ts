@@ -151,6 +151,8 @@ export interface ReceiptRecord {
   cutoff?: string;
   /** An item's TwinSpace or group. */
   parent?: { kind: Kind; id: string };
+  /** A migrated profile's photo (FAQ eTwinning 13): it moves too, or step 7 left it out (detail says why). */
+  photo?: 'moves' | 'left-out';
 }
 
 /** One account's receipt (receipts/<accountId>.json). */
@@ -244,6 +246,9 @@ export function buildReceipt(
       ...dayOf(r.date, context),
       ...(cutoff === undefined ? {} : { cutoff }),
       ...(r.parent === undefined ? {} : { parent: r.parent }),
+      ...(r.kind === 'accounts' && r.decision === 'migrated' && r.file
+        ? { photo: r.fileLeftOut ? ('left-out' as const) : ('moves' as const) }
+        : {}),
     });
     if (r.decision === 'dropped' && r.file) {
       const { fileName, size, sha256 } = r.file;

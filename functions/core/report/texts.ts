@@ -35,6 +35,10 @@ const EN = {
     window: 'activity window {from} through {last}',
     wave: 'wave {wave}',
   },
+  photo: {
+    moves: 'your profile photo moves too',
+    'left-out': 'your profile photo stays behind (see why)',
+  },
   downloadsTitle: 'Files you can still download before they are deleted',
   downloadsNone: 'None of your deleted items has a file.',
   downloadUntil: 'link valid until {until}',
@@ -120,6 +124,10 @@ const NL: typeof EN = {
   downloadsNone: 'Bij uw verwijderde items horen geen bestanden.',
   downloadUntil: 'link geldig tot {until}',
   downloadAsk: 'vraag {support} om een kopie',
+  photo: {
+    moves: 'uw profielfoto gaat mee',
+    'left-out': 'uw profielfoto blijft achter (zie waarom)',
+  },
   support: {
     etwinning: 'uw nationale ondersteuningsdienst',
     seg: 'de helpdesk van School Education Gateway',
