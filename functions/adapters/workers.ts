@@ -1,7 +1,7 @@
 /**
  * Which worker is running, where one process runs many at once: the local runtime's invocations share
  * their clients, and each should get what a Lambda container has of its own (the pacing of its budget,
- * the SDK's retry quota and client-side rate limit). On Lambda nothing is set: the client is the
+ * the SDK's retry quota). On Lambda nothing is set: the client is the
  * container's.
  */
 let current: () => object | undefined = () => undefined;

@@ -46,6 +46,17 @@ export function keep(list: string[], texts: readonly string[]): void {
   }
 }
 
+/** Problem lists as one kept list: their first PROBLEMS_KEPT, then one "… and more" if any had more. */
+function keptOf(lists: readonly (readonly string[])[]): string[] {
+  const kept: string[] = [];
+  keep(
+    kept,
+    lists.flat().filter((t) => t !== '… and more'),
+  );
+  if (lists.some((l) => l.includes('… and more'))) keep(kept, ['… and more']);
+  return kept;
+}
+
 /** Two tallies as one (parts merged in order). */
 export function mergeVerify(a: VerifyTally, b: VerifyTally): VerifyTally {
   const documents: Record<string, number> = { ...a.documents };
@@ -54,11 +65,7 @@ export function mergeVerify(a: VerifyTally, b: VerifyTally): VerifyTally {
   const problems = emptyChecks((): string[] => []);
   for (const c of Object.keys(CHECKS) as CheckName[]) {
     checked[c] = (a.checked[c] ?? 0) + (b.checked[c] ?? 0);
-    keep(
-      problems[c],
-      [...(a.problems[c] ?? []), ...(b.problems[c] ?? [])].filter((t) => t !== '… and more'),
-    );
-    if ([a, b].some((t) => (t.problems[c] ?? []).includes('… and more'))) keep(problems[c], ['… and more']);
+    problems[c] = keptOf([a.problems[c] ?? [], b.problems[c] ?? []]);
   }
   return { documents, checked, problems };
 }
@@ -123,18 +130,12 @@ export function countRun(withdrawn: ReadonlyMap<string, unknown>, kinds: Iterabl
 export function mergeVerifications(all: readonly Verification[]): Verification {
   const checks = (Object.keys(CHECKS) as CheckName[]).map((name) => {
     const own = all.flatMap((v) => v.checks.filter((c) => c.name === name));
-    const problems: string[] = [];
-    keep(
-      problems,
-      own.flatMap((c) => c.problems).filter((t) => t !== '… and more'),
-    );
-    if (own.some((c) => c.problems.includes('… and more'))) keep(problems, ['… and more']);
     return {
       name,
       description: CHECKS[name],
       passed: own.every((c) => c.passed),
       checked: own.reduce((n, c) => n + c.checked, 0),
-      problems,
+      problems: keptOf(own.map((c) => c.problems)),
     };
   });
   return { passed: checks.every((c) => c.passed), checks };
