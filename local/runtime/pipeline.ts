@@ -111,8 +111,8 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     const functionClients = services.newClients();
     for (const client of [functionClients.s3, functionClients.dynamo, functionClients.sqs]) countWork(client);
     if (options.faults) injectFaults(functionClients, options.faults, faultCounts);
-    // The invocations share these clients: each is its own worker to the pacing and the SDK's retry
-    // (quota and rate limit), as a container is.
+    // The invocations share these clients: each is its own worker to the pacing and to the SDK's retry
+    // quota, as a container is.
     setWorkers(() => invocationWork.getStore());
     const limitsAt = options.awsLimits === undefined ? undefined : awsLimits(options.awsLimits);
     const throttling = limitsAt

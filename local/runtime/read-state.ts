@@ -8,15 +8,13 @@ import { servingOf } from './serving';
 export interface StateReader {
   readonly dynamo: DynamoDBClient;
   readonly table: string;
-  /** The pid of the command that holds the folder, when this reads through it. */
-  readonly through?: number;
   close(): Promise<void>;
 }
 
 /**
  * Opens a state folder to read: its own stand-ins when the folder is free, or, while another command
  * holds it (a `run` at work), that command's table, which it serves (serving.ts): a read-only command
- * answers during a run, and shows it running. Commands that write still wait for the lock.
+ * answers during a run, and shows it running. Commands that write are still refused meanwhile.
  */
 export async function readState(stateDir: string, notice: (text: string) => void): Promise<StateReader> {
   try {
@@ -31,7 +29,6 @@ export async function readState(stateDir: string, notice: (text: string) => void
     return {
       dynamo,
       table: serving.table,
-      through: serving.pid,
       close: async () => dynamo.destroy(),
     };
   }
