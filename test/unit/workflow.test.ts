@@ -65,6 +65,23 @@ function upload(objects: ReturnType<typeof memoryObjects>['store']) {
   return walk('');
 }
 
+/** The generated export's accounts, parsed (its deliberately broken lines left out). */
+function exportedAccounts(): Record<string, unknown>[] {
+  const manifest = JSON.parse(readFileSync(join(exportDir, 'manifest.json'), 'utf8'));
+  const path = manifest.files.find((f: { kind: string }) => f.kind === 'accounts').path as string;
+  const bytes = readFileSync(join(exportDir, path));
+  return (path.endsWith('.gz') ? gunzipSync(bytes) : bytes)
+    .toString('utf8')
+    .split('\n')
+    .flatMap((l) => {
+      try {
+        return [JSON.parse(l)];
+      } catch {
+        return [];
+      }
+    });
+}
+
 /** A deterministic shuffle, each message twice. */
 function redeliver<T>(items: T[], seed: number): T[] {
   const twice = [...items, ...items];
@@ -322,20 +339,9 @@ describe('the workflow over chunks, with at-least-once delivery', () => {
   test("nothing staged in the run's work area holds an account's password hash or login (ID-1: dropped on read)", () => {
     const staged = [...result.raw.entries()].filter(([k]) => k.startsWith('exports/work/'));
     expect(staged.filter(([k]) => k.includes('/accounts.')).length).toBeGreaterThan(0);
-    const manifest = JSON.parse(readFileSync(join(exportDir, 'manifest.json'), 'utf8'));
-    const path = manifest.files.find((f: { kind: string }) => f.kind === 'accounts').path as string;
-    const bytes = readFileSync(join(exportDir, path));
-    const credentials = (path.endsWith('.gz') ? gunzipSync(bytes) : bytes)
-      .toString('utf8')
-      .split('\n')
-      .flatMap((l) => {
-        try {
-          const a = JSON.parse(l);
-          return [a.passwordHash, a.login].filter((v) => typeof v === 'string' && v.length >= 6);
-        } catch {
-          return [];
-        }
-      });
+    const credentials = exportedAccounts().flatMap((a) =>
+      [a.passwordHash, a.login].filter((v): v is string => typeof v === 'string' && v.length >= 6),
+    );
     expect(credentials.length).toBeGreaterThan(10);
     const text = staged.map(([, v]) => v.toString('utf8')).join('\n');
     // The accounts' e-mails stay (the identity stages hash them); their credentials do not.
@@ -520,22 +526,9 @@ describe('verify reads the target back', () => {
   });
 
   test("an account's password hash or a stray object in the target fails its check", async () => {
-    const manifest = JSON.parse(readFileSync(join(exportDir, 'manifest.json'), 'utf8'));
-    const path = manifest.files.find((f: { kind: string }) => f.kind === 'accounts').path as string;
-    const bytes = readFileSync(join(exportDir, path));
-    const accounts = (path.endsWith('.gz') ? gunzipSync(bytes) : bytes)
-      .toString('utf8')
-      .split('\n')
-      .filter(Boolean);
-    const withHash = accounts
-      .flatMap((l) => {
-        try {
-          return [JSON.parse(l)];
-        } catch {
-          return []; // the generator's deliberately broken lines
-        }
-      })
-      .find((a) => typeof a.passwordHash === 'string');
+    const withHash = exportedAccounts().find((a) => typeof a.passwordHash === 'string') as {
+      passwordHash: string;
+    };
     const { key } = documentOf('groups', 'migrated');
     const leaked = await verifyTampered((t) => {
       const doc = JSON.parse(t.get(key as string)?.toString('utf8') ?? '{}');
