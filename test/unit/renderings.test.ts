@@ -11,21 +11,23 @@ import { workflowDefinition } from '../helpers/workflow-definition';
 const EVIL = '<script>alert(1)</script><img src=x onerror=alert(2)>';
 const file = { fileName: `${EVIL}.pdf`, size: 2_500_000, sha256: 'b'.repeat(64) };
 const policy = compilePolicy();
+/** The teacher's own profile, migrated. */
+const PROFILE = {
+  kind: 'accounts',
+  id: 'acc-1',
+  wave: '2023',
+  decision: 'migrated',
+  reason: 'PROFILE_MIGRATED',
+  owners: ['acc-1'],
+  platform: 'etwinning',
+  country: 'NL',
+  date: '2012-01-01T00:00:00Z',
+} as const;
 const receipt = buildReceipt(
   'exp-1',
   'acc-1',
   [
-    {
-      kind: 'accounts',
-      id: 'acc-1',
-      wave: '2023',
-      decision: 'migrated',
-      reason: 'PROFILE_MIGRATED',
-      owners: ['acc-1'],
-      platform: 'etwinning',
-      country: 'NL',
-      date: '2012-01-01T00:00:00Z',
-    },
+    PROFILE,
     {
       kind: 'projects',
       id: 'p1',
@@ -106,19 +108,7 @@ describe('the receipt a support desk sends', () => {
   });
 
   test('a migrated profile says whether its photo moves (FAQ eTwinning 13), in each language', () => {
-    const profile = (over: object) =>
-      buildReceipt('exp-1', 'acc-1', [
-        {
-          kind: 'accounts',
-          id: 'acc-1',
-          wave: '2023',
-          decision: 'migrated',
-          reason: 'PROFILE_MIGRATED',
-          owners: ['acc-1'],
-          platform: 'etwinning',
-          ...over,
-        },
-      ]);
+    const profile = (over: object) => buildReceipt('exp-1', 'acc-1', [{ ...PROFILE, ...over }]);
     const photo = { fileName: 'me.jpg', size: 1000, sha256: 'c'.repeat(64) };
     const moves = profile({ file: photo });
     expect(moves.records[0]?.photo).toBe('moves');
