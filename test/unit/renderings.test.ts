@@ -107,6 +107,16 @@ describe('the receipt a support desk sends', () => {
     expect(receiptText(receipt)).not.toContain('helpdesk');
   });
 
+  test('a receipt that names a TwinSpace says where it stays readable until it is migrated (FAQ eTwinning 11, 21)', () => {
+    expect(receiptText(receipt)).toContain(TEXTS.en.twinspaceReadable);
+    expect(receiptHtml(receipt)).toContain(escapeHtml(TEXTS.en.twinspaceReadable));
+    expect(receiptText(receipt, 'nl')).toContain(
+      'blijft hij leesbaar (alleen-lezen) op twinspace.etwinning.net',
+    );
+    // Only a profile: no TwinSpace to read.
+    expect(receiptText(buildReceipt('exp-1', 'acc-1', [PROFILE]))).not.toContain('twinspace.etwinning.net');
+  });
+
   test('a migrated profile says whether its photo moves (FAQ eTwinning 13), in each language', () => {
     const profile = (over: object) => buildReceipt('exp-1', 'acc-1', [{ ...PROFILE, ...over }]);
     const photo = { fileName: 'me.jpg', size: 1000, sha256: 'c'.repeat(64) };

@@ -69,6 +69,11 @@ function datesOf(
   return parts.join(' · ');
 }
 
+/** Whether the receipt names a TwinSpace (the teacher's, one they take part in, or an item's). */
+const namesTwinSpace = (receipt: Receipt) =>
+  [...receipt.records, ...receipt.spaces].some((r) => r.kind === 'projects') ||
+  receipt.records.some((r) => r.parent?.kind === 'projects');
+
 /** What the teacher has to do, and until when. */
 function todo(receipt: Receipt, t: T): string {
   const count = receipt.downloads.length;
@@ -153,6 +158,7 @@ export function receiptText(receipt: Receipt, language: Language = 'en'): string
       : fill(t.downloadAsk, { support: supportOf(receipt, t) });
     out.push(`  - ${n(d.fileName)} (${humanBytes(d.size)}): ${where}`);
   }
+  if (namesTwinSpace(receipt)) out.push(`  ${t.twinspaceReadable}`);
   out.push('', t.reasonsTitle);
   for (const code of reasons) out.push(`  ${code}: ${reasonText(code, language)}`);
   out.push('', t.linkNote, '');
@@ -248,6 +254,7 @@ export function receiptHtml(receipt: Receipt, language: Language = 'en'): string
       partOf,
       withdrawn,
       `<h2>${e(t.downloadsTitle)}</h2>${downloads}`,
+      ...(namesTwinSpace(receipt) ? [`<p>${e(t.twinspaceReadable)}</p>`] : []),
       `<h2>${e(t.reasonsTitle)}</h2>${reasonTable}`,
       `<p class="muted">${e(t.linkNote)}</p>`,
     ].join('\n'),

@@ -40,6 +40,9 @@ const EN = {
     'left-out': 'your profile photo stays behind (see why)',
   },
   downloadsTitle: 'Files you can still download before they are deleted',
+  /** FAQ eTwinning 11 and 21. */
+  twinspaceReadable:
+    'Until a TwinSpace is migrated, it stays readable (read-only) at twinspace.etwinning.net with the login of the old platform.',
   downloadsNone: 'None of your deleted items has a file.',
   downloadUntil: 'link valid until {until}',
   downloadAsk: 'ask {support} for a copy',
@@ -124,6 +127,8 @@ const NL: typeof EN = {
   downloadsNone: 'Bij uw verwijderde items horen geen bestanden.',
   downloadUntil: 'link geldig tot {until}',
   downloadAsk: 'vraag {support} om een kopie',
+  twinspaceReadable:
+    'Tot een TwinSpace gemigreerd is, blijft hij leesbaar (alleen-lezen) op twinspace.etwinning.net met de login van het oude platform.',
   photo: {
     moves: 'uw profielfoto gaat mee',
     'left-out': 'uw profielfoto blijft achter (zie waarom)',
