@@ -293,3 +293,26 @@ test('the other order (eTwinning export, SEG export, then the registration) ends
     exportId: 'et-2022',
   });
 });
+
+test('after a rollback of one wave, verify still checks the waves that stand: a deleted document of another wave fails it', async () => {
+  const state = join(tmp, 'state-verify');
+  const ran = await run(state, ET);
+  expect(ran.failed).toBe(false);
+  const rolled = cli(['rollback', 'et-2022', '--wave', '2023', '--state', state]);
+  expect(rolled.status).toBe(0);
+  // Everything standing passes, the withdrawn profiles included (nothing of them remains).
+  expect(await verified(state, 'et-2022')).toMatchObject({ passed: true });
+  // One sept-2022 document goes missing from the target.
+  const key = targetKeys.container('et-2022', 'twinspaces', 'p-1');
+  const p = await startLocalPipeline({ stateDir: state });
+  try {
+    await s3Objects(p.clients.s3).delete(p.resources.buckets.migrated, key);
+  } finally {
+    await p.stop();
+  }
+  const v = cli(['verify', 'et-2022', '--state', state]);
+  expect(v.status).toBe(1);
+  expect(v.stdout).toContain(
+    `projects p-1: migrated by this run, but its document ${key} is not in the target`,
+  );
+});
