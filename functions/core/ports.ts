@@ -39,10 +39,10 @@ export interface PipelineStore {
   putStageExpectation(scope: string, stage: string, chunks: Readonly<Record<string, number>>): Promise<void>;
   stageExpectation(scope: string, stage: string): Promise<Readonly<Record<string, number>> | undefined>;
   /**
-   * Counts one more chunk of a stage as done (after its marker was first recorded): the count so far, the
-   * chunks the stage expects, and the token of the workflow's task waiting for the stage, if one waits.
-   * At least once: a count may run ahead of the markers (a retried request), never behind one that
-   * recorded, except when a worker stopped between the two.
+   * Counts one more chunk of a stage as done (each time a chunk records its marker, a redelivery again):
+   * the count so far, the chunks the stage expects, and the token of the workflow's task waiting for the
+   * stage, if one waits. At least once: a count may run ahead of the markers (a retried request, a
+   * redelivered chunk); it falls behind only while a stopped worker's chunk waits for its redelivery.
    */
   countChunk(scope: string, stage: string): Promise<StageCount>;
   /** Records the token of the workflow's task that waits for a stage to end (Step Functions' task token). */
@@ -74,7 +74,6 @@ export interface PipelineStore {
   clearChunkMarkers(scope: string, stage: string): Promise<void>;
 }
 
-/** Which execution runs an export, since when. */
 /** A stage's chunks counted done so far, those it expects, and who waits for it. */
 export interface StageCount {
   readonly done: number;
@@ -88,6 +87,7 @@ export interface StageTasks {
   succeed(token: string, output: object): Promise<void>;
 }
 
+/** Which execution runs an export, since when. */
 export interface RunLock {
   readonly executionId: string;
   readonly at: string;
