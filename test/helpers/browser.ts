@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Browser, chromium } from 'playwright-core';
+import { type Browser, chromium, type Page } from 'playwright-core';
 import { ROOT } from './cli';
 
 /**
@@ -39,4 +39,26 @@ export function launchChromium(): Promise<Browser> {
       '--disable-sync',
     ],
   });
+}
+
+/**
+ * A screenshot of a page once it has painted: headless Chromium answers `Page.captureScreenshot` with
+ * "Unable to capture screenshot" when its compositor has no frame to give yet, which a loaded 2-core
+ * machine sees now and then right after a page loads (a CI run of e7fff03). The screenshot is a test
+ * artefact, not what the tests assert, so that one refusal is asked again after two painted frames,
+ * at most four times; any other error, or a fifth refusal, fails the test.
+ */
+export async function screenshot(page: Page, path: string, fullPage = false): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    await page.evaluate(
+      () => new Promise<void>((done) => requestAnimationFrame(() => requestAnimationFrame(() => done()))),
+    );
+    try {
+      await page.screenshot({ path, fullPage });
+      return;
+    } catch (e) {
+      if (attempt >= 5 || !String((e as Error).message).includes('Unable to capture screenshot')) throw e;
+      await new Promise((r) => setTimeout(r, 200 * attempt));
+    }
+  }
 }

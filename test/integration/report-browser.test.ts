@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { plan } from '../../cli/commands/plan';
-import { launchChromium } from '../helpers/browser';
+import { launchChromium, screenshot } from '../helpers/browser';
 import { ROOT } from '../helpers/cli';
 import { blob, buildExport } from '../helpers/memory-export';
 
@@ -132,7 +132,7 @@ test('report.html of the sample: no console error, no request, three charts draw
   expect(charts[0]?.bars).toBeGreaterThanOrEqual(14); // every kind has a bar
   expect(await page.textContent('#status')).toBe('completed-with-quarantine');
   const shot = join(dir, 'report.png');
-  await page.screenshot({ path: shot, fullPage: true });
+  await screenshot(page, shot, true);
   expect(statSync(shot).size).toBeGreaterThan(20_000);
   await page.close();
 }, 60_000);
@@ -145,7 +145,7 @@ test('export strings that are HTML stay text in report.html and in receipts', as
     expect(await page.evaluate(() => (globalThis as { pwned?: number }).pwned)).toBeUndefined();
     expect(await page.$$('body script, body img')).toHaveLength(0);
     expect(await page.textContent('body')).toContain(EVIL);
-    await page.screenshot({ path: join(dir, 'evil.png') });
+    await screenshot(page, join(dir, 'evil.png'));
     await page.close();
   }
   // The evil export's quarantine list shows the orphan whose id is HTML.
@@ -186,7 +186,7 @@ test.each([
     expect((await page.$$('h3')).length).toBeGreaterThan(0); // TwinSpaces and groups, their items under them
     expect(await brokenCodes(page)).toEqual([]);
     const shot = join(dir, `receipt-${language}.png`);
-    await page.screenshot({ path: shot, fullPage: true });
+    await screenshot(page, shot, true);
     expect(statSync(shot).size).toBeGreaterThan(20_000);
     await page.close();
   },
@@ -198,6 +198,6 @@ test('report.html on a phone: no reason code broken inside', async () => {
   await page.setViewportSize({ width: 360, height: 740 });
   expect(problems).toEqual([]);
   expect(await brokenCodes(page)).toEqual([]);
-  await page.screenshot({ path: join(dir, 'report-phone.png'), fullPage: true });
+  await screenshot(page, join(dir, 'report-phone.png'), true);
   await page.close();
 }, 60_000);
