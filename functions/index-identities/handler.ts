@@ -31,6 +31,7 @@ export const makeHandler = (deps: IndexDeps & Redelivery) =>
       ['LegacyEmailChanged', counts.LEGACY_EMAIL_CHANGED],
       ['PendingLinked', counts.linked],
       ['Relinked', counts.relinked],
+      ['UnlinkedAmbiguous', counts.ambiguous],
       ['SupersededWithdrawn', counts.withdrawn],
     ] as const)
       if (n) countEvent(name, n);

@@ -50,9 +50,12 @@ export function launchChromium(): Promise<Browser> {
  */
 export async function screenshot(page: Page, path: string, fullPage = false): Promise<void> {
   for (let attempt = 1; ; attempt++) {
-    await page.evaluate(
-      () => new Promise<void>((done) => requestAnimationFrame(() => requestAnimationFrame(() => done()))),
-    );
+    await page.evaluate(() => {
+      const g = globalThis as unknown as { requestAnimationFrame(f: () => void): number };
+      return new Promise<void>((done) =>
+        g.requestAnimationFrame(() => g.requestAnimationFrame(() => done())),
+      );
+    });
     try {
       await page.screenshot({ path, fullPage });
       return;

@@ -138,9 +138,10 @@ export async function linkLines(
   run: Pick<Run, 'exportId'>,
   lines: Iterable<ChunkLine> | AsyncIterable<ChunkLine>,
   deps: IndexDeps,
-): Promise<Pick<IdentityCounts, 'linked' | 'relinked' | 'withdrawn'>> {
+): Promise<Pick<IdentityCounts, 'linked' | 'relinked' | 'ambiguous' | 'withdrawn'>> {
   let linked = 0;
   let relinked = 0;
+  let ambiguous = 0;
   let withdrawn = 0;
   for await (const batch of accountBatches(run, lines, deps)) {
     // Each keyed e-mail once per batch (two accounts of one e-mail would otherwise race for one user).
@@ -149,9 +150,10 @@ export async function linkLines(
       if (keys.get(a.emailKey) === undefined)
         keys.set(a.emailKey, a.platform === 'etwinning' ? a : undefined);
     await eachLimited([...keys], CONCURRENCY, async ([key, etwinning]) => {
-      const done = await linkAfterIndexing(deps.identities, key);
+      const done = await linkAfterIndexing(key, deps);
       linked += done.linked;
       relinked += done.relinked;
+      ambiguous += done.ambiguous;
       if (etwinning) withdrawn += await withdrawFor(etwinning, deps);
     });
     await eachLimited(batch, CONCURRENCY, async (account) => {
@@ -159,7 +161,7 @@ export async function linkLines(
       if (holder !== undefined) await writeLinkDocument(holder, deps);
     });
   }
-  return { linked, relinked, withdrawn };
+  return { linked, relinked, ambiguous, withdrawn };
 }
 
 /**
@@ -178,6 +180,7 @@ export const addIdentities = (a: Partial<IdentityCounts>, b: Partial<IdentityCou
   LEGACY_EMAIL_CHANGED: (a.LEGACY_EMAIL_CHANGED ?? 0) + (b.LEGACY_EMAIL_CHANGED ?? 0),
   linked: (a.linked ?? 0) + (b.linked ?? 0),
   relinked: (a.relinked ?? 0) + (b.relinked ?? 0),
+  ambiguous: (a.ambiguous ?? 0) + (b.ambiguous ?? 0),
   withdrawn: (a.withdrawn ?? 0) + (b.withdrawn ?? 0),
 });
 

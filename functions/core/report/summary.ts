@@ -50,6 +50,8 @@ export interface IdentityCounts {
   /** Pending registrations linked, and users moved from an SEG to an eTwinning account (RELINKED). */
   readonly linked: number;
   readonly relinked: number;
+  /** Users linked automatically whose e-mail a later export made ambiguous (ID-8): pending again. */
+  readonly ambiguous: number;
   /** SEG accounts whose staged data was withdrawn because an eTwinning account supersedes them. */
   readonly withdrawn: number;
 }

@@ -224,14 +224,18 @@ export async function linkRegistration(reg: Registration, deps: LinkDeps): Promi
 }
 
 /**
- * After an export's accounts are indexed: links the pending registrations they match, and moves users
+ * After an export's accounts are indexed: links the pending registrations they match, moves users
  * linked to an SEG account that an eTwinning account of the same keyed e-mail now supersedes (ID-3,
- * `RELINKED`). `keys` are the export's accounts' keyed e-mails. Safe to repeat.
+ * `RELINKED`), and, when the e-mail has become ambiguous (ID-8: a second account of the winning platform
+ * arrived in a later export), takes back the links it made automatically on that e-mail: the user waits
+ * for the support desk, as a user who registered after both exports does. A link made by hand, and a
+ * link whose account's e-mail changed later (ID-9), never move. Safe to repeat.
  */
 export async function linkAfterIndexing(
-  identities: IdentityStore,
   key: string,
-): Promise<{ linked: number; relinked: number }> {
+  deps: LinkDocumentDeps,
+): Promise<{ linked: number; relinked: number; ambiguous: number }> {
+  const { identities } = deps;
   let linked = 0;
   let relinked = 0;
   for (const user of await identities.pending(key)) {
@@ -240,7 +244,12 @@ export async function linkAfterIndexing(
   }
   const accounts = await accountsWithEmail(identities, key);
   const choice = chooseLegacy(accounts);
-  if (!('account' in choice) || choice.account.platform !== 'etwinning') return { linked, relinked };
+  if (!('account' in choice)) {
+    const ambiguous =
+      choice.reason === 'AMBIGUOUS_LEGACY_EMAIL' ? await unlinkAmbiguous(key, accounts, deps) : 0;
+    return { linked, relinked, ambiguous };
+  }
+  if (choice.account.platform !== 'etwinning') return { linked, relinked, ambiguous: 0 };
   for (const seg of accounts.filter((a) => a.platform === 'seg')) {
     const user = await identities.holderOf(seg);
     const link = user === undefined ? undefined : await identities.userLink(user);
@@ -249,7 +258,45 @@ export async function linkAfterIndexing(
     if (sameRef((await moveLink(identities, link, choice.account, 'RELINKED')).account, choice.account))
       relinked++;
   }
-  return { linked, relinked };
+  return { linked, relinked, ambiguous: 0 };
+}
+
+/**
+ * ID-8 after the fact: the users linked automatically on `key` to one of `accounts`, which now share it
+ * with another account of the winning platform, go back to pending (`AMBIGUOUS_LEGACY_EMAIL`). In this
+ * order, each step safe to repeat after a crash: the pending row, the link (over its version), the link
+ * document, the account's claim (so a holder whose link is pending is an unlinking to finish).
+ */
+async function unlinkAmbiguous(
+  key: string,
+  accounts: readonly IndexedAccount[],
+  deps: LinkDocumentDeps,
+): Promise<number> {
+  const { identities } = deps;
+  let unlinked = 0;
+  for (const account of accounts) {
+    const user = await identities.holderOf(account);
+    let link = user === undefined ? undefined : await identities.userLink(user);
+    if (!link) continue;
+    if (sameRef(link.account, account)) {
+      if (link.audit || link.emailKey !== key) continue;
+      await identities.addPending(key, link.esepUserId);
+      const { account: _, audit: __, ...rest } = link;
+      const next: UserLink = {
+        ...rest,
+        state: 'pending',
+        reason: 'AMBIGUOUS_LEGACY_EMAIL',
+        version: link.version + 1,
+      };
+      if (!(await identities.putUserLink(next, link.version))) continue;
+      link = next;
+      unlinked++;
+    }
+    if (link.state !== 'pending') continue;
+    await deps.objects.delete(deps.migratedBucket, targetKeys.link(safeIdSegment(link.esepUserId)));
+    await identities.release(account, link.esepUserId);
+  }
+  return unlinked;
 }
 
 /**
