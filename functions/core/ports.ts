@@ -172,6 +172,11 @@ export interface IndexedAccount extends AccountRef {
   readonly emailKey: string;
   /** The export that brought a changed e-mail for this account, if one did (LEGACY_EMAIL_CHANGED). */
   readonly emailChangedIn?: string;
+  /**
+   * The export whose corrected content (`run --replace`) no longer holds this account: it stands in no
+   * export until one holds it again (ID-9). Kept, not deleted, so that the e-mail it had is still known.
+   */
+  readonly withdrawnIn?: string;
 }
 
 /** A user's link as the state keeps it (ID-4): the first registration's keyed e-mail decides for ever. */

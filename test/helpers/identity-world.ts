@@ -2,7 +2,11 @@ import { type IndexDeps, indexIdentities } from '../../functions/core/pipeline/i
 import type { Run } from '../../functions/core/pipeline/run';
 import { supersededWithdrawer } from '../../functions/core/pipeline/withdraw';
 import type { ExportSource } from '../../functions/core/ports';
-import { deliverRegistration, deliverSupportLink } from '../../functions/core/rules/linking';
+import {
+  deliverRegistration,
+  deliverSupportLink,
+  withdrawIndexedAccount,
+} from '../../functions/core/rules/linking';
 import { compilePolicy } from '../../functions/core/rules/policy';
 import { buildExport, type ExportSpec, memorySource } from './memory-export';
 import { memoryIdentities, memoryObjects, memoryStore } from './memory-ports';
@@ -71,6 +75,9 @@ export function identityWorld() {
       };
       return indexIdentities(run, deps);
     },
+    /** What withdrawing a replaced run of `exportId` does for an account it staged (withdraw.ts). */
+    withdrawAccount: (accountId: string, exportId: string, platform: 'etwinning' | 'seg' = 'etwinning') =>
+      withdrawIndexedAccount({ platform, accountId }, exportId, linkDeps),
     register: (esepUserId: string, email: string) =>
       deliverRegistration(
         { esepUserId, email, registeredAt: AT },

@@ -194,6 +194,52 @@ describe('identity across exports (ID-3, ID-9)', () => {
     expect(w.state()).toEqual({ u1: 'AMBIGUOUS_LEGACY_EMAIL' });
   });
 
+  test('ID-9, run --replace: the corrected content gives the accounts anew; a link on a withdrawn or changed account is taken back', async () => {
+    const w = identityWorld();
+    const a1 = account('a-1', 'etwinning', 'one@school.eu');
+    const first = [
+      a1,
+      account('a-2', 'etwinning', 'two@school.eu'),
+      account('a-3', 'etwinning', 'three@school.eu'),
+    ];
+    await w.index({ exportId: 'e1', kinds: { accounts: first } });
+    for (const [user, email] of [
+      ['u1', 'one'],
+      ['u2', 'two'],
+      ['u3', 'three'],
+    ])
+      expect((await w.register(user as string, `${email}@school.eu`)).decision).toBe('linked');
+    // What withdrawing the replaced run does for each account it staged; then the corrected content:
+    // a-1 as it was, a-2 with another e-mail, a-3 gone.
+    for (const a of first) await w.withdrawAccount(a.id, 'e1');
+    expect(w.state()).toEqual({ u1: 'LINK_PENDING', u2: 'LINK_PENDING', u3: 'LINK_PENDING' });
+    const counts = await w.index({
+      exportId: 'e1',
+      kinds: { accounts: [a1, account('a-2', 'etwinning', 'new@school.eu')] },
+    });
+    expect(counts).toMatchObject({ indexed: 2, LEGACY_EMAIL_CHANGED: 1, linked: 1 });
+    expect(w.state()).toEqual({ u1: 'etwinning:a-1', u2: 'LINK_PENDING', u3: 'LINK_PENDING' });
+    expect(w.linkDocument('u1')).toMatchObject({ legacyAccountId: 'a-1' });
+    expect([w.linkDocument('u2'), w.linkDocument('u3')]).toEqual([undefined, undefined]);
+    // a-3 stands nowhere: the support desk cannot link to it, and a new registration does not find it.
+    await expect(w.linkByHand('u3', 'a-3')).rejects.toThrow(/no indexed export holds account a-3/);
+    expect((await w.register('u4', 'three@school.eu')).reason).toBe('LINK_PENDING');
+    // The same order with only the corrected content: the same links.
+    const other = identityWorld();
+    await other.index({
+      exportId: 'e1',
+      kinds: { accounts: [a1, account('a-2', 'etwinning', 'new@school.eu')] },
+    });
+    for (const [user, email] of [
+      ['u1', 'one'],
+      ['u2', 'two'],
+      ['u3', 'three'],
+      ['u4', 'three'],
+    ])
+      await other.register(user as string, `${email}@school.eu`);
+    expect(other.state()).toEqual(w.state());
+  });
+
   test('an account is (platform, id): the same id on the other platform is another account', async () => {
     const w = identityWorld();
     await w.index({ exportId: 'e1', kinds: { accounts: [account('x-1', 'etwinning', 'one@school.eu')] } });

@@ -91,18 +91,23 @@ async function recordBatch(batch: readonly IndexedAccount[], identities: Identit
     const retry: IndexedAccount[] = [];
     await eachLimited(todo, CONCURRENCY, async (mine) => {
       const before = current.get(refKey(mine));
-      // Another export gave this account another e-mail (ID-9): reported, whichever export is the later.
+      // Another export gave this account another e-mail (ID-9): reported, whichever export is the later;
+      // so does the corrected content of a replaced export.
       const differs =
         before !== undefined &&
-        (before.exportId === mine.exportId
+        (before.exportId === mine.exportId && !before.withdrawnIn
           ? before.emailChangedIn === mine.exportId
           : before.emailKey !== mine.emailKey);
-      if (before && !isNewer(mine, before)) {
+      // An account withdrawn with a replaced export stands nowhere: whichever export holds it now gives it.
+      if (before && !before.withdrawnIn && !isNewer(mine, before)) {
         if (differs) changed++;
         return; // a later export gives this account's e-mail
       }
-      const emailChangedIn =
-        before?.exportId === mine.exportId ? before.emailChangedIn : differs ? mine.exportId : undefined;
+      const emailChangedIn = differs
+        ? mine.exportId
+        : before?.exportId === mine.exportId
+          ? before.emailChangedIn
+          : undefined;
       const next = { ...mine, ...(emailChangedIn ? { emailChangedIn } : {}) };
       if (!(await identities.putAccount(next, before))) retry.push(mine);
       else if (differs) changed++;
@@ -190,7 +195,7 @@ async function withdrawFor(account: IndexedAccount, deps: IndexDeps): Promise<nu
   const seg = refs.filter((r) => r.platform === 'seg');
   if (seg.length === 0) return 0;
   const found = await deps.identities.accounts(seg);
-  const superseded = [...found.values()].filter((a) => a.emailKey === account.emailKey);
+  const superseded = [...found.values()].filter((a) => a.emailKey === account.emailKey && !a.withdrawnIn);
   return superseded.length > 0 ? deps.withdrawSuperseded(superseded) : 0;
 }
 

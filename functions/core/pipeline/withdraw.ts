@@ -11,6 +11,7 @@ import type {
 import { receiptFiles } from '../report/receipts';
 import type { Receipt } from '../report/summary';
 import type { Kind } from '../rules/kinds';
+import { withdrawIndexedAccount } from '../rules/linking';
 import { safeIdSegment } from '../rules/safe-name';
 import { runResults } from './results';
 import { changedRuns, type Run, runsOf, standingWaves, type WorkflowDeps } from './run';
@@ -177,7 +178,9 @@ async function withdrawWave(
     }
     withdrawn++;
     if (row.kind === 'accounts' && row.platform) {
-      const holder = await deps.identities.holderOf({ platform: row.platform, accountId: row.id });
+      const account = { platform: row.platform, accountId: row.id };
+      if (reason === 'REPLACED') await withdrawIndexedAccount(account, run.exportId, deps);
+      const holder = await deps.identities.holderOf(account);
       const key = holder === undefined ? undefined : targetKeys.link(safeIdSegment(holder));
       const link = key && (await deps.objects.getText(deps.migratedBucket, key));
       if (key && link && (JSON.parse(link) as { exportId?: string }).exportId === run.exportId)

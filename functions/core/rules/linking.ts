@@ -76,7 +76,7 @@ export async function accountsWithEmail(identities: IdentityStore, key: string):
   const refs = await identities.withEmail(key);
   if (refs.length === 0) return [];
   const found = await identities.accounts(refs);
-  return [...found.values()].filter((a) => a.emailKey === key);
+  return [...found.values()].filter((a) => a.emailKey === key && !a.withdrawnIn);
 }
 
 /**
@@ -103,6 +103,7 @@ export function accountsElsewhere(identities: IdentityStore) {
     );
     const out = new Map<string, 'migrated' | 'superseded'>();
     for (const a of found.values()) {
+      if (a.withdrawnIn) continue;
       const status = a.platform === 'seg' && superseding.has(a.emailKey) ? 'superseded' : 'migrated';
       if (out.get(a.accountId) !== 'migrated') out.set(a.accountId, status);
     }
@@ -263,40 +264,69 @@ export async function linkAfterIndexing(
 
 /**
  * ID-8 after the fact: the users linked automatically on `key` to one of `accounts`, which now share it
- * with another account of the winning platform, go back to pending (`AMBIGUOUS_LEGACY_EMAIL`). In this
- * order, each step safe to repeat after a crash: the pending row, the link (over its version), the link
- * document, the account's claim (so a holder whose link is pending is an unlinking to finish).
+ * with another account of the winning platform, go back to pending (`AMBIGUOUS_LEGACY_EMAIL`).
  */
 async function unlinkAmbiguous(
   key: string,
   accounts: readonly IndexedAccount[],
   deps: LinkDocumentDeps,
 ): Promise<number> {
-  const { identities } = deps;
   let unlinked = 0;
-  for (const account of accounts) {
-    const user = await identities.holderOf(account);
-    let link = user === undefined ? undefined : await identities.userLink(user);
-    if (!link) continue;
-    if (sameRef(link.account, account)) {
-      if (link.audit || link.emailKey !== key) continue;
-      await identities.addPending(key, link.esepUserId);
-      const { account: _, audit: __, ...rest } = link;
-      const next: UserLink = {
-        ...rest,
-        state: 'pending',
-        reason: 'AMBIGUOUS_LEGACY_EMAIL',
-        version: link.version + 1,
-      };
-      if (!(await identities.putUserLink(next, link.version))) continue;
-      link = next;
+  for (const account of accounts)
+    if (await unlinkAutomatic(account, 'AMBIGUOUS_LEGACY_EMAIL', deps, (link) => link.emailKey === key))
       unlinked++;
-    }
-    if (link.state !== 'pending') continue;
-    await deps.objects.delete(deps.migratedBucket, targetKeys.link(safeIdSegment(link.esepUserId)));
-    await identities.release(account, link.esepUserId);
-  }
   return unlinked;
+}
+
+/**
+ * Takes back the automatic link that names `account` (not one made by hand, nor one `keep` excludes):
+ * its user is pending again with `reason`, and links when the index next offers one account for the
+ * user's e-mail. In this order, each step safe to repeat after a crash: the pending row, the link (over
+ * its version), the link document, the account's claim (so a holder whose link is pending is an
+ * unlinking to finish, and is finished here). True when this call put the link back to pending.
+ */
+async function unlinkAutomatic(
+  account: AccountRef,
+  reason: 'LINK_PENDING' | 'AMBIGUOUS_LEGACY_EMAIL',
+  deps: LinkDocumentDeps,
+  keep: (link: UserLink) => boolean = () => true,
+): Promise<boolean> {
+  const { identities } = deps;
+  const user = await identities.holderOf(account);
+  let link = user === undefined ? undefined : await identities.userLink(user);
+  if (!link) return false;
+  let unlinked = false;
+  if (sameRef(link.account, account)) {
+    if (link.audit || !keep(link)) return false;
+    await identities.addPending(link.emailKey, link.esepUserId);
+    const { account: _, audit: __, ...rest } = link;
+    const next: UserLink = { ...rest, state: 'pending', reason, version: link.version + 1 };
+    if (!(await identities.putUserLink(next, link.version))) return false;
+    link = next;
+    unlinked = true;
+  }
+  if (link.state !== 'pending') return false;
+  await deps.objects.delete(deps.migratedBucket, targetKeys.link(safeIdSegment(link.esepUserId)));
+  await identities.release(account, link.esepUserId);
+  return unlinked;
+}
+
+/**
+ * `run --replace` (ID-9): an account that the replaced content of `exportId` held, withdrawn with it.
+ * While no export holds it, it stands nowhere (marked, so its e-mail is still known when the corrected
+ * content brings it back, changed or not), and a user linked to it automatically is pending again: the
+ * corrected content's indexing links the user anew when it still holds a match. A link made by hand
+ * stays where the support desk put it. Safe to repeat.
+ */
+export async function withdrawIndexedAccount(
+  account: AccountRef,
+  exportId: string,
+  deps: LinkDocumentDeps,
+): Promise<void> {
+  const indexed = (await deps.identities.accounts([account])).get(refKey(account));
+  if (!indexed || indexed.exportId !== exportId) return; // a later export holds it: it stands there
+  if (!indexed.withdrawnIn) await deps.identities.putAccount({ ...indexed, withdrawnIn: exportId }, indexed);
+  await unlinkAutomatic(account, 'LINK_PENDING', deps);
 }
 
 /**
@@ -330,7 +360,7 @@ export async function linkByHand(request: SupportLink, deps: Omit<LinkDeps, 'sec
         (['etwinning', 'seg'] as const).map((platform) => ({ platform, accountId: request.legacyAccountId })),
       )
     ).values(),
-  ].filter((a) => request.exportId === undefined || a.exportId === request.exportId);
+  ].filter((a) => !a.withdrawnIn && (request.exportId === undefined || a.exportId === request.exportId));
   if (found.length === 0)
     throw new LinkRefusedError(
       `no indexed export holds account ${request.legacyAccountId}${request.exportId ? ` as its latest export ${request.exportId}` : ''}`,
