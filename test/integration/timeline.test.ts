@@ -156,12 +156,14 @@ describe('registrations before the exports, an SEG export before the eTwinning o
     });
     const { keys, links } = await target(state(), 'seg-2022/profiles/');
     expect(keys).toEqual([`${profile('s-2')}/activities/sa-2.json`, `${profile('s-2')}/profile.json`]);
+    // The SEG account's places (a member or admin of a staged space) are hers (ID-3, issue 26 case 6).
     expect(links['links/u-ana.json']).toEqual({
       esepUserId: 'u-ana',
       legacyAccountId: 'e-1',
       platform: 'etwinning',
       exportId: 'et-2022',
       reason: 'RELINKED',
+      supersedes: [{ platform: 'seg', accountId: 's-1' }],
     });
     // The SEG run's receipt says so (its local report folder is refreshed too).
     const receipt = JSON.parse(
@@ -294,6 +296,7 @@ test('the other order (eTwinning export, SEG export, then the registration) ends
     legacyAccountId: 'e-1',
     platform: 'etwinning',
     exportId: 'et-2022',
+    supersedes: [{ platform: 'seg', accountId: 's-1' }],
   });
 });
 

@@ -240,6 +240,25 @@ describe('identity across exports (ID-3, ID-9)', () => {
     expect(other.state()).toEqual(w.state());
   });
 
+  test.each([['SEG first'], ['eTwinning first']])(
+    'ID-3, %s: the link document names the SEG account it supersedes, whose places in staged spaces are the user’s',
+    async (order) => {
+      const w = identityWorld();
+      const segExport = { exportId: 'seg', kinds: { accounts: [account('s-1', 'seg', 'ana@school.pt')] } };
+      const etExport = {
+        exportId: 'et',
+        kinds: { accounts: [account('e-1', 'etwinning', 'ana@school.pt')] },
+      };
+      await w.register('u1', 'ana@school.pt');
+      for (const spec of order === 'SEG first' ? [segExport, etExport] : [etExport, segExport])
+        await w.index(spec);
+      expect(w.linkDocument('u1')).toMatchObject({
+        legacyAccountId: 'e-1',
+        supersedes: [{ platform: 'seg', accountId: 's-1' }],
+      });
+    },
+  );
+
   test('an account is (platform, id): the same id on the other platform is another account', async () => {
     const w = identityWorld();
     await w.index({ exportId: 'e1', kinds: { accounts: [account('x-1', 'etwinning', 'one@school.eu')] } });

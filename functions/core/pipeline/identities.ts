@@ -151,17 +151,22 @@ export async function linkLines(
   for await (const batch of accountBatches(run, lines, deps)) {
     // Each keyed e-mail once per batch (two accounts of one e-mail would otherwise race for one user).
     const keys = new Map<string, IndexedAccount | undefined>();
+    const standing = new Map<string, IndexedAccount>();
     for (const a of batch)
       if (keys.get(a.emailKey) === undefined)
         keys.set(a.emailKey, a.platform === 'etwinning' ? a : undefined);
     await eachLimited([...keys], CONCURRENCY, async ([key, etwinning]) => {
       const done = await linkAfterIndexing(key, deps);
+      for (const a of done.accounts) standing.set(refKey(a), a);
       linked += done.linked;
       relinked += done.relinked;
       ambiguous += done.ambiguous;
       if (etwinning) withdrawn += await withdrawFor(etwinning, deps);
     });
-    await eachLimited(batch, CONCURRENCY, async (account) => {
+    // The link documents as the links now stand: of every standing account with these e-mails, so that
+    // an eTwinning account's user is told of an SEG account this export brings (ID-3), whatever the order.
+    for (const a of batch) standing.set(refKey(a), a);
+    await eachLimited([...standing.values()], CONCURRENCY, async (account) => {
       const holder = await deps.identities.holderOf(account);
       if (holder !== undefined) await writeLinkDocument(holder, deps);
     });

@@ -235,7 +235,7 @@ export async function linkRegistration(reg: Registration, deps: LinkDeps): Promi
 export async function linkAfterIndexing(
   key: string,
   deps: LinkDocumentDeps,
-): Promise<{ linked: number; relinked: number; ambiguous: number }> {
+): Promise<{ linked: number; relinked: number; ambiguous: number; accounts: IndexedAccount[] }> {
   const { identities } = deps;
   let linked = 0;
   let relinked = 0;
@@ -248,9 +248,9 @@ export async function linkAfterIndexing(
   if (!('account' in choice)) {
     const ambiguous =
       choice.reason === 'AMBIGUOUS_LEGACY_EMAIL' ? await unlinkAmbiguous(key, accounts, deps) : 0;
-    return { linked, relinked, ambiguous };
+    return { linked, relinked, ambiguous, accounts };
   }
-  if (choice.account.platform !== 'etwinning') return { linked, relinked, ambiguous: 0 };
+  if (choice.account.platform !== 'etwinning') return { linked, relinked, ambiguous: 0, accounts };
   for (const seg of accounts.filter((a) => a.platform === 'seg')) {
     const user = await identities.holderOf(seg);
     const link = user === undefined ? undefined : await identities.userLink(user);
@@ -259,7 +259,7 @@ export async function linkAfterIndexing(
     if (sameRef((await moveLink(identities, link, choice.account, 'RELINKED')).account, choice.account))
       relinked++;
   }
-  return { linked, relinked, ambiguous: 0 };
+  return { linked, relinked, ambiguous: 0, accounts };
 }
 
 /**
@@ -389,6 +389,7 @@ export async function linkByHand(request: SupportLink, deps: Omit<LinkDeps, 'sec
  */
 export function linkDocument(
   outcome: LinkOutcome,
+  supersedes: readonly AccountRef[] = [],
 ): { key: string; document: Record<string, unknown> } | undefined {
   if (outcome.decision !== 'linked' || !outcome.legacyAccountId) return undefined;
   return {
@@ -399,8 +400,27 @@ export function linkDocument(
       platform: outcome.platform,
       exportId: outcome.exportId,
       reason: outcome.reason,
+      // The SEG accounts this eTwinning account supersedes (ID-3): their data is not migrated, but their
+      // places (a member or admin of a staged TwinSpace or group, which keep legacy account ids) are
+      // this user's, so that no space is left with an admin no one can be.
+      ...(supersedes.length > 0
+        ? { supersedes: supersedes.map((a) => ({ platform: a.platform, accountId: a.accountId })) }
+        : {}),
     },
   };
+}
+
+/** The SEG accounts that a linked eTwinning account supersedes: the same current keyed e-mail (ID-3). */
+async function supersededBy(
+  identities: IdentityStore,
+  account: AccountRef | undefined,
+): Promise<AccountRef[]> {
+  if (account?.platform !== 'etwinning') return [];
+  const indexed = (await identities.accounts([account])).get(refKey(account));
+  if (!indexed || indexed.withdrawnIn) return [];
+  return (await accountsWithEmail(identities, indexed.emailKey))
+    .filter((a) => a.platform === 'seg')
+    .sort((a, b) => (a.accountId < b.accountId ? -1 : a.accountId > b.accountId ? 1 : 0));
 }
 
 export interface LinkDocumentDeps {
@@ -412,7 +432,9 @@ export interface LinkDocumentDeps {
 /** Writes a user's link document as the link stands (every delivery: a crash between heals on redelivery). */
 export async function writeLinkDocument(esepUserId: string, deps: LinkDocumentDeps): Promise<void> {
   const link = await deps.identities.userLink(esepUserId);
-  const doc = link && linkDocument(await outcomeOf(deps.identities, link));
+  const doc =
+    link &&
+    linkDocument(await outcomeOf(deps.identities, link), await supersededBy(deps.identities, link.account));
   if (doc)
     await deps.objects.put(
       deps.migratedBucket,
