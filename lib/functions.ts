@@ -84,6 +84,9 @@ export function assertReservable(
     );
 }
 
+/** The entity workers that decide TwinSpaces and groups, which one export holds across exports. */
+const HOLDS_CONTAINERS: ReadonlySet<string> = new Set(['twinspace', 'group']);
+
 export const FUNCTIONS: readonly FunctionSpec[] = [
   {
     name: 'validate',
@@ -112,6 +115,8 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
       { stageTasks: 'answer' },
       { emailKeySecret: 'read' },
       { put: 'migrated', prefix: PREFIXES.links },
+      // ID-8 after the fact: a link a later export made ambiguous is taken back with its document.
+      { delete: 'migrated', prefix: PREFIXES.links },
       // ID-3: the staged data of an SEG account that an eTwinning account supersedes is withdrawn, and
       // its receipts are told.
       { read: 'migrated', prefix: '' },
@@ -194,7 +199,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     (entity): FunctionSpec => ({
       name: entity,
       sizing: 'worker',
-      env: [...WORKFLOW_ENV, 'migratedBucket', 'emailKeySecret', QUEUE_ENV[entity]],
+      env: [...WORKFLOW_ENV, 'migratedBucket', 'reportsBucket', 'emailKeySecret', QUEUE_ENV[entity]],
       grants: [
         readsExport,
         readsWork,
@@ -204,6 +209,16 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
         { stageTasks: 'answer' },
         // Only account chunks compare e-mails (the profile worker's).
         ...(entity === 'profile' ? [{ emailKeySecret: 'read' } as const] : []),
+        // ID-9 extended: a later export's TwinSpace or group withdraws an earlier export's copy of it
+        // (document, items, files) and tells that export's receipts.
+        ...(HOLDS_CONTAINERS.has(entity)
+          ? ([
+              { read: 'migrated', prefix: '' },
+              { delete: 'migrated', prefix: entity === 'twinspace' ? '*/twinspaces/' : '*/groups/' },
+              { read: 'reports', prefix: '' },
+              { put: 'reports', prefix: '' },
+            ] as const)
+          : []),
       ],
       queue: { name: entity, batchSize: SIZING.workerBatchSize },
       description: `the ${entity} worker: decides its kinds' chunks`,

@@ -264,6 +264,15 @@ async function warnOutOfOrder(
     );
 }
 
+/** The report prefixes of the runs that recorded a withdrawal at or after `since`. */
+async function withdrawnFromSince(pipeline: LocalPipeline, since: string): Promise<Set<string>> {
+  const store = dynamoStore(pipeline.clients.dynamo, pipeline.resources.table);
+  const touched = new Set<string>();
+  for (const status of await store.allRunStatuses())
+    if ((await store.withdrawals(status.scope)).some((w) => w.at >= since)) touched.add(reportPrefix(status));
+  return touched;
+}
+
 /** Failures of an execution that still wrote its report. */
 const REPORTED_FAILURES = new Set(['RunIncomplete', 'VerificationFailed']);
 
@@ -279,6 +288,7 @@ export async function executeRun(
   outDir: string,
 ): Promise<RunResult> {
   pipeline.limits.reset();
+  const startedAt = new Date().toISOString();
   if (pipeline.throttling)
     Object.assign(pipeline.throttling.counts, { requests: 0, throttled: 0, waitedMs: 0, deadLettered: 0 });
   const outcome = await pipeline.execute(input);
@@ -303,9 +313,11 @@ export async function executeRun(
   );
   await recordReportFolder(pipeline.stateDir, reportPrefix(run), outDir);
   const summary = JSON.parse(await readFile(join(outDir, 'summary.json'), 'utf8')) as Summary;
-  // Superseded SEG accounts (ID-3) had their data withdrawn: the other runs' receipts were told.
-  if ((summary.identities?.withdrawn ?? 0) > 0)
-    await refreshReportFolders(pipeline, (prefix) => prefix !== reportPrefix(run));
+  // This run withdrew what other runs staged (ID-3's superseded SEG accounts, ID-9's TwinSpaces and
+  // groups that a later export holds): their receipts were told, and so are their local copies.
+  const touched = await withdrawnFromSince(pipeline, startedAt);
+  if (touched.size > 0)
+    await refreshReportFolders(pipeline, (prefix) => prefix !== reportPrefix(run) && touched.has(prefix));
   const receipts = (await readdir(join(outDir, 'receipts')).catch(() => [])).filter((f) =>
     f.endsWith('.json'),
   ).length;

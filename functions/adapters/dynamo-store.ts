@@ -14,6 +14,7 @@ import { ONE, TTL_ATTRIBUTE, tableKeys } from '../core/keys';
 import type { ChunkCounts } from '../core/pipeline/chunks';
 import type {
   AccountRef,
+  ContainerHolder,
   IdentityStore,
   IndexedAccount,
   PipelineStore,
@@ -151,6 +152,43 @@ export function dynamoStore(
           ...ttl,
         })),
       );
+    },
+
+    async containerHolders(kind, ids) {
+      const items = await batchGet(ids.map((id) => tableKeys.containerHolder(kind, id)));
+      const out = new Map<string, ContainerHolder>();
+      for (const id of ids) {
+        const item = items.get(tableKeys.containerHolder(kind, id));
+        if (item)
+          out.set(id, {
+            exportId: item.exportId as string,
+            exportedMs: item.exportedMs as number,
+            ...(Array.isArray(item.replaced) ? { replaced: item.replaced as string[] } : {}),
+          });
+      }
+      return out;
+    },
+
+    async holdContainer(kind, id, holder, expected) {
+      await writes(1);
+      try {
+        await doc.send(
+          new PutCommand({
+            TableName: table,
+            Item: { pk: tableKeys.containerHolder(kind, id), sk: ONE, ...holder },
+            ...(expected
+              ? {
+                  ConditionExpression: 'exportId = :e AND exportedMs = :t',
+                  ExpressionAttributeValues: { ':e': expected.exportId, ':t': expected.exportedMs },
+                }
+              : { ConditionExpression: 'attribute_not_exists(pk)' }),
+          }),
+        );
+        return true;
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException) return false;
+        throw error;
+      }
     },
 
     async addToIndex(scope, index, keys) {

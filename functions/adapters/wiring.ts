@@ -211,7 +211,15 @@ export function rollbackDepsFrom(clients: Clients, env: NodeJS.ProcessEnv): Roll
 /** An entity worker's dependencies from clients and its environment (AWS, or the local stand-ins). */
 export function entityDepsFrom(clients: Clients, env: NodeJS.ProcessEnv): ChunkDeps {
   const config = readConfig(
-    ['exportsBucket', 'migratedBucket', 'table', 'policy', 'emailKeySecret', 'exportRetentionDays'],
+    [
+      'exportsBucket',
+      'migratedBucket',
+      'reportsBucket',
+      'table',
+      'policy',
+      'emailKeySecret',
+      'exportRetentionDays',
+    ],
     env,
   );
   return {
@@ -220,6 +228,7 @@ export function entityDepsFrom(clients: Clients, env: NodeJS.ProcessEnv): ChunkD
     policy: policyFrom(config.policy),
     exportsBucket: config.exportsBucket,
     migratedBucket: config.migratedBucket,
+    reportsBucket: config.reportsBucket,
     emailSecret: emailSecret(clients.secrets, config.emailKeySecret),
     identities: dynamoIdentities(clients.dynamo, config.table),
     applyBudget: (budget) => applyBudget(clients, budget),

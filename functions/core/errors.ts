@@ -109,3 +109,11 @@ export function parseMessage<T>(
     throw new PoisonMessageError(`not ${what}: ${parsed.error.issues[0]?.path.map(String).join('.')}`);
   return parsed.data;
 }
+
+/**
+ * A later export took a TwinSpace or group while this chunk decided it (two exports at once): the chunk
+ * fails before it writes anything and, delivered again, decides the record as the later export holds it.
+ */
+export class HolderChangedError extends Error {
+  override name = 'HolderChangedError';
+}

@@ -108,8 +108,11 @@ export const targetKeys = {
   profileList: (exportId: string, account: string, list: string, id: string) =>
     `${targetKeys.profile(exportId, account)}/${list}/${id}.json`,
   event: (exportId: string, id: string) => `${exportId}/events/${shardOf(id)}/${id}.json`,
+  /** A TwinSpace's or group's own prefix: its document, and its items and their files under `items/`. */
+  containerPrefix: (exportId: string, area: 'twinspaces' | 'groups', id: string) =>
+    `${exportId}/${area}/${shardOf(id)}/${id}/`,
   container: (exportId: string, area: 'twinspaces' | 'groups', id: string) =>
-    `${exportId}/${area}/${shardOf(id)}/${id}/${area === 'twinspaces' ? 'twinspace.json' : 'group.json'}`,
+    `${targetKeys.containerPrefix(exportId, area, id)}${area === 'twinspaces' ? 'twinspace.json' : 'group.json'}`,
   /** An item's prefix; its document is `<prefix>.json`, its file `<prefix>/<file name>`. */
   item: (exportId: string, area: 'twinspaces' | 'groups', parent: string, id: string) =>
     `${exportId}/${area}/${shardOf(parent)}/${parent}/items/${id}`,
@@ -208,6 +211,8 @@ export const tableKeys = {
     `${exportId}#${waves.join('+')}#${scope}`,
   runsOf: (exportId: string) => `${exportId}#`,
   account: (platform: string, accountId: string) => `G#${platform}#${keyPart(accountId)}`,
+  /** The export that holds a TwinSpace or group across exports (no scope: it outlives runs). */
+  containerHolder: (kind: string, id: string) => `H#${kind}#${keyPart(id)}`,
   identity: (emailKey: string) => `I#${emailKey}`,
   identityEntry: (platform: string, accountId: string) => `${platform}#${keyPart(accountId)}`,
   userLink: (esepUserId: string) => `L#${keyPart(esepUserId)}`,

@@ -24,6 +24,15 @@ export interface PipelineStore {
     kind: Kind,
     entries: readonly { id: string; decision: ParentDecision }[],
   ): Promise<void>;
+  /** Which export holds each of these TwinSpaces or groups across exports (ID-9 extended), by id. */
+  containerHolders(kind: HeldKind, ids: readonly string[]): Promise<Map<string, ContainerHolder>>;
+  /** Writes a holder over the one read (`expected`, undefined: none); false when it changed meanwhile. */
+  holdContainer(
+    kind: HeldKind,
+    id: string,
+    holder: ContainerHolder,
+    expected: ContainerHolder | undefined,
+  ): Promise<boolean>;
   addToIndex(scope: string, index: IndexName, keys: readonly string[]): Promise<void>;
   inIndex(scope: string, index: IndexName, keys: readonly string[]): Promise<Set<string>>;
   /** Whether a chunk already recorded its marker (a redelivered message then has nothing to do). */
@@ -157,6 +166,20 @@ export type ChunkQueue = (worker: Queued, messages: readonly object[]) => Promis
 
 /** The legacy platforms. */
 export type Platform = 'etwinning' | 'seg';
+
+/** The kinds whose records are held by one export across exports: TwinSpaces and groups. */
+export type HeldKind = 'projects' | 'groups';
+
+/**
+ * The export that holds a TwinSpace or group across exports: the latest (by `exportedAt`, then export
+ * id) whose standing, schema-valid line has it, and the earlier exports whose staged copies it withdraws.
+ */
+export interface ContainerHolder {
+  readonly exportId: string;
+  /** `exportedAt` as epoch milliseconds (offsets compared as instants). */
+  readonly exportedMs: number;
+  readonly replaced?: readonly string[];
+}
 
 /** A legacy account across exports (ID-9): its platform and id. */
 export interface AccountRef {

@@ -98,6 +98,22 @@ describe.each(IMPLEMENTATIONS)('%s', (_name, make) => {
       expect((await ports.store.containerDecisions(fresh('scope'), 'projects', ODD_IDS)).size).toBe(0);
     });
 
+    test('a TwinSpace’s holder across exports is written over the one read, for any id; groups keep their own', async () => {
+      const id = fresh(ODD_IDS[2] as string);
+      const first = { exportId: 'exp-a', exportedMs: 1_659_312_000_000 };
+      const later = { exportId: 'exp-b', exportedMs: 1_661_990_400_000, replaced: ['exp-a'] };
+      expect(await ports.store.holdContainer('projects', id, first, undefined)).toBe(true);
+      expect(await ports.store.holdContainer('projects', id, first, undefined)).toBe(false); // it is there now
+      expect(await ports.store.holdContainer('projects', id, later, { ...first, exportId: 'exp-x' })).toBe(
+        false,
+      );
+      expect(await ports.store.holdContainer('projects', id, later, first)).toBe(true);
+      expect(await ports.store.containerHolders('projects', [id, fresh('none')])).toEqual(
+        new Map([[id, later]]),
+      );
+      expect((await ports.store.containerHolders('groups', [id])).size).toBe(0);
+    });
+
     test('an index answers which of the keys asked it holds, per scope and index', async () => {
       const scope = fresh('scope');
       await ports.store.addToIndex(scope, 'group-activity', ODD_IDS.slice(0, 2));

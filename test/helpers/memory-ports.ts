@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { ChunkCounts } from '../../functions/core/pipeline/chunks';
 import type {
   AccountRef,
+  ContainerHolder,
   IdentityStore,
   IndexedAccount,
   ObjectStore,
@@ -15,6 +16,7 @@ import type { ParentDecision } from '../../functions/core/rules/decide';
 
 /** The pipeline's ports in memory: the same contracts as DynamoDB and S3, for fast tests of the logic. */
 export function memoryStore() {
+  const holders = new Map<string, ContainerHolder>();
   const containers = new Map<string, ParentDecision>();
   const index = new Set<string>();
   const markers = new Map<string, Map<string, ChunkCounts>>();
@@ -64,6 +66,23 @@ export function memoryStore() {
     },
     async putContainerDecisions(scope, kind, entries) {
       for (const { id, decision } of entries) containers.set(`${scope}#${kind}#${id}`, decision);
+    },
+    async containerHolders(kind, ids) {
+      const out = new Map<string, ContainerHolder>();
+      for (const id of ids) {
+        const h = holders.get(`${kind}#${id}`);
+        if (h) out.set(id, { ...h });
+      }
+      return out;
+    },
+    async holdContainer(kind, id, holder, expected) {
+      const now = holders.get(`${kind}#${id}`);
+      const same =
+        expected === undefined
+          ? now === undefined
+          : now?.exportId === expected.exportId && now.exportedMs === expected.exportedMs;
+      if (same) holders.set(`${kind}#${id}`, { ...holder });
+      return same;
     },
     async addToIndex(scope, name, keys) {
       for (const k of keys) index.add(`${scope}#${name}#${k}`);

@@ -308,7 +308,13 @@ describe('pipeline stack', () => {
       ['sqs:SendMessage', 's3:DeleteObject'],
     ],
     [
+      // It withdraws an earlier export's copy of a TwinSpace that a later export holds (ID-9 extended).
       'twinspace',
+      ['sqs:ReceiveMessage', 's3:PutObject', 's3:DeleteObject'],
+      ['secretsmanager:', 'sqs:SendMessage', 's3:DeleteObjectVersion'],
+    ],
+    [
+      'portfolio-events',
       ['sqs:ReceiveMessage', 's3:PutObject'],
       ['secretsmanager:', 'sqs:SendMessage', 's3:DeleteObject'],
     ],

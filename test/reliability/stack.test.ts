@@ -144,8 +144,9 @@ const EXPECTED: Record<string, string[]> = {
     'dynamodb:readwrite table',
     's3:read migrated:',
     's3:read migrated:/*',
-    // ID-3: only staged profiles are withdrawn; only link documents are written.
+    // ID-3: only staged profiles are withdrawn; only link documents are written, and taken back (ID-8).
     's3:delete migrated:/*/profiles/*',
+    's3:delete migrated:/links/*',
     's3:write migrated:/links/*',
     's3:read reports:',
     's3:read reports:/*',
@@ -174,8 +175,24 @@ const EXPECTED: Record<string, string[]> = {
   profile: worker('Profile', [
     'secretsmanager:secretsmanager:DescribeSecret,secretsmanager:GetSecretValue secret',
   ]),
-  twinspace: worker('Twinspace'),
-  group: worker('Group'),
+  // ID-9 extended: a later export withdraws an earlier export's copy of its TwinSpace or group (only
+  // that area), and that export's receipts are told.
+  twinspace: worker('Twinspace', [
+    's3:read migrated:',
+    's3:read migrated:/*',
+    's3:delete migrated:/*/twinspaces/*',
+    's3:read reports:',
+    's3:read reports:/*',
+    's3:write reports:/*',
+  ]),
+  group: worker('Group', [
+    's3:read migrated:',
+    's3:read migrated:/*',
+    's3:delete migrated:/*/groups/*',
+    's3:read reports:',
+    's3:read reports:/*',
+    's3:write reports:/*',
+  ]),
   'portfolio-events': worker('PortfolioEvents'),
   'account-link': [
     'dynamodb:readwrite table',

@@ -79,8 +79,13 @@ describe('generate', () => {
       sink: (r) => void records.push(r),
     });
     const reasons = new Set(records.map((r) => r.reason));
-    // The codes that only a policy switch brings out (the default policy never decides them).
-    expect(REASON_CODES.filter((c) => !reasons.has(c))).toEqual(['CONTACTS_MIGRATED', 'EVENT_BEFORE_CUTOFF']);
+    // The codes that only a policy switch brings out (the default policy never decides them), and the
+    // one that only a second export brings out (a later export holding the same TwinSpace or group).
+    expect(REASON_CODES.filter((c) => !reasons.has(c))).toEqual([
+      'CONTACTS_MIGRATED',
+      'EVENT_BEFORE_CUTOFF',
+      'IN_LATER_EXPORT',
+    ]);
 
     const files = validated.manifest.files;
     expect(files.map((f) => f.kind).sort()).toEqual(Object.keys(policy.waveOf).sort());

@@ -435,7 +435,7 @@ describe('the steps at their edges', () => {
       /does not belong to twinspace/,
     );
     await objects.put('exports', 'k', '{"n":1,"t":"{\\"id\\":\\"p1\\"}"}\n');
-    const good = { ...wrongQueue, kind: 'projects' };
+    const good = { ...wrongQueue, kind: 'twinspace-items' };
     const handler = twinspaceHandler(deps);
     const response = await handler(sqsEvent(['m1', JSON.stringify(good)], ['m2', '{"broken"']));
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'm2' }]);

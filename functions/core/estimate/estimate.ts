@@ -510,8 +510,13 @@ export function estimate(
           decideChunks += chunks;
           records += k.lines;
           // Followed records' decisions, for their children; the ledger is the chunk's result object.
-          writes = isContainerKind(step.kind) ? k.lines : 0;
-          reads = (PARENTS[step.kind] ? k.lines : 0) + (INDEXES_BEFORE_DECIDING[step.kind] ? k.lines : 0);
+          // TwinSpaces and groups also read and write their holder across exports (pipeline/holders);
+          // the manifest is read once a chunk for its exportedAt.
+          const held = step.kind === 'projects' || step.kind === 'groups' ? k.lines : 0;
+          if (held > 0) get(load, 'exports', chunks);
+          writes = (isContainerKind(step.kind) ? k.lines : 0) + held;
+          reads =
+            (PARENTS[step.kind] ? k.lines : 0) + (INDEXES_BEFORE_DECIDING[step.kind] ? k.lines : 0) + held;
           // Documents and copies into the target, the chunk's results into the working area.
           put(load, 'migrated', k.migrated + k.filesCopied);
           put(load, 'exports', chunks);

@@ -1,7 +1,7 @@
 import { eachLimited } from '../concurrency';
 import { PoisonMessageError, parseMessage } from '../errors';
 import { chunkId, exportKeys, workKeys } from '../keys';
-import type { IdentityStore, ObjectStore, PipelineStore, StageTasks } from '../ports';
+import type { HeldKind, IdentityStore, ObjectStore, PipelineStore, StageTasks } from '../ports';
 import {
   type BlobStatus,
   type DecisionContext,
@@ -16,6 +16,7 @@ import {
 import { emailKey } from '../rules/identity';
 import { type IndexName, isContainerKind, PARENTS } from '../rules/kinds';
 import { accountsElsewhere } from '../rules/linking';
+import { readManifest } from '../rules/manifest';
 import type { CompiledPolicy } from '../rules/policy';
 import type { FileRef } from '../rules/schemas';
 import { targetOf } from '../rules/targets';
@@ -27,10 +28,12 @@ import {
   decodeChunk,
 } from './chunks';
 import { blobChecker } from './decide-export';
+import { type HeldContainers, heldContainers } from './holders';
 import { recordChunk } from './progress';
 import { resultRow } from './results';
 import { bucketExportSource } from './run';
 import type { Budget } from './sizing';
+import { containerCopyWithdrawer } from './withdraw';
 import { ENTITY_OF_KIND, type Entity } from './workers';
 
 export interface ChunkWorkDeps {
@@ -41,6 +44,8 @@ export interface ChunkWorkDeps {
   readonly blobStatus: (ref: FileRef) => Promise<BlobStatus>;
   /** The accounts of every export indexed in the state (ID-3, ID-9, PR-7); without it, this export only. */
   readonly elsewhere?: AccountsElsewhere;
+  /** Which export holds a TwinSpace or group across exports (pipeline/holders); without it, this one. */
+  readonly holders?: (kind: HeldKind, ids: readonly string[]) => Promise<HeldContainers>;
 }
 
 /** What the identity index knows of accounts beyond this export (core/rules/linking). */
@@ -118,8 +123,14 @@ export async function workChunk(
     const unseen = segKeys.filter((k) => !etwinning.has(k));
     if (unseen.length > 0) for (const k of await deps.elsewhere.etwinningKeys(unseen)) etwinning.add(k);
   }
+  const heldKind = msg.kind === 'projects' || msg.kind === 'groups' ? msg.kind : undefined;
+  const held =
+    heldKind && deps.holders
+      ? await deps.holders(heldKind, strings(ok.filter((o) => !o.line.duplicate).map((o) => o.id)))
+      : undefined;
   const ctx: DecisionContext = {
     policy,
+    laterExportHolding: (_kind, id) => held?.later.get(id),
     // Every id that has a line has a standing line, and every standing followed line has a decision.
     parentStatus: (_kind, id) => parents.get(id) ?? 'absent',
     groupActivity: (id) => (activeGroups.has(id) ? 'active' : unknownGroups.has(id) ? 'unknown' : 'inactive'),
@@ -147,6 +158,15 @@ export async function workChunk(
     counts[decided.decision]++;
     if (stands[i]) containerDecisions.push({ id: decided.id, decision: parentDecisionOf(decided) });
   });
+  // This export holds its standing, schema-valid TwinSpaces and groups that no later export holds
+  // (before anything of them is written: a later export that took one meanwhile fails the chunk).
+  await held?.hold(
+    results.flatMap(({ decided }, i) =>
+      stands[i] && decided.reason !== 'INVALID_RECORD' && decided.reason !== 'IN_LATER_EXPORT'
+        ? [decided.id]
+        : [],
+    ),
+  );
   // Only what a later step looks up goes to the table: a followed record's decision, for its children.
   if (isContainerKind(msg.kind)) await store.putContainerDecisions(msg.scope, msg.kind, containerDecisions);
   return { counts, results };
@@ -163,6 +183,8 @@ export interface ChunkDeps {
   readonly emailSecret: () => Promise<string>;
   /** The accounts of every export indexed in the state (ID-3, PR-7). */
   readonly identities: IdentityStore;
+  /** Where the runs' receipts are (an earlier export's, told when a later export withdraws its copy). */
+  readonly reportsBucket?: string;
   /** Paces this container's clients to a message's budget. */
   readonly applyBudget?: (budget: Budget) => void;
   /** Answers the workflow's wait when a chunk completes its stage (none: the wait's own checks find it). */
@@ -194,12 +216,21 @@ export async function processChunk(entity: Entity, body: string, deps: ChunkDeps
   const text = await deps.objects.getText(deps.exportsBucket, msg.key);
   if (text === undefined) throw new PoisonMessageError(`chunk object ${msg.key} is missing`);
 
+  const source = bucketExportSource(deps.objects, deps.exportsBucket, msg.exportId);
   const outcome = await workChunk(msg, decodeChunk(text), {
     store: deps.store,
     policy: deps.policy,
     emailSecret: msg.kind === 'accounts' ? await deps.emailSecret() : '',
     elsewhere: accountsElsewhere(deps.identities),
-    blobStatus: blobChecker(bucketExportSource(deps.objects, deps.exportsBucket, msg.exportId)),
+    blobStatus: blobChecker(source),
+    holders: async (kind, ids) => {
+      const { manifest } = await readManifest(source);
+      const me = { exportId: msg.exportId, exportedMs: Date.parse(manifest.exportedAt) };
+      return heldContainers(kind, ids, me, {
+        store: deps.store,
+        withdrawCopy: containerCopyWithdrawer(deps),
+      });
+    },
   });
 
   if (msg.op === 'decide') {

@@ -1,6 +1,7 @@
 import { eachLimited } from '../concurrency';
 import { documentOfFile, isDocumentKey, reportPrefix, targetKeys } from '../keys';
 import type {
+  HeldKind,
   IdentityStore,
   IndexedAccount,
   ObjectStore,
@@ -55,10 +56,85 @@ async function deleteTargets(keys: readonly string[], deps: WithdrawDeps): Promi
   return keys.length;
 }
 
+/** A migrated document's own fields: what record it is, and whose receipts name it. */
+function documentMeta(text: string): {
+  kind?: Kind;
+  id?: string;
+  wave?: string;
+  platform?: string;
+  owners: string[];
+} {
+  const doc = parsedDocument(text) as ReturnType<typeof parsedDocument> & {
+    legacyAccountId?: unknown;
+    accountId?: unknown;
+    authorId?: unknown;
+    members?: unknown;
+  };
+  const members = Array.isArray(doc.members)
+    ? (doc.members as { accountId?: unknown }[]).map((m) => m?.accountId)
+    : [];
+  const owners = [doc.legacyAccountId, doc.accountId, doc.authorId, ...members].filter(
+    (o): o is string => typeof o === 'string',
+  );
+  return { ...doc, owners: [...new Set(owners)] };
+}
+
+/**
+ * Withdraws what an export staged under one record's prefix (a profile with its lists and photo, a
+ * TwinSpace or group with its items and files), record by record as read from the documents before they
+ * go: files first, then documents (a document still there names what remains); recorded in every run of
+ * that export, whose receipts are told. False when nothing is staged there.
+ */
+async function withdrawStaged(
+  exportId: string,
+  prefix: string,
+  reason: Withdrawal['reason'],
+  runs: readonly (RunStatus & { readonly exportId: string })[],
+  deps: WithdrawDeps,
+): Promise<boolean> {
+  const keys = await deps.objects.list(deps.migratedBucket, prefix);
+  if (keys.length === 0) return false;
+  const records = new Map<
+    string,
+    { kind: Kind; id: string; wave?: string; objects: number; owners: string[] }
+  >();
+  for (const key of keys) {
+    const doc = isDocumentKey(key) ? key : documentOfFile(key);
+    const text = doc && (await deps.objects.getText(deps.migratedBucket, doc));
+    const meta = text ? documentMeta(text) : { owners: [] };
+    if (!doc || !meta.kind || meta.id === undefined) continue;
+    const entry = records.get(doc) ?? {
+      kind: meta.kind,
+      id: meta.id,
+      objects: 0,
+      owners: meta.owners,
+      ...(meta.wave ? { wave: meta.wave } : {}),
+    };
+    entry.objects++;
+    records.set(doc, entry);
+  }
+  await deleteTargets(
+    keys.filter((k) => !isDocumentKey(k)),
+    deps,
+  );
+  await deleteTargets(keys.filter(isDocumentKey), deps);
+  const at = nowOf(deps);
+  const byOwner = new Map<string, Withdrawal[]>();
+  const entries = [...records.values()].map(({ owners, ...r }): Withdrawal => {
+    const entry: Withdrawal = { ...r, reason, at };
+    for (const owner of owners) byOwner.set(owner, [...(byOwner.get(owner) ?? []), entry]);
+    return entry;
+  });
+  const ofExport = runs.filter((r) => r.exportId === exportId);
+  for (const scope of new Set(ofExport.map((r) => r.scope))) await deps.store.putWithdrawals(scope, entries);
+  for (const run of ofExport) await amendReceipts(run, byOwner, deps);
+  return true;
+}
+
 /**
  * ID-3: an SEG account that an eTwinning account supersedes after its data was staged has that data
  * withdrawn: its staged profile, photo and account-owned lists under every export that staged it, record
- * by record (read from the documents before they go), recorded in every run of that export.
+ * by record, recorded in every run of that export; its receipts say that its data moved no further.
  */
 export function supersededWithdrawer(deps: WithdrawDeps) {
   return async (accounts: readonly IndexedAccount[]): Promise<number> => {
@@ -75,42 +151,27 @@ export function supersededWithdrawer(deps: WithdrawDeps) {
           targetKeys.profileDocument(exportId, id),
         );
         if (!profile || parsedDocument(profile).platform !== 'seg') continue;
-        const keys = await deps.objects.list(deps.migratedBucket, `${targetKeys.profile(exportId, id)}/`);
-        const records = new Map<string, { kind: Kind; id: string; wave?: string; objects: number }>();
-        for (const key of keys) {
-          const doc = isDocumentKey(key) ? key : documentOfFile(key);
-          const text = doc && (await deps.objects.getText(deps.migratedBucket, doc));
-          const meta = text ? parsedDocument(text) : {};
-          if (!doc || !meta.kind || meta.id === undefined) continue;
-          const entry = records.get(doc) ?? {
-            kind: meta.kind,
-            id: meta.id,
-            objects: 0,
-            ...(meta.wave ? { wave: meta.wave } : {}),
-          };
-          entry.objects++;
-          records.set(doc, entry);
-        }
-        // Files before their documents: a document that is still there names what remains.
-        await deleteTargets(
-          keys.filter((k) => !isDocumentKey(k)),
-          deps,
-        );
-        await deleteTargets(keys.filter(isDocumentKey), deps);
-        const at = nowOf(deps);
-        const entries = [...records.values()].map(
-          (r): Withdrawal => ({ ...r, reason: 'SEG_SUPERSEDED', at }),
-        );
-        const ofExport = runs.filter((r) => r.exportId === exportId);
-        for (const scope of new Set(ofExport.map((r) => r.scope)))
-          await deps.store.putWithdrawals(scope, entries);
-        // The SEG account's receipts say that its data moved no further (ID-3), in every run that wrote one.
-        for (const run of ofExport) await amendReceipts(run, new Map([[account.accountId, entries]]), deps);
-        any = true;
+        if (
+          await withdrawStaged(exportId, `${targetKeys.profile(exportId, id)}/`, 'SEG_SUPERSEDED', runs, deps)
+        )
+          any = true;
       }
       if (any) withdrawn++;
     }
     return withdrawn;
+  };
+}
+
+/**
+ * ID-9 extended (pipeline/holders.ts): a later export took a TwinSpace or group; what an earlier export
+ * staged of it (its document, items and files) is withdrawn as `REPLACED`, and that export's receipts say so.
+ */
+export function containerCopyWithdrawer(deps: WithdrawDeps) {
+  return async (exportId: string, kind: HeldKind, id: string): Promise<void> => {
+    const area = kind === 'projects' ? 'twinspaces' : 'groups';
+    const prefix = targetKeys.containerPrefix(exportId, area, safeIdSegment(id));
+    if ((await deps.objects.list(deps.migratedBucket, prefix, { max: 1 })).length === 0) return;
+    await withdrawStaged(exportId, prefix, 'REPLACED', await runsOf(deps.store, exportId), deps);
   };
 }
 

@@ -80,6 +80,11 @@ export interface DecisionContext {
   groupActivity(groupId: string): GroupActivity;
   /** ID-3: whether a standing, schema-valid eTwinning account has this (normalised) e-mail. */
   hasEtwinningAccount(email: string): boolean;
+  /**
+   * ID-9 extended to TwinSpaces and groups (docs/support-desk.md): the later export (by `exportedAt`)
+   * that also holds this project or group, if one does; then this export's copy is not migrated.
+   */
+  laterExportHolding?(kind: 'projects' | 'groups', id: string): string | undefined;
 }
 
 // ---- step 1: the line -------------------------------------------------------------------------
@@ -245,6 +250,14 @@ const RULES: { [K in Kind]: Rule<K> } = {
 
 /** Steps 4-6 for a schema-valid, standing record. */
 export function decideRecord(kind: Kind, record: AnyRecord, ctx: DecisionContext): Verdict {
+  if (kind === 'projects' || kind === 'groups') {
+    const later = ctx.laterExportHolding?.(kind, record.id);
+    if (later !== undefined)
+      return verdict(
+        'IN_LATER_EXPORT',
+        `export "${later}" holds ${kind === 'projects' ? 'TwinSpace' : 'group'} "${record.id}" too and is later (by exportedAt): it is migrated from there (ID-9)`,
+      );
+  }
   const parent = PARENTS[kind];
   if (parent) {
     const parentId = (record as Record<string, unknown>)[parent.field] as string;

@@ -149,6 +149,12 @@ export const REASONS = {
     en: 'Partner-finding forum posts are deleted; ESEP has a new Networking area.',
     nl: 'Berichten in de partnerzoekforums worden verwijderd; het ESEP heeft een nieuw gebied ‘Netwerken’.',
   },
+  IN_LATER_EXPORT: {
+    decision: 'dropped',
+    rule: 'ID-9',
+    en: 'A later export holds this TwinSpace or group too; it is migrated from there, as that export has it.',
+    nl: 'Een latere export bevat deze TwinSpace of groep ook; die wordt van daaruit gemigreerd, zoals die export hem heeft.',
+  },
   INVALID_RECORD: {
     decision: 'quarantined',
     rule: 'DQ-1',

@@ -1,0 +1,81 @@
+import { eachLimited } from '../concurrency';
+import { HolderChangedError } from '../errors';
+import type { ContainerHolder, HeldKind, PipelineStore } from '../ports';
+
+/**
+ * ID-9 extended to TwinSpaces and groups (docs/support-desk.md): a project or group that several exports
+ * hold (a corrected re-export under a new id) is migrated as the latest export (by `exportedAt`, then
+ * export id) has it, whatever order the exports run in. An earlier export's line is decided
+ * `IN_LATER_EXPORT`; a later export that meets a copy an earlier one staged withdraws that copy.
+ */
+
+/** Whether holder `a` is a later export than `b`. */
+export const isLater = (a: ContainerHolder, b: ContainerHolder): boolean =>
+  a.exportedMs > b.exportedMs || (a.exportedMs === b.exportedMs && a.exportId > b.exportId);
+
+export interface HolderDeps {
+  readonly store: PipelineStore;
+  /** Withdraws what `exportId` staged of a TwinSpace or group (its document, items and files). */
+  readonly withdrawCopy: (exportId: string, kind: HeldKind, id: string) => Promise<void>;
+}
+
+export interface HeldContainers {
+  /** For each id a later export holds: that export. */
+  readonly later: ReadonlyMap<string, string>;
+  /**
+   * Makes this export the holder of `ids` (its standing, schema-valid lines that no later export
+   * holds), then withdraws the copies of the earlier exports it takes them from. Safe to repeat: the
+   * holder keeps the exports it replaced until every copy is gone (a crash between is finished here).
+   */
+  hold(ids: readonly string[]): Promise<void>;
+}
+
+const sameList = (a: readonly string[] = [], b: readonly string[] = []) =>
+  a.length === b.length && a.every((v, i) => v === b[i]);
+
+/** What the cross-export holders say of some ids of one export's chunk. */
+export async function heldContainers(
+  kind: HeldKind,
+  ids: readonly string[],
+  me: ContainerHolder,
+  deps: HolderDeps,
+): Promise<HeldContainers> {
+  const current = await deps.store.containerHolders(kind, ids);
+  const later = new Map<string, string>();
+  for (const [id, h] of current) if (h.exportId !== me.exportId && isLater(h, me)) later.set(id, h.exportId);
+  const holdOne = async (id: string) => {
+    let before = current.get(id);
+    for (let attempt = 0; ; attempt++) {
+      if (before && before.exportId !== me.exportId && isLater(before, me))
+        throw new HolderChangedError(
+          `export ${before.exportId} took ${kind} ${id} while export ${me.exportId} decided it`,
+        );
+      const mine = before !== undefined && before.exportId === me.exportId;
+      const replaced = [
+        ...new Set([...(before?.replaced ?? []), ...(before && !mine ? [before.exportId] : [])]),
+      ].sort();
+      if (mine && before?.exportedMs === me.exportedMs && sameList(before?.replaced, replaced)) break;
+      const next: ContainerHolder = {
+        exportId: me.exportId,
+        exportedMs: me.exportedMs,
+        ...(replaced.length > 0 ? { replaced } : {}),
+      };
+      if (await deps.store.holdContainer(kind, id, next, before)) {
+        before = next;
+        break;
+      }
+      if (attempt >= 5) throw new HolderChangedError(`the holder of ${kind} ${id} kept changing`);
+      before = (await deps.store.containerHolders(kind, [id])).get(id);
+    }
+    for (const other of before?.replaced ?? []) await deps.withdrawCopy(other, kind, id);
+  };
+  return {
+    later,
+    hold: (held) =>
+      eachLimited(
+        held.filter((id) => !later.has(id)),
+        16,
+        holdOne,
+      ),
+  };
+}
