@@ -318,6 +318,12 @@ export async function executeRun(
   const touched = await withdrawnFromSince(pipeline, startedAt);
   if (touched.size > 0)
     await refreshReportFolders(pipeline, (prefix) => prefix !== reportPrefix(run) && touched.has(prefix));
+  // Records of other exports held as ORPHAN_RECORD belong to accounts this run brought (PR-7).
+  const rerun = summary.identities?.rerun ?? [];
+  if (rerun.length > 0)
+    notice(
+      `export ${rerun.join(', ')} holds records whose owner account this export brings (they were ORPHAN_RECORD): run ${rerun.length === 1 ? 'it' : 'each'} again to decide them with their owner`,
+    );
   const receipts = (await readdir(join(outDir, 'receipts')).catch(() => [])).filter((f) =>
     f.endsWith('.json'),
   ).length;

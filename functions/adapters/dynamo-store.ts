@@ -14,7 +14,9 @@ import { ONE, TTL_ATTRIBUTE, tableKeys } from '../core/keys';
 import type { ChunkCounts } from '../core/pipeline/chunks';
 import type {
   AccountRef,
+  ChunkRef,
   ContainerHolder,
+  HeldKind,
   IdentityStore,
   IndexedAccount,
   PipelineStore,
@@ -34,6 +36,11 @@ import { backoff, chunked } from './retry';
  * the keys). Keys are deterministic and every write is idempotent; conditional writes where an order
  * matters.
  */
+
+/** A TwinSpace's or group's decision in one run is an attribute of its holder item (one write for both). */
+const DECISION_PREFIX = 'd@';
+const decisionAttribute = (scope: string) => `${DECISION_PREFIX}${scope}`;
+const isHeldKind = (kind: string): kind is HeldKind => kind === 'projects' || kind === 'groups';
 
 /** Days a run's items are kept when the caller names none (the stacks' default export retention). */
 export const DEFAULT_RETENTION_DAYS = 180;
@@ -127,22 +134,69 @@ export function dynamoStore(
     TableName: table,
     Key: { pk: tableKeys.expectations(scope), sk: stage },
   });
+  const decideHeld: PipelineStore['decideHeld'] = async (kind, id, decided, hold) => {
+    await writes(1);
+    const names: Record<string, string> = { '#d': decisionAttribute(decided.scope) };
+    const values: Record<string, unknown> = { ':d': decided.decision };
+    let update = 'SET #d = :d';
+    let condition: string | undefined;
+    if (hold) {
+      update += ', exportId = :e, exportedMs = :t';
+      values[':e'] = hold.holder.exportId;
+      values[':t'] = hold.holder.exportedMs;
+      if (hold.holder.replaced?.length) {
+        update += ', replaced = :r';
+        values[':r'] = hold.holder.replaced;
+      }
+      if (hold.expected) {
+        condition = 'exportId = :xe AND exportedMs = :xt';
+        values[':xe'] = hold.expected.exportId;
+        values[':xt'] = hold.expected.exportedMs;
+      } else condition = 'attribute_not_exists(exportId)';
+    }
+    try {
+      await doc.send(
+        new UpdateCommand({
+          TableName: table,
+          Key: { pk: tableKeys.containerHolder(kind, id), sk: ONE },
+          UpdateExpression: update,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ...(condition ? { ConditionExpression: condition } : {}),
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  };
+
   return {
     putItems: batchWrite,
     getItems: batchGet,
     queryAll,
 
     async containerDecisions(scope, kind, ids) {
-      const items = await batchGet(ids.map((id) => tableKeys.container(scope, kind, id)));
+      const held = isHeldKind(kind);
+      const key = (id: string) =>
+        held ? tableKeys.containerHolder(kind, id) : tableKeys.container(scope, kind, id);
+      const items = await batchGet(ids.map(key));
       const out = new Map<string, ParentDecision>();
       for (const id of ids) {
-        const decision = items.get(tableKeys.container(scope, kind, id))?.decision;
+        const decision = items.get(key(id))?.[held ? decisionAttribute(scope) : 'decision'];
         if (typeof decision === 'string') out.set(id, decision as ParentDecision);
       }
       return out;
     },
 
     async putContainerDecisions(scope, kind, entries) {
+      if (isHeldKind(kind)) {
+        await eachLimited(entries, concurrency, ({ id, decision }) =>
+          decideHeld(kind, id, { scope, decision }).then(() => undefined),
+        );
+        return;
+      }
       const ttl = expiry();
       await batchWrite(
         entries.map(({ id, decision }) => ({
@@ -154,42 +208,83 @@ export function dynamoStore(
       );
     },
 
+    async awaitOwners(entries) {
+      if (entries.length === 0) return;
+      await writes(1);
+      await doc.send(new PutCommand({ TableName: table, Item: { pk: tableKeys.anyAwaitedOwner, sk: ONE } }));
+      await eachLimited(entries, concurrency, async ({ owner, chunk }) => {
+        await writes(1);
+        await doc.send(
+          new UpdateCommand({
+            TableName: table,
+            Key: { pk: tableKeys.awaitedOwner(owner), sk: ONE },
+            UpdateExpression: 'ADD #chunks :c',
+            ExpressionAttributeNames: { '#chunks': 'chunks' },
+            ExpressionAttributeValues: { ':c': new Set([JSON.stringify(chunk)]) },
+          }),
+        );
+      });
+    },
+
+    async awaitedChunks(owners) {
+      const out = new Map<string, ChunkRef[]>();
+      if (owners.length === 0) return out;
+      if ((await batchGet([tableKeys.anyAwaitedOwner])).size === 0) return out;
+      const items = await batchGet(owners.map((o) => tableKeys.awaitedOwner(o)));
+      for (const owner of owners) {
+        const chunks = items.get(tableKeys.awaitedOwner(owner))?.chunks;
+        if (chunks instanceof Set && chunks.size > 0)
+          out.set(
+            owner,
+            [...chunks].map((c) => JSON.parse(String(c)) as ChunkRef),
+          );
+      }
+      return out;
+    },
+
+    async stopAwaiting(owner) {
+      await writes(1);
+      await doc.send(
+        new DeleteCommand({ TableName: table, Key: { pk: tableKeys.awaitedOwner(owner), sk: ONE } }),
+      );
+    },
+
+    async forgetChunk({ scope, stage, chunk }) {
+      await writes(2);
+      await doc.send(
+        new DeleteCommand({ TableName: table, Key: { pk: tableKeys.markers(scope, stage), sk: chunk } }),
+      );
+      await doc.send(
+        new UpdateCommand({
+          ...stageItem(scope, stage),
+          UpdateExpression: 'REMOVE #done',
+          ExpressionAttributeNames: { '#done': 'done' },
+        }),
+      );
+    },
+
     async containerHolders(kind, ids) {
       const items = await batchGet(ids.map((id) => tableKeys.containerHolder(kind, id)));
       const out = new Map<string, ContainerHolder>();
       for (const id of ids) {
         const item = items.get(tableKeys.containerHolder(kind, id));
-        if (item)
-          out.set(id, {
-            exportId: item.exportId as string,
-            exportedMs: item.exportedMs as number,
-            ...(Array.isArray(item.replaced) ? { replaced: item.replaced as string[] } : {}),
-          });
+        if (!item || typeof item.exportId !== 'string') continue;
+        const decisions = Object.fromEntries(
+          Object.entries(item)
+            .filter(([name]) => name.startsWith(DECISION_PREFIX))
+            .map(([name, d]) => [name.slice(DECISION_PREFIX.length), d as ParentDecision]),
+        );
+        out.set(id, {
+          exportId: item.exportId,
+          exportedMs: item.exportedMs as number,
+          ...(Array.isArray(item.replaced) ? { replaced: item.replaced as string[] } : {}),
+          ...(Object.keys(decisions).length > 0 ? { decisions } : {}),
+        });
       }
       return out;
     },
 
-    async holdContainer(kind, id, holder, expected) {
-      await writes(1);
-      try {
-        await doc.send(
-          new PutCommand({
-            TableName: table,
-            Item: { pk: tableKeys.containerHolder(kind, id), sk: ONE, ...holder },
-            ...(expected
-              ? {
-                  ConditionExpression: 'exportId = :e AND exportedMs = :t',
-                  ExpressionAttributeValues: { ':e': expected.exportId, ':t': expected.exportedMs },
-                }
-              : { ConditionExpression: 'attribute_not_exists(pk)' }),
-          }),
-        );
-        return true;
-      } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) return false;
-        throw error;
-      }
-    },
+    decideHeld,
 
     async addToIndex(scope, index, keys) {
       const ttl = expiry();

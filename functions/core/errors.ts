@@ -117,3 +117,11 @@ export function parseMessage<T>(
 export class HolderChangedError extends Error {
   override name = 'HolderChangedError';
 }
+
+/**
+ * The owner account of a record this chunk holds as ORPHAN_RECORD was indexed while the chunk decided it:
+ * the chunk fails before its marker and, delivered again, decides the record with its owner.
+ */
+export class OwnerArrivedError extends Error {
+  override name = 'OwnerArrivedError';
+}

@@ -211,6 +211,10 @@ export const tableKeys = {
     `${exportId}#${waves.join('+')}#${scope}`,
   runsOf: (exportId: string) => `${exportId}#`,
   account: (platform: string, accountId: string) => `G#${platform}#${keyPart(accountId)}`,
+  /** The chunks whose records await an owner account that no export held yet (PR-7 across exports). */
+  awaitedOwner: (accountId: string) => `O#${keyPart(accountId)}`,
+  /** Present once any record awaited an owner: without it, indexing reads no awaited owners. */
+  anyAwaitedOwner: 'OWNERS',
   /** The export that holds a TwinSpace or group across exports (no scope: it outlives runs). */
   containerHolder: (kind: string, id: string) => `H#${kind}#${keyPart(id)}`,
   identity: (emailKey: string) => `I#${emailKey}`,

@@ -17,7 +17,10 @@ export interface ExportSource {
  * and conditional writes, no transactions, no counters that a retry could double.
  */
 export interface PipelineStore {
-  /** The decisions of followed records (projects, groups, accounts) by id (DQ-3, TS-3, GR-4, PR-7). */
+  /**
+   * The decisions of followed records (projects, groups, accounts) by id (DQ-3, TS-3, GR-4, PR-7); a
+   * TwinSpace's or group's is kept with its holder across exports (`decideHeld`).
+   */
   containerDecisions(scope: string, kind: Kind, ids: readonly string[]): Promise<Map<string, ParentDecision>>;
   putContainerDecisions(
     scope: string,
@@ -26,13 +29,28 @@ export interface PipelineStore {
   ): Promise<void>;
   /** Which export holds each of these TwinSpaces or groups across exports (ID-9 extended), by id. */
   containerHolders(kind: HeldKind, ids: readonly string[]): Promise<Map<string, ContainerHolder>>;
-  /** Writes a holder over the one read (`expected`, undefined: none); false when it changed meanwhile. */
-  holdContainer(
+  /**
+   * Records a TwinSpace's or group's decision in a run (what `containerDecisions` answers for it) and,
+   * with `hold`, makes that run's export its holder over the one read (`expected`, undefined: none), in
+   * one write; false when the holder changed meanwhile (then nothing is written).
+   */
+  decideHeld(
     kind: HeldKind,
     id: string,
-    holder: ContainerHolder,
-    expected: ContainerHolder | undefined,
+    decided: { readonly scope: string; readonly decision: ParentDecision },
+    hold?: { readonly holder: ContainerHolder; readonly expected: ContainerHolder | undefined },
   ): Promise<boolean>;
+  /**
+   * PR-7 across exports: records held as `ORPHAN_RECORD` because no export held their owner account yet,
+   * by owner: the chunks that decided them (a chunk is decided again when its owner arrives).
+   */
+  awaitOwners(entries: readonly { owner: string; chunk: ChunkRef }[]): Promise<void>;
+  /** The chunks awaiting each of these owners (nothing is read when no record awaits any owner). */
+  awaitedChunks(owners: readonly string[]): Promise<Map<string, ChunkRef[]>>;
+  /** Forgets an owner's awaiting chunks (their markers are forgotten first, so they are decided again). */
+  stopAwaiting(owner: string): Promise<void>;
+  /** Forgets one chunk's marker: the stage's next run decides that chunk again. */
+  forgetChunk(chunk: ChunkRef): Promise<void>;
   addToIndex(scope: string, index: IndexName, keys: readonly string[]): Promise<void>;
   inIndex(scope: string, index: IndexName, keys: readonly string[]): Promise<Set<string>>;
   /** Whether a chunk already recorded its marker (a redelivered message then has nothing to do). */
@@ -167,6 +185,13 @@ export type ChunkQueue = (worker: Queued, messages: readonly object[]) => Promis
 /** The legacy platforms. */
 export type Platform = 'etwinning' | 'seg';
 
+/** One chunk of one stage of one run (its marker's place). */
+export interface ChunkRef {
+  readonly scope: string;
+  readonly stage: string;
+  readonly chunk: string;
+}
+
 /** The kinds whose records are held by one export across exports: TwinSpaces and groups. */
 export type HeldKind = 'projects' | 'groups';
 
@@ -179,6 +204,8 @@ export interface ContainerHolder {
   /** `exportedAt` as epoch milliseconds (offsets compared as instants). */
   readonly exportedMs: number;
   readonly replaced?: readonly string[];
+  /** The decision of each run (scope) that decided it, read back with the holder. */
+  readonly decisions?: Readonly<Record<string, ParentDecision>>;
 }
 
 /** A legacy account across exports (ID-9): its platform and id. */

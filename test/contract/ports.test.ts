@@ -98,19 +98,35 @@ describe.each(IMPLEMENTATIONS)('%s', (_name, make) => {
       expect((await ports.store.containerDecisions(fresh('scope'), 'projects', ODD_IDS)).size).toBe(0);
     });
 
-    test('a TwinSpace’s holder across exports is written over the one read, for any id; groups keep their own', async () => {
+    test('a TwinSpace’s holder across exports is written over the one read, with each run’s decision, for any id', async () => {
       const id = fresh(ODD_IDS[2] as string);
       const first = { exportId: 'exp-a', exportedMs: 1_659_312_000_000 };
       const later = { exportId: 'exp-b', exportedMs: 1_661_990_400_000, replaced: ['exp-a'] };
-      expect(await ports.store.holdContainer('projects', id, first, undefined)).toBe(true);
-      expect(await ports.store.holdContainer('projects', id, first, undefined)).toBe(false); // it is there now
-      expect(await ports.store.holdContainer('projects', id, later, { ...first, exportId: 'exp-x' })).toBe(
+      const a = { scope: 'exp-a@1', decision: 'migrated' as const };
+      const b = { scope: 'exp-b@1', decision: 'dropped' as const };
+      expect(await ports.store.decideHeld('projects', id, a, { holder: first, expected: undefined })).toBe(
+        true,
+      );
+      // It is there now: a second first holder, or one over another holder, is refused and writes nothing.
+      expect(await ports.store.decideHeld('projects', id, b, { holder: later, expected: undefined })).toBe(
         false,
       );
-      expect(await ports.store.holdContainer('projects', id, later, first)).toBe(true);
+      expect(
+        await ports.store.decideHeld('projects', id, b, {
+          holder: later,
+          expected: { ...first, exportId: 'exp-x' },
+        }),
+      ).toBe(false);
+      expect((await ports.store.containerDecisions(b.scope, 'projects', [id])).size).toBe(0);
+      expect(await ports.store.decideHeld('projects', id, b, { holder: later, expected: first })).toBe(true);
       expect(await ports.store.containerHolders('projects', [id, fresh('none')])).toEqual(
-        new Map([[id, later]]),
+        new Map([[id, { ...later, decisions: { [a.scope]: 'migrated', [b.scope]: 'dropped' } }]]),
       );
+      // A decision without holding leaves the holder as it is.
+      expect(await ports.store.decideHeld('projects', id, { scope: 'exp-a@2', decision: 'dropped' })).toBe(
+        true,
+      );
+      expect((await ports.store.containerHolders('projects', [id])).get(id)?.exportId).toBe('exp-b');
       expect((await ports.store.containerHolders('groups', [id])).size).toBe(0);
     });
 

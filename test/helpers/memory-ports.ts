@@ -2,7 +2,9 @@ import { createHash } from 'node:crypto';
 import type { ChunkCounts } from '../../functions/core/pipeline/chunks';
 import type {
   AccountRef,
+  ChunkRef,
   ContainerHolder,
+  HeldKind,
   IdentityStore,
   IndexedAccount,
   ObjectStore,
@@ -16,7 +18,10 @@ import type { ParentDecision } from '../../functions/core/rules/decide';
 
 /** The pipeline's ports in memory: the same contracts as DynamoDB and S3, for fast tests of the logic. */
 export function memoryStore() {
-  const holders = new Map<string, ContainerHolder>();
+  /** TwinSpaces' and groups' holders across exports, with each run's decision (as DynamoDB keeps them). */
+  const holders = new Map<string, Partial<ContainerHolder>>();
+  const held = (kind: string): kind is HeldKind => kind === 'projects' || kind === 'groups';
+  const awaited = new Map<string, Set<string>>();
   const containers = new Map<string, ParentDecision>();
   const index = new Set<string>();
   const markers = new Map<string, Map<string, ChunkCounts>>();
@@ -59,30 +64,63 @@ export function memoryStore() {
     async containerDecisions(scope, kind, ids) {
       const out = new Map<string, ParentDecision>();
       for (const id of ids) {
-        const d = containers.get(`${scope}#${kind}#${id}`);
+        const d = held(kind)
+          ? holders.get(`${kind}#${id}`)?.decisions?.[scope]
+          : containers.get(`${scope}#${kind}#${id}`);
         if (d) out.set(id, d);
       }
       return out;
     },
     async putContainerDecisions(scope, kind, entries) {
-      for (const { id, decision } of entries) containers.set(`${scope}#${kind}#${id}`, decision);
+      for (const { id, decision } of entries)
+        if (held(kind)) await store.decideHeld(kind, id, { scope, decision });
+        else containers.set(`${scope}#${kind}#${id}`, decision);
+    },
+    async awaitOwners(entries) {
+      for (const { owner, chunk } of entries) {
+        const set = awaited.get(owner) ?? new Set<string>();
+        set.add(JSON.stringify(chunk));
+        awaited.set(owner, set);
+      }
+    },
+    async awaitedChunks(owners) {
+      const out = new Map<string, ChunkRef[]>();
+      for (const owner of owners) {
+        const set = awaited.get(owner);
+        if (set && set.size > 0)
+          out.set(
+            owner,
+            [...set].map((c) => JSON.parse(c) as ChunkRef),
+          );
+      }
+      return out;
+    },
+    async stopAwaiting(owner) {
+      awaited.delete(owner);
+    },
+    async forgetChunk({ scope, stage, chunk }) {
+      markers.get(`${scope}#${stage}`)?.delete(chunk);
     },
     async containerHolders(kind, ids) {
       const out = new Map<string, ContainerHolder>();
       for (const id of ids) {
         const h = holders.get(`${kind}#${id}`);
-        if (h) out.set(id, { ...h });
+        if (h?.exportId) out.set(id, { ...h } as ContainerHolder);
       }
       return out;
     },
-    async holdContainer(kind, id, holder, expected) {
+    async decideHeld(kind, id, decided, hold) {
       const now = holders.get(`${kind}#${id}`);
-      const same =
-        expected === undefined
-          ? now === undefined
-          : now?.exportId === expected.exportId && now.exportedMs === expected.exportedMs;
-      if (same) holders.set(`${kind}#${id}`, { ...holder });
-      return same;
+      if (hold) {
+        const same =
+          hold.expected === undefined
+            ? !now?.exportId
+            : now?.exportId === hold.expected.exportId && now.exportedMs === hold.expected.exportedMs;
+        if (!same) return false;
+      }
+      const decisions = { ...now?.decisions, [decided.scope]: decided.decision };
+      holders.set(`${kind}#${id}`, { ...now, ...(hold ? hold.holder : {}), decisions } as ContainerHolder);
+      return true;
     },
     async addToIndex(scope, name, keys) {
       for (const k of keys) index.add(`${scope}#${name}#${k}`);

@@ -136,6 +136,8 @@ describe('esep-migrate register', () => {
       platform: 'etwinning',
       exportId: 'link-export',
       reason: 'LINKED',
+      // The generated SEG account with her e-mail, superseded (ID-3): its places are hers.
+      supersedes: [{ platform: 'seg', accountId: 'acc-000001' }],
     });
     expect(Object.keys(objects).sort()).toEqual([
       'links/u-jan.json',

@@ -1,19 +1,29 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { lookupLocal } from '../../cli/commands/lookup';
-import { linkLocal, registerLocal } from '../../cli/commands/register';
-import { runLocal } from '../../cli/commands/run';
-import { formatStatus, statusLocal } from '../../cli/commands/status';
-import { verifyLocal } from '../../cli/commands/verify';
+import { linkLocal } from '../../cli/commands/register';
 import { s3Objects } from '../../functions/adapters/s3-objects';
 import { targetKeys } from '../../functions/core/keys';
-import type { Verification } from '../../functions/core/report/summary';
 import { startLocalPipeline } from '../../local/runtime/pipeline';
 import { cli } from '../helpers/cli';
-import { account } from '../helpers/identity-world';
-import { buildExport, type ExportSpec } from '../helpers/memory-export';
+import {
+  ANA,
+  ET,
+  json,
+  profile,
+  register,
+  run,
+  SEG,
+  STAFF,
+  statusText,
+  target,
+  useFolder,
+  verified,
+  withdrawnChecked,
+  writeExport,
+} from '../helpers/timeline';
 
 /**
  * The rules in the real timeline (migration-rules.md ID-3, ID-4, ID-8, ID-9 and undo), through the
@@ -22,98 +32,11 @@ import { buildExport, type ExportSpec } from '../helpers/memory-export';
  */
 jest.setTimeout(300_000);
 
-const FAST = { waitMs: 20, retryMs: 10, redeliverySeconds: 5 };
-const quiet = { write: () => true };
-const ANA = 'Ana.Silva@Escola.example.pt';
-const STAFF = 'staff@school.example.eu';
 let tmp: string;
-
-const activity = (id: string, accountId: string) => ({
-  id,
-  accountId,
-  type: 'comment',
-  title: 'Shared a lesson plan',
-  occurredAt: '2021-03-01T10:00:00Z',
-});
-const SEG: ExportSpec & { exportId: string } = {
-  exportId: 'seg-2022',
-  exportedAt: '2022-08-01T00:00:00Z',
-  kinds: {
-    accounts: [account('s-1', 'seg', ANA), account('s-2', 'seg', 'bob@school.example.be')],
-    activities: [activity('sa-1', 's-1'), activity('sa-2', 's-2')],
-  },
-};
-const ET: ExportSpec & { exportId: string } = {
-  exportId: 'et-2022',
-  exportedAt: '2022-09-01T00:00:00Z',
-  kinds: {
-    accounts: [
-      account('e-1', 'etwinning', ANA.toUpperCase()),
-      account('e-2', 'etwinning', STAFF),
-      account('e-3', 'etwinning', STAFF),
-    ],
-    projects: [
-      {
-        id: 'p-1',
-        title: 'Water',
-        registeredAt: '2019-01-01T00:00:00Z',
-        members: [{ accountId: 'e-1', role: 'founder' }],
-      },
-    ],
-  },
-};
-
-function writeExport(spec: ExportSpec & { exportId: string }, over: Partial<ExportSpec> = {}): string {
-  const dir = join(tmp, 'exports', spec.exportId);
-  for (const [path, bytes] of Object.entries(buildExport({ ...spec, ...over }))) {
-    mkdirSync(dirname(join(dir, path)), { recursive: true });
-    writeFileSync(join(dir, path), bytes);
-  }
-  return dir;
-}
-
-const run = (state: string, spec: ExportSpec & { exportId: string }, wave = 'all', replace = false) =>
-  runLocal({ exportDir: writeExport(spec), wave, stateDir: state, stderr: quiet, pipeline: FAST, replace });
-
-function json(args: string[], status = 0) {
-  const r = cli(args);
-  expect([r.status, r.stderr]).toEqual([status, status === 0 ? '' : expect.any(String)]);
-  return status === 0 ? JSON.parse(r.stdout) : r.stderr;
-}
-
-/** The commands in this process (the command line itself is checked where its output or exit status is the point). */
-const register = (state: string, esepUserId: string, email: string) =>
-  registerLocal({ esepUserId, email, stateDir: state });
-const statusText = async (state: string) => formatStatus(await statusLocal({ stateDir: state }));
-const verified = async (state: string, exportId: string) =>
-  (await verifyLocal({ exportId, stateDir: state })).verification;
-const withdrawnChecked = (v: Verification) => v.checks.find((c) => c.name === 'withdrawn')?.checked;
-
-/** The migrated bucket's keys under a prefix, and the link documents. */
-/** An SEG account's profile folder in the target. */
-const profile = (account: string) => targetKeys.profile('seg-2022', account);
-
-async function target(state: string, prefix: string) {
-  const p = await startLocalPipeline({ stateDir: state });
-  try {
-    const objects = s3Objects(p.clients.s3);
-    const bucket = p.resources.buckets.migrated;
-    const links = Object.fromEntries(
-      await Promise.all(
-        (await objects.list(bucket, 'links/')).map(async (k) => [
-          k,
-          JSON.parse((await objects.getText(bucket, k)) ?? ''),
-        ]),
-      ),
-    );
-    return { keys: await objects.list(bucket, prefix), links };
-  } finally {
-    await p.stop();
-  }
-}
 
 beforeAll(async () => {
   tmp = await mkdtemp(join(tmpdir(), 'esep-timeline-'));
+  useFolder(tmp);
 });
 afterAll(async () => {
   await rm(tmp, { recursive: true, force: true });
@@ -321,98 +244,4 @@ test('after a rollback of one wave, verify still checks the waves that stand: a 
   expect(v.stdout).toContain(
     `projects p-1: migrated by this run, but its document ${key} is not in the target`,
   );
-});
-
-test('run --replace: a corrected export that changes an account’s e-mail takes back the link its old content made, and says so (ID-9)', async () => {
-  const state = join(tmp, 'state-replace');
-  expect((await run(state, ET)).failed).toBe(false);
-  expect(await register(state, 'u-ana', ANA)).toMatchObject({ decision: 'linked', legacyAccountId: 'e-1' });
-  expect(Object.keys((await target(state, 'links/')).links)).toEqual(['links/u-ana.json']);
-  const accounts = ET.kinds.accounts as ReturnType<typeof account>[];
-  const corrected = {
-    ...ET,
-    kinds: {
-      ...ET.kinds,
-      accounts: [{ ...accounts[0], email: 'ana.other@escola.example.pt' }, ...accounts.slice(1)],
-    },
-  } as ExportSpec & { exportId: string };
-  const replaced = await run(state, corrected, 'all', true);
-  expect(replaced.summary.identities).toMatchObject({ indexed: 3, LEGACY_EMAIL_CHANGED: 1 });
-  expect(await register(state, 'u-ana', ANA)).toEqual({
-    esepUserId: 'u-ana',
-    decision: 'not-linked',
-    reason: 'LINK_PENDING',
-  });
-  expect((await target(state, 'links/')).links).toEqual({});
-  // The account is still e-1, now with the corrected e-mail: whoever registers with it is linked.
-  expect(await register(state, 'u-ana-2', 'ana.other@escola.example.pt')).toMatchObject({
-    decision: 'linked',
-    legacyAccountId: 'e-1',
-  });
-});
-
-describe('the same TwinSpace in two exports: the later export (by exportedAt) holds it, whatever order they run in', () => {
-  const project = (registeredAt: string) => ({
-    id: 'p-fixed',
-    title: 'Water',
-    registeredAt,
-    members: [{ accountId: 'e-1', role: 'founder' }],
-  });
-  const item = {
-    id: 'i-1',
-    projectId: 'p-fixed',
-    kind: 'page',
-    title: 'Our page',
-    authorId: 'e-1',
-    createdAt: '2019-03-01T00:00:00Z',
-  };
-  // The first export has it from 2019 (migrated); a corrected export under a new id redates it to 2017.
-  const FIRST: ExportSpec & { exportId: string } = {
-    exportId: 'ts-first',
-    exportedAt: '2022-08-01T00:00:00Z',
-    kinds: {
-      accounts: [account('e-1', 'etwinning', ANA)],
-      projects: [project('2019-01-01T00:00:00Z')],
-      'twinspace-items': [item],
-    },
-  };
-  const CORRECTED: ExportSpec & { exportId: string } = {
-    ...FIRST,
-    exportId: 'ts-corrected',
-    exportedAt: '2022-09-01T10:00:00+02:00',
-    kinds: { ...FIRST.kinds, projects: [project('2017-01-01T00:00:00Z')] },
-  };
-  const twinspaces = async (state: string) => [
-    ...(await target(state, 'ts-first/twinspaces/')).keys,
-    ...(await target(state, 'ts-corrected/twinspaces/')).keys,
-  ];
-
-  test('the first export, then the corrected one: the first copy is withdrawn (REPLACED), its receipts say so', async () => {
-    const state = join(tmp, 'state-ts-1');
-    expect((await run(state, FIRST, 'sept-2022')).summary.reasons).toMatchObject({ TWINSPACE_ELIGIBLE: 1 });
-    expect(await twinspaces(state)).toHaveLength(2);
-    const corrected = await run(state, CORRECTED, 'sept-2022');
-    expect(corrected.summary.reasons).toMatchObject({ TWINSPACE_BEFORE_CUTOFF: 1, PARENT_NOT_MIGRATED: 1 });
-    expect(await twinspaces(state)).toEqual([]);
-    const receipt = JSON.parse(
-      readFileSync(join(state, 'reports', 'ts-first', 'sept-2022', 'receipts', 'e-1.json'), 'utf8'),
-    );
-    expect(receipt.withdrawn).toEqual(
-      expect.arrayContaining([
-        expect.objectContaining({ kind: 'projects', id: 'p-fixed', reason: 'REPLACED' }),
-        expect.objectContaining({ kind: 'twinspace-items', id: 'i-1', reason: 'REPLACED' }),
-      ]),
-    );
-    expect(await verified(state, 'ts-first')).toMatchObject({ passed: true });
-    expect(await verified(state, 'ts-corrected')).toMatchObject({ passed: true });
-  });
-
-  test('the corrected export first: the earlier export’s copy is never staged (IN_LATER_EXPORT), the same target', async () => {
-    const state = join(tmp, 'state-ts-2');
-    await run(state, CORRECTED, 'sept-2022');
-    const first = await run(state, FIRST, 'sept-2022');
-    expect(first.summary.reasons).toMatchObject({ IN_LATER_EXPORT: 1, PARENT_NOT_MIGRATED: 1 });
-    expect(await twinspaces(state)).toEqual([]);
-    expect(await verified(state, 'ts-first')).toMatchObject({ passed: true });
-  });
 });

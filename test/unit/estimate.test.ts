@@ -193,10 +193,10 @@ describe('the AWS estimate, by hand', () => {
       ]),
     ];
     const ten = estimate({ kinds, receipts: 0, exportBytes: 0 }, plan, settings, workflowDefinition(plan));
-    // writes: projects 1,000 container decisions, 1,000 holders across exports + 1 marker; items 2
-    // markers (no ledger items); 2 stage expectations, 2 identity expectations, 1 + 1 + 1 report part
+    // writes: projects 1,000 container decisions (with their holders across exports) + 1 marker; items
+    // 2 markers (no ledger items); 2 stage expectations, 2 identity expectations, 1 + 1 + 1 report part
     // markers, 1 run status; the 6 markers' counts, and the 6 stages' waiting tokens
-    expect(ten.totals.dynamoWriteUnits).toBe(2001 + 2 + 2 + 2 + 3 + 1 + 6 + 6);
+    expect(ten.totals.dynamoWriteUnits).toBe(1001 + 2 + 2 + 2 + 3 + 1 + 6 + 6);
     expect(ten.totals.s3BytesCopied).toBe(1e8);
     const twenty = estimate(
       { kinds, receipts: 0, exportBytes: 0 },

@@ -510,11 +510,11 @@ export function estimate(
           decideChunks += chunks;
           records += k.lines;
           // Followed records' decisions, for their children; the ledger is the chunk's result object.
-          // TwinSpaces and groups also read and write their holder across exports (pipeline/holders);
-          // the manifest is read once a chunk for its exportedAt.
+          // TwinSpaces and groups also read their holder across exports (pipeline/holders), whose item
+          // takes the run's decision in the same write; the manifest is read once a chunk for its exportedAt.
           const held = step.kind === 'projects' || step.kind === 'groups' ? k.lines : 0;
           if (held > 0) get(load, 'exports', chunks);
-          writes = (isContainerKind(step.kind) ? k.lines : 0) + held;
+          writes = isContainerKind(step.kind) ? k.lines : 0;
           reads =
             (PARENTS[step.kind] ? k.lines : 0) + (INDEXES_BEFORE_DECIDING[step.kind] ? k.lines : 0) + held;
           // Documents and copies into the target, the chunk's results into the working area.

@@ -1,5 +1,5 @@
 import { eachLimited } from '../concurrency';
-import { PoisonMessageError, parseMessage } from '../errors';
+import { OwnerArrivedError, PoisonMessageError, parseMessage } from '../errors';
 import { chunkId, exportKeys, workKeys } from '../keys';
 import type { HeldKind, IdentityStore, ObjectStore, PipelineStore, StageTasks } from '../ports';
 import {
@@ -158,18 +158,55 @@ export async function workChunk(
     counts[decided.decision]++;
     if (stands[i]) containerDecisions.push({ id: decided.id, decision: parentDecisionOf(decided) });
   });
-  // This export holds its standing, schema-valid TwinSpaces and groups that no later export holds
-  // (before anything of them is written: a later export that took one meanwhile fails the chunk).
-  await held?.hold(
-    results.flatMap(({ decided }, i) =>
-      stands[i] && decided.reason !== 'INVALID_RECORD' && decided.reason !== 'IN_LATER_EXPORT'
-        ? [decided.id]
-        : [],
-    ),
-  );
   // Only what a later step looks up goes to the table: a followed record's decision, for its children.
-  if (isContainerKind(msg.kind)) await store.putContainerDecisions(msg.scope, msg.kind, containerDecisions);
+  // A TwinSpace's or group's goes with its holder across exports, in the same write: this export holds
+  // its standing, schema-valid ones that no later export holds (before anything of them is written: a
+  // later export that took one meanwhile fails the chunk).
+  if (held)
+    await held.decide(
+      results.flatMap(({ decided }, i) =>
+        stands[i]
+          ? [
+              {
+                id: decided.id,
+                decision: parentDecisionOf(decided),
+                holds: decided.reason !== 'INVALID_RECORD' && decided.reason !== 'IN_LATER_EXPORT',
+              },
+            ]
+          : [],
+      ),
+    );
+  else if (isContainerKind(msg.kind))
+    await store.putContainerDecisions(msg.scope, msg.kind, containerDecisions);
   return { counts, results };
+}
+
+/**
+ * PR-7 across exports: the owners of the records this chunk holds as ORPHAN_RECORD (no export held them)
+ * are recorded with the chunk, so that an export bringing one later forgets the chunk's marker and the
+ * chunk is decided again when its export runs again. An owner indexed meanwhile fails the chunk, to be
+ * delivered again and decided with its owner.
+ */
+async function awaitOwners(
+  msg: ChunkMessage,
+  results: readonly LineResult[],
+  deps: ChunkDeps,
+): Promise<void> {
+  const parent = PARENTS[msg.kind];
+  if (parent?.kind !== 'accounts') return;
+  const owners = strings(
+    results
+      .filter((r) => r.decided.reason === 'ORPHAN_RECORD' && r.record)
+      .map((r) => (r.record as Record<string, unknown>)[parent.field]),
+  );
+  if (owners.length === 0) return;
+  const chunk = { scope: msg.scope, stage: msg.stage, chunk: chunkId(msg) };
+  await deps.store.awaitOwners(owners.map((owner) => ({ owner, chunk })));
+  const arrived = await accountsElsewhere(deps.identities).accounts(owners);
+  if (arrived.size > 0)
+    throw new OwnerArrivedError(
+      `the owner of a record of ${msg.kind} chunk ${chunk.chunk} was indexed while it was decided`,
+    );
 }
 
 /** What an entity worker needs for one chunk message: the store, the buckets and the identity key. */
@@ -225,11 +262,16 @@ export async function processChunk(entity: Entity, body: string, deps: ChunkDeps
     blobStatus: blobChecker(source),
     holders: async (kind, ids) => {
       const { manifest } = await readManifest(source);
-      const me = { exportId: msg.exportId, exportedMs: Date.parse(manifest.exportedAt) };
-      return heldContainers(kind, ids, me, {
-        store: deps.store,
-        withdrawCopy: containerCopyWithdrawer(deps),
-      });
+      const holder = { exportId: msg.exportId, exportedMs: Date.parse(manifest.exportedAt) };
+      return heldContainers(
+        kind,
+        ids,
+        { scope: msg.scope, holder },
+        {
+          store: deps.store,
+          withdrawCopy: containerCopyWithdrawer(deps),
+        },
+      );
     },
   });
 
@@ -264,6 +306,7 @@ export async function processChunk(entity: Entity, body: string, deps: ChunkDeps
       'application/x-ndjson',
     );
   }
+  if (msg.op === 'decide') await awaitOwners(msg, outcome.results, deps);
   const first = await recordChunk(msg.scope, msg.stage, chunkId(msg), outcome.counts, deps);
   return { msg, done: 'now', counts: outcome.counts, first };
 }

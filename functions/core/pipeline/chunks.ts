@@ -54,6 +54,9 @@ export function runScope(
   return `${exportId}@${hash}`;
 }
 
+/** The export of a run scope (`<exportId>@<hash>`). */
+export const exportOfScope = (scope: string): string => scope.slice(0, scope.indexOf('@'));
+
 export const ChunkMessageSchema = z.object({
   scope: z.string().min(1),
   exportId: z.string().regex(EXPORT_ID),

@@ -1,6 +1,7 @@
 import { eachLimited } from '../concurrency';
 import { HolderChangedError } from '../errors';
 import type { ContainerHolder, HeldKind, PipelineStore } from '../ports';
+import type { ParentDecision } from '../rules/decide';
 
 /**
  * ID-9 extended to TwinSpaces and groups (docs/support-desk.md): a project or group that several exports
@@ -23,28 +24,44 @@ export interface HeldContainers {
   /** For each id a later export holds: that export. */
   readonly later: ReadonlyMap<string, string>;
   /**
-   * Makes this export the holder of `ids` (its standing, schema-valid lines that no later export
-   * holds), then withdraws the copies of the earlier exports it takes them from. Safe to repeat: the
-   * holder keeps the exports it replaced until every copy is gone (a crash between is finished here).
+   * Records this run's decision of each standing TwinSpace or group (what its children look up) and,
+   * in the same write, makes this export the holder of those it `holds` (standing, schema-valid, no later
+   * export holding them); then withdraws the copies of the earlier exports it takes them from. Safe to
+   * repeat: the holder keeps the exports it replaced until every copy is gone (a crash between is
+   * finished here).
    */
-  hold(ids: readonly string[]): Promise<void>;
+  decide(entries: readonly { id: string; decision: ParentDecision; holds: boolean }[]): Promise<void>;
 }
 
 const sameList = (a: readonly string[] = [], b: readonly string[] = []) =>
   a.length === b.length && a.every((v, i) => v === b[i]);
 
-/** What the cross-export holders say of some ids of one export's chunk. */
+/** What the cross-export holders say of some ids of one run's chunk. */
 export async function heldContainers(
   kind: HeldKind,
   ids: readonly string[],
-  me: ContainerHolder,
+  run: { readonly scope: string; readonly holder: ContainerHolder },
   deps: HolderDeps,
 ): Promise<HeldContainers> {
+  const me = run.holder;
   const current = await deps.store.containerHolders(kind, ids);
   const later = new Map<string, string>();
   for (const [id, h] of current) if (h.exportId !== me.exportId && isLater(h, me)) later.set(id, h.exportId);
-  const holdOne = async (id: string) => {
+  const decideOne = async ({
+    id,
+    decision,
+    holds,
+  }: {
+    id: string;
+    decision: ParentDecision;
+    holds: boolean;
+  }) => {
+    const decided = { scope: run.scope, decision };
     let before = current.get(id);
+    if (!holds || later.has(id)) {
+      if (before?.decisions?.[run.scope] !== decision) await deps.store.decideHeld(kind, id, decided);
+      return;
+    }
     for (let attempt = 0; ; attempt++) {
       if (before && before.exportId !== me.exportId && isLater(before, me))
         throw new HolderChangedError(
@@ -54,14 +71,20 @@ export async function heldContainers(
       const replaced = [
         ...new Set([...(before?.replaced ?? []), ...(before && !mine ? [before.exportId] : [])]),
       ].sort();
-      if (mine && before?.exportedMs === me.exportedMs && sameList(before?.replaced, replaced)) break;
-      const next: ContainerHolder = {
+      if (
+        mine &&
+        before?.exportedMs === me.exportedMs &&
+        sameList(before?.replaced, replaced) &&
+        before?.decisions?.[run.scope] === decision
+      )
+        break;
+      const holder: ContainerHolder = {
         exportId: me.exportId,
         exportedMs: me.exportedMs,
         ...(replaced.length > 0 ? { replaced } : {}),
       };
-      if (await deps.store.holdContainer(kind, id, next, before)) {
-        before = next;
+      if (await deps.store.decideHeld(kind, id, decided, { holder, expected: before })) {
+        before = holder;
         break;
       }
       if (attempt >= 5) throw new HolderChangedError(`the holder of ${kind} ${id} kept changing`);
@@ -69,13 +92,5 @@ export async function heldContainers(
     }
     for (const other of before?.replaced ?? []) await deps.withdrawCopy(other, kind, id);
   };
-  return {
-    later,
-    hold: (held) =>
-      eachLimited(
-        held.filter((id) => !later.has(id)),
-        16,
-        holdOne,
-      ),
-  };
+  return { later, decide: (entries) => eachLimited(entries, 16, decideOne) };
 }

@@ -9,7 +9,7 @@ import { linkAfterIndexing, refKey, writeLinkDocument } from '../rules/linking';
 import { readManifest } from '../rules/manifest';
 import { readLines } from '../rules/ndjson';
 import type { RecordOf } from '../rules/schemas';
-import { type ChunkLine, type ChunkMessage, ChunkMessageSchema, decodeChunk } from './chunks';
+import { type ChunkLine, type ChunkMessage, ChunkMessageSchema, decodeChunk, exportOfScope } from './chunks';
 import { recordChunk } from './progress';
 import type { Run, WorkflowDeps } from './run';
 
@@ -123,14 +123,36 @@ export async function identifyLines(
   run: Pick<Run, 'exportId'>,
   lines: Iterable<ChunkLine> | AsyncIterable<ChunkLine>,
   deps: IndexDeps,
-): Promise<Pick<IdentityCounts, 'indexed' | 'LEGACY_EMAIL_CHANGED'>> {
+): Promise<Pick<IdentityCounts, 'indexed' | 'LEGACY_EMAIL_CHANGED' | 'rerun'>> {
   let indexed = 0;
   let changed = 0;
+  const rerun = new Set<string>();
   for await (const batch of accountBatches(run, lines, deps)) {
     changed += await recordBatch(batch, deps.identities);
     indexed += batch.length;
+    for (const exportId of await releaseAwaited(batch, deps))
+      if (exportId !== run.exportId) rerun.add(exportId);
   }
-  return { indexed, LEGACY_EMAIL_CHANGED: changed };
+  return { indexed, LEGACY_EMAIL_CHANGED: changed, ...(rerun.size > 0 ? { rerun: [...rerun].sort() } : {}) };
+}
+
+/**
+ * PR-7 across exports: these accounts, now indexed, own records that chunks of other exports held as
+ * ORPHAN_RECORD. Their markers are forgotten, so that each is decided again (with its owner) when its
+ * export runs again; the exports to run again. Safe to repeat (markers first, then the entries).
+ */
+async function releaseAwaited(batch: readonly IndexedAccount[], deps: IndexDeps): Promise<string[]> {
+  const { store } = deps.workflow;
+  const awaited = await store.awaitedChunks([...new Set(batch.map((a) => a.accountId))]);
+  const exports = new Set<string>();
+  await eachLimited([...awaited], CONCURRENCY, async ([owner, chunks]) => {
+    for (const chunk of chunks) {
+      await store.forgetChunk(chunk);
+      exports.add(exportOfScope(chunk.scope));
+    }
+    await store.stopAwaiting(owner);
+  });
+  return [...exports];
 }
 
 /**
@@ -192,6 +214,7 @@ export const addIdentities = (a: Partial<IdentityCounts>, b: Partial<IdentityCou
   relinked: (a.relinked ?? 0) + (b.relinked ?? 0),
   ambiguous: (a.ambiguous ?? 0) + (b.ambiguous ?? 0),
   withdrawn: (a.withdrawn ?? 0) + (b.withdrawn ?? 0),
+  ...(a.rerun || b.rerun ? { rerun: [...new Set([...(a.rerun ?? []), ...(b.rerun ?? [])])].sort() } : {}),
 });
 
 /** The SEG accounts that this eTwinning account supersedes (the same current keyed e-mail): withdrawn. */

@@ -54,6 +54,11 @@ export interface IdentityCounts {
   readonly ambiguous: number;
   /** SEG accounts whose staged data was withdrawn because an eTwinning account supersedes them. */
   readonly withdrawn: number;
+  /**
+   * Exports with records held as ORPHAN_RECORD whose owner this export brings (PR-7 across exports):
+   * their chunks are decided again, with the owner, when each of them runs again.
+   */
+  readonly rerun?: readonly string[];
 }
 
 export interface Summary {
