@@ -229,9 +229,23 @@ describe.each(Object.entries(CASES))('%s', (name, expected) => {
       }
       const r = await run;
       expect(r.failed).toBe(false);
-      expect(readFileSync(join(tmp, `${name}-run`, 'decisions.ndjson'), 'utf8')).toBe(
-        readFileSync(join(tmp, name, 'decisions.ndjson'), 'utf8'),
+      // The inputs share one state, and many hold a TwinSpace "p1": a later export holds it (ID-9
+      // extended, docs/support-desk.md). Run and plan agree on every line but those, which differ only so.
+      const ran = readFileSync(join(tmp, `${name}-run`, 'decisions.ndjson'), 'utf8').split('\n');
+      const planned = readFileSync(join(tmp, name, 'decisions.ndjson'), 'utf8').split('\n');
+      expect(ran.length).toBe(planned.length);
+      const later = new Set(
+        ran.filter((l) => l.includes('"IN_LATER_EXPORT"')).map((l) => (JSON.parse(l) as { id: string }).id),
       );
+      ran.forEach((line, i) => {
+        if (line === planned[i]) return;
+        const d = JSON.parse(line) as { kind: string; id: string; reason: string; detail?: string };
+        const p = JSON.parse(planned[i] as string) as { kind: string; id: string };
+        expect([d.kind, d.id]).toEqual([p.kind, p.id]);
+        const followsLater =
+          d.reason === 'PARENT_NOT_MIGRATED' && [...later].some((id) => d.detail?.includes(`"${id}"`));
+        expect([d.id, d.reason === 'IN_LATER_EXPORT' || followsLater]).toEqual([d.id, true]);
+      });
       expect(r.summary.verification?.passed).toBe(true);
     });
   }
