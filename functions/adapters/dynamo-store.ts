@@ -16,7 +16,6 @@ import type {
   AccountRef,
   ChunkRef,
   ContainerHolder,
-  HeldKind,
   IdentityStore,
   IndexedAccount,
   PipelineStore,
@@ -27,6 +26,7 @@ import type {
   Withdrawal,
 } from '../core/ports';
 import type { ParentDecision } from '../core/rules/decide';
+import { isHeldKind } from '../core/rules/kinds';
 import { refKey } from '../core/rules/linking';
 import { paceOf } from './pacing';
 import { backoff, chunked } from './retry';
@@ -40,7 +40,6 @@ import { backoff, chunked } from './retry';
 /** A TwinSpace's or group's decision in one run is an attribute of its holder item (one write for both). */
 const DECISION_PREFIX = 'd@';
 const decisionAttribute = (scope: string) => `${DECISION_PREFIX}${scope}`;
-const isHeldKind = (kind: string): kind is HeldKind => kind === 'projects' || kind === 'groups';
 
 /** Days a run's items are kept when the caller names none (the stacks' default export retention). */
 export const DEFAULT_RETENTION_DAYS = 180;
@@ -134,6 +133,16 @@ export function dynamoStore(
     TableName: table,
     Key: { pk: tableKeys.expectations(scope), sk: stage },
   });
+  /** A stage whose chunk markers were forgotten is not done any more (its next run works them). */
+  const reopenStage = (scope: string, stage: string) =>
+    doc.send(
+      new UpdateCommand({
+        ...stageItem(scope, stage),
+        UpdateExpression: 'REMOVE #done',
+        ExpressionAttributeNames: { '#done': 'done' },
+      }),
+    );
+
   const decideHeld: PipelineStore['decideHeld'] = async (kind, id, decided, hold) => {
     await writes(1);
     const names: Record<string, string> = { '#d': decisionAttribute(decided.scope) };
@@ -254,13 +263,7 @@ export function dynamoStore(
       await doc.send(
         new DeleteCommand({ TableName: table, Key: { pk: tableKeys.markers(scope, stage), sk: chunk } }),
       );
-      await doc.send(
-        new UpdateCommand({
-          ...stageItem(scope, stage),
-          UpdateExpression: 'REMOVE #done',
-          ExpressionAttributeNames: { '#done': 'done' },
-        }),
-      );
+      await reopenStage(scope, stage);
     },
 
     async containerHolders(kind, ids) {
@@ -383,13 +386,7 @@ export function dynamoStore(
       await eachLimited(await queryAll(pk), concurrency, async (item) => {
         await doc.send(new DeleteCommand({ TableName: table, Key: { pk, sk: item.sk } }));
       });
-      await doc.send(
-        new UpdateCommand({
-          ...stageItem(scope, stage),
-          UpdateExpression: 'REMOVE #done',
-          ExpressionAttributeNames: { '#done': 'done' },
-        }),
-      );
+      await reopenStage(scope, stage);
     },
 
     async hasChunkMarker(scope, stage, chunk) {

@@ -2,7 +2,9 @@ import type { ChunkCounts } from './pipeline/chunks';
 import type { IndexName } from './pipeline/stages';
 import type { Queued } from './pipeline/workers';
 import type { ParentDecision } from './rules/decide';
-import type { Kind } from './rules/kinds';
+import type { HeldKind, Kind } from './rules/kinds';
+
+export type { HeldKind } from './rules/kinds';
 
 /** What the core needs from the world, implemented by the local file system and by S3. */
 export interface ExportSource {
@@ -191,9 +193,6 @@ export interface ChunkRef {
   readonly stage: string;
   readonly chunk: string;
 }
-
-/** The kinds whose records are held by one export across exports: TwinSpaces and groups. */
-export type HeldKind = 'projects' | 'groups';
 
 /**
  * The export that holds a TwinSpace or group across exports: the latest (by `exportedAt`, then export

@@ -4,7 +4,6 @@ import type {
   AccountRef,
   ChunkRef,
   ContainerHolder,
-  HeldKind,
   IdentityStore,
   IndexedAccount,
   ObjectStore,
@@ -15,12 +14,12 @@ import type {
   Withdrawal,
 } from '../../functions/core/ports';
 import type { ParentDecision } from '../../functions/core/rules/decide';
+import { isHeldKind } from '../../functions/core/rules/kinds';
 
 /** The pipeline's ports in memory: the same contracts as DynamoDB and S3, for fast tests of the logic. */
 export function memoryStore() {
   /** TwinSpaces' and groups' holders across exports, with each run's decision (as DynamoDB keeps them). */
   const holders = new Map<string, Partial<ContainerHolder>>();
-  const held = (kind: string): kind is HeldKind => kind === 'projects' || kind === 'groups';
   const awaited = new Map<string, Set<string>>();
   const containers = new Map<string, ParentDecision>();
   const index = new Set<string>();
@@ -64,7 +63,7 @@ export function memoryStore() {
     async containerDecisions(scope, kind, ids) {
       const out = new Map<string, ParentDecision>();
       for (const id of ids) {
-        const d = held(kind)
+        const d = isHeldKind(kind)
           ? holders.get(`${kind}#${id}`)?.decisions?.[scope]
           : containers.get(`${scope}#${kind}#${id}`);
         if (d) out.set(id, d);
@@ -73,7 +72,7 @@ export function memoryStore() {
     },
     async putContainerDecisions(scope, kind, entries) {
       for (const { id, decision } of entries)
-        if (held(kind)) await store.decideHeld(kind, id, { scope, decision });
+        if (isHeldKind(kind)) await store.decideHeld(kind, id, { scope, decision });
         else containers.set(`${scope}#${kind}#${id}`, decision);
     },
     async awaitOwners(entries) {

@@ -6,7 +6,7 @@ import type { WavePlan } from '../pipeline/stages';
 import { ENTITY_OF_KIND, type Entity } from '../pipeline/workers';
 import type { DecidedRecord } from '../rules/decide';
 import { copiesFile } from '../rules/decide';
-import { INDEXES_BEFORE_DECIDING, isContainerKind, type Kind, PARENTS } from '../rules/kinds';
+import { INDEXES_BEFORE_DECIDING, isContainerKind, isHeldKind, type Kind, PARENTS } from '../rules/kinds';
 import { PRICES, type Prices } from './prices';
 import { type AslDefinition, walkRun } from './transitions';
 
@@ -512,7 +512,7 @@ export function estimate(
           // Followed records' decisions, for their children; the ledger is the chunk's result object.
           // TwinSpaces and groups also read their holder across exports (pipeline/holders), whose item
           // takes the run's decision in the same write; the manifest is read once a chunk for its exportedAt.
-          const held = step.kind === 'projects' || step.kind === 'groups' ? k.lines : 0;
+          const held = isHeldKind(step.kind) ? k.lines : 0;
           if (held > 0) get(load, 'exports', chunks);
           writes = isContainerKind(step.kind) ? k.lines : 0;
           reads =

@@ -14,7 +14,7 @@ import {
   settleBlob,
 } from '../rules/decide';
 import { emailKey } from '../rules/identity';
-import { type IndexName, isContainerKind, PARENTS } from '../rules/kinds';
+import { type IndexName, isContainerKind, isHeldKind, PARENTS } from '../rules/kinds';
 import { accountsElsewhere } from '../rules/linking';
 import { readManifest } from '../rules/manifest';
 import type { CompiledPolicy } from '../rules/policy';
@@ -123,10 +123,9 @@ export async function workChunk(
     const unseen = segKeys.filter((k) => !etwinning.has(k));
     if (unseen.length > 0) for (const k of await deps.elsewhere.etwinningKeys(unseen)) etwinning.add(k);
   }
-  const heldKind = msg.kind === 'projects' || msg.kind === 'groups' ? msg.kind : undefined;
   const held =
-    heldKind && deps.holders
-      ? await deps.holders(heldKind, strings(ok.filter((o) => !o.line.duplicate).map((o) => o.id)))
+    isHeldKind(msg.kind) && deps.holders
+      ? await deps.holders(msg.kind, strings(ok.filter((o) => !o.line.duplicate).map((o) => o.id)))
       : undefined;
   const ctx: DecisionContext = {
     policy,

@@ -89,7 +89,6 @@ async function withdrawStaged(
   exportId: string,
   prefix: string,
   reason: Withdrawal['reason'],
-  runs: readonly (RunStatus & { readonly exportId: string })[],
   deps: WithdrawDeps,
 ): Promise<boolean> {
   const keys = await deps.objects.list(deps.migratedBucket, prefix);
@@ -125,7 +124,7 @@ async function withdrawStaged(
     for (const owner of owners) byOwner.set(owner, [...(byOwner.get(owner) ?? []), entry]);
     return entry;
   });
-  const ofExport = runs.filter((r) => r.exportId === exportId);
+  const ofExport = await runsOf(deps.store, exportId);
   for (const scope of new Set(ofExport.map((r) => r.scope))) await deps.store.putWithdrawals(scope, entries);
   for (const run of ofExport) await amendReceipts(run, byOwner, deps);
   return true;
@@ -151,9 +150,7 @@ export function supersededWithdrawer(deps: WithdrawDeps) {
           targetKeys.profileDocument(exportId, id),
         );
         if (!profile || parsedDocument(profile).platform !== 'seg') continue;
-        if (
-          await withdrawStaged(exportId, `${targetKeys.profile(exportId, id)}/`, 'SEG_SUPERSEDED', runs, deps)
-        )
+        if (await withdrawStaged(exportId, `${targetKeys.profile(exportId, id)}/`, 'SEG_SUPERSEDED', deps))
           any = true;
       }
       if (any) withdrawn++;
@@ -169,9 +166,12 @@ export function supersededWithdrawer(deps: WithdrawDeps) {
 export function containerCopyWithdrawer(deps: WithdrawDeps) {
   return async (exportId: string, kind: HeldKind, id: string): Promise<void> => {
     const area = kind === 'projects' ? 'twinspaces' : 'groups';
-    const prefix = targetKeys.containerPrefix(exportId, area, safeIdSegment(id));
-    if ((await deps.objects.list(deps.migratedBucket, prefix, { max: 1 })).length === 0) return;
-    await withdrawStaged(exportId, prefix, 'REPLACED', await runsOf(deps.store, exportId), deps);
+    await withdrawStaged(
+      exportId,
+      targetKeys.containerPrefix(exportId, area, safeIdSegment(id)),
+      'REPLACED',
+      deps,
+    );
   };
 }
 

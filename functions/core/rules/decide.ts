@@ -1,4 +1,14 @@
-import { DATE_FIELD, type IndexName, idValue, type Kind, membersOf, ownersOf, PARENTS } from './kinds';
+import {
+  DATE_FIELD,
+  type HeldKind,
+  type IndexName,
+  idValue,
+  isHeldKind,
+  type Kind,
+  membersOf,
+  ownersOf,
+  PARENTS,
+} from './kinds';
 import { idProblem } from './limits';
 import type { Line } from './ndjson';
 import type { CompiledPolicy } from './policy';
@@ -84,7 +94,7 @@ export interface DecisionContext {
    * ID-9 extended to TwinSpaces and groups (docs/support-desk.md): the later export (by `exportedAt`)
    * that also holds this project or group, if one does; then this export's copy is not migrated.
    */
-  laterExportHolding?(kind: 'projects' | 'groups', id: string): string | undefined;
+  laterExportHolding?(kind: HeldKind, id: string): string | undefined;
 }
 
 // ---- step 1: the line -------------------------------------------------------------------------
@@ -250,7 +260,7 @@ const RULES: { [K in Kind]: Rule<K> } = {
 
 /** Steps 4-6 for a schema-valid, standing record. */
 export function decideRecord(kind: Kind, record: AnyRecord, ctx: DecisionContext): Verdict {
-  if (kind === 'projects' || kind === 'groups') {
+  if (isHeldKind(kind)) {
     const later = ctx.laterExportHolding?.(kind, record.id);
     if (later !== undefined)
       return verdict(

@@ -38,6 +38,10 @@ export const PARENTS: Partial<Record<Kind, { kind: Kind; field: string; rule: st
 /** Kinds whose decisions other records read (projects, groups, accounts). */
 export const isContainerKind = (kind: Kind): boolean => Object.values(PARENTS).some((p) => p.kind === kind);
 
+/** The kinds whose records one export holds across exports (ID-9 extended): TwinSpaces and groups. */
+export type HeldKind = 'projects' | 'groups';
+export const isHeldKind = (kind: string): kind is HeldKind => kind === 'projects' || kind === 'groups';
+
 /**
  * The indexes that a later stage reads: the groups with a standing, valid item in the window, the groups
  * named by a quarantined item (GR-1), the keyed e-mails of eTwinning accounts (ID-3).
