@@ -114,6 +114,7 @@ interface ExportFlags {
   tableWrites?: number;
   tableReads?: number;
   bucketPartitions?: number;
+  targetBuckets?: number;
   scaleTo?: number;
 }
 const exportOptions = (exportDir: string, o: ExportFlags) => ({
@@ -129,6 +130,7 @@ const exportOptions = (exportDir: string, o: ExportFlags) => ({
     ...(o.tableWrites === undefined ? {} : { tableWritesPerSecond: o.tableWrites }),
     ...(o.tableReads === undefined ? {} : { tableReadsPerSecond: o.tableReads }),
     ...(o.bucketPartitions === undefined ? {} : { bucketPartitions: o.bucketPartitions }),
+    ...(o.targetBuckets === undefined ? {} : { targetBuckets: o.targetBuckets }),
   },
 });
 
@@ -213,6 +215,12 @@ function program(setExit: (code: number) => void): Command {
         '--bucket-partitions <n>',
         "partitions each bucket has from the start (default 1, a new bucket's: 3,500 writes and 5,500 reads a second; more only when AWS Support partitioned the buckets: cdk deploy -c bucketPartitions=<n>)",
       ).argParser(wholeNumber('bucket partitions', 1, 1024)),
+    )
+    .addOption(
+      new Option(
+        '--target-buckets <n>',
+        'buckets the target and the reports are each spread over (default 4, as deployed: cdk deploy -c targetBuckets=<n>)',
+      ).argParser(wholeNumber('target buckets', 1, 64)),
     )
     .addOption(
       new Option(

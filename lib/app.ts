@@ -17,6 +17,7 @@ export function buildApp(app = new App()): { app: App; stateful: StatefulStack; 
     exportRetentionDays: settings.exportRetentionDays,
     tableWarmWrites: settings.tableWarmWrites,
     tableWarmReads: settings.tableWarmReads,
+    targetBuckets: settings.targetBuckets,
     description: 'ESEP migration: key, buckets, table and identity key (retained)',
   });
   const pipeline = new PipelineStack(app, `EsepMigration-Pipeline-${settings.envName}`, {

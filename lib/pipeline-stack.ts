@@ -15,6 +15,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { MonitoringFacade, notifySns } from 'cdk-monitoring-constructs';
 import type { Construct } from 'constructs';
 import { type EnvKey, QUEUE_ENV } from '../functions/adapters/wiring';
+import { bucketSetName } from '../functions/core/bucket-sets';
 import { exportKeys } from '../functions/core/keys';
 import { capacityOf } from '../functions/core/pipeline/capacity';
 import { SIZING } from '../functions/core/pipeline/sizing';
@@ -56,8 +57,8 @@ export class PipelineStack extends Stack {
     const imported = (id: string, bucketArn: string) =>
       s3.Bucket.fromBucketAttributes(this, id, { bucketArn, encryptionKey: key });
     const exportsBucket = imported('Exports', stateful.exportsBucketArn);
-    const migratedBucket = imported('Migrated', stateful.migratedBucketArn);
-    const reportsBucket = imported('Reports', stateful.reportsBucketArn);
+    const migratedBuckets = stateful.migratedBucketArns.map((arn, i) => imported(`Migrated${i || ''}`, arn));
+    const reportsBuckets = stateful.reportsBucketArns.map((arn, i) => imported(`Reports${i || ''}`, arn));
     const table = dynamodb.Table.fromTableAttributes(this, 'State', {
       tableArn: stateful.tableArn,
       encryptionKey: key,
@@ -71,7 +72,8 @@ export class PipelineStack extends Stack {
       logLevel: settings.logLevel,
       metricsNamespace: `EsepMigration/${settings.envName}`,
     };
-    const buckets = { exports: exportsBucket, migrated: migratedBucket, reports: reportsBucket };
+    // Each grant on a bucket name reaches every bucket of its set (core/bucket-sets).
+    const buckets = { exports: [exportsBucket], migrated: migratedBuckets, reports: reportsBuckets };
 
     // Grants on prefixes, each with the acknowledgement of exactly the wildcard findings it causes.
     const kmsAck = (f: lambda.IFunction) =>
@@ -82,33 +84,36 @@ export class PipelineStack extends Stack {
     const answersStages: lambda.IFunction[] = [];
     const grant = (f: lambda.IFunction, g: Grant) => {
       if ('read' in g) {
-        const b = buckets[g.read];
-        b.grantRead(f, `${g.prefix}*`);
-        acknowledge(f.role ?? f, {
-          'AwsSolutions-IAM5[Action::s3:GetObject*]': REASONS.s3Read,
-          'AwsSolutions-IAM5[Action::s3:GetBucket*]': REASONS.s3Read,
-          'AwsSolutions-IAM5[Action::s3:List*]': REASONS.s3Read,
-          [nagResource(this, b.bucketArn, `/${g.prefix}*`)]: REASONS.objects,
-        });
+        for (const b of buckets[g.read]) {
+          b.grantRead(f, `${g.prefix}*`);
+          acknowledge(f.role ?? f, {
+            'AwsSolutions-IAM5[Action::s3:GetObject*]': REASONS.s3Read,
+            'AwsSolutions-IAM5[Action::s3:GetBucket*]': REASONS.s3Read,
+            'AwsSolutions-IAM5[Action::s3:List*]': REASONS.s3Read,
+            [nagResource(this, b.bucketArn, `/${g.prefix}*`)]: REASONS.objects,
+          });
+        }
       } else if ('put' in g) {
-        const b = buckets[g.put];
-        b.grantPut(f, `${g.prefix}*`);
-        acknowledge(f.role ?? f, {
-          'AwsSolutions-IAM5[Action::s3:Abort*]': REASONS.s3Put,
-          [nagResource(this, b.bucketArn, `/${g.prefix}*`)]: REASONS.objects,
-        });
+        for (const b of buckets[g.put]) {
+          b.grantPut(f, `${g.prefix}*`);
+          acknowledge(f.role ?? f, {
+            'AwsSolutions-IAM5[Action::s3:Abort*]': REASONS.s3Put,
+            [nagResource(this, b.bucketArn, `/${g.prefix}*`)]: REASONS.objects,
+          });
+        }
       } else if ('delete' in g) {
         // DeleteObject alone: CDK's grantDelete gives DeleteObject*, which includes DeleteObjectVersion.
-        const b = buckets[g.delete];
-        f.addToRolePolicy(
-          new iam.PolicyStatement({
-            actions: ['s3:DeleteObject'],
-            resources: [b.arnForObjects(`${g.prefix}*`)],
-          }),
-        );
-        acknowledge(f.role ?? f, {
-          [nagResource(this, b.bucketArn, `/${g.prefix}*`)]: REASONS.objects,
-        });
+        for (const b of buckets[g.delete]) {
+          f.addToRolePolicy(
+            new iam.PolicyStatement({
+              actions: ['s3:DeleteObject'],
+              resources: [b.arnForObjects(`${g.prefix}*`)],
+            }),
+          );
+          acknowledge(f.role ?? f, {
+            [nagResource(this, b.bucketArn, `/${g.prefix}*`)]: REASONS.objects,
+          });
+        }
       } else if ('table' in g) {
         if (g.table === 'read') table.grantReadData(f);
         else if (g.table === 'write') table.grantWriteData(f);
@@ -159,8 +164,8 @@ export class PipelineStack extends Stack {
     // ---- functions, from the one table: each with its environment, grants and event source ---------
     const values = {
       exportsBucket: exportsBucket.bucketName,
-      migratedBucket: migratedBucket.bucketName,
-      reportsBucket: reportsBucket.bucketName,
+      migratedBucket: bucketSetName(migratedBuckets.map((b) => b.bucketName)),
+      reportsBucket: bucketSetName(reportsBuckets.map((b) => b.bucketName)),
       table: table.tableName,
       policy: JSON.stringify(settings.policy.policy),
       emailKeySecret: emailKeySecret.secretArn,

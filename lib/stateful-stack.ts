@@ -12,8 +12,10 @@ import { acknowledge } from './constructs/nag';
 export interface StatefulOutputs {
   readonly keyArn: string;
   readonly exportsBucketArn: string;
-  readonly migratedBucketArn: string;
-  readonly reportsBucketArn: string;
+  /** The migrated target's buckets, in order (core/bucket-sets: a key's bucket is by its index). */
+  readonly migratedBucketArns: readonly string[];
+  /** The reports' buckets, in order. */
+  readonly reportsBucketArns: readonly string[];
   readonly tableArn: string;
   readonly emailKeySecretArn: string;
 }
@@ -27,6 +29,8 @@ export interface StatefulStackProps extends StackProps {
   readonly tableWarmWrites?: number;
   /** Reads per second the table takes from the start: a new on-demand table takes 12,000. */
   readonly tableWarmReads?: number;
+  /** Buckets the migrated target and the reports are each spread over (settings.ts targetBuckets). */
+  readonly targetBuckets: number;
 }
 
 /**
@@ -38,6 +42,8 @@ export interface StatefulStackProps extends StackProps {
  *   because what the rules delete must really go.
  * - migrated: the target, read by the ESEP importer (docs/aws.md, "Migrated layout").
  * - reports: `<exportId>/summary.json`, `decisions.ndjson`, `receipts/`.
+ * The target and the reports are each a set of `targetBuckets` buckets (`Migrated`, `Migrated1`, ...;
+ * core/bucket-sets): every new bucket takes its own 3,500 writes and 5,500 reads a second.
  *
  * Table (on demand, point-in-time recovery, KMS): one table, keys `pk`/`sk`, no index. Access patterns:
  * - run status: put / query `RUNS` / `<exportId>#<waves>#<scope>` (one partition: the status panel).
@@ -60,8 +66,8 @@ export interface StatefulStackProps extends StackProps {
 export class StatefulStack extends Stack {
   readonly key: kms.Key;
   readonly exportsBucket: s3.Bucket;
-  readonly migratedBucket: s3.Bucket;
-  readonly reportsBucket: s3.Bucket;
+  readonly migratedBuckets: readonly s3.Bucket[];
+  readonly reportsBuckets: readonly s3.Bucket[];
   readonly table: dynamodb.Table;
   readonly emailKeySecret: secrets.Secret;
   /** What the pipeline stack uses, as named exports (plain ARNs: no grant reaches back into this stack). */
@@ -128,11 +134,16 @@ export class StatefulStack extends Stack {
       'AwsSolutions-IAM5[Resource::*]':
         'The CDK-provided BucketNotificationsHandler calls s3:PutBucketNotification, which CDK grants on *.',
     });
-    this.migratedBucket = bucket('Migrated', [{ noncurrentVersionExpiration: Duration.days(30) }]);
-    this.reportsBucket = bucket('Reports', [{ noncurrentVersionExpiration: Duration.days(30) }]);
+    // The first of each set keeps the single bucket's id: a deployed stack keeps its bucket.
+    const set = (name: string) =>
+      Array.from({ length: props.targetBuckets }, (_, i) =>
+        bucket(i === 0 ? name : `${name}${i}`, [{ noncurrentVersionExpiration: Duration.days(30) }]),
+      );
+    this.migratedBuckets = set('Migrated');
+    this.reportsBuckets = set('Reports');
     // What a withdrawal deletes stays recoverable as an older version for 30 days: no principal may
     // delete a version (a bug or a forged manifest cannot destroy them; only the lifecycle rule expires them).
-    for (const b of [this.migratedBucket, this.reportsBucket])
+    for (const b of [...this.migratedBuckets, ...this.reportsBuckets])
       b.addToResourcePolicy(
         new iam.PolicyStatement({
           effect: iam.Effect.DENY,
@@ -168,12 +179,12 @@ export class StatefulStack extends Stack {
       exportsBucketArn: this.exportValue(this.exportsBucket.bucketArn, {
         name: `${this.stackName}-ExportsBucketArn`,
       }),
-      migratedBucketArn: this.exportValue(this.migratedBucket.bucketArn, {
-        name: `${this.stackName}-MigratedBucketArn`,
-      }),
-      reportsBucketArn: this.exportValue(this.reportsBucket.bucketArn, {
-        name: `${this.stackName}-ReportsBucketArn`,
-      }),
+      migratedBucketArns: this.migratedBuckets.map((b, i) =>
+        this.exportValue(b.bucketArn, { name: `${this.stackName}-MigratedBucketArn${i || ''}` }),
+      ),
+      reportsBucketArns: this.reportsBuckets.map((b, i) =>
+        this.exportValue(b.bucketArn, { name: `${this.stackName}-ReportsBucketArn${i || ''}` }),
+      ),
       tableArn: this.exportValue(this.table.tableArn, { name: `${this.stackName}-TableArn` }),
       emailKeySecretArn: this.exportValue(this.emailKeySecret.secretArn, {
         name: `${this.stackName}-EmailKeySecretArn`,

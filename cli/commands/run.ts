@@ -3,13 +3,7 @@ import { once } from 'node:events';
 import { createReadStream, createWriteStream, existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import {
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-} from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { dynamoStore } from '../../functions/adapters/dynamo-store';
 import { s3Objects } from '../../functions/adapters/s3-objects';
 import type { Clients } from '../../functions/adapters/wiring';
@@ -146,33 +140,41 @@ export async function download(
   outDir: string,
 ): Promise<void> {
   await rm(join(outDir, 'receipts'), { recursive: true, force: true });
+  // Through the object store: the reports may be a set of buckets (core/bucket-sets).
+  const objects = s3Objects(clients.s3);
   const bytes = async (key: string) => {
-    const body = await clients.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-    return (body.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray();
+    const body = await objects.get(bucket, key);
+    if (!body) return undefined;
+    const parts: Uint8Array[] = [];
+    for await (const chunk of body) parts.push(chunk);
+    return Buffer.concat(parts);
   };
-  let token: string | undefined;
-  do {
-    const r = await clients.s3.send(
-      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
-    );
-    const keys = (r.Contents ?? []).flatMap((o) => (o.Key ? [o.Key] : []));
+  let after: string | undefined;
+  for (;;) {
+    const keys = await objects.list(bucket, prefix, { ...(after ? { startAfter: after } : {}), max: 1000 });
     await eachLimited(
       keys.filter((k) => !k.startsWith(prefix + DECISIONS_PARTS)),
       16,
       async (key) => {
+        const body = await bytes(key);
+        if (!body) return; // withdrawn since it was listed
         const file = join(outDir, key.slice(prefix.length));
         await mkdir(dirname(file), { recursive: true });
-        await writeFile(file, await bytes(key));
+        await writeFile(file, body);
       },
     );
-    token = r.IsTruncated ? r.NextContinuationToken : undefined;
-  } while (token);
-  const index = await bytes(decisionsIndex(prefix)).catch(() => undefined);
+    after = keys.at(-1);
+    if (keys.length < 1000) break;
+  }
+  const index = await bytes(decisionsIndex(prefix));
   if (!index) return;
   const { parts } = JSON.parse(Buffer.from(index).toString('utf8')) as { parts: number };
   const out = createWriteStream(join(outDir, 'decisions.ndjson'));
-  for (let part = 0; part < parts; part++)
-    if (!out.write(await bytes(decisionsPart(prefix, part)))) await once(out, 'drain');
+  for (let part = 0; part < parts; part++) {
+    const body = await bytes(decisionsPart(prefix, part));
+    if (!body) throw new Error(`the report's decisions part ${part} is missing`);
+    if (!out.write(body)) await once(out, 'drain');
+  }
   const closed = once(out, 'close');
   out.end();
   await closed;

@@ -68,32 +68,46 @@ export type Paced = keyof Budget;
  */
 const UNBUDGETED = Number.POSITIVE_INFINITY;
 
-const byWorker = new WeakMap<object, Map<Paced, Pace>>();
+/** A worker's budget and its paces, one per resource and (for the buckets) per bucket. */
+interface WorkerPaces {
+  budget?: Budget;
+  readonly paces: Map<string, { readonly resource: Paced; readonly pace: Pace }>;
+}
+
+const byWorker = new WeakMap<object, WorkerPaces>();
+
+const pacesOf = (worker: object): WorkerPaces => {
+  let paces = byWorker.get(worker);
+  if (!paces) {
+    paces = { paces: new Map() };
+    byWorker.set(worker, paces);
+  }
+  return paces;
+};
 
 /**
  * One pace per worker and resource: on Lambda per client, that is per container (each builds its clients
  * once, and runs one invocation at a time). A stage's budget is one worker's share (core/pipeline/sizing
- * stageBudget). Look it up on every use: the worker may change from one call to the next.
+ * stageBudget). Look it up on every use: the worker may change from one call to the next. A bucket's
+ * writes and reads are paced per bucket (`on`): each bucket of a set (core/bucket-sets) takes its own
+ * 3,500 writes and 5,500 reads a second.
  */
-export function paceOf(client: object, resource: Paced): Pace {
-  const worker = workerOf() ?? client;
-  let paces = byWorker.get(worker);
-  if (!paces) {
-    paces = new Map();
-    byWorker.set(worker, paces);
+export function paceOf(client: object, resource: Paced, on = ''): Pace {
+  const worker = pacesOf(workerOf() ?? client);
+  const id = `${resource}@${on}`;
+  let entry = worker.paces.get(id);
+  if (!entry) {
+    entry = { resource, pace: pacer(worker.budget?.[resource] ?? UNBUDGETED) };
+    worker.paces.set(id, entry);
   }
-  let pace = paces.get(resource);
-  if (!pace) {
-    pace = pacer(UNBUDGETED);
-    paces.set(resource, pace);
-  }
-  return pace;
+  return entry.pace;
 }
 
 /** Paces a container's clients to a stage's budget (the table on `dynamo`, the buckets on `s3`). */
 export function applyBudget(clients: { readonly dynamo: object; readonly s3: object }, budget: Budget): void {
-  paceOf(clients.dynamo, 'tableWrites').setRate(budget.tableWrites);
-  paceOf(clients.dynamo, 'tableReads').setRate(budget.tableReads);
-  paceOf(clients.s3, 'bucketWrites').setRate(budget.bucketWrites);
-  paceOf(clients.s3, 'bucketReads').setRate(budget.bucketReads);
+  for (const client of [clients.dynamo, clients.s3]) {
+    const worker = pacesOf(workerOf() ?? client);
+    worker.budget = budget;
+    for (const { resource, pace } of worker.paces.values()) pace.setRate(budget[resource]);
+  }
 }

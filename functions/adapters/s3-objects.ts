@@ -9,6 +9,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { withBucketSets } from '../core/bucket-sets';
 import { exportKeys } from '../core/keys';
 import type { ObjectStore } from '../core/ports';
 import { paceOf } from './pacing';
@@ -18,12 +19,15 @@ const isMissing = (error: unknown) =>
   (error as { name?: string })?.name === 'NoSuchKey' ||
   (error as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode === 404;
 
-export function s3Objects(client: S3Client): ObjectStore {
+/** S3 as the object store: a bucket set's name (core/bucket-sets) reaches each key's bucket. */
+export const s3Objects = (client: S3Client): ObjectStore => withBucketSets(s3Buckets(client));
+
+function s3Buckets(client: S3Client): ObjectStore {
   // The buckets are shared by the workers of a stage, each paced to its share (sizing.ts stageBudget).
-  const writes = (units: number) => paceOf(client, 'bucketWrites')(units);
-  const reads = (units: number) => paceOf(client, 'bucketReads')(units);
+  const writes = (bucket: string) => paceOf(client, 'bucketWrites', bucket)(1);
+  const reads = (bucket: string) => paceOf(client, 'bucketReads', bucket)(1);
   const get = async (bucket: string, key: string) => {
-    await reads(1);
+    await reads(bucket);
     try {
       const r = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
       return r.Body as AsyncIterable<Uint8Array> | undefined;
@@ -42,14 +46,14 @@ export function s3Objects(client: S3Client): ObjectStore {
       return Buffer.concat(parts).toString('utf8');
     },
     async put(bucket, key, body, contentType) {
-      await writes(1);
+      await writes(bucket);
       await client.send(
         new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }),
       );
     },
     async copy(fromBucket, fromKey, toBucket, toKey) {
       const source = `${fromBucket}/${fromKey.split('/').map(encodeURIComponent).join('/')}`;
-      await writes(1);
+      await writes(toBucket);
       // S3 keeps the copy's SHA-256 (verify reads it back instead of downloading the file).
       await client.send(
         new CopyObjectCommand({
@@ -61,7 +65,7 @@ export function s3Objects(client: S3Client): ObjectStore {
       );
     },
     async storedSha256(bucket, key) {
-      await reads(1);
+      await reads(bucket);
       try {
         const r = await client.send(
           new HeadObjectCommand({ Bucket: bucket, Key: key, ChecksumMode: 'ENABLED' }),
@@ -77,7 +81,7 @@ export function s3Objects(client: S3Client): ObjectStore {
       }
     },
     async delete(bucket, key) {
-      await writes(1);
+      await writes(bucket);
       await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
     },
     async list(bucket, prefix, page) {

@@ -8,6 +8,8 @@
  *   warm throughput above that is refused.
  * - Lambda developer guide, "Lambda quotas" and "Configuring reserved concurrency": 1,000 concurrent
  *   executions per Region by default, of which reserved concurrency may take all but 100.
+ * - S3 user guide, "General purpose bucket quotas, limitations, and restrictions": 10,000 general purpose
+ *   buckets per account by default (the target and the reports are each spread over `targetBuckets`).
  */
 export const CEILINGS = {
   newTableWritesPerSecond: 4_000,
@@ -26,6 +28,7 @@ export const CEILINGS = {
    */
   s3PutsPerPrefix: 3_500,
   s3GetsPerPrefix: 5_500,
+  bucketsQuota: 10_000,
   historyEvents: 25_000,
   executionSeconds: 24 * 3600,
 } as const;

@@ -129,6 +129,23 @@ export const shardOf = (segment: string) => createHash('sha256').update(segment)
 const isShardOf = (shard: string | undefined, segment: string | undefined) =>
   shard !== undefined && segment !== undefined && shard === shardOf(segment);
 
+/** The areas of the migrated layout whose third segment is a record's shard. */
+const SHARDED_AREAS = new Set(['profiles', 'events', 'twinspaces', 'groups']);
+
+/**
+ * Which bucket of a set of `buckets` holds a key (core/bucket-sets): a key of the migrated layout by its
+ * record's shard (the third segment), so that a record's document, its files and its container's items
+ * share a bucket; any other key (link documents, reports, receipts) by its own hash. `undefined` for a
+ * prefix that does not name a whole shard yet (a listing under it spans every bucket).
+ */
+export function bucketIndexOf(keyOrPrefix: string, buckets: number, prefix = false): number | undefined {
+  const s = keyOrPrefix.split('/');
+  const [, area, shard] = s;
+  const layout = SHARDED_AREAS.has(area ?? '') && /^[0-9a-f]{2}$/.test(shard ?? '');
+  if (prefix && !(layout && s.length >= 4)) return undefined;
+  return Number.parseInt(layout ? (shard as string) : shardOf(keyOrPrefix), 16) % buckets;
+}
+
 const ITEM_CONTAINERS = new Set(['twinspaces', 'groups']);
 const PROFILE_LISTS = new Set(['activities', 'portfolio', 'contacts']);
 

@@ -5,7 +5,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { CreateQueueCommand } from '@aws-sdk/client-sqs';
-import type { Clients } from '../../functions/adapters/wiring';
+import { type Clients, ENV } from '../../functions/adapters/wiring';
 import { LOCAL_REGION, RECEIVES_PER_FAILED_DELIVERY } from '../stand-ins/services';
 import { type IntrinsicAnswers, pseudoParameters, resolveIntrinsic } from './intrinsics';
 import type { CfnTemplate } from './synth';
@@ -26,6 +26,7 @@ export interface LocalResources {
   readonly queues: ReadonlyMap<string, string>;
   /** Each dead-letter queue's URL, with the URL of the queue whose messages it receives. */
   readonly deadLetters: ReadonlyMap<string, string>;
+  /** Each bucket's name; the target's and the reports' may name a set of buckets (core/bucket-sets). */
   readonly buckets: { readonly exports: string; readonly migrated: string; readonly reports: string };
   readonly table: string;
 }
@@ -165,10 +166,14 @@ export async function createLocalResources(
     }
   }
 
-  const role = (prefix: string) => {
-    const found = ofType(stateful, 'AWS::S3::Bucket').find(([id]) => id.startsWith(prefix));
-    if (!found) throw new Error(`local runtime: no ${prefix} bucket in the stateful template`);
-    return bucketName(found[0]);
+  // Each bucket role as the functions get it: one bucket, or a set (core/bucket-sets), in the set's order.
+  const role = (key: 'exportsBucket' | 'migratedBucket' | 'reportsBucket') => {
+    for (const [, f] of ofType(pipeline, 'AWS::Lambda::Function')) {
+      const value = (f.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined)
+        ?.Variables?.[ENV[key]];
+      if (value !== undefined) return resolve(value);
+    }
+    throw new Error(`local runtime: no function of the pipeline template reads ${ENV[key]}`);
   };
   const [table] = ofType(stateful, 'AWS::DynamoDB::Table')[0] ?? [];
   if (!table) throw new Error('local runtime: no table in the stateful template');
@@ -177,7 +182,11 @@ export async function createLocalResources(
     physical,
     queues,
     deadLetters,
-    buckets: { exports: role('Exports'), migrated: role('Migrated'), reports: role('Reports') },
+    buckets: {
+      exports: role('exportsBucket'),
+      migrated: role('migratedBucket'),
+      reports: role('reportsBucket'),
+    },
     table,
   };
 }

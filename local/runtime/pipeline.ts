@@ -27,6 +27,11 @@ const ROOT = join(__dirname, '..', '..');
  */
 const LOCAL_TABLE_UNITS = 1_000_000;
 const LOCAL_BUCKET_PARTITIONS = 1024;
+/**
+ * The local target and reports are each two buckets (deployed: four, core/bucket-sets): every local run
+ * goes through the sets as the deployed one does (a key's bucket, listings merged), at half the listings.
+ */
+const LOCAL_TARGET_BUCKETS = 2;
 
 export interface LocalPipelineOptions {
   readonly stateDir: string;
@@ -102,6 +107,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       tableWarmReads: LOCAL_TABLE_UNITS,
       tableQuota: LOCAL_TABLE_UNITS,
       bucketPartitions: LOCAL_BUCKET_PARTITIONS,
+      targetBuckets: LOCAL_TARGET_BUCKETS,
       ...options.context,
     });
     services = await startServices(options.stateDir);

@@ -2,12 +2,14 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, ListObjectsV2Command, type ListObjectsV2CommandOutput } from '@aws-sdk/client-s3';
+import { bucketsOf } from '../../functions/core/bucket-sets';
 import { TTL_ATTRIBUTE } from '../../functions/core/keys';
 import { startLocalPipeline } from '../../local/runtime/pipeline';
 
 /**
- * The state a run leaves: the table (less run-status timestamps), every target object with its ETag, and
- * the runs' ledgers (their result objects, with how many rows each holds).
+ * The state a run leaves: the table (less run-status timestamps), every target object with its ETag and
+ * the bucket of the set that holds it, and the runs' ledgers (their result objects, with how many rows
+ * each holds).
  */
 export async function snapshot(stateDir: string) {
   const pipeline = await startLocalPipeline({ stateDir });
@@ -27,13 +29,15 @@ export async function snapshot(stateDir: string) {
     } while (start);
     const objects: string[] = [];
     let token: string | undefined;
-    do {
-      const r = await pipeline.clients.s3.send(
-        new ListObjectsV2Command({ Bucket: pipeline.resources.buckets.migrated, ContinuationToken: token }),
-      );
-      for (const o of r.Contents ?? []) objects.push(`${o.Key} ${o.ETag}`);
-      token = r.IsTruncated ? r.NextContinuationToken : undefined;
-    } while (token);
+    // Every bucket of the target's set (core/bucket-sets), each key with the bucket that holds it.
+    for (const [i, bucket] of bucketsOf(pipeline.resources.buckets.migrated).entries())
+      do {
+        const r = await pipeline.clients.s3.send(
+          new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }),
+        );
+        for (const o of r.Contents ?? []) objects.push(`${o.Key} ${o.ETag} bucket ${i}`);
+        token = r.IsTruncated ? r.NextContinuationToken : undefined;
+      } while (token);
     const results: { key: string; etag: string; rows: number }[] = [];
     token = undefined;
     do {

@@ -29,7 +29,8 @@ const permissions = (handler: string) => permissionsOf(synth, handler);
 describe('stateful stack', () => {
   test('every data bucket: KMS, TLS only, public access blocked, versioned, access-logged, retained', () => {
     const buckets = resources(stateful, 'AWS::S3::Bucket');
-    expect(buckets).toHaveLength(4);
+    // The access logs, the exports, and the target and the reports each over four buckets (targetBuckets).
+    expect(buckets).toHaveLength(2 + 2 * 4);
     for (const [id, b] of buckets) {
       expect(b.DeletionPolicy).toBe('Retain');
       expect(b.Properties.PublicAccessBlockConfiguration).toEqual({
@@ -51,7 +52,7 @@ describe('stateful stack', () => {
       }
     }
     const policies = resources(stateful, 'AWS::S3::BucketPolicy');
-    expect(policies).toHaveLength(4);
+    expect(policies).toHaveLength(2 + 2 * 4);
     for (const [, p] of policies) {
       expect((p.Properties.PolicyDocument as { Statement: unknown[] }).Statement).toContainEqual(
         expect.objectContaining({
@@ -108,8 +109,10 @@ describe('stateful stack', () => {
         (st) => st.Effect === 'Deny' && [st.Action].flat().includes('s3:DeleteObjectVersion'),
       ).map((st) => ({ bucket: JSON.stringify(p.Properties.Bucket), principal: st.Principal })),
     );
-    expect(denies.map((d) => d.principal)).toEqual([{ AWS: '*' }, { AWS: '*' }]);
-    expect(denies.map((d) => d.bucket).join(' ')).toMatch(/Migrated.*Reports/);
+    expect(denies.map((d) => d.principal)).toEqual(Array(8).fill({ AWS: '*' }));
+    expect(denies.map((d) => d.bucket).join(' ')).toMatch(
+      /Migrated.*Migrated1.*Migrated2.*Migrated3.*Reports/,
+    );
   });
 
   test('no hard-coded physical names', () => {
@@ -388,6 +391,26 @@ describe('pipeline stack', () => {
     expect(on('s3:DeleteObject')).toContain('/*/profiles/*');
     expect(on('s3:DeleteObject')).not.toMatch(/"\/\*"/);
     expect(on('s3:PutObject')).toContain('/links/*');
+  });
+
+  test("the target and the reports are each a set of buckets: every function gets the set's names in order, and every grant reaches each bucket", () => {
+    const sets = { MIGRATED_BUCKET: 'Migrated', REPORTS_BUCKET: 'Reports' } as const;
+    for (const f of synth.functions.values())
+      for (const [env, name] of Object.entries(sets)) {
+        const value = f.environment[env];
+        if (value === undefined) continue;
+        // Each bucket's name comes from its exported ARN, in the order the stateful stack exports them.
+        const order = [...JSON.stringify(value).matchAll(new RegExp(`-${name}BucketArn(\\d*)`, 'g'))].map(
+          (m) => m[1],
+        );
+        expect(order).toEqual(['', '1', '2', '3']);
+      }
+    const { statements } = permissions('group');
+    const puts = statements
+      .filter((s) => [s.Action].flat().some((a) => a.startsWith('s3:PutObject')))
+      .map((s) => JSON.stringify(s.Resource))
+      .join(' ');
+    for (const n of ['', '1', '2', '3']) expect(puts).toMatch(new RegExp(`MigratedBucketArn${n}"`));
   });
 
   test('workers write the target and the working area only, and read the export only', () => {

@@ -2,11 +2,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
-import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { registerLocal } from '../../cli/commands/register';
 import { runLocal } from '../../cli/commands/run';
 import { depsFrom, handleRegistration } from '../../functions/account-link/handler';
 import { logger } from '../../functions/adapters/observability';
+import { s3Objects } from '../../functions/adapters/s3-objects';
 import { targetKeys } from '../../functions/core/keys';
 import { startLocalPipeline } from '../../local/runtime/pipeline';
 import { generateExport } from '../../tools/generate';
@@ -42,19 +42,10 @@ async function linkState(stateDir: string, prefixes: string[]) {
       .map(({ emailKey: _key, ...i }) => JSON.stringify(i))
       .sort();
     const objects: Record<string, string> = {};
-    for (const prefix of prefixes) {
-      const list = await p.clients.s3.send(
-        new ListObjectsV2Command({ Bucket: p.resources.buckets.migrated, Prefix: prefix }),
-      );
-      for (const o of list.Contents ?? []) {
-        const body = await p.clients.s3.send(
-          new GetObjectCommand({ Bucket: p.resources.buckets.migrated, Key: o.Key }),
-        );
-        objects[o.Key as string] = await (
-          body.Body as { transformToString(): Promise<string> }
-        ).transformToString();
-      }
-    }
+    const target = s3Objects(p.clients.s3);
+    for (const prefix of prefixes)
+      for (const key of await target.list(p.resources.buckets.migrated, prefix))
+        objects[key] = (await target.getText(p.resources.buckets.migrated, key)) ?? '';
     return { links, objects };
   } finally {
     await p.stop();

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { plan } from '../../cli/commands/plan';
 import { runLocal } from '../../cli/commands/run';
+import { s3Objects } from '../../functions/adapters/s3-objects';
 import { targetKeys } from '../../functions/core/keys';
 import { buildStagePlan, IDENTITY_STAGES, REPORT_STAGES } from '../../functions/core/pipeline/stages';
 import { compilePolicy } from '../../functions/core/rules/policy';
@@ -300,12 +301,10 @@ describe('esep-migrate run', () => {
         .find((d) => d.kind === 'twinspace-items' && d.decision === 'dropped');
       const pipeline = await startLocalPipeline({ stateDir: state() });
       try {
-        await pipeline.clients.s3.send(
-          new PutObjectCommand({
-            Bucket: pipeline.resources.buckets.migrated,
-            Key: `${targetKeys.item('run-export', 'twinspaces', 'p', dropped.id)}.json`,
-            Body: JSON.stringify({ kind: 'twinspace-items', id: dropped.id, wave: 'sept-2022' }),
-          }),
+        await s3Objects(pipeline.clients.s3).put(
+          pipeline.resources.buckets.migrated,
+          `${targetKeys.item('run-export', 'twinspaces', 'p', dropped.id)}.json`,
+          JSON.stringify({ kind: 'twinspace-items', id: dropped.id, wave: 'sept-2022' }),
         );
       } finally {
         await pipeline.stop();

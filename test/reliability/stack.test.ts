@@ -43,7 +43,10 @@ const nameOf = (value: unknown): string =>
       return queue ? `queue:${queue[1]}` : id.replace(/[0-9A-F]{8}$/, '');
     },
     importValue: (exported) => {
-      const name = exported.replace(/^EsepMigration-Stateful-[a-z0-9-]+-/, '');
+      // Every bucket of the target's and the reports' sets (MigratedBucketArn, MigratedBucketArn1, ...).
+      const name = exported
+        .replace(/^EsepMigration-Stateful-[a-z0-9-]+-/, '')
+        .replace(/(BucketArn)\d+$/, '$1');
       return STATEFUL_NAMES[name] ?? name;
     },
   });
@@ -241,7 +244,8 @@ test('every bucket and every queue refuses requests without TLS', () => {
     covered('AWS::S3::BucketPolicy', 'bucket')(id),
   );
   const queues = resourcesOf('AWS::SQS::Queue').map(([id]) => covered('AWS::SQS::QueuePolicy', 'queue')(id));
-  expect(buckets.length).toBe(4);
+  // the access logs, the exports, the target and the reports each over four buckets (targetBuckets)
+  expect(buckets.length).toBe(2 + 2 * 4);
   // 8 queues (7 of the workflow, the registrations'), their dead-letter queues, the triggers' dead-letter queue
   expect(queues.length).toBe(17);
 });

@@ -259,11 +259,11 @@ describe('the AWS estimate, by hand', () => {
   test("S3's partitions bind as AWS documents them: a bucket takes 3,500 writes a second until AWS Support partitions it", () => {
     const kinds = { portfolio: kind({ lines: 100_000, migrated: 100_000 }) };
     const plan = [wave('w', [['w/decide-1', [['portfolio', 'decide']]]])];
-    const at = (bucketPartitions: number) =>
+    const at = (bucketPartitions: number, targetBuckets = 1) =>
       estimate(
         { kinds, receipts: 0, exportBytes: 0 },
         plan,
-        { ...settings, workerConcurrency: 200, bucketPartitions },
+        { ...settings, workerConcurrency: 200, bucketPartitions, targetBuckets },
         workflowDefinition(plan),
       ).duration.stages.find((x) => x.stage === 'w/decide-1');
     // 100,000 documents into the migrated bucket at 3,500 a second (x 1.01): 28.9 s, longer than 200
@@ -271,6 +271,9 @@ describe('the AWS estimate, by hand', () => {
     expect(at(1)).toMatchObject({ binding: 'S3 writes per second on the migrated bucket' });
     expect(at(1)?.seconds).toBeGreaterThan((100_000 * 1.01) / 3500);
     expect((at(1)?.seconds ?? 0) - (at(4)?.seconds ?? 0)).toBeGreaterThan(((100_000 * 1.01) / 3500) * 0.5);
+    // Four new buckets (targetBuckets) take them as one bucket of four partitions does, from the first second.
+    expect(at(1, 4)?.seconds).toBeCloseTo(at(4)?.seconds as number, 6);
+    expect(at(1, 4)?.binding).not.toMatch(/S3/);
   });
 
   test('durations read as people read them', () => {

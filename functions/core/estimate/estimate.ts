@@ -1,3 +1,4 @@
+import { DEFAULT_TARGET_BUCKETS } from '../bucket-sets';
 import { CEILINGS } from '../ceilings';
 import { targetPartitions } from '../keys';
 import { capacityOf } from '../pipeline/capacity';
@@ -54,6 +55,11 @@ export interface EstimateSettings {
   readonly tableReadsPerSecond?: number;
   /** Partitions each bucket has from the start (CDK context bucketPartitions). Unset: 1, a new bucket's. */
   readonly bucketPartitions?: number;
+  /**
+   * Buckets the migrated target and the reports are each spread over (CDK context targetBuckets;
+   * core/bucket-sets). Unset: the deployment's default.
+   */
+  readonly targetBuckets?: number;
 }
 
 /** A stage of the run: how long it takes, and what binds it (its workers, or a resource they are paced to). */
@@ -296,6 +302,9 @@ export function estimate(
     tableWarmReads: settings.tableReadsPerSecond ?? CEILINGS.newTableReadsPerSecond,
     bucketPartitions: settings.bucketPartitions ?? 1,
   });
+  const targetBuckets = settings.targetBuckets ?? DEFAULT_TARGET_BUCKETS;
+  /** Buckets in each bucket set: the exports bucket is one; the target and the reports are spread. */
+  const bucketsIn = (b: Bucket) => (b === 'exports' ? 1 : targetBuckets);
   /** `count` invocations of `name` taking `seconds` in all; the heaviest one takes `heaviest`. */
   const invoke = (
     count: number,
@@ -350,8 +359,16 @@ export function estimate(
     ['DynamoDB writes per second', load.tableWrites, capacity.tableWritesPerSecond],
     ['DynamoDB reads per second', load.tableReads, capacity.tableReadsPerSecond],
     ...BUCKETS.flatMap((b): [string, number, number][] => [
-      [`S3 writes per second on the ${b} bucket`, load.writes[b], capacity.bucketWritesPerSecond],
-      [`S3 reads per second on the ${b} bucket`, load.reads[b], capacity.bucketReadsPerSecond],
+      [
+        `S3 writes per second on the ${b} bucket${bucketsIn(b) > 1 ? 's' : ''}`,
+        load.writes[b],
+        bucketsIn(b) * capacity.bucketWritesPerSecond,
+      ],
+      [
+        `S3 reads per second on the ${b} bucket${bucketsIn(b) > 1 ? 's' : ''}`,
+        load.reads[b],
+        bucketsIn(b) * capacity.bucketReadsPerSecond,
+      ],
     ]),
   ];
   /**
@@ -637,7 +654,8 @@ export function estimate(
   put(receiptsLoad, 'reports', receiptFiles);
   put(receiptsLoad, 'exports', targetPartitionCount);
   get(receiptsLoad, 'migrated', migrated + files);
-  list(Math.ceil((migrated + files) / 500));
+  // Each page lists every bucket of the target (core/bucket-sets).
+  list(targetBuckets * Math.ceil((migrated + files) / 500));
   read(receiptsLoad, verifyInvocations + partitions);
   write(receiptsLoad, 2 * (targetPartitionCount + partitions)); // each part's marker and count
   t.sqsRequests += 3 * (mapParts + verifyInvocations + partitions);
@@ -847,9 +865,10 @@ export function formatEstimate(e: Estimate): string {
   const writes = e.assumptions.tableWritesPerSecond ?? CEILINGS.newTableWritesPerSecond;
   const reads = e.assumptions.tableReadsPerSecond ?? CEILINGS.newTableReadsPerSecond;
   const partitions = e.assumptions.bucketPartitions ?? 1;
+  const spread = e.assumptions.targetBuckets ?? DEFAULT_TARGET_BUCKETS;
   const w = e.workload;
   return [
-    `on AWS (${e.prices.region}, prices of ${e.prices.asOf}; ${e.assumptions.workerConcurrency} workers per queue, progress every ${e.assumptions.pollSeconds} s, table ${n(writes)} writes/s and ${n(reads)} reads/s, ${partitions} partition${partitions === 1 ? '' : 's'} a bucket)${e.scaledTo ? `, projected to ${n(e.scaledTo)} accounts` : ''}:`,
+    `on AWS (${e.prices.region}, prices of ${e.prices.asOf}; ${e.assumptions.workerConcurrency} workers per queue, progress every ${e.assumptions.pollSeconds} s, table ${n(writes)} writes/s and ${n(reads)} reads/s, ${partitions} partition${partitions === 1 ? '' : 's'} a bucket, target and reports each over ${spread} bucket${spread === 1 ? '' : 's'})${e.scaledTo ? `, projected to ${n(e.scaledTo)} accounts` : ''}:`,
     ...rows,
     `  total about $${e.totalCost.toFixed(2)}, about ${e.duration.text}; the longest stage is ${e.binding.stage}, ${formatDuration(e.binding.seconds)}, bound by ${e.binding.binding}`,
     `  workload: ${n(w.records)} records, ${n(w.dynamoWriteUnits)} table writes (${(w.dynamoWriteUnits / Math.max(1, w.records)).toFixed(2)} a record), ${n(w.dynamoReadUnits)} table reads, ${n(w.s3Writes)} S3 writes, ${n(w.s3Reads)} S3 reads`,
