@@ -17,5 +17,12 @@ module.exports = {
       '@swc/jest',
       { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } },
     ],
+    // FormatJS (the receipts' message catalogues) ships ES modules only: compiled to CommonJS here, as
+    // Node 20's require(esm) does for the command line and esbuild for the functions.
+    '/node_modules/(intl-messageformat|@formatjs)/.+\\.js$': [
+      '@swc/jest',
+      { jsc: { target: 'es2022' }, module: { type: 'commonjs' } },
+    ],
   },
+  transformIgnorePatterns: ['/node_modules/(?!(intl-messageformat|@formatjs)/)'],
 };

@@ -7,9 +7,9 @@ import {
   UsageError,
 } from '../functions/core/errors';
 import type { Estimate } from '../functions/core/estimate/estimate';
+import { linkReasonText } from '../functions/core/report/i18n';
 import { neutralise } from '../functions/core/report/neutralise';
 import type { Summary } from '../functions/core/report/summary';
-import { LINK_REASONS } from '../functions/core/rules/reasons';
 import type { RunResult } from './commands/run';
 import { handleInterrupts, isInterrupted } from './interrupt';
 import { fileSystemError, isFileSystemError } from './messages';
@@ -407,7 +407,7 @@ function program(setExit: (code: number) => void): Command {
             ? `legacy account ${n(found.legacyAccountId)}${found.link ? `, linked to ESEP user ${n(found.link.esepUserId)} (${found.link.reason})` : ', not linked'}`
             : `ESEP user ${n(o.user ?? '')}: ${found.link ? `${found.link.decision} (${found.link.reason})` : 'no registration'}`,
         );
-        if (found.link) console.log(`  ${LINK_REASONS[found.link.reason].en}`);
+        if (found.link) console.log(`  ${linkReasonText(found.link.reason)}`);
         for (const w of found.withdrawals)
           console.log(`withdrawn: ${w.kind} ${n(w.id)} of ${n(w.exportId)} (${w.reason}, ${w.at})`);
         for (const run of found.runs) {

@@ -102,11 +102,9 @@ describe('esep-migrate plan on samples/export', () => {
     const json = files.filter((f) => f.endsWith('.json'));
     const anyDownloads = json.some((f) => readJson(join(out, 'receipts', f)).downloads.length > 0);
     expect(anyDownloads).toBe(true);
-    // Each receipt also as a page and as plain text, for a support desk to send; in Dutch too for an
-    // account of the Netherlands or Belgium.
-    const dutch = json.filter((f) => ['NL', 'BE'].includes(readJson(join(out, 'receipts', f)).country));
-    expect(dutch.length).toBeGreaterThan(0);
-    expect(files).toHaveLength(json.length * 3 + dutch.length * 2);
+    // Each receipt also as a page and as plain text, for a support desk to send: three files a teacher,
+    // whatever the languages of the account's country (side by side in the page and the text).
+    expect(files).toHaveLength(json.length * 3);
     const text = readFileSync(join(out, 'receipts', 'acc-000000.txt'), 'utf8');
     expect(text).toContain(`${receipt.records.length} items: ${receipt.counts.migrated} move to ESEP`);
     expect(readFileSync(join(out, 'receipts', 'acc-000000.html'), 'utf8')).toMatch(/^<!doctype html>/);
@@ -164,9 +162,10 @@ describe('esep-migrate plan on samples/export', () => {
     expect(e.feasibility).toMatchObject({ fits: true, historyLimit: 25_000 });
     expect(e.feasibility.historyEvents).toBeLessThan(25_000);
     // Within default quotas, as deployed (the target and the reports each over four new buckets): 30
-    // minutes or less, S3's reads of the target still what binds the longest stage.
+    // minutes or less, S3 still what binds the longest stage (the exports bucket's reads: step 7 reads the
+    // file of every record that stands).
     expect(e.duration.seconds).toBeLessThanOrEqual(30 * 60);
-    expect(e.binding.binding).toMatch(/^S3 (reads|writes) per second on the \w+ buckets$/);
+    expect(e.binding.binding).toMatch(/^S3 (reads|writes) per second on the \w+ buckets?$/);
     expect(e.workload.dynamoWriteUnits / e.workload.records).toBeLessThanOrEqual(0.3);
     expect(e.totalCost).toBeGreaterThan(0);
     // One new bucket each: its one partition binds, and the run takes longer than 30 minutes.

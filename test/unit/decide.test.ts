@@ -1,4 +1,5 @@
 import type { LinkReason } from '../../functions/core/ports';
+import { linkReasonText } from '../../functions/core/report/i18n';
 import {
   applyBlobCheck,
   copiesFile,
@@ -452,9 +453,9 @@ describe('step 1 and 3: lines and the schema (DQ-1)', () => {
 });
 
 test('every reason code of linking names its rule and has its text in plain words', () => {
-  for (const [code, { rule, en }] of Object.entries(LINK_REASONS)) {
+  for (const [code, { rule }] of Object.entries(LINK_REASONS)) {
     expect([code, rule]).toEqual([code, expect.stringMatching(/^ID-\d$/)]);
-    expect(en.length).toBeGreaterThan(40);
+    expect(linkReasonText(code as LinkReason).length).toBeGreaterThan(40);
   }
   // Every outcome `register` can print is among them.
   const outcomes: LinkReason[] = [
@@ -464,7 +465,7 @@ test('every reason code of linking names its rule and has its text in plain word
     'LINK_FROZEN',
     'AMBIGUOUS_LEGACY_EMAIL',
   ];
-  for (const r of outcomes) expect(LINK_REASONS[r].en).toBeDefined();
+  for (const r of outcomes) expect(LINK_REASONS[r]).toBeDefined();
 });
 
 test('every reason code names a rule and carries one decision', () => {

@@ -73,7 +73,7 @@ describe('download links in receipts (TS-5)', () => {
         },
       ]);
       expect(await readFile(join(dir, 'receipts', 'acc-1.txt'), 'utf8')).toContain(
-        `Klimaat & wij.pdf (10 bytes): https://example.test/${download.sha256} (link valid until 2026-12-01T00:00:00.000Z)`,
+        `Klimaat & wij.pdf (10 bytes): https://example.test/${download.sha256} (link valid until December 1, 2026 at 12:00:00 AM UTC)`,
       );
       expect(await readFile(join(dir, 'receipts', 'acc-1.html'), 'utf8')).toContain(
         `<a href="https://example.test/${download.sha256}">Klimaat &amp; wij.pdf</a>`,

@@ -293,12 +293,14 @@ describe('the workload that plan gathers', () => {
     owners: [],
     ...over,
   });
-  test('files are checked for every record step 6 migrates, and copied only when sound', () => {
+  test('files are checked for every record that stands (migrated or dropped) and those step 7 quarantined, and copied only when migrated and sound', () => {
     const t = new WorkloadTally();
     const file = { fileName: 'a.pdf', size: 10, sha256: 'a'.repeat(64) };
     t.add(record({ file }));
     t.add(record({ file, decision: 'quarantined', reason: 'BLOB_MISSING' }));
     t.add(record({ file, decision: 'dropped', reason: 'CONTENT_BEFORE_CUTOFF' }));
+    // A record quarantined by another rule is not read.
+    t.add(record({ file, decision: 'quarantined', reason: 'DUPLICATE_ID' }));
     t.add(
       record({
         kind: 'accounts',
@@ -310,9 +312,9 @@ describe('the workload that plan gathers', () => {
     );
     t.add(record({}));
     expect(t.kinds['twinspace-items']).toMatchObject({
-      lines: 4,
+      lines: 5,
       migrated: 2,
-      blobChecks: 2,
+      blobChecks: 3,
       filesCopied: 1,
       bytesCopied: 10,
     });

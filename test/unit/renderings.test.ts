@@ -1,13 +1,14 @@
 import { estimate } from '../../functions/core/estimate/estimate';
 import { escapeHtml } from '../../functions/core/report/html';
+import { sayer } from '../../functions/core/report/i18n';
 import { receiptFiles, receiptHtml, receiptText } from '../../functions/core/report/receipts';
 import { QUARANTINE_SHOWN, reportHtml } from '../../functions/core/report/report-html';
 import { buildReceipt, type Summary } from '../../functions/core/report/summary';
-import { TEXTS } from '../../functions/core/report/texts';
 import { compilePolicy } from '../../functions/core/rules/policy';
-import { REASONS } from '../../functions/core/rules/reasons';
 import { workflowDefinition } from '../helpers/workflow-definition';
 
+/** The English texts. */
+const EN = sayer('en');
 const EVIL = '<script>alert(1)</script><img src=x onerror=alert(2)>';
 const file = { fileName: `${EVIL}.pdf`, size: 2_500_000, sha256: 'b'.repeat(64) };
 const policy = compilePolicy();
@@ -77,10 +78,10 @@ const receipt = buildReceipt(
 
 describe('the receipt a support desk sends', () => {
   test('plain text leads with what to do and until when, and names the platform and account', () => {
-    const text = receiptText(receipt);
+    const text = receiptText(receipt, ['en']);
     const lines = text.split('\n');
     expect(lines[2]).toBe(
-      'What to do: Ask your national support service for a copy of the 1 files listed under “Files you can still download” before 2023-03-30: after that date they are deleted.',
+      'What to do: Ask your national support service for a copy of the file listed under “Files you can still download” before March 30, 2023: after that date it is deleted.',
     );
     expect(text).toContain('each item of your eTwinning account acc-1 (export exp-1)');
     expect(text).toContain('4 items: 2 move to ESEP, 1 are deleted, 1 are held for a person to check.');
@@ -91,26 +92,26 @@ describe('the receipt a support desk sends', () => {
       'INVALID_RECORD',
       'GROUP_INACTIVE',
     ] as const)
-      expect(text).toContain(`${code}: ${REASONS[code].en}`);
+      expect(text).toContain(`${code}: ${EN(`reason.${code}`)}`);
     expect(text).not.toContain('PARENT_NOT_MIGRATED');
   });
 
   test('an SEG user is sent to the SEG helpdesk, an eTwinner to their national support service (FAQ, further questions)', () => {
     const seg = { ...receipt, platform: 'seg' as const };
     for (const text of [receiptText(seg), receiptHtml(seg)]) {
-      expect(text).toContain('Ask the School Education Gateway helpdesk for a copy of the 1 files');
+      expect(text).toContain('Ask the School Education Gateway helpdesk for a copy of the file listed under');
       expect(text).toContain('ask the School Education Gateway helpdesk for a copy');
       expect(text).not.toContain('national support service');
     }
-    expect(receiptText(seg, 'nl')).toContain('vraag de helpdesk van School Education Gateway om een kopie');
-    expect(receiptText(seg, 'nl')).not.toContain('nationale ondersteuningsdienst');
+    expect(receiptText(seg, ['nl'])).toContain('vraag de helpdesk van School Education Gateway om een kopie');
+    expect(receiptText(seg, ['nl'])).not.toContain('nationale ondersteuningsdienst');
     expect(receiptText(receipt)).not.toContain('helpdesk');
   });
 
   test('a receipt that names a TwinSpace says where it stays readable until it is migrated (FAQ eTwinning 11, 21)', () => {
-    expect(receiptText(receipt)).toContain(TEXTS.en.twinspaceReadable);
-    expect(receiptHtml(receipt)).toContain(escapeHtml(TEXTS.en.twinspaceReadable));
-    expect(receiptText(receipt, 'nl')).toContain(
+    expect(receiptText(receipt)).toContain(EN('twinspaceReadable'));
+    expect(receiptHtml(receipt)).toContain(escapeHtml(EN('twinspaceReadable')));
+    expect(receiptText(receipt, ['nl'])).toContain(
       'blijft hij leesbaar (alleen-lezen) op twinspace.etwinning.net',
     );
     // Only a profile: no TwinSpace to read.
@@ -124,7 +125,7 @@ describe('the receipt a support desk sends', () => {
     expect(moves.records[0]?.photo).toBe('moves');
     expect(receiptText(moves)).toContain('your profile photo moves too');
     expect(receiptHtml(moves)).toContain('your profile photo moves too');
-    expect(receiptText(moves, 'nl')).toContain('uw profielfoto gaat mee');
+    expect(receiptText(moves, ['nl'])).toContain('uw profielfoto gaat mee');
     const left = profile({
       file: photo,
       fileLeftOut: true,
@@ -140,14 +141,14 @@ describe('the receipt a support desk sends', () => {
       [
         'TwinSpaces and groups',
         '  TwinSpace "Water around us": Moves to ESEP [TWINSPACE_ELIGIBLE]',
-        '    dated 2019-09-15 · cut-off 2018-07-01 · wave sept-2022',
+        '    dated September 15, 2019 · cut-off July 1, 2018 · wave sept-2022',
         `    - TwinSpace content "${EVIL}": Deleted [CONTENT_BEFORE_CUTOFF]`,
-        '      dated 2017-05-05 · cut-off 2018-07-01 · wave sept-2022',
+        '      dated May 5, 2017 · cut-off July 1, 2018 · wave sept-2022',
       ].join('\n'),
     );
     // A member's space: the group, with its decision, its window and wave.
     expect(text).toContain(
-      '  - Group "Science club": Deleted [GROUP_INACTIVE]\n    dated 2015-01-01 · activity window 2021-01-01 through 2022-02-21 · wave nov-2022',
+      '  - Group "Science club": Deleted [GROUP_INACTIVE]\n    dated January 1, 2015 · activity window January 1, 2021 through February 21, 2022 · wave nov-2022',
     );
   });
 
@@ -165,34 +166,36 @@ describe('the receipt a support desk sends', () => {
     expect(html).not.toMatch(/<img/);
     expect(html).toContain(escapeHtml(EVIL));
     expect(html).toContain(`<a href="https://s3.example/x?a=1&amp;b=&quot;2&quot;">`);
-    expect(html).toContain('link valid until 2026-12-01T00:00:00.000Z');
-    expect(html).toContain('Download the 1 files listed under');
-    expect(html).toContain('with their links before 2026-12-01T00:00:00.000Z, when the links stop working');
+    expect(html).toContain('link valid until December 1, 2026 at 12:00:00 AM UTC');
+    expect(html).toContain('Download the file listed under');
+    expect(html).toContain(
+      'with its link before December 1, 2026 at 12:00:00 AM UTC, when the links stop working',
+    );
     expect(html).toContain(`content="default-src 'none'; style-src 'unsafe-inline'; img-src data:"`);
     // Reason codes never break inside; ids may wrap anywhere.
     expect(html).toMatch(/code\{[^}]*white-space:nowrap/);
   });
 
   test('Dutch, from the same tables: every text translated, the codes as they are', () => {
-    const nl = receiptText(receipt, 'nl');
-    expect(nl.split('\n')[0]).toBe(TEXTS.nl.receiptTitle);
+    const NL = sayer('nl');
+    const nl = receiptText(receipt, ['nl']);
+    expect(nl.split('\n')[0]).toBe(NL('receiptTitle'));
     expect(nl).toContain('uw eTwinning-account acc-1');
-    expect(nl).toContain(`CONTENT_BEFORE_CUTOFF: ${REASONS.CONTENT_BEFORE_CUTOFF.nl}`);
-    expect(nl).toContain('peildatum 2018-07-01 · fase sept-2022');
+    expect(nl).toContain(`CONTENT_BEFORE_CUTOFF: ${NL('reason.CONTENT_BEFORE_CUTOFF')}`);
+    expect(nl).toContain('peildatum 1 juli 2018 · fase sept-2022');
     // The window's last day that counts ([from, to): 22.2.2022 does not).
-    expect(nl).toContain('activiteitsperiode 2021-01-01 tot en met 2022-02-21');
-    expect(receiptHtml(receipt, 'nl')).toContain('<html lang="nl">');
+    expect(nl).toContain('activiteitsperiode 1 januari 2021 tot en met 21 februari 2022');
+    expect(receiptHtml(receipt, ['nl'])).toContain('<html lang="nl">');
     // No English sentence is left in the Dutch receipt.
-    for (const text of [TEXTS.en.reasonsTitle, TEXTS.en.downloadsTitle, REASONS.CONTENT_BEFORE_CUTOFF.en])
+    for (const text of [EN('reasonsTitle'), EN('downloadsTitle'), EN('reason.CONTENT_BEFORE_CUTOFF')])
       expect(nl).not.toContain(text);
-    // The account's country brings the translation besides the English receipt.
-    expect(receiptFiles(receipt).map((f) => f.suffix)).toEqual([
-      '.json',
-      '.html',
-      '.txt',
-      '.nl.html',
-      '.nl.txt',
-    ]);
+    // The account's country brings its language beside English, in the same three files.
+    expect(receiptFiles(receipt).map((f) => f.suffix)).toEqual(['.json', '.html', '.txt']);
+    const [, html, text] = receiptFiles(receipt).map((f) => f.body);
+    expect(html).toContain('<section id="nl" lang="nl">');
+    expect(html).toContain('<section id="en" lang="en">');
+    expect(text?.startsWith(NL('receiptTitle'))).toBe(true);
+    expect(text).toContain(EN('receiptTitle'));
     expect(receiptFiles({ ...receipt, country: 'PT' }).map((f) => f.suffix)).toEqual([
       '.json',
       '.html',
@@ -202,8 +205,8 @@ describe('the receipt a support desk sends', () => {
 
   test('an account that owns nothing gets a receipt that says so, and nothing to do', () => {
     const empty = receiptText(buildReceipt('exp-1', 'acc-2', []));
-    expect(empty).toContain(TEXTS.en.receiptNothing);
-    expect(empty).toContain(`What to do: ${TEXTS.en.todoNothing}`);
+    expect(empty).toContain(EN('receiptNothing'));
+    expect(empty).toContain(`What to do: ${EN('todoNothing')}`);
     expect(empty).toContain('your legacy account acc-2');
   });
 });

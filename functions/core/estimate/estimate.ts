@@ -6,7 +6,7 @@ import { PARTITIONING, receiptPartitions, SIZING, verifyRanges } from '../pipeli
 import type { WavePlan } from '../pipeline/stages';
 import { ENTITY_OF_KIND, type Entity } from '../pipeline/workers';
 import type { DecidedRecord } from '../rules/decide';
-import { copiesFile } from '../rules/decide';
+import { checksFile, copiesFile } from '../rules/decide';
 import { INDEXES_BEFORE_DECIDING, isContainerKind, isHeldKind, type Kind, PARENTS } from '../rules/kinds';
 import { PRICES, type Prices } from './prices';
 import { type AslDefinition, walkRun } from './transitions';
@@ -222,11 +222,8 @@ export class WorkloadTally {
     const k = this.kind(d.kind);
     k.lines++;
     if (d.decision === 'migrated') k.migrated++;
-    // Step 7 reads the file of every record that step 6 migrates: those migrated, and those it quarantined.
-    const checked =
-      d.file !== undefined &&
-      (d.decision === 'migrated' || d.reason === 'BLOB_MISSING' || d.reason === 'BLOB_CHECKSUM_MISMATCH');
-    if (checked && d.file) {
+    // Step 7 reads the file of every record that stands, and of those it quarantined.
+    if (checksFile(d) && d.file) {
       k.blobChecks++;
       k.blobBytes += d.file.size;
     }

@@ -2,8 +2,8 @@ import type { Estimate } from '../estimate/estimate';
 import type { Kind } from '../rules/kinds';
 import { type Decision, REASONS, type ReasonCode } from '../rules/reasons';
 import { BASE_STYLE, escapeHtml as e, htmlPage, htmlTable } from './html';
+import { type MessageId, reasonText, sayer } from './i18n';
 import { type DecisionCounts, decisionsOf, decisionTotals, type Summary } from './summary';
-import { reasonText, TEXTS } from './texts';
 
 /** What report.html shows beyond summary.json; gathered while the decisions stream past. */
 export interface ReportView {
@@ -30,7 +30,9 @@ export const QUARANTINE_SHOWN = 1000;
 
 const DECISIONS: readonly Decision[] = ['migrated', 'dropped', 'quarantined'];
 const COLOURS: Record<Decision, string> = { migrated: '#2da44e', dropped: '#d4a72c', quarantined: '#cf222e' };
-const t = TEXTS.en;
+/** report.html is for the operators: English. */
+const say = sayer('en');
+const decisionName = (d: Decision) => say(`decision.${d}` as MessageId);
 const n = (value: number) => value.toLocaleString('en-GB');
 
 /**
@@ -68,11 +70,11 @@ function barChart(
 
 const byDecision = (label: string, c: DecisionCounts) => ({
   label,
-  parts: DECISIONS.map((d) => ({ name: t.decision[d], value: c[d], colour: COLOURS[d] })),
+  parts: DECISIONS.map((d) => ({ name: decisionName(d), value: c[d], colour: COLOURS[d] })),
 });
 
 const legend = `<p class="legend">${DECISIONS.map(
-  (d) => `<span><i style="background:${COLOURS[d]}"></i>${e(t.decision[d])}</span>`,
+  (d) => `<span><i style="background:${COLOURS[d]}"></i>${e(decisionName(d))}</span>`,
 ).join(' ')}</p>`;
 
 function timing(summary: Summary, records: number): string {
@@ -128,7 +130,7 @@ function countrySection(byCountry: ReportView['byCountry']): string {
   const rows = Object.entries(byCountry ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   if (rows.length === 0) return '';
   return `<h2 id="by-country">Accounts by country</h2>${htmlTable(
-    ['Country', ...DECISIONS.map((d) => t.decision[d]), 'Total'],
+    ['Country', ...DECISIONS.map((d) => decisionName(d)), 'Total'],
     rows.map(([country, c]) => [
       e(country),
       ...DECISIONS.map((d) => `<span class="num">${n(c[d])}</span>`),
@@ -147,13 +149,13 @@ export function reportHtml(view: ReportView): string {
   const reasons = (Object.entries(summary.reasons) as [ReasonCode, number][]).sort(([, a], [, b]) => b - a);
   const cards = [
     ['Records', n(records)],
-    ...DECISIONS.map((d) => [t.decision[d], n(all[d])]),
+    ...DECISIONS.map((d) => [decisionName(d), n(all[d])]),
     ['Receipts', n(view.receipts)],
   ]
     .map(([label, value]) => {
       const card = `<div class="card"><div class="muted">${e(label ?? '')}</div><div class="big">${value}</div></div>`;
       const href =
-        label === t.decision.quarantined
+        label === decisionName('quarantined')
           ? '#quarantine-list'
           : label === 'Receipts'
             ? 'receipts/'

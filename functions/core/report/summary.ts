@@ -2,8 +2,9 @@ import { ConservationError } from '../errors';
 import type { DecidedRecord } from '../rules/decide';
 import type { Kind } from '../rules/kinds';
 import type { CompiledPolicy } from '../rules/policy';
-import { type Decision, REASONS, type ReasonCode } from '../rules/reasons';
+import type { Decision, ReasonCode } from '../rules/reasons';
 import { calendarDay } from '../rules/time';
+import { reasonText } from './i18n';
 
 /** Report maths (outputs.md): counts per kind, decision and reason; conservation; receipts. */
 
@@ -191,6 +192,8 @@ export interface Receipt {
     url?: string;
     urlExpiresAt?: string;
   }[];
+  /** Files of dropped records that cannot be offered: not in the export, or damaged (step 7). */
+  unavailable?: { kind: Kind; id: string; fileName: string; size: number; why: 'missing' | 'damaged' }[];
 }
 
 /** The cut-off date, or the window, that a reason's rule reads (for a receipt's dates). */
@@ -231,6 +234,7 @@ export function buildReceipt(
 ): Receipt {
   const records: Receipt['records'] = [];
   const downloads: Receipt['downloads'] = [];
+  const unavailable: NonNullable<Receipt['unavailable']> = [];
   const counts = zero();
   let platform: Receipt['platform'];
   let country: string | undefined;
@@ -246,7 +250,7 @@ export function buildReceipt(
       id: r.id,
       decision: r.decision,
       reason: r.reason,
-      explanation: REASONS[r.reason].en,
+      explanation: reasonText(r.reason),
       wave: r.wave,
       ...(r.title === undefined ? {} : { title: r.title }),
       ...(r.detail === undefined ? {} : { detail: r.detail }),
@@ -258,8 +262,9 @@ export function buildReceipt(
         : {}),
     });
     if (r.decision === 'dropped' && r.file) {
-      const { fileName, size, sha256 } = r.file;
-      downloads.push({ kind: r.kind, id: r.id, fileName, size, sha256 });
+      const { fileName, size, sha256, unavailable: why } = r.file;
+      if (why) unavailable.push({ kind: r.kind, id: r.id, fileName, size, why });
+      else downloads.push({ kind: r.kind, id: r.id, fileName, size, sha256 });
     }
   }
   const spaces = [...new Map([...partOf].map((r) => [`${r.kind}#${r.id}`, r])).values()]
@@ -289,5 +294,6 @@ export function buildReceipt(
     records,
     spaces,
     downloads,
+    ...(unavailable.length > 0 ? { unavailable } : {}),
   };
 }

@@ -42,8 +42,17 @@ export interface DecidedRecord extends Verdict {
   readonly wave: string;
   /** The legacy accounts the record belongs to (legacy-export.md, "Owners"). */
   readonly owners: readonly string[];
-  /** The record's file, for the owners' receipts (a dropped file can still be downloaded). */
-  readonly file?: { readonly fileName: string; readonly size: number; readonly sha256: string };
+  /**
+   * The record's file, for the owners' receipts (a dropped file can still be downloaded). Step 7 checks a
+   * dropped record's file too: one the export lacks or whose bytes do not match is `unavailable`, and
+   * no receipt offers it for download.
+   */
+  readonly file?: {
+    readonly fileName: string;
+    readonly size: number;
+    readonly sha256: string;
+    readonly unavailable?: 'missing' | 'damaged';
+  };
   /** The record's title, shortened, so that a teacher recognises it on a receipt (never a name or e-mail). */
   readonly title?: string;
   /** An account's country (ISO 3166-1 alpha-2): report.html counts accounts per country for the NSOs. */
@@ -300,6 +309,14 @@ export function fileOf(kind: Kind, record: AnyRecord): FileRef | undefined {
   return (record as { file?: FileRef }).file;
 }
 
+/**
+ * Whether step 7 read a decided record's file: every file of a record that stands (migrated or dropped:
+ * a dropped file is offered for download only when it is sound), and those it quarantined.
+ */
+export const checksFile = (d: Pick<DecidedRecord, 'decision' | 'reason' | 'file'>): boolean =>
+  d.file !== undefined &&
+  (d.decision !== 'quarantined' || d.reason === 'BLOB_MISSING' || d.reason === 'BLOB_CHECKSUM_MISMATCH');
+
 /** Whether a decided record's file goes to the target: migrated, with a file that step 7 found sound. */
 export const copiesFile = (d: Pick<DecidedRecord, 'decision' | 'fileLeftOut' | 'file'>): boolean =>
   d.decision === 'migrated' && d.file !== undefined && !d.fileLeftOut;
@@ -327,7 +344,7 @@ export interface LineResult {
   readonly decided: DecidedRecord;
   /** The schema-valid record, when the line got that far (what a migrated document is made of). */
   readonly record?: AnyRecord;
-  /** Set when step 7 applies: check this file, then `settleBlob`. */
+  /** Set when step 7 applies (a migrated or dropped record's file): check this file, then `settleBlob`. */
   readonly needsBlob?: FileRef;
 }
 
@@ -377,13 +394,18 @@ export function decideLine(
     ...(file ? { file: { fileName: file.fileName, size: file.size, sha256: file.sha256 } } : {}),
   };
   const record = valid.record;
-  return rule.decision === 'migrated' && file ? { decided, record, needsBlob: file } : { decided, record };
+  return rule.decision !== 'quarantined' && file ? { decided, record, needsBlob: file } : { decided, record };
 }
 
 /** Step 7 for a line that needed it. */
 export function settleBlob(result: LineResult, status: BlobStatus): DecidedRecord {
   const { decided, needsBlob } = result;
   if (!needsBlob) return decided;
+  // A dropped record keeps its decision; its file, if not sound, is not offered (its receipt says why).
+  if (decided.decision === 'dropped')
+    return status === 'ok' || !decided.file
+      ? decided
+      : { ...decided, file: { ...decided.file, unavailable: status === 'missing' ? 'missing' : 'damaged' } };
   const v = applyBlobCheck(decided.kind, decided, needsBlob, status);
   const { detail: _old, ...rest } = decided;
   return { ...rest, ...v };

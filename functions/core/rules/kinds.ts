@@ -93,16 +93,19 @@ export const DATE_FIELD: Partial<Record<Kind, string>> = {
 
 /**
  * The accounts that take part in a record without owning it: a TwinSpace's and a group's other members,
- * an event's participants. Their receipts name the space (legacy-export.md, "Owners", extended).
+ * an event's participants, a mailbox message's recipients (FAQ eTwinning 9: they are told it is deleted).
+ * Their receipts name the record (legacy-export.md, "Owners", extended).
  */
 export function membersOf(kind: Kind, record: Record<string, unknown>): string[] {
   const owners = new Set(ownersOf(kind, record));
   const ids =
     kind === 'events' && Array.isArray(record.participantIds)
       ? (record.participantIds as unknown[])
-      : (kind === 'projects' || kind === 'groups') && Array.isArray(record.members)
-        ? (record.members as { accountId?: unknown }[]).map((m) => m?.accountId)
-        : [];
+      : kind === 'mailbox' && Array.isArray(record.recipientIds)
+        ? (record.recipientIds as unknown[])
+        : (kind === 'projects' || kind === 'groups') && Array.isArray(record.members)
+          ? (record.members as { accountId?: unknown }[]).map((m) => m?.accountId)
+          : [];
   const out = new Set<string>();
   for (const v of ids) {
     if (out.size >= LIMITS.membersPerRecord.value) break;
