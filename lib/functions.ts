@@ -1,6 +1,6 @@
 import { type EnvKey, QUEUE_ENV, REPORT_ENV, ROLLBACK_ENV, WORKFLOW_ENV } from '../functions/adapters/wiring';
 import { CEILINGS } from '../functions/core/ceilings';
-import { PREFIXES, WITHDRAWABLE } from '../functions/core/keys';
+import { chunkSets, PREFIXES, WITHDRAWABLE } from '../functions/core/keys';
 import { type DeploymentSizing, queueConcurrency } from '../functions/core/pipeline/capacity';
 import { SIZING, type SizedFunction } from '../functions/core/pipeline/sizing';
 import { ENTITIES, type Queued } from '../functions/core/pipeline/workers';
@@ -19,8 +19,9 @@ export type Grant =
   | { readonly read: BucketName; readonly prefix: string }
   | { readonly put: BucketName; readonly prefix: string }
   /**
-   * Withdrawals (core/pipeline/withdraw): `s3:DeleteObject` alone (a delete marker; never an older
-   * version) on the areas of the migrated layout that a run writes.
+   * `s3:DeleteObject` alone (a delete marker; never an older version): withdrawals (core/pipeline/withdraw)
+   * on the areas of the migrated layout that a run writes, and a worker's own chunk sets once worked
+   * (keys.ts `chunkSets`).
    */
   | { readonly delete: BucketName; readonly prefix: string }
   | { readonly table: 'read' | 'write' | 'read-write' }
@@ -114,6 +115,8 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
       { table: 'read-write' },
       { stageTasks: 'answer' },
       { emailKeySecret: 'read' },
+      // Its chunks of the export's accounts (e-mail addresses among them) once worked.
+      ...chunkSets(['identify', 'link']).map((prefix): Grant => ({ delete: 'exports', prefix })),
       { put: 'migrated', prefix: PREFIXES.links },
       // ID-8 after the fact: a link a later export made ambiguous is taken back with its document.
       { delete: 'migrated', prefix: PREFIXES.links },
@@ -204,6 +207,8 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
         readsExport,
         readsWork,
         { put: 'exports', prefix: PREFIXES.work },
+        // Its chunks once worked (the export's lines as they came).
+        ...chunkSets(['index', 'decide']).map((prefix): Grant => ({ delete: 'exports', prefix })),
         { put: 'migrated', prefix: '' },
         { table: 'read-write' },
         { stageTasks: 'answer' },

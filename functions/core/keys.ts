@@ -37,6 +37,14 @@ export const WITHDRAWABLE = [
   PREFIXES.links,
 ] as const;
 
+/**
+ * The chunk sets of a run's stages (`work/<scope>/<stage>/<kind>.<op>/`) of the given ops, as IAM
+ * patterns: what a worker deletes once it has worked a chunk (pipeline/chunks `discardChunk`). Nothing of
+ * a run's ledger (`work/<scope>/results/...`) or report matches: their segments have no `.<op>`.
+ */
+export const chunkSets = (ops: readonly ('decide' | 'index' | 'identify' | 'link')[]) =>
+  ops.map((op) => `${PREFIXES.work}*.${op}/`);
+
 /** The manifest's file name inside an export. */
 export const MANIFEST = 'manifest.json';
 

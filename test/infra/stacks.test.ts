@@ -1,7 +1,7 @@
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { exportKeys, TTL_ATTRIBUTE, WITHDRAWABLE } from '../../functions/core/keys';
+import { chunkSets, exportKeys, TTL_ATTRIBUTE, WITHDRAWABLE } from '../../functions/core/keys';
 import { SIZING } from '../../functions/core/pipeline/sizing';
 import { QUEUED } from '../../functions/core/pipeline/workers';
 import { buildApp } from '../../lib/app';
@@ -307,8 +307,15 @@ describe('pipeline stack', () => {
     ],
     [
       'profile',
-      ['sqs:ReceiveMessage', 's3:PutObject', 'secretsmanager:GetSecretValue', 'states:SendTaskSuccess'],
-      ['sqs:SendMessage', 's3:DeleteObject'],
+      // Its delete: its own chunk sets once worked (the deletes test checks where).
+      [
+        'sqs:ReceiveMessage',
+        's3:PutObject',
+        'secretsmanager:GetSecretValue',
+        'states:SendTaskSuccess',
+        's3:DeleteObject',
+      ],
+      ['sqs:SendMessage', 's3:DeleteObjectVersion'],
     ],
     [
       // It withdraws an earlier export's copy of a TwinSpace that a later export holds (ID-9 extended).
@@ -318,8 +325,8 @@ describe('pipeline stack', () => {
     ],
     [
       'portfolio-events',
-      ['sqs:ReceiveMessage', 's3:PutObject'],
-      ['secretsmanager:', 'sqs:SendMessage', 's3:DeleteObject'],
+      ['sqs:ReceiveMessage', 's3:PutObject', 's3:DeleteObject'],
+      ['secretsmanager:', 'sqs:SendMessage', 's3:DeleteObjectVersion'],
     ],
     [
       'report',
@@ -366,7 +373,7 @@ describe('pipeline stack', () => {
     }
   });
 
-  test('deletes are s3:DeleteObject alone (never a version), on the withdrawable areas of the target only', () => {
+  test("deletes are s3:DeleteObject alone (never a version), on the withdrawable areas of the target and the workers' chunk sets only", () => {
     const deletes = resources(pipeline, 'AWS::IAM::Policy').flatMap(([, p]) =>
       (
         p.Properties.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown }[] }
@@ -376,8 +383,15 @@ describe('pipeline stack', () => {
     for (const st of deletes) {
       expect(st.Action).toBe('s3:DeleteObject');
       const resource = JSON.stringify(st.Resource);
-      expect(resource).toContain('MigratedBucketArn');
-      expect(WITHDRAWABLE.some((prefix) => resource.includes(`"/${prefix}*"`))).toBe(true);
+      if (resource.includes('ExportsBucketArn'))
+        // Chunk sets only: never an upload (exports/) or a run's ledger (work/<scope>/results/).
+        expect(
+          chunkSets(['decide', 'index', 'identify', 'link']).some((p) => resource.includes(`"/${p}*"`)),
+        ).toBe(true);
+      else {
+        expect(resource).toContain('MigratedBucketArn');
+        expect(WITHDRAWABLE.some((prefix) => resource.includes(`"/${prefix}*"`))).toBe(true);
+      }
     }
   });
 

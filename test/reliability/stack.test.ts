@@ -103,6 +103,9 @@ const worker = (queue: string, extra: string[] = []) =>
     ...exportsRead,
     ...workRead,
     's3:write exports:/work/*',
+    // Its chunks once worked: the chunk sets alone, never the ledger (work/<scope>/results/).
+    's3:delete exports:/work/*.decide/*',
+    's3:delete exports:/work/*.index/*',
     's3:write migrated:/*',
     'dynamodb:readwrite table',
     `sqs:consume queue:${queue}`,
@@ -141,8 +144,10 @@ const EXPECTED: Record<string, string[]> = {
   'index-identities': [
     ...exportsRead,
     ...workRead,
-    // Its chunks' tallies, for the summary.
+    // Its chunks' tallies, for the summary; its chunks of the export's accounts deleted once worked.
     's3:write exports:/work/*',
+    's3:delete exports:/work/*.identify/*',
+    's3:delete exports:/work/*.link/*',
     'sqs:consume queue:Identities',
     'dynamodb:readwrite table',
     's3:read migrated:',

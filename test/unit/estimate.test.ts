@@ -50,11 +50,12 @@ describe('the AWS estimate, by hand', () => {
     // two GETs take 2 / 5,500 s of a bucket's reads (x 1.01, throttled ones again): 0.3 + 0.000367 + 1 s.
     // The wave's stage: split 0.3 + 1 MB at 80 MB/s + 3 chunk PUTs x 30 ms / 16 + a batch of 3 messages sent
     // (30 ms) = 0.348125 s; the worker
-    // 3 x 120 ms + 2,500 lines x 0.1 ms + 3 result PUTs x 30 ms / 12 = 0.6175 s (no ledger: the records
-    // are dropped, and not a container kind), over the profile queue's 10 workers; its requests: 7 table
-    // writes (3 markers, 3 counts, the expectation) in batches of 25, 4 reads in batches of 100, 6 PUTs
-    // and 5 GETs. No resource holds it back.
-    const wave = 0.348125 + 0.06175 + thr(7 / 25 + 4 / 100 + 11, 10) + 1;
+    // 3 x 120 ms + 2,500 lines x 0.1 ms + (3 result PUTs + 3 chunk DELETEs) x 30 ms / 12 = 0.625 s (no
+    // ledger: the records are dropped, and not a container kind), over the profile queue's 10 workers; its
+    // requests: 7 table writes (3 markers, 3 counts, the expectation) in batches of 25, 4 reads in batches
+    // of 100, 9 PUTs and DELETEs (3 chunks, 3 results, 3 worked chunks deleted) and 5 GETs. No resource
+    // holds it back.
+    const wave = 0.348125 + 0.0625 + thr(7 / 25 + 4 / 100 + 14, 10) + 1;
     expect(e.duration.stages.slice(0, 3)).toEqual([
       { stage: 'identities/index', seconds: expect.closeTo(1.3 + (2 * 1.01) / 5500, 6), binding: 'workers' },
       { stage: 'identities/link', seconds: expect.closeTo(1.3 + (2 * 1.01) / 5500, 6), binding: 'workers' },
@@ -88,9 +89,9 @@ describe('the AWS estimate, by hand', () => {
       records: 2500,
       dynamoWriteUnits: 21,
       dynamoReadUnits: e.totals.dynamoReadUnits,
-      // PUTs: 3 chunks, 3 results, 2 spool objects, 1 decisions part, 300 receipt files, 1 joined spool,
-      // summary.json and report.html; the 2 LISTs (the results, the tallies) apart.
-      s3Writes: 3 + 3 + 2 + 1 + 300 + 1 + 2,
+      // PUTs and DELETEs: 3 chunks, 3 results, the 3 worked chunks deleted, 2 spool objects, 1 decisions
+      // part, 300 receipt files, 1 joined spool, summary.json and report.html; the 2 LISTs apart.
+      s3Writes: 3 + 3 + 3 + 2 + 1 + 300 + 1 + 2,
       s3Reads: e.totals.s3GetRequests,
     });
     // The summary (3 tallies of 15 ms / 12 + 1 s) ends the run after validate (1 MB at 80 MB/s + 0.5 s).

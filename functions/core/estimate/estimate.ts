@@ -470,7 +470,7 @@ export function estimate(
     });
     read(load, accounts.lines * reads + 2 * accountChunks);
     write(load, accounts.lines * writes + 2 * accountChunks + 1); // + each chunk's marker and count
-    put(load, 'exports', 2 * accountChunks);
+    put(load, 'exports', 3 * accountChunks); // the chunk, its tally, and the chunk's delete once worked
     get(load, 'exports', accountChunks + 2);
     t.sqsRequests += 3 * accountChunks;
     const workers = capacity.workers.identities;
@@ -515,6 +515,7 @@ export function estimate(
         read(load, chunks); // marker check (strongly consistent get)
         write(load, chunks); // marker
         get(load, 'exports', chunks); // chunk object
+        put(load, 'exports', chunks); // its delete once worked
         let writes = 0;
         let reads = 0;
         if (step.op === 'index') {
@@ -542,7 +543,8 @@ export function estimate(
         const workSeconds =
           (chunks * a.chunkOverheadMs +
             k.lines * a.cpuMsPerLine +
-            ((k.migrated + chunks) * a.s3PutMs +
+            // Documents, each decide chunk's result object, each chunk's delete once worked.
+            ((k.migrated + (step.op === 'decide' ? chunks : 0) + chunks) * a.s3PutMs +
               k.filesCopied * a.s3CopyMs +
               k.blobChecks * a.s3GetMs +
               (Math.ceil(writes / 25) + Math.ceil(reads / 100)) * a.dynamoBatchMs) /

@@ -29,7 +29,7 @@ import {
 } from './chunks';
 import { blobChecker } from './decide-export';
 import { type HeldContainers, heldContainers } from './holders';
-import { recordChunk } from './progress';
+import { discardChunk, recordChunk } from './progress';
 import { resultRow } from './results';
 import { bucketExportSource } from './run';
 import type { Budget } from './sizing';
@@ -247,7 +247,11 @@ export async function processChunk(entity: Entity, body: string, deps: ChunkDeps
   const msg = parseMessage(body, ChunkMessageSchema, 'a chunk message');
   if (ENTITY_OF_KIND[msg.kind] !== entity || msg.op === 'identify' || msg.op === 'link')
     throw new PoisonMessageError(`a ${msg.kind} ${msg.op} chunk does not belong to ${entity}`);
-  if (await deps.store.hasChunkMarker(msg.scope, msg.stage, chunkId(msg))) return { msg, done: 'before' };
+  if (await deps.store.hasChunkMarker(msg.scope, msg.stage, chunkId(msg))) {
+    // A delete that failed after the marker is done now.
+    await discardChunk(msg, deps);
+    return { msg, done: 'before' };
+  }
   if (msg.budget) deps.applyBudget?.(msg.budget);
   const text = await deps.objects.getText(deps.exportsBucket, msg.key);
   if (text === undefined) throw new PoisonMessageError(`chunk object ${msg.key} is missing`);
@@ -307,5 +311,6 @@ export async function processChunk(entity: Entity, body: string, deps: ChunkDeps
   }
   if (msg.op === 'decide') await awaitOwners(msg, outcome.results, deps);
   const first = await recordChunk(msg.scope, msg.stage, chunkId(msg), outcome.counts, deps);
+  await discardChunk(msg, deps);
   return { msg, done: 'now', counts: outcome.counts, first };
 }

@@ -10,7 +10,7 @@ import { readManifest } from '../rules/manifest';
 import { readLines } from '../rules/ndjson';
 import type { RecordOf } from '../rules/schemas';
 import { type ChunkLine, type ChunkMessage, ChunkMessageSchema, decodeChunk, exportOfScope } from './chunks';
-import { recordChunk } from './progress';
+import { discardChunk, recordChunk } from './progress';
 import type { Run, WorkflowDeps } from './run';
 
 /** Accounts read and written per batch. */
@@ -241,7 +241,10 @@ export async function processIdentityChunk(
   if ((msg.op !== 'identify' && msg.op !== 'link') || msg.kind !== 'accounts' || !runId)
     throw new PoisonMessageError(`a ${msg.kind} ${msg.op} chunk is not an identity stage's`);
   const { store, objects, exportsBucket } = deps.workflow;
-  if (await store.hasChunkMarker(msg.scope, msg.stage, chunkId(msg))) return { msg };
+  if (await store.hasChunkMarker(msg.scope, msg.stage, chunkId(msg))) {
+    await discardChunk(msg, deps.workflow);
+    return { msg };
+  }
   if (msg.budget) deps.workflow.applyBudget?.(msg.budget);
   const text = await objects.getText(exportsBucket, msg.key);
   if (text === undefined) throw new PoisonMessageError(`chunk object ${msg.key} is missing`);
@@ -263,5 +266,6 @@ export async function processIdentityChunk(
     { lines: lines.length, migrated: 0, dropped: 0, quarantined: 0 },
     deps.workflow,
   );
+  await discardChunk(msg, deps.workflow);
   return { msg, counts };
 }

@@ -1,5 +1,6 @@
-import type { PipelineStore, StageTasks } from '../ports';
-import type { ChunkCounts } from './chunks';
+import { workKeys } from '../keys';
+import type { ObjectStore, PipelineStore, StageTasks } from '../ports';
+import type { ChunkCounts, ChunkMessage } from './chunks';
 import type { Run, WorkflowDeps } from './run';
 import { buildStagePlan, markerStage } from './stages';
 
@@ -129,4 +130,20 @@ export async function missingChunks(
     }
   }
   return missing;
+}
+
+/**
+ * Deletes a worked chunk's object (its lines as the export has them, e-mail addresses among them): once
+ * the chunk's marker is recorded, nothing reads it again (a redelivery stops at the marker; a run that
+ * works the chunk again splits it anew). The key is the one split made from the chunk's coordinates, not
+ * whatever the message says; the functions may delete only chunk sets (keys.ts `chunkSets`).
+ */
+export async function discardChunk(
+  msg: ChunkMessage,
+  deps: { readonly objects: ObjectStore; readonly exportsBucket: string },
+): Promise<void> {
+  await deps.objects.delete(
+    deps.exportsBucket,
+    workKeys.chunk(msg.scope, msg.stage, msg.kind, msg.op, msg.chunk),
+  );
 }
