@@ -442,6 +442,47 @@ describe('the steps at their edges', () => {
   });
 });
 
+test("two deliveries of one chunk at once: the one that finds the chunk deleted by the other's end stops at its marker, not in the dead-letter queue", async () => {
+  const { store } = memoryStore();
+  const { store: objects, objects: raw } = memoryObjects();
+  await upload(objects);
+  const workflow = workflowOver(store, objects, 17);
+  const run = await startRun({ key: 'exports/wf-export/manifest.json', wave: 'sept-2022' }, workflow);
+  const stage = (buildStagePlan(policy).find((w) => w.wave === 'sept-2022')?.stages[0]?.id ?? '') as string;
+  const queued: { entity: Queued; message: object }[] = [];
+  await splitStage(run, stage, {
+    ...workflow,
+    queue: async (entity, messages) => void queued.push(...messages.map((message) => ({ entity, message }))),
+  });
+  const [first] = queued;
+  if (!first) throw new Error('no chunk');
+  const body = JSON.stringify(first.message);
+  const chunkKey = (first.message as { key: string }).key;
+  expect(raw.has(`exports/${chunkKey}`)).toBe(true);
+  // The first delivery works the chunk, records its marker and deletes the chunk's object.
+  expect(await processChunk(first.entity as Entity, body, chunkDeps(store, objects))).toMatchObject({
+    done: 'now',
+  });
+  expect(raw.has(`exports/${chunkKey}`)).toBe(false);
+  // The second looked for the marker before the first recorded it, then finds the object gone.
+  let looked = 0;
+  const late = {
+    ...store,
+    hasChunkMarker: async (...args: Parameters<typeof store.hasChunkMarker>) =>
+      looked++ > 0 && store.hasChunkMarker(...args),
+  };
+  expect(await processChunk(first.entity as Entity, body, chunkDeps(late, objects))).toMatchObject({
+    done: 'before',
+  });
+  // A chunk that no delivery worked and whose object is gone is a poison message still.
+  const [, second] = queued;
+  if (!second) throw new Error('a second chunk');
+  raw.delete(`exports/${(second.message as { key: string }).key}`);
+  await expect(
+    processChunk(second.entity as Entity, JSON.stringify(second.message), chunkDeps(store, objects)),
+  ).rejects.toThrow(PoisonMessageError);
+});
+
 describe('verify reads the target back', () => {
   let result: Awaited<ReturnType<typeof runWorkflow>>;
   beforeAll(async () => {

@@ -254,7 +254,11 @@ export async function processChunk(entity: Entity, body: string, deps: ChunkDeps
   }
   if (msg.budget) deps.applyBudget?.(msg.budget);
   const text = await deps.objects.getText(deps.exportsBucket, msg.key);
-  if (text === undefined) throw new PoisonMessageError(`chunk object ${msg.key} is missing`);
+  if (text === undefined) {
+    // Another delivery of the same message worked it meanwhile, and deleted it (discardChunk).
+    if (await deps.store.hasChunkMarker(msg.scope, msg.stage, chunkId(msg))) return { msg, done: 'before' };
+    throw new PoisonMessageError(`chunk object ${msg.key} is missing`);
+  }
 
   const source = bucketExportSource(deps.objects, deps.exportsBucket, msg.exportId);
   const outcome = await workChunk(msg, decodeChunk(text), {

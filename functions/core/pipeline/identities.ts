@@ -247,7 +247,11 @@ export async function processIdentityChunk(
   }
   if (msg.budget) deps.workflow.applyBudget?.(msg.budget);
   const text = await objects.getText(exportsBucket, msg.key);
-  if (text === undefined) throw new PoisonMessageError(`chunk object ${msg.key} is missing`);
+  if (text === undefined) {
+    // Another delivery of the same message worked it meanwhile, and deleted it (discardChunk).
+    if (await store.hasChunkMarker(msg.scope, msg.stage, chunkId(msg))) return { msg };
+    throw new PoisonMessageError(`chunk object ${msg.key} is missing`);
+  }
   const lines = decodeChunk(text);
   const counts =
     msg.op === 'identify'
