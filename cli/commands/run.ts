@@ -142,13 +142,8 @@ export async function download(
   await rm(join(outDir, 'receipts'), { recursive: true, force: true });
   // Through the object store: the reports may be a set of buckets (core/bucket-sets).
   const objects = s3Objects(clients.s3);
-  const bytes = async (key: string) => {
-    const body = await objects.get(bucket, key);
-    if (!body) return undefined;
-    const parts: Uint8Array[] = [];
-    for await (const chunk of body) parts.push(chunk);
-    return Buffer.concat(parts);
-  };
+  // Every file of a report folder is text (JSON, NDJSON, HTML, plain text) that the pipeline wrote as UTF-8.
+  const text = (key: string) => objects.getText(bucket, key);
   let after: string | undefined;
   for (;;) {
     const keys = await objects.list(bucket, prefix, { ...(after ? { startAfter: after } : {}), max: 1000 });
@@ -156,8 +151,8 @@ export async function download(
       keys.filter((k) => !k.startsWith(prefix + DECISIONS_PARTS)),
       16,
       async (key) => {
-        const body = await bytes(key);
-        if (!body) return; // withdrawn since it was listed
+        const body = await text(key);
+        if (body === undefined) return; // withdrawn since it was listed
         const file = join(outDir, key.slice(prefix.length));
         await mkdir(dirname(file), { recursive: true });
         await writeFile(file, body);
@@ -166,13 +161,13 @@ export async function download(
     after = keys.at(-1);
     if (keys.length < 1000) break;
   }
-  const index = await bytes(decisionsIndex(prefix));
-  if (!index) return;
-  const { parts } = JSON.parse(Buffer.from(index).toString('utf8')) as { parts: number };
+  const index = await text(decisionsIndex(prefix));
+  if (index === undefined) return;
+  const { parts } = JSON.parse(index) as { parts: number };
   const out = createWriteStream(join(outDir, 'decisions.ndjson'));
   for (let part = 0; part < parts; part++) {
-    const body = await bytes(decisionsPart(prefix, part));
-    if (!body) throw new Error(`the report's decisions part ${part} is missing`);
+    const body = await text(decisionsPart(prefix, part));
+    if (body === undefined) throw new Error(`the report's decisions part ${part} is missing`);
     if (!out.write(body)) await once(out, 'drain');
   }
   const closed = once(out, 'close');

@@ -1,4 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { registerLocal } from '../../cli/commands/register';
 import { runLocal } from '../../cli/commands/run';
@@ -17,10 +19,21 @@ import { buildExport, type ExportSpec } from './memory-export';
  * command line's own functions (registrations, runs, verify, the target as the stand-ins hold it).
  */
 let tmp = '';
-/** Sets the temporary folder the exports and states go under (each test file's own). */
-export const useFolder = (dir: string) => {
-  tmp = dir;
-};
+/**
+ * Gives the calling test file a temporary folder that its exports and states go under, made before its
+ * tests and removed after them; returns the folder (known once the file's tests start).
+ */
+export function useTempFolder(prefix: string): () => string {
+  let dir = '';
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), prefix));
+    tmp = dir;
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+  return () => dir;
+}
 export const FAST = { waitMs: 20, retryMs: 10, redeliverySeconds: 5 };
 export const quiet = { write: () => true };
 export const ANA = 'Ana.Silva@Escola.example.pt';

@@ -1,11 +1,19 @@
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { targetKeys } from '../../functions/core/keys';
 import { account } from '../helpers/identity-world';
 import type { ExportSpec } from '../helpers/memory-export';
-import { ANA, activity, ET, register, run, STAFF, target, useFolder, verified } from '../helpers/timeline';
+import {
+  ANA,
+  activity,
+  ET,
+  register,
+  run,
+  STAFF,
+  target,
+  useTempFolder,
+  verified,
+} from '../helpers/timeline';
 
 /**
  * The same end state whatever order exports arrive in (issue 26), through the command line on small
@@ -13,18 +21,10 @@ import { ANA, activity, ET, register, run, STAFF, target, useFolder, verified } 
  * whose owner arrives in a later export.
  */
 jest.setTimeout(300_000);
-let tmp: string;
-
-beforeAll(async () => {
-  tmp = await mkdtemp(join(tmpdir(), 'esep-any-order-'));
-  useFolder(tmp);
-});
-afterAll(async () => {
-  await rm(tmp, { recursive: true, force: true });
-});
+const tmp = useTempFolder('esep-any-order-');
 
 test('run --replace: a corrected export that changes an account’s e-mail takes back the link its old content made, and says so (ID-9)', async () => {
-  const state = join(tmp, 'state-replace');
+  const state = join(tmp(), 'state-replace');
   expect((await run(state, ET)).failed).toBe(false);
   expect(await register(state, 'u-ana', ANA)).toMatchObject({ decision: 'linked', legacyAccountId: 'e-1' });
   expect(Object.keys((await target(state, 'links/')).links)).toEqual(['links/u-ana.json']);
@@ -88,7 +88,7 @@ describe('the same TwinSpace in two exports: the later export (by exportedAt) ho
   ];
 
   test('the first export, then the corrected one: the first copy is withdrawn (REPLACED), its receipts say so', async () => {
-    const state = join(tmp, 'state-ts-1');
+    const state = join(tmp(), 'state-ts-1');
     expect((await run(state, FIRST, 'sept-2022')).summary.reasons).toMatchObject({ TWINSPACE_ELIGIBLE: 1 });
     expect(await twinspaces(state)).toHaveLength(2);
     const corrected = await run(state, CORRECTED, 'sept-2022');
@@ -108,7 +108,7 @@ describe('the same TwinSpace in two exports: the later export (by exportedAt) ho
   });
 
   test('the corrected export first: the earlier export’s copy is never staged (IN_LATER_EXPORT), the same target', async () => {
-    const state = join(tmp, 'state-ts-2');
+    const state = join(tmp(), 'state-ts-2');
     await run(state, CORRECTED, 'sept-2022');
     const first = await run(state, FIRST, 'sept-2022');
     expect(first.summary.reasons).toMatchObject({ IN_LATER_EXPORT: 1, PARENT_NOT_MIGRATED: 1 });
@@ -131,7 +131,7 @@ describe('records whose owner account arrives in a later export (PR-7): decided 
   const activityKey = targetKeys.profileList('rec-2022', 'x-1', 'activities', 'act-1');
 
   test('the records first: ORPHAN_RECORD, the owner’s run says to run them again, and the run again migrates them', async () => {
-    const state = join(tmp, 'state-orphans-1');
+    const state = join(tmp(), 'state-orphans-1');
     expect((await run(state, RECORDS, '2023')).summary.reasons).toMatchObject({ ORPHAN_RECORD: 1 });
     const owner = await run(state, OWNER, '2023');
     expect(owner.summary.identities?.rerun).toEqual(['rec-2022']);
@@ -143,7 +143,7 @@ describe('records whose owner account arrives in a later export (PR-7): decided 
   });
 
   test('the owner first: migrated at once, the same target', async () => {
-    const state = join(tmp, 'state-orphans-2');
+    const state = join(tmp(), 'state-orphans-2');
     await run(state, OWNER, '2023');
     const records = await run(state, RECORDS, '2023');
     expect(records.summary.reasons).toMatchObject({ ACTIVITY_ELIGIBLE: 1 });

@@ -1,6 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { lookupLocal } from '../../cli/commands/lookup';
 import { linkLocal } from '../../cli/commands/register';
@@ -19,7 +17,7 @@ import {
   STAFF,
   statusText,
   target,
-  useFolder,
+  useTempFolder,
   verified,
   withdrawnChecked,
   writeExport,
@@ -32,18 +30,10 @@ import {
  */
 jest.setTimeout(300_000);
 
-let tmp: string;
-
-beforeAll(async () => {
-  tmp = await mkdtemp(join(tmpdir(), 'esep-timeline-'));
-  useFolder(tmp);
-});
-afterAll(async () => {
-  await rm(tmp, { recursive: true, force: true });
-});
+const tmp = useTempFolder('esep-timeline-');
 
 describe('registrations before the exports, an SEG export before the eTwinning one', () => {
-  const state = () => join(tmp, 'state-a');
+  const state = () => join(tmp(), 'state-a');
 
   test('ID-4: registered in June 2022, before any export: pending, then linked when the export is indexed', async () => {
     expect(json(['register', '--email', ANA, '--user', 'u-ana', '--state', state()])).toEqual({
@@ -192,7 +182,14 @@ describe('registrations before the exports, an SEG export before the eTwinning o
       },
     };
     writeExport(corrected);
-    const rejected = cli(['run', join(tmp, 'exports', 'et-2022'), '--wave', 'sept-2022', '--state', state()]);
+    const rejected = cli([
+      'run',
+      join(tmp(), 'exports', 'et-2022'),
+      '--wave',
+      'sept-2022',
+      '--state',
+      state(),
+    ]);
     expect(rejected.status).toBe(2);
     expect(rejected.stderr).toMatch(
       /export et-2022 changed since it was run: projects\.ndjson differs .* --replace/,
@@ -208,7 +205,7 @@ describe('registrations before the exports, an SEG export before the eTwinning o
 });
 
 test('the other order (eTwinning export, SEG export, then the registration) ends in the same links and target', async () => {
-  const state = join(tmp, 'state-b');
+  const state = join(tmp(), 'state-b');
   await run(state, ET, 'sept-2022');
   const seg = await run(state, SEG);
   expect(seg.summary.reasons).toMatchObject({ SEG_SUPERSEDED: 2, PROFILE_MIGRATED: 1, ACTIVITY_ELIGIBLE: 1 });
@@ -224,7 +221,7 @@ test('the other order (eTwinning export, SEG export, then the registration) ends
 });
 
 test('after a rollback of one wave, verify still checks the waves that stand: a deleted document of another wave fails it', async () => {
-  const state = join(tmp, 'state-verify');
+  const state = join(tmp(), 'state-verify');
   const ran = await run(state, ET);
   expect(ran.failed).toBe(false);
   const rolled = cli(['rollback', 'et-2022', '--wave', '2023', '--state', state]);

@@ -29,7 +29,7 @@ import {
 } from './chunks';
 import { blobChecker } from './decide-export';
 import { type HeldContainers, heldContainers } from './holders';
-import { discardChunk, recordChunk } from './progress';
+import { discardChunk, openChunk, recordChunk } from './progress';
 import { resultRow } from './results';
 import { bucketExportSource } from './run';
 import type { Budget } from './sizing';
@@ -247,18 +247,8 @@ export async function processChunk(entity: Entity, body: string, deps: ChunkDeps
   const msg = parseMessage(body, ChunkMessageSchema, 'a chunk message');
   if (ENTITY_OF_KIND[msg.kind] !== entity || msg.op === 'identify' || msg.op === 'link')
     throw new PoisonMessageError(`a ${msg.kind} ${msg.op} chunk does not belong to ${entity}`);
-  if (await deps.store.hasChunkMarker(msg.scope, msg.stage, chunkId(msg))) {
-    // A delete that failed after the marker is done now.
-    await discardChunk(msg, deps);
-    return { msg, done: 'before' };
-  }
-  if (msg.budget) deps.applyBudget?.(msg.budget);
-  const text = await deps.objects.getText(deps.exportsBucket, msg.key);
-  if (text === undefined) {
-    // Another delivery of the same message worked it meanwhile, and deleted it (discardChunk).
-    if (await deps.store.hasChunkMarker(msg.scope, msg.stage, chunkId(msg))) return { msg, done: 'before' };
-    throw new PoisonMessageError(`chunk object ${msg.key} is missing`);
-  }
+  const text = await openChunk(msg, deps);
+  if (text === undefined) return { msg, done: 'before' };
 
   const source = bucketExportSource(deps.objects, deps.exportsBucket, msg.exportId);
   const outcome = await workChunk(msg, decodeChunk(text), {

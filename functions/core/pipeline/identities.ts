@@ -10,7 +10,7 @@ import { readManifest } from '../rules/manifest';
 import { readLines } from '../rules/ndjson';
 import type { RecordOf } from '../rules/schemas';
 import { type ChunkLine, type ChunkMessage, ChunkMessageSchema, decodeChunk, exportOfScope } from './chunks';
-import { discardChunk, recordChunk } from './progress';
+import { discardChunk, openChunk, recordChunk } from './progress';
 import type { Run, WorkflowDeps } from './run';
 
 /** Accounts read and written per batch. */
@@ -240,18 +240,9 @@ export async function processIdentityChunk(
   const runId = msg.stage.split('@')[1];
   if ((msg.op !== 'identify' && msg.op !== 'link') || msg.kind !== 'accounts' || !runId)
     throw new PoisonMessageError(`a ${msg.kind} ${msg.op} chunk is not an identity stage's`);
-  const { store, objects, exportsBucket } = deps.workflow;
-  if (await store.hasChunkMarker(msg.scope, msg.stage, chunkId(msg))) {
-    await discardChunk(msg, deps.workflow);
-    return { msg };
-  }
-  if (msg.budget) deps.workflow.applyBudget?.(msg.budget);
-  const text = await objects.getText(exportsBucket, msg.key);
-  if (text === undefined) {
-    // Another delivery of the same message worked it meanwhile, and deleted it (discardChunk).
-    if (await store.hasChunkMarker(msg.scope, msg.stage, chunkId(msg))) return { msg };
-    throw new PoisonMessageError(`chunk object ${msg.key} is missing`);
-  }
+  const { objects, exportsBucket } = deps.workflow;
+  const text = await openChunk(msg, deps.workflow);
+  if (text === undefined) return { msg };
   const lines = decodeChunk(text);
   const counts =
     msg.op === 'identify'

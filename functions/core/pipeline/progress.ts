@@ -1,7 +1,9 @@
-import { workKeys } from '../keys';
+import { PoisonMessageError } from '../errors';
+import { chunkId, workKeys } from '../keys';
 import type { ObjectStore, PipelineStore, StageTasks } from '../ports';
 import type { ChunkCounts, ChunkMessage } from './chunks';
 import type { Run, WorkflowDeps } from './run';
+import type { Budget } from './sizing';
 import { buildStagePlan, markerStage } from './stages';
 
 export interface StageStatus {
@@ -130,6 +132,32 @@ export async function missingChunks(
     }
   }
   return missing;
+}
+
+/**
+ * A chunk message's lines, or undefined when the chunk is worked already (its marker): a redelivery, whose
+ * object a failed delete may have left (deleted now), or another delivery of the same message that ended
+ * first and deleted it. Applies the message's budget before reading. A chunk neither worked nor stored is a
+ * poison message.
+ */
+export async function openChunk(
+  msg: ChunkMessage,
+  deps: {
+    readonly store: Pick<PipelineStore, 'hasChunkMarker'>;
+    readonly objects: ObjectStore;
+    readonly exportsBucket: string;
+    readonly applyBudget?: (budget: Budget) => void;
+  },
+): Promise<string | undefined> {
+  const worked = () => deps.store.hasChunkMarker(msg.scope, msg.stage, chunkId(msg));
+  if (await worked()) {
+    await discardChunk(msg, deps);
+    return undefined;
+  }
+  if (msg.budget) deps.applyBudget?.(msg.budget);
+  const text = await deps.objects.getText(deps.exportsBucket, msg.key);
+  if (text !== undefined || (await worked())) return text;
+  throw new PoisonMessageError(`chunk object ${msg.key} is missing`);
 }
 
 /**

@@ -128,6 +128,8 @@ export function sayer(language: Language): Say {
     timeZone: 'UTC',
   });
   const names = new Intl.DisplayNames([language], { type: 'language' });
+  // Sizes' formats, by unit and fraction digits: made once a language, not once a file.
+  const sizes = new Map<string, Intl.NumberFormat>();
   const say = (id: MessageId, values: Values = {}) => {
     let format = formats.get(id);
     if (!format) {
@@ -154,12 +156,19 @@ export function sayer(language: Language): Say {
         value /= 1000;
         unit++;
       }
-      return new Intl.NumberFormat(language, {
-        style: 'unit',
-        unit: units[unit],
-        unitDisplay: unit === 0 ? 'long' : 'short',
-        maximumFractionDigits: unit === 0 || value >= 10 ? 0 : 1,
-      }).format(value);
+      const digits = unit === 0 || value >= 10 ? 0 : 1;
+      const key = `${unit}:${digits}`;
+      let format = sizes.get(key);
+      if (!format) {
+        format = new Intl.NumberFormat(language, {
+          style: 'unit',
+          unit: units[unit],
+          unitDisplay: unit === 0 ? 'long' : 'short',
+          maximumFractionDigits: digits,
+        });
+        sizes.set(key, format);
+      }
+      return format.format(value);
     },
     languageName: (of: Language) => names.of(of) ?? of,
   });
