@@ -71,7 +71,17 @@ export interface PollOptions {
    * messages were deleted (as when a visibility timeout runs out just then).
    */
   readonly duplicate?: { readonly seed: number };
+  /**
+   * Emits this queue's URL when something may have made a message receivable (services queueActivity).
+   * With it, an idle queue is polled without a wait, again on each activity and at least every
+   * IDLE_POLL_MS: local-aws-sqs ends a long poll early only with a full batch, so a stage's few messages
+   * sat out the whole wait. Without it, pollers long-poll.
+   */
+  readonly activity?: NodeJS.EventEmitter;
 }
+
+/** How often an idle queue is polled at the latest when its activity is told (visibility timeouts ending). */
+const IDLE_POLL_MS = 250;
 
 /**
  * Emulates Lambda's SQS event source: up to `maxConcurrency` pollers receive batches of `batchSize`,
@@ -88,6 +98,9 @@ export function pollQueue(
   options: PollOptions = {},
 ) {
   let running = true;
+  // Stopping ends the pollers' long polls at once (an idle receive would otherwise hold stop() for its
+  // whole wait, on each queue).
+  const stopping = new AbortController();
   const counts = options.counts ?? { messages: 0, duplicates: 0, receiveErrors: 0 };
   let batches = options.duplicate?.seed ?? 0;
   const redeliverySeconds = options.redeliverySeconds ?? 5;
@@ -117,7 +130,7 @@ export function pollQueue(
     awsRegion: LOCAL_REGION,
   });
   /**
-   * Like Lambda's pollers, which scale with the queue: one poller long-polls an idle queue, and the others
+   * Like Lambda's pollers, which scale with the queue: one poller polls an idle queue, and the others
    * wait until it finds messages (or a while passes) before they poll too. Eight queues with every poller
    * long-polling at once kept the stand-ins' thread busy answering empty receives.
    */
@@ -133,19 +146,24 @@ export function pollQueue(
     wakeAll();
   };
   const IDLE_WAIT_MS = 1_000;
-  const idle = () =>
-    Promise.race([woken, new Promise<void>((resolve) => setTimeout(resolve, IDLE_WAIT_MS).unref())]);
+  const idle = (since: Promise<void>, ms: number) =>
+    Promise.race([since, new Promise<void>((resolve) => setTimeout(resolve, ms).unref())]);
+  const { activity } = options;
+  activity?.on(mapping.queueUrl, signal);
   const worker = async (index: number) => {
     while (running) {
       let messages: Message[];
+      // A signal while this receive is under way ends the idle wait after it at once.
+      const since = woken;
       try {
         const r = await sqs.send(
           new ReceiveMessageCommand({
             QueueUrl: mapping.queueUrl,
             MaxNumberOfMessages: mapping.batchSize,
-            WaitTimeSeconds: 1,
+            WaitTimeSeconds: activity ? 0 : 1,
             AttributeNames: ['All'],
           }),
+          { abortSignal: stopping.signal },
         );
         // The stand-in can hand out one message twice in a long poll; Lambda would not.
         messages = [...new Map((r.Messages ?? []).map((m) => [m.MessageId, m])).values()];
@@ -158,7 +176,8 @@ export function pollQueue(
         continue;
       }
       if (messages.length === 0) {
-        if (index > 0) await idle();
+        if (index > 0) await idle(since, IDLE_WAIT_MS);
+        else if (activity) await idle(since, IDLE_POLL_MS);
         continue;
       }
       signal();
@@ -215,6 +234,8 @@ export function pollQueue(
     done: all,
     async stop() {
       running = false;
+      activity?.removeListener(mapping.queueUrl, signal);
+      stopping.abort();
       signal();
       await all.catch(() => undefined);
     },

@@ -111,7 +111,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       ...options.context,
     });
     services = await startServices(options.stateDir);
-    const { clients } = services;
+    const { clients, queueActivity } = services;
     // The functions get clients of their own: faults hit them, not the runner's upload and download.
     const faultCounts = emptyCounts();
     const functionClients = services.newClients();
@@ -201,6 +201,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
             ? {}
             : { redeliverySeconds: options.redeliverySeconds }),
           ...(options.duplicateDelivery ? { duplicate: options.duplicateDelivery } : {}),
+          activity: queueActivity,
         },
       );
     });

@@ -36,6 +36,12 @@ export interface LocalServices {
   readonly taskTokens: LocalTaskTokens;
   /** Emits `event` for S3 ObjectCreated (s3rver's own notification). */
   readonly s3Events: NodeJS.EventEmitter;
+  /**
+   * Emits a queue's URL when any of these clients sent to it or changed a message's visibility there:
+   * the local event sources poll on it (local-aws-sqs answers a long poll only with a full batch or at
+   * its end, where SQS answers as soon as a message is there).
+   */
+  readonly queueActivity: NodeJS.EventEmitter;
   stop(): Promise<void>;
 }
 
@@ -63,6 +69,28 @@ const localSecrets = (key: string) =>
     send: async () => ({ SecretString: key }),
     destroy: () => undefined,
   }) as unknown as SecretsManagerClient;
+
+/** The SQS calls after which a queue may hold a message to receive. */
+const ACTIVITY = new Set([
+  'SendMessageCommand',
+  'SendMessageBatchCommand',
+  'ChangeMessageVisibilityCommand',
+  'ChangeMessageVisibilityBatchCommand',
+]);
+
+/** An SQS client that tells `activity` (by queue URL) when one of its calls may have made a message receivable. */
+function withQueueActivity(client: SQSClient, activity: EventEmitter): SQSClient {
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const out = await next(args);
+      const queueUrl = (args.input as { QueueUrl?: unknown }).QueueUrl;
+      if (ACTIVITY.has(context.commandName ?? '') && typeof queueUrl === 'string') activity.emit(queueUrl);
+      return out;
+    },
+    { step: 'initialize', name: 'localQueueActivity' },
+  );
+  return client;
+}
 
 /**
  * Starts the stand-ins in a worker thread of their own (services-host.ts): they answer on one core while
@@ -97,6 +125,7 @@ export async function startServices(stateDir: string): Promise<LocalServices> {
   const secret = await localSecret(stateDir);
   const made: Clients[] = [];
   const taskTokens = localTaskTokens();
+  const queueActivity = new EventEmitter().setMaxListeners(0);
   const newClients = (): Clients => {
     const c: Clients = {
       s3: new S3Client({
@@ -108,7 +137,7 @@ export async function startServices(stateDir: string): Promise<LocalServices> {
         responseChecksumValidation: 'WHEN_REQUIRED',
       }),
       dynamo: new DynamoDBClient({ ...common, ...clientRetry(), endpoint: dynamodb }),
-      sqs: new SQSClient({ ...common, ...clientRetry(), endpoint: sqs }),
+      sqs: withQueueActivity(new SQSClient({ ...common, ...clientRetry(), endpoint: sqs }), queueActivity),
       secrets: localSecrets(secret),
       sfn: taskTokens.client,
     };
@@ -122,6 +151,7 @@ export async function startServices(stateDir: string): Promise<LocalServices> {
     newClients,
     taskTokens,
     s3Events,
+    queueActivity,
     async stop() {
       for (const c of made) {
         c.s3.destroy();
