@@ -1,4 +1,4 @@
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import {
   DeleteMessageBatchCommand,
   ReceiveMessageCommand,
@@ -6,7 +6,6 @@ import {
 } from '@aws-sdk/client-sqs';
 import { dynamoStore } from '../../functions/adapters/dynamo-store';
 import { UsageError } from '../../functions/core/errors';
-import { reportPrefix } from '../../functions/core/keys';
 import type { RunStatus } from '../../functions/core/ports';
 import type { LocalPipeline } from '../../local/runtime/pipeline';
 import { startLocalPipeline } from '../../local/runtime/pipeline';
@@ -84,10 +83,7 @@ export async function redriveLocal(options: RedriveOptions): Promise<RedriveResu
       return { moved: 0, nothing: { waves: latest.waves, state: latest.state } };
     // `run` runs one wave or all of them.
     const wave = latest.waves.length === 1 ? (latest.waves[0] as string) : 'all';
-    const outDir = await reportFolder(
-      options.out,
-      join(stateDir, 'reports', reportPrefix({ exportId: options.exportId, waves: latest.waves })),
-    );
+    const outDir = options.out === undefined ? undefined : await reportFolder(options.out, options.out);
     const result = await executeRun(
       pipeline,
       { exportId: options.exportId, wave },

@@ -52,7 +52,7 @@ export async function rollbackLocal(options: {
     const prefixes = new Set(
       before
         .filter((r) => r.waves.includes(options.wave))
-        .map((r) => reportPrefix({ exportId: options.exportId, waves: r.waves })),
+        .map((r) => reportPrefix({ ...r, exportId: options.exportId })),
     );
     // Nothing withdrawn (the wave was rolled back already): no receipt changes.
     const reports =

@@ -274,15 +274,33 @@ async function withdrawnFromSince(pipeline: LocalPipeline, since: string): Promi
 const REPORTED_FAILURES = new Set(['RunIncomplete', 'VerificationFailed']);
 
 /**
+ * Where the run of these waves that started at or after `since` put its report: the folder its start
+ * chose (a run of other content than the first writes beside the first's report, not over it).
+ */
+async function reportPrefixSince(
+  pipeline: LocalPipeline,
+  run: { exportId: string; waves: readonly string[] },
+  since: string,
+): Promise<string> {
+  const store = dynamoStore(pipeline.clients.dynamo, pipeline.resources.table);
+  const mine = (await store.runStatuses(run.exportId))
+    .filter((s) => s.waves.join('+') === run.waves.join('+') && (s.startedAt ?? '') >= since)
+    .sort((a, b) => (a.startedAt ?? '').localeCompare(b.startedAt ?? ''))
+    .at(-1);
+  return reportPrefix({ ...run, ...(mine?.reportPrefix ? { reportPrefix: mine.reportPrefix } : {}) });
+}
+
+/**
  * Runs one execution of the state machine and copies its report to `outDir` (a folder the caller claimed
- * with `reportFolder`). Throws ExportRejectedError
- * (exit 2) or ExecutionFailedError; a run that failed after its report (REPORTED_FAILURES) returns it.
+ * with `reportFolder`; without it, the run's own folder under the state folder). Throws
+ * ExportRejectedError (exit 2) or ExecutionFailedError; a run that failed after its report
+ * (REPORTED_FAILURES) returns it.
  */
 export async function executeRun(
   pipeline: LocalPipeline,
   input: { bucket: string; key: string } | { exportId: string; wave: string },
   run: { exportId: string; waves: readonly string[] },
-  outDir: string,
+  out: string | undefined,
 ): Promise<RunResult> {
   pipeline.limits.reset();
   const startedAt = new Date().toISOString();
@@ -294,7 +312,9 @@ export async function executeRun(
     if (outcome.error === 'ExportRejectedError') throw new ExportRejectedError(outcome.cause);
     throw new ExecutionFailedError(outcome.error, outcome.cause);
   }
-  await download(pipeline.clients, pipeline.resources.buckets.reports, reportPrefix(run), outDir);
+  const prefix = await reportPrefixSince(pipeline, run, startedAt);
+  const outDir = out ?? (await reportFolder(undefined, join(pipeline.stateDir, 'reports', prefix)));
+  await download(pipeline.clients, pipeline.resources.buckets.reports, prefix, outDir);
   // Each function's heaviest invocation of this run against Lambda's limits, and the execution's quotas;
   // under AWS's limits, what the stand-ins refused and what was left dead-lettered.
   const throttling = pipeline.throttling
@@ -308,13 +328,13 @@ export async function executeRun(
     join(outDir, 'limits.json'),
     `${JSON.stringify({ ...pipeline.limits.report(outcome.stats), ...(throttling ? { throttling } : {}) }, null, 2)}\n`,
   );
-  await recordReportFolder(pipeline.stateDir, reportPrefix(run), outDir);
+  await recordReportFolder(pipeline.stateDir, prefix, outDir);
   const summary = JSON.parse(await readFile(join(outDir, 'summary.json'), 'utf8')) as Summary;
   // This run withdrew what other runs staged (ID-3's superseded SEG accounts, ID-9's TwinSpaces and
   // groups that a later export holds): their receipts were told, and so are their local copies.
   const touched = await withdrawnFromSince(pipeline, startedAt);
   if (touched.size > 0)
-    await refreshReportFolders(pipeline, (prefix) => prefix !== reportPrefix(run) && touched.has(prefix));
+    await refreshReportFolders(pipeline, (other) => other !== prefix && touched.has(other));
   // Records of other exports held as ORPHAN_RECORD belong to accounts this run brought (PR-7).
   const rerun = summary.identities?.rerun ?? [];
   if (rerun.length > 0)
@@ -377,12 +397,9 @@ export async function runLocal(options: RunOptions): Promise<RunResult> {
   const release = onInterrupt(() => pipeline.stop());
   try {
     const { clients, resources } = pipeline;
-    // One report folder per export and set of waves, as on AWS: a run never overwrites another's report.
-    // Claimed under the state folder's lock: a refused run writes nothing.
-    const outDir = await reportFolder(
-      options.out,
-      join(stateDir, 'reports', reportPrefix({ exportId, waves })),
-    );
+    // One report folder per run's content, export and set of waves, as on AWS: a run never overwrites
+    // another's report. --out is claimed under the state folder's lock: a refused run writes nothing.
+    const outDir = options.out === undefined ? undefined : await reportFolder(options.out, options.out);
     await warnOutOfOrder(pipeline, exportId, waves, policy.waveIds);
     // A changed export under a finished id: refused before its files replace the earlier ones.
     const store = dynamoStore(clients.dynamo, resources.table);

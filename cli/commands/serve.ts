@@ -1,9 +1,8 @@
-import { join, resolve } from 'node:path';
-import { exportKeys, MANIFEST, reportPrefix } from '../../functions/core/keys';
+import { resolve } from 'node:path';
+import { exportKeys, MANIFEST } from '../../functions/core/keys';
 import { buildStagePlan } from '../../functions/core/pipeline/stages';
 import { neutralise } from '../../functions/core/report/neutralise';
 import { type LocalPipeline, startLocalPipeline } from '../../local/runtime/pipeline';
-import { reportFolder } from '../folders';
 import { notice } from '../messages';
 import { loadPolicy } from './plan';
 import { executeRun } from './run';
@@ -70,7 +69,7 @@ export async function serve(options: ServeOptions = {}): Promise<void> {
               pipeline,
               { bucket: buckets.exports, key },
               { exportId, waves },
-              await reportFolder(undefined, join(stateDir, 'reports', reportPrefix({ exportId, waves }))),
+              undefined,
             );
             out.write(`run of ${exportId}: ${r.summary.status}, report: ${r.outDir}\n`);
           } catch (error) {

@@ -95,9 +95,24 @@ export const workKeys = {
     `${PREFIXES.work}${scope}/report/${report}/expected/${pad6(partition)}.ndjson`,
 };
 
-/** Where a run's report lives in the reports bucket: one folder per export and set of waves. */
-export const reportPrefix = (run: { readonly exportId: string; readonly waves: readonly string[] }) =>
-  `${run.exportId}/${run.waves.join('+')}/`;
+/**
+ * Where a run's report lives in the reports bucket: the folder its start chose (`reportPrefix`, kept in
+ * the run and its status), else the export's and waves' own folder. A run of other content for the same
+ * export and waves (a corrected export, another policy) writes beside it, in a folder named by its scope
+ * (`contentReportPrefix`), so that no run's report is written over another's.
+ */
+export const reportPrefix = (run: {
+  readonly exportId: string;
+  readonly waves: readonly string[];
+  readonly reportPrefix?: string;
+}) => run.reportPrefix ?? `${run.exportId}/${run.waves.join('+')}/`;
+
+/** The report folder of a run whose content is not the first that ran these waves of its export. */
+export const contentReportPrefix = (run: {
+  readonly exportId: string;
+  readonly waves: readonly string[];
+  readonly scope: string;
+}) => `${run.exportId}/${run.waves.join('+')}@${run.scope.slice(run.scope.lastIndexOf('@') + 1)}/`;
 
 /** decisions.ndjson in parts, one per report part, in the run's order (a local run joins them). */
 export const decisionsPart = (prefix: string, part: number) => `${prefix}decisions/${pad6(part)}.ndjson`;

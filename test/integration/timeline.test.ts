@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { lookupLocal } from '../../cli/commands/lookup';
 import { linkLocal } from '../../cli/commands/register';
+import { statusLocal } from '../../cli/commands/status';
 import { s3Objects } from '../../functions/adapters/s3-objects';
 import { targetKeys } from '../../functions/core/keys';
 import { startLocalPipeline } from '../../local/runtime/pipeline';
@@ -201,6 +202,22 @@ describe('registrations before the exports, an SEG export before the eTwinning o
     expect(replaced.summary.reasons).toMatchObject({ TWINSPACE_BEFORE_CUTOFF: 1 });
     expect((await target(state(), 'et-2022/')).keys).toEqual([]);
     expect(await statusText(state())).toMatch(/a corrected export replaced it/);
+    // Issue 27, mistake 4: the replaced run's report stays where it was, its receipts say what was
+    // withdrawn and why; the replacing run writes beside it; status points each run at its own report.
+    const first = join(state(), 'reports', 'et-2022', 'sept-2022');
+    expect(replaced.outDir).not.toBe(first);
+    expect(replaced.outDir.startsWith(join(state(), 'reports', 'et-2022', 'sept-2022@'))).toBe(true);
+    const firstSummary = JSON.parse(readFileSync(join(first, 'summary.json'), 'utf8'));
+    expect(firstSummary.reasons.TWINSPACE_BEFORE_CUTOFF).toBeUndefined();
+    const receipt = JSON.parse(readFileSync(join(first, 'receipts', 'e-1.json'), 'utf8'));
+    expect(receipt.withdrawn).toEqual([
+      expect.objectContaining({ kind: 'projects', id: 'p-1', reason: 'REPLACED' }),
+    ]);
+    const rows = (await statusLocal({ stateDir: state() })).filter(
+      (r) => r.exportId === 'et-2022' && r.waves.join('+') === 'sept-2022',
+    );
+    expect([...new Set(rows.map((r) => r.report))].sort()).toEqual([first, replaced.outDir].sort());
+    expect(rows.find((r) => r.report === replaced.outDir)?.state).toBe('completed');
   });
 });
 

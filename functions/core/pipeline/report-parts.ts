@@ -69,6 +69,7 @@ const RunSchema = z.object({
   startedAt: z.string().min(1),
   firstStartedAt: z.string().optional(),
   executionId: z.string().optional(),
+  reportPrefix: z.string().min(1).max(200).optional(),
 });
 
 const CountsSchema = z.record(z.string(), z.number().int().nonnegative());

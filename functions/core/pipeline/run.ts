@@ -1,5 +1,5 @@
 import { ExportRejectedError, RunInProgressError } from '../errors';
-import { exportKeys, MANIFEST } from '../keys';
+import { contentReportPrefix, exportKeys, MANIFEST, reportPrefix } from '../keys';
 import type { ExportSource, ObjectStore, PipelineStore, RunStatus, StageTasks } from '../ports';
 import { type ValidatedExport, validateExport } from '../rules/manifest';
 import type { CompiledPolicy } from '../rules/policy';
@@ -22,6 +22,8 @@ export interface Run {
   readonly firstStartedAt?: string;
   /** The execution that runs it, holding the export's run lock until the run ends. */
   readonly executionId?: string;
+  /** Where its report goes in the reports bucket, when not the export's and waves' own folder (keys reportPrefix). */
+  readonly reportPrefix?: string;
 }
 
 export interface WorkflowDeps {
@@ -124,7 +126,9 @@ async function openRun(
   }
   const scope = runScope(exportId, deps.policy, files);
   const ids = waves.map((w) => w.wave);
-  const before = await statusOfRun(deps.store, exportId, { scope, waves: ids });
+  const earlier = await deps.store.runStatuses(exportId);
+  const before = earlier.find((s) => s.scope === scope && sameWaves(s.waves, ids));
+  const prefix = reportPrefixOfRun({ exportId, scope, waves: ids }, earlier);
   const run: Run = {
     exportId,
     scope,
@@ -132,6 +136,7 @@ async function openRun(
     startedAt,
     firstStartedAt: before?.firstStartedAt ?? before?.startedAt ?? startedAt,
     ...(input.executionId ? { executionId: input.executionId } : {}),
+    ...(prefix === reportPrefix({ exportId, waves: ids }) ? {} : { reportPrefix: prefix }),
   };
   // A wave rolled back earlier runs again: its withdrawals no longer describe the target.
   const stale = (await deps.store.withdrawals(run.scope)).filter(
@@ -145,9 +150,28 @@ async function openRun(
     at: run.startedAt,
     startedAt: run.startedAt,
     ...(run.firstStartedAt ? { firstStartedAt: run.firstStartedAt } : {}),
+    ...(run.reportPrefix ? { reportPrefix: run.reportPrefix } : {}),
     files,
   });
   return run;
+}
+
+const sameWaves = (a: readonly string[], b: readonly string[]) => a.join('+') === b.join('+');
+
+/**
+ * The report folder of a run (issue 27, mistake 4): the one its content had when it ran these waves
+ * before; the export's and waves' own folder for the first content that runs them; beside it, named by
+ * the content, for any other (a corrected export under `--replace`, another policy). A replaced run's
+ * report stays where it was, and its receipts are told what was withdrawn.
+ */
+export function reportPrefixOfRun(
+  run: { readonly exportId: string; readonly scope: string; readonly waves: readonly string[] },
+  earlier: readonly RunStatus[],
+): string {
+  const same = earlier.filter((s) => sameWaves(s.waves, run.waves));
+  const mine = same.find((s) => s.scope === run.scope && s.reportPrefix)?.reportPrefix;
+  if (mine) return mine;
+  return same.some((s) => s.scope !== run.scope) ? contentReportPrefix(run) : reportPrefix(run);
 }
 
 /** The runs of an export as the state has them, each with its export id. */
@@ -199,7 +223,7 @@ async function statusOfRun(
   run: { readonly scope: string; readonly waves: readonly string[] },
 ): Promise<RunStatus | undefined> {
   return (await store.runStatuses(exportId)).find(
-    (s) => s.scope === run.scope && s.waves.join('+') === run.waves.join('+'),
+    (s) => s.scope === run.scope && sameWaves(s.waves, run.waves),
   );
 }
 
@@ -216,6 +240,7 @@ export async function recordRunStatus(
   await store.putRunStatus(exportId, {
     ...(before?.files ? { files: before.files } : {}),
     ...(before?.firstStartedAt ? { firstStartedAt: before.firstStartedAt } : {}),
+    ...(before?.reportPrefix ? { reportPrefix: before.reportPrefix } : {}),
     ...status,
   });
 }
