@@ -76,6 +76,13 @@ export async function reportFolder(out: string | undefined, fallback: string): P
   return dir;
 }
 
+/**
+ * The `--out` of a run, claimed (refused when it holds files esep-migrate did not write); undefined
+ * without it: the run's own folder under the state folder is chosen once the run has started.
+ */
+export const outFolder = async (out: string | undefined): Promise<string | undefined> =>
+  out === undefined ? undefined : reportFolder(out, out);
+
 /** Where each run's report went on this machine (`--out`, or the default), by its reports-bucket prefix. */
 const REPORT_INDEX = 'report-folders.json';
 

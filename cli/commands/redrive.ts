@@ -9,7 +9,7 @@ import { UsageError } from '../../functions/core/errors';
 import type { RunStatus } from '../../functions/core/ports';
 import type { LocalPipeline } from '../../local/runtime/pipeline';
 import { startLocalPipeline } from '../../local/runtime/pipeline';
-import { reportFolder } from '../folders';
+import { outFolder } from '../folders';
 import { onInterrupt } from '../interrupt';
 import { notice } from '../messages';
 import { executeRun, type RunResult } from './run';
@@ -83,7 +83,7 @@ export async function redriveLocal(options: RedriveOptions): Promise<RedriveResu
       return { moved: 0, nothing: { waves: latest.waves, state: latest.state } };
     // `run` runs one wave or all of them.
     const wave = latest.waves.length === 1 ? (latest.waves[0] as string) : 'all';
-    const outDir = options.out === undefined ? undefined : await reportFolder(options.out, options.out);
+    const outDir = await outFolder(options.out);
     const result = await executeRun(
       pipeline,
       { exportId: options.exportId, wave },

@@ -18,7 +18,7 @@ import {
   MANIFEST,
   reportPrefix,
 } from '../../functions/core/keys';
-import { changedExportError, changedRuns, manifestFiles } from '../../functions/core/pipeline/run';
+import { changedExportError, changedRuns, manifestFiles, sameWaves } from '../../functions/core/pipeline/run';
 import {
   buildStagePlan,
   IDENTITY_STAGES,
@@ -36,7 +36,7 @@ import type { FaultCounts } from '../../local/runtime/faults';
 import { exportFiles, exportFolder, fsExportSource } from '../../local/runtime/fs-export-source';
 import { type LocalPipeline, startLocalPipeline } from '../../local/runtime/pipeline';
 import type { Throttling } from '../../local/runtime/throttling';
-import { recordReportFolder, reportFolder, reportFolders } from '../folders';
+import { outFolder, recordReportFolder, reportFolder, reportFolders } from '../folders';
 import { onInterrupt } from '../interrupt';
 import { notice } from '../messages';
 import { progress, stagesOf } from '../progress';
@@ -283,10 +283,10 @@ async function reportPrefixSince(
   since: string,
 ): Promise<string> {
   const store = dynamoStore(pipeline.clients.dynamo, pipeline.resources.table);
-  const mine = (await store.runStatuses(run.exportId))
-    .filter((s) => s.waves.join('+') === run.waves.join('+') && (s.startedAt ?? '') >= since)
-    .sort((a, b) => (a.startedAt ?? '').localeCompare(b.startedAt ?? ''))
-    .at(-1);
+  // One execution at a time: the one row of these waves started since is this execution's run.
+  const mine = (await store.runStatuses(run.exportId)).find(
+    (s) => sameWaves(s.waves, run.waves) && (s.startedAt ?? '') >= since,
+  );
   return reportPrefix({ ...run, ...(mine?.reportPrefix ? { reportPrefix: mine.reportPrefix } : {}) });
 }
 
@@ -399,7 +399,7 @@ export async function runLocal(options: RunOptions): Promise<RunResult> {
     const { clients, resources } = pipeline;
     // One report folder per run's content, export and set of waves, as on AWS: a run never overwrites
     // another's report. --out is claimed under the state folder's lock: a refused run writes nothing.
-    const outDir = options.out === undefined ? undefined : await reportFolder(options.out, options.out);
+    const outDir = await outFolder(options.out);
     await warnOutOfOrder(pipeline, exportId, waves, policy.waveIds);
     // A changed export under a finished id: refused before its files replace the earlier ones.
     const store = dynamoStore(clients.dynamo, resources.table);

@@ -127,7 +127,7 @@ async function openRun(
   const scope = runScope(exportId, deps.policy, files);
   const ids = waves.map((w) => w.wave);
   const earlier = await deps.store.runStatuses(exportId);
-  const before = earlier.find((s) => s.scope === scope && sameWaves(s.waves, ids));
+  const before = statusIn(earlier, { scope, waves: ids });
   const prefix = reportPrefixOfRun({ exportId, scope, waves: ids }, earlier);
   const run: Run = {
     exportId,
@@ -156,7 +156,14 @@ async function openRun(
   return run;
 }
 
-const sameWaves = (a: readonly string[], b: readonly string[]) => a.join('+') === b.join('+');
+/** Whether two runs ran the same waves (in the same order). */
+export const sameWaves = (a: readonly string[], b: readonly string[]) => a.join('+') === b.join('+');
+
+/** The status a run (its scope and waves) last recorded, among an export's statuses. */
+const statusIn = (
+  statuses: readonly RunStatus[],
+  run: { readonly scope: string; readonly waves: readonly string[] },
+) => statuses.find((s) => s.scope === run.scope && sameWaves(s.waves, run.waves));
 
 /**
  * The report folder of a run (issue 27, mistake 4): the one its content had when it ran these waves
@@ -168,10 +175,11 @@ export function reportPrefixOfRun(
   run: { readonly exportId: string; readonly scope: string; readonly waves: readonly string[] },
   earlier: readonly RunStatus[],
 ): string {
-  const same = earlier.filter((s) => sameWaves(s.waves, run.waves));
-  const mine = same.find((s) => s.scope === run.scope && s.reportPrefix)?.reportPrefix;
+  const mine = statusIn(earlier, run)?.reportPrefix;
   if (mine) return mine;
-  return same.some((s) => s.scope !== run.scope) ? contentReportPrefix(run) : reportPrefix(run);
+  return earlier.some((s) => s.scope !== run.scope && sameWaves(s.waves, run.waves))
+    ? contentReportPrefix(run)
+    : reportPrefix(run);
 }
 
 /** The runs of an export as the state has them, each with its export id. */
@@ -222,9 +230,7 @@ async function statusOfRun(
   exportId: string,
   run: { readonly scope: string; readonly waves: readonly string[] },
 ): Promise<RunStatus | undefined> {
-  return (await store.runStatuses(exportId)).find(
-    (s) => s.scope === run.scope && sameWaves(s.waves, run.waves),
-  );
+  return statusIn(await store.runStatuses(exportId), run);
 }
 
 /**
