@@ -52,6 +52,17 @@ const stateOption = () =>
   new Option('--state <dir>', 'the local state folder (the stand-ins keep their data there)')
     .env('ESEP_STATE')
     .default('.esep-local');
+/**
+ * A deployed stack instead of the local state folder (cli/stack.ts): the AWS SDK's own settings say which
+ * account, region and endpoints (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL_<SERVICE>).
+ */
+const stackOption = () =>
+  new Option(
+    '--stack <name>',
+    "a deployed pipeline stack instead of the local state (AWS_PROFILE, AWS_REGION and the SDK's other settings choose the account)",
+  )
+    .env('ESEP_STACK')
+    .argParser(once('--stack'));
 const waveOption = () =>
   new Option('--wave <id>', 'one wave of the policy, or all (the default): every wave in order').argParser(
     once('--wave'),
@@ -239,11 +250,16 @@ function program(setExit: (code: number) => void): Command {
     .requiredOption('--email <address>', 'the e-mail of the EU Login account')
     .requiredOption('--user <esepUserId>', 'the ESEP user id')
     .addOption(stateOption())
-    .action(async (o: { email: string; user: string; state: string }) => {
+    .addOption(stackOption())
+    .action(async (o: { email: string; user: string; state: string; stack?: string }) => {
       const { registerLocal } = require('./commands/register') as typeof import('./commands/register');
-      console.log(
-        JSON.stringify(await registerLocal({ email: o.email, esepUserId: o.user, stateDir: o.state })),
-      );
+      const outcome = await registerLocal({
+        email: o.email,
+        esepUserId: o.user,
+        stateDir: o.state,
+        ...(o.stack === undefined ? {} : { stack: o.stack }),
+      });
+      console.log(JSON.stringify(outcome));
       setExit(0);
     });
 
@@ -258,6 +274,7 @@ function program(setExit: (code: number) => void): Command {
     .requiredOption('--reason <text>', 'why (kept in the audit record)')
     .option('--by <name>', "who links (kept in the audit record; default: the operator's login name)")
     .addOption(stateOption())
+    .addOption(stackOption())
     .action(
       async (o: {
         user: string;
@@ -266,6 +283,7 @@ function program(setExit: (code: number) => void): Command {
         reason: string;
         by?: string;
         state: string;
+        stack?: string;
       }) => {
         const { linkLocal } = require('./commands/register') as typeof import('./commands/register');
         const outcome = await linkLocal({
@@ -273,6 +291,7 @@ function program(setExit: (code: number) => void): Command {
           legacyAccountId: o.account,
           reason: o.reason,
           stateDir: o.state,
+          ...(o.stack === undefined ? {} : { stack: o.stack }),
           ...(o.export === undefined ? {} : { exportId: o.export }),
           ...(o.by === undefined ? {} : { by: o.by }),
         });
@@ -289,13 +308,15 @@ function program(setExit: (code: number) => void): Command {
     .argument('<exportId>')
     .requiredOption('--wave <id>', 'the wave to withdraw', once('--wave'))
     .addOption(stateOption())
+    .addOption(stackOption())
     .addOption(policyOption())
-    .action(async (exportId: string, o: { wave: string; state: string; policy?: string }) => {
+    .action(async (exportId: string, o: { wave: string; state: string; stack?: string; policy?: string }) => {
       const { rollbackLocal } = require('./commands/rollback') as typeof import('./commands/rollback');
       const r = await rollbackLocal({
         exportId,
         wave: o.wave,
         stateDir: o.state,
+        ...(o.stack === undefined ? {} : { stack: o.stack }),
         ...(o.policy === undefined ? {} : { policyFile: o.policy }),
       });
       console.log(
@@ -327,14 +348,23 @@ function program(setExit: (code: number) => void): Command {
     )
     .argument('<exportId>')
     .addOption(stateOption())
+    .addOption(stackOption())
     .addOption(outOption('<state>/reports/<exportId>/<waves>'))
-    .action(async (exportId: string, o: { state: string; out?: string }) => {
-      const { redriveLocal } = require('./commands/redrive') as typeof import('./commands/redrive');
-      const result = await redriveLocal({
-        exportId,
-        stateDir: o.state,
-        ...(o.out === undefined ? {} : { out: o.out }),
-      });
+    .action(async (exportId: string, o: { state: string; stack?: string; out?: string }) => {
+      const { redriveLocal, redriveStack } =
+        require('./commands/redrive') as typeof import('./commands/redrive');
+      if (o.stack !== undefined && o.out !== undefined)
+        throw new UsageError(
+          '--out: a redrive on a stack writes its report to the reports buckets, as every run there',
+        );
+      const result =
+        o.stack === undefined
+          ? await redriveLocal({
+              exportId,
+              stateDir: o.state,
+              ...(o.out === undefined ? {} : { out: o.out }),
+            })
+          : await redriveStack(exportId, o.stack);
       if ('nothing' in result) {
         const { waves, state } = result.nothing;
         console.log(
@@ -344,7 +374,24 @@ function program(setExit: (code: number) => void): Command {
         return;
       }
       console.log(`moved ${result.moved} messages from dead-letter queues back to their queues`);
-      setExit(await printResult('redrive', 'Redrive', result));
+      if ('summary' in result) {
+        setExit(await printResult('redrive', 'Redrive', result));
+        return;
+      }
+      if (result.running !== undefined) {
+        console.log(
+          `execution ${result.running} still runs this export: it takes the messages moved back (esep-migrate status --stack shows it)`,
+        );
+        setExit(0);
+        return;
+      }
+      const { formatStatus } = require('./commands/status') as typeof import('./commands/status');
+      console.log(
+        result.run
+          ? formatStatus({ runs: [result.run] })
+          : 'the execution ended without a status row for these waves',
+      );
+      setExit(result.failed ? 1 : 0);
     });
 
   cli
@@ -354,10 +401,15 @@ function program(setExit: (code: number) => void): Command {
     )
     .argument('<exportId>')
     .addOption(stateOption())
-    .action(async (exportId: string, o: { state: string }) => {
+    .addOption(stackOption())
+    .action(async (exportId: string, o: { state: string; stack?: string }) => {
       const { formatVerification, verifyLocal } =
         require('./commands/verify') as typeof import('./commands/verify');
-      const { runs, verification } = await verifyLocal({ exportId, stateDir: o.state });
+      const { runs, verification } = await verifyLocal({
+        exportId,
+        stateDir: o.state,
+        ...(o.stack === undefined ? {} : { stack: o.stack }),
+      });
       const waves = [...new Set(runs.flatMap((r) => r.waves))];
       console.log(`Verify of export ${neutralise(exportId)}, waves ${waves.join(', ')}`);
       console.log(formatVerification(verification));
@@ -367,19 +419,21 @@ function program(setExit: (code: number) => void): Command {
   cli
     .command('status')
     .description(
-      'every export and wave run in the state: its state, times, counts, verification and report, and waves run out of order',
+      'every export and wave run in the state: its state, times, counts, verification and report, and waves run out of order; on a deployed stack also where a running run is, and the dead letters',
     )
     .addOption(stateOption())
+    .addOption(stackOption())
     .addOption(policyOption())
-    .option('--json', 'one JSON array instead of lines')
-    .action(async (o: { state: string; policy?: string; json?: boolean }) => {
-      const { formatStatus, statusLocal } =
-        require('./commands/status') as typeof import('./commands/status');
-      const rows = await statusLocal({
+    .option('--json', 'JSON instead of lines: the runs (with --stack: {runs, deadLettered})')
+    .action(async (o: { state: string; stack?: string; policy?: string; json?: boolean }) => {
+      const { formatStatus, status } = require('./commands/status') as typeof import('./commands/status');
+      const panel = await status({
         stateDir: o.state,
+        ...(o.stack === undefined ? {} : { stack: o.stack }),
         ...(o.policy === undefined ? {} : { policyFile: o.policy }),
       });
-      console.log(o.json ? JSON.stringify(rows, null, 2) : formatStatus(rows));
+      if (!o.json) console.log(formatStatus(panel));
+      else console.log(JSON.stringify(o.stack === undefined ? panel.runs : panel, null, 2));
       setExit(0);
     });
 
@@ -391,11 +445,13 @@ function program(setExit: (code: number) => void): Command {
     .option('--account <legacyAccountId>', 'the legacy account id')
     .option('--user <esepUserId>', 'the ESEP user id (its linked account)')
     .addOption(stateOption())
+    .addOption(stackOption())
     .option('--json', 'one JSON object instead of lines')
-    .action(async (o: { account?: string; user?: string; state: string; json?: boolean }) => {
+    .action(async (o: { account?: string; user?: string; state: string; stack?: string; json?: boolean }) => {
       const { lookupLocal } = require('./commands/lookup') as typeof import('./commands/lookup');
       const found = await lookupLocal({
         stateDir: o.state,
+        ...(o.stack === undefined ? {} : { stack: o.stack }),
         ...(o.account === undefined ? {} : { account: o.account }),
         ...(o.user === undefined ? {} : { user: o.user }),
       });

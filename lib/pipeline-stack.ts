@@ -1,4 +1,4 @@
-import { CfnOutput, Duration, RemovalPolicy, Size, Stack, type StackProps } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, Duration, Fn, RemovalPolicy, Size, Stack, type StackProps } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -14,9 +14,9 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { MonitoringFacade, notifySns } from 'cdk-monitoring-constructs';
 import type { Construct } from 'constructs';
-import { type EnvKey, QUEUE_ENV } from '../functions/adapters/wiring';
+import { type EnvKey, pascalCase, QUEUE_ENV, STACK_OUTPUTS } from '../functions/adapters/wiring';
 import { bucketSetName } from '../functions/core/bucket-sets';
-import { exportKeys } from '../functions/core/keys';
+import { exportKeys, PREFIXES } from '../functions/core/keys';
 import { capacityOf } from '../functions/core/pipeline/capacity';
 import { SIZING } from '../functions/core/pipeline/sizing';
 import { buildStagePlan } from '../functions/core/pipeline/stages';
@@ -37,6 +37,9 @@ export interface PipelineStackProps extends StackProps {
   readonly settings: Settings;
   readonly stateful: StatefulOutputs;
 }
+
+/** The functions an operator command is configured from (cli/stack.ts `environment`). */
+export const OPERATOR_FUNCTIONS = ['rollback', 'verify', 'account-link'] as const;
 
 /**
  * The pipeline: an upload of `exports/<exportId>/manifest.json` starts the state machine (EventBridge);
@@ -154,7 +157,7 @@ export class PipelineStack extends Stack {
       return { queue: q, dlq };
     };
     const queues = Object.fromEntries(
-      QUEUED.map((e) => [e, queue(pascal(e), Duration.minutes(30))]),
+      QUEUED.map((e) => [e, queue(pascalCase(e), Duration.minutes(30))]),
     ) as Record<Queued, ReturnType<typeof queue>>;
     // Six times the function's timeout (Lambda's advice for SQS event sources): a message is not handed
     // to a second invocation while the first may still be working on it.
@@ -234,6 +237,84 @@ export class PipelineStack extends Stack {
         ]),
       ),
     });
+
+    // ---- the operators' role: what the operator commands do on this stack (`--stack`, cli/stack.ts) ----
+    // Assumed by the account's operators (a profile with its role_arn). Reads: the stack's outputs, the
+    // configuration of the functions a command is configured from, the state, the export and the target
+    // (verify, lookup); writes: links (link, register), verify's spool in the working area, executions
+    // of this state machine (rollback, redrive) and the queues' messages (redrive). Never a delete of an
+    // object: a withdrawal is the rollback function's, through the state machine.
+    const operators = new iam.Role(this, 'Operators', {
+      assumedBy: new iam.AccountRootPrincipal(),
+      description: 'esep-migrate status, lookup, verify, rollback, redrive, link and register with --stack',
+      maxSessionDuration: Duration.hours(12),
+    });
+    operators.addToPolicy(
+      new iam.PolicyStatement({ actions: ['cloudformation:DescribeStacks'], resources: [this.stackId] }),
+    );
+    operators.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['lambda:GetFunctionConfiguration'],
+        resources: OPERATOR_FUNCTIONS.map((name) => (functions.get(name) as lambda.Function).functionArn),
+      }),
+    );
+    this.stateMachine.grantStartExecution(operators);
+    // An execution's ARN is the state machine's with `execution` and the execution's name.
+    const executions = Stack.of(this).formatArn({
+      service: 'states',
+      resource: 'execution',
+      resourceName: `${Fn.select(6, Fn.split(':', this.stateMachine.stateMachineArn))}:*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    operators.addToPolicy(
+      new iam.PolicyStatement({ actions: ['states:DescribeExecution'], resources: [executions] }),
+    );
+    table.grantReadWriteData(operators);
+    emailKeySecret.grantRead(operators);
+    exportsBucket.grantRead(operators);
+    exportsBucket.grantPut(operators, `${PREFIXES.work}*`);
+    for (const b of [...migratedBuckets, ...reportsBuckets]) b.grantRead(operators);
+    for (const q of Object.values(this.queues)) {
+      q.dlq.grantConsumeMessages(operators);
+      q.queue.grantSendMessages(operators);
+    }
+    acknowledge(operators, {
+      'AwsSolutions-IAM5[Action::kms:ReEncrypt*]': REASONS.kmsGrant,
+      'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]': REASONS.kmsGrant,
+      'AwsSolutions-IAM5[Action::s3:GetObject*]': REASONS.s3Read,
+      'AwsSolutions-IAM5[Action::s3:GetBucket*]': REASONS.s3Read,
+      'AwsSolutions-IAM5[Action::s3:List*]': REASONS.s3Read,
+      'AwsSolutions-IAM5[Action::s3:Abort*]': REASONS.s3Put,
+      ...Object.fromEntries(
+        [exportsBucket, ...migratedBuckets, ...reportsBuckets].map((b) => [
+          nagResource(this, b.bucketArn, '/*'),
+          'verify and lookup read any object of the export, the target and the reports (whole-export checks, any receipt).',
+        ]),
+      ),
+      [nagResource(this, exportsBucket.bucketArn, `/${PREFIXES.work}*`)]: REASONS.objects,
+      [nagResource(this, executions, '')]:
+        "DescribeExecution of this state machine's executions: their names are chosen at each start.",
+    });
+    new CfnOutput(this, 'OperatorsRoleArn', {
+      value: operators.roleArn,
+      description: 'the role an operator assumes to run esep-migrate with --stack (docs/operators.md)',
+    });
+
+    // ---- what an operator command reads of the deployed stack (`--stack`, cli/stack.ts) -------------
+    new CfnOutput(this, STACK_OUTPUTS.stateMachine, {
+      value: this.stateMachine.stateMachineArn,
+      description: 'the migration state machine (runs, rollbacks, redrives)',
+    });
+    for (const [name, f] of functions)
+      new CfnOutput(this, STACK_OUTPUTS.function(name), {
+        value: f.functionName,
+        description: `the ${name} function: an operator command is configured from its configuration`,
+      });
+    for (const [name, q] of Object.entries(this.queues))
+      new CfnOutput(this, STACK_OUTPUTS.redrive(name), {
+        value: Fn.join(' ', [q.dlq.queueUrl, q.queue.queueUrl]),
+        description: `the ${name} dead-letter queue and the queue it serves (redrive)`,
+      });
 
     // ---- triggers ---------------------------------------------------------------------------------
     const triggerDlq = new sqs.Queue(this, 'TriggerDlq', {
@@ -377,5 +458,3 @@ export class PipelineStack extends Stack {
     });
   }
 }
-
-const pascal = (s: string) => s.replace(/(^|-)([a-z])/g, (_, __, c: string) => c.toUpperCase());

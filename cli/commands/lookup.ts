@@ -1,9 +1,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { dynamoIdentities, dynamoStore } from '../../functions/adapters/dynamo-store';
+import { presignedObject } from '../../functions/adapters/s3-objects';
+import { readConfig, rollbackDepsFrom } from '../../functions/adapters/wiring';
 import { UsageError } from '../../functions/core/errors';
-import type { LinkOutcome, Withdrawal } from '../../functions/core/ports';
-import { statusPanel } from '../../functions/core/report/status';
+import { receiptKey, reportPrefix } from '../../functions/core/keys';
+import type { IdentityStore, LinkOutcome, PipelineStore, Withdrawal } from '../../functions/core/ports';
+import { type RunRow, statusPanel } from '../../functions/core/report/status';
 import type { Receipt } from '../../functions/core/report/summary';
 import { outcomeOf } from '../../functions/core/rules/linking';
 import { safeIdSegment } from '../../functions/core/rules/safe-name';
@@ -11,6 +14,7 @@ import { readState } from '../../local/runtime/read-state';
 import { reportFolders } from '../folders';
 import { onInterrupt } from '../interrupt';
 import { notice } from '../messages';
+import { withStack } from '../stack';
 
 /** What the support desk sees of one legacy account: its link and its records in every run's receipts. */
 export interface Lookup {
@@ -21,6 +25,7 @@ export interface Lookup {
     readonly exportId: string;
     readonly waves: readonly string[];
     readonly state: string;
+    /** The receipt: its file (locally), or a pre-signed link to its page (a deployed stack). */
     readonly receipt: string;
     readonly counts: Receipt['counts'];
     readonly records: Receipt['records'];
@@ -29,85 +34,134 @@ export interface Lookup {
   readonly withdrawals: readonly (Withdrawal & { readonly exportId: string })[];
 }
 
+/** Where a run's receipt for an account is, and what it says; undefined when the run has none for it. */
+type ReceiptOf = (
+  run: RunRow,
+  accountId: string,
+) => Promise<{ readonly receipt: Receipt; readonly where: string } | undefined>;
+
 /**
  * `esep-migrate lookup --account <legacyAccountId> | --user <esepUserId>`: every decision of that account
- * across the exports and waves run in the state (read from the receipts of every run's report), and its
- * link. Looks up by ids only: no e-mail is taken or shown, so it cannot tell whether an e-mail exists.
+ * across the exports and waves run (read from the receipts of every run's report), and its link. Looks up
+ * by ids only: no e-mail is taken or shown, so it cannot tell whether an e-mail exists. Of the local state
+ * folder (its report folders), or with `stack` of a deployed stack (configured as its rollback function;
+ * each receipt read from the reports buckets, and given as a pre-signed link to its page).
  */
 export async function lookupLocal(options: {
   readonly stateDir: string;
   readonly account?: string;
   readonly user?: string;
+  readonly stack?: string;
 }): Promise<Lookup> {
   if ((options.account === undefined) === (options.user === undefined))
     throw new UsageError('lookup: give --account <legacyAccountId> or --user <esepUserId>, one of them');
+  if (options.stack !== undefined)
+    return withStack(options.stack, async (stack) => {
+      const env = await stack.environment('rollback');
+      const deps = rollbackDepsFrom(stack.clients, env);
+      const { reportsBucket } = readConfig(['reportsBucket'], env);
+      return lookupWith(options, deps.store, deps.identities, async (run, accountId) => {
+        const base = receiptKey(reportPrefix({ ...run, reportPrefix: run.reportPrefix }), accountId);
+        const text = await deps.objects.getText(reportsBucket, `${base}.json`);
+        if (text === undefined) return undefined;
+        const where = await presignedObject(
+          stack.clients.s3,
+          reportsBucket,
+          `${base}.html`,
+          LOOKUP_LINK_SECONDS,
+        );
+        return { receipt: JSON.parse(text) as Receipt, where };
+      });
+    });
   const stateDir = resolve(options.stateDir);
   // Read-only: answers during a run, through the running command.
   const state = await readState(stateDir, notice);
   const release = onInterrupt(() => state.close());
   try {
-    const identities = dynamoIdentities(state.dynamo, state.table);
-    const store = dynamoStore(state.dynamo, state.table);
-    let account = options.account;
-    let link: LinkOutcome | undefined;
-    const linkOf = async (user: string | undefined) => {
-      const stored = user === undefined ? undefined : await identities.userLink(user);
-      return stored && outcomeOf(identities, stored);
-    };
-    if (options.user !== undefined) {
-      link = await linkOf(options.user);
-      account = link?.legacyAccountId;
-      if (!account) return { legacyAccountId: '', ...(link ? { link } : {}), runs: [], withdrawals: [] };
-    } else {
-      for (const platform of ['etwinning', 'seg'] as const)
-        link ??= await linkOf(await identities.holderOf({ platform, accountId: options.account as string }));
-    }
-    const legacyAccountId = account as string;
     const folders = await reportFolders(stateDir);
-    const runs = statusPanel(await store.allRunStatuses(), []).flatMap((run) => {
-      const folder = run.reportPrefix && folders.get(run.reportPrefix);
-      if (!folder) return [];
-      const file = join(folder, 'receipts', `${safeIdSegment(legacyAccountId)}.json`);
-      if (!existsSync(file)) return [];
-      const receipt = JSON.parse(readFileSync(file, 'utf8')) as Receipt;
-      if (receipt.accountId !== legacyAccountId) return [];
-      return [
-        {
-          exportId: run.exportId,
-          waves: run.waves,
-          state: run.state,
-          receipt: file,
-          counts: receipt.counts,
-          records: receipt.records,
-        },
-      ];
-    });
-    // What was withdrawn of this account's records since, in every run of the state that staged them.
-    const withdrawals = (
-      await Promise.all(
-        // Each run scope once (a rolled-back wave has a status row of its own in the same scope).
-        [...new Map((await store.allRunStatuses()).map((r) => [r.scope, r])).values()].map(async (run) =>
-          (
-            await store.withdrawals(run.scope)
-          )
-            .filter(
-              (w) =>
-                (w.kind === 'accounts' && w.id === legacyAccountId) ||
-                runs.some(
-                  (r) =>
-                    r.exportId === run.exportId && r.records.some((x) => x.kind === w.kind && x.id === w.id),
-                ),
-            )
-            .map((w) => ({ exportId: run.exportId, ...w })),
-        ),
-      )
-    ).flat();
-    const unique = [
-      ...new Map(withdrawals.map((w) => [`${w.exportId}#${w.kind}#${w.id}#${w.reason}`, w])).values(),
-    ];
-    return { legacyAccountId, ...(link ? { link } : {}), runs, withdrawals: unique };
+    return await lookupWith(
+      options,
+      dynamoStore(state.dynamo, state.table),
+      dynamoIdentities(state.dynamo, state.table),
+      async (run, accountId) => {
+        const folder = run.reportPrefix && folders.get(run.reportPrefix);
+        if (!folder) return undefined;
+        const file = join(folder, 'receipts', `${safeIdSegment(accountId)}.json`);
+        if (!existsSync(file)) return undefined;
+        return { receipt: JSON.parse(readFileSync(file, 'utf8')) as Receipt, where: file };
+      },
+    );
   } finally {
     release();
     await state.close();
   }
+}
+
+/** How long the link to a receipt that `lookup --stack` gives stays valid: for the support desk to open it now. */
+const LOOKUP_LINK_SECONDS = 3600;
+
+async function lookupWith(
+  options: { readonly account?: string; readonly user?: string },
+  store: PipelineStore,
+  identities: IdentityStore,
+  receiptOf: ReceiptOf,
+): Promise<Lookup> {
+  let account = options.account;
+  let link: LinkOutcome | undefined;
+  const linkOf = async (user: string | undefined) => {
+    const stored = user === undefined ? undefined : await identities.userLink(user);
+    return stored && outcomeOf(identities, stored);
+  };
+  if (options.user !== undefined) {
+    link = await linkOf(options.user);
+    account = link?.legacyAccountId;
+    if (!account) return { legacyAccountId: '', ...(link ? { link } : {}), runs: [], withdrawals: [] };
+  } else {
+    for (const platform of ['etwinning', 'seg'] as const)
+      link ??= await linkOf(await identities.holderOf({ platform, accountId: options.account as string }));
+  }
+  const legacyAccountId = account as string;
+  const statuses = await store.allRunStatuses();
+  const runs = (
+    await Promise.all(
+      statusPanel(statuses, []).map(async (run) => {
+        const found = await receiptOf(run, legacyAccountId);
+        if (!found || found.receipt.accountId !== legacyAccountId) return [];
+        return [
+          {
+            exportId: run.exportId,
+            waves: run.waves,
+            state: run.state,
+            receipt: found.where,
+            counts: found.receipt.counts,
+            records: found.receipt.records,
+          },
+        ];
+      }),
+    )
+  ).flat();
+  // What was withdrawn of this account's records since, in every run of the state that staged them.
+  const withdrawals = (
+    await Promise.all(
+      // Each run scope once (a rolled-back wave has a status row of its own in the same scope).
+      [...new Map(statuses.map((r) => [r.scope, r])).values()].map(async (run) =>
+        (
+          await store.withdrawals(run.scope)
+        )
+          .filter(
+            (w) =>
+              (w.kind === 'accounts' && w.id === legacyAccountId) ||
+              runs.some(
+                (r) =>
+                  r.exportId === run.exportId && r.records.some((x) => x.kind === w.kind && x.id === w.id),
+              ),
+          )
+          .map((w) => ({ exportId: run.exportId, ...w })),
+      ),
+    )
+  ).flat();
+  const unique = [
+    ...new Map(withdrawals.map((w) => [`${w.exportId}#${w.kind}#${w.id}#${w.reason}`, w])).values(),
+  ];
+  return { legacyAccountId, ...(link ? { link } : {}), runs, withdrawals: unique };
 }

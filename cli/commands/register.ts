@@ -12,11 +12,14 @@ import { RegistrationSchema, SupportLinkSchema } from '../../functions/core/rule
 import { startLocalPipeline } from '../../local/runtime/pipeline';
 import { onInterrupt } from '../interrupt';
 import { notice } from '../messages';
+import { withStack } from '../stack';
 
 export interface RegisterOptions {
   readonly email: string;
   readonly esepUserId: string;
   readonly stateDir?: string;
+  /** A deployed stack instead of the local state (cli/stack.ts). */
+  readonly stack?: string;
   /** The registration's time (default: now). */
   readonly registeredAt?: string;
 }
@@ -35,9 +38,19 @@ function checked<T>(
   throw new UsageError(`${command}: ${flags[field] ?? field}: ${issue?.message}`);
 }
 
-/** Runs one delivery of the account-link function's own code, configured as the template configures it. */
-async function withLinkFunction<T>(stateDir: string | undefined, deliver: (deps: LinkDeps) => Promise<T>) {
-  const pipeline = await startLocalPipeline({ stateDir: resolve(stateDir ?? '.esep-local'), notice });
+/**
+ * Runs one delivery of the account-link function's own code, configured as the function is: the
+ * template's environment against the local state, or the deployed function's configuration (`stack`).
+ */
+async function withLinkFunction<T>(
+  target: { readonly stateDir?: string | undefined; readonly stack?: string | undefined },
+  deliver: (deps: LinkDeps) => Promise<T>,
+) {
+  if (target.stack !== undefined)
+    return withStack(target.stack, async (stack) =>
+      deliver(depsFrom(stack.clients, await stack.environment('account-link'))),
+    );
+  const pipeline = await startLocalPipeline({ stateDir: resolve(target.stateDir ?? '.esep-local'), notice });
   const release = onInterrupt(() => pipeline.stop());
   try {
     const env = pipeline.environments.get('account-link');
@@ -64,7 +77,7 @@ export async function registerLocal(options: RegisterOptions): Promise<LinkOutco
     }),
     { email: '--email', esepUserId: '--user' },
   );
-  return withLinkFunction(options.stateDir, (deps) => handleRegistration(registration, deps));
+  return withLinkFunction(options, (deps) => handleRegistration(registration, deps));
 }
 
 /**
@@ -79,6 +92,7 @@ export async function linkLocal(options: {
   readonly reason: string;
   readonly by?: string;
   readonly stateDir?: string;
+  readonly stack?: string;
 }): Promise<LinkOutcome> {
   const request = checked(
     'link',
@@ -97,5 +111,5 @@ export async function linkLocal(options: {
       by: '--by',
     },
   );
-  return withLinkFunction(options.stateDir, (deps) => handleSupportLink(request, deps));
+  return withLinkFunction(options, (deps) => handleSupportLink(request, deps));
 }

@@ -270,8 +270,8 @@ async function withdrawnFromSince(pipeline: LocalPipeline, since: string): Promi
   return touched;
 }
 
-/** Failures of an execution that still wrote its report. */
-const REPORTED_FAILURES = new Set(['RunIncomplete', 'VerificationFailed']);
+/** Errors of an execution that ended after writing its report and status (the run's exit status is 1). */
+export const REPORTED_FAILURES = new Set(['RunIncomplete', 'VerificationFailed']);
 
 /**
  * Where the run of these waves that started at or after `since` put its report: the folder its start

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { exportKeys, MANIFEST } from '../../functions/core/keys';
 import { buildStagePlan } from '../../functions/core/pipeline/stages';
 import { neutralise } from '../../functions/core/report/neutralise';
+import { LOCAL_STACK, serveLocalStack } from '../../local/runtime/local-stack';
 import { type LocalPipeline, startLocalPipeline } from '../../local/runtime/pipeline';
 import { notice } from '../messages';
 import { loadPolicy } from './plan';
@@ -31,6 +32,8 @@ export async function serve(options: ServeOptions = {}): Promise<void> {
   });
   const { endpoints } = pipeline.services;
   const { buckets, table } = pipeline.resources;
+  // The operator commands' AWS path (`--stack`) works on this deployment through the SDK's settings.
+  const plane = await serveLocalStack(pipeline);
   out.write(
     [
       `esep-migrate serve: the local stand-ins are up (state in ${stateDir})`,
@@ -41,7 +44,10 @@ export async function serve(options: ServeOptions = {}): Promise<void> {
       'Upload an export, manifest.json last, to start a run:',
       `  AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER aws --endpoint-url ${endpoints.s3} s3 cp --recursive <exportDir> s3://${buckets.exports}/${exportKeys.prefix('<exportId>')} --exclude ${MANIFEST}`,
       `  AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER aws --endpoint-url ${endpoints.s3} s3 cp <exportDir>/${MANIFEST} s3://${buckets.exports}/${exportKeys.manifest('<exportId>')}`,
-      `endpoints: ${JSON.stringify({ ...endpoints, ...buckets, table })}`,
+      `The operator commands work on this deployment as on a deployed stack (--stack ${LOCAL_STACK}), with these settings:`,
+      ...Object.entries(plane.environment).map(([k, v]) => `  export ${k}=${v}`),
+      `  esep-migrate status --stack ${LOCAL_STACK}`,
+      `endpoints: ${JSON.stringify({ ...endpoints, ...buckets, table, controlPlane: plane.endpoint })}`,
       '',
     ].join('\n'),
   );
@@ -87,5 +93,6 @@ export async function serve(options: ServeOptions = {}): Promise<void> {
     }));
   out.write('esep-migrate serve: stopping\n');
   await queue;
+  await plane.stop();
   await pipeline.stop();
 }

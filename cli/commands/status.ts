@@ -1,19 +1,55 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { dynamoStore } from '../../functions/adapters/dynamo-store';
+import { readConfig, rollbackDepsFrom } from '../../functions/adapters/wiring';
+import { bucketOf } from '../../functions/core/bucket-sets';
+import { reportPrefix } from '../../functions/core/keys';
+import { type RunPosition, runPosition } from '../../functions/core/pipeline/progress';
 import { neutralise } from '../../functions/core/report/neutralise';
 import { type RunRow, statusPanel } from '../../functions/core/report/status';
 import { readState } from '../../local/runtime/read-state';
 import { reportFolders } from '../folders';
 import { onInterrupt } from '../interrupt';
 import { notice } from '../messages';
+import { formatEta } from '../progress';
+import { withStack } from '../stack';
 import { loadPolicy } from './plan';
 
-/** `esep-migrate status`: every export and wave run in the local state, from the state table. */
-export async function statusLocal(options: {
+/** A run as `status` shows it: where its report is, and where a running run is on a deployed stack. */
+export type StatusRow = RunRow & { readonly report?: string; readonly position?: RunPosition };
+
+/** What `status` answers: every run, and on a deployed stack the messages its dead-letter queues hold. */
+export interface StatusPanel {
+  readonly runs: readonly StatusRow[];
+  readonly deadLettered?: number;
+}
+
+/**
+ * `esep-migrate status`: every export and wave run, from the state table: of the local state folder, or
+ * with `stack`, of a deployed stack (configured as its rollback function, which reads the runs and
+ * their reports), where a running run also says its stage, its chunks and an ETA, beside the dead letters.
+ */
+export async function status(options: {
   readonly stateDir: string;
   readonly policyFile?: string;
-}): Promise<(RunRow & { readonly report?: string })[]> {
+  readonly stack?: string;
+}): Promise<StatusPanel> {
+  if (options.stack !== undefined)
+    return withStack(options.stack, async (stack) => {
+      const env = await stack.environment('rollback');
+      const deps = rollbackDepsFrom(stack.clients, env);
+      const { reportsBucket } = readConfig(['reportsBucket'], env);
+      const now = new Date();
+      const runs = await Promise.all(
+        statusPanel(await deps.store.allRunStatuses(), deps.workflow.policy.waveIds).map(async (row) => {
+          const report = row.state === 'running' ? {} : { report: reportObject(row, reportsBucket) };
+          if (row.state !== 'running' || !row.startedAt) return { ...row, ...report };
+          const at = { scope: row.scope, waves: row.waves, startedAt: row.startedAt };
+          return { ...row, position: await runPosition(at, deps.workflow, now) };
+        }),
+      );
+      return { runs, deadLettered: await stack.deadLettered() };
+    });
   const stateDir = resolve(options.stateDir);
   const policy = await loadPolicy(options.policyFile);
   // Read-only: answers during a run, through the running command (its run shows as running).
@@ -23,19 +59,39 @@ export async function statusLocal(options: {
     const store = dynamoStore(state.dynamo, state.table);
     // The local report folder of a run: where it was written (--out, or the default under the state).
     const folders = await reportFolders(stateDir);
-    return statusPanel(await store.allRunStatuses(), policy.waveIds).map((row) => {
+    const runs = statusPanel(await store.allRunStatuses(), policy.waveIds).map((row) => {
       const report = row.reportPrefix && folders.get(row.reportPrefix);
       return { ...row, ...(report && existsSync(report) ? { report } : {}) };
     });
+    return { runs };
   } finally {
     release();
     await state.close();
   }
 }
 
+/** Where a run's report page is in a deployed stack's reports buckets. */
+export function reportObject(row: RunRow, reportsBucket: string): string {
+  const key = `${reportPrefix({ ...row, reportPrefix: row.reportPrefix })}report.html`;
+  return `s3://${bucketOf(reportsBucket, key)}/${key}`;
+}
+
 /** The panel as lines for a terminal: counts and ids only. */
-export function formatStatus(rows: readonly (RunRow & { readonly report?: string })[]): string {
-  if (rows.length === 0) return 'no runs in this state folder yet';
+export function formatStatus(panel: StatusPanel): string {
+  const rows = panel.runs;
+  const dead =
+    panel.deadLettered === undefined
+      ? []
+      : [
+          panel.deadLettered === 0
+            ? 'dead-letter queues: empty'
+            : `dead-letter queues: ${panel.deadLettered.toLocaleString('en-US')} messages (esep-migrate redrive <exportId> puts them back after a fix)`,
+        ];
+  if (rows.length === 0)
+    return [
+      panel.deadLettered === undefined ? 'no runs in this state folder yet' : 'no runs on this stack yet',
+      ...dead,
+    ].join('\n');
   const fmt = (n: number | undefined) => (n === undefined ? '-' : n.toLocaleString('en-US'));
   return rows
     .map((r) => {
@@ -58,9 +114,16 @@ export function formatStatus(rows: readonly (RunRow & { readonly report?: string
         lines.push(
           `  withdrawn from the target: ${r.rolledBackWaves.join(', ')}${r.withdrawnBecause === 'REPLACED' ? ' (a corrected export replaced it)' : ' (rolled back)'}`,
         );
+      if (r.position) {
+        const p = r.position;
+        lines.push(
+          `  stage ${p.step} of ${p.steps}: ${p.stage}, ${p.expected === 0 ? 'not split yet' : `${fmt(p.chunks)} of ${fmt(p.expected)} chunks`}; ${fmt(p.lines)} records worked; ETA ${p.etaSeconds === undefined ? 'unknown' : `${formatEta(p.etaSeconds)} at the pace so far`}`,
+        );
+      }
       if (r.error) lines.push(`  error: ${neutralise(r.error)}`);
       if (r.report) lines.push(`  report: ${r.report}`);
       return lines.join('\n');
     })
+    .concat(dead.length > 0 ? [dead.join('')] : [])
     .join('\n\n');
 }

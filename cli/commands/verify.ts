@@ -9,33 +9,56 @@ import { depsFrom } from '../../functions/verify/handler';
 import { startLocalPipeline } from '../../local/runtime/pipeline';
 import { onInterrupt } from '../interrupt';
 import { notice } from '../messages';
+import { withStack } from '../stack';
 
 export interface VerifyOptions {
   readonly exportId: string;
   readonly stateDir?: string;
+  /** A deployed stack instead of the local state (cli/stack.ts). */
+  readonly stack?: string;
+}
+
+/** Verifies every finished run of the export (core/verify `runsToVerify`) with the verify function's deps. */
+async function verifyWith(
+  exportId: string,
+  verify: ReturnType<typeof depsFrom>,
+  where: string,
+): Promise<{ runs: readonly Run[]; verification: Verification }> {
+  const runs = runsToVerify(exportId, await verify.store.runStatuses(exportId));
+  if (runs.length === 0)
+    throw new NoRunError(`verify: no finished run of export "${exportId}" in ${where} (run it first)`);
+  const verifications: Verification[] = [];
+  for (const run of runs) verifications.push(await verifyRun(run, verify));
+  return { runs, verification: mergeVerifications(verifications) };
 }
 
 /**
- * `esep-migrate verify <exportId>`: the verify function's own code, with the configuration the template
- * gives it, over every finished run of the export in the local state (core/verify `runsToVerify`).
+ * `esep-migrate verify <exportId>`: the verify function's own code, configured as the function is (the
+ * template's environment locally; the deployed function's configuration with `stack`), over every
+ * finished run of the export.
  */
 export async function verifyLocal(
   options: VerifyOptions,
 ): Promise<{ runs: readonly Run[]; verification: Verification }> {
-  const pipeline = await startLocalPipeline({ stateDir: resolve(options.stateDir ?? '.esep-local'), notice });
+  if (options.stack !== undefined)
+    return withStack(options.stack, async (stack) =>
+      verifyWith(
+        options.exportId,
+        depsFrom(stack.clients, await stack.environment('verify')),
+        `the stack ${stack.name}`,
+      ),
+    );
+  const stateDir = resolve(options.stateDir ?? '.esep-local');
+  const pipeline = await startLocalPipeline({ stateDir, notice });
   const release = onInterrupt(() => pipeline.stop());
   try {
     const env = pipeline.environments.get('verify');
     if (!env) throw new Error('the synthesized app has no verify function');
-    const verify = depsFrom(pipeline.clients, env);
-    const runs = runsToVerify(options.exportId, await verify.store.runStatuses(options.exportId));
-    if (runs.length === 0)
-      throw new NoRunError(
-        `verify: no finished run of export "${options.exportId}" in the state folder ${resolve(options.stateDir ?? '.esep-local')} (run it first, or give the --state of its run)`,
-      );
-    const verifications: Verification[] = [];
-    for (const run of runs) verifications.push(await verifyRun(run, verify));
-    return { runs, verification: mergeVerifications(verifications) };
+    return await verifyWith(
+      options.exportId,
+      depsFrom(pipeline.clients, env),
+      `the state folder ${stateDir} (or give the --state of its run)`,
+    );
   } finally {
     release();
     await pipeline.stop();

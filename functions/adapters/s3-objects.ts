@@ -9,7 +9,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { withBucketSets } from '../core/bucket-sets';
+import { bucketOf, withBucketSets } from '../core/bucket-sets';
 import { exportKeys } from '../core/keys';
 import type { ObjectStore } from '../core/ports';
 import { paceOf } from './pacing';
@@ -137,3 +137,14 @@ export function presignedDownloads(
     return { url, expiresAt: new Date(Date.now() + expiresIn * 1000).toISOString() };
   };
 }
+
+/** A pre-signed GET link to one object of a bucket set (the support desk's link to a receipt page). */
+export const presignedObject = (
+  s3: S3Client,
+  bucketSet: string,
+  key: string,
+  seconds: number,
+): Promise<string> =>
+  getSignedUrl(s3, new GetObjectCommand({ Bucket: bucketOf(bucketSet, key), Key: key }), {
+    expiresIn: seconds,
+  });

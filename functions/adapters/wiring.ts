@@ -59,6 +59,22 @@ export const ENV = {
 
 export type EnvKey = keyof typeof ENV;
 
+/**
+ * The pipeline stack's outputs that an operator command reads to work on a deployed stack (`--stack`,
+ * cli/stack.ts), named here for the CDK and the command alike: the state machine, each function's name
+ * (a command is configured as the function is: from its configuration), and each queue's redrive pair.
+ */
+export const STACK_OUTPUTS = {
+  stateMachine: 'StateMachineArn',
+  /** A function's name, by its folder under functions/ (`FunctionAccountLink`). */
+  function: (name: string) => `Function${pascalCase(name)}`,
+  /** A dead-letter queue's URL and the URL of the queue it serves, joined by a space (`RedriveProfile`). */
+  redrive: (queue: string) => `Redrive${pascalCase(queue)}`,
+} as const;
+
+/** `portfolio-events` as `PortfolioEvents`: a name as a CloudFormation logical id. */
+export const pascalCase = (s: string) => s.replace(/(^|-)([a-z])/g, (_, __, c: string) => c.toUpperCase());
+
 export const QUEUE_ENV: Readonly<Record<Queued, EnvKey>> = {
   profile: 'queueProfile',
   twinspace: 'queueTwinspace',

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { isWellFormed } from './rules/limits';
-import { idHash } from './rules/safe-name';
+import { idHash, safeIdSegment } from './rules/safe-name';
 import { EXPORT_ID } from './rules/schemas';
 
 /**
@@ -108,6 +108,10 @@ export const reportPrefix = (run: {
 }) => run.reportPrefix ?? `${run.exportId}/${run.waves.join('+')}/`;
 
 /** The report folder of a run whose content is not the first that ran these waves of its export. */
+/** A receipt's key in the reports bucket without its suffix (`.json`, `.html`, `.txt`): by account id. */
+export const receiptKey = (reportFolder: string, accountId: string) =>
+  `${reportFolder}receipts/${safeIdSegment(accountId)}`;
+
 export const contentReportPrefix = (run: {
   readonly exportId: string;
   readonly waves: readonly string[];

@@ -29,6 +29,8 @@ export interface LocalResources {
   /** Each bucket's name; the target's and the reports' may name a set of buckets (core/bucket-sets). */
   readonly buckets: { readonly exports: string; readonly migrated: string; readonly reports: string };
   readonly table: string;
+  /** The pipeline stack's outputs, resolved (what `DescribeStacks` answers; the control plane stand-in). */
+  readonly outputs: ReadonlyMap<string, string>;
 }
 
 type Resource = CfnTemplate['Resources'][string];
@@ -57,7 +59,13 @@ function attribute(type: string, name: string, attr: string, physical: string): 
 function resolver(template: CfnTemplate, physical: Map<string, string>, imports: (name: string) => string) {
   const pseudo = pseudoParameters(LOCAL_REGION, ACCOUNT);
   const answers: IntrinsicAnswers = {
-    ref: (id) => pseudo[id] ?? physical.get(id) ?? `local-${id}`,
+    // A state machine's Ref is its ARN; any other resource not created here is named after its id.
+    ref: (id) =>
+      pseudo[id] ??
+      physical.get(id) ??
+      (template.Resources[id]?.Type === 'AWS::StepFunctions::StateMachine'
+        ? `arn:aws:states:${LOCAL_REGION}:${ACCOUNT}:stateMachine:${id}`
+        : `local-${id}`),
     getAtt: (id, attr) =>
       attribute(template.Resources[id]?.Type ?? 'unknown', id, attr, physical.get(id) ?? id),
     importValue: imports,
@@ -118,10 +126,7 @@ export async function createLocalResources(
     throw new Error('the stateful stack imports nothing');
   });
   const exportsByName = new Map<string, string>();
-  for (const output of Object.values(
-    (stateful as unknown as { Outputs?: Record<string, { Value: unknown; Export?: { Name: string } }> })
-      .Outputs ?? {},
-  )) {
+  for (const output of Object.values(stateful.Outputs ?? {})) {
     if (output.Export)
       exportsByName.set(
         output.Export.Name,
@@ -188,6 +193,7 @@ export async function createLocalResources(
       reports: role('reportsBucket'),
     },
     table,
+    outputs: new Map(Object.entries(pipeline.Outputs ?? {}).map(([key, o]) => [key, resolve(o.Value)])),
   };
 }
 

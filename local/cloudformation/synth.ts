@@ -22,6 +22,7 @@ export interface CfnTemplate {
     string,
     { Type: string; Properties?: Record<string, unknown>; Metadata?: Record<string, unknown> }
   >;
+  Outputs?: Record<string, { Value: unknown; Export?: { Name: string } }>;
 }
 
 export interface FunctionInfo {

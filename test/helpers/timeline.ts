@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { registerLocal } from '../../cli/commands/register';
 import { runLocal } from '../../cli/commands/run';
-import { formatStatus, statusLocal } from '../../cli/commands/status';
+import { formatStatus, status } from '../../cli/commands/status';
 import { verifyLocal } from '../../cli/commands/verify';
 import { s3Objects } from '../../functions/adapters/s3-objects';
 import { targetKeys } from '../../functions/core/keys';
@@ -95,7 +95,7 @@ export function json(args: string[], status = 0) {
 /** The commands in this process (the command line itself is checked where its output or exit status is the point). */
 export const register = (state: string, esepUserId: string, email: string) =>
   registerLocal({ esepUserId, email, stateDir: state });
-export const statusText = async (state: string) => formatStatus(await statusLocal({ stateDir: state }));
+export const statusText = async (state: string) => formatStatus(await status({ stateDir: state }));
 export const verified = async (state: string, exportId: string) =>
   (await verifyLocal({ exportId, stateDir: state })).verification;
 export const withdrawnChecked = (v: Verification) => v.checks.find((c) => c.name === 'withdrawn')?.checked;

@@ -1,6 +1,7 @@
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import { STACK_OUTPUTS } from '../../functions/adapters/wiring';
 import { chunkSets, exportKeys, TTL_ATTRIBUTE, WITHDRAWABLE } from '../../functions/core/keys';
 import { SIZING } from '../../functions/core/pipeline/sizing';
 import { QUEUED } from '../../functions/core/pipeline/workers';
@@ -8,7 +9,7 @@ import { buildApp } from '../../lib/app';
 import { FUNCTIONS } from '../../lib/functions';
 import { type SynthesizedApp, synthesize } from '../../local/cloudformation/synth';
 import { matchesPattern, transformInput } from '../helpers/event-pattern';
-import { permissions as permissionsOf } from '../helpers/grants';
+import { allows, permissions as permissionsOf } from '../helpers/grants';
 
 let synth: SynthesizedApp;
 let stateful: Template;
@@ -571,6 +572,75 @@ describe('pipeline stack', () => {
     const deeper = event('exports/a/b/manifest.json');
     expect(matchesPattern(deeper, pattern)).toBe(true);
     expect(exportKeys.exportIdOfManifest('exports/a/b/manifest.json')).toBeUndefined();
+  });
+
+  test("an operator command finds what it works on in the stack's outputs: the state machine, each function, each queue's redrive pair", () => {
+    const outputs = pipeline.toJSON().Outputs as Record<string, { Value: unknown }>;
+    const [machine] = Object.keys(pipeline.findResources('AWS::StepFunctions::StateMachine'));
+    expect(outputs[STACK_OUTPUTS.stateMachine]?.Value).toEqual({ Ref: machine });
+    for (const spec of FUNCTIONS) {
+      const fn = [...synth.functions.values()].find((f) => f.handler.split('/')[1] === spec.name);
+      expect(fn).toBeDefined();
+      expect(outputs[STACK_OUTPUTS.function(spec.name)]?.Value).toEqual({ Ref: fn?.logicalId });
+    }
+    for (const queue of [...QUEUED, 'link']) {
+      const value = outputs[STACK_OUTPUTS.redrive(queue)]?.Value as {
+        'Fn::Join': [string, { Ref: string }[]];
+      };
+      const [dlq, source] = value['Fn::Join'][1].map((part) => part.Ref);
+      const redrive = resources(pipeline, 'AWS::SQS::Queue').find(([qid]) => qid === source)?.[1];
+      expect(redrive?.Properties.RedrivePolicy).toMatchObject({
+        deadLetterTargetArn: { 'Fn::GetAtt': [dlq, 'Arn'] },
+      });
+    }
+  });
+
+  test("the operators' role: assumed within the account, allowed every call of the commands with --stack, and no delete of an object", () => {
+    const [roleId, role] =
+      resources(pipeline, 'AWS::IAM::Role').find(([id]) => id.startsWith('Operators')) ?? [];
+    expect(role?.Properties.AssumeRolePolicyDocument).toMatchObject({
+      Statement: [
+        expect.objectContaining({
+          Principal: { AWS: expect.objectContaining({ 'Fn::Join': expect.anything() }) },
+        }),
+      ],
+    });
+    const statements = resources(pipeline, 'AWS::IAM::Policy')
+      .filter(([, p]) => (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === roleId))
+      .flatMap(
+        ([, p]) => (p.Properties.PolicyDocument as { Statement: { Action: string | string[] }[] }).Statement,
+      );
+    const actions = [...new Set(statements.flatMap((st) => [st.Action].flat()))];
+    // What the commands call on AWS (cli/stack.ts and the functions' adapters they run).
+    for (const call of [
+      'cloudformation:DescribeStacks',
+      'lambda:GetFunctionConfiguration',
+      'states:StartExecution',
+      'states:DescribeExecution',
+      'dynamodb:Query',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:BatchGetItem',
+      's3:GetObject',
+      's3:ListBucket',
+      's3:PutObject',
+      'sqs:ReceiveMessage',
+      'sqs:DeleteMessage',
+      'sqs:SendMessage',
+      'sqs:GetQueueAttributes',
+      'secretsmanager:GetSecretValue',
+      'kms:Decrypt',
+    ])
+      expect([call, allows(actions, call)]).toEqual([call, true]);
+    // A withdrawal from a bucket is the rollback function's, through the state machine; the state's own
+    // bookkeeping (a pending registration taken up) is the account-link function's, as it runs.
+    expect(actions.filter((a) => /^s3:Delete|DeleteTable|DeleteBucket/.test(a))).toEqual([]);
+    expect((pipeline.toJSON().Outputs as Record<string, { Value: unknown }>).OperatorsRoleArn?.Value).toEqual(
+      {
+        'Fn::GetAtt': [roleId, 'Arn'],
+      },
+    );
   });
 
   test('a Standard state machine with full logging and tracing', () => {

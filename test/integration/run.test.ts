@@ -13,7 +13,7 @@ import { compilePolicy } from '../../functions/core/rules/policy';
 import { startLocalPipeline } from '../../local/runtime/pipeline';
 import type { TaskHandler } from '../../local/runtime/state-machine';
 import { generateExport } from '../../tools/generate';
-import { BIN, cli, ROOT } from '../helpers/cli';
+import { BIN, cli, cliAsync, ROOT } from '../helpers/cli';
 import { reportOf, snapshot } from '../helpers/local-state';
 
 /**
@@ -95,6 +95,18 @@ describe('esep-migrate serve', () => {
       )) as RegExpMatchArray;
       expect(status).toBe('completed-with-quarantine');
       expect(decisionsOf(report as string)).toBe(planned);
+      // The settings serve prints put an operator command's AWS path (--stack) on this deployment.
+      const env = Object.fromEntries(
+        [...output.matchAll(/^ {2}export (\w+)=(.*)$/gm)].map((m) => [m[1], m[2]]),
+      );
+      expect(Object.keys(env)).toEqual(
+        expect.arrayContaining(['AWS_ENDPOINT_URL_CLOUDFORMATION', 'AWS_REGION']),
+      );
+      const shown = await cliAsync(['status', '--stack', 'esep-local'], env);
+      expect([shown.status, shown.stdout]).toEqual([
+        0,
+        expect.stringContaining('run-export  sept-2022, nov-2022, 2023  completed-with-quarantine'),
+      ]);
     } finally {
       // A serve that already exited has said why in the error above.
       if (child.exitCode === null && child.signalCode === null) {

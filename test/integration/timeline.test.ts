@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { lookupLocal } from '../../cli/commands/lookup';
 import { linkLocal } from '../../cli/commands/register';
-import { statusLocal } from '../../cli/commands/status';
+import { status } from '../../cli/commands/status';
 import { s3Objects } from '../../functions/adapters/s3-objects';
 import { targetKeys } from '../../functions/core/keys';
 import { startLocalPipeline } from '../../local/runtime/pipeline';
@@ -213,7 +213,7 @@ describe('registrations before the exports, an SEG export before the eTwinning o
     expect(receipt.withdrawn).toEqual([
       expect.objectContaining({ kind: 'projects', id: 'p-1', reason: 'REPLACED' }),
     ]);
-    const rows = (await statusLocal({ stateDir: state() })).filter(
+    const rows = (await status({ stateDir: state() })).runs.filter(
       (r) => r.exportId === 'et-2022' && r.waves.join('+') === 'sept-2022',
     );
     expect([...new Set(rows.map((r) => r.report))].sort()).toEqual([first, replaced.outDir].sort());

@@ -309,7 +309,7 @@ test('a poison message reaches the dead-letter queue; after the fix, redrive put
       await pipeline.clients.sqs.send(
         new SetQueueAttributesCommand({ QueueUrl, Attributes: { VisibilityTimeout: '30' } }),
       );
-    expect(await moveDeadLetters(pipeline)).toBe(deadLettered);
+    expect(await moveDeadLetters(pipeline.clients.sqs, pipeline.resources.deadLetters)).toBe(deadLettered);
     const second = await executeRun(pipeline, input, run, join(tmp, 'out-poison-2'));
     expect(outcome(second)).toEqual(SUCCEEDED);
     recordFigures('poison', { deadLettered, redriven: 1 });

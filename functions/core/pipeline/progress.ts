@@ -4,7 +4,7 @@ import type { ObjectStore, PipelineStore, StageTasks } from '../ports';
 import type { ChunkCounts, ChunkMessage } from './chunks';
 import type { Run, WorkflowDeps } from './run';
 import type { Budget } from './sizing';
-import { buildStagePlan, markerStage } from './stages';
+import { buildStagePlan, IDENTITY_STAGES, markerStage, REPORT_STAGES } from './stages';
 
 export interface StageStatus {
   readonly done: boolean;
@@ -110,6 +110,63 @@ export async function recordChunk(
       lines: sums.lines,
     } satisfies StageStatus);
   return first;
+}
+
+/** Where a running run is (`status` of a deployed stack): its stage, that stage's chunks, and an ETA. */
+export interface RunPosition {
+  /** The stage at work (the first not done), or the last one when every stage is done (writing the end). */
+  readonly stage: string;
+  /** Its place among the run's stages, from 1. */
+  readonly step: number;
+  readonly steps: number;
+  /** Its chunks done, of the chunks it was cut into (0 of 0 before it is split). */
+  readonly chunks: number;
+  readonly expected: number;
+  /** Records worked in the stages so far. */
+  readonly lines: number;
+  /**
+   * Seconds left at the pace so far: the time since the start, over the stages done (the stage at work
+   * by its chunks), times what is left. Stages take unequal times, so this is a guide, not a promise.
+   */
+  readonly etaSeconds?: number;
+}
+
+/** Every stage of a run, in the order the state machine runs them: identities, its waves', the report's. */
+export const runStageIds = (run: Pick<Run, 'waves'>, policy: WorkflowDeps['policy']): string[] => [
+  ...IDENTITY_STAGES.map((s) => s.id),
+  ...buildStagePlan(policy)
+    .filter((w) => run.waves.includes(w.wave))
+    .flatMap((w) => w.stages.map((s) => s.id)),
+  REPORT_STAGES.parts,
+  REPORT_STAGES.receipts,
+];
+
+export async function runPosition(
+  run: Pick<Run, 'scope' | 'waves' | 'startedAt'>,
+  deps: Pick<WorkflowDeps, 'store' | 'policy'>,
+  now: Date,
+): Promise<RunPosition> {
+  const ids = runStageIds(run, deps.policy);
+  let lines = 0;
+  let position: Omit<RunPosition, 'lines' | 'etaSeconds'> | undefined;
+  for (const [i, id] of ids.entries()) {
+    const stage = markerStage(run, id);
+    const expectation = await deps.store.stageExpectation(run.scope, stage);
+    const expected = expectation ? sum(expectation) : 0;
+    const progress = expectation ? await deps.store.stageProgress(run.scope, stage) : undefined;
+    lines += progress?.counts.lines ?? 0;
+    const chunks = Math.min(progress?.chunks ?? 0, expected);
+    position = { stage: id, step: i + 1, steps: ids.length, chunks, expected };
+    if (!expectation || chunks < expected) break;
+  }
+  const at = position ?? { stage: ids[0] ?? '', step: 1, steps: ids.length, chunks: 0, expected: 0 };
+  const done = at.step - 1 + (at.expected > 0 ? at.chunks / at.expected : 0);
+  const elapsed = (now.getTime() - Date.parse(run.startedAt)) / 1000;
+  return {
+    ...at,
+    lines,
+    ...(done > 0 && elapsed >= 0 ? { etaSeconds: Math.round((elapsed / done) * (at.steps - done)) } : {}),
+  };
 }
 
 /** The chunks of a run's stages that never recorded a marker. */

@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { eachLimited } from '../concurrency';
 import { PoisonMessageError, parseMessage } from '../errors';
-import { decisionsIndex, decisionsPart, reportPrefix, targetPartitions, workKeys } from '../keys';
+import { decisionsIndex, decisionsPart, receiptKey, reportPrefix, targetPartitions, workKeys } from '../keys';
 import type { ChunkQueue } from '../ports';
 import { receiptFiles } from '../report/receipts';
 import { QUARANTINE_SHOWN, type ReportView, reportHtml } from '../report/report-html';
@@ -33,7 +33,6 @@ import {
 } from '../report/verification';
 import type { Kind } from '../rules/kinds';
 import { readManifest } from '../rules/manifest';
-import { safeIdSegment } from '../rules/safe-name';
 import { EXPORT_ID } from '../rules/schemas';
 import type { ChunkCounts } from './chunks';
 import { ExpectedSpool } from './expected';
@@ -297,7 +296,7 @@ async function writeReceipts(msg: PartMessage, deps: PartDeps): Promise<number> 
         }
       : {}),
   };
-  const prefix = `${reportPrefix(run)}receipts/`;
+  const folder = reportPrefix(run);
   await eachLimited(byAccount, RECEIPTS_IN_FLIGHT, async ([owner, { owned, partOf }]) => {
     const receipt = await withDownloadLinks(buildReceipt(run.exportId, owner, owned, context, partOf), link);
     // A receipt's files (JSON, HTML, text, and their translations) are put at once.
@@ -305,7 +304,7 @@ async function writeReceipts(msg: PartMessage, deps: PartDeps): Promise<number> 
       receiptFiles(receipt).map((file) =>
         deps.objects.put(
           deps.reportsBucket,
-          `${prefix}${safeIdSegment(owner)}${file.suffix}`,
+          `${receiptKey(folder, owner)}${file.suffix}`,
           file.body,
           file.contentType,
         ),

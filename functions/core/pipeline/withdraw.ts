@@ -1,5 +1,5 @@
 import { eachLimited } from '../concurrency';
-import { documentOfFile, isDocumentKey, reportPrefix, targetKeys } from '../keys';
+import { documentOfFile, isDocumentKey, receiptKey, reportPrefix, targetKeys } from '../keys';
 import type {
   HeldKind,
   IdentityStore,
@@ -184,7 +184,7 @@ async function amendReceipts(
   const bucket = deps.reportsBucket;
   if (!bucket) return;
   await eachLimited([...byOwner], CONCURRENCY, async ([owner, withdrawn]) => {
-    const base = `${reportPrefix(run)}receipts/${safeIdSegment(owner)}`;
+    const base = receiptKey(reportPrefix(run), owner);
     const text = await deps.objects.getText(bucket, `${base}.json`);
     if (!text) return;
     const before = JSON.parse(text) as Receipt;

@@ -3,6 +3,8 @@ import type { RunStatus } from '../ports';
 /** One run on the status panel: where it stands, what it decided, and whether it ran out of wave order. */
 export interface RunRow {
   readonly exportId: string;
+  /** The run's scope (`<exportId>@<hash of its policy and files>`): its working area and markers. */
+  readonly scope: string;
   readonly waves: readonly string[];
   readonly state: RunStatus['state'];
   readonly startedAt?: string;
@@ -46,6 +48,7 @@ export function statusPanel(
         : [];
     return {
       exportId: run.exportId,
+      scope: run.scope,
       waves: run.waves,
       state: run.state,
       ...(run.startedAt ? { startedAt: run.startedAt } : {}),
