@@ -73,7 +73,8 @@ const policyOption = () => new Option('--policy <file>', 'a JSON policy file: on
 type ExportResult = {
   summary: Summary;
   outDir: string;
-  receipts: number;
+  /** Receipts written (a report in the reports buckets of a stack is not counted here). */
+  receipts?: number;
   failed?: boolean;
   estimate?: Estimate;
   throttling?: RunResult['throttling'];
@@ -110,7 +111,7 @@ async function printResult(name: string, title: string, result: ExportResult, po
   if (result.estimate) console.log(`\n${formatEstimate(result.estimate)}`);
   if (result.throttling) console.log(formatThrottling(result.throttling));
   console.log(
-    `\nreport: ${result.outDir} (summary.json, decisions.ndjson, report.html, ${result.receipts} receipts)`,
+    `\nreport: ${result.outDir} (summary.json, decisions.ndjson, report.html, ${result.receipts === undefined ? 'receipts/' : `${result.receipts} receipts`})`,
   );
   return result.failed ? 1 : 0;
 }
@@ -374,7 +375,7 @@ function program(setExit: (code: number) => void): Command {
         return;
       }
       console.log(`moved ${result.moved} messages from dead-letter queues back to their queues`);
-      if ('summary' in result) {
+      if ('outDir' in result) {
         setExit(await printResult('redrive', 'Redrive', result));
         return;
       }
@@ -383,6 +384,14 @@ function program(setExit: (code: number) => void): Command {
           `execution ${result.running} still runs this export: it takes the messages moved back (esep-migrate status --stack shows it)`,
         );
         setExit(0);
+        return;
+      }
+      if (result.summary && result.reportFolder) {
+        const printed = await printResult('redrive', 'Redrive', {
+          summary: result.summary,
+          outDir: result.reportFolder,
+        });
+        setExit(result.failed ? 1 : printed);
         return;
       }
       const { formatStatus } = require('./commands/status') as typeof import('./commands/status');

@@ -9,7 +9,6 @@ import type { IdentityStore, LinkOutcome, PipelineStore, Withdrawal } from '../.
 import { type RunRow, statusPanel } from '../../functions/core/report/status';
 import type { Receipt } from '../../functions/core/report/summary';
 import { outcomeOf } from '../../functions/core/rules/linking';
-import { safeIdSegment } from '../../functions/core/rules/safe-name';
 import { readState } from '../../local/runtime/read-state';
 import { reportFolders } from '../folders';
 import { onInterrupt } from '../interrupt';
@@ -61,7 +60,7 @@ export async function lookupLocal(options: {
       const deps = rollbackDepsFrom(stack.clients, env);
       const { reportsBucket } = readConfig(['reportsBucket'], env);
       return lookupWith(options, deps.store, deps.identities, async (run, accountId) => {
-        const base = receiptKey(reportPrefix({ ...run, reportPrefix: run.reportPrefix }), accountId);
+        const base = receiptKey(reportPrefix(run), accountId);
         const text = await deps.objects.getText(reportsBucket, `${base}.json`);
         if (text === undefined) return undefined;
         const where = await presignedObject(
@@ -86,7 +85,7 @@ export async function lookupLocal(options: {
       async (run, accountId) => {
         const folder = run.reportPrefix && folders.get(run.reportPrefix);
         if (!folder) return undefined;
-        const file = join(folder, 'receipts', `${safeIdSegment(accountId)}.json`);
+        const file = join(folder, `${receiptKey('', accountId)}.json`);
         if (!existsSync(file)) return undefined;
         return { receipt: JSON.parse(readFileSync(file, 'utf8')) as Receipt, where: file };
       },

@@ -8,9 +8,11 @@ import {
 import { dynamoStore } from '../../functions/adapters/dynamo-store';
 import { readConfig, rollbackDepsFrom } from '../../functions/adapters/wiring';
 import { ExecutionFailedError, UsageError } from '../../functions/core/errors';
+import { reportPrefix } from '../../functions/core/keys';
 import { sameWaves } from '../../functions/core/pipeline/run';
 import type { PipelineStore, RunStatus } from '../../functions/core/ports';
 import { statusPanel } from '../../functions/core/report/status';
+import type { Summary } from '../../functions/core/report/summary';
 import { startLocalPipeline } from '../../local/runtime/pipeline';
 import { outFolder } from '../folders';
 import { onInterrupt } from '../interrupt';
@@ -80,6 +82,9 @@ export interface StackRedrive {
   readonly running?: string;
   /** The run as its status row says after the restarted execution ended. */
   readonly run?: StatusRow;
+  /** Its report's summary, and where the report is. */
+  readonly summary?: Summary;
+  readonly reportFolder?: string;
   readonly failed?: boolean;
 }
 
@@ -152,6 +157,16 @@ export async function redriveStack(exportId: string, name: string): Promise<Stac
       (r) => r.exportId === exportId && sameWaves(r.waves, latest.waves) && (r.startedAt ?? '') >= since,
     );
     const { reportsBucket } = readConfig(['reportsBucket'], env);
-    return { moved, ...(run ? { run: { ...run, report: reportObject(run, reportsBucket) } } : {}), failed };
+    if (!run) return { moved, failed };
+    // The run's summary, as the local redrive prints it: from its report in the reports buckets.
+    const folder = reportPrefix(run);
+    const text = await deps.objects.getText(reportsBucket, `${folder}summary.json`);
+    return {
+      moved,
+      run: { ...run, report: reportObject(run, reportsBucket) },
+      ...(text === undefined ? {} : { summary: JSON.parse(text) as Summary }),
+      reportFolder: `${folder} (reports buckets)`,
+      failed,
+    };
   });
 }

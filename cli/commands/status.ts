@@ -72,7 +72,7 @@ export async function status(options: {
 
 /** Where a run's report page is in a deployed stack's reports buckets. */
 export function reportObject(row: RunRow, reportsBucket: string): string {
-  const key = `${reportPrefix({ ...row, reportPrefix: row.reportPrefix })}report.html`;
+  const key = `${reportPrefix(row)}report.html`;
   return `s3://${bucketOf(reportsBucket, key)}/${key}`;
 }
 

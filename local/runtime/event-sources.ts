@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import {
   ChangeMessageVisibilityBatchCommand,
   DeleteMessageBatchCommand,
@@ -101,6 +102,9 @@ export function pollQueue(
   // Stopping ends the pollers' long polls at once (an idle receive would otherwise hold stop() for its
   // whole wait, on each queue).
   const stopping = new AbortController();
+  // Every receive under way listens on it until its request closes: more than Node's default of 10 at once
+  // is no leak.
+  setMaxListeners(0, stopping.signal);
   const counts = options.counts ?? { messages: 0, duplicates: 0, receiveErrors: 0 };
   let batches = options.duplicate?.seed ?? 0;
   const redeliverySeconds = options.redeliverySeconds ?? 5;

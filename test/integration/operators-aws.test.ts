@@ -112,6 +112,8 @@ test('rollback and redrive start executions of the deployed state machine and wa
     moved: 1,
     failed: false,
     run: { exportId: 'seg-2022', state: 'completed' },
+    // The run's summary, read from its report in the reports buckets, as the local redrive prints it.
+    summary: { exportId: 'seg-2022', status: 'completed', counts: { activities: { migrated: 2 } } },
   });
 }, 120_000);
 
