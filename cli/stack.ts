@@ -1,8 +1,14 @@
 import type * as CloudFormation from '@aws-sdk/client-cloudformation';
 import type * as Lambda from '@aws-sdk/client-lambda';
 import { DescribeExecutionCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import { awsClients, type Clients, STACK_OUTPUTS } from '../functions/adapters/wiring';
+import { pendingMessages } from '../functions/adapters/sqs';
+import {
+  awsClients,
+  type Clients,
+  readConfig,
+  rollbackDepsFrom,
+  STACK_OUTPUTS,
+} from '../functions/adapters/wiring';
 import { ExecutionFailedError, UsageError } from '../functions/core/errors';
 
 /**
@@ -20,7 +26,7 @@ export interface DeployedStack {
   readonly stateMachineArn: string;
   /** Each dead-letter queue's URL, with the URL of the queue it serves. */
   readonly deadLetters: ReadonlyMap<string, string>;
-  /** Messages in the dead-letter queues now. */
+  /** Messages in the dead-letter queues now (visible, in flight or delayed). */
   deadLettered(): Promise<number>;
   /**
    * Starts an execution of the state machine with `input` and waits for its end; its output. Says that
@@ -112,16 +118,7 @@ export async function openStack(name: string): Promise<DeployedStack> {
         }
         return env;
       },
-      async deadLettered() {
-        let n = 0;
-        for (const dlq of deadLetters.keys()) {
-          const r = await clients.sqs.send(
-            new GetQueueAttributesCommand({ QueueUrl: dlq, AttributeNames: ['ApproximateNumberOfMessages'] }),
-          );
-          n += Number(r.Attributes?.ApproximateNumberOfMessages ?? 0);
-        }
-        return n;
-      },
+      deadLettered: pendingMessages(clients.sqs, [...deadLetters.keys()]),
       async execute(input, say) {
         const started = await clients.sfn.send(
           new StartExecutionCommand({ stateMachineArn, input: JSON.stringify(input) }),
@@ -151,6 +148,18 @@ export async function openStack(name: string): Promise<DeployedStack> {
     close();
     throw error;
   }
+}
+
+/**
+ * The state, the target and the reports as the stack's rollback function sees them (its configuration):
+ * what status, lookup, rollback and redrive read, with the reports buckets' set.
+ */
+export async function rollbackView(stack: DeployedStack) {
+  const env = await stack.environment('rollback');
+  return {
+    ...rollbackDepsFrom(stack.clients, env),
+    reportsBucket: readConfig(['reportsBucket'], env).reportsBucket,
+  };
 }
 
 /** Runs `work` against the stack named `name`, closing its clients after. */

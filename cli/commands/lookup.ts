@@ -2,7 +2,6 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { dynamoIdentities, dynamoStore } from '../../functions/adapters/dynamo-store';
 import { presignedObject } from '../../functions/adapters/s3-objects';
-import { readConfig, rollbackDepsFrom } from '../../functions/adapters/wiring';
 import { UsageError } from '../../functions/core/errors';
 import { receiptKey, reportPrefix } from '../../functions/core/keys';
 import type { IdentityStore, LinkOutcome, PipelineStore, Withdrawal } from '../../functions/core/ports';
@@ -13,7 +12,7 @@ import { readState } from '../../local/runtime/read-state';
 import { reportFolders } from '../folders';
 import { onInterrupt } from '../interrupt';
 import { notice } from '../messages';
-import { withStack } from '../stack';
+import { rollbackView, withStack } from '../stack';
 
 /** What the support desk sees of one legacy account: its link and its records in every run's receipts. */
 export interface Lookup {
@@ -56,12 +55,10 @@ export async function lookupLocal(options: {
     throw new UsageError('lookup: give --account <legacyAccountId> or --user <esepUserId>, one of them');
   if (options.stack !== undefined)
     return withStack(options.stack, async (stack) => {
-      const env = await stack.environment('rollback');
-      const deps = rollbackDepsFrom(stack.clients, env);
-      const { reportsBucket } = readConfig(['reportsBucket'], env);
-      return lookupWith(options, deps.store, deps.identities, async (run, accountId) => {
+      const { store, identities, objects, reportsBucket } = await rollbackView(stack);
+      return lookupWith(options, store, identities, async (run, accountId) => {
         const base = receiptKey(reportPrefix(run), accountId);
-        const text = await deps.objects.getText(reportsBucket, `${base}.json`);
+        const text = await objects.getText(reportsBucket, `${base}.json`);
         if (text === undefined) return undefined;
         const where = await presignedObject(
           stack.clients.s3,

@@ -6,7 +6,6 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { dynamoStore } from '../../functions/adapters/dynamo-store';
-import { readConfig, rollbackDepsFrom } from '../../functions/adapters/wiring';
 import { ExecutionFailedError, UsageError } from '../../functions/core/errors';
 import { reportPrefix } from '../../functions/core/keys';
 import { sameWaves } from '../../functions/core/pipeline/run';
@@ -17,7 +16,7 @@ import { startLocalPipeline } from '../../local/runtime/pipeline';
 import { outFolder } from '../folders';
 import { onInterrupt } from '../interrupt';
 import { notice } from '../messages';
-import { withStack } from '../stack';
+import { rollbackView, withStack } from '../stack';
 import { executeRun, REPORTED_FAILURES, type RunResult } from './run';
 import { reportObject, type StatusRow } from './status';
 
@@ -136,8 +135,7 @@ export async function redriveLocal(options: RedriveOptions): Promise<RedriveResu
  */
 export async function redriveStack(exportId: string, name: string): Promise<StackRedrive | NothingToRedrive> {
   return withStack(name, async (stack) => {
-    const env = await stack.environment('rollback');
-    const deps = rollbackDepsFrom(stack.clients, env);
+    const deps = await rollbackView(stack);
     const latest = await latestRun(deps.store, exportId, `the stack ${stack.name}`);
     const moved = await moveDeadLetters(stack.clients.sqs, stack.deadLetters);
     if (moved === 0 && !UNFINISHED.includes(latest.state))
@@ -156,14 +154,13 @@ export async function redriveStack(exportId: string, name: string): Promise<Stac
     const run = statusPanel(await deps.store.allRunStatuses(), deps.workflow.policy.waveIds).find(
       (r) => r.exportId === exportId && sameWaves(r.waves, latest.waves) && (r.startedAt ?? '') >= since,
     );
-    const { reportsBucket } = readConfig(['reportsBucket'], env);
     if (!run) return { moved, failed };
     // The run's summary, as the local redrive prints it: from its report in the reports buckets.
     const folder = reportPrefix(run);
-    const text = await deps.objects.getText(reportsBucket, `${folder}summary.json`);
+    const text = await deps.objects.getText(deps.reportsBucket, `${folder}summary.json`);
     return {
       moved,
-      run: { ...run, report: reportObject(run, reportsBucket) },
+      run: { ...run, report: reportObject(run, deps.reportsBucket) },
       ...(text === undefined ? {} : { summary: JSON.parse(text) as Summary }),
       reportFolder: `${folder} (reports buckets)`,
       failed,

@@ -1,13 +1,12 @@
 import { resolve } from 'node:path';
 import { dynamoStore } from '../../functions/adapters/dynamo-store';
-import { rollbackDepsFrom } from '../../functions/adapters/wiring';
 import { ExecutionFailedError, UsageError } from '../../functions/core/errors';
 import { reportPrefix } from '../../functions/core/keys';
 import type { PipelineStore } from '../../functions/core/ports';
 import { startLocalPipeline } from '../../local/runtime/pipeline';
 import { onInterrupt } from '../interrupt';
 import { notice } from '../messages';
-import { withStack } from '../stack';
+import { rollbackView, withStack } from '../stack';
 import { loadPolicy } from './plan';
 import { refreshReportFolders } from './run';
 
@@ -38,7 +37,7 @@ export async function rollbackLocal(options: {
   const input = { exportId: options.exportId, rollback: options.wave };
   if (options.stack !== undefined)
     return withStack(options.stack, async (stack) => {
-      const deps = rollbackDepsFrom(stack.clients, await stack.environment('rollback'));
+      const deps = await rollbackView(stack);
       const before = await runsWithWave(
         options,
         deps.store,

@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { dynamoStore } from '../../functions/adapters/dynamo-store';
-import { readConfig, rollbackDepsFrom } from '../../functions/adapters/wiring';
 import { bucketOf } from '../../functions/core/bucket-sets';
 import { reportPrefix } from '../../functions/core/keys';
 import { type RunPosition, runPosition } from '../../functions/core/pipeline/progress';
@@ -12,7 +11,7 @@ import { reportFolders } from '../folders';
 import { onInterrupt } from '../interrupt';
 import { notice } from '../messages';
 import { formatEta } from '../progress';
-import { withStack } from '../stack';
+import { rollbackView, withStack } from '../stack';
 import { loadPolicy } from './plan';
 
 /** A run as `status` shows it: where its report is, and where a running run is on a deployed stack. */
@@ -36,16 +35,14 @@ export async function status(options: {
 }): Promise<StatusPanel> {
   if (options.stack !== undefined)
     return withStack(options.stack, async (stack) => {
-      const env = await stack.environment('rollback');
-      const deps = rollbackDepsFrom(stack.clients, env);
-      const { reportsBucket } = readConfig(['reportsBucket'], env);
+      const view = await rollbackView(stack);
       const now = new Date();
       const runs = await Promise.all(
-        statusPanel(await deps.store.allRunStatuses(), deps.workflow.policy.waveIds).map(async (row) => {
-          const report = row.state === 'running' ? {} : { report: reportObject(row, reportsBucket) };
-          if (row.state !== 'running' || !row.startedAt) return { ...row, ...report };
+        statusPanel(await view.store.allRunStatuses(), view.workflow.policy.waveIds).map(async (row) => {
+          if (row.state !== 'running') return { ...row, report: reportObject(row, view.reportsBucket) };
+          if (!row.startedAt) return row;
           const at = { scope: row.scope, waves: row.waves, startedAt: row.startedAt };
-          return { ...row, position: await runPosition(at, deps.workflow, now) };
+          return { ...row, position: await runPosition(at, view.workflow, now) };
         }),
       );
       return { runs, deadLettered: await stack.deadLettered() };

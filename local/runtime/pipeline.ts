@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { dynamoStore } from '../../functions/adapters/dynamo-store';
+import { pendingMessages } from '../../functions/adapters/sqs';
 import type { Clients } from '../../functions/adapters/wiring';
 import { ENV } from '../../functions/adapters/wiring';
 import { setWorkers } from '../../functions/adapters/workers';
@@ -230,16 +230,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       deliveries,
       limits,
       ...(throttling ? { throttling } : {}),
-      async deadLettered() {
-        let n = 0;
-        for (const dlq of resources.deadLetters.keys()) {
-          const r = await clients.sqs.send(
-            new GetQueueAttributesCommand({ QueueUrl: dlq, AttributeNames: ['ApproximateNumberOfMessages'] }),
-          );
-          n += Number(r.Attributes?.ApproximateNumberOfMessages ?? 0);
-        }
-        return n;
-      },
+      deadLettered: pendingMessages(clients.sqs, [...resources.deadLetters.keys()]),
       execute: (input) => machine.execute(input),
       stop() {
         stopping ??= (async () => {
