@@ -330,6 +330,52 @@ function program(setExit: (code: number) => void): Command {
     });
 
   cli
+    .command('forget')
+    .description(
+      'honour an erasure request (GDPR Art. 17, rule ER-1): withdraw everything of a legacy account from the target, its receipts and the decisions, keep an audit record without personal data, and decide it ERASED in every later run',
+    )
+    .requiredOption(
+      '--account <platform:id>',
+      'the legacy account: etwinning:<id> or seg:<id>',
+      once('--account'),
+    )
+    .requiredOption(
+      '--reason <ticket>',
+      'the ticket of the request (kept; never an e-mail address)',
+      once('--reason'),
+    )
+    .addOption(stateOption())
+    .addOption(stackOption())
+    .action(async (o: { account: string; reason: string; state: string; stack?: string }) => {
+      const { forgetLocal } = require('./commands/forget') as typeof import('./commands/forget');
+      const r = await forgetLocal({
+        account: o.account,
+        reason: o.reason,
+        stateDir: o.state,
+        ...(o.stack === undefined ? {} : { stack: o.stack }),
+      });
+      const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+      console.log(
+        r.again
+          ? `erasure recorded before (${r.erasure.at}, ticket ${r.erasure.ticket}); withdrawn again what was left`
+          : `erasure recorded (${r.erasure.at}, ticket ${r.erasure.ticket}): every later run decides the account ERASED`,
+      );
+      console.log(
+        `withdrawn: ${plural(r.deleted, 'object')} deleted from the target, ${plural(r.rewritten, 'shared document')} rewritten without it (${plural(r.runs, 'run')}); ${plural(r.receipts.deleted, 'receipt')} deleted, ${plural(r.receipts.amended, 'other receipt')} amended, ${plural(r.decisionLines, 'decision line')} made anonymous${r.unlinked ? '; its ESEP link taken back' : ''}`,
+      );
+      for (const dir of r.folders) console.log(`report folder updated: ${dir}`);
+      if (r.remaining.length > 0) {
+        console.log(`verification failed: ${plural(r.remaining.length, 'thing')} of the account remain:`);
+        for (const left of r.remaining.slice(0, 20)) console.log(`  ${left}`);
+        console.log('run the same command again; if it stays, see docs/support-desk.md "Erasure requests"');
+        setExit(1);
+        return;
+      }
+      console.log('verified: nothing of the account remains in the target or the reports');
+      setExit(0);
+    });
+
+  cli
     .command('serve')
     .description(
       'keep the stand-ins up and start a run whenever a manifest.json is uploaded under exports/<exportId>/ of the local exports bucket',
@@ -473,6 +519,10 @@ function program(setExit: (code: number) => void): Command {
             : `ESEP user ${n(o.user ?? '')}: ${found.link ? `${found.link.decision} (${found.link.reason})` : 'no registration'}`,
         );
         if (found.link) console.log(`  ${linkReasonText(found.link.reason)}`);
+        if (found.erased)
+          console.log(
+            `erased at its holder's request (ER-1): ${found.erased.at}, ticket ${n(found.erased.ticket)}; nothing of it is migrated, and every later run decides it ERASED`,
+          );
         for (const w of found.withdrawals)
           console.log(`withdrawn: ${w.kind} ${n(w.id)} of ${n(w.exportId)} (${w.reason}, ${w.at})`);
         for (const run of found.runs) {

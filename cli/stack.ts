@@ -5,8 +5,8 @@ import { pendingMessages } from '../functions/adapters/sqs';
 import {
   awsClients,
   type Clients,
+  forgetDepsFrom,
   readConfig,
-  rollbackDepsFrom,
   STACK_OUTPUTS,
 } from '../functions/adapters/wiring';
 import { ExecutionFailedError, UsageError } from '../functions/core/errors';
@@ -157,7 +157,7 @@ export async function openStack(name: string): Promise<DeployedStack> {
 export async function rollbackView(stack: DeployedStack) {
   const env = await stack.environment('rollback');
   return {
-    ...rollbackDepsFrom(stack.clients, env),
+    ...forgetDepsFrom(stack.clients, env),
     reportsBucket: readConfig(['reportsBucket'], env).reportsBucket,
   };
 }

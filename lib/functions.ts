@@ -1,6 +1,13 @@
-import { type EnvKey, QUEUE_ENV, REPORT_ENV, ROLLBACK_ENV, WORKFLOW_ENV } from '../functions/adapters/wiring';
+import {
+  type EnvKey,
+  FORGET_ENV,
+  QUEUE_ENV,
+  REPORT_ENV,
+  ROLLBACK_ENV,
+  WORKFLOW_ENV,
+} from '../functions/adapters/wiring';
 import { CEILINGS } from '../functions/core/ceilings';
-import { chunkSets, PREFIXES, WITHDRAWABLE } from '../functions/core/keys';
+import { chunkSets, PREFIXES, RECEIPTS_PATTERN, WITHDRAWABLE } from '../functions/core/keys';
 import { type DeploymentSizing, queueConcurrency } from '../functions/core/pipeline/capacity';
 import { SIZING, type SizedFunction } from '../functions/core/pipeline/sizing';
 import { ENTITIES, type Queued } from '../functions/core/pipeline/workers';
@@ -100,9 +107,20 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   {
     name: 'rollback',
     sizing: 'rollback',
-    env: ROLLBACK_ENV,
-    grants: [readsExport, { table: 'read-write' }, ...withdraws],
-    description: "withdraws a wave's target by the runs' ledgers",
+    env: FORGET_ENV,
+    grants: [
+      readsExport,
+      { table: 'read-write' },
+      ...withdraws,
+      // An erasure (ER-1): the account id is kept as a keyed hash; shared documents are rewritten without
+      // it, and its receipts deleted.
+      { emailKeySecret: 'read' },
+      ...WITHDRAWABLE.filter((p) => p !== PREFIXES.links && p !== PREFIXES.stagedProfiles).map(
+        (prefix): Grant => ({ put: 'migrated', prefix }),
+      ),
+      { delete: 'reports', prefix: RECEIPTS_PATTERN },
+    ],
+    description: "withdraws a wave's target by the runs' ledgers, or what an erased account has there",
   },
   {
     name: 'index-identities',
@@ -180,6 +198,8 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
       { put: 'reports', prefix: '' },
       { table: 'read-write' },
       { stageTasks: 'answer' },
+      // The keyed ids of erased accounts (ER-1): their rows are read as erased, and they get no receipt.
+      { emailKeySecret: 'read' },
     ],
     queue: { name: 'report', batchSize: 1 },
     description: "counts a part of the run's results, or writes one partition's receipts",
@@ -212,8 +232,9 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
         { put: 'migrated', prefix: '' },
         { table: 'read-write' },
         { stageTasks: 'answer' },
-        // Only account chunks compare e-mails (the profile worker's).
-        ...(entity === 'profile' ? [{ emailKeySecret: 'read' } as const] : []),
+        // Account chunks compare keyed e-mails (the profile worker's), and every worker's chunks the keyed
+        // ids of erased accounts (ER-1).
+        { emailKeySecret: 'read' },
         // ID-9 extended: a later export's TwinSpace or group withdraws an earlier export's copy of it
         // (document, items, files) and tells that export's receipts.
         ...(HOLDS_CONTAINERS.has(entity)

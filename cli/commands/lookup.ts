@@ -7,6 +7,7 @@ import { receiptKey, reportPrefix } from '../../functions/core/keys';
 import type { IdentityStore, LinkOutcome, PipelineStore, Withdrawal } from '../../functions/core/ports';
 import { type RunRow, statusPanel } from '../../functions/core/report/status';
 import type { Receipt } from '../../functions/core/report/summary';
+import { type Erasure, erasureKey } from '../../functions/core/rules/erasure';
 import { outcomeOf } from '../../functions/core/rules/linking';
 import { readState } from '../../local/runtime/read-state';
 import { reportFolders } from '../folders';
@@ -30,6 +31,8 @@ export interface Lookup {
   }[];
   /** What was withdrawn from the target again of this account's records (rollback, ID-3), and why. */
   readonly withdrawals: readonly (Withdrawal & { readonly exportId: string })[];
+  /** ER-1: when its erasure was recorded, and the ticket that asked for it. */
+  readonly erased?: Erasure;
 }
 
 /** Where a run's receipt for an account is, and what it says; undefined when the run has none for it. */
@@ -55,8 +58,8 @@ export async function lookupLocal(options: {
     throw new UsageError('lookup: give --account <legacyAccountId> or --user <esepUserId>, one of them');
   if (options.stack !== undefined)
     return withStack(options.stack, async (stack) => {
-      const { store, identities, objects, reportsBucket } = await rollbackView(stack);
-      return lookupWith(options, store, identities, async (run, accountId) => {
+      const { store, identities, objects, reportsBucket, secret } = await rollbackView(stack);
+      return lookupWith(options, store, identities, secret, async (run, accountId) => {
         const base = receiptKey(reportPrefix(run), accountId);
         const text = await objects.getText(reportsBucket, `${base}.json`);
         if (text === undefined) return undefined;
@@ -79,6 +82,7 @@ export async function lookupLocal(options: {
       options,
       dynamoStore(state.dynamo, state.table),
       dynamoIdentities(state.dynamo, state.table),
+      state.secret,
       async (run, accountId) => {
         const folder = run.reportPrefix && folders.get(run.reportPrefix);
         if (!folder) return undefined;
@@ -100,6 +104,7 @@ async function lookupWith(
   options: { readonly account?: string; readonly user?: string },
   store: PipelineStore,
   identities: IdentityStore,
+  secret: () => Promise<string>,
   receiptOf: ReceiptOf,
 ): Promise<Lookup> {
   let account = options.account;
@@ -159,5 +164,13 @@ async function lookupWith(
   const unique = [
     ...new Map(withdrawals.map((w) => [`${w.exportId}#${w.kind}#${w.id}#${w.reason}`, w])).values(),
   ];
-  return { legacyAccountId, ...(link ? { link } : {}), runs, withdrawals: unique };
+  const erasures = await identities.erasures();
+  const erased = erasures.size === 0 ? undefined : erasures.get(erasureKey(await secret(), legacyAccountId));
+  return {
+    legacyAccountId,
+    ...(link ? { link } : {}),
+    runs,
+    withdrawals: unique,
+    ...(erased ? { erased } : {}),
+  };
 }

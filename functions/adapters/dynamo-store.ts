@@ -26,6 +26,7 @@ import type {
   Withdrawal,
 } from '../core/ports';
 import type { ParentDecision } from '../core/rules/decide';
+import type { Erasure } from '../core/rules/erasure';
 import { isHeldKind } from '../core/rules/kinds';
 import { refKey } from '../core/rules/linking';
 import { paceOf } from './pacing';
@@ -631,6 +632,22 @@ export function dynamoIdentities(client: DynamoDBClient, table: string): Identit
           TableName: table,
           Key: { pk: tableKeys.pending(key), sk: tableKeys.pendingUser(esepUserId) },
         }),
+      );
+    },
+    async erase(key, erasure) {
+      const item = { pk: tableKeys.erasures, sk: key, ...erasure };
+      const put = new PutCommand({
+        TableName: table,
+        Item: item,
+        ConditionExpression: 'attribute_not_exists(pk)',
+      });
+      if (await conditional(put)) return erasure;
+      return (await this.erasures()).get(key) ?? erasure;
+    },
+    async erasures() {
+      const items = await query(tableKeys.erasures);
+      return new Map(
+        items.map((i) => [i.sk as string, { platform: i.platform, ticket: i.ticket, at: i.at } as Erasure]),
       );
     },
   };

@@ -6,6 +6,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import type * as z from 'zod';
 import { ConfigError } from '../core/errors';
 import type { ChunkDeps } from '../core/pipeline/chunk-work';
+import type { ForgetDeps } from '../core/pipeline/erase';
 import type { PartDeps } from '../core/pipeline/report-parts';
 import { bucketExportSource, type WorkflowDeps } from '../core/pipeline/run';
 import {
@@ -17,6 +18,7 @@ import {
 } from '../core/pipeline/sizing';
 import type { RollbackDeps } from '../core/pipeline/withdraw';
 import type { Queued } from '../core/pipeline/workers';
+import { erasedNow, type IsErased } from '../core/rules/erasure';
 import { type CompiledPolicy, parsePolicyJson } from '../core/rules/policy';
 import { dynamoIdentities, dynamoStore } from './dynamo-store';
 import { applyBudget } from './pacing';
@@ -224,6 +226,14 @@ export function rollbackDepsFrom(clients: Clients, env: NodeJS.ProcessEnv): Roll
   };
 }
 
+/** The rollback function's: a withdrawal, and an erasure (ER-1), which keys the account id with the HMAC key. */
+export const FORGET_ENV = [...ROLLBACK_ENV, 'emailKeySecret'] as const satisfies readonly EnvKey[];
+
+export function forgetDepsFrom(clients: Clients, env: NodeJS.ProcessEnv): ForgetDeps {
+  const config = readConfig(FORGET_ENV, env);
+  return { ...rollbackDepsFrom(clients, env), secret: emailSecret(clients.secrets, config.emailKeySecret) };
+}
+
 /** An entity worker's dependencies from clients and its environment (AWS, or the local stand-ins). */
 export function entityDepsFrom(clients: Clients, env: NodeJS.ProcessEnv): ChunkDeps {
   const config = readConfig(
@@ -258,6 +268,7 @@ export const REPORT_ENV = [
   'migratedBucket',
   'reportsBucket',
   'downloadUrlHours',
+  'emailKeySecret',
 ] as const satisfies readonly EnvKey[];
 
 /** The report parts' and the summary's dependencies from clients and their environment. */
@@ -272,7 +283,18 @@ export function partDepsFrom(clients: Clients, env: NodeJS.ProcessEnv): PartDeps
     reportsBucket: config.reportsBucket,
     migratedBucket: config.migratedBucket,
     downloads: (exportId: string) => presignedDownloads(clients.s3, config.exportsBucket, exportId, hours),
+    erasures: erasuresFrom(clients, config),
   };
+}
+
+/** ER-1: the erasures recorded now, as a check of account ids (the identity index's table and HMAC key). */
+export function erasuresFrom(
+  clients: Clients,
+  config: { readonly table: string; readonly emailKeySecret: string },
+): () => Promise<IsErased> {
+  const identities = dynamoIdentities(clients.dynamo, config.table);
+  const secret = emailSecret(clients.secrets, config.emailKeySecret);
+  return () => erasedNow(identities, secret);
 }
 
 /** The export's retention in days (1 to 3650), validated at the cold start. */

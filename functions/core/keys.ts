@@ -111,6 +111,8 @@ export const reportPrefix = (run: {
 /** A receipt's key in the reports bucket without its suffix (`.json`, `.html`, `.txt`): by account id. */
 export const receiptKey = (reportFolder: string, accountId: string) =>
   `${reportFolder}receipts/${safeIdSegment(accountId)}`;
+/** Every receipt of every report folder, as an IAM pattern: what an erasure deletes (ER-1). */
+export const RECEIPTS_PATTERN = '*/receipts/';
 
 export const contentReportPrefix = (run: {
   readonly exportId: string;
@@ -267,6 +269,8 @@ export const tableKeys = {
   accountLink: (platform: string, accountId: string) => `A#${platform}#${keyPart(accountId)}`,
   pending: (emailKey: string) => `P#${emailKey}`,
   pendingUser: (esepUserId: string) => keyPart(esepUserId),
+  /** ER-1: every erasure in one partition, each under its keyed hash (no TTL: they outlive every run). */
+  erasures: 'ERASURES',
 };
 
 /**

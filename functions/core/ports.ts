@@ -2,6 +2,7 @@ import type { ChunkCounts } from './pipeline/chunks';
 import type { IndexName } from './pipeline/stages';
 import type { Queued } from './pipeline/workers';
 import type { ParentDecision } from './rules/decide';
+import type { Erasure } from './rules/erasure';
 import type { HeldKind, Kind } from './rules/kinds';
 
 export type { HeldKind } from './rules/kinds';
@@ -126,7 +127,7 @@ export interface RunLock {
 export interface Withdrawal {
   readonly kind: Kind;
   readonly id: string;
-  readonly reason: 'SEG_SUPERSEDED' | 'ROLLED_BACK' | 'REPLACED';
+  readonly reason: 'SEG_SUPERSEDED' | 'ROLLED_BACK' | 'REPLACED' | 'ERASED';
   readonly at: string;
   readonly objects: number;
   readonly wave?: string;
@@ -280,4 +281,8 @@ export interface IdentityStore {
   pending(emailKey: string): Promise<string[]>;
   addPending(emailKey: string, esepUserId: string): Promise<void>;
   removePending(emailKey: string, esepUserId: string): Promise<void>;
+  /** ER-1: records an erasure under its keyed hash once; the one recorded (an earlier one stands). */
+  erase(key: string, erasure: Erasure): Promise<Erasure>;
+  /** Every erasure, by its keyed hash (a few: one per request, never per record). */
+  erasures(): Promise<Map<string, Erasure>>;
 }

@@ -300,6 +300,13 @@ export class MigrationWorkflow extends Construct {
               new sfn.Succeed(this, 'Rolled back'),
             ),
           )
+          // An erasure (ER-1) is no run: a failure fails the execution, with no run status to record.
+          .when(
+            sfn.Condition.isPresent('$.forget'),
+            invoke('Forget account', fns.rollback, undefined, '$.forgotten').next(
+              new sfn.Succeed(this, 'Forgotten'),
+            ),
+          )
           .otherwise(validate.next(identify.first)),
       ),
       timeout: Duration.hours(24),

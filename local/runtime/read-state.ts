@@ -1,6 +1,6 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { StateBusyError } from '../../functions/core/errors';
-import { standInDynamo } from '../stand-ins/services';
+import { localSecret, standInDynamo } from '../stand-ins/services';
 import { startLocalPipeline } from './pipeline';
 import { servingOf } from './serving';
 
@@ -8,6 +8,8 @@ import { servingOf } from './serving';
 export interface StateReader {
   readonly dynamo: DynamoDBClient;
   readonly table: string;
+  /** The identity index's HMAC key (erasures are kept under keyed ids); read when first asked. */
+  readonly secret: () => Promise<string>;
   close(): Promise<void>;
 }
 
@@ -19,7 +21,12 @@ export interface StateReader {
 export async function readState(stateDir: string, notice: (text: string) => void): Promise<StateReader> {
   try {
     const pipeline = await startLocalPipeline({ stateDir, notice });
-    return { dynamo: pipeline.clients.dynamo, table: pipeline.resources.table, close: () => pipeline.stop() };
+    return {
+      dynamo: pipeline.clients.dynamo,
+      table: pipeline.resources.table,
+      secret: () => localSecret(stateDir),
+      close: () => pipeline.stop(),
+    };
   } catch (error) {
     if (!(error instanceof StateBusyError)) throw error;
     const serving = servingOf(stateDir);
@@ -29,6 +36,7 @@ export async function readState(stateDir: string, notice: (text: string) => void
     return {
       dynamo,
       table: serving.table,
+      secret: () => localSecret(stateDir),
       close: async () => dynamo.destroy(),
     };
   }

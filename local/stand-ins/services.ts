@@ -52,7 +52,7 @@ export const standInDynamo = (endpoint: string) =>
   new DynamoDBClient({ region: LOCAL_REGION, credentials, ...clientRetry(), endpoint });
 
 /** The identity key of a local state folder: generated once, kept in a file (Secrets Manager on AWS). */
-async function localSecret(stateDir: string): Promise<string> {
+export async function localSecret(stateDir: string): Promise<string> {
   const file = join(stateDir, 'email-key.secret');
   try {
     return (await readFile(file, 'utf8')).trim();

@@ -409,6 +409,20 @@ describe.each(IMPLEMENTATIONS)('%s', (_name, make) => {
       expect(await ports.identities.withEmail(fresh('hmac'))).toEqual([]);
     });
 
+    test('an erasure is recorded once under its key: a second request returns the first; all are listed', async () => {
+      const key = fresh('erasure');
+      const first = { platform: 'etwinning' as const, ticket: 'T-1', at: '2022-10-01T00:00:00.000Z' };
+      expect(await ports.identities.erase(key, first)).toEqual(first);
+      expect(
+        await ports.identities.erase(key, { platform: 'seg', ticket: 'T-2', at: '2022-11-01T00:00:00.000Z' }),
+      ).toEqual(first);
+      const other = fresh('erasure');
+      await ports.identities.erase(other, { ...first, ticket: 'T-3' });
+      const all = await ports.identities.erasures();
+      expect(all.get(key)).toEqual(first);
+      expect(all.get(other)?.ticket).toBe('T-3');
+    });
+
     test('an account is claimed by one user; released only by its holder', async () => {
       const account = { platform: 'seg' as const, accountId: fresh('acc') };
       expect(await ports.identities.holderOf(account)).toBeUndefined();

@@ -18,7 +18,8 @@ export function permissions(
   const statements = Object.values(resources)
     .filter(
       (r) =>
-        r.Type === 'AWS::IAM::Policy' &&
+        // CDK moves statements past a role's inline policy size into an overflow managed policy.
+        (r.Type === 'AWS::IAM::Policy' || r.Type === 'AWS::IAM::ManagedPolicy') &&
         ((r.Properties?.Roles ?? []) as { Ref: string }[]).some((x) => x.Ref === roleRef),
     )
     .flatMap(

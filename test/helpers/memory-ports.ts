@@ -14,6 +14,7 @@ import type {
   Withdrawal,
 } from '../../functions/core/ports';
 import type { ParentDecision } from '../../functions/core/rules/decide';
+import type { Erasure } from '../../functions/core/rules/erasure';
 import { isHeldKind } from '../../functions/core/rules/kinds';
 
 /** The pipeline's ports in memory: the same contracts as DynamoDB and S3, for fast tests of the logic. */
@@ -233,6 +234,7 @@ export function memoryIdentities() {
   const links = new Map<string, UserLink>();
   const holders = new Map<string, string>();
   const pending = new Map<string, Set<string>>();
+  const erasures = new Map<string, Erasure>();
   const ref = (a: AccountRef) => `${a.platform}#${a.accountId}`;
   const store: IdentityStore = {
     async accounts(refs) {
@@ -295,6 +297,15 @@ export function memoryIdentities() {
     async removePending(key, user) {
       pending.get(key)?.delete(user);
     },
+    async erase(key, erasure) {
+      const earlier = erasures.get(key);
+      if (earlier) return earlier;
+      erasures.set(key, erasure);
+      return erasure;
+    },
+    async erasures() {
+      return new Map(erasures);
+    },
   };
-  return { store, accounts, links, holders, pending };
+  return { store, accounts, links, holders, pending, erasures };
 }

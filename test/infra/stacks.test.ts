@@ -2,7 +2,13 @@ import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { STACK_OUTPUTS } from '../../functions/adapters/wiring';
-import { chunkSets, exportKeys, TTL_ATTRIBUTE, WITHDRAWABLE } from '../../functions/core/keys';
+import {
+  chunkSets,
+  exportKeys,
+  RECEIPTS_PATTERN,
+  TTL_ATTRIBUTE,
+  WITHDRAWABLE,
+} from '../../functions/core/keys';
 import { SIZING } from '../../functions/core/pipeline/sizing';
 import { QUEUED } from '../../functions/core/pipeline/workers';
 import { buildApp } from '../../lib/app';
@@ -289,7 +295,12 @@ describe('pipeline stack', () => {
     ],
     // A corrected export replaces an earlier run: validate withdraws it (its target, links, receipts).
     ['validate', ['s3:GetObject*', 'dynamodb:PutItem', 's3:DeleteObject'], ['sqs:', 'secretsmanager:']],
-    ['rollback', ['s3:GetObject*', 's3:DeleteObject', 'dynamodb:Query'], ['sqs:', 'secretsmanager:']],
+    // It also erases an account (ER-1): the account id is kept as a keyed hash (the HMAC key).
+    [
+      'rollback',
+      ['s3:GetObject*', 's3:DeleteObject', 'dynamodb:Query', 'secretsmanager:GetSecretValue'],
+      ['sqs:', 's3:DeleteObjectVersion'],
+    ],
     [
       'index-identities',
       [
@@ -321,18 +332,19 @@ describe('pipeline stack', () => {
     [
       // It withdraws an earlier export's copy of a TwinSpace that a later export holds (ID-9 extended).
       'twinspace',
-      ['sqs:ReceiveMessage', 's3:PutObject', 's3:DeleteObject'],
-      ['secretsmanager:', 'sqs:SendMessage', 's3:DeleteObjectVersion'],
+      // Every worker reads the HMAC key: an erased account's records are found by keyed id (ER-1).
+      ['sqs:ReceiveMessage', 's3:PutObject', 's3:DeleteObject', 'secretsmanager:GetSecretValue'],
+      ['sqs:SendMessage', 's3:DeleteObjectVersion'],
     ],
     [
       'portfolio-events',
-      ['sqs:ReceiveMessage', 's3:PutObject', 's3:DeleteObject'],
-      ['secretsmanager:', 'sqs:SendMessage', 's3:DeleteObjectVersion'],
+      ['sqs:ReceiveMessage', 's3:PutObject', 's3:DeleteObject', 'secretsmanager:GetSecretValue'],
+      ['sqs:SendMessage', 's3:DeleteObjectVersion'],
     ],
     [
       'report',
-      ['s3:PutObject', 's3:GetObject*', 'sqs:ReceiveMessage'],
-      ['sqs:SendMessage', 'secretsmanager:', 's3:DeleteObject'],
+      ['s3:PutObject', 's3:GetObject*', 'sqs:ReceiveMessage', 'secretsmanager:GetSecretValue'],
+      ['sqs:SendMessage', 's3:DeleteObject'],
     ],
     [
       'summary',
@@ -389,6 +401,8 @@ describe('pipeline stack', () => {
         expect(
           chunkSets(['decide', 'index', 'identify', 'link']).some((p) => resource.includes(`"/${p}*"`)),
         ).toBe(true);
+      // In the reports, receipts only: an erased account's (ER-1).
+      else if (resource.includes('ReportsBucketArn')) expect(resource).toContain(`"/${RECEIPTS_PATTERN}*"`);
       else {
         expect(resource).toContain('MigratedBucketArn');
         expect(WITHDRAWABLE.some((prefix) => resource.includes(`"/${prefix}*"`))).toBe(true);

@@ -94,12 +94,18 @@ describe('the state machine definition', () => {
         Default?: string;
       }
     >;
-    // One definition for runs and rollbacks: an input with `rollback` withdraws a wave, any other runs.
+    // One definition for runs, rollbacks and erasures: an input with `rollback` withdraws a wave, one
+    // with `forget` erases an account (ER-1), any other runs.
     expect(definition.StartAt).toBe('Rollback or run?');
     expect(states['Rollback or run?']).toMatchObject({
-      Choices: [{ Variable: '$.rollback', IsPresent: true, Next: 'Roll back wave' }],
+      Choices: [
+        { Variable: '$.rollback', IsPresent: true, Next: 'Roll back wave' },
+        { Variable: '$.forget', IsPresent: true, Next: 'Forget account' },
+      ],
       Default: 'Validate export',
     });
+    // An erasure is no run: its failure fails the execution and records no run status.
+    expect(states['Forget account']?.Catch).toBeUndefined();
     for (const name of [
       'Validate export',
       'identities index split',

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { forgetLocal } from '../../cli/commands/forget';
 import { lookupLocal } from '../../cli/commands/lookup';
 import { redriveStack } from '../../cli/commands/redrive';
 import { linkLocal, registerLocal } from '../../cli/commands/register';
@@ -115,6 +116,22 @@ test('rollback and redrive start executions of the deployed state machine and wa
     // The run's summary, read from its report in the reports buckets, as the local redrive prints it.
     summary: { exportId: 'seg-2022', status: 'completed', counts: { activities: { migrated: 2 } } },
   });
+}, 120_000);
+
+test('forget on a stack: an execution of the deployed state machine erases the account (ER-1)', async () => {
+  const objects = s3Objects(pipeline.clients.s3);
+  const profileOf = () =>
+    objects.list(pipeline.resources.buckets.migrated, targetKeys.profile('seg-2022', 's-2'));
+  expect((await profileOf()).length).toBeGreaterThan(0);
+  const r = await forgetLocal({ account: 'seg:s-2', reason: 'TICKET-9', stateDir: noState(), stack });
+  expect(r).toMatchObject({ again: false, remaining: [], folders: [] });
+  // Its receipt in each report folder of the export that has one (the run's, the redriven run's).
+  expect(r.receipts.deleted).toBeGreaterThanOrEqual(1);
+  expect(r.deleted).toBeGreaterThan(0);
+  expect(await profileOf()).toEqual([]);
+  const found = await lookupLocal({ stateDir: noState(), account: 's-2', stack });
+  expect(found).toMatchObject({ erased: { ticket: 'TICKET-9', platform: 'seg' }, runs: [] });
+  expect((await verifyLocal({ exportId: 'seg-2022', stack })).verification.passed).toBe(true);
 }, 120_000);
 
 test('the command line on a stack: the same output and exit codes, and a clear refusal of a stack that is not there', async () => {

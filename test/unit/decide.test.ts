@@ -470,7 +470,7 @@ test('every reason code of linking names its rule and has its text in plain word
 
 test('every reason code names a rule and carries one decision', () => {
   for (const code of REASON_CODES) {
-    expect(REASONS[code].rule).toMatch(/^(ID|TS|GR|PR|EV|NM|DQ)-\d(, (ID|TS|GR|PR|EV|NM|DQ)-\d)*$/);
+    expect(REASONS[code].rule).toMatch(/^(ID|TS|GR|PR|EV|NM|DQ|ER)-\d(, (ID|TS|GR|PR|EV|NM|DQ|ER)-\d)*$/);
     expect(['migrated', 'dropped', 'quarantined']).toContain(REASONS[code].decision);
   }
 });

@@ -52,10 +52,10 @@ describe('the AWS estimate, by hand', () => {
     // (30 ms) = 0.348125 s; the worker
     // 3 x 120 ms + 2,500 lines x 0.1 ms + (3 result PUTs + 3 chunk DELETEs) x 30 ms / 12 = 0.625 s (no
     // ledger: the records are dropped, and not a container kind), over the profile queue's 10 workers; its
-    // requests: 7 table writes (3 markers, 3 counts, the expectation) in batches of 25, 4 reads in batches
-    // of 100, 9 PUTs and DELETEs (3 chunks, 3 results, 3 worked chunks deleted) and 5 GETs. No resource
+    // requests: 7 table writes (3 markers, 3 counts, the expectation) in batches of 25, 7 reads in batches
+    // of 100 (and each chunk's query of the erasures, ER-1), 9 PUTs and DELETEs (3 chunks, 3 results, 3 worked chunks deleted) and 5 GETs. No resource
     // holds it back.
-    const wave = 0.348125 + 0.0625 + thr(7 / 25 + 4 / 100 + 14, 10) + 1;
+    const wave = 0.348125 + 0.0625 + thr(7 / 25 + 7 / 100 + 14, 10) + 1;
     expect(e.duration.stages.slice(0, 3)).toEqual([
       { stage: 'identities/index', seconds: expect.closeTo(1.3 + (2 * 1.01) / 5500, 6), binding: 'workers' },
       { stage: 'identities/link', seconds: expect.closeTo(1.3 + (2 * 1.01) / 5500, 6), binding: 'workers' },
@@ -66,13 +66,14 @@ describe('the AWS estimate, by hand', () => {
     // 1 verify partition (a small target: the whole listing).
     // Each split: 0.3 + (1 LIST + (1 + 1 + 1) / 10 message batches) x 30 ms = 0.339 s.
     // The part: 120 ms + 2,500 rows x 0.1 ms + (3 GETs x 15 ms + 2 spool PUTs x 30 ms) / 12 = 0.37875 s,
-    // over the report queue's 10 workers; its requests: 3 GETs, 3 PUTs, a marker read, its write and count.
+    // over the report queue's 10 workers; its requests: 3 GETs, 3 PUTs, a marker read and the erasures, its write and count.
     // Receipts (beside verify's one page of 120 ms + 1 spool GET / 12, nothing migrated): 120 ms + (1 spool
     // GET x 15 ms + 100 receipts x 3 files x 30 ms) / 12 + 2,500 records x 0.1 ms = 1.12125 s, over 10
-    // workers; its requests: 2 spool GETs, 300 receipt PUTs, 1 joined spool PUT, 2 markers read, 2
+    // workers; its requests: 2 spool GETs, 300 receipt PUTs, 1 joined spool PUT, 2 markers read and the
+    // erasures, 2
     // written and counted, over the report's and verify's 20 workers.
-    const part = 0.339 + 0.037875 + thr(2 / 25 + 1 / 100 + 6, 10) + 1;
-    const receipts = 0.339 + 0.112125 + thr(4 / 25 + 2 / 100 + 303, 20) + 1;
+    const part = 0.339 + 0.037875 + thr(2 / 25 + 2 / 100 + 6, 10) + 1;
+    const receipts = 0.339 + 0.112125 + thr(4 / 25 + 3 / 100 + 303, 20) + 1;
     expect(e.duration.stages.slice(3)).toEqual([
       { stage: 'report', seconds: expect.closeTo(part, 6), binding: 'workers' },
       { stage: 'receipts and verify', seconds: expect.closeTo(receipts, 6), binding: 'workers' },

@@ -79,12 +79,14 @@ describe('generate', () => {
       sink: (r) => void records.push(r),
     });
     const reasons = new Set(records.map((r) => r.reason));
-    // The codes that only a policy switch brings out (the default policy never decides them), and the
-    // one that only a second export brings out (a later export holding the same TwinSpace or group).
+    // The codes that only a policy switch brings out (the default policy never decides them), the one
+    // that only a second export brings out (a later export holding the same TwinSpace or group), and the
+    // one that only an erasure request brings out (ER-1).
     expect(REASON_CODES.filter((c) => !reasons.has(c))).toEqual([
       'CONTACTS_MIGRATED',
       'EVENT_BEFORE_CUTOFF',
       'IN_LATER_EXPORT',
+      'ERASED',
     ]);
 
     const files = validated.manifest.files;

@@ -468,7 +468,8 @@ export function estimate(
       name: 'index-identities',
       heaviest: perChunk,
     });
-    read(load, accounts.lines * reads + 2 * accountChunks);
+    // + each chunk's marker check, its marker's count, and the erasures (ER-1, one query of a few items).
+    read(load, accounts.lines * reads + 3 * accountChunks);
     write(load, accounts.lines * writes + 2 * accountChunks + 1); // + each chunk's marker and count
     put(load, 'exports', 3 * accountChunks); // the chunk, its tally, and the chunk's delete once worked
     get(load, 'exports', accountChunks + 2);
@@ -512,7 +513,7 @@ export function estimate(
         // workers: one invocation per batch of messages; receive and delete per batch.
         const batches = Math.ceil(chunks / SIZING.workerBatchSize);
         t.sqsRequests += 2 * batches;
-        read(load, chunks); // marker check (strongly consistent get)
+        read(load, 2 * chunks); // marker check (strongly consistent get), the erasures (ER-1: one query)
         write(load, chunks); // marker
         get(load, 'exports', chunks); // chunk object
         put(load, 'exports', chunks); // its delete once worked
@@ -641,7 +642,7 @@ export function estimate(
   get(partsLoad, 'exports', decideChunks);
   put(partsLoad, 'reports', mapParts);
   put(partsLoad, 'exports', mapParts * (partitions + targetPartitionCount));
-  read(partsLoad, mapParts);
+  read(partsLoad, 2 * mapParts); // each part's marker check, the erasures (ER-1)
   write(partsLoad, 2 * mapParts); // each part's marker and count
   // Receipts: their spool, their files; verify: its spool (joined once per partition), the target's
   // documents and files, page by page.
@@ -655,7 +656,7 @@ export function estimate(
   get(receiptsLoad, 'migrated', migrated + files);
   // Each page lists every bucket of the target (core/bucket-sets).
   list(targetBuckets * Math.ceil((migrated + files) / 500));
-  read(receiptsLoad, verifyInvocations + partitions);
+  read(receiptsLoad, verifyInvocations + 2 * partitions); // a receipts partition reads the erasures too
   write(receiptsLoad, 2 * (targetPartitionCount + partitions)); // each part's marker and count
   t.sqsRequests += 3 * (mapParts + verifyInvocations + partitions);
   // The report's splits: list the results, send a message per part (ten to a batch).

@@ -90,7 +90,8 @@ export function walkRun(
         case '$.report.status':
           return 'completed';
         case '$.rollback':
-          return undefined; // a run, not a rollback
+        case '$.forget':
+          return undefined; // a run, not a rollback or an erasure
         default:
           throw new UnknownWorkflowError(`the estimate does not know the value of ${variable}`);
       }

@@ -13,6 +13,7 @@ import {
   parseLine,
   settleBlob,
 } from '../rules/decide';
+import { erasedNow, type IsErased, isErasedRecord, NONE_ERASED } from '../rules/erasure';
 import { emailKey } from '../rules/identity';
 import { type IndexName, isContainerKind, isHeldKind, PARENTS } from '../rules/kinds';
 import { accountsElsewhere } from '../rules/linking';
@@ -44,6 +45,8 @@ export interface ChunkWorkDeps {
   readonly blobStatus: (ref: FileRef) => Promise<BlobStatus>;
   /** The accounts of every export indexed in the state (ID-3, ID-9, PR-7); without it, this export only. */
   readonly elsewhere?: AccountsElsewhere;
+  /** ER-1: the accounts erased (none: no erasure). */
+  readonly isErased?: IsErased;
   /** Which export holds a TwinSpace or group across exports (pipeline/holders); without it, this one. */
   readonly holders?: (kind: HeldKind, ids: readonly string[]) => Promise<HeldContainers>;
 }
@@ -87,6 +90,8 @@ export async function workChunk(
     const keys = new Map<IndexName, string[]>();
     for (const { line, parsed: p } of parsed) {
       if (!p || !msg.index) continue;
+      // An erased account's line adds to no index (ER-1): as if the export did not hold it.
+      if (p.raw && isErasedRecord(msg.kind, p.raw, deps.isErased ?? NONE_ERASED)) continue;
       for (const [index, key] of indexEntries(msg.index, msg.kind, p, p.ok && !line.duplicate, policy, keyOf))
         if (keys.has(index)) keys.get(index)?.push(key);
         else keys.set(index, [key]);
@@ -134,6 +139,7 @@ export async function workChunk(
     parentStatus: (_kind, id) => parents.get(id) ?? 'absent',
     groupActivity: (id) => (activeGroups.has(id) ? 'active' : unknownGroups.has(id) ? 'unknown' : 'inactive'),
     hasEtwinningAccount: (email) => etwinning.has(emailKeys.get(email) ?? keyOf(email)),
+    ...(deps.isErased ? { isErased: deps.isErased } : {}),
   };
 
   const stands: boolean[] = [];
@@ -256,6 +262,7 @@ export async function processChunk(entity: Entity, body: string, deps: ChunkDeps
     policy: deps.policy,
     emailSecret: msg.kind === 'accounts' ? await deps.emailSecret() : '',
     elsewhere: accountsElsewhere(deps.identities),
+    isErased: await erasedNow(deps.identities, deps.emailSecret),
     blobStatus: blobChecker(source),
     holders: async (kind, ids) => {
       const { manifest } = await readManifest(source);

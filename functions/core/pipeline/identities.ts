@@ -4,6 +4,7 @@ import { chunkId, workKeys } from '../keys';
 import type { IdentityStore, IndexedAccount, ObjectStore } from '../ports';
 import type { IdentityCounts } from '../report/summary';
 import { parseLine, validateRecord } from '../rules/decide';
+import { erasedNow } from '../rules/erasure';
 import { emailKey } from '../rules/identity';
 import { linkAfterIndexing, refKey, writeLinkDocument } from '../rules/linking';
 import { readManifest } from '../rules/manifest';
@@ -54,15 +55,17 @@ async function* accountLines(run: Run, deps: Pick<IndexDeps, 'workflow'>): Async
 async function* accountBatches(
   run: Pick<Run, 'exportId'>,
   lines: Iterable<ChunkLine> | AsyncIterable<ChunkLine>,
-  deps: Pick<IndexDeps, 'workflow' | 'secret'>,
+  deps: Pick<IndexDeps, 'workflow' | 'secret' | 'identities'>,
 ): AsyncGenerator<IndexedAccount[]> {
   const { manifest } = await readManifest(deps.workflow.source(run.exportId));
   const secret = await deps.secret();
+  // An erased account is indexed nowhere (ER-1): no link, no supersession, as if no export held it.
+  const isErased = await erasedNow(deps.identities, deps.secret);
   let batch: IndexedAccount[] = [];
   for await (const line of lines) {
     if ('unreadable' in line || line.duplicate) continue;
     const parsed = parseLine(line.text);
-    if (!parsed.ok) continue;
+    if (!parsed.ok || isErased(parsed.id)) continue;
     const valid = validateRecord('accounts', parsed.raw);
     if (!valid.ok) continue;
     const account = valid.record as RecordOf<'accounts'>;

@@ -31,6 +31,8 @@ import {
   type VerifyTally,
   verdict,
 } from '../report/verification';
+import { decidedNow } from '../rules/decide';
+import { type IsErased, NONE_ERASED } from '../rules/erasure';
 import type { Kind } from '../rules/kinds';
 import { readManifest } from '../rules/manifest';
 import { EXPORT_ID } from '../rules/schemas';
@@ -179,6 +181,8 @@ export interface PartDeps extends WorkflowDeps {
   readonly downloads?: (exportId: string) => DownloadUrl | undefined;
   /** Days the export's files are kept: the receipts' download deadline counts from the run's first start. */
   readonly retentionDays?: number;
+  /** ER-1: the accounts erased now (none: no erasure); read once per part. */
+  readonly erasures?: () => Promise<IsErased>;
 }
 
 export type PartResult =
@@ -235,7 +239,10 @@ export async function workPart(msg: PartMessage, deps: PartDeps): Promise<PartRe
   const decisions: string[] = [];
   const spool = new Map<number, string[]>();
   const expected = new ExpectedSpool(msg.ranges ?? 1);
-  for await (const row of resultRows(deps, msg.keys ?? [])) {
+  // Rows decided before an erasure are read as they stand now (ER-1): anonymous, on no receipt.
+  const isErased = (await deps.erasures?.()) ?? NONE_ERASED;
+  for await (const read of resultRows(deps, msg.keys ?? [])) {
+    const row = decidedNow(read, isErased);
     report.add(row);
     expected.add(row);
     counting.add(row);
@@ -297,7 +304,10 @@ async function writeReceipts(msg: PartMessage, deps: PartDeps): Promise<number> 
       : {}),
   };
   const folder = reportPrefix(run);
+  const isErased = (await deps.erasures?.()) ?? NONE_ERASED;
   await eachLimited(byAccount, RECEIPTS_IN_FLIGHT, async ([owner, { owned, partOf }]) => {
+    // An account erased since its part was counted gets no receipt (ER-1).
+    if (isErased(owner)) return;
     const receipt = await withDownloadLinks(buildReceipt(run.exportId, owner, owned, context, partOf), link);
     // A receipt's files (JSON, HTML, text, and their translations) are put at once.
     await Promise.all(

@@ -184,21 +184,29 @@ async function amendReceipts(
   const bucket = deps.reportsBucket;
   if (!bucket) return;
   await eachLimited([...byOwner], CONCURRENCY, async ([owner, withdrawn]) => {
-    const base = receiptKey(reportPrefix(run), owner);
-    const text = await deps.objects.getText(bucket, `${base}.json`);
-    if (!text) return;
-    const before = JSON.parse(text) as Receipt;
     const seen = new Set(withdrawn.map((w) => `${w.kind}#${w.id}`));
-    const receipt: Receipt = {
+    await editReceipt(run, owner, { ...deps, reportsBucket: bucket }, (before) => ({
       ...before,
       withdrawn: [
         ...(before.withdrawn ?? []).filter((w) => !seen.has(`${w.kind}#${w.id}`)),
         ...withdrawn.map(({ kind, id, reason, at }) => ({ kind, id, reason, at })),
       ],
-    };
-    for (const file of receiptFiles(receipt))
-      await deps.objects.put(bucket, `${base}${file.suffix}`, file.body, file.contentType);
+    }));
   });
+}
+
+/** Rewrites one account's receipt of a run (JSON, HTML and text alike); nothing when it has none. */
+export async function editReceipt(
+  run: Pick<Run, 'exportId' | 'waves'> & { readonly reportPrefix?: string },
+  owner: string,
+  deps: Pick<WithdrawDeps, 'objects'> & { readonly reportsBucket: string },
+  edit: (receipt: Receipt) => Receipt,
+): Promise<void> {
+  const base = receiptKey(reportPrefix(run), owner);
+  const text = await deps.objects.getText(deps.reportsBucket, `${base}.json`);
+  if (!text) return;
+  for (const file of receiptFiles(edit(JSON.parse(text) as Receipt)))
+    await deps.objects.put(deps.reportsBucket, `${base}${file.suffix}`, file.body, file.contentType);
 }
 
 /**

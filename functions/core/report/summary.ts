@@ -1,4 +1,5 @@
 import { ConservationError } from '../errors';
+import type { Withdrawal } from '../ports';
 import type { DecidedRecord } from '../rules/decide';
 import type { Kind } from '../rules/kinds';
 import type { CompiledPolicy } from '../rules/policy';
@@ -175,7 +176,7 @@ export interface Receipt {
   /** Until when the files of deleted items can be had: the export's retention, from the run's start. */
   downloadDeadline?: string;
   /** Records of this receipt withdrawn from ESEP again after the run (rollback, replaced export, ID-3). */
-  withdrawn?: { kind: Kind; id: string; reason: 'SEG_SUPERSEDED' | 'ROLLED_BACK' | 'REPLACED'; at: string }[];
+  withdrawn?: { kind: Kind; id: string; reason: Withdrawal['reason']; at: string }[];
   records: ReceiptRecord[];
   /** TwinSpaces, groups and events the account takes part in without owning them, and their decisions. */
   spaces: Omit<ReceiptRecord, 'explanation' | 'parent' | 'detail'>[];

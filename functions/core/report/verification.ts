@@ -14,7 +14,7 @@ export const CHECKS: Readonly<Record<CheckName, string>> = {
   files: 'every migrated file is in the target with the right SHA-256',
   'not-migrated': 'no dropped or quarantined record, and nothing else, is in the target',
   withdrawn:
-    'nothing of a withdrawn record (rollback, replaced export, superseded SEG account) is in the target',
+    'nothing of a withdrawn record (rollback, replaced export, superseded SEG account, erased account) is in the target',
   credentials: 'no password hash, login or e-mail address of the export is in the target',
 };
 

@@ -1,3 +1,4 @@
+import { ERASED_ID, type IsErased, isErasedRecord, NONE_ERASED, withoutErased } from './erasure';
 import {
   DATE_FIELD,
   type HeldKind,
@@ -104,6 +105,8 @@ export interface DecisionContext {
    * that also holds this project or group, if one does; then this export's copy is not migrated.
    */
   laterExportHolding?(kind: HeldKind, id: string): string | undefined;
+  /** ER-1: whether an account asked for its data to be erased (none: no erasure is known here). */
+  readonly isErased?: IsErased;
 }
 
 // ---- step 1: the line -------------------------------------------------------------------------
@@ -377,12 +380,17 @@ export function decideLine(
   if ('unreadable' in line)
     return quarantine(`${path}:${line.lineNo}`, 'INVALID_RECORD', `(line): ${line.unreadable}`);
   const parsed = parseLine(line.text);
+  // ER-1: a line of an erased account, valid or not, is named by its place only, and reaches no one.
+  const isErased = ctx.isErased ?? NONE_ERASED;
+  if (parsed.raw && isErasedRecord(kind, parsed.raw, isErased)) return { decided: erasedRecord(kind, wave) };
   if (!parsed.ok) return quarantine(`${path}:${line.lineNo}`, 'INVALID_RECORD', parsed.detail, parsed.raw);
   const { id, raw } = parsed;
   if (!claim(id))
     return quarantine(id, 'DUPLICATE_ID', `an earlier line (before line ${line.lineNo}) has this id`, raw);
-  const valid = validateRecord(kind, raw);
-  if (!valid.ok) return quarantine(id, 'INVALID_RECORD', valid.detail, raw);
+  const checked = validateRecord(kind, raw);
+  if (!checked.ok) return quarantine(id, 'INVALID_RECORD', checked.detail, raw);
+  // An erased account is no member, participant or recipient of anything (ER-1).
+  const valid = { ...checked, record: withoutErased(kind, checked.record, isErased) };
   const rule = decideRecord(kind, valid.record, ctx);
   const file = fileOf(kind, valid.record);
   const decided: DecidedRecord = {
@@ -395,6 +403,29 @@ export function decideLine(
   };
   const record = valid.record;
   return rule.decision !== 'quarantined' && file ? { decided, record, needsBlob: file } : { decided, record };
+}
+
+/** ER-1: a record of an erased account, as every output has it: anonymous, dropped, on no one's receipt. */
+export const erasedRecord = (kind: Kind, wave: string): DecidedRecord => ({
+  kind,
+  id: ERASED_ID,
+  wave,
+  ...verdict('ERASED'),
+  owners: [],
+});
+
+/**
+ * A decided record as it stands now that some accounts are erased (a re-run's or redrive's report reads
+ * rows decided before the erasure): an erased account's own record is erased, and an erased account is
+ * no member of a space. Without erasures, the record itself.
+ */
+export function decidedNow<T extends DecidedRecord>(record: T, isErased: IsErased): T | DecidedRecord {
+  if (isErased === NONE_ERASED) return record;
+  if (!isHeldKind(record.kind) && record.owners.some(isErased)) return erasedRecord(record.kind, record.wave);
+  const members = record.members?.filter((m) => !isErased(m));
+  const owners = record.owners.filter((o) => !isErased(o));
+  if (owners.length === record.owners.length && members?.length === record.members?.length) return record;
+  return { ...record, owners, ...(members ? { members } : {}) };
 }
 
 /** Step 7 for a line that needed it. */

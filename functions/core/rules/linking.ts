@@ -290,6 +290,8 @@ async function unlinkAutomatic(
   reason: 'LINK_PENDING' | 'AMBIGUOUS_LEGACY_EMAIL',
   deps: LinkDocumentDeps,
   keep: (link: UserLink) => boolean = () => true,
+  /** ER-1: a link made by hand is taken back too (an erased account is linked to no one). */
+  evenByHand = false,
 ): Promise<boolean> {
   const { identities } = deps;
   const user = await identities.holderOf(account);
@@ -297,7 +299,7 @@ async function unlinkAutomatic(
   if (!link) return false;
   let unlinked = false;
   if (sameRef(link.account, account)) {
-    if (link.audit || !keep(link)) return false;
+    if ((link.audit && !evenByHand) || !keep(link)) return false;
     await identities.addPending(link.emailKey, link.esepUserId);
     const { account: _, audit: __, ...rest } = link;
     const next: UserLink = { ...rest, state: 'pending', reason, version: link.version + 1 };
@@ -327,6 +329,18 @@ export async function withdrawIndexedAccount(
   if (!indexed || indexed.exportId !== exportId) return; // a later export holds it: it stands there
   if (!indexed.withdrawnIn) await deps.identities.putAccount({ ...indexed, withdrawnIn: exportId }, indexed);
   await unlinkAutomatic(account, 'LINK_PENDING', deps);
+}
+
+/**
+ * ER-1: an erased account stands in no export (marked withdrawn in the index, so that its keyed e-mail
+ * links no one), and the user linked to it, automatically or by hand, is pending again: the link and its
+ * document are taken back. Safe to repeat. True when a link was taken back now.
+ */
+export async function unlinkErased(account: AccountRef, deps: LinkDocumentDeps): Promise<boolean> {
+  const indexed = (await deps.identities.accounts([account])).get(refKey(account));
+  if (indexed && !indexed.withdrawnIn)
+    await deps.identities.putAccount({ ...indexed, withdrawnIn: indexed.exportId }, indexed);
+  return unlinkAutomatic(account, 'LINK_PENDING', deps, () => true, true);
 }
 
 /**

@@ -105,6 +105,10 @@ export const REASONS = {
     decision: 'dropped',
     rule: 'ID-9',
   },
+  ERASED: {
+    decision: 'dropped',
+    rule: 'ER-1',
+  },
   INVALID_RECORD: {
     decision: 'quarantined',
     rule: 'DQ-1',
