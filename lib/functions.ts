@@ -4,6 +4,7 @@ import {
   QUEUE_ENV,
   REPORT_ENV,
   ROLLBACK_ENV,
+  VERIFY_ENV,
   WORKFLOW_ENV,
 } from '../functions/adapters/wiring';
 import { CEILINGS } from '../functions/core/ceilings';
@@ -172,7 +173,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   {
     name: 'verify',
     sizing: 'verify',
-    env: [...WORKFLOW_ENV, 'migratedBucket', QUEUE_ENV.verify],
+    env: [...VERIFY_ENV, QUEUE_ENV.verify],
     // Verify reads the target back (documents, files' stored checksums) and records its partitions.
     grants: [
       readsExport,
@@ -183,6 +184,8 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
       { stageTasks: 'answer' },
       // The rest of a range goes back to its own queue.
       { entityQueues: 'send', only: 'verify' },
+      // A document that names an erased account is a problem (ER-1): found by keyed id.
+      { emailKeySecret: 'read' },
     ],
     queue: { name: 'verify', batchSize: 1 },
     description: "checks one partition of the run's target, a page at a time",

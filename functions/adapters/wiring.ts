@@ -226,6 +226,13 @@ export function rollbackDepsFrom(clients: Clients, env: NodeJS.ProcessEnv): Roll
   };
 }
 
+/** Verify's: the target, and the keyed ids of erased accounts (ER-1). */
+export const VERIFY_ENV = [
+  ...WORKFLOW_ENV,
+  'migratedBucket',
+  'emailKeySecret',
+] as const satisfies readonly EnvKey[];
+
 /** The rollback function's: a withdrawal, and an erasure (ER-1), which keys the account id with the HMAC key. */
 export const FORGET_ENV = [...ROLLBACK_ENV, 'emailKeySecret'] as const satisfies readonly EnvKey[];
 

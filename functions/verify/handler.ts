@@ -1,11 +1,12 @@
 import { partWorker, type Redelivery, sqsChunkQueue } from '../adapters/sqs';
 import {
   type Clients,
+  erasuresFrom,
   lambdaEntry,
   QUEUE_ENV,
   queueUrlsFrom,
   readConfig,
-  WORKFLOW_ENV,
+  VERIFY_ENV,
   withRedelivery,
   workflowDeps,
 } from '../adapters/wiring';
@@ -21,10 +22,11 @@ export const makeHandler = (deps: PartDeps & Redelivery) => partWorker(['verify'
 export const depsFrom = withRedelivery('verify', verifyDepsFrom);
 
 function verifyDepsFrom(clients: Clients, env: NodeJS.ProcessEnv): PartDeps {
-  const config = readConfig([...WORKFLOW_ENV, 'migratedBucket', QUEUE_ENV.verify], env);
+  const config = readConfig([...VERIFY_ENV, QUEUE_ENV.verify], env);
   return {
     ...workflowDeps(clients, config),
     migratedBucket: config.migratedBucket,
+    erasures: erasuresFrom(clients, config),
     // Verify writes nothing to the reports bucket.
     reportsBucket: '',
     queue: sqsChunkQueue(clients.sqs, queueUrlsFrom(config)),

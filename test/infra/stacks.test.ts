@@ -353,8 +353,14 @@ describe('pipeline stack', () => {
     ],
     [
       'verify',
-      ['s3:GetObject*', 'sqs:SendMessage', 'sqs:ReceiveMessage', 'states:SendTaskSuccess'],
-      ['secretsmanager:', 's3:DeleteObject'],
+      [
+        's3:GetObject*',
+        'sqs:SendMessage',
+        'sqs:ReceiveMessage',
+        'states:SendTaskSuccess',
+        'secretsmanager:GetSecretValue',
+      ],
+      ['s3:DeleteObject'],
     ],
     [
       'account-link',

@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { forgetLocal } from '../../cli/commands/forget';
 import { lookupLocal } from '../../cli/commands/lookup';
 import { s3Objects } from '../../functions/adapters/s3-objects';
+import { forgetDepsFrom } from '../../functions/adapters/wiring';
+import { forgetAccount } from '../../functions/core/pipeline/erase';
 import { ERASED_ID } from '../../functions/core/rules/erasure';
 import { startLocalPipeline } from '../../local/runtime/pipeline';
 import { cliAsync } from '../helpers/cli';
@@ -159,6 +161,59 @@ test('forget withdraws everything of the account, keeps the rest, and every late
   expect(existsSync(join(later.outDir, 'receipts', 'e-1.json'))).toBe(false);
   // Registering with the erased account's e-mail links no one.
   expect(await register(state, 'u-ana-2', ANA)).toMatchObject({ decision: 'not-linked' });
+
+  // Verify proves it: a document of the target that names the account again fails it, named.
+  const stored = [...(await everything(state)).keys()].find(
+    (k) => k.endsWith('/ev-2.json') && k.includes('/er-2022/'),
+  ) as string;
+  const p = await startLocalPipeline({ stateDir: state });
+  try {
+    const objects = s3Objects(p.clients.s3);
+    const bucket = p.resources.buckets.migrated;
+    const key = stored.slice(bucket.length + 1);
+    const doc = JSON.parse((await objects.getText(bucket, key)) as string);
+    expect(doc.participantIds).toEqual([]);
+    await objects.put(bucket, key, JSON.stringify({ ...doc, participantIds: ['e-1'] }), 'application/json');
+  } finally {
+    await p.stop();
+  }
+  const check = (await verified(state, 'er-2022')).checks.find((c) => c.name === 'withdrawn');
+  expect(check?.passed).toBe(false);
+  expect(check?.problems).toEqual(['events ev-2: names an erased account (ER-1)']);
+}, 240_000);
+
+test('a forget stopped part way is finished by the same command: the same end state as one that was not', async () => {
+  const states = { stopped: join(dir(), 'stopped'), whole: join(dir(), 'whole') };
+  for (const state of Object.values(states)) await run(state, FIRST);
+  // The erasure as the rollback function runs it, its deletes failing after the third (a crash).
+  const p = await startLocalPipeline({ stateDir: states.stopped });
+  try {
+    const deps = forgetDepsFrom(p.clients, p.environments.get('rollback') ?? {});
+    let deletes = 0;
+    const objects = {
+      ...deps.objects,
+      delete: async (bucket: string, key: string) => {
+        if (++deletes > 3) throw new Error('killed');
+        await deps.objects.delete(bucket, key);
+      },
+    };
+    const request = { platform: 'etwinning' as const, accountId: 'e-1', ticket: 'T-1' };
+    await expect(forgetAccount(request, { ...deps, objects })).rejects.toThrow('killed');
+  } finally {
+    await p.stop();
+  }
+  const partly = await everything(states.stopped);
+  expect(naming(partly).length).toBeGreaterThan(0);
+  for (const state of Object.values(states))
+    expect(await forgetLocal({ account: 'etwinning:e-1', reason: 'T-1', stateDir: state })).toMatchObject({
+      remaining: [],
+    });
+  // Buckets are named per state folder: compare keys and contents under them.
+  const strip = async (state: string) =>
+    new Map([...(await everything(state))].map(([k, v]) => [k.slice(k.indexOf('/')), v]));
+  const [stopped, whole] = [await strip(states.stopped), await strip(states.whole)];
+  expect([...stopped.keys()].sort()).toEqual([...whole.keys()].sort());
+  expect(naming(await everything(states.stopped))).toEqual([]);
 }, 240_000);
 
 test('a refused forget writes nothing: a ticket with an e-mail address, an account that is no <platform>:<id>', async () => {

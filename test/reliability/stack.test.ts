@@ -60,7 +60,8 @@ function grants(handler: string): string[] {
       | { 'Fn::GetAtt': [string] }
       | undefined
   )?.['Fn::GetAtt'][0];
-  const statements = resourcesOf('AWS::IAM::Policy')
+  // CDK moves statements past a role's inline policy size into an overflow managed policy.
+  const statements = [...resourcesOf('AWS::IAM::Policy'), ...resourcesOf('AWS::IAM::ManagedPolicy')]
     .filter(([, p]) => JSON.stringify(p.Properties?.Roles).includes(`"${role}"`))
     .flatMap(([, p]) => policyStatements(p));
   const out = new Set<string>();
@@ -100,6 +101,8 @@ const workRead = ['s3:read exports:/work/*'];
 const ANSWERS_STAGES = 'states:states:SendTaskSuccess WorkflowStateMachine';
 const worker = (queue: string, extra: string[] = []) =>
   [
+    // Every worker finds an erased account's records by keyed id (ER-1).
+    'secretsmanager:secretsmanager:DescribeSecret,secretsmanager:GetSecretValue secret',
     ...exportsRead,
     ...workRead,
     's3:write exports:/work/*',
@@ -138,9 +141,20 @@ const withdraws = [
   's3:write reports:/*',
 ];
 
+const SECRET = 'secretsmanager:secretsmanager:DescribeSecret,secretsmanager:GetSecretValue secret';
+
 const EXPECTED: Record<string, string[]> = {
   validate: withdraws,
-  rollback: withdraws,
+  // It also erases an account (ER-1): the account's keyed id (the secret), shared documents of the areas
+  // it is named in rewritten without it, and its receipts deleted (receipts only).
+  rollback: [
+    ...withdraws,
+    SECRET,
+    's3:write migrated:/*/events/*',
+    's3:write migrated:/*/groups/*',
+    's3:write migrated:/*/twinspaces/*',
+    's3:delete reports:/*/receipts/*',
+  ],
   'index-identities': [
     ...exportsRead,
     ...workRead,
@@ -176,13 +190,14 @@ const EXPECTED: Record<string, string[]> = {
     // Its own queue only: it takes its messages and hands the rest of a range back (one statement).
     'sqs:consume queue:Verify',
     ANSWERS_STAGES,
+    // A document that names an erased account is a problem (ER-1).
+    SECRET,
   ],
-  report: [...reports, 's3:write exports:/work/*', 'sqs:consume queue:Report', ANSWERS_STAGES],
+  // The keyed ids of erased accounts (ER-1): their rows read as erased, and no receipt for them.
+  report: [...reports, 's3:write exports:/work/*', 'sqs:consume queue:Report', ANSWERS_STAGES, SECRET],
   summary: reports,
   'run-status': ['dynamodb:write table'],
-  profile: worker('Profile', [
-    'secretsmanager:secretsmanager:DescribeSecret,secretsmanager:GetSecretValue secret',
-  ]),
+  profile: worker('Profile'),
   // ID-9 extended: a later export withdraws an earlier export's copy of its TwinSpace or group (only
   // that area), and that export's receipts are told.
   twinspace: worker('Twinspace', [

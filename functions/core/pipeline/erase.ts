@@ -273,6 +273,9 @@ export async function forgetAccount(request: ForgetRequest, deps: ForgetDeps): P
     }
     remaining.push(...(await remainingOf(run, trace, accountId, deps)));
   }
+  // Its link: no user holds the account any more (the link document went with it).
+  if ((await deps.identities.holderOf({ platform: request.platform, accountId })) !== undefined)
+    remaining.push('link: an ESEP user still holds the account');
   return {
     erasure,
     again,

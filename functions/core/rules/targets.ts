@@ -139,3 +139,15 @@ function documentOf(
       return undefined;
   }
 }
+
+/**
+ * Every legacy account a migrated document names: its owner (a profile's account, a list's or an item's
+ * author, an event's organiser) and its people (members, participants). Verify checks none is erased.
+ */
+export function accountsNamed(doc: Record<string, unknown>): string[] {
+  const ids: unknown[] = [doc.legacyAccountId, doc.accountId, doc.authorId, doc.organiserId];
+  if (Array.isArray(doc.members))
+    for (const m of doc.members) ids.push((m as { accountId?: unknown })?.accountId);
+  if (Array.isArray(doc.participantIds)) ids.push(...doc.participantIds);
+  return ids.filter((v): v is string => typeof v === 'string');
+}

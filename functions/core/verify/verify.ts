@@ -28,9 +28,11 @@ import {
   type VerifyTally,
   verdict,
 } from '../report/verification';
+import { type IsErased, NONE_ERASED } from '../rules/erasure';
 import { isKind, type Kind } from '../rules/kinds';
 import { readManifest } from '../rules/manifest';
 import { sha256Of } from '../rules/ndjson';
+import { accountsNamed } from '../rules/targets';
 
 /**
  * Verify: reads the target back after a run and checks what the rules promise, independently of the code
@@ -52,6 +54,8 @@ interface KeyFinding {
 
 export interface VerifyDeps extends WorkflowDeps {
   readonly migratedBucket: string;
+  /** ER-1: the accounts erased now (none: no erasure); a document that names one is a problem. */
+  readonly erasures?: () => Promise<IsErased>;
 }
 
 const FORBIDDEN_FIELDS = new Set(['passwordHash', 'password', 'login', 'email']);
@@ -137,6 +141,7 @@ export async function verifyPartition(
   );
   const forbidden = await facts.forbidden();
   const withdrawn = await facts.withdrawn();
+  const isErased = (await deps.erasures?.()) ?? NONE_ERASED;
   const bucket = deps.migratedBucket;
   // Documents read once per page, also when a file's owner was read for the file (promises: keys in flight).
   const docs = new Map<string, Promise<Record<string, unknown> | undefined>>();
@@ -175,6 +180,8 @@ export async function verifyPartition(
     }
     found.credentials++;
     for (const path of credentialPaths(doc, forbidden)) say('credentials', `${key}: ${path}`);
+    // Nothing of an erased account, in any wave: not its records, not its place among a space's people.
+    if (accountsNamed(doc).some(isErased)) say('withdrawn', `${kind} ${id}: names an erased account (ER-1)`);
     if (!run.waves.includes(String(doc.wave))) return found; // another wave's document
     found.notMigrated++;
     const migrated = expected.get(key);
