@@ -90,6 +90,9 @@ export const workKeys = {
     `${PREFIXES.work}${scope}/report/${report}/expected/${pad6(partition)}/${pad6(part)}.ndjson`,
   expectedSpoolPrefix: (scope: string, report: string, partition: number) =>
     `${PREFIXES.work}${scope}/report/${report}/expected/${pad6(partition)}/`,
+  /** The people of a record whose audience other records take (an event's, for its Learning Lab). */
+  people: (scope: string, kind: string, id: string) =>
+    `${PREFIXES.work}${scope}/people/${kind}/${safeIdSegment(id)}.json`,
   /** A verify partition's expected documents in one object, in key order (its later pages read it). */
   expected: (scope: string, report: string, partition: number) =>
     `${PREFIXES.work}${scope}/report/${report}/expected/${pad6(partition)}.ndjson`,

@@ -32,9 +32,10 @@ describe('the stage plan', () => {
         '2023',
         [
           '2023/index: index accounts',
-          '2023/decide-1: decide accounts, decide events, decide learning-lab',
-          // PR-7: account-owned records are decided after their accounts.
-          '2023/decide-2: decide activities, decide portfolio, decide photos, decide contacts',
+          '2023/decide-1: decide accounts, decide events',
+          // PR-7: account-owned records are decided after their accounts; a Learning Lab after its
+          // event, whose people it takes (AUDIENCE_OF).
+          '2023/decide-2: decide activities, decide portfolio, decide learning-lab, decide photos, decide contacts',
         ],
       ],
     ]);

@@ -7,7 +7,15 @@ import type { WavePlan } from '../pipeline/stages';
 import { ENTITY_OF_KIND, type Entity } from '../pipeline/workers';
 import type { DecidedRecord } from '../rules/decide';
 import { checksFile, copiesFile } from '../rules/decide';
-import { INDEXES_BEFORE_DECIDING, isContainerKind, isHeldKind, type Kind, PARENTS } from '../rules/kinds';
+import {
+  AUDIENCE_OF,
+  givesAudience,
+  INDEXES_BEFORE_DECIDING,
+  isContainerKind,
+  isHeldKind,
+  type Kind,
+  PARENTS,
+} from '../rules/kinds';
 import { PRICES, type Prices } from './prices';
 import { type AslDefinition, walkRun } from './transitions';
 
@@ -533,6 +541,9 @@ export function estimate(
           writes = isContainerKind(step.kind) ? k.lines : 0;
           reads =
             (PARENTS[step.kind] ? k.lines : 0) + (INDEXES_BEFORE_DECIDING[step.kind] ? k.lines : 0) + held;
+          // An event's people for its Learning Lab (one object each), read back by id (AUDIENCE_OF).
+          if (givesAudience(step.kind)) put(load, 'exports', k.lines);
+          if (AUDIENCE_OF[step.kind]) get(load, 'exports', k.lines);
           // Documents and copies into the target, the chunk's results into the working area.
           put(load, 'migrated', k.migrated + k.filesCopied);
           put(load, 'exports', chunks);

@@ -12,15 +12,24 @@ import {
   parentDecisionOf,
   parseLine,
   settleBlob,
+  withAudienceOf,
 } from '../rules/decide';
 import { erasedNow, type IsErased, isErasedRecord, NONE_ERASED } from '../rules/erasure';
 import { emailKey } from '../rules/identity';
-import { type IndexName, isContainerKind, isHeldKind, PARENTS } from '../rules/kinds';
+import {
+  AUDIENCE_OF,
+  givesAudience,
+  type IndexName,
+  isContainerKind,
+  isHeldKind,
+  PARENTS,
+} from '../rules/kinds';
 import { accountsElsewhere } from '../rules/linking';
 import { readManifest } from '../rules/manifest';
 import type { CompiledPolicy } from '../rules/policy';
 import type { FileRef } from '../rules/schemas';
 import { targetOf } from '../rules/targets';
+import { type Audience, audienceIn } from './audience';
 import {
   type ChunkCounts,
   type ChunkLine,
@@ -47,6 +56,8 @@ export interface ChunkWorkDeps {
   readonly elsewhere?: AccountsElsewhere;
   /** ER-1: the accounts erased (none: no erasure). */
   readonly isErased?: IsErased;
+  /** The people of records whose audience later records take (AUDIENCE_OF); without it, none kept. */
+  readonly audience?: Audience;
   /** Which export holds a TwinSpace or group across exports (pipeline/holders); without it, this one. */
   readonly holders?: (kind: HeldKind, ids: readonly string[]) => Promise<HeldContainers>;
 }
@@ -142,6 +153,12 @@ export async function workChunk(
     ...(deps.isErased ? { isErased: deps.isErased } : {}),
   };
 
+  // A Learning Lab's people are its event's (AUDIENCE_OF): read by its event's id.
+  const audienceFrom = AUDIENCE_OF[msg.kind];
+  const people =
+    audienceFrom && deps.audience
+      ? await deps.audience.get(audienceFrom.kind, strings(ok.map((o) => o.raw[audienceFrom.field])))
+      : undefined;
   const stands: boolean[] = [];
   const results: LineResult[] = lines.map((line) => {
     let stood = false;
@@ -150,7 +167,7 @@ export async function workChunk(
       return stood;
     });
     stands.push(stood);
-    return result;
+    return people ? withAudienceOf(result, people, deps.isErased ?? NONE_ERASED) : result;
   });
   // Step 7's checks of the files, many at once (each reads a file of the export), in the lines' order.
   await eachLimited(results.keys(), BLOB_CHECKS_IN_FLIGHT, async (i) => {
@@ -183,6 +200,14 @@ export async function workChunk(
     );
   else if (isContainerKind(msg.kind))
     await store.putContainerDecisions(msg.scope, msg.kind, containerDecisions);
+  // An event's people, for its Learning Lab's receipts (a later stage).
+  if (givesAudience(msg.kind) && deps.audience)
+    await deps.audience.put(
+      msg.kind,
+      results.flatMap(({ decided }, i) =>
+        stands[i] ? [{ id: decided.id, people: [...decided.owners, ...(decided.members ?? [])] }] : [],
+      ),
+    );
   return { counts, results };
 }
 
@@ -263,6 +288,7 @@ export async function processChunk(entity: Entity, body: string, deps: ChunkDeps
     emailSecret: msg.kind === 'accounts' ? await deps.emailSecret() : '',
     elsewhere: accountsElsewhere(deps.identities),
     isErased: await erasedNow(deps.identities, deps.emailSecret),
+    audience: audienceIn(deps.objects, deps.exportsBucket, msg.scope),
     blobStatus: blobChecker(source),
     holders: async (kind, ids) => {
       const { manifest } = await readManifest(source);

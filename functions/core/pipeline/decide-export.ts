@@ -11,9 +11,11 @@ import {
   parentDecisionOf,
   parseLine,
   settleBlob,
+  withAudienceOf,
 } from '../rules/decide';
+import { NONE_ERASED } from '../rules/erasure';
 import { emailKey } from '../rules/identity';
-import { isContainerKind, type Kind } from '../rules/kinds';
+import { AUDIENCE_OF, givesAudience, isContainerKind, type Kind } from '../rules/kinds';
 import type { ValidatedExport } from '../rules/manifest';
 import { readLines, sha256Of } from '../rules/ndjson';
 import type { CompiledPolicy } from '../rules/policy';
@@ -80,9 +82,26 @@ export async function decideExport(options: DecideExportOptions): Promise<Tally>
   const secret = randomBytes(32);
   const shortKey = (email: string) => emailKey(secret, email).slice(0, 24);
 
+  /** The ids a later kind takes its people from (AUDIENCE_OF: the events its Learning Lab names). */
+  const namedBy = async (of: Kind): Promise<Set<string>> => {
+    const ids = new Set<string>();
+    for (const [kind, from] of Object.entries(AUDIENCE_OF) as [Kind, { kind: Kind; field: string }][]) {
+      const file = from.kind === of ? validated.files.get(kind) : undefined;
+      const bytes = file && (await source.open(file.path));
+      if (!bytes) continue;
+      for await (const line of readLines(bytes)) {
+        const parsed = 'unreadable' in line ? undefined : parseLine(line.text);
+        const id = parsed?.ok ? parsed.raw[from.field] : undefined;
+        if (typeof id === 'string') ids.add(id);
+      }
+    }
+    return ids;
+  };
   for (const wave of waves) {
     /** What became of each standing line of the kinds that others follow (projects, groups, accounts). */
     const parents = new Map<Kind, Map<string, ParentDecision>>();
+    /** The people of the records a later kind takes its audience from, of those it names only. */
+    const audience = new Map<Kind, Map<string, string[]>>();
     const indexes: Record<IndexName, Set<string>> = {
       'group-activity': new Set(),
       'group-activity-unknown': new Set(),
@@ -137,21 +156,29 @@ export async function decideExport(options: DecideExportOptions): Promise<Tally>
           }
         } else {
           const followed = isContainerKind(step.kind) ? new Map<string, ParentDecision>() : undefined;
+          const named = givesAudience(step.kind) ? await namedBy(step.kind) : undefined;
+          const people = named && new Map<string, string[]>();
+          const from = AUDIENCE_OF[step.kind];
+          const peopleFrom = from && audience.get(from.kind);
           for await (const line of readLines(bytes)) {
             if (++lines % every === 0) progress(false);
             let stood = false;
-            const result = decideLine(step.kind, wave.wave, file.path, line, ctx, (id) => {
+            const decidedLine = decideLine(step.kind, wave.wave, file.path, line, ctx, (id) => {
               stood = claim(id);
               return stood;
             });
+            const result = peopleFrom ? withAudienceOf(decidedLine, peopleFrom, NONE_ERASED) : decidedLine;
             const decided = result.needsBlob
               ? settleBlob(result, await blobStatus(result.needsBlob))
               : result.decided;
             if (stood) followed?.set(decided.id, parentDecisionOf(decided));
+            if (stood && named?.has(decided.id))
+              people?.set(decided.id, [...decided.owners, ...(decided.members ?? [])]);
             tally.add(decided);
             await sink(decided);
           }
           if (followed) parents.set(step.kind, followed);
+          if (people) audience.set(step.kind, people);
         }
         progress(true);
       }

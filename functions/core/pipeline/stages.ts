@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { INDEXES_BEFORE_DECIDING, type IndexName, type Kind, PARENTS } from '../rules/kinds';
+import { AUDIENCE_OF, INDEXES_BEFORE_DECIDING, type IndexName, type Kind, PARENTS } from '../rules/kinds';
 import type { CompiledPolicy } from '../rules/policy';
 
 /**
@@ -27,8 +27,9 @@ export interface WavePlan {
 }
 
 const depth = (kind: Kind): number => {
-  const parent = PARENTS[kind];
-  return parent ? depth(parent.kind) + 1 : 0;
+  // After the record it follows (PARENTS), or whose people it takes (AUDIENCE_OF).
+  const before = PARENTS[kind] ?? AUDIENCE_OF[kind];
+  return before ? depth(before.kind) + 1 : 0;
 };
 
 /** Builds the stage plan of every wave of a policy, in wave order. */

@@ -239,6 +239,13 @@ export function buildReceipt(
   const counts = zero();
   let platform: Receipt['platform'];
   let country: string | undefined;
+  /** TS-5: a dropped record's file, to download before it is deleted, or why it cannot be. */
+  const offer = (r: DecidedRecord) => {
+    if (r.decision !== 'dropped' || !r.file) return;
+    const { fileName, size, sha256, unavailable: why } = r.file;
+    if (why) unavailable.push({ kind: r.kind, id: r.id, fileName, size, why });
+    else downloads.push({ kind: r.kind, id: r.id, fileName, size, sha256 });
+  };
   for (const r of [...owned].sort(byKindAndId)) {
     counts[r.decision]++;
     if (r.kind === 'accounts' && r.id === accountId) {
@@ -262,27 +269,25 @@ export function buildReceipt(
         ? { photo: r.fileLeftOut ? ('left-out' as const) : ('moves' as const) }
         : {}),
     });
-    if (r.decision === 'dropped' && r.file) {
-      const { fileName, size, sha256, unavailable: why } = r.file;
-      if (why) unavailable.push({ kind: r.kind, id: r.id, fileName, size, why });
-      else downloads.push({ kind: r.kind, id: r.id, fileName, size, sha256 });
-    }
+    offer(r);
   }
-  const spaces = [...new Map([...partOf].map((r) => [`${r.kind}#${r.id}`, r])).values()]
-    .sort(byKindAndId)
-    .map((r) => {
-      const cutoff = context.policy ? cutoffOf(r.reason, context.policy) : undefined;
-      return {
-        kind: r.kind,
-        id: r.id,
-        decision: r.decision,
-        reason: r.reason,
-        wave: r.wave,
-        ...(r.title === undefined ? {} : { title: r.title }),
-        ...dayOf(r.date, context),
-        ...(cutoff === undefined ? {} : { cutoff }),
-      };
-    });
+  const spaces = [...new Map([...partOf].map((r) => [`${r.kind}#${r.id}`, r])).values()].sort(byKindAndId);
+  // The files of what an account takes part in are its to download too where they are its audience's
+  // (a Learning Lab's, FAQ eTwinning 17).
+  for (const r of spaces) offer(r);
+  const shown = spaces.map((r) => {
+    const cutoff = context.policy ? cutoffOf(r.reason, context.policy) : undefined;
+    return {
+      kind: r.kind,
+      id: r.id,
+      decision: r.decision,
+      reason: r.reason,
+      wave: r.wave,
+      ...(r.title === undefined ? {} : { title: r.title }),
+      ...dayOf(r.date, context),
+      ...(cutoff === undefined ? {} : { cutoff }),
+    };
+  });
   return {
     accountId,
     exportId,
@@ -293,7 +298,7 @@ export function buildReceipt(
       ? { downloadDeadline: context.downloadDeadline }
       : {}),
     records,
-    spaces,
+    spaces: shown,
     downloads,
     ...(unavailable.length > 0 ? { unavailable } : {}),
   };

@@ -1,5 +1,5 @@
 import type { DecidedRecord } from '../rules/decide';
-import type { Kind } from '../rules/kinds';
+import { AUDIENCE_OF, type Kind } from '../rules/kinds';
 import { QUARANTINE_SHOWN, type ReportView } from './report-html';
 import type { Receipt } from './summary';
 import { type DecisionCounts, Tally } from './summary';
@@ -96,7 +96,7 @@ export type SpoolEntry = [account: string, record: DecidedRecord, role?: 'member
 export function spoolEntries(record: DecidedRecord): SpoolEntry[] {
   const entries: SpoolEntry[] = [...new Set(record.owners)].map((owner) => [owner, record]);
   if (record.members?.length) {
-    const { kind, id, decision, reason, wave, title, date } = record;
+    const { kind, id, decision, reason, wave, title, date, file } = record;
     const space: DecidedRecord = {
       kind,
       id,
@@ -106,6 +106,8 @@ export function spoolEntries(record: DecidedRecord): SpoolEntry[] {
       owners: [],
       ...(title ? { title } : {}),
       ...(date ? { date } : {}),
+      // A Learning Lab's file is offered to its event's people (AUDIENCE_OF): they download it.
+      ...(file && AUDIENCE_OF[kind] ? { file } : {}),
     } as DecidedRecord;
     for (const member of record.members) entries.push([member, space, 'member']);
   }

@@ -1,5 +1,6 @@
 import { ERASED_ID, type IsErased, isErasedRecord, NONE_ERASED, withoutErased } from './erasure';
 import {
+  AUDIENCE_OF,
   DATE_FIELD,
   type HeldKind,
   type IndexName,
@@ -10,7 +11,7 @@ import {
   ownersOf,
   PARENTS,
 } from './kinds';
-import { idProblem } from './limits';
+import { idProblem, LIMITS } from './limits';
 import type { Line } from './ndjson';
 import type { CompiledPolicy } from './policy';
 import { type Decision, REASONS, type ReasonCode } from './reasons';
@@ -426,6 +427,26 @@ export function decidedNow<T extends DecidedRecord>(record: T, isErased: IsErase
   const owners = record.owners.filter((o) => !isErased(o));
   if (owners.length === record.owners.length && members?.length === record.members?.length) return record;
   return { ...record, owners, ...(members ? { members } : {}) };
+}
+
+/**
+ * A record whose people are another record's (AUDIENCE_OF: a Learning Lab, its event's organiser and
+ * participants): they are its members, its receipts' readers; an erased account is none of them.
+ */
+export function withAudienceOf(
+  result: LineResult,
+  peopleById: ReadonlyMap<string, readonly string[]>,
+  isErased: IsErased,
+): LineResult {
+  const from = AUDIENCE_OF[result.decided.kind];
+  const of = from && (result.record as Record<string, unknown> | undefined)?.[from.field];
+  const people = typeof of === 'string' ? peopleById.get(of) : undefined;
+  if (!people || people.length === 0) return result;
+  const owners = new Set(result.decided.owners);
+  const members = [...new Set(people)]
+    .filter((p) => !owners.has(p) && !isErased(p))
+    .slice(0, LIMITS.membersPerRecord.value);
+  return members.length === 0 ? result : { ...result, decided: { ...result.decided, members } };
 }
 
 /** Step 7 for a line that needed it. */

@@ -35,6 +35,16 @@ export const PARENTS: Partial<Record<Kind, { kind: Kind; field: string; rule: st
   contacts: { kind: 'accounts', field: 'accountId', rule: 'PR-7' },
 };
 
+/**
+ * Records whose people are another record's (FAQ eTwinning 17): a Learning Lab's are its event's organiser
+ * and participants, who see it deleted on their receipts, with its file to download. Decided after it.
+ */
+export const AUDIENCE_OF: Partial<Record<Kind, { kind: Kind; field: string }>> = {
+  'learning-lab': { kind: 'events', field: 'eventId' },
+};
+/** Whether another kind's records take their people from this kind's (events, for the Learning Lab). */
+export const givesAudience = (kind: Kind): boolean => Object.values(AUDIENCE_OF).some((a) => a.kind === kind);
+
 /** Kinds whose decisions other records read (projects, groups, accounts). */
 export const isContainerKind = (kind: Kind): boolean => Object.values(PARENTS).some((p) => p.kind === kind);
 
