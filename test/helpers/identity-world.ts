@@ -1,3 +1,4 @@
+import { forgetAccount } from '../../functions/core/pipeline/erase';
 import { type IndexDeps, indexIdentities } from '../../functions/core/pipeline/identities';
 import type { Run } from '../../functions/core/pipeline/run';
 import { supersededWithdrawer } from '../../functions/core/pipeline/withdraw';
@@ -78,6 +79,12 @@ export function identityWorld() {
     /** What withdrawing a replaced run of `exportId` does for an account it staged (withdraw.ts). */
     withdrawAccount: (accountId: string, exportId: string, platform: 'etwinning' | 'seg' = 'etwinning') =>
       withdrawIndexedAccount({ platform, accountId }, exportId, linkDeps),
+    /** What `forget` does for an account (core/pipeline/erase): the erasure, then its link taken back. */
+    erase: (accountId: string, platform: 'etwinning' | 'seg' = 'etwinning') =>
+      forgetAccount(
+        { platform, accountId, ticket: 'T-1' },
+        { ...target, workflow: deps.workflow, identities: ids.store, secret: async () => SECRET },
+      ),
     register: (esepUserId: string, email: string) =>
       deliverRegistration(
         { esepUserId, email, registeredAt: AT },

@@ -52,6 +52,10 @@ describe('esep-migrate serve', () => {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
+    let errors = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      errors += chunk.toString();
+    });
     const waitFor = (pattern: RegExp) =>
       new Promise<RegExpMatchArray>((resolve, reject) => {
         const check = () => {
@@ -62,7 +66,7 @@ describe('esep-migrate serve', () => {
           output += chunk.toString();
           check();
         });
-        child.on('exit', () => reject(new Error(`serve exited: ${output}`)));
+        child.on('exit', (code) => reject(new Error(`serve exited (${code}): ${output}\n${errors}`)));
         check();
       });
     try {

@@ -402,14 +402,15 @@ describe('concurrency and redelivery', () => {
 });
 
 /**
- * The differential property: every order of registrations, exports and runs of an export again (each
- * user's own registrations in their order, as ID-4 needs) ends in the same links and link documents.
+ * The differential property: every order of registrations, exports, runs of an export again (each
+ * user's own registrations in their order, as ID-4 needs) and an erasure request (ER-1) ends in the same
+ * links and link documents, and an erased account is linked to no one.
  * (A link's reason, RELINKED or LINKED, is its history and not compared.) Accounts of one platform may share an e-mail, within one export or across exports (ID-8: a later
  * export that makes an e-mail ambiguous takes back the link an earlier one made). One user per e-mail
  * and e-mails that do not change: which user registered first, and a link whose account's e-mail a
  * later export changes (ID-9), are first come first served by rule, tested above on their own.
  */
-describe('any order of registrations and exports ends in the same links', () => {
+describe('any order of registrations, exports and an erasure ends in the same links', () => {
   const EMAILS = ['a@s.eu', 'b@s.eu', 'c@s.eu', 'd@s.eu'];
   const world = fc.record({
     accounts: fc.array(
@@ -432,6 +433,8 @@ describe('any order of registrations and exports ends in the same links', () => 
     ),
     /** Exports run a second time, somewhere in the order. */
     again: fc.subarray([0, 1, 2]),
+    /** An account erased on request (ER-1), somewhere in the order. */
+    erased: fc.option(fc.integer({ min: 0, max: 7 }), { nil: undefined }),
   });
 
   test('property', async () => {
@@ -453,7 +456,19 @@ describe('any order of registrations and exports ends in the same links', () => 
             () => w.register(`u${i}`, u.email),
             ...(u.second ? [() => w.register(`u${i}`, u.second as string)] : []),
           ]);
-          return [...exports, ...regs];
+          const erasure =
+            spec.erased === undefined || spec.accounts[spec.erased] === undefined
+              ? []
+              : [
+                  [
+                    () =>
+                      w.erase(
+                        `acc-${spec.erased}`,
+                        spec.accounts[spec.erased as number]?.platform ?? 'etwinning',
+                      ),
+                  ],
+                ];
+          return [...exports, ...regs, ...erasure];
         };
         const runInOrder = async (seed: number | undefined) => {
           const w = identityWorld();
@@ -477,7 +492,13 @@ describe('any order of registrations and exports ends in the same links', () => 
           });
           return { links: w.state(), documents };
         };
-        expect(await runInOrder(Math.abs(orderSeed))).toEqual(await runInOrder(undefined));
+        const [shuffled, inOrder] = [await runInOrder(Math.abs(orderSeed)), await runInOrder(undefined)];
+        expect(shuffled).toEqual(inOrder);
+        // An erased account is linked to no one, whenever it was erased.
+        if (spec.erased !== undefined)
+          expect(Object.values(inOrder.links)).not.toContainEqual(
+            expect.stringMatching(`:acc-${spec.erased}$`),
+          );
       }),
       { numRuns: 100 },
     );

@@ -340,7 +340,15 @@ export async function unlinkErased(account: AccountRef, deps: LinkDocumentDeps):
   const indexed = (await deps.identities.accounts([account])).get(refKey(account));
   if (indexed && !indexed.withdrawnIn)
     await deps.identities.putAccount({ ...indexed, withdrawnIn: indexed.exportId }, indexed);
-  return unlinkAutomatic(account, 'LINK_PENDING', deps, () => true, true);
+  const unlinked = await unlinkAutomatic(account, 'LINK_PENDING', deps, () => true, true);
+  // The users waiting on its e-mail are linked as if it had never been indexed: to the one account left
+  // with that e-mail, if one is (the same end state whether the erasure came before the exports or after).
+  if (indexed)
+    for (const a of (await linkAfterIndexing(indexed.emailKey, deps)).accounts) {
+      const holder = await deps.identities.holderOf(a);
+      if (holder !== undefined) await writeLinkDocument(holder, deps);
+    }
+  return unlinked;
 }
 
 /**
