@@ -85,22 +85,22 @@ async function traceOf(row: RunRow, accountId: string, deps: ForgetDeps): Promis
   const trace: Trace = { owned: new Set(), withdrawn: [], shared: [], told: new Map(), mentions: 0 };
   // A rolled-back wave's records are withdrawn already (their withdrawals say why).
   const standing = new Set(standingWaves(row));
-  for await (const row of runResults(run, deps.workflow)) {
-    if (row.id === ERASED_ID) continue;
-    const owns = row.owners.includes(accountId);
-    const member = row.members?.includes(accountId) ?? false;
+  for await (const r of runResults(run, deps.workflow)) {
+    if (r.id === ERASED_ID) continue;
+    const owns = r.owners.includes(accountId);
+    const member = r.members?.includes(accountId) ?? false;
     if (!owns && !member) continue;
     trace.mentions++;
-    const doc = row.targets?.[0];
-    if (isHeldKind(row.kind) || !owns) {
-      if (doc && row.decision === 'migrated') trace.shared.push({ kind: row.kind, key: doc });
+    const doc = r.targets?.[0];
+    if (isHeldKind(r.kind) || !owns) {
+      if (doc && r.decision === 'migrated') trace.shared.push({ kind: r.kind, key: doc });
       continue;
     }
-    const key = `${row.kind}#${row.id}`;
+    const key = `${r.kind}#${r.id}`;
     trace.owned.add(key);
-    if (row.decision === 'migrated' && row.targets && standing.has(row.wave))
-      trace.withdrawn.push({ kind: row.kind, id: row.id, wave: row.wave, targets: row.targets });
-    for (const other of row.members ?? [])
+    if (r.decision === 'migrated' && r.targets && standing.has(r.wave))
+      trace.withdrawn.push({ kind: r.kind, id: r.id, wave: r.wave, targets: r.targets });
+    for (const other of r.members ?? [])
       if (other !== accountId) trace.told.set(other, (trace.told.get(other) ?? new Set()).add(key));
   }
   return trace;
