@@ -113,7 +113,8 @@ test('forget withdraws everything of the account, keeps the rest, and every late
     again: false,
     runs: 1,
     unlinked: true,
-    receipts: { deleted: 1 },
+    // Its receipt; and e-2's, which named the event e-1 organised.
+    receipts: { deleted: 1, amended: 1 },
     remaining: [],
     erasure: { platform: 'etwinning', ticket: 'GDPR-2022-17' },
   });

@@ -253,13 +253,14 @@ export async function forgetAccount(request: ForgetRequest, deps: ForgetDeps): P
     const bucket = deps.reportsBucket;
     if (bucket) {
       decisionLines += await anonymiseDecisions(run, trace.owned, bucket, deps);
-      for (const [other, records] of trace.told) {
-        await editReceipt(run, other, { ...deps, reportsBucket: bucket }, (r) => ({
-          ...r,
-          spaces: r.spaces.filter((s) => !records.has(`${s.kind}#${s.id}`)),
-        }));
-        receipts.amended++;
-      }
+      for (const [other, records] of trace.told)
+        if (
+          await editReceipt(run, other, { ...deps, reportsBucket: bucket }, (r) => ({
+            ...r,
+            spaces: r.spaces.filter((s) => !records.has(`${s.kind}#${s.id}`)),
+          }))
+        )
+          receipts.amended++;
       // The account's own receipt last: a forget that stopped before it is found again by the same command.
       const base = receiptKey(reportPrefix(run), accountId);
       let found = false;

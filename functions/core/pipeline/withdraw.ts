@@ -195,18 +195,19 @@ async function amendReceipts(
   });
 }
 
-/** Rewrites one account's receipt of a run (JSON, HTML and text alike); nothing when it has none. */
+/** Rewrites one account's receipt of a run (JSON, HTML and text alike); false when it has none. */
 export async function editReceipt(
   run: Pick<Run, 'exportId' | 'waves'> & { readonly reportPrefix?: string },
   owner: string,
   deps: Pick<WithdrawDeps, 'objects'> & { readonly reportsBucket: string },
   edit: (receipt: Receipt) => Receipt,
-): Promise<void> {
+): Promise<boolean> {
   const base = receiptKey(reportPrefix(run), owner);
   const text = await deps.objects.getText(deps.reportsBucket, `${base}.json`);
-  if (!text) return;
+  if (!text) return false;
   for (const file of receiptFiles(edit(JSON.parse(text) as Receipt)))
     await deps.objects.put(deps.reportsBucket, `${base}${file.suffix}`, file.body, file.contentType);
+  return true;
 }
 
 /**
