@@ -18,12 +18,12 @@ import { reportOf, snapshot } from '../helpers/local-state';
 
 /**
  * The main job end to end: `run` through the synthesized state machine, the real handlers and the
- * local stand-ins, on a generated export of a hundred accounts (every edge case of the generator, at the size that keeps `npm test` within its ten minutes).
+ * local stand-ins, on a generated export of sixty accounts (the edge cases these tests look at, at the size that keeps `npm test` within its ten minutes).
  */
 jest.setTimeout(180_000);
 
 const FAST = { waitMs: 20, retryMs: 10, redeliverySeconds: 5 };
-const ACCOUNTS = 100;
+const ACCOUNTS = 60;
 let tmp: string;
 let exportDir: string;
 let planned: string;
