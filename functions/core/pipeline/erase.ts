@@ -2,14 +2,22 @@ import { eachLimited } from '../concurrency';
 import { RunInProgressError } from '../errors';
 import { decisionsIndex, decisionsPart, isDocumentKey, receiptKey, reportPrefix, targetKeys } from '../keys';
 import type { AccountRef, RunStatus, Withdrawal } from '../ports';
+import { RECEIPT_SUFFIXES } from '../report/receipts';
 import { decisionLine } from '../report/tally';
 import type { DecidedRecord } from '../rules/decide';
-import { checkTicket, ERASED_ID, type Erasure, erasureKey, withoutErased } from '../rules/erasure';
-import { isHeldKind, type Kind } from '../rules/kinds';
+import {
+  checkTicket,
+  ERASED_ID,
+  type Erasure,
+  erasureKey,
+  ownedByErased,
+  withoutErased,
+} from '../rules/erasure';
+import type { Kind } from '../rules/kinds';
 import { unlinkErased } from '../rules/linking';
 import { safeIdSegment } from '../rules/safe-name';
 import { runResults } from './results';
-import { type Run, standingWaves } from './run';
+import { type Run, runOfStatus, standingWaves } from './run';
 import { editReceipt, type RollbackDeps } from './withdraw';
 
 /**
@@ -55,16 +63,9 @@ export interface ForgetOutcome {
 }
 
 const CONCURRENCY = 16;
-const RECEIPT_SUFFIXES = ['.json', '.html', '.txt'];
 
 type RunRow = RunStatus & { readonly exportId: string };
-const runOf = (r: RunRow): Run => ({
-  exportId: r.exportId,
-  scope: r.scope,
-  waves: r.waves,
-  startedAt: r.startedAt ?? r.at,
-  ...(r.reportPrefix ? { reportPrefix: r.reportPrefix } : {}),
-});
+const runOf = (r: RunRow): Run => runOfStatus(r.exportId, r);
 
 /** What one run wrote of an account, from its ledger. */
 interface Trace {
@@ -92,7 +93,8 @@ async function traceOf(row: RunRow, accountId: string, deps: ForgetDeps): Promis
     if (!owns && !member) continue;
     trace.mentions++;
     const doc = r.targets?.[0];
-    if (isHeldKind(r.kind) || !owns) {
+    // What the erasure decides of the record (ER-1): its own are withdrawn, a shared one keeps standing.
+    if (!ownedByErased(r.kind, r.owners, (id) => id === accountId)) {
       if (doc && r.decision === 'migrated') trace.shared.push({ kind: r.kind, key: doc });
       continue;
     }

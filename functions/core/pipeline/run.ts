@@ -43,6 +43,15 @@ export interface WorkflowDeps {
   readonly stageTasks?: StageTasks;
 }
 
+/** The run a status row records: its export, scope, waves, start and report folder. */
+export const runOfStatus = (exportId: string, status: RunStatus): Run => ({
+  exportId,
+  scope: status.scope,
+  waves: status.waves,
+  startedAt: status.startedAt ?? status.at,
+  ...(status.reportPrefix ? { reportPrefix: status.reportPrefix } : {}),
+});
+
 /**
  * Where a run starts: an upload's `{bucket, key}` or an operator's `{exportId, wave}`; `replace` withdraws
  * earlier runs of other content under the same export id (an upload of a changed manifest replaces).

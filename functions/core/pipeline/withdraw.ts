@@ -15,7 +15,7 @@ import type { Kind } from '../rules/kinds';
 import { withdrawIndexedAccount } from '../rules/linking';
 import { safeIdSegment } from '../rules/safe-name';
 import { runResults } from './results';
-import { changedRuns, type Run, runsOf, standingWaves, type WorkflowDeps } from './run';
+import { changedRuns, type Run, runOfStatus, runsOf, standingWaves, type WorkflowDeps } from './run';
 import { buildStagePlan } from './stages';
 
 /**
@@ -221,12 +221,7 @@ async function withdrawWave(
   reason: Withdrawal['reason'],
   deps: RollbackDeps,
 ): Promise<number> {
-  const runRef: Run = {
-    exportId: run.exportId,
-    scope: run.scope,
-    waves: run.waves,
-    startedAt: run.startedAt ?? run.at,
-  };
+  const runRef = runOfStatus(run.exportId, run);
   const at = nowOf(deps);
   let withdrawn = 0;
   let batch: Withdrawal[] = [];

@@ -338,9 +338,13 @@ function receiptHtmlIn(receipt: Receipt, say: Say): string {
  * teacher, whatever the languages).
  */
 export function receiptFiles(receipt: Receipt): { suffix: string; body: string; contentType: string }[] {
+  const [json, html, txt] = RECEIPT_SUFFIXES;
   return [
-    { suffix: '.json', body: `${JSON.stringify(receipt, null, 2)}\n`, contentType: 'application/json' },
-    { suffix: '.html', body: receiptHtml(receipt), contentType: 'text/html; charset=utf-8' },
-    { suffix: '.txt', body: receiptText(receipt), contentType: 'text/plain; charset=utf-8' },
+    { suffix: json, body: `${JSON.stringify(receipt, null, 2)}\n`, contentType: 'application/json' },
+    { suffix: html, body: receiptHtml(receipt), contentType: 'text/html; charset=utf-8' },
+    { suffix: txt, body: receiptText(receipt), contentType: 'text/plain; charset=utf-8' },
   ];
 }
+
+/** The names of a receipt's files after `receipts/<accountId>` (what an erasure deletes). */
+export const RECEIPT_SUFFIXES = ['.json', '.html', '.txt'] as const;

@@ -1,4 +1,11 @@
-import { ERASED_ID, type IsErased, isErasedRecord, NONE_ERASED, withoutErased } from './erasure';
+import {
+  ERASED_ID,
+  type IsErased,
+  isErasedRecord,
+  NONE_ERASED,
+  ownedByErased,
+  withoutErased,
+} from './erasure';
 import {
   AUDIENCE_OF,
   DATE_FIELD,
@@ -422,7 +429,7 @@ export const erasedRecord = (kind: Kind, wave: string): DecidedRecord => ({
  */
 export function decidedNow<T extends DecidedRecord>(record: T, isErased: IsErased): T | DecidedRecord {
   if (isErased === NONE_ERASED) return record;
-  if (!isHeldKind(record.kind) && record.owners.some(isErased)) return erasedRecord(record.kind, record.wave);
+  if (ownedByErased(record.kind, record.owners, isErased)) return erasedRecord(record.kind, record.wave);
   const members = record.members?.filter((m) => !isErased(m));
   const owners = record.owners.filter((o) => !isErased(o));
   if (owners.length === record.owners.length && members?.length === record.members?.length) return record;

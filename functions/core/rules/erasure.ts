@@ -3,7 +3,7 @@ import { UsageError } from '../errors';
 import { isHeldKind, type Kind, ownersOf } from './kinds';
 
 /**
- * ER-1 (docs/erasure.md): a teacher who asks for their data to be erased (GDPR Art. 17). The state keeps
+ * ER-1 (docs/support-desk.md, "Erasure requests"): a teacher who asks for their data to be erased (GDPR Art. 17). The state keeps
  * an audit record without personal data: the keyed hash of the account id (the identity index's HMAC key,
  * as for e-mails), the ticket that asked, and when. Every record the account owns decides `ERASED`
  * (nothing migrated, on no receipt, its decision line anonymous), wherever and whenever it is read; the
@@ -72,11 +72,15 @@ export function parseAccountRef(text: string): { platform: 'etwinning' | 'seg'; 
 }
 
 /**
- * Whether a line is the erased account's: it owns it (best effort, on raw objects too). A TwinSpace or
- * group is its members' place, not its founder's alone: it is never erased with one of them.
+ * Whether a record with these owners is an erased account's. A TwinSpace or group is its members' place,
+ * not its founder's alone: it is never erased with one of them.
  */
+export const ownedByErased = (kind: Kind, owners: readonly string[], isErased: IsErased): boolean =>
+  isErased !== NONE_ERASED && !isHeldKind(kind) && owners.some(isErased);
+
+/** Whether a line is the erased account's: it owns it (best effort, on raw objects too). */
 export const isErasedRecord = (kind: Kind, raw: Record<string, unknown>, isErased: IsErased): boolean =>
-  isErased !== NONE_ERASED && !isHeldKind(kind) && ownersOf(kind, raw).some(isErased);
+  isErased !== NONE_ERASED && ownedByErased(kind, ownersOf(kind, raw), isErased);
 
 /** The people lists of a record, by kind: whom an erased account is taken out of. */
 const PEOPLE: Partial<Record<Kind, string>> = {

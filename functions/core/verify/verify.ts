@@ -13,7 +13,7 @@ import {
   workPart,
 } from '../pipeline/report-parts';
 import { resultRows, runResultKeys, runResults } from '../pipeline/results';
-import type { Run, WorkflowDeps } from '../pipeline/run';
+import { type Run, runOfStatus, type WorkflowDeps } from '../pipeline/run';
 import { runFacts } from '../pipeline/run-facts';
 import { PARTITIONING, verifyRanges } from '../pipeline/sizing';
 import { buildStagePlan, REPORT_STAGES, runIdOf } from '../pipeline/stages';
@@ -361,5 +361,5 @@ export function runsToVerify(exportId: string, statuses: readonly RunStatus[]): 
   return rows
     .filter((r) => !covered(r))
     .sort((a, b) => (a.startedAt ?? a.at).localeCompare(b.startedAt ?? b.at))
-    .map((r) => ({ exportId, scope: r.scope, waves: r.waves, startedAt: r.startedAt ?? r.at }));
+    .map((r) => runOfStatus(exportId, r));
 }
