@@ -38,7 +38,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await pipeline?.stop();
   await rm(tmp, { recursive: true, force: true });
-});
+}, 60_000);
 
 const IMPLEMENTATIONS: [string, () => Ports][] = [
   [

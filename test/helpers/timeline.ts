@@ -31,7 +31,7 @@ export function useTempFolder(prefix: string): () => string {
   });
   afterAll(async () => {
     await rm(dir, { recursive: true, force: true });
-  });
+  }, 60_000);
   return () => dir;
 }
 export const FAST = { waitMs: 20, retryMs: 10, redeliverySeconds: 5 };

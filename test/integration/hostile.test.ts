@@ -21,7 +21,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await rm(tmp, { recursive: true, force: true });
-});
+}, 60_000);
 
 /** A folder of the user's: a repository with sources. */
 function usersFolder(name: string): string {

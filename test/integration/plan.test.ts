@@ -18,7 +18,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await rm(tmp, { recursive: true, force: true });
-});
+}, 60_000);
 
 const readJson = (path: string) => JSON.parse(readFileSync(path, 'utf8'));
 const lines = (path: string) => readFileSync(path, 'utf8').split('\n').filter(Boolean);

@@ -17,7 +17,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await rm(tmp, { recursive: true, force: true });
-});
+}, 60_000);
 
 test('on a terminal: a bar with the step, percentage, records of the total and an ETA, cleared at the end', () => {
   const command = `${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} plan samples/export --out ${JSON.stringify(join(tmp, 'tty'))}`;

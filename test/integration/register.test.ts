@@ -29,7 +29,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await rm(tmp, { recursive: true, force: true });
-});
+}, 60_000);
 
 /** Link items of the table and every object of the migrated bucket under the prefixes asked for. */
 async function linkState(stateDir: string, prefixes: string[]) {

@@ -92,7 +92,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   if (dir) await rm(dir, { recursive: true, force: true });
-});
+}, 60_000);
 
 /** Opens a page and records every console error, page error, dialog and request it makes. */
 async function open(file: string): Promise<{ page: Page; problems: string[]; requests: string[] }> {

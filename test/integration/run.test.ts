@@ -37,7 +37,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await rm(tmp, { recursive: true, force: true });
-});
+}, 60_000);
 
 const quiet = { write: () => true };
 const decisionsOf = (outDir: string) => readFileSync(join(outDir, 'decisions.ndjson'), 'utf8');

@@ -32,7 +32,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
-});
+}, 60_000);
 
 async function limitsOf(accounts: number): Promise<LimitsReport> {
   const exportDir = join(dir, `export-${accounts}`);

@@ -28,7 +28,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await rm(tmp, { recursive: true, force: true });
-});
+}, 60_000);
 
 /** Starts `run` and kills it with SIGKILL after `ms`; false when it finished first. */
 function runAndKill(state: string, ms: number): Promise<boolean> {

@@ -56,7 +56,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await rm(tmp, { recursive: true, force: true });
-});
+}, 60_000);
 
 /** A run's outcome in one value, so that a failure shows why (status, missing chunks, failed checks). */
 const outcome = (r: Awaited<ReturnType<typeof runLocal>>) => ({

@@ -25,7 +25,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await rm(tmp, { recursive: true, force: true });
-});
+}, 60_000);
 
 /** The export's personal data and credentials, by what they are. */
 function secrets() {

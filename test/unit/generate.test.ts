@@ -22,7 +22,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await rm(tmp, { recursive: true, force: true });
-});
+}, 60_000);
 
 /** Every file of an export folder with the SHA-256 of its bytes. */
 function fingerprint(dir: string): Record<string, string> {

@@ -52,7 +52,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
-});
+}, 60_000);
 
 function upload(objects: ReturnType<typeof memoryObjects>['store']) {
   const walk = async (sub: string) => {
