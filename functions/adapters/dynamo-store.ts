@@ -41,6 +41,8 @@ import { backoff, chunked } from './retry';
 /** A TwinSpace's or group's decision in one run is an attribute of its holder item (one write for both). */
 const DECISION_PREFIX = 'd@';
 const decisionAttribute = (scope: string) => `${DECISION_PREFIX}${scope}`;
+/** A run's people of a deleted TwinSpace or group, beside its decision in the holder's item. */
+const peopleAttribute = (scope: string) => `p@${scope}`;
 
 /** Days a run's items are kept when the caller names none (the stacks' default export retention). */
 export const DEFAULT_RETENTION_DAYS = 180;
@@ -149,6 +151,11 @@ export function dynamoStore(
     const names: Record<string, string> = { '#d': decisionAttribute(decided.scope) };
     const values: Record<string, unknown> = { ':d': decided.decision };
     let update = 'SET #d = :d';
+    if (decided.people?.length) {
+      update += ', #p = :p';
+      names['#p'] = peopleAttribute(decided.scope);
+      values[':p'] = decided.people;
+    }
     let condition: string | undefined;
     if (hold) {
       update += ', exportId = :e, exportedMs = :t';
@@ -196,6 +203,16 @@ export function dynamoStore(
       for (const id of ids) {
         const decision = items.get(key(id))?.[held ? decisionAttribute(scope) : 'decision'];
         if (typeof decision === 'string') out.set(id, decision as ParentDecision);
+      }
+      return out;
+    },
+
+    async heldPeople(scope, kind, ids) {
+      const items = await batchGet(ids.map((id) => tableKeys.containerHolder(kind, id)));
+      const out = new Map<string, string[]>();
+      for (const id of ids) {
+        const people = items.get(tableKeys.containerHolder(kind, id))?.[peopleAttribute(scope)];
+        if (Array.isArray(people)) out.set(id, people as string[]);
       }
       return out;
     },

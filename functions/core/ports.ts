@@ -30,6 +30,11 @@ export interface PipelineStore {
     kind: Kind,
     entries: readonly { id: string; decision: ParentDecision }[],
   ): Promise<void>;
+  /**
+   * The people a run recorded with its decision of each of these TwinSpaces or groups (`decideHeld`):
+   * those of a deleted one, whose items' files they are offered (FAQ eTwinning 9, 11).
+   */
+  heldPeople(scope: string, kind: HeldKind, ids: readonly string[]): Promise<Map<string, string[]>>;
   /** Which export holds each of these TwinSpaces or groups across exports (ID-9 extended), by id. */
   containerHolders(kind: HeldKind, ids: readonly string[]): Promise<Map<string, ContainerHolder>>;
   /**
@@ -40,7 +45,12 @@ export interface PipelineStore {
   decideHeld(
     kind: HeldKind,
     id: string,
-    decided: { readonly scope: string; readonly decision: ParentDecision },
+    decided: {
+      readonly scope: string;
+      readonly decision: ParentDecision;
+      /** A deleted TwinSpace's or group's people (at most HELD_PEOPLE), offered its items' files. */
+      readonly people?: readonly string[];
+    },
     hold?: { readonly holder: ContainerHolder; readonly expected: ContainerHolder | undefined },
   ): Promise<boolean>;
   /**
@@ -127,7 +137,17 @@ export interface RunLock {
 export interface Withdrawal {
   readonly kind: Kind;
   readonly id: string;
-  readonly reason: 'SEG_SUPERSEDED' | 'ROLLED_BACK' | 'REPLACED' | 'ERASED';
+  /**
+   * A withdrawal's own reasons, or the decision the record would have had if its run had come after
+   * what withdrew it (a later export took its TwinSpace or group: the same end state in either order).
+   */
+  readonly reason:
+    | 'SEG_SUPERSEDED'
+    | 'ROLLED_BACK'
+    | 'REPLACED'
+    | 'ERASED'
+    | 'IN_LATER_EXPORT'
+    | 'PARENT_NOT_MIGRATED';
   readonly at: string;
   readonly objects: number;
   readonly wave?: string;

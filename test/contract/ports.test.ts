@@ -103,7 +103,7 @@ describe.each(IMPLEMENTATIONS)('%s', (_name, make) => {
       const first = { exportId: 'exp-a', exportedMs: 1_659_312_000_000 };
       const later = { exportId: 'exp-b', exportedMs: 1_661_990_400_000, replaced: ['exp-a'] };
       const a = { scope: 'exp-a@1', decision: 'migrated' as const };
-      const b = { scope: 'exp-b@1', decision: 'dropped' as const };
+      const b = { scope: 'exp-b@1', decision: 'dropped' as const, people: [ODD_IDS[0] as string, 'a-2'] };
       expect(await ports.store.decideHeld('projects', id, a, { holder: first, expected: undefined })).toBe(
         true,
       );
@@ -122,6 +122,11 @@ describe.each(IMPLEMENTATIONS)('%s', (_name, make) => {
       expect(await ports.store.containerHolders('projects', [id, fresh('none')])).toEqual(
         new Map([[id, { ...later, decisions: { [a.scope]: 'migrated', [b.scope]: 'dropped' } }]]),
       );
+      // A deleted space's people, kept with the run's decision, for its items' files.
+      expect(await ports.store.heldPeople(b.scope, 'projects', [id, fresh('none')])).toEqual(
+        new Map([[id, b.people]]),
+      );
+      expect((await ports.store.heldPeople(a.scope, 'projects', [id])).size).toBe(0);
       // A decision without holding leaves the holder as it is.
       expect(await ports.store.decideHeld('projects', id, { scope: 'exp-a@2', decision: 'dropped' })).toBe(
         true,

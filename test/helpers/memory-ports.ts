@@ -23,6 +23,7 @@ export function memoryStore() {
   const holders = new Map<string, Partial<ContainerHolder>>();
   const awaited = new Map<string, Set<string>>();
   const containers = new Map<string, ParentDecision>();
+  const people = new Map<string, string[]>();
   const index = new Set<string>();
   const markers = new Map<string, Map<string, ChunkCounts>>();
   const expectations = new Map<string, Readonly<Record<string, number>>>();
@@ -120,7 +121,16 @@ export function memoryStore() {
       }
       const decisions = { ...now?.decisions, [decided.scope]: decided.decision };
       holders.set(`${kind}#${id}`, { ...now, ...(hold ? hold.holder : {}), decisions } as ContainerHolder);
+      if (decided.people?.length) people.set(`${decided.scope}#${kind}#${id}`, [...decided.people]);
       return true;
+    },
+    async heldPeople(scope, kind, ids) {
+      const out = new Map<string, string[]>();
+      for (const id of ids) {
+        const found = people.get(`${scope}#${kind}#${id}`);
+        if (found) out.set(id, [...found]);
+      }
+      return out;
     },
     async addToIndex(scope, name, keys) {
       for (const k of keys) index.add(`${scope}#${name}#${k}`);

@@ -9,11 +9,20 @@ import { quiet, run, STAFF, useTempFolder, writeExport } from '../helpers/timeli
 /**
  * FAQ eTwinning 17 (EV-3): the Learning Lab of an event is deleted; the event's organiser and participants
  * see it on their receipts, with its file to download. Its people are its event's (AUDIENCE_OF), decided
- * in a stage before it; `run` and `plan` write the same receipts.
+ * in a stage before it. FAQ eTwinning 9, 11: the members of a deleted TwinSpace or group are offered its
+ * items' files as their authors are. `run` and `plan` write the same receipts.
  */
 const dir = useTempFolder('esep-lab-');
 const bytes = 'slides of the seminar';
 const sha256 = createHash('sha256').update(bytes).digest('hex');
+const fileOf = (text: string, fileName: string) => ({
+  sha256: createHash('sha256').update(text).digest('hex'),
+  size: text.length,
+  contentType: 'application/pdf',
+  fileName,
+});
+const PAGE = fileOf('our water project', 'water.pdf');
+const NOTES = fileOf('notes of the group', 'notes.pdf');
 const LAB = {
   exportId: 'lab-2022',
   exportedAt: '2022-09-01T00:00:00Z',
@@ -39,18 +48,68 @@ const LAB = {
       },
       { id: 'll-2', eventId: 'no-such-event', title: 'Lab of nothing', createdAt: '2022-03-01T10:00:00Z' },
     ],
+    // A TwinSpace before the cut-off and a group with nothing in the window: both deleted, with an item
+    // with a file each.
+    projects: [
+      {
+        id: 'p-old',
+        title: 'Water',
+        registeredAt: '2017-01-01T00:00:00Z',
+        members: [
+          { accountId: 'e-1', role: 'founder' },
+          { accountId: 'e-2', role: 'member' },
+        ],
+      },
+    ],
+    'twinspace-items': [
+      {
+        id: 'ti-1',
+        projectId: 'p-old',
+        kind: 'material',
+        title: 'Our page',
+        authorId: 'e-1',
+        createdAt: '2017-03-01T00:00:00Z',
+        file: PAGE,
+      },
+    ],
+    groups: [
+      {
+        id: 'g-old',
+        title: 'Readers',
+        createdAt: '2015-01-01T00:00:00Z',
+        members: [
+          { accountId: 'e-2', role: 'admin' },
+          { accountId: 'e-3', role: 'member' },
+        ],
+      },
+    ],
+    'group-items': [
+      {
+        id: 'gi-1',
+        groupId: 'g-old',
+        kind: 'material',
+        title: 'Notes',
+        authorId: 'e-2',
+        createdAt: '2015-02-01T00:00:00Z',
+        file: NOTES,
+      },
+    ],
   },
-  blobs: { [sha256]: bytes },
+  blobs: { [sha256]: bytes, [PAGE.sha256]: 'our water project', [NOTES.sha256]: 'notes of the group' },
 };
 
 const receiptOf = (folder: string, id: string) =>
   JSON.parse(readFileSync(join(folder, 'receipts', `${id}.json`), 'utf8')) as Receipt;
 
-test("a Learning Lab is on its event's people's receipts, deleted, with its file to download; run and plan agree", async () => {
+test("a Learning Lab is on its event's people's receipts, deleted, with its file to download, and a deleted space's items' files on its people's; run and plan agree", async () => {
   const state = join(dir(), 'state');
   const ran = await run(state, LAB);
   expect(ran.summary.verification?.passed).toBe(true);
   const planned = await plan({ exportDir: writeExport(LAB), out: join(dir(), 'plan'), stderr: quiet });
+  const downloads = (folder: string, person: string) =>
+    receiptOf(folder, person)
+      .downloads.map((d) => `${d.kind} ${d.id} ${d.fileName}`)
+      .sort();
   for (const folder of [ran.outDir, planned.outDir]) {
     for (const person of ['e-1', 'e-2']) {
       const receipt = receiptOf(folder, person);
@@ -58,12 +117,30 @@ test("a Learning Lab is on its event's people's receipts, deleted, with its file
         person,
         [expect.objectContaining({ id: 'll-1', decision: 'dropped', reason: 'LEARNING_LAB_NOT_MIGRATED' })],
       ]);
-      expect(receipt.downloads).toEqual([
-        expect.objectContaining({ kind: 'learning-lab', id: 'll-1', fileName: 'slides.pdf', sha256 }),
-      ]);
+      expect(receipt.downloads).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ kind: 'learning-lab', id: 'll-1', fileName: 'slides.pdf', sha256 }),
+        ]),
+      );
     }
     // Who did not take part sees nothing of it.
-    expect(receiptOf(folder, 'e-3').spaces).toEqual([]);
+    expect(receiptOf(folder, 'e-3').spaces.filter((s) => s.kind === 'learning-lab')).toEqual([]);
+    // A deleted space's items' files: to their authors, and to the space's other people.
+    expect(downloads(folder, 'e-1')).toEqual([
+      'learning-lab ll-1 slides.pdf',
+      'twinspace-items ti-1 water.pdf',
+    ]);
+    expect(downloads(folder, 'e-2')).toEqual([
+      'group-items gi-1 notes.pdf',
+      'learning-lab ll-1 slides.pdf',
+      'twinspace-items ti-1 water.pdf',
+    ]);
+    expect(downloads(folder, 'e-3')).toEqual(['group-items gi-1 notes.pdf']);
+    expect(receiptOf(folder, 'e-3').spaces).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ kind: 'group-items', id: 'gi-1', reason: 'PARENT_NOT_MIGRATED' }),
+      ]),
+    );
   }
   // The same receipts, whichever wrote them (the download link apart: a run's is local).
   const strip = (r: Receipt) => ({ ...r, downloadDeadline: undefined });

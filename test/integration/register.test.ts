@@ -7,7 +7,6 @@ import { runLocal } from '../../cli/commands/run';
 import { depsFrom, handleRegistration } from '../../functions/account-link/handler';
 import { logger } from '../../functions/adapters/observability';
 import { s3Objects } from '../../functions/adapters/s3-objects';
-import { targetKeys } from '../../functions/core/keys';
 import { startLocalPipeline } from '../../local/runtime/pipeline';
 import { generateExport } from '../../tools/generate';
 import { cli } from '../helpers/cli';
@@ -143,25 +142,6 @@ describe('esep-migrate register', () => {
       /required option '--user <esepUserId>' not specified/,
     );
   });
-});
-
-test('registering before the wave that stages the profile and after it end in the same state', async () => {
-  const registeredAt = '2023-02-01T10:00:00+01:00';
-  const before = join(tmp, 'state-before');
-  await runLocal({ exportDir, wave: 'sept-2022', stateDir: before, stderr: quiet, pipeline: FAST });
-  await registerLocal({ email: MARIA, esepUserId: 'u-maria', stateDir: before, registeredAt });
-  await runLocal({ exportDir, wave: '2023', stateDir: before, stderr: quiet, pipeline: FAST });
-
-  const after = join(tmp, 'state-after');
-  await runLocal({ exportDir, wave: 'sept-2022', stateDir: after, stderr: quiet, pipeline: FAST });
-  await runLocal({ exportDir, wave: '2023', stateDir: after, stderr: quiet, pipeline: FAST });
-  await registerLocal({ email: MARIA, esepUserId: 'u-maria', stateDir: after, registeredAt });
-
-  const prefixes = ['links/', `${targetKeys.profile('link-export', 'acc-000000')}/`];
-  const a = await linkState(before, prefixes);
-  const b = await linkState(after, prefixes);
-  expect(Object.keys(a.objects)).toContain(targetKeys.profileDocument('link-export', 'acc-000000'));
-  expect(a).toEqual(b);
 });
 
 test('two deliveries of one registration at once give one link; the handler logs ids, never the e-mail', async () => {

@@ -17,7 +17,7 @@ import { lossAndDuplication, recordFigures, scale } from './support';
 jest.setTimeout(scale(300_000, 1_800_000));
 
 const KILLS = scale(2, 8);
-const ACCOUNTS = scale(80, 300);
+const ACCOUNTS = scale(50, 300);
 let tmp: string;
 let exportDir: string;
 

@@ -33,6 +33,7 @@ class FiguresReporter {
       `  bad inputs tried: ${sum('badInputsTried')}; handled as documented: ${sum('badInputsHandled')}`,
       `  messages dead-lettered: ${sum('deadLettered')}; redriven to a completed run: ${sum('redriven')}`,
       `  log lines and target objects scanned for personal data: ${sum('logLinesScanned')} and ${sum('targetObjectsScanned')}; leaks: ${sum('leaks')}`,
+      `  orders of exports, waves and registrations tried: ${sum('ordersTried')} (${sum('runsInOrders')} runs); orders that ended in the same state: ${sum('ordersSame')}`,
       `  records lost: ${sum('recordsLost')}`,
       `  records duplicated: ${sum('recordsDuplicated')}`,
       '',

@@ -26,6 +26,9 @@ export interface Figures {
   badInputsHandled?: number;
   deadLettered?: number;
   redriven?: number;
+  ordersTried?: number;
+  runsInOrders?: number;
+  ordersSame?: number;
   recordsLost?: number;
   recordsDuplicated?: number;
   logLinesScanned?: number;

@@ -4,10 +4,12 @@ import {
   applyBlobCheck,
   copiesFile,
   type DecisionContext,
+  decideLine,
   decideRecord,
   isActiveItem,
   type ParentStatus,
   parseLine,
+  settleBlob,
   validateRecord,
 } from '../../functions/core/rules/decide';
 import type { Kind } from '../../functions/core/rules/kinds';
@@ -334,6 +336,66 @@ describe('items and their containers (DQ-3, TS-3, GR-4)', () => {
       }),
     );
     expect(asked).toEqual(['groups/gr1']);
+  });
+});
+
+describe('a TwinSpace or group that a later export holds (ID-9 extended): decided by its own rules first', () => {
+  const later = ctx({ laterExportHolding: () => 'et-corrected' });
+  test('what would migrate is not staged here: IN_LATER_EXPORT, marked as one that would have migrated', () => {
+    expect(decide('projects', RECORDS.projects('2019-01-01T00:00:00Z'), later)).toMatchObject({
+      decision: 'dropped',
+      reason: 'IN_LATER_EXPORT',
+      wouldMigrate: true,
+    });
+  });
+  test('what would not migrate keeps its own reason, as it has when the later export runs after it', () => {
+    expect(decide('projects', RECORDS.projects('2017-01-01T00:00:00Z'), later)).toMatchObject({
+      decision: 'dropped',
+      reason: 'TWINSPACE_BEFORE_CUTOFF',
+    });
+    expect(decide('projects', RECORDS.projects('2017-01-01T00:00:00Z'), later)).not.toHaveProperty(
+      'wouldMigrate',
+    );
+  });
+  test('its items: PARENT_NOT_MIGRATED for those that would migrate, their own reason for the others', () => {
+    const held = ctx({ parentStatus: () => 'later' });
+    expect(decide('twinspace-items', RECORDS['twinspace-items']('2020-01-01T00:00:00Z'), held)).toMatchObject(
+      {
+        reason: 'PARENT_NOT_MIGRATED',
+        detail: 'projectId "p1" is migrated from a later export that holds it, with its own items (ID-9)',
+        wouldMigrate: true,
+      },
+    );
+    expect(decide('twinspace-items', RECORDS['twinspace-items']('2017-01-01T00:00:00Z'), held).reason).toBe(
+      'CONTENT_BEFORE_CUTOFF',
+    );
+  });
+  test('step 7: an item that would migrate but whose file is missing is quarantined, as it is when it would be staged', () => {
+    const file = { fileName: 'a.pdf', size: 3, sha256: 'a'.repeat(64), contentType: 'application/pdf' };
+    const line = {
+      lineNo: 1,
+      text: JSON.stringify({ ...RECORDS['twinspace-items']('2020-01-01T00:00:00Z'), file }),
+    };
+    const decideWith = (parent: ParentStatus) =>
+      decideLine(
+        'twinspace-items',
+        'sept-2022',
+        'twinspace-items.ndjson',
+        line,
+        ctx({ parentStatus: () => parent }),
+        () => true,
+      );
+    const held = decideWith('later');
+    expect(held.wouldMigrate).toBe(true);
+    expect(settleBlob(held, 'missing')).toMatchObject({ decision: 'quarantined', reason: 'BLOB_MISSING' });
+    expect(settleBlob(decideWith('migrated'), 'missing')).toMatchObject({ reason: 'BLOB_MISSING' });
+    expect(settleBlob(held, 'ok')).toMatchObject({ decision: 'dropped', reason: 'PARENT_NOT_MIGRATED' });
+    // An item of a container that does not migrate keeps its decision; its file is only not offered.
+    expect(settleBlob(decideWith('dropped'), 'missing')).toMatchObject({
+      decision: 'dropped',
+      reason: 'PARENT_NOT_MIGRATED',
+      file: expect.objectContaining({ unavailable: 'missing' }),
+    });
   });
 });
 

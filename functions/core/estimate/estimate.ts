@@ -39,6 +39,11 @@ export interface KindWorkload {
   blobBytes: number;
   /** Entries its lines gave an index a later stage reads (each chunk writes its distinct ones: at most these). */
   indexKeys: number;
+  /**
+   * Items with a file of a deleted TwinSpace or group: their chunk reads the space's people from its
+   * holder's item (at most one read each), to offer them the file.
+   */
+  spaceFiles?: number;
 }
 
 export interface Workload {
@@ -239,6 +244,9 @@ export class WorkloadTally {
       k.filesCopied++;
       k.bytesCopied += d.file.size;
     }
+    const parent = PARENTS[d.kind];
+    if (parent && isHeldKind(parent.kind) && d.reason === 'PARENT_NOT_MIGRATED' && d.file)
+      k.spaceFiles = (k.spaceFiles ?? 0) + 1;
   }
 }
 
@@ -540,7 +548,10 @@ export function estimate(
           if (held > 0) get(load, 'exports', chunks);
           writes = isContainerKind(step.kind) ? k.lines : 0;
           reads =
-            (PARENTS[step.kind] ? k.lines : 0) + (INDEXES_BEFORE_DECIDING[step.kind] ? k.lines : 0) + held;
+            (PARENTS[step.kind] ? k.lines : 0) +
+            (INDEXES_BEFORE_DECIDING[step.kind] ? k.lines : 0) +
+            held +
+            (k.spaceFiles ?? 0);
           // An event's people for its Learning Lab (one object each), read back by id (AUDIENCE_OF).
           if (givesAudience(step.kind)) put(load, 'exports', k.lines);
           if (AUDIENCE_OF[step.kind]) get(load, 'exports', k.lines);

@@ -11,8 +11,10 @@ import {
   type ParentDecision,
   parentDecisionOf,
   parseLine,
+  peopleOf,
   settleBlob,
   withAudienceOf,
+  withPeopleOfDeletedSpace,
 } from '../rules/decide';
 import { erasedNow, type IsErased, isErasedRecord, NONE_ERASED } from '../rules/erasure';
 import { emailKey } from '../rules/identity';
@@ -38,7 +40,7 @@ import {
   decodeChunk,
 } from './chunks';
 import { blobChecker } from './decide-export';
-import { type HeldContainers, heldContainers } from './holders';
+import { HELD_PEOPLE, type HeldContainers, heldContainers } from './holders';
 import { discardChunk, openChunk, recordChunk } from './progress';
 import { resultRow } from './results';
 import { bucketExportSource } from './run';
@@ -153,6 +155,20 @@ export async function workChunk(
     ...(deps.isErased ? { isErased: deps.isErased } : {}),
   };
 
+  // The people of the deleted TwinSpaces and groups whose items in this chunk have a file: offered them.
+  const spaceIds =
+    parent && isHeldKind(parent.kind)
+      ? strings(
+          ok
+            .filter((o) => o.raw.file && typeof o.raw.file === 'object')
+            .map((o) => o.raw[parent.field])
+            .filter((id) => typeof id === 'string' && parents.get(id) === 'dropped'),
+        )
+      : [];
+  const spacePeople =
+    parent && isHeldKind(parent.kind) && spaceIds.length > 0
+      ? await store.heldPeople(msg.scope, parent.kind, spaceIds)
+      : undefined;
   // A Learning Lab's people are its event's (AUDIENCE_OF): read by its event's id.
   const audienceFrom = AUDIENCE_OF[msg.kind];
   const people =
@@ -167,7 +183,9 @@ export async function workChunk(
       return stood;
     });
     stands.push(stood);
-    return people ? withAudienceOf(result, people, deps.isErased ?? NONE_ERASED) : result;
+    const isErased = deps.isErased ?? NONE_ERASED;
+    if (people) return withAudienceOf(result, people, isErased);
+    return spacePeople ? withPeopleOfDeletedSpace(result, spacePeople, isErased) : result;
   });
   // Step 7's checks of the files, many at once (each reads a file of the export), in the lines' order.
   await eachLimited(results.keys(), BLOB_CHECKS_IN_FLIGHT, async (i) => {
@@ -193,6 +211,9 @@ export async function workChunk(
                 id: decided.id,
                 decision: parentDecisionOf(decided),
                 holds: decided.reason !== 'INVALID_RECORD' && decided.reason !== 'IN_LATER_EXPORT',
+                ...(parentDecisionOf(decided) === 'dropped'
+                  ? { people: peopleOf(decided).slice(0, HELD_PEOPLE) }
+                  : {}),
               },
             ]
           : [],
@@ -204,9 +225,7 @@ export async function workChunk(
   if (givesAudience(msg.kind) && deps.audience)
     await deps.audience.put(
       msg.kind,
-      results.flatMap(({ decided }, i) =>
-        stands[i] ? [{ id: decided.id, people: [...decided.owners, ...(decided.members ?? [])] }] : [],
-      ),
+      results.flatMap(({ decided }, i) => (stands[i] ? [{ id: decided.id, people: peopleOf(decided) }] : [])),
     );
   return { counts, results };
 }

@@ -10,16 +10,19 @@ import {
   type ParentDecision,
   parentDecisionOf,
   parseLine,
+  peopleOf,
   settleBlob,
   withAudienceOf,
+  withPeopleOfDeletedSpace,
 } from '../rules/decide';
 import { NONE_ERASED } from '../rules/erasure';
 import { emailKey } from '../rules/identity';
-import { AUDIENCE_OF, givesAudience, isContainerKind, type Kind } from '../rules/kinds';
+import { AUDIENCE_OF, givesAudience, isContainerKind, isHeldKind, type Kind, PARENTS } from '../rules/kinds';
 import type { ValidatedExport } from '../rules/manifest';
 import { readLines, sha256Of } from '../rules/ndjson';
 import type { CompiledPolicy } from '../rules/policy';
 import type { FileRef } from '../rules/schemas';
+import { HELD_PEOPLE } from './holders';
 import type { IndexName, Step, WavePlan } from './stages';
 
 /** Progress of a long pass: lines read so far of the step's kind file. */
@@ -82,16 +85,30 @@ export async function decideExport(options: DecideExportOptions): Promise<Tally>
   const secret = randomBytes(32);
   const shortKey = (email: string) => emailKey(secret, email).slice(0, 24);
 
-  /** The ids a later kind takes its people from (AUDIENCE_OF: the events its Learning Lab names). */
+  /**
+   * The ids whose people a later kind takes: the events a Learning Lab names (AUDIENCE_OF), the TwinSpaces
+   * and groups an item with a file names (offered its file when the space is deleted).
+   */
   const namedBy = async (of: Kind): Promise<Set<string>> => {
     const ids = new Set<string>();
-    for (const [kind, from] of Object.entries(AUDIENCE_OF) as [Kind, { kind: Kind; field: string }][]) {
+    const takers = [
+      ...(Object.entries(AUDIENCE_OF) as [Kind, { kind: Kind; field: string }][]).map(([kind, from]) => ({
+        kind,
+        from,
+        withFile: false,
+      })),
+      ...(Object.entries(PARENTS) as [Kind, { kind: Kind; field: string }][])
+        .filter(([, from]) => isHeldKind(from.kind))
+        .map(([kind, from]) => ({ kind, from, withFile: true })),
+    ];
+    for (const { kind, from, withFile } of takers) {
       const file = from.kind === of ? validated.files.get(kind) : undefined;
       const bytes = file && (await source.open(file.path));
       if (!bytes) continue;
       for await (const line of readLines(bytes)) {
         const parsed = 'unreadable' in line ? undefined : parseLine(line.text);
-        const id = parsed?.ok ? parsed.raw[from.field] : undefined;
+        if (!parsed?.ok || (withFile && !(parsed.raw.file && typeof parsed.raw.file === 'object'))) continue;
+        const id = parsed.raw[from.field];
         if (typeof id === 'string') ids.add(id);
       }
     }
@@ -156,10 +173,13 @@ export async function decideExport(options: DecideExportOptions): Promise<Tally>
           }
         } else {
           const followed = isContainerKind(step.kind) ? new Map<string, ParentDecision>() : undefined;
-          const named = givesAudience(step.kind) ? await namedBy(step.kind) : undefined;
+          const named =
+            givesAudience(step.kind) || isHeldKind(step.kind) ? await namedBy(step.kind) : undefined;
           const people = named && new Map<string, string[]>();
           const from = AUDIENCE_OF[step.kind];
           const peopleFrom = from && audience.get(from.kind);
+          const parent = PARENTS[step.kind];
+          const spacePeople = parent && isHeldKind(parent.kind) ? audience.get(parent.kind) : undefined;
           for await (const line of readLines(bytes)) {
             if (++lines % every === 0) progress(false);
             let stood = false;
@@ -167,13 +187,20 @@ export async function decideExport(options: DecideExportOptions): Promise<Tally>
               stood = claim(id);
               return stood;
             });
-            const result = peopleFrom ? withAudienceOf(decidedLine, peopleFrom, NONE_ERASED) : decidedLine;
+            const result = peopleFrom
+              ? withAudienceOf(decidedLine, peopleFrom, NONE_ERASED)
+              : spacePeople
+                ? withPeopleOfDeletedSpace(decidedLine, spacePeople, NONE_ERASED)
+                : decidedLine;
             const decided = result.needsBlob
               ? settleBlob(result, await blobStatus(result.needsBlob))
               : result.decided;
             if (stood) followed?.set(decided.id, parentDecisionOf(decided));
+            // An event's people for its Learning Lab; a deleted space's for its items' files (as run keeps them).
             if (stood && named?.has(decided.id))
-              people?.set(decided.id, [...decided.owners, ...(decided.members ?? [])]);
+              if (!isHeldKind(step.kind)) people?.set(decided.id, peopleOf(decided));
+              else if (parentDecisionOf(decided) === 'dropped')
+                people?.set(decided.id, peopleOf(decided).slice(0, HELD_PEOPLE));
             tally.add(decided);
             await sink(decided);
           }

@@ -10,6 +10,13 @@ import type { ParentDecision } from '../rules/decide';
  * `IN_LATER_EXPORT`; a later export that meets a copy an earlier one staged withdraws that copy.
  */
 
+/**
+ * The people of a deleted TwinSpace or group kept with its decision (ids of up to 512 bytes: at most
+ * ~51 KB of the holder's 400 KB item), offered its items' files on their receipts (FAQ eTwinning 9, 11).
+ * A space with more: the first this many are offered the files; every member is still told it is deleted.
+ */
+export const HELD_PEOPLE = 100;
+
 /** Whether holder `a` is a later export than `b`. */
 export const isLater = (a: ContainerHolder, b: ContainerHolder): boolean =>
   a.exportedMs > b.exportedMs || (a.exportedMs === b.exportedMs && a.exportId > b.exportId);
@@ -30,7 +37,9 @@ export interface HeldContainers {
    * repeat: the holder keeps the exports it replaced until every copy is gone (a crash between is
    * finished here).
    */
-  decide(entries: readonly { id: string; decision: ParentDecision; holds: boolean }[]): Promise<void>;
+  decide(
+    entries: readonly { id: string; decision: ParentDecision; holds: boolean; people?: readonly string[] }[],
+  ): Promise<void>;
 }
 
 const sameList = (a: readonly string[] = [], b: readonly string[] = []) =>
@@ -51,12 +60,14 @@ export async function heldContainers(
     id,
     decision,
     holds,
+    people,
   }: {
     id: string;
     decision: ParentDecision;
     holds: boolean;
+    people?: readonly string[];
   }) => {
-    const decided = { scope: run.scope, decision };
+    const decided = { scope: run.scope, decision, ...(people?.length ? { people } : {}) };
     let before = current.get(id);
     if (!holds || later.has(id)) {
       if (before?.decisions?.[run.scope] !== decision) await deps.store.decideHeld(kind, id, decided);

@@ -88,7 +88,7 @@ function documentMeta(text: string): {
 async function withdrawStaged(
   exportId: string,
   prefix: string,
-  reason: Withdrawal['reason'],
+  reason: (kind: Kind) => Withdrawal['reason'],
   deps: WithdrawDeps,
 ): Promise<boolean> {
   const keys = await deps.objects.list(deps.migratedBucket, prefix);
@@ -120,7 +120,7 @@ async function withdrawStaged(
   const at = nowOf(deps);
   const byOwner = new Map<string, Withdrawal[]>();
   const entries = [...records.values()].map(({ owners, ...r }): Withdrawal => {
-    const entry: Withdrawal = { ...r, reason, at };
+    const entry: Withdrawal = { ...r, reason: reason(r.kind), at };
     for (const owner of owners) byOwner.set(owner, [...(byOwner.get(owner) ?? []), entry]);
     return entry;
   });
@@ -150,7 +150,9 @@ export function supersededWithdrawer(deps: WithdrawDeps) {
           targetKeys.profileDocument(exportId, id),
         );
         if (!profile || parsedDocument(profile).platform !== 'seg') continue;
-        if (await withdrawStaged(exportId, `${targetKeys.profile(exportId, id)}/`, 'SEG_SUPERSEDED', deps))
+        if (
+          await withdrawStaged(exportId, `${targetKeys.profile(exportId, id)}/`, () => 'SEG_SUPERSEDED', deps)
+        )
           any = true;
       }
       if (any) withdrawn++;
@@ -161,7 +163,9 @@ export function supersededWithdrawer(deps: WithdrawDeps) {
 
 /**
  * ID-9 extended (pipeline/holders.ts): a later export took a TwinSpace or group; what an earlier export
- * staged of it (its document, items and files) is withdrawn as `REPLACED`, and that export's receipts say so.
+ * staged of it (its document, items and files) is withdrawn, and that export's receipts say so, for the
+ * reasons its run would have decided had it come after the later export's: the TwinSpace or group
+ * `IN_LATER_EXPORT`, its items `PARENT_NOT_MIGRATED` (the same end state in either order).
  */
 export function containerCopyWithdrawer(deps: WithdrawDeps) {
   return async (exportId: string, kind: HeldKind, id: string): Promise<void> => {
@@ -169,7 +173,7 @@ export function containerCopyWithdrawer(deps: WithdrawDeps) {
     await withdrawStaged(
       exportId,
       targetKeys.containerPrefix(exportId, area, safeIdSegment(id)),
-      'REPLACED',
+      (staged) => (staged === kind ? 'IN_LATER_EXPORT' : 'PARENT_NOT_MIGRATED'),
       deps,
     );
   };

@@ -1,3 +1,4 @@
+import type { Withdrawal } from '../ports';
 import type { Kind } from '../rules/kinds';
 import type { Decision, ReasonCode } from '../rules/reasons';
 import { BASE_STYLE, escapeHtml, htmlPage, htmlTable } from './html';
@@ -54,6 +55,13 @@ const dayBefore = (date: string) =>
 
 const kindName = (say: Say, kind: Kind) => say(`kind.${kind}` as MessageId);
 const decisionName = (say: Say, decision: Decision) => say(`decision.${decision}` as MessageId);
+/** Why a record was withdrawn: a withdrawal's own text, or its decision's (a later export took it). */
+const withdrawnWhy = (say: Say, reason: Withdrawal['reason']) =>
+  say(
+    (reason === 'IN_LATER_EXPORT' || reason === 'PARENT_NOT_MIGRATED'
+      ? `reason.${reason}`
+      : `withdrawnReason.${reason}`) as MessageId,
+  );
 /** A record's technical note: English, so only in the English part. */
 const detailIn = (say: Say, detail: string | undefined) => (say.language === 'en' ? detail : undefined);
 
@@ -176,7 +184,7 @@ function receiptTextIn(receipt: Receipt, say: Say): string {
     out.push('', say('withdrawnTitle'));
     for (const w of receipt.withdrawn)
       out.push(
-        `  - ${kindName(say, w.kind)} ${n(w.id)}: ${say(`withdrawnReason.${w.reason}` as MessageId)} (${say.instant(w.at)})`,
+        `  - ${kindName(say, w.kind)} ${n(w.id)}: ${withdrawnWhy(say, w.reason)} (${say.instant(w.at)})`,
       );
   }
   out.push('', say('downloadsTitle'));
@@ -282,7 +290,7 @@ function receiptHtmlIn(receipt: Receipt, say: Say): string {
         [e(say('item')), e(say('reasonsTitle'))],
         receipt.withdrawn.map((w) => [
           `${e(kindName(say, w.kind))} <code class="id">${e(w.id)}</code>`,
-          `${e(say(`withdrawnReason.${w.reason}` as MessageId))} <span class="muted">${e(say.instant(w.at))}</span>`,
+          `${e(withdrawnWhy(say, w.reason))} <span class="muted">${e(say.instant(w.at))}</span>`,
         ]),
       )}`
     : '';

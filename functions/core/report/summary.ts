@@ -272,8 +272,8 @@ export function buildReceipt(
     offer(r);
   }
   const spaces = [...new Map([...partOf].map((r) => [`${r.kind}#${r.id}`, r])).values()].sort(byKindAndId);
-  // The files of what an account takes part in are its to download too where they are its audience's
-  // (a Learning Lab's, FAQ eTwinning 17).
+  // The files of what an account takes part in are its to download too: a Learning Lab's (FAQ eTwinning
+  // 17), the items of a deleted TwinSpace or group it was in (FAQ eTwinning 9, 11).
   for (const r of spaces) offer(r);
   const shown = spaces.map((r) => {
     const cutoff = context.policy ? cutoffOf(r.reason, context.policy) : undefined;

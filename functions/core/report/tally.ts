@@ -1,5 +1,5 @@
 import type { DecidedRecord } from '../rules/decide';
-import { AUDIENCE_OF, type Kind } from '../rules/kinds';
+import type { Kind } from '../rules/kinds';
 import { QUARANTINE_SHOWN, type ReportView } from './report-html';
 import type { Receipt } from './summary';
 import { type DecisionCounts, Tally } from './summary';
@@ -106,8 +106,9 @@ export function spoolEntries(record: DecidedRecord): SpoolEntry[] {
       owners: [],
       ...(title ? { title } : {}),
       ...(date ? { date } : {}),
-      // A Learning Lab's file is offered to its event's people (AUDIENCE_OF): they download it.
-      ...(file && AUDIENCE_OF[kind] ? { file } : {}),
+      // Members of a record with a file download it: a Learning Lab's event's people (AUDIENCE_OF), a
+      // deleted TwinSpace's or group's people its items' (the only records with both).
+      ...(file ? { file } : {}),
     } as DecidedRecord;
     for (const member of record.members) entries.push([member, space, 'member']);
   }

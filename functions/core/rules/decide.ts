@@ -85,16 +85,17 @@ const titleOf = (record: Record<string, unknown>) =>
     : {};
 
 /**
- * What became of a record that others follow (a project, group or account): its decision, or
- * `superseded` for an SEG account that an eTwinning account supersedes (ID-3).
+ * What became of a record that others follow (a project, group or account): its decision, `superseded`
+ * for an SEG account that an eTwinning account supersedes (ID-3), or `later` for a TwinSpace or group
+ * that a later export holds (ID-9 extended).
  */
-export type ParentDecision = Decision | 'superseded';
+export type ParentDecision = Decision | 'superseded' | 'later';
 /** A followed record's decision, or `absent` when no line of its kind (no export, for accounts) has its id. */
 export type ParentStatus = ParentDecision | 'absent';
 
 /** How a decided record is remembered by the records that follow it. */
 export const parentDecisionOf = (d: Pick<DecidedRecord, 'decision' | 'reason'>): ParentDecision =>
-  d.reason === 'SEG_SUPERSEDED' ? 'superseded' : d.decision;
+  d.reason === 'SEG_SUPERSEDED' ? 'superseded' : d.reason === 'IN_LATER_EXPORT' ? 'later' : d.decision;
 
 /** GR-1: a group with a standing, valid item in the window; else one named by a quarantined item; else none. */
 export type GroupActivity = 'active' | 'unknown' | 'inactive';
@@ -278,20 +279,48 @@ const RULES: { [K in Kind]: Rule<K> } = {
   'partner-forum': () => verdict('PARTNER_FORUM_NOT_MIGRATED'),
 };
 
-/** Steps 4-6 for a schema-valid, standing record. */
-export function decideRecord(kind: Kind, record: AnyRecord, ctx: DecisionContext): Verdict {
-  if (isHeldKind(kind)) {
-    const later = ctx.laterExportHolding?.(kind, record.id);
-    if (later !== undefined)
-      return verdict(
+/**
+ * Steps 4-6 for a schema-valid, standing record. A TwinSpace or group that a later export holds, and the
+ * items of one, are decided by their own rules first (ID-9 extended): what would migrate is not staged
+ * here (`IN_LATER_EXPORT`, its items `PARENT_NOT_MIGRATED`, marked `wouldMigrate` for step 7), what would
+ * not keeps its own reason. So an earlier export's decisions are the same whether the later export ran
+ * before it or after (then it withdraws what this one staged, for these same reasons).
+ */
+export function decideRecord(
+  kind: Kind,
+  record: AnyRecord,
+  ctx: DecisionContext,
+): Verdict & { wouldMigrate?: true } {
+  const parent = PARENTS[kind];
+  const parentId = parent && ((record as Record<string, unknown>)[parent.field] as string);
+  const status = parent && ctx.parentStatus(parent.kind, parentId as string);
+  const own = ownVerdict(kind, record, ctx, status);
+  if (own.decision !== 'migrated') return own;
+  const later = isHeldKind(kind) ? ctx.laterExportHolding?.(kind, record.id) : undefined;
+  if (later !== undefined)
+    return {
+      ...verdict(
         'IN_LATER_EXPORT',
         `export "${later}" holds ${kind === 'projects' ? 'TwinSpace' : 'group'} "${record.id}" too and is later (by exportedAt): it is migrated from there (ID-9)`,
-      );
-  }
+      ),
+      wouldMigrate: true,
+    };
+  if (parent && status === 'later')
+    return {
+      ...verdict(
+        'PARENT_NOT_MIGRATED',
+        `${parent.field} "${parentId}" is migrated from a later export that holds it, with its own items (ID-9)`,
+      ),
+      wouldMigrate: true,
+    };
+  return own;
+}
+
+/** Steps 4-6 by the record's own rules (its parent's status given): a parent held later counts as migrated. */
+function ownVerdict(kind: Kind, record: AnyRecord, ctx: DecisionContext, status?: ParentStatus): Verdict {
   const parent = PARENTS[kind];
   if (parent) {
     const parentId = (record as Record<string, unknown>)[parent.field] as string;
-    const status = ctx.parentStatus(parent.kind, parentId);
     const which = `${parent.field} "${parentId}"`;
     if (status === 'absent')
       return verdict(
@@ -357,6 +386,8 @@ export interface LineResult {
   readonly record?: AnyRecord;
   /** Set when step 7 applies (a migrated or dropped record's file): check this file, then `settleBlob`. */
   readonly needsBlob?: FileRef;
+  /** Dropped only because a later export holds it or its TwinSpace or group: step 7 applies as if migrated. */
+  readonly wouldMigrate?: true;
 }
 
 /**
@@ -399,7 +430,7 @@ export function decideLine(
   if (!checked.ok) return quarantine(id, 'INVALID_RECORD', checked.detail, raw);
   // An erased account is no member, participant or recipient of anything (ER-1).
   const valid = { ...checked, record: withoutErased(kind, checked.record, isErased) };
-  const rule = decideRecord(kind, valid.record, ctx);
+  const { wouldMigrate, ...rule } = decideRecord(kind, valid.record, ctx);
   const file = fileOf(kind, valid.record);
   const decided: DecidedRecord = {
     kind,
@@ -410,7 +441,10 @@ export function decideLine(
     ...(file ? { file: { fileName: file.fileName, size: file.size, sha256: file.sha256 } } : {}),
   };
   const record = valid.record;
-  return rule.decision !== 'quarantined' && file ? { decided, record, needsBlob: file } : { decided, record };
+  const held = wouldMigrate ? { wouldMigrate } : {};
+  return rule.decision !== 'quarantined' && file
+    ? { decided, record, needsBlob: file, ...held }
+    : { decided, record, ...held };
 }
 
 /** ER-1: a record of an erased account, as every output has it: anonymous, dropped, on no one's receipt. */
@@ -447,7 +481,36 @@ export function withAudienceOf(
 ): LineResult {
   const from = AUDIENCE_OF[result.decided.kind];
   const of = from && (result.record as Record<string, unknown> | undefined)?.[from.field];
-  const people = typeof of === 'string' ? peopleById.get(of) : undefined;
+  return withMembers(result, typeof of === 'string' ? peopleById.get(of) : undefined, isErased);
+}
+
+/**
+ * An item of a deleted TwinSpace or group with a file (FAQ eTwinning 9, 11): the space's people are told
+ * of it on their receipts and offered its file, as its author is; an erased account is none of them.
+ */
+export function withPeopleOfDeletedSpace(
+  result: LineResult,
+  peopleById: ReadonlyMap<string, readonly string[]>,
+  isErased: IsErased,
+): LineResult {
+  const parent = PARENTS[result.decided.kind];
+  if (!parent || !isHeldKind(parent.kind) || result.decided.reason !== 'PARENT_NOT_MIGRATED') return result;
+  if (!result.decided.file || result.wouldMigrate) return result;
+  const of = (result.record as Record<string, unknown> | undefined)?.[parent.field];
+  return withMembers(result, typeof of === 'string' ? peopleById.get(of) : undefined, isErased);
+}
+
+/** A decided record's people: its owners, then its members (an event's organiser and participants). */
+export const peopleOf = (d: Pick<DecidedRecord, 'owners' | 'members'>): string[] => [
+  ...d.owners,
+  ...(d.members ?? []),
+];
+
+function withMembers(
+  result: LineResult,
+  people: readonly string[] | undefined,
+  isErased: IsErased,
+): LineResult {
   if (!people || people.length === 0) return result;
   const owners = new Set(result.decided.owners);
   const members = [...new Set(people)]
@@ -461,7 +524,8 @@ export function settleBlob(result: LineResult, status: BlobStatus): DecidedRecor
   const { decided, needsBlob } = result;
   if (!needsBlob) return decided;
   // A dropped record keeps its decision; its file, if not sound, is not offered (its receipt says why).
-  if (decided.decision === 'dropped')
+  // One dropped only because a later export holds it is quarantined as a migrated one would be.
+  if (decided.decision === 'dropped' && !(result.wouldMigrate && status !== 'ok'))
     return status === 'ok' || !decided.file
       ? decided
       : { ...decided, file: { ...decided.file, unavailable: status === 'missing' ? 'missing' : 'damaged' } };
