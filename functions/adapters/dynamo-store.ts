@@ -212,9 +212,36 @@ export function dynamoStore(
       const out = new Map<string, string[]>();
       for (const id of ids) {
         const people = items.get(tableKeys.containerHolder(kind, id))?.[peopleAttribute(scope)];
-        if (Array.isArray(people)) out.set(id, people as string[]);
+        if (Array.isArray(people) && people.length > 0) out.set(id, people as string[]);
       }
       return out;
+    },
+
+    async unlistHeldPerson(scope, kind, id, accountId) {
+      const key = { pk: tableKeys.containerHolder(kind, id), sk: ONE };
+      for (let attempt = 0; ; attempt++) {
+        const item = (await doc.send(new GetCommand({ TableName: table, Key: key, ConsistentRead: true })))
+          .Item;
+        const people = item?.[peopleAttribute(scope)];
+        const at = Array.isArray(people) ? people.indexOf(accountId) : -1;
+        if (at < 0) return;
+        await writes(1);
+        try {
+          // The element read, by its place, only while it is still there: another change is not undone.
+          await doc.send(
+            new UpdateCommand({
+              TableName: table,
+              Key: key,
+              UpdateExpression: `REMOVE #p[${at}]`,
+              ConditionExpression: `#p[${at}] = :who`,
+              ExpressionAttributeNames: { '#p': peopleAttribute(scope) },
+              ExpressionAttributeValues: { ':who': accountId },
+            }),
+          );
+        } catch (error) {
+          if (!(error instanceof ConditionalCheckFailedException) || attempt >= 5) throw error;
+        }
+      }
     },
 
     async putContainerDecisions(scope, kind, entries) {

@@ -35,6 +35,8 @@ export interface PipelineStore {
    * those of a deleted one, whose items' files they are offered (FAQ eTwinning 9, 11).
    */
   heldPeople(scope: string, kind: HeldKind, ids: readonly string[]): Promise<Map<string, string[]>>;
+  /** ER-1: takes an erased account out of the people a run kept of a TwinSpace or group (`decideHeld`). */
+  unlistHeldPerson(scope: string, kind: HeldKind, id: string, accountId: string): Promise<void>;
   /** Which export holds each of these TwinSpaces or groups across exports (ID-9 extended), by id. */
   containerHolders(kind: HeldKind, ids: readonly string[]): Promise<Map<string, ContainerHolder>>;
   /**

@@ -127,6 +127,13 @@ describe.each(IMPLEMENTATIONS)('%s', (_name, make) => {
         new Map([[id, b.people]]),
       );
       expect((await ports.store.heldPeople(a.scope, 'projects', [id])).size).toBe(0);
+      // ER-1: an erased account is taken out of them, the others stay; the last one out leaves none.
+      await ports.store.unlistHeldPerson(b.scope, 'projects', id, ODD_IDS[0] as string);
+      expect(await ports.store.heldPeople(b.scope, 'projects', [id])).toEqual(new Map([[id, ['a-2']]]));
+      await ports.store.unlistHeldPerson(b.scope, 'projects', id, 'a-2');
+      await ports.store.unlistHeldPerson(b.scope, 'projects', id, 'a-2');
+      expect((await ports.store.heldPeople(b.scope, 'projects', [id])).size).toBe(0);
+      expect((await ports.store.containerDecisions(b.scope, 'projects', [id])).get(id)).toBe('dropped');
       // A decision without holding leaves the holder as it is.
       expect(await ports.store.decideHeld('projects', id, { scope: 'exp-a@2', decision: 'dropped' })).toBe(
         true,

@@ -124,6 +124,12 @@ export function memoryStore() {
       if (decided.people?.length) people.set(`${decided.scope}#${kind}#${id}`, [...decided.people]);
       return true;
     },
+    async unlistHeldPerson(scope, kind, id, accountId) {
+      const key = `${scope}#${kind}#${id}`;
+      const rest = people.get(key)?.filter((p) => p !== accountId);
+      if (rest?.length) people.set(key, rest);
+      else people.delete(key);
+    },
     async heldPeople(scope, kind, ids) {
       const out = new Map<string, string[]>();
       for (const id of ids) {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { cpSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { forgetLocal } from '../../cli/commands/forget';
@@ -45,6 +46,12 @@ const activityOf = (id: string, accountId: string) => ({
   occurredAt: '2022-03-01T10:00:00Z',
 });
 
+const RIVERS = {
+  sha256: createHash('sha256').update('rivers of europe').digest('hex'),
+  size: 'rivers of europe'.length,
+  contentType: 'application/pdf',
+  fileName: 'rivers.pdf',
+};
 const world = (exportId: string, exportedAt: string): ExportSpec & { exportId: string } => ({
   exportId,
   exportedAt,
@@ -61,10 +68,25 @@ const world = (exportId: string, exportedAt: string): ExportSpec & { exportId: s
           { accountId: 'e-1', role: 'member' },
         ],
       },
+      // Deleted (before the cut-off): its people are kept with its decision, for its item's file.
+      {
+        id: 'p-old',
+        title: 'Rivers',
+        registeredAt: '2017-09-01T00:00:00Z',
+        members: [
+          { accountId: 'e-2', role: 'founder' },
+          { accountId: 'e-1', role: 'member' },
+        ],
+      },
     ],
-    'twinspace-items': [item('ti-1', 'e-1'), item('ti-2', 'e-2')],
+    'twinspace-items': [
+      item('ti-1', 'e-1'),
+      item('ti-2', 'e-2'),
+      { ...item('ti-3', 'e-2'), projectId: 'p-old', file: RIVERS },
+    ],
     events: [event('ev-1', 'e-1', ['e-2']), event('ev-2', 'e-2', ['e-1'])],
   },
+  blobs: { [RIVERS.sha256]: 'rivers of europe' },
 });
 const FIRST = world('er-2022', '2022-08-01T00:00:00Z');
 

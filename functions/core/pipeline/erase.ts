@@ -4,7 +4,7 @@ import { decisionsIndex, decisionsPart, isDocumentKey, receiptKey, reportPrefix,
 import type { AccountRef, RunStatus, Withdrawal } from '../ports';
 import { RECEIPT_SUFFIXES } from '../report/receipts';
 import { decisionLine } from '../report/tally';
-import type { DecidedRecord } from '../rules/decide';
+import { type DecidedRecord, parentDecisionOf } from '../rules/decide';
 import {
   checkTicket,
   ERASED_ID,
@@ -13,7 +13,7 @@ import {
   ownedByErased,
   withoutErased,
 } from '../rules/erasure';
-import type { Kind } from '../rules/kinds';
+import { type HeldKind, isHeldKind, type Kind } from '../rules/kinds';
 import { unlinkErased } from '../rules/linking';
 import { safeIdSegment } from '../rules/safe-name';
 import { runResults } from './results';
@@ -79,11 +79,20 @@ interface Trace {
   readonly told: Map<string, Set<string>>;
   /** Rows that name it (as owner or among the people): it has a receipt of the run. */
   mentions: number;
+  /** Deleted TwinSpaces and groups it was in: the run kept their people (holders.ts HELD_PEOPLE). */
+  readonly spaces: { kind: HeldKind; id: string }[];
 }
 
 async function traceOf(row: RunRow, accountId: string, deps: ForgetDeps): Promise<Trace> {
   const run = runOf(row);
-  const trace: Trace = { owned: new Set(), withdrawn: [], shared: [], told: new Map(), mentions: 0 };
+  const trace: Trace = {
+    owned: new Set(),
+    withdrawn: [],
+    shared: [],
+    told: new Map(),
+    mentions: 0,
+    spaces: [],
+  };
   // A rolled-back wave's records are withdrawn already (their withdrawals say why).
   const standing = new Set(standingWaves(row));
   for await (const r of runResults(run, deps.workflow)) {
@@ -92,6 +101,8 @@ async function traceOf(row: RunRow, accountId: string, deps: ForgetDeps): Promis
     const member = r.members?.includes(accountId) ?? false;
     if (!owns && !member) continue;
     trace.mentions++;
+    if (isHeldKind(r.kind) && parentDecisionOf(r) === 'dropped')
+      trace.spaces.push({ kind: r.kind, id: r.id });
     const doc = r.targets?.[0];
     // What the erasure decides of the record (ER-1): its own are withdrawn, a shared one keeps standing.
     if (!ownedByErased(r.kind, r.owners, (id) => id === accountId)) {
@@ -190,6 +201,9 @@ async function remainingOf(run: Run, trace: Trace, accountId: string, deps: Forg
     `${targetKeys.profile(run.exportId, safeIdSegment(accountId))}/`,
   );
   for (const key of profile) left.push(`profile: ${key}`);
+  for (const { kind, id } of trace.spaces)
+    if ((await deps.store.heldPeople(run.scope, kind, [id])).get(id)?.includes(accountId))
+      left.push(`${kind} ${id}: the run's people of the deleted space name the account`);
   for (const { kind, key } of trace.shared) {
     const text = await deps.objects.getText(deps.migratedBucket, key);
     const doc = text === undefined ? undefined : (JSON.parse(text) as object);
@@ -252,6 +266,8 @@ export async function forgetAccount(request: ForgetRequest, deps: ForgetDeps): P
     if (entries.length > 0) await deps.store.putWithdrawals(run.scope, entries);
     deleted += await deleteFound([...trace.withdrawn.flatMap((w) => w.targets), ...profile], deps);
     rewritten += await rewriteShared(trace.shared, accountId, deps);
+    for (const space of trace.spaces)
+      await deps.store.unlistHeldPerson(run.scope, space.kind, space.id, accountId);
     const bucket = deps.reportsBucket;
     if (bucket) {
       decisionLines += await anonymiseDecisions(run, trace.owned, bucket, deps);
