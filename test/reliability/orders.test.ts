@@ -8,7 +8,18 @@ import { startLocalPipeline } from '../../local/runtime/pipeline';
 import { generateExport } from '../../tools/generate';
 import { account } from '../helpers/identity-world';
 import type { ExportSpec } from '../helpers/memory-export';
-import { ANA, activity, FAST, quiet, run, STAFF, useTempFolder, verified } from '../helpers/timeline';
+import {
+  ANA,
+  activity,
+  FAST,
+  quiet,
+  run,
+  SEG,
+  STAFF,
+  ET as TIMELINE_ET,
+  useTempFolder,
+  verified,
+} from '../helpers/timeline';
 import { recordFigures, scale } from './support';
 
 /**
@@ -34,23 +45,12 @@ const project = (registeredAt: string) => ({
     { accountId: 'e-2', role: 'member' },
   ],
 });
-const SEG: Export = {
-  exportId: 'seg-2022',
-  exportedAt: '2022-08-01T00:00:00Z',
-  kinds: {
-    accounts: [account('s-1', 'seg', ANA), account('s-2', 'seg', 'bob@school.example.be')],
-    activities: [activity('sa-1', 's-1'), activity('sa-2', 's-2')],
-  },
-};
 const ET: Export = {
   exportId: 'et-2022',
   exportedAt: '2022-09-01T00:00:00Z',
   kinds: {
-    accounts: [
-      account('e-1', 'etwinning', ANA.toUpperCase()),
-      account('e-2', 'etwinning', STAFF),
-      account('e-3', 'etwinning', STAFF),
-    ],
+    // The timeline's eTwinning accounts: e-1 has the SEG account's e-mail, e-2 and e-3 share one.
+    accounts: TIMELINE_ET.kinds.accounts ?? [],
     // x-1 is in the other eTwinning export.
     activities: [activity('ea-1', 'e-1'), activity('ea-2', 'x-1')],
     projects: [project('2019-01-01T00:00:00Z')],

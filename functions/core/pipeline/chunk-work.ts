@@ -8,6 +8,7 @@ import {
   decideLine,
   indexEntries,
   type LineResult,
+  namesFile,
   type ParentDecision,
   parentDecisionOf,
   parseLine,
@@ -40,7 +41,7 @@ import {
   decodeChunk,
 } from './chunks';
 import { blobChecker } from './decide-export';
-import { HELD_PEOPLE, type HeldContainers, heldContainers } from './holders';
+import { type HeldContainers, heldContainers, keptPeople } from './holders';
 import { discardChunk, openChunk, recordChunk } from './progress';
 import { resultRow } from './results';
 import { bucketExportSource } from './run';
@@ -156,25 +157,24 @@ export async function workChunk(
   };
 
   // The people of the deleted TwinSpaces and groups whose items in this chunk have a file: offered them.
-  const spaceIds =
-    parent && isHeldKind(parent.kind)
-      ? strings(
-          ok
-            .filter((o) => o.raw.file && typeof o.raw.file === 'object')
-            .map((o) => o.raw[parent.field])
-            .filter((id) => typeof id === 'string' && parents.get(id) === 'dropped'),
-        )
-      : [];
+  const space = parent && isHeldKind(parent.kind) ? { kind: parent.kind, field: parent.field } : undefined;
+  const spaceIds = space
+    ? strings(
+        ok
+          .filter((o) => namesFile(o.raw))
+          .map((o) => o.raw[space.field])
+          .filter((id) => typeof id === 'string' && parents.get(id) === 'dropped'),
+      )
+    : [];
   const spacePeople =
-    parent && isHeldKind(parent.kind) && spaceIds.length > 0
-      ? await store.heldPeople(msg.scope, parent.kind, spaceIds)
-      : undefined;
+    space && spaceIds.length > 0 ? await store.heldPeople(msg.scope, space.kind, spaceIds) : undefined;
   // A Learning Lab's people are its event's (AUDIENCE_OF): read by its event's id.
   const audienceFrom = AUDIENCE_OF[msg.kind];
   const people =
     audienceFrom && deps.audience
       ? await deps.audience.get(audienceFrom.kind, strings(ok.map((o) => o.raw[audienceFrom.field])))
       : undefined;
+  const isErased = deps.isErased ?? NONE_ERASED;
   const stands: boolean[] = [];
   const results: LineResult[] = lines.map((line) => {
     let stood = false;
@@ -183,7 +183,6 @@ export async function workChunk(
       return stood;
     });
     stands.push(stood);
-    const isErased = deps.isErased ?? NONE_ERASED;
     if (people) return withAudienceOf(result, people, isErased);
     return spacePeople ? withPeopleOfDeletedSpace(result, spacePeople, isErased) : result;
   });
@@ -211,9 +210,7 @@ export async function workChunk(
                 id: decided.id,
                 decision: parentDecisionOf(decided),
                 holds: decided.reason !== 'INVALID_RECORD' && decided.reason !== 'IN_LATER_EXPORT',
-                ...(parentDecisionOf(decided) === 'dropped'
-                  ? { people: peopleOf(decided).slice(0, HELD_PEOPLE) }
-                  : {}),
+                people: keptPeople(msg.kind, decided),
               },
             ]
           : [],

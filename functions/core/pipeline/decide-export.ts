@@ -7,6 +7,7 @@ import {
   type DecisionContext,
   decideLine,
   indexEntries,
+  namesFile,
   type ParentDecision,
   parentDecisionOf,
   parseLine,
@@ -22,7 +23,7 @@ import type { ValidatedExport } from '../rules/manifest';
 import { readLines, sha256Of } from '../rules/ndjson';
 import type { CompiledPolicy } from '../rules/policy';
 import type { FileRef } from '../rules/schemas';
-import { HELD_PEOPLE } from './holders';
+import { keptPeople } from './holders';
 import type { IndexName, Step, WavePlan } from './stages';
 
 /** Progress of a long pass: lines read so far of the step's kind file. */
@@ -107,7 +108,7 @@ export async function decideExport(options: DecideExportOptions): Promise<Tally>
       if (!bytes) continue;
       for await (const line of readLines(bytes)) {
         const parsed = 'unreadable' in line ? undefined : parseLine(line.text);
-        if (!parsed?.ok || (withFile && !(parsed.raw.file && typeof parsed.raw.file === 'object'))) continue;
+        if (!parsed?.ok || (withFile && !namesFile(parsed.raw))) continue;
         const id = parsed.raw[from.field];
         if (typeof id === 'string') ids.add(id);
       }
@@ -197,10 +198,10 @@ export async function decideExport(options: DecideExportOptions): Promise<Tally>
               : result.decided;
             if (stood) followed?.set(decided.id, parentDecisionOf(decided));
             // An event's people for its Learning Lab; a deleted space's for its items' files (as run keeps them).
-            if (stood && named?.has(decided.id))
-              if (!isHeldKind(step.kind)) people?.set(decided.id, peopleOf(decided));
-              else if (parentDecisionOf(decided) === 'dropped')
-                people?.set(decided.id, peopleOf(decided).slice(0, HELD_PEOPLE));
+            if (stood && named?.has(decided.id)) {
+              const kept = isHeldKind(step.kind) ? keptPeople(step.kind, decided) : peopleOf(decided);
+              if (kept) people?.set(decided.id, kept);
+            }
             tally.add(decided);
             await sink(decided);
           }

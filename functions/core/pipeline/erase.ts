@@ -4,7 +4,7 @@ import { decisionsIndex, decisionsPart, isDocumentKey, receiptKey, reportPrefix,
 import type { AccountRef, RunStatus, Withdrawal } from '../ports';
 import { RECEIPT_SUFFIXES } from '../report/receipts';
 import { decisionLine } from '../report/tally';
-import { type DecidedRecord, parentDecisionOf } from '../rules/decide';
+import type { DecidedRecord } from '../rules/decide';
 import {
   checkTicket,
   ERASED_ID,
@@ -16,6 +16,7 @@ import {
 import { type HeldKind, isHeldKind, type Kind } from '../rules/kinds';
 import { unlinkErased } from '../rules/linking';
 import { safeIdSegment } from '../rules/safe-name';
+import { keptPeople } from './holders';
 import { runResults } from './results';
 import { type Run, runOfStatus, standingWaves } from './run';
 import { editReceipt, type RollbackDeps } from './withdraw';
@@ -101,8 +102,7 @@ async function traceOf(row: RunRow, accountId: string, deps: ForgetDeps): Promis
     const member = r.members?.includes(accountId) ?? false;
     if (!owns && !member) continue;
     trace.mentions++;
-    if (isHeldKind(r.kind) && parentDecisionOf(r) === 'dropped')
-      trace.spaces.push({ kind: r.kind, id: r.id });
+    if (isHeldKind(r.kind) && keptPeople(r.kind, r)) trace.spaces.push({ kind: r.kind, id: r.id });
     const doc = r.targets?.[0];
     // What the erasure decides of the record (ER-1): its own are withdrawn, a shared one keeps standing.
     if (!ownedByErased(r.kind, r.owners, (id) => id === accountId)) {

@@ -1,7 +1,8 @@
 import { eachLimited } from '../concurrency';
 import { HolderChangedError } from '../errors';
 import type { ContainerHolder, HeldKind, PipelineStore } from '../ports';
-import type { ParentDecision } from '../rules/decide';
+import { type DecidedRecord, type ParentDecision, parentDecisionOf, peopleOf } from '../rules/decide';
+import { isHeldKind, type Kind } from '../rules/kinds';
 
 /**
  * ID-9 extended to TwinSpaces and groups (docs/support-desk.md): a project or group that several exports
@@ -16,6 +17,19 @@ import type { ParentDecision } from '../rules/decide';
  * A space with more: the first this many are offered the files; every member is still told it is deleted.
  */
 export const HELD_PEOPLE = 100;
+
+/**
+ * The people a run keeps with a decided record: a deleted TwinSpace's or group's (its first HELD_PEOPLE);
+ * undefined for any other record. `run`, `plan` and `forget` ask it alike.
+ */
+export function keptPeople(
+  kind: Kind,
+  d: Pick<DecidedRecord, 'decision' | 'reason' | 'owners' | 'members'>,
+): string[] | undefined {
+  return isHeldKind(kind) && parentDecisionOf(d) === 'dropped'
+    ? peopleOf(d).slice(0, HELD_PEOPLE)
+    : undefined;
+}
 
 /** Whether holder `a` is a later export than `b`. */
 export const isLater = (a: ContainerHolder, b: ContainerHolder): boolean =>

@@ -500,6 +500,10 @@ export function withPeopleOfDeletedSpace(
   return withMembers(result, typeof of === 'string' ? peopleById.get(of) : undefined, isErased);
 }
 
+/** Whether a raw line's record carries a file (an item's, a Learning Lab's): read before validation. */
+export const namesFile = (raw: Record<string, unknown>): boolean =>
+  typeof raw.file === 'object' && raw.file !== null;
+
 /** A decided record's people: its owners, then its members (an event's organiser and participants). */
 export const peopleOf = (d: Pick<DecidedRecord, 'owners' | 'members'>): string[] => [
   ...d.owners,
