@@ -192,7 +192,7 @@ function program(setExit: (code: number) => void): Command {
   cli
     .command('plan')
     .description(
-      'a dry run straight over the files, no services: the same report folder as run, and what the waves would cost and take on AWS',
+      'a dry run straight over the files: the same report folder as run in the same state (whose other exports it reads, never writes), and what the waves would cost and take on AWS',
     )
     .argument('<exportDir>', 'the export folder')
     .addOption(waveOption())

@@ -1,5 +1,6 @@
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { dynamoIdentities, dynamoStore } from '../../functions/adapters/dynamo-store';
 import { ReportFolder } from '../../functions/adapters/report-folder';
 import { UsageError } from '../../functions/core/errors';
 import {
@@ -11,7 +12,7 @@ import {
 } from '../../functions/core/estimate/estimate';
 import type { AslDefinition } from '../../functions/core/estimate/transitions';
 import { reportPrefix } from '../../functions/core/keys';
-import { decideExport } from '../../functions/core/pipeline/decide-export';
+import { decideExport, type Elsewhere, elsewhereIn } from '../../functions/core/pipeline/decide-export';
 import { PARTITIONING, receiptPartitions } from '../../functions/core/pipeline/sizing';
 import { buildStagePlan, selectWaves } from '../../functions/core/pipeline/stages';
 import { decisionsOf, decisionTotals, type Summary } from '../../functions/core/report/summary';
@@ -22,7 +23,9 @@ import { SETTING_DEFAULTS } from '../../lib/settings';
 import { definitionOf } from '../../local/cloudformation/definition';
 import { cachedSynth } from '../../local/cloudformation/synth-cache';
 import { exportFolder, fsExportSource } from '../../local/runtime/fs-export-source';
+import { hasTable, readState, type StateReader } from '../../local/runtime/read-state';
 import { reportFolder } from '../folders';
+import { notice } from '../messages';
 import { progress, stagesOf } from '../progress';
 
 export interface PlanOptions {
@@ -105,12 +108,29 @@ export async function plan(options: PlanOptions): Promise<PlanResult> {
   );
   let finished = 0;
   await folder.open();
+  // A state that holds other exports: read (never written), so that plan decides as run would there.
+  let state: StateReader | undefined;
   try {
+    let elsewhere: Elsewhere | undefined;
+    const stateDir = resolve(options.stateDir ?? '.esep-local');
+    if (hasTable(stateDir)) {
+      state = await readState(stateDir, notice);
+      const holder = { exportId, exportedMs: Date.parse(validated.manifest.exportedAt) };
+      elsewhere = await elsewhereIn(
+        {
+          store: dynamoStore(state.dynamo, state.table),
+          identities: dynamoIdentities(state.dynamo, state.table),
+          secret: state.secret,
+        },
+        holder,
+      );
+    }
     const tally = await decideExport({
       source,
       validated,
       policy,
       waves,
+      ...(elsewhere ? { elsewhere } : {}),
       sink: (record) => {
         workload.add(record);
         return folder.add(record);
@@ -168,6 +188,7 @@ export async function plan(options: PlanOptions): Promise<PlanResult> {
     throw error;
   } finally {
     bar.end();
+    await state?.close();
   }
 }
 

@@ -14,7 +14,7 @@ import { formatEta } from '../progress';
 import { rollbackView, withStack } from '../stack';
 import { loadPolicy } from './plan';
 
-/** A run as `status` shows it: where its report is, and where a running run is on a deployed stack. */
+/** A run as `status` shows it: where its report is, or where it is while it runs. */
 export type StatusRow = RunRow & { readonly report?: string; readonly position?: RunPosition };
 
 /** What `status` answers: every run, and on a deployed stack the messages its dead-letter queues hold. */
@@ -26,45 +26,58 @@ export interface StatusPanel {
 /**
  * `esep-migrate status`: every export and wave run, from the state table: of the local state folder, or
  * with `stack`, of a deployed stack (configured as its rollback function, which reads the runs and
- * their reports), where a running run also says its stage, its chunks and an ETA, beside the dead letters.
+ * their reports), beside the dead letters. A running run also says its stage, its chunks and an ETA.
  */
 export async function status(options: {
   readonly stateDir: string;
   readonly policyFile?: string;
   readonly stack?: string;
 }): Promise<StatusPanel> {
+  const now = new Date();
   if (options.stack !== undefined)
     return withStack(options.stack, async (stack) => {
       const view = await rollbackView(stack);
-      const now = new Date();
       const runs = await Promise.all(
-        statusPanel(await view.store.allRunStatuses(), view.workflow.policy.waveIds).map(async (row) => {
-          if (row.state !== 'running') return { ...row, report: reportObject(row, view.reportsBucket) };
-          if (!row.startedAt) return row;
-          const at = { scope: row.scope, waves: row.waves, startedAt: row.startedAt };
-          return { ...row, position: await runPosition(at, view.workflow, now) };
-        }),
+        statusPanel(await view.store.allRunStatuses(), view.workflow.policy.waveIds).map((row) =>
+          row.state === 'running'
+            ? withPosition(row, view.workflow, now)
+            : { ...row, report: reportObject(row, view.reportsBucket) },
+        ),
       );
       return { runs, deadLettered: await stack.deadLettered() };
     });
   const stateDir = resolve(options.stateDir);
   const policy = await loadPolicy(options.policyFile);
-  // Read-only: answers during a run, through the running command (its run shows as running).
+  // Read-only: answers during a run, through the running command (its run shows where it is).
   const state = await readState(stateDir, notice);
   const release = onInterrupt(() => state.close());
   try {
     const store = dynamoStore(state.dynamo, state.table);
     // The local report folder of a run: where it was written (--out, or the default under the state).
     const folders = await reportFolders(stateDir);
-    const runs = statusPanel(await store.allRunStatuses(), policy.waveIds).map((row) => {
-      const report = row.reportPrefix && folders.get(row.reportPrefix);
-      return { ...row, ...(report && existsSync(report) ? { report } : {}) };
-    });
+    const runs = await Promise.all(
+      statusPanel(await store.allRunStatuses(), policy.waveIds).map((row) => {
+        if (row.state === 'running') return withPosition(row, { store, policy }, now);
+        const report = row.reportPrefix && folders.get(row.reportPrefix);
+        return { ...row, ...(report && existsSync(report) ? { report } : {}) };
+      }),
+    );
     return { runs };
   } finally {
     release();
     await state.close();
   }
+}
+
+/** A running run with where it is: its stage, that stage's chunks, the records worked and an ETA. */
+async function withPosition(
+  row: RunRow,
+  deps: Parameters<typeof runPosition>[1],
+  now: Date,
+): Promise<StatusRow> {
+  if (!row.startedAt) return row;
+  const at = { scope: row.scope, waves: row.waves, startedAt: row.startedAt };
+  return { ...row, position: await runPosition(at, deps, now) };
 }
 
 /** Where a run's report page is in a deployed stack's reports buckets. */

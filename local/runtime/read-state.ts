@@ -1,6 +1,8 @@
+import { existsSync } from 'node:fs';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { StateBusyError } from '../../functions/core/errors';
 import { localSecret, standInDynamo } from '../stand-ins/services';
+import { tableFolder } from '../stand-ins/services-host';
 import { startLocalPipeline } from './pipeline';
 import { servingOf } from './serving';
 
@@ -12,6 +14,9 @@ export interface StateReader {
   readonly secret: () => Promise<string>;
   close(): Promise<void>;
 }
+
+/** Whether a state folder has a table to read (a command started its stand-ins there once). */
+export const hasTable = (stateDir: string): boolean => existsSync(tableFolder(stateDir));
 
 /**
  * Opens a state folder to read: its own stand-ins when the folder is free, or, while another command

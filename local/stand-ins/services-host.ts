@@ -19,6 +19,9 @@ export interface HostEndpoints {
 
 export const LOCAL_REGION = 'eu-west-1';
 
+/** Where dynalite keeps a state folder's table: there once its stand-ins have run there. */
+export const tableFolder = (stateDir: string) => join(stateDir, 'dynamodb');
+
 export type HostMessage =
   | { readonly type: 'ready'; readonly endpoints: HostEndpoints }
   | { readonly type: 's3-event'; readonly event: unknown }
@@ -41,13 +44,13 @@ export async function host(stateDir: string): Promise<void> {
   if (!port) throw new Error('services-host runs in a worker thread');
   const post = (m: HostMessage) => port.postMessage(m);
   await mkdir(join(stateDir, 's3'), { recursive: true });
-  await mkdir(join(stateDir, 'dynamodb'), { recursive: true });
+  await mkdir(tableFolder(stateDir), { recursive: true });
   fixDynalite();
   const dynalite = require('dynalite')({
     createTableMs: 0,
     deleteTableMs: 0,
     updateTableMs: 0,
-    path: join(stateDir, 'dynamodb'),
+    path: tableFolder(stateDir),
   });
   const dynamodb = await listen(dynalite);
 

@@ -14,6 +14,8 @@ import { cli } from './cli';
 import { account } from './identity-world';
 import { buildExport, type ExportSpec } from './memory-export';
 
+type Export = ExportSpec & { exportId: string };
+
 /**
  * The timeline tests' world: small hand-made exports written under a temporary folder and run through the
  * command line's own functions (registrations, runs, verify, the target as the stand-ins hold it).
@@ -122,3 +124,48 @@ export async function target(state: string, prefix: string) {
     await p.stop();
   }
 }
+
+/**
+ * Exports whose records cross: an eTwinning export (the timeline's accounts) with an activity whose owner
+ * x-1 is in a later export (PR-7), and a TwinSpace with an item that the later export also holds, redated.
+ */
+/** A TwinSpace that two eTwinning exports hold, registered when each says. */
+const project = (registeredAt: string) => ({
+  id: 'p-shared',
+  title: 'Water',
+  registeredAt,
+  members: [
+    { accountId: 'e-1', role: 'founder' },
+    { accountId: 'e-2', role: 'member' },
+  ],
+});
+export const CROSS_ET: Export = {
+  exportId: 'et-2022',
+  exportedAt: '2022-09-01T00:00:00Z',
+  kinds: {
+    // The timeline's eTwinning accounts: e-1 has the SEG account's e-mail, e-2 and e-3 share one.
+    accounts: ET.kinds.accounts ?? [],
+    // x-1 is in the other eTwinning export.
+    activities: [activity('ea-1', 'e-1'), activity('ea-2', 'x-1')],
+    projects: [project('2019-01-01T00:00:00Z')],
+    'twinspace-items': [
+      {
+        id: 'i-1',
+        projectId: 'p-shared',
+        kind: 'page',
+        title: 'Our page',
+        authorId: 'e-2',
+        createdAt: '2019-03-01T00:00:00Z',
+      },
+    ],
+  },
+};
+/** A later export: another account, and the same TwinSpace redated (the later export holds it). */
+export const CROSS_LATER: Export = {
+  exportId: 'et-later',
+  exportedAt: '2022-10-01T00:00:00Z',
+  kinds: {
+    accounts: [account('x-1', 'etwinning', 'x@school.example.eu')],
+    projects: [project('2017-01-01T00:00:00Z')],
+  },
+};

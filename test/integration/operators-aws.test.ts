@@ -5,10 +5,12 @@ import { lookupLocal } from '../../cli/commands/lookup';
 import { redriveStack } from '../../cli/commands/redrive';
 import { linkLocal, registerLocal } from '../../cli/commands/register';
 import { rollbackLocal } from '../../cli/commands/rollback';
-import { status } from '../../cli/commands/status';
+import { formatStatus, status } from '../../cli/commands/status';
 import { verifyLocal } from '../../cli/commands/verify';
+import { dynamoStore } from '../../functions/adapters/dynamo-store';
 import { s3Objects } from '../../functions/adapters/s3-objects';
 import { targetKeys } from '../../functions/core/keys';
+import { markerStage } from '../../functions/core/pipeline/stages';
 import { LOCAL_STACK, serveLocalStack } from '../../local/runtime/local-stack';
 import { type LocalPipeline, startLocalPipeline } from '../../local/runtime/pipeline';
 import type { ControlPlane } from '../../local/stand-ins/control-plane';
@@ -154,4 +156,38 @@ test('the command line on a stack: the same output and exit codes, and a clear r
   });
   expect(noRegion.status).toBe(2);
   expect(noRegion.stderr).toContain('no AWS region');
+}, 60_000);
+
+test('status of a run under way, on the stack and in the state folder: its stage, its chunks, the records worked and an ETA', async () => {
+  // A run of another export, its first stage done and its second a quarter done (as its markers say).
+  const store = dynamoStore(pipeline.clients.dynamo, pipeline.resources.table);
+  const startedAt = new Date(Date.now() - 100_000).toISOString();
+  const run = { scope: 'et-under-way@0123', waves: ['sept-2022', 'nov-2022', '2023'], startedAt };
+  await store.putRunStatus('et-under-way', { ...run, state: 'running', at: startedAt });
+  const index = markerStage(run, 'identities/index');
+  const link = markerStage(run, 'identities/link');
+  const counts = (lines: number) => ({ lines, migrated: lines, dropped: 0, quarantined: 0 });
+  await store.putStageExpectation(run.scope, index, { 'accounts.identify': 2 });
+  for (const chunk of ['a', 'b']) await store.putChunkMarker(run.scope, index, chunk, counts(50));
+  await store.putStageExpectation(run.scope, link, { 'accounts.link': 4 });
+  await store.putChunkMarker(run.scope, link, 'c', counts(25));
+
+  const onStack = (await status({ stateDir: noState(), stack })).runs.find(
+    (r) => r.exportId === 'et-under-way',
+  );
+  expect(onStack?.position).toMatchObject({
+    stage: 'identities/link',
+    step: 2,
+    chunks: 1,
+    expected: 4,
+    lines: 125,
+  });
+  expect(onStack?.position?.etaSeconds).toBeGreaterThan(0);
+  // The state folder that the local deployment runs on, read through it (this process holds it).
+  const local = await status({ stateDir: join(dir(), 'state') });
+  const row = local.runs.find((r) => r.exportId === 'et-under-way');
+  expect(row?.position).toEqual(onStack?.position && { ...onStack.position, etaSeconds: expect.any(Number) });
+  expect(formatStatus(local)).toMatch(
+    /et-under-way {2}sept-2022, nov-2022, 2023 {2}running\n {2}started .*, finished \(running\)\n {2}stage 2 of \d+: identities\/link, 1 of 4 chunks; 125 records worked; ETA \S/,
+  );
 }, 60_000);

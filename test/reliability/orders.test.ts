@@ -6,17 +6,15 @@ import { runLocal } from '../../cli/commands/run';
 import { s3Objects } from '../../functions/adapters/s3-objects';
 import { startLocalPipeline } from '../../local/runtime/pipeline';
 import { generateExport } from '../../tools/generate';
-import { account } from '../helpers/identity-world';
-import type { ExportSpec } from '../helpers/memory-export';
 import {
   ANA,
-  activity,
+  CROSS_ET as ET,
   FAST,
+  CROSS_LATER as LATER,
   quiet,
   run,
   SEG,
   STAFF,
-  ET as TIMELINE_ET,
   useTempFolder,
   verified,
 } from '../helpers/timeline';
@@ -35,46 +33,6 @@ import { recordFigures, scale } from './support';
 jest.setTimeout(scale(600_000, 3_600_000));
 const tmp = useTempFolder('esep-orders-');
 
-type Export = ExportSpec & { exportId: string };
-const project = (registeredAt: string) => ({
-  id: 'p-shared',
-  title: 'Water',
-  registeredAt,
-  members: [
-    { accountId: 'e-1', role: 'founder' },
-    { accountId: 'e-2', role: 'member' },
-  ],
-});
-const ET: Export = {
-  exportId: 'et-2022',
-  exportedAt: '2022-09-01T00:00:00Z',
-  kinds: {
-    // The timeline's eTwinning accounts: e-1 has the SEG account's e-mail, e-2 and e-3 share one.
-    accounts: TIMELINE_ET.kinds.accounts ?? [],
-    // x-1 is in the other eTwinning export.
-    activities: [activity('ea-1', 'e-1'), activity('ea-2', 'x-1')],
-    projects: [project('2019-01-01T00:00:00Z')],
-    'twinspace-items': [
-      {
-        id: 'i-1',
-        projectId: 'p-shared',
-        kind: 'page',
-        title: 'Our page',
-        authorId: 'e-2',
-        createdAt: '2019-03-01T00:00:00Z',
-      },
-    ],
-  },
-};
-/** A later export: another account, and the same TwinSpace redated (the later export holds it). */
-const LATER: Export = {
-  exportId: 'et-later',
-  exportedAt: '2022-10-01T00:00:00Z',
-  kinds: {
-    accounts: [account('x-1', 'etwinning', 'x@school.example.eu')],
-    projects: [project('2017-01-01T00:00:00Z')],
-  },
-};
 /**
  * Two generated exports of the same content under two export ids (as a re-export under a new id would
  * be): every account, TwinSpace and group of one is in the other; a seed whose export has an SEG and an

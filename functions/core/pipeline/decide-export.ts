@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { ExportSource } from '../ports';
+import type { ContainerHolder, ExportSource, HeldKind, IdentityStore, PipelineStore } from '../ports';
 import { checkConservation, Tally } from '../report/summary';
 import {
   type BlobStatus,
@@ -16,14 +16,15 @@ import {
   withAudienceOf,
   withPeopleOfDeletedSpace,
 } from '../rules/decide';
-import { NONE_ERASED } from '../rules/erasure';
+import { erasedNow, type IsErased, isErasedRecord, NONE_ERASED } from '../rules/erasure';
 import { emailKey } from '../rules/identity';
 import { AUDIENCE_OF, givesAudience, isContainerKind, isHeldKind, type Kind, PARENTS } from '../rules/kinds';
+import { accountsElsewhere } from '../rules/linking';
 import type { ValidatedExport } from '../rules/manifest';
-import { readLines, sha256Of } from '../rules/ndjson';
+import { type Line, readLines, sha256Of } from '../rules/ndjson';
 import type { CompiledPolicy } from '../rules/policy';
 import type { FileRef } from '../rules/schemas';
-import { keptPeople } from './holders';
+import { keptPeople, laterThan } from './holders';
 import type { IndexName, Step, WavePlan } from './stages';
 
 /** Progress of a long pass: lines read so far of the step's kind file. */
@@ -47,7 +48,50 @@ export interface DecideExportOptions {
   readonly progressEvery?: number;
   /** How many index entries each line of an index step gave (the AWS estimate's index writes). */
   readonly onIndexed?: (kind: Kind, entries: number) => void;
+  /** What a state holding other exports knows (`plan --state`); without it, this export alone is seen. */
+  readonly elsewhere?: Elsewhere;
 }
+
+/**
+ * What a state that holds other exports knows, read by `plan` so that it decides as `run` would decide in
+ * that state: the accounts of other exports (a record's owner, PR-7; an eTwinning account superseding an
+ * SEG one, ID-3), the TwinSpaces and groups a later export holds (ID-9 extended) and the erasures (ER-1).
+ */
+export interface Elsewhere {
+  /** Standing accounts of any export by id: migrated, or superseded (an SEG account with an eTwinning twin). */
+  accounts(ids: readonly string[]): Promise<ReadonlyMap<string, 'migrated' | 'superseded'>>;
+  /** Which of these e-mails a standing eTwinning account of any export has. */
+  etwinningEmails(emails: readonly string[]): Promise<ReadonlySet<string>>;
+  /** The ids of these TwinSpaces or groups that a later export than this one holds, with that export. */
+  laterHolding(kind: HeldKind, ids: readonly string[]): Promise<ReadonlyMap<string, string>>;
+  readonly isErased: IsErased;
+}
+
+/** A state's `Elsewhere` for an export (`me`): read from its table alone, never written. */
+export async function elsewhereIn(
+  state: { readonly store: PipelineStore; readonly identities: IdentityStore; secret(): Promise<string> },
+  me: ContainerHolder,
+): Promise<Elsewhere> {
+  const known = accountsElsewhere(state.identities);
+  const secret = await state.secret();
+  return {
+    accounts: known.accounts,
+    etwinningEmails: async (emails) => {
+      const keyed = new Map(emails.map((e) => [emailKey(secret, e), e]));
+      const found = await known.etwinningKeys([...keyed.keys()]);
+      return new Set([...found].map((k) => keyed.get(k) as string));
+    },
+    laterHolding: async (kind, ids) => laterThan(await state.store.containerHolders(kind, ids), me),
+    isErased: await erasedNow(state.identities, state.secret),
+  };
+}
+
+/** Lines decided together: what the state knows of them is read once for all (plan --state). */
+const ELSEWHERE_BATCH = 500;
+
+const strings = (values: unknown[]) => [
+  ...new Set(values.filter((v): v is string => typeof v === 'string' && v !== '')),
+];
 
 const BLOB_CACHE_LIMIT = 50_000;
 
@@ -76,10 +120,11 @@ export function blobChecker(source: ExportSource): (ref: FileRef) => Promise<Blo
  * Runs the stage plan of the selected waves over a validated export, in memory, keeping only the
  * per-id indexes the rules need (ids of the kind being decided, the decisions of projects, groups and
  * accounts, the groups' activity, the eTwinning e-mails as short keyed hashes). Only this export is
- * seen: its accounts are the only ones indexed (a plan has no state). Returns the tally, conservation checked.
+ * seen, and what `elsewhere` says of the others. Returns the tally, conservation checked.
  */
 export async function decideExport(options: DecideExportOptions): Promise<Tally> {
-  const { source, validated, policy, waves, sink, onProgress } = options;
+  const { source, validated, policy, waves, sink, onProgress, elsewhere } = options;
+  const isErased = elsewhere?.isErased ?? NONE_ERASED;
   const every = options.progressEvery ?? 10_000;
   const tally = new Tally(waves.flatMap((w) => w.kinds));
   const blobStatus = blobChecker(source);
@@ -125,16 +170,48 @@ export async function decideExport(options: DecideExportOptions): Promise<Tally>
       'group-activity-unknown': new Set(),
       'etwinning-emails': new Set(),
     };
+    /** What the state knows of the lines being decided (`elsewhere`), read a batch at a time. */
+    const outside = {
+      accounts: new Map<string, ParentDecision>() as ReadonlyMap<string, ParentDecision>,
+      etwinning: new Set<string>() as ReadonlySet<string>,
+      later: new Map<string, string>() as ReadonlyMap<string, string>,
+    };
     const ctx: DecisionContext = {
       policy,
-      parentStatus: (kind, id) => parents.get(kind)?.get(id) ?? 'absent',
+      parentStatus: (kind, id) =>
+        parents.get(kind)?.get(id) ??
+        (kind === 'accounts' ? outside.accounts.get(id) : undefined) ??
+        'absent',
       groupActivity: (groupId) =>
         indexes['group-activity'].has(groupId)
           ? 'active'
           : indexes['group-activity-unknown'].has(groupId)
             ? 'unknown'
             : 'inactive',
-      hasEtwinningAccount: (email) => indexes['etwinning-emails'].has(shortKey(email)),
+      hasEtwinningAccount: (email) =>
+        indexes['etwinning-emails'].has(shortKey(email)) || outside.etwinning.has(email),
+      laterExportHolding: (_kind, id) => outside.later.get(id),
+      isErased,
+    };
+    /** Reads what the state knows of a batch of lines of `kind`, as a run's chunk reads it. */
+    const lookOutside = async (kind: Kind, batch: readonly Line[]) => {
+      if (!elsewhere) return;
+      const raws = batch.flatMap((l) => {
+        const p = 'unreadable' in l ? undefined : parseLine(l.text);
+        return p?.ok ? [p.raw] : [];
+      });
+      const parent = PARENTS[kind];
+      if (parent?.kind === 'accounts') {
+        const own = parents.get('accounts');
+        const missing = strings(raws.map((r) => r[parent.field])).filter((id) => !own?.has(id));
+        outside.accounts = missing.length > 0 ? await elsewhere.accounts(missing) : new Map();
+      }
+      if (kind === 'accounts')
+        outside.etwinning = await elsewhere.etwinningEmails(
+          strings(raws.filter((r) => r.platform === 'seg').map((r) => r.email)),
+        );
+      if (isHeldKind(kind))
+        outside.later = await elsewhere.laterHolding(kind, strings(raws.map((r) => r.id)));
     };
 
     for (const stage of wave.stages) {
@@ -158,6 +235,8 @@ export async function decideExport(options: DecideExportOptions): Promise<Tally>
             if ('unreadable' in line) continue;
             const parsed = parseLine(line.text);
             const standing = parsed.ok && claim(parsed.id);
+            // An erased account's line adds to no index (ER-1), as in a run.
+            if (parsed.raw && isErasedRecord(step.kind, parsed.raw, isErased)) continue;
             let entries = 0;
             for (const [index, key] of indexEntries(
               step.index,
@@ -181,17 +260,17 @@ export async function decideExport(options: DecideExportOptions): Promise<Tally>
           const peopleFrom = from && audience.get(from.kind);
           const parent = PARENTS[step.kind];
           const spacePeople = parent && isHeldKind(parent.kind) ? audience.get(parent.kind) : undefined;
-          for await (const line of readLines(bytes)) {
-            if (++lines % every === 0) progress(false);
+          const batch: Line[] = [];
+          const decideOne = async (line: Line) => {
             let stood = false;
             const decidedLine = decideLine(step.kind, wave.wave, file.path, line, ctx, (id) => {
               stood = claim(id);
               return stood;
             });
             const result = peopleFrom
-              ? withAudienceOf(decidedLine, peopleFrom, NONE_ERASED)
+              ? withAudienceOf(decidedLine, peopleFrom, isErased)
               : spacePeople
-                ? withPeopleOfDeletedSpace(decidedLine, spacePeople, NONE_ERASED)
+                ? withPeopleOfDeletedSpace(decidedLine, spacePeople, isErased)
                 : decidedLine;
             const decided = result.needsBlob
               ? settleBlob(result, await blobStatus(result.needsBlob))
@@ -204,7 +283,18 @@ export async function decideExport(options: DecideExportOptions): Promise<Tally>
             }
             tally.add(decided);
             await sink(decided);
+          };
+          const decideBatch = async () => {
+            await lookOutside(step.kind, batch);
+            for (const line of batch) await decideOne(line);
+            batch.length = 0;
+          };
+          for await (const line of readLines(bytes)) {
+            if (++lines % every === 0) progress(false);
+            batch.push(line);
+            if (batch.length >= ELSEWHERE_BATCH) await decideBatch();
           }
+          await decideBatch();
           if (followed) parents.set(step.kind, followed);
           if (people) audience.set(step.kind, people);
         }

@@ -35,6 +35,16 @@ export function keptPeople(
 export const isLater = (a: ContainerHolder, b: ContainerHolder): boolean =>
   a.exportedMs > b.exportedMs || (a.exportedMs === b.exportedMs && a.exportId > b.exportId);
 
+/** Of the current holders of some ids, those that are a later export than `me`: id -> that export. */
+export function laterThan(
+  current: ReadonlyMap<string, ContainerHolder>,
+  me: ContainerHolder,
+): Map<string, string> {
+  const later = new Map<string, string>();
+  for (const [id, h] of current) if (h.exportId !== me.exportId && isLater(h, me)) later.set(id, h.exportId);
+  return later;
+}
+
 export interface HolderDeps {
   readonly store: PipelineStore;
   /** Withdraws what `exportId` staged of a TwinSpace or group (its document, items and files). */
@@ -68,8 +78,7 @@ export async function heldContainers(
 ): Promise<HeldContainers> {
   const me = run.holder;
   const current = await deps.store.containerHolders(kind, ids);
-  const later = new Map<string, string>();
-  for (const [id, h] of current) if (h.exportId !== me.exportId && isLater(h, me)) later.set(id, h.exportId);
+  const later = laterThan(current, me);
   const decideOne = async ({
     id,
     decision,
