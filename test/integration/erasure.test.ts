@@ -3,6 +3,7 @@ import { cpSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { forgetLocal } from '../../cli/commands/forget';
 import { lookupLocal } from '../../cli/commands/lookup';
+import { plan } from '../../cli/commands/plan';
 import { s3Objects } from '../../functions/adapters/s3-objects';
 import { forgetDepsFrom } from '../../functions/adapters/wiring';
 import { forgetAccount } from '../../functions/core/pipeline/erase';
@@ -11,7 +12,7 @@ import { startLocalPipeline } from '../../local/runtime/pipeline';
 import { cliAsync } from '../helpers/cli';
 import { account } from '../helpers/identity-world';
 import type { ExportSpec } from '../helpers/memory-export';
-import { ANA, register, run, STAFF, useTempFolder, verified } from '../helpers/timeline';
+import { ANA, quiet, register, run, STAFF, useTempFolder, verified, writeExport } from '../helpers/timeline';
 
 /**
  * ER-1, erasure on request (GDPR Art. 17): `forget` withdraws everything of one legacy account (its
@@ -174,7 +175,15 @@ test('forget withdraws everything of the account, keeps the rest, and every late
   // A re-run of the same export, and a later export holding the account again: ERASED, nothing of it.
   const rerun = await run(state, FIRST);
   expect(rerun.summary.verification?.passed).toBe(true);
-  const later = await run(state, world('er-2023', '2023-02-01T00:00:00Z'));
+  const laterExport = world('er-2023', '2023-02-01T00:00:00Z');
+  // plan in this state decides it as the run then does.
+  const planned = await plan({
+    exportDir: writeExport(laterExport),
+    stateDir: state,
+    out: join(dir(), 'plan-later'),
+    stderr: quiet,
+  });
+  const later = await run(state, laterExport);
   expect(later.summary.verification?.passed).toBe(true);
   expect(later.summary.counts.accounts).toMatchObject({ migrated: 1, dropped: 1 });
   expect(later.summary.counts.events).toMatchObject({ migrated: 1, dropped: 1 });
@@ -182,6 +191,7 @@ test('forget withdraws everything of the account, keeps the rest, and every late
   expect(naming(afterLater)).toEqual([]);
   const decisions = readFileSync(join(later.outDir, 'decisions.ndjson'), 'utf8');
   expect(decisions.match(/"reason":"ERASED"/g)?.length).toBe(4);
+  expect(readFileSync(join(planned.outDir, 'decisions.ndjson'), 'utf8')).toBe(decisions);
   expect(existsSync(join(later.outDir, 'receipts', 'e-1.json'))).toBe(false);
   // Registering with the erased account's e-mail links no one.
   expect(await register(state, 'u-ana-2', ANA)).toMatchObject({ decision: 'not-linked' });
