@@ -86,8 +86,8 @@ export async function elsewhereIn(
   };
 }
 
-/** Lines decided together: what the state knows of them is read once for all (plan --state). */
-const ELSEWHERE_BATCH = 500;
+/** Lines decided together when a state is asked (plan --state): what it knows of them is read once. */
+const ELSEWHERE_BATCH = { lines: 500, bytes: 8 * 1024 * 1024 };
 
 const strings = (values: unknown[]) => [
   ...new Set(values.filter((v): v is string => typeof v === 'string' && v !== '')),
@@ -289,10 +289,16 @@ export async function decideExport(options: DecideExportOptions): Promise<Tally>
             for (const line of batch) await decideOne(line);
             batch.length = 0;
           };
+          // A line at a time, or with a state to ask, a batch bounded in lines and bytes (a line may be huge).
+          let batchBytes = 0;
           for await (const line of readLines(bytes)) {
             if (++lines % every === 0) progress(false);
             batch.push(line);
-            if (batch.length >= ELSEWHERE_BATCH) await decideBatch();
+            batchBytes += 'text' in line ? line.text.length : 0;
+            if (!elsewhere || batch.length >= ELSEWHERE_BATCH.lines || batchBytes >= ELSEWHERE_BATCH.bytes) {
+              await decideBatch();
+              batchBytes = 0;
+            }
           }
           await decideBatch();
           if (followed) parents.set(step.kind, followed);
