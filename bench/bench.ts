@@ -4,10 +4,12 @@
  * on these machines). Default: about 20,000 accounts (large) and 2,000 (small); --quick: 2,000 and 200.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { gunzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 import { BUNDLING } from '../lib/constructs/migration-function';
 import { generateExport } from '../tools/generate';
@@ -116,6 +118,48 @@ async function bundles(dir: string): Promise<Record<string, { bytes: number; ini
   return out;
 }
 
+/**
+ * The command line as its user meets it (issue 24, item 3), wall time of each command in a fresh process
+ * through bin/esep-migrate.cjs: `npm start` on the sample the first time (no synthesized app cached yet)
+ * and again, then `--help`, `status`, `lookup` and `register` on the state folder it leaves (median of 3).
+ */
+function startup(dir: string) {
+  const state = join(dir, 'startup-state');
+  const env = { ...process.env, ESEP_SYNTH_CACHE: join(dir, 'startup-synth-cache') };
+  const time = (args: string[]) => {
+    const started = performance.now();
+    const r = spawnSync(process.execPath, [join(ROOT, 'bin', 'esep-migrate.cjs'), ...args], {
+      cwd: ROOT,
+      env,
+      encoding: 'utf8',
+    });
+    if (r.status !== 0) throw new Error(`esep-migrate ${args.join(' ')} failed: ${r.stderr.slice(-2000)}`);
+    return Math.round(performance.now() - started);
+  };
+  const sample = join(ROOT, 'samples', 'export');
+  const startFirstMs = time(['run', sample, '--state', state]);
+  const startAgainMs = time(['run', sample, '--state', state]);
+  const accounts = gunzipSync(readFileSync(join(sample, 'accounts.ndjson.gz'))).toString('utf8');
+  const account = (JSON.parse(accounts.slice(0, accounts.indexOf('\n'))) as { id: string }).id;
+  const thrice = (args: string[]) => median([time(args), time(args), time(args)]);
+  return {
+    startFirstMs,
+    startAgainMs,
+    helpMs: thrice(['--help']),
+    statusMs: thrice(['status', '--state', state]),
+    lookupMs: thrice(['lookup', '--account', account, '--state', state]),
+    registerMs: thrice([
+      'register',
+      '--email',
+      'nobody@bench.example',
+      '--user',
+      'u-bench',
+      '--state',
+      state,
+    ]),
+  };
+}
+
 async function main() {
   const dir = await mkdtemp(join(tmpdir(), 'esep-bench-'));
   try {
@@ -141,6 +185,8 @@ async function main() {
     log('run (small, large)');
     const runSmall = await measure('run', small);
     const runLarge = await measure('run', large);
+    log('start-up: npm start on the sample (first and again), --help, status, lookup, register');
+    const start = startup(dir);
     log('bundles');
     // Inside the project, so that the SDK (left external, as the Lambda runtime provides it) resolves.
     const bundleDir = join(ROOT, 'bench', '.bundles');
@@ -174,6 +220,7 @@ async function main() {
         plan: { small: planSmall.maxRssMb, large: planLarge.maxRssMb },
         run: { small: runSmall.maxRssMb, large: runLarge.maxRssMb },
       },
+      startup: start,
       bundles: bundleFigures,
       modelVsLocal: { model: planLarge.steps, local: runLarge.limits },
       /** The run's requests: as the AWS model counts them for the export, and as the local run sent them. */
@@ -185,6 +232,15 @@ async function main() {
       'plan memory large <= 1.5 x small': result.peakRssMb.plan.large / result.peakRssMb.plan.small,
       'run memory large <= 1.5 x small': result.peakRssMb.run.large / result.peakRssMb.run.small,
     };
+    /** Issue 24, item 3: start-up goals in milliseconds. */
+    const startupGoals: [string, number, number][] = [
+      ['npm start the first time', start.startFirstMs, 10_000],
+      ['npm start again', start.startAgainMs, 5_000],
+      ['--help', start.helpMs, 1_000],
+      ['status', start.statusMs, 1_000],
+      ['lookup', start.lookupMs, 1_000],
+      ['register', start.registerMs, 1_000],
+    ];
     const bundleOk = Object.values(bundleFigures).every((b) => b.bytes <= 1_000_000 && b.initMs <= 150);
     log('');
     log(`records: small ${result.records.small}, large ${result.records.large}`);
@@ -234,6 +290,10 @@ async function main() {
       log(`${ok ? 'met    ' : 'NOT MET'} ${goal}: ${ratio.toFixed(2)}`);
     }
     log(`${bundleOk ? 'met    ' : 'NOT MET'} every bundle <= 1 MB and <= 150 ms init`);
+    for (const [what, ms, goal] of startupGoals)
+      log(
+        `${ms <= goal ? 'met    ' : 'NOT MET'} ${what}: ${(ms / 1000).toFixed(2)} s (goal ${goal / 1000} s)`,
+      );
     if (json) process.stdout.write(`${JSON.stringify(result)}\n`);
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -1,7 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { dynamoIdentities, dynamoStore } from '../../functions/adapters/dynamo-store';
-import { presignedObject } from '../../functions/adapters/s3-objects';
 import { UsageError } from '../../functions/core/errors';
 import { receiptKey, reportPrefix } from '../../functions/core/keys';
 import type { IdentityStore, LinkOutcome, PipelineStore, Withdrawal } from '../../functions/core/ports';
@@ -13,7 +12,6 @@ import { readState } from '../../local/runtime/read-state';
 import { reportFolders } from '../folders';
 import { onInterrupt } from '../interrupt';
 import { notice } from '../messages';
-import { rollbackView, withStack } from '../stack';
 
 /** What the support desk sees of one legacy account: its link and its records in every run's receipts. */
 export interface Lookup {
@@ -56,7 +54,11 @@ export async function lookupLocal(options: {
 }): Promise<Lookup> {
   if ((options.account === undefined) === (options.user === undefined))
     throw new UsageError('lookup: give --account <legacyAccountId> or --user <esepUserId>, one of them');
-  if (options.stack !== undefined)
+  if (options.stack !== undefined) {
+    // The stack's clients are loaded only for a command given --stack: a local lookup answers at once.
+    const { rollbackView, withStack } = require('../stack') as typeof import('../stack');
+    const { presignedObject } =
+      require('../../functions/adapters/s3-objects') as typeof import('../../functions/adapters/s3-objects');
     return withStack(options.stack, async (stack) => {
       const { store, identities, objects, reportsBucket, secret } = await rollbackView(stack);
       return lookupWith(options, store, identities, secret, async (run, accountId) => {
@@ -72,6 +74,7 @@ export async function lookupLocal(options: {
         return { receipt: JSON.parse(text) as Receipt, where };
       });
     });
+  }
   const stateDir = resolve(options.stateDir);
   // Read-only: answers during a run, through the running command.
   const state = await readState(stateDir, notice);

@@ -151,9 +151,9 @@ export async function plan(options: PlanOptions): Promise<PlanResult> {
       startedAt,
       new Date(),
     );
-    // The estimate walks the state machine that this policy deploys (synthesized, cached in the state).
+    // The estimate walks the state machine that this policy deploys (synthesized once per content, cached).
     const definition = definitionOf(
-      await cachedSynth(resolve(options.stateDir ?? '.esep-local'), {
+      await cachedSynth({
         ...(options.policyFile ? { policyFile: resolve(options.policyFile) } : {}),
       }),
     ) as unknown as AslDefinition;

@@ -11,7 +11,6 @@ import { reportFolders } from '../folders';
 import { onInterrupt } from '../interrupt';
 import { notice } from '../messages';
 import { formatEta } from '../progress';
-import { rollbackView, withStack } from '../stack';
 import { loadPolicy } from './plan';
 
 /** A run as `status` shows it: where its report is, or where it is while it runs. */
@@ -34,7 +33,9 @@ export async function status(options: {
   readonly stack?: string;
 }): Promise<StatusPanel> {
   const now = new Date();
-  if (options.stack !== undefined)
+  if (options.stack !== undefined) {
+    // The stack's clients are loaded only for a command given --stack: a local status answers at once.
+    const { rollbackView, withStack } = require('../stack') as typeof import('../stack');
     return withStack(options.stack, async (stack) => {
       const view = await rollbackView(stack);
       const runs = await Promise.all(
@@ -46,6 +47,7 @@ export async function status(options: {
       );
       return { runs, deadLettered: await stack.deadLettered() };
     });
+  }
   const stateDir = resolve(options.stateDir);
   const policy = await loadPolicy(options.policyFile);
   // Read-only: answers during a run, through the running command (its run shows where it is).

@@ -39,18 +39,19 @@ interface Cached {
   readonly stateMachineLogicalId: string;
 }
 
+/** Where synthesized apps are kept: one cache per checkout, whichever state folder a command uses. */
+const CACHE = join(ROOT, 'node_modules', '.cache', 'esep-migrate', 'templates');
+
 /**
- * The synthesized app, from the CDK app itself (in-process, no bundling), cached under the state folder
- * (or ESEP_SYNTH_CACHE) by a hash of its sources: a run pays for a synth only after the code or the policy
- * changed.
+ * The synthesized app, from the CDK app itself (in-process, no bundling), cached by a hash of its sources
+ * and context (node_modules/.cache/esep-migrate, or ESEP_SYNTH_CACHE): a command pays for a synth only
+ * after the code or the policy changed, not once per state folder.
  */
 export async function cachedSynth(
-  stateDir: string,
   context: Record<string, unknown> = {},
 ): Promise<SynthesizedApp & { cached: boolean }> {
-  // ESEP_SYNTH_CACHE shares one cache between state folders (the tests' many fresh ones): keyed by a hash of
-  // every source, an entry can only be the template those sources make.
-  const dir = process.env.ESEP_SYNTH_CACHE || join(stateDir, 'template-cache');
+  // Keyed by a hash of every source, an entry can only be the template those sources make: shared safely.
+  const dir = process.env.ESEP_SYNTH_CACHE || CACHE;
   const file = join(dir, `${await sourceHash(context)}.json`);
   try {
     const cached = JSON.parse(await readFile(file, 'utf8')) as Cached;

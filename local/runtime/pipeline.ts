@@ -12,13 +12,13 @@ import { type LocalServices, startServices } from '../stand-ins/services';
 import { localEventBus, PUT_EVENTS } from './event-bus';
 import { type DeliveryCounts, mappingsOf, pollQueue } from './event-sources';
 import { emptyCounts, type FaultCounts, type FaultPlan, injectFaults } from './faults';
+import { handlerModule } from './handlers';
 import { countWork, invocationWork, limitsRecorder } from './limits';
 import { publishServing, withdrawServing } from './serving';
 import { lockState } from './state-lock';
 import { localStateMachine, type TaskHandler } from './state-machine';
 import { awsLimits, enforceAwsLimits, type Throttling } from './throttling';
 
-const ROOT = join(__dirname, '..', '..');
 /**
  * The units per second the local deployment's table is set to take (it has no capacity to run out of),
  * and so its quota, and the partitions of its buckets: the local deployment has no account whose quotas
@@ -102,7 +102,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     // The local table (dynalite) and buckets (s3rver) take requests as fast as they can: deployed as a
     // pre-warmed table and pre-partitioned buckets, so that the writers' concurrency is the setting's, not
     // capped to a new on-demand table's 4,000 writes/s, and their budgets do not bind.
-    const synth = await cachedSynth(options.stateDir, {
+    const synth = await cachedSynth({
       tableWarmWrites: LOCAL_TABLE_UNITS,
       tableWarmReads: LOCAL_TABLE_UNITS,
       tableQuota: LOCAL_TABLE_UNITS,
@@ -163,10 +163,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     const functionIds = new Map<string, string>();
     const environments = new Map<string, NodeJS.ProcessEnv>();
     for (const fn of synth.functions.values()) {
-      const mod = require(join(ROOT, fn.handler)) as {
-        makeHandler: (deps: unknown) => TaskHandler;
-        depsFrom: (clients: Clients, env: NodeJS.ProcessEnv) => unknown;
-      };
+      const mod = handlerModule(fn.handler);
       const env = Object.fromEntries(
         Object.entries(fn.environment).map(([k, v]) => [k, resources.resolve(v)]),
       );

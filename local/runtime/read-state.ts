@@ -1,10 +1,11 @@
 import { existsSync } from 'node:fs';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { mkdir } from 'node:fs/promises';
+import { type DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { StateBusyError } from '../../functions/core/errors';
 import { localSecret, standInDynamo } from '../stand-ins/services';
-import { tableFolder } from '../stand-ins/services-host';
-import { startLocalPipeline } from './pipeline';
-import { servingOf } from './serving';
+import { serveTable, tableFolder } from '../stand-ins/services-host';
+import { publishServing, servingOf, withdrawServing } from './serving';
+import { lockState } from './state-lock';
 
 /** The state table, for a command that only reads it. */
 export interface StateReader {
@@ -19,19 +20,17 @@ export interface StateReader {
 export const hasTable = (stateDir: string): boolean => existsSync(tableFolder(stateDir));
 
 /**
- * Opens a state folder to read: its own stand-ins when the folder is free, or, while another command
- * holds it (a `run` at work), that command's table, which it serves (serving.ts): a read-only command
- * answers during a run, and shows it running. Commands that write are still refused meanwhile.
+ * Opens a state folder to read. While another command holds it (a `run` at work), through that command's
+ * table, which it serves (serving.ts): a read-only command answers during a run, and shows it running.
+ * When the folder is free, its table alone (dynalite in this process: no bucket, queue or template, so a
+ * read answers at once), served in turn to other readers meanwhile; a folder with no table yet starts
+ * the whole pipeline, which makes it. Commands that write are still refused while another holds it.
  */
 export async function readState(stateDir: string, notice: (text: string) => void): Promise<StateReader> {
+  await mkdir(stateDir, { recursive: true });
+  let release: () => Promise<void>;
   try {
-    const pipeline = await startLocalPipeline({ stateDir, notice });
-    return {
-      dynamo: pipeline.clients.dynamo,
-      table: pipeline.resources.table,
-      secret: () => localSecret(stateDir),
-      close: () => pipeline.stop(),
-    };
+    release = await lockState(stateDir, notice);
   } catch (error) {
     if (!(error instanceof StateBusyError)) throw error;
     const serving = servingOf(stateDir);
@@ -45,4 +44,34 @@ export async function readState(stateDir: string, notice: (text: string) => void
       close: async () => dynamo.destroy(),
     };
   }
+  const secret = () => localSecret(stateDir);
+  const table = hasTable(stateDir) ? await serveTable(stateDir) : undefined;
+  const dynamo = table && standInDynamo(table.endpoint);
+  const name = dynamo && (await dynamo.send(new ListTablesCommand({}))).TableNames?.[0];
+  if (table && dynamo && name) {
+    publishServing(stateDir, { pid: process.pid, dynamodb: table.endpoint, table: name });
+    return {
+      dynamo,
+      table: name,
+      secret,
+      close: async () => {
+        withdrawServing(stateDir);
+        dynamo.destroy();
+        await table.close();
+        await release();
+      },
+    };
+  }
+  dynamo?.destroy();
+  await table?.close();
+  await release();
+  // A new state folder: the pipeline makes its table (and takes the folder again).
+  const { startLocalPipeline } = require('./pipeline') as typeof import('./pipeline');
+  const pipeline = await startLocalPipeline({ stateDir, notice });
+  return {
+    dynamo: pipeline.clients.dynamo,
+    table: pipeline.resources.table,
+    secret,
+    close: () => pipeline.stop(),
+  };
 }

@@ -38,12 +38,11 @@ function listen(server: {
   });
 }
 
-/** Runs the stand-ins over a state folder and answers the main thread (called by services-worker.cjs). */
-export async function host(stateDir: string): Promise<void> {
-  const port = parentPort;
-  if (!port) throw new Error('services-host runs in a worker thread');
-  const post = (m: HostMessage) => port.postMessage(m);
-  await mkdir(join(stateDir, 's3'), { recursive: true });
+/**
+ * dynalite over a state folder's table, on 127.0.0.1: in the stand-ins' thread, or alone in a command that
+ * only reads the state (read-state.ts), which needs no bucket, queue or synthesized template.
+ */
+export async function serveTable(stateDir: string): Promise<{ endpoint: string; close(): Promise<void> }> {
   await mkdir(tableFolder(stateDir), { recursive: true });
   fixDynalite();
   const dynalite = require('dynalite')({
@@ -52,7 +51,18 @@ export async function host(stateDir: string): Promise<void> {
     updateTableMs: 0,
     path: tableFolder(stateDir),
   });
-  const dynamodb = await listen(dynalite);
+  const endpoint = await listen(dynalite);
+  return { endpoint, close: () => new Promise<void>((resolve) => dynalite.close(() => resolve())) };
+}
+
+/** Runs the stand-ins over a state folder and answers the main thread (called by services-worker.cjs). */
+export async function host(stateDir: string): Promise<void> {
+  const port = parentPort;
+  if (!port) throw new Error('services-host runs in a worker thread');
+  const post = (m: HostMessage) => port.postMessage(m);
+  await mkdir(join(stateDir, 's3'), { recursive: true });
+  const table = await serveTable(stateDir);
+  const dynamodb = table.endpoint;
 
   // s3rver pages ListObjectsV2 with a cipher that needs OpenSSL's legacy provider (bin/esep-migrate.cjs sets it).
   fixS3rver();
@@ -78,7 +88,7 @@ export async function host(stateDir: string): Promise<void> {
     if (m.type === 'stop') {
       await new Promise<void>((resolve) => sqsServer.close(() => resolve()));
       await s3rver.close();
-      await new Promise<void>((resolve) => dynalite.close(() => resolve()));
+      await table.close();
       post({ type: 'stopped' });
       port.close();
     }

@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
+import { HANDLER_PATHS } from '../../local/runtime/handlers';
 
 /**
  * The layout is the architecture, and this keeps it so: the core is pure, its rooms depend one way, each
@@ -152,6 +153,16 @@ describe('each layer imports only the layers below it', () => {
       .map((i) => `${i.from} -> ${i.to}`);
     expect(crossing).toEqual([]);
   });
+});
+
+test("the local runtime names every handler (local/runtime/handlers.ts), so the command line's build holds them", () => {
+  const handlers = files.filter((f) => layerOf(f) === 'functions/handlers').sort();
+  expect([...HANDLER_PATHS].sort()).toEqual(handlers);
+  const required = imports
+    .filter((i) => i.from === 'local/runtime/handlers.ts' && layerOf(i.to) === 'functions/handlers')
+    .map((i) => `${i.to}.ts`)
+    .sort();
+  expect(required).toEqual(handlers);
 });
 
 test('no module imports itself back through others (types included)', () => {

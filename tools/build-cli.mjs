@@ -1,0 +1,45 @@
+// Builds the command line once, so that it starts without compiling TypeScript (issue 24, item 3):
+// `npm ci` runs this through `prepare`. bin/esep-migrate.cjs runs the build while it is newer than every
+// source it was built from, and the TypeScript through tsx otherwise (an edited checkout needs no step).
+//
+// One file: the command line, the core, the adapters, the local runtime with every handler
+// (local/runtime/handlers.ts) and the CDK app it synthesizes; the packages stay in node_modules. A module
+// that finds files next to itself (`__dirname`) is given its source folder, not the build's.
+import { readFile } from 'node:fs/promises';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+export const BUILT = join(ROOT, 'build', 'esep-migrate.cjs');
+
+/** `__dirname` in a source module means its folder in the checkout. */
+const sourceFolders = {
+  name: 'source-folders',
+  setup(b) {
+    b.onLoad({ filter: /\.ts$/ }, async (args) => {
+      if (args.path.includes(`${join('node_modules', '')}`)) return undefined;
+      const text = await readFile(args.path, 'utf8');
+      if (!text.includes('__dirname')) return undefined;
+      const folder = relative(dirname(BUILT), dirname(args.path));
+      const contents = `const __sourceFolder = require('node:path').join(__dirname, ${JSON.stringify(folder)});\n${text.replaceAll('__dirname', '__sourceFolder')}`;
+      return { contents, loader: 'ts' };
+    });
+  },
+};
+
+const started = Date.now();
+await build({
+  entryPoints: [join(ROOT, 'cli', 'main.ts')],
+  outfile: BUILT,
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  packages: 'external',
+  logLevel: 'warning',
+  plugins: [sourceFolders],
+});
+process.stdout.write(
+  `esep-migrate: command line built in ${Date.now() - started} ms (${relative(ROOT, BUILT)})\n`,
+);
