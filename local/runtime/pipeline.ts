@@ -163,7 +163,6 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     const functionIds = new Map<string, string>();
     const environments = new Map<string, NodeJS.ProcessEnv>();
     for (const fn of synth.functions.values()) {
-      const mod = handlerModule(fn.handler);
       const env = Object.fromEntries(
         Object.entries(fn.environment).map(([k, v]) => [k, resources.resolve(v)]),
       );
@@ -174,10 +173,20 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       if (limitsAt && capacity !== undefined)
         env[ENV.capacity] = JSON.stringify({ ...JSON.parse(capacity), ...limitsAt });
       const name = fn.handler.split('/')[1] ?? fn.handler;
+      // Loaded and built at its first invocation, as a Lambda function's code is at its cold start (it
+      // reads its configuration then, failing fast): a command that invokes no function loads none.
+      let built: TaskHandler | undefined;
+      const cold = () => {
+        const mod = handlerModule(fn.handler);
+        return mod.makeHandler(mod.depsFrom(functionClients, env));
+      };
       const handler = limits.wrap(
         name,
         { timeoutMs: (fn.timeoutSeconds ?? 900) * 1000, tmpLimitBytes: (fn.tmpMb ?? 512) * 1024 * 1024 },
-        mod.makeHandler(mod.depsFrom(functionClients, env)),
+        (input) => {
+          built ??= cold();
+          return built(input);
+        },
       );
       functions.set(fn.logicalId, tracked(options.wrap ? options.wrap(fn.logicalId, handler) : handler));
       functionIds.set(name, fn.logicalId);
@@ -203,17 +212,21 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       );
     });
     const bus = localEventBus(options.stateDir);
-    const machine = localStateMachine(
-      definitionOf(synth),
-      functions,
-      {
-        waitMs: options.waitMs ?? 1000,
-        retryMs: options.retryMs ?? 50,
-        onTask: options.onTask,
-        taskTokens: services.taskTokens,
-      },
-      { [PUT_EVENTS]: tracked((input) => bus.putEvents(input)) },
-    );
+    // Made at the first execution: a command that runs none (register, link) does without it.
+    const { taskTokens } = services;
+    let machine: ReturnType<typeof localStateMachine> | undefined;
+    const machineOf = () =>
+      localStateMachine(
+        definitionOf(synth),
+        functions,
+        {
+          waitMs: options.waitMs ?? 1000,
+          retryMs: options.retryMs ?? 50,
+          onTask: options.onTask,
+          taskTokens,
+        },
+        { [PUT_EVENTS]: tracked((input) => bus.putEvents(input)) },
+      );
     const running = services;
     return {
       stateDir: options.stateDir,
@@ -228,7 +241,10 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       limits,
       ...(throttling ? { throttling } : {}),
       deadLettered: pendingMessages(clients.sqs, [...resources.deadLetters.keys()]),
-      execute: (input) => machine.execute(input),
+      execute: (input) => {
+        machine ??= machineOf();
+        return machine.execute(input);
+      },
       stop() {
         stopping ??= (async () => {
           stopped = true;
