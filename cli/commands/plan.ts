@@ -33,6 +33,11 @@ export interface PlanOptions {
   readonly wave?: string;
   readonly out?: string;
   readonly policyFile?: string;
+  /**
+   * The state folder whose other exports plan decides with, as run would there (the command line always
+   * gives one: --state, ESEP_STATE or .esep-local); without it, the export alone. Its plans/ folder is the
+   * default report folder.
+   */
   readonly stateDir?: string;
   readonly stderr?: NodeJS.WriteStream | { write(s: string): unknown; isTTY?: boolean };
   /** The deployment the AWS estimate assumes (CDK context workerConcurrency and pollSeconds). */
@@ -112,8 +117,8 @@ export async function plan(options: PlanOptions): Promise<PlanResult> {
   let state: StateReader | undefined;
   try {
     let elsewhere: Elsewhere | undefined;
-    const stateDir = resolve(options.stateDir ?? '.esep-local');
-    if (hasTable(stateDir)) {
+    const stateDir = options.stateDir === undefined ? undefined : resolve(options.stateDir);
+    if (stateDir !== undefined && hasTable(stateDir)) {
       state = await readState(stateDir, notice);
       const holder = { exportId, exportedMs: Date.parse(validated.manifest.exportedAt) };
       elsewhere = await elsewhereIn(

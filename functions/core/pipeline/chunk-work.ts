@@ -40,7 +40,7 @@ import {
   ChunkMessageSchema,
   decodeChunk,
 } from './chunks';
-import { blobChecker } from './decide-export';
+import { blobChecker, distinctIds } from './decide-export';
 import { type HeldContainers, heldContainers, keptPeople } from './holders';
 import { discardChunk, openChunk, recordChunk } from './progress';
 import { resultRow } from './results';
@@ -77,10 +77,6 @@ export interface ChunkOutcome {
 /** Files of a chunk checked at once (step 7): the S3 client's sockets are shared with the copies. */
 const BLOB_CHECKS_IN_FLIGHT = 16;
 
-const strings = (values: unknown[]) => [
-  ...new Set(values.filter((v): v is string => typeof v === 'string' && v !== '')),
-];
-
 /**
  * One chunk of one step of the stage plan, against the pipeline's store: the distributed counterpart of
  * `decideExport`, calling the same `decideLine`. Safe to run again (a redelivered message): every write
@@ -110,13 +106,13 @@ export async function workChunk(
         if (keys.has(index)) keys.get(index)?.push(key);
         else keys.set(index, [key]);
     }
-    for (const [index, values] of keys) await store.addToIndex(msg.scope, index, strings(values));
+    for (const [index, values] of keys) await store.addToIndex(msg.scope, index, distinctIds(values));
     return { counts, results: [] };
   }
 
   // decide: prefetch what the rules need, then decide each line with the same pure functions as `plan`.
   const parent = PARENTS[msg.kind];
-  const parentIds = parent ? strings(ok.map((o) => o.raw[parent.field])) : [];
+  const parentIds = parent ? distinctIds(ok.map((o) => o.raw[parent.field])) : [];
   const parents = parent
     ? await store.containerDecisions(msg.scope, parent.kind, parentIds)
     : new Map<string, ParentDecision>();
@@ -124,7 +120,7 @@ export async function workChunk(
     const missing = parentIds.filter((id) => !parents.has(id));
     if (missing.length > 0) for (const [id, d] of await deps.elsewhere.accounts(missing)) parents.set(id, d);
   }
-  const groupIds = msg.kind === 'groups' ? strings(ok.map((o) => o.id)) : [];
+  const groupIds = msg.kind === 'groups' ? distinctIds(ok.map((o) => o.id)) : [];
   const activeGroups =
     groupIds.length > 0 ? await store.inIndex(msg.scope, 'group-activity', groupIds) : new Set();
   const unknownGroups =
@@ -144,7 +140,7 @@ export async function workChunk(
   }
   const held =
     isHeldKind(msg.kind) && deps.holders
-      ? await deps.holders(msg.kind, strings(ok.filter((o) => !o.line.duplicate).map((o) => o.id)))
+      ? await deps.holders(msg.kind, distinctIds(ok.filter((o) => !o.line.duplicate).map((o) => o.id)))
       : undefined;
   const ctx: DecisionContext = {
     policy,
@@ -159,7 +155,7 @@ export async function workChunk(
   // The people of the deleted TwinSpaces and groups whose items in this chunk have a file: offered them.
   const space = parent && isHeldKind(parent.kind) ? { kind: parent.kind, field: parent.field } : undefined;
   const spaceIds = space
-    ? strings(
+    ? distinctIds(
         ok
           .filter((o) => namesFile(o.raw))
           .map((o) => o.raw[space.field])
@@ -172,7 +168,7 @@ export async function workChunk(
   const audienceFrom = AUDIENCE_OF[msg.kind];
   const people =
     audienceFrom && deps.audience
-      ? await deps.audience.get(audienceFrom.kind, strings(ok.map((o) => o.raw[audienceFrom.field])))
+      ? await deps.audience.get(audienceFrom.kind, distinctIds(ok.map((o) => o.raw[audienceFrom.field])))
       : undefined;
   const isErased = deps.isErased ?? NONE_ERASED;
   const stands: boolean[] = [];
@@ -240,7 +236,7 @@ async function awaitOwners(
 ): Promise<void> {
   const parent = PARENTS[msg.kind];
   if (parent?.kind !== 'accounts') return;
-  const owners = strings(
+  const owners = distinctIds(
     results
       .filter((r) => r.decided.reason === 'ORPHAN_RECORD' && r.record)
       .map((r) => (r.record as Record<string, unknown>)[parent.field]),

@@ -89,7 +89,8 @@ export async function elsewhereIn(
 /** Lines decided together when a state is asked (plan --state): what it knows of them is read once. */
 const ELSEWHERE_BATCH = { lines: 500, bytes: 8 * 1024 * 1024 };
 
-const strings = (values: unknown[]) => [
+/** The distinct non-empty strings among some field values (the ids a batch of lines names). */
+export const distinctIds = (values: unknown[]): string[] => [
   ...new Set(values.filter((v): v is string => typeof v === 'string' && v !== '')),
 ];
 
@@ -203,15 +204,15 @@ export async function decideExport(options: DecideExportOptions): Promise<Tally>
       const parent = PARENTS[kind];
       if (parent?.kind === 'accounts') {
         const own = parents.get('accounts');
-        const missing = strings(raws.map((r) => r[parent.field])).filter((id) => !own?.has(id));
+        const missing = distinctIds(raws.map((r) => r[parent.field])).filter((id) => !own?.has(id));
         outside.accounts = missing.length > 0 ? await elsewhere.accounts(missing) : new Map();
       }
       if (kind === 'accounts')
         outside.etwinning = await elsewhere.etwinningEmails(
-          strings(raws.filter((r) => r.platform === 'seg').map((r) => r.email)),
+          distinctIds(raws.filter((r) => r.platform === 'seg').map((r) => r.email)),
         );
       if (isHeldKind(kind))
-        outside.later = await elsewhere.laterHolding(kind, strings(raws.map((r) => r.id)));
+        outside.later = await elsewhere.laterHolding(kind, distinctIds(raws.map((r) => r.id)));
     };
 
     for (const stage of wave.stages) {
