@@ -18,7 +18,7 @@ process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 const ROOT = join(__dirname, '..');
 const BUILT = join(ROOT, 'build', 'esep-migrate.cjs');
 /** What the build is made from (tools/build-cli.mjs bundles these; the packages stay where they are). */
-const SOURCES = ['cli', 'functions', 'local', 'lib', 'tools', 'package-lock.json'];
+const SOURCES = ['cli', 'functions', 'local', 'lib', 'tools', 'package.json', 'package-lock.json'];
 
 /** Whether the build is there and newer than every source it was made from. */
 function built() {
