@@ -212,8 +212,9 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       );
     });
     const bus = localEventBus(options.stateDir);
+    // The services, started: what the closures below (the state machine, stop) use.
+    const running = services;
     // Made at the first execution: a command that runs none (register, link) does without it.
-    const { taskTokens } = services;
     let machine: ReturnType<typeof localStateMachine> | undefined;
     const machineOf = () =>
       localStateMachine(
@@ -223,11 +224,10 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
           waitMs: options.waitMs ?? 1000,
           retryMs: options.retryMs ?? 50,
           onTask: options.onTask,
-          taskTokens,
+          taskTokens: running.taskTokens,
         },
         { [PUT_EVENTS]: tracked((input) => bus.putEvents(input)) },
       );
-    const running = services;
     return {
       stateDir: options.stateDir,
       services: running,

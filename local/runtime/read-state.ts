@@ -28,6 +28,7 @@ export const hasTable = (stateDir: string): boolean => existsSync(tableFolder(st
  */
 export async function readState(stateDir: string, notice: (text: string) => void): Promise<StateReader> {
   await mkdir(stateDir, { recursive: true });
+  const secret = () => localSecret(stateDir);
   let release: () => Promise<void>;
   try {
     release = await lockState(stateDir, notice);
@@ -40,11 +41,10 @@ export async function readState(stateDir: string, notice: (text: string) => void
     return {
       dynamo,
       table: serving.table,
-      secret: () => localSecret(stateDir),
+      secret,
       close: async () => dynamo.destroy(),
     };
   }
-  const secret = () => localSecret(stateDir);
   const table = hasTable(stateDir) ? await serveTable(stateDir) : undefined;
   const dynamo = table && standInDynamo(table.endpoint);
   const name = dynamo && (await dynamo.send(new ListTablesCommand({}))).TableNames?.[0];

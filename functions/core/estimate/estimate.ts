@@ -6,7 +6,7 @@ import { PARTITIONING, receiptPartitions, SIZING, verifyRanges } from '../pipeli
 import type { WavePlan } from '../pipeline/stages';
 import { ENTITY_OF_KIND, type Entity } from '../pipeline/workers';
 import type { DecidedRecord } from '../rules/decide';
-import { checksFile, copiesFile } from '../rules/decide';
+import { checksFile, copiesFile, isFileOfDeletedSpace } from '../rules/decide';
 import {
   AUDIENCE_OF,
   givesAudience,
@@ -244,9 +244,7 @@ export class WorkloadTally {
       k.filesCopied++;
       k.bytesCopied += d.file.size;
     }
-    const parent = PARENTS[d.kind];
-    if (parent && isHeldKind(parent.kind) && d.reason === 'PARENT_NOT_MIGRATED' && d.file)
-      k.spaceFiles = (k.spaceFiles ?? 0) + 1;
+    if (isFileOfDeletedSpace(d)) k.spaceFiles = (k.spaceFiles ?? 0) + 1;
   }
 }
 

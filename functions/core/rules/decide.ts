@@ -494,11 +494,19 @@ export function withPeopleOfDeletedSpace(
   isErased: IsErased,
 ): LineResult {
   const parent = PARENTS[result.decided.kind];
-  if (!parent || !isHeldKind(parent.kind) || result.decided.reason !== 'PARENT_NOT_MIGRATED') return result;
-  if (!result.decided.file || result.wouldMigrate) return result;
+  if (!parent || !isFileOfDeletedSpace(result.decided) || result.wouldMigrate) return result;
   const of = (result.record as Record<string, unknown> | undefined)?.[parent.field];
   return withMembers(result, typeof of === 'string' ? peopleById.get(of) : undefined, isErased);
 }
+
+/**
+ * An item with a file whose TwinSpace or group is not migrated: the space's people are offered the file
+ * (`withPeopleOfDeletedSpace`), which the AWS model counts as a read of them.
+ */
+export const isFileOfDeletedSpace = (d: Pick<DecidedRecord, 'kind' | 'reason' | 'file'>): boolean => {
+  const parent = PARENTS[d.kind];
+  return parent !== undefined && isHeldKind(parent.kind) && d.reason === 'PARENT_NOT_MIGRATED' && !!d.file;
+};
 
 /** Whether a raw line's record carries a file (an item's, a Learning Lab's): read before validation. */
 export const namesFile = (raw: Record<string, unknown>): boolean =>
