@@ -24,7 +24,7 @@ export interface StatefulStackProps extends StackProps {
   readonly exportRetentionDays: number;
   /**
    * Writes per second the table takes from the start: a new on-demand table takes 4,000; more pre-warms
-   * it (warm throughput, billed once), as a full-size run needs (README, "Full size").
+   * it (warm throughput, billed once), as a full-size run needs (docs/aws.md, "Full size").
    */
   readonly tableWarmWrites?: number;
   /** Reads per second the table takes from the start: a new on-demand table takes 12,000. */

@@ -13,7 +13,7 @@ export const SET_SEPARATOR = ',';
 
 /**
  * Buckets the target and the reports are each spread over unless the deployment says otherwise: four new
- * buckets take the full-size run's writes and reads within 30 minutes (README, "Full size"), and an
+ * buckets take the full-size run's writes and reads within 30 minutes (docs/aws.md, "Full size"), and an
  * account may have 10,000 general purpose buckets (CEILINGS).
  */
 export const DEFAULT_TARGET_BUCKETS = 4;

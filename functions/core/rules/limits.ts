@@ -1,6 +1,6 @@
 /**
  * Every record costs bounded memory, time and storage, whatever it holds: each cap, in one place, with
- * the service limit or the resource it protects (README, "Caps"). A record over a cap is quarantined
+ * the service limit or the resource it protects (docs/operators.md, "Caps"). A record over a cap is quarantined
  * (`INVALID_RECORD`, the detail names the cap), in `plan` and `run` alike; a file over a cap is rejected.
  */
 export const LIMITS = {
