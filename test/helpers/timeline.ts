@@ -23,7 +23,9 @@ type Export = ExportSpec & { exportId: string };
 let tmp = '';
 /**
  * Gives the calling test file a temporary folder that its exports and states go under, made before its
- * tests and removed after them; returns the folder (known once the file's tests start).
+ * tests and removed after them; returns the folder (known once the file's tests start). Jest runs a
+ * file's afterAll hooks in the order they are declared: one that stops what still writes there (a local
+ * pipeline) is declared before this call.
  */
 export function useTempFolder(prefix: string): () => string {
   let dir = '';

@@ -21,12 +21,22 @@ import { ANA, FAST, run, SEG, useTempFolder } from '../helpers/timeline';
  * The operator commands against a deployed stack (`--stack`), here against the local deployment through
  * the AWS SDK's standard endpoint settings (AWS_ENDPOINT_URL_<SERVICE>): the code path of AWS, whose
  * control-plane calls (CloudFormation's outputs, each function's configuration, Step Functions'
- * executions, Secrets Manager) the local control plane answers. Nothing here reads the state folder.
+ * executions, Secrets Manager) the local control plane answers. Nothing here reads the state folder but
+ * the last test, which reads a run under way both ways.
  */
-const dir = useTempFolder('esep-aws-');
 let pipeline: LocalPipeline;
 let plane: ControlPlane;
 const saved: Record<string, string | undefined> = {};
+// Declared before the temporary folder, so that it runs first: the deployment stops, then its folder goes.
+afterAll(async () => {
+  for (const [k, v] of Object.entries(saved)) {
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
+  await plane?.stop();
+  await pipeline?.stop();
+});
+const dir = useTempFolder('esep-aws-');
 const stack = LOCAL_STACK;
 /** A state folder that does not exist: a command given --stack must not need one. */
 const noState = () => join(dir(), 'no-state-here');
@@ -41,15 +51,6 @@ beforeAll(async () => {
     process.env[k] = v;
   }
 }, 120_000);
-
-afterAll(async () => {
-  for (const [k, v] of Object.entries(saved)) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
-  await plane?.stop();
-  await pipeline?.stop();
-});
 
 test('status, verify and lookup read the deployed stack, and link and register write to it', async () => {
   const panel = await status({ stateDir: noState(), stack });
