@@ -22,6 +22,7 @@ import type {
   Platform,
   RunLock,
   RunStatus,
+  StageCount,
   UserLink,
   Withdrawal,
 } from '../core/ports';
@@ -136,15 +137,29 @@ export function dynamoStore(
     TableName: table,
     Key: { pk: tableKeys.expectations(scope), sk: stage },
   });
-  /** A stage whose chunk markers were forgotten is not done any more (its next run works them). */
-  const reopenStage = (scope: string, stage: string) =>
+  /** A stage that forgets a chunk's marker has a count that may be ahead of its markers: they decide. */
+  const markUncertain = (scope: string, stage: string) =>
     doc.send(
       new UpdateCommand({
         ...stageItem(scope, stage),
-        UpdateExpression: 'REMOVE #done',
-        ExpressionAttributeNames: { '#done': 'done' },
+        UpdateExpression: 'SET #uncertain = :true',
+        ExpressionAttributeNames: { '#uncertain': 'uncertain' },
+        ExpressionAttributeValues: { ':true': true },
+        ReturnValues: 'ALL_NEW',
       }),
     );
+  /** A stage's count as its item holds it (ports StageCount). */
+  const countOf = (item: Record<string, unknown>): StageCount => {
+    const chunks = item.chunks as Record<string, number> | undefined;
+    return {
+      done: Number(item.done ?? 0),
+      // No expectation yet (a count cannot come before its split, but a stray one waits for it).
+      expected: chunks ? Object.values(chunks).reduce((a, b) => a + b, 0) : Number.POSITIVE_INFINITY,
+      lines: Number(item.lines ?? 0),
+      ...(typeof item.token === 'string' ? { token: item.token } : {}),
+      ...(item.uncertain === true ? { uncertain: true as const } : {}),
+    };
+  };
 
   const decideHeld: PipelineStore['decideHeld'] = async (kind, id, decided, hold) => {
     await writes(1);
@@ -305,10 +320,11 @@ export function dynamoStore(
 
     async forgetChunk({ scope, stage, chunk }) {
       await writes(2);
+      // Uncertain first: a stop between the two leaves a count that the markers correct, never one ahead.
+      await markUncertain(scope, stage);
       await doc.send(
         new DeleteCommand({ TableName: table, Key: { pk: tableKeys.markers(scope, stage), sk: chunk } }),
       );
-      await reopenStage(scope, stage);
     },
 
     async containerHolders(kind, ids) {
@@ -428,10 +444,19 @@ export function dynamoStore(
 
     async clearChunkMarkers(scope, stage) {
       const pk = tableKeys.markers(scope, stage);
+      // Uncertain while the markers go, then a count of none: a stop in between leaves it uncertain.
+      await markUncertain(scope, stage);
       await eachLimited(await queryAll(pk), concurrency, async (item) => {
         await doc.send(new DeleteCommand({ TableName: table, Key: { pk, sk: item.sk } }));
       });
-      await reopenStage(scope, stage);
+      await doc.send(
+        new UpdateCommand({
+          ...stageItem(scope, stage),
+          UpdateExpression: 'SET #done = :zero, #lines = :zero REMOVE #uncertain',
+          ExpressionAttributeNames: { '#done': 'done', '#lines': 'lines', '#uncertain': 'uncertain' },
+          ExpressionAttributeValues: { ':zero': 0 },
+        }),
+      );
     },
 
     async hasChunkMarker(scope, stage, chunk) {
@@ -484,24 +509,34 @@ export function dynamoStore(
       );
     },
 
-    async countChunk(scope, stage) {
+    async countChunk(scope, stage, counts) {
+      const again = counts === undefined;
       const r = await doc.send(
         new UpdateCommand({
           ...stageItem(scope, stage),
-          UpdateExpression: 'ADD #done :one',
-          ExpressionAttributeNames: { '#done': 'done' },
-          ExpressionAttributeValues: { ':one': 1 },
+          UpdateExpression: `ADD #done :one, #lines :lines${again ? ' SET #uncertain = :true' : ''}`,
+          ExpressionAttributeNames: {
+            '#done': 'done',
+            '#lines': 'lines',
+            ...(again ? { '#uncertain': 'uncertain' } : {}),
+          },
+          ExpressionAttributeValues: {
+            ':one': 1,
+            ':lines': counts?.lines ?? 0,
+            ...(again ? { ':true': true } : {}),
+          },
           ReturnValues: 'ALL_NEW',
         }),
       );
-      const item = r.Attributes ?? {};
-      const chunks = (item.chunks ?? {}) as Record<string, number>;
-      return {
-        done: Number(item.done ?? 0),
-        // No expectation yet (a count cannot come before its split, but a stray one waits for it).
-        expected: item.chunks ? Object.values(chunks).reduce((a, b) => a + b, 0) : Number.POSITIVE_INFINITY,
-        ...(typeof item.token === 'string' ? { token: item.token } : {}),
-      };
+      // Sent more than once (the SDK retried it): an attempt whose reply was lost may have landed too.
+      if (!again && (r.$metadata.attempts ?? 1) > 1)
+        return countOf((await markUncertain(scope, stage)).Attributes ?? {});
+      return countOf(r.Attributes ?? {});
+    },
+
+    async stageCount(scope, stage) {
+      const r = await doc.send(new GetCommand({ ...stageItem(scope, stage), ConsistentRead: true }));
+      return countOf(r.Item ?? {});
     },
 
     async awaitStage(scope, stage, token) {

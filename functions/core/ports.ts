@@ -81,12 +81,17 @@ export interface PipelineStore {
   putStageExpectation(scope: string, stage: string, chunks: Readonly<Record<string, number>>): Promise<void>;
   stageExpectation(scope: string, stage: string): Promise<Readonly<Record<string, number>> | undefined>;
   /**
-   * Counts one more chunk of a stage as done (each time a chunk records its marker, a redelivery again):
-   * the count so far, the chunks the stage expects, and the token of the workflow's task waiting for the
-   * stage, if one waits. At least once: a count may run ahead of the markers (a retried request, a
-   * redelivered chunk); it falls behind only while a stopped worker's chunk waits for its redelivery.
+   * Counts one more chunk of a stage as done, with its counts (one request: the stage's count is read in
+   * O(1), never by summing its markers): the count so far, the chunks the stage expects, and the token of
+   * the workflow's task waiting for the stage, if one waits. Without counts, the chunk had recorded its
+   * marker before (a redelivery, a worker that stopped between its marker and its count): it is counted
+   * again and the count is `uncertain` from then on. So is a count whose request was sent more than once
+   * (a retry after a reply lost: it may have landed twice), and one whose stage forgot a marker. An
+   * uncertain count may run ahead of the markers, and the markers decide; a certain one is exact.
    */
-  countChunk(scope: string, stage: string): Promise<StageCount>;
+  countChunk(scope: string, stage: string, counts?: ChunkCounts): Promise<StageCount>;
+  /** A stage's count as `countChunk` answers it, without counting (expected Infinity before its split). */
+  stageCount(scope: string, stage: string): Promise<StageCount>;
   /** Records the token of the workflow's task that waits for a stage to end (Step Functions' task token). */
   awaitStage(scope: string, stage: string, token: string): Promise<void>;
   putRunStatus(exportId: string, status: RunStatus): Promise<void>;
@@ -121,6 +126,10 @@ export interface StageCount {
   readonly done: number;
   readonly expected: number;
   readonly token?: string;
+  /** Lines of the chunks counted. */
+  readonly lines: number;
+  /** The count may differ from the markers (ports `countChunk`): the markers decide. */
+  readonly uncertain?: true;
 }
 
 /** Answers the workflow's task that waits for a stage (Step Functions' SendTaskSuccess). */

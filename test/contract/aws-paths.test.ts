@@ -13,7 +13,13 @@ import {
   S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchWriteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { dynamoStore } from '../../functions/adapters/dynamo-store';
 import { s3Objects } from '../../functions/adapters/s3-objects';
@@ -116,6 +122,32 @@ describe('DynamoDB: what the store does with an answer', () => {
     await expect(store().putItems([{ pk: 'p', sk: '#' }])).rejects.toBeInstanceOf(
       ProvisionedThroughputExceededException,
     );
+  });
+
+  test("a stage's count that the SDK sent twice (a retry after a lost reply) is marked uncertain", async () => {
+    const item = { chunks: { 'projects.decide': 2 }, done: 2, lines: 4 };
+    ddb
+      .on(UpdateCommand)
+      .resolvesOnce({ Attributes: item, $metadata: { attempts: 2 } })
+      .resolves({ Attributes: { ...item, uncertain: true }, $metadata: { attempts: 1 } });
+    const counts = { lines: 2, migrated: 2, dropped: 0, quarantined: 0 };
+    expect(await store().countChunk('scope', 's/decide-1', counts)).toEqual({
+      done: 2,
+      expected: 2,
+      lines: 4,
+      uncertain: true,
+    });
+    const updates = ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input.UpdateExpression);
+    expect(updates).toEqual(['ADD #done :one, #lines :lines', 'SET #uncertain = :true']);
+    // Sent once: certain, and nothing more is written.
+    ddb.reset();
+    ddb.on(UpdateCommand).resolves({ Attributes: item, $metadata: { attempts: 1 } });
+    expect(await store().countChunk('scope', 's/decide-1', counts)).toEqual({
+      done: 2,
+      expected: 2,
+      lines: 4,
+    });
+    expect(ddb.commandCalls(UpdateCommand)).toHaveLength(1);
   });
 
   test("the run lock: a held lock's ConditionalCheckFailedException answers who holds it", async () => {

@@ -185,16 +185,26 @@ describe.each(IMPLEMENTATIONS)('%s', (_name, make) => {
 
     test("a stage's count: chunks counted against its expectation, with the token of the task that waits", async () => {
       const scope = fresh('scope');
+      expect(await ports.store.stageCount(scope, 's/decide-1')).toEqual({
+        done: 0,
+        expected: Infinity,
+        lines: 0,
+      });
       // A count before the split (a chunk of a stage split again) expects nothing it can reach.
-      expect(await ports.store.countChunk(scope, 's/decide-1')).toEqual({ done: 1, expected: Infinity });
+      expect(await ports.store.countChunk(scope, 's/decide-1', counts(4))).toEqual({
+        done: 1,
+        expected: Infinity,
+        lines: 4,
+      });
       await ports.store.putStageExpectation(scope, 's/decide-1', {
         'projects.decide': 2,
         'groups.decide': 1,
       });
       await ports.store.awaitStage(scope, 's/decide-1', 'token-1');
-      expect(await ports.store.countChunk(scope, 's/decide-1')).toEqual({
+      expect(await ports.store.countChunk(scope, 's/decide-1', counts(1))).toEqual({
         done: 2,
         expected: 3,
+        lines: 5,
         token: 'token-1',
       });
       // Splitting again keeps the count and the token; a newer wait replaces the token.
@@ -203,16 +213,54 @@ describe.each(IMPLEMENTATIONS)('%s', (_name, make) => {
         'groups.decide': 1,
       });
       await ports.store.awaitStage(scope, 's/decide-1', 'token-2');
-      expect(await ports.store.countChunk(scope, 's/decide-1')).toEqual({
+      expect(await ports.store.countChunk(scope, 's/decide-1', counts(2))).toEqual({
         done: 3,
         expected: 3,
+        lines: 7,
         token: 'token-2',
       });
-      // Stages count on their own; cleared markers start the count again.
+      expect(await ports.store.stageCount(scope, 's/decide-1')).toEqual({
+        done: 3,
+        expected: 3,
+        lines: 7,
+        token: 'token-2',
+      });
+      // Stages count on their own; cleared markers start the count again, certain.
       await ports.store.putStageExpectation(scope, 's/decide-2', { 'groups.decide': 1 });
-      expect(await ports.store.countChunk(scope, 's/decide-2')).toEqual({ done: 1, expected: 1 });
+      expect(await ports.store.countChunk(scope, 's/decide-2', counts(1))).toEqual({
+        done: 1,
+        expected: 1,
+        lines: 1,
+      });
+      await ports.store.countChunk(scope, 's/decide-1');
+      expect((await ports.store.stageCount(scope, 's/decide-1')).uncertain).toBe(true);
       await ports.store.clearChunkMarkers(scope, 's/decide-1');
-      expect((await ports.store.countChunk(scope, 's/decide-1')).done).toBe(1);
+      expect(await ports.store.countChunk(scope, 's/decide-1', counts(1))).toEqual({
+        done: 1,
+        expected: 3,
+        lines: 1,
+        token: 'token-2',
+      });
+    });
+
+    test('a count is uncertain once a chunk counts again or a marker is forgotten', async () => {
+      const scope = fresh('scope');
+      await ports.store.putStageExpectation(scope, 's/a', { 'projects.decide': 2 });
+      await ports.store.countChunk(scope, 's/a', counts(1));
+      // Counted again without counts: a chunk whose marker was there before.
+      expect(await ports.store.countChunk(scope, 's/a')).toEqual({
+        done: 2,
+        expected: 2,
+        lines: 1,
+        uncertain: true,
+      });
+      await ports.store.putStageExpectation(scope, 's/b', { 'projects.decide': 1 });
+      await ports.store.putChunkMarker(scope, 's/b', 'projects.decide.000000', counts(1));
+      await ports.store.countChunk(scope, 's/b', counts(1));
+      expect((await ports.store.stageCount(scope, 's/b')).uncertain).toBeUndefined();
+      await ports.store.forgetChunk({ scope, stage: 's/b', chunk: 'projects.decide.000000' });
+      expect(await ports.store.stageCount(scope, 's/b')).toMatchObject({ done: 1, uncertain: true });
+      expect((await ports.store.stageProgress(scope, 's/b')).chunks).toBe(0);
     });
 
     test('run statuses: one per scope, the last one written', async () => {

@@ -28,7 +28,7 @@ export function memoryStore() {
   const markers = new Map<string, Map<string, ChunkCounts>>();
   const expectations = new Map<string, Readonly<Record<string, number>>>();
   /** Chunks counted done, and the tokens of the tasks waiting, by scope and stage. */
-  const counted = new Map<string, number>();
+  const counted = new Map<string, { done: number; lines: number; uncertain?: true }>();
   const tokens = new Map<string, string>();
   const runs = new Map<string, RunStatus>();
   const withdrawn = new Map<string, Map<string, Withdrawal>>();
@@ -100,6 +100,8 @@ export function memoryStore() {
       awaited.delete(owner);
     },
     async forgetChunk({ scope, stage, chunk }) {
+      const c = counted.get(`${scope}#${stage}`);
+      if (c) c.uncertain = true;
       markers.get(`${scope}#${stage}`)?.delete(chunk);
     },
     async containerHolders(kind, ids) {
@@ -167,16 +169,26 @@ export function memoryStore() {
     async stageExpectation(scope, stage) {
       return expectations.get(`${scope}#${stage}`);
     },
-    async countChunk(scope, stage) {
+    async countChunk(scope, stage, counts) {
       const key = `${scope}#${stage}`;
-      const done = (counted.get(key) ?? 0) + 1;
-      counted.set(key, done);
+      const c = counted.get(key) ?? { done: 0, lines: 0 };
+      counted.set(key, c);
+      c.done++;
+      c.lines += counts?.lines ?? 0;
+      if (!counts) c.uncertain = true;
+      return store.stageCount(scope, stage);
+    },
+    async stageCount(scope, stage) {
+      const key = `${scope}#${stage}`;
+      const c = counted.get(key) ?? { done: 0, lines: 0 };
       const chunks = expectations.get(key);
       const token = tokens.get(key);
       return {
-        done,
+        done: c.done,
         expected: chunks ? Object.values(chunks).reduce((a, b) => a + b, 0) : Number.POSITIVE_INFINITY,
+        lines: c.lines,
         ...(token === undefined ? {} : { token }),
+        ...(c.uncertain ? { uncertain: true as const } : {}),
       };
     },
     async awaitStage(scope, stage, token) {

@@ -10,6 +10,7 @@ import { verifyLocal } from '../../cli/commands/verify';
 import { dynamoStore } from '../../functions/adapters/dynamo-store';
 import { s3Objects } from '../../functions/adapters/s3-objects';
 import { targetKeys } from '../../functions/core/keys';
+import { recordChunk } from '../../functions/core/pipeline/progress';
 import { markerStage } from '../../functions/core/pipeline/stages';
 import { LOCAL_STACK, serveLocalStack } from '../../local/runtime/local-stack';
 import { type LocalPipeline, startLocalPipeline } from '../../local/runtime/pipeline';
@@ -160,7 +161,7 @@ test('the command line on a stack: the same output and exit codes, and a clear r
 }, 60_000);
 
 test('status of a run under way, on the stack and in the state folder: its stage, its chunks, the records worked and an ETA', async () => {
-  // A run of another export, its first stage done and its second a quarter done (as its markers say).
+  // A run of another export, its first stage done and its second a quarter done (as its chunks counted).
   const store = dynamoStore(pipeline.clients.dynamo, pipeline.resources.table);
   const startedAt = new Date(Date.now() - 100_000).toISOString();
   const run = { scope: 'et-under-way@0123', waves: ['sept-2022', 'nov-2022', '2023'], startedAt };
@@ -169,9 +170,9 @@ test('status of a run under way, on the stack and in the state folder: its stage
   const link = markerStage(run, 'identities/link');
   const counts = (lines: number) => ({ lines, migrated: lines, dropped: 0, quarantined: 0 });
   await store.putStageExpectation(run.scope, index, { 'accounts.identify': 2 });
-  for (const chunk of ['a', 'b']) await store.putChunkMarker(run.scope, index, chunk, counts(50));
+  for (const chunk of ['a', 'b']) await recordChunk(run.scope, index, chunk, counts(50), { store });
   await store.putStageExpectation(run.scope, link, { 'accounts.link': 4 });
-  await store.putChunkMarker(run.scope, link, 'c', counts(25));
+  await recordChunk(run.scope, link, 'c', counts(25), { store });
 
   const onStack = (await status({ stateDir: noState(), stack })).runs.find(
     (r) => r.exportId === 'et-under-way',

@@ -1,4 +1,4 @@
-import { runPosition, runStageIds } from '../../functions/core/pipeline/progress';
+import { recordChunk, runPosition, runStageIds } from '../../functions/core/pipeline/progress';
 import { markerStage } from '../../functions/core/pipeline/stages';
 import { compilePolicy } from '../../functions/core/rules/policy';
 import { memoryStore } from '../helpers/memory-ports';
@@ -34,9 +34,9 @@ test('the first stage not done is where the run is; the ETA follows the pace of 
   const index = markerStage(run, 'identities/index');
   const link = markerStage(run, 'identities/link');
   await store.putStageExpectation(run.scope, index, { 'accounts.identify': 2 });
-  for (const chunk of ['a', 'b']) await store.putChunkMarker(run.scope, index, chunk, counts(50));
+  for (const chunk of ['a', 'b']) await recordChunk(run.scope, index, chunk, counts(50), { store });
   await store.putStageExpectation(run.scope, link, { 'accounts.link': 4 });
-  await store.putChunkMarker(run.scope, link, 'c', counts(25));
+  await recordChunk(run.scope, link, 'c', counts(25), { store });
   const position = await runPosition(run, deps, at(100));
   expect(position).toEqual({
     stage: 'identities/link',

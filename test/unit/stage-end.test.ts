@@ -63,7 +63,7 @@ test('a count ahead of the markers (a request retried after it landed) does not 
   const { sent, stageTasks } = answers();
   await splitInto(store, 2);
   await awaitStage(run, STAGE, 'tok', { store, stageTasks });
-  // A count that landed twice for one chunk: the count says done, the markers do not.
+  // A count that landed twice for one chunk (uncertain): the count says done, the markers do not.
   await store.countChunk(run.scope, STAGE);
   await recordChunk(run.scope, STAGE, chunk(0), counts(1), { store, stageTasks });
   expect(sent).toEqual([]);
@@ -87,11 +87,39 @@ test('a chunk that stopped between its marker and its count answers the stage wh
   expect(sent).toEqual([{ token: 'tok', output: expect.objectContaining({ done: true, chunks: 2 }) }]);
 });
 
-test('without a waiting task (plan, the in-process report) a chunk only records its marker', async () => {
+test('without a waiting task (plan, the in-process report) a chunk records its marker and its count', async () => {
   const { store } = memoryStore();
   await splitInto(store, 1);
   expect(await recordChunk(run.scope, STAGE, chunk(0), counts(1), { store })).toBe(true);
-  expect((await store.countChunk(run.scope, STAGE)).done).toBe(1);
+  expect(await store.stageCount(run.scope, STAGE)).toEqual({ done: 1, expected: 1, lines: 1 });
+});
+
+test('a certain count ends the stage without reading one marker; an uncertain one is read from them', async () => {
+  const { store } = memoryStore();
+  let markerReads = 0;
+  const counting = {
+    ...store,
+    stageProgress: (...args: Parameters<typeof store.stageProgress>) => {
+      markerReads++;
+      return store.stageProgress(...args);
+    },
+  };
+  const { sent, stageTasks } = answers();
+  await splitInto(store, 3);
+  await awaitStage(run, STAGE, 'tok', { store: counting, stageTasks });
+  for (const i of [0, 1, 2])
+    await recordChunk(run.scope, STAGE, chunk(i), counts(2), { store: counting, stageTasks });
+  expect(sent).toEqual([
+    { token: 'tok', output: expect.objectContaining({ done: true, chunks: 3, lines: 6 }) },
+  ]);
+  expect(markerReads).toBe(0);
+  // Delivered again after the stage ended: the count is uncertain now, and the markers say what is done.
+  expect(await recordChunk(run.scope, STAGE, chunk(2), counts(2), { store: counting, stageTasks })).toBe(
+    false,
+  );
+  const again = await awaitStage(run, STAGE, 'again', { store: counting, stageTasks });
+  expect(again).toMatchObject({ done: true, chunks: 3, lines: 6 });
+  expect(markerReads).toBeGreaterThan(0);
 });
 
 describe('task tokens on this machine', () => {

@@ -7,7 +7,7 @@ import { gunzipSync } from 'node:zlib';
 import { ExportRejectedError, PoisonMessageError, RunInProgressError } from '../../functions/core/errors';
 import { type ChunkDeps, processChunk } from '../../functions/core/pipeline/chunk-work';
 import { decideExport } from '../../functions/core/pipeline/decide-export';
-import { stageStatus } from '../../functions/core/pipeline/progress';
+import { recordChunk, stageStatus } from '../../functions/core/pipeline/progress';
 import { runResults } from '../../functions/core/pipeline/results';
 import { bucketExportSource, type Run, startRun, type WorkflowDeps } from '../../functions/core/pipeline/run';
 import { PARTITIONING, stageBudget } from '../../functions/core/pipeline/sizing';
@@ -374,7 +374,7 @@ describe('the steps at their edges', () => {
     );
   });
 
-  test('a stage is not done until every chunk has recorded its marker', async () => {
+  test('a stage is not done until every chunk has recorded its marker and its count', async () => {
     const { store } = memoryStore();
     const run: Run = {
       exportId: 'x',
@@ -384,7 +384,7 @@ describe('the steps at their edges', () => {
     };
     const counts = { lines: 1, migrated: 0, dropped: 0, quarantined: 0 };
     await store.putStageExpectation(run.scope, 'sept-2022/decide-1', { 'projects.decide': 2 });
-    await store.putChunkMarker(run.scope, 'sept-2022/decide-1', 'projects.decide.000000', counts);
+    await recordChunk(run.scope, 'sept-2022/decide-1', 'projects.decide.000000', counts, { store });
     expect(await stageStatus(run, 'sept-2022/decide-1', { store })).toMatchObject({
       done: false,
       chunks: 1,
@@ -405,7 +405,7 @@ describe('the steps at their edges', () => {
     expect(
       await stageStatus(run, 'sept-2022/decide-1', { store, pendingMessages: async () => 1 }, 2),
     ).toMatchObject({ stalledChecks: 0, stalled: false });
-    await store.putChunkMarker(run.scope, 'sept-2022/decide-1', 'projects.decide.000001', counts);
+    await recordChunk(run.scope, 'sept-2022/decide-1', 'projects.decide.000001', counts, { store });
     expect(await stageStatus(run, 'sept-2022/decide-1', drained, 2)).toMatchObject({
       done: true,
       chunks: 2,

@@ -1,6 +1,6 @@
 import { PoisonMessageError } from '../errors';
 import { chunkId, workKeys } from '../keys';
-import type { ObjectStore, PipelineStore, StageTasks } from '../ports';
+import type { ObjectStore, PipelineStore, StageCount, StageTasks } from '../ports';
 import type { ChunkCounts, ChunkMessage } from './chunks';
 import type { Run, WorkflowDeps } from './run';
 import type { Budget } from './sizing';
@@ -21,8 +21,6 @@ export interface StageStatus {
 /** Checks in a row that must find the queues drained before a stage counts as stalled. */
 export const STALL_CHECKS = 3;
 
-const sum = (counts: Readonly<Record<string, number>>) => Object.values(counts).reduce((a, b) => a + b, 0);
-
 /** Every chunk id a stage expects (`<kind>.<op>.<n>`), from its expectation. */
 const expectedIds = (expected: Readonly<Record<string, number>>) =>
   Object.entries(expected).flatMap(([step, n]) =>
@@ -30,8 +28,23 @@ const expectedIds = (expected: Readonly<Record<string, number>>) =>
   );
 
 /**
- * Sums a stage's chunk markers: done when every chunk it expects has recorded its counts. A stage whose
- * queues stay drained while chunks are missing is stalled: those chunks are in a dead-letter queue.
+ * A stage's chunks done and their lines: its count, which is exact and read in one request, or, when the
+ * count is uncertain (ports `countChunk`: a chunk counted twice, a marker forgotten), its markers.
+ */
+async function chunksDone(
+  scope: string,
+  stage: string,
+  count: StageCount,
+  store: Pick<PipelineStore, 'stageProgress'>,
+): Promise<{ chunks: number; lines: number }> {
+  if (!count.uncertain) return { chunks: count.done, lines: count.lines };
+  const { chunks, counts } = await store.stageProgress(scope, stage);
+  return { chunks, lines: counts.lines };
+}
+
+/**
+ * A stage's progress: done when every chunk it expects has counted itself. A stage whose queues stay
+ * drained while chunks are missing is stalled: those chunks are in a dead-letter queue.
  */
 export async function stageStatus(
   run: Run,
@@ -40,10 +53,11 @@ export async function stageStatus(
   previousStalledChecks = 0,
 ): Promise<StageStatus> {
   const stage = markerStage(run, stageId);
-  const expectation = await deps.store.stageExpectation(run.scope, stage);
-  if (expectation === undefined) throw new Error(`stage "${stageId}" of ${run.scope} was never split`);
-  const expected = sum(expectation);
-  const { chunks, counts } = await deps.store.stageProgress(run.scope, stage);
+  const count = await deps.store.stageCount(run.scope, stage);
+  if (count.expected === Number.POSITIVE_INFINITY)
+    throw new Error(`stage "${stageId}" of ${run.scope} was never split`);
+  const { expected } = count;
+  const { chunks, lines } = await chunksDone(run.scope, stage, count, deps.store);
   const done = chunks >= expected;
   const drained = !done && deps.pendingMessages !== undefined && (await deps.pendingMessages()) === 0;
   const stalledChecks = drained ? previousStalledChecks + 1 : 0;
@@ -53,7 +67,7 @@ export async function stageStatus(
     expected,
     stalledChecks,
     stalled: stalledChecks >= STALL_CHECKS,
-    lines: counts.lines,
+    lines,
   };
 }
 
@@ -82,11 +96,10 @@ export async function awaitStage(
 /**
  * Records a chunk (or part) done: its marker, once, and then its count toward the stage. The chunk that
  * completes the count answers the task waiting for the stage, so a stage ends when its work ends, not at
- * the next check. A count can run ahead of the markers (a request retried after it landed, a chunk
- * delivered again), so the markers confirm before the answer. A chunk delivered again counts again: its
- * first delivery may have stopped between its marker and its count, or before its answer, and a count
- * ahead is harmless where one behind would leave the stage to the waiting task's timeout. Returns
- * whether the marker is new.
+ * the next check. A chunk whose marker was there already counts again (its first delivery may have
+ * stopped between its marker and its count): the count is uncertain then, and the markers confirm before
+ * the answer. A count ahead is harmless where one behind would leave the stage to the waiting task's
+ * timeout. Returns whether the marker is new.
  */
 export async function recordChunk(
   scope: string,
@@ -96,10 +109,36 @@ export async function recordChunk(
   deps: { readonly store: PipelineStore; readonly stageTasks?: StageTasks },
 ): Promise<boolean> {
   const first = await deps.store.putChunkMarker(scope, stage, chunk, counts);
-  if (!deps.stageTasks) return first;
-  const count = await deps.store.countChunk(scope, stage);
-  if (count.done < count.expected || count.token === undefined) return first;
-  const { chunks, counts: sums } = await deps.store.stageProgress(scope, stage);
+  await countTowardStage(scope, stage, first ? counts : undefined, deps);
+  return first;
+}
+
+/**
+ * Whether a chunk (or part) was worked before: its marker is there. Such a chunk, delivered again, counts
+ * again (as in recordChunk), so that a worker that stopped between the marker and its count still ends
+ * the stage.
+ */
+export async function workedBefore(
+  scope: string,
+  stage: string,
+  chunk: string,
+  deps: { readonly store: PipelineStore; readonly stageTasks?: StageTasks },
+): Promise<boolean> {
+  if (!(await deps.store.hasChunkMarker(scope, stage, chunk))) return false;
+  await countTowardStage(scope, stage, undefined, deps);
+  return true;
+}
+
+/** Counts a chunk toward its stage (no counts: again) and answers the stage's wait when it completes it. */
+async function countTowardStage(
+  scope: string,
+  stage: string,
+  counts: ChunkCounts | undefined,
+  deps: { readonly store: PipelineStore; readonly stageTasks?: StageTasks },
+): Promise<void> {
+  const count = await deps.store.countChunk(scope, stage, counts);
+  if (!deps.stageTasks || count.done < count.expected || count.token === undefined) return;
+  const { chunks, lines } = await chunksDone(scope, stage, count, deps.store);
   if (chunks >= count.expected)
     await deps.stageTasks.succeed(count.token, {
       done: true,
@@ -107,9 +146,8 @@ export async function recordChunk(
       expected: count.expected,
       stalledChecks: 0,
       stalled: false,
-      lines: sums.lines,
+      lines,
     } satisfies StageStatus);
-  return first;
 }
 
 /** Where a running run is (`status` of a deployed stack): its stage, that stage's chunks, and an ETA. */
@@ -151,13 +189,14 @@ export async function runPosition(
   let position: Omit<RunPosition, 'lines' | 'etaSeconds'> | undefined;
   for (const [i, id] of ids.entries()) {
     const stage = markerStage(run, id);
-    const expectation = await deps.store.stageExpectation(run.scope, stage);
-    const expected = expectation ? sum(expectation) : 0;
-    const progress = expectation ? await deps.store.stageProgress(run.scope, stage) : undefined;
-    lines += progress?.counts.lines ?? 0;
+    const count = await deps.store.stageCount(run.scope, stage);
+    const split = count.expected !== Number.POSITIVE_INFINITY;
+    const expected = split ? count.expected : 0;
+    const progress = split ? await chunksDone(run.scope, stage, count, deps.store) : undefined;
+    lines += progress?.lines ?? 0;
     const chunks = Math.min(progress?.chunks ?? 0, expected);
     position = { stage: id, step: i + 1, steps: ids.length, chunks, expected };
-    if (!expectation || chunks < expected) break;
+    if (!split || chunks < expected) break;
   }
   const at = position ?? { stage: ids[0] ?? '', step: 1, steps: ids.length, chunks: 0, expected: 0 };
   const done = at.step - 1 + (at.expected > 0 ? at.chunks / at.expected : 0);
@@ -182,6 +221,9 @@ export async function missingChunks(
         missing.push({ stage: stage.id, chunks: ['(never split)'] });
         continue;
       }
+      // A certain count that reached the expectation: nothing is missing, and no marker need be read.
+      const count = await deps.store.stageCount(run.scope, stage.id);
+      if (!count.uncertain && count.done >= count.expected) continue;
       const { ids } = await deps.store.stageProgress(run.scope, stage.id);
       const have = new Set(ids);
       const lost = expectedIds(expectation).filter((id) => !have.has(id));
@@ -200,20 +242,22 @@ export async function missingChunks(
 export async function openChunk(
   msg: ChunkMessage,
   deps: {
-    readonly store: Pick<PipelineStore, 'hasChunkMarker'>;
+    readonly store: PipelineStore;
+    readonly stageTasks?: StageTasks;
     readonly objects: ObjectStore;
     readonly exportsBucket: string;
     readonly applyBudget?: (budget: Budget) => void;
   },
 ): Promise<string | undefined> {
-  const worked = () => deps.store.hasChunkMarker(msg.scope, msg.stage, chunkId(msg));
-  if (await worked()) {
+  if (await workedBefore(msg.scope, msg.stage, chunkId(msg), deps)) {
     await discardChunk(msg, deps);
     return undefined;
   }
   if (msg.budget) deps.applyBudget?.(msg.budget);
   const text = await deps.objects.getText(deps.exportsBucket, msg.key);
-  if (text !== undefined || (await worked())) return text;
+  // Gone since: the delivery that deleted it recorded the chunk's marker and its count.
+  if (text !== undefined || (await deps.store.hasChunkMarker(msg.scope, msg.stage, chunkId(msg))))
+    return text;
   throw new PoisonMessageError(`chunk object ${msg.key} is missing`);
 }
 

@@ -39,7 +39,7 @@ import { EXPORT_ID } from '../rules/schemas';
 import type { ChunkCounts } from './chunks';
 import { ExpectedSpool } from './expected';
 import { addIdentities } from './identities';
-import { missingChunks, recordChunk } from './progress';
+import { missingChunks, recordChunk, workedBefore } from './progress';
 import { resultRows, runResultKeys, textsInOrder } from './results';
 import { type Run, recordRunStatus, type WorkflowDeps } from './run';
 import { runFacts } from './run-facts';
@@ -197,9 +197,12 @@ export function parsePart(body: string, ops: readonly PartMessage['op'][]): Part
 }
 
 /** The marker stage and id of a part: whether it was worked before. */
-export async function partDone(msg: PartMessage, deps: Pick<WorkflowDeps, 'store'>): Promise<boolean> {
+export async function partDone(
+  msg: PartMessage,
+  deps: Pick<WorkflowDeps, 'store' | 'stageTasks'>,
+): Promise<boolean> {
   const stage = markerStage(msg.run, stageOfOp(msg.op));
-  return deps.store.hasChunkMarker(msg.run.scope, stage, partId(msg.op, msg.part));
+  return workedBefore(msg.run.scope, stage, partId(msg.op, msg.part), deps);
 }
 
 /** Records a part as worked: its tally with the run's parts (for the summary), then its marker. */
