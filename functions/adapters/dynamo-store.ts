@@ -28,7 +28,7 @@ import type {
 } from '../core/ports';
 import type { ParentDecision } from '../core/rules/decide';
 import type { Erasure } from '../core/rules/erasure';
-import { isHeldKind } from '../core/rules/kinds';
+import { isHeldKind, type Kind } from '../core/rules/kinds';
 import { refKey } from '../core/rules/linking';
 import { paceOf } from './pacing';
 import { backoff, chunked } from './retry';
@@ -179,6 +179,16 @@ export function dynamoStore(
       if (hold.holder.replaced?.length) {
         update += ', replaced = :r';
         values[':r'] = hold.holder.replaced;
+      }
+      if (hold.holder.kinds) {
+        update += ', #kinds = :k';
+        names['#kinds'] = 'kinds';
+        values[':k'] = hold.holder.kinds;
+      }
+      if (hold.holder.platform) {
+        update += ', #platform = :pf';
+        names['#platform'] = 'platform';
+        values[':pf'] = hold.holder.platform;
       }
       if (hold.expected) {
         condition = 'exportId = :xe AND exportedMs = :xt';
@@ -342,6 +352,8 @@ export function dynamoStore(
           exportId: item.exportId,
           exportedMs: item.exportedMs as number,
           ...(Array.isArray(item.replaced) ? { replaced: item.replaced as string[] } : {}),
+          ...(Array.isArray(item.kinds) ? { kinds: item.kinds as Kind[] } : {}),
+          ...(typeof item.platform === 'string' ? { platform: item.platform } : {}),
           ...(Object.keys(decisions).length > 0 ? { decisions } : {}),
         });
       }

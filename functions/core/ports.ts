@@ -3,7 +3,7 @@ import type { IndexName } from './pipeline/stages';
 import type { Queued } from './pipeline/workers';
 import type { ParentDecision } from './rules/decide';
 import type { Erasure } from './rules/erasure';
-import type { HeldKind, Kind } from './rules/kinds';
+import type { HeldKind, Kind, SpaceKind } from './rules/kinds';
 
 export type { HeldKind } from './rules/kinds';
 
@@ -34,10 +34,10 @@ export interface PipelineStore {
    * The people a run recorded with its decision of each of these TwinSpaces or groups (`decideHeld`):
    * those of a deleted one, whose items' files they are offered (FAQ eTwinning 9, 11).
    */
-  heldPeople(scope: string, kind: HeldKind, ids: readonly string[]): Promise<Map<string, string[]>>;
+  heldPeople(scope: string, kind: SpaceKind, ids: readonly string[]): Promise<Map<string, string[]>>;
   /** ER-1: takes an erased account out of the people a run kept of a TwinSpace or group (`decideHeld`). */
-  unlistHeldPerson(scope: string, kind: HeldKind, id: string, accountId: string): Promise<void>;
-  /** Which export holds each of these TwinSpaces or groups across exports (ID-9 extended), by id. */
+  unlistHeldPerson(scope: string, kind: SpaceKind, id: string, accountId: string): Promise<void>;
+  /** Which export holds each of these accounts, TwinSpaces or groups across exports (ID-9), by id. */
   containerHolders(kind: HeldKind, ids: readonly string[]): Promise<Map<string, ContainerHolder>>;
   /**
    * Records a TwinSpace's or group's decision in a run (what `containerDecisions` answers for it) and,
@@ -235,6 +235,10 @@ export interface ContainerHolder {
   /** `exportedAt` as epoch milliseconds (offsets compared as instants). */
   readonly exportedMs: number;
   readonly replaced?: readonly string[];
+  /** An account's holder: the kinds its export carries (its records of those kinds replace earlier ones). */
+  readonly kinds?: readonly Kind[];
+  /** An account's holder: the account's platform (an id is an account's only with its platform, ID-9). */
+  readonly platform?: string;
   /** The decision of each run (scope) that decided it, read back with the holder. */
   readonly decisions?: Readonly<Record<string, ParentDecision>>;
 }

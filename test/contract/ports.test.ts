@@ -11,6 +11,7 @@ import type {
   PipelineStore,
   UserLink,
 } from '../../functions/core/ports';
+import type { Kind } from '../../functions/core/rules/kinds';
 import { type LocalPipeline, startLocalPipeline } from '../../local/runtime/pipeline';
 import { memoryIdentities, memoryObjects, memoryStore } from '../helpers/memory-ports';
 
@@ -140,6 +141,27 @@ describe.each(IMPLEMENTATIONS)('%s', (_name, make) => {
       );
       expect((await ports.store.containerHolders('projects', [id])).get(id)?.exportId).toBe('exp-b');
       expect((await ports.store.containerHolders('groups', [id])).size).toBe(0);
+    });
+
+    test("an account's holder keeps the kinds its export carries and the account's platform (ID-9)", async () => {
+      const id = fresh(ODD_IDS[1] as string);
+      const holder = {
+        exportId: 'exp-b',
+        exportedMs: 1_661_990_400_000,
+        kinds: ['accounts', 'portfolio'] as Kind[],
+        platform: 'etwinning',
+      };
+      const decided = { scope: 'exp-b@1', decision: 'migrated' as const };
+      expect(await ports.store.decideHeld('accounts', id, decided, { holder, expected: undefined })).toBe(
+        true,
+      );
+      expect(await ports.store.containerHolders('accounts', [id])).toEqual(
+        new Map([[id, { ...holder, decisions: { [decided.scope]: 'migrated' } }]]),
+      );
+      // The records that follow the account read its decision in the run (PR-7).
+      expect(await ports.store.containerDecisions(decided.scope, 'accounts', [id])).toEqual(
+        new Map([[id, 'migrated']]),
+      );
     });
 
     test('an index answers which of the keys asked it holds, per scope and index', async () => {

@@ -1,10 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { lookupLocal } from '../../cli/commands/lookup';
 import { plan } from '../../cli/commands/plan';
-import type { account } from '../helpers/identity-world';
+import { targetKeys } from '../../functions/core/keys';
+import { account } from '../helpers/identity-world';
 import type { ExportSpec } from '../helpers/memory-export';
 import {
   ANA,
+  activity,
   CROSS_ET,
   CROSS_LATER,
   ET,
@@ -54,19 +57,21 @@ test('run --replace: a corrected export that changes an account’s e-mail takes
   });
 });
 
+const decisions = (outDir: string) => readFileSync(join(outDir, 'decisions.ndjson'), 'utf8');
+const decisionOf = (text: string, kind: string, id: string) =>
+  text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l))
+    .find((d) => d.kind === kind && d.id === id);
+/** `plan` of an export in a state folder: its decisions.ndjson. */
+const planIn = async (stateDir: string, spec: typeof ET, name: string) =>
+  decisions(
+    (await plan({ exportDir: writeExport(spec), stateDir, out: join(tmp(), name), stderr: quiet })).outDir,
+  );
+
 test('plan in a state that holds other exports decides as run then does: an owner there (PR-7), a TwinSpace a later export holds, an SEG account an eTwinning one supersedes (ID-3)', async () => {
   const state = join(tmp(), 'state-plan');
-  const decisions = (outDir: string) => readFileSync(join(outDir, 'decisions.ndjson'), 'utf8');
-  const decisionOf = (text: string, kind: string, id: string) =>
-    text
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => JSON.parse(l))
-      .find((d) => d.kind === kind && d.id === id);
-  const planIn = async (stateDir: string, spec: typeof ET, name: string) =>
-    decisions(
-      (await plan({ exportDir: writeExport(spec), stateDir, out: join(tmp(), name), stderr: quiet })).outDir,
-    );
 
   // Alone, the activity of x-1 has no owner, and the TwinSpace is this export's.
   const alone = await planIn(join(tmp(), 'state-empty'), CROSS_ET, 'plan-alone');
@@ -85,4 +90,79 @@ test('plan in a state that holds other exports decides as run then does: an owne
   const segPlanned = await planIn(state, SEG, 'plan-seg');
   expect(decisionOf(segPlanned, 'accounts', 's-1')).toMatchObject({ reason: 'SEG_SUPERSEDED' });
   expect(decisions((await run(state, SEG)).outDir)).toBe(segPlanned);
+});
+
+/**
+ * ID-9 for accounts: an account in two exports that both run the profile wave. The later export (by
+ * exportedAt) gives its profile, and its records of the kinds it carries (portfolio here); the earlier
+ * export's records of a kind the later one lacks (activities) are the only copy and stay. Either order.
+ */
+const EARLY: ExportSpec & { exportId: string } = {
+  exportId: 'acc-early',
+  exportedAt: '2022-09-01T00:00:00Z',
+  kinds: {
+    accounts: [account('e-1', 'etwinning', ANA), account('e-7', 'etwinning', 'e7@school.example.eu')],
+    activities: [activity('aa-1', 'e-1')],
+    portfolio: [
+      { id: 'pf-1', accountId: 'e-1', kind: 'prize', title: 'Prize', awardedAt: '2020-05-01T00:00:00Z' },
+      { id: 'pf-7', accountId: 'e-7', kind: 'prize', title: 'Prize', awardedAt: '2020-05-01T00:00:00Z' },
+    ],
+  },
+};
+const LATE: ExportSpec & { exportId: string } = {
+  exportId: 'acc-late',
+  exportedAt: '2022-10-01T00:00:00Z',
+  kinds: {
+    accounts: [account('e-1', 'etwinning', ANA)],
+    portfolio: [
+      { id: 'pf-1', accountId: 'e-1', kind: 'prize', title: 'Prize 2022', awardedAt: '2020-05-01T00:00:00Z' },
+    ],
+  },
+};
+
+test('an account in two exports is staged once, from the later, with its records of the kinds the later carries; in either order (ID-9)', async () => {
+  const endState = async (state: string) => {
+    const seen = await lookupLocal({ stateDir: state, account: 'e-1' });
+    const decisions: Record<string, string> = {};
+    for (const r of seen.runs)
+      for (const d of r.records) decisions[`${r.exportId} ${d.kind} ${d.id}`] = `${d.decision} ${d.reason}`;
+    for (const w of seen.withdrawals) decisions[`${w.exportId} ${w.kind} ${w.id}`] = `dropped ${w.reason}`;
+    const keys = (await target(state, 'acc-')).keys.filter((k) => !k.includes('/e-7/') || k.includes('pf-7'));
+    return { decisions, keys: keys.sort() };
+  };
+  const orders = [
+    [EARLY, LATE],
+    [LATE, EARLY],
+  ];
+  const states = [];
+  for (const [i, order] of orders.entries()) {
+    const state = join(tmp(), `state-accounts-${i}`);
+    for (const spec of order) {
+      // The earlier export second: plan decides as the run then does.
+      const planned = spec === EARLY && i === 1 ? await planIn(state, EARLY, 'plan-early') : undefined;
+      const ran = await run(state, spec);
+      expect(ran.failed).toBe(false);
+      if (planned !== undefined) expect(decisions(ran.outDir)).toBe(planned);
+    }
+    states.push(await endState(state));
+  }
+  const [first, second] = states;
+  expect(second).toEqual(first);
+  expect(first?.decisions).toEqual({
+    'acc-early accounts e-1': 'dropped IN_LATER_EXPORT',
+    'acc-early portfolio pf-1': 'dropped IN_LATER_EXPORT',
+    'acc-early activities aa-1': 'migrated ACTIVITY_ELIGIBLE',
+    'acc-late accounts e-1': 'migrated PROFILE_MIGRATED',
+    'acc-late portfolio pf-1': 'migrated PORTFOLIO_MIGRATED',
+  });
+  const profileOf = (exportId: string) => targetKeys.profile(exportId, 'e-1');
+  expect(first?.keys.filter((k) => k.startsWith(profileOf('acc-late')))).toEqual([
+    `${profileOf('acc-late')}/portfolio/pf-1.json`,
+    `${profileOf('acc-late')}/profile.json`,
+  ]);
+  expect(first?.keys.filter((k) => k.startsWith(profileOf('acc-early')))).toEqual([
+    `${profileOf('acc-early')}/activities/aa-1.json`,
+  ]);
+  // The account only the earlier export holds is its own, with its records.
+  expect(first?.keys.filter((k) => k.includes('pf-7'))).toHaveLength(1);
 });

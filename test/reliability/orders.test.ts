@@ -195,6 +195,10 @@ test('the order as written: every rule that joins exports has acted, and every e
   const twinspaces = Object.keys(expected.target).filter((k) => k.includes('/twinspaces/'));
   expect(twinspaces.length).toBeGreaterThan(0);
   expect(twinspaces.filter((k) => !k.startsWith('gen-b/'))).toEqual([]);
+  // So is each generated account's profile, with its records (ID-9): both exports carry every kind.
+  const profiles = Object.keys(expected.target).filter((k) => /^gen-.\/profiles\//.test(k));
+  expect(profiles.filter((k) => k.endsWith('/profile.json')).length).toBeGreaterThan(0);
+  expect(profiles.filter((k) => !k.startsWith('gen-b/'))).toEqual([]);
   for (const exportId of [SEG.exportId, ET.exportId, LATER.exportId, ...GENERATED])
     expect([exportId, await verified(inOrderState, exportId)]).toEqual([
       exportId,

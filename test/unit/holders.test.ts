@@ -1,5 +1,7 @@
 import { HolderChangedError } from '../../functions/core/errors';
-import { heldContainers } from '../../functions/core/pipeline/holders';
+import { heldContainers, statusForChild } from '../../functions/core/pipeline/holders';
+import type { ContainerHolder } from '../../functions/core/ports';
+import type { Kind } from '../../functions/core/rules/kinds';
 import { memoryStore } from '../helpers/memory-ports';
 
 /**
@@ -45,14 +47,14 @@ test('the earlier export first: the later one takes the TwinSpace and withdraws 
   expect(await store.containerDecisions(AUG.scope, 'projects', ['p'])).toEqual(new Map([['p', 'migrated']]));
   expect(await store.containerDecisions(SEP.scope, 'projects', ['p'])).toEqual(new Map([['p', 'dropped']]));
   // The earlier export run again: its line is in a later export.
-  expect((await heldContainers('projects', ['p'], AUG, deps)).later.get('p')).toBe('corrected');
+  expect((await heldContainers('projects', ['p'], AUG, deps)).later.get('p')?.exportId).toBe('corrected');
 });
 
 test('the later export first: the earlier one is told, keeps its decision, and nothing is withdrawn', async () => {
   const { store, withdrawn, deps } = world();
   await (await heldContainers('groups', ['g'], SEP, deps)).decide(migrated('g'));
   const first = await heldContainers('groups', ['g'], AUG, deps);
-  expect(first.later.get('g')).toBe('corrected');
+  expect(first.later.get('g')?.exportId).toBe('corrected');
   await first.decide([{ id: 'g', decision: 'dropped', holds: false }]);
   expect(withdrawn).toEqual([]);
   expect((await store.containerHolders('groups', ['g'])).get('g')?.exportId).toBe('corrected');
@@ -84,5 +86,78 @@ test('two exports with the same exportedAt: the later export id holds it', async
   const b = { scope: 'b@1', holder: { exportId: 'b', exportedMs: SEP.holder.exportedMs } };
   const a = { scope: 'a@1', holder: { exportId: 'a', exportedMs: SEP.holder.exportedMs } };
   await (await heldContainers('projects', ['p'], b, deps)).decide(migrated('p'));
-  expect((await heldContainers('projects', ['p'], a, deps)).later.get('p')).toBe('b');
+  expect((await heldContainers('projects', ['p'], a, deps)).later.get('p')?.exportId).toBe('b');
+});
+
+describe('accounts (ID-9): the latest export gives the account, and its records of the kinds it carries', () => {
+  const ET = new Map([['a', 'etwinning']]);
+  const withKinds = (run: typeof AUG, kinds: Kind[]) => ({ ...run, holder: { ...run.holder, kinds } });
+
+  test('the later export takes the account with its kinds and platform; the earlier copy is withdrawn by it', async () => {
+    const { store, deps } = world();
+    const seen: ContainerHolder[] = [];
+    const recording = {
+      ...deps,
+      withdrawCopy: async (_e: string, _k: string, _i: string, by: ContainerHolder) => void seen.push(by),
+    };
+    await (
+      await heldContainers('accounts', ['a'], withKinds(AUG, ['accounts', 'activities']), recording, ET)
+    ).decide(migrated('a'));
+    await (await heldContainers('accounts', ['a'], withKinds(SEP, ['accounts']), recording, ET)).decide(
+      migrated('a'),
+    );
+    expect(seen).toEqual([
+      expect.objectContaining({ exportId: 'corrected', kinds: ['accounts'], platform: 'etwinning' }),
+    ]);
+    expect((await store.containerHolders('accounts', ['a'])).get('a')).toMatchObject({
+      exportId: 'corrected',
+      kinds: ['accounts'],
+      platform: 'etwinning',
+      replaced: ['first'],
+    });
+    // Each run's decision goes with the holder, for the records that follow the account (PR-7).
+    expect(await store.containerDecisions(AUG.scope, 'accounts', ['a'])).toEqual(
+      new Map([['a', 'migrated']]),
+    );
+  });
+
+  test("another platform's account with the same id is neither later nor taken over", async () => {
+    const { store, withdrawn, deps } = world();
+    await (await heldContainers('accounts', ['a'], withKinds(SEP, ['accounts']), deps, ET)).decide(
+      migrated('a'),
+    );
+    const seg = await heldContainers(
+      'accounts',
+      ['a'],
+      withKinds(AUG, ['accounts']),
+      deps,
+      new Map([['a', 'seg']]),
+    );
+    expect(seg.later.size).toBe(0);
+    const segLater = {
+      scope: 'seg@1',
+      holder: { exportId: 'z-seg', exportedMs: SEP.holder.exportedMs + 1, kinds: ['accounts' as Kind] },
+    };
+    await (await heldContainers('accounts', ['a'], segLater, deps, new Map([['a', 'seg']]))).decide(
+      migrated('a'),
+    );
+    expect(withdrawn).toEqual([]);
+    expect((await store.containerHolders('accounts', ['a'])).get('a')).toMatchObject({
+      exportId: 'corrected',
+      platform: 'etwinning',
+    });
+  });
+
+  test("a record of the account: held later with the later export's copy when it carries the record's kind, its own otherwise", () => {
+    const holder: ContainerHolder = {
+      exportId: 'corrected',
+      exportedMs: 1,
+      kinds: ['accounts', 'portfolio'],
+    };
+    expect(statusForChild('later', 'portfolio', holder)).toBe('later');
+    expect(statusForChild('later', 'activities', holder)).toBe('migrated');
+    // A space's holder has no kinds: its items follow it whole.
+    expect(statusForChild('later', 'twinspace-items', { exportId: 'x', exportedMs: 1 })).toBe('later');
+    expect(statusForChild('dropped', 'activities', holder)).toBe('dropped');
+  });
 });

@@ -540,7 +540,7 @@ export function estimate(
           decideChunks += chunks;
           records += k.lines;
           // Followed records' decisions, for their children; the ledger is the chunk's result object.
-          // TwinSpaces and groups also read their holder across exports (pipeline/holders), whose item
+          // Accounts, TwinSpaces and groups also read their holder across exports (pipeline/holders), whose item
           // takes the run's decision in the same write; the manifest is read once a chunk for its exportedAt.
           const held = isHeldKind(step.kind) ? k.lines : 0;
           if (held > 0) get(load, 'exports', chunks);

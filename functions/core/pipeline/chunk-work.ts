@@ -25,6 +25,7 @@ import {
   type IndexName,
   isContainerKind,
   isHeldKind,
+  isSpaceKind,
   PARENTS,
 } from '../rules/kinds';
 import { accountsElsewhere } from '../rules/linking';
@@ -41,7 +42,7 @@ import {
   decodeChunk,
 } from './chunks';
 import { blobChecker, distinctIds } from './decide-export';
-import { type HeldContainers, heldContainers, keptPeople } from './holders';
+import { type HeldContainers, heldContainers, keptPeople, platformsOf, statusForChild } from './holders';
 import { discardChunk, openChunk, recordChunk } from './progress';
 import { resultRow } from './results';
 import { bucketExportSource } from './run';
@@ -61,8 +62,15 @@ export interface ChunkWorkDeps {
   readonly isErased?: IsErased;
   /** The people of records whose audience later records take (AUDIENCE_OF); without it, none kept. */
   readonly audience?: Audience;
-  /** Which export holds a TwinSpace or group across exports (pipeline/holders); without it, this one. */
-  readonly holders?: (kind: HeldKind, ids: readonly string[]) => Promise<HeldContainers>;
+  /**
+   * Which export holds an account, TwinSpace or group across exports (pipeline/holders; accounts with
+   * the platform of each id's line); without it, this one.
+   */
+  readonly holders?: (
+    kind: HeldKind,
+    ids: readonly string[],
+    platforms?: ReadonlyMap<string, string>,
+  ) => Promise<HeldContainers>;
 }
 
 /** What the identity index knows of accounts beyond this export (core/rules/linking). */
@@ -120,6 +128,12 @@ export async function workChunk(
     const missing = parentIds.filter((id) => !parents.has(id));
     if (missing.length > 0) for (const [id, d] of await deps.elsewhere.accounts(missing)) parents.set(id, d);
   }
+  // An account a later export holds gives its records of the kinds that export carries (ID-9).
+  const heldLater = parent?.kind === 'accounts' ? parentIds.filter((id) => parents.get(id) === 'later') : [];
+  if (heldLater.length > 0) {
+    const holders = await store.containerHolders('accounts', heldLater);
+    for (const id of heldLater) parents.set(id, statusForChild('later', msg.kind, holders.get(id)));
+  }
   const groupIds = msg.kind === 'groups' ? distinctIds(ok.map((o) => o.id)) : [];
   const activeGroups =
     groupIds.length > 0 ? await store.inIndex(msg.scope, 'group-activity', groupIds) : new Set();
@@ -138,13 +152,18 @@ export async function workChunk(
     const unseen = segKeys.filter((k) => !etwinning.has(k));
     if (unseen.length > 0) for (const k of await deps.elsewhere.etwinningKeys(unseen)) etwinning.add(k);
   }
+  const standing = ok.filter((o) => !o.line.duplicate);
   const held =
     isHeldKind(msg.kind) && deps.holders
-      ? await deps.holders(msg.kind, distinctIds(ok.filter((o) => !o.line.duplicate).map((o) => o.id)))
+      ? await deps.holders(
+          msg.kind,
+          distinctIds(standing.map((o) => o.id)),
+          msg.kind === 'accounts' ? platformsOf(standing.map((o) => o.raw)) : undefined,
+        )
       : undefined;
   const ctx: DecisionContext = {
     policy,
-    laterExportHolding: (_kind, id) => held?.later.get(id),
+    laterExportHolding: (_kind, id) => held?.later.get(id)?.exportId,
     // Every id that has a line has a standing line, and every standing followed line has a decision.
     parentStatus: (_kind, id) => parents.get(id) ?? 'absent',
     groupActivity: (id) => (activeGroups.has(id) ? 'active' : unknownGroups.has(id) ? 'unknown' : 'inactive'),
@@ -153,7 +172,7 @@ export async function workChunk(
   };
 
   // The people of the deleted TwinSpaces and groups whose items in this chunk have a file: offered them.
-  const space = parent && isHeldKind(parent.kind) ? { kind: parent.kind, field: parent.field } : undefined;
+  const space = parent && isSpaceKind(parent.kind) ? { kind: parent.kind, field: parent.field } : undefined;
   const spaceIds = space
     ? distinctIds(
         ok
@@ -200,7 +219,7 @@ export async function workChunk(
   if (held)
     await held.decide(
       results.flatMap(({ decided }, i) =>
-        stands[i]
+        stands[i] && decided.reason !== 'ERASED'
           ? [
               {
                 id: decided.id,
@@ -302,9 +321,14 @@ export async function processChunk(entity: Entity, body: string, deps: ChunkDeps
     isErased: await erasedNow(deps.identities, deps.emailSecret),
     audience: audienceIn(deps.objects, deps.exportsBucket, msg.scope),
     blobStatus: blobChecker(source),
-    holders: async (kind, ids) => {
-      const { manifest } = await readManifest(source);
-      const holder = { exportId: msg.exportId, exportedMs: Date.parse(manifest.exportedAt) };
+    holders: async (kind, ids, platforms) => {
+      const { manifest, files } = await readManifest(source);
+      const holder = {
+        exportId: msg.exportId,
+        exportedMs: Date.parse(manifest.exportedAt),
+        // An account's holder gives its records of the kinds its export carries.
+        ...(kind === 'accounts' ? { kinds: [...files.keys()].sort() } : {}),
+      };
       return heldContainers(
         kind,
         ids,
@@ -313,6 +337,7 @@ export async function processChunk(entity: Entity, body: string, deps: ChunkDeps
           store: deps.store,
           withdrawCopy: containerCopyWithdrawer(deps),
         },
+        platforms,
       );
     },
   });

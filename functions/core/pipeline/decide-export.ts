@@ -9,6 +9,7 @@ import {
   indexEntries,
   namesFile,
   type ParentDecision,
+  type ParentStatus,
   parentDecisionOf,
   parseLine,
   peopleOf,
@@ -18,13 +19,21 @@ import {
 } from '../rules/decide';
 import { erasedNow, type IsErased, isErasedRecord, NONE_ERASED } from '../rules/erasure';
 import { emailKey } from '../rules/identity';
-import { AUDIENCE_OF, givesAudience, isContainerKind, isHeldKind, type Kind, PARENTS } from '../rules/kinds';
+import {
+  AUDIENCE_OF,
+  givesAudience,
+  isContainerKind,
+  isHeldKind,
+  isSpaceKind,
+  type Kind,
+  PARENTS,
+} from '../rules/kinds';
 import { accountsElsewhere } from '../rules/linking';
 import type { ValidatedExport } from '../rules/manifest';
 import { type Line, readLines, sha256Of } from '../rules/ndjson';
 import type { CompiledPolicy } from '../rules/policy';
 import type { FileRef } from '../rules/schemas';
-import { keptPeople, laterThan } from './holders';
+import { keptPeople, laterThan, platformsOf, statusForChild } from './holders';
 import type { IndexName, Step, WavePlan } from './stages';
 
 /** Progress of a long pass: lines read so far of the step's kind file. */
@@ -55,15 +64,22 @@ export interface DecideExportOptions {
 /**
  * What a state that holds other exports knows, read by `plan` so that it decides as `run` would decide in
  * that state: the accounts of other exports (a record's owner, PR-7; an eTwinning account superseding an
- * SEG one, ID-3), the TwinSpaces and groups a later export holds (ID-9 extended) and the erasures (ER-1).
+ * SEG one, ID-3), the accounts, TwinSpaces and groups a later export holds (ID-9) and the erasures (ER-1).
  */
 export interface Elsewhere {
   /** Standing accounts of any export by id: migrated, or superseded (an SEG account with an eTwinning twin). */
   accounts(ids: readonly string[]): Promise<ReadonlyMap<string, 'migrated' | 'superseded'>>;
   /** Which of these e-mails a standing eTwinning account of any export has. */
   etwinningEmails(emails: readonly string[]): Promise<ReadonlySet<string>>;
-  /** The ids of these TwinSpaces or groups that a later export than this one holds, with that export. */
-  laterHolding(kind: HeldKind, ids: readonly string[]): Promise<ReadonlyMap<string, string>>;
+  /**
+   * The ids of these accounts (with the platform of each id's line), TwinSpaces or groups that a later
+   * export than this one holds, with that export's holder.
+   */
+  laterHolding(
+    kind: HeldKind,
+    ids: readonly string[],
+    platforms?: ReadonlyMap<string, string>,
+  ): Promise<ReadonlyMap<string, ContainerHolder>>;
   readonly isErased: IsErased;
 }
 
@@ -81,7 +97,8 @@ export async function elsewhereIn(
       const found = await known.etwinningKeys([...keyed.keys()]);
       return new Set([...found].map((k) => keyed.get(k) as string));
     },
-    laterHolding: async (kind, ids) => laterThan(await state.store.containerHolders(kind, ids), me),
+    laterHolding: async (kind, ids, platforms) =>
+      laterThan(await state.store.containerHolders(kind, ids), me, platforms),
     isErased: await erasedNow(state.identities, state.secret),
   };
 }
@@ -145,7 +162,7 @@ export async function decideExport(options: DecideExportOptions): Promise<Tally>
         withFile: false,
       })),
       ...(Object.entries(PARENTS) as [Kind, { kind: Kind; field: string }][])
-        .filter(([, from]) => isHeldKind(from.kind))
+        .filter(([, from]) => isSpaceKind(from.kind))
         .map(([kind, from]) => ({ kind, from, withFile: true })),
     ];
     for (const { kind, from, withFile } of takers) {
@@ -175,11 +192,14 @@ export async function decideExport(options: DecideExportOptions): Promise<Tally>
     const outside = {
       accounts: new Map<string, ParentDecision>() as ReadonlyMap<string, ParentDecision>,
       etwinning: new Set<string>() as ReadonlySet<string>,
-      later: new Map<string, string>() as ReadonlyMap<string, string>,
+      later: new Map<string, ContainerHolder>() as ReadonlyMap<string, ContainerHolder>,
+      /** The accounts a later export holds, as the batch's kind reads them (statusForChild). */
+      heldLater: new Map<string, ParentStatus>() as ReadonlyMap<string, ParentStatus>,
     };
     const ctx: DecisionContext = {
       policy,
       parentStatus: (kind, id) =>
+        (kind === 'accounts' ? outside.heldLater.get(id) : undefined) ??
         parents.get(kind)?.get(id) ??
         (kind === 'accounts' ? outside.accounts.get(id) : undefined) ??
         'absent',
@@ -191,7 +211,7 @@ export async function decideExport(options: DecideExportOptions): Promise<Tally>
             : 'inactive',
       hasEtwinningAccount: (email) =>
         indexes['etwinning-emails'].has(shortKey(email)) || outside.etwinning.has(email),
-      laterExportHolding: (_kind, id) => outside.later.get(id),
+      laterExportHolding: (_kind, id) => outside.later.get(id)?.exportId,
       isErased,
     };
     /** Reads what the state knows of a batch of lines of `kind`, as a run's chunk reads it. */
@@ -204,15 +224,24 @@ export async function decideExport(options: DecideExportOptions): Promise<Tally>
       const parent = PARENTS[kind];
       if (parent?.kind === 'accounts') {
         const own = parents.get('accounts');
-        const missing = distinctIds(raws.map((r) => r[parent.field])).filter((id) => !own?.has(id));
+        const ids = distinctIds(raws.map((r) => r[parent.field]));
+        const missing = ids.filter((id) => !own?.has(id));
         outside.accounts = missing.length > 0 ? await elsewhere.accounts(missing) : new Map();
+        // An account a later export holds gives its records of the kinds that export carries (ID-9).
+        const later = ids.filter((id) => own?.get(id) === 'later');
+        const holders = later.length > 0 ? await elsewhere.laterHolding('accounts', later) : new Map();
+        outside.heldLater = new Map(later.map((id) => [id, statusForChild('later', kind, holders.get(id))]));
       }
       if (kind === 'accounts')
         outside.etwinning = await elsewhere.etwinningEmails(
           distinctIds(raws.filter((r) => r.platform === 'seg').map((r) => r.email)),
         );
       if (isHeldKind(kind))
-        outside.later = await elsewhere.laterHolding(kind, distinctIds(raws.map((r) => r.id)));
+        outside.later = await elsewhere.laterHolding(
+          kind,
+          distinctIds(raws.map((r) => r.id)),
+          kind === 'accounts' ? platformsOf(raws) : undefined,
+        );
     };
 
     for (const stage of wave.stages) {
@@ -255,12 +284,12 @@ export async function decideExport(options: DecideExportOptions): Promise<Tally>
         } else {
           const followed = isContainerKind(step.kind) ? new Map<string, ParentDecision>() : undefined;
           const named =
-            givesAudience(step.kind) || isHeldKind(step.kind) ? await namedBy(step.kind) : undefined;
+            givesAudience(step.kind) || isSpaceKind(step.kind) ? await namedBy(step.kind) : undefined;
           const people = named && new Map<string, string[]>();
           const from = AUDIENCE_OF[step.kind];
           const peopleFrom = from && audience.get(from.kind);
           const parent = PARENTS[step.kind];
-          const spacePeople = parent && isHeldKind(parent.kind) ? audience.get(parent.kind) : undefined;
+          const spacePeople = parent && isSpaceKind(parent.kind) ? audience.get(parent.kind) : undefined;
           const batch: Line[] = [];
           const decideOne = async (line: Line) => {
             let stood = false;
@@ -279,7 +308,7 @@ export async function decideExport(options: DecideExportOptions): Promise<Tally>
             if (stood) followed?.set(decided.id, parentDecisionOf(decided));
             // An event's people for its Learning Lab; a deleted space's for its items' files (as run keeps them).
             if (stood && named?.has(decided.id)) {
-              const kept = isHeldKind(step.kind) ? keptPeople(step.kind, decided) : peopleOf(decided);
+              const kept = isSpaceKind(step.kind) ? keptPeople(step.kind, decided) : peopleOf(decided);
               if (kept) people?.set(decided.id, kept);
             }
             tally.add(decided);

@@ -13,7 +13,7 @@ import {
   ownedByErased,
   withoutErased,
 } from '../rules/erasure';
-import { type HeldKind, isHeldKind, type Kind } from '../rules/kinds';
+import { isSpaceKind, type Kind, type SpaceKind } from '../rules/kinds';
 import { unlinkErased } from '../rules/linking';
 import { safeIdSegment } from '../rules/safe-name';
 import { keptPeople } from './holders';
@@ -81,7 +81,7 @@ interface Trace {
   /** Rows that name it (as owner or among the people): it has a receipt of the run. */
   mentions: number;
   /** Deleted TwinSpaces and groups it was in: the run kept their people (holders.ts HELD_PEOPLE). */
-  readonly spaces: { kind: HeldKind; id: string }[];
+  readonly spaces: { kind: SpaceKind; id: string }[];
 }
 
 async function traceOf(row: RunRow, accountId: string, deps: ForgetDeps): Promise<Trace> {
@@ -102,7 +102,7 @@ async function traceOf(row: RunRow, accountId: string, deps: ForgetDeps): Promis
     const member = r.members?.includes(accountId) ?? false;
     if (!owns && !member) continue;
     trace.mentions++;
-    if (isHeldKind(r.kind) && keptPeople(r.kind, r)) trace.spaces.push({ kind: r.kind, id: r.id });
+    if (isSpaceKind(r.kind) && keptPeople(r.kind, r)) trace.spaces.push({ kind: r.kind, id: r.id });
     const doc = r.targets?.[0];
     // What the erasure decides of the record (ER-1): its own are withdrawn, a shared one keeps standing.
     if (!ownedByErased(r.kind, r.owners, (id) => id === accountId)) {

@@ -1,6 +1,7 @@
 import { eachLimited } from '../concurrency';
 import { documentOfFile, isDocumentKey, receiptKey, reportPrefix, targetKeys } from '../keys';
 import type {
+  ContainerHolder,
   HeldKind,
   IdentityStore,
   IndexedAccount,
@@ -83,25 +84,33 @@ function documentMeta(text: string): {
  * Withdraws what an export staged under one record's prefix (a profile with its lists and photo, a
  * TwinSpace or group with its items and files), record by record as read from the documents before they
  * go: files first, then documents (a document still there names what remains); recorded in every run of
- * that export, whose receipts are told. False when nothing is staged there.
+ * that export, whose receipts are told. A record of a kind `reason` gives none stays, with its files.
+ * False when nothing is staged there.
  */
 async function withdrawStaged(
   exportId: string,
   prefix: string,
-  reason: (kind: Kind) => Withdrawal['reason'],
+  reason: (kind: Kind) => Withdrawal['reason'] | undefined,
   deps: WithdrawDeps,
 ): Promise<boolean> {
-  const keys = await deps.objects.list(deps.migratedBucket, prefix);
-  if (keys.length === 0) return false;
+  const listed = await deps.objects.list(deps.migratedBucket, prefix);
+  if (listed.length === 0) return false;
+  const keys: string[] = [];
+  const metas = new Map<string, ReturnType<typeof documentMeta> | undefined>();
   const records = new Map<
     string,
     { kind: Kind; id: string; wave?: string; objects: number; owners: string[] }
   >();
-  for (const key of keys) {
+  for (const key of listed) {
     const doc = isDocumentKey(key) ? key : documentOfFile(key);
-    const text = doc && (await deps.objects.getText(deps.migratedBucket, doc));
-    const meta = text ? documentMeta(text) : { owners: [] };
-    if (!doc || !meta.kind || meta.id === undefined) continue;
+    if (doc && !metas.has(doc)) {
+      const text = await deps.objects.getText(deps.migratedBucket, doc);
+      metas.set(doc, text ? documentMeta(text) : undefined);
+    }
+    const meta = doc ? metas.get(doc) : undefined;
+    if (meta?.kind && reason(meta.kind) === undefined) continue;
+    keys.push(key);
+    if (!doc || !meta?.kind || meta.id === undefined) continue;
     const entry = records.get(doc) ?? {
       kind: meta.kind,
       id: meta.id,
@@ -120,7 +129,7 @@ async function withdrawStaged(
   const at = nowOf(deps);
   const byOwner = new Map<string, Withdrawal[]>();
   const entries = [...records.values()].map(({ owners, ...r }): Withdrawal => {
-    const entry: Withdrawal = { ...r, reason: reason(r.kind), at };
+    const entry: Withdrawal = { ...r, reason: reason(r.kind) as Withdrawal['reason'], at };
     for (const owner of owners) byOwner.set(owner, [...(byOwner.get(owner) ?? []), entry]);
     return entry;
   });
@@ -162,13 +171,15 @@ export function supersededWithdrawer(deps: WithdrawDeps) {
 }
 
 /**
- * ID-9 extended (pipeline/holders.ts): a later export took a TwinSpace or group; what an earlier export
- * staged of it (its document, items and files) is withdrawn, and that export's receipts say so, for the
- * reasons its run would have decided had it come after the later export's: the TwinSpace or group
- * `IN_LATER_EXPORT`, its items `PARENT_NOT_MIGRATED` (the same end state in either order).
+ * ID-9 (pipeline/holders.ts): a later export took a TwinSpace or group (an account: withdrawAccountCopy);
+ * what an earlier export staged of it (its document, items and files) is withdrawn, and that export's
+ * receipts say so, for the reasons its run would have decided had it come after the later export's: the
+ * TwinSpace or group `IN_LATER_EXPORT`, its items `PARENT_NOT_MIGRATED` (the same end state in either
+ * order).
  */
 export function containerCopyWithdrawer(deps: WithdrawDeps) {
-  return async (exportId: string, kind: HeldKind, id: string): Promise<void> => {
+  return async (exportId: string, kind: HeldKind, id: string, by: ContainerHolder): Promise<void> => {
+    if (kind === 'accounts') return withdrawAccountCopy(exportId, safeIdSegment(id), by, deps);
     const area = kind === 'projects' ? 'twinspaces' : 'groups';
     await withdrawStaged(
       exportId,
@@ -177,6 +188,29 @@ export function containerCopyWithdrawer(deps: WithdrawDeps) {
       deps,
     );
   };
+}
+
+/**
+ * ID-9: a later export took an account; what an earlier export staged of it is withdrawn: its profile
+ * (with its photo) and its records of the kinds the later export carries, `IN_LATER_EXPORT`, as the
+ * earlier export decides them when it runs after. Its records of other kinds stay: that export has none
+ * to give. Only the account of the holder's platform (an SEG and an eTwinning account may share an id).
+ */
+async function withdrawAccountCopy(
+  exportId: string,
+  id: string,
+  by: ContainerHolder,
+  deps: WithdrawDeps,
+): Promise<void> {
+  const profile = await deps.objects.getText(deps.migratedBucket, targetKeys.profileDocument(exportId, id));
+  const platform = profile ? parsedDocument(profile).platform : undefined;
+  if (platform !== undefined && by.platform !== undefined && platform !== by.platform) return;
+  await withdrawStaged(
+    exportId,
+    `${targetKeys.profile(exportId, id)}/`,
+    (staged) => (staged === 'accounts' || by.kinds?.includes(staged) ? 'IN_LATER_EXPORT' : undefined),
+    deps,
+  );
 }
 
 /** The receipts of a run that name withdrawn records are told so (JSON, HTML and text alike). */

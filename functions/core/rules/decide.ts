@@ -13,6 +13,7 @@ import {
   type IndexName,
   idValue,
   isHeldKind,
+  isSpaceKind,
   type Kind,
   membersOf,
   ownersOf,
@@ -77,6 +78,9 @@ export interface DecidedRecord extends Verdict {
 }
 
 /** Longest title a receipt repeats. */
+/** What a held record is called in a decision's detail. */
+const HELD_NAME: Record<HeldKind, string> = { projects: 'TwinSpace', groups: 'group', accounts: 'account' };
+
 export const TITLE_CHARS = 120;
 
 const titleOf = (record: Record<string, unknown>) =>
@@ -86,8 +90,8 @@ const titleOf = (record: Record<string, unknown>) =>
 
 /**
  * What became of a record that others follow (a project, group or account): its decision, `superseded`
- * for an SEG account that an eTwinning account supersedes (ID-3), or `later` for a TwinSpace or group
- * that a later export holds (ID-9 extended).
+ * for an SEG account that an eTwinning account supersedes (ID-3), or `later` for an account, TwinSpace or
+ * group that a later export holds (ID-9).
  */
 export type ParentDecision = Decision | 'superseded' | 'later';
 /** A followed record's decision, or `absent` when no line of its kind (no export, for accounts) has its id. */
@@ -110,8 +114,8 @@ export interface DecisionContext {
   /** ID-3: whether a standing, schema-valid eTwinning account has this (normalised) e-mail. */
   hasEtwinningAccount(email: string): boolean;
   /**
-   * ID-9 extended to TwinSpaces and groups (docs/support-desk.md): the later export (by `exportedAt`)
-   * that also holds this project or group, if one does; then this export's copy is not migrated.
+   * ID-9, extended to TwinSpaces and groups (docs/support-desk.md): the later export (by `exportedAt`)
+   * that also holds this account, project or group, if one does; then this export's copy is not migrated.
    */
   laterExportHolding?(kind: HeldKind, id: string): string | undefined;
   /** ER-1: whether an account asked for its data to be erased (none: no erasure is known here). */
@@ -280,10 +284,11 @@ const RULES: { [K in Kind]: Rule<K> } = {
 };
 
 /**
- * Steps 4-6 for a schema-valid, standing record. A TwinSpace or group that a later export holds, and the
- * items of one, are decided by their own rules first (ID-9 extended): what would migrate is not staged
- * here (`IN_LATER_EXPORT`, its items `PARENT_NOT_MIGRATED`, marked `wouldMigrate` for step 7), what would
- * not keeps its own reason. So an earlier export's decisions are the same whether the later export ran
+ * Steps 4-6 for a schema-valid, standing record. An account, TwinSpace or group that a later export holds,
+ * and the records that follow one, are decided by their own rules first (ID-9): what would migrate is not
+ * staged here (`IN_LATER_EXPORT`; a space's items `PARENT_NOT_MIGRATED`, an account's records of the kinds
+ * the later export carries `IN_LATER_EXPORT`; marked `wouldMigrate` for step 7), what would not keeps its
+ * own reason. So an earlier export's decisions are the same whether the later export ran
  * before it or after (then it withdraws what this one staged, for these same reasons).
  */
 export function decideRecord(
@@ -301,16 +306,22 @@ export function decideRecord(
     return {
       ...verdict(
         'IN_LATER_EXPORT',
-        `export "${later}" holds ${kind === 'projects' ? 'TwinSpace' : 'group'} "${record.id}" too and is later (by exportedAt): it is migrated from there (ID-9)`,
+        `export "${later}" holds ${HELD_NAME[kind as HeldKind]} "${record.id}" too and is later (by exportedAt): it is migrated from there (ID-9)`,
       ),
       wouldMigrate: true,
     };
+  // A later export gives the account's records of this kind (it carries it), or the space's items.
   if (parent && status === 'later')
     return {
-      ...verdict(
-        'PARENT_NOT_MIGRATED',
-        `${parent.field} "${parentId}" is migrated from a later export that holds it, with its own items (ID-9)`,
-      ),
+      ...(parent.kind === 'accounts'
+        ? verdict(
+            'IN_LATER_EXPORT',
+            `${parent.field} "${parentId}" is migrated from a later export that holds it, with its own ${kind} (ID-9)`,
+          )
+        : verdict(
+            'PARENT_NOT_MIGRATED',
+            `${parent.field} "${parentId}" is migrated from a later export that holds it, with its own items (ID-9)`,
+          )),
       wouldMigrate: true,
     };
   return own;
@@ -505,7 +516,7 @@ export function withPeopleOfDeletedSpace(
  */
 export const isFileOfDeletedSpace = (d: Pick<DecidedRecord, 'kind' | 'reason' | 'file'>): boolean => {
   const parent = PARENTS[d.kind];
-  return parent !== undefined && isHeldKind(parent.kind) && d.reason === 'PARENT_NOT_MIGRATED' && !!d.file;
+  return parent !== undefined && isSpaceKind(parent.kind) && d.reason === 'PARENT_NOT_MIGRATED' && !!d.file;
 };
 
 /** Whether a raw line's record carries a file (an item's, a Learning Lab's): read before validation. */

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { UsageError } from '../errors';
-import { isHeldKind, type Kind, ownersOf } from './kinds';
+import { isSpaceKind, type Kind, ownersOf } from './kinds';
 
 /**
  * ER-1 (docs/support-desk.md, "Erasure requests"): a teacher who asks for their data to be erased (GDPR Art. 17). The state keeps
@@ -76,7 +76,7 @@ export function parseAccountRef(text: string): { platform: 'etwinning' | 'seg'; 
  * not its founder's alone: it is never erased with one of them.
  */
 export const ownedByErased = (kind: Kind, owners: readonly string[], isErased: IsErased): boolean =>
-  isErased !== NONE_ERASED && !isHeldKind(kind) && owners.some(isErased);
+  isErased !== NONE_ERASED && !isSpaceKind(kind) && owners.some(isErased);
 
 /** Whether a line is the erased account's: it owns it (best effort, on raw objects too). */
 export const isErasedRecord = (kind: Kind, raw: Record<string, unknown>, isErased: IsErased): boolean =>

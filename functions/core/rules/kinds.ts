@@ -48,9 +48,17 @@ export const givesAudience = (kind: Kind): boolean => Object.values(AUDIENCE_OF)
 /** Kinds whose decisions other records read (projects, groups, accounts). */
 export const isContainerKind = (kind: Kind): boolean => Object.values(PARENTS).some((p) => p.kind === kind);
 
-/** The kinds whose records one export holds across exports (ID-9 extended): TwinSpaces and groups. */
-export type HeldKind = 'projects' | 'groups';
-export const isHeldKind = (kind: string): kind is HeldKind => kind === 'projects' || kind === 'groups';
+/** TwinSpaces and groups: spaces whose people (members, admins) are told of them and offered their files. */
+export type SpaceKind = 'projects' | 'groups';
+export const isSpaceKind = (kind: string): kind is SpaceKind => kind === 'projects' || kind === 'groups';
+
+/**
+ * The kinds whose records one export holds across exports (ID-9, extended to TwinSpaces and groups): the
+ * latest export that has a standing line for one gives it, with its items (a space's) or its records of
+ * the kinds that export carries (an account's).
+ */
+export type HeldKind = SpaceKind | 'accounts';
+export const isHeldKind = (kind: string): kind is HeldKind => isSpaceKind(kind) || kind === 'accounts';
 
 /**
  * The indexes that a later stage reads: the groups with a standing, valid item in the window, the groups
