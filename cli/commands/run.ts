@@ -330,8 +330,9 @@ export async function executeRun(
   );
   await recordReportFolder(pipeline.stateDir, prefix, outDir);
   const summary = JSON.parse(await readFile(join(outDir, 'summary.json'), 'utf8')) as Summary;
-  // This run withdrew what other runs staged (ID-3's superseded SEG accounts, ID-9's TwinSpaces and
-  // groups that a later export holds): their receipts were told, and so are their local copies.
+  // This run withdrew what other runs staged (ID-3's superseded SEG accounts, ID-9's accounts,
+  // TwinSpaces, groups and events that a later export holds): their receipts were told, and so are their
+  // local copies.
   const touched = await withdrawnFromSince(pipeline, startedAt);
   if (touched.size > 0)
     await refreshReportFolders(pipeline, (other) => other !== prefix && touched.has(other));

@@ -95,14 +95,24 @@ test('plan in a state that holds other exports decides as run then does: an owne
 /**
  * ID-9 for accounts: an account in two exports that both run the profile wave. The later export (by
  * exportedAt) gives its profile, and its records of the kinds it carries (portfolio here); the earlier
- * export's records of a kind the later one lacks (activities) are the only copy and stay. Either order.
+ * export's records of a kind the later one lacks (activities) are the only copy and stay. An event in
+ * both is the later export's too. Either order.
  */
+const event = (title: string) => ({
+  id: 'ev-1',
+  organiserId: 'e-1',
+  organiserRole: 'NSO',
+  title,
+  startsAt: '2022-03-01T09:00:00Z',
+  participantIds: ['e-7'],
+});
 const EARLY: ExportSpec & { exportId: string } = {
   exportId: 'acc-early',
   exportedAt: '2022-09-01T00:00:00Z',
   kinds: {
     accounts: [account('e-1', 'etwinning', ANA), account('e-7', 'etwinning', 'e7@school.example.eu')],
     activities: [activity('aa-1', 'e-1')],
+    events: [event('Kick-off')],
     portfolio: [
       { id: 'pf-1', accountId: 'e-1', kind: 'prize', title: 'Prize', awardedAt: '2020-05-01T00:00:00Z' },
       { id: 'pf-7', accountId: 'e-7', kind: 'prize', title: 'Prize', awardedAt: '2020-05-01T00:00:00Z' },
@@ -114,6 +124,7 @@ const LATE: ExportSpec & { exportId: string } = {
   exportedAt: '2022-10-01T00:00:00Z',
   kinds: {
     accounts: [account('e-1', 'etwinning', ANA)],
+    events: [event('Kick-off, corrected')],
     portfolio: [
       { id: 'pf-1', accountId: 'e-1', kind: 'prize', title: 'Prize 2022', awardedAt: '2020-05-01T00:00:00Z' },
     ],
@@ -152,7 +163,9 @@ test('an account in two exports is staged once, from the later, with its records
     'acc-early accounts e-1': 'dropped IN_LATER_EXPORT',
     'acc-early portfolio pf-1': 'dropped IN_LATER_EXPORT',
     'acc-early activities aa-1': 'migrated ACTIVITY_ELIGIBLE',
+    'acc-early events ev-1': 'dropped IN_LATER_EXPORT',
     'acc-late accounts e-1': 'migrated PROFILE_MIGRATED',
+    'acc-late events ev-1': 'migrated EVENT_ELIGIBLE',
     'acc-late portfolio pf-1': 'migrated PORTFOLIO_MIGRATED',
   });
   const profileOf = (exportId: string) => targetKeys.profile(exportId, 'e-1');
@@ -163,6 +176,7 @@ test('an account in two exports is staged once, from the later, with its records
   expect(first?.keys.filter((k) => k.startsWith(profileOf('acc-early')))).toEqual([
     `${profileOf('acc-early')}/activities/aa-1.json`,
   ]);
+  expect(first?.keys.filter((k) => k.includes('/events/'))).toEqual([targetKeys.event('acc-late', 'ev-1')]);
   // The account only the earlier export holds is its own, with its records.
   expect(first?.keys.filter((k) => k.includes('pf-7'))).toHaveLength(1);
 });

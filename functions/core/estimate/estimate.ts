@@ -544,7 +544,7 @@ export function estimate(
           // takes the run's decision in the same write; the manifest is read once a chunk for its exportedAt.
           const held = isHeldKind(step.kind) ? k.lines : 0;
           if (held > 0) get(load, 'exports', chunks);
-          writes = isContainerKind(step.kind) ? k.lines : 0;
+          writes = isContainerKind(step.kind) || held > 0 ? k.lines : 0;
           reads =
             (PARENTS[step.kind] ? k.lines : 0) +
             (INDEXES_BEFORE_DECIDING[step.kind] ? k.lines : 0) +

@@ -82,7 +82,7 @@ function documentMeta(text: string): {
 
 /**
  * Withdraws what an export staged under one record's prefix (a profile with its lists and photo, a
- * TwinSpace or group with its items and files), record by record as read from the documents before they
+ * TwinSpace or group with its items and files, an event's document), record by record as read from the documents before they
  * go: files first, then documents (a document still there names what remains); recorded in every run of
  * that export, whose receipts are told. A record of a kind `reason` gives none stays, with its files.
  * False when nothing is staged there.
@@ -93,7 +93,10 @@ async function withdrawStaged(
   reason: (kind: Kind) => Withdrawal['reason'] | undefined,
   deps: WithdrawDeps,
 ): Promise<boolean> {
-  const listed = await deps.objects.list(deps.migratedBucket, prefix);
+  // A prefix that names a document (an event's) is that document alone.
+  const listed = (await deps.objects.list(deps.migratedBucket, prefix)).filter(
+    (key) => !prefix.endsWith('.json') || key === prefix,
+  );
   if (listed.length === 0) return false;
   const keys: string[] = [];
   const metas = new Map<string, ReturnType<typeof documentMeta> | undefined>();
@@ -180,6 +183,15 @@ export function supersededWithdrawer(deps: WithdrawDeps) {
 export function containerCopyWithdrawer(deps: WithdrawDeps) {
   return async (exportId: string, kind: HeldKind, id: string, by: ContainerHolder): Promise<void> => {
     if (kind === 'accounts') return withdrawAccountCopy(exportId, safeIdSegment(id), by, deps);
+    if (kind === 'events') {
+      await withdrawStaged(
+        exportId,
+        targetKeys.event(exportId, safeIdSegment(id)),
+        () => 'IN_LATER_EXPORT',
+        deps,
+      );
+      return;
+    }
     const area = kind === 'projects' ? 'twinspaces' : 'groups';
     await withdrawStaged(
       exportId,

@@ -79,7 +79,12 @@ export interface DecidedRecord extends Verdict {
 
 /** Longest title a receipt repeats. */
 /** What a held record is called in a decision's detail. */
-const HELD_NAME: Record<HeldKind, string> = { projects: 'TwinSpace', groups: 'group', accounts: 'account' };
+const HELD_NAME: Record<HeldKind, string> = {
+  projects: 'TwinSpace',
+  groups: 'group',
+  accounts: 'account',
+  events: 'event',
+};
 
 export const TITLE_CHARS = 120;
 

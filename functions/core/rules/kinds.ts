@@ -53,12 +53,13 @@ export type SpaceKind = 'projects' | 'groups';
 export const isSpaceKind = (kind: string): kind is SpaceKind => kind === 'projects' || kind === 'groups';
 
 /**
- * The kinds whose records one export holds across exports (ID-9, extended to TwinSpaces and groups): the
- * latest export that has a standing line for one gives it, with its items (a space's) or its records of
- * the kinds that export carries (an account's).
+ * The kinds whose records one export holds across exports (ID-9, extended to TwinSpaces, groups and
+ * events): the latest export that has a standing line for one gives it, with its items (a space's) or its
+ * records of the kinds that export carries (an account's).
  */
-export type HeldKind = SpaceKind | 'accounts';
-export const isHeldKind = (kind: string): kind is HeldKind => isSpaceKind(kind) || kind === 'accounts';
+export type HeldKind = SpaceKind | 'accounts' | 'events';
+export const isHeldKind = (kind: string): kind is HeldKind =>
+  isSpaceKind(kind) || kind === 'accounts' || kind === 'events';
 
 /**
  * The indexes that a later stage reads: the groups with a standing, valid item in the window, the groups
