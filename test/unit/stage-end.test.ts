@@ -1,7 +1,12 @@
 import { spawnSync } from 'node:child_process';
 import { SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
 import type { ChunkCounts } from '../../functions/core/pipeline/chunks';
-import { awaitStage, recordChunk, type StageStatus } from '../../functions/core/pipeline/progress';
+import {
+  awaitStage,
+  recordChunk,
+  type StageStatus,
+  workedBefore,
+} from '../../functions/core/pipeline/progress';
 import type { Run } from '../../functions/core/pipeline/run';
 import type { StageTasks } from '../../functions/core/ports';
 import { localTaskTokens } from '../../local/stand-ins/task-tokens';
@@ -85,6 +90,21 @@ test('a chunk that stopped between its marker and its count answers the stage wh
   // SQS delivers chunk 0 again: its marker is there, its count was not; the stage is answered now.
   expect(await recordChunk(run.scope, STAGE, chunk(0), counts(1), { store, stageTasks })).toBe(false);
   expect(sent).toEqual([{ token: 'tok', output: expect.objectContaining({ done: true, chunks: 2 }) }]);
+});
+
+test('a redelivery that finds its marker (the worker stopped before its count) counts it and ends the stage', async () => {
+  const { store } = memoryStore();
+  const { sent, stageTasks } = answers();
+  await splitInto(store, 1);
+  await awaitStage(run, STAGE, 'tok', { store, stageTasks });
+  await store.putChunkMarker(run.scope, STAGE, chunk(0), counts(5));
+  expect(sent).toEqual([]);
+  // The message comes back: its chunk was worked before, so nothing is decided again, but it counts.
+  expect(await workedBefore(run.scope, STAGE, chunk(0), { store, stageTasks })).toBe(true);
+  expect(sent).toEqual([
+    { token: 'tok', output: expect.objectContaining({ done: true, chunks: 1, lines: 5 }) },
+  ]);
+  expect(await workedBefore(run.scope, STAGE, chunk(1), { store, stageTasks })).toBe(false);
 });
 
 test('without a waiting task (plan, the in-process report) a chunk records its marker and its count', async () => {
