@@ -216,9 +216,12 @@ function runProgress(
     ),
   );
   let finished = 0;
+  let ended = false;
   bar.phase('validating the export');
   return {
     onTask: (state: string, _input: unknown, output: unknown) => {
+      // Ended with the run: the executions it started after (PR-7) say so on their own.
+      if (ended) return;
       const verifying = 'counting the report';
       const next = (id: string) => stages.ids[stages.ids.indexOf(id) + 1] ?? verifying;
       if (state === 'Validate export') bar.phase('indexing identities');
@@ -239,7 +242,10 @@ function runProgress(
         } else bar.phase(stage);
       }
     },
-    end: () => bar.end(),
+    end: () => {
+      if (!ended) bar.end();
+      ended = true;
+    },
   };
 }
 
@@ -301,6 +307,8 @@ export async function executeRun(
   input: { bucket: string; key: string } | { exportId: string; wave: string },
   run: { exportId: string; waves: readonly string[] },
   out: string | undefined,
+  /** Called when the run has ended, before the exports it started again run (its progress ends). */
+  ended?: () => void,
 ): Promise<RunResult> {
   pipeline.limits.reset();
   const startedAt = new Date().toISOString();
@@ -336,12 +344,30 @@ export async function executeRun(
   const touched = await withdrawnFromSince(pipeline, startedAt);
   if (touched.size > 0)
     await refreshReportFolders(pipeline, (other) => other !== prefix && touched.has(other));
-  // Records of other exports held as ORPHAN_RECORD belong to accounts this run brought (PR-7).
-  const rerun = summary.identities?.rerun ?? [];
-  if (rerun.length > 0)
+  // Records of other exports held as ORPHAN_RECORD belong to accounts this run brought (PR-7): the run
+  // started those exports again, which run now, and their report folders here are refreshed.
+  ended?.();
+  const named = (input: unknown) => {
+    const { exportId, wave } = input as { exportId: string; wave: string };
+    return { exportId, wave };
+  };
+  const starting = (input: unknown) => {
+    const { exportId, wave } = named(input);
     notice(
-      `export ${rerun.join(', ')} holds records whose owner account this export brings (they were ORPHAN_RECORD): run ${rerun.length === 1 ? 'it' : 'each'} again to decide them with their owner`,
+      `export ${exportId} (wave ${wave}) holds records whose owner account this export brings (they were ORPHAN_RECORD): it runs again now, to decide them with their owner`,
     );
+  };
+  for (const again of await pipeline.runStarted(starting)) {
+    const { exportId, wave } = named(again.input);
+    const { outcome } = again;
+    const ended = outcome.ok || REPORTED_FAILURES.has(outcome.error);
+    if (ended) await refreshReportFolders(pipeline, (other) => other.startsWith(`${exportId}/`));
+    notice(
+      ended
+        ? `export ${exportId} (wave ${wave}) ran again${outcome.ok ? '' : `, and ended ${outcome.error}`}: its report is refreshed`
+        : `export ${exportId} (wave ${wave}) did not run again (${outcome.error}: ${outcome.cause}): run it again`,
+    );
+  }
   const receipts = (await readdir(join(outDir, 'receipts')).catch(() => [])).filter((f) =>
     f.endsWith('.json'),
   ).length;
@@ -418,7 +444,7 @@ export async function runLocal(options: RunOptions): Promise<RunResult> {
       wave === 'all'
         ? { bucket: resources.buckets.exports, key: exportKeys.manifest(exportId) }
         : { exportId, wave, replace: options.replace === true };
-    return await executeRun(pipeline, input, { exportId, waves }, outDir);
+    return await executeRun(pipeline, input, { exportId, waves }, outDir, progress.end);
   } finally {
     progress.end();
     release();

@@ -2,6 +2,7 @@ import { logger } from '../adapters/observability';
 import { lambdaEntry, partDepsFrom } from '../adapters/wiring';
 import { reportPrefix } from '../core/keys';
 import { type PartDeps, summarise } from '../core/pipeline/report-parts';
+import { type RerunStart, rerunStarts } from '../core/pipeline/rerun';
 import type { Run } from '../core/pipeline/run';
 import { type RunFinished, runFinished } from '../core/report/run-finished';
 import { decisionsIn } from '../core/report/summary';
@@ -12,6 +13,8 @@ export interface ReportOutput {
   readonly receipts: number;
   readonly prefix: string;
   readonly event: RunFinished;
+  /** The exports to run again, each run of them that stands (PR-7 across exports): started after this run. */
+  readonly rerun: RerunStart[];
 }
 
 /**
@@ -27,7 +30,8 @@ export const makeHandler =
     const records = decisionsIn(summary.counts);
     logger.info('report written', { exportId: run.exportId, status: summary.status, records, receipts });
     const finished = runFinished(summary, { bucket: deps.reportsBucket, prefix });
-    return { status: summary.status, records, receipts, prefix, event: finished };
+    const rerun = await rerunStarts(summary.identities?.rerun ?? [], deps);
+    return { status: summary.status, records, receipts, prefix, event: finished, rerun };
   };
 
 export const depsFrom = partDepsFrom;

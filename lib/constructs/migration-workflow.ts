@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Lazy, Stack } from 'aws-cdk-lib';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -49,6 +49,12 @@ export interface MigrationWorkflowProps {
   readonly functions: Record<WorkflowFunction, lambda.IFunction>;
   readonly pollSeconds: number;
 }
+
+/** The error of a start refused while another execution runs the export (core/errors RunInProgressError). */
+export const RUN_IN_PROGRESS = 'RunInProgressError';
+
+/** How long a run started again by another run waits for the export's run lock: about a day. */
+const LOCK_WAIT = { interval: Duration.minutes(5), backoffRate: 1, maxAttempts: 288 } as const;
 
 /** The event that announces a run's end on the default event bus. */
 export const RUN_FINISHED = { source: 'esep.migration', detailType: 'Migration Run Finished' } as const;
@@ -127,6 +133,16 @@ export class MigrationWorkflow extends Construct {
         '$.run',
       ),
     );
+    // A start that another run asked for (PR-7, `$.rerun`) waits for the lock instead: the export may be
+    // running now, and its forgotten chunks must still be decided.
+    const validateAgain = invoke(
+      'Validate export run again',
+      fns.validate,
+      { 'start.$': '$', 'executionId.$': '$$.Execution.Id' },
+      '$.run',
+    );
+    validateAgain.addRetry({ errors: [RUN_IN_PROGRESS], ...LOCK_WAIT });
+    onError(validateAgain);
 
     /**
      * One stage: split it into chunks (or parts), then wait for the stage's last chunk to answer (a task
@@ -286,9 +302,47 @@ export class MigrationWorkflow extends Construct {
         }),
       )
       .otherwise(new sfn.Succeed(this, 'Run complete'));
+    // The exports whose orphan records this run's accounts own run again (PR-7, core/pipeline/rerun),
+    // each as an execution of this state machine of its own; a start that fails is noted, not the run.
+    const startAgain = new tasks.CallAwsService(this, 'Start export again', {
+      service: 'sfn',
+      action: 'startExecution',
+      parameters: {
+        StateMachineArn: sfn.JsonPath.stringAt('$$.StateMachine.Id'),
+        Input: sfn.JsonPath.jsonToString(sfn.JsonPath.objectAt('$')),
+      },
+      // Its own ARN cannot be in its definition or its role's policy (a cycle): CloudFormation names a
+      // state machine `<logical id>-<suffix>`, and that is what the role may start.
+      iamResources: [
+        Lazy.string({
+          produce: () =>
+            Stack.of(this).formatArn({
+              service: 'states',
+              resource: 'stateMachine',
+              resourceName: `${Stack.of(this).getLogicalId(this.stateMachine.node.defaultChild as sfn.CfnStateMachine)}-*`,
+              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            }),
+        }),
+      ],
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    startAgain.addRetry({
+      errors: ['States.ALL'],
+      interval: Duration.seconds(2),
+      backoffRate: 2,
+      maxAttempts: 3,
+      jitterStrategy: sfn.JitterType.FULL,
+    });
+    const runAgain = new sfn.Map(this, 'Run exports again', {
+      itemsPath: '$.report.rerun',
+      maxConcurrency: 1,
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    runAgain.itemProcessor(startAgain);
+    runAgain.addCatch(finished, { errors: ['States.ALL'], resultPath: '$.rerunError' });
     // An announcement that cannot be delivered does not undo the run: it is noted in the output.
-    announce.addCatch(finished, { errors: ['States.ALL'], resultPath: '$.announceError' });
-    report.next(announce).next(finished);
+    announce.addCatch(runAgain, { errors: ['States.ALL'], resultPath: '$.announceError' });
+    report.next(announce).next(runAgain).next(finished);
 
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       stateMachineType: sfn.StateMachineType.STANDARD,
@@ -307,6 +361,7 @@ export class MigrationWorkflow extends Construct {
               new sfn.Succeed(this, 'Forgotten'),
             ),
           )
+          .when(sfn.Condition.isPresent('$.rerun'), validateAgain.next(identify.first))
           .otherwise(validate.next(identify.first)),
       ),
       timeout: Duration.hours(24),

@@ -33,7 +33,11 @@ export async function serveLocalStack(
         (await pipeline.clients.secrets.send(new GetSecretValueCommand({ SecretId: 'local' })))
           .SecretString ?? '',
       stateMachineArn,
-      execute: (input) => pipeline.execute(input),
+      execute: async (input) => {
+        const outcome = await pipeline.execute(input);
+        await pipeline.runStarted();
+        return outcome;
+      },
     },
     {
       AWS_REGION: LOCAL_REGION,

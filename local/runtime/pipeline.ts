@@ -1,9 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { dynamoStore } from '../../functions/adapters/dynamo-store';
 import { pendingMessages } from '../../functions/adapters/sqs';
 import type { Clients } from '../../functions/adapters/wiring';
-import { ENV } from '../../functions/adapters/wiring';
+import { ENV, STACK_OUTPUTS } from '../../functions/adapters/wiring';
 import { setWorkers } from '../../functions/adapters/workers';
 import { definitionOf } from '../cloudformation/definition';
 import { createLocalResources, type LocalResources } from '../cloudformation/resources';
@@ -16,7 +17,7 @@ import { handlerModule } from './handlers';
 import { countWork, invocationWork, limitsRecorder } from './limits';
 import { publishServing, withdrawServing } from './serving';
 import { lockState } from './state-lock';
-import { localStateMachine, type TaskHandler } from './state-machine';
+import { type ExecutionOutcome, localStateMachine, type TaskHandler } from './state-machine';
 import { awsLimits, enforceAwsLimits, type Throttling } from './throttling';
 
 /**
@@ -86,8 +87,22 @@ export interface LocalPipeline {
   /** Messages left in the dead-letter queues now. */
   deadLettered(): Promise<number>;
   execute(input: unknown): ReturnType<ReturnType<typeof localStateMachine>['execute']>;
+  /**
+   * Runs the executions that executions started (a run's exports to run again, PR-7), one at a time as
+   * they were started, those they start too, until none is left: their inputs and outcomes.
+   */
+  runStarted(starting?: (input: unknown) => void): Promise<StartedExecution[]>;
   stop(): Promise<void>;
 }
+
+/** An execution that another started (Step Functions' `sfn:startExecution`), once it ran here. */
+export interface StartedExecution {
+  readonly input: unknown;
+  readonly outcome: ExecutionOutcome;
+}
+
+/** The Task Resource of Step Functions' SDK integration that starts an execution. */
+export const START_EXECUTION = 'arn:aws:states:::aws-sdk:sfn:startExecution';
 
 /**
  * Starts the pipeline on this machine: the stand-ins, the resources of the synthesized templates, every
@@ -212,6 +227,14 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       );
     });
     const bus = localEventBus(options.stateDir);
+    const stateMachineArn = resources.outputs.get(STACK_OUTPUTS.stateMachine);
+    // Executions that executions started: one execution at a time runs here, so they run after it.
+    const started: unknown[] = [];
+    const startExecution = async (input: unknown) => {
+      const given = (input as { Input?: unknown }).Input;
+      started.push(typeof given === 'string' ? JSON.parse(given) : given);
+      return { ExecutionArn: `local:execution:${randomUUID()}`, StartDate: new Date().toISOString() };
+    };
     // The services, started: what the closures below (the state machine, stop) use.
     const running = services;
     // Made at the first execution: a command that runs none (register, link) does without it.
@@ -225,8 +248,12 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
           retryMs: options.retryMs ?? 50,
           onTask: options.onTask,
           taskTokens: running.taskTokens,
+          ...(stateMachineArn ? { stateMachineArn } : {}),
         },
-        { [PUT_EVENTS]: tracked((input) => bus.putEvents(input)) },
+        {
+          [PUT_EVENTS]: tracked((input) => bus.putEvents(input)),
+          [START_EXECUTION]: tracked(startExecution),
+        },
       );
     return {
       stateDir: options.stateDir,
@@ -244,6 +271,15 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       execute: (input) => {
         machine ??= machineOf();
         return machine.execute(input);
+      },
+      async runStarted(starting) {
+        const ran: StartedExecution[] = [];
+        for (let input = started.shift(); input !== undefined; input = started.shift()) {
+          starting?.(input);
+          machine ??= machineOf();
+          ran.push({ input, outcome: await machine.execute(input) });
+        }
+        return ran;
       },
       stop() {
         stopping ??= (async () => {

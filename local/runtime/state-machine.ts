@@ -36,6 +36,8 @@ export interface LocalExecutionOptions {
   readonly retryMs: number;
   /** Called after each Task, with its state name and output (for progress). */
   readonly onTask?: (state: string, input: unknown, output: unknown) => void;
+  /** The state machine's ARN as the template gives it (`$$.StateMachine.Id`: a run starts it again). */
+  readonly stateMachineArn?: string;
 }
 
 /** What an execution asked of Step Functions' quotas, as far as the emulator shows it. */
@@ -137,6 +139,7 @@ export function localStateMachine(
         // As on AWS, each execution has an id of its own ($$.Execution.Id: it takes the export's run lock).
         context: {
           Execution: { Id: `local:execution:${randomUUID()}`, StartTime: new Date().toISOString() },
+          ...(options.stateMachineArn ? { StateMachine: { Id: options.stateMachineArn } } : {}),
           Task: { Token: TOKEN_PLACEHOLDER },
         },
         overrides: {

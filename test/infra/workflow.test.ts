@@ -15,8 +15,12 @@ import {
 import { type SynthesizedApp, synthesize } from '../../local/cloudformation/synth';
 import { PUT_EVENTS } from '../../local/runtime/event-bus';
 import { LambdaLimitError } from '../../local/runtime/limits';
+import { START_EXECUTION } from '../../local/runtime/pipeline';
 import { localStateMachine } from '../../local/runtime/state-machine';
 import { ROOT } from '../helpers/cli';
+
+/** The Tasks that call a service rather than a function: the announcement, and a run's starts again. */
+const SERVICE_TASKS = new Set([PUT_EVENTS, START_EXECUTION]);
 
 let synth: SynthesizedApp;
 let definition: Record<string, unknown>;
@@ -36,7 +40,7 @@ describe('the state machine definition', () => {
     const tasks = taskStates(definition);
     expect(tasks.size).toBeGreaterThan(10);
     for (const [name, task] of tasks) {
-      if (task.Resource === PUT_EVENTS) continue; // the EventBridge integration, tested below
+      if (SERVICE_TASKS.has(task.Resource)) continue; // EventBridge's and Step Functions', tested below
       const logicalId = taskFunction(task);
       const fn = logicalId ? synth.functions.get(logicalId) : undefined;
       if (!fn) throw new Error(`task "${name}" calls no known function (${task.Resource})`);
@@ -101,6 +105,7 @@ describe('the state machine definition', () => {
       Choices: [
         { Variable: '$.rollback', IsPresent: true, Next: 'Roll back wave' },
         { Variable: '$.forget', IsPresent: true, Next: 'Forget account' },
+        { Variable: '$.rerun', IsPresent: true, Next: 'Validate export run again' },
       ],
       Default: 'Validate export',
     });
@@ -131,14 +136,14 @@ describe('the state machine definition', () => {
     // Every Task may run as long as the longest function (locally too: the default would be 60 s); a
     // stage's wait, pollSeconds.
     for (const [name, task] of taskStates(definition))
-      if (task.Resource !== PUT_EVENTS && !waitsForToken(task))
+      if (!SERVICE_TASKS.has(task.Resource) && !waitsForToken(task))
         expect([name, (task as { TimeoutSeconds?: number }).TimeoutSeconds]).toEqual([name, 900]);
     expect(retry?.ErrorEquals).not.toContain('ExportRejectedError');
   });
 
   test('every Lambda Task is run again when it times out (its writes are idempotent), not the run failed', () => {
     for (const [name, task] of taskStates(definition)) {
-      if (task.Resource === PUT_EVENTS) continue;
+      if (SERVICE_TASKS.has(task.Resource)) continue;
       const retries = (task as { Retry?: { ErrorEquals: string[]; MaxAttempts?: number }[] }).Retry ?? [];
       const timeout = retries.find((r) => r.ErrorEquals.includes('Sandbox.Timedout'));
       // A stage's wait that times out is caught into its check (above); its function's timeout is retried.
@@ -243,11 +248,45 @@ describe('the end of a run', () => {
       ],
     });
     // An announcement that cannot be delivered does not undo the run.
+    expect(announce?.Next).toBe('Run exports again');
     expect(announce?.Catch).toEqual([
-      expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: 'Complete?' }),
+      expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: 'Run exports again' }),
     ]);
+    expect(s['Run exports again']?.Next).toBe('Complete?');
     const outcomes = Object.fromEntries((s['Complete?']?.Choices ?? []).map((c) => [c.StringEquals, c.Next]));
     expect(outcomes).toEqual({ incomplete: 'Run incomplete', 'verification-failed': 'Verification failed' });
     expect(s['Verification failed']).toMatchObject({ Type: 'Fail', Error: 'VerificationFailed' });
+  });
+
+  test('the exports a run asks to run again (PR-7) are started as executions of this state machine, which wait for their lock', () => {
+    const s = definition.States as Record<string, Record<string, unknown>>;
+    const again = s['Run exports again'] as {
+      Type: string;
+      ItemsPath: string;
+      MaxConcurrency: number;
+      ItemProcessor: { StartAt: string; States: Record<string, Record<string, unknown>> };
+      Catch: { ErrorEquals: string[]; Next: string }[];
+    };
+    expect(again).toMatchObject({ Type: 'Map', ItemsPath: '$.report.rerun', MaxConcurrency: 1 });
+    const start = again.ItemProcessor.States[again.ItemProcessor.StartAt];
+    expect(start).toMatchObject({
+      Resource: START_EXECUTION,
+      Parameters: { 'StateMachineArn.$': '$$.StateMachine.Id', 'Input.$': 'States.JsonToString($)' },
+    });
+    // A start that cannot be made is noted in the output; the run that asked keeps its outcome.
+    expect(again.Catch).toEqual([
+      expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: 'Complete?' }),
+    ]);
+    // Started so, a run waits for the export's run lock (the export may be running) instead of being refused.
+    const validate = s['Validate export run again'] as {
+      Retry: { ErrorEquals: string[]; MaxAttempts: number; IntervalSeconds: number }[];
+      Next: string;
+    };
+    const wait = validate.Retry.find((r) => r.ErrorEquals.includes('RunInProgressError'));
+    expect((wait?.MaxAttempts ?? 0) * (wait?.IntervalSeconds ?? 0)).toBeGreaterThanOrEqual(24 * 3600);
+    expect(validate.Next).toBe('identities index split');
+    expect(
+      (s['Validate export'] as { Retry: { ErrorEquals: string[] }[] }).Retry.flatMap((r) => r.ErrorEquals),
+    ).not.toContain('RunInProgressError');
   });
 });

@@ -180,3 +180,28 @@ test('an account in two exports is staged once, from the later, with its records
   // The account only the earlier export holds is its own, with its records.
   expect(first?.keys.filter((k) => k.includes('pf-7'))).toHaveLength(1);
 });
+
+test('records first, their owner in a later export: the records’ export runs again by itself and decides them with their owner (PR-7)', async () => {
+  const state = join(tmp(), 'state-rerun');
+  const first = await run(state, CROSS_ET);
+  expect(decisionOf(decisions(first.outDir), 'activities', 'ea-2')).toMatchObject({
+    reason: 'ORPHAN_RECORD',
+  });
+  const later = await run(state, CROSS_LATER);
+  expect(later.failed).toBe(false);
+  expect(later.summary.identities?.rerun).toEqual([CROSS_ET.exportId]);
+  // Nothing run by hand: the later export's run started the earlier one again, and its report folder here
+  // is the new one.
+  expect(decisionOf(decisions(first.outDir), 'activities', 'ea-2')).toMatchObject({
+    decision: 'migrated',
+    reason: 'ACTIVITY_ELIGIBLE',
+  });
+  const seen = await lookupLocal({ stateDir: state, account: 'x-1' });
+  expect(
+    seen.runs.flatMap((r) =>
+      r.records.filter((d) => d.id === 'ea-2').map((d) => `${r.exportId} ${d.reason}`),
+    ),
+  ).toEqual([`${CROSS_ET.exportId} ACTIVITY_ELIGIBLE`]);
+  // Another run of the later export asks for nothing more.
+  expect((await run(state, CROSS_LATER)).summary.identities?.rerun).toBeUndefined();
+});

@@ -91,7 +91,8 @@ export function walkRun(
           return 'completed';
         case '$.rollback':
         case '$.forget':
-          return undefined; // a run, not a rollback or an erasure
+        case '$.rerun':
+          return undefined; // a run started by an upload, not a rollback, an erasure or a run again
         default:
           throw new UnknownWorkflowError(`the estimate does not know the value of ${variable}`);
       }
@@ -121,6 +122,8 @@ export function walkRun(
         }
         case 'Map': {
           const inner = state.ItemProcessor ?? state.Iterator;
+          // The exports a run starts again (PR-7): none in the model (each is a run of its own).
+          if (state.ItemsPath === '$.report.rerun') break;
           if (!inner || state.ItemsPath !== '$.run.waves')
             throw new UnknownWorkflowError(`the estimate does not know the Map "${name}"`);
           for (const w of shape.waves) {

@@ -63,6 +63,11 @@ export interface StartInput {
   readonly replace?: boolean;
   /** The state machine's execution (`$$.Execution.Id`): the export's run lock is taken for it. */
   readonly executionId?: string;
+  /**
+   * Started by another run whose accounts own records this export held (PR-7, pipeline/rerun): the
+   * workflow waits for the export's run lock rather than being refused.
+   */
+  readonly rerun?: boolean;
 }
 
 /** A run lock older than the state machine's timeout belongs to an execution that no longer runs. */
