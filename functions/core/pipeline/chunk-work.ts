@@ -63,8 +63,8 @@ export interface ChunkWorkDeps {
   /** The people of records whose audience later records take (AUDIENCE_OF); without it, none kept. */
   readonly audience?: Audience;
   /**
-   * Which export holds an account, TwinSpace or group across exports (pipeline/holders; accounts with
-   * the platform of each id's line); without it, this one.
+   * Which export holds an account, TwinSpace, group or event across exports (pipeline/holders; accounts
+   * with the platform of each id's line); without it, this one.
    */
   readonly holders?: (
     kind: HeldKind,

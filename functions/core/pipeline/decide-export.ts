@@ -64,7 +64,8 @@ export interface DecideExportOptions {
 /**
  * What a state that holds other exports knows, read by `plan` so that it decides as `run` would decide in
  * that state: the accounts of other exports (a record's owner, PR-7; an eTwinning account superseding an
- * SEG one, ID-3), the accounts, TwinSpaces and groups a later export holds (ID-9) and the erasures (ER-1).
+ * SEG one, ID-3), the accounts, TwinSpaces, groups and events a later export holds (ID-9) and the
+ * erasures (ER-1).
  */
 export interface Elsewhere {
   /** Standing accounts of any export by id: migrated, or superseded (an SEG account with an eTwinning twin). */
@@ -72,8 +73,8 @@ export interface Elsewhere {
   /** Which of these e-mails a standing eTwinning account of any export has. */
   etwinningEmails(emails: readonly string[]): Promise<ReadonlySet<string>>;
   /**
-   * The ids of these accounts (with the platform of each id's line), TwinSpaces or groups that a later
-   * export than this one holds, with that export's holder.
+   * The ids of these accounts (with the platform of each id's line), TwinSpaces, groups or events that a
+   * later export than this one holds, with that export's holder.
    */
   laterHolding(
     kind: HeldKind,

@@ -11,9 +11,9 @@ import {
 import { isSpaceKind, type Kind } from '../rules/kinds';
 
 /**
- * ID-9, for accounts and extended to TwinSpaces and groups (docs/support-desk.md): an account, project or
- * group that several exports hold (a corrected re-export under a new id) is migrated as the latest export
- * (by `exportedAt`, then export id) has it, whatever order the exports run in. An earlier export's line is
+ * ID-9, for accounts and extended to TwinSpaces, groups and events (docs/support-desk.md): an account,
+ * project, group or event that several exports hold (a corrected re-export under a new id) is migrated as
+ * the latest export (by `exportedAt`, then export id) has it, whatever order the exports run in. An earlier export's line is
  * decided `IN_LATER_EXPORT`; a later export that meets a copy an earlier one staged withdraws that copy.
  */
 
@@ -108,7 +108,7 @@ export interface HeldContainers {
   /** For each id a later export holds: that export's holder. */
   readonly later: ReadonlyMap<string, ContainerHolder>;
   /**
-   * Records this run's decision of each standing TwinSpace or group (what its children look up) and,
+   * Records this run's decision of each standing record of a held kind (what its children look up) and,
    * in the same write, makes this export the holder of those it `holds` (standing, schema-valid, no later
    * export holding them); then withdraws the copies of the earlier exports it takes them from. Safe to
    * repeat: the holder keeps the exports it replaced until every copy is gone (a crash between is

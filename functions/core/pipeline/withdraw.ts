@@ -82,10 +82,10 @@ function documentMeta(text: string): {
 
 /**
  * Withdraws what an export staged under one record's prefix (a profile with its lists and photo, a
- * TwinSpace or group with its items and files, an event's document), record by record as read from the documents before they
- * go: files first, then documents (a document still there names what remains); recorded in every run of
- * that export, whose receipts are told. A record of a kind `reason` gives none stays, with its files.
- * False when nothing is staged there.
+ * TwinSpace or group with its items and files, an event's document), record by record as read from the
+ * documents before they go: files first, then documents (a document still there names what remains);
+ * recorded in every run of that export, whose receipts are told. A record of a kind `reason` gives none
+ * stays, with its files. False when nothing is staged there.
  */
 async function withdrawStaged(
   exportId: string,
