@@ -288,5 +288,21 @@ describe('the end of a run', () => {
     expect(
       (s['Validate export'] as { Retry: { ErrorEquals: string[] }[] }).Retry.flatMap((r) => r.ErrorEquals),
     ).not.toContain('RunInProgressError');
+    // Its role may start this state machine (by the name CloudFormation gives it), and nothing else so.
+    type Resource = { Type: string; Properties: Record<string, unknown> };
+    const resources = synth.templates.pipeline.Resources as Record<string, Resource>;
+    const [machineId, machine] =
+      Object.entries(resources).find(([, r]) => r.Type === 'AWS::StepFunctions::StateMachine') ?? [];
+    if (!machine) throw new Error('the pipeline template has no state machine');
+    const role = (machine.Properties.RoleArn as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0];
+    type Statement = { Action: string | string[]; Resource: unknown };
+    const starts = Object.values(resources)
+      .filter(
+        (r) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties.Roles).includes(`"${role}"`),
+      )
+      .flatMap((r) => (r.Properties.PolicyDocument as { Statement: Statement[] }).Statement)
+      .filter((st) => [st.Action].flat().some((a) => a.toLowerCase() === 'states:startexecution'));
+    expect(starts).toHaveLength(1);
+    expect(JSON.stringify(starts[0]?.Resource)).toContain(`:stateMachine:${machineId}-*`);
   });
 });
