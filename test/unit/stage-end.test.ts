@@ -5,6 +5,7 @@ import {
   awaitStage,
   recordChunk,
   type StageStatus,
+  stageStatus,
   workedBefore,
 } from '../../functions/core/pipeline/progress';
 import type { Run } from '../../functions/core/pipeline/run';
@@ -105,6 +106,21 @@ test('a redelivery that finds its marker (the worker stopped before its count) c
     { token: 'tok', output: expect.objectContaining({ done: true, chunks: 1, lines: 5 }) },
   ]);
   expect(await workedBefore(run.scope, STAGE, chunk(1), { store, stageTasks })).toBe(false);
+});
+
+test('a count behind its markers whose message is gone (a local run killed) ends at the check that finds the queues drained', async () => {
+  const { store } = memoryStore();
+  await splitInto(store, 2);
+  await recordChunk(run.scope, STAGE, chunk(0), counts(1), { store });
+  // The killed worker recorded chunk 1's marker, not its count; its message went with the process.
+  await store.putChunkMarker(run.scope, STAGE, chunk(1), counts(2));
+  expect(await stageStatus(run, STAGE, { store })).toMatchObject({ done: false, chunks: 1 });
+  expect(await stageStatus(run, STAGE, { store, pendingMessages: async () => 0 })).toMatchObject({
+    done: true,
+    chunks: 2,
+    lines: 3,
+    stalledChecks: 0,
+  });
 });
 
 test('without a waiting task (plan, the in-process report) a chunk records its marker and its count', async () => {

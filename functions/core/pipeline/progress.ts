@@ -57,10 +57,18 @@ export async function stageStatus(
   if (count.expected === Number.POSITIVE_INFINITY)
     throw new Error(`stage "${stageId}" of ${run.scope} was never split`);
   const { expected } = count;
-  const { chunks, lines } = await chunksDone(run.scope, stage, count, deps.store);
-  const done = chunks >= expected;
+  let { chunks, lines } = await chunksDone(run.scope, stage, count, deps.store);
+  let done = chunks >= expected;
   const drained = !done && deps.pendingMessages !== undefined && (await deps.pendingMessages()) === 0;
-  const stalledChecks = drained ? previousStalledChecks + 1 : 0;
+  // Queues drained, chunks missing by the count: a count behind its markers (a worker stopped between its
+  // marker and its count, and its message is gone: a local run killed) is told from a stall by them.
+  if (drained && !count.uncertain) {
+    const marked = await deps.store.stageProgress(run.scope, stage);
+    chunks = marked.chunks;
+    lines = marked.counts.lines;
+    done = chunks >= expected;
+  }
+  const stalledChecks = drained && !done ? previousStalledChecks + 1 : 0;
   return {
     done,
     chunks,
