@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DynamoDBClient, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { fixDynalite } from '../../local/stand-ins/dynalite-fixes';
 
@@ -51,6 +51,8 @@ test('dynalite closes the LevelDB iterator of every query', async () => {
         BillingMode: 'PAY_PER_REQUEST',
       }),
     );
+    // dynalite makes a table ACTIVE on a timer after CreateTable answers: a put before it is refused.
+    await waitUntilTableExists({ client, maxWaitTime: 30, minDelay: 1 }, { TableName: 'ledger' });
     const doc = DynamoDBDocumentClient.from(client);
     await doc.send(new PutCommand({ TableName: 'ledger', Item: { pk: 'a', sk: '1', decision: 'migrated' } }));
     for (let i = 0; i < 40; i++) {
