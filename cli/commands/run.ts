@@ -18,6 +18,7 @@ import {
   MANIFEST,
   reportPrefix,
 } from '../../functions/core/keys';
+import type { RerunStart } from '../../functions/core/pipeline/rerun';
 import { changedExportError, changedRuns, manifestFiles, sameWaves } from '../../functions/core/pipeline/run';
 import {
   buildStagePlan,
@@ -347,23 +348,19 @@ export async function executeRun(
   // Records of other exports held as ORPHAN_RECORD belong to accounts this run brought (PR-7): the run
   // started those exports again, which run now, and their report folders here are refreshed.
   ended?.();
-  const named = (input: unknown) => {
-    const { exportId, wave } = input as { exportId: string; wave: string };
-    return { exportId, wave };
-  };
   const starting = (input: unknown) => {
-    const { exportId, wave } = named(input);
+    const { exportId, wave } = input as RerunStart;
     notice(
       `export ${exportId} (wave ${wave}) holds records whose owner account this export brings (they were ORPHAN_RECORD): it runs again now, to decide them with their owner`,
     );
   };
   for (const again of await pipeline.runStarted(starting)) {
-    const { exportId, wave } = named(again.input);
+    const { exportId, wave } = again.input as RerunStart;
     const { outcome } = again;
-    const ended = outcome.ok || REPORTED_FAILURES.has(outcome.error);
-    if (ended) await refreshReportFolders(pipeline, (other) => other.startsWith(`${exportId}/`));
+    const reported = outcome.ok || REPORTED_FAILURES.has(outcome.error);
+    if (reported) await refreshReportFolders(pipeline, (other) => other.startsWith(`${exportId}/`));
     notice(
-      ended
+      reported
         ? `export ${exportId} (wave ${wave}) ran again${outcome.ok ? '' : `, and ended ${outcome.error}`}: its report is refreshed`
         : `export ${exportId} (wave ${wave}) did not run again (${outcome.error}: ${outcome.cause}): run it again`,
     );

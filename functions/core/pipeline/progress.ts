@@ -29,15 +29,17 @@ const expectedIds = (expected: Readonly<Record<string, number>>) =>
 
 /**
  * A stage's chunks done and their lines: its count, which is exact and read in one request, or, when the
- * count is uncertain (ports `countChunk`: a chunk counted twice, a marker forgotten), its markers.
+ * count is uncertain (ports `countChunk`: a chunk counted twice, a marker forgotten) or `fromMarkers` is
+ * asked, its markers.
  */
 async function chunksDone(
   scope: string,
   stage: string,
   count: StageCount,
   store: Pick<PipelineStore, 'stageProgress'>,
+  fromMarkers = count.uncertain === true,
 ): Promise<{ chunks: number; lines: number }> {
-  if (!count.uncertain) return { chunks: count.done, lines: count.lines };
+  if (!fromMarkers) return { chunks: count.done, lines: count.lines };
   const { chunks, counts } = await store.stageProgress(scope, stage);
   return { chunks, lines: counts.lines };
 }
@@ -58,16 +60,13 @@ export async function stageStatus(
     throw new Error(`stage "${stageId}" of ${run.scope} was never split`);
   const { expected } = count;
   let { chunks, lines } = await chunksDone(run.scope, stage, count, deps.store);
-  let done = chunks >= expected;
-  const drained = !done && deps.pendingMessages !== undefined && (await deps.pendingMessages()) === 0;
+  const drained =
+    chunks < expected && deps.pendingMessages !== undefined && (await deps.pendingMessages()) === 0;
   // Queues drained, chunks missing by the count: a count behind its markers (a worker stopped between its
   // marker and its count, and its message is gone: a local run killed) is told from a stall by them.
-  if (drained && !count.uncertain) {
-    const marked = await deps.store.stageProgress(run.scope, stage);
-    chunks = marked.chunks;
-    lines = marked.counts.lines;
-    done = chunks >= expected;
-  }
+  if (drained && !count.uncertain)
+    ({ chunks, lines } = await chunksDone(run.scope, stage, count, deps.store, true));
+  const done = chunks >= expected;
   const stalledChecks = drained && !done ? previousStalledChecks + 1 : 0;
   return {
     done,
