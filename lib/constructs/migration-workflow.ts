@@ -125,22 +125,12 @@ export class MigrationWorkflow extends Construct {
     };
 
     // The execution's id takes the export's run lock: a second execution for the same upload is refused.
-    const validate = onError(
-      invoke(
-        'Validate export',
-        fns.validate,
-        { 'start.$': '$', 'executionId.$': '$$.Execution.Id' },
-        '$.run',
-      ),
-    );
+    const validating = (name: string) =>
+      invoke(name, fns.validate, { 'start.$': '$', 'executionId.$': '$$.Execution.Id' }, '$.run');
+    const validate = onError(validating('Validate export'));
     // A start that another run asked for (PR-7, `$.rerun`) waits for the lock instead: the export may be
     // running now, and its forgotten chunks must still be decided.
-    const validateAgain = invoke(
-      'Validate export run again',
-      fns.validate,
-      { 'start.$': '$', 'executionId.$': '$$.Execution.Id' },
-      '$.run',
-    );
+    const validateAgain = validating('Validate export run again');
     validateAgain.addRetry({ errors: [RUN_IN_PROGRESS], ...LOCK_WAIT });
     onError(validateAgain);
 
