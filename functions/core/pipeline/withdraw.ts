@@ -142,6 +142,12 @@ async function withdrawStaged(
   return true;
 }
 
+/** The platform of the profile an export staged under an account id; undefined when none is staged. */
+async function stagedPlatform(exportId: string, id: string, deps: WithdrawDeps): Promise<string | undefined> {
+  const profile = await deps.objects.getText(deps.migratedBucket, targetKeys.profileDocument(exportId, id));
+  return profile ? parsedDocument(profile).platform : undefined;
+}
+
 /**
  * ID-3: an SEG account that an eTwinning account supersedes after its data was staged has that data
  * withdrawn: its staged profile, photo and account-owned lists under every export that staged it, record
@@ -157,11 +163,7 @@ export function supersededWithdrawer(deps: WithdrawDeps) {
       for (const exportId of exports) {
         const id = safeIdSegment(account.accountId);
         // Only a profile that this SEG account staged (an eTwinning account may have the same id).
-        const profile = await deps.objects.getText(
-          deps.migratedBucket,
-          targetKeys.profileDocument(exportId, id),
-        );
-        if (!profile || parsedDocument(profile).platform !== 'seg') continue;
+        if ((await stagedPlatform(exportId, id, deps)) !== 'seg') continue;
         if (
           await withdrawStaged(exportId, `${targetKeys.profile(exportId, id)}/`, () => 'SEG_SUPERSEDED', deps)
         )
@@ -214,8 +216,7 @@ async function withdrawAccountCopy(
   by: ContainerHolder,
   deps: WithdrawDeps,
 ): Promise<void> {
-  const profile = await deps.objects.getText(deps.migratedBucket, targetKeys.profileDocument(exportId, id));
-  const platform = profile ? parsedDocument(profile).platform : undefined;
+  const platform = await stagedPlatform(exportId, id, deps);
   if (platform !== undefined && by.platform !== undefined && platform !== by.platform) return;
   await withdrawStaged(
     exportId,
