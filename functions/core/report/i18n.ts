@@ -1,5 +1,6 @@
 import { brotliDecompressSync } from 'node:zlib';
 import { IntlMessageFormat } from 'intl-messageformat';
+import { BoundedMemo } from '../memo';
 import type { LinkReasonCode, ReasonCode } from '../rules/reasons';
 import type EN from './messages/en.json';
 import { PACKED_MESSAGES } from './messages/packed';
@@ -115,6 +116,8 @@ export interface Say {
 }
 
 const says = new Map<Language, Say>();
+/** Dates each language keeps formatted (bounded: a pass over millions of receipts keeps no more). */
+const DATES_KEPT = 20_000;
 
 export function sayer(language: Language): Say {
   const cached = says.get(language);
@@ -130,24 +133,35 @@ export function sayer(language: Language): Say {
   const names = new Intl.DisplayNames([language], { type: 'language' });
   // Sizes' formats, by unit and fraction digits: made once a language, not once a file.
   const sizes = new Map<string, Intl.NumberFormat>();
-  const say = (id: MessageId, values: Values = {}) => {
+  // Texts already made: a message without values by its id, and dates by their text. Every receipt
+  // repeats the same few (its kinds, decisions, the rules' dates); formatting them again cost most of it.
+  const plain = new Map<MessageId, string>();
+  const dayTexts = new BoundedMemo<string>(DATES_KEPT);
+  const instantTexts = new BoundedMemo<string>(DATES_KEPT);
+  const say = (id: MessageId, values?: Values) => {
+    const made = values === undefined ? plain.get(id) : undefined;
+    if (made !== undefined) return made;
     let format = formats.get(id);
     if (!format) {
       format = new IntlMessageFormat(catalogue[id], language);
       formats.set(id, format);
     }
-    return String(format.format(values));
+    const text = String(format.format(values ?? {}));
+    if (values === undefined) plain.set(id, text);
+    return text;
   };
   const made: Say = Object.assign(say, {
     language,
-    day: (date: string) => {
-      const at = Date.parse(`${date.slice(0, 10)}T00:00:00Z`);
-      return Number.isNaN(at) ? date : days.format(at);
-    },
-    instant: (timestamp: string) => {
-      const at = Date.parse(timestamp);
-      return Number.isNaN(at) ? timestamp : instants.format(at);
-    },
+    day: (date: string) =>
+      dayTexts.get(date, () => {
+        const at = Date.parse(`${date.slice(0, 10)}T00:00:00Z`);
+        return Number.isNaN(at) ? date : days.format(at);
+      }),
+    instant: (timestamp: string) =>
+      instantTexts.get(timestamp, () => {
+        const at = Date.parse(timestamp);
+        return Number.isNaN(at) ? timestamp : instants.format(at);
+      }),
     bytes: (bytes: number) => {
       const units = ['byte', 'kilobyte', 'megabyte', 'gigabyte', 'terabyte'] as const;
       let value = bytes;

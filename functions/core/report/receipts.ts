@@ -1,3 +1,4 @@
+import { BoundedMemo } from '../memo';
 import type { Withdrawal } from '../ports';
 import type { Kind } from '../rules/kinds';
 import type { Decision, ReasonCode } from '../rules/reasons';
@@ -65,21 +66,30 @@ const withdrawnWhy = (say: Say, reason: Withdrawal['reason']) =>
 /** A record's technical note: English, so only in the English part. */
 const detailIn = (say: Say, detail: string | undefined) => (say.language === 'en' ? detail : undefined);
 
+type Dated = { date?: string; cutoff?: string; wave: string; photo?: ReceiptRecord['photo'] };
+
+/** Each language's dates lines already made: records share a few dates, cut-offs and waves. */
+const datesMade = new Map<Language, BoundedMemo<string>>();
+
 /** The dates that decided a record: its own, the rule's cut-off or window, its wave. */
-function datesOf(
-  r: { date?: string; cutoff?: string; wave: string; photo?: ReceiptRecord['photo'] },
-  say: Say,
-): string {
-  const parts: string[] = [];
-  if (r.photo) parts.push(say(`photo.${r.photo}` as MessageId));
-  if (r.date) parts.push(say('dates.date', { date: say.day(r.date) }));
-  if (r.cutoff?.includes('/')) {
-    // The window is [from, to): the receipt names the last day that counts, as the FAQ does (21.2.2022).
-    const [from, to] = r.cutoff.split('/') as [string, string];
-    parts.push(say('dates.window', { from: say.day(from), last: say.day(dayBefore(to)) }));
-  } else if (r.cutoff) parts.push(say('dates.cutoff', { cutoff: say.day(r.cutoff) }));
-  parts.push(say('dates.wave', { wave: r.wave }));
-  return parts.join(' · ');
+function datesOf(r: Dated, say: Say): string {
+  let made = datesMade.get(say.language);
+  if (!made) {
+    made = new BoundedMemo<string>(20_000);
+    datesMade.set(say.language, made);
+  }
+  return made.get(`${r.photo ?? ''}\u0000${r.date ?? ''}\u0000${r.cutoff ?? ''}\u0000${r.wave}`, () => {
+    const parts: string[] = [];
+    if (r.photo) parts.push(say(`photo.${r.photo}` as MessageId));
+    if (r.date) parts.push(say('dates.date', { date: say.day(r.date) }));
+    if (r.cutoff?.includes('/')) {
+      // The window is [from, to): the receipt names the last day that counts, as the FAQ does (21.2.2022).
+      const [from, to] = r.cutoff.split('/') as [string, string];
+      parts.push(say('dates.window', { from: say.day(from), last: say.day(dayBefore(to)) }));
+    } else if (r.cutoff) parts.push(say('dates.cutoff', { cutoff: say.day(r.cutoff) }));
+    parts.push(say('dates.wave', { wave: r.wave }));
+    return parts.join(' · ');
+  });
 }
 
 /** Whether the receipt names a TwinSpace (the teacher's, one they take part in, or an item's). */

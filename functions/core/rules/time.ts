@@ -1,3 +1,5 @@
+import { BoundedMemo } from '../memo';
+
 /** Calendar dates in a named time zone, turned into instants (rules' "Conventions"). */
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
@@ -51,13 +53,42 @@ export function startOfDay(date: string, timeZone: string): number {
   return instant;
 }
 
+/** The calendar date of an instant in a time zone, through the zone's database (slow: tens of µs). */
+function zoneDay(instant: number, timeZone: string): string {
+  const parts: Record<string, string> = {};
+  for (const p of formatter(timeZone).formatToParts(new Date(instant))) parts[p.type] = p.value;
+  return `${parts.year}-${parts.month}-${parts.day}`;
+}
+
+const DAY = 86_400_000;
+/** UTC days kept a zone: thirty years of them. */
+const DAYS_KEPT = 11_000;
+/**
+ * The zone's offset through each whole UTC day, when it is one offset from its first millisecond to its
+ * last (NaN on the two days a year it changes), by zone and day: records' timestamps fall on few days,
+ * and asking the zone's database for each cost most of a receipt's dates.
+ */
+const dayOffsets = new Map<string, BoundedMemo<number, number>>();
+
 /** The calendar date (`YYYY-MM-DD`) of a timestamp in a time zone; undefined when it is no timestamp. */
 export function calendarDay(timestamp: string, timeZone: string): string | undefined {
   const instant = Date.parse(timestamp);
   if (!Number.isFinite(instant)) return undefined;
-  const parts: Record<string, string> = {};
-  for (const p of formatter(timeZone).formatToParts(new Date(instant))) parts[p.type] = p.value;
-  return `${parts.year}-${parts.month}-${parts.day}`;
+  const day = Math.floor(instant / DAY);
+  let offsets = dayOffsets.get(timeZone);
+  if (!offsets) {
+    offsets = new BoundedMemo<number, number>(DAYS_KEPT);
+    dayOffsets.set(timeZone, offsets);
+  }
+  const offset = offsets.get(day, () => {
+    const first = offsetAt(day * DAY, timeZone);
+    return first === offsetAt(day * DAY + DAY - 1, timeZone) ? first : Number.NaN;
+  });
+  const local = new Date(instant + offset);
+  const year = local.getUTCFullYear();
+  // Days whose offset changes, and years the zone database writes otherwise (before 1000, after 9999).
+  if (Number.isNaN(offset) || year < 1000 || year > 9999) return zoneDay(instant, timeZone);
+  return local.toISOString().slice(0, 10);
 }
 
 /** Whether a zone name is known to this runtime's time-zone database. */
