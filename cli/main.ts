@@ -113,6 +113,10 @@ async function printResult(name: string, title: string, result: ExportResult, po
   console.log(
     `\nreport: ${result.outDir} (summary.json, decisions.ndjson, report.html, ${result.receipts === undefined ? 'receipts/' : `${result.receipts} receipts`})`,
   );
+  if (name === 'plan')
+    console.log(
+      `one teacher's receipt: esep-migrate receipt ${result.outDir} --account <legacyAccountId> [--as html|text]`,
+    );
   return result.failed ? 1 : 0;
 }
 
@@ -532,6 +536,22 @@ function program(setExit: (code: number) => void): Command {
         if (found.legacyAccountId && found.runs.length === 0)
           console.log('no run in this state has a receipt for it');
       }
+      setExit(0);
+    });
+
+  cli
+    .command('receipt')
+    .description(
+      "one teacher's receipt from a report folder (a plan's or a run's): its JSON, or the page or text the support desk sends",
+    )
+    .argument('<reportDir>', 'the report folder (plan or run)')
+    .requiredOption('--account <legacyAccountId>', 'the legacy account id')
+    .addOption(
+      new Option('--as <format>', 'json, html or text').choices(['json', 'html', 'text']).default('json'),
+    )
+    .action(async (reportDir: string, o: { account: string; as: 'json' | 'html' | 'text' }) => {
+      const { showReceipt } = require('./commands/receipt') as typeof import('./commands/receipt');
+      process.stdout.write(await showReceipt({ reportDir, account: o.account, as: o.as }));
       setExit(0);
     });
 

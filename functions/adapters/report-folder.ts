@@ -1,80 +1,32 @@
-import { once } from 'node:events';
-import { createWriteStream, type WriteStream, writeFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import { Piscina } from 'piscina';
 import { eachLimited } from '../core/concurrency';
 import type { Estimate } from '../core/estimate/estimate';
-import { receiptFiles } from '../core/report/receipts';
+import { PARTITIONS_FILE, partitionFile, type ReceiptPartitions } from '../core/report/receipt-partitions';
+import { RECEIPT_SUFFIXES } from '../core/report/receipts';
 import { type ReportView, reportHtml } from '../core/report/report-html';
-import { buildReceipt, type ReceiptContext, type Summary } from '../core/report/summary';
-import {
-  type DownloadUrl,
-  decisionLine,
-  groupSpool,
-  partitionOf,
-  ReportTally,
-  spoolEntries,
-  withDownloadLinks,
-} from '../core/report/tally';
+import type { Summary } from '../core/report/summary';
+import { decisionLine, partitionOf, ReportTally, spoolEntries } from '../core/report/tally';
 import type { DecidedRecord } from '../core/rules/decide';
-import { safeIdSegment } from '../core/rules/safe-name';
+import type { CompiledPolicy } from '../core/rules/policy';
+import { BatchedWriter } from './batched-writer';
+import { buildPartition, type PartitionBuilt, type PartitionTask } from './receipt-partition';
 
 /**
- * Lines gathered in memory and handed to the stream in large writes: one system call per batch rather
- * than per line. `write` returns a promise only when it had to flush (back-pressure).
+ * Writes a plan's report folder: decisions.ndjson as decisions arrive, the receipts at the end (in
+ * partitions, receipt-partitions.ts), summary.json last. Receipts group records by owner without holding
+ * the export in memory: each decision is spooled into one partition file by its account's partition, and
+ * each partition is read back alone, on worker threads when there are several (every core).
  */
-class BatchedWriter {
-  private parts: string[] = [];
-  private size = 0;
-  readonly stream: WriteStream;
-
-  constructor(
-    path: string,
-    private readonly batchChars: number,
-  ) {
-    this.stream = createWriteStream(path, { highWaterMark: Math.max(batchChars, 16 * 1024) });
-  }
-
-  write(text: string): void | Promise<void> {
-    this.parts.push(text);
-    this.size += text.length;
-    if (this.size >= this.batchChars) return this.flush();
-  }
-
-  /** One wait for 'drain' however many writes wait on it (a record spooled to many members' receipts). */
-  private draining?: Promise<void>;
-
-  async flush(): Promise<void> {
-    if (this.size === 0) return;
-    const ok = this.stream.write(this.parts.join(''));
-    this.parts = [];
-    this.size = 0;
-    if (!ok)
-      this.draining ??= once(this.stream, 'drain').then(() => {
-        this.draining = undefined;
-      });
-    await this.draining;
-  }
-
-  async close(): Promise<void> {
-    await this.flush();
-    const closed = once(this.stream, 'close');
-    this.stream.end();
-    await closed;
-  }
-}
-
-/**
- * Writes a report folder (`plan`): decisions.ndjson as decisions arrive, receipts/<accountId>.json at the
- * end, summary.json last. Receipts group records by owner without holding the export in memory: each
- * decision is spooled into one of several partition files by its account's partition, and each
- * partition is read back alone (the same partitions as the run's receipts parts).
- */
-export interface ReportFolderOptions extends ReceiptContext {
+export interface ReportFolderOptions {
   /** More partitions for larger exports keep each one small when read back. */
   readonly partitions?: number;
-  /** On AWS: a pre-signed download link for a dropped record's file (TS-5). */
-  readonly downloadUrl?: DownloadUrl;
+  /** The policy of the plan: the cut-off dates a receipt shows. */
+  readonly policy?: CompiledPolicy;
+  /** Threads that build the receipts partitions (default: one a core, none for one partition). */
+  readonly threads?: number;
 }
 
 export class ReportFolder {
@@ -120,35 +72,28 @@ export class ReportFolder {
     if (waits.length > 0) return Promise.all(waits).then(() => undefined);
   }
 
-  /** Writes the receipts (JSON, HTML, text), report.html and summary.json last; returns the receipts. */
+  /** Writes the receipts' partitions, report.html and summary.json last; returns the receipts. */
   async finish(
     summary: Summary,
     estimate?: (receipts: { accounts: number; files: number }) => Estimate,
   ): Promise<number> {
     if (!this.decisions || !this.spoolDir) throw new Error('report folder not open');
+    const spoolDir = this.spoolDir;
     await this.decisions.close();
-    let receipts = 0;
-    let files = 0;
-    for (const [i, partition] of this.partitions.entries()) {
-      await partition.close();
-      const path = join(this.spoolDir, `${i}.ndjson`);
-      const byAccount = groupSpool((await readFile(path, 'utf8')).split('\n'));
-      await eachLimited(byAccount, 16, async ([owner, { owned, partOf }]) => {
-        const receipt = await withDownloadLinks(
-          buildReceipt(this.exportId, owner, owned, this.options, partOf),
-          this.options.downloadUrl,
-        );
-        const base = join(this.dir, 'receipts', safeIdSegment(owner));
-        // Synchronous: a receipt's small files cost a quarter less CPU than through promises.
-        for (const file of receiptFiles(receipt)) {
-          writeFileSync(`${base}${file.suffix}`, file.body);
-          files++;
-        }
-        receipts++;
-      });
-      await rm(path);
-    }
-    await rm(this.spoolDir, { recursive: true, force: true });
+    for (const partition of this.partitions) await partition.close();
+    const tasks: PartitionTask[] = this.partitions.map((_, i) => ({
+      spoolPath: join(spoolDir, `${i}.ndjson`),
+      outPath: join(this.dir, 'receipts', partitionFile(i)),
+      exportId: this.exportId,
+      ...(this.options.policy ? { policy: this.options.policy.policy } : {}),
+    }));
+    const built = await buildPartitions(tasks, this.options.threads);
+    const receipts = built.reduce((n, b) => n + b.receipts, 0);
+    const index: ReceiptPartitions = { partitions: this.partitionCount, accounts: receipts };
+    await writeFile(join(this.dir, 'receipts', PARTITIONS_FILE), `${JSON.stringify(index)}\n`);
+    await rm(spoolDir, { recursive: true, force: true });
+    // On AWS every receipt is its renderings, one object each (the estimate's S3 writes).
+    const files = receipts * RECEIPT_SUFFIXES.length;
     const { byWave, byCountry, quarantine, quarantineTotal } = this.counted.toJSON();
     const view: ReportView = {
       summary,
@@ -170,5 +115,35 @@ export class ReportFolder {
   async abandon(): Promise<void> {
     for (const w of [this.decisions, ...this.partitions]) w?.stream.destroy();
     if (this.spoolDir) await rm(this.spoolDir, { recursive: true, force: true });
+  }
+}
+
+/** Builds every partition: on worker threads when there are several partitions and cores, else here. */
+async function buildPartitions(tasks: PartitionTask[], threads?: number): Promise<PartitionBuilt[]> {
+  const count = Math.min(threads ?? availableParallelism(), tasks.length);
+  if (count <= 1) {
+    const built: PartitionBuilt[] = [];
+    for (const task of tasks) built.push(await buildPartition(task));
+    return built;
+  }
+  const pool = new Piscina<PartitionTask, PartitionBuilt>({
+    filename: join(__dirname, 'receipt-partition-worker.cjs'),
+    minThreads: count,
+    maxThreads: count,
+    // One partition a thread at a time: a partition is read back whole, and two would hold twice that.
+    concurrentTasksPerWorker: 1,
+  });
+  try {
+    const built: PartitionBuilt[] = new Array(tasks.length);
+    await eachLimited(
+      tasks.map((task, i) => [task, i] as const),
+      count,
+      async ([task, i]) => {
+        built[i] = await pool.run(task);
+      },
+    );
+    return built;
+  } finally {
+    await pool.destroy();
   }
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { plan } from '../../cli/commands/plan';
+import { readReceipt } from '../../cli/commands/receipt';
 import type { Receipt } from '../../functions/core/report/summary';
 import { account } from '../helpers/identity-world';
 import { quiet, run, STAFF, useTempFolder, writeExport } from '../helpers/timeline';
@@ -98,14 +98,18 @@ const LAB = {
   blobs: { [sha256]: bytes, [PAGE.sha256]: 'our water project', [NOTES.sha256]: 'notes of the group' },
 };
 
-const receiptOf = (folder: string, id: string) =>
-  JSON.parse(readFileSync(join(folder, 'receipts', `${id}.json`), 'utf8')) as Receipt;
+const receipts = new Map<string, Receipt>();
+/** A receipt of a run's folder (its own file) or a plan's (its partition), as `esep-migrate receipt` reads it. */
+const receiptOf = (folder: string, id: string) => receipts.get(`${folder}\u0000${id}`) as Receipt;
 
 test("a Learning Lab is on its event's people's receipts, deleted, with its file to download, and a deleted space's items' files on its people's; run and plan agree", async () => {
   const state = join(dir(), 'state');
   const ran = await run(state, LAB);
   expect(ran.summary.verification?.passed).toBe(true);
   const planned = await plan({ exportDir: writeExport(LAB), out: join(dir(), 'plan'), stderr: quiet });
+  for (const folder of [ran.outDir, planned.outDir])
+    for (const person of ['e-1', 'e-2', 'e-3'])
+      receipts.set(`${folder}\u0000${person}`, await readReceipt(folder, person));
   const downloads = (folder: string, person: string) =>
     receiptOf(folder, person)
       .downloads.map((d) => `${d.kind} ${d.id} ${d.fileName}`)

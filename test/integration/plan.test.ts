@@ -90,24 +90,48 @@ describe('esep-migrate plan on samples/export', () => {
     expect(decisions.some((d) => /^[a-z-]+\.ndjson(\.gz)?:\d+$/.test(d.id))).toBe(true);
   });
 
-  test('receipts: one per owning account, each record with its reason in plain words', () => {
-    const files = readdirSync(join(out, 'receipts'));
-    expect(files).toContain('acc-000000.json');
-    const receipt = readJson(join(out, 'receipts', 'acc-000000.json'));
-    expect(receipt.accountId).toBe('acc-000000');
+  test('receipts: one per owning account, in partitions, each record with its reason in plain words', () => {
+    const index = readJson(join(out, 'receipts', 'partitions.json'));
+    const lines = readdirSync(join(out, 'receipts'))
+      .filter((f) => f.endsWith('.ndjson'))
+      .flatMap((f) =>
+        readFileSync(join(out, 'receipts', f), 'utf8')
+          .split('\n')
+          .filter(Boolean),
+      )
+      .map((l) => JSON.parse(l));
+    expect(index.accounts).toBe(lines.length);
+    // One receipt per account that owns a record or takes part in a space: every migrated account has one.
+    const migrated = readFileSync(join(out, 'decisions.ndjson'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l))
+      .filter((d) => d.kind === 'accounts' && d.decision === 'migrated')
+      .map((d) => d.id);
+    const ids = new Set(lines.map((r) => r.accountId));
+    expect(migrated.length).toBeGreaterThan(40);
+    expect(migrated.filter((id) => !ids.has(id))).toEqual([]);
+    expect(ids.size).toBe(lines.length);
+    const receipt = lines.find((r) => r.accountId === 'acc-000000');
     expect(receipt.records.length).toBe(
       receipt.counts.migrated + receipt.counts.dropped + receipt.counts.quarantined,
     );
     expect(receipt.records.every((r: { explanation: string }) => r.explanation.length > 20)).toBe(true);
-    const json = files.filter((f) => f.endsWith('.json'));
-    const anyDownloads = json.some((f) => readJson(join(out, 'receipts', f)).downloads.length > 0);
-    expect(anyDownloads).toBe(true);
-    // Each receipt also as a page and as plain text, for a support desk to send: three files a teacher,
-    // whatever the languages of the account's country (side by side in the page and the text).
-    expect(files).toHaveLength(json.length * 3);
-    const text = readFileSync(join(out, 'receipts', 'acc-000000.txt'), 'utf8');
+    expect(lines.some((r) => r.downloads.length > 0)).toBe(true);
+    // The support desk's renderings, made when asked for: the same receipt as a page and as plain text.
+    const shown = cli(['receipt', out, '--account', 'acc-000000']);
+    expect(shown.status).toBe(0);
+    expect(JSON.parse(shown.stdout)).toEqual(receipt);
+    const text = cli(['receipt', out, '--account', 'acc-000000', '--as', 'text']).stdout;
     expect(text).toContain(`${receipt.records.length} items: ${receipt.counts.migrated} move to ESEP`);
-    expect(readFileSync(join(out, 'receipts', 'acc-000000.html'), 'utf8')).toMatch(/^<!doctype html>/);
+    expect(cli(['receipt', out, '--account', 'acc-000000', '--as', 'html']).stdout).toMatch(
+      /^<!doctype html>/,
+    );
+    const none = cli(['receipt', out, '--account', 'acc-nobody']);
+    expect([none.status, none.stderr.trim()]).toEqual([
+      2,
+      `esep-migrate: ${out} has no receipt for account acc-nobody`,
+    ]);
   });
 
   test('the AWS estimate: printed, in estimate.json, and in report.html', () => {
@@ -220,7 +244,10 @@ describe('esep-migrate plan on samples/export', () => {
     expect(readFileSync(join(again, 'decisions.ndjson'), 'utf8')).toBe(
       readFileSync(join(out, 'decisions.ndjson'), 'utf8'),
     );
-    expect(readdirSync(join(again, 'receipts'))).toEqual(readdirSync(join(out, 'receipts')));
+    for (const f of readdirSync(join(out, 'receipts')))
+      expect(readFileSync(join(again, 'receipts', f), 'utf8')).toBe(
+        readFileSync(join(out, 'receipts', f), 'utf8'),
+      );
   });
 });
 

@@ -1,10 +1,8 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
-import { ReportFolder } from '../../functions/adapters/report-folder';
 import { presignedDownloads } from '../../functions/adapters/s3-objects';
-import { Tally } from '../../functions/core/report/summary';
+import { receiptFiles } from '../../functions/core/report/receipts';
+import { buildReceipt } from '../../functions/core/report/summary';
+import { withDownloadLinks } from '../../functions/core/report/tally';
 import type { DecidedRecord } from '../../functions/core/rules/decide';
 
 const s3 = new S3Client({
@@ -41,45 +39,37 @@ describe('download links in receipts (TS-5)', () => {
     expect(presignedDownloads(s3, 'b', 'e', 0)).toBeUndefined();
   });
 
-  test('the report folder puts each link into the receipt, its JSON, text and page', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'esep-links-'));
-    try {
-      const folder = new ReportFolder(dir, 'exp-1', {
-        downloadUrl: async (d) => ({
-          url: `https://example.test/${d.sha256}`,
-          expiresAt: '2026-12-01T00:00:00.000Z',
-        }),
-      });
-      await folder.open();
-      const record: DecidedRecord = {
-        kind: 'twinspace-items',
-        id: 'i1',
-        wave: 'sept-2022',
-        decision: 'dropped',
-        reason: 'CONTENT_BEFORE_CUTOFF',
-        owners: ['acc-1'],
-        file: { fileName: download.fileName, size: 10, sha256: download.sha256 },
-      };
-      await folder.add(record);
-      const tally = new Tally(['twinspace-items']);
-      tally.add(record);
-      await folder.finish(tally.summary('exp-1', ['sept-2022'], new Date(), new Date()));
-      const receipt = JSON.parse(await readFile(join(dir, 'receipts', 'acc-1.json'), 'utf8'));
-      expect(receipt.downloads).toEqual([
-        {
-          ...download,
-          url: `https://example.test/${download.sha256}`,
-          urlExpiresAt: '2026-12-01T00:00:00.000Z',
-        },
-      ]);
-      expect(await readFile(join(dir, 'receipts', 'acc-1.txt'), 'utf8')).toContain(
-        `Klimaat & wij.pdf (10 bytes): https://example.test/${download.sha256} (link valid until December 1, 2026 at 12:00:00 AM UTC)`,
-      );
-      expect(await readFile(join(dir, 'receipts', 'acc-1.html'), 'utf8')).toContain(
-        `<a href="https://example.test/${download.sha256}">Klimaat &amp; wij.pdf</a>`,
-      );
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+  test("a run's report part puts each link into the receipt, its JSON, text and page", async () => {
+    const record: DecidedRecord = {
+      kind: 'twinspace-items',
+      id: 'i1',
+      wave: 'sept-2022',
+      decision: 'dropped',
+      reason: 'CONTENT_BEFORE_CUTOFF',
+      owners: ['acc-1'],
+      file: { fileName: download.fileName, size: 10, sha256: download.sha256 },
+    };
+    // As report-parts.ts builds a receipt on AWS: the receipt, then a link on each of its files.
+    const receipt = await withDownloadLinks(buildReceipt('exp-1', 'acc-1', [record]), async (d) => ({
+      url: `https://example.test/${d.sha256}`,
+      expiresAt: '2026-12-01T00:00:00.000Z',
+    }));
+    expect(receipt.downloads).toEqual([
+      {
+        ...download,
+        url: `https://example.test/${download.sha256}`,
+        urlExpiresAt: '2026-12-01T00:00:00.000Z',
+      },
+    ]);
+    const files = new Map(receiptFiles(receipt).map((f) => [f.suffix, f.body]));
+    expect(JSON.parse(files.get('.json') as string).downloads[0].url).toBe(
+      `https://example.test/${download.sha256}`,
+    );
+    expect(files.get('.txt')).toContain(
+      `Klimaat & wij.pdf (10 bytes): https://example.test/${download.sha256} (link valid until December 1, 2026 at 12:00:00 AM UTC)`,
+    );
+    expect(files.get('.html')).toContain(
+      `<a href="https://example.test/${download.sha256}">Klimaat &amp; wij.pdf</a>`,
+    );
   });
 });
