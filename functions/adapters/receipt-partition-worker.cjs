@@ -1,5 +1,5 @@
 'use strict';
-// A worker thread of a plan's receipts (report-folder.ts, through piscina): TypeScript through tsx, as in
-// the main thread; each task builds one partition (receipt-partition.ts).
+// A worker thread of a plan's receipts, run from the sources (on-threads.ts; the build runs its own
+// build/receipt-partition.cjs): TypeScript through tsx, as in the main thread.
 require('tsx/cjs');
-module.exports = require('./receipt-partition.ts').buildPartition;
+module.exports = require('./receipt-partition.ts');

@@ -1,8 +1,5 @@
 import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { Piscina } from 'piscina';
-import { eachLimited } from '../core/concurrency';
 import type { Estimate } from '../core/estimate/estimate';
 import { PARTITIONS_FILE, partitionFile, type ReceiptPartitions } from '../core/report/receipt-partitions';
 import { RECEIPT_SUFFIXES } from '../core/report/receipts';
@@ -12,7 +9,8 @@ import { decisionLine, partitionOf, ReportTally, spoolEntries } from '../core/re
 import type { DecidedRecord } from '../core/rules/decide';
 import type { CompiledPolicy } from '../core/rules/policy';
 import { BatchedWriter } from './batched-writer';
-import { buildPartition, type PartitionBuilt, type PartitionTask } from './receipt-partition';
+import { onThreads } from './on-threads';
+import { buildPartition, type PartitionTask } from './receipt-partition';
 
 /**
  * Writes a plan's report folder: decisions.ndjson as decisions arrive, the receipts at the end (in
@@ -87,7 +85,16 @@ export class ReportFolder {
       exportId: this.exportId,
       ...(this.options.policy ? { policy: this.options.policy.policy } : {}),
     }));
-    const built = await buildPartitions(tasks, this.options.threads);
+    const built = await onThreads({
+      worker: {
+        source: join(__dirname, 'receipt-partition-worker.cjs'),
+        built: 'receipt-partition.cjs',
+        name: 'buildPartition',
+      },
+      tasks,
+      here: buildPartition,
+      ...(this.options.threads === undefined ? {} : { threads: this.options.threads }),
+    });
     const receipts = built.reduce((n, b) => n + b.receipts, 0);
     const index: ReceiptPartitions = { partitions: this.partitionCount, accounts: receipts };
     await writeFile(join(this.dir, 'receipts', PARTITIONS_FILE), `${JSON.stringify(index)}\n`);
@@ -115,35 +122,5 @@ export class ReportFolder {
   async abandon(): Promise<void> {
     for (const w of [this.decisions, ...this.partitions]) w?.stream.destroy();
     if (this.spoolDir) await rm(this.spoolDir, { recursive: true, force: true });
-  }
-}
-
-/** Builds every partition: on worker threads when there are several partitions and cores, else here. */
-async function buildPartitions(tasks: PartitionTask[], threads?: number): Promise<PartitionBuilt[]> {
-  const count = Math.min(threads ?? availableParallelism(), tasks.length);
-  if (count <= 1) {
-    const built: PartitionBuilt[] = [];
-    for (const task of tasks) built.push(await buildPartition(task));
-    return built;
-  }
-  const pool = new Piscina<PartitionTask, PartitionBuilt>({
-    filename: join(__dirname, 'receipt-partition-worker.cjs'),
-    minThreads: count,
-    maxThreads: count,
-    // One partition a thread at a time: a partition is read back whole, and two would hold twice that.
-    concurrentTasksPerWorker: 1,
-  });
-  try {
-    const built: PartitionBuilt[] = new Array(tasks.length);
-    await eachLimited(
-      tasks.map((task, i) => [task, i] as const),
-      count,
-      async ([task, i]) => {
-        built[i] = await pool.run(task);
-      },
-    );
-    return built;
-  } finally {
-    await pool.destroy();
   }
 }
