@@ -1,7 +1,9 @@
-import { readFile, rm } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { receiptLine } from '../core/report/receipt-partitions';
 import { buildReceipt } from '../core/report/summary';
-import { groupSpool } from '../core/report/tally';
+import { SpoolGroups } from '../core/report/tally';
+import { readLines } from '../core/rules/ndjson';
 import { compilePolicy, type Policy } from '../core/rules/policy';
 import { BatchedWriter } from './batched-writer';
 
@@ -23,13 +25,27 @@ export interface PartitionBuilt {
   readonly bytes: number;
 }
 
+/** A spool line: one decided record (from a line within the export's cap) with its account. */
+const SPOOL_LINE_BYTES = 256 * 1024 * 1024;
+
 export async function buildPartition(task: PartitionTask): Promise<PartitionBuilt> {
   const context = task.policy ? { policy: compilePolicy(task.policy) } : {};
-  const byAccount = groupSpool((await readFile(task.spoolPath, 'utf8')).split('\n'));
+  // The spool read a line at a time, and each account let go once its receipt is written: the partition's
+  // records are held once, not also as the spool's text and as receipts.
+  const groups = new SpoolGroups();
+  const spool = createReadStream(task.spoolPath, { highWaterMark: 256 * 1024 });
+  // This code wrote every line of the spool: none can be unreadable but by a fault of the disk.
+  for await (const line of readLines(spool, { maxLineBytes: SPOOL_LINE_BYTES })) {
+    if ('unreadable' in line) throw new Error(`${task.spoolPath}:${line.lineNo}: ${line.unreadable}`);
+    groups.add(line.text);
+  }
+  const byAccount = groups.byAccount;
+  const accounts = byAccount.size;
   const out = new BatchedWriter(task.outPath, 1024 * 1024);
   let bytes = 0;
   try {
     for (const [owner, { owned, partOf }] of byAccount) {
+      byAccount.delete(owner);
       const line = receiptLine(buildReceipt(task.exportId, owner, owned, context, partOf));
       bytes += Buffer.byteLength(line);
       await out.write(line);
@@ -38,5 +54,5 @@ export async function buildPartition(task: PartitionTask): Promise<PartitionBuil
     await out.close();
   }
   await rm(task.spoolPath);
-  return { receipts: byAccount.size, bytes };
+  return { receipts: accounts, bytes };
 }

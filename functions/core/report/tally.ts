@@ -115,17 +115,24 @@ export function spoolEntries(record: DecidedRecord): SpoolEntry[] {
   return entries;
 }
 
-/** The records of each account of a partition's spool lines: what it owns, and the spaces it is part of. */
-export function groupSpool(lines: Iterable<string>) {
-  const byAccount = new Map<string, { owned: DecidedRecord[]; partOf: DecidedRecord[] }>();
-  for (const line of lines) {
-    if (line === '') continue;
+/** The records of each account of a partition's spool, gathered a line at a time. */
+export class SpoolGroups {
+  readonly byAccount = new Map<string, { owned: DecidedRecord[]; partOf: DecidedRecord[] }>();
+
+  add(line: string): void {
+    if (line === '') return;
     const [account, record, role] = JSON.parse(line) as SpoolEntry;
-    const entry = byAccount.get(account) ?? { owned: [], partOf: [] };
-    byAccount.set(account, entry);
+    const entry = this.byAccount.get(account) ?? { owned: [], partOf: [] };
+    this.byAccount.set(account, entry);
     (role === 'member' ? entry.partOf : entry.owned).push(record);
   }
-  return byAccount;
+}
+
+/** The records of each account of a partition's spool lines: what it owns, and the spaces it is part of. */
+export function groupSpool(lines: Iterable<string>) {
+  const groups = new SpoolGroups();
+  for (const line of lines) groups.add(line);
+  return groups.byAccount;
 }
 
 /** One line of decisions.ndjson (outputs.md), and nothing else of the record. */
