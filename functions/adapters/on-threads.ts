@@ -37,6 +37,11 @@ export async function onThreads<T, R>(options: {
   readonly here: (task: T) => Promise<R>;
   /** At most this many threads (default: one a core). */
   readonly threads?: number;
+  /**
+   * Each thread's old generation, in MB: a thread collects its garbage before its heap grows past this,
+   * rather than when V8's default (a share of the machine's memory) says so.
+   */
+  readonly heapMb?: number;
   /** What each task hands over to its thread rather than copies (a MessagePort for its progress). */
   readonly transfer?: (task: T) => Transferable[];
 }): Promise<R[]> {
@@ -52,8 +57,9 @@ export async function onThreads<T, R>(options: {
     name: options.worker.name,
     minThreads: count,
     maxThreads: count,
-    // One task a thread at a time: a task may hold much (a partition read back, a wave's indexes).
+    // One task a thread at a time: a task may hold much (a partition read back).
     concurrentTasksPerWorker: 1,
+    ...(options.heapMb ? { resourceLimits: { maxOldGenerationSizeMb: options.heapMb } } : {}),
   });
   try {
     await eachLimited(
@@ -61,7 +67,14 @@ export async function onThreads<T, R>(options: {
       count,
       async ([task, i]) => {
         const transferList = options.transfer?.(task);
-        results[i] = await pool.run(task, transferList ? { transferList } : {});
+        try {
+          results[i] = await pool.run(task, transferList ? { transferList } : {});
+        } catch (error) {
+          // A task that outgrew its thread's heap (an account that owns very much) runs again here, where
+          // the process's own limit holds; the task's function starts its outputs afresh.
+          if ((error as NodeJS.ErrnoException).code !== 'ERR_WORKER_OUT_OF_MEMORY') throw error;
+          results[i] = await options.here(task);
+        }
       },
     );
     return results;

@@ -25,7 +25,15 @@ export interface ReportFolderOptions {
   readonly policy?: CompiledPolicy;
   /** Threads that build the receipts partitions (default: one a core, none for one partition). */
   readonly threads?: number;
+  /** Each such thread's old generation in MB (default PARTITION_HEAP_MB). */
+  readonly threadHeapMb?: number;
 }
+
+/**
+ * What a receipts thread may hold: one partition's records (about `partitionRecords` decisions, each
+ * with the spaces its accounts take part in) and the receipt being built, with room to spare.
+ */
+const PARTITION_HEAP_MB = 256;
 
 export class ReportFolder {
   private decisions?: BatchedWriter;
@@ -93,6 +101,7 @@ export class ReportFolder {
       },
       tasks,
       here: buildPartition,
+      heapMb: this.options.threadHeapMb ?? PARTITION_HEAP_MB,
       ...(this.options.threads === undefined ? {} : { threads: this.options.threads }),
     });
     const receipts = built.reduce((n, b) => n + b.receipts, 0);

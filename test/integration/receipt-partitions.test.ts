@@ -52,9 +52,14 @@ function decisions(accounts: number): DecidedRecord[] {
   return out;
 }
 
-async function planFolder(name: string, threads: number, records: DecidedRecord[]) {
+async function planFolder(name: string, threads: number, records: DecidedRecord[], threadHeapMb?: number) {
   const dir = join(tmp, name);
-  const folder = new ReportFolder(dir, 'exp-1', { partitions: 4, threads, policy: compilePolicy() });
+  const folder = new ReportFolder(dir, 'exp-1', {
+    partitions: 4,
+    threads,
+    policy: compilePolicy(),
+    ...(threadHeapMb ? { threadHeapMb } : {}),
+  });
   await folder.open();
   const tally = new Tally(['accounts', 'activities', 'projects']);
   for (const r of records) {
@@ -94,6 +99,25 @@ test("a plan's receipts built on worker threads are the same partitions, byte fo
     'summary.json',
   ]);
 });
+
+test('a partition that outgrows its thread is built again here, with the same receipts', async () => {
+  // One account that owns 30,000 records with long titles: its partition holds more than a 48 MB heap.
+  const records: DecidedRecord[] = [...decisions(20)];
+  for (let n = 0; n < 30_000; n++)
+    records.push({
+      kind: 'activities',
+      id: `big-${n}`,
+      wave: '2023',
+      decision: 'dropped',
+      reason: 'ACTIVITY_BEFORE_CUTOFF',
+      owners: ['acc-big'],
+      title: `${n} ${'x'.repeat(1_000)}`,
+    } as DecidedRecord);
+  const one = await planFolder('one-big', 1, records);
+  const cramped = await planFolder('cramped', 2, records, 48);
+  expect(cramped.receipts).toBe(21);
+  expect(await filesOf(cramped.dir)).toEqual(await filesOf(one.dir));
+}, 60_000);
 
 test("an account's receipt is found in its partition, as built from its decisions; none for an account without", async () => {
   const records = decisions(300);
