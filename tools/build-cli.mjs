@@ -34,6 +34,7 @@ await build({
   // with it, so that a thread starts without compiling TypeScript either.
   entryPoints: [
     { in: join(ROOT, 'cli', 'main.ts'), out: 'esep-migrate' },
+    { in: join(ROOT, 'cli', 'commands', 'plan-wave.ts'), out: 'plan-wave' },
     { in: join(ROOT, 'functions', 'adapters', 'receipt-partition.ts'), out: 'receipt-partition' },
   ],
   outdir: dirname(BUILT),

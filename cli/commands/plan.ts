@@ -1,6 +1,8 @@
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { MessageChannel } from 'node:worker_threads';
 import { dynamoIdentities, dynamoStore } from '../../functions/adapters/dynamo-store';
+import { onThreads } from '../../functions/adapters/on-threads';
 import { ReportFolder } from '../../functions/adapters/report-folder';
 import { UsageError } from '../../functions/core/errors';
 import {
@@ -12,10 +14,11 @@ import {
 } from '../../functions/core/estimate/estimate';
 import type { AslDefinition } from '../../functions/core/estimate/transitions';
 import { reportPrefix } from '../../functions/core/keys';
-import { decideExport, type Elsewhere, elsewhereIn } from '../../functions/core/pipeline/decide-export';
+import { type Elsewhere, elsewhereIn, type ProgressEvent } from '../../functions/core/pipeline/decide-export';
 import { PARTITIONING, receiptPartitions } from '../../functions/core/pipeline/sizing';
-import { buildStagePlan, selectWaves } from '../../functions/core/pipeline/stages';
+import { buildStagePlan, selectWaves, type WavePlan } from '../../functions/core/pipeline/stages';
 import { decisionsOf, decisionTotals, type Summary } from '../../functions/core/report/summary';
+import { ReportTally } from '../../functions/core/report/tally';
 import type { Kind } from '../../functions/core/rules/kinds';
 import { validateExport } from '../../functions/core/rules/manifest';
 import { type CompiledPolicy, compilePolicy, parsePolicyJson } from '../../functions/core/rules/policy';
@@ -27,6 +30,7 @@ import { hasTable, readState, type StateReader } from '../../local/runtime/read-
 import { reportFolder } from '../folders';
 import { notice } from '../messages';
 import { progress, stagesOf } from '../progress';
+import { decideWave, type WaveDecided, type WaveTask } from './plan-wave';
 
 export interface PlanOptions {
   readonly exportDir: string;
@@ -111,10 +115,19 @@ export async function plan(options: PlanOptions): Promise<PlanResult> {
     [...stages.ids, 'writing the report'],
     stages.total,
   );
-  let finished = 0;
+  // Lines read so far, by wave: of the steps it finished, and of the one under way.
+  const read = waves.map(() => ({ finished: 0, current: 0 }));
+  const onProgress = (n: number) => (e: ProgressEvent) => {
+    const wave = read[n] as { finished: number; current: number };
+    wave.current = e.done ? 0 : e.lines;
+    if (e.done) wave.finished += e.lines;
+    bar.phase(e.stage);
+    bar.records(read.reduce((sum, w) => sum + w.finished + w.current, 0));
+  };
   await folder.open();
   // A state that holds other exports: read (never written), so that plan decides as run would there.
   let state: StateReader | undefined;
+  const channels: MessageChannel[] = [];
   try {
     let elsewhere: Elsewhere | undefined;
     const stateDir = options.stateDir === undefined ? undefined : resolve(options.stateDir);
@@ -130,27 +143,49 @@ export async function plan(options: PlanOptions): Promise<PlanResult> {
         holder,
       );
     }
-    const tally = await decideExport({
-      source,
+    const tasks: WaveTask[] = waves.map((w, n) => ({
+      exportDir: dir,
       validated,
-      policy,
-      waves,
-      ...(elsewhere ? { elsewhere } : {}),
-      sink: (record) => {
-        workload.add(record);
-        return folder.add(record);
-      },
-      onIndexed: (kind, entries) => {
-        workload.kind(kind).indexKeys += entries;
-      },
-      onProgress: (e) => {
-        bar.phase(e.stage);
-        bar.records(finished + e.lines);
-        if (e.done) finished += e.lines;
-      },
-    });
+      policy: policy.policy,
+      wave: w.wave,
+      spool: folder.wave(n),
+    }));
+    const decided: WaveDecided[] = new Array(waves.length);
+    if (elsewhere) {
+      // The state's table is open here, and one process at a time may read it: the waves in order, here.
+      for (const [n, task] of tasks.entries())
+        decided[n] = await decideWave(task, { elsewhere, onProgress: onProgress(n) });
+    } else {
+      // Each wave on a thread of its own, the largest first, so that the smaller ones fill in after.
+      const size = (n: number) =>
+        (waves[n] as WavePlan).kinds.reduce((sum, k) => sum + (validated.files.get(k)?.records ?? 0), 0);
+      const order = waves.map((_, n) => n).sort((a, b) => size(b) - size(a));
+      const threaded = order.map((n) => {
+        const channel = new MessageChannel();
+        channels.push(channel);
+        channel.port1.on('message', onProgress(n));
+        return { ...(tasks[n] as WaveTask), progress: channel.port2 };
+      });
+      const results = await onThreads({
+        worker: {
+          source: join(__dirname, 'plan-wave-worker.cjs'),
+          built: 'plan-wave.cjs',
+          name: 'decideWave',
+        },
+        tasks: threaded,
+        here: (task: WaveTask) => decideWave(task),
+        transfer: (task) => (task.progress ? [task.progress] : []),
+      });
+      for (const [i, n] of order.entries()) decided[n] = results[i] as WaveDecided;
+    }
+    const counted = new ReportTally(waves.flatMap((w) => w.kinds));
+    for (const wave of decided) {
+      counted.merge(wave.counts);
+      workload.merge(wave.workload);
+    }
     bar.phase('writing the report');
-    const summary = tally.summary(
+    bar.records(stages.total);
+    const summary = counted.tally.summary(
       exportId,
       waves.map((w) => w.wave),
       startedAt,
@@ -163,28 +198,33 @@ export async function plan(options: PlanOptions): Promise<PlanResult> {
       }),
     ) as unknown as AslDefinition;
     let aws: Estimate | undefined;
-    const receipts = await folder.finish(summary, (receipts) => {
-      const measured = {
-        kinds: workload.kinds,
-        receipts: receipts.accounts,
-        receiptFiles: receipts.files,
-        exportBytes,
-      };
-      const projected = options.scaleTo ? scaleWorkload(measured, options.scaleTo) : measured;
-      const made = estimate(
-        projected,
-        waves,
-        {
-          ...options.estimateSettings,
-          workerConcurrency:
-            options.estimateSettings?.workerConcurrency ?? SETTING_DEFAULTS.workerConcurrency,
-          pollSeconds: options.estimateSettings?.pollSeconds ?? SETTING_DEFAULTS.pollSeconds,
-        },
-        definition,
-      );
-      aws = options.scaleTo ? { ...made, scaledTo: options.scaleTo } : made;
-      return aws;
-    });
+    const receipts = await folder.finish(
+      summary,
+      counted.toJSON(),
+      tasks.map((t) => t.spool),
+      (receipts) => {
+        const measured = {
+          kinds: workload.kinds,
+          receipts: receipts.accounts,
+          receiptFiles: receipts.files,
+          exportBytes,
+        };
+        const projected = options.scaleTo ? scaleWorkload(measured, options.scaleTo) : measured;
+        const made = estimate(
+          projected,
+          waves,
+          {
+            ...options.estimateSettings,
+            workerConcurrency:
+              options.estimateSettings?.workerConcurrency ?? SETTING_DEFAULTS.workerConcurrency,
+            pollSeconds: options.estimateSettings?.pollSeconds ?? SETTING_DEFAULTS.pollSeconds,
+          },
+          definition,
+        );
+        aws = options.scaleTo ? { ...made, scaledTo: options.scaleTo } : made;
+        return aws;
+      },
+    );
     if (!aws) throw new Error('the report folder did not ask for the estimate');
     await writeFile(join(outDir, 'estimate.json'), `${JSON.stringify(aws, null, 2)}\n`);
     return { summary, outDir, receipts, estimate: aws };
@@ -192,6 +232,7 @@ export async function plan(options: PlanOptions): Promise<PlanResult> {
     await folder.abandon();
     throw error;
   } finally {
+    for (const channel of channels) channel.port1.close();
     bar.end();
     await state?.close();
   }

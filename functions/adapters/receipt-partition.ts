@@ -13,7 +13,8 @@ import { BatchedWriter } from './batched-writer';
  * that a worker thread builds it as well as the plan's own (report-folder.ts).
  */
 export interface PartitionTask {
-  readonly spoolPath: string;
+  /** The partition's spool files, one a wave, in the plan's order. */
+  readonly spoolPaths: readonly string[];
   readonly outPath: string;
   readonly exportId: string;
   /** The plan's policy as data (a compiled policy does not cross threads). */
@@ -33,11 +34,13 @@ export async function buildPartition(task: PartitionTask): Promise<PartitionBuil
   // The spool read a line at a time, and each account let go once its receipt is written: the partition's
   // records are held once, not also as the spool's text and as receipts.
   const groups = new SpoolGroups();
-  const spool = createReadStream(task.spoolPath, { highWaterMark: 256 * 1024 });
-  // This code wrote every line of the spool: none can be unreadable but by a fault of the disk.
-  for await (const line of readLines(spool, { maxLineBytes: SPOOL_LINE_BYTES })) {
-    if ('unreadable' in line) throw new Error(`${task.spoolPath}:${line.lineNo}: ${line.unreadable}`);
-    groups.add(line.text);
+  for (const path of task.spoolPaths) {
+    const spool = createReadStream(path, { highWaterMark: 256 * 1024 });
+    // This code wrote every line of the spool: none can be unreadable but by a fault of the disk.
+    for await (const line of readLines(spool, { maxLineBytes: SPOOL_LINE_BYTES })) {
+      if ('unreadable' in line) throw new Error(`${path}:${line.lineNo}: ${line.unreadable}`);
+      groups.add(line.text);
+    }
   }
   const byAccount = groups.byAccount;
   const accounts = byAccount.size;
@@ -53,6 +56,6 @@ export async function buildPartition(task: PartitionTask): Promise<PartitionBuil
   } finally {
     await out.close();
   }
-  await rm(task.spoolPath);
+  for (const path of task.spoolPaths) await rm(path);
   return { receipts: accounts, bytes };
 }

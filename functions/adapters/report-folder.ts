@@ -1,22 +1,33 @@
+import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import type { Estimate } from '../core/estimate/estimate';
 import { PARTITIONS_FILE, partitionFile, type ReceiptPartitions } from '../core/report/receipt-partitions';
 import { RECEIPT_SUFFIXES } from '../core/report/receipts';
 import { type ReportView, reportHtml } from '../core/report/report-html';
 import type { Summary } from '../core/report/summary';
-import { decisionLine, partitionOf, ReportTally, spoolEntries } from '../core/report/tally';
+import {
+  decisionLine,
+  partitionOf,
+  type ReportCounts,
+  ReportTally,
+  spoolEntries,
+} from '../core/report/tally';
 import type { DecidedRecord } from '../core/rules/decide';
+import type { Kind } from '../core/rules/kinds';
 import type { CompiledPolicy } from '../core/rules/policy';
 import { BatchedWriter } from './batched-writer';
 import { onThreads } from './on-threads';
 import { buildPartition, type PartitionTask } from './receipt-partition';
 
 /**
- * Writes a plan's report folder: decisions.ndjson as decisions arrive, the receipts at the end (in
- * partitions, receipt-partitions.ts), summary.json last. Receipts group records by owner without holding
- * the export in memory: each decision is spooled into one partition file by its account's partition, and
- * each partition is read back alone, on worker threads when there are several (every core).
+ * Writes a plan's report folder: decisions.ndjson, the receipts (in partitions, receipt-partitions.ts),
+ * report.html, and summary.json last. Each wave is decided apart (on a thread of its own when there are
+ * cores for it) into a spool of its own (`WaveSpool`): its decision lines, and each decision under the
+ * receipts partition of each account it concerns. The folder then joins the waves in their order, and
+ * builds each receipts partition from its spool files alone (bounded by the partition's size), again on
+ * every core.
  */
 export interface ReportFolderOptions {
   /** More partitions for larger exports keep each one small when read back. */
@@ -35,12 +46,64 @@ export interface ReportFolderOptions {
  */
 const PARTITION_HEAP_MB = 256;
 
+/** Where one wave's spool goes, as plain data (a wave's thread opens it). */
+export interface WaveSpoolPlace {
+  readonly dir: string;
+  readonly partitions: number;
+}
+
+const decisionsPart = (place: WaveSpoolPlace) => join(place.dir, 'decisions.ndjson');
+const spoolPart = (place: WaveSpoolPlace, partition: number) => join(place.dir, `${partition}.ndjson`);
+
+/** One wave's decisions, as they arrive: its decision lines, its receipts' spool, and what the report counts. */
+export class WaveSpool {
+  private readonly decisions: BatchedWriter;
+  private readonly partitions: BatchedWriter[] = [];
+  private readonly counted: ReportTally;
+
+  private constructor(
+    private readonly place: WaveSpoolPlace,
+    kinds: Iterable<Kind>,
+  ) {
+    this.counted = new ReportTally(kinds);
+    this.decisions = new BatchedWriter(decisionsPart(place), 1024 * 1024);
+    for (let i = 0; i < place.partitions; i++)
+      this.partitions.push(new BatchedWriter(spoolPart(place, i), 64 * 1024));
+  }
+
+  static async open(place: WaveSpoolPlace, kinds: Iterable<Kind> = []): Promise<WaveSpool> {
+    await mkdir(place.dir, { recursive: true });
+    return new WaveSpool(place, kinds);
+  }
+
+  /** Takes one decision; returns a promise only when a write must wait (back-pressure). */
+  add(record: DecidedRecord): void | Promise<void> {
+    const waits: Promise<void>[] = [];
+    this.counted.add(record);
+    const queued = this.decisions.write(`${decisionLine(record)}\n`);
+    if (queued) waits.push(queued);
+    for (const entry of spoolEntries(record)) {
+      const p = partitionOf(entry[0], this.place.partitions);
+      const spooled = (this.partitions[p] as BatchedWriter).write(`${JSON.stringify(entry)}\n`);
+      if (spooled) waits.push(spooled);
+    }
+    if (waits.length > 0) return Promise.all(waits).then(() => undefined);
+  }
+
+  /** Closes the wave's files; returns what the report counts of it. */
+  async close(): Promise<ReportCounts> {
+    for (const w of [this.decisions, ...this.partitions]) await w.close();
+    return this.counted.toJSON();
+  }
+
+  abandon(): void {
+    for (const w of [this.decisions, ...this.partitions]) w.stream.destroy();
+  }
+}
+
 export class ReportFolder {
-  private decisions?: BatchedWriter;
   private spoolDir?: string;
-  private partitions: BatchedWriter[] = [];
   private readonly partitionCount: number;
-  private readonly counted = new ReportTally();
 
   constructor(
     readonly dir: string,
@@ -56,40 +119,34 @@ export class ReportFolder {
     await rm(join(this.dir, 'summary.json'), { force: true });
     await rm(join(this.dir, 'report.html'), { force: true });
     await mkdir(join(this.dir, 'receipts'));
-    this.decisions = new BatchedWriter(join(this.dir, 'decisions.ndjson'), 1024 * 1024);
     this.spoolDir = await mkdtemp(join(this.dir, '.spool-'));
-    for (let i = 0; i < this.partitionCount; i++) {
-      this.partitions.push(new BatchedWriter(join(this.spoolDir, `${i}.ndjson`), 64 * 1024));
-    }
   }
 
-  /** Takes one decision; returns a promise only when a write must wait (back-pressure). */
-  add(record: DecidedRecord): void | Promise<void> {
-    if (!this.decisions) throw new Error('report folder not open');
-    const waits: Promise<void>[] = [];
-    this.counted.add(record);
-    const queued = this.decisions.write(`${decisionLine(record)}\n`);
-    if (queued) waits.push(queued);
-    for (const entry of spoolEntries(record)) {
-      const p = partitionOf(entry[0], this.partitionCount);
-      const spooled = (this.partitions[p] as BatchedWriter).write(`${JSON.stringify(entry)}\n`);
-      if (spooled) waits.push(spooled);
-    }
-    if (waits.length > 0) return Promise.all(waits).then(() => undefined);
+  /** Where the n-th wave (in the plan's order) spools its decisions. */
+  wave(n: number): WaveSpoolPlace {
+    if (!this.spoolDir) throw new Error('report folder not open');
+    return { dir: join(this.spoolDir, String(n)), partitions: this.partitionCount };
   }
 
-  /** Writes the receipts' partitions, report.html and summary.json last; returns the receipts. */
+  /**
+   * Joins the waves' spools (in the plan's order) into decisions.ndjson and the receipts' partitions,
+   * then writes report.html and summary.json last; returns the receipts.
+   */
   async finish(
     summary: Summary,
+    counted: ReportCounts,
+    waves: readonly WaveSpoolPlace[],
     estimate?: (receipts: { accounts: number; files: number }) => Estimate,
   ): Promise<number> {
-    if (!this.decisions || !this.spoolDir) throw new Error('report folder not open');
+    if (!this.spoolDir) throw new Error('report folder not open');
     const spoolDir = this.spoolDir;
-    await this.decisions.close();
-    for (const partition of this.partitions) await partition.close();
-    const tasks: PartitionTask[] = this.partitions.map((_, i) => ({
-      spoolPath: join(spoolDir, `${i}.ndjson`),
-      outPath: join(this.dir, 'receipts', partitionFile(i)),
+    const decisions = join(this.dir, 'decisions.ndjson');
+    await writeFile(decisions, '');
+    for (const place of waves)
+      await pipeline(createReadStream(decisionsPart(place)), createWriteStream(decisions, { flags: 'a' }));
+    const tasks: PartitionTask[] = Array.from({ length: this.partitionCount }, (_, p) => ({
+      spoolPaths: waves.map((place) => spoolPart(place, p)),
+      outPath: join(this.dir, 'receipts', partitionFile(p)),
       exportId: this.exportId,
       ...(this.options.policy ? { policy: this.options.policy.policy } : {}),
     }));
@@ -110,7 +167,7 @@ export class ReportFolder {
     await rm(spoolDir, { recursive: true, force: true });
     // On AWS every receipt is its renderings, one object each (the estimate's S3 writes).
     const files = receipts * RECEIPT_SUFFIXES.length;
-    const { byWave, byCountry, quarantine, quarantineTotal } = this.counted.toJSON();
+    const { byWave, byCountry, quarantine, quarantineTotal } = counted;
     const view: ReportView = {
       summary,
       byWave,
@@ -129,7 +186,6 @@ export class ReportFolder {
 
   /** Removes the spool after a failure; the folder holds no summary.json, so it is not a report. */
   async abandon(): Promise<void> {
-    for (const w of [this.decisions, ...this.partitions]) w?.stream.destroy();
     if (this.spoolDir) await rm(this.spoolDir, { recursive: true, force: true });
   }
 }

@@ -2,9 +2,10 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readReceipt } from '../../cli/commands/receipt';
-import { ReportFolder } from '../../functions/adapters/report-folder';
+import { ReportFolder, WaveSpool, type WaveSpoolPlace } from '../../functions/adapters/report-folder';
 import { findReceipt, receiptLine } from '../../functions/core/report/receipt-partitions';
-import { buildReceipt, Tally } from '../../functions/core/report/summary';
+import { buildReceipt } from '../../functions/core/report/summary';
+import { ReportTally } from '../../functions/core/report/tally';
 import type { DecidedRecord } from '../../functions/core/rules/decide';
 import { compilePolicy } from '../../functions/core/rules/policy';
 
@@ -61,14 +62,16 @@ async function planFolder(name: string, threads: number, records: DecidedRecord[
     ...(threadHeapMb ? { threadHeapMb } : {}),
   });
   await folder.open();
-  const tally = new Tally(['accounts', 'activities', 'projects']);
-  for (const r of records) {
-    tally.add(r);
-    await folder.add(r);
+  // Two waves, each spooled apart, joined in their order.
+  const places = [folder.wave(0), folder.wave(1)];
+  const counted = new ReportTally(['projects', 'accounts', 'activities']);
+  for (const [n, wave] of ['sept-2022', '2023'].entries()) {
+    const spool = await WaveSpool.open(places[n] as WaveSpoolPlace);
+    for (const r of records.filter((r) => r.wave === wave)) await spool.add(r);
+    counted.merge(await spool.close());
   }
-  const receipts = await folder.finish(
-    tally.summary('exp-1', ['sept-2022', '2023'], new Date(0), new Date(0)),
-  );
+  const summary = counted.tally.summary('exp-1', ['sept-2022', '2023'], new Date(0), new Date(0));
+  const receipts = await folder.finish(summary, counted.toJSON(), places);
   return { dir, receipts };
 }
 

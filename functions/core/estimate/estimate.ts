@@ -246,6 +246,14 @@ export class WorkloadTally {
     }
     if (isFileOfDeletedSpace(d)) k.spaceFiles = (k.spaceFiles ?? 0) + 1;
   }
+
+  /** Adds what another tally counted (a wave decided on a thread of its own). */
+  merge(kinds: WorkloadTally['kinds']): void {
+    for (const [kind, from] of Object.entries(kinds) as [Kind, KindWorkload][]) {
+      const into = this.kind(kind) as unknown as Record<string, number>;
+      for (const [field, n] of Object.entries(from)) into[field] = (into[field] ?? 0) + n;
+    }
+  }
 }
 
 const GB = 1e9;
