@@ -24,6 +24,9 @@ export const partitionFileOf = (accountId: string, index: ReceiptPartitions) =>
 
 /** One receipt as a line of its partition: its account id first, so that it is found without parsing others. */
 export function receiptLine(receipt: Receipt): string {
+  // buildReceipt puts the account first; a receipt made otherwise is copied so that it is.
+  const text = JSON.stringify(receipt);
+  if (text.startsWith('{"accountId":')) return `${text}\n`;
   const { accountId, ...rest } = receipt;
   return `${JSON.stringify({ accountId, ...rest })}\n`;
 }

@@ -70,8 +70,50 @@ const DAYS_KEPT = 11_000;
  */
 const dayOffsets = new Map<string, BoundedMemo<number, number>>();
 
+/** A timestamp in UTC as exports write it: its day, and its time of day to the millisecond. */
+const UTC_TIMESTAMP = /^(\d{4}-\d\d-\d\d)T([01]\d|2[0-3]):([0-5]\d):([0-5]\d)(?:\.(\d{1,9}))?Z$/;
+
+/** The zone's offset through a UTC day (`YYYY-MM-DD`), NaN when it changes that day or it is no day. */
+const offsetsByDate = new Map<string, BoundedMemo<number>>();
+
+function offsetThrough(date: string, timeZone: string): number {
+  let offsets = offsetsByDate.get(timeZone);
+  if (!offsets) {
+    offsets = new BoundedMemo<number>(DAYS_KEPT);
+    offsetsByDate.set(timeZone, offsets);
+  }
+  return offsets.get(date, () => {
+    const start = Date.parse(`${date}T00:00:00Z`);
+    if (!Number.isFinite(start) || new Date(start).toISOString().slice(0, 10) !== date) return Number.NaN;
+    const first = offsetAt(start, timeZone);
+    return first === offsetAt(start + DAY - 1, timeZone) ? first : Number.NaN;
+  });
+}
+
+/**
+ * The calendar date of a UTC timestamp (`…Z`) from its text: its UTC day, or the day before or after when
+ * the zone's offset carries its time of day past midnight. Undefined when the text is of another form or
+ * the offset changes that day (the general path decides).
+ */
+function utcTimestampDay(timestamp: string, timeZone: string): string | undefined {
+  const m = UTC_TIMESTAMP.exec(timestamp);
+  if (!m) return undefined;
+  const date = m[1] as string;
+  if (date < '1000') return undefined;
+  const offset = offsetThrough(date, timeZone);
+  if (Number.isNaN(offset)) return undefined;
+  const ms = Number(`${m[5] ?? ''}00`.slice(0, 3));
+  const local = Number(m[2]) * 3_600_000 + Number(m[3]) * 60_000 + Number(m[4]) * 1000 + ms + offset;
+  if (local >= 0 && local < DAY) return date;
+  const day = new Date(Date.parse(`${date}T00:00:00Z`) + (local < 0 ? -DAY : DAY));
+  const year = day.getUTCFullYear();
+  return year < 1000 || year > 9999 ? undefined : day.toISOString().slice(0, 10);
+}
+
 /** The calendar date (`YYYY-MM-DD`) of a timestamp in a time zone; undefined when it is no timestamp. */
 export function calendarDay(timestamp: string, timeZone: string): string | undefined {
+  const fast = utcTimestampDay(timestamp, timeZone);
+  if (fast !== undefined) return fast;
   const instant = Date.parse(timestamp);
   if (!Number.isFinite(instant)) return undefined;
   const day = Math.floor(instant / DAY);
