@@ -177,8 +177,6 @@ async function main() {
     const store = await measure('store', String(25_000));
     log('local S3 stand-in baseline');
     const s3 = await measure('s3', String(2_000));
-    log('receipt files baseline');
-    const files = await measure('files', String(SIZES.large));
     log('plan (small, large)');
     const planSmall = await measure('plan', small);
     const planLarge = await measure('plan', large);
@@ -202,14 +200,7 @@ async function main() {
       storeWritesPerSec: perSec(store),
       /** Not a goal's baseline: what bounds `run` (one object per migrated record, per receipt, per chunk). */
       s3PutsPerSec: perSec(s3),
-      /** Not a goal's baseline: small files written one after another, three per account (what `plan` writes). */
-      fileWritesPerSec: perSec(files),
       planRecordsPerSec: perSec(planLarge),
-      /**
-       * Not a goal: the most `plan` could reach if everything but validating each record and writing its
-       * accounts' receipt files were free (the two measured above, on the same export).
-       */
-      planCeilingRecordsPerSec: Math.round(planLarge.records / ((validate.ms + files.ms) / 1000)),
       runRecordsPerSec: perSec(runLarge),
       /**
        * Not a goal: the most `run` could reach if it did nothing but put one document per migrated record
@@ -248,9 +239,8 @@ async function main() {
     log(
       `parse   ${result.parseRecordsPerSec} records/s    store ${result.storeWritesPerSec} writes/s    S3 stand-in ${result.s3PutsPerSec} puts/s`,
     );
-    log(`receipt files ${result.fileWritesPerSec} files/s`);
     log(
-      `plan    ${result.planRecordsPerSec} records/s (ceiling of validation and receipt files alone ${result.planCeilingRecordsPerSec}, ${(result.planCeilingRecordsPerSec / result.parseRecordsPerSec).toFixed(2)} x parse)`,
+      `plan    ${result.planRecordsPerSec} records/s (waves on threads of their own, receipts on every core)`,
     );
     log(
       `run     ${result.runRecordsPerSec} records/s (ceiling of one document put per migrated record alone ${result.runCeilingRecordsPerSec}, ${(result.runCeilingRecordsPerSec / result.storeWritesPerSec).toFixed(2)} x store writes)`,

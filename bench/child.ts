@@ -4,7 +4,7 @@
  * this process has exited: removing tens of thousands of files is not part of any measurement. Not a
  * public command.
  */
-import { createReadStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createReadStream, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
@@ -119,21 +119,6 @@ async function s3Puts(work: string, objects: number): Promise<number> {
   }
 }
 
-/**
- * The file system's rate for what `plan` writes per account: three receipt files (JSON, HTML, text, of the
- * sizes the generated exports' receipts average), written synchronously into one fresh folder, as the
- * report folder writes them. What bounds `plan` besides validation.
- */
-function receiptFiles(work: string, accounts: number): number {
-  const dir = join(work, 'receipts');
-  mkdirSync(dir);
-  const bodies = { json: 'j'.repeat(4_900), html: 'h'.repeat(6_300), txt: 't'.repeat(2_400) };
-  const started = performance.now();
-  for (let i = 0; i < accounts; i++)
-    for (const [ext, body] of Object.entries(bodies)) writeFileSync(join(dir, `acc-${i}.${ext}`), body);
-  return performance.now() - started;
-}
-
 async function main() {
   const [task, arg, work] = process.argv.slice(2) as [string, string, string];
   const started = performance.now();
@@ -154,9 +139,6 @@ async function main() {
   } else if (task === 's3') {
     records = Number(arg);
     ms = await s3Puts(work, records);
-  } else if (task === 'files') {
-    records = Number(arg) * 3;
-    ms = receiptFiles(work, Number(arg));
   } else if (task === 'plan') {
     const r = await plan({ exportDir: arg, out: work, stderr: quiet });
     records = decisionsIn(r.summary.counts);

@@ -1,5 +1,6 @@
 import type { MessagePort } from 'node:worker_threads';
 import { WaveSpool, type WaveSpoolPlace } from '../../functions/adapters/report-folder';
+import { ConservationError, ExportRejectedError } from '../../functions/core/errors';
 import { WorkloadTally } from '../../functions/core/estimate/estimate';
 import {
   decideExport,
@@ -34,10 +35,27 @@ export interface WaveDecided {
   readonly workload: WorkloadTally['kinds'];
 }
 
+/**
+ * How a wave ended, as data: an error's class does not cross threads (a clone of it is a plain Error), so
+ * the errors a plan answers by their class (a rejected export: exit 2; a broken conservation) come back
+ * as what they are and are thrown again by `thrownAgain`.
+ */
+export type WaveOutcome =
+  | { readonly decided: WaveDecided }
+  | { readonly rejected: { readonly message: string; readonly file?: string } }
+  | { readonly conservation: string };
+
+/** The wave's result, or its typed error thrown again in the plan's thread. */
+export function thrownAgain(outcome: WaveOutcome): WaveDecided {
+  if ('rejected' in outcome) throw new ExportRejectedError(outcome.rejected.message, outcome.rejected.file);
+  if ('conservation' in outcome) throw new ConservationError(outcome.conservation);
+  return outcome.decided;
+}
+
 export async function decideWave(
   task: WaveTask,
   here: { readonly elsewhere?: Elsewhere; readonly onProgress?: (event: ProgressEvent) => void } = {},
-): Promise<WaveDecided> {
+): Promise<WaveOutcome> {
   const policy = compilePolicy(task.policy);
   const wave = buildStagePlan(policy).find((w) => w.wave === task.wave);
   if (!wave) throw new Error(`no wave ${task.wave} in the policy`);
@@ -63,9 +81,12 @@ export async function decideWave(
     });
   } catch (error) {
     spool.abandon();
+    if (error instanceof ExportRejectedError)
+      return { rejected: { message: error.message, ...(error.file ? { file: error.file } : {}) } };
+    if (error instanceof ConservationError) return { conservation: error.message };
     throw error;
   } finally {
     port?.close();
   }
-  return { counts: await spool.close(), workload: workload.kinds };
+  return { decided: { counts: await spool.close(), workload: workload.kinds } };
 }

@@ -30,7 +30,7 @@ import { hasTable, readState, type StateReader } from '../../local/runtime/read-
 import { reportFolder } from '../folders';
 import { notice } from '../messages';
 import { progress, stagesOf } from '../progress';
-import { decideWave, type WaveDecided, type WaveTask } from './plan-wave';
+import { decideWave, thrownAgain, type WaveDecided, type WaveOutcome, type WaveTask } from './plan-wave';
 
 export interface PlanOptions {
   readonly exportDir: string;
@@ -154,7 +154,7 @@ export async function plan(options: PlanOptions): Promise<PlanResult> {
     if (elsewhere) {
       // The state's table is open here, and one process at a time may read it: the waves in order, here.
       for (const [n, task] of tasks.entries())
-        decided[n] = await decideWave(task, { elsewhere, onProgress: onProgress(n) });
+        decided[n] = thrownAgain(await decideWave(task, { elsewhere, onProgress: onProgress(n) }));
     } else {
       // Each wave on a thread of its own, the largest first, so that the smaller ones fill in after.
       const size = (n: number) =>
@@ -176,7 +176,7 @@ export async function plan(options: PlanOptions): Promise<PlanResult> {
         here: (task: WaveTask) => decideWave(task),
         transfer: (task) => (task.progress ? [task.progress] : []),
       });
-      for (const [i, n] of order.entries()) decided[n] = results[i] as WaveDecided;
+      for (const [i, n] of order.entries()) decided[n] = thrownAgain(results[i] as WaveOutcome);
     }
     const counted = new ReportTally(waves.flatMap((w) => w.kinds));
     for (const wave of decided) {
