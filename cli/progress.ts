@@ -35,9 +35,13 @@ export function progress(
   const started = Date.now();
   let done = 0;
   let current = '';
+  // A phase is one of `phases`, or several under way at once ("a + b": the waves of a plan, each on a
+  // thread of its own), or any other text.
   const step = () => {
-    const i = phases.indexOf(current);
-    return i >= 0 ? `step ${i + 1} of ${phases.length}: ${current}` : current;
+    const parts = current.split(' + ');
+    const at = parts.map((p) => phases.indexOf(p) + 1);
+    if (at.some((i) => i === 0)) return current;
+    return `${at.length === 1 ? 'step' : 'steps'} ${at.join(' + ')} of ${phases.length}: ${current}`;
   };
   const eta = () => {
     const seconds = (Date.now() - started) / 1000;

@@ -26,7 +26,7 @@ export interface WaveTask {
   readonly policy: Policy;
   readonly wave: string;
   readonly spool: WaveSpoolPlace;
-  /** Where a thread reports the wave's progress (ProgressEvent messages). */
+  /** Where a thread reports the wave's progress (ProgressEvent messages); the plan closes it. */
   readonly progress?: MessagePort;
 }
 
@@ -85,8 +85,6 @@ export async function decideWave(
       return { rejected: { message: error.message, ...(error.file ? { file: error.file } : {}) } };
     if (error instanceof ConservationError) return { conservation: error.message };
     throw error;
-  } finally {
-    port?.close();
   }
   return { decided: { counts: await spool.close(), workload: workload.kinds } };
 }

@@ -115,13 +115,20 @@ export async function plan(options: PlanOptions): Promise<PlanResult> {
     [...stages.ids, 'writing the report'],
     stages.total,
   );
-  // Lines read so far, by wave: of the steps it finished, and of the one under way.
-  const read = waves.map(() => ({ finished: 0, current: 0 }));
+  // Lines read so far, by wave: of the steps it finished, and of the one under way; and the stage each
+  // wave is in until its last step is done (the waves' threads run at once: the bar names each stage).
+  const read = waves.map(() => ({ finished: 0, current: 0, stage: undefined as string | undefined }));
   const onProgress = (n: number) => (e: ProgressEvent) => {
-    const wave = read[n] as { finished: number; current: number };
+    const wave = read[n] as (typeof read)[number];
     wave.current = e.done ? 0 : e.lines;
     if (e.done) wave.finished += e.lines;
-    bar.phase(e.stage);
+    const lastStage = (waves[n] as WavePlan).stages.at(-1);
+    const lastStep = lastStage?.steps.at(-1);
+    const ended =
+      e.done && e.stage === lastStage?.id && e.step.kind === lastStep?.kind && e.step.op === lastStep?.op;
+    wave.stage = ended ? undefined : e.stage;
+    const underWay = read.flatMap((w) => (w.stage ? [w.stage] : []));
+    if (underWay.length > 0) bar.phase(underWay.join(' + '));
     bar.records(read.reduce((sum, w) => sum + w.finished + w.current, 0));
   };
   await folder.open();
@@ -176,6 +183,8 @@ export async function plan(options: PlanOptions): Promise<PlanResult> {
         here: (task: WaveTask) => decideWave(task),
         transfer: (task) => (task.progress ? [task.progress] : []),
       });
+      // Progress posted after a wave's result is of work already counted: the bar moves on.
+      for (const channel of channels) channel.port1.close();
       for (const [i, n] of order.entries()) decided[n] = thrownAgain(results[i] as WaveOutcome);
     }
     const counted = new ReportTally(waves.flatMap((w) => w.kinds));

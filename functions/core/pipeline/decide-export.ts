@@ -36,7 +36,7 @@ import type { FileRef } from '../rules/schemas';
 import { keptPeople, laterThan, platformsOf, statusForChild } from './holders';
 import type { IndexName, Step, WavePlan } from './stages';
 
-/** Progress of a long pass: lines read so far of the step's kind file. */
+/** Progress of a long pass: a step begun, lines read so far of its kind file, and the step done. */
 export interface ProgressEvent {
   readonly wave: string;
   readonly stage: string;
@@ -251,6 +251,8 @@ export async function decideExport(options: DecideExportOptions): Promise<Tally>
         let lines = 0;
         const progress = (done: boolean) =>
           onProgress?.({ wave: wave.wave, stage: stage.id, step, lines, done });
+        // The step begins (a progress display names it before its first lines are counted).
+        progress(false);
         if (!file) {
           progress(true);
           continue;
