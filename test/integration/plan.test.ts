@@ -127,6 +127,11 @@ describe('esep-migrate plan on samples/export', () => {
     expect(cli(['receipt', out, '--account', 'acc-000000', '--as', 'html']).stdout).toMatch(
       /^<!doctype html>/,
     );
+    // report.html says how to read one, and the command line's summary too.
+    expect(readFileSync(join(out, 'report.html'), 'utf8')).toContain(
+      'esep-migrate receipt &lt;this folder&gt;',
+    );
+    expect(result.stdout).toContain(`esep-migrate receipt ${out} --account <legacyAccountId>`);
     const none = cli(['receipt', out, '--account', 'acc-nobody']);
     expect([none.status, none.stderr.trim()]).toEqual([
       2,

@@ -226,7 +226,12 @@ a.card-link{color:inherit;text-decoration:none}a.card-link .card{border-color:#0
     ),
     countrySection(view.byCountry),
     `<h2 id="quarantine-list">Quarantine (${n(view.quarantineTotal)})</h2>`,
-    '<p>Every decision: <a href="decisions.ndjson">decisions.ndjson</a>; every teacher\'s receipt: <a href="receipts/">receipts/</a>.</p>',
+    `<p>Every decision: <a href="decisions.ndjson">decisions.ndjson</a>; every teacher's receipt: <a href="receipts/">receipts/</a>${
+      // A plan's receipts are lines of partitions (receipt-partitions.ts): say how to read one.
+      view.estimate
+        ? ' (one line an account in the partition its id hashes to; <code>esep-migrate receipt &lt;this folder&gt; --account &lt;id&gt; --as html</code> shows one)'
+        : ''
+    }.</p>`,
     quarantine,
     verificationSection(summary),
     view.estimate ? estimateSection(view.estimate) : '',
