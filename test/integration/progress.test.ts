@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { formatEta } from '../../cli/progress';
+import { formatEta, progress } from '../../cli/progress';
 import { BIN, ROOT } from '../helpers/cli';
 
 /**
@@ -44,11 +44,30 @@ test('in a pipe: one plain line per change of the steps under way, with the perc
   );
   for (const stage of ['sept-2022/decide-1', 'sept-2022/decide-2', 'nov-2022/index', '2023/decide-2'])
     expect(lines.some((l) => l.includes(stage))).toBe(true);
-  expect(lines.some((l) => /\bsteps \d \+ \d/.test(l))).toBe(true);
   expect(lines.at(-1)).toMatch(
     /^\[plan\] step 9 of 9: writing the report \(100%, 1,032 of 1,032 records, ETA 0 s\)$/,
   );
   expect(r.stderr).not.toContain('\u001b');
+});
+
+test('stages under way at once (waves on threads of their own) read as one line naming each step', () => {
+  const written: string[] = [];
+  const p = progress(
+    { write: (s: string) => written.push(s) },
+    'plan',
+    ['a/index', 'a/decide', 'b/decide'],
+    10,
+  );
+  p.phase('a/index');
+  p.phase('a/decide + b/decide');
+  p.records(5);
+  p.phase('b/decide');
+  p.end();
+  expect(written).toEqual([
+    '[plan] step 1 of 3: a/index (0%, 0 of 10 records, ETA unknown)\n',
+    '[plan] steps 2 + 3 of 3: a/decide + b/decide (0%, 0 of 10 records, ETA unknown)\n',
+    expect.stringMatching(/^\[plan\] step 3 of 3: b\/decide \(50%, 5 of 10 records, ETA \d+ s\)\n$/),
+  ]);
 });
 
 test.each([
