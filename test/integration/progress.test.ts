@@ -44,6 +44,9 @@ test('in a pipe: one plain line per change of the steps under way, with the perc
   );
   for (const stage of ['sept-2022/decide-1', 'sept-2022/decide-2', 'nov-2022/index', '2023/decide-2'])
     expect(lines.some((l) => l.includes(stage))).toBe(true);
+  // Whether two waves' steps overlap depends on the threads' timing; when they do, the line names each step.
+  for (const line of lines.filter((l) => l.includes(' + ')))
+    expect(line).toMatch(/^\[plan\] steps \d( \+ \d)+ of 9: \S+( \+ \S+)+ \(/);
   expect(lines.at(-1)).toMatch(
     /^\[plan\] step 9 of 9: writing the report \(100%, 1,032 of 1,032 records, ETA 0 s\)$/,
   );
