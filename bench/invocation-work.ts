@@ -19,6 +19,7 @@ const PARTITIONING = {
   partitionRecords: 100,
   verifyKeys: 40,
   verifyPartitionKeys: 100,
+  summaryTallies: 20,
 };
 const PACE = { waitMs: 600_000, retryMs: 10, redeliverySeconds: 5 };
 

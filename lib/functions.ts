@@ -211,8 +211,16 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     name: 'summary',
     sizing: 'summary',
     env: [...REPORT_ENV],
-    grants: [readsExport, readsWork, { put: 'reports', prefix: '' }, { table: 'read-write' }],
-    description: 'writes summary.json, report.html and the run status from the parts',
+    grants: [
+      readsExport,
+      readsWork,
+      // The run's totals, a page of the parts' tallies merged per invocation (pipeline/tallies).
+      { put: 'exports', prefix: PREFIXES.work },
+      { put: 'reports', prefix: '' },
+      { table: 'read-write' },
+    ],
+    description:
+      "merges the parts' tallies a page at a time; writes summary.json, report.html, the run status",
   },
   {
     name: 'run-status',

@@ -80,6 +80,9 @@ export const workKeys = {
   reportTally: (scope: string, report: string, op: string, part: number) =>
     `${PREFIXES.work}${scope}/report/${report}/tally/${op}/${pad6(part)}.json`,
   reportTallies: (scope: string, report: string) => `${PREFIXES.work}${scope}/report/${report}/tally/`,
+  /** The tallies merged by the summary's first `step` pages (pipeline/tallies foldTallies). */
+  reportTotals: (scope: string, report: string, step: number) =>
+    `${PREFIXES.work}${scope}/report/${report}/totals/${pad6(step)}.json`,
   /** One report part's spool entries for one receipts partition. */
   reportSpool: (scope: string, report: string, partition: number, part: number) =>
     `${PREFIXES.work}${scope}/report/${report}/spool/${pad6(partition)}/${pad6(part)}.ndjson`,

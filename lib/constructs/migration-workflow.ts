@@ -11,6 +11,7 @@ import {
   stageStateName,
   type WavePlan,
 } from '../../functions/core/pipeline/stages';
+import { FOLD_START } from '../../functions/core/pipeline/tallies';
 
 /** Errors worth retrying with backoff: throttling and passing faults of Lambda and the services behind it. */
 export const TRANSIENT_ERRORS = [
@@ -244,8 +245,23 @@ export class MigrationWorkflow extends Construct {
     parts.last.next(receipts.first);
     const startReport = parts.first;
 
-    const report = onError(invoke('Write summary', fns.summary, run, '$.report'));
-    receipts.last.next(report);
+    // The parts' tallies merged a page per invocation (core/pipeline/tallies), then the summary written.
+    const foldStart = new sfn.Pass(this, 'Merge tallies start', {
+      result: sfn.Result.fromObject(FOLD_START),
+      resultPath: '$.fold',
+    });
+    const fold = onError(
+      invoke('Merge tallies', fns.summary, { ...run, 'fold.$': '$.fold', op: 'fold' }, '$.fold'),
+    );
+    const report = onError(invoke('Write summary', fns.summary, { ...run, 'fold.$': '$.fold' }, '$.report'));
+    receipts.last
+      .next(foldStart)
+      .next(fold)
+      .next(
+        new sfn.Choice(this, 'More tallies?')
+          .when(sfn.Condition.booleanEquals('$.fold.more', true), fold)
+          .otherwise(report),
+      );
     // The run's end, with its counts, for whoever wants to be told (the default event bus).
     const announce = new tasks.EventBridgePutEvents(this, 'Announce run finished', {
       entries: [

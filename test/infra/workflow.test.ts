@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import aslValidator from 'asl-validator';
 import { SIZING, sdkRetryCeilingSeconds } from '../../functions/core/pipeline/sizing';
 import { buildStagePlan, stageStateName } from '../../functions/core/pipeline/stages';
+import { FOLD_START } from '../../functions/core/pipeline/tallies';
 import { compilePolicy } from '../../functions/core/rules/policy';
 import { SETTING_DEFAULTS } from '../../lib/settings';
 import {
@@ -230,11 +231,26 @@ describe('the end of a run', () => {
       }),
     ]);
     expect(s['report parts complete']?.Next).toBe('report receipts split');
-    expect(s['report receipts complete']?.Next).toBe('Write summary');
+    // Then the parts' tallies merged a page per invocation, as long as a page may follow, then the summary.
+    expect(s['report receipts complete']?.Next).toBe('Merge tallies start');
+    expect(s['Merge tallies start']).toMatchObject({
+      Type: 'Pass',
+      Result: FOLD_START,
+      ResultPath: '$.fold',
+      Next: 'Merge tallies',
+    });
+    expect(s['Merge tallies']?.Parameters).toEqual({ 'run.$': '$.run', 'fold.$': '$.fold', op: 'fold' });
+    expect(s['Merge tallies']).toMatchObject({ ResultPath: '$.fold', Next: 'More tallies?' });
+    expect(s['More tallies?']).toMatchObject({
+      Choices: [
+        expect.objectContaining({ Variable: '$.fold.more', BooleanEquals: true, Next: 'Merge tallies' }),
+      ],
+      Default: 'Write summary',
+    });
     // A part in a dead-letter queue leaves the run without a report: a recorded failure.
     expect(s['Report stalled']?.Next).toBe('Record failure');
     expect(s['Identities stalled']?.Next).toBe('Record failure');
-    expect(s['Write summary']?.Parameters).toEqual({ 'run.$': '$.run' });
+    expect(s['Write summary']?.Parameters).toEqual({ 'run.$': '$.run', 'fold.$': '$.fold' });
   });
 
   test('the report is announced as "Migration Run Finished" on the default bus, and a failed verification fails the run', () => {

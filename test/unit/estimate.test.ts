@@ -80,8 +80,9 @@ describe('the AWS estimate, by hand', () => {
     ]);
     expect(e.binding).toEqual(e.duration.stages[4]);
     // Lambda: validate, 5 splits (2 identity stages, the wave's, 2 of the report), 1 worker batch,
-    // 5 waits (one a stage), 1 report part, 1 verify page, 1 receipts partition, the summary
-    expect(e.totals.lambdaInvocations).toBe(1 + 5 + 1 + 5 + 1 + 1 + 1 + 1);
+    // 5 waits (one a stage), 1 report part, 1 verify page, 1 receipts partition, the summary's merge of
+    // the 3 tallies (one page) and the summary
+    expect(e.totals.lambdaInvocations).toBe(1 + 5 + 1 + 5 + 1 + 1 + 1 + 1 + 1);
     // DynamoDB writes: 2 identity expectations, 3 chunk markers, the stage's expectation, 3 part markers,
     // the run status: no item per record (the ledger is the result objects); each of the 6 markers'
     // counts, and each of the 5 stages' waiting token.
@@ -91,12 +92,15 @@ describe('the AWS estimate, by hand', () => {
       dynamoWriteUnits: 21,
       dynamoReadUnits: e.totals.dynamoReadUnits,
       // PUTs and DELETEs: 3 chunks, 3 results, the 3 worked chunks deleted, 2 spool objects, 1 decisions
-      // part, 300 receipt files, 1 joined spool, summary.json and report.html; the 2 LISTs apart.
-      s3Writes: 3 + 3 + 3 + 2 + 1 + 300 + 1 + 2,
+      // part, 300 receipt files, 1 joined spool, the merged tallies, summary.json and report.html; the
+      // LISTs apart.
+      s3Writes: 3 + 3 + 3 + 2 + 1 + 300 + 1 + 1 + 2,
       s3Reads: e.totals.s3GetRequests,
     });
-    // The summary (3 tallies of 15 ms / 12 + 1 s) ends the run after validate (1 MB at 80 MB/s + 0.5 s).
-    const summary = (3 * 15) / 1000 / 12 + 1;
+    // The summary's merge (the report's 3 tallies: no account, so no identity chunk's, and the totals
+    // before them: 4 GETs of 15 ms / 12, then a PUT of 30 ms) and the summary itself (1 s) end the run
+    // after validate (1 MB at 80 MB/s + 0.5 s).
+    const summary = ((3 + 1) * 15) / 1000 / 12 + 30 / 1000 + 1;
     expect(e.duration.seconds).toBeCloseTo(
       0.5125 + 2 * (1.3 + (2 * 1.01) / 5500) + wave + part + receipts + summary,
       6,
@@ -111,6 +115,7 @@ describe('the AWS estimate, by hand', () => {
       'report part',
       'verify page',
       'receipts partition',
+      'summary merge',
       'summary',
     ]);
     expect(e.feasibility.historyEvents).toBeLessThan(e.feasibility.historyLimit);

@@ -720,13 +720,26 @@ export function estimate(
   const receiptsEnd = stageEnd(receiptsWork.seconds, partitions + targetPartitionCount);
   const receiptsStage = reportSplitSeconds + receiptsEnd.seconds;
   const reportPolls = [partsEnd.waits, receiptsEnd.waits];
-  // The summary reads every part's tally and writes summary.json, report.html and the decisions' index.
-  const summarySeconds =
-    ((mapParts + verifyInvocations + partitions) * a.s3GetMs) / 1000 / a.parallelRequests + 1;
+  // The summary merges the parts' tallies (each identity chunk's, report part's, verify partition's and
+  // receipts partition's), a page per invocation (a loop of the state machine), then writes summary.json,
+  // report.html and the decisions' index.
+  const tallies = 2 * accountChunks + mapParts + targetPartitionCount + partitions;
+  const folds = Math.ceil(tallies / P.summaryTallies) + (tallies % P.summaryTallies === 0 ? 1 : 0);
+  // Each reads a page of tallies and the totals before it, and puts the totals after it.
+  const foldsSeconds = (((tallies + folds) * a.s3GetMs) / a.parallelRequests + folds * a.s3PutMs) / 1000;
+  const heaviestFold =
+    (((Math.min(tallies, P.summaryTallies) + 1) * a.s3GetMs) / a.parallelRequests + a.s3PutMs) / 1000;
+  invoke(folds, foldsSeconds, mem('summary'), {
+    step: 'summary merge',
+    name: 'summary',
+    heaviest: heaviestFold,
+  });
+  const summarySeconds = 1;
   invoke(1, summarySeconds, mem('summary'), { step: 'summary', name: 'summary', heaviest: summarySeconds });
   const summaryLoad = noLoad();
-  get(summaryLoad, 'exports', mapParts + targetPartitionCount + partitions + 1);
-  list(1);
+  get(summaryLoad, 'exports', tallies + folds + 1);
+  list(folds);
+  put(summaryLoad, 'exports', folds);
   put(summaryLoad, 'reports', 2);
   write(summaryLoad, 1);
   t.events += 1;
@@ -734,9 +747,9 @@ export function estimate(
     { stage: 'report', seconds: partsStage, binding: partsWork.binding },
     { stage: 'receipts and verify', seconds: receiptsStage, binding: receiptsWork.binding },
   );
-  seconds += partsStage + receiptsStage + summarySeconds;
+  seconds += partsStage + receiptsStage + foldsSeconds + summarySeconds;
   // Every state the synthesized state machine goes through for this run, and its history events.
-  const walked = walkRun(definition, { waves: shape, reportPolls, identityPolls });
+  const walked = walkRun(definition, { waves: shape, reportPolls, identityPolls, summaryFolds: folds });
   t.stateTransitions = walked.transitions;
 
   // Lambda's pollers long-poll every queue of the workflow and the link queue for the whole run.

@@ -49,6 +49,8 @@ export interface RunShape {
   readonly reportPolls: readonly number[];
   /** Waits of the identity stages (before the waves); one each when absent. */
   readonly identityPolls?: readonly number[];
+  /** Invocations that merge the parts' tallies before the summary is written; one when absent. */
+  readonly summaryFolds?: number;
 }
 
 /** A Task that invokes a function and waits for its task token (in any partition). */
@@ -79,6 +81,7 @@ export function walkRun(
   const walk = (machine: AslDefinition, wave?: { wave: string; stagePolls: readonly number[] }): number => {
     let stage = -1;
     let polls = 0;
+    let folds = 0;
     const value = (variable: string): unknown => {
       switch (variable) {
         case '$.wave':
@@ -87,6 +90,8 @@ export function walkRun(
           return polls >= ((wave ? wave.stagePolls[stage] : outside[stage]) ?? 1);
         case '$.progress.stalled':
           return false;
+        case '$.fold.more':
+          return ++folds < (shape.summaryFolds ?? 1);
         case '$.report.status':
           return 'completed';
         case '$.rollback':

@@ -18,19 +18,11 @@ import {
   decisionLine,
   groupSpool,
   partitionOf,
-  type ReportCounts,
   ReportTally,
   spoolEntries,
   withDownloadLinks,
 } from '../report/tally';
-import {
-  countRun,
-  emptyVerifyTally,
-  mergeVerify,
-  type RunCounts,
-  type VerifyTally,
-  verdict,
-} from '../report/verification';
+import { countRun, verdict } from '../report/verification';
 import { decidedNow } from '../rules/decide';
 import { type IsErased, NONE_ERASED } from '../rules/erasure';
 import type { Kind } from '../rules/kinds';
@@ -46,6 +38,7 @@ import { runFacts } from './run-facts';
 import { BudgetSchema, PARTITIONING, receiptPartitions, verifyRanges } from './sizing';
 import { sendBudgeted } from './split';
 import { buildStagePlan, markerStage, REPORT_STAGES, type ReportStage, runIdOf } from './stages';
+import { FOLD_START, type Fold, foldTallies, type PartTally, totalsAt } from './tallies';
 
 /**
  * The report and verify of a run, fanned out as the stages are: no invocation's work grows with the
@@ -99,13 +92,6 @@ export const PartMessageSchema = z.object({
   budget: BudgetSchema.optional(),
 });
 export type PartMessage = z.infer<typeof PartMessageSchema>;
-
-/** What one part counted, as the summary merges it. */
-export type PartTally =
-  | { readonly op: 'map'; readonly report: ReportCounts; readonly away: RunCounts['away'] }
-  | { readonly op: 'receipts'; readonly receipts: number }
-  | { readonly op: 'verify'; readonly verify: VerifyTally }
-  | { readonly op: 'identify' | 'link'; readonly identities: Partial<IdentityCounts> };
 
 /** Spool objects a report part puts at once (below the SDK's 50 sockets per client). */
 const SPOOL_PUTS_IN_FLIGHT = 48;
@@ -336,29 +322,19 @@ export async function summarise(
   run: Run,
   deps: PartDeps,
   given?: IdentityCounts,
+  folded?: Fold,
 ): Promise<{ summary: Summary; receipts: number; view: ReportView }> {
   const { files } = await exportRecords(run, deps);
   const waves = buildStagePlan(deps.policy).filter((w) => run.waves.includes(w.wave));
+  // The state machine merged the tallies a page per invocation; in one process (tests) they are merged here.
+  let fold = folded ?? FOLD_START;
+  while (fold.more) fold = await foldTallies(run, fold, deps);
+  const totals = await totalsAt(run, fold.step, deps);
   const report = new ReportTally(waves.flatMap((w) => w.kinds));
-  const away: Partial<Record<Kind, number>> = {};
-  let verify: VerifyTally | undefined;
-  let receipts = 0;
-  let parts = 0;
+  if (totals.report) report.merge(totals.report);
+  const { away, verify, receipts, parts } = totals;
   // The run's identity stages kept their counts with the report's parts.
-  let identities = given;
-  const keys = await deps.objects.list(deps.exportsBucket, workKeys.reportTallies(run.scope, runIdOf(run)));
-  for await (const text of textsInOrder(deps.objects, deps.exportsBucket, keys)) {
-    const part = JSON.parse(text || '{}') as PartTally;
-    if (part.op === 'map') {
-      parts++;
-      report.merge(part.report);
-      for (const [kind, n] of Object.entries(part.away) as [Kind, number][])
-        away[kind] = (away[kind] ?? 0) + n;
-    } else if (part.op === 'verify') verify = mergeVerify(verify ?? emptyVerifyTally(), part.verify);
-    else if (part.op === 'receipts') receipts += part.receipts;
-    else if (part.op === 'identify' || part.op === 'link')
-      identities = addIdentities(identities ?? {}, part.identities);
-  }
+  const identities = totals.identities ? addIdentities(given ?? {}, totals.identities) : given;
   const { tally } = report;
   const lines = (kind: Kind) => files.get(kind)?.records ?? 0;
   // A run whose chunks went to a dead-letter queue is reported as incomplete, naming them; an

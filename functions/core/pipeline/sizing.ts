@@ -57,7 +57,7 @@ export type SizedFunction = keyof typeof SIZING.functions;
 /**
  * How a run's work is cut into invocations of bounded size, whatever the export's size: lines per chunk
  * (the entity workers), result objects per report part, decisions per receipts partition, target keys per
- * verify invocation. Deployed from CDK context (`-c partitioning='{...}'`), so a test can make a small
+ * verify invocation, parts' tallies per summary invocation. Deployed from CDK context (`-c partitioning='{...}'`), so a test can make a small
  * export take many partitions and show that no invocation's work grows with the export.
  */
 export const PartitioningSchema = z
@@ -71,6 +71,8 @@ export const PartitioningSchema = z
     verifyKeys: z.number().int().min(10).max(100_000).default(5_000),
     /** Keys of the target per verify partition (a chain of pages); an area's 256 shards are cut to match. */
     verifyPartitionKeys: z.number().int().min(10).max(10_000_000).default(100_000),
+    /** Parts' tallies that one summary invocation merges before it hands the rest on (a loop). */
+    summaryTallies: z.number().int().min(2).max(1000).default(500),
   })
   .strict();
 export type Partitioning = z.infer<typeof PartitioningSchema>;
