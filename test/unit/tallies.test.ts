@@ -80,7 +80,13 @@ async function world(parts: { op: PartTally['op']; n: number }[]) {
       return store.getText(bucket, key);
     },
   };
-  return { objects, reads: () => reads, resetReads: () => void (reads = 0) };
+  return {
+    objects,
+    reads: () => reads,
+    resetReads: () => {
+      reads = 0;
+    },
+  };
 }
 
 /** What merging every tally in one pass, in the keys' order, gives. */
