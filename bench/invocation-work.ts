@@ -4,37 +4,51 @@
  * are cut into many, and prints each function's heaviest invocation's work (`limits.json` `maxWork`:
  * records, AWS requests, bytes) at both sizes and their ratio. Work that stays bounded per invocation
  * keeps a ratio near 1; the goal is 1.2 at most. Minutes, not part of `npm test`.
+ *
+ * The chunks are cut small enough (by default) that every kind of the smaller export fills a worker's
+ * whole batch (SIZING.workerBatchSize chunks): a kind of fewer lines never reaches the bound at the
+ * smaller size, so its ratio would measure the export's size, not the invocation's. A chunk holds at most
+ * half its lines' files (`chunkFiles`), so a batch's files are bounded below its lines as well.
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { SIZING } from '../functions/core/pipeline/sizing';
 import type { LimitsReport } from '../local/runtime/limits';
 import { generateExport } from '../tools/generate';
 
 const base = Number(process.argv[2] ?? 200);
-const chunkLines = Number(process.argv[3] ?? 20);
-const PARTITIONING = {
+const partitioningFor = (chunkLines: number) => ({
   chunkLines,
+  chunkFiles: Math.max(1, Math.floor(chunkLines / 2)),
+  chunkFileBytes: 2 * 1024 ** 3,
   reportResults: 4,
   partitionRecords: 100,
   verifyKeys: 40,
   verifyPartitionKeys: 100,
   summaryTallies: 20,
-};
+});
 const PACE = { waitMs: 600_000, retryMs: 10, redeliverySeconds: 5 };
 
-async function limitsOf(dir: string, accounts: number): Promise<LimitsReport> {
-  const exportDir = join(dir, `export-${accounts}`);
-  await generateExport({ out: exportDir, accounts, seed: 16 });
+/** The most lines a chunk may hold for every kind of an export to fill a worker's batch. */
+async function chunkLinesFor(exportDir: string): Promise<number> {
+  const manifest = JSON.parse(await readFile(join(exportDir, 'manifest.json'), 'utf8')) as {
+    files: { kind: string; records: number }[];
+  };
+  const fewest = Math.min(...manifest.files.filter((f) => f.records > 0).map((f) => f.records));
+  return Math.max(1, Math.floor(fewest / SIZING.workerBatchSize));
+}
+
+async function limitsOf(exportDir: string, stateDir: string, chunkLines: number): Promise<LimitsReport> {
   // Loaded here, after main() quietened the handlers' logs (their logger reads its level when loaded).
   const { runLocal } = require('../cli/commands/run') as typeof import('../cli/commands/run');
   const result = await runLocal({
     exportDir,
-    stateDir: join(dir, `state-${accounts}`),
+    stateDir,
     stderr: { write: () => true },
-    pipeline: { ...PACE, context: { partitioning: PARTITIONING, workerConcurrency: 2 } },
+    pipeline: { ...PACE, context: { partitioning: partitioningFor(chunkLines), workerConcurrency: 2 } },
   });
-  if (result.failed) throw new Error(`the run of ${accounts} accounts failed`);
+  if (result.failed) throw new Error(`the run of ${exportDir} failed`);
   return JSON.parse(await readFile(join(result.outDir, 'limits.json'), 'utf8')) as LimitsReport;
 }
 
@@ -43,9 +57,21 @@ async function main() {
   process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
   const dir = await mkdtemp(join(tmpdir(), 'esep-invocation-work-'));
   try {
-    const small = await limitsOf(dir, base);
-    const large = await limitsOf(dir, base * 5);
-    console.log(`heaviest invocation's work, ${base} -> ${base * 5} accounts (chunkLines ${chunkLines}):`);
+    const sizes = [base, base * 5];
+    for (const accounts of sizes)
+      await generateExport({ out: join(dir, `export-${accounts}`), accounts, seed: 16 });
+    const chunkLines = process.argv[3]
+      ? Number(process.argv[3])
+      : await chunkLinesFor(join(dir, `export-${base}`));
+    const limits: LimitsReport[] = [];
+    for (const accounts of sizes)
+      limits.push(
+        await limitsOf(join(dir, `export-${accounts}`), join(dir, `state-${accounts}`), chunkLines),
+      );
+    const [small, large] = limits as [LimitsReport, LimitsReport];
+    console.log(
+      `heaviest invocation's work, ${base} -> ${base * 5} accounts (chunkLines ${chunkLines}, chunkFiles ${partitioningFor(chunkLines).chunkFiles}):`,
+    );
     for (const [name, f] of Object.entries(large.functions)) {
       const a = small.functions[name]?.maxWork;
       const b = f.maxWork;

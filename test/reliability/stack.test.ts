@@ -195,7 +195,8 @@ const EXPECTED: Record<string, string[]> = {
   ],
   // The keyed ids of erased accounts (ER-1): their rows read as erased, and no receipt for them.
   report: [...reports, 's3:write exports:/work/*', 'sqs:consume queue:Report', ANSWERS_STAGES, SECRET],
-  summary: reports,
+  // The run's totals, merged a page of the parts' tallies at a time, in the working area.
+  summary: [...reports, 's3:write exports:/work/*'],
   'run-status': ['dynamodb:write table'],
   profile: worker('Profile'),
   // ID-9 extended: a later export withdraws an earlier export's copy of its TwinSpace or group (only

@@ -215,6 +215,33 @@ describe('the AWS estimate, by hand', () => {
     expect(twenty.totals.dynamoWriteUnits).toBe(ten.totals.dynamoWriteUnits);
   });
 
+  test("items with large files: their chunks are cut by the files' bytes, and a batch's heaviest invocation reads its chunks' most", () => {
+    const GiB = 1024 ** 3;
+    // 100 items, each with a 200 MiB file (20 GiB in all): by lines one chunk; by bytes at most
+    // 2 x 20 GiB / 2 GiB = 20 more (pipeline/split cuts at PARTITIONING.chunkFileBytes).
+    const kinds = {
+      'twinspace-items': kind({ lines: 100, migrated: 100, blobChecks: 100, blobBytes: 20 * GiB }),
+    };
+    const plan = [wave('s', [['s/decide-2', [['twinspace-items', 'decide']]]])];
+    const big = estimate({ kinds, receipts: 0, exportBytes: 0 }, plan, settings, workflowDefinition(plan));
+    const small = estimate(
+      {
+        kinds: { 'twinspace-items': kind({ lines: 100, migrated: 100, blobChecks: 100, blobBytes: 1e6 }) },
+        receipts: 0,
+        exportBytes: 0,
+      },
+      plan,
+      settings,
+      workflowDefinition(plan),
+    );
+    // 21 chunks rather than 1: each stored, its result written, and deleted once worked.
+    expect(big.workload.s3Writes - small.workload.s3Writes).toBe(3 * 20);
+    // The heaviest batch reads 5 chunks of at most 2 GiB each: 10 GiB at 80 MB/s, plus 5 chunks' 120 ms.
+    const batch = big.feasibility.steps.find((x) => x.step === 'decide a batch of chunks');
+    expect(batch?.perInvocationSeconds).toBeCloseTo((10 * GiB) / 80e6 + 0.6, 0);
+    expect(batch?.fits).toBe(true);
+  });
+
   test('a step that one invocation could not finish within its timeout is named, and does not fit', () => {
     expect(e.warnings).toEqual([]);
     // One receipts partition (no records to cut by): 3 files x 100,000 accounts x 30 ms / 12 in flight

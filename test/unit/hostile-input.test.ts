@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import { fileSystemError } from '../../cli/messages';
 import { ExportRejectedError } from '../../functions/core/errors';
 import { keyPart } from '../../functions/core/keys';
+import { type ChunkLine, decodeChunk } from '../../functions/core/pipeline/chunks';
 import { bucketExportSource, startRun } from '../../functions/core/pipeline/run';
+import { PARTITIONING } from '../../functions/core/pipeline/sizing';
 import { splitStage } from '../../functions/core/pipeline/split';
 import { neutralise } from '../../functions/core/report/neutralise';
 import { LIMITS } from '../../functions/core/rules/limits';
@@ -11,6 +13,7 @@ import { compilePolicy } from '../../functions/core/rules/policy';
 import { safeIdSegment } from '../../functions/core/rules/safe-name';
 import { exportFiles } from '../../local/runtime/fs-export-source';
 import { ROOT } from '../helpers/cli';
+import { blob, buildExport } from '../helpers/memory-export';
 import { memoryObjects, memoryStore } from '../helpers/memory-ports';
 
 const CORPUS = join(ROOT, 'test', 'fixtures', 'bad-inputs');
@@ -89,6 +92,60 @@ test('chunks are cut by bytes as well as lines: twelve 1 MB lines make bounded c
   expect(chunks.length).toBe(r.chunks);
   for (const [, bytes] of chunks)
     expect(bytes.length).toBeLessThanOrEqual(LIMITS.chunkBytes.value + 1_100_000);
+});
+
+test('chunks of a decide step are cut by their files too: no chunk holds more files, or more declared bytes, than its caps (a single larger file alone)', async () => {
+  const { store } = memoryStore();
+  const { store: objects, objects: raw } = memoryObjects();
+  // Thirty items: every third without a file, the others with files of 100 to 1,500 declared bytes.
+  const items = Array.from({ length: 30 }, (_, i) => {
+    const file = blob(`file ${i}`.padEnd(i % 4 === 3 ? 1500 : 100 + i * 10, '.'));
+    return {
+      item: {
+        id: `ti-${i}`,
+        projectId: 'p-1',
+        kind: 'material',
+        title: `item ${i}`,
+        authorId: 'a-1',
+        createdAt: '2021-05-01T10:00:00Z',
+        ...(i % 3 === 0 ? {} : { file: file.ref }),
+      },
+      blobs: file.blobs,
+    };
+  });
+  const files = buildExport({
+    exportId: 'many-files',
+    kinds: { 'twinspace-items': items.map((x) => x.item) },
+    blobs: Object.assign({}, ...items.map((x) => x.blobs)),
+  });
+  for (const [path, bytes] of Object.entries(files))
+    await objects.put('exports', `exports/many-files/${path}`, bytes);
+  const workflow = {
+    policy: compilePolicy(),
+    store,
+    objects,
+    exportsBucket: 'exports',
+    source: (id: string) => bucketExportSource(objects, 'exports', id),
+    partitioning: { ...PARTITIONING, chunkLines: 100, chunkFiles: 4, chunkFileBytes: 1000 },
+  };
+  const run = await startRun({ exportId: 'many-files', wave: 'sept-2022' }, workflow);
+  const r = await splitStage(run, 'sept-2022/decide-2', { ...workflow, queue: async () => undefined });
+  const chunks = [...raw.entries()]
+    .filter(([k]) => k.includes('twinspace-items.decide'))
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([, bytes]) => decodeChunk(bytes.toString('utf8')));
+  expect(chunks.length).toBe(r.chunks);
+  // Thirty lines under a cap of a hundred: only the files cut them.
+  expect(r.chunks).toBeGreaterThan(5);
+  const declared = (line: ChunkLine) =>
+    'text' in line ? ((JSON.parse(line.text) as { file?: { size: number } }).file?.size ?? -1) : -1;
+  for (const chunk of chunks) {
+    const sizes = chunk.map(declared).filter((size) => size >= 0);
+    expect(sizes.length).toBeLessThanOrEqual(4);
+    if (sizes.length > 1) expect(sizes.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(1000);
+  }
+  // Every line once, in the file's order.
+  expect(chunks.flat().map((l) => l.lineNo)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
 });
 
 test('a full disk says so, and how to go on', () => {

@@ -521,7 +521,19 @@ export function estimate(
       for (const step of stage.steps) {
         const k = kindOf(step.kind);
         if (k.lines === 0) continue;
-        const chunks = Math.ceil(k.lines / PARTITIONING.chunkLines);
+        // A decide step's chunks are cut by their lines' files too (pipeline/split). A chunk closed by its
+        // files holds chunkFiles of them (a line carries one: never before its lines when chunkFiles is
+        // not below chunkLines); one closed by their bytes, with the next line's file, holds more than
+        // chunkFileBytes (each file counted at most twice): so at most this many chunks.
+        const { chunkLines, chunkFiles, chunkFileBytes } = PARTITIONING;
+        const chunks =
+          step.op === 'decide'
+            ? Math.ceil(
+                k.lines / chunkLines +
+                  (chunkFiles < chunkLines ? k.blobChecks / chunkFiles : 0) +
+                  (2 * k.blobBytes) / chunkFileBytes,
+              )
+            : Math.ceil(k.lines / chunkLines);
         stageChunks += chunks;
         // split: reads the file, PUTs 16 chunks at once, then sends their messages (ten to a batch, about
         // as long as a PUT each) with the stage's budget.
@@ -580,8 +592,14 @@ export function estimate(
               a.parallelRequests) /
             1000 +
           readSeconds(k.blobBytes);
-        // A worker invocation takes a batch of chunks of this kind.
-        const perBatch = (workSeconds / Math.max(1, chunks)) * Math.min(chunks, SIZING.workerBatchSize);
+        // A worker invocation takes a batch of chunks of this kind; its heaviest reads its chunks' most
+        // file bytes (PARTITIONING.chunkFileBytes each), however the files spread over the chunks.
+        const inBatch = Math.min(chunks, SIZING.workerBatchSize);
+        const perBatch = Math.max(
+          (workSeconds / Math.max(1, chunks)) * inBatch,
+          (inBatch * a.chunkOverheadMs) / 1000 +
+            readSeconds(Math.min(k.blobBytes, inBatch * PARTITIONING.chunkFileBytes)),
+        );
         invoke(batches, workSeconds, mem('worker'), {
           step: 'decide a batch of chunks',
           name: 'worker',

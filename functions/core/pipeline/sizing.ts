@@ -63,6 +63,20 @@ export type SizedFunction = keyof typeof SIZING.functions;
 export const PartitioningSchema = z
   .object({
     chunkLines: z.number().int().min(1).max(100_000).default(1000),
+    /**
+     * Files per chunk of a decide step, and their declared bytes: a worker reads each file whole (its
+     * SHA-256) and copies it, so a chunk of items that carry large files is cut sooner (a single file
+     * over the bytes is a chunk of its own). 2 GiB a chunk, 5 chunks a batch: at most 10 GiB read in one
+     * invocation (134 s at the estimate's 80 MB/s), inside the worker's timeout. The count is no tighter
+     * than the lines by default (a small file costs a read and a copy, as a line costs a write).
+     */
+    chunkFiles: z.number().int().min(1).max(100_000).default(1000),
+    chunkFileBytes: z
+      .number()
+      .int()
+      .min(1)
+      .max(64 * 1024 ** 3)
+      .default(2 * 1024 ** 3),
     /** Result objects (decided chunks) that one report part reads. */
     reportResults: z.number().int().min(1).max(1000).default(50),
     /** Decisions per receipts partition: the accounts of a partition are built in one invocation. */

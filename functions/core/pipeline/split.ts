@@ -1,15 +1,28 @@
 import { chunkId, workKeys } from '../keys';
 import type { ChunkQueue } from '../ports';
-import { parseLine } from '../rules/decide';
+import { fileOf, parseLine } from '../rules/decide';
+import type { Kind } from '../rules/kinds';
 import { LIMITS } from '../rules/limits';
 import { readManifest } from '../rules/manifest';
 import { readLines } from '../rules/ndjson';
-import { withoutCredentials } from '../rules/schemas';
+import { type AnyRecord, withoutCredentials } from '../rules/schemas';
 import { type ChunkMessage, encodeChunkLine } from './chunks';
 import { type Run, stageOf, type WorkflowDeps } from './run';
 import { PARTITIONING, stageBudget } from './sizing';
 import { IDENTITY_STAGES, markerStage } from './stages';
 import { ENTITY_OF_KIND, type Queued } from './workers';
+
+/**
+ * The file a line carries, as its line declares it (not yet checked against its schema: an unreadable
+ * size counts as none, the worker quarantines such a line).
+ */
+function declaredFile(kind: Kind, raw: Record<string, unknown> | undefined): { size: number } | undefined {
+  if (!raw) return undefined;
+  const ref = fileOf(kind, raw as unknown as AnyRecord) as unknown;
+  if (typeof ref !== 'object' || ref === null) return undefined;
+  const size = (ref as { size?: unknown }).size;
+  return { size: typeof size === 'number' && Number.isFinite(size) && size > 0 ? size : 0 };
+}
 
 /** Chunks stored and queued at once by a split. */
 export const SPLIT_CONCURRENCY = 16;
@@ -83,7 +96,10 @@ export async function splitStage(
     if (!content) throw new Error(`${file.path} disappeared after validation`);
     let rows: string[] = [];
     let bytes = 0;
+    let fileCount = 0;
+    let fileBytes = 0;
     let chunk = 0;
+    const p = deps.partitioning ?? PARTITIONING;
     // Read in order: a line whose id an earlier line had is marked, so that the first one stands (DQ-2).
     const seen = new Set<string>();
     const flush = async () => {
@@ -107,6 +123,8 @@ export async function splitStage(
       expected[`${step.kind}.${step.op}`] = (expected[`${step.kind}.${step.op}`] ?? 0) + 1;
       rows = [];
       bytes = 0;
+      fileCount = 0;
+      fileBytes = 0;
       await store(msg, body);
       if (failure) throw failure;
     };
@@ -120,11 +138,23 @@ export async function splitStage(
           ? { ...line, text: withoutCredentials(line.text, parsed.raw) }
           : line;
       const row = encodeChunkLine(duplicate ? { ...staged, duplicate } : staged);
-      // Cut by bytes as well as lines: a chunk of long lines stays one bounded object (and string).
-      if (rows.length > 0 && bytes + row.length > LIMITS.chunkBytes.value) await flush();
+      // A decided line's file is read whole (its SHA-256, step 7) and copied: counted by its declared size.
+      const file = step.op === 'decide' ? declaredFile(step.kind, parsed?.raw) : undefined;
+      // Cut by bytes as well as lines: a chunk of long lines stays one bounded object (and string); and by
+      // files: a chunk of items that each carry a large file stays within a worker's time.
+      if (
+        rows.length > 0 &&
+        (bytes + row.length > LIMITS.chunkBytes.value ||
+          (file && (fileCount + 1 > p.chunkFiles || fileBytes + file.size > p.chunkFileBytes)))
+      )
+        await flush();
       rows.push(row);
       bytes += row.length + 1;
-      if (rows.length >= (deps.partitioning ?? PARTITIONING).chunkLines) await flush();
+      if (file) {
+        fileCount++;
+        fileBytes += file.size;
+      }
+      if (rows.length >= p.chunkLines) await flush();
     }
     if (rows.length > 0) await flush();
   }
