@@ -26,6 +26,7 @@ const partitioningFor = (chunkLines: number) => ({
   partitionRecords: 100,
   verifyKeys: 40,
   verifyPartitionKeys: 100,
+  joinObjects: 5,
   summaryTallies: 20,
 });
 const PACE = { waitMs: 600_000, retryMs: 10, redeliverySeconds: 5 };

@@ -201,6 +201,8 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
       { put: 'reports', prefix: '' },
       { table: 'read-write' },
       { stageTasks: 'answer' },
+      // The rest of a receipts partition's join goes back to its own queue.
+      { entityQueues: 'send', only: 'report' },
       // The keyed ids of erased accounts (ER-1): their rows are read as erased, and they get no receipt.
       { emailKeySecret: 'read' },
     ],

@@ -88,6 +88,12 @@ export const workKeys = {
     `${PREFIXES.work}${scope}/report/${report}/spool/${pad6(partition)}/${pad6(part)}.ndjson`,
   reportSpoolPrefix: (scope: string, report: string, partition: number) =>
     `${PREFIXES.work}${scope}/report/${report}/spool/${pad6(partition)}/`,
+  /** A receipts partition's spool joined by its first `step` pages (pipeline/spool-join). */
+  reportSpoolJoin: (scope: string, report: string, partition: number, step: number) =>
+    `${PREFIXES.work}${scope}/report/${report}/spool-join/${pad6(partition)}/${pad6(step)}.ndjson`,
+  /** A receipts partition's spool in one object, as its join left it (what its receipts are built from). */
+  reportSpoolJoined: (scope: string, report: string, partition: number) =>
+    `${PREFIXES.work}${scope}/report/${report}/spool-joined/${pad6(partition)}.ndjson`,
   /** One report part's migrated documents for one verify partition of the target (what verify expects). */
   expectedSpool: (scope: string, report: string, partition: number, part: number) =>
     `${PREFIXES.work}${scope}/report/${report}/expected/${pad6(partition)}/${pad6(part)}.ndjson`,
@@ -96,7 +102,10 @@ export const workKeys = {
   /** The people of a record whose audience other records take (an event's, for its Learning Lab). */
   people: (scope: string, kind: string, id: string) =>
     `${PREFIXES.work}${scope}/people/${kind}/${safeIdSegment(id)}.json`,
-  /** A verify partition's expected documents in one object, in key order (its later pages read it). */
+  /** A verify partition's expected documents joined by the first `step` pages of its spool (pipeline/expected). */
+  expectedJoin: (scope: string, report: string, partition: number, step: number) =>
+    `${PREFIXES.work}${scope}/report/${report}/expected-join/${pad6(partition)}/${pad6(step)}.ndjson`,
+  /** A verify partition's expected documents in one object, in key order (its pages read it). */
   expected: (scope: string, report: string, partition: number) =>
     `${PREFIXES.work}${scope}/report/${report}/expected/${pad6(partition)}.ndjson`,
 };

@@ -343,8 +343,15 @@ describe('pipeline stack', () => {
     ],
     [
       'report',
-      ['s3:PutObject', 's3:GetObject*', 'sqs:ReceiveMessage', 'secretsmanager:GetSecretValue'],
-      ['sqs:SendMessage', 's3:DeleteObject'],
+      // A receipts partition hands the rest of its spool's join back to its own queue.
+      [
+        's3:PutObject',
+        's3:GetObject*',
+        'sqs:ReceiveMessage',
+        'sqs:SendMessage',
+        'secretsmanager:GetSecretValue',
+      ],
+      ['s3:DeleteObject'],
     ],
     [
       'summary',

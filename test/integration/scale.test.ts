@@ -28,6 +28,10 @@ const PARTITIONING = {
   partitionRecords: 100,
   verifyKeys: 40,
   verifyPartitionKeys: 100,
+  // A receipts or verify partition joins its spool 3 objects an invocation, the summary merges 5 tallies:
+  // both hand on through their queue or the state machine's loop, as a large export's do.
+  joinObjects: 3,
+  summaryTallies: 5,
 };
 
 let dir: string;

@@ -107,7 +107,16 @@ const workflowOver = (
   source: (id) => bucketExportSource(objects, 'exports', id),
   ...(chunkLines
     ? {
-        partitioning: { ...PARTITIONING, chunkLines, reportResults: 3, partitionRecords: 40, verifyKeys: 25 },
+        // Joins and the summary's merge a few objects a step, so that they hand on as a large export's do.
+        partitioning: {
+          ...PARTITIONING,
+          chunkLines,
+          reportResults: 3,
+          partitionRecords: 40,
+          verifyKeys: 25,
+          joinObjects: 2,
+          summaryTallies: 3,
+        },
       }
     : {}),
 });

@@ -648,18 +648,24 @@ export function estimate(
     (Math.min(decideChunks, P.reportResults) * a.s3GetMs + (partitions + targetPartitionCount) * a.s3PutMs) /
       1000 /
       a.parallelRequests;
-  const verifyInvocations = Math.ceil((migrated + files) / P.verifyKeys) + targetPartitionCount;
-  // A page reads its partition's expected documents (one object; the first page joins the parts' spool),
-  // then each key's document (and a file's checksum).
+  // A partition first joins the parts' spool, joinObjects of their objects an invocation (the last one
+  // goes on to the first page): one invocation more for each further page of spool objects.
+  const joinSteps = Math.ceil((mapParts + 1) / P.joinObjects);
+  const verifyPages = Math.ceil((migrated + files) / P.verifyKeys) + targetPartitionCount;
+  const verifyInvocations = verifyPages + targetPartitionCount * (joinSteps - 1);
+  // A page reads its partition's expected documents (one object; the one after the join read a page of
+  // the parts' spool), then each key's document (and a file's checksum).
   const verifySeconds =
     a.chunkOverheadMs / 1000 +
-    (mapParts * a.s3GetMs) / 1000 / a.parallelRequests +
+    (Math.min(mapParts, P.joinObjects) * a.s3GetMs) / 1000 / a.parallelRequests +
     readSeconds((migrated / targetPartitionCount) * a.expectedBytesPerDocument) +
     (Math.min(P.verifyKeys, migrated + files) * a.s3GetMs) / 1000 / a.parallelRequests;
   const accountsPerPartition = workload.receipts / partitions;
+  // A receipts partition joins its spool as verify does (the last step builds the receipts).
   const receiptsSeconds =
     a.chunkOverheadMs / 1000 +
-    (mapParts * a.s3GetMs +
+    ((Math.min(mapParts, P.joinObjects) + 1) * a.s3GetMs +
+      a.s3PutMs +
       (accountsPerPartition * receiptFiles * a.s3PutMs) / Math.max(1, workload.receipts)) /
       1000 /
       a.parallelRequests +
@@ -674,7 +680,7 @@ export function estimate(
     name: 'verify',
     heaviest: verifySeconds,
   });
-  invoke(partitions, partitions * receiptsSeconds, mem('report'), {
+  invoke(partitions * joinSteps, partitions * joinSteps * receiptsSeconds, mem('report'), {
     step: 'receipts partition',
     name: 'report',
     heaviest: receiptsSeconds,
@@ -690,21 +696,24 @@ export function estimate(
   put(partsLoad, 'exports', mapParts * (partitions + targetPartitionCount));
   read(partsLoad, 2 * mapParts); // each part's marker check, the erasures (ER-1)
   write(partsLoad, 2 * mapParts); // each part's marker and count
-  // Receipts: their spool, their files; verify: its spool (joined once per partition), the target's
-  // documents and files, page by page.
+  // Receipts: their spool (joined a page of its objects a step, each step keeping what it joined), their
+  // files; verify: its spool joined the same way (read back by each page), the target's documents and
+  // files, page by page.
   get(
     receiptsLoad,
     'exports',
-    mapParts * (partitions + targetPartitionCount) + (verifyInvocations - targetPartitionCount),
+    mapParts * (partitions + targetPartitionCount) +
+      (partitions + targetPartitionCount) * joinSteps +
+      (verifyPages - targetPartitionCount),
   );
   put(receiptsLoad, 'reports', receiptFiles);
-  put(receiptsLoad, 'exports', targetPartitionCount);
+  put(receiptsLoad, 'exports', (targetPartitionCount + partitions) * joinSteps);
   get(receiptsLoad, 'migrated', migrated + files);
   // Each page lists every bucket of the target (core/bucket-sets).
   list(targetBuckets * Math.ceil((migrated + files) / 500));
   read(receiptsLoad, verifyInvocations + 2 * partitions); // a receipts partition reads the erasures too
   write(receiptsLoad, 2 * (targetPartitionCount + partitions)); // each part's marker and count
-  t.sqsRequests += 3 * (mapParts + verifyInvocations + partitions);
+  t.sqsRequests += 3 * (mapParts + verifyInvocations + partitions * joinSteps);
   // The report's splits: list the results, send a message per part (ten to a batch).
   const reportSplitSeconds =
     0.3 +

@@ -1,8 +1,10 @@
 import { eachLimited } from '../concurrency';
 import { targetPartitionOf, workKeys } from '../keys';
 import type { ResultRow } from './results';
-import { textsInOrder } from './results';
 import type { WorkflowDeps } from './run';
+import { type JoinState, joinedLines, joinSpool, type SpoolJoin } from './spool-join';
+
+export type { JoinState } from './spool-join';
 
 /**
  * What verify expects in each partition of the target: the documents the run migrated, by key, with the
@@ -45,32 +47,29 @@ export class ExpectedSpool {
   }
 }
 
-/**
- * The documents verify expects in one partition, by key. Its first page joins the parts' spool into one
- * object in key order (a redelivered first page writes the same); its later pages read that object alone.
- */
-export async function expectedDocuments(
-  deps: Objects,
-  where: { readonly scope: string; readonly report: string; readonly partition: number },
-  firstPage: boolean,
-): Promise<Map<string, ExpectedDocument>> {
-  const { scope, report, partition } = where;
-  const joined = workKeys.expected(scope, report, partition);
-  let lines: string[];
-  if (firstPage) {
-    const keys = await deps.objects.list(
-      deps.exportsBucket,
-      workKeys.expectedSpoolPrefix(scope, report, partition),
-    );
-    lines = [];
-    for await (const text of textsInOrder(deps.objects, deps.exportsBucket, keys))
-      for (const line of text.split('\n')) if (line !== '') lines.push(line);
-    lines.sort();
-    await deps.objects.put(deps.exportsBucket, joined, `${lines.join('\n')}\n`, 'application/x-ndjson');
-  } else lines = ((await deps.objects.getText(deps.exportsBucket, joined)) ?? '').split('\n');
+type Where = { readonly scope: string; readonly report: string; readonly partition: number };
+
+/** A verify partition's join of what the report's parts spooled for it (pipeline/spool-join), in key order. */
+const expectedJoin = ({ scope, report, partition }: Where): SpoolJoin => ({
+  prefix: workKeys.expectedSpoolPrefix(scope, report, partition),
+  stepKey: (step) => workKeys.expectedJoin(scope, report, partition, step),
+  joinedKey: workKeys.expected(scope, report, partition),
+  sort: true,
+});
+
+/** One step of a verify partition's join of its expected documents (the first `max` spool objects more). */
+export const joinExpected = (deps: Objects, where: Where, state: JoinState, max: number) =>
+  joinSpool(deps, expectedJoin(where), state, max);
+
+/** The documents verify expects in one partition, by key, as its join left them. */
+export async function expectedDocuments(deps: Objects, where: Where): Promise<Map<string, ExpectedDocument>> {
+  const lines = await joinedLines(
+    deps,
+    expectedJoin(where),
+    `the expected documents of verify partition ${where.partition}`,
+  );
   const expected = new Map<string, ExpectedDocument>();
   for (const line of lines) {
-    if (line === '') continue;
     const doc = JSON.parse(line) as ExpectedDocument;
     expected.set(doc[0], doc);
   }

@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { eachLimited } from '../concurrency';
-import { PoisonMessageError, parseMessage } from '../errors';
+import { ConfigError, PoisonMessageError, parseMessage } from '../errors';
 import { decisionsIndex, decisionsPart, receiptKey, reportPrefix, targetPartitions, workKeys } from '../keys';
 import type { ChunkQueue } from '../ports';
 import { receiptFiles } from '../report/receipts';
@@ -32,11 +32,12 @@ import type { ChunkCounts } from './chunks';
 import { ExpectedSpool } from './expected';
 import { addIdentities } from './identities';
 import { missingChunks, recordChunk, workedBefore } from './progress';
-import { resultRows, runResultKeys, textsInOrder } from './results';
+import { resultRows, runResultKeys } from './results';
 import { type Run, recordRunStatus, type WorkflowDeps } from './run';
 import { runFacts } from './run-facts';
 import { BudgetSchema, PARTITIONING, receiptPartitions, verifyRanges } from './sizing';
 import { sendBudgeted } from './split';
+import { joinedLines, joinSpool, type SpoolJoin } from './spool-join';
 import { buildStagePlan, markerStage, REPORT_STAGES, type ReportStage, runIdOf } from './stages';
 import { FOLD_START, type Fold, foldTallies, type PartTally, totalsAt } from './tallies';
 
@@ -88,6 +89,14 @@ export const PartMessageSchema = z.object({
   ranges: z.number().int().min(1).max(256).optional(),
   after: z.string().optional(),
   tally: VerifyTallySchema.optional(),
+  /** verify and receipts: where the join of what the map parts spooled for its partition stands (spool-join). */
+  join: z
+    .object({
+      step: z.number().int().nonnegative(),
+      after: z.string().max(1024).optional(),
+      done: z.boolean(),
+    })
+    .optional(),
   /** One worker's share of the table and buckets in this stage (sizing.ts stageBudget), when deployed. */
   budget: BudgetSchema.optional(),
 });
@@ -162,7 +171,7 @@ export async function splitReport(
 export interface PartDeps extends WorkflowDeps {
   readonly reportsBucket: string;
   readonly migratedBucket: string;
-  /** Where a verify part hands the rest of its partition on (the report's parts send nothing). */
+  /** Where a verify or receipts part hands the rest of its partition on (its own queue). */
   readonly queue?: ChunkQueue;
   readonly downloads?: (exportId: string) => DownloadUrl | undefined;
   /** Days the export's files are kept: the receipts' download deadline counts from the run's first start. */
@@ -219,6 +228,21 @@ export async function workPart(msg: PartMessage, deps: PartDeps): Promise<PartRe
   if (msg.budget) deps.applyBudget?.(msg.budget);
   const { run } = msg;
   if (msg.op === 'receipts') {
+    // First the join of what the map parts spooled for the partition, a page of their objects at a time
+    // (handed on in a message of its own); the invocation that ends it builds the receipts.
+    if (!msg.join?.done) {
+      const join = await joinSpool(
+        deps,
+        receiptsJoin(msg),
+        msg.join ?? { step: 0 },
+        (deps.partitioning ?? PARTITIONING).joinObjects,
+      );
+      if (!join.done) {
+        if (!deps.queue) throw new ConfigError('receipts parts need a queue to hand their partition on');
+        await deps.queue('report', [{ ...msg, join }]);
+        return { msg, done: 'continued' };
+      }
+    }
     const receipts = await writeReceipts(msg, deps);
     return finishPart(msg, { op: 'receipts', receipts }, receipts, deps);
   }
@@ -269,17 +293,22 @@ export async function workPart(msg: PartMessage, deps: PartDeps): Promise<PartRe
   );
 }
 
+/** A receipts partition's join of what the map parts spooled for it (one object a part), in their order. */
+const receiptsJoin = (msg: PartMessage): SpoolJoin => {
+  const [scope, report, partition] = [msg.run.scope, runIdOf(msg.run), msg.part];
+  return {
+    prefix: workKeys.reportSpoolPrefix(scope, report, partition),
+    stepKey: (step) => workKeys.reportSpoolJoin(scope, report, partition, step),
+    joinedKey: workKeys.reportSpoolJoined(scope, report, partition),
+    sort: false,
+  };
+};
+
 /** The receipts of one partition's accounts, straight into the reports bucket; returns how many. */
 async function writeReceipts(msg: PartMessage, deps: PartDeps): Promise<number> {
   const { run } = msg;
-  const keys = await deps.objects.list(
-    deps.exportsBucket,
-    workKeys.reportSpoolPrefix(run.scope, runIdOf(run), msg.part),
-  );
-  // One spool object per report part that had decisions of this partition.
-  const lines: string[] = [];
-  for await (const text of textsInOrder(deps.objects, deps.exportsBucket, keys))
-    lines.push(...text.split('\n'));
+  // What every report part spooled for this partition, joined in the parts' order.
+  const lines = await joinedLines(deps, receiptsJoin(msg), `the spool of receipts partition ${msg.part}`);
   const byAccount = groupSpool(lines);
   const link = deps.downloads?.(run.exportId);
   const context = {

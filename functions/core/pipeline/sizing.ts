@@ -85,6 +85,8 @@ export const PartitioningSchema = z
     verifyKeys: z.number().int().min(10).max(100_000).default(5_000),
     /** Keys of the target per verify partition (a chain of pages); an area's 256 shards are cut to match. */
     verifyPartitionKeys: z.number().int().min(10).max(10_000_000).default(100_000),
+    /** Spool objects (one a report part) that one verify invocation joins before it hands the rest on. */
+    joinObjects: z.number().int().min(2).max(1000).default(500),
     /** Parts' tallies that one summary invocation merges before it hands the rest on (a loop). */
     summaryTallies: z.number().int().min(2).max(1000).default(500),
   })

@@ -1,7 +1,7 @@
 import { eachLimited } from '../concurrency';
 import { ConfigError, PoisonMessageError } from '../errors';
 import { documentOfFile, inPartition, isDocumentKey, type TargetPartition, targetPartitions } from '../keys';
-import { ExpectedSpool, expectedDocuments } from '../pipeline/expected';
+import { ExpectedSpool, expectedDocuments, type JoinState, joinExpected } from '../pipeline/expected';
 import {
   finishPart,
   type PartDeps,
@@ -134,11 +134,11 @@ export async function verifyPartition(
   const documents: Record<string, number> = { ...previous.tally.documents };
   const problem = (check: CheckName, text: string) => keep(problems[check], [text]);
   const facts = runFacts(run, deps);
-  const expected = await expectedDocuments(
-    deps,
-    { scope: run.scope, report: where.report, partition: where.index },
-    previous.after === undefined,
-  );
+  const expected = await expectedDocuments(deps, {
+    scope: run.scope,
+    report: where.report,
+    partition: where.index,
+  });
   const forbidden = await facts.forbidden();
   const withdrawn = await facts.withdrawn();
   const isErased = (await deps.erasures?.()) ?? NONE_ERASED;
@@ -267,6 +267,9 @@ export async function verifyRun(
   }
   let tally = emptyVerifyTally();
   for (const [index, partition] of targetPartitions(run.exportId, ranges).entries()) {
+    const where = { scope: run.scope, report, partition: index };
+    for (let join: JoinState & { done: boolean } = { step: 0, done: false }; !join.done; )
+      join = await joinExpected(deps, where, join, p.joinObjects);
     let progress: PartitionProgress = { tally: emptyVerifyTally(), done: false };
     while (!progress.done)
       progress = await verifyPartition(run, deps, { partition, index, report }, progress, maxKeys);
@@ -292,6 +295,22 @@ export async function workVerifyPart(msg: PartMessage, deps: PartDeps): Promise<
   if (msg.budget) deps.applyBudget?.(msg.budget);
   const partition = targetPartitions(msg.run.exportId, msg.ranges)[msg.part];
   if (!partition) throw new PoisonMessageError(`verify part ${msg.part} does not exist`);
+  // First the join of what the map parts spooled for the partition, a page of their objects at a time;
+  // the invocation that ends it goes on to the partition's first page of keys.
+  if (!msg.join?.done) {
+    const join = await joinExpected(
+      deps,
+      { scope: msg.run.scope, report: runIdOf(msg.run), partition: msg.part },
+      msg.join ?? { step: 0 },
+      (deps.partitioning ?? PARTITIONING).joinObjects,
+    );
+    if (!join.done) {
+      if (!deps.queue) throw new ConfigError('verify parts need a queue to hand their partition on');
+      await deps.queue('verify', [{ ...msg, join }]);
+      return { msg, done: 'continued' };
+    }
+    msg = { ...msg, join };
+  }
   const progress = await verifyPartition(
     msg.run,
     deps,
