@@ -114,8 +114,8 @@ const workflowOver = (
           reportResults: 3,
           partitionRecords: 40,
           verifyKeys: 25,
-          joinObjects: 2,
-          summaryTallies: 3,
+          joinObjects: 4,
+          summaryTallies: 8,
         },
       }
     : {}),
@@ -295,9 +295,10 @@ describe('split', () => {
 
 describe('the workflow over chunks, with at-least-once delivery', () => {
   let result: Awaited<ReturnType<typeof runWorkflow>>;
+  // A whole run in memory, report and verify included: seconds on a busy machine.
   beforeAll(async () => {
     result = await runWorkflow();
-  });
+  }, 60_000);
 
   test('agrees with plan, decision for decision, in the same order', () => {
     expect(result.delivered).toBeGreaterThan(100);
@@ -494,9 +495,10 @@ test("two deliveries of one chunk at once: the one that finds the chunk deleted 
 
 describe('verify reads the target back', () => {
   let result: Awaited<ReturnType<typeof runWorkflow>>;
+  // A whole run in memory, report and verify included: seconds on a busy machine.
   beforeAll(async () => {
     result = await runWorkflow();
-  });
+  }, 60_000);
   const verifyDeps = () => ({ ...result.workflow, migratedBucket: 'migrated' });
   const failed = (v: Verification) => v.checks.filter((c) => !c.passed).map((c) => c.name);
   /** Runs verify on a copy of the target changed by `tamper`, then puts the target back. */
