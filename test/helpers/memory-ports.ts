@@ -256,6 +256,25 @@ export function memoryObjects() {
   return { objects, store };
 }
 
+/** An object store whose reads (getText) are counted: how many one step of a fold or join makes. */
+export function countingReads(store: ObjectStore) {
+  let reads = 0;
+  const objects: ObjectStore = {
+    ...store,
+    getText: (bucket, key) => {
+      reads++;
+      return store.getText(bucket, key);
+    },
+  };
+  return {
+    objects,
+    reads: () => reads,
+    resetReads: () => {
+      reads = 0;
+    },
+  };
+}
+
 export function memoryIdentities() {
   const accounts = new Map<string, IndexedAccount>();
   const emails = new Map<string, Map<string, AccountRef>>();

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { workKeys } from '../../functions/core/keys';
 import { expectedDocuments, type JoinState, joinExpected } from '../../functions/core/pipeline/expected';
-import { memoryObjects } from '../helpers/memory-ports';
+import { countingReads, memoryObjects } from '../helpers/memory-ports';
 
 const where = { scope: 'exp-1@abc', report: 'r1', partition: 3 };
 
@@ -19,21 +19,8 @@ async function world(parts: string[][]) {
     workKeys.expectedSpool(where.scope, where.report, 4, 0),
     '["p/other.json","accounts","other"]\n',
   );
-  let reads = 0;
-  const objects = {
-    ...store,
-    getText: (bucket: string, key: string) => {
-      reads++;
-      return store.getText(bucket, key);
-    },
-  };
-  return {
-    deps: { objects, exportsBucket: 'exports' },
-    reads: () => reads,
-    resetReads: () => {
-      reads = 0;
-    },
-  };
+  const counted = countingReads(store);
+  return { ...counted, deps: { objects: counted.objects, exportsBucket: 'exports' } };
 }
 
 describe("a verify partition's join of what the report's parts spooled for it, a page of objects per invocation", () => {

@@ -13,7 +13,7 @@ import {
   totalsAt,
 } from '../../functions/core/pipeline/tallies';
 import { emptyVerifyTally } from '../../functions/core/report/verification';
-import { memoryObjects } from '../helpers/memory-ports';
+import { countingReads, memoryObjects } from '../helpers/memory-ports';
 
 const run: Run = {
   exportId: 'exp-1',
@@ -72,21 +72,7 @@ async function world(parts: { op: PartTally['op']; n: number }[]) {
       workKeys.reportTally(run.scope, runIdOf(run), p.op, i),
       JSON.stringify(tallyOf(p.op, p.n)),
     );
-  let reads = 0;
-  const objects = {
-    ...store,
-    getText: (bucket: string, key: string) => {
-      reads++;
-      return store.getText(bucket, key);
-    },
-  };
-  return {
-    objects,
-    reads: () => reads,
-    resetReads: () => {
-      reads = 0;
-    },
-  };
+  return countingReads(store);
 }
 
 /** What merging every tally in one pass, in the keys' order, gives. */

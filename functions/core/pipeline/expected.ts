@@ -50,7 +50,7 @@ export class ExpectedSpool {
 type Where = { readonly scope: string; readonly report: string; readonly partition: number };
 
 /** A verify partition's join of what the report's parts spooled for it (pipeline/spool-join), in key order. */
-const expectedJoin = ({ scope, report, partition }: Where): SpoolJoin => ({
+export const expectedJoin = ({ scope, report, partition }: Where): SpoolJoin => ({
   prefix: workKeys.expectedSpoolPrefix(scope, report, partition),
   stepKey: (step) => workKeys.expectedJoin(scope, report, partition, step),
   joinedKey: workKeys.expected(scope, report, partition),

@@ -230,19 +230,8 @@ export async function workPart(msg: PartMessage, deps: PartDeps): Promise<PartRe
   if (msg.op === 'receipts') {
     // First the join of what the map parts spooled for the partition, a page of their objects at a time
     // (handed on in a message of its own); the invocation that ends it builds the receipts.
-    if (!msg.join?.done) {
-      const join = await joinSpool(
-        deps,
-        receiptsJoin(msg),
-        msg.join ?? { step: 0 },
-        (deps.partitioning ?? PARTITIONING).joinObjects,
-      );
-      if (!join.done) {
-        if (!deps.queue) throw new ConfigError('receipts parts need a queue to hand their partition on');
-        await deps.queue('report', [{ ...msg, join }]);
-        return { msg, done: 'continued' };
-      }
-    }
+    const joined = await joinPartition(msg, receiptsJoin(msg), deps);
+    if (!joined) return { msg, done: 'continued' };
     const receipts = await writeReceipts(msg, deps);
     return finishPart(msg, { op: 'receipts', receipts }, receipts, deps);
   }
@@ -291,6 +280,29 @@ export async function workPart(msg: PartMessage, deps: PartDeps): Promise<PartRe
     decisions.length,
     deps,
   );
+}
+
+/**
+ * A step of a receipts or verify part's join of what the map parts spooled for its partition
+ * (pipeline/spool-join): while steps follow, the rest is handed on to the part's own queue (undefined);
+ * once the join is done, the message with its join done.
+ */
+export async function joinPartition(
+  msg: PartMessage,
+  join: SpoolJoin,
+  deps: PartDeps,
+): Promise<PartMessage | undefined> {
+  if (msg.join?.done) return msg;
+  const state = await joinSpool(
+    deps,
+    join,
+    msg.join ?? { step: 0 },
+    (deps.partitioning ?? PARTITIONING).joinObjects,
+  );
+  if (state.done) return { ...msg, join: state };
+  if (!deps.queue) throw new ConfigError(`${msg.op} parts need a queue to hand their partition on`);
+  await deps.queue(msg.op === 'verify' ? 'verify' : 'report', [{ ...msg, join: state }]);
+  return undefined;
 }
 
 /** A receipts partition's join of what the map parts spooled for it (one object a part), in their order. */

@@ -1,9 +1,16 @@
 import { eachLimited } from '../concurrency';
 import { ConfigError, PoisonMessageError } from '../errors';
 import { documentOfFile, inPartition, isDocumentKey, type TargetPartition, targetPartitions } from '../keys';
-import { ExpectedSpool, expectedDocuments, type JoinState, joinExpected } from '../pipeline/expected';
+import {
+  ExpectedSpool,
+  expectedDocuments,
+  expectedJoin,
+  type JoinState,
+  joinExpected,
+} from '../pipeline/expected';
 import {
   finishPart,
+  joinPartition,
   type PartDeps,
   type PartMessage,
   type PartResult,
@@ -297,20 +304,12 @@ export async function workVerifyPart(msg: PartMessage, deps: PartDeps): Promise<
   if (!partition) throw new PoisonMessageError(`verify part ${msg.part} does not exist`);
   // First the join of what the map parts spooled for the partition, a page of their objects at a time;
   // the invocation that ends it goes on to the partition's first page of keys.
-  if (!msg.join?.done) {
-    const join = await joinExpected(
-      deps,
-      { scope: msg.run.scope, report: runIdOf(msg.run), partition: msg.part },
-      msg.join ?? { step: 0 },
-      (deps.partitioning ?? PARTITIONING).joinObjects,
-    );
-    if (!join.done) {
-      if (!deps.queue) throw new ConfigError('verify parts need a queue to hand their partition on');
-      await deps.queue('verify', [{ ...msg, join }]);
-      return { msg, done: 'continued' };
-    }
-    msg = { ...msg, join };
-  }
+  const joined = await joinPartition(
+    msg,
+    expectedJoin({ scope: msg.run.scope, report: runIdOf(msg.run), partition: msg.part }),
+    deps,
+  );
+  if (!joined) return { msg, done: 'continued' };
   const progress = await verifyPartition(
     msg.run,
     deps,
@@ -324,7 +323,7 @@ export async function workVerifyPart(msg: PartMessage, deps: PartDeps): Promise<
   if (!progress.done) {
     if (!deps.queue) throw new ConfigError('verify parts need a queue to hand their partition on');
     await deps.queue('verify', [
-      { ...msg, tally: progress.tally, ...(progress.after ? { after: progress.after } : {}) },
+      { ...joined, tally: progress.tally, ...(progress.after ? { after: progress.after } : {}) },
     ]);
     return { msg, done: 'continued' };
   }
