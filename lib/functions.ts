@@ -58,6 +58,15 @@ export interface FunctionSpec {
 const ENTITY_QUEUE_ENV = Object.values(QUEUE_ENV);
 const readsExport: Grant = { read: 'exports', prefix: PREFIXES.exports };
 const readsWork: Grant = { read: 'exports', prefix: PREFIXES.work };
+const writesWork: Grant = { put: 'exports', prefix: PREFIXES.work };
+/** The report's parts and its summary: the export and working area, the reports bucket, the table. */
+const reportWork: readonly Grant[] = [
+  readsExport,
+  readsWork,
+  writesWork,
+  { put: 'reports', prefix: '' },
+  { table: 'read-write' },
+];
 /** A withdrawal (rollback, replaced export): the run's results, the target and its links, the receipts. */
 const withdraws: readonly Grant[] = [
   readsWork,
@@ -130,7 +139,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     grants: [
       readsExport,
       readsWork,
-      { put: 'exports', prefix: PREFIXES.work },
+      writesWork,
       { table: 'read-write' },
       { stageTasks: 'answer' },
       { emailKeySecret: 'read' },
@@ -156,7 +165,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     env: [...WORKFLOW_ENV, 'capacity', ...ENTITY_QUEUE_ENV],
     grants: [
       readsExport,
-      { put: 'exports', prefix: PREFIXES.work },
+      writesWork,
       // It writes a stage's expectation and reads which chunks are done already (a re-run sends only the rest).
       { table: 'read-write' },
       { entityQueues: 'send' },
@@ -178,7 +187,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     grants: [
       readsExport,
       readsWork,
-      { put: 'exports', prefix: PREFIXES.work },
+      writesWork,
       { read: 'migrated', prefix: '' },
       { table: 'read-write' },
       { stageTasks: 'answer' },
@@ -195,11 +204,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     sizing: 'report',
     env: [...REPORT_ENV, QUEUE_ENV.report],
     grants: [
-      readsExport,
-      readsWork,
-      { put: 'exports', prefix: PREFIXES.work },
-      { put: 'reports', prefix: '' },
-      { table: 'read-write' },
+      ...reportWork,
       { stageTasks: 'answer' },
       // The rest of a receipts partition's join goes back to its own queue.
       { entityQueues: 'send', only: 'report' },
@@ -213,14 +218,8 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     name: 'summary',
     sizing: 'summary',
     env: [...REPORT_ENV],
-    grants: [
-      readsExport,
-      readsWork,
-      // The run's totals, a page of the parts' tallies merged per invocation (pipeline/tallies).
-      { put: 'exports', prefix: PREFIXES.work },
-      { put: 'reports', prefix: '' },
-      { table: 'read-write' },
-    ],
+    // The run's totals, a page of the parts' tallies merged per invocation (pipeline/tallies).
+    grants: reportWork,
     description:
       "merges the parts' tallies a page at a time; writes summary.json, report.html, the run status",
   },
@@ -239,7 +238,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
       grants: [
         readsExport,
         readsWork,
-        { put: 'exports', prefix: PREFIXES.work },
+        writesWork,
         // Its chunks once worked (the export's lines as they came).
         ...chunkSets(['index', 'decide']).map((prefix): Grant => ({ delete: 'exports', prefix })),
         { put: 'migrated', prefix: '' },
