@@ -223,14 +223,17 @@ export async function missingChunks(
   const missing: { stage: string; chunks: string[] }[] = [];
   for (const wave of buildStagePlan(deps.policy).filter((w) => run.waves.includes(w.wave))) {
     for (const stage of wave.stages) {
-      const expectation = await deps.store.stageExpectation(run.scope, stage.id);
+      // A certain count that reached the expectation: nothing is missing, and nothing more need be read.
+      const count = await deps.store.stageCount(run.scope, stage.id);
+      if (!count.uncertain && count.done >= count.expected) continue;
+      const expectation =
+        count.expected === Number.POSITIVE_INFINITY
+          ? undefined
+          : await deps.store.stageExpectation(run.scope, stage.id);
       if (!expectation) {
         missing.push({ stage: stage.id, chunks: ['(never split)'] });
         continue;
       }
-      // A certain count that reached the expectation: nothing is missing, and no marker need be read.
-      const count = await deps.store.stageCount(run.scope, stage.id);
-      if (!count.uncertain && count.done >= count.expected) continue;
       const { ids } = await deps.store.stageProgress(run.scope, stage.id);
       const have = new Set(ids);
       const lost = expectedIds(expectation).filter((id) => !have.has(id));
