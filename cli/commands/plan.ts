@@ -180,7 +180,12 @@ export async function plan(options: PlanOptions): Promise<PlanResult> {
           name: 'decideWave',
         },
         tasks: threaded,
-        here: (task: WaveTask) => decideWave(task),
+        // A wave that outgrew its thread runs here again: its port went to the thread, so its progress
+        // comes straight to its bar.
+        here: ({ progress: _sent, ...task }: WaveTask) =>
+          decideWave(task, {
+            onProgress: onProgress(order[threaded.findIndex((t) => t.wave === task.wave)] ?? 0),
+          }),
         transfer: (task) => (task.progress ? [task.progress] : []),
       });
       // Progress posted after a wave's result is of work already counted: the bar moves on.
