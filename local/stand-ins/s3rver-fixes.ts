@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { copyFile, mkdir, rename, writeFile } from 'node:fs/promises';
+import { createWriteStream, existsSync } from 'node:fs';
+import { copyFile, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -10,7 +10,9 @@ import { pipeline } from 'node:stream/promises';
  * not: it truncates the file in place and answers before the bytes are written, so a listing or GET
  * during a rewrite (at-least-once delivery rewrites the same documents) can miss the object or read it
  * cut short. This makes its file store write each file aside and rename it into place (atomic on one
- * file system), and answer only once the bytes are on disk. Applied once, to the in-process s3rver.
+ * file system), and answer only once the bytes are on disk. An object and its metadata are still two
+ * renames: a command killed between them leaves an object without metadata, which a copy takes as it
+ * is. Applied once, to the in-process s3rver.
  */
 type Store = {
   rootDirectory: string;
@@ -143,10 +145,17 @@ export function fixS3rver(): void {
         copyFile(path(srcBucket, srcKey, 'object'), tmp),
       );
       if (!replacementMetadata) {
-        for (const resource of ['object.md5', 'metadata.json'])
-          await aside(this, path(destBucket, destKey, resource), (tmp) =>
-            copyFile(path(srcBucket, srcKey, resource), tmp),
-          );
+        for (const resource of ['object.md5', 'metadata.json']) {
+          const from = path(srcBucket, srcKey, resource);
+          // A command killed between an object's rename and its metadata's left the object without them
+          // (s3rver reads such an object, and works its MD5 out again): there is nothing to copy, and
+          // what the destination had belongs to its former object.
+          if (!existsSync(from)) {
+            await rm(path(destBucket, destKey, resource), { force: true });
+            continue;
+          }
+          await aside(this, path(destBucket, destKey, resource), (tmp) => copyFile(from, tmp));
+        }
       }
     }
     if (replacementMetadata) await this.putMetadata(destBucket, destKey, replacementMetadata);

@@ -557,3 +557,15 @@ describe.each(IMPLEMENTATIONS)('%s', (_name, make) => {
     });
   });
 });
+
+test('the S3 stand-in copies an object whose metadata a killed command never wrote (a crash during an upload: s3rver-fixes)', async () => {
+  const objects = s3Objects(pipeline.clients.s3);
+  const { exports: bucket, migrated } = pipeline.resources.buckets;
+  const key = `${fresh('crash')}/blob`;
+  await objects.put(bucket, key, 'the bytes');
+  // What a SIGKILL between the object's rename and its metadata's leaves on disk.
+  for (const resource of ['metadata.json', 'object.md5'])
+    await rm(join(tmp, 's3', bucket, `${key}._S3rver_${resource}`));
+  await objects.copy(bucket, key, migrated, `${key}-copied`);
+  expect(await objects.getText(migrated, `${key}-copied`)).toBe('the bytes');
+});
