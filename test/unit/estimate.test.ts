@@ -244,6 +244,23 @@ describe('the AWS estimate, by hand', () => {
     expect(batch?.fits).toBe(true);
   });
 
+  test("a verify container's first page reads the whole accounts file for the values that must never reach the target", () => {
+    const plan = [wave('w', [['w/decide-1', [['mailbox', 'decide']]]])];
+    const withAccounts = (lines: number, fileBytes: number) =>
+      estimate(
+        {
+          kinds: { mailbox: kind({ lines: 2500, fileBytes: 1e6 }), accounts: kind({ lines, fileBytes }) },
+          receipts: 100,
+          exportBytes: 1e6,
+        },
+        plan,
+        settings,
+        workflowDefinition(plan),
+      ).feasibility.steps.find((x) => x.step === 'verify page')?.perInvocationSeconds ?? 0;
+    // A million accounts in 100 MB: 100 MB at 80 MB/s + 1,000,000 lines x 0.015 ms = 16.25 s more.
+    expect(withAccounts(1_000_000, 1e8) - withAccounts(0, 0)).toBeCloseTo(16.25, 0);
+  });
+
   test('a step that one invocation could not finish within its timeout is named, and does not fit', () => {
     expect(e.warnings).toEqual([]);
     // One receipts partition (no records to cut by): 3 files x 100,000 accounts x 30 ms / 12 in flight

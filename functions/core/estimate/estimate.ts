@@ -154,6 +154,12 @@ export const ASSUMPTIONS = {
   idlePollersPerQueue: 5,
   /** Bytes of one expected document in verify's spool (its key, kind and id). */
   expectedBytesPerDocument: 120,
+  /**
+   * Reading one line of the accounts file for the values that must never reach the target (verify's
+   * `readForbiddenValues`, once per container): 7 µs measured here (gunzip, JSON.parse, a set), doubled
+   * for Lambda's ARM cores; not measured on AWS.
+   */
+  forbiddenMsPerLine: 0.015,
   /** Size of one chunk marker in a progress query, bytes. */
   markerBytes: 120,
   /** Log lines each invocation writes (start, its counts, end), in bytes. */
@@ -655,11 +661,16 @@ export function estimate(
   const verifyInvocations = verifyPages + targetPartitionCount * (joinSteps - 1);
   // A page reads its partition's expected documents (one object; the one after the join read a page of
   // the parts' spool), then each key's document (and a file's checksum).
-  const verifySeconds =
+  const verifyPageSeconds =
     a.chunkOverheadMs / 1000 +
     (Math.min(mapParts, P.joinObjects) * a.s3GetMs) / 1000 / a.parallelRequests +
     readSeconds((migrated / targetPartitionCount) * a.expectedBytesPerDocument) +
     (Math.min(P.verifyKeys, migrated + files) * a.s3GetMs) / 1000 / a.parallelRequests;
+  // Each verify container first reads the whole accounts file for the values that must never reach the
+  // target (core/pipeline/run-facts readForbiddenValues): once per container, in its first page.
+  const forbiddenSeconds = readSeconds(accounts.fileBytes) + (accounts.lines * a.forbiddenMsPerLine) / 1000;
+  const verifyContainers = Math.min(capacity.workers.verify, verifyInvocations);
+  const verifySeconds = verifyPageSeconds + forbiddenSeconds;
   const accountsPerPartition = workload.receipts / partitions;
   // A receipts partition joins its spool as verify does (the last step builds the receipts).
   const receiptsSeconds =
@@ -675,11 +686,16 @@ export function estimate(
     name: 'report',
     heaviest: mapSeconds,
   });
-  invoke(verifyInvocations, verifyInvocations * verifySeconds, mem('verify'), {
-    step: 'verify page',
-    name: 'verify',
-    heaviest: verifySeconds,
-  });
+  invoke(
+    verifyInvocations,
+    verifyInvocations * verifyPageSeconds + verifyContainers * forbiddenSeconds,
+    mem('verify'),
+    {
+      step: 'verify page',
+      name: 'verify',
+      heaviest: verifySeconds,
+    },
+  );
   invoke(partitions * joinSteps, partitions * joinSteps * receiptsSeconds, mem('report'), {
     step: 'receipts partition',
     name: 'report',
@@ -709,6 +725,7 @@ export function estimate(
   put(receiptsLoad, 'reports', receiptFiles);
   put(receiptsLoad, 'exports', (targetPartitionCount + partitions) * joinSteps);
   get(receiptsLoad, 'migrated', migrated + files);
+  if (accounts.lines > 0) get(receiptsLoad, 'exports', verifyContainers); // each verify container's accounts file
   // Each page lists every bucket of the target (core/bucket-sets).
   list(targetBuckets * Math.ceil((migrated + files) / 500));
   read(receiptsLoad, verifyInvocations + 2 * partitions); // a receipts partition reads the erasures too
@@ -740,7 +757,7 @@ export function estimate(
     'receipts and verify',
     Math.max(
       (partitions * receiptsSeconds) / reportWorkers,
-      (verifyInvocations * verifySeconds) / verifyWorkers,
+      (verifyInvocations * verifyPageSeconds) / verifyWorkers + forbiddenSeconds,
     ) + throttleSeconds(receiptsLoad, reportWorkers + verifyWorkers),
     receiptsLoad,
   );
