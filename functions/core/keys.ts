@@ -88,7 +88,7 @@ export const workKeys = {
     `${PREFIXES.work}${scope}/report/${report}/spool/${pad6(partition)}/${pad6(part)}.ndjson`,
   reportSpoolPrefix: (scope: string, report: string, partition: number) =>
     `${PREFIXES.work}${scope}/report/${report}/spool/${pad6(partition)}/`,
-  /** A receipts partition's spool joined by its first `step` pages (pipeline/spool-join). */
+  /** A receipts partition's spool joined by its first `step` pages (pipeline/page-fold). */
   reportSpoolJoin: (scope: string, report: string, partition: number, step: number) =>
     `${PREFIXES.work}${scope}/report/${report}/spool-join/${pad6(partition)}/${pad6(step)}.ndjson`,
   /** A receipts partition's spool in one object, as its join left it (what its receipts are built from). */

@@ -291,6 +291,12 @@ const noLoad = (): Offered => ({
   reads: { exports: 0, migrated: 0, reports: 0 },
 });
 
+/**
+ * Invocations of a fold of `objects` objects, `max` a step (pipeline/page-fold): the step that finds
+ * fewer than `max` is the last, so a full last page takes one more that finds none.
+ */
+const foldSteps = (objects: number, max: number) => Math.floor(objects / max) + 1;
+
 /** The estimate for running `plan`'s waves on AWS. */
 export function estimate(
   workload: Workload,
@@ -656,7 +662,7 @@ export function estimate(
       a.parallelRequests;
   // A partition first joins the parts' spool, joinObjects of their objects an invocation (the last one
   // goes on to the first page): one invocation more for each further page of spool objects.
-  const joinSteps = Math.ceil((mapParts + 1) / P.joinObjects);
+  const joinSteps = foldSteps(mapParts, P.joinObjects);
   const verifyPages = Math.ceil((migrated + files) / P.verifyKeys) + targetPartitionCount;
   const verifyInvocations = verifyPages + targetPartitionCount * (joinSteps - 1);
   // A page reads its partition's expected documents (one object; the one after the join read a page of
@@ -768,7 +774,7 @@ export function estimate(
   // receipts partition's), a page per invocation (a loop of the state machine), then writes summary.json,
   // report.html and the decisions' index.
   const tallies = 2 * accountChunks + mapParts + targetPartitionCount + partitions;
-  const folds = Math.ceil(tallies / P.summaryTallies) + (tallies % P.summaryTallies === 0 ? 1 : 0);
+  const folds = foldSteps(tallies, P.summaryTallies);
   // Each reads a page of tallies and the totals before it, and puts the totals after it.
   const foldsSeconds = (((tallies + folds) * a.s3GetMs) / a.parallelRequests + folds * a.s3PutMs) / 1000;
   const heaviestFold =

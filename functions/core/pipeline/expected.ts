@@ -1,10 +1,10 @@
 import { eachLimited } from '../concurrency';
 import { targetPartitionOf, workKeys } from '../keys';
+import { type JoinState, joinedLines, joinSpool, type SpoolJoin } from './page-fold';
 import type { ResultRow } from './results';
 import type { WorkflowDeps } from './run';
-import { type JoinState, joinedLines, joinSpool, type SpoolJoin } from './spool-join';
 
-export type { JoinState } from './spool-join';
+export type { JoinState } from './page-fold';
 
 /**
  * What verify expects in each partition of the target: the documents the run migrated, by key, with the
@@ -49,7 +49,7 @@ export class ExpectedSpool {
 
 type Where = { readonly scope: string; readonly report: string; readonly partition: number };
 
-/** A verify partition's join of what the report's parts spooled for it (pipeline/spool-join), in key order. */
+/** A verify partition's join of what the report's parts spooled for it (pipeline/page-fold), in key order. */
 export const expectedJoin = ({ scope, report, partition }: Where): SpoolJoin => ({
   prefix: workKeys.expectedSpoolPrefix(scope, report, partition),
   stepKey: (step) => workKeys.expectedJoin(scope, report, partition, step),

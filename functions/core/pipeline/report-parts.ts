@@ -31,13 +31,13 @@ import { EXPORT_ID } from '../rules/schemas';
 import type { ChunkCounts } from './chunks';
 import { ExpectedSpool } from './expected';
 import { addIdentities } from './identities';
+import { joinedLines, joinSpool, type SpoolJoin } from './page-fold';
 import { missingChunks, recordChunk, workedBefore } from './progress';
 import { resultRows, runResultKeys } from './results';
 import { type Run, recordRunStatus, type WorkflowDeps } from './run';
 import { runFacts } from './run-facts';
 import { BudgetSchema, PARTITIONING, receiptPartitions, verifyRanges } from './sizing';
 import { sendBudgeted } from './split';
-import { joinedLines, joinSpool, type SpoolJoin } from './spool-join';
 import { buildStagePlan, markerStage, REPORT_STAGES, type ReportStage, runIdOf } from './stages';
 import { FOLD_START, type Fold, foldTallies, type PartTally, totalsAt } from './tallies';
 
@@ -89,7 +89,7 @@ export const PartMessageSchema = z.object({
   ranges: z.number().int().min(1).max(256).optional(),
   after: z.string().optional(),
   tally: VerifyTallySchema.optional(),
-  /** verify and receipts: where the join of what the map parts spooled for its partition stands (spool-join). */
+  /** verify and receipts: where the join of what the map parts spooled for its partition stands (page-fold). */
   join: z
     .object({
       step: z.number().int().nonnegative(),
@@ -284,7 +284,7 @@ export async function workPart(msg: PartMessage, deps: PartDeps): Promise<PartRe
 
 /**
  * A step of a receipts or verify part's join of what the map parts spooled for its partition
- * (pipeline/spool-join): while steps follow, the rest is handed on to the part's own queue (undefined);
+ * (pipeline/page-fold): while steps follow, the rest is handed on to the part's own queue (undefined);
  * once the join is done, the message with its join done.
  */
 export async function joinPartition(

@@ -5,7 +5,7 @@ import { type ReportCounts, ReportTally } from '../report/tally';
 import { emptyVerifyTally, mergeVerify, type RunCounts, type VerifyTally } from '../report/verification';
 import type { Kind } from '../rules/kinds';
 import { addIdentities } from './identities';
-import { textsInOrder } from './results';
+import { foldedAt, foldPage, type PageFold } from './page-fold';
 import type { Run, WorkflowDeps } from './run';
 import { PARTITIONING } from './sizing';
 import { runIdOf } from './stages';
@@ -70,18 +70,21 @@ export type Fold = z.infer<typeof FoldSchema>;
 
 export const FOLD_START: Fold = { step: 0, more: true };
 
+/** The summary's fold of the parts' tallies into the run's totals (pipeline/page-fold). */
+const totalsFold = (run: Run): PageFold<RunTotals> => ({
+  prefix: workKeys.reportTallies(run.scope, runIdOf(run)),
+  stepKey: (step) => workKeys.reportTotals(run.scope, runIdOf(run), step),
+  what: "the report's totals",
+  empty: () => EMPTY_TOTALS,
+  parse: (text) => JSON.parse(text) as RunTotals,
+  add: (totals, text) => addTally(totals, JSON.parse(text || '{}') as PartTally),
+  text: (totals) => JSON.stringify(totals),
+  contentType: 'application/json',
+});
+
 /** The totals after `step` pages (none before the first). */
-export async function totalsAt(
-  run: Run,
-  step: number,
-  deps: Pick<WorkflowDeps, 'objects' | 'exportsBucket'>,
-): Promise<RunTotals> {
-  if (step === 0) return EMPTY_TOTALS;
-  const key = workKeys.reportTotals(run.scope, runIdOf(run), step);
-  const text = await deps.objects.getText(deps.exportsBucket, key);
-  if (text === undefined) throw new Error(`the report's totals of step ${step} are missing (${key})`);
-  return JSON.parse(text) as RunTotals;
-}
+export const totalsAt = (run: Run, step: number, deps: Pick<WorkflowDeps, 'objects' | 'exportsBucket'>) =>
+  foldedAt(deps, totalsFold(run), step);
 
 /**
  * One step of the summary's merge: the next page of the run's tallies (PARTITIONING.summaryTallies of
@@ -94,21 +97,11 @@ export async function foldTallies(
   deps: Pick<WorkflowDeps, 'objects' | 'exportsBucket' | 'partitioning'>,
 ): Promise<Fold> {
   if (!fold.more) return fold;
-  const max = (deps.partitioning ?? PARTITIONING).summaryTallies;
-  const keys = await deps.objects.list(deps.exportsBucket, workKeys.reportTallies(run.scope, runIdOf(run)), {
-    max,
-    ...(fold.after ? { startAfter: fold.after } : {}),
-  });
-  if (keys.length === 0) return { ...fold, more: false };
-  let totals = await totalsAt(run, fold.step, deps);
-  for await (const text of textsInOrder(deps.objects, deps.exportsBucket, keys))
-    totals = addTally(totals, JSON.parse(text || '{}') as PartTally);
-  const step = fold.step + 1;
-  await deps.objects.put(
-    deps.exportsBucket,
-    workKeys.reportTotals(run.scope, runIdOf(run), step),
-    JSON.stringify(totals),
-    'application/json',
+  const next = await foldPage(
+    deps,
+    totalsFold(run),
+    fold,
+    (deps.partitioning ?? PARTITIONING).summaryTallies,
   );
-  return { step, after: keys[keys.length - 1] as string, more: keys.length >= max };
+  return { step: next.step, ...(next.after ? { after: next.after } : {}), more: !next.done };
 }
