@@ -184,7 +184,7 @@ export async function plan(options: PlanOptions): Promise<PlanResult> {
         // comes straight to its bar.
         here: ({ progress: _sent, ...task }: WaveTask) =>
           decideWave(task, {
-            onProgress: onProgress(order[threaded.findIndex((t) => t.wave === task.wave)] ?? 0),
+            onProgress: onProgress(waves.findIndex((w) => w.wave === task.wave)),
           }),
         transfer: (task) => (task.progress ? [task.progress] : []),
       });
