@@ -675,7 +675,8 @@ export function estimate(
   // Each verify container first reads the whole accounts file for the values that must never reach the
   // target (core/pipeline/run-facts readForbiddenValues): once per container, in its first page.
   const forbiddenSeconds = readSeconds(accounts.fileBytes) + (accounts.lines * a.forbiddenMsPerLine) / 1000;
-  const verifyContainers = Math.min(capacity.workers.verify, verifyInvocations);
+  const verifyWorkers = capacity.workers.verify;
+  const verifyContainers = Math.min(verifyWorkers, verifyInvocations);
   const verifySeconds = verifyPageSeconds + forbiddenSeconds;
   const accountsPerPartition = workload.receipts / partitions;
   // A receipts partition joins its spool as verify does (the last step builds the receipts).
@@ -750,7 +751,6 @@ export function estimate(
   list(Math.ceil(decideChunks / 1000));
   t.sqsRequests += Math.ceil((mapParts + targetPartitionCount + partitions) / 10);
   const reportWorkers = capacity.workers.report;
-  const verifyWorkers = capacity.workers.verify;
   const partsWork = paced(
     'report',
     (mapParts * mapSeconds) / reportWorkers + throttleSeconds(partsLoad, reportWorkers),
