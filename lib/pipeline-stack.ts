@@ -1,14 +1,4 @@
-import {
-  ArnFormat,
-  type CfnElement,
-  CfnOutput,
-  Duration,
-  Fn,
-  RemovalPolicy,
-  Size,
-  Stack,
-  type StackProps,
-} from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, Duration, Fn, RemovalPolicy, Size, Stack, type StackProps } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -238,10 +228,9 @@ export class PipelineStack extends Stack {
           }),
         ],
       });
-    const machineId = Stack.of(this).getLogicalId(this.stateMachine.node.defaultChild as CfnElement);
     acknowledge(this.stateMachine, {
       'AwsSolutions-IAM5[Resource::*]': `${REASONS.xray} The log delivery actions of Step Functions (logs:*LogDelivery*, DescribeResourcePolicies) accept only * as well.`,
-      [`AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:stateMachine:${machineId}-*]`]:
+      [nagResource(this, workflow.selfStartArn, '')]:
         'states:StartExecution on this state machine itself (a run starts the exports it asks to run again): its ARN cannot be in its own role policy (a cycle), and CloudFormation names it <logical id>-<suffix>.',
       ...Object.fromEntries(
         Object.values(workflowFunctions).map((f) => [

@@ -339,12 +339,6 @@ export async function executeRun(
   );
   await recordReportFolder(pipeline.stateDir, prefix, outDir);
   const summary = JSON.parse(await readFile(join(outDir, 'summary.json'), 'utf8')) as Summary;
-  // This run withdrew what other runs staged (ID-3's superseded SEG accounts, ID-9's accounts,
-  // TwinSpaces, groups and events that a later export holds): their receipts were told, and so are their
-  // local copies.
-  const touched = await withdrawnFromSince(pipeline, startedAt);
-  if (touched.size > 0)
-    await refreshReportFolders(pipeline, (other) => other !== prefix && touched.has(other));
   // Records of other exports held as ORPHAN_RECORD belong to accounts this run brought (PR-7): the run
   // started those exports again, which run now, and their report folders here are refreshed.
   ended?.();
@@ -365,6 +359,12 @@ export async function executeRun(
         : `export ${exportId} (wave ${wave}) did not run again (${outcome.error}: ${outcome.cause}): run it again`,
     );
   }
+  // This run, and the runs it started again, withdrew what other runs staged (ID-3's superseded SEG
+  // accounts, ID-9's accounts, TwinSpaces, groups and events that a later export holds): their receipts
+  // were told, and so are their local copies (after the runs started again, whose withdrawals count too).
+  const touched = await withdrawnFromSince(pipeline, startedAt);
+  if (touched.size > 0)
+    await refreshReportFolders(pipeline, (other) => other !== prefix && touched.has(other));
   const receipts = (await readdir(join(outDir, 'receipts')).catch(() => [])).filter((f) =>
     f.endsWith('.json'),
   ).length;

@@ -75,6 +75,20 @@ export const STAGE_STALLED = 'StageStalled';
  */
 export class MigrationWorkflow extends Construct {
   readonly stateMachine: sfn.StateMachine;
+  /**
+   * What the state machine's role may start of itself (a run starts the exports it runs again): its own
+   * ARN cannot be in its definition or its role's policy (a cycle), and CloudFormation names a state
+   * machine `<logical id>-<suffix>`, so the role may start `<logical id>-*`.
+   */
+  readonly selfStartArn: string = Lazy.string({
+    produce: () =>
+      Stack.of(this).formatArn({
+        service: 'states',
+        resource: 'stateMachine',
+        resourceName: `${Stack.of(this).getLogicalId(this.stateMachine.node.defaultChild as sfn.CfnStateMachine)}-*`,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      }),
+  });
 
   constructor(scope: Construct, id: string, props: MigrationWorkflowProps) {
     super(scope, id);
@@ -317,19 +331,7 @@ export class MigrationWorkflow extends Construct {
         StateMachineArn: sfn.JsonPath.stringAt('$$.StateMachine.Id'),
         Input: sfn.JsonPath.jsonToString(sfn.JsonPath.objectAt('$')),
       },
-      // Its own ARN cannot be in its definition or its role's policy (a cycle): CloudFormation names a
-      // state machine `<logical id>-<suffix>`, and that is what the role may start.
-      iamResources: [
-        Lazy.string({
-          produce: () =>
-            Stack.of(this).formatArn({
-              service: 'states',
-              resource: 'stateMachine',
-              resourceName: `${Stack.of(this).getLogicalId(this.stateMachine.node.defaultChild as sfn.CfnStateMachine)}-*`,
-              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-            }),
-        }),
-      ],
+      iamResources: [this.selfStartArn],
       resultPath: sfn.JsonPath.DISCARD,
     });
     startAgain.addRetry({
