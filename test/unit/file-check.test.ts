@@ -1,3 +1,5 @@
+import { blobChecker } from '../../functions/core/pipeline/decide-export';
+import type { ExportSource } from '../../functions/core/ports';
 import { receiptText } from '../../functions/core/report/receipts';
 import { buildReceipt } from '../../functions/core/report/summary';
 import { checksFile } from '../../functions/core/rules/decide';
@@ -86,4 +88,58 @@ test('a deleted TwinSpace offers only the files the export holds intact; the oth
     ].join('\n'),
   );
   expect(text.match(/gone\.pdf/g)).toHaveLength(1);
+});
+
+test('a blob of another length than its reference declares is damaged too, and is read no further than the declared size (DQ-5)', async () => {
+  const declared = blob('the declared bytes', 'report.pdf');
+  const chunk = new Uint8Array(1024);
+  let read = 0;
+  // A hostile blob under the declared name: a thousand chunks where its line declares 18 bytes.
+  const larger: ExportSource = {
+    name: 'x',
+    open: async () =>
+      (async function* () {
+        for (let i = 0; i < 1000; i++) {
+          read++;
+          yield chunk;
+        }
+      })(),
+  };
+  const check = blobChecker(larger);
+  await expect(check(declared.ref)).resolves.toBe('size');
+  expect(read).toBe(1);
+  // Shorter than declared: the same answer; of the declared length and hash: sound.
+  const bytes = (text: string): ExportSource => ({
+    name: 'x',
+    open: async () =>
+      (async function* () {
+        yield new TextEncoder().encode(text);
+      })(),
+  });
+  await expect(blobChecker(bytes('the declared'))(declared.ref)).resolves.toBe('size');
+  await expect(blobChecker(bytes('the declared bytes'))(declared.ref)).resolves.toBe('ok');
+  await expect(blobChecker(bytes('the declared BYTES'))(declared.ref)).resolves.toBe('mismatch');
+
+  // Decided: an item that would migrate is quarantined, saying why; its receipt names the file as damaged.
+  const { byId } = await decideAll({
+    kinds: {
+      projects: [
+        {
+          id: 'p-new',
+          title: 'After the cut-off',
+          registeredAt: '2023-01-01T00:00:00Z',
+          members: [{ accountId: 'a1', role: 'founder' }],
+        },
+      ],
+      'twinspace-items': [
+        { ...item('i-long', declared.ref), projectId: 'p-new', createdAt: '2023-03-01T00:00:00Z' },
+      ],
+    },
+    blobs: { [declared.ref.sha256]: 'the declared bytes, and a great deal more than its line declares' },
+  });
+  expect(byId.get('twinspace-items/i-long')).toMatchObject({
+    decision: 'quarantined',
+    reason: 'BLOB_CHECKSUM_MISMATCH',
+    detail: 'file is not of its declared size',
+  });
 });

@@ -30,7 +30,7 @@ import {
 } from '../rules/kinds';
 import { accountsElsewhere } from '../rules/linking';
 import type { ValidatedExport } from '../rules/manifest';
-import { type Line, readLines, sha256Of } from '../rules/ndjson';
+import { type Line, readLines, sha256OfSize } from '../rules/ndjson';
 import type { CompiledPolicy } from '../rules/policy';
 import type { FileRef } from '../rules/schemas';
 import { keptPeople, laterThan, platformsOf, statusForChild } from './holders';
@@ -115,22 +115,29 @@ export const distinctIds = (values: unknown[]): string[] => [
 const BLOB_CACHE_LIMIT = 50_000;
 
 /**
- * Step 7's look-up, cached by hash: `blobs/<sha256>` present, and hashing to its name and to the
- * reference. One checker per export (the plan's reader, or a chunk worker on its export's prefix).
+ * Step 7's look-up, cached by hash and size: `blobs/<sha256>` present, of the reference's size, and
+ * hashing to its name and to the reference. A blob is read only as far as its declared size (and a byte
+ * over), so that a record's check costs what its line declares, which its chunk was cut by
+ * (PARTITIONING.chunkFileBytes), whatever the blob holds. One checker per export (the plan's reader, or a
+ * chunk worker on its export's prefix).
  */
 export function blobChecker(source: ExportSource): (ref: FileRef) => Promise<BlobStatus> {
   const cache = new Map<string, BlobStatus>();
   return async (ref) => {
-    const cached = cache.get(ref.sha256);
+    const key = `${ref.sha256}:${ref.size}`;
+    const cached = cache.get(key);
     if (cached) return cached;
     const bytes = await source.open(`blobs/${ref.sha256}`);
-    const status: BlobStatus = !bytes
+    const read = bytes ? await sha256OfSize(bytes, ref.size) : undefined;
+    const status: BlobStatus = !read
       ? 'missing'
-      : (await sha256Of(bytes)) === ref.sha256
-        ? 'ok'
-        : 'mismatch';
+      : 'length' in read
+        ? 'size'
+        : read.sha256 === ref.sha256
+          ? 'ok'
+          : 'mismatch';
     if (cache.size >= BLOB_CACHE_LIMIT) cache.clear();
-    cache.set(ref.sha256, status);
+    cache.set(key, status);
     return status;
   };
 }

@@ -357,7 +357,8 @@ function ownVerdict(kind: Kind, record: AnyRecord, ctx: DecisionContext, status?
 
 // ---- step 7: the file -------------------------------------------------------------------------
 
-export type BlobStatus = 'ok' | 'missing' | 'mismatch';
+/** A blob of another length than its reference declares (`size`) is not the file it names either (DQ-5). */
+export type BlobStatus = 'ok' | 'missing' | 'mismatch' | 'size';
 
 /** The file a record carries: an item's or learning-lab's `file`, a photo, an account's profile photo. */
 export function fileOf(kind: Kind, record: AnyRecord): FileRef | undefined {
@@ -384,7 +385,12 @@ export const copiesFile = (d: Pick<DecidedRecord, 'decision' | 'fileLeftOut' | '
  */
 export function applyBlobCheck(kind: Kind, rule: Verdict, file: FileRef, status: BlobStatus): Verdict {
   if (status !== 'ok') {
-    const what = status === 'missing' ? 'is not in the export' : 'does not match its sha256';
+    const what =
+      status === 'missing'
+        ? 'is not in the export'
+        : status === 'size'
+          ? 'is not of its declared size'
+          : 'does not match its sha256';
     if (kind !== 'accounts')
       return verdict(status === 'missing' ? 'BLOB_MISSING' : 'BLOB_CHECKSUM_MISMATCH', `file ${what}`);
     return { ...verdict(rule.reason, `profilePhoto left out: the file ${what}`), fileLeftOut: true };

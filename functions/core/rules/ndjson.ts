@@ -131,6 +131,25 @@ export function hashing(bytes: AsyncIterable<Uint8Array>): {
   };
 }
 
+/**
+ * SHA-256 hex of a stream that should hold exactly `size` bytes, reading no more than that (and the
+ * first byte over it): a stream of another length is answered by that, unhashed.
+ */
+export async function sha256OfSize(
+  bytes: AsyncIterable<Uint8Array>,
+  size: number,
+): Promise<{ readonly sha256: string } | { readonly length: 'larger' | 'smaller' }> {
+  const hash = createHash('sha256');
+  let seen = 0;
+  for await (const chunk of bytes) {
+    seen += chunk.length;
+    // Leaving the loop closes the stream: nothing past the declared size is read on.
+    if (seen > size) return { length: 'larger' };
+    hash.update(chunk);
+  }
+  return seen < size ? { length: 'smaller' } : { sha256: hash.digest('hex') };
+}
+
 /** SHA-256 hex of a whole stream. */
 export async function sha256Of(bytes: AsyncIterable<Uint8Array>): Promise<string> {
   const hash = createHash('sha256');
