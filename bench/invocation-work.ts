@@ -28,6 +28,7 @@ const partitioningFor = (chunkLines: number) => ({
   verifyPartitionKeys: 100,
   joinObjects: 5,
   summaryTallies: 20,
+  receiptsPerStep: 5,
 });
 const PACE = { waitMs: 600_000, retryMs: 10, redeliverySeconds: 5 };
 

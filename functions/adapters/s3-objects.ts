@@ -48,7 +48,14 @@ function s3Buckets(client: S3Client): ObjectStore {
     async put(bucket, key, body, contentType) {
       await writes(bucket);
       await client.send(
-        new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }),
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: key,
+          Body: body,
+          // Stated, so that an empty body is not taken for a stream of unknown length.
+          ContentLength: typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength,
+          ContentType: contentType,
+        }),
       );
     },
     async copy(fromBucket, fromKey, toBucket, toKey) {

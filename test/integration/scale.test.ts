@@ -32,6 +32,8 @@ const PARTITIONING = {
   // both hand on through their queue or the state machine's loop, as a large export's do.
   joinObjects: 3,
   summaryTallies: 5,
+  // A receipts partition puts 4 accounts' receipts a step, handing the rest on through its queue.
+  receiptsPerStep: 4,
 };
 
 let dir: string;

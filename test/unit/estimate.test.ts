@@ -261,22 +261,52 @@ describe('the AWS estimate, by hand', () => {
     expect(withAccounts(1_000_000, 1e8) - withAccounts(0, 0)).toBeCloseTo(16.25, 0);
   });
 
-  test('a step that one invocation could not finish within its timeout is named, and does not fit', () => {
+  test("a receipts partition's invocation puts a page of accounts' receipts however many the partition holds", () => {
     expect(e.warnings).toEqual([]);
-    // One receipts partition (no records to cut by): 3 files x 100,000 accounts x 30 ms / 12 in flight
-    // = 750 s, + 0.12 s: under 900 s; 200,000 accounts: 1,500 s, over.
+    // One receipts partition (no records to cut by): 3 files x 1,000 accounts a step x 30 ms / 12 in
+    // flight = 7.5 s, + 0.12 s, whether it holds 100,000 accounts (100 steps) or a million (1,000 steps).
     const big = (receipts: number) =>
       estimate({ kinds: {}, receipts, exportBytes: 0 }, [], settings, workflowDefinition([]));
-    expect(big(100_000).warnings).toEqual([]);
-    expect(big(200_000).warnings).toEqual([
-      "a receipts partition would take about 25 min in one invocation, beyond the function's 15 minutes",
+    const step = (receipts: number) =>
+      big(receipts).feasibility.steps.find((x) => x.step === 'receipts partition');
+    expect(step(100_000)?.perInvocationSeconds).toBeCloseTo(7.6, 0);
+    expect(step(1_000_000)?.perInvocationSeconds).toBe(step(100_000)?.perInvocationSeconds);
+    expect(big(1_000_000).warnings).toEqual([]);
+    // Each step more is an invocation more, and a read of the joined spool.
+    expect(
+      big(1_000_000).totals.lambdaInvocations - big(100_000).totals.lambdaInvocations,
+    ).toBeGreaterThanOrEqual(900);
+  });
+
+  test('a step that one invocation could not finish within its timeout is named, and does not fit', () => {
+    const plan = [wave('w', [['w/decide-1', [['mailbox', 'decide']]]])];
+    // An accounts file of 100 GB: at 80 MB/s, 1,250 s for each step that reads it whole, over 900 s.
+    const withAccounts = (fileBytes: number) =>
+      estimate(
+        {
+          kinds: { mailbox: kind({ lines: 2500, fileBytes: 1e6 }), accounts: kind({ lines: 1, fileBytes }) },
+          receipts: 1,
+          exportBytes: 1e6 + fileBytes,
+        },
+        plan,
+        settings,
+        workflowDefinition(plan),
+      );
+    expect(withAccounts(1e9).warnings).toEqual([]);
+    expect(withAccounts(1e9).feasibility.fits).toBe(true);
+    const over = withAccounts(1e11);
+    expect(over.warnings).toEqual([
+      "validate would take about 21 min in one invocation, beyond the function's 15 minutes",
+      "identities/index split would take about 21 min in one invocation, beyond the function's 15 minutes",
+      "identities/link split would take about 21 min in one invocation, beyond the function's 15 minutes",
+      "a verify page would take about 21 min in one invocation, beyond the function's 15 minutes",
     ]);
-    expect(big(200_000).feasibility.fits).toBe(false);
-    expect(big(200_000).feasibility.steps.find((x) => !x.fits)).toMatchObject({
-      step: 'receipts partition',
-      function: 'report',
-      timeoutSeconds: 900,
-    });
+    expect(over.feasibility.fits).toBe(false);
+    expect(over.feasibility.steps.filter((x) => !x.fits)).toEqual(
+      ['validate', 'split', 'verify page'].map((step) =>
+        expect.objectContaining({ step, timeoutSeconds: 900 }),
+      ),
+    );
   });
 
   test('a pre-warmed table takes the writes sooner; a projected workload grows every count in proportion', () => {

@@ -8,13 +8,20 @@ import { ExportRejectedError, PoisonMessageError, RunInProgressError } from '../
 import { type ChunkDeps, processChunk } from '../../functions/core/pipeline/chunk-work';
 import { decideExport } from '../../functions/core/pipeline/decide-export';
 import { recordChunk, stageStatus } from '../../functions/core/pipeline/progress';
+import {
+  type PartDeps,
+  type PartMessage,
+  splitReport,
+  workPart,
+} from '../../functions/core/pipeline/report-parts';
 import { runResults } from '../../functions/core/pipeline/results';
 import { bucketExportSource, type Run, startRun, type WorkflowDeps } from '../../functions/core/pipeline/run';
 import { PARTITIONING, stageBudget } from '../../functions/core/pipeline/sizing';
 import { SPLIT_CONCURRENCY, splitStage } from '../../functions/core/pipeline/split';
-import { buildStagePlan } from '../../functions/core/pipeline/stages';
+import { buildStagePlan, REPORT_STAGES } from '../../functions/core/pipeline/stages';
 import { rollbackWave } from '../../functions/core/pipeline/withdraw';
 import { ENTITIES, type Entity, QUEUED, type Queued } from '../../functions/core/pipeline/workers';
+import type { ChunkQueue } from '../../functions/core/ports';
 import type { Verification } from '../../functions/core/report/summary';
 import type { DecidedRecord } from '../../functions/core/rules/decide';
 import { validateExport } from '../../functions/core/rules/manifest';
@@ -116,6 +123,7 @@ const workflowOver = (
           verifyKeys: 25,
           joinObjects: 4,
           summaryTallies: 8,
+          receiptsPerStep: 3,
         },
       }
     : {}),
@@ -299,6 +307,52 @@ describe('the workflow over chunks, with at-least-once delivery', () => {
   beforeAll(async () => {
     result = await runWorkflow();
   }, 60_000);
+
+  test('a receipts partition puts its receipts a page of accounts per invocation, handing the rest on: the same receipts', async () => {
+    // The run's report made again (another start, so other markers and spool), its parts worked one
+    // message at a time as the report's queue delivers them, counting each invocation's receipt files.
+    const again = {
+      ...result.run,
+      startedAt: new Date(Date.parse(result.run.startedAt) + 1000).toISOString(),
+    };
+    const receiptKeys = () =>
+      [...result.raw.keys()].filter((k) => k.startsWith('reports/') && k.includes('/receipts/'));
+    const before = new Map(receiptKeys().map((k) => [k, result.raw.get(k)?.toString('utf8')]));
+    for (const k of before.keys()) result.raw.delete(k);
+    const queued: PartMessage[] = [];
+    let puts = 0;
+    const deps: PartDeps & { queue: ChunkQueue } = {
+      ...result.workflow,
+      objects: {
+        ...result.workflow.objects,
+        put: async (bucket, key, body, type) => {
+          if (key.includes('/receipts/')) puts++;
+          return result.workflow.objects.put(bucket, key, body, type);
+        },
+      },
+      reportsBucket: 'reports',
+      migratedBucket: 'migrated',
+      queue: async (_q, messages) => void queued.push(...(messages as PartMessage[])),
+    };
+    const perInvocation: number[] = [];
+    let handedOn = 0;
+    for (const stage of Object.values(REPORT_STAGES)) {
+      await splitReport(again, stage, deps);
+      for (let msg = queued.shift(); msg; msg = queued.shift()) {
+        puts = 0;
+        if (msg.op === 'verify') continue;
+        if (msg.built) handedOn++;
+        await workPart(msg, deps);
+        perInvocation.push(puts);
+      }
+    }
+    const FILES_PER_RECEIPT = 5;
+    expect(handedOn).toBeGreaterThan(0);
+    expect(Math.max(...perInvocation)).toBeLessThanOrEqual(3 * FILES_PER_RECEIPT);
+    // Every receipt again, under the same keys (their contents name the run's start).
+    expect(receiptKeys().sort()).toEqual([...before.keys()].sort());
+    expect(before.size).toBeGreaterThan(3 * 3);
+  });
 
   test('agrees with plan, decision for decision, in the same order', () => {
     expect(result.delivered).toBeGreaterThan(100);

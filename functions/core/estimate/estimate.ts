@@ -497,6 +497,7 @@ export function estimate(
       (Math.ceil(accountChunks / SIZING.sendBatchSize) * a.s3PutMs) / 1000 +
       0.3;
     invoke(1, splitSeconds, mem('split'), { step: 'split', name: 'split', heaviest: splitSeconds });
+    withinTimeout(`${stage} split`, splitSeconds);
     invoke(accountChunks, accountChunks * perChunk, mem('index-identities'), {
       step: stage,
       name: 'index-identities',
@@ -679,12 +680,16 @@ export function estimate(
   const verifyContainers = Math.min(verifyWorkers, verifyInvocations);
   const verifySeconds = verifyPageSeconds + forbiddenSeconds;
   const accountsPerPartition = workload.receipts / partitions;
-  // A receipts partition joins its spool as verify does (the last step builds the receipts).
+  // A receipts partition joins its spool as verify does; the step that ends the join builds the first
+  // receiptsPerStep accounts' receipts, and each step after the next (reading the joined spool again).
+  const receiptsSteps = Math.max(1, Math.ceil(accountsPerPartition / P.receiptsPerStep));
+  const receiptsInvocations = partitions * (joinSteps + receiptsSteps - 1);
   const receiptsSeconds =
     a.chunkOverheadMs / 1000 +
     ((Math.min(mapParts, P.joinObjects) + 1) * a.s3GetMs +
       a.s3PutMs +
-      (accountsPerPartition * receiptFiles * a.s3PutMs) / Math.max(1, workload.receipts)) /
+      (Math.min(accountsPerPartition, P.receiptsPerStep) * receiptFiles * a.s3PutMs) /
+        Math.max(1, workload.receipts)) /
       1000 /
       a.parallelRequests +
     (records / partitions) * (a.cpuMsPerLine / 1000);
@@ -703,7 +708,7 @@ export function estimate(
       heaviest: verifySeconds,
     },
   );
-  invoke(partitions * joinSteps, partitions * joinSteps * receiptsSeconds, mem('report'), {
+  invoke(receiptsInvocations, receiptsInvocations * receiptsSeconds, mem('report'), {
     step: 'receipts partition',
     name: 'report',
     heaviest: receiptsSeconds,
@@ -727,6 +732,7 @@ export function estimate(
     'exports',
     mapParts * (partitions + targetPartitionCount) +
       (partitions + targetPartitionCount) * joinSteps +
+      partitions * (receiptsSteps - 1) +
       (verifyPages - targetPartitionCount),
   );
   put(receiptsLoad, 'reports', receiptFiles);
@@ -737,7 +743,7 @@ export function estimate(
   list(targetBuckets * Math.ceil((migrated + files) / 500));
   read(receiptsLoad, verifyInvocations + 2 * partitions); // a receipts partition reads the erasures too
   write(receiptsLoad, 2 * (targetPartitionCount + partitions)); // each part's marker and count
-  t.sqsRequests += 3 * (mapParts + verifyInvocations + partitions * joinSteps);
+  t.sqsRequests += 3 * (mapParts + verifyInvocations + receiptsInvocations);
   // The report's splits: list the results, send a message per part (ten to a batch).
   const reportSplitSeconds =
     0.3 +
@@ -762,7 +768,7 @@ export function estimate(
   const receiptsWork = paced(
     'receipts and verify',
     Math.max(
-      (partitions * receiptsSeconds) / reportWorkers,
+      (receiptsInvocations * receiptsSeconds) / reportWorkers,
       (verifyInvocations * verifyPageSeconds) / verifyWorkers + forbiddenSeconds,
     ) + throttleSeconds(receiptsLoad, reportWorkers + verifyWorkers),
     receiptsLoad,

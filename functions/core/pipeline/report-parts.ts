@@ -49,7 +49,8 @@ import { FOLD_START, type Fold, foldTallies, type PartTally, totalsAt } from './
  * 1. `report/parts`: each `map` part reads a bounded run of result objects, counts them, writes its part of
  *    decisions.ndjson, spools each decision to the receipts partition of each account it concerns and
  *    each migrated document to the verify partition of its key (verify/expected).
- * 2. `report/receipts`: each receipts part builds the receipts of one partition's accounts and puts them
+ * 2. `report/receipts`: each receipts part builds the receipts of one partition's accounts, a page of
+ *    accounts per invocation (`receiptsPerStep`, the rest handed on in a message of its own), and puts them
  *    straight into the reports bucket; each `verify` part checks one partition of the target's listing
  *    against what the map parts spooled for it, a page of keys per invocation, handing the rest on in a
  *    message of its own.
@@ -71,7 +72,7 @@ const CountsSchema = z.record(z.string(), z.number().int().nonnegative());
 const VerifyTallySchema = z.object({
   documents: CountsSchema,
   checked: CountsSchema,
-  problems: z.record(z.string(), z.array(z.string().max(2000)).max(11)),
+  problems: z.record(z.string(), z.array(z.string().max(2000)).max(11).readonly()),
 });
 
 export const PartMessageSchema = z.object({
@@ -89,6 +90,8 @@ export const PartMessageSchema = z.object({
   ranges: z.number().int().min(1).max(256).optional(),
   after: z.string().optional(),
   tally: VerifyTallySchema.optional(),
+  /** receipts: the partition's accounts (in their order) whose receipts are put, once its join is done. */
+  built: z.number().int().nonnegative().optional(),
   /** verify and receipts: where the join of what the map parts spooled for its partition stands (page-fold). */
   join: z
     .object({
@@ -229,11 +232,16 @@ export async function workPart(msg: PartMessage, deps: PartDeps): Promise<PartRe
   const { run } = msg;
   if (msg.op === 'receipts') {
     // First the join of what the map parts spooled for the partition, a page of their objects at a time
-    // (handed on in a message of its own); the invocation that ends it builds the receipts.
+    // (handed on in a message of its own); the invocation that ends it builds the first page of receipts,
+    // and each step after the next, until the last ends the part.
     const joined = await joinPartition(msg, receiptsJoin(msg), deps);
     if (!joined) return { msg, done: 'continued' };
-    const receipts = await writeReceipts(msg, deps);
-    return finishPart(msg, { op: 'receipts', receipts }, receipts, deps);
+    const { accounts, built } = await writeReceipts(joined, deps);
+    if (built < accounts) {
+      await handOn({ ...joined, built }, deps);
+      return { msg, done: 'continued' };
+    }
+    return finishPart(msg, { op: 'receipts', receipts: accounts }, accounts, deps);
   }
   if (msg.op !== 'map') throw new PoisonMessageError(`a ${msg.op} part is not the report's`);
   const report = new ReportTally();
@@ -300,9 +308,14 @@ export async function joinPartition(
     (deps.partitioning ?? PARTITIONING).joinObjects,
   );
   if (state.done) return { ...msg, join: state };
-  if (!deps.queue) throw new ConfigError(`${msg.op} parts need a queue to hand their partition on`);
-  await deps.queue(msg.op === 'verify' ? 'verify' : 'report', [{ ...msg, join: state }]);
+  await handOn({ ...msg, join: state }, deps);
   return undefined;
+}
+
+/** Sends the rest of a receipts or verify part's partition, as `next` says where it stands, to its own queue. */
+export async function handOn(next: PartMessage, deps: PartDeps): Promise<void> {
+  if (!deps.queue) throw new ConfigError(`${next.op} parts need a queue to hand their partition on`);
+  await deps.queue(next.op === 'verify' ? 'verify' : 'report', [next]);
 }
 
 /** A receipts partition's join of what the map parts spooled for it (one object a part), in their order. */
@@ -316,12 +329,21 @@ const receiptsJoin = (msg: PartMessage): SpoolJoin => {
   };
 };
 
-/** The receipts of one partition's accounts, straight into the reports bucket; returns how many. */
-async function writeReceipts(msg: PartMessage, deps: PartDeps): Promise<number> {
+/**
+ * The receipts of the next page of one partition's accounts (`receiptsPerStep` of them, in the order of
+ * their ids, after the `built` before), straight into the reports bucket; returns how many accounts the
+ * partition has, and how many of them have their receipts now.
+ */
+async function writeReceipts(msg: PartMessage, deps: PartDeps): Promise<{ accounts: number; built: number }> {
   const { run } = msg;
   // What every report part spooled for this partition, joined in the parts' order.
   const lines = await joinedLines(deps, receiptsJoin(msg), `the spool of receipts partition ${msg.part}`);
-  const byAccount = groupSpool(lines);
+  const all = groupSpool(lines);
+  const from = msg.built ?? 0;
+  const page = [...all.keys()].sort().slice(from, from + (deps.partitioning ?? PARTITIONING).receiptsPerStep);
+  const byAccount = page.map(
+    (owner) => [owner, all.get(owner) as NonNullable<ReturnType<typeof all.get>>] as const,
+  );
   const link = deps.downloads?.(run.exportId);
   const context = {
     policy: deps.policy,
@@ -351,7 +373,7 @@ async function writeReceipts(msg: PartMessage, deps: PartDeps): Promise<number> 
       ),
     );
   });
-  return byAccount.size;
+  return { accounts: all.size, built: from + page.length };
 }
 
 /**

@@ -79,8 +79,13 @@ export const PartitioningSchema = z
       .default(2 * 1024 ** 3),
     /** Result objects (decided chunks) that one report part reads. */
     reportResults: z.number().int().min(1).max(1000).default(50),
-    /** Decisions per receipts partition: the accounts of a partition are built in one invocation. */
+    /** Decisions per receipts partition (their accounts are spread over the partitions by a hash of their id). */
     partitionRecords: z.number().int().min(10).max(1_000_000).default(50_000),
+    /**
+     * Accounts whose receipts one invocation of a receipts partition builds and puts (3 to 5 files each)
+     * before it hands the rest on: however the accounts fall into partitions, and however many there are.
+     */
+    receiptsPerStep: z.number().int().min(1).max(100_000).default(1000),
     /** Keys of the target that one verify invocation checks before it hands on the rest. */
     verifyKeys: z.number().int().min(10).max(100_000).default(5_000),
     /** Keys of the target per verify partition (a chain of pages); an area's 256 shards are cut to match. */

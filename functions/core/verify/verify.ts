@@ -1,5 +1,5 @@
 import { eachLimited } from '../concurrency';
-import { ConfigError, PoisonMessageError } from '../errors';
+import { PoisonMessageError } from '../errors';
 import { documentOfFile, inPartition, isDocumentKey, type TargetPartition, targetPartitions } from '../keys';
 import {
   ExpectedSpool,
@@ -10,6 +10,7 @@ import {
 } from '../pipeline/expected';
 import {
   finishPart,
+  handOn,
   joinPartition,
   type PartDeps,
   type PartMessage,
@@ -321,10 +322,14 @@ export async function workVerifyPart(msg: PartMessage, deps: PartDeps): Promise<
     (deps.partitioning ?? PARTITIONING).verifyKeys,
   );
   if (!progress.done) {
-    if (!deps.queue) throw new ConfigError('verify parts need a queue to hand their partition on');
-    await deps.queue('verify', [
-      { ...joined, tally: progress.tally, ...(progress.after ? { after: progress.after } : {}) },
-    ]);
+    await handOn(
+      {
+        ...joined,
+        tally: progress.tally as PartMessage['tally'],
+        ...(progress.after ? { after: progress.after } : {}),
+      },
+      deps,
+    );
     return { msg, done: 'continued' };
   }
   const lines = Object.values(progress.tally.checked).reduce((a, b) => a + b, 0);
