@@ -29,6 +29,7 @@ const partitioningFor = (chunkLines: number) => ({
   joinObjects: 5,
   summaryTallies: 20,
   receiptsPerStep: 5,
+  spoolPuts: 10,
 });
 const PACE = { waitMs: 600_000, retryMs: 10, redeliverySeconds: 5 };
 

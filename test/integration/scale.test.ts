@@ -34,6 +34,8 @@ const PARTITIONING = {
   summaryTallies: 5,
   // A receipts partition puts 4 accounts' receipts a step, handing the rest on through its queue.
   receiptsPerStep: 4,
+  // A map part puts 6 spool objects an invocation, handing the rest on.
+  spoolPuts: 6,
 };
 
 let dir: string;

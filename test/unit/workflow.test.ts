@@ -124,6 +124,7 @@ const workflowOver = (
           joinObjects: 4,
           summaryTallies: 8,
           receiptsPerStep: 3,
+          spoolPuts: 4,
         },
       }
     : {}),
@@ -308,7 +309,7 @@ describe('the workflow over chunks, with at-least-once delivery', () => {
     result = await runWorkflow();
   }, 60_000);
 
-  test('a receipts partition puts its receipts a page of accounts per invocation, handing the rest on: the same receipts', async () => {
+  test('a map part puts its spool and a receipts partition its receipts a page per invocation, handing the rest on: the same receipts', async () => {
     // The run's report made again (another start, so other markers and spool), its parts worked one
     // message at a time as the report's queue delivers them, counting each invocation's receipt files.
     const again = {
@@ -321,12 +322,14 @@ describe('the workflow over chunks, with at-least-once delivery', () => {
     for (const k of before.keys()) result.raw.delete(k);
     const queued: PartMessage[] = [];
     let puts = 0;
+    let spooled = 0;
     const deps: PartDeps & { queue: ChunkQueue } = {
       ...result.workflow,
       objects: {
         ...result.workflow.objects,
         put: async (bucket, key, body, type) => {
           if (key.includes('/receipts/')) puts++;
+          if (key.includes('/spool/') || key.includes('/expected/')) spooled++;
           return result.workflow.objects.put(bucket, key, body, type);
         },
       },
@@ -335,20 +338,26 @@ describe('the workflow over chunks, with at-least-once delivery', () => {
       queue: async (_q, messages) => void queued.push(...(messages as PartMessage[])),
     };
     const perInvocation: number[] = [];
-    let handedOn = 0;
+    const spooledPerInvocation: number[] = [];
+    const handedOn = { map: 0, receipts: 0 };
     for (const stage of Object.values(REPORT_STAGES)) {
       await splitReport(again, stage, deps);
       for (let msg = queued.shift(); msg; msg = queued.shift()) {
-        puts = 0;
+        [puts, spooled] = [0, 0];
         if (msg.op === 'verify') continue;
-        if (msg.built) handedOn++;
+        if (msg.built) handedOn.receipts++;
+        if (msg.spooled) handedOn.map++;
         await workPart(msg, deps);
         perInvocation.push(puts);
+        spooledPerInvocation.push(spooled);
       }
     }
     const FILES_PER_RECEIPT = 5;
-    expect(handedOn).toBeGreaterThan(0);
+    expect(handedOn.receipts).toBeGreaterThan(0);
+    expect(handedOn.map).toBeGreaterThan(0);
     expect(Math.max(...perInvocation)).toBeLessThanOrEqual(3 * FILES_PER_RECEIPT);
+    // A map part's spool objects, and a receipts step's joined spool.
+    expect(Math.max(...spooledPerInvocation)).toBeLessThanOrEqual(4);
     // Every receipt again, under the same keys (their contents name the run's start).
     expect(receiptKeys().sort()).toEqual([...before.keys()].sort());
     expect(before.size).toBeGreaterThan(3 * 3);

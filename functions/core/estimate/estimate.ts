@@ -655,10 +655,15 @@ export function estimate(
   const receiptFiles = workload.receiptFiles ?? workload.receipts * a.filesPerReceipt;
   // A part reads up to reportResults result objects (the heaviest part: full ones).
   const partRows = Math.min(records, P.reportResults * P.chunkLines);
+  // A part spools an object to each receipts and verify partition its decisions reach (counted as all of
+  // them), spoolPuts an invocation: each invocation more reads the part's results again.
+  const spoolObjects = partitions + targetPartitionCount;
+  const mapSteps = Math.ceil(spoolObjects / P.spoolPuts);
+  const mapInvocations = mapParts * mapSteps;
   const mapSeconds =
     a.chunkOverheadMs / 1000 +
     (partRows * a.cpuMsPerLine) / 1000 +
-    (Math.min(decideChunks, P.reportResults) * a.s3GetMs + (partitions + targetPartitionCount) * a.s3PutMs) /
+    (Math.min(decideChunks, P.reportResults) * a.s3GetMs + Math.min(spoolObjects, P.spoolPuts) * a.s3PutMs) /
       1000 /
       a.parallelRequests;
   // A partition first joins the parts' spool, joinObjects of their objects an invocation (the last one
@@ -693,7 +698,7 @@ export function estimate(
       1000 /
       a.parallelRequests +
     (records / partitions) * (a.cpuMsPerLine / 1000);
-  invoke(mapParts, mapParts * mapSeconds, mem('report'), {
+  invoke(mapInvocations, mapInvocations * mapSeconds, mem('report'), {
     step: 'report part',
     name: 'report',
     heaviest: mapSeconds,
@@ -719,10 +724,10 @@ export function estimate(
   const partsLoad = noLoad();
   const receiptsLoad = noLoad();
   // Map parts: the result objects; decisions.ndjson's parts; a spool object per receipts and verify partition.
-  get(partsLoad, 'exports', decideChunks);
+  get(partsLoad, 'exports', decideChunks * mapSteps);
   put(partsLoad, 'reports', mapParts);
   put(partsLoad, 'exports', mapParts * (partitions + targetPartitionCount));
-  read(partsLoad, 2 * mapParts); // each part's marker check, the erasures (ER-1)
+  read(partsLoad, 2 * mapInvocations); // each part's marker check, the erasures (ER-1)
   write(partsLoad, 2 * mapParts); // each part's marker and count
   // Receipts: their spool (joined a page of its objects a step, each step keeping what it joined), their
   // files; verify: its spool joined the same way (read back by each page), the target's documents and
@@ -743,7 +748,7 @@ export function estimate(
   list(targetBuckets * Math.ceil((migrated + files) / 500));
   read(receiptsLoad, verifyInvocations + 2 * partitions); // a receipts partition reads the erasures too
   write(receiptsLoad, 2 * (targetPartitionCount + partitions)); // each part's marker and count
-  t.sqsRequests += 3 * (mapParts + verifyInvocations + receiptsInvocations);
+  t.sqsRequests += 3 * (mapInvocations + verifyInvocations + receiptsInvocations);
   // The report's splits: list the results, send a message per part (ten to a batch).
   const reportSplitSeconds =
     0.3 +
@@ -759,7 +764,7 @@ export function estimate(
   const reportWorkers = capacity.workers.report;
   const partsWork = paced(
     'report',
-    (mapParts * mapSeconds) / reportWorkers + throttleSeconds(partsLoad, reportWorkers),
+    (mapInvocations * mapSeconds) / reportWorkers + throttleSeconds(partsLoad, reportWorkers),
     partsLoad,
   );
   const partsEnd = stageEnd(partsWork.seconds, mapParts);

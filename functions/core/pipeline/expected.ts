@@ -34,17 +34,36 @@ export class ExpectedSpool {
     into.push(JSON.stringify([key, row.kind, row.id] satisfies ExpectedDocument));
   }
 
-  /** One object per partition it has documents for, keyed by the part: a redelivery writes the same. */
-  async write(deps: Objects, scope: string, report: string, part: number): Promise<void> {
-    await eachLimited(this.byPartition, PUTS_IN_FLIGHT, async ([partition, lines]) => {
-      await deps.objects.put(
-        deps.exportsBucket,
-        workKeys.expectedSpool(scope, report, partition, part),
-        `${lines.join('\n')}\n`,
-        'application/x-ndjson',
-      );
-    });
+  /**
+   * Its objects, one per partition it has documents for, in partition order, keyed by the part: a
+   * redelivery writes the same.
+   */
+  objects(scope: string, report: string, part: number): SpoolObject[] {
+    return [...this.byPartition]
+      .sort(([a], [b]) => a - b)
+      .map(([partition, lines]) => ({
+        key: workKeys.expectedSpool(scope, report, partition, part),
+        body: `${lines.join('\n')}\n`,
+      }));
   }
+
+  /** Puts all its objects (verify's own check, in one process). */
+  async write(deps: Objects, scope: string, report: string, part: number): Promise<void> {
+    await putSpool(deps, this.objects(scope, report, part));
+  }
+}
+
+/** One spool object of a report part: its lines for one partition. */
+export interface SpoolObject {
+  readonly key: string;
+  readonly body: string;
+}
+
+/** Puts spool objects, many at once (below the SDK's 50 sockets per client). */
+export async function putSpool(deps: Objects, objects: readonly SpoolObject[]): Promise<void> {
+  await eachLimited(objects, PUTS_IN_FLIGHT, async ({ key, body }) => {
+    await deps.objects.put(deps.exportsBucket, key, body, 'application/x-ndjson');
+  });
 }
 
 type Where = { readonly scope: string; readonly report: string; readonly partition: number };

@@ -29,7 +29,7 @@ import type { Kind } from '../rules/kinds';
 import { readManifest } from '../rules/manifest';
 import { EXPORT_ID } from '../rules/schemas';
 import type { ChunkCounts } from './chunks';
-import { ExpectedSpool } from './expected';
+import { ExpectedSpool, putSpool } from './expected';
 import { addIdentities } from './identities';
 import { joinedLines, joinSpool, type SpoolJoin } from './page-fold';
 import { missingChunks, recordChunk, workedBefore } from './progress';
@@ -90,6 +90,8 @@ export const PartMessageSchema = z.object({
   ranges: z.number().int().min(1).max(256).optional(),
   after: z.string().optional(),
   tally: VerifyTallySchema.optional(),
+  /** map: its spool objects (receipts partitions', then verify partitions', in order) put so far. */
+  spooled: z.number().int().nonnegative().optional(),
   /** receipts: the partition's accounts (in their order) whose receipts are put, once its join is done. */
   built: z.number().int().nonnegative().optional(),
   /** verify and receipts: where the join of what the map parts spooled for its partition stands (page-fold). */
@@ -105,8 +107,6 @@ export const PartMessageSchema = z.object({
 });
 export type PartMessage = z.infer<typeof PartMessageSchema>;
 
-/** Spool objects a report part puts at once (below the SDK's 50 sockets per client). */
-const SPOOL_PUTS_IN_FLIGHT = 48;
 /** Receipts built and put at once by a receipts partition: 3 to 5 files each, under the SDK's 50 sockets. */
 const RECEIPTS_IN_FLIGHT = 10;
 
@@ -265,23 +265,33 @@ export async function workPart(msg: PartMessage, deps: PartDeps): Promise<PartRe
     }
   }
   const rid = runIdOf(run);
-  await deps.objects.put(
-    deps.reportsBucket,
-    decisionsPart(reportPrefix(run), msg.part),
-    decisions.length > 0 ? `${decisions.join('\n')}\n` : '',
-    'application/x-ndjson',
-  );
-  // One small object per receipts partition it has decisions for: many at once, so that more
-  // partitions (a larger export) add requests in flight rather than time.
-  await eachLimited(spool, SPOOL_PUTS_IN_FLIGHT, async ([partition, entries]) => {
+  if (msg.spooled === undefined)
     await deps.objects.put(
-      deps.exportsBucket,
-      workKeys.reportSpool(run.scope, rid, partition, msg.part),
-      `${entries.join('\n')}\n`,
+      deps.reportsBucket,
+      decisionsPart(reportPrefix(run), msg.part),
+      decisions.length > 0 ? `${decisions.join('\n')}\n` : '',
       'application/x-ndjson',
     );
-  });
-  await expected.write(deps, run.scope, rid, msg.part);
+  // One small object per receipts partition it has decisions for, then one per verify partition it has
+  // documents for; at most spoolPuts of them an invocation: a part whose decisions reach more partitions
+  // hands the rest on (its next invocation reads its results again), so that more partitions (a larger
+  // export) add invocations, not work to one.
+  const objects = [
+    ...[...spool]
+      .sort(([a], [b]) => a - b)
+      .map(([partition, entries]) => ({
+        key: workKeys.reportSpool(run.scope, rid, partition, msg.part),
+        body: `${entries.join('\n')}\n`,
+      })),
+    ...expected.objects(run.scope, rid, msg.part),
+  ];
+  const from = msg.spooled ?? 0;
+  const to = from + (deps.partitioning ?? PARTITIONING).spoolPuts;
+  await putSpool(deps, objects.slice(from, to));
+  if (to < objects.length) {
+    await handOn({ ...msg, spooled: to }, deps);
+    return { msg, done: 'continued' };
+  }
   return finishPart(
     msg,
     { op: 'map', report: report.toJSON(), away: counting.counts().away },

@@ -79,6 +79,11 @@ export const PartitioningSchema = z
       .default(2 * 1024 ** 3),
     /** Result objects (decided chunks) that one report part reads. */
     reportResults: z.number().int().min(1).max(1000).default(50),
+    /**
+     * Spool objects (one for each receipts or verify partition its decisions reach) that one invocation
+     * of a report part puts before it hands the rest on.
+     */
+    spoolPuts: z.number().int().min(1).max(10_000).default(500),
     /** Decisions per receipts partition (their accounts are spread over the partitions by a hash of their id). */
     partitionRecords: z.number().int().min(10).max(1_000_000).default(50_000),
     /**
