@@ -685,19 +685,28 @@ export function estimate(
   const verifyContainers = Math.min(verifyWorkers, verifyInvocations);
   const verifySeconds = verifyPageSeconds + forbiddenSeconds;
   const accountsPerPartition = workload.receipts / partitions;
-  // A receipts partition joins its spool as verify does; the step that ends the join builds the first
-  // receiptsPerStep accounts' receipts, and each step after the next (reading the joined spool again).
+  // A receipts partition joins its spool as verify does, a page of the parts' objects a step; the step
+  // that ends the join builds the first receiptsPerStep accounts' receipts, and each step after the next,
+  // reading the joined spool again (one GET) and grouping it by account.
   const receiptsSteps = Math.max(1, Math.ceil(accountsPerPartition / P.receiptsPerStep));
   const receiptsInvocations = partitions * (joinSteps + receiptsSteps - 1);
+  const joinGetsSeconds = (Math.min(mapParts, P.joinObjects) * a.s3GetMs) / 1000 / a.parallelRequests;
+  const joinStepSeconds = a.chunkOverheadMs / 1000 + joinGetsSeconds + a.s3PutMs / 1000 / a.parallelRequests;
+  // A page of accounts: the joined spool read (again), then each account's receipt files, built from its
+  // share of the partition's lines; the first page in the invocation that ends the join.
+  const joinedGetSeconds = a.s3GetMs / 1000 / a.parallelRequests;
+  const accountSeconds =
+    (receiptFiles * a.s3PutMs) / Math.max(1, workload.receipts) / 1000 / a.parallelRequests +
+    ((records / partitions / Math.max(1, accountsPerPartition)) * a.cpuMsPerLine) / 1000;
+  // The heaviest: the step that ends the join and builds the first page.
   const receiptsSeconds =
-    a.chunkOverheadMs / 1000 +
-    ((Math.min(mapParts, P.joinObjects) + 1) * a.s3GetMs +
-      a.s3PutMs +
-      (Math.min(accountsPerPartition, P.receiptsPerStep) * receiptFiles * a.s3PutMs) /
-        Math.max(1, workload.receipts)) /
-      1000 /
-      a.parallelRequests +
-    (records / partitions) * (a.cpuMsPerLine / 1000);
+    joinStepSeconds + joinedGetSeconds + Math.min(accountsPerPartition, P.receiptsPerStep) * accountSeconds;
+  // All of a partition's steps: the join's, then the pages'.
+  const partitionSeconds =
+    joinSteps * joinStepSeconds +
+    ((receiptsSteps - 1) * a.chunkOverheadMs) / 1000 +
+    receiptsSteps * joinedGetSeconds +
+    accountsPerPartition * accountSeconds;
   invoke(mapInvocations, mapInvocations * mapSeconds, mem('report'), {
     step: 'report part',
     name: 'report',
@@ -713,7 +722,7 @@ export function estimate(
       heaviest: verifySeconds,
     },
   );
-  invoke(receiptsInvocations, receiptsInvocations * receiptsSeconds, mem('report'), {
+  invoke(receiptsInvocations, partitions * partitionSeconds, mem('report'), {
     step: 'receipts partition',
     name: 'report',
     heaviest: receiptsSeconds,
@@ -773,7 +782,7 @@ export function estimate(
   const receiptsWork = paced(
     'receipts and verify',
     Math.max(
-      (receiptsInvocations * receiptsSeconds) / reportWorkers,
+      (partitions * partitionSeconds) / reportWorkers,
       (verifyInvocations * verifyPageSeconds) / verifyWorkers + forbiddenSeconds,
     ) + throttleSeconds(receiptsLoad, reportWorkers + verifyWorkers),
     receiptsLoad,

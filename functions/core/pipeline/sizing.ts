@@ -81,9 +81,10 @@ export const PartitioningSchema = z
     reportResults: z.number().int().min(1).max(1000).default(50),
     /**
      * Spool objects (one for each receipts or verify partition its decisions reach) that one invocation
-     * of a report part puts before it hands the rest on.
+     * of a report part puts before it hands the rest on: above the partitions of the full-size export
+     * (about 380 receipts and 240 verify partitions), so that a part reads its results once there.
      */
-    spoolPuts: z.number().int().min(1).max(10_000).default(500),
+    spoolPuts: z.number().int().min(1).max(10_000).default(1000),
     /** Decisions per receipts partition (their accounts are spread over the partitions by a hash of their id). */
     partitionRecords: z.number().int().min(10).max(1_000_000).default(50_000),
     /**
