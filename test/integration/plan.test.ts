@@ -214,10 +214,18 @@ describe('esep-migrate plan on samples/export', () => {
           'timeoutSeconds',
           'tmpBytes',
           'tmpLimitBytes',
+          'heldBytes',
+          'memoryLimitBytes',
         ].sort(),
       );
       expect([step.step, step.perInvocationSeconds <= step.timeoutSeconds]).toEqual([step.step, true]);
+      expect([step.step, step.heldBytes < step.memoryLimitBytes]).toEqual([step.step, true]);
     }
+    // What grows with the export in memory: split's ids of a kind file, verify's forbidden values.
+    const held = (name: string) =>
+      e.feasibility.steps.find((x: { step: string }) => x.step === name)?.heldBytes;
+    expect(held('split')).toBeGreaterThan(100 * 1024 * 1024);
+    expect(held('verify page')).toBeGreaterThan(100 * 1024 * 1024);
     // The same export, not projected: the workload of 1,000 accounts.
     expect(readJson(join(full, 'summary.json')).counts.accounts.migrated).toBeLessThan(1_001);
     // At a new table's 4,000 writes a second and 10 workers the same run takes longer, and says where it waits.

@@ -309,6 +309,40 @@ describe('the AWS estimate, by hand', () => {
     );
   });
 
+  test('what grows with the export in memory is held against each function’s memory: split’s ids of a file, verify’s forbidden values', () => {
+    const plan = [wave('w', [['w/decide-1', [['mailbox', 'decide']]]])];
+    const withAccounts = (lines: number) =>
+      estimate(
+        {
+          kinds: {
+            mailbox: kind({ lines: 2500, fileBytes: 1e6 }),
+            accounts: kind({ lines, fileBytes: 1e6 }),
+          },
+          receipts: 1,
+          exportBytes: 2e6,
+        },
+        plan,
+        settings,
+        workflowDefinition(plan),
+      );
+    const MiB = 1024 * 1024;
+    const step = (e: ReturnType<typeof withAccounts>, name: string) =>
+      e.feasibility.steps.find((x) => x.step === name);
+    // 1.2 million accounts: 4 values x 100 bytes each held by verify (458 MB), 80 bytes an id by split.
+    const full = withAccounts(1_200_000);
+    expect(step(full, 'verify page')).toMatchObject({ heldBytes: 480_000_000, memoryLimitBytes: 1769 * MiB });
+    expect(step(full, 'split')?.heldBytes).toBe(96_000_000);
+    expect(full.feasibility.fits).toBe(true);
+    // 4 million: verify would hold 1.6 GB besides the runtime's 256 MB, over its 1,769 MB.
+    const over = withAccounts(4_000_000);
+    expect(over.warnings).toEqual([
+      "a verify page would hold about 1526 MB besides the runtime's 256 MB, beyond the function's 1769 MB",
+    ]);
+    expect(step(over, 'verify page')?.fits).toBe(false);
+    expect(step(over, 'split')?.fits).toBe(true);
+    expect(over.feasibility.fits).toBe(false);
+  });
+
   test('a pre-warmed table takes the writes sooner; a projected workload grows every count in proportion', () => {
     const workload = {
       kinds: { accounts: kind({ lines: 1000, fileBytes: 4e5, migrated: 900 }) },

@@ -100,6 +100,13 @@ export interface FeasibleStep {
   readonly timeoutSeconds: number;
   readonly tmpBytes: number;
   readonly tmpLimitBytes: number;
+  /**
+   * What its heaviest invocation holds in memory that grows with the export (split: the ids of a kind
+   * file, DQ-2; verify: the values that must never reach the target), beside the runtime's own
+   * (ASSUMPTIONS.runtimeBytes), against the function's memory.
+   */
+  readonly heldBytes: number;
+  readonly memoryLimitBytes: number;
   readonly fits: boolean;
 }
 
@@ -160,6 +167,20 @@ export const ASSUMPTIONS = {
    * for Lambda's ARM cores; not measured on AWS.
    */
   forbiddenMsPerLine: 0.015,
+  /**
+   * Bytes one id of a kind file takes in split's set of the ids seen (DQ-2): 60 measured here for ids of
+   * 17 characters parsed from JSON (Node 20, a Set of 1,000,000), taken as 80 for longer ids.
+   */
+  seenIdBytes: 80,
+  /**
+   * Bytes one value takes in verify's set of the values that must never reach the target: 77 measured
+   * here for e-mail addresses of 40 characters, 101 for password hashes of 60 (as above), taken as 100.
+   */
+  forbiddenValueBytes: 100,
+  /** Values of an account in that set: its password hash, login, e-mail and the e-mail normalised. */
+  forbiddenValuesPerAccount: 4,
+  /** What a function holds besides (Node, the SDK, buffers of a stream, a page of work). Not measured on AWS. */
+  runtimeBytes: 256 * 1024 * 1024,
   /** Size of one chunk marker in a progress query, bytes. */
   markerBytes: 120,
   /** Log lines each invocation writes (start, its counts, end), in bytes. */
@@ -341,7 +362,7 @@ export function estimate(
     count: number,
     seconds: number,
     memoryMb: number,
-    step?: { step: string; name: keyof typeof SIZING.functions; heaviest: number },
+    step?: { step: string; name: keyof typeof SIZING.functions; heaviest: number; held?: number },
   ) => {
     t.lambdaInvocations += count;
     t.lambdaGbSeconds += seconds * mb(memoryMb);
@@ -350,18 +371,27 @@ export function estimate(
     const sized = SIZING.functions[step.name];
     t.ephemeralGbSeconds += (seconds * Math.max(0, sized.tmpMb - 512)) / 1024;
     const fn = step.name === 'worker' ? 'entity worker' : step.name;
-    // One row per step, in the order the run first reaches it, with its heaviest invocation.
+    // One row per step, in the order the run first reaches it, with its heaviest invocation (in time and
+    // in what it holds).
     const at = steps.findIndex((x) => x.step === step.step);
-    if (at >= 0 && (steps[at]?.perInvocationSeconds ?? 0) >= step.heaviest) return;
+    const before = at >= 0 ? steps[at] : undefined;
+    const heavier = !before || step.heaviest > before.perInvocationSeconds;
+    const heldBytes = Math.max(before?.heldBytes ?? 0, Math.round(step.held ?? 0));
+    const memoryLimitBytes = sized.memoryMb * 1024 * 1024;
     steps.splice(at >= 0 ? at : steps.length, at >= 0 ? 1 : 0, {
       step: step.step,
       function: fn,
-      perInvocationSeconds: Math.round(step.heaviest * 10) / 10,
+      perInvocationSeconds: heavier ? Math.round(step.heaviest * 10) / 10 : before.perInvocationSeconds,
       timeoutSeconds: sized.timeoutSeconds,
       // No function writes to /tmp: each streams, or works one bounded part in memory.
       tmpBytes: 0,
       tmpLimitBytes: sized.tmpMb * 1024 * 1024,
-      fits: step.heaviest <= sized.timeoutSeconds,
+      heldBytes,
+      memoryLimitBytes,
+      fits:
+        (before?.fits ?? true) &&
+        step.heaviest <= sized.timeoutSeconds &&
+        heldBytes + a.runtimeBytes <= memoryLimitBytes,
     });
   };
   /** Requests of a stage: counted for the bill and for the stage's load on the table and buckets. */
@@ -463,6 +493,14 @@ export function estimate(
         `${step} would take about ${formatDuration(seconds)} in one invocation, beyond the function's ${SIZING.longTaskSeconds / 60} minutes`,
       );
   };
+  const MiB = 1024 * 1024;
+  const withinMemory = (step: string, held: number, name: keyof typeof SIZING.functions) => {
+    const limit = SIZING.functions[name].memoryMb * MiB;
+    if (held + a.runtimeBytes > limit)
+      warnings.push(
+        `${step} would hold about ${Math.round(held / MiB)} MB besides the runtime's ${Math.round(a.runtimeBytes / MiB)} MB, beyond the function's ${SIZING.functions[name].memoryMb} MB`,
+      );
+  };
 
   // Validate (hashes every kind file, streaming).
   const kindFiles = Object.values(workload.kinds).filter((k) => k.lines > 0).length;
@@ -496,8 +534,11 @@ export function estimate(
       (accountChunks * a.s3PutMs) / 1000 / 16 +
       (Math.ceil(accountChunks / SIZING.sendBatchSize) * a.s3PutMs) / 1000 +
       0.3;
-    invoke(1, splitSeconds, mem('split'), { step: 'split', name: 'split', heaviest: splitSeconds });
+    // It keeps the ids of the accounts file it has read (DQ-2: the first stands).
+    const held = accounts.lines * a.seenIdBytes;
+    invoke(1, splitSeconds, mem('split'), { step: 'split', name: 'split', heaviest: splitSeconds, held });
     withinTimeout(`${stage} split`, splitSeconds);
+    withinMemory(`${stage} split`, held, 'split');
     invoke(accountChunks, accountChunks * perChunk, mem('index-identities'), {
       step: stage,
       name: 'index-identities',
@@ -529,6 +570,8 @@ export function estimate(
       const load = noLoad();
       let splitSeconds = 0.3;
       let stageChunks = 0;
+      // The most lines of a kind file it reads: the ids it keeps, one file at a time (DQ-2).
+      let splitHeld = 0;
       const entitySeconds = new Map<Entity, number>();
       get(load, 'exports', 1); // the manifest
       for (const step of stage.steps) {
@@ -548,6 +591,7 @@ export function estimate(
               )
             : Math.ceil(k.lines / chunkLines);
         stageChunks += chunks;
+        splitHeld = Math.max(splitHeld, k.lines * a.seenIdBytes);
         // split: reads the file, PUTs 16 chunks at once, then sends their messages (ten to a batch, about
         // as long as a PUT each) with the stage's budget.
         get(load, 'exports', 1);
@@ -621,8 +665,14 @@ export function estimate(
         const entity = ENTITY_OF_KIND[step.kind];
         entitySeconds.set(entity, (entitySeconds.get(entity) ?? 0) + workSeconds);
       }
-      invoke(1, splitSeconds, mem('split'), { step: 'split', name: 'split', heaviest: splitSeconds });
+      invoke(1, splitSeconds, mem('split'), {
+        step: 'split',
+        name: 'split',
+        heaviest: splitSeconds,
+        held: splitHeld,
+      });
       withinTimeout(`${stage.id} split`, splitSeconds);
+      withinMemory(`${stage.id} split`, splitHeld, 'split');
       write(load, 1 + stageChunks); // the stage's expectation, each chunk's count toward it
       read(load, 1);
       // Each entity's chunks spread over its queue's workers; they share the table and buckets (a stage
@@ -681,6 +731,8 @@ export function estimate(
   // Each verify container first reads the whole accounts file for the values that must never reach the
   // target (core/pipeline/run-facts readForbiddenValues): once per container, in its first page.
   const forbiddenSeconds = readSeconds(accounts.fileBytes) + (accounts.lines * a.forbiddenMsPerLine) / 1000;
+  // ... and holds them, for every page it checks.
+  const forbiddenBytes = accounts.lines * a.forbiddenValuesPerAccount * a.forbiddenValueBytes;
   const verifyWorkers = capacity.workers.verify;
   const verifyContainers = Math.min(verifyWorkers, verifyInvocations);
   const verifySeconds = verifyPageSeconds + forbiddenSeconds;
@@ -720,6 +772,7 @@ export function estimate(
       step: 'verify page',
       name: 'verify',
       heaviest: verifySeconds,
+      held: forbiddenBytes,
     },
   );
   invoke(receiptsInvocations, partitions * partitionSeconds, mem('report'), {
@@ -729,6 +782,7 @@ export function estimate(
   });
   withinTimeout('a report part', mapSeconds);
   withinTimeout('a verify page', verifySeconds);
+  withinMemory('a verify page', forbiddenBytes, 'verify');
   withinTimeout('a receipts partition', receiptsSeconds);
   const partsLoad = noLoad();
   const receiptsLoad = noLoad();
