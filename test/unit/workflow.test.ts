@@ -38,6 +38,9 @@ import { sqsEvent } from '../helpers/sqs';
  * The distributed workflow (the Lambda functions' logic) against in-memory ports: every chunk message is
  * delivered twice, in shuffled order, and the result must equal `plan` decision for decision.
  */
+// Each test runs whole verifies or reports over the run (seconds on a busy 2-core machine, beyond
+// jest's 5 s): a test that timed out would go on restoring the target under the next one.
+jest.setTimeout(60_000);
 const policy = compilePolicy();
 let dir: string;
 let exportDir: string;
