@@ -1,6 +1,6 @@
-import { eachLimited } from '../concurrency';
 import { targetPartitionOf, workKeys } from '../keys';
 import { type JoinState, joinedLines, joinSpool, type SpoolJoin } from './page-fold';
+import { PartitionSpool, putSpool, type SpoolObject } from './partition-spool';
 import type { ResultRow } from './results';
 import type { WorkflowDeps } from './run';
 
@@ -14,56 +14,32 @@ export type { JoinState } from './page-fold';
  */
 export type ExpectedDocument = readonly [key: string, kind: string, id: string];
 
-/** Spool objects one part puts at once (below the SDK's 50 sockets per client). */
-const PUTS_IN_FLIGHT = 16;
-
 type Objects = Pick<WorkflowDeps, 'objects' | 'exportsBucket'>;
 
 /** The migrated documents of some result rows, by verify partition, written as one part's spool. */
 export class ExpectedSpool {
-  private readonly byPartition = new Map<number, string[]>();
+  private readonly spool = new PartitionSpool();
 
   constructor(private readonly ranges: number) {}
 
   add(row: ResultRow): void {
     const key = row.targets?.[0];
     if (row.decision !== 'migrated' || key === undefined) return;
-    const p = targetPartitionOf(key, this.ranges);
-    const into = this.byPartition.get(p) ?? [];
-    this.byPartition.set(p, into);
-    into.push(JSON.stringify([key, row.kind, row.id] satisfies ExpectedDocument));
+    this.spool.add(
+      targetPartitionOf(key, this.ranges),
+      JSON.stringify([key, row.kind, row.id] satisfies ExpectedDocument),
+    );
   }
 
-  /**
-   * Its objects, one per partition it has documents for, in partition order, keyed by the part: a
-   * redelivery writes the same.
-   */
+  /** Its objects, one per partition it has documents for, in partition order, keyed by the part. */
   objects(scope: string, report: string, part: number): SpoolObject[] {
-    return [...this.byPartition]
-      .sort(([a], [b]) => a - b)
-      .map(([partition, lines]) => ({
-        key: workKeys.expectedSpool(scope, report, partition, part),
-        body: `${lines.join('\n')}\n`,
-      }));
+    return this.spool.objects((partition) => workKeys.expectedSpool(scope, report, partition, part));
   }
 
   /** Puts all its objects (verify's own check, in one process). */
   async write(deps: Objects, scope: string, report: string, part: number): Promise<void> {
     await putSpool(deps, this.objects(scope, report, part));
   }
-}
-
-/** One spool object of a report part: its lines for one partition. */
-export interface SpoolObject {
-  readonly key: string;
-  readonly body: string;
-}
-
-/** Puts spool objects, many at once (below the SDK's 50 sockets per client). */
-export async function putSpool(deps: Objects, objects: readonly SpoolObject[]): Promise<void> {
-  await eachLimited(objects, PUTS_IN_FLIGHT, async ({ key, body }) => {
-    await deps.objects.put(deps.exportsBucket, key, body, 'application/x-ndjson');
-  });
 }
 
 type Where = { readonly scope: string; readonly report: string; readonly partition: number };

@@ -29,9 +29,10 @@ import type { Kind } from '../rules/kinds';
 import { readManifest } from '../rules/manifest';
 import { EXPORT_ID } from '../rules/schemas';
 import type { ChunkCounts } from './chunks';
-import { ExpectedSpool, putSpool } from './expected';
+import { ExpectedSpool } from './expected';
 import { addIdentities } from './identities';
 import { joinedLines, joinSpool, type SpoolJoin } from './page-fold';
+import { PartitionSpool, putSpool } from './partition-spool';
 import { missingChunks, recordChunk, workedBefore } from './progress';
 import { resultRows, runResultKeys } from './results';
 import { type Run, recordRunStatus, type WorkflowDeps } from './run';
@@ -247,7 +248,7 @@ export async function workPart(msg: PartMessage, deps: PartDeps): Promise<PartRe
   const report = new ReportTally();
   const counting = countRun(await runFacts(run, deps).withdrawn(), []);
   const decisions: string[] = [];
-  const spool = new Map<number, string[]>();
+  const spool = new PartitionSpool();
   const expected = new ExpectedSpool(msg.ranges ?? 1);
   // Rows decided before an erasure are read as they stand now (ER-1): anonymous, on no receipt.
   const isErased = (await deps.erasures?.()) ?? NONE_ERASED;
@@ -257,12 +258,8 @@ export async function workPart(msg: PartMessage, deps: PartDeps): Promise<PartRe
     expected.add(row);
     counting.add(row);
     decisions.push(decisionLine(row));
-    for (const entry of spoolEntries(row)) {
-      const p = partitionOf(entry[0], msg.partitions);
-      const into = spool.get(p) ?? [];
-      spool.set(p, into);
-      into.push(JSON.stringify(entry));
-    }
+    for (const entry of spoolEntries(row))
+      spool.add(partitionOf(entry[0], msg.partitions), JSON.stringify(entry));
   }
   const rid = runIdOf(run);
   if (msg.spooled === undefined)
@@ -277,12 +274,7 @@ export async function workPart(msg: PartMessage, deps: PartDeps): Promise<PartRe
   // hands the rest on (its next invocation reads its results again), so that more partitions (a larger
   // export) add invocations, not work to one.
   const objects = [
-    ...[...spool]
-      .sort(([a], [b]) => a - b)
-      .map(([partition, entries]) => ({
-        key: workKeys.reportSpool(run.scope, rid, partition, msg.part),
-        body: `${entries.join('\n')}\n`,
-      })),
+    ...spool.objects((partition) => workKeys.reportSpool(run.scope, rid, partition, msg.part)),
     ...expected.objects(run.scope, rid, msg.part),
   ];
   const from = msg.spooled ?? 0;
@@ -350,10 +342,10 @@ async function writeReceipts(msg: PartMessage, deps: PartDeps): Promise<{ accoun
   const lines = await joinedLines(deps, receiptsJoin(msg), `the spool of receipts partition ${msg.part}`);
   const all = groupSpool(lines);
   const from = msg.built ?? 0;
-  const page = [...all.keys()].sort().slice(from, from + (deps.partitioning ?? PARTITIONING).receiptsPerStep);
-  const byAccount = page.map(
-    (owner) => [owner, all.get(owner) as NonNullable<ReturnType<typeof all.get>>] as const,
-  );
+  // The accounts in the order of their ids (as a string sort orders them), this step's page of them.
+  const byAccount = [...all]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .slice(from, from + (deps.partitioning ?? PARTITIONING).receiptsPerStep);
   const link = deps.downloads?.(run.exportId);
   const context = {
     policy: deps.policy,
@@ -383,7 +375,7 @@ async function writeReceipts(msg: PartMessage, deps: PartDeps): Promise<{ accoun
       ),
     );
   });
-  return { accounts: all.size, built: from + page.length };
+  return { accounts: all.size, built: from + byAccount.length };
 }
 
 /**

@@ -325,7 +325,7 @@ export async function workVerifyPart(msg: PartMessage, deps: PartDeps): Promise<
     await handOn(
       {
         ...joined,
-        tally: progress.tally as PartMessage['tally'],
+        tally: progress.tally,
         ...(progress.after ? { after: progress.after } : {}),
       },
       deps,
