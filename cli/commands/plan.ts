@@ -32,6 +32,13 @@ import { notice } from '../messages';
 import { progress, stagesOf } from '../progress';
 import { decideWave, thrownAgain, type WaveDecided, type WaveOutcome, type WaveTask } from './plan-wave';
 
+/**
+ * A wave thread's young generation, in MB. V8's default lets a thread's short-lived objects (a line's
+ * text and parse, its decision line) pile up to several times this between scavenges; at 100,000
+ * accounts this cap took 50-70 MB off the plan's peak (docs/benchmarks.md).
+ */
+const WAVE_YOUNG_MB = 16;
+
 export interface PlanOptions {
   readonly exportDir: string;
   readonly wave?: string;
@@ -187,6 +194,7 @@ export async function plan(options: PlanOptions): Promise<PlanResult> {
             onProgress: onProgress(waves.findIndex((w) => w.wave === task.wave)),
           }),
         transfer: (task) => (task.progress ? [task.progress] : []),
+        youngMb: WAVE_YOUNG_MB,
       });
       // Progress posted after a wave's result is of work already counted: the bar moves on.
       for (const channel of channels) channel.port1.close();

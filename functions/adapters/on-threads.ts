@@ -42,6 +42,11 @@ export async function onThreads<T, R>(options: {
    * rather than when V8's default (a share of the machine's memory) says so.
    */
   readonly heapMb?: number;
+  /**
+   * Each thread's young generation, in MB: short-lived objects are collected this often, rather than
+   * piling up to V8's default semi-spaces before a scavenge.
+   */
+  readonly youngMb?: number;
   /** What each task hands over to its thread rather than copies (a MessagePort for its progress). */
   readonly transfer?: (task: T) => Transferable[];
 }): Promise<R[]> {
@@ -59,7 +64,10 @@ export async function onThreads<T, R>(options: {
     maxThreads: count,
     // One task a thread at a time: a task may hold much (a partition read back).
     concurrentTasksPerWorker: 1,
-    ...(options.heapMb ? { resourceLimits: { maxOldGenerationSizeMb: options.heapMb } } : {}),
+    resourceLimits: {
+      ...(options.heapMb ? { maxOldGenerationSizeMb: options.heapMb } : {}),
+      ...(options.youngMb ? { maxYoungGenerationSizeMb: options.youngMb } : {}),
+    },
   });
   try {
     await eachLimited(

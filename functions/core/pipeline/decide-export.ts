@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { IdTable } from '../id-table';
 import type { ContainerHolder, ExportSource, HeldKind, IdentityStore, PipelineStore } from '../ports';
 import { checkConservation, Tally } from '../report/summary';
 import {
@@ -114,6 +115,15 @@ export const distinctIds = (values: unknown[]): string[] => [
 
 const BLOB_CACHE_LIMIT = 50_000;
 
+/** What a followed record's decision may be (the values of the waves' compact tables of them). */
+const PARENT_DECISIONS = Object.keys({
+  migrated: true,
+  dropped: true,
+  quarantined: true,
+  superseded: true,
+  later: true,
+} satisfies Record<ParentDecision, true>) as ParentDecision[];
+
 /**
  * Step 7's look-up, cached by hash and size: `blobs/<sha256>` present, of the reference's size, and
  * hashing to its name and to the reference. A blob is read only as far as its declared size (and a byte
@@ -188,13 +198,13 @@ export async function decideExport(options: DecideExportOptions): Promise<Tally>
   };
   for (const wave of waves) {
     /** What became of each standing line of the kinds that others follow (projects, groups, accounts). */
-    const parents = new Map<Kind, Map<string, ParentDecision>>();
+    const parents = new Map<Kind, IdTable<ParentDecision>>();
     /** The people of the records a later kind takes its audience from, of those it names only. */
     const audience = new Map<Kind, Map<string, string[]>>();
-    const indexes: Record<IndexName, Set<string>> = {
-      'group-activity': new Set(),
-      'group-activity-unknown': new Set(),
-      'etwinning-emails': new Set(),
+    const indexes: Record<IndexName, IdTable> = {
+      'group-activity': new IdTable(),
+      'group-activity-unknown': new IdTable(),
+      'etwinning-emails': new IdTable(),
     };
     /** What the state knows of the lines being decided (`elsewhere`), read a batch at a time. */
     const outside = {
@@ -266,8 +276,8 @@ export async function decideExport(options: DecideExportOptions): Promise<Tally>
         }
         const bytes = await source.open(file.path);
         if (!bytes) throw new Error(`${file.path} disappeared after validation`);
-        const seen = new Set<string>();
-        const claim = (id: string) => !seen.has(id) && seen.add(id) !== undefined;
+        const seen = new IdTable();
+        const claim = (id: string) => seen.add(id);
 
         if (step.op === 'index') {
           for await (const line of readLines(bytes)) {
@@ -292,7 +302,9 @@ export async function decideExport(options: DecideExportOptions): Promise<Tally>
             options.onIndexed?.(step.kind, entries);
           }
         } else {
-          const followed = isContainerKind(step.kind) ? new Map<string, ParentDecision>() : undefined;
+          const followed = isContainerKind(step.kind)
+            ? new IdTable<ParentDecision>(PARENT_DECISIONS)
+            : undefined;
           const named =
             givesAudience(step.kind) || isSpaceKind(step.kind) ? await namedBy(step.kind) : undefined;
           const people = named && new Map<string, string[]>();
