@@ -31,7 +31,7 @@ describe("a verify partition's join of what the report's parts spooled for it, a
         fc.integer({ min: 2, max: 6 }),
         async (parts, max) => {
           const w = await world(parts);
-          let join: JoinState & { done: boolean } = { step: 0, done: false };
+          let join: JoinState & { done: boolean; folded?: readonly string[] } = { step: 0, done: false };
           let steps = 0;
           while (!join.done) {
             w.resetReads();
@@ -40,7 +40,12 @@ describe("a verify partition's join of what the report's parts spooled for it, a
             steps++;
           }
           expect(steps).toBe(Math.floor(parts.length / max) + 1);
+          // The step that ended the join hands on what it joined: the same documents, nothing read back.
+          w.resetReads();
+          const known = await expectedDocuments(w.deps, where, join.folded);
+          expect(w.reads()).toBe(0);
           const expected = await expectedDocuments(w.deps, where);
+          expect(known).toEqual(expected);
           const ids = parts.flat();
           expect([...expected.keys()].sort()).toEqual([...new Set(ids.map((id) => `p/${id}.json`))].sort());
           expect(expected.has('p/other.json')).toBe(false);

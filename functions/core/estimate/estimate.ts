@@ -738,26 +738,26 @@ export function estimate(
   const verifySeconds = verifyPageSeconds + forbiddenSeconds;
   const accountsPerPartition = workload.receipts / partitions;
   // A receipts partition joins its spool as verify does, a page of the parts' objects a step; the step
-  // that ends the join builds the first receiptsPerStep accounts' receipts, and each step after the next,
-  // reading the joined spool again (one GET) and grouping it by account.
+  // that ends the join builds the first receiptsPerStep accounts' receipts from the lines it joined, and
+  // each step after the next, reading the joined spool again (one GET) and grouping it by account.
   const receiptsSteps = Math.max(1, Math.ceil(accountsPerPartition / P.receiptsPerStep));
   const receiptsInvocations = partitions * (joinSteps + receiptsSteps - 1);
   const joinGetsSeconds = (Math.min(mapParts, P.joinObjects) * a.s3GetMs) / 1000 / a.parallelRequests;
   const joinStepSeconds = a.chunkOverheadMs / 1000 + joinGetsSeconds + a.s3PutMs / 1000 / a.parallelRequests;
-  // A page of accounts: the joined spool read (again), then each account's receipt files, built from its
-  // share of the partition's lines; the first page in the invocation that ends the join.
+  // A page of accounts: the joined spool read again (but by the first page, in the invocation that ends
+  // the join), then each account's receipt files, built from its share of the partition's lines.
   const joinedGetSeconds = a.s3GetMs / 1000 / a.parallelRequests;
   const accountSeconds =
     (receiptFiles * a.s3PutMs) / Math.max(1, workload.receipts) / 1000 / a.parallelRequests +
     ((records / partitions / Math.max(1, accountsPerPartition)) * a.cpuMsPerLine) / 1000;
   // The heaviest: the step that ends the join and builds the first page.
   const receiptsSeconds =
-    joinStepSeconds + joinedGetSeconds + Math.min(accountsPerPartition, P.receiptsPerStep) * accountSeconds;
+    joinStepSeconds + Math.min(accountsPerPartition, P.receiptsPerStep) * accountSeconds;
   // All of a partition's steps: the join's, then the pages'.
   const partitionSeconds =
     joinSteps * joinStepSeconds +
     ((receiptsSteps - 1) * a.chunkOverheadMs) / 1000 +
-    receiptsSteps * joinedGetSeconds +
+    (receiptsSteps - 1) * joinedGetSeconds +
     accountsPerPartition * accountSeconds;
   invoke(mapInvocations, mapInvocations * mapSeconds, mem('report'), {
     step: 'report part',
@@ -792,14 +792,14 @@ export function estimate(
   put(partsLoad, 'exports', mapParts * (partitions + targetPartitionCount));
   read(partsLoad, 2 * mapInvocations); // each part's marker check, the erasures (ER-1)
   write(partsLoad, 2 * mapParts); // each part's marker and count
-  // Receipts: their spool (joined a page of its objects a step, each step keeping what it joined), their
-  // files; verify: its spool joined the same way (read back by each page), the target's documents and
-  // files, page by page.
+  // Receipts: their spool (joined a page of its objects a step, each step after the first reading what
+  // the one before kept), their files; verify: its spool joined the same way (read back by each page but
+  // the first), the target's documents and files, page by page.
   get(
     receiptsLoad,
     'exports',
     mapParts * (partitions + targetPartitionCount) +
-      (partitions + targetPartitionCount) * joinSteps +
+      (partitions + targetPartitionCount) * (joinSteps - 1) +
       partitions * (receiptsSteps - 1) +
       (verifyPages - targetPartitionCount),
   );

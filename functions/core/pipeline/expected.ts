@@ -56,12 +56,20 @@ export const expectedJoin = ({ scope, report, partition }: Where): SpoolJoin => 
 export const joinExpected = (deps: Objects, where: Where, state: JoinState, max: number) =>
   joinSpool(deps, expectedJoin(where), state, max);
 
-/** The documents verify expects in one partition, by key, as its join left them. */
-export async function expectedDocuments(deps: Objects, where: Where): Promise<Map<string, ExpectedDocument>> {
+/**
+ * The documents verify expects in one partition, by key, as its join left them (`joined`: as the step
+ * that ended the join kept them).
+ */
+export async function expectedDocuments(
+  deps: Objects,
+  where: Where,
+  joined?: readonly string[],
+): Promise<Map<string, ExpectedDocument>> {
   const lines = await joinedLines(
     deps,
     expectedJoin(where),
     `the expected documents of verify partition ${where.partition}`,
+    joined,
   );
   const expected = new Map<string, ExpectedDocument>();
   for (const line of lines) {

@@ -42,13 +42,17 @@ export async function foldedAt<A>(deps: Objects, fold: PageFold<A>, step: number
   return fold.parse(text);
 }
 
-/** One step: the next `max` objects after `state.after`; the step that finds fewer is the last (`done`). */
+/**
+ * One step: the next `max` objects after `state.after`; the step that finds fewer is the last (`done`).
+ * Also returns what it folded (as it put it), for a last step that goes on to use it rather than read it
+ * back; not part of the state a message carries.
+ */
 export async function foldPage<A>(
   deps: Objects,
   fold: PageFold<A>,
   state: JoinState,
   max: number,
-): Promise<JoinState & { readonly done: boolean }> {
+): Promise<JoinState & { readonly done: boolean; readonly folded: A }> {
   const keys = await deps.objects.list(deps.exportsBucket, fold.prefix, {
     max,
     ...(state.after ? { startAfter: state.after } : {}),
@@ -65,7 +69,7 @@ export async function foldPage<A>(
     fold.contentType,
   );
   const after = keys.at(-1) ?? state.after;
-  return { step, ...(after ? { after } : {}), done };
+  return { step, ...(after ? { after } : {}), done, folded };
 }
 
 /** A partition's join of the lines its parts spooled for it. */
@@ -104,8 +108,17 @@ const linesFold = (join: SpoolJoin): PageFold<string[]> => ({
 export const joinSpool = (deps: Objects, join: SpoolJoin, state: JoinState, max: number) =>
   foldPage(deps, linesFold(join), state, max);
 
-/** The lines a finished join left; an error when the join never finished. */
-export async function joinedLines(deps: Objects, join: SpoolJoin, what: string): Promise<string[]> {
+/**
+ * The lines a finished join left (`known`: as the step that finished it kept them); an error when the
+ * join never finished.
+ */
+export async function joinedLines(
+  deps: Objects,
+  join: SpoolJoin,
+  what: string,
+  known?: readonly string[],
+): Promise<readonly string[]> {
+  if (known) return known;
   const text = await deps.objects.getText(deps.exportsBucket, join.joinedKey);
   if (text === undefined) throw new Error(`${what} were never joined`);
   return linesOf(text);

@@ -237,9 +237,9 @@ export async function workPart(msg: PartMessage, deps: PartDeps): Promise<PartRe
     // and each step after the next, until the last ends the part.
     const joined = await joinPartition(msg, receiptsJoin(msg), deps);
     if (!joined) return { msg, done: 'continued' };
-    const { accounts, built } = await writeReceipts(joined, deps);
+    const { accounts, built } = await writeReceipts(joined.msg, deps, joined.lines);
     if (built < accounts) {
-      await handOn({ ...joined, built }, deps);
+      await handOn({ ...joined.msg, built }, deps);
       return { msg, done: 'continued' };
     }
     return finishPart(msg, { op: 'receipts', receipts: accounts }, accounts, deps);
@@ -295,21 +295,22 @@ export async function workPart(msg: PartMessage, deps: PartDeps): Promise<PartRe
 /**
  * A step of a receipts or verify part's join of what the map parts spooled for its partition
  * (pipeline/page-fold): while steps follow, the rest is handed on to the part's own queue (undefined);
- * once the join is done, the message with its join done.
+ * once the join is done, the message with its join done, and the joined lines when this step joined them
+ * (a later step reads them back).
  */
 export async function joinPartition(
   msg: PartMessage,
   join: SpoolJoin,
   deps: PartDeps,
-): Promise<PartMessage | undefined> {
-  if (msg.join?.done) return msg;
-  const state = await joinSpool(
+): Promise<{ readonly msg: PartMessage; readonly lines?: readonly string[] } | undefined> {
+  if (msg.join?.done) return { msg };
+  const { folded, ...state } = await joinSpool(
     deps,
     join,
     msg.join ?? { step: 0 },
     (deps.partitioning ?? PARTITIONING).joinObjects,
   );
-  if (state.done) return { ...msg, join: state };
+  if (state.done) return { msg: { ...msg, join: state }, lines: folded };
   await handOn({ ...msg, join: state }, deps);
   return undefined;
 }
@@ -336,10 +337,19 @@ const receiptsJoin = (msg: PartMessage): SpoolJoin => {
  * their ids, after the `built` before), straight into the reports bucket; returns how many accounts the
  * partition has, and how many of them have their receipts now.
  */
-async function writeReceipts(msg: PartMessage, deps: PartDeps): Promise<{ accounts: number; built: number }> {
+async function writeReceipts(
+  msg: PartMessage,
+  deps: PartDeps,
+  joined?: readonly string[],
+): Promise<{ accounts: number; built: number }> {
   const { run } = msg;
   // What every report part spooled for this partition, joined in the parts' order.
-  const lines = await joinedLines(deps, receiptsJoin(msg), `the spool of receipts partition ${msg.part}`);
+  const lines = await joinedLines(
+    deps,
+    receiptsJoin(msg),
+    `the spool of receipts partition ${msg.part}`,
+    joined,
+  );
   const all = groupSpool(lines);
   const from = msg.built ?? 0;
   // The accounts in the order of their ids (as a string sort orders them), this step's page of them.

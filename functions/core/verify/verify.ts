@@ -130,7 +130,13 @@ async function nextKeys(
 export async function verifyPartition(
   run: Run,
   deps: VerifyDeps,
-  where: { readonly partition: TargetPartition; readonly index: number; readonly report: string },
+  where: {
+    readonly partition: TargetPartition;
+    readonly index: number;
+    readonly report: string;
+    /** The partition's expected documents as the step that joined them kept them (else read back). */
+    readonly joined?: readonly string[];
+  },
   previous: { tally: VerifyTally; after?: string } = { tally: emptyVerifyTally() },
   maxKeys = 5_000,
 ): Promise<PartitionProgress> {
@@ -142,11 +148,11 @@ export async function verifyPartition(
   const documents: Record<string, number> = { ...previous.tally.documents };
   const problem = (check: CheckName, text: string) => keep(problems[check], [text]);
   const facts = runFacts(run, deps);
-  const expected = await expectedDocuments(deps, {
-    scope: run.scope,
-    report: where.report,
-    partition: where.index,
-  });
+  const expected = await expectedDocuments(
+    deps,
+    { scope: run.scope, report: where.report, partition: where.index },
+    where.joined,
+  );
   const forbidden = await facts.forbidden();
   const withdrawn = await facts.withdrawn();
   const isErased = (await deps.erasures?.()) ?? NONE_ERASED;
@@ -314,7 +320,12 @@ export async function workVerifyPart(msg: PartMessage, deps: PartDeps): Promise<
   const progress = await verifyPartition(
     msg.run,
     deps,
-    { partition, index: msg.part, report: runIdOf(msg.run) },
+    {
+      partition,
+      index: msg.part,
+      report: runIdOf(msg.run),
+      ...(joined.lines ? { joined: joined.lines } : {}),
+    },
     {
       tally: (msg.tally as VerifyTally | undefined) ?? emptyVerifyTally(),
       ...(msg.after ? { after: msg.after } : {}),
@@ -324,7 +335,7 @@ export async function workVerifyPart(msg: PartMessage, deps: PartDeps): Promise<
   if (!progress.done) {
     await handOn(
       {
-        ...joined,
+        ...joined.msg,
         tally: progress.tally,
         ...(progress.after ? { after: progress.after } : {}),
       },
