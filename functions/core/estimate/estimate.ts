@@ -357,12 +357,24 @@ export function estimate(
   const targetBuckets = settings.targetBuckets ?? DEFAULT_TARGET_BUCKETS;
   /** Buckets in each bucket set: the exports bucket is one; the target and the reports are spread. */
   const bucketsIn = (b: Bucket) => (b === 'exports' ? 1 : targetBuckets);
-  /** `count` invocations of `name` taking `seconds` in all; the heaviest one takes `heaviest`. */
+  const warnings: string[] = [];
+  const MiB = 1024 * 1024;
+  /**
+   * `count` invocations of `name` taking `seconds` in all; the heaviest one takes `heaviest` and holds
+   * `held`. A heaviest invocation beyond its function's timeout or memory is a warning, naming `label`
+   * (the step, by default), and its step does not fit.
+   */
   const invoke = (
     count: number,
     seconds: number,
     memoryMb: number,
-    step?: { step: string; name: keyof typeof SIZING.functions; heaviest: number; held?: number },
+    step?: {
+      step: string;
+      name: keyof typeof SIZING.functions;
+      heaviest: number;
+      held?: number;
+      label?: string;
+    },
   ) => {
     t.lambdaInvocations += count;
     t.lambdaGbSeconds += seconds * mb(memoryMb);
@@ -370,13 +382,24 @@ export function estimate(
     if (!step || count === 0) return;
     const sized = SIZING.functions[step.name];
     t.ephemeralGbSeconds += (seconds * Math.max(0, sized.tmpMb - 512)) / 1024;
+    const label = step.label ?? step.step;
+    const held = Math.round(step.held ?? 0);
+    const warn = (text: string) => warnings.includes(text) || warnings.push(text);
+    if (step.heaviest > sized.timeoutSeconds)
+      warn(
+        `${label} would take about ${formatDuration(step.heaviest)} in one invocation, beyond the function's ${sized.timeoutSeconds / 60} minutes`,
+      );
+    if (held + a.runtimeBytes > sized.memoryMb * MiB)
+      warn(
+        `${label} would hold about ${Math.round(held / MiB)} MB besides the runtime's ${Math.round(a.runtimeBytes / MiB)} MB, beyond the function's ${sized.memoryMb} MB`,
+      );
     const fn = step.name === 'worker' ? 'entity worker' : step.name;
     // One row per step, in the order the run first reaches it, with its heaviest invocation (in time and
     // in what it holds).
     const at = steps.findIndex((x) => x.step === step.step);
     const before = at >= 0 ? steps[at] : undefined;
     const heavier = !before || step.heaviest > before.perInvocationSeconds;
-    const heldBytes = Math.max(before?.heldBytes ?? 0, Math.round(step.held ?? 0));
+    const heldBytes = Math.max(before?.heldBytes ?? 0, held);
     const memoryLimitBytes = sized.memoryMb * 1024 * 1024;
     steps.splice(at >= 0 ? at : steps.length, at >= 0 ? 1 : 0, {
       step: step.step,
@@ -486,21 +509,6 @@ export function estimate(
   };
   const readSeconds = (bytes: number) => bytes / (a.readMBps * 1e6);
   const stages: EstimateStage[] = [];
-  const warnings: string[] = [];
-  const withinTimeout = (step: string, seconds: number) => {
-    if (seconds > SIZING.longTaskSeconds)
-      warnings.push(
-        `${step} would take about ${formatDuration(seconds)} in one invocation, beyond the function's ${SIZING.longTaskSeconds / 60} minutes`,
-      );
-  };
-  const MiB = 1024 * 1024;
-  const withinMemory = (step: string, held: number, name: keyof typeof SIZING.functions) => {
-    const limit = SIZING.functions[name].memoryMb * MiB;
-    if (held + a.runtimeBytes > limit)
-      warnings.push(
-        `${step} would hold about ${Math.round(held / MiB)} MB besides the runtime's ${Math.round(a.runtimeBytes / MiB)} MB, beyond the function's ${SIZING.functions[name].memoryMb} MB`,
-      );
-  };
 
   // Validate (hashes every kind file, streaming).
   const kindFiles = Object.values(workload.kinds).filter((k) => k.lines > 0).length;
@@ -510,7 +518,6 @@ export function estimate(
     name: 'validate',
     heaviest: validateSeconds,
   });
-  withinTimeout('validate', validateSeconds);
   get(noLoad(), 'exports', 1 + kindFiles);
   let seconds = validateSeconds;
 
@@ -536,9 +543,13 @@ export function estimate(
       0.3;
     // It keeps the ids of the accounts file it has read (DQ-2: the first stands).
     const held = accounts.lines * a.seenIdBytes;
-    invoke(1, splitSeconds, mem('split'), { step: 'split', name: 'split', heaviest: splitSeconds, held });
-    withinTimeout(`${stage} split`, splitSeconds);
-    withinMemory(`${stage} split`, held, 'split');
+    invoke(1, splitSeconds, mem('split'), {
+      step: 'split',
+      name: 'split',
+      heaviest: splitSeconds,
+      held,
+      label: `${stage} split`,
+    });
     invoke(accountChunks, accountChunks * perChunk, mem('index-identities'), {
       step: stage,
       name: 'index-identities',
@@ -670,9 +681,8 @@ export function estimate(
         name: 'split',
         heaviest: splitSeconds,
         held: splitHeld,
+        label: `${stage.id} split`,
       });
-      withinTimeout(`${stage.id} split`, splitSeconds);
-      withinMemory(`${stage.id} split`, splitHeld, 'split');
       write(load, 1 + stageChunks); // the stage's expectation, each chunk's count toward it
       read(load, 1);
       // Each entity's chunks spread over its queue's workers; they share the table and buckets (a stage
@@ -763,6 +773,7 @@ export function estimate(
     step: 'report part',
     name: 'report',
     heaviest: mapSeconds,
+    label: 'a report part',
   });
   invoke(
     verifyInvocations,
@@ -773,17 +784,15 @@ export function estimate(
       name: 'verify',
       heaviest: verifySeconds,
       held: forbiddenBytes,
+      label: 'a verify page',
     },
   );
   invoke(receiptsInvocations, partitions * partitionSeconds, mem('report'), {
     step: 'receipts partition',
     name: 'report',
     heaviest: receiptsSeconds,
+    label: 'a receipts partition',
   });
-  withinTimeout('a report part', mapSeconds);
-  withinTimeout('a verify page', verifySeconds);
-  withinMemory('a verify page', forbiddenBytes, 'verify');
-  withinTimeout('a receipts partition', receiptsSeconds);
   const partsLoad = noLoad();
   const receiptsLoad = noLoad();
   // Map parts: the result objects; decisions.ndjson's parts; a spool object per receipts and verify partition.
