@@ -25,6 +25,18 @@ describe('IdTable (the compact ids of a plan)', () => {
     expect(ids.size).toBe(2);
   });
 
+  it('keeps ids across its pages of characters, and an id longer than a page beside them', () => {
+    const ids = new IdTable();
+    const long = (i: number) => `${i}:`.padEnd(1_000 + (i % 7), String.fromCharCode(97 + (i % 26)));
+    for (let i = 0; i < 300; i++) expect(ids.add(long(i))).toBe(true);
+    const huge = 'x'.repeat(70_000);
+    expect(ids.add(huge)).toBe(true);
+    for (let i = 0; i < 300; i++) expect(ids.add(long(i))).toBe(false);
+    expect(ids.has(huge)).toBe(true);
+    expect(ids.has(huge.slice(1))).toBe(false);
+    expect(ids.size).toBe(301);
+  });
+
   it('holds a value an id, set again when told', () => {
     const decisions = new IdTable<'migrated' | 'dropped'>(['migrated', 'dropped']);
     decisions.set('prj-1', 'migrated').set('prj-2', 'dropped').set('żółw', 'dropped');

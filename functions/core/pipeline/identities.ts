@@ -1,5 +1,6 @@
 import { eachLimited } from '../concurrency';
 import { PoisonMessageError, parseMessage } from '../errors';
+import { IdTable } from '../id-table';
 import { chunkId, workKeys } from '../keys';
 import type { IdentityStore, IndexedAccount, ObjectStore } from '../ports';
 import type { IdentityCounts } from '../report/summary';
@@ -41,12 +42,11 @@ async function* accountLines(run: Run, deps: Pick<IndexDeps, 'workflow'>): Async
   const file = (await readManifest(source)).files.get('accounts');
   const bytes = file && (await source.open(file.path));
   if (!bytes) return;
-  const seen = new Set<string>();
+  const seen = new IdTable();
   for await (const line of readLines(bytes)) {
     if ('unreadable' in line) continue;
     const parsed = parseLine(line.text);
-    const duplicate = parsed.ok && seen.has(parsed.id);
-    if (parsed.ok) seen.add(parsed.id);
+    const duplicate = parsed.ok && !seen.add(parsed.id);
     yield duplicate ? { ...line, duplicate } : line;
   }
 }

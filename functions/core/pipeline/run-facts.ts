@@ -1,3 +1,4 @@
+import { IdTable } from '../id-table';
 import type { Withdrawal } from '../ports';
 import { normaliseEmail } from '../rules/identity';
 import { readManifest } from '../rules/manifest';
@@ -6,11 +7,11 @@ import { CREDENTIAL_FIELDS } from '../rules/schemas';
 import type { Run, WorkflowDeps } from './run';
 
 /** Strings that must never reach the target: the export's password hashes, logins and e-mail addresses. */
-async function readForbiddenValues(run: Run, deps: WorkflowDeps): Promise<Set<string>> {
+async function readForbiddenValues(run: Run, deps: WorkflowDeps): Promise<IdTable> {
   const source = deps.source(run.exportId);
   const { files } = await readManifest(source);
   const accounts = files.get('accounts');
-  const values = new Set<string>();
+  const values = new IdTable();
   const bytes = accounts ? await source.open(accounts.path) : undefined;
   if (!bytes) return values;
   for await (const line of readLines(bytes)) {
@@ -39,7 +40,7 @@ async function readForbiddenValues(run: Run, deps: WorkflowDeps): Promise<Set<st
  */
 interface RunFacts {
   readonly run: string;
-  forbidden?: Promise<Set<string>>;
+  forbidden?: Promise<IdTable>;
   withdrawn?: Promise<Map<string, Withdrawal>>;
 }
 const perRun = new WeakMap<WorkflowDeps, RunFacts>();

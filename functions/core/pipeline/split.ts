@@ -1,3 +1,4 @@
+import { IdTable } from '../id-table';
 import { chunkId, workKeys } from '../keys';
 import type { ChunkQueue } from '../ports';
 import { fileOf, parseLine } from '../rules/decide';
@@ -101,7 +102,7 @@ export async function splitStage(
     let chunk = 0;
     const p = deps.partitioning ?? PARTITIONING;
     // Read in order: a line whose id an earlier line had is marked, so that the first one stands (DQ-2).
-    const seen = new Set<string>();
+    const seen = new IdTable();
     const flush = async () => {
       const key = workKeys.chunk(run.scope, stage.id, step.kind, step.op, chunk);
       const msg: ChunkMessage = {
@@ -130,8 +131,7 @@ export async function splitStage(
     };
     for await (const line of readLines(content)) {
       const parsed = 'unreadable' in line ? undefined : parseLine(line.text);
-      const duplicate = parsed?.ok === true && seen.has(parsed.id);
-      if (parsed?.ok) seen.add(parsed.id);
+      const duplicate = parsed?.ok === true && !seen.add(parsed.id);
       // ID-1: an account's password hash and login go no further than this read.
       const staged =
         step.kind === 'accounts' && 'text' in line && parsed?.raw

@@ -69,7 +69,7 @@ export interface VerifyDeps extends WorkflowDeps {
 const FORBIDDEN_FIELDS = new Set(['passwordHash', 'password', 'login', 'email']);
 
 /** Paths in a document that hold a credential field or a forbidden value. */
-function credentialPaths(value: unknown, forbidden: ReadonlySet<string>, path = ''): string[] {
+function credentialPaths(value: unknown, forbidden: { has(value: string): boolean }, path = ''): string[] {
   if (typeof value === 'string')
     return forbidden.has(value) || forbidden.has(value.toLowerCase()) ? [path || '(value)'] : [];
   if (Array.isArray(value)) return value.flatMap((v, i) => credentialPaths(v, forbidden, `${path}[${i}]`));
