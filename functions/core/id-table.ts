@@ -87,6 +87,9 @@ export class IdTable<V extends string = never> {
   private insert(id: string, h: number, code: number): void {
     this.reserve();
     if (this.used + id.length > PAGE) {
+      // A start holds its page in 16 bits: 4 GB of characters, far beyond any function's memory.
+      if (this.pages.length === 1 << (32 - PAGE_BITS))
+        throw new RangeError('an IdTable holds at most 4 GB of ids');
       this.pages.push(new Uint8Array(PAGE));
       this.used = 0;
     }
