@@ -1,5 +1,5 @@
 /**
- * `npx tsx bench/invocation-work.ts [accounts] [chunkLines]` (issue 25, item 6): runs two generated exports
+ * `npx tsx bench/invocation-work.ts [accounts] [chunkLines] [partitionRecords]` (issue 25, item 6): runs two generated exports
  * locally, `accounts` (default 200) and five times as many, with small chunks and partitions so that both
  * are cut into many, and prints each function's heaviest invocation's work (`limits.json` `maxWork`:
  * records, AWS requests, bytes) at both sizes and their ratio. Work that stays bounded per invocation
@@ -18,12 +18,18 @@ import type { LimitsReport } from '../local/runtime/limits';
 import { generateExport } from '../tools/generate';
 
 const base = Number(process.argv[2] ?? 200);
+/**
+ * Records a receipts partition is sized by (100 by default, so that both exports are cut into many; a
+ * partition then holds a handful of accounts, and the heaviest of them weighs on it). `-` for chunkLines
+ * keeps its default.
+ */
+const partitionRecords = Number(process.argv[4] ?? 100);
 const partitioningFor = (chunkLines: number) => ({
   chunkLines,
   chunkFiles: Math.max(1, Math.floor(chunkLines / 2)),
   chunkFileBytes: 2 * 1024 ** 3,
   reportResults: 4,
-  partitionRecords: 100,
+  partitionRecords,
   verifyKeys: 40,
   verifyPartitionKeys: 100,
   joinObjects: 5,
@@ -63,9 +69,10 @@ async function main() {
     const sizes = [base, base * 5];
     for (const accounts of sizes)
       await generateExport({ out: join(dir, `export-${accounts}`), accounts, seed: 16 });
-    const chunkLines = process.argv[3]
-      ? Number(process.argv[3])
-      : await chunkLinesFor(join(dir, `export-${base}`));
+    const chunkLines =
+      process.argv[3] && process.argv[3] !== '-'
+        ? Number(process.argv[3])
+        : await chunkLinesFor(join(dir, `export-${base}`));
     const limits: LimitsReport[] = [];
     for (const accounts of sizes)
       limits.push(
@@ -73,7 +80,7 @@ async function main() {
       );
     const [small, large] = limits as [LimitsReport, LimitsReport];
     console.log(
-      `heaviest invocation's work, ${base} -> ${base * 5} accounts (chunkLines ${chunkLines}, chunkFiles ${partitioningFor(chunkLines).chunkFiles}):`,
+      `heaviest invocation's work, ${base} -> ${base * 5} accounts (chunkLines ${chunkLines}, chunkFiles ${partitioningFor(chunkLines).chunkFiles}, partitionRecords ${partitionRecords}):`,
     );
     for (const [name, f] of Object.entries(large.functions)) {
       const a = small.functions[name]?.maxWork;
