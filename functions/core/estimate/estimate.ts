@@ -385,12 +385,15 @@ export function estimate(
     t.ephemeralGbSeconds += (seconds * Math.max(0, sized.tmpMb - 512)) / 1024;
     const label = step.label ?? step.step;
     const held = Math.round(step.held ?? 0);
+    const memoryLimitBytes = sized.memoryMb * MiB;
+    const overTime = step.heaviest > sized.timeoutSeconds;
+    const overMemory = held + a.runtimeBytes > memoryLimitBytes;
     const warn = (text: string) => warnings.includes(text) || warnings.push(text);
-    if (step.heaviest > sized.timeoutSeconds)
+    if (overTime)
       warn(
         `${label} would take about ${formatDuration(step.heaviest)} in one invocation, beyond the function's ${sized.timeoutSeconds / 60} minutes`,
       );
-    if (held + a.runtimeBytes > sized.memoryMb * MiB)
+    if (overMemory)
       warn(
         `${label} would hold about ${Math.round(held / MiB)} MB besides the runtime's ${Math.round(a.runtimeBytes / MiB)} MB, beyond the function's ${sized.memoryMb} MB`,
       );
@@ -401,7 +404,6 @@ export function estimate(
     const before = at >= 0 ? steps[at] : undefined;
     const heavier = !before || step.heaviest > before.perInvocationSeconds;
     const heldBytes = Math.max(before?.heldBytes ?? 0, held);
-    const memoryLimitBytes = sized.memoryMb * 1024 * 1024;
     steps.splice(at >= 0 ? at : steps.length, at >= 0 ? 1 : 0, {
       step: step.step,
       function: fn,
@@ -409,13 +411,11 @@ export function estimate(
       timeoutSeconds: sized.timeoutSeconds,
       // No function writes to /tmp: each streams, or works one bounded part in memory.
       tmpBytes: 0,
-      tmpLimitBytes: sized.tmpMb * 1024 * 1024,
+      tmpLimitBytes: sized.tmpMb * MiB,
       heldBytes,
       memoryLimitBytes,
-      fits:
-        (before?.fits ?? true) &&
-        step.heaviest <= sized.timeoutSeconds &&
-        heldBytes + a.runtimeBytes <= memoryLimitBytes,
+      // An earlier invocation of the step that did not fit keeps it from fitting.
+      fits: (before?.fits ?? true) && !overTime && !overMemory,
     });
   };
   /** Requests of a stage: counted for the bill and for the stage's load on the table and buckets. */
