@@ -3,7 +3,6 @@ import {
   FORGET_ENV,
   QUEUE_ENV,
   REPORT_ENV,
-  ROLLBACK_ENV,
   VERIFY_ENV,
   WORKFLOW_ENV,
 } from '../functions/adapters/wiring';
@@ -109,9 +108,11 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   {
     name: 'validate',
     sizing: 'validate',
-    env: ROLLBACK_ENV,
-    // A corrected export under a finished id replaces the earlier run: what withdrawal needs.
-    grants: [readsExport, { table: 'read-write' }, ...withdraws],
+    env: FORGET_ENV,
+    // A corrected export under a finished id replaces the earlier run: what withdrawal needs. The e-mail
+    // key keys the export's credentials and addresses into the run's index for verify (core/forbidden),
+    // written to the exports bucket's work area.
+    grants: [readsExport, { table: 'read-write' }, ...withdraws, { emailKeySecret: 'read' }, writesWork],
     description: 'validates an uploaded export and opens the run (withdrawing a replaced one)',
   },
   {
@@ -193,7 +194,8 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
       { stageTasks: 'answer' },
       // The rest of a range goes back to its own queue.
       { entityQueues: 'send', only: 'verify' },
-      // A document that names an erased account is a problem (ER-1): found by keyed id.
+      // A document that names an erased account is a problem (ER-1): found by keyed id; so is a value
+      // that must never reach the target, by its key in the run's index (core/forbidden).
       { emailKeySecret: 'read' },
     ],
     queue: { name: 'verify', batchSize: 1 },

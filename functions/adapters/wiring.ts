@@ -236,6 +236,19 @@ export const VERIFY_ENV = [
 /** The rollback function's: a withdrawal, and an erasure (ER-1), which keys the account id with the HMAC key. */
 export const FORGET_ENV = [...ROLLBACK_ENV, 'emailKeySecret'] as const satisfies readonly EnvKey[];
 
+/**
+ * Validate's: a withdrawal (an export replaced), and the e-mail key, with which it keys the export's
+ * credentials and addresses for verify (core/forbidden).
+ */
+export function validateDepsFrom(clients: Clients, env: NodeJS.ProcessEnv): RollbackDeps {
+  const config = readConfig(FORGET_ENV, env);
+  const deps = rollbackDepsFrom(clients, env);
+  return {
+    ...deps,
+    workflow: { ...deps.workflow, emailSecret: emailSecret(clients.secrets, config.emailKeySecret) },
+  };
+}
+
 export function forgetDepsFrom(clients: Clients, env: NodeJS.ProcessEnv): ForgetDeps {
   const config = readConfig(FORGET_ENV, env);
   return { ...rollbackDepsFrom(clients, env), secret: emailSecret(clients.secrets, config.emailKeySecret) };

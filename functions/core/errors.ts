@@ -125,3 +125,11 @@ export class HolderChangedError extends Error {
 export class OwnerArrivedError extends Error {
   override name = 'OwnerArrivedError';
 }
+
+/**
+ * A run's index of the values that must never reach the target (core/forbidden) is missing or not one
+ * this version writes: verify cannot check for credentials until the export is run again.
+ */
+export class ForbiddenIndexError extends Error {
+  override name = 'ForbiddenIndexError';
+}

@@ -105,6 +105,11 @@ export const workKeys = {
   /** A verify partition's expected documents joined by the first `step` pages of its spool (pipeline/expected). */
   expectedJoin: (scope: string, report: string, partition: number, step: number) =>
     `${PREFIXES.work}${scope}/report/${report}/expected-join/${pad6(partition)}/${pad6(step)}.ndjson`,
+  /** A run's index of the values that must never reach the target (core/forbidden): its filter. */
+  forbiddenFilter: (scope: string, run: string) => `${PREFIXES.work}${scope}/forbidden/${run}/filter.bin`,
+  /** ... and one shard of its keyed values. */
+  forbiddenShard: (scope: string, run: string, shard: number) =>
+    `${PREFIXES.work}${scope}/forbidden/${run}/${pad6(shard)}.bin`,
   /** A verify partition's expected documents in one object, in key order (its pages read it). */
   expected: (scope: string, report: string, partition: number) =>
     `${PREFIXES.work}${scope}/report/${report}/expected/${pad6(partition)}.ndjson`,

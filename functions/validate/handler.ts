@@ -1,5 +1,5 @@
 import { logger } from '../adapters/observability';
-import { type Clients, lambdaEntry, rollbackDepsFrom } from '../adapters/wiring';
+import { type Clients, lambdaEntry, validateDepsFrom } from '../adapters/wiring';
 import { type Run, type StartInput, startRun } from '../core/pipeline/run';
 import { type RollbackDeps, withdrawReplaced } from '../core/pipeline/withdraw';
 
@@ -18,5 +18,5 @@ export const makeHandler =
     return run;
   };
 
-export const depsFrom = (clients: Clients, env: NodeJS.ProcessEnv) => rollbackDepsFrom(clients, env);
+export const depsFrom = (clients: Clients, env: NodeJS.ProcessEnv) => validateDepsFrom(clients, env);
 export const handler = lambdaEntry(makeHandler, depsFrom);

@@ -1,6 +1,7 @@
 import { partWorker, type Redelivery, sqsChunkQueue } from '../adapters/sqs';
 import {
   type Clients,
+  emailSecret,
   erasuresFrom,
   lambdaEntry,
   QUEUE_ENV,
@@ -27,6 +28,8 @@ function verifyDepsFrom(clients: Clients, env: NodeJS.ProcessEnv): PartDeps {
     ...workflowDeps(clients, config),
     migratedBucket: config.migratedBucket,
     erasures: erasuresFrom(clients, config),
+    // The key of the run's index of the values that must never reach the target (core/forbidden).
+    emailSecret: emailSecret(clients.secrets, config.emailKeySecret),
     // Verify writes nothing to the reports bucket.
     reportsBucket: '',
     queue: sqsChunkQueue(clients.sqs, queueUrlsFrom(config)),

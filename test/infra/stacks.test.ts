@@ -294,7 +294,18 @@ describe('pipeline stack', () => {
       ['s3:', 'sqs:SendMessage', 'sqs:ReceiveMessage', 'sqs:DeleteMessage', 'secretsmanager:'],
     ],
     // A corrected export replaces an earlier run: validate withdraws it (its target, links, receipts).
-    ['validate', ['s3:GetObject*', 'dynamodb:PutItem', 's3:DeleteObject'], ['sqs:', 'secretsmanager:']],
+    // It keys the export's credentials and addresses into the run's index for verify (the HMAC key).
+    [
+      'validate',
+      [
+        's3:GetObject*',
+        's3:PutObject',
+        'dynamodb:PutItem',
+        's3:DeleteObject',
+        'secretsmanager:GetSecretValue',
+      ],
+      ['sqs:', 's3:DeleteObjectVersion'],
+    ],
     // It also erases an account (ER-1): the account id is kept as a keyed hash (the HMAC key).
     [
       'rollback',

@@ -144,7 +144,9 @@ const withdraws = [
 const SECRET = 'secretsmanager:secretsmanager:DescribeSecret,secretsmanager:GetSecretValue secret';
 
 const EXPECTED: Record<string, string[]> = {
-  validate: withdraws,
+  // It also keys the export's credentials and addresses (the secret) into the run's index for verify, in
+  // the working area.
+  validate: [...withdraws, SECRET, 's3:write exports:/work/*'],
   // It also erases an account (ER-1): the account's keyed id (the secret), shared documents of the areas
   // it is named in rewritten without it, and its receipts deleted (receipts only).
   rollback: [

@@ -1,5 +1,12 @@
 import { DEFAULT_TARGET_BUCKETS } from '../bucket-sets';
 import { CEILINGS } from '../ceilings';
+import {
+  buildHeldBytes,
+  checkHeldBytes,
+  filterObjectBytes,
+  forbiddenLayout,
+  VALUES_PER_ACCOUNT,
+} from '../forbidden';
 import { targetPartitions } from '../keys';
 import { capacityOf } from '../pipeline/capacity';
 import { PARTITIONING, receiptPartitions, SIZING, verifyRanges } from '../pipeline/sizing';
@@ -162,24 +169,25 @@ export const ASSUMPTIONS = {
   /** Bytes of one expected document in verify's spool (its key, kind and id). */
   expectedBytesPerDocument: 120,
   /**
-   * Reading one line of the accounts file for the values that must never reach the target (verify's
-   * `readForbiddenValues`, once per container): 7 µs measured here (gunzip, JSON.parse, a set), doubled
-   * for Lambda's ARM cores; not measured on AWS.
+   * Keying one line of the accounts file into the run's index of the values that must never reach the
+   * target (validate, core/forbidden): 9.7-11.4 µs measured here (JSON.parse of lines of 478 characters,
+   * then a keyed digest a value: 3 values a line of the generated export), doubled for Lambda's ARM cores;
+   * not measured on AWS.
    */
-  forbiddenMsPerLine: 0.015,
+  forbiddenMsPerLine: 0.02,
+  /**
+   * Checking one migrated document against that index (verify): each of its strings, and its lower case,
+   * keyed (2.1-2.6 µs a string here), for 20 strings a document (assumed: not measured on real
+   * documents), doubled for ARM. The filter's false positives (about 2 in 10^6 strings at full size) each
+   * read one shard: not counted.
+   */
+  forbiddenCheckMsPerDocument: 0.2,
   /**
    * Bytes one id of a kind file takes in split's table of the ids seen (DQ-2, core/id-table): 39.5
    * measured here for ids of 17 characters parsed from JSON, 54.8 for 32 (Node 20, 1,000,000 ids), taken
    * as 55 (ids of up to 32 characters).
    */
   seenIdBytes: 55,
-  /**
-   * Bytes one value takes in verify's table of the values that must never reach the target (as above):
-   * 62.6 measured here for e-mail addresses of 40 characters, 82.6 for password hashes of 60, taken as 85.
-   */
-  forbiddenValueBytes: 85,
-  /** Values of an account in that set: its password hash, login, e-mail and the e-mail normalised. */
-  forbiddenValuesPerAccount: 4,
   /** What a function holds besides (Node, the SDK, buffers of a stream, a page of work). Not measured on AWS. */
   runtimeBytes: 256 * 1024 * 1024,
   /** Size of one chunk marker in a progress query, bytes. */
@@ -511,20 +519,30 @@ export function estimate(
   const readSeconds = (bytes: number) => bytes / (a.readMBps * 1e6);
   const stages: EstimateStage[] = [];
 
-  // Validate (hashes every kind file, streaming).
+  // Validate (hashes every kind file, streaming), and keys the accounts file's credentials and addresses
+  // into the run's index for verify as it reads it (core/forbidden): its shards and filter put at the end.
   const kindFiles = Object.values(workload.kinds).filter((k) => k.lines > 0).length;
-  const validateSeconds = readSeconds(workload.exportBytes) + 0.5;
+  const accounts = kindOf('accounts');
+  const forbidden = forbiddenLayout(accounts.lines);
+  const indexPuts = forbidden.shards + 1;
+  const validateSeconds =
+    readSeconds(workload.exportBytes) +
+    0.5 +
+    (accounts.lines * a.forbiddenMsPerLine) / 1000 +
+    (indexPuts * a.s3PutMs) / 1000 / a.parallelRequests;
   invoke(1, validateSeconds, mem('validate'), {
     step: 'validate',
     name: 'validate',
     heaviest: validateSeconds,
+    held: buildHeldBytes(forbidden, accounts.lines * VALUES_PER_ACCOUNT),
   });
-  get(noLoad(), 'exports', 1 + kindFiles);
+  const validateLoad = noLoad();
+  get(validateLoad, 'exports', 1 + kindFiles);
+  put(validateLoad, 'exports', indexPuts);
   let seconds = validateSeconds;
 
   // The identity stages over chunks of accounts: index each (a get, a conditional put, its e-mail
   // entry), then link what each matches (pending registrations, the e-mail's accounts, the holder).
-  const accounts = kindOf('accounts');
   const accountChunks = Math.ceil(accounts.lines / PARTITIONING.chunkLines);
   const identityPolls: number[] = [];
   for (const [stage, reads, writes] of [
@@ -738,12 +756,13 @@ export function estimate(
     a.chunkOverheadMs / 1000 +
     (Math.min(mapParts, P.joinObjects) * a.s3GetMs) / 1000 / a.parallelRequests +
     readSeconds((migrated / targetPartitionCount) * a.expectedBytesPerDocument) +
-    (Math.min(P.verifyKeys, migrated + files) * a.s3GetMs) / 1000 / a.parallelRequests;
-  // Each verify container first reads the whole accounts file for the values that must never reach the
-  // target (core/pipeline/run-facts readForbiddenValues): once per container, in its first page.
-  const forbiddenSeconds = readSeconds(accounts.fileBytes) + (accounts.lines * a.forbiddenMsPerLine) / 1000;
-  // ... and holds them, for every page it checks.
-  const forbiddenBytes = accounts.lines * a.forbiddenValuesPerAccount * a.forbiddenValueBytes;
+    (Math.min(P.verifyKeys, migrated + files) * a.s3GetMs) / 1000 / a.parallelRequests +
+    (Math.min(P.verifyKeys, migrated) * a.forbiddenCheckMsPerDocument) / 1000;
+  // Each verify container first reads the filter of the run's index of the values that must never reach
+  // the target (core/forbidden: at most 16 MiB, whatever the export's size), once, in its first page.
+  const forbiddenSeconds = readSeconds(filterObjectBytes(forbidden));
+  // ... and holds it, with the shards it read, for every page it checks.
+  const forbiddenBytes = checkHeldBytes(forbidden);
   const verifyWorkers = capacity.workers.verify;
   const verifyContainers = Math.min(verifyWorkers, verifyInvocations);
   const verifySeconds = verifyPageSeconds + forbiddenSeconds;
@@ -816,7 +835,7 @@ export function estimate(
   put(receiptsLoad, 'reports', receiptFiles);
   put(receiptsLoad, 'exports', (targetPartitionCount + partitions) * joinSteps);
   get(receiptsLoad, 'migrated', migrated + files);
-  if (accounts.lines > 0) get(receiptsLoad, 'exports', verifyContainers); // each verify container's accounts file
+  get(receiptsLoad, 'exports', verifyContainers); // each verify container's index filter
   // Each page lists every bucket of the target (core/bucket-sets).
   list(targetBuckets * Math.ceil((migrated + files) / 500));
   read(receiptsLoad, verifyInvocations + 2 * partitions); // a receipts partition reads the erasures too

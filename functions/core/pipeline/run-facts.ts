@@ -1,46 +1,23 @@
-import { IdTable } from '../id-table';
+import { ConfigError } from '../errors';
+import { type ForbiddenCheck, readForbiddenCheck } from '../forbidden';
 import type { Withdrawal } from '../ports';
-import { normaliseEmail } from '../rules/identity';
-import { readManifest } from '../rules/manifest';
-import { readLines } from '../rules/ndjson';
-import { CREDENTIAL_FIELDS } from '../rules/schemas';
 import type { Run, WorkflowDeps } from './run';
+import { runIdOf } from './stages';
 
-/** Strings that must never reach the target: the export's password hashes, logins and e-mail addresses. */
-async function readForbiddenValues(run: Run, deps: WorkflowDeps): Promise<IdTable> {
-  const source = deps.source(run.exportId);
-  const { files } = await readManifest(source);
-  const accounts = files.get('accounts');
-  const values = new IdTable();
-  const bytes = accounts ? await source.open(accounts.path) : undefined;
-  if (!bytes) return values;
-  for await (const line of readLines(bytes)) {
-    if ('unreadable' in line) continue;
-    let raw: Record<string, unknown>;
-    try {
-      raw = JSON.parse(line.text);
-    } catch {
-      continue;
-    }
-    // Short values (a login "jan") would match ordinary words; exact matches of 6+ characters only.
-    for (const field of [...CREDENTIAL_FIELDS, 'email']) {
-      const v = raw?.[field];
-      if (typeof v === 'string' && v.trim().length >= 6) {
-        values.add(v);
-        if (field === 'email') values.add(normaliseEmail(v));
-      }
-    }
-  }
-  return values;
+/** The run's index of the values that must never reach the target (core/forbidden), as validate wrote it. */
+async function readForbidden(run: Run, deps: WorkflowDeps): Promise<ForbiddenCheck> {
+  if (!deps.emailSecret) throw new ConfigError('checking for credentials needs the e-mail key (emailSecret)');
+  const place = { objects: deps.objects, bucket: deps.exportsBucket, scope: run.scope, run: runIdOf(run) };
+  return readForbiddenCheck(place, await deps.emailSecret());
 }
 
 /**
- * What every part of a run reads once per container, on first use (the export's credentials, the scope's
- * withdrawals), kept with the deps it was read through.
+ * What every part of a run reads once per container, on first use (the index of the export's credentials,
+ * the scope's withdrawals), kept with the deps it was read through.
  */
 interface RunFacts {
   readonly run: string;
-  forbidden?: Promise<IdTable>;
+  forbidden?: Promise<ForbiddenCheck>;
   withdrawn?: Promise<Map<string, Withdrawal>>;
 }
 const perRun = new WeakMap<WorkflowDeps, RunFacts>();
@@ -53,7 +30,7 @@ export function runFacts(run: Run, deps: WorkflowDeps) {
   const f = facts;
   return {
     forbidden: () => {
-      f.forbidden ??= readForbiddenValues(run, deps);
+      f.forbidden ??= readForbidden(run, deps);
       return f.forbidden;
     },
     withdrawn: () => {

@@ -1,4 +1,5 @@
 import { ExportRejectedError, RunInProgressError } from '../errors';
+import { ForbiddenIndexBuilder, forbiddenLayout, putForbiddenIndex } from '../forbidden';
 import { contentReportPrefix, exportKeys, MANIFEST, reportPrefix } from '../keys';
 import type { ExportSource, ObjectStore, PipelineStore, RunStatus, StageTasks } from '../ports';
 import { type ValidatedExport, validateExport } from '../rules/manifest';
@@ -6,7 +7,7 @@ import type { CompiledPolicy } from '../rules/policy';
 import { EXPORT_ID } from '../rules/schemas';
 import { runScope } from './chunks';
 import type { Budget, Capacity, Partitioning } from './sizing';
-import { buildStagePlan, selectWaves, type WavePlan } from './stages';
+import { buildStagePlan, runIdOf, selectWaves, type WavePlan } from './stages';
 
 /**
  * The steps of the workflow, written once over ports: the state machine's Lambda functions call them on
@@ -41,6 +42,11 @@ export interface WorkflowDeps {
   readonly applyBudget?: (budget: Budget) => void;
   /** Answers the workflow's wait when a chunk or part completes its stage (none: the wait's checks find it). */
   readonly stageTasks?: StageTasks;
+  /**
+   * The e-mail key (the identity index's HMAC key): validate keys the values that must never reach the
+   * target with it, and verify checks documents against them (core/forbidden). Validate and verify need it.
+   */
+  readonly emailSecret?: () => Promise<string>;
 }
 
 /** The run a status row records: its export, scope, waves, start and report folder. */
@@ -99,7 +105,22 @@ export async function startRun(
     throw new ExportRejectedError(
       `unknown wave "${input.wave}" (one of ${deps.policy.waveIds.join(', ')}, or all)`,
     );
-  const files = manifestFiles(await validateExport(deps.source(exportId)));
+  // The values that must never reach the target, keyed in the one read of the accounts file (for verify).
+  const secret = await deps.emailSecret?.();
+  let forbidden: ForbiddenIndexBuilder | undefined;
+  const files = manifestFiles(
+    await validateExport(
+      deps.source(exportId),
+      secret === undefined
+        ? undefined
+        : (accounts) => {
+            const index = new ForbiddenIndexBuilder(secret, forbiddenLayout(accounts.records));
+            forbidden = index;
+            return (text) => index.addLine(text);
+          },
+    ),
+  );
+  if (secret !== undefined) forbidden ??= new ForbiddenIndexBuilder(secret, forbiddenLayout(0));
   const startedAt = (deps.now?.() ?? new Date()).toISOString();
   // One execution per export at a time: a second event for the same upload is refused, not run twice.
   if (input.executionId) {
@@ -115,6 +136,15 @@ export async function startRun(
       );
   }
   try {
+    if (forbidden) {
+      const place = {
+        objects: deps.objects,
+        bucket: deps.exportsBucket,
+        scope: runScope(exportId, deps.policy, files),
+        run: runIdOf({ waves: waves.map((w) => w.wave), startedAt }),
+      };
+      await putForbiddenIndex(place, forbidden);
+    }
     return await openRun(exportId, waves, files, startedAt, input, deps, replace);
   } catch (error) {
     if (input.executionId) await deps.store.unlockRun(exportId, input.executionId);

@@ -68,14 +68,24 @@ export async function readManifest(
   return { manifest, files };
 }
 
-/** Reads one listed file whole: its SHA-256 and its number of non-blank lines must match the manifest. */
-async function checkFile(source: ExportSource, file: ManifestFile): Promise<void> {
+/**
+ * Reads one listed file whole: its SHA-256 and its number of non-blank lines must match the manifest.
+ * `onLine` sees each readable line as it is read (the one pass over the file).
+ */
+async function checkFile(
+  source: ExportSource,
+  file: ManifestFile,
+  onLine?: (text: string) => void,
+): Promise<void> {
   const bytes = await source.open(file.path);
   if (!bytes) return reject(`${file.path}: listed in ${MANIFEST} but missing`, file.path);
   const hashed = hashing(bytes);
   let lines = 0;
   try {
-    for await (const _ of readLines(hashed.bytes)) lines++;
+    for await (const line of readLines(hashed.bytes)) {
+      lines++;
+      if (onLine && 'text' in line) onLine(line.text);
+    }
   } catch (cause) {
     return reject(`${file.path}: cannot be read (${(cause as Error).message})`, file.path, cause);
   }
@@ -92,8 +102,13 @@ async function checkFile(source: ExportSource, file: ManifestFile): Promise<void
  * Rejects a damaged export before anything is decided (legacy-export.md): every listed file present,
  * with the manifest's SHA-256 and line count; known kinds; schemaVersion 1. Throws ExportRejectedError.
  */
-export async function validateExport(source: ExportSource): Promise<ValidatedExport> {
+export async function validateExport(
+  source: ExportSource,
+  /** What sees each readable line of the accounts file as it is checked (core/forbidden's index). */
+  accountLines?: (accounts: ManifestFile) => (text: string) => void,
+): Promise<ValidatedExport> {
   const { manifest, files } = await readManifest(source);
-  for (const file of files.values()) await checkFile(source, file);
+  for (const file of files.values())
+    await checkFile(source, file, file.kind === 'accounts' ? accountLines?.(file) : undefined);
   return { manifest, files };
 }

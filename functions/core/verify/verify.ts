@@ -68,8 +68,16 @@ export interface VerifyDeps extends WorkflowDeps {
 
 const FORBIDDEN_FIELDS = new Set(['passwordHash', 'password', 'login', 'email']);
 
+/** A document's strings, each also in lower case (a forbidden value is found in either). */
+function stringsIn(value: unknown, into: string[] = []): string[] {
+  if (typeof value === 'string') into.push(value, value.toLowerCase());
+  else if (Array.isArray(value)) for (const v of value) stringsIn(v, into);
+  else if (value && typeof value === 'object') for (const v of Object.values(value)) stringsIn(v, into);
+  return into;
+}
+
 /** Paths in a document that hold a credential field or a forbidden value. */
-function credentialPaths(value: unknown, forbidden: { has(value: string): boolean }, path = ''): string[] {
+function credentialPaths(value: unknown, forbidden: ReadonlySet<string>, path = ''): string[] {
   if (typeof value === 'string')
     return forbidden.has(value) || forbidden.has(value.toLowerCase()) ? [path || '(value)'] : [];
   if (Array.isArray(value)) return value.flatMap((v, i) => credentialPaths(v, forbidden, `${path}[${i}]`));
@@ -193,7 +201,8 @@ export async function verifyPartition(
       return found;
     }
     found.credentials++;
-    for (const path of credentialPaths(doc, forbidden)) say('credentials', `${key}: ${path}`);
+    const forbiddenHere = await forbidden.among(stringsIn(doc));
+    for (const path of credentialPaths(doc, forbiddenHere)) say('credentials', `${key}: ${path}`);
     // Nothing of an erased account, in any wave: not its records, not its place among a space's people.
     if (accountsNamed(doc).some(isErased)) say('withdrawn', `${kind} ${id}: names an erased account (ER-1)`);
     if (!run.waves.includes(String(doc.wave))) return found; // another wave's document
