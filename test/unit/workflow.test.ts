@@ -657,6 +657,19 @@ describe('verify reads the target back', () => {
     });
     expect(failed(leaked)).toEqual(['credentials']);
     expect(leaked.checks.find((c) => c.name === 'credentials')?.problems[0]).toMatch(/\.note$/);
+    // A run without its index of the export's credentials (started before validate wrote one): the check
+    // fails, saying why and what to do, once; the others still pass.
+    for (const ranges of [1, 3]) {
+      const unindexed = await verifyTampered((t) => {
+        for (const k of [...t.keys()]) if (k.includes('/forbidden/')) t.delete(k);
+      }, ranges);
+      expect(failed(unindexed)).toEqual(['credentials']);
+      expect(unindexed.checks.find((c) => c.name === 'credentials')?.problems).toEqual([
+        expect.stringMatching(
+          /index of the values that must never reach the target is missing.*run the export again/,
+        ),
+      ]);
+    }
     const stray = await verifyTampered((t) => t.set('migrated/wf-export/notes/readme.txt', Buffer.from('x')));
     expect(failed(stray)).toEqual(['not-migrated']);
     // Wherever a stray key sorts: before, between or after the areas, or under an area with an id that
