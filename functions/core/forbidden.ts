@@ -24,10 +24,10 @@ import { CREDENTIAL_FIELDS } from './rules/schemas';
 const DIGEST_BYTES = 16;
 /** Bits the filter tests for a value (double hashing of the digest's first 8 bytes). */
 const PROBES = 12;
-/** Bits of the filter per value while under its cap: 1 false positive in about 10^8 strings. */
+/** Bits of the filter per value while under its cap: about 1 false positive in 10^6 strings (0.31^12). */
 const BITS_PER_VALUE = 32;
 const MIN_FILTER_BITS = 2 ** 13;
-/** The filter's cap (16 MiB): at 1.1 million accounts, 30 bits a value, about 2 false positives in 10^6 strings. */
+/** The filter's cap (16 MiB): at 1.1 million accounts, 30 bits a value, about 1.4 false positives in 10^6 strings. */
 export const MAX_FILTER_BITS = 2 ** 27;
 /** Values in a shard (about 128 KiB of keys), what confirming one string reads. */
 export const SHARD_VALUES = 8192;

@@ -178,7 +178,7 @@ export const ASSUMPTIONS = {
   /**
    * Checking one migrated document against that index (verify): each of its strings, and its lower case,
    * keyed (2.1-2.6 µs a string here), for 20 strings a document (assumed: not measured on real
-   * documents), doubled for ARM. The filter's false positives (about 2 in 10^6 strings at full size) each
+   * documents), doubled for ARM. The filter's false positives (about 1.4 in 10^6 strings at full size) each
    * read one shard: not counted.
    */
   forbiddenCheckMsPerDocument: 0.2,
