@@ -307,13 +307,16 @@ export function partDepsFrom(clients: Clients, env: NodeJS.ProcessEnv): PartDeps
   };
 }
 
-/** ER-1: the erasures recorded now, as a check of account ids (the identity index's table and HMAC key). */
+/**
+ * ER-1: the erasures recorded now, as a check of account ids (the identity index's table and HMAC key;
+ * `secret`: a reader of that key the caller shares, so that a container reads it once).
+ */
 export function erasuresFrom(
   clients: Clients,
   config: { readonly table: string; readonly emailKeySecret: string },
+  secret = emailSecret(clients.secrets, config.emailKeySecret),
 ): () => Promise<IsErased> {
   const identities = dynamoIdentities(clients.dynamo, config.table);
-  const secret = emailSecret(clients.secrets, config.emailKeySecret);
   return () => erasedNow(identities, secret);
 }
 

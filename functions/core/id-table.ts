@@ -7,9 +7,8 @@
  *
  * What keeps ids that grow with the export uses it: `plan`'s claims of every line of the kind it decides
  * (DQ-2), the decisions of the kinds that others follow and its indexes; split's and the identity
- * stages' claims; verify's values that must never reach the target. Exact: ids are compared character by
- * character, never by hash alone. An id with a character beyond one byte, or longer than a page, is kept
- * in a plain `Map` beside the table.
+ * stages' claims. Exact: ids are compared character by character, never by hash alone. An id with a
+ * character beyond one byte, or longer than a page, is kept in a plain `Map` beside the table.
  */
 export class IdTable<V extends string = never> {
   /** The ids' characters, in pages that are never copied; an id never spans two pages. */

@@ -24,12 +24,14 @@ export const depsFrom = withRedelivery('verify', verifyDepsFrom);
 
 function verifyDepsFrom(clients: Clients, env: NodeJS.ProcessEnv): PartDeps {
   const config = readConfig([...VERIFY_ENV, QUEUE_ENV.verify], env);
+  // One key, read once a container: the erasures' (ER-1) and the run's index of the values that must never
+  // reach the target (core/forbidden).
+  const secret = emailSecret(clients.secrets, config.emailKeySecret);
   return {
     ...workflowDeps(clients, config),
     migratedBucket: config.migratedBucket,
-    erasures: erasuresFrom(clients, config),
-    // The key of the run's index of the values that must never reach the target (core/forbidden).
-    emailSecret: emailSecret(clients.secrets, config.emailKeySecret),
+    erasures: erasuresFrom(clients, config, secret),
+    emailSecret: secret,
     // Verify writes nothing to the reports bucket.
     reportsBucket: '',
     queue: sqsChunkQueue(clients.sqs, queueUrlsFrom(config)),

@@ -6,8 +6,9 @@ import { type ValidatedExport, validateExport } from '../rules/manifest';
 import type { CompiledPolicy } from '../rules/policy';
 import { EXPORT_ID } from '../rules/schemas';
 import { runScope } from './chunks';
+import { forbiddenPlace } from './run-facts';
 import type { Budget, Capacity, Partitioning } from './sizing';
-import { buildStagePlan, runIdOf, selectWaves, type WavePlan } from './stages';
+import { buildStagePlan, selectWaves, type WavePlan } from './stages';
 
 /**
  * The steps of the workflow, written once over ports: the state machine's Lambda functions call them on
@@ -136,23 +137,17 @@ export async function startRun(
       );
   }
   try {
-    if (forbidden) {
-      const place = {
-        objects: deps.objects,
-        bucket: deps.exportsBucket,
-        scope: runScope(exportId, deps.policy, files),
-        run: runIdOf({ waves: waves.map((w) => w.wave), startedAt }),
-      };
-      await putForbiddenIndex(place, forbidden);
-    }
-    return await openRun(exportId, waves, files, startedAt, input, deps, replace);
+    return await openRun(exportId, waves, files, startedAt, input, deps, forbidden, replace);
   } catch (error) {
     if (input.executionId) await deps.store.unlockRun(exportId, input.executionId);
     throw error;
   }
 }
 
-/** The rest of a start, under the export's run lock: a changed export refused or replaced, the run opened. */
+/**
+ * The rest of a start, under the export's run lock: a changed export refused or replaced, the run's index
+ * of the export's credentials put (`forbidden`, for its verify), the run opened.
+ */
 async function openRun(
   exportId: string,
   waves: readonly WavePlan[],
@@ -160,6 +155,7 @@ async function openRun(
   startedAt: string,
   input: StartInput,
   deps: WorkflowDeps,
+  forbidden: ForbiddenIndexBuilder | undefined,
   replace?: (exportId: string, files: Readonly<Record<string, string>>) => Promise<unknown>,
 ): Promise<Run> {
   const changed = await changedRuns(exportId, files, deps.store);
@@ -182,6 +178,7 @@ async function openRun(
     ...(input.executionId ? { executionId: input.executionId } : {}),
     ...(prefix === reportPrefix({ exportId, waves: ids }) ? {} : { reportPrefix: prefix }),
   };
+  if (forbidden) await putForbiddenIndex(forbiddenPlace(run, deps), forbidden);
   // A wave rolled back earlier runs again: its withdrawals no longer describe the target.
   const stale = (await deps.store.withdrawals(run.scope)).filter(
     (w) => w.reason === 'ROLLED_BACK' && w.wave !== undefined && run.waves.includes(w.wave),
