@@ -1,14 +1,7 @@
 import { ConfigError } from '../errors';
-import { type ForbiddenCheck, type IndexPlace, readForbiddenCheck } from '../forbidden';
+import { type ForbiddenCheck, readForbiddenCheck } from '../forbidden';
 import type { Withdrawal } from '../ports';
-import type { Run, WorkflowDeps } from './run';
-import { runIdOf } from './stages';
-
-/** Where a run's index of the values that must never reach the target is: validate puts it, verify reads it. */
-export const forbiddenPlace = (
-  run: Pick<Run, 'scope' | 'waves' | 'startedAt'>,
-  deps: Pick<WorkflowDeps, 'objects' | 'exportsBucket'>,
-): IndexPlace => ({ objects: deps.objects, bucket: deps.exportsBucket, scope: run.scope, run: runIdOf(run) });
+import { forbiddenPlace, type Run, type WorkflowDeps } from './run';
 
 /** The run's index of the values that must never reach the target (core/forbidden), as validate wrote it. */
 async function readForbidden(run: Run, deps: WorkflowDeps): Promise<ForbiddenCheck> {

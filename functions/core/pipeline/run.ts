@@ -1,14 +1,13 @@
 import { ExportRejectedError, RunInProgressError } from '../errors';
-import { ForbiddenIndexBuilder, forbiddenLayout, putForbiddenIndex } from '../forbidden';
+import { ForbiddenIndexBuilder, forbiddenLayout, type IndexPlace, putForbiddenIndex } from '../forbidden';
 import { contentReportPrefix, exportKeys, MANIFEST, reportPrefix } from '../keys';
 import type { ExportSource, ObjectStore, PipelineStore, RunStatus, StageTasks } from '../ports';
 import { type ValidatedExport, validateExport } from '../rules/manifest';
 import type { CompiledPolicy } from '../rules/policy';
 import { EXPORT_ID } from '../rules/schemas';
 import { runScope } from './chunks';
-import { forbiddenPlace } from './run-facts';
 import type { Budget, Capacity, Partitioning } from './sizing';
-import { buildStagePlan, selectWaves, type WavePlan } from './stages';
+import { buildStagePlan, runIdOf, selectWaves, type WavePlan } from './stages';
 
 /**
  * The steps of the workflow, written once over ports: the state machine's Lambda functions call them on
@@ -49,6 +48,12 @@ export interface WorkflowDeps {
    */
   readonly emailSecret?: () => Promise<string>;
 }
+
+/** Where a run's index of the values that must never reach the target is: validate puts it, verify reads it. */
+export const forbiddenPlace = (
+  run: Pick<Run, 'scope' | 'waves' | 'startedAt'>,
+  deps: Pick<WorkflowDeps, 'objects' | 'exportsBucket'>,
+): IndexPlace => ({ objects: deps.objects, bucket: deps.exportsBucket, scope: run.scope, run: runIdOf(run) });
 
 /** The run a status row records: its export, scope, waves, start and report folder. */
 export const runOfStatus = (exportId: string, status: RunStatus): Run => ({
