@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { UnknownWorkflowError } from '../../functions/core/errors';
 import {
   EMPTY_KIND,
@@ -353,6 +354,39 @@ describe('the AWS estimate, by hand', () => {
     expect(over.feasibility.fits).toBe(false);
   });
 
+  test("a kind with parents reads a chunk's distinct parents: at most its runs of one parent and one a chunk, never more than its lines", () => {
+    // 2,500 activities (3 chunks of 1,000), in the wave's one stage; nothing else differs.
+    const plan = [wave('w', [['w/decide-1', [['activities', 'decide']]]])];
+    const reads = (parentRuns?: number) =>
+      estimate(
+        {
+          kinds: { activities: kind({ lines: 2500, ...(parentRuns === undefined ? {} : { parentRuns }) }) },
+          receipts: 0,
+          exportBytes: 0,
+        },
+        plan,
+        settings,
+        workflowDefinition(plan),
+      ).totals.dynamoReadUnits;
+    // Unknown runs (a workload of an older plan): a read a line. 40 runs: 40 + 3 reads.
+    expect(reads() - reads(40)).toBe(2500 - (40 + 3));
+    // A shuffled file (a run a line) reads no more than a line each.
+    expect(reads(2500)).toBe(reads());
+  });
+
+  test('a group is looked up in two indexes before it is decided (GR-1), a TwinSpace in none', () => {
+    const reads = (container: 'projects' | 'groups') => {
+      const plan = [wave('w', [['w/decide-1', [[container, 'decide']]]])];
+      return estimate(
+        { kinds: { [container]: kind({ lines: 300 }) }, receipts: 0, exportBytes: 0 },
+        plan,
+        settings,
+        workflowDefinition(plan),
+      ).totals.dynamoReadUnits;
+    };
+    expect(reads('groups') - reads('projects')).toBe(2 * 300);
+  });
+
   test('a pre-warmed table takes the writes sooner; a projected workload grows every count in proportion', () => {
     const workload = {
       kinds: { accounts: kind({ lines: 1000, fileBytes: 4e5, migrated: 900 }) },
@@ -446,5 +480,39 @@ describe('the workload that plan gathers', () => {
       bytesCopied: 10,
     });
     expect(t.kinds.accounts).toMatchObject({ lines: 1, migrated: 1, blobChecks: 1, filesCopied: 0 });
+  });
+
+  test("a kind's runs of one parent: an account's records by their owner, an item by its space, a line of no known parent alone", () => {
+    const t = new WorkloadTally();
+    const activity = (owner?: string) =>
+      record({ kind: 'activities', reason: 'ACTIVITY_ELIGIBLE', owners: owner ? [owner] : [] });
+    for (const owner of ['a', 'a', 'b', 'b', 'a', undefined, undefined, 'c']) t.add(activity(owner));
+    const item = (space: string) => record({ parent: { kind: 'projects', id: space } });
+    for (const space of ['p', 'p', 'p', 'q']) t.add(item(space));
+    // Accounts have no parent: no runs.
+    t.add(record({ kind: 'accounts', reason: 'PROFILE_MIGRATED', owners: ['a'] }));
+    expect(t.kinds.activities?.parentRuns).toBe(6);
+    expect(t.kinds['twinspace-items']?.parentRuns).toBe(2);
+    expect(t.kinds.accounts?.parentRuns).toBeUndefined();
+  });
+
+  test("the reads it counts are never fewer than the distinct parents of split's chunks, whatever the order", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f'), { maxLength: 300 }),
+        fc.integer({ min: 1, max: 50 }),
+        (owners, chunkLines) => {
+          const t = new WorkloadTally();
+          for (const owner of owners)
+            t.add(record({ kind: 'activities', reason: 'ACTIVITY_ELIGIBLE', owners: [owner] }));
+          const chunks = Math.ceil(owners.length / chunkLines);
+          let distinct = 0;
+          for (let i = 0; i < owners.length; i += chunkLines)
+            distinct += new Set(owners.slice(i, i + chunkLines)).size;
+          const counted = Math.min(owners.length, (t.kinds.activities?.parentRuns ?? 0) + chunks);
+          expect(counted).toBeGreaterThanOrEqual(distinct);
+        },
+      ),
+    );
   });
 });

@@ -51,6 +51,12 @@ export interface KindWorkload {
    * holder's item (at most one read each), to offer them the file.
    */
   spaceFiles?: number;
+  /**
+   * Lines of a kind with a parent (PARENTS) whose parent differs from the line before's, in the file's
+   * order: a chunk looks up its lines' distinct parents, never more than the runs it holds plus one
+   * (its first line's). Scales with the export whatever its order (a shuffled file has a run a line).
+   */
+  parentRuns?: number;
 }
 
 export interface Workload {
@@ -261,6 +267,8 @@ export const EMPTY_KIND: KindWorkload = {
 /** Gathers a Workload from the decisions `plan` makes. */
 export class WorkloadTally {
   readonly kinds: Partial<Record<Kind, KindWorkload>> = {};
+  /** Each kind's last line's parent, for its runs. */
+  private readonly lastParent = new Map<Kind, string | undefined>();
 
   kind(kind: Kind): KindWorkload {
     this.kinds[kind] ??= { ...EMPTY_KIND };
@@ -270,6 +278,14 @@ export class WorkloadTally {
   add(d: DecidedRecord): void {
     const k = this.kind(d.kind);
     k.lines++;
+    const parent = PARENTS[d.kind];
+    if (parent) {
+      // An account's records name it as their owner; an item its space as its parent. A line whose
+      // parent is not known (unreadable, erased) counts as a run of its own.
+      const id = parent.kind === 'accounts' ? d.owners[0] : d.parent?.id;
+      if (id === undefined || id !== this.lastParent.get(d.kind)) k.parentRuns = (k.parentRuns ?? 0) + 1;
+      this.lastParent.set(d.kind, id);
+    }
     if (d.decision === 'migrated') k.migrated++;
     // Step 7 reads the file of every record that stands, and of those it quarantined.
     if (checksFile(d) && d.file) {
@@ -652,9 +668,12 @@ export function estimate(
           const held = isHeldKind(step.kind) ? k.lines : 0;
           if (held > 0) get(load, 'exports', chunks);
           writes = isContainerKind(step.kind) || held > 0 ? k.lines : 0;
+          // A chunk's distinct parents: at most its runs of one parent, each chunk starting one.
           reads =
-            (PARENTS[step.kind] ? k.lines : 0) +
-            (INDEXES_BEFORE_DECIDING[step.kind] ? k.lines : 0) +
+            (PARENTS[step.kind] ? Math.min(k.lines, (k.parentRuns ?? k.lines) + chunks) : 0) +
+            // A group is looked up in its activity index and in the index of the groups its quarantined
+            // items named (GR-1); an account in the eTwinning e-mails (ID-3: SEG accounts only, all counted).
+            (INDEXES_BEFORE_DECIDING[step.kind] ? k.lines * (step.kind === 'groups' ? 2 : 1) : 0) +
             held +
             (k.spaceFiles ?? 0);
           // An event's people for its Learning Lab (one object each), read back by id (AUDIENCE_OF).
