@@ -30,12 +30,14 @@ const sourceFolders = {
 
 const started = Date.now();
 await build({
-  // The command line, and the modules its worker threads run (functions/adapters/on-threads.ts): built
-  // with it, so that a thread starts without compiling TypeScript either.
+  // The command line, and the modules its worker threads run (functions/adapters/on-threads.ts, and the
+  // stand-ins' thread, local/stand-ins/services.ts): built with it, so that a thread starts without
+  // compiling TypeScript either.
   entryPoints: [
     { in: join(ROOT, 'cli', 'main.ts'), out: 'esep-migrate' },
     { in: join(ROOT, 'cli', 'commands', 'plan-wave.ts'), out: 'plan-wave' },
     { in: join(ROOT, 'functions', 'adapters', 'receipt-partition.ts'), out: 'receipt-partition' },
+    { in: join(ROOT, 'local', 'stand-ins', 'services-host.ts'), out: 'services-host' },
   ],
   outdir: dirname(BUILT),
   outExtension: { '.js': '.cjs' },

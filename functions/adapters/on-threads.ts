@@ -22,8 +22,11 @@ export interface ThreadModule {
  * the tests), whose thread entries compile them again in each thread.
  */
 const fromBuild = basename(__filename) === 'esep-migrate.cjs';
-const filenameOf = (module: ThreadModule) =>
-  fromBuild ? join(dirname(__filename), module.built) : module.source;
+
+/** The build's file of a thread's module (`built`, beside the command line's), when this code is the build's. */
+export const builtModule = (built: string): string | undefined =>
+  fromBuild ? join(dirname(__filename), built) : undefined;
+const filenameOf = (module: ThreadModule) => builtModule(module.built) ?? module.source;
 
 /**
  * Runs independent tasks (plain data in and out) on worker threads through piscina, one task a thread at

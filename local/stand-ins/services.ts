@@ -7,6 +7,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { builtModule } from '../../functions/adapters/on-threads';
 import { type Clients, clientRetry } from '../../functions/adapters/wiring';
 import { type HostEndpoints, type HostMessage, LOCAL_REGION } from './services-host';
 import { type LocalTaskTokens, localTaskTokens } from './task-tokens';
@@ -97,7 +98,10 @@ function withQueueActivity(client: SQSClient, activity: EventEmitter): SQSClient
  * the handlers, which call them, run on the other, where one thread for both left half the machine idle.
  */
 export async function startServices(stateDir: string): Promise<LocalServices> {
-  const worker = new Worker(join(__dirname, 'services-worker.cjs'), { workerData: { stateDir } });
+  // The build's module when the command line runs from its build; else the source, through tsx.
+  const worker = new Worker(join(__dirname, 'services-worker.cjs'), {
+    workerData: { stateDir, built: builtModule('services-host.cjs') },
+  });
   const s3Events = new EventEmitter();
   let failure: Error | undefined;
   const stopped = new Promise<void>((resolve) => {
