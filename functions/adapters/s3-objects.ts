@@ -10,6 +10,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { bucketOf, withBucketSets } from '../core/bucket-sets';
+import { bytesOf } from '../core/bytes';
 import { exportKeys } from '../core/keys';
 import type { ObjectStore } from '../core/ports';
 import { paceOf } from './pacing';
@@ -40,10 +41,7 @@ function s3Buckets(client: S3Client): ObjectStore {
     get,
     async getText(bucket, key) {
       const body = await get(bucket, key);
-      if (!body) return undefined;
-      const parts: Buffer[] = [];
-      for await (const chunk of body) parts.push(Buffer.from(chunk));
-      return Buffer.concat(parts).toString('utf8');
+      return body && (await bytesOf(body)).toString('utf8');
     },
     async put(bucket, key, body, contentType) {
       await writes(bucket);

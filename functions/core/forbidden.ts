@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { bytesOf } from './bytes';
 import { eachLimited } from './concurrency';
 import { ForbiddenIndexError } from './errors';
 import { workKeys } from './keys';
@@ -250,22 +251,17 @@ export async function putForbiddenIndex(place: IndexPlace, index: ForbiddenIndex
   );
 }
 
-const bytesOf = async (body: AsyncIterable<Uint8Array> | undefined) => {
-  if (!body) return undefined;
-  const parts: Uint8Array[] = [];
-  for await (const part of body) parts.push(part);
-  return Buffer.concat(parts);
-};
+const whole = async (body: AsyncIterable<Uint8Array> | undefined) => (body ? bytesOf(body) : undefined);
 
 /** A run's index, as verify checks a document's strings against it; ForbiddenIndexError when it is missing. */
 export async function readForbiddenCheck(place: IndexPlace, secret: string): Promise<ForbiddenCheck> {
   const { objects, bucket, scope, run } = place;
-  const filter = await bytesOf(await objects.get(bucket, workKeys.forbiddenFilter(scope, run)));
+  const filter = await whole(await objects.get(bucket, workKeys.forbiddenFilter(scope, run)));
   if (!filter)
     throw new ForbiddenIndexError(
       `the run's index of the values that must never reach the target is missing (${workKeys.forbiddenFilter(scope, run)}): a run started before this version wrote none; run the export again`,
     );
   return new ForbiddenCheck(secret, filter, async (n) =>
-    bytesOf(await objects.get(bucket, workKeys.forbiddenShard(scope, run, n))),
+    whole(await objects.get(bucket, workKeys.forbiddenShard(scope, run, n))),
   );
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { bytesOf } from '../../functions/core/bytes';
 
 /**
  * The AWS control-plane calls an operator command makes against a deployed stack (`--stack`,
@@ -49,9 +50,7 @@ const xmlEscape = (s: string) =>
   );
 
 async function body(request: IncomingMessage): Promise<string> {
-  const parts: Buffer[] = [];
-  for await (const part of request) parts.push(part as Buffer);
-  return Buffer.concat(parts).toString('utf8');
+  return (await bytesOf(request)).toString('utf8');
 }
 
 export async function startControlPlane(

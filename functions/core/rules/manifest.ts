@@ -1,3 +1,4 @@
+import { bytesOf } from '../bytes';
 import { ExportRejectedError } from '../errors';
 import { MANIFEST } from '../keys';
 import type { ExportSource } from '../ports';
@@ -13,11 +14,7 @@ export interface ValidatedExport {
 
 /** The manifest's text, without the byte-order mark that Windows editors write (as kind files are read). */
 async function readAll(bytes: AsyncIterable<Uint8Array>): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const c of bytes) chunks.push(Buffer.from(c));
-  return Buffer.concat(chunks)
-    .toString('utf8')
-    .replace(/^\uFEFF/, '');
+  return (await bytesOf(bytes)).toString('utf8').replace(/^\uFEFF/, '');
 }
 
 const reject = (message: string, file: string, cause?: unknown): never => {
