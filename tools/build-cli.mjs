@@ -6,6 +6,7 @@
 // (local/runtime/handlers.ts) and the CDK app it synthesizes; the packages stay in node_modules. A module
 // that finds files next to itself (`__dirname`) is given its source folder, not the build's.
 import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -38,6 +39,7 @@ await build({
     { in: join(ROOT, 'cli', 'commands', 'plan-wave.ts'), out: 'plan-wave' },
     { in: join(ROOT, 'functions', 'adapters', 'receipt-partition.ts'), out: 'receipt-partition' },
     { in: join(ROOT, 'local', 'stand-ins', 'services-host.ts'), out: 'services-host' },
+    { in: join(ROOT, 'local', 'runtime', 'warm-synth.ts'), out: 'warm-synth' },
   ],
   outdir: dirname(BUILT),
   outExtension: { '.js': '.cjs' },
@@ -52,3 +54,20 @@ await build({
 process.stdout.write(
   `esep-migrate: command line built in ${Date.now() - started} ms (${relative(ROOT, BUILT)})\n`,
 );
+
+// With --warm (npm ci's `prepare`): the local app synthesized into its cache too, so that the first
+// `npm start` after an install does not pay for it. A failure here leaves the synth to the first command.
+if (process.argv.includes('--warm')) {
+  const warmStarted = Date.now();
+  try {
+    const { warmSynth } = createRequire(import.meta.url)(join(dirname(BUILT), 'warm-synth.cjs'));
+    const made = await warmSynth();
+    process.stdout.write(
+      `esep-migrate: ${made === 0 ? 'the local app was already synthesized' : 'local app synthesized'} in ${Date.now() - warmStarted} ms\n`,
+    );
+  } catch (error) {
+    process.stderr.write(
+      `esep-migrate: the local app was not synthesized ahead (${error instanceof Error ? error.message : error}); the first command will\n`,
+    );
+  }
+}

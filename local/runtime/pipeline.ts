@@ -34,6 +34,16 @@ const LOCAL_BUCKET_PARTITIONS = 1024;
  */
 const LOCAL_TARGET_BUCKETS = 2;
 
+/** The CDK context of the local deployment, with a run's own (for example policyFile). */
+export const localContext = (context: Record<string, unknown> = {}): Record<string, unknown> => ({
+  tableWarmWrites: LOCAL_TABLE_UNITS,
+  tableWarmReads: LOCAL_TABLE_UNITS,
+  tableQuota: LOCAL_TABLE_UNITS,
+  bucketPartitions: LOCAL_BUCKET_PARTITIONS,
+  targetBuckets: LOCAL_TARGET_BUCKETS,
+  ...context,
+});
+
 export interface LocalPipelineOptions {
   readonly stateDir: string;
   /** CDK context for the synth (for example policyFile). */
@@ -117,14 +127,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     // The local table (dynalite) and buckets (s3rver) take requests as fast as they can: deployed as a
     // pre-warmed table and pre-partitioned buckets, so that the writers' concurrency is the setting's, not
     // capped to a new on-demand table's 4,000 writes/s, and their budgets do not bind.
-    const synth = await cachedSynth({
-      tableWarmWrites: LOCAL_TABLE_UNITS,
-      tableWarmReads: LOCAL_TABLE_UNITS,
-      tableQuota: LOCAL_TABLE_UNITS,
-      bucketPartitions: LOCAL_BUCKET_PARTITIONS,
-      targetBuckets: LOCAL_TARGET_BUCKETS,
-      ...options.context,
-    });
+    const synth = await cachedSynth(localContext(options.context));
     services = await startServices(options.stateDir);
     const { clients, queueActivity } = services;
     // The functions get clients of their own: faults hit them, not the runner's upload and download.
