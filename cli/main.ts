@@ -10,6 +10,7 @@ import type { Estimate } from '../functions/core/estimate/estimate';
 import { linkReasonText } from '../functions/core/report/i18n';
 import { neutralise } from '../functions/core/report/neutralise';
 import type { Summary } from '../functions/core/report/summary';
+import { startServicesThread } from '../local/stand-ins/services-thread';
 import type { RunResult } from './commands/run';
 import { handleInterrupts, isInterrupted } from './interrupt';
 import { fileSystemError, isFileSystemError } from './messages';
@@ -89,6 +90,14 @@ function formatThrottling(t: NonNullable<RunResult['throttling']>): string {
     `  ${n(t.throttled)} of ${n(t.requests)} requests throttled (${share(t.throttled)}), ${(t.waitedMs / 1000).toFixed(1)} s waited before their retries; ${n(t.deadLettered)} messages dead-lettered`,
     `  the AWS model counts ${(100 * t.model.share).toFixed(1)} % throttled for the same requests: ${n(t.model.throttled)}, ${(t.model.waitedMs / 1000).toFixed(1)} s`,
   ].join('\n');
+}
+
+/**
+ * A command on the local state starts the stand-ins' thread before it loads its own modules, so that both
+ * load at once (on the machine's two cores); one on a deployed stack (`--stack`) needs none.
+ */
+function standInsAhead(o: { readonly stack?: string | undefined }): void {
+  if (o.stack === undefined) startServicesThread();
 }
 
 /** The summary a plan, run or redrive prints; its exit status (1 when the run failed after its report). */
@@ -184,6 +193,7 @@ function program(setExit: (code: number) => void): Command {
       ).argParser(fraction('aws-limits scale')),
     )
     .action(async (exportDir: string, o: ExportFlags & { replace?: boolean; awsLimits?: number | true }) => {
+      standInsAhead({});
       const { runLocal } = require('./commands/run') as typeof import('./commands/run');
       const options = {
         ...exportOptions(exportDir, o),
@@ -257,6 +267,7 @@ function program(setExit: (code: number) => void): Command {
     .addOption(stateOption())
     .addOption(stackOption())
     .action(async (o: { email: string; user: string; state: string; stack?: string }) => {
+      standInsAhead(o);
       const { registerLocal } = require('./commands/register') as typeof import('./commands/register');
       const outcome = await registerLocal({
         email: o.email,
@@ -290,6 +301,7 @@ function program(setExit: (code: number) => void): Command {
         state: string;
         stack?: string;
       }) => {
+        standInsAhead(o);
         const { linkLocal } = require('./commands/register') as typeof import('./commands/register');
         const outcome = await linkLocal({
           esepUserId: o.user,
@@ -316,6 +328,7 @@ function program(setExit: (code: number) => void): Command {
     .addOption(stackOption())
     .addOption(policyOption())
     .action(async (exportId: string, o: { wave: string; state: string; stack?: string; policy?: string }) => {
+      standInsAhead(o);
       const { rollbackLocal } = require('./commands/rollback') as typeof import('./commands/rollback');
       const r = await rollbackLocal({
         exportId,
@@ -351,6 +364,7 @@ function program(setExit: (code: number) => void): Command {
     .addOption(stateOption())
     .addOption(stackOption())
     .action(async (o: { account: string; reason: string; state: string; stack?: string }) => {
+      standInsAhead(o);
       const { forgetLocal } = require('./commands/forget') as typeof import('./commands/forget');
       const r = await forgetLocal({
         account: o.account,
@@ -387,6 +401,7 @@ function program(setExit: (code: number) => void): Command {
     .addOption(stateOption())
     .addOption(policyOption())
     .action(async (o: { state: string; policy?: string }) => {
+      standInsAhead({});
       const { serve } = require('./commands/serve') as typeof import('./commands/serve');
       await serve({ stateDir: o.state, ...(o.policy === undefined ? {} : { policyFile: o.policy }) });
       setExit(0);
@@ -402,6 +417,7 @@ function program(setExit: (code: number) => void): Command {
     .addOption(stackOption())
     .addOption(outOption('<state>/reports/<exportId>/<waves>'))
     .action(async (exportId: string, o: { state: string; stack?: string; out?: string }) => {
+      standInsAhead(o);
       const { redriveLocal, redriveStack } =
         require('./commands/redrive') as typeof import('./commands/redrive');
       if (o.stack !== undefined && o.out !== undefined)
@@ -462,6 +478,7 @@ function program(setExit: (code: number) => void): Command {
     .addOption(stateOption())
     .addOption(stackOption())
     .action(async (exportId: string, o: { state: string; stack?: string }) => {
+      standInsAhead(o);
       const { formatVerification, verifyLocal } =
         require('./commands/verify') as typeof import('./commands/verify');
       const { runs, verification } = await verifyLocal({

@@ -1,8 +1,8 @@
 import { availableParallelism } from 'node:os';
-import { basename, dirname, join } from 'node:path';
 import type { Transferable } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { eachLimited } from '../core/concurrency';
+import { builtModule } from './build-place';
 
 /**
  * What a worker thread runs: the named export of a module, built with the command line
@@ -17,15 +17,6 @@ export interface ThreadModule {
   readonly name: string;
 }
 
-/**
- * Where this code runs from: the build's bundle, whose worker modules are beside it; or the sources (tsx,
- * the tests), whose thread entries compile them again in each thread.
- */
-const fromBuild = basename(__filename) === 'esep-migrate.cjs';
-
-/** The build's file of a thread's module (`built`, beside the command line's), when this code is the build's. */
-export const builtModule = (built: string): string | undefined =>
-  fromBuild ? join(dirname(__filename), built) : undefined;
 const filenameOf = (module: ThreadModule) => builtModule(module.built) ?? module.source;
 
 /**

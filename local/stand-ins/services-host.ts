@@ -55,6 +55,18 @@ export async function serveTable(stateDir: string): Promise<{ endpoint: string; 
   return { endpoint, close: () => new Promise<void>((resolve) => dynalite.close(() => resolve())) };
 }
 
+/**
+ * Loads the stand-ins' packages, with their fixes, before a state folder is known (services-worker.cjs,
+ * while the main thread loads its own modules); `host` needs them loaded, and loads them if not.
+ */
+export function load(): void {
+  fixDynalite();
+  fixS3rver();
+  require('dynalite');
+  require('s3rver');
+  require('local-aws-sqs');
+}
+
 /** Runs the stand-ins over a state folder and answers the main thread (called by services-worker.cjs). */
 export async function host(stateDir: string): Promise<void> {
   const port = parentPort;

@@ -2,14 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { builtModule } from '../../functions/adapters/on-threads';
 import { type Clients, clientRetry } from '../../functions/adapters/wiring';
 import { type HostEndpoints, type HostMessage, LOCAL_REGION } from './services-host';
+import { servicesThread } from './services-thread';
 import { type LocalTaskTokens, localTaskTokens } from './task-tokens';
 
 export { LOCAL_REGION };
@@ -98,10 +97,7 @@ function withQueueActivity(client: SQSClient, activity: EventEmitter): SQSClient
  * the handlers, which call them, run on the other, where one thread for both left half the machine idle.
  */
 export async function startServices(stateDir: string): Promise<LocalServices> {
-  // The build's module when the command line runs from its build; else the source, through tsx.
-  const worker = new Worker(join(__dirname, 'services-worker.cjs'), {
-    workerData: { stateDir, built: builtModule('services-host.cjs') },
-  });
+  const worker = servicesThread(stateDir);
   const s3Events = new EventEmitter();
   let failure: Error | undefined;
   const stopped = new Promise<void>((resolve) => {
