@@ -128,30 +128,28 @@ const result = {
   measured: measured.map(({ out: _, ...m }) => ({ ...m, seconds: Math.round(m.seconds * 10) / 10 })),
   projectedTo: FULL,
   projectedSeconds: Math.round(project(small.seconds, large.seconds)),
-  // Each phase on its own line, never below what it measured at the larger size: the larger of the two.
-  projectedPeakMb: Math.round(
-    Math.max(
-      ...(['waves', 'report'] as const).map((phase) =>
-        Math.max(large.phasePeakMb[phase], project(small.phasePeakMb[phase], large.phasePeakMb[phase])),
-      ),
-    ),
-  ),
+  // Each phase on its own line, never below what it measured at the larger size; the peak is the larger.
   projectedPhasePeakMb: {
-    waves: Math.round(project(small.phasePeakMb.waves, large.phasePeakMb.waves)),
-    report: Math.round(project(small.phasePeakMb.report, large.phasePeakMb.report)),
+    waves: Math.round(
+      Math.max(large.phasePeakMb.waves, project(small.phasePeakMb.waves, large.phasePeakMb.waves)),
+    ),
+    report: Math.round(
+      Math.max(large.phasePeakMb.report, project(small.phasePeakMb.report, large.phasePeakMb.report)),
+    ),
   },
   peakGrowth: Math.round((large.peakMb / small.peakMb) * 100) / 100,
   receiptLookupMs: lookupMs,
 };
+const projectedPeakMb = Math.max(result.projectedPhasePeakMb.waves, result.projectedPhasePeakMb.report);
 const goals = {
   [`full size <= ${GOALS.seconds} s`]: result.projectedSeconds <= GOALS.seconds,
-  [`full size peak <= ${GOALS.peakMb} MB`]: result.projectedPeakMb <= GOALS.peakMb,
+  [`full size peak <= ${GOALS.peakMb} MB`]: projectedPeakMb <= GOALS.peakMb,
   [`peak at 100,000 <= ${GOALS.growth} x at 20,000`]: result.peakGrowth <= GOALS.growth,
   [`a receipt found in < ${GOALS.lookupMs} ms`]: lookupMs < GOALS.lookupMs,
 };
 log(
-  `projected to ${FULL.toLocaleString('en')} accounts: ${result.projectedSeconds} s (${(result.projectedSeconds / 60).toFixed(1)} min), peak ${result.projectedPeakMb} MB (deciding the waves ${result.projectedPhasePeakMb.waves} MB, the report ${result.projectedPhasePeakMb.report} MB); peak ${result.peakGrowth} x from 20,000 to 100,000 accounts; one receipt (html) in ${lookupMs} ms`,
+  `projected to ${FULL.toLocaleString('en')} accounts: ${result.projectedSeconds} s (${(result.projectedSeconds / 60).toFixed(1)} min), peak ${projectedPeakMb} MB (deciding the waves ${result.projectedPhasePeakMb.waves} MB, the report ${result.projectedPhasePeakMb.report} MB); peak ${result.peakGrowth} x from 20,000 to 100,000 accounts; one receipt (html) in ${lookupMs} ms`,
 );
 for (const [goal, met] of Object.entries(goals)) log(`  ${met ? 'met' : 'NOT met'}: ${goal}`);
-process.stdout.write(`${JSON.stringify({ ...result, goals })}\n`);
+process.stdout.write(`${JSON.stringify({ ...result, projectedPeakMb, goals })}\n`);
 if (keepAt < 0) rmSync(work, { recursive: true, force: true });

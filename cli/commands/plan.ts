@@ -35,9 +35,21 @@ import { decideWave, thrownAgain, type WaveDecided, type WaveOutcome, type WaveT
 /**
  * A wave thread's young generation, in MB. V8's default lets a thread's short-lived objects (a line's
  * text and parse, its decision line) pile up to several times this between scavenges; at 100,000
- * accounts this cap took 50-70 MB off the plan's peak (docs/benchmarks.md).
+ * accounts a cap of 16 MB took 50-70 MB off the plan's peak. With the old generation capped too (below),
+ * 32 MB promotes less to it, for fewer full collections (docs/benchmarks.md, 2026-12-07).
  */
-const WAVE_YOUNG_MB = 16;
+const WAVE_YOUNG_MB = 32;
+
+/**
+ * A wave thread's old generation, in MB. Under V8's default maximum (a share of the machine's memory) a
+ * thread's heap grows to about four times what it keeps alive, which grew with the export; under a
+ * maximum of 1 GB V8 lets it grow by about 1.6 times (V8's MemoryController::MaxGrowingFactor). At
+ * 100,000 accounts a thread keeps about 20 MB alive, and at 1.1 million about ten times that, well below
+ * it. Measured (`npm run bench:full-size`): the peak while deciding the waves 256-293 MB at 20,000 and
+ * 100,000 accounts with it, 266-374 MB without, for about 15 % more time. A wave that outgrows it runs
+ * again in the main thread.
+ */
+const WAVE_HEAP_MB = 1024;
 
 export interface PlanOptions {
   readonly exportDir: string;
@@ -195,6 +207,7 @@ export async function plan(options: PlanOptions): Promise<PlanResult> {
           }),
         transfer: (task) => (task.progress ? [task.progress] : []),
         youngMb: WAVE_YOUNG_MB,
+        heapMb: WAVE_HEAP_MB,
       });
       // Progress posted after a wave's result is of work already counted: the bar moves on.
       for (const channel of channels) channel.port1.close();
