@@ -161,7 +161,7 @@ describe('esep-migrate plan on samples/export', () => {
     const exportDir = join(tmp, 'g1k');
     expect(cli(['generate', '--out', exportDir, '--accounts', '1000', '--seed', '7']).status).toBe(0);
     const full = join(tmp, 'full');
-    // The README's settings: 50 workers a queue, progress every 10 s, the table pre-warmed to its quota.
+    // The README's settings: 60 workers a queue, progress every 10 s, the table pre-warmed to its quota.
     const readme = (out: string, ...more: string[]) =>
       cli([
         'plan',
@@ -171,7 +171,7 @@ describe('esep-migrate plan on samples/export', () => {
         '--scale-to',
         '1100000',
         '--concurrency',
-        '50',
+        '60',
         '--poll',
         '10',
         '--table-writes',
