@@ -1,4 +1,4 @@
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { StateBusyError } from '../../functions/core/errors';
 
@@ -28,8 +28,9 @@ const WAIT_MS = 20;
  * One process per state folder (the stand-ins keep their data there): `<state>/LOCK` holds its pid,
  * created exclusively. A LOCK whose process is gone (killed) is taken over, one taker at a time: the
  * taker first creates `LOCK.takeover` exclusively, checks that LOCK still names the gone process, and
- * only then removes it, so two commands that start at once never both hold the folder, and neither
- * removes the other's LOCK. An empty LOCK is being written by the command that created it: waited for.
+ * only then replaces it with its own in one step (a rename), so two commands that start at once never
+ * both hold the folder, neither removes the other's LOCK, and the one that says it takes the folder over
+ * holds it (there is no moment without a LOCK for the other to create). An empty LOCK is being written by the command that created it: waited for.
  * The loser names the pid that holds the folder. Returns the release.
  */
 export async function lockState(
@@ -38,12 +39,15 @@ export async function lockState(
 ): Promise<() => Promise<void>> {
   const file = join(stateDir, 'LOCK');
   const takeover = `${file}.takeover`;
+  /** This process's LOCK while it is written, before it replaces a LOCK left behind. */
+  const mine = `${file}.${process.pid}`;
   // However the process ends (a signal even while the lock is being taken), it gives the folder back:
   // the listener is there before the file, and removes it only when it holds this process's id (or
   // nothing yet, while this process is writing it).
   let taking = false;
   const onExit = () => {
     if (read(takeover) === String(process.pid)) rmSync(takeover, { force: true });
+    rmSync(mine, { force: true });
     if (!taking) return;
     const holder = read(file);
     if (holder === String(process.pid) || holder === '') rmSync(file, { force: true });
@@ -53,6 +57,10 @@ export async function lockState(
     process.removeListener('exit', onExit);
     return error;
   };
+  const release = async () => {
+    rmSync(file, { force: true });
+    process.removeListener('exit', onExit);
+  };
   for (let attempt = 0; attempt < TRIES; attempt++) {
     try {
       taking = true;
@@ -60,10 +68,7 @@ export async function lockState(
       // (a signal's clean-up running out of time) could land after the exit listener looked, and leave
       // the file behind. The file goes first and the exit listener after it.
       writeFileSync(file, String(process.pid), { flag: 'wx' });
-      return async () => {
-        rmSync(file, { force: true });
-        process.removeListener('exit', onExit);
-      };
+      return release;
     } catch (error) {
       taking = false;
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw giveUp(error as Error);
@@ -84,22 +89,25 @@ export async function lockState(
       continue;
     }
     // Left by a process that was killed or crashed: what it did is kept, and the next run resumes it.
-    if (takeOver(file, takeover, holder)) {
+    taking = true;
+    if (takeOver(file, takeover, mine, holder)) {
       notice(
         `the state folder ${stateDir} was left by an esep-migrate that stopped (pid ${pid || 'unknown'}); taking it over`,
       );
-      continue;
+      return release;
     }
+    taking = false;
     await sleep(WAIT_MS);
   }
   throw giveUp(new Error(`cannot lock the state folder ${stateDir}`));
 }
 
 /**
- * Removes a LOCK that still holds `holder`, as the one taker (LOCK.takeover created exclusively).
- * False when another command is taking it over, or LOCK changed meanwhile.
+ * Replaces a LOCK that still holds `holder` with this process's (written to `mine`, then renamed over it),
+ * as the one taker (LOCK.takeover created exclusively). False when another command is taking it over, or
+ * LOCK changed meanwhile.
  */
-function takeOver(file: string, takeover: string, holder: string): boolean {
+function takeOver(file: string, takeover: string, mine: string, holder: string): boolean {
   try {
     writeFileSync(takeover, String(process.pid), { flag: 'wx' });
   } catch (error) {
@@ -111,7 +119,8 @@ function takeOver(file: string, takeover: string, holder: string): boolean {
   }
   try {
     if (read(file) !== holder) return false;
-    rmSync(file, { force: true });
+    writeFileSync(mine, String(process.pid));
+    renameSync(mine, file);
     return true;
   } finally {
     rmSync(takeover, { force: true });
