@@ -241,12 +241,8 @@ export const FORGET_ENV = [...ROLLBACK_ENV, 'emailKeySecret'] as const satisfies
  * credentials and addresses for verify (core/forbidden).
  */
 export function validateDepsFrom(clients: Clients, env: NodeJS.ProcessEnv): RollbackDeps {
-  const config = readConfig(FORGET_ENV, env);
-  const deps = rollbackDepsFrom(clients, env);
-  return {
-    ...deps,
-    workflow: { ...deps.workflow, emailSecret: emailSecret(clients.secrets, config.emailKeySecret) },
-  };
+  const { secret, ...deps } = forgetDepsFrom(clients, env);
+  return { ...deps, workflow: { ...deps.workflow, emailSecret: secret } };
 }
 
 export function forgetDepsFrom(clients: Clients, env: NodeJS.ProcessEnv): ForgetDeps {
