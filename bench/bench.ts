@@ -121,7 +121,8 @@ async function bundles(dir: string): Promise<Record<string, { bytes: number; ini
 /**
  * The command line as its user meets it (issue 24, item 3), wall time of each command in a fresh process
  * through bin/esep-migrate.cjs: `npm start` on the sample the first time (on a new state folder, after
- * `npm ci`'s `prepare`) and again, then `--help`, `status`, `lookup` and `register` on the state folder it leaves (median of 3).
+ * `npm ci`'s `prepare`) and again, then `--help`, `status`, `lookup` and `register` on the state folder
+ * it leaves (median of 3).
  */
 function startup(dir: string) {
   const state = join(dir, 'startup-state');

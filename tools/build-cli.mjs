@@ -32,7 +32,7 @@ const sourceFolders = {
 const started = Date.now();
 await build({
   // The command line, and the modules its worker threads run (functions/adapters/on-threads.ts, and the
-  // stand-ins' thread, local/stand-ins/services.ts): built with it, so that a thread starts without
+  // stand-ins' thread, local/stand-ins/services-thread.ts): built with it, so that a thread starts without
   // compiling TypeScript either.
   entryPoints: [
     { in: join(ROOT, 'cli', 'main.ts'), out: 'esep-migrate' },

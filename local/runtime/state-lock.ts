@@ -30,8 +30,9 @@ const WAIT_MS = 20;
  * taker first creates `LOCK.takeover` exclusively, checks that LOCK still names the gone process, and
  * only then replaces it with its own in one step (a rename), so two commands that start at once never
  * both hold the folder, neither removes the other's LOCK, and the one that says it takes the folder over
- * holds it (there is no moment without a LOCK for the other to create). An empty LOCK is being written by the command that created it: waited for.
- * The loser names the pid that holds the folder. Returns the release.
+ * holds it (there is no moment without a LOCK for the other to create). An empty LOCK is being written
+ * by the command that created it: waited for. The loser names the pid that holds the folder. Returns the
+ * release.
  */
 export async function lockState(
   stateDir: string,
