@@ -69,6 +69,76 @@ function tokensWithoutLegacyCipher(): void {
   }
 }
 
+/**
+ * s3rver reads a bucket's CORS and website configurations from files on every request (two failed opens
+ * a request, through the thread pool, when the bucket has none). Kept once read, per store and file, and
+ * forgotten when this process puts or deletes one or deletes the bucket: only the command holding the
+ * state folder's lock writes its stand-ins' files.
+ */
+function bucketConfigsKept(proto: Record<string, unknown>): void {
+  type Sub = (this: Store, bucket: string, key: string | undefined, type: string) => Promise<unknown>;
+  const original = {
+    get: proto.getSubresource as Sub,
+    put: proto.putSubresource as (
+      this: Store,
+      bucket: string,
+      key: string | undefined,
+      r: { type: string },
+    ) => Promise<void>,
+    delete: proto.deleteSubresource as Sub,
+    deleteBucket: proto.deleteBucket as (this: Store, bucket: string) => Promise<void>,
+  };
+  const kept = new WeakMap<Store, Map<string, Promise<unknown>>>();
+  const keptOf = (store: Store) => {
+    let map = kept.get(store);
+    if (!map) {
+      map = new Map();
+      kept.set(store, map);
+    }
+    return map;
+  };
+  const forget = (store: Store, bucket: string) => {
+    for (const name of keptOf(store).keys()) if (name.startsWith(`${bucket}\0`)) keptOf(store).delete(name);
+  };
+  proto.getSubresource = function (this: Store, bucket: string, key: string | undefined, type: string) {
+    if (key !== undefined) return original.get.call(this, bucket, key, type);
+    const map = keptOf(this);
+    const name = `${bucket}\0${type}`;
+    let config = map.get(name);
+    if (!config) {
+      config = original.get.call(this, bucket, key, type);
+      config.catch(() => map.delete(name));
+      map.set(name, config);
+    }
+    return config;
+  };
+  proto.putSubresource = async function (
+    this: Store,
+    bucket: string,
+    key: string | undefined,
+    r: { type: string },
+  ) {
+    forget(this, bucket);
+    await original.put.call(this, bucket, key, r);
+    forget(this, bucket);
+  };
+  proto.deleteSubresource = async function (
+    this: Store,
+    bucket: string,
+    key: string | undefined,
+    type: string,
+  ) {
+    forget(this, bucket);
+    await original.delete.call(this, bucket, key, type);
+    forget(this, bucket);
+  };
+  proto.deleteBucket = async function (this: Store, bucket: string) {
+    forget(this, bucket);
+    await original.deleteBucket.call(this, bucket);
+    forget(this, bucket);
+  };
+}
+
 /** Makes the in-process s3rver behave as S3 does where the pipeline depends on it (see above). */
 export function fixS3rver(): void {
   if (applied) return;
@@ -76,14 +146,38 @@ export function fixS3rver(): void {
   tokensWithoutLegacyCipher();
   walkInKeyOrder();
   const proto = require('s3rver/lib/stores/filesystem').prototype as Store & Record<string, unknown>;
+  bucketConfigsKept(proto);
   const original = { putMetadata: proto.putMetadata as Store['putMetadata'] };
+  /**
+   * A rename into a folder that may not be there: tried first, and only when the folder is missing made and
+   * tried again. A PUT into a folder that exists costs no `mkdir`; s3rver removes a folder that a delete
+   * emptied, even while another PUT is about to rename into it, and the second try covers that too.
+   */
+  const renameInto = async (from: string, target: string) => {
+    try {
+      await rename(from, target);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      await mkdir(dirname(target), { recursive: true });
+      await rename(from, target);
+    }
+  };
+  /** The store's folder of files written aside, made once a store (nothing else removes it). */
+  const made = new WeakMap<Store, Promise<string>>();
+  const staging = (store: Store): Promise<string> => {
+    let folder = made.get(store);
+    if (!folder) {
+      const path = `${store.rootDirectory}-tmp`;
+      folder = mkdir(path, { recursive: true }).then(() => path);
+      folder.catch(() => made.delete(store));
+      made.set(store, folder);
+    }
+    return folder;
+  };
   const aside = async (store: Store, target: string, write: (tmp: string) => Promise<void>) => {
-    const dir = `${store.rootDirectory}-tmp`;
-    await mkdir(dir, { recursive: true });
-    await mkdir(dirname(target), { recursive: true });
-    const tmp = join(dir, randomUUID());
+    const tmp = join(await staging(store), randomUUID());
     await write(tmp);
-    await rename(tmp, target);
+    await renameInto(tmp, target);
   };
 
   proto.putObject = async function (
@@ -121,13 +215,12 @@ export function fixS3rver(): void {
     md5?: string,
   ) {
     // The original writes both files in place; write them aside first, then move them over.
-    const staged = `${this.rootDirectory}-tmp/${randomUUID()}`;
+    const staged = join(await staging(this), randomUUID());
     const stage = Object.create(this) as Store;
     stage.getResourcePath = (_b, _k, resource) => `${staged}.${resource}`;
-    await mkdir(`${this.rootDirectory}-tmp`, { recursive: true });
     await original.putMetadata.call(stage, bucket, key, metadata, md5);
-    if (md5) await rename(`${staged}.object.md5`, this.getResourcePath(bucket, key, 'object.md5'));
-    await rename(`${staged}.metadata.json`, this.getResourcePath(bucket, key, 'metadata.json'));
+    if (md5) await renameInto(`${staged}.object.md5`, this.getResourcePath(bucket, key, 'object.md5'));
+    await renameInto(`${staged}.metadata.json`, this.getResourcePath(bucket, key, 'metadata.json'));
   };
 
   proto.copyObject = async function (

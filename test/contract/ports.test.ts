@@ -1,6 +1,15 @@
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import {
+  CreateBucketCommand,
+  DeleteBucketCommand,
+  DeleteBucketCorsCommand,
+  DeleteObjectCommand,
+  GetBucketCorsCommand,
+  PutBucketCorsCommand,
+} from '@aws-sdk/client-s3';
 import { dynamoIdentities, dynamoStore } from '../../functions/adapters/dynamo-store';
 import { s3Objects } from '../../functions/adapters/s3-objects';
 import type { ChunkCounts } from '../../functions/core/pipeline/chunks';
@@ -568,4 +577,46 @@ test('the S3 stand-in copies an object whose metadata a killed command never wro
     await rm(join(tmp, 's3', bucket, `${key}._S3rver_${resource}`));
   await objects.copy(bucket, key, migrated, `${key}-copied`);
   expect(await objects.getText(migrated, `${key}-copied`)).toBe('the bytes');
+});
+
+test('the S3 stand-in puts into a folder that a delete emptied and removed (s3rver-fixes: no mkdir before a put, a second try when the folder is gone)', async () => {
+  const s3 = pipeline.clients.s3;
+  const objects = s3Objects(s3);
+  const bucket = pipeline.resources.buckets.exports;
+  const folder = `${fresh('emptied')}/deep`;
+  await objects.put(bucket, `${folder}/first`, 'one');
+  await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: `${folder}/first` }));
+  // s3rver removes the folders the delete emptied.
+  expect(existsSync(join(tmp, 's3', bucket, folder))).toBe(false);
+  await objects.put(bucket, `${folder}/second`, 'two');
+  expect(await objects.getText(bucket, `${folder}/second`)).toBe('two');
+  await objects.copy(bucket, `${folder}/second`, bucket, `${folder}-copied/third`);
+  expect(await objects.getText(bucket, `${folder}-copied/third`)).toBe('two');
+});
+
+test("the S3 stand-in keeps a bucket's configuration once read, and sees it put, deleted, or its bucket made again (s3rver-fixes)", async () => {
+  const s3 = pipeline.clients.s3;
+  const Bucket = fresh('configured').toLowerCase();
+  const cors = (AllowedOrigins: string[]) => ({
+    Bucket,
+    CORSConfiguration: { CORSRules: [{ AllowedMethods: ['GET'], AllowedOrigins }] },
+  });
+  const rules = async () =>
+    s3.send(new GetBucketCorsCommand({ Bucket })).then(
+      (r) => r.CORSRules?.flatMap((rule) => rule.AllowedOrigins ?? []),
+      (error: Error) => error.name,
+    );
+  await s3.send(new CreateBucketCommand({ Bucket }));
+  expect(await rules()).toBe('NoSuchCORSConfiguration');
+  await s3.send(new PutBucketCorsCommand(cors(['https://one.example'])));
+  expect(await rules()).toEqual(['https://one.example']);
+  await s3.send(new PutBucketCorsCommand(cors(['https://two.example'])));
+  expect(await rules()).toEqual(['https://two.example']);
+  await s3.send(new DeleteBucketCorsCommand({ Bucket }));
+  expect(await rules()).toBe('NoSuchCORSConfiguration');
+  await s3.send(new PutBucketCorsCommand(cors(['https://three.example'])));
+  expect(await rules()).toEqual(['https://three.example']);
+  await s3.send(new DeleteBucketCommand({ Bucket }));
+  await s3.send(new CreateBucketCommand({ Bucket }));
+  expect(await rules()).toBe('NoSuchCORSConfiguration');
 });
