@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createReadStream, createWriteStream, existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { dynamoStore } from '../../functions/adapters/dynamo-store';
 import { s3Objects } from '../../functions/adapters/s3-objects';
 import type { Clients } from '../../functions/adapters/wiring';
+import { bucketOf, bucketsOf } from '../../functions/core/bucket-sets';
 import { eachLimited } from '../../functions/core/concurrency';
 import { ExecutionFailedError, ExportRejectedError, UsageError } from '../../functions/core/errors';
 import { ASSUMPTIONS } from '../../functions/core/estimate/estimate';
@@ -37,6 +38,7 @@ import type { FaultCounts } from '../../local/runtime/faults';
 import { exportFiles, exportFolder, fsExportSource } from '../../local/runtime/fs-export-source';
 import { type LocalPipeline, startLocalPipeline } from '../../local/runtime/pipeline';
 import type { Throttling } from '../../local/runtime/throttling';
+import { objectFile, objectFilesUnder } from '../../local/stand-ins/s3rver-files';
 import { outFolder, recordReportFolder, reportFolder, reportFolders } from '../folders';
 import { onInterrupt } from '../interrupt';
 import { notice } from '../messages';
@@ -130,38 +132,51 @@ export async function upload(
   return sent;
 }
 
+/** An object's text, or undefined when it is not there (withdrawn since it was listed). */
+const textOrNone = (file: string) =>
+  readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return undefined;
+    throw error;
+  });
+
 /**
- * Copies the report folder from the local reports bucket to `outDir`, joining the parts of
- * decisions.ndjson (that its index lists, in order) into the one file outputs.md names.
+ * Copies the report folder out of the local reports bucket to `outDir`, joining the parts of
+ * decisions.ndjson (that its index lists, in order) into the one file outputs.md names. Read from the S3
+ * stand-in's files (s3rver-files), a file copy an object: a run's receipts are thousands of objects, and
+ * a GET each cost as much as the run's own requests.
  */
-export async function download(
-  clients: Clients,
-  bucket: string,
+export async function copyReportFolder(
+  pipeline: Pick<LocalPipeline, 'stateDir' | 'resources'>,
   prefix: string,
   outDir: string,
 ): Promise<void> {
+  const { stateDir } = pipeline;
+  const reports = pipeline.resources.buckets.reports;
   await rm(join(outDir, 'receipts'), { recursive: true, force: true });
-  // Through the object store: the reports may be a set of buckets (core/bucket-sets).
-  const objects = s3Objects(clients.s3);
-  // Every file of a report folder is text (JSON, NDJSON, HTML, plain text) that the pipeline wrote as UTF-8.
-  const text = (key: string) => objects.getText(bucket, key);
-  let after: string | undefined;
-  for (;;) {
-    const keys = await objects.list(bucket, prefix, { ...(after ? { startAfter: after } : {}), max: 1000 });
-    await eachLimited(
-      keys.filter((k) => !k.startsWith(prefix + DECISIONS_PARTS)),
-      16,
-      async (key) => {
-        const body = await text(key);
-        if (body === undefined) return; // withdrawn since it was listed
-        const file = join(outDir, key.slice(prefix.length));
-        await mkdir(dirname(file), { recursive: true });
-        await writeFile(file, body);
-      },
-    );
-    after = keys.at(-1);
-    if (keys.length < 1000) break;
+  const made = new Set<string>();
+  const copy = async ({ key, file }: { key: string; file: string }) => {
+    const to = join(outDir, key.slice(prefix.length));
+    if (!made.has(dirname(to))) {
+      await mkdir(dirname(to), { recursive: true });
+      made.add(dirname(to));
+    }
+    await copyFile(file, to).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ENOENT') throw error; // withdrawn since it was listed
+    });
+  };
+  // The reports may be a set of buckets (core/bucket-sets): each holds some of the folder.
+  for (const bucket of bucketsOf(reports)) {
+    let batch: { key: string; file: string }[] = [];
+    for await (const object of objectFilesUnder(stateDir, bucket, prefix)) {
+      if (object.key.startsWith(prefix + DECISIONS_PARTS)) continue;
+      batch.push(object);
+      if (batch.length < 256) continue;
+      await eachLimited(batch, 16, copy);
+      batch = [];
+    }
+    await eachLimited(batch, 16, copy);
   }
+  const text = (key: string) => textOrNone(objectFile(stateDir, bucketOf(reports, key), key));
   const index = await text(decisionsIndex(prefix));
   if (index === undefined) return;
   const { parts } = JSON.parse(index) as { parts: number };
@@ -184,7 +199,7 @@ export async function refreshReportFolders(
   const refreshed: string[] = [];
   for (const [prefix, dir] of await reportFolders(pipeline.stateDir)) {
     if (!which(prefix) || !existsSync(join(dir, 'summary.json'))) continue;
-    await download(pipeline.clients, pipeline.resources.buckets.reports, prefix, dir);
+    await copyReportFolder(pipeline, prefix, dir);
     refreshed.push(dir);
   }
   return refreshed;
@@ -323,7 +338,7 @@ export async function executeRun(
   }
   const prefix = await reportPrefixSince(pipeline, run, startedAt);
   const outDir = out ?? (await reportFolder(undefined, join(pipeline.stateDir, 'reports', prefix)));
-  await download(pipeline.clients, pipeline.resources.buckets.reports, prefix, outDir);
+  await copyReportFolder(pipeline, prefix, outDir);
   // Each function's heaviest invocation of this run against Lambda's limits, and the execution's quotas;
   // under AWS's limits, what the stand-ins refused and what was left dead-lettered.
   const throttling = pipeline.throttling

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { parentPort } from 'node:worker_threads';
 import { fixDynalite } from './dynalite-fixes';
+import { bucketsFolder } from './s3rver-files';
 import { fixS3rver } from './s3rver-fixes';
 
 /**
@@ -72,14 +73,19 @@ export async function host(stateDir: string): Promise<void> {
   const port = parentPort;
   if (!port) throw new Error('services-host runs in a worker thread');
   const post = (m: HostMessage) => port.postMessage(m);
-  await mkdir(join(stateDir, 's3'), { recursive: true });
+  await mkdir(bucketsFolder(stateDir), { recursive: true });
   const table = await serveTable(stateDir);
   const dynamodb = table.endpoint;
 
   // s3rver pages ListObjectsV2 with a cipher that needs OpenSSL's legacy provider (bin/esep-migrate.cjs sets it).
   fixS3rver();
   const S3rver = require('s3rver');
-  const s3rver = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: join(stateDir, 's3') });
+  const s3rver = new S3rver({
+    address: '127.0.0.1',
+    port: 0,
+    silent: true,
+    directory: bucketsFolder(stateDir),
+  });
   const s3 = `http://127.0.0.1:${((await s3rver.run()) as AddressInfo).port}`;
 
   const { createSqsServer } = require('local-aws-sqs') as typeof import('local-aws-sqs');
