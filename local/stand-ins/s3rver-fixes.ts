@@ -139,11 +139,32 @@ function bucketConfigsKept(proto: Record<string, unknown>): void {
   };
 }
 
+/**
+ * A silent s3rver still logs every request: koa-logger times it, formats its line in colour and, for a
+ * response of unknown length (a GET's stream), counts its bytes through one more stream, then hands the
+ * line to a logger that drops it. Silent here means no logging middleware at all (the app's logger stays,
+ * for s3rver's own warnings). Must run before s3rver's main module is loaded, which takes the middleware
+ * when it loads.
+ */
+function silentWithoutLogging(): void {
+  const notLogged = (_ctx: unknown, next: () => Promise<unknown>) => next();
+  const path = require.resolve('s3rver/lib/middleware/logger');
+  if (require.cache[require.resolve('s3rver')]) return; // loaded already: it keeps its logging
+  const logging = require(path) as (app: unknown, silent: boolean) => unknown;
+  const cached = require.cache[path];
+  if (!cached) return;
+  cached.exports = (app: unknown, silent: boolean) => {
+    const middleware = logging(app, silent);
+    return silent ? notLogged : middleware;
+  };
+}
+
 /** Makes the in-process s3rver behave as S3 does where the pipeline depends on it (see above). */
 export function fixS3rver(): void {
   if (applied) return;
   applied = true;
   tokensWithoutLegacyCipher();
+  silentWithoutLogging();
   walkInKeyOrder();
   const proto = require('s3rver/lib/stores/filesystem').prototype as Store & Record<string, unknown>;
   bucketConfigsKept(proto);
