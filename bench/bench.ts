@@ -184,7 +184,7 @@ async function main() {
     const validate = await measure('validate', large);
     log('store baseline');
     const store = await measure('store', String(25_000));
-    log('local S3 stand-in baseline');
+    log('local S3 stand-in baseline (PutObject through the SDK client)');
     const s3 = await measure('s3', String(2_000));
     log('plan (small, large)');
     const planSmall = await measure('plan', small);
@@ -246,7 +246,7 @@ async function main() {
     log(`records: small ${result.records.small}, large ${result.records.large}`);
     log(`parse and validate ${result.validateRecordsPerSec} records/s (the floor of plan)`);
     log(
-      `parse   ${result.parseRecordsPerSec} records/s    store ${result.storeWritesPerSec} writes/s    S3 stand-in ${result.s3PutsPerSec} puts/s`,
+      `parse   ${result.parseRecordsPerSec} records/s    store ${result.storeWritesPerSec} writes/s    S3 puts through the SDK ${result.s3PutsPerSec}/s`,
     );
     log(
       `plan    ${result.planRecordsPerSec} records/s (waves on threads of their own, receipts on every core)`,

@@ -92,7 +92,10 @@ async function store(work: string, items: number): Promise<number> {
   }
 }
 
-/** The local S3 stand-in's raw PutObject rate: small objects, 16 in flight (the pipeline's own). */
+/**
+ * PutObject through the AWS SDK client into the local S3 stand-in: small objects, 16 in flight (the
+ * pipeline's own). The client's CPU is most of it (bench/request-cost.ts).
+ */
 async function s3Puts(work: string, objects: number): Promise<number> {
   const services = await startServices(work);
   try {
