@@ -13,6 +13,7 @@ import { gunzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 import { BUNDLING } from '../lib/constructs/migration-function';
 import { generateExport } from '../tools/generate';
+import { runMain } from './main';
 
 const ROOT = join(__dirname, '..');
 const args = new Set(process.argv.slice(2));
@@ -299,7 +300,4 @@ async function main() {
   }
 }
 
-main().catch((error) => {
-  console.error(error);
-  process.exit(1);
-});
+runMain(main);

@@ -18,6 +18,7 @@ import type { Kind } from '../functions/core/rules/kinds';
 import { readLines } from '../functions/core/rules/ndjson';
 import type { LimitsReport } from '../local/runtime/limits';
 import { startServices } from '../local/stand-ins/services';
+import { runMain } from './main';
 
 const quiet = { write: () => true };
 
@@ -168,10 +169,4 @@ async function main() {
   );
 }
 
-main().then(
-  () => process.exit(0),
-  (error) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runMain(main);

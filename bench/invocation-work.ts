@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { SIZING } from '../functions/core/pipeline/sizing';
 import type { LimitsReport } from '../local/runtime/limits';
 import { generateExport } from '../tools/generate';
+import { runMain } from './main';
 
 const base = Number(process.argv[2] ?? 200);
 /**
@@ -96,10 +97,4 @@ async function main() {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runMain(main);

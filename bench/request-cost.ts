@@ -21,6 +21,7 @@ import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dyn
 import { clientRetry } from '../functions/adapters/wiring';
 import { fixS3rver } from '../local/stand-ins/s3rver-fixes';
 import { serveTable } from '../local/stand-ins/services-host';
+import { runMain } from './main';
 
 const REQUESTS = Number(process.argv[2] ?? 3000);
 const IN_FLIGHT = 16;
@@ -180,10 +181,4 @@ async function main() {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runMain(main);
