@@ -76,18 +76,12 @@ function tokensWithoutLegacyCipher(): void {
  * state folder's lock writes its stand-ins' files.
  */
 function bucketConfigsKept(proto: Record<string, unknown>): void {
-  type Sub = (this: Store, bucket: string, key: string | undefined, type: string) => Promise<unknown>;
-  const original = {
-    get: proto.getSubresource as Sub,
-    put: proto.putSubresource as (
-      this: Store,
-      bucket: string,
-      key: string | undefined,
-      r: { type: string },
-    ) => Promise<void>,
-    delete: proto.deleteSubresource as Sub,
-    deleteBucket: proto.deleteBucket as (this: Store, bucket: string) => Promise<void>,
-  };
+  const get = proto.getSubresource as (
+    this: Store,
+    bucket: string,
+    key: string | undefined,
+    type: string,
+  ) => Promise<unknown>;
   const kept = new WeakMap<Store, Map<string, Promise<unknown>>>();
   const keptOf = (store: Store) => {
     let map = kept.get(store);
@@ -101,42 +95,29 @@ function bucketConfigsKept(proto: Record<string, unknown>): void {
     for (const name of keptOf(store).keys()) if (name.startsWith(`${bucket}\0`)) keptOf(store).delete(name);
   };
   proto.getSubresource = function (this: Store, bucket: string, key: string | undefined, type: string) {
-    if (key !== undefined) return original.get.call(this, bucket, key, type);
+    if (key !== undefined) return get.call(this, bucket, key, type);
     const map = keptOf(this);
     const name = `${bucket}\0${type}`;
     let config = map.get(name);
     if (!config) {
-      config = original.get.call(this, bucket, key, type);
+      config = get.call(this, bucket, key, type);
       config.catch(() => map.delete(name));
       map.set(name, config);
     }
     return config;
   };
-  proto.putSubresource = async function (
-    this: Store,
-    bucket: string,
-    key: string | undefined,
-    r: { type: string },
-  ) {
-    forget(this, bucket);
-    await original.put.call(this, bucket, key, r);
-    forget(this, bucket);
-  };
-  proto.deleteSubresource = async function (
-    this: Store,
-    bucket: string,
-    key: string | undefined,
-    type: string,
-  ) {
-    forget(this, bucket);
-    await original.delete.call(this, bucket, key, type);
-    forget(this, bucket);
-  };
-  proto.deleteBucket = async function (this: Store, bucket: string) {
-    forget(this, bucket);
-    await original.deleteBucket.call(this, bucket);
-    forget(this, bucket);
-  };
+  // What changes a bucket's configurations: forgotten before (no read meanwhile keeps the old) and after.
+  for (const method of ['putSubresource', 'deleteSubresource', 'deleteBucket']) {
+    const original = proto[method] as (this: Store, bucket: string, ...rest: unknown[]) => Promise<unknown>;
+    proto[method] = async function (this: Store, bucket: string, ...rest: unknown[]) {
+      forget(this, bucket);
+      try {
+        return await original.call(this, bucket, ...rest);
+      } finally {
+        forget(this, bucket);
+      }
+    };
+  }
 }
 
 /**

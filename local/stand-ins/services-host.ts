@@ -73,12 +73,11 @@ export async function host(stateDir: string): Promise<void> {
   const port = parentPort;
   if (!port) throw new Error('services-host runs in a worker thread');
   const post = (m: HostMessage) => port.postMessage(m);
+  load();
   await mkdir(bucketsFolder(stateDir), { recursive: true });
   const table = await serveTable(stateDir);
   const dynamodb = table.endpoint;
 
-  // s3rver pages ListObjectsV2 with a cipher that needs OpenSSL's legacy provider (bin/esep-migrate.cjs sets it).
-  fixS3rver();
   const S3rver = require('s3rver');
   const s3rver = new S3rver({
     address: '127.0.0.1',
