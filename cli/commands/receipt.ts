@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UsageError } from '../../functions/core/errors';
 import {
@@ -10,6 +9,7 @@ import {
 import { receiptHtml, receiptText } from '../../functions/core/report/receipts';
 import type { Receipt } from '../../functions/core/report/summary';
 import { safeIdSegment } from '../../functions/core/rules/safe-name';
+import { textIfThere } from '../text-file';
 
 export const RECEIPT_FORMATS = ['json', 'html', 'text'] as const;
 export type ReceiptFormat = (typeof RECEIPT_FORMATS)[number];
@@ -19,33 +19,22 @@ export class NoReceiptError extends UsageError {
   override name = 'NoReceiptError';
 }
 
-const missing = (code: unknown) => code === 'ENOENT' || code === 'ENOTDIR';
-
-async function readOrUndefined(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (error) {
-    if (missing((error as NodeJS.ErrnoException).code)) return undefined;
-    throw error;
-  }
-}
-
 /**
  * An account's receipt in a report folder: a plan's, from the one partition its account hashes to
  * (receipt-partitions.ts), or a run's, from its own file.
  */
 export async function readReceipt(reportDir: string, accountId: string): Promise<Receipt> {
   const receipts = join(reportDir, 'receipts');
-  const indexText = await readOrUndefined(join(receipts, PARTITIONS_FILE));
+  const indexText = await textIfThere(join(receipts, PARTITIONS_FILE));
   let found: Receipt | undefined;
   if (indexText !== undefined) {
     const index: unknown = JSON.parse(indexText);
     if (!isReceiptPartitions(index))
       throw new UsageError(`${join(receipts, PARTITIONS_FILE)} is not a receipts index this tool wrote`);
-    const partition = await readOrUndefined(join(receipts, partitionFileOf(accountId, index)));
+    const partition = await textIfThere(join(receipts, partitionFileOf(accountId, index)));
     found = partition === undefined ? undefined : findReceipt(partition, accountId);
   } else {
-    const text = await readOrUndefined(join(receipts, `${safeIdSegment(accountId)}.json`));
+    const text = await textIfThere(join(receipts, `${safeIdSegment(accountId)}.json`));
     found = text === undefined ? undefined : (JSON.parse(text) as Receipt);
   }
   if (!found || found.accountId !== accountId)

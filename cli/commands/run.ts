@@ -43,6 +43,7 @@ import { outFolder, recordReportFolder, reportFolder, reportFolders } from '../f
 import { onInterrupt } from '../interrupt';
 import { notice } from '../messages';
 import { progress, stagesOf } from '../progress';
+import { textIfThere } from '../text-file';
 import { loadPolicy } from './plan';
 
 export interface RunOptions {
@@ -132,13 +133,6 @@ export async function upload(
   return sent;
 }
 
-/** An object's text, or undefined when it is not there (withdrawn since it was listed). */
-const textOrNone = (file: string) =>
-  readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') return undefined;
-    throw error;
-  });
-
 /**
  * Copies the report folder out of the local reports bucket to `outDir`, joining the parts of
  * decisions.ndjson (that its index lists, in order) into the one file outputs.md names. Read from the S3
@@ -176,7 +170,8 @@ export async function copyReportFolder(
     }
     await eachLimited(batch, 16, copy);
   }
-  const text = (key: string) => textOrNone(objectFile(stateDir, bucketOf(reports, key), key));
+  // An object not there was withdrawn since the run wrote it.
+  const text = (key: string) => textIfThere(objectFile(stateDir, bucketOf(reports, key), key));
   const index = await text(decisionsIndex(prefix));
   if (index === undefined) return;
   const { parts } = JSON.parse(index) as { parts: number };
