@@ -29,6 +29,8 @@ const partitioningFor = (chunkLines: number) => ({
   chunkLines,
   chunkFiles: Math.max(1, Math.floor(chunkLines / 2)),
   chunkFileBytes: 2 * 1024 ** 3,
+  // A stage's split sends a few chunks a page, so that both exports' stages take many pages.
+  splitChunks: 4,
   reportResults: 4,
   partitionRecords,
   verifyKeys: 40,

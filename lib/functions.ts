@@ -7,7 +7,7 @@ import {
   WORKFLOW_ENV,
 } from '../functions/adapters/wiring';
 import { CEILINGS } from '../functions/core/ceilings';
-import { chunkSets, PREFIXES, RECEIPTS_PATTERN, WITHDRAWABLE } from '../functions/core/keys';
+import { chunkSets, PIECE_SETS, PREFIXES, RECEIPTS_PATTERN, WITHDRAWABLE } from '../functions/core/keys';
 import { type DeploymentSizing, queueConcurrency } from '../functions/core/pipeline/capacity';
 import { SIZING, type SizedFunction } from '../functions/core/pipeline/sizing';
 import { ENTITIES, type Queued } from '../functions/core/pipeline/workers';
@@ -27,8 +27,9 @@ export type Grant =
   | { readonly put: BucketName; readonly prefix: string }
   /**
    * `s3:DeleteObject` alone (a delete marker; never an older version): withdrawals (core/pipeline/withdraw)
-   * on the areas of the migrated layout that a run writes, and a worker's own chunk sets once worked
-   * (keys.ts `chunkSets`).
+   * on the areas of the migrated layout that a run writes, a worker's own chunk sets once worked (keys.ts
+   * `chunkSets`, and `PIECE_SETS`: a kind's last step works its pieces), and validate's pieces of a
+   * start that failed.
    */
   | { readonly delete: BucketName; readonly prefix: string }
   | { readonly table: 'read' | 'write' | 'read-write' }
@@ -112,8 +113,16 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     // A corrected export under a finished id replaces the earlier run: what withdrawal needs. The e-mail
     // key keys the export's credentials and addresses into the run's index for verify (core/forbidden),
     // written to the exports bucket's work area.
-    grants: [readsExport, { table: 'read-write' }, ...withdraws, { emailKeySecret: 'read' }, writesWork],
-    description: 'validates an uploaded export and opens the run (withdrawing a replaced one)',
+    // It cuts the kind files into pieces in the work area as it reads them; a start that fails deletes them.
+    grants: [
+      readsExport,
+      { table: 'read-write' },
+      ...withdraws,
+      { emailKeySecret: 'read' },
+      writesWork,
+      { delete: 'exports', prefix: PIECE_SETS },
+    ],
+    description: 'validates an uploaded export, cuts its kind files into pieces and opens the run',
   },
   {
     name: 'rollback',
@@ -144,8 +153,9 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
       { table: 'read-write' },
       { stageTasks: 'answer' },
       { emailKeySecret: 'read' },
-      // Its chunks of the export's accounts (e-mail addresses among them) once worked.
+      // Its chunks of the export's accounts (e-mail addresses among them) once worked, pieces among them.
       ...chunkSets(['identify', 'link']).map((prefix): Grant => ({ delete: 'exports', prefix })),
+      { delete: 'exports', prefix: PIECE_SETS },
       { put: 'migrated', prefix: PREFIXES.links },
       // ID-8 after the fact: a link a later export made ambiguous is taken back with its document.
       { delete: 'migrated', prefix: PREFIXES.links },
@@ -165,13 +175,16 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     sizing: 'split',
     env: [...WORKFLOW_ENV, 'capacity', ...ENTITY_QUEUE_ENV],
     grants: [
+      // It copies the pieces validate cut to the stage's chunks (no export file read). The report's
+      // splits read the manifest and list the run's results.
       readsExport,
+      readsWork,
       writesWork,
       // It writes a stage's expectation and reads which chunks are done already (a re-run sends only the rest).
       { table: 'read-write' },
       { entityQueues: 'send' },
     ],
-    description: "cuts a stage's kind files into chunks and queues them",
+    description: "puts a stage's chunks in place, a page at a time, and queues them",
   },
   {
     name: 'progress',
@@ -241,8 +254,9 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
         readsExport,
         readsWork,
         writesWork,
-        // Its chunks once worked (the export's lines as they came).
+        // Its chunks once worked (the export's lines as they came), pieces among them.
         ...chunkSets(['index', 'decide']).map((prefix): Grant => ({ delete: 'exports', prefix })),
+        { delete: 'exports', prefix: PIECE_SETS },
         { put: 'migrated', prefix: '' },
         { table: 'read-write' },
         { stageTasks: 'answer' },

@@ -71,15 +71,28 @@ export function dynamoStore(
   const expiry = () => ({ [TTL_ATTRIBUTE]: Math.floor(Date.now() / 1000) + retentionSeconds });
 
   /** Every item of a partition (with a sort-key prefix: those under it), page after page. */
-  async function queryAll(pk: string, skPrefix?: string): Promise<Record<string, unknown>[]> {
+  /** Every item of a partition, or of its sort keys that begin with a prefix or lie between two (inclusive). */
+  async function queryAll(
+    pk: string,
+    sk?: string | readonly [string, string],
+  ): Promise<Record<string, unknown>[]> {
     const items: Record<string, unknown>[] = [];
     let start: Record<string, unknown> | undefined;
+    const range =
+      sk === undefined
+        ? { condition: 'pk = :pk', values: {} }
+        : typeof sk === 'string'
+          ? { condition: 'pk = :pk AND begins_with(sk, :sk)', values: { ':sk': sk } }
+          : {
+              condition: 'pk = :pk AND sk BETWEEN :first AND :last',
+              values: { ':first': sk[0], ':last': sk[1] },
+            };
     do {
       const r = await doc.send(
         new QueryCommand({
           TableName: table,
-          KeyConditionExpression: skPrefix === undefined ? 'pk = :pk' : 'pk = :pk AND begins_with(sk, :sk)',
-          ExpressionAttributeValues: { ':pk': pk, ...(skPrefix === undefined ? {} : { ':sk': skPrefix }) },
+          KeyConditionExpression: range.condition,
+          ExpressionAttributeValues: { ':pk': pk, ...range.values },
           ConsistentRead: true,
           ExclusiveStartKey: start,
         }),
@@ -480,6 +493,12 @@ export function dynamoStore(
         }),
       );
       return r.Item !== undefined;
+    },
+
+    async chunkMarkersBetween(scope, stage, first, last) {
+      return (await queryAll(tableKeys.markers(scope, stage), [first, last])).map(
+        (item) => item.sk as string,
+      );
     },
 
     async putChunkMarker(scope, stage, chunk, counts: ChunkCounts) {

@@ -85,6 +85,11 @@ export class RunInProgressError extends Error {
   override name = 'RunInProgressError';
 }
 
+/** A run opened without the pieces its stages copy (pipeline/pieces): it must be started again. */
+export class PiecesMissingError extends Error {
+  override name = 'PiecesMissingError';
+}
+
 /**
  * A queue message's body, parsed and checked against its schema; a message that can never be worked
  * throws PoisonMessageError (it goes to the dead-letter queue), naming what is wrong but none of its content.

@@ -45,6 +45,13 @@ export const WITHDRAWABLE = [
 export const chunkSets = (ops: readonly ('decide' | 'index' | 'identify' | 'link')[]) =>
   ops.map((op) => `${PREFIXES.work}*.${op}/`);
 
+/**
+ * The pieces validate cuts of a run's kind files (`work/<scope>/pieces/`), as an IAM pattern: what a
+ * start that failed deletes of what it cut, and what the workers of the run's last step that works a
+ * kind delete once worked (its chunks are the pieces themselves: pipeline/pieces, pipeline/split).
+ */
+export const PIECE_SETS = `${PREFIXES.work}*/pieces/`;
+
 /** The manifest's file name inside an export. */
 export const MANIFEST = 'manifest.json';
 
@@ -71,6 +78,9 @@ export const chunkId = (m: { readonly kind: string; readonly op: string; readonl
 export const workKeys = {
   chunk: (scope: string, stage: string, kind: string, op: string, chunk: number) =>
     `${PREFIXES.work}${scope}/${stage}/${kind}.${op}/${pad6(chunk)}.ndjson`,
+  /** A piece of a kind file, cut once by validate; each stage's split copies it to its chunk's key. */
+  piece: (scope: string, kind: string, piece: number) =>
+    `${PREFIXES.work}${scope}/pieces/${kind}/${pad6(piece)}.ndjson`,
   result: (scope: string, stage: string, kind: string, chunk: number) =>
     `${PREFIXES.work}${scope}/results/${stage}/${kind}/${pad6(chunk)}.ndjson`,
   resultsPrefix: (scope: string) => `${PREFIXES.work}${scope}/results/`,

@@ -70,6 +70,8 @@ export interface PipelineStore {
   inIndex(scope: string, index: IndexName, keys: readonly string[]): Promise<Set<string>>;
   /** Whether a chunk already recorded its marker (a redelivered message then has nothing to do). */
   hasChunkMarker(scope: string, stage: string, chunk: string): Promise<boolean>;
+  /** The chunks of a stage from `first` to `last` (chunk ids, in order) that recorded their marker. */
+  chunkMarkersBetween(scope: string, stage: string, first: string, last: string): Promise<string[]>;
   /** Records a chunk's counts once; false when the marker was already there. */
   putChunkMarker(scope: string, stage: string, chunk: string, counts: ChunkCounts): Promise<boolean>;
   /** The sum of a stage's markers, and the ids of the chunks that recorded one. */

@@ -157,7 +157,18 @@ export class MigrationWorkflow extends Construct {
      */
     const stageLoop = (stageId: string, stalled: sfn.IChainable) => {
       const input = { ...run, stage: stageId };
-      const split = invoke(stageStateName(stageId, 'split'), fns.split, input, '$.split');
+      // A stage's split goes a page at a time (its `next`), each invocation bounded.
+      const splitStart = new sfn.Pass(this, stageStateName(stageId, 'split start'), {
+        result: sfn.Result.fromObject({ next: 0 }),
+        resultPath: '$.split',
+      });
+      const split = invoke(
+        stageStateName(stageId, 'split'),
+        fns.split,
+        { ...input, 'from.$': '$.split.next' },
+        '$.split',
+      );
+      const moreToSplit = new sfn.Choice(this, stageStateName(stageId, 'more to split?'));
       const start = new sfn.Pass(this, stageStateName(stageId, 'start'), {
         result: sfn.Result.fromObject({ stalledChecks: 0 }),
         resultPath: '$.progress',
@@ -195,13 +206,15 @@ export class MigrationWorkflow extends Construct {
       wait.addCatch(progress, { errors: ['States.Timeout'], resultPath: sfn.JsonPath.DISCARD });
       const done = new sfn.Choice(this, stageStateName(stageId, 'done?'));
       const next = new sfn.Pass(this, stageStateName(stageId, 'complete'));
-      split.next(start).next(wait).next(done);
+      splitStart.next(split).next(moreToSplit);
+      moreToSplit.when(sfn.Condition.isPresent('$.split.next'), split).otherwise(start);
+      start.next(wait).next(done);
       progress.next(done);
       done
         .when(sfn.Condition.booleanEquals('$.progress.done', true), next)
         .when(sfn.Condition.booleanEquals('$.progress.stalled', true), stalled)
         .otherwise(wait);
-      return { first: split, last: next, tasks: [split, wait, progress] };
+      return { first: splitStart, last: next, tasks: [split, wait, progress] };
     };
 
     const chooseWave = new sfn.Choice(this, 'Which wave');

@@ -140,6 +140,24 @@ function silentWithoutLogging(): void {
   };
 }
 
+/**
+ * A copy's source (`x-amz-copy-source`) is URL-encoded, each segment of its key as a URI component (the
+ * SDK's clients and S3 agree). s3rver decodes it with `decodeURI`, which leaves the reserved characters
+ * encoded: a key with an `@` (a run's scope, `<exportId>@<hash>`) or a `+`, `&`, `=`, `$`, `,`, `;`, `:`
+ * or `#` was looked for under its encoded name, and missing. The header is decoded whole here and handed
+ * on so that s3rver's `decodeURI` gives it back unchanged (only `%` is escaped for it).
+ */
+function copySourceDecoded(): void {
+  const object = require('s3rver/lib/controllers/object') as Record<string, (ctx: unknown) => unknown>;
+  const original = object.putObjectCopy as (ctx: { headers: Record<string, string> }) => unknown;
+  object.putObjectCopy = (ctx) => {
+    const c = ctx as { headers: Record<string, string> };
+    const source = c.headers['x-amz-copy-source'] ?? '';
+    c.headers['x-amz-copy-source'] = decodeURIComponent(source).replace(/%/g, '%25');
+    return original(c);
+  };
+}
+
 /** Makes the in-process s3rver behave as S3 does where the pipeline depends on it (see above). */
 export function fixS3rver(): void {
   if (applied) return;
@@ -147,6 +165,7 @@ export function fixS3rver(): void {
   tokensWithoutLegacyCipher();
   silentWithoutLogging();
   walkInKeyOrder();
+  copySourceDecoded();
   const proto = require('s3rver/lib/stores/filesystem').prototype as Store & Record<string, unknown>;
   bucketConfigsKept(proto);
   const original = { putMetadata: proto.putMetadata as Store['putMetadata'] };

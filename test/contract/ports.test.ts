@@ -206,6 +206,27 @@ describe.each(IMPLEMENTATIONS)('%s', (_name, make) => {
       });
     });
 
+    test("the markers of a range of a stage's chunks: those recorded, in order, the ends included", async () => {
+      const scope = fresh('scope');
+      for (const id of [
+        'accounts.link.000003',
+        'accounts.link.000001',
+        'accounts.link.000007',
+        'events.decide.000002',
+      ])
+        await ports.store.putChunkMarker(scope, 's/a', id, counts(1));
+      await ports.store.putChunkMarker(scope, 's/b', 'accounts.link.000002', counts(1));
+      expect(
+        await ports.store.chunkMarkersBetween(scope, 's/a', 'accounts.link.000001', 'accounts.link.000003'),
+      ).toEqual(['accounts.link.000001', 'accounts.link.000003']);
+      expect(
+        await ports.store.chunkMarkersBetween(scope, 's/a', 'accounts.link.000004', 'accounts.link.000006'),
+      ).toEqual([]);
+      expect(
+        await ports.store.chunkMarkersBetween(scope, 's/a', 'events.decide.000000', 'events.decide.000009'),
+      ).toEqual(['events.decide.000002']);
+    });
+
     test("a stage's expectation is absent until split, then as written", async () => {
       const scope = fresh('scope');
       expect(await ports.store.stageExpectation(scope, 's/index')).toBeUndefined();
@@ -432,6 +453,23 @@ describe.each(IMPLEMENTATIONS)('%s', (_name, make) => {
       await expect(
         ports.objects.copy(ports.bucket, `${prefix}missing`, ports.otherBucket, `${prefix}x`),
       ).rejects.toThrow();
+    });
+
+    test("a copy's source key may hold the characters a URI reserves (a run's scope has an @), and a %", async () => {
+      const prefix = `${fresh('objects')}/`;
+      const from = `${prefix}x@3d641b+a&b=c$d,e;f:g%41/pieces/000000.ndjson`;
+      await ports.objects.put(ports.bucket, from, 'piece');
+      await ports.objects.copy(ports.bucket, from, ports.bucket, `${prefix}y@1/chunk`);
+      expect(await ports.objects.getText(ports.bucket, `${prefix}y@1/chunk`)).toBe('piece');
+      // Not another key that decodes to the same name.
+      await ports.objects.put(ports.bucket, `${prefix}x@3d641b+a&b=c$d,e;f:gA/other`, 'other');
+      await ports.objects.copy(
+        ports.bucket,
+        `${prefix}x@3d641b+a&b=c$d,e;f:gA/other`,
+        ports.bucket,
+        `${prefix}z`,
+      );
+      expect(await ports.objects.getText(ports.bucket, `${prefix}z`)).toBe('other');
     });
 
     test('a listing is in key order, under the prefix only, and pages after a key', async () => {

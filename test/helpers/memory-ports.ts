@@ -149,6 +149,11 @@ export function memoryStore() {
     async hasChunkMarker(scope, stage, chunk) {
       return markers.get(`${scope}#${stage}`)?.has(chunk) ?? false;
     },
+    async chunkMarkersBetween(scope, stage, first, last) {
+      return [...(markers.get(`${scope}#${stage}`)?.keys() ?? [])]
+        .filter((id) => id >= first && id <= last)
+        .sort();
+    },
     async putChunkMarker(scope, stage, chunk, counts) {
       const m = markers.get(`${scope}#${stage}`) ?? new Map<string, ChunkCounts>();
       markers.set(`${scope}#${stage}`, m);

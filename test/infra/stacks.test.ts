@@ -5,6 +5,7 @@ import { STACK_OUTPUTS } from '../../functions/adapters/wiring';
 import {
   chunkSets,
   exportKeys,
+  PIECE_SETS,
   RECEIPTS_PATTERN,
   TTL_ATTRIBUTE,
   WITHDRAWABLE,
@@ -410,7 +411,7 @@ describe('pipeline stack', () => {
     }
   });
 
-  test("deletes are s3:DeleteObject alone (never a version), on the withdrawable areas of the target and the workers' chunk sets only", () => {
+  test("deletes are s3:DeleteObject alone (never a version), on the withdrawable areas of the target, the workers' chunk sets and the pieces only", () => {
     const deletes = resources(pipeline, 'AWS::IAM::Policy').flatMap(([, p]) =>
       (
         p.Properties.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown }[] }
@@ -421,9 +422,11 @@ describe('pipeline stack', () => {
       expect(st.Action).toBe('s3:DeleteObject');
       const resource = JSON.stringify(st.Resource);
       if (resource.includes('ExportsBucketArn'))
-        // Chunk sets only: never an upload (exports/) or a run's ledger (work/<scope>/results/).
+        // Chunk sets and pieces only: never an upload (exports/) or a run's ledger (work/<scope>/results/).
         expect(
-          chunkSets(['decide', 'index', 'identify', 'link']).some((p) => resource.includes(`"/${p}*"`)),
+          [...chunkSets(['decide', 'index', 'identify', 'link']), PIECE_SETS].some((p) =>
+            resource.includes(`"/${p}*"`),
+          ),
         ).toBe(true);
       // In the reports, receipts only: an erased account's (ER-1).
       else if (resource.includes('ReportsBucketArn')) expect(resource).toContain(`"/${RECEIPTS_PATTERN}*"`);

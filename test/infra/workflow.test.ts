@@ -127,7 +127,7 @@ describe('the state machine definition', () => {
     }
     // A stalled stage (chunks dead-lettered) is still verified and reported; anything else is a recorded failure.
     expect(states['Each wave in order']?.Catch).toEqual([
-      expect.objectContaining({ ErrorEquals: ['StageStalled'], Next: 'report parts split' }),
+      expect.objectContaining({ ErrorEquals: ['StageStalled'], Next: 'report parts split start' }),
       expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: 'Record failure' }),
     ]);
     const retry = states['Validate export']?.Retry?.find((r) =>
@@ -212,12 +212,29 @@ describe('the end of a run', () => {
   test('the identity stages before the waves; after them the report and verify fanned out, then the summary', () => {
     const s = states();
     // Validate, then the identity stages (index every account, then link), each a loop over its markers.
-    expect(s['Validate export']?.Next).toBe('identities index split');
-    expect(s['identities index complete']?.Next).toBe('identities link split');
+    expect(s['Validate export']?.Next).toBe('identities index split start');
+    expect(s['identities index complete']?.Next).toBe('identities link split start');
     expect(s['identities link complete']?.Next).toBe('Each wave in order');
-    expect(s['Each wave in order']?.Next).toBe('report parts split');
+    expect(s['Each wave in order']?.Next).toBe('report parts split start');
     // The report's stages: its parts and verify's partitions, then the receipts' partitions.
     expect(s['report parts split']?.Parameters).toMatchObject({ 'run.$': '$.run', stage: 'report/parts' });
+    // Each stage's split goes a page at a time: from 0, then from each page's `next` while it gives one.
+    for (const stage of ['identities index', 'identities link', 'report parts', 'report receipts']) {
+      expect(s[`${stage} split start`]).toMatchObject({
+        Type: 'Pass',
+        Result: { next: 0 },
+        ResultPath: '$.split',
+        Next: `${stage} split`,
+      });
+      expect(s[`${stage} split`]?.Parameters).toMatchObject({ 'from.$': '$.split.next' });
+      expect(s[`${stage} split`]).toMatchObject({ ResultPath: '$.split', Next: `${stage} more to split?` });
+      expect(s[`${stage} more to split?`]).toMatchObject({
+        Choices: [
+          expect.objectContaining({ Variable: '$.split.next', IsPresent: true, Next: `${stage} split` }),
+        ],
+        Default: `${stage} start`,
+      });
+    }
     expect(s['report parts done?']?.Choices).toEqual([
       expect.objectContaining({
         Variable: '$.progress.done',
@@ -230,7 +247,7 @@ describe('the end of a run', () => {
         Next: 'Report stalled',
       }),
     ]);
-    expect(s['report parts complete']?.Next).toBe('report receipts split');
+    expect(s['report parts complete']?.Next).toBe('report receipts split start');
     // Then the parts' tallies merged a page per invocation, as long as a page may follow, then the summary.
     expect(s['report receipts complete']?.Next).toBe('Merge tallies start');
     expect(s['Merge tallies start']).toMatchObject({
@@ -300,7 +317,7 @@ describe('the end of a run', () => {
     };
     const wait = validate.Retry.find((r) => r.ErrorEquals.includes('RunInProgressError'));
     expect((wait?.MaxAttempts ?? 0) * (wait?.IntervalSeconds ?? 0)).toBeGreaterThanOrEqual(24 * 3600);
-    expect(validate.Next).toBe('identities index split');
+    expect(validate.Next).toBe('identities index split start');
     expect(
       (s['Validate export'] as { Retry: { ErrorEquals: string[] }[] }).Retry.flatMap((r) => r.ErrorEquals),
     ).not.toContain('RunInProgressError');

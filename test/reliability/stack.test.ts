@@ -106,9 +106,10 @@ const worker = (queue: string, extra: string[] = []) =>
     ...exportsRead,
     ...workRead,
     's3:write exports:/work/*',
-    // Its chunks once worked: the chunk sets alone, never the ledger (work/<scope>/results/).
+    // Its chunks once worked: the chunk sets and pieces alone, never the ledger (work/<scope>/results/).
     's3:delete exports:/work/*.decide/*',
     's3:delete exports:/work/*.index/*',
+    's3:delete exports:/work/*/pieces/*',
     's3:write migrated:/*',
     'dynamodb:readwrite table',
     `sqs:consume queue:${queue}`,
@@ -144,9 +145,9 @@ const withdraws = [
 const SECRET = 'secretsmanager:secretsmanager:DescribeSecret,secretsmanager:GetSecretValue secret';
 
 const EXPECTED: Record<string, string[]> = {
-  // It also keys the export's credentials and addresses (the secret) into the run's index for verify, in
-  // the working area.
-  validate: [...withdraws, SECRET, 's3:write exports:/work/*'],
+  // It also keys the export's credentials and addresses (the secret) into the run's index for verify, and
+  // cuts the kind files into pieces, in the working area; a start that fails deletes its pieces.
+  validate: [...withdraws, SECRET, 's3:write exports:/work/*', 's3:delete exports:/work/*/pieces/*'],
   // It also erases an account (ER-1): the account's keyed id (the secret), shared documents of the areas
   // it is named in rewritten without it, and its receipts deleted (receipts only).
   rollback: [
@@ -164,6 +165,7 @@ const EXPECTED: Record<string, string[]> = {
     's3:write exports:/work/*',
     's3:delete exports:/work/*.identify/*',
     's3:delete exports:/work/*.link/*',
+    's3:delete exports:/work/*/pieces/*',
     'sqs:consume queue:Identities',
     'dynamodb:readwrite table',
     's3:read migrated:',
@@ -178,7 +180,14 @@ const EXPECTED: Record<string, string[]> = {
     'secretsmanager:secretsmanager:DescribeSecret,secretsmanager:GetSecretValue secret',
     ANSWERS_STAGES,
   ],
-  split: [...exportsRead, 's3:write exports:/work/*', 'dynamodb:readwrite table', ...workflowQueues('send')],
+  // It copies the pieces validate cut (read and written in the working area); the report's read the manifest.
+  split: [
+    ...exportsRead,
+    ...workRead,
+    's3:write exports:/work/*',
+    'dynamodb:readwrite table',
+    ...workflowQueues('send'),
+  ],
   // It records the waiting task's token on the stage's item, and answers a stage already done.
   progress: ['dynamodb:readwrite table', ...workflowQueues('attributes'), ANSWERS_STAGES],
   // Verify reads the target and writes only its parts' tallies; it hands the rest of a range on.

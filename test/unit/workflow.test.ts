@@ -4,10 +4,17 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { ExportRejectedError, PoisonMessageError, RunInProgressError } from '../../functions/core/errors';
+import {
+  ExportRejectedError,
+  PiecesMissingError,
+  PoisonMessageError,
+  RunInProgressError,
+} from '../../functions/core/errors';
+import { chunkId } from '../../functions/core/keys';
 import { type ChunkDeps, processChunk } from '../../functions/core/pipeline/chunk-work';
+import type { ChunkMessage } from '../../functions/core/pipeline/chunks';
 import { decideExport } from '../../functions/core/pipeline/decide-export';
-import { recordChunk, stageStatus } from '../../functions/core/pipeline/progress';
+import { discardChunk, recordChunk, stageStatus } from '../../functions/core/pipeline/progress';
 import {
   type PartDeps,
   type PartMessage,
@@ -122,6 +129,8 @@ const workflowOver = (
         partitioning: {
           ...PARTITIONING,
           chunkLines,
+          // A stage's split goes a few chunks a page, as the full-size export's stages do.
+          splitChunks: 4,
           reportResults: 3,
           partitionRecords: 40,
           verifyKeys: 25,
@@ -145,6 +154,17 @@ const chunkDeps = (store: WorkflowDeps['store'], objects: WorkflowDeps['objects'
   identities: memoryIdentities().store,
 });
 
+/** Every page of a stage's split, as the state machine goes through them (`next` until none); their pages. */
+async function splitAll(run: Run, stage: string, deps: Parameters<typeof splitStage>[2]) {
+  const pages: Awaited<ReturnType<typeof splitStage>>[] = [];
+  for (let from: number | undefined = 0; from !== undefined; ) {
+    const page = await splitStage(run, stage, deps, from);
+    pages.push(page);
+    from = page.next;
+  }
+  return pages;
+}
+
 async function runWorkflow(wave = 'all') {
   const { store, runs } = memoryStore();
   const { store: objects, objects: raw } = memoryObjects();
@@ -156,7 +176,7 @@ async function runWorkflow(wave = 'all') {
   let delivered = 0;
   for (const plan of buildStagePlan(policy).filter((w) => run.waves.includes(w.wave))) {
     for (const stage of plan.stages) {
-      await splitStage(run, stage.id, {
+      await splitAll(run, stage.id, {
         ...workflow,
         queue: async (entity, messages) =>
           void queued.push(...messages.map((message) => ({ entity, message }))),
@@ -225,41 +245,111 @@ describe('one execution per export at a time', () => {
 });
 
 describe('split', () => {
-  test('stores every chunk, then sends their messages (their budget counts them); a failed put fails the split and sends nothing', async () => {
+  test('a step that does not work its kind last copies each chunk from its piece, then sends their messages a page at a time; the last sends the pieces themselves; a failed copy fails the split and sends nothing', async () => {
     const { store } = memoryStore();
-    const { store: objects } = memoryObjects();
+    const { store: objects, objects: raw } = memoryObjects();
     await upload(objects);
     const events: string[] = [];
     const watched = {
       ...objects,
       put: async (bucket: string, key: string, body: string | Uint8Array, type?: string) => {
-        if (key.startsWith('work/')) events.push('put');
+        if (key.startsWith('work/')) events.push(key.includes('/pieces/') ? 'cut' : 'put');
         return objects.put(bucket, key, body, type);
+      },
+      copy: async (fromBucket: string, fromKey: string, toBucket: string, toKey: string) => {
+        events.push('copy');
+        return objects.copy(fromBucket, fromKey, toBucket, toKey);
       },
     };
     const workflow = workflowOver(store, watched, 5);
     const run = await startRun({ key: 'exports/wf-export/manifest.json', wave: 'sept-2022' }, workflow);
-    // The run's start put its index of the export's credentials (core/forbidden); the split's puts follow.
-    events.length = 0;
-    const result = await splitStage(run, 'sept-2022/decide-2', {
-      ...workflow,
-      queue: async () => void events.push('send'),
-    });
-    expect(result.chunks).toBeGreaterThan(SPLIT_CONCURRENCY * 2);
-    expect(result.sent).toBe(result.chunks);
-    // Messages go out once every chunk is stored: the stage's budget counts the messages of each queue.
-    expect(events.indexOf('send')).toBeGreaterThan(events.lastIndexOf('put'));
-    expect(events.filter((e) => e === 'put')).toHaveLength(result.chunks);
-    // A put that fails fails the split (no stray rejection), and no message goes out for a missing chunk.
-    const failing = { ...objects, put: async () => Promise.reject(new Error('S3 is down')) };
+    // The run's start read every file once: it cut the kinds its stages work into pieces.
+    const cut = events.filter((e) => e === 'cut').length;
+    expect(cut).toBe(Object.values(run.pieces ?? {}).reduce((n, f) => n + (f?.pieces ?? 0), 0));
+    expect(run.pieces?.accounts?.pieces).toBeGreaterThan(SPLIT_CONCURRENCY * 2);
+    // A copy that fails fails the split (no stray rejection), and no message goes out for a missing chunk.
+    const failing = { ...objects, copy: async () => Promise.reject(new Error('S3 is down')) };
     let sentAfterFailure = 0;
     await expect(
-      splitStage(run, 'sept-2022/decide-2', {
+      splitStage(run, 'identities/index', {
         ...workflowOver(store, failing, 5),
         queue: async () => void sentAfterFailure++,
       }),
     ).rejects.toThrow('S3 is down');
     expect(sentAfterFailure).toBe(0);
+    // identities/index works accounts before identities/link does: it copies them.
+    events.length = 0;
+    const sent: ChunkMessage[] = [];
+    const queue = async (_: Queued, messages: readonly object[]) => {
+      events.push('send');
+      sent.push(...(messages as ChunkMessage[]));
+    };
+    const pages = await splitAll(run, 'identities/index', { ...workflow, queue });
+    const chunks = pages[0]?.chunks ?? 0;
+    expect(chunks).toBe(run.pieces?.accounts?.pieces);
+    expect(pages.length).toBe(Math.ceil(chunks / 4));
+    expect(sent).toHaveLength(chunks);
+    // A split reads no export file and stores nothing itself; each page sends once its copies are done.
+    expect(events.filter((e) => e === 'put' || e === 'cut')).toEqual([]);
+    expect(events.filter((e, i) => e !== events[i - 1])).toEqual(pages.flatMap(() => ['copy', 'send']));
+    expect(events.filter((e) => e === 'copy')).toHaveLength(chunks);
+    expect(sent.every((m) => m.key.includes('/accounts.identify/') && raw.has(`exports/${m.key}`))).toBe(
+      true,
+    );
+    // The run's last step that works twinspace items (and the only one): its pieces themselves, no copy.
+    events.length = 0;
+    sent.length = 0;
+    const last = await splitAll(run, 'sept-2022/decide-2', { ...workflow, queue });
+    expect(events.filter((e) => e === 'copy')).toEqual([]);
+    expect(sent).toHaveLength(last[0]?.chunks ?? -1);
+    expect(sent.every((m) => m.piece === true && m.key.includes('/pieces/twinspace-items/'))).toBe(true);
+  });
+
+  test('a page run again sends only what has no marker; a worked piece is deleted by its coordinates', async () => {
+    const { store } = memoryStore();
+    const { store: objects, objects: raw } = memoryObjects();
+    await upload(objects);
+    const workflow = workflowOver(store, objects, 5);
+    const paged = {
+      ...workflow,
+      partitioning: { ...(workflow.partitioning ?? PARTITIONING), splitChunks: 7 },
+    };
+    const run = await startRun({ key: 'exports/wf-export/manifest.json', wave: 'sept-2022' }, paged);
+    const pieceKeys = () => [...raw.keys()].filter((k) => k.includes('/pieces/accounts/')).sort();
+    const accountPieces = pieceKeys();
+    expect(accountPieces).toHaveLength(run.pieces?.accounts?.pieces ?? -1);
+    const sent: ChunkMessage[] = [];
+    const queue = async (_: Queued, messages: readonly object[]) =>
+      void sent.push(...(messages as ChunkMessage[]));
+    // No stage of sept-2022 decides accounts: identities/link works them last in its run.
+    const pages = await splitAll(run, 'identities/link', { ...paged, queue });
+    const chunks = pages[0]?.chunks ?? 0;
+    expect(pages.map((p) => p.sent)).toEqual(pages.map((_, i) => Math.min(7, chunks - 7 * i)));
+    expect(sent.map((m) => m.chunk)).toEqual(accountPieces.map((_, i) => i));
+    expect(sent.map((m) => `exports/${m.key}`)).toEqual(accountPieces);
+    // A page run again (the state machine's retry) sends only the chunks that recorded no marker.
+    const [done] = sent;
+    if (!done) throw new Error('no chunk sent');
+    await store.putChunkMarker(run.scope, done.stage, chunkId(done), {
+      lines: 1,
+      migrated: 0,
+      dropped: 0,
+      quarantined: 0,
+    });
+    sent.length = 0;
+    expect((await splitStage(run, 'identities/link', { ...paged, queue }, 0)).sent).toBe(6);
+    expect(sent.map((m) => m.chunk)).toEqual([1, 2, 3, 4, 5, 6]);
+    // Worked, a piece is deleted by its coordinates (whatever key the message names), as any chunk.
+    await discardChunk(
+      { ...done, key: 'exports/wf-export/manifest.json' },
+      { objects, exportsBucket: 'exports' },
+    );
+    expect(pieceKeys()).toEqual(accountPieces.slice(1));
+    expect(raw.has('exports/exports/wf-export/manifest.json')).toBe(true);
+    // A run that validate did not open (a status read back by an earlier version) has no pieces.
+    await expect(
+      splitStage({ ...run, pieces: undefined }, 'identities/link', { ...paged, queue }, 0),
+    ).rejects.toThrow(PiecesMissingError);
   });
 
   test("budgets each stage's workers from the deployment's capacity, and a worker paces itself to it", async () => {
@@ -283,7 +373,7 @@ describe('split', () => {
     for (const plan of buildStagePlan(policy))
       for (const stage of plan.stages) {
         sent.length = 0;
-        await splitStage(run, stage.id, { ...workflow, queue });
+        await splitAll(run, stage.id, { ...workflow, queue });
         const queues = [...new Set(sent.map((m) => m.entity))];
         expect(queues.length).toBeGreaterThan(0);
         // Every message of the stage carries the same share: the capacity over the workers of its queues,
@@ -419,6 +509,8 @@ describe('the workflow over chunks, with at-least-once delivery', () => {
     const staged = [...result.raw.entries()].filter(([k]) => k.startsWith('exports/work/'));
     expect(staged.length).toBeGreaterThan(10); // the ledger (results), the report's parts
     expect(staged.map(([k]) => k).filter((k) => /\.(decide|index|identify|link)\//.test(k))).toEqual([]);
+    // The pieces validate cut: each deleted by the last stage that copied it.
+    expect(staged.map(([k]) => k).filter((k) => k.includes('/pieces/'))).toEqual([]);
     const credentials = exportedAccounts().flatMap((a) =>
       [a.passwordHash, a.login].filter((v): v is string => typeof v === 'string' && v.length >= 6),
     );
@@ -441,12 +533,39 @@ describe('the steps at their edges', () => {
     const { store, runs } = memoryStore();
     const { store: objects, objects: raw } = memoryObjects();
     await upload(objects);
+    const mailbox = raw.get('exports/exports/wf-export/mailbox.ndjson') as Buffer;
     raw.set('exports/exports/wf-export/mailbox.ndjson', Buffer.from('{"id":"smuggled"}\n'));
     const workflow = workflowOver(store, objects);
     await expect(startRun({ key: 'exports/wf-export/manifest.json' }, workflow)).rejects.toThrow(
       ExportRejectedError,
     );
     expect(runs.size).toBe(0);
+    // A file found damaged after others were cut: the pieces cut of them are deleted, the lock given back.
+    raw.set('exports/exports/wf-export/mailbox.ndjson', mailbox);
+    const manifest = JSON.parse(raw.get('exports/exports/wf-export/manifest.json')?.toString('utf8') ?? '{}');
+    const lastFile = manifest.files.at(-1);
+    raw.set(
+      `exports/exports/wf-export/${lastFile.path}`,
+      Buffer.concat([
+        raw.get(`exports/exports/wf-export/${lastFile.path}`) ?? Buffer.alloc(0),
+        Buffer.from('\n'),
+      ]),
+    );
+    const cut: string[] = [];
+    const watched = {
+      ...objects,
+      put: async (bucket: string, key: string, body: string | Uint8Array, type?: string) => {
+        if (key.includes('/pieces/')) cut.push(key);
+        return objects.put(bucket, key, body, type);
+      },
+    };
+    await expect(
+      startRun({ key: 'exports/wf-export/manifest.json', executionId: 'e1' }, workflowOver(store, watched)),
+    ).rejects.toThrow(new RegExp(`${lastFile.path}: SHA-256 is`));
+    expect(cut.length).toBeGreaterThan(0);
+    expect([...raw.keys()].filter((k) => k.startsWith('exports/work/'))).toEqual([]);
+    expect(runs.size).toBe(0);
+    expect(await store.runLocks()).toEqual([]);
     await expect(startRun({ key: 'uploads/x/manifest.json' }, workflow)).rejects.toThrow(/no export named/);
     await expect(startRun({ exportId: 'wf-export', wave: '2030' }, workflow)).rejects.toThrow(
       /unknown wave "2030"/,

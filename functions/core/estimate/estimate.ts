@@ -9,8 +9,10 @@ import {
 } from '../forbidden';
 import { targetPartitions } from '../keys';
 import { capacityOf } from '../pipeline/capacity';
+import { CUT_CONCURRENCY } from '../pipeline/pieces';
 import { PARTITIONING, receiptPartitions, SIZING, verifyRanges } from '../pipeline/sizing';
-import type { WavePlan } from '../pipeline/stages';
+import { SPLIT_CONCURRENCY } from '../pipeline/split';
+import { lastStageOf, stagesInOrder, type WavePlan } from '../pipeline/stages';
 import { ENTITY_OF_KIND, type Entity } from '../pipeline/workers';
 import type { DecidedRecord } from '../rules/decide';
 import { checksFile, copiesFile, isFileOfDeletedSpace } from '../rules/decide';
@@ -36,7 +38,7 @@ import { type AslDefinition, walkRun } from './transitions';
 export interface KindWorkload {
   lines: number;
   migrated: number;
-  /** Bytes of the kind file (split and validation read it). */
+  /** Bytes of the kind file (validation reads it, once). */
   fileBytes: number;
   /** Files copied to the target, and their bytes. */
   filesCopied: number;
@@ -182,6 +184,13 @@ export const ASSUMPTIONS = {
    */
   forbiddenMsPerLine: 0.02,
   /**
+   * Cutting one line into its piece (validate, pipeline/pieces): parsed for its id (DQ-2), its file's
+   * declared size and, for an account, its credentials left out; encoded into the piece. 3.7 µs a line
+   * measured here besides the check (`.scratch`-free: 5.0 µs checked and cut, 1.35 µs checked, over the
+   * 175,962 lines of 10,000 generated accounts), doubled for ARM; not measured on AWS.
+   */
+  cutMsPerLine: 0.0075,
+  /**
    * Checking one migrated document against that index (verify): each of its strings, and its lower case,
    * keyed (2.1-2.6 µs a string here), for 20 strings a document (assumed: not measured on real
    * documents), doubled for ARM. The filter's false positives (about 1.4 in 10^6 strings at full size) each
@@ -189,7 +198,8 @@ export const ASSUMPTIONS = {
    */
   forbiddenCheckMsPerDocument: 0.2,
   /**
-   * Bytes one id of a kind file takes in split's table of the ids seen (DQ-2, core/id-table): 39.5
+   * Bytes one id of a kind file takes in validate's table of the ids seen as it cuts the file (DQ-2,
+   * core/id-table, pipeline/pieces): 39.5
    * measured here for ids of 17 characters parsed from JSON, 54.8 for 32 (Node 20, 1,000,000 ids), taken
    * as 55 (ids of up to 32 characters).
    */
@@ -535,32 +545,89 @@ export function estimate(
   const readSeconds = (bytes: number) => bytes / (a.readMBps * 1e6);
   const stages: EstimateStage[] = [];
 
-  // Validate (hashes every kind file, streaming), and keys the accounts file's credentials and addresses
-  // into the run's index for verify as it reads it (core/forbidden): its shards and filter put at the end.
+  /**
+   * A kind's pieces (pipeline/pieces), which every stage that works it copies as its chunks: cut by lines,
+   * and by the files its lines carry. A piece closed by its files holds chunkFiles of them (a line carries
+   * one: never before its lines when chunkFiles is not below chunkLines); one closed by their bytes, with
+   * the next line's file, holds more than chunkFileBytes (each file counted at most twice): so at most
+   * this many pieces.
+   */
+  const piecesOf = (k: KindWorkload) => {
+    const { chunkLines, chunkFiles, chunkFileBytes } = PARTITIONING;
+    return Math.ceil(
+      k.lines / chunkLines +
+        (chunkFiles < chunkLines ? k.blobChecks / chunkFiles : 0) +
+        (2 * k.blobBytes) / chunkFileBytes,
+    );
+  };
+  // The stages that work kind files, in the order they run: the last that works a kind deletes its pieces.
+  const ordered = stagesInOrder(
+    waves,
+    waves.map((w) => w.wave),
+  );
+  const cutKinds = [...new Set(ordered.flatMap((st) => st.steps.map((step) => step.kind)))];
+
+  // Validate (hashes every kind file, streaming), keys the accounts file's credentials and addresses into
+  // the run's index for verify as it reads it (core/forbidden: its shards and filter put at the end), and
+  // cuts every kind the stages work into pieces (pipeline/pieces: CUT_CONCURRENCY puts at once, the ids
+  // of the file it reads kept for DQ-2).
   const kindFiles = Object.values(workload.kinds).filter((k) => k.lines > 0).length;
   const accounts = kindOf('accounts');
   const forbidden = forbiddenLayout(accounts.lines);
   const indexPuts = forbidden.shards + 1;
+  const pieces = cutKinds.reduce((n, kind) => n + piecesOf(kindOf(kind)), 0);
+  const mostLines = Math.max(0, ...cutKinds.map((kind) => kindOf(kind).lines));
+  const cutLines = cutKinds.reduce((n, kind) => n + kindOf(kind).lines, 0);
+  // The pieces are put while the files are read (CUT_CONCURRENCY at once): the longer of the two.
   const validateSeconds =
-    readSeconds(workload.exportBytes) +
     0.5 +
-    (accounts.lines * a.forbiddenMsPerLine) / 1000 +
+    Math.max(
+      readSeconds(workload.exportBytes) +
+        (accounts.lines * a.forbiddenMsPerLine + cutLines * a.cutMsPerLine) / 1000,
+      (pieces * a.s3PutMs) / 1000 / CUT_CONCURRENCY,
+    ) +
     (indexPuts * a.s3PutMs) / 1000 / a.parallelRequests;
   invoke(1, validateSeconds, mem('validate'), {
     step: 'validate',
     name: 'validate',
     heaviest: validateSeconds,
-    held: buildHeldBytes(forbidden, accounts.lines * VALUES_PER_ACCOUNT),
+    held: buildHeldBytes(forbidden, accounts.lines * VALUES_PER_ACCOUNT) + mostLines * a.seenIdBytes,
   });
   const validateLoad = noLoad();
   get(validateLoad, 'exports', 1 + kindFiles);
-  put(validateLoad, 'exports', indexPuts);
+  put(validateLoad, 'exports', indexPuts + pieces);
   let seconds = validateSeconds;
+
+  /**
+   * A stage's split, a page of PARTITIONING.splitChunks chunks an invocation: the page's markers (one
+   * query a step), the copies of the chunks of steps that do not work their kind last (SPLIT_CONCURRENCY
+   * at once; the last works the pieces themselves), then the page's messages, ten to a batch (about as
+   * long as a PUT each). Counts it all; returns its seconds and its pages (the state machine's walk).
+   */
+  const split = (label: string, chunks: number, copies: number, load: Offered) => {
+    const pages = Math.max(1, Math.ceil(chunks / PARTITIONING.splitChunks));
+    const page = (n: number, copied: number) =>
+      0.3 +
+      (2 * a.dynamoBatchMs + (copied * a.s3CopyMs) / SPLIT_CONCURRENCY) / 1000 +
+      (Math.ceil(n / SIZING.sendBatchSize) * a.s3PutMs) / 1000;
+    const splitSeconds = page(chunks, copies) + (pages - 1) * (0.3 + (2 * a.dynamoBatchMs) / 1000);
+    read(load, 2 * pages);
+    put(load, 'exports', copies);
+    const inPage = Math.min(chunks, PARTITIONING.splitChunks);
+    invoke(pages, splitSeconds, mem('split'), {
+      step: 'split',
+      name: 'split',
+      heaviest: page(inPage, Math.min(copies, inPage)),
+      label: `${label} split`,
+    });
+    return { seconds: splitSeconds, pages };
+  };
 
   // The identity stages over chunks of accounts: index each (a get, a conditional put, its e-mail
   // entry), then link what each matches (pending registrations, the e-mail's accounts, the holder).
-  const accountChunks = Math.ceil(accounts.lines / PARTITIONING.chunkLines);
+  const accountChunks = piecesOf(accounts);
   const identityPolls: number[] = [];
+  const identitySplits: number[] = [];
   for (const [stage, reads, writes] of [
     ['identities/index', 1, 2],
     ['identities/link', 4, 0],
@@ -571,20 +638,13 @@ export function estimate(
       (Math.min(accounts.lines, PARTITIONING.chunkLines) *
         (a.cpuMsPerLine + ((reads + writes) * a.dynamoBatchMs) / a.parallelRequests)) /
         1000;
-    const splitSeconds =
-      readSeconds(accounts.fileBytes) +
-      (accountChunks * a.s3PutMs) / 1000 / 16 +
-      (Math.ceil(accountChunks / SIZING.sendBatchSize) * a.s3PutMs) / 1000 +
-      0.3;
-    // It keeps the ids of the accounts file it has read (DQ-2: the first stands).
-    const held = accounts.lines * a.seenIdBytes;
-    invoke(1, splitSeconds, mem('split'), {
-      step: 'split',
-      name: 'split',
-      heaviest: splitSeconds,
-      held,
-      label: `${stage} split`,
-    });
+    const { seconds: splitSeconds, pages } = split(
+      stage,
+      accountChunks,
+      lastStageOf(ordered, 'accounts') === stage ? 0 : accountChunks,
+      load,
+    );
+    identitySplits.push(pages);
     invoke(accountChunks, accountChunks * perChunk, mem('index-identities'), {
       step: stage,
       name: 'index-identities',
@@ -593,7 +653,7 @@ export function estimate(
     // + each chunk's marker check, its marker's count, and the erasures (ER-1, one query of a few items).
     read(load, accounts.lines * reads + 3 * accountChunks);
     write(load, accounts.lines * writes + 2 * accountChunks + 1); // + each chunk's marker and count
-    put(load, 'exports', 3 * accountChunks); // the chunk, its tally, and the chunk's delete once worked
+    put(load, 'exports', 2 * accountChunks); // its tally, and the chunk's delete once worked
     get(load, 'exports', accountChunks + 2);
     t.sqsRequests += 3 * accountChunks;
     const workers = capacity.workers.identities;
@@ -606,47 +666,27 @@ export function estimate(
     seconds += stageSeconds;
   }
 
-  const shape: { wave: string; stagePolls: number[] }[] = [];
+  const shape: { wave: string; stagePolls: number[]; stageSplits: number[] }[] = [];
   let decideChunks = 0;
   let records = 0;
   for (const wave of waves) {
     const stagePolls: number[] = [];
-    shape.push({ wave: wave.wave, stagePolls });
+    const stageSplits: number[] = [];
+    shape.push({ wave: wave.wave, stagePolls, stageSplits });
     for (const stage of wave.stages) {
       const load = noLoad();
-      let splitSeconds = 0.3;
       let stageChunks = 0;
-      // The most lines of a kind file it reads: the ids it keeps, one file at a time (DQ-2).
-      let splitHeld = 0;
+      let copies = 0;
       const entitySeconds = new Map<Entity, number>();
-      get(load, 'exports', 1); // the manifest
       for (const step of stage.steps) {
         const k = kindOf(step.kind);
         if (k.lines === 0) continue;
-        // A decide step's chunks are cut by their lines' files too (pipeline/split). A chunk closed by its
-        // files holds chunkFiles of them (a line carries one: never before its lines when chunkFiles is
-        // not below chunkLines); one closed by their bytes, with the next line's file, holds more than
-        // chunkFileBytes (each file counted at most twice): so at most this many chunks.
-        const { chunkLines, chunkFiles, chunkFileBytes } = PARTITIONING;
-        const chunks =
-          step.op === 'decide'
-            ? Math.ceil(
-                k.lines / chunkLines +
-                  (chunkFiles < chunkLines ? k.blobChecks / chunkFiles : 0) +
-                  (2 * k.blobBytes) / chunkFileBytes,
-              )
-            : Math.ceil(k.lines / chunkLines);
+        // Its chunks are the kind's pieces (copied by the stage's split, below).
+        const chunks = piecesOf(k);
         stageChunks += chunks;
-        splitHeld = Math.max(splitHeld, k.lines * a.seenIdBytes);
-        // split: reads the file, PUTs 16 chunks at once, then sends their messages (ten to a batch, about
-        // as long as a PUT each) with the stage's budget.
-        get(load, 'exports', 1);
-        put(load, 'exports', chunks);
+        // Copied from them unless this is the run's last step that works the kind (none works it twice).
+        if (lastStageOf(ordered, step.kind) !== stage.id) copies += chunks;
         t.sqsRequests += chunks;
-        splitSeconds +=
-          readSeconds(k.fileBytes) +
-          (chunks * a.s3PutMs) / 1000 / 16 +
-          (Math.ceil(chunks / SIZING.sendBatchSize) * a.s3PutMs) / 1000;
         // workers: one invocation per batch of messages; receive and delete per batch.
         const batches = Math.ceil(chunks / SIZING.workerBatchSize);
         t.sqsRequests += 2 * batches;
@@ -714,13 +754,8 @@ export function estimate(
         const entity = ENTITY_OF_KIND[step.kind];
         entitySeconds.set(entity, (entitySeconds.get(entity) ?? 0) + workSeconds);
       }
-      invoke(1, splitSeconds, mem('split'), {
-        step: 'split',
-        name: 'split',
-        heaviest: splitSeconds,
-        held: splitHeld,
-        label: `${stage.id} split`,
-      });
+      const { seconds: splitSeconds, pages } = split(stage.id, stageChunks, copies, load);
+      stageSplits.push(pages);
       write(load, 1 + stageChunks); // the stage's expectation, each chunk's count toward it
       read(load, 1);
       // Each entity's chunks spread over its queue's workers; they share the table and buckets (a stage
@@ -921,7 +956,13 @@ export function estimate(
   );
   seconds += partsStage + receiptsStage + foldsSeconds + summarySeconds;
   // Every state the synthesized state machine goes through for this run, and its history events.
-  const walked = walkRun(definition, { waves: shape, reportPolls, identityPolls, summaryFolds: folds });
+  const walked = walkRun(definition, {
+    waves: shape,
+    reportPolls,
+    identityPolls,
+    identitySplits,
+    summaryFolds: folds,
+  });
   t.stateTransitions = walked.transitions;
 
   // Lambda's pollers long-poll every queue of the workflow and the link queue for the whole run.

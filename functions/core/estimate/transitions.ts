@@ -45,10 +45,17 @@ interface ChoiceRule {
  * answered by the stage's last chunk, each before it timed out).
  */
 export interface RunShape {
-  readonly waves: readonly { readonly wave: string; readonly stagePolls: readonly number[] }[];
+  /** Each wave's stages: their waits, and their splits' pages (one each when absent). */
+  readonly waves: readonly {
+    readonly wave: string;
+    readonly stagePolls: readonly number[];
+    readonly stageSplits?: readonly number[];
+  }[];
   readonly reportPolls: readonly number[];
   /** Waits of the identity stages (before the waves); one each when absent. */
   readonly identityPolls?: readonly number[];
+  /** Pages of the identity stages' splits; one each when absent (the report's splits take one). */
+  readonly identitySplits?: readonly number[];
   /** Invocations that merge the parts' tallies before the summary is written; one when absent. */
   readonly summaryFolds?: number;
 }
@@ -78,9 +85,11 @@ export function walkRun(
   let history = 2;
   // Outside the waves' Map: the identity stages, then the report's, in the definition's order.
   const outside = [...(shape.identityPolls ?? [1, 1]), ...shape.reportPolls];
-  const walk = (machine: AslDefinition, wave?: { wave: string; stagePolls: readonly number[] }): number => {
+  const outsideSplits = [...(shape.identitySplits ?? [1, 1]), ...shape.reportPolls.map(() => 1)];
+  const walk = (machine: AslDefinition, wave?: RunShape['waves'][number]): number => {
     let stage = -1;
     let polls = 0;
+    let pages = 0;
     let folds = 0;
     const value = (variable: string): unknown => {
       switch (variable) {
@@ -90,6 +99,11 @@ export function walkRun(
           return polls >= ((wave ? wave.stagePolls[stage] : outside[stage]) ?? 1);
         case '$.progress.stalled':
           return false;
+        case '$.split.next': {
+          // Asked after each page of the next stage's split (its progress loop has not started yet).
+          const all = (wave ? wave.stageSplits?.[stage + 1] : outsideSplits[stage + 1]) ?? 1;
+          return ++pages < all ? pages : undefined;
+        }
         case '$.fold.more':
           return ++folds < (shape.summaryFolds ?? 1);
         case '$.report.status':
@@ -138,7 +152,8 @@ export function walkRun(
           break;
         }
         case 'Pass':
-          // A stage starts its progress loop afresh.
+          // A stage starts its split, then its progress loop, afresh.
+          if (state.ResultPath === '$.split') pages = 0;
           if (state.ResultPath === '$.progress') {
             stage++;
             polls = 0;

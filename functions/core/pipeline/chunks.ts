@@ -71,6 +71,8 @@ export const ChunkMessageSchema = z.object({
   chunk: z.number().int().nonnegative(),
   /** The chunk object's key (in the exports bucket). */
   key: z.string().min(1),
+  /** The chunk is its kind's piece itself (pipeline/pieces: the run's last step that works the kind). */
+  piece: z.literal(true).optional(),
   /** One worker's share of the table and buckets in this stage (sizing.ts stageBudget), when deployed. */
   budget: BudgetSchema.optional(),
 });

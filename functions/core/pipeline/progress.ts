@@ -274,8 +274,9 @@ export async function openChunk(
 /**
  * Deletes a worked chunk's object (its lines as the export has them, e-mail addresses among them): once
  * the chunk's marker is recorded, nothing reads it again (a redelivery stops at the marker; a run that
- * works the chunk again splits it anew). The key is the one split made from the chunk's coordinates, not
- * whatever the message says; the functions may delete only chunk sets (keys.ts `chunkSets`).
+ * works the chunk again splits it anew). The key is the one split made from the chunk's coordinates (its
+ * piece's, when the chunk is its kind's piece itself), not whatever the message says; the functions may
+ * delete only chunk sets and pieces (keys.ts `chunkSets`, `PIECE_SETS`).
  */
 export async function discardChunk(
   msg: ChunkMessage,
@@ -283,6 +284,8 @@ export async function discardChunk(
 ): Promise<void> {
   await deps.objects.delete(
     deps.exportsBucket,
-    workKeys.chunk(msg.scope, msg.stage, msg.kind, msg.op, msg.chunk),
+    msg.piece
+      ? workKeys.piece(msg.scope, msg.kind, msg.chunk)
+      : workKeys.chunk(msg.scope, msg.stage, msg.kind, msg.op, msg.chunk),
   );
 }

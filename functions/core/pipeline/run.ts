@@ -2,12 +2,14 @@ import { ExportRejectedError, RunInProgressError } from '../errors';
 import { ForbiddenIndexBuilder, forbiddenLayout, type IndexPlace, putForbiddenIndex } from '../forbidden';
 import { contentReportPrefix, exportKeys, MANIFEST, reportPrefix } from '../keys';
 import type { ExportSource, ObjectStore, PipelineStore, RunStatus, StageTasks } from '../ports';
-import { type ValidatedExport, validateExport } from '../rules/manifest';
+import type { Kind } from '../rules/kinds';
+import { checkFiles, readManifest, type ValidatedExport } from '../rules/manifest';
 import type { CompiledPolicy } from '../rules/policy';
 import { EXPORT_ID } from '../rules/schemas';
 import { runScope } from './chunks';
+import { PieceCutter, type RunPieces } from './pieces';
 import type { Budget, Capacity, Partitioning } from './sizing';
-import { buildStagePlan, runIdOf, selectWaves, type WavePlan } from './stages';
+import { buildStagePlan, IDENTITY_STAGES, runIdOf, selectWaves, type WavePlan } from './stages';
 
 /**
  * The steps of the workflow, written once over ports: the state machine's Lambda functions call them on
@@ -25,6 +27,11 @@ export interface Run {
   readonly executionId?: string;
   /** Where its report goes in the reports bucket, when not the export's and waves' own folder (keys reportPrefix). */
   readonly reportPrefix?: string;
+  /**
+   * The pieces validate cut each kind the run works into (pipeline/pieces): what its stages' splits copy.
+   * Only the run that validate opened has them (not one read back from its status).
+   */
+  readonly pieces?: RunPieces;
 }
 
 export interface WorkflowDeps {
@@ -86,7 +93,7 @@ export interface StartInput {
 export const RUN_LOCK_HOURS = 24;
 
 /** The export's files as its manifest lists them: path → SHA-256. */
-export const manifestFiles = (validated: ValidatedExport): Record<string, string> =>
+export const manifestFiles = (validated: Pick<ValidatedExport, 'manifest'>): Record<string, string> =>
   Object.fromEntries(validated.manifest.files.map((f) => [f.path, f.sha256]));
 
 /**
@@ -111,22 +118,9 @@ export async function startRun(
     throw new ExportRejectedError(
       `unknown wave "${input.wave}" (one of ${deps.policy.waveIds.join(', ')}, or all)`,
     );
-  // The values that must never reach the target, keyed in the one read of the accounts file (for verify).
-  const secret = await deps.emailSecret?.();
-  let forbidden: ForbiddenIndexBuilder | undefined;
-  const files = manifestFiles(
-    await validateExport(
-      deps.source(exportId),
-      secret === undefined
-        ? undefined
-        : (accounts) => {
-            const index = new ForbiddenIndexBuilder(secret, forbiddenLayout(accounts.records));
-            forbidden = index;
-            return (text) => index.addLine(text);
-          },
-    ),
-  );
-  if (secret !== undefined) forbidden ??= new ForbiddenIndexBuilder(secret, forbiddenLayout(0));
+  const source = deps.source(exportId);
+  const { manifest, files: listed } = await readManifest(source);
+  const files = manifestFiles({ manifest });
   const startedAt = (deps.now?.() ?? new Date()).toISOString();
   // One execution per export at a time: a second event for the same upload is refused, not run twice.
   if (input.executionId) {
@@ -141,13 +135,43 @@ export async function startRun(
         `export ${exportId} is being run by execution ${held.executionId} since ${held.at}: this start (a repeated event?) is refused; start it again once that run has ended`,
       );
   }
+  // The one read of every file: checked, the kinds the run works cut into pieces (pipeline/pieces), and
+  // the values that must never reach the target keyed from the accounts file (for verify).
+  const pieces = new PieceCutter(runScope(exportId, deps.policy, files), deps);
   try {
-    return await openRun(exportId, waves, files, startedAt, input, deps, forbidden, replace);
+    const secret = await deps.emailSecret?.();
+    const forbidden =
+      secret === undefined
+        ? undefined
+        : new ForbiddenIndexBuilder(secret, forbiddenLayout(listed.get('accounts')?.records ?? 0));
+    const cut = kindsOfRun(waves);
+    await checkFiles(source, listed, (file) => {
+      const cutter = cut.has(file.kind) ? pieces.reader(file.kind, file.path) : undefined;
+      if (file.kind !== 'accounts' || !forbidden) return cutter;
+      return {
+        line: (line) => {
+          if ('text' in line) forbidden.addLine(line.text);
+          return cutter?.line(line);
+        },
+        end: async () => cutter?.end?.(),
+      };
+    });
+    const cutPieces = await pieces.finish();
+    return await openRun(exportId, waves, files, startedAt, input, deps, forbidden, cutPieces, replace);
   } catch (error) {
+    // Nothing of a start that failed stays: its pieces (it holds the export's lock: no other run reads them).
+    await pieces.discard();
     if (input.executionId) await deps.store.unlockRun(exportId, input.executionId);
     throw error;
   }
 }
+
+/** The kinds a run's stages work: the identity stages' and those of its waves. */
+const kindsOfRun = (waves: readonly WavePlan[]): Set<Kind> =>
+  new Set<Kind>([
+    ...IDENTITY_STAGES.flatMap((s) => s.steps.map((st) => st.kind)),
+    ...waves.flatMap((w) => w.stages.flatMap((s) => s.steps.map((st) => st.kind))),
+  ]);
 
 /**
  * The rest of a start, under the export's run lock: a changed export refused or replaced, the run's index
@@ -161,6 +185,7 @@ async function openRun(
   input: StartInput,
   deps: WorkflowDeps,
   forbidden: ForbiddenIndexBuilder | undefined,
+  pieces: RunPieces,
   replace?: (exportId: string, files: Readonly<Record<string, string>>) => Promise<unknown>,
 ): Promise<Run> {
   const changed = await changedRuns(exportId, files, deps.store);
@@ -180,6 +205,7 @@ async function openRun(
     waves: ids,
     startedAt,
     firstStartedAt: before?.firstStartedAt ?? before?.startedAt ?? startedAt,
+    pieces,
     ...(input.executionId ? { executionId: input.executionId } : {}),
     ...(prefix === reportPrefix({ exportId, waves: ids }) ? {} : { reportPrefix: prefix }),
   };

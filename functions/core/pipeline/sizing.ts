@@ -77,6 +77,12 @@ export const PartitioningSchema = z
       .min(1)
       .max(64 * 1024 ** 3)
       .default(2 * 1024 ** 3),
+    /**
+     * Chunks that one invocation of a stage's split copies from their pieces and sends before it hands
+     * the rest on (a loop of the state machine): about 19,000 chunks in the full-size export's largest
+     * stage, so a page a few seconds of copies.
+     */
+    splitChunks: z.number().int().min(1).max(100_000).default(1000),
     /** Result objects (decided chunks) that one report part reads. */
     reportResults: z.number().int().min(1).max(1000).default(50),
     /**

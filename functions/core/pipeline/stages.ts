@@ -94,5 +94,18 @@ export const IDENTITY_STAGES = [
 ] as const;
 export type IdentityOp = (typeof IDENTITY_STAGES)[number]['steps'][number]['op'];
 
+/** A run's stages that work kind files, in the order they run: the identity stages, then its waves'. */
+export const stagesInOrder = (
+  plan: readonly WavePlan[],
+  waves: readonly string[],
+): readonly { readonly id: string; readonly steps: readonly { readonly kind: Kind }[] }[] => [
+  ...IDENTITY_STAGES,
+  ...waves.flatMap((w) => plan.find((p) => p.wave === w)?.stages ?? []),
+];
+
+/** The stage of those that works a kind last: its split deletes the kind's pieces (pipeline/pieces). */
+export const lastStageOf = (stages: ReturnType<typeof stagesInOrder>, kind: Kind): string | undefined =>
+  stages.findLast((st) => st.steps.some((step) => step.kind === kind))?.id;
+
 export const isReportStage = (stage: string): stage is ReportStage =>
   (Object.values(REPORT_STAGES) as string[]).includes(stage);

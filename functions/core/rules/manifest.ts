@@ -3,7 +3,7 @@ import { ExportRejectedError } from '../errors';
 import { MANIFEST } from '../keys';
 import type { ExportSource } from '../ports';
 import { isKind, type Kind } from './kinds';
-import { hashing, readLines } from './ndjson';
+import { hashing, type Line, readLines } from './ndjson';
 import { type Manifest, type ManifestFile, ManifestSchema } from './schemas';
 
 /** An export whose manifest and files were checked: safe to decide. */
@@ -66,46 +66,66 @@ export async function readManifest(
 }
 
 /**
- * Reads one listed file whole: its SHA-256 and its number of non-blank lines must match the manifest.
- * `onLine` sees each readable line as it is read (the one pass over the file).
+ * What reads a listed file's lines as validate checks it (its one pass over the file): each non-blank line
+ * in order, readable or not; a promise returned holds the read back until it settles. `end` after the
+ * last line.
  */
-async function checkFile(
-  source: ExportSource,
-  file: ManifestFile,
-  onLine?: (text: string) => void,
-): Promise<void> {
+export interface FileReader {
+  line(line: Line): Promise<void> | undefined;
+  end?(): Promise<void>;
+}
+
+/**
+ * Reads one listed file whole: its SHA-256 and its number of non-blank lines must match the manifest.
+ * `reader` sees each line as it is read. A failure of the file is a rejection; one of the reader is not.
+ */
+async function checkFile(source: ExportSource, file: ManifestFile, reader?: FileReader): Promise<void> {
   const bytes = await source.open(file.path);
   if (!bytes) return reject(`${file.path}: listed in ${MANIFEST} but missing`, file.path);
   const hashed = hashing(bytes);
-  let lines = 0;
-  try {
-    for await (const line of readLines(hashed.bytes)) {
-      lines++;
-      if (onLine && 'text' in line) onLine(line.text);
+  const lines = readLines(hashed.bytes)[Symbol.asyncIterator]();
+  let count = 0;
+  for (;;) {
+    let next: IteratorResult<Line>;
+    try {
+      next = await lines.next();
+    } catch (cause) {
+      return reject(`${file.path}: cannot be read (${(cause as Error).message})`, file.path, cause);
     }
-  } catch (cause) {
-    return reject(`${file.path}: cannot be read (${(cause as Error).message})`, file.path, cause);
+    if (next.done) break;
+    count++;
+    const waiting = reader?.line(next.value);
+    if (waiting) await waiting;
   }
+  await reader?.end?.();
   const sha256 = hashed.digest();
   if (sha256 !== file.sha256) {
     reject(`${file.path}: SHA-256 is ${sha256}, the manifest says ${file.sha256}`, file.path);
   }
-  if (lines !== file.records) {
-    reject(`${file.path}: has ${lines} non-blank lines, the manifest says ${file.records}`, file.path);
+  if (count !== file.records) {
+    reject(`${file.path}: has ${count} non-blank lines, the manifest says ${file.records}`, file.path);
   }
+}
+
+/**
+ * Checks every file a manifest lists (legacy-export.md): present, with the manifest's SHA-256 and line
+ * count. `readerOf` gives what reads a file's lines as they are checked (none: only checked). Throws
+ * ExportRejectedError.
+ */
+export async function checkFiles(
+  source: ExportSource,
+  files: ReadonlyMap<Kind, ManifestFile>,
+  readerOf?: (file: ManifestFile) => FileReader | undefined,
+): Promise<void> {
+  for (const file of files.values()) await checkFile(source, file, readerOf?.(file));
 }
 
 /**
  * Rejects a damaged export before anything is decided (legacy-export.md): every listed file present,
  * with the manifest's SHA-256 and line count; known kinds; schemaVersion 1. Throws ExportRejectedError.
  */
-export async function validateExport(
-  source: ExportSource,
-  /** What sees each readable line of the accounts file as it is checked (core/forbidden's index). */
-  accountLines?: (accounts: ManifestFile) => (text: string) => void,
-): Promise<ValidatedExport> {
+export async function validateExport(source: ExportSource): Promise<ValidatedExport> {
   const { manifest, files } = await readManifest(source);
-  for (const file of files.values())
-    await checkFile(source, file, file.kind === 'accounts' ? accountLines?.(file) : undefined);
+  await checkFiles(source, files);
   return { manifest, files };
 }
