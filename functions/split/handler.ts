@@ -29,7 +29,7 @@ export const makeHandler =
     const all = { ...deps.workflow, queue: deps.queue };
     // The report's stages are split into parts of the run's results and target, the waves' into chunks.
     const result = isReportStage(event.stage)
-      ? await splitReport(event.run, event.stage, all)
+      ? await splitReport(event.run, event.stage, all, event.from ?? 0)
       : await splitStage(event.run, event.stage, all, event.from ?? 0);
     logger.info('stage split', { exportId: event.run.exportId, stage: event.stage, ...result });
     return result;

@@ -67,7 +67,8 @@ describe('the AWS estimate, by hand', () => {
     expect(e.feasibility.ceilings).toEqual([]);
     // The report: 1 receipts partition (2,500 records, 50,000 each), 1 part (3 result objects, 50 each),
     // 1 verify partition (a small target: the whole listing).
-    // Each split: 0.3 + (1 LIST + (1 + 1 + 1) / 10 message batches) x 30 ms = 0.339 s.
+    // Each split, one page: 0.3 s + the manifest's GET (15 ms) + a marker query an op (15 ms each: 1 for
+    // the parts, 2 for the receipts and verify) + a batch of messages (30 ms): 0.36 and 0.375 s.
     // The part: 120 ms + 2,500 rows x 0.1 ms + (3 GETs x 15 ms + 2 spool PUTs x 30 ms) / 12 = 0.37875 s,
     // over the report queue's 10 workers; its requests: 3 GETs, 3 PUTs, a marker read and the erasures, its write and count.
     // Receipts (beside verify's one page of 120 ms + 1 spool GET / 12, nothing migrated): 120 ms + (1 spool
@@ -75,12 +76,12 @@ describe('the AWS estimate, by hand', () => {
     // 0.1 ms = 1.12375 s, over 10 workers; its requests: 2 spool GETs, 300 receipt PUTs, 1 joined spool
     // PUT, 2 markers read and the erasures, 2 written and counted, over the report's and verify's 20
     // workers.
-    const part = 0.339 + 0.037875 + thr(2 / 25 + 2 / 100 + 6, 10) + 1;
+    const part = 0.36 + 0.037875 + thr(2 / 25 + 3 / 100 + 7, 10) + 1;
     // Since the receipts join their spool as verify does: 1 more PUT (the receipts' own joined spool),
     // 30 ms / 12 more; the step that joins a spool goes on with the lines it joined, not read back; the
     // verify container reads the filter of the run's index of credentials (core/forbidden, 1 KB): 305
-    // requests to the buckets in all.
-    const receipts = 0.339 + 0.112375 + thr(4 / 25 + 3 / 100 + 305, 20) + 1;
+    // requests to the buckets in all, and the split's manifest GET and 2 marker queries.
+    const receipts = 0.375 + 0.112375 + thr(4 / 25 + 5 / 100 + 306, 20) + 1;
     expect(e.duration.stages.slice(3)).toEqual([
       { stage: 'report', seconds: expect.closeTo(part, 6), binding: 'workers' },
       { stage: 'receipts and verify', seconds: expect.closeTo(receipts, 6), binding: 'workers' },

@@ -437,7 +437,8 @@ describe('the workflow over chunks, with at-least-once delivery', () => {
     const spooledPerInvocation: number[] = [];
     const handedOn = { map: 0, receipts: 0 };
     for (const stage of Object.values(REPORT_STAGES)) {
-      await splitReport(again, stage, deps);
+      for (let from: number | undefined = 0; from !== undefined; )
+        from = (await splitReport(again, stage, deps, from)).next;
       for (let msg = queued.shift(); msg; msg = queued.shift()) {
         [puts, spooled] = [0, 0];
         if (msg.op === 'verify') continue;

@@ -895,18 +895,26 @@ export function estimate(
   read(receiptsLoad, verifyInvocations + 2 * partitions); // a receipts partition reads the erasures too
   write(receiptsLoad, 2 * (targetPartitionCount + partitions)); // each part's marker and count
   t.sqsRequests += 3 * (mapInvocations + verifyInvocations + receiptsInvocations);
-  // The report's splits: list the results, send a message per part (ten to a batch).
-  const reportSplitSeconds =
-    0.3 +
-    ((Math.ceil(decideChunks / 1000) + (mapParts + targetPartitionCount + partitions) / 10) * a.s3PutMs) /
-      1000;
-  invoke(2, 2 * reportSplitSeconds, mem('split'), {
-    step: 'split',
-    name: 'split',
-    heaviest: reportSplitSeconds,
-  });
-  list(Math.ceil(decideChunks / 1000));
-  t.sqsRequests += Math.ceil((mapParts + targetPartitionCount + partitions) / 10);
+  // The report's splits, a page of splitChunks parts an invocation: the manifest, the page's markers (a
+  // query an op), a message a part (ten to a batch); the result objects' keys come from the run's pieces,
+  // nothing is listed.
+  const reportSplit = (parts: number, ops: number, load: Offered) => {
+    const pages = Math.max(1, Math.ceil(parts / P.splitChunks));
+    const pageFixed = 0.3 + (a.s3GetMs + ops * a.dynamoBatchMs) / 1000;
+    const seconds = pages * pageFixed + (Math.ceil(parts / SIZING.sendBatchSize) * a.s3PutMs) / 1000;
+    invoke(pages, seconds, mem('split'), {
+      step: 'split',
+      name: 'split',
+      heaviest:
+        pageFixed + (Math.ceil(Math.min(parts, P.splitChunks) / SIZING.sendBatchSize) * a.s3PutMs) / 1000,
+    });
+    get(load, 'exports', pages);
+    read(load, ops * pages);
+    t.sqsRequests += Math.ceil(parts / SIZING.sendBatchSize);
+    return { seconds, pages };
+  };
+  const partsSplit = reportSplit(mapParts, 1, partsLoad);
+  const receiptsSplit = reportSplit(partitions + targetPartitionCount, 2, receiptsLoad);
   const reportWorkers = capacity.workers.report;
   const partsWork = paced(
     'report',
@@ -914,7 +922,7 @@ export function estimate(
     partsLoad,
   );
   const partsEnd = stageEnd(partsWork.seconds, mapParts);
-  const partsStage = reportSplitSeconds + partsEnd.seconds;
+  const partsStage = partsSplit.seconds + partsEnd.seconds;
   // Verify checks in the second stage, beside the receipts: it reads what the map parts spooled.
   const receiptsWork = paced(
     'receipts and verify',
@@ -925,7 +933,7 @@ export function estimate(
     receiptsLoad,
   );
   const receiptsEnd = stageEnd(receiptsWork.seconds, partitions + targetPartitionCount);
-  const receiptsStage = reportSplitSeconds + receiptsEnd.seconds;
+  const receiptsStage = receiptsSplit.seconds + receiptsEnd.seconds;
   const reportPolls = [partsEnd.waits, receiptsEnd.waits];
   // The summary merges the parts' tallies (each identity chunk's, report part's, verify partition's and
   // receipts partition's), a page per invocation (a loop of the state machine), then writes summary.json,
@@ -961,6 +969,7 @@ export function estimate(
     reportPolls,
     identityPolls,
     identitySplits,
+    reportSplits: [partsSplit.pages, receiptsSplit.pages],
     summaryFolds: folds,
   });
   t.stateTransitions = walked.transitions;

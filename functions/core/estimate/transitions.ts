@@ -54,8 +54,9 @@ export interface RunShape {
   readonly reportPolls: readonly number[];
   /** Waits of the identity stages (before the waves); one each when absent. */
   readonly identityPolls?: readonly number[];
-  /** Pages of the identity stages' splits; one each when absent (the report's splits take one). */
+  /** Pages of the identity stages' splits, and of the report's; one each when absent. */
   readonly identitySplits?: readonly number[];
+  readonly reportSplits?: readonly number[];
   /** Invocations that merge the parts' tallies before the summary is written; one when absent. */
   readonly summaryFolds?: number;
 }
@@ -85,7 +86,10 @@ export function walkRun(
   let history = 2;
   // Outside the waves' Map: the identity stages, then the report's, in the definition's order.
   const outside = [...(shape.identityPolls ?? [1, 1]), ...shape.reportPolls];
-  const outsideSplits = [...(shape.identitySplits ?? [1, 1]), ...shape.reportPolls.map(() => 1)];
+  const outsideSplits = [
+    ...(shape.identitySplits ?? [1, 1]),
+    ...(shape.reportSplits ?? shape.reportPolls.map(() => 1)),
+  ];
   const walk = (machine: AslDefinition, wave?: RunShape['waves'][number]): number => {
     let stage = -1;
     let polls = 0;

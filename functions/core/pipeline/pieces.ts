@@ -1,4 +1,5 @@
 import { eachLimited } from '../concurrency';
+import { PiecesMissingError } from '../errors';
 import { IdTable } from '../id-table';
 import { workKeys } from '../keys';
 import type { ObjectStore } from '../ports';
@@ -42,6 +43,15 @@ export interface CutFile {
 
 /** The kind files a run's stages work, as validate cut them. */
 export type RunPieces = Readonly<Partial<Record<Kind, CutFile>>>;
+
+/** The pieces a run's stages work, as validate cut them; PiecesMissingError for a run opened without them. */
+export function piecesOfRun(run: { readonly exportId: string; readonly pieces?: RunPieces }): RunPieces {
+  if (!run.pieces)
+    throw new PiecesMissingError(
+      `the run of ${run.exportId} has no pieces (opened by an earlier version): run the export again`,
+    );
+  return run.pieces;
+}
 
 export interface PieceDeps {
   readonly objects: ObjectStore;

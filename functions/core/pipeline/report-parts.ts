@@ -33,8 +33,9 @@ import { ExpectedSpool } from './expected';
 import { addIdentities } from './identities';
 import { joinedLines, joinSpool, type SpoolJoin } from './page-fold';
 import { PartitionSpool, putSpool } from './partition-spool';
+import { piecesOfRun } from './pieces';
 import { missingChunks, recordChunk, workedBefore } from './progress';
-import { resultRows, runResultKeys } from './results';
+import { resultRows, runResultSlots } from './results';
 import { type Run, recordRunStatus, type WorkflowDeps } from './run';
 import { runFacts } from './run-facts';
 import { BudgetSchema, PARTITIONING, receiptPartitions, verifyRanges } from './sizing';
@@ -122,53 +123,75 @@ const exportRecords = async (run: Run, deps: WorkflowDeps) => {
 };
 
 /**
- * Cuts a report stage into parts and sends each part's message (the report's own `split`); parts that
- * already recorded their marker are not sent again. Records how many parts the stage expects.
+ * One page of a report stage's split (`from`, then `next` until it gives none, as a wave stage's): the
+ * stage's parts, by index, up to `splitChunks` a page; parts that already recorded their marker (one
+ * query an op) are not sent again. The parts stage maps the run's result objects, `reportResults` a part
+ * (their keys as the run's pieces give them, nothing listed); the receipts stage builds each receipts
+ * partition's receipts and checks each verify partition of the target. The first page records how many
+ * parts the stage expects; each page's messages carry the budget of the stage's parts.
  */
 export async function splitReport(
   run: Run,
   stage: ReportStage,
   deps: WorkflowDeps & { queue: ChunkQueue },
-): Promise<{ chunks: number; sent: number }> {
+  from = 0,
+): Promise<{ chunks: number; sent: number; next?: number }> {
   const p = deps.partitioning ?? PARTITIONING;
   const key = markerStage(run, stage);
-  const done = new Set((await deps.store.stageProgress(run.scope, key)).ids);
+  const pieces = piecesOfRun(run);
+  const { pieces: _, ...rest } = run;
   const { records } = await exportRecords(run, deps);
   const partitions = receiptPartitions(records, p);
   const ranges = verifyRanges(records, p);
-  const plain = { ...run, waves: [...run.waves] };
-  const messages: PartMessage[] = [];
-  if (stage === REPORT_STAGES.parts) {
-    const keys = await runResultKeys(run, deps);
-    for (let i = 0; i * p.reportResults < keys.length; i++)
-      messages.push({
-        run: plain,
-        op: 'map',
-        part: i,
-        partitions,
-        keys: keys.slice(i * p.reportResults, (i + 1) * p.reportResults),
-        ranges,
-      });
-  } else {
-    for (let i = 0; i < partitions; i++) messages.push({ run: plain, op: 'receipts', part: i, partitions });
-    targetPartitions(run.exportId, ranges).forEach((_, i) => {
-      messages.push({ run: plain, op: 'verify', part: i, partitions, ranges });
-    });
+  const plain = { ...rest, waves: [...run.waves] };
+  // The stage's messages by index: the map parts', or the receipts partitions' and then verify's.
+  const results = runResultSlots({ ...run, pieces }, deps.policy);
+  const verifyParts = targetPartitions(run.exportId, ranges).length;
+  const counts: Partial<Record<PartMessage['op'], number>> =
+    stage === REPORT_STAGES.parts
+      ? { map: Math.ceil(results.count / p.reportResults) }
+      : { receipts: partitions, verify: verifyParts };
+  const messageAt = (i: number): PartMessage =>
+    stage === REPORT_STAGES.parts
+      ? {
+          run: plain,
+          op: 'map',
+          part: i,
+          partitions,
+          keys: results.keys(i * p.reportResults, (i + 1) * p.reportResults),
+          ranges,
+        }
+      : i < partitions
+        ? { run: plain, op: 'receipts', part: i, partitions }
+        : { run: plain, op: 'verify', part: i - partitions, partitions, ranges };
+  const total = Object.values(counts).reduce((n, c) => n + c, 0);
+  if (from === 0) await deps.store.putStageExpectation(run.scope, key, counts);
+  const end = Math.min(total, from + p.splitChunks);
+  const page = Array.from({ length: Math.max(0, end - from) }, (_, i) => messageAt(from + i));
+  const done = new Set<string>();
+  for (const op of ['map', 'receipts', 'verify'] as const) {
+    const parts = page.filter((m) => m.op === op).map((m) => m.part);
+    if (parts.length > 0)
+      for (const id of await deps.store.chunkMarkersBetween(
+        run.scope,
+        key,
+        partId(op, Math.min(...parts)),
+        partId(op, Math.max(...parts)),
+      ))
+        done.add(id);
   }
-  const expected: Record<string, number> = { [stage === REPORT_STAGES.parts ? 'map' : 'receipts']: 0 };
-  for (const m of messages) expected[m.op] = (expected[m.op] ?? 0) + 1;
+  const unsent = page.filter((m) => !done.has(partId(m.op, m.part)));
   // The stage's workers share the buckets and table: the report's parts, and verify's beside them in the
-  // second stage, no more of each counted than there are messages.
-  const unsent = messages.filter((m) => !done.has(partId(m.op, m.part)));
+  // second stage, no more of each counted than the stage has parts.
   await sendBudgeted(
     deps,
     new Map([
       ['report', unsent.filter((m) => m.op !== 'verify')],
       ['verify', unsent.filter((m) => m.op === 'verify')],
     ]),
+    { report: (counts.map ?? 0) + (counts.receipts ?? 0), verify: counts.verify ?? 0 },
   );
-  await deps.store.putStageExpectation(run.scope, key, expected);
-  return { chunks: messages.length, sent: unsent.length };
+  return { chunks: total, sent: unsent.length, ...(end < total ? { next: end } : {}) };
 }
 
 /** What the report's parts need: the workflow's deps, the buckets, and the receipts' context. */

@@ -35,6 +35,36 @@ export async function runResultKeys(
   return ordered;
 }
 
+/**
+ * The result objects a run's decide chunks write, as its pieces give them (one a decided chunk, in the
+ * plan's order: waves, stages, kinds, chunks), without listing them: how many, and the keys of a range
+ * of them. A chunk that wrote none (its stage stalled) is read as an absent object.
+ */
+export function runResultSlots(
+  run: Run & Required<Pick<Run, 'pieces'>>,
+  policy: WorkflowDeps['policy'],
+): { count: number; keys(from: number, to: number): string[] } {
+  const steps: { stage: string; kind: string; chunks: number }[] = [];
+  for (const wave of buildStagePlan(policy).filter((w) => run.waves.includes(w.wave)))
+    for (const stage of wave.stages)
+      for (const step of stage.steps)
+        if (step.op === 'decide')
+          steps.push({ stage: stage.id, kind: step.kind, chunks: run.pieces[step.kind]?.pieces ?? 0 });
+  return {
+    count: steps.reduce((n, s) => n + s.chunks, 0),
+    keys: (from, to) => {
+      const keys: string[] = [];
+      let first = 0;
+      for (const { stage, kind, chunks } of steps) {
+        for (let chunk = Math.max(0, from - first); chunk < chunks && first + chunk < to; chunk++)
+          keys.push(workKeys.result(run.scope, stage, kind, chunk));
+        first += chunks;
+      }
+      return keys;
+    },
+  };
+}
+
 /** Objects read ahead of the one being yielded. */
 const READ_AHEAD = 8;
 

@@ -1,8 +1,8 @@
 import { eachLimited } from '../concurrency';
-import { PiecesMissingError } from '../errors';
 import { chunkId, workKeys } from '../keys';
 import type { ChunkQueue } from '../ports';
 import type { ChunkMessage } from './chunks';
+import { piecesOfRun } from './pieces';
 import { type Run, stageOf, type WorkflowDeps } from './run';
 import { PARTITIONING, stageBudget } from './sizing';
 import { buildStagePlan, IDENTITY_STAGES, lastStageOf, markerStage, stagesInOrder } from './stages';
@@ -55,11 +55,7 @@ export async function splitStage(
   const { wave, stage } = identity
     ? { wave: { wave: 'identities' }, stage: { id: markerStage(run, identity.id), steps: identity.steps } }
     : stageOf(deps.policy, stageId);
-  const pieces = run.pieces;
-  if (!pieces)
-    throw new PiecesMissingError(
-      `the run of ${run.exportId} has no pieces (opened by an earlier version): run the export again`,
-    );
+  const pieces = piecesOfRun(run);
   // The stage's workers share the table and buckets: those of the queues its steps feed.
   const queueOf = (kind: ChunkMessage['kind']): Queued => (identity ? 'identities' : ENTITY_OF_KIND[kind]);
   const steps = stage.steps.map((step) => ({

@@ -375,7 +375,8 @@ export async function reportInProcess(
   const queue: ChunkQueue = async (_worker, messages) => void queued.push(...(messages as PartMessage[]));
   const all = { ...deps, queue };
   for (const stage of Object.values(REPORT_STAGES)) {
-    await splitReport(run, stage, all);
+    for (let from: number | undefined = 0; from !== undefined; )
+      from = (await splitReport(run, stage, all, from)).next;
     for (let msg = queued.shift(); msg; msg = queued.shift())
       await (msg.op === 'verify' ? workVerifyPart(msg, all) : workPart(msg, all));
   }
