@@ -29,8 +29,10 @@ const partitioningFor = (chunkLines: number) => ({
   chunkLines,
   chunkFiles: Math.max(1, Math.floor(chunkLines / 2)),
   chunkFileBytes: 2 * 1024 ** 3,
-  // A stage's split sends a few chunks a page, so that both exports' stages take many pages.
-  splitChunks: 4,
+  // A stage's split sends a few chunks a page, so that both exports' stages take many pages: two worker
+  // batches' worth (SIZING.workerBatchSize), as the deployed 1,000 is a multiple of it, so that a worker's
+  // batch holds consecutive chunks as deployed rather than the tail of one page and the head of the next.
+  splitChunks: 2 * SIZING.workerBatchSize,
   reportResults: 4,
   partitionRecords,
   verifyKeys: 40,
