@@ -7,7 +7,14 @@ import {
   WORKFLOW_ENV,
 } from '../functions/adapters/wiring';
 import { CEILINGS } from '../functions/core/ceilings';
-import { chunkSets, PIECE_SETS, PREFIXES, RECEIPTS_PATTERN, WITHDRAWABLE } from '../functions/core/keys';
+import {
+  chunkSets,
+  FORBIDDEN_SETS,
+  PIECE_SETS,
+  PREFIXES,
+  RECEIPTS_PATTERN,
+  WITHDRAWABLE,
+} from '../functions/core/keys';
 import { type DeploymentSizing, queueConcurrency } from '../functions/core/pipeline/capacity';
 import { SIZING, type SizedFunction } from '../functions/core/pipeline/sizing';
 import { ENTITIES, type Queued } from '../functions/core/pipeline/workers';
@@ -113,7 +120,8 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     // A corrected export under a finished id replaces the earlier run: what withdrawal needs. The e-mail
     // key keys the export's credentials and addresses into the run's index for verify (core/forbidden),
     // written to the exports bucket's work area.
-    // It cuts the kind files into pieces in the work area as it reads them; a start that fails deletes them.
+    // It cuts the kind files into pieces in the work area as it reads them; a start that fails deletes them,
+    // and the index it put.
     grants: [
       readsExport,
       { table: 'read-write' },
@@ -121,6 +129,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
       { emailKeySecret: 'read' },
       writesWork,
       { delete: 'exports', prefix: PIECE_SETS },
+      { delete: 'exports', prefix: FORBIDDEN_SETS },
     ],
     description: 'validates an uploaded export, cuts its kind files into pieces and opens the run',
   },

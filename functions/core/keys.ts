@@ -52,6 +52,12 @@ export const chunkSets = (ops: readonly ('decide' | 'index' | 'identify' | 'link
  */
 export const PIECE_SETS = `${PREFIXES.work}*/pieces/`;
 
+/**
+ * The runs' indexes of the values that must never reach the target (`work/<scope>/forbidden/`), as an IAM
+ * pattern: what a start that failed deletes of the index it put (core/forbidden, pipeline/run).
+ */
+export const FORBIDDEN_SETS = `${PREFIXES.work}*/forbidden/`;
+
 /** The manifest's file name inside an export. */
 export const MANIFEST = 'manifest.json';
 
@@ -81,6 +87,7 @@ export const workKeys = {
   /** A piece of a kind file, cut once by validate; each stage's split copies it to its chunk's key. */
   piece: (scope: string, kind: string, piece: number) =>
     `${PREFIXES.work}${scope}/pieces/${kind}/${pad6(piece)}.ndjson`,
+  piecesPrefix: (scope: string) => `${PREFIXES.work}${scope}/pieces/`,
   result: (scope: string, stage: string, kind: string, chunk: number) =>
     `${PREFIXES.work}${scope}/results/${stage}/${kind}/${pad6(chunk)}.ndjson`,
   resultsPrefix: (scope: string) => `${PREFIXES.work}${scope}/results/`,

@@ -97,7 +97,8 @@ export class MigrationWorkflow extends Construct {
       name: string,
       fn: lambda.IFunction,
       payload: Record<string, unknown> | undefined,
-      resultPath: string,
+      /** Where the result goes; none: it is the state's output (ResultPath's default). */
+      resultPath: string | undefined,
     ) => {
       const task = new tasks.LambdaInvoke(this, name, {
         lambdaFunction: fn,
@@ -106,7 +107,7 @@ export class MigrationWorkflow extends Construct {
         // local runtime would give each Task 60 seconds.
         taskTimeout: sfn.Timeout.duration(Duration.seconds(SIZING.longTaskSeconds)),
         ...(payload ? { payload: sfn.TaskInput.fromObject(payload) } : {}),
-        resultPath,
+        ...(resultPath !== undefined ? { resultPath } : {}),
       });
       task.addRetry({
         errors: TRANSIENT_ERRORS,
@@ -139,15 +140,39 @@ export class MigrationWorkflow extends Construct {
       return state;
     };
 
-    // The execution's id takes the export's run lock: a second execution for the same upload is refused.
+    // A start: the export's manifest checked and its run lock taken (the execution's id: a second
+    // execution for the same upload is refused); then every listed file checked and cut into pieces, one
+    // invocation a file, all at once; then the run opened. A file that fails leaves the start nothing of
+    // itself: its pieces deleted, the lock given back (`discard`), then the failure recorded.
     const validating = (name: string) =>
-      invoke(name, fns.validate, { 'start.$': '$', 'executionId.$': '$$.Execution.Id' }, '$.run');
+      invoke(name, fns.validate, { 'start.$': '$', 'executionId.$': '$$.Execution.Id' }, '$.opening');
     const validate = onError(validating('Validate export'));
     // A start that another run asked for (PR-7, `$.rerun`) waits for the lock instead: the export may be
     // running now, and its forgotten chunks must still be decided.
     const validateAgain = validating('Validate export run again');
     validateAgain.addRetry({ errors: [RUN_IN_PROGRESS], ...LOCK_WAIT });
     onError(validateAgain);
+    const checkFiles = new sfn.Map(this, 'Check each file', {
+      itemsPath: '$.opening.files',
+      itemSelector: { 'opening.$': '$.opening', 'file.$': '$$.Map.Item.Value' },
+      resultPath: '$.checked',
+    });
+    // Each iteration's output is its file as checked. (No `ResultPath: "$"`, the default spelt out: the
+    // local emulator, aws-local-stepfunctions, sets a property named "$" for it.)
+    checkFiles.itemProcessor(invoke('Check a file', fns.validate, undefined, undefined));
+    checkFiles.addCatch(
+      invoke(
+        'Discard the start',
+        fns.validate,
+        { 'opening.$': '$.opening', discard: true },
+        sfn.JsonPath.DISCARD,
+      ).next(recordFailure),
+      { errors: ['States.ALL'], resultPath: '$.error' },
+    );
+    const open = onError(
+      invoke('Open the run', fns.validate, { 'opening.$': '$.opening', 'checked.$': '$.checked' }, '$.run'),
+    );
+    checkFiles.next(open);
 
     /**
      * One stage: split it into chunks (or parts), then wait for the stage's last chunk to answer (a task
@@ -364,6 +389,7 @@ export class MigrationWorkflow extends Construct {
     // An announcement that cannot be delivered does not undo the run: it is noted in the output.
     announce.addCatch(runAgain, { errors: ['States.ALL'], resultPath: '$.announceError' });
     report.next(announce).next(runAgain).next(finished);
+    open.next(identify.first);
 
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       stateMachineType: sfn.StateMachineType.STANDARD,
@@ -382,8 +408,8 @@ export class MigrationWorkflow extends Construct {
               new sfn.Succeed(this, 'Forgotten'),
             ),
           )
-          .when(sfn.Condition.isPresent('$.rerun'), validateAgain.next(identify.first))
-          .otherwise(validate.next(identify.first)),
+          .when(sfn.Condition.isPresent('$.rerun'), validateAgain.next(checkFiles))
+          .otherwise(validate.next(checkFiles)),
       ),
       timeout: Duration.hours(24),
       tracingEnabled: true,

@@ -5,6 +5,7 @@ import { STACK_OUTPUTS } from '../../functions/adapters/wiring';
 import {
   chunkSets,
   exportKeys,
+  FORBIDDEN_SETS,
   PIECE_SETS,
   RECEIPTS_PATTERN,
   TTL_ATTRIBUTE,
@@ -411,7 +412,7 @@ describe('pipeline stack', () => {
     }
   });
 
-  test("deletes are s3:DeleteObject alone (never a version), on the withdrawable areas of the target, the workers' chunk sets and the pieces only", () => {
+  test("deletes are s3:DeleteObject alone (never a version), on the withdrawable areas of the target, the workers' chunk sets, the pieces and a failed start's index only", () => {
     const deletes = resources(pipeline, 'AWS::IAM::Policy').flatMap(([, p]) =>
       (
         p.Properties.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown }[] }
@@ -424,7 +425,7 @@ describe('pipeline stack', () => {
       if (resource.includes('ExportsBucketArn'))
         // Chunk sets and pieces only: never an upload (exports/) or a run's ledger (work/<scope>/results/).
         expect(
-          [...chunkSets(['decide', 'index', 'identify', 'link']), PIECE_SETS].some((p) =>
+          [...chunkSets(['decide', 'index', 'identify', 'link']), PIECE_SETS, FORBIDDEN_SETS].some((p) =>
             resource.includes(`"/${p}*"`),
           ),
         ).toBe(true);

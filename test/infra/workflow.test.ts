@@ -212,7 +212,43 @@ describe('the end of a run', () => {
   test('the identity stages before the waves; after them the report and verify fanned out, then the summary', () => {
     const s = states();
     // Validate, then the identity stages (index every account, then link), each a loop over its markers.
-    expect(s['Validate export']?.Next).toBe('identities index split start');
+    // A start: the manifest and the lock, every listed file checked at once (an iteration each), the run opened.
+    expect(s['Validate export']).toMatchObject({
+      Parameters: { 'start.$': '$', 'executionId.$': '$$.Execution.Id' },
+      ResultPath: '$.opening',
+      Next: 'Check each file',
+    });
+    const checks = s['Check each file'] as State & {
+      ItemsPath?: string;
+      ItemSelector?: Record<string, string>;
+      ResultPath?: string;
+      ItemProcessor?: { StartAt: string; States: Record<string, State & { End?: boolean }> };
+    };
+    expect(checks).toMatchObject({
+      Type: 'Map',
+      ItemsPath: '$.opening.files',
+      ItemSelector: { 'opening.$': '$.opening', 'file.$': '$$.Map.Item.Value' },
+      ResultPath: '$.checked',
+      Next: 'Open the run',
+    });
+    const check = checks.ItemProcessor?.States[checks.ItemProcessor.StartAt];
+    expect(check).toMatchObject({ Type: 'Task', End: true });
+    // Its result is the iteration's output: ResultPath's default, not spelt "$" (which the local emulator
+    // applies as a property of that name).
+    expect(check).not.toHaveProperty('ResultPath');
+    // A file that fails: the start discards its pieces and gives the lock back, then the failure is recorded.
+    expect(checks.Catch).toEqual([
+      expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: 'Discard the start' }),
+    ]);
+    expect(s['Discard the start']).toMatchObject({
+      Parameters: { 'opening.$': '$.opening', discard: true },
+      Next: 'Record failure',
+    });
+    expect(s['Open the run']).toMatchObject({
+      Parameters: { 'opening.$': '$.opening', 'checked.$': '$.checked' },
+      ResultPath: '$.run',
+      Next: 'identities index split start',
+    });
     expect(s['identities index complete']?.Next).toBe('identities link split start');
     expect(s['identities link complete']?.Next).toBe('Each wave in order');
     expect(s['Each wave in order']?.Next).toBe('report parts split start');
@@ -317,7 +353,7 @@ describe('the end of a run', () => {
     };
     const wait = validate.Retry.find((r) => r.ErrorEquals.includes('RunInProgressError'));
     expect((wait?.MaxAttempts ?? 0) * (wait?.IntervalSeconds ?? 0)).toBeGreaterThanOrEqual(24 * 3600);
-    expect(validate.Next).toBe('identities index split start');
+    expect(validate.Next).toBe('Check each file');
     expect(
       (s['Validate export'] as { Retry: { ErrorEquals: string[] }[] }).Retry.flatMap((r) => r.ErrorEquals),
     ).not.toContain('RunInProgressError');

@@ -146,8 +146,14 @@ const SECRET = 'secretsmanager:secretsmanager:DescribeSecret,secretsmanager:GetS
 
 const EXPECTED: Record<string, string[]> = {
   // It also keys the export's credentials and addresses (the secret) into the run's index for verify, and
-  // cuts the kind files into pieces, in the working area; a start that fails deletes its pieces.
-  validate: [...withdraws, SECRET, 's3:write exports:/work/*', 's3:delete exports:/work/*/pieces/*'],
+  // cuts the kind files into pieces, in the working area; a start that fails deletes its pieces and index.
+  validate: [
+    ...withdraws,
+    SECRET,
+    's3:write exports:/work/*',
+    's3:delete exports:/work/*/pieces/*',
+    's3:delete exports:/work/*/forbidden/*',
+  ],
   // It also erases an account (ER-1): the account's keyed id (the secret), shared documents of the areas
   // it is named in rewritten without it, and its receipts deleted (receipts only).
   rollback: [

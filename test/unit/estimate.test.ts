@@ -87,10 +87,10 @@ describe('the AWS estimate, by hand', () => {
       { stage: 'receipts and verify', seconds: expect.closeTo(receipts, 6), binding: 'workers' },
     ]);
     expect(e.binding).toEqual(e.duration.stages[4]);
-    // Lambda: validate, 5 splits (2 identity stages, the wave's, 2 of the report), 1 worker batch,
+    // Lambda: validate's 3 (the start, the one file's check, the run opened), 5 splits (2 identity stages, the wave's, 2 of the report), 1 worker batch,
     // 5 waits (one a stage), 1 report part, 1 verify page, 1 receipts partition, the summary's merge of
     // the 3 tallies (one page) and the summary
-    expect(e.totals.lambdaInvocations).toBe(1 + 5 + 1 + 5 + 1 + 1 + 1 + 1 + 1);
+    expect(e.totals.lambdaInvocations).toBe(3 + 5 + 1 + 5 + 1 + 1 + 1 + 1 + 1);
     // DynamoDB writes: 2 identity expectations, 3 chunk markers, the stage's expectation, 3 part markers,
     // the run status: no item per record (the ledger is the result objects); each of the 6 markers'
     // counts, and each of the 5 stages' waiting token.
@@ -108,8 +108,9 @@ describe('the AWS estimate, by hand', () => {
     });
     // The summary's merge (the report's 3 tallies: no account, so no identity chunk's, and the totals
     // before them: 4 GETs of 15 ms / 12, then a PUT of 30 ms) and the summary itself (1 s) end the run
-    // after validate (0.5 s, then 1 MB at 80 MB/s and 2,500 mailbox lines cut at 0.0075 ms, longer than
-    // their 3 pieces' PUTs of 30 ms / 16 beside, then its index's 2 PUTs of 30 ms / 12).
+    // after validate (0.5 s, then the mailbox file's check: 1 MB at 80 MB/s and 2,500 lines cut at
+    // 0.0075 ms, longer than their 3 pieces' PUTs of 30 ms / 16 beside; no accounts file, so the run
+    // opened puts an empty index, 2 PUTs of 30 ms / 12).
     const summary = ((3 + 1) * 15) / 1000 / 12 + 30 / 1000 + 1;
     expect(e.duration.seconds).toBeCloseTo(
       0.53625 + 2 * (1.33 + (2 * 1.01) / 5500) + wave + part + receipts + summary,

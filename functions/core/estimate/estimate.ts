@@ -567,35 +567,45 @@ export function estimate(
   );
   const cutKinds = [...new Set(ordered.flatMap((st) => st.steps.map((step) => step.kind)))];
 
-  // Validate (hashes every kind file, streaming), keys the accounts file's credentials and addresses into
-  // the run's index for verify as it reads it (core/forbidden: its shards and filter put at the end), and
-  // cuts every kind the stages work into pieces (pipeline/pieces: CUT_CONCURRENCY puts at once, the ids
-  // of the file it reads kept for DQ-2).
-  const kindFiles = Object.values(workload.kinds).filter((k) => k.lines > 0).length;
+  // A start (validate): the manifest and the run lock, then every listed file checked at once, one
+  // invocation each (hashed as it streams; the accounts file's credentials and addresses keyed into the
+  // run's index for verify, core/forbidden, its shards and filter put once checked; each kind the stages
+  // work cut into pieces, pipeline/pieces: CUT_CONCURRENCY puts at once beside the read, the ids of the
+  // file kept for DQ-2), then the run opened. The longest file's check is on the run's path.
+  const listed = (Object.entries(workload.kinds) as [Kind, KindWorkload][]).filter(([, k]) => k.lines > 0);
   const accounts = kindOf('accounts');
   const forbidden = forbiddenLayout(accounts.lines);
   const indexPuts = forbidden.shards + 1;
-  const pieces = cutKinds.reduce((n, kind) => n + piecesOf(kindOf(kind)), 0);
-  const mostLines = Math.max(0, ...cutKinds.map((kind) => kindOf(kind).lines));
-  const cutLines = cutKinds.reduce((n, kind) => n + kindOf(kind).lines, 0);
-  // The pieces are put while the files are read (CUT_CONCURRENCY at once): the longer of the two.
-  const validateSeconds =
-    0.5 +
-    Math.max(
-      readSeconds(workload.exportBytes) +
-        (accounts.lines * a.forbiddenMsPerLine + cutLines * a.cutMsPerLine) / 1000,
-      (pieces * a.s3PutMs) / 1000 / CUT_CONCURRENCY,
-    ) +
-    (indexPuts * a.s3PutMs) / 1000 / a.parallelRequests;
-  invoke(1, validateSeconds, mem('validate'), {
+  const checks = listed.map(([kind, k]) => {
+    const cut = cutKinds.includes(kind);
+    const keyed = kind === 'accounts';
+    const pieces = cut ? piecesOf(k) : 0;
+    return {
+      pieces,
+      seconds:
+        Math.max(
+          readSeconds(k.fileBytes) +
+            ((keyed ? k.lines * a.forbiddenMsPerLine : 0) + (cut ? k.lines * a.cutMsPerLine : 0)) / 1000,
+          (pieces * a.s3PutMs) / 1000 / CUT_CONCURRENCY,
+        ) + (keyed ? (indexPuts * a.s3PutMs) / 1000 / a.parallelRequests : 0),
+      held:
+        (keyed ? buildHeldBytes(forbidden, accounts.lines * VALUES_PER_ACCOUNT) : 0) +
+        (cut ? k.lines * a.seenIdBytes : 0),
+    };
+  });
+  const longestCheck = Math.max(0, ...checks.map((c) => c.seconds));
+  // Without an accounts file the run opened puts an empty index (verify reads one for every run).
+  const opened = 0.5 + (accounts.lines > 0 ? 0 : (indexPuts * a.s3PutMs) / 1000 / a.parallelRequests);
+  const validateSeconds = opened + longestCheck;
+  invoke(2 + checks.length, opened + checks.reduce((n, c) => n + c.seconds, 0), mem('validate'), {
     step: 'validate',
     name: 'validate',
-    heaviest: validateSeconds,
-    held: buildHeldBytes(forbidden, accounts.lines * VALUES_PER_ACCOUNT) + mostLines * a.seenIdBytes,
+    heaviest: longestCheck,
+    held: Math.max(0, ...checks.map((c) => c.held)),
   });
   const validateLoad = noLoad();
-  get(validateLoad, 'exports', 1 + kindFiles);
-  put(validateLoad, 'exports', indexPuts + pieces);
+  get(validateLoad, 'exports', 1 + listed.length);
+  put(validateLoad, 'exports', indexPuts + checks.reduce((n, c) => n + c.pieces, 0));
   let seconds = validateSeconds;
 
   /**
@@ -965,6 +975,7 @@ export function estimate(
   seconds += partsStage + receiptsStage + foldsSeconds + summarySeconds;
   // Every state the synthesized state machine goes through for this run, and its history events.
   const walked = walkRun(definition, {
+    files: listed.length,
     waves: shape,
     reportPolls,
     identityPolls,

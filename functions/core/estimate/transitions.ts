@@ -54,6 +54,8 @@ export interface RunShape {
   readonly reportPolls: readonly number[];
   /** Waits of the identity stages (before the waves); one each when absent. */
   readonly identityPolls?: readonly number[];
+  /** The export's listed files, each checked by an iteration of the start's Map; one when absent. */
+  readonly files?: number;
   /** Pages of the identity stages' splits, and of the report's; one each when absent. */
   readonly identitySplits?: readonly number[];
   readonly reportSplits?: readonly number[];
@@ -147,6 +149,14 @@ export function walkRun(
           const inner = state.ItemProcessor ?? state.Iterator;
           // The exports a run starts again (PR-7): none in the model (each is a run of its own).
           if (state.ItemsPath === '$.report.rerun') break;
+          // A start checks every listed file, one iteration each.
+          if (inner && state.ItemsPath === '$.opening.files') {
+            for (let i = 0; i < (shape.files ?? 1); i++) {
+              history += 2;
+              count += 1 + walk(inner);
+            }
+            break;
+          }
           if (!inner || state.ItemsPath !== '$.run.waves')
             throw new UnknownWorkflowError(`the estimate does not know the Map "${name}"`);
           for (const w of shape.waves) {

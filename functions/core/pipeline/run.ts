@@ -1,13 +1,14 @@
+import { eachLimited } from '../concurrency';
 import { ExportRejectedError, RunInProgressError } from '../errors';
 import { ForbiddenIndexBuilder, forbiddenLayout, type IndexPlace, putForbiddenIndex } from '../forbidden';
-import { contentReportPrefix, exportKeys, MANIFEST, reportPrefix } from '../keys';
+import { contentReportPrefix, exportKeys, MANIFEST, reportPrefix, workKeys } from '../keys';
 import type { ExportSource, ObjectStore, PipelineStore, RunStatus, StageTasks } from '../ports';
 import type { Kind } from '../rules/kinds';
-import { checkFiles, readManifest, type ValidatedExport } from '../rules/manifest';
+import { checkFile, readManifest, type ValidatedExport } from '../rules/manifest';
 import type { CompiledPolicy } from '../rules/policy';
-import { EXPORT_ID } from '../rules/schemas';
+import { EXPORT_ID, type ManifestFile } from '../rules/schemas';
 import { runScope } from './chunks';
-import { PieceCutter, type RunPieces } from './pieces';
+import { CUT_CONCURRENCY, PieceCutter, type RunPieces } from './pieces';
 import type { Budget, Capacity, Partitioning } from './sizing';
 import { buildStagePlan, IDENTITY_STAGES, runIdOf, selectWaves, type WavePlan } from './stages';
 
@@ -97,30 +98,49 @@ export const manifestFiles = (validated: Pick<ValidatedExport, 'manifest'>): Rec
   Object.fromEntries(validated.manifest.files.map((f) => [f.path, f.sha256]));
 
 /**
- * Validates the export and opens the run; throws ExportRejectedError (the execution fails, nothing
- * migrates). An export whose files differ from those of an earlier run under its id is rejected, naming
- * them, unless the run replaces it: then the earlier runs are withdrawn from the target first.
+ * A start under way (the state machine's payload between its steps): the export, its scope and files as
+ * the manifest lists them, the start's time. `beginRun` makes it, `checkRunFile` checks each file (one
+ * invocation a file, all at once), `openCheckedRun` opens the run; `startRun` does all three in turn.
  */
-export async function startRun(
-  input: StartInput,
-  deps: WorkflowDeps,
-  /** Withdraws the earlier runs of other content (core/pipeline/withdraw); without it, none is replaced. */
-  replace?: (exportId: string, files: Readonly<Record<string, string>>) => Promise<unknown>,
-): Promise<Run> {
+export interface Opening {
+  readonly input: StartInput;
+  readonly exportId: string;
+  readonly scope: string;
+  readonly startedAt: string;
+  readonly files: readonly ManifestFile[];
+}
+
+/** A listed file, checked: its path, and the pieces cut of it (none when the run works no step of it). */
+export interface CheckedFile {
+  readonly kind: Kind;
+  readonly path: string;
+  readonly pieces: number;
+}
+
+/** The waves a start asks for; ExportRejectedError for one the policy does not have. */
+function wavesOf(input: StartInput, deps: Pick<WorkflowDeps, 'policy'>): WavePlan[] {
+  const waves = selectWaves(buildStagePlan(deps.policy), input.wave ?? 'all');
+  if (!waves)
+    throw new ExportRejectedError(
+      `unknown wave "${input.wave}" (one of ${deps.policy.waveIds.join(', ')}, or all)`,
+    );
+  return waves;
+}
+
+/**
+ * A start's first step: the export named, its manifest checked (not its files), the export's run lock
+ * taken for the execution. Throws ExportRejectedError, or RunInProgressError while another execution runs
+ * the export.
+ */
+export async function beginRun(input: StartInput, deps: WorkflowDeps): Promise<Opening> {
   const exportId = input.exportId ?? exportKeys.exportIdOfManifest(input.key ?? '');
   if (!exportId || !EXPORT_ID.test(exportId)) {
     throw new ExportRejectedError(
       `no export named by ${JSON.stringify(input.key ?? input.exportId ?? null)}`,
     );
   }
-  const waves = selectWaves(buildStagePlan(deps.policy), input.wave ?? 'all');
-  if (!waves)
-    throw new ExportRejectedError(
-      `unknown wave "${input.wave}" (one of ${deps.policy.waveIds.join(', ')}, or all)`,
-    );
-  const source = deps.source(exportId);
-  const { manifest, files: listed } = await readManifest(source);
-  const files = manifestFiles({ manifest });
+  wavesOf(input, deps);
+  const { manifest, files } = await readManifest(deps.source(exportId));
   const startedAt = (deps.now?.() ?? new Date()).toISOString();
   // One execution per export at a time: a second event for the same upload is refused, not run twice.
   if (input.executionId) {
@@ -135,35 +155,136 @@ export async function startRun(
         `export ${exportId} is being run by execution ${held.executionId} since ${held.at}: this start (a repeated event?) is refused; start it again once that run has ended`,
       );
   }
-  // The one read of every file: checked, the kinds the run works cut into pieces (pipeline/pieces), and
-  // the values that must never reach the target keyed from the accounts file (for verify).
-  const pieces = new PieceCutter(runScope(exportId, deps.policy, files), deps);
+  const scope = runScope(exportId, deps.policy, manifestFiles({ manifest }));
+  return { input, exportId, scope, startedAt, files: [...files.values()] };
+}
+
+/** Where a start puts the run's index of the values that must never reach the target (for verify). */
+const forbiddenOfOpening = (opening: Opening, deps: WorkflowDeps) =>
+  forbiddenPlace(
+    {
+      scope: opening.scope,
+      waves: wavesOf(opening.input, deps).map((w) => w.wave),
+      startedAt: opening.startedAt,
+    },
+    deps,
+  );
+
+/**
+ * One listed file of a start, read once: checked (its SHA-256 and lines, ExportRejectedError otherwise),
+ * cut into pieces when the run's stages work its kind (pipeline/pieces), and for the accounts file the
+ * values that must never reach the target keyed into the run's index (for verify), put once checked. A
+ * file that fails leaves none of its pieces.
+ */
+export async function checkRunFile(
+  opening: Opening,
+  file: ManifestFile,
+  deps: WorkflowDeps,
+): Promise<CheckedFile> {
+  const pieces = new PieceCutter(opening.scope, deps);
   try {
-    const secret = await deps.emailSecret?.();
+    const secret = file.kind === 'accounts' ? await deps.emailSecret?.() : undefined;
     const forbidden =
-      secret === undefined
-        ? undefined
-        : new ForbiddenIndexBuilder(secret, forbiddenLayout(listed.get('accounts')?.records ?? 0));
-    const cut = kindsOfRun(waves);
-    await checkFiles(source, listed, (file) => {
-      const cutter = cut.has(file.kind) ? pieces.reader(file.kind, file.path) : undefined;
-      if (file.kind !== 'accounts' || !forbidden) return cutter;
-      return {
-        line: (line) => {
-          if ('text' in line) forbidden.addLine(line.text);
-          return cutter?.line(line);
-        },
-        end: async () => cutter?.end?.(),
-      };
-    });
-    const cutPieces = await pieces.finish();
-    return await openRun(exportId, waves, files, startedAt, input, deps, forbidden, cutPieces, replace);
+      secret === undefined ? undefined : new ForbiddenIndexBuilder(secret, forbiddenLayout(file.records));
+    const cutter = kindsOfRun(wavesOf(opening.input, deps)).has(file.kind)
+      ? pieces.reader(file.kind, file.path)
+      : undefined;
+    await checkFile(
+      deps.source(opening.exportId),
+      file,
+      forbidden
+        ? {
+            line: (line) => {
+              if ('text' in line) forbidden.addLine(line.text);
+              return cutter?.line(line);
+            },
+            end: async () => cutter?.end?.(),
+          }
+        : cutter,
+    );
+    const cut = await pieces.finish();
+    if (forbidden) await putForbiddenIndex(forbiddenOfOpening(opening, deps), forbidden);
+    return { kind: file.kind, path: file.path, pieces: cut[file.kind]?.pieces ?? 0 };
   } catch (error) {
-    // Nothing of a start that failed stays: its pieces (it holds the export's lock: no other run reads them).
     await pieces.discard();
-    if (input.executionId) await deps.store.unlockRun(exportId, input.executionId);
     throw error;
   }
+}
+
+/**
+ * A start's last step, every file checked: a changed export refused or replaced, the run opened. A start
+ * that fails here leaves none of its pieces and gives the export's lock back.
+ */
+export async function openCheckedRun(
+  opening: Opening,
+  checked: readonly CheckedFile[],
+  deps: WorkflowDeps,
+  /** Withdraws the earlier runs of other content (core/pipeline/withdraw); without it, none is replaced. */
+  replace?: (exportId: string, files: Readonly<Record<string, string>>) => Promise<unknown>,
+): Promise<Run> {
+  const pieces: RunPieces = Object.fromEntries(
+    checked.filter((f) => f.pieces > 0).map((f) => [f.kind, { path: f.path, pieces: f.pieces }]),
+  );
+  try {
+    // An export without an accounts file has an empty index: verify reads one for every run.
+    const secret = await deps.emailSecret?.();
+    if (secret !== undefined && !opening.files.some((f) => f.kind === 'accounts'))
+      await putForbiddenIndex(
+        forbiddenOfOpening(opening, deps),
+        new ForbiddenIndexBuilder(secret, forbiddenLayout(0)),
+      );
+    const files = Object.fromEntries(opening.files.map((f) => [f.path, f.sha256]));
+    return await openRun(opening, wavesOf(opening.input, deps), files, deps, pieces, replace);
+  } catch (error) {
+    await discardStart(opening, deps, pieces);
+    throw error;
+  }
+}
+
+/**
+ * What a start that failed leaves of itself: nothing. Its pieces are deleted (those `cut`, or every piece
+ * under the run's scope when the failure lost count of them: a file's check that failed beside others),
+ * and the run's index of the values that must never reach the target (its own: the start's run id), and
+ * the export's lock given back. It holds the lock: no other run reads them.
+ */
+export async function discardStart(opening: Opening, deps: WorkflowDeps, cut?: RunPieces): Promise<void> {
+  const pieces = cut
+    ? Object.entries(cut).flatMap(([kind, f]) =>
+        Array.from({ length: f?.pieces ?? 0 }, (_, n) => workKeys.piece(opening.scope, kind, n)),
+      )
+    : await deps.objects.list(deps.exportsBucket, workKeys.piecesPrefix(opening.scope));
+  const { scope, run } = forbiddenOfOpening(opening, deps);
+  const layout = forbiddenLayout(opening.files.find((f) => f.kind === 'accounts')?.records ?? 0);
+  const index = [
+    workKeys.forbiddenFilter(scope, run),
+    ...Array.from({ length: layout.shards }, (_, n) => workKeys.forbiddenShard(scope, run, n)),
+  ];
+  await eachLimited([...pieces, ...index], CUT_CONCURRENCY, (key) =>
+    deps.objects.delete(deps.exportsBucket, key),
+  );
+  if (opening.input.executionId) await deps.store.unlockRun(opening.exportId, opening.input.executionId);
+}
+
+/**
+ * Validates the export and opens the run, the three steps of a start in turn (each file after the
+ * other); throws ExportRejectedError (nothing migrates). An export whose files differ from those of an
+ * earlier run under its id is rejected, naming them, unless the run replaces it: then the earlier runs
+ * are withdrawn from the target first.
+ */
+export async function startRun(
+  input: StartInput,
+  deps: WorkflowDeps,
+  replace?: (exportId: string, files: Readonly<Record<string, string>>) => Promise<unknown>,
+): Promise<Run> {
+  const opening = await beginRun(input, deps);
+  const checked: CheckedFile[] = [];
+  try {
+    for (const file of opening.files) checked.push(await checkRunFile(opening, file, deps));
+  } catch (error) {
+    await discardStart(opening, deps);
+    throw error;
+  }
+  return openCheckedRun(opening, checked, deps, replace);
 }
 
 /** The kinds a run's stages work: the identity stages' and those of its waves. */
@@ -178,16 +299,14 @@ const kindsOfRun = (waves: readonly WavePlan[]): Set<Kind> =>
  * of the export's credentials put (`forbidden`, for its verify), the run opened.
  */
 async function openRun(
-  exportId: string,
+  opening: Opening,
   waves: readonly WavePlan[],
   files: Readonly<Record<string, string>>,
-  startedAt: string,
-  input: StartInput,
   deps: WorkflowDeps,
-  forbidden: ForbiddenIndexBuilder | undefined,
   pieces: RunPieces,
   replace?: (exportId: string, files: Readonly<Record<string, string>>) => Promise<unknown>,
 ): Promise<Run> {
+  const { exportId, startedAt, input } = opening;
   const changed = await changedRuns(exportId, files, deps.store);
   if (changed.length > 0) {
     // On AWS the upload of a changed manifest is the operator's say-so; an operator's start must ask.
@@ -209,7 +328,6 @@ async function openRun(
     ...(input.executionId ? { executionId: input.executionId } : {}),
     ...(prefix === reportPrefix({ exportId, waves: ids }) ? {} : { reportPrefix: prefix }),
   };
-  if (forbidden) await putForbiddenIndex(forbiddenPlace(run, deps), forbidden);
   // A wave rolled back earlier runs again: its withdrawals no longer describe the target.
   const stale = (await deps.store.withdrawals(run.scope)).filter(
     (w) => w.reason === 'ROLLED_BACK' && w.wave !== undefined && run.waves.includes(w.wave),

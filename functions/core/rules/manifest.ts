@@ -79,7 +79,11 @@ export interface FileReader {
  * Reads one listed file whole: its SHA-256 and its number of non-blank lines must match the manifest.
  * `reader` sees each line as it is read. A failure of the file is a rejection; one of the reader is not.
  */
-async function checkFile(source: ExportSource, file: ManifestFile, reader?: FileReader): Promise<void> {
+export async function checkFile(
+  source: ExportSource,
+  file: ManifestFile,
+  reader?: FileReader,
+): Promise<void> {
   const bytes = await source.open(file.path);
   if (!bytes) return reject(`${file.path}: listed in ${MANIFEST} but missing`, file.path);
   const hashed = hashing(bytes);
@@ -108,24 +112,11 @@ async function checkFile(source: ExportSource, file: ManifestFile, reader?: File
 }
 
 /**
- * Checks every file a manifest lists (legacy-export.md): present, with the manifest's SHA-256 and line
- * count. `readerOf` gives what reads a file's lines as they are checked (none: only checked). Throws
- * ExportRejectedError.
- */
-export async function checkFiles(
-  source: ExportSource,
-  files: ReadonlyMap<Kind, ManifestFile>,
-  readerOf?: (file: ManifestFile) => FileReader | undefined,
-): Promise<void> {
-  for (const file of files.values()) await checkFile(source, file, readerOf?.(file));
-}
-
-/**
  * Rejects a damaged export before anything is decided (legacy-export.md): every listed file present,
  * with the manifest's SHA-256 and line count; known kinds; schemaVersion 1. Throws ExportRejectedError.
  */
 export async function validateExport(source: ExportSource): Promise<ValidatedExport> {
   const { manifest, files } = await readManifest(source);
-  await checkFiles(source, files);
+  for (const file of files.values()) await checkFile(source, file);
   return { manifest, files };
 }
