@@ -13,7 +13,8 @@ import { encodeChunkLine } from './chunks';
 import { PARTITIONING, type Partitioning } from './sizing';
 
 /**
- * A run's kind files cut once, in validate's one read of them: pieces of the working area
+ * A run's kind files cut once, in the start's one read of each (validate, a file an invocation): pieces
+ * of the working area
  * (`work/<scope>/pieces/<kind>/<n>.ndjson`), each the lines of one chunk, as every stage that works the
  * kind copies them (pipeline/split: a stage's split copies pieces, it reads no export file). A piece keeps
  * each line's physical line number; lines whose id an earlier line of the file had are marked (DQ-2: the
@@ -60,9 +61,9 @@ export interface PieceDeps {
 }
 
 /**
- * Cuts the kind files of a run as validate reads them: `reader(kind)` for each file to cut; `finish()`
- * waits for every piece and gives their count a kind; `discard()` deletes the pieces it stored (a
- * rejected or refused start: nothing of it stays).
+ * Cuts a run's kind files as a start's checks read them: `reader(kind, path)` for each file to cut;
+ * `finish()` waits for every piece and gives each kind's count; `discard()` deletes the pieces it stored
+ * (a file that failed its check: nothing of it stays).
  */
 export class PieceCutter {
   private readonly cut: Partial<Record<Kind, CutFile>> = {};
