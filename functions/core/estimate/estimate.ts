@@ -185,9 +185,9 @@ export const ASSUMPTIONS = {
   forbiddenMsPerLine: 0.02,
   /**
    * Cutting one line into its piece (validate, pipeline/pieces): parsed for its id (DQ-2), its file's
-   * declared size and, for an account, its credentials left out; encoded into the piece. 3.7 µs a line
-   * measured here besides the check (`.scratch`-free: 5.0 µs checked and cut, 1.35 µs checked, over the
-   * 175,962 lines of 10,000 generated accounts), doubled for ARM; not measured on AWS.
+   * declared size and, for an account, its credentials left out; encoded into the piece. 2.8-3.7 µs a
+   * line measured here besides the check (`npx tsx bench/cut-cost.ts`, the 175,962 lines of 10,000
+   * generated accounts, seed 5), the most of it doubled for ARM; not measured on AWS.
    */
   cutMsPerLine: 0.0075,
   /**
