@@ -1,10 +1,10 @@
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { upload } from '../../cli/commands/run';
 import { s3Objects } from '../../functions/adapters/s3-objects';
 import { MANIFEST, PREFIXES } from '../../functions/core/keys';
 import { startLocalPipeline } from '../../local/runtime/pipeline';
+import { FAST, useTempFolder } from '../helpers/timeline';
 
 /**
  * A start as the synthesized state machine runs it: every listed file checked at once (a Map, one
@@ -14,18 +14,10 @@ import { startLocalPipeline } from '../../local/runtime/pipeline';
  */
 jest.setTimeout(120_000);
 
-const FAST = { waitMs: 20, retryMs: 10, redeliverySeconds: 2 };
-let tmp: string;
-
-beforeAll(async () => {
-  tmp = await mkdtemp(join(tmpdir(), 'esep-start-'));
-});
-afterAll(async () => {
-  await rm(tmp, { recursive: true, force: true });
-}, 60_000);
+const folder = useTempFolder('esep-start-');
 
 test("a damaged file fails the start's check of it; the start leaves no piece, no index and no lock, and the corrected upload runs", async () => {
-  const exportDir = join(tmp, 'export');
+  const exportDir = join(folder(), 'export');
   await cp(join(__dirname, '../../samples/export'), exportDir, { recursive: true });
   const { files } = JSON.parse(await readFile(join(exportDir, MANIFEST), 'utf8')) as {
     files: { path: string }[];
@@ -34,7 +26,7 @@ test("a damaged file fails the start's check of it; the start leaves no piece, n
   const mailbox = join(exportDir, 'mailbox.ndjson');
   const good = await readFile(mailbox);
   await writeFile(mailbox, Buffer.concat([good, Buffer.from('{"id":"smuggled"}\n')]));
-  const pipeline = await startLocalPipeline({ stateDir: join(tmp, 'state'), ...FAST });
+  const pipeline = await startLocalPipeline({ stateDir: join(folder(), 'state'), ...FAST });
   try {
     const bucket = pipeline.resources.buckets.exports;
     const input = { bucket, key: `exports/export/${MANIFEST}` };
