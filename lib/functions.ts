@@ -35,8 +35,8 @@ export type Grant =
   /**
    * `s3:DeleteObject` alone (a delete marker; never an older version): withdrawals (core/pipeline/withdraw)
    * on the areas of the migrated layout that a run writes, a worker's own chunk sets once worked (keys.ts
-   * `chunkSets`, and `PIECE_SETS`: a kind's last step works its pieces), and validate's pieces of a
-   * start that failed.
+   * `chunkSets`, and `PIECE_SETS`: a kind's last step works its pieces), and validate's pieces and index
+   * (`FORBIDDEN_SETS`) of a start that failed.
    */
   | { readonly delete: BucketName; readonly prefix: string }
   | { readonly table: 'read' | 'write' | 'read-write' }
@@ -185,7 +185,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     env: [...WORKFLOW_ENV, 'capacity', ...ENTITY_QUEUE_ENV],
     grants: [
       // It copies the pieces validate cut to the stage's chunks (no export file read). The report's
-      // splits read the manifest and list the run's results.
+      // splits read the manifest (the run's results are keyed from its pieces, not listed).
       readsExport,
       readsWork,
       writesWork,

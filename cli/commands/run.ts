@@ -437,7 +437,7 @@ export async function runLocal(options: RunOptions): Promise<RunResult> {
     await warnOutOfOrder(pipeline, exportId, waves, policy.waveIds);
     // A changed export under a finished id: refused before its files replace the earlier ones.
     const store = dynamoStore(clients.dynamo, resources.table);
-    const changed = await changedRuns(exportId, manifestFiles({ manifest }), store);
+    const changed = await changedRuns(exportId, manifestFiles(manifest.files), store);
     if (changed.length > 0 && !options.replace) throw changedExportError(exportId, changed);
     await upload(
       clients,

@@ -70,8 +70,7 @@ export function dynamoStore(
   /** A per-run item's TTL: the end of the export's retention, when its working area expires too. */
   const expiry = () => ({ [TTL_ATTRIBUTE]: Math.floor(Date.now() / 1000) + retentionSeconds });
 
-  /** Every item of a partition (with a sort-key prefix: those under it), page after page. */
-  /** Every item of a partition, or of its sort keys that begin with a prefix or lie between two (inclusive). */
+  /** Every item of a partition, or of its sort keys that begin with a prefix or lie between two (inclusive), page after page. */
   async function queryAll(
     pk: string,
     sk?: string | readonly [string, string],

@@ -234,6 +234,15 @@ export interface IndexPlace {
   readonly run: string;
 }
 
+/**
+ * The keys of the objects an index of a layout has at its place (its filter and every shard): what a
+ * start that failed deletes of the index it may have put.
+ */
+export const forbiddenIndexKeys = (place: Pick<IndexPlace, 'scope' | 'run'>, layout: ForbiddenLayout) => [
+  workKeys.forbiddenFilter(place.scope, place.run),
+  ...Array.from({ length: layout.shards }, (_, n) => workKeys.forbiddenShard(place.scope, place.run, n)),
+];
+
 /** Objects of an index put at once (below the SDK's 50 sockets per client). */
 const PUTS_IN_FLIGHT = 16;
 

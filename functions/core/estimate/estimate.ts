@@ -560,7 +560,8 @@ export function estimate(
         (2 * k.blobBytes) / chunkFileBytes,
     );
   };
-  // The stages that work kind files, in the order they run: the last that works a kind deletes its pieces.
+  // The stages that work kind files, in the order they run: the last that works a kind sends its pieces
+  // themselves, the others copy them.
   const ordered = stagesInOrder(
     waves,
     waves.map((w) => w.wave),

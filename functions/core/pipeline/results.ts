@@ -2,6 +2,7 @@ import { workKeys } from '../keys';
 import type { DecidedRecord, LineResult } from '../rules/decide';
 import type { TargetWrite } from '../rules/targets';
 import type { Run, WorkflowDeps } from './run';
+import { spansOf } from './spans';
 import { buildStagePlan } from './stages';
 
 /**
@@ -44,24 +45,18 @@ export function runResultSlots(
   run: Run & Required<Pick<Run, 'pieces'>>,
   policy: WorkflowDeps['policy'],
 ): { count: number; keys(from: number, to: number): string[] } {
-  const steps: { stage: string; kind: string; chunks: number }[] = [];
+  const steps: { stage: string; kind: string; count: number }[] = [];
   for (const wave of buildStagePlan(policy).filter((w) => run.waves.includes(w.wave)))
     for (const stage of wave.stages)
       for (const step of stage.steps)
         if (step.op === 'decide')
-          steps.push({ stage: stage.id, kind: step.kind, chunks: run.pieces[step.kind]?.pieces ?? 0 });
+          steps.push({ stage: stage.id, kind: step.kind, count: run.pieces[step.kind]?.pieces ?? 0 });
   return {
-    count: steps.reduce((n, s) => n + s.chunks, 0),
-    keys: (from, to) => {
-      const keys: string[] = [];
-      let first = 0;
-      for (const { stage, kind, chunks } of steps) {
-        for (let chunk = Math.max(0, from - first); chunk < chunks && first + chunk < to; chunk++)
-          keys.push(workKeys.result(run.scope, stage, kind, chunk));
-        first += chunks;
-      }
-      return keys;
-    },
+    count: steps.reduce((n, s) => n + s.count, 0),
+    keys: (from, to) =>
+      [...spansOf(steps, from, to)].flatMap(({ segment: { stage, kind }, lo, hi }) =>
+        Array.from({ length: hi - lo }, (_, i) => workKeys.result(run.scope, stage, kind, lo + i)),
+      ),
   };
 }
 

@@ -1,10 +1,16 @@
 import { eachLimited } from '../concurrency';
 import { ExportRejectedError, RunInProgressError } from '../errors';
-import { ForbiddenIndexBuilder, forbiddenLayout, type IndexPlace, putForbiddenIndex } from '../forbidden';
+import {
+  ForbiddenIndexBuilder,
+  forbiddenIndexKeys,
+  forbiddenLayout,
+  type IndexPlace,
+  putForbiddenIndex,
+} from '../forbidden';
 import { contentReportPrefix, exportKeys, MANIFEST, reportPrefix, workKeys } from '../keys';
 import type { ExportSource, ObjectStore, PipelineStore, RunStatus, StageTasks } from '../ports';
 import type { Kind } from '../rules/kinds';
-import { checkFile, readManifest, type ValidatedExport } from '../rules/manifest';
+import { checkFile, readManifest } from '../rules/manifest';
 import type { CompiledPolicy } from '../rules/policy';
 import { EXPORT_ID, type ManifestFile } from '../rules/schemas';
 import { runScope } from './chunks';
@@ -94,8 +100,8 @@ export interface StartInput {
 export const RUN_LOCK_HOURS = 24;
 
 /** The export's files as its manifest lists them: path → SHA-256. */
-export const manifestFiles = (validated: Pick<ValidatedExport, 'manifest'>): Record<string, string> =>
-  Object.fromEntries(validated.manifest.files.map((f) => [f.path, f.sha256]));
+export const manifestFiles = (files: readonly { path: string; sha256: string }[]): Record<string, string> =>
+  Object.fromEntries(files.map((f) => [f.path, f.sha256]));
 
 /**
  * A start under way (the state machine's payload between its steps): the export, its scope and files as
@@ -155,7 +161,7 @@ export async function beginRun(input: StartInput, deps: WorkflowDeps): Promise<O
         `export ${exportId} is being run by execution ${held.executionId} since ${held.at}: this start (a repeated event?) is refused; start it again once that run has ended`,
       );
   }
-  const scope = runScope(exportId, deps.policy, manifestFiles({ manifest }));
+  const scope = runScope(exportId, deps.policy, manifestFiles(manifest.files));
   return { input, exportId, scope, startedAt, files: [...files.values()] };
 }
 
@@ -233,8 +239,7 @@ export async function openCheckedRun(
         forbiddenOfOpening(opening, deps),
         new ForbiddenIndexBuilder(secret, forbiddenLayout(0)),
       );
-    const files = Object.fromEntries(opening.files.map((f) => [f.path, f.sha256]));
-    return await openRun(opening, wavesOf(opening.input, deps), files, deps, pieces, replace);
+    return await openRun(opening, wavesOf(opening.input, deps), deps, pieces, replace);
   } catch (error) {
     await discardStart(opening, deps, pieces);
     throw error;
@@ -253,12 +258,10 @@ export async function discardStart(opening: Opening, deps: WorkflowDeps, cut?: R
         Array.from({ length: f?.pieces ?? 0 }, (_, n) => workKeys.piece(opening.scope, kind, n)),
       )
     : await deps.objects.list(deps.exportsBucket, workKeys.piecesPrefix(opening.scope));
-  const { scope, run } = forbiddenOfOpening(opening, deps);
-  const layout = forbiddenLayout(opening.files.find((f) => f.kind === 'accounts')?.records ?? 0);
-  const index = [
-    workKeys.forbiddenFilter(scope, run),
-    ...Array.from({ length: layout.shards }, (_, n) => workKeys.forbiddenShard(scope, run, n)),
-  ];
+  const index = forbiddenIndexKeys(
+    forbiddenOfOpening(opening, deps),
+    forbiddenLayout(opening.files.find((f) => f.kind === 'accounts')?.records ?? 0),
+  );
   await eachLimited([...pieces, ...index], CUT_CONCURRENCY, (key) =>
     deps.objects.delete(deps.exportsBucket, key),
   );
@@ -301,19 +304,18 @@ const kindsOfRun = (waves: readonly WavePlan[]): Set<Kind> =>
 async function openRun(
   opening: Opening,
   waves: readonly WavePlan[],
-  files: Readonly<Record<string, string>>,
   deps: WorkflowDeps,
   pieces: RunPieces,
   replace?: (exportId: string, files: Readonly<Record<string, string>>) => Promise<unknown>,
 ): Promise<Run> {
-  const { exportId, startedAt, input } = opening;
+  const { exportId, scope, startedAt, input } = opening;
+  const files = manifestFiles(opening.files);
   const changed = await changedRuns(exportId, files, deps.store);
   if (changed.length > 0) {
     // On AWS the upload of a changed manifest is the operator's say-so; an operator's start must ask.
     if (!(input.replace ?? input.key !== undefined) || !replace) throw changedExportError(exportId, changed);
     await replace(exportId, files);
   }
-  const scope = runScope(exportId, deps.policy, files);
   const ids = waves.map((w) => w.wave);
   const earlier = await deps.store.runStatuses(exportId);
   const before = statusIn(earlier, { scope, waves: ids });

@@ -5,6 +5,7 @@ import type { ChunkMessage } from './chunks';
 import { piecesOfRun } from './pieces';
 import { type Run, stageOf, type WorkflowDeps } from './run';
 import { PARTITIONING, stageBudget } from './sizing';
+import { spansOf } from './spans';
 import { buildStagePlan, IDENTITY_STAGES, lastStageOf, markerStage, stagesInOrder } from './stages';
 import { ENTITY_OF_KIND, type Queued } from './workers';
 
@@ -76,22 +77,17 @@ export async function splitStage(
   const end = Math.min(chunks, from + (deps.partitioning ?? PARTITIONING).splitChunks);
   // The page's chunks that recorded no marker; `piece` what a chunk is copied from.
   const page: { msg: ChunkMessage; piece?: string }[] = [];
-  let first = 0;
-  for (const [i, { step, path, count }] of steps.entries()) {
+  for (const { segment, index, lo, hi } of spansOf(steps, from, end)) {
+    const { step, path } = segment;
     // The run's last step that works a kind works its pieces themselves (its workers delete each once
     // worked); earlier steps work copies.
     const direct =
       lastStageOf(order, step.kind) === stageId &&
-      stage.steps.findLastIndex((s) => s.kind === step.kind) === i;
-    const lo = Math.max(0, from - first);
-    const hi = Math.min(count, end - first);
+      stage.steps.findLastIndex((s) => s.kind === step.kind) === index;
     const at = (chunk: number) => chunkId({ kind: step.kind, op: step.op, chunk });
-    const done =
-      lo < hi
-        ? new Set(await deps.store.chunkMarkersBetween(run.scope, stage.id, at(lo), at(hi - 1)))
-        : undefined;
+    const done = new Set(await deps.store.chunkMarkersBetween(run.scope, stage.id, at(lo), at(hi - 1)));
     for (let chunk = lo; chunk < hi; chunk++) {
-      if (done?.has(at(chunk))) continue;
+      if (done.has(at(chunk))) continue;
       const piece = workKeys.piece(run.scope, step.kind, chunk);
       const msg: ChunkMessage = {
         scope: run.scope,
@@ -108,7 +104,6 @@ export async function splitStage(
       };
       page.push(direct ? { msg } : { msg, piece });
     }
-    first += count;
   }
   const bucket = deps.exportsBucket;
   await eachLimited(page, SPLIT_CONCURRENCY, async ({ msg, piece }) => {

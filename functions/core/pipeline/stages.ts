@@ -103,7 +103,7 @@ export const stagesInOrder = (
   ...waves.flatMap((w) => plan.find((p) => p.wave === w)?.stages ?? []),
 ];
 
-/** The stage of those that works a kind last: its split deletes the kind's pieces (pipeline/pieces). */
+/** The stage of those that works a kind last: its split sends the kind's pieces themselves (pipeline/split). */
 export const lastStageOf = (stages: ReturnType<typeof stagesInOrder>, kind: Kind): string | undefined =>
   stages.findLast((st) => st.steps.some((step) => step.kind === kind))?.id;
 
